@@ -1,0 +1,71 @@
+import type { ErrorCategory } from './error-category.js';
+
+/**
+ * What every step of a message's path reports. Producers only emit; the health monitor,
+ * Prometheus metrics and the devtools tracker each subscribe and keep what they need.
+ * `traceId` groups the events of one inbound message (it is the inbox job id).
+ *
+ * Keep payloads small and free of secrets: devtools shows them verbatim (text is capped).
+ */
+export type BotEvent =
+  | { type: 'event.received'; traceId: string; source: EventSource; eventType: string; eventId: string }
+  | { type: 'event.duplicate'; traceId: string; source: EventSource; key: 'event_id' | 'message_id' }
+  | { type: 'event.rejected'; source: EventSource; status: number; reason: string }
+  | { type: 'job.queued'; traceId: string; jobId: string; lane: string; kind: string }
+  | { type: 'job.started'; traceId: string; jobId: string; lane: string; attempt: number }
+  | {
+      type: 'job.finished';
+      traceId: string;
+      jobId: string;
+      outcome: 'done' | 'retry' | 'dead' | 'released';
+      durationMs: number;
+      error?: string;
+    }
+  | { type: 'job.busy'; traceId: string; jobId: string; backlog: number }
+  | {
+      type: 'message.received';
+      traceId: string;
+      chatId: string;
+      chatType: 'p2p' | 'group' | 'local';
+      userId: string;
+      text: string;
+    }
+  | { type: 'message.ignored'; traceId: string; reason: string }
+  | {
+      type: 'agent.call';
+      traceId: string;
+      agent: string;
+      model: string;
+      latencyMs: number;
+      outcome: 'success' | 'error';
+      inputTokens: number;
+      outputTokens: number;
+      errorCategory?: ErrorCategory;
+    }
+  | { type: 'agent.delegation'; traceId: string; from: string; to: string; task: string }
+  | {
+      type: 'tool.call';
+      traceId: string;
+      agent: string;
+      tool: string;
+      input: string;
+      output: string;
+      latencyMs: number;
+      error?: string;
+    }
+  | { type: 'model.fallback'; traceId: string; from: string; to: string; reason: ErrorCategory }
+  | { type: 'model.rate-limit'; traceId?: string; model: string; retryAfterMs?: number; remaining?: number }
+  | { type: 'reply.started'; traceId: string; mode: ReplyMode; cardId?: string; messageId?: string }
+  | { type: 'reply.update'; traceId: string; cardId: string; sequence: number; length: number }
+  | { type: 'reply.finished'; traceId: string; mode: ReplyMode; length: number; cards: number; notice?: string }
+  | { type: 'feishu.api'; api: string; outcome: 'ok' | 'rate-limited' | 'error'; latencyMs: number; code?: number }
+  | { type: 'feishu.connection'; state: ConnectionState; reconnects: number }
+  | { type: 'error'; traceId?: string; category: ErrorCategory; message: string; where: string }
+  | { type: 'process.error'; kind: 'uncaughtException' | 'unhandledRejection'; message: string };
+
+export type EventSource = 'webhook' | 'websocket' | 'devtools';
+export type ReplyMode = 'card' | 'text' | 'devtools';
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'failed' | 'off';
+export type BotEventType = BotEvent['type'];
+/** An event with the time the bus stamped on it. */
+export type StampedBotEvent = BotEvent & { at: number };

@@ -1,0 +1,136 @@
+/**
+ * The one persistence seam of the bot. The inbox (dedupe + durable jobs), memory (history),
+ * conversation policy (rate-limit counters) and devtools (recent traces) all go through it, so
+ * one process on SQLite and N processes on Redis behave the same. Every implementation must pass
+ * test/store/store-conformance.ts unchanged.
+ *
+ * Times are epoch milliseconds. Methods taking `now` use it instead of the clock so tests can
+ * move time; production callers leave it out.
+ */
+
+export type JobStatus = 'pending' | 'leased' | 'done' | 'dead';
+
+export interface NewJob {
+  /** Stable id; enqueue is idempotent on it (a redelivered message maps to the same id). */
+  id: string;
+  /** Jobs of one lane run one at a time, oldest first (a conversation: chat, or thread in a chat). */
+  lane: string;
+  /** What the worker does with it, e.g. 'answer' or 'notice'. */
+  kind: string;
+  /** JSON-serialisable payload (the inbound event). */
+  payload: unknown;
+}
+
+export interface Job extends NewJob {
+  status: JobStatus;
+  /** How many times a worker has claimed it (a claim after a crashed holder counts). */
+  attempts: number;
+  owner: string | null;
+  leaseUntil: number | null;
+  /** Earliest time a pending job may be claimed (retry back-off). */
+  availableAt: number;
+  /** Progress a worker saved (e.g. the card it is streaming into), so a resumed job continues it. */
+  checkpoint: unknown;
+  lastError: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ClaimOptions {
+  owner: string;
+  leaseMs: number;
+  /** Only jobs of these kinds; all kinds when absent. */
+  kinds?: readonly string[];
+  now?: number;
+}
+
+export interface FailOptions {
+  error: string;
+  /** true: to the dead-letter state; false: back to pending after `retryInMs`. */
+  dead: boolean;
+  retryInMs?: number;
+  now?: number;
+}
+
+export type JobCounts = Record<JobStatus, number>;
+
+export interface HistoryMessage {
+  role: 'user' | 'assistant';
+  content: string;
+  /** Epoch ms when it was said. */
+  at: number;
+  /** Display name or open_id of who said it, for group context. */
+  author?: string;
+  /** Feishu message id, so a thread fetched from Feishu is not stored twice. */
+  messageId?: string;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'redis';
+
+  // ── dedupe ────────────────────────────────────────────────────────────────
+  /** Atomically claims `key` for `ttlMs`. True for exactly one caller while the claim lives. */
+  claimKey(key: string, ttlMs: number, now?: number): Promise<boolean>;
+  /** Drops a claim, so a delivery we failed to persist is processed when Feishu retries it. */
+  releaseKey(key: string): Promise<void>;
+
+  // ── durable job queue with leases ──────────────────────────────────────────
+  /** Adds a pending job. False (and no change) when a job with this id already exists. */
+  enqueue(job: NewJob, now?: number): Promise<boolean>;
+  /**
+   * Leases the oldest claimable job: pending and available, or leased with an expired lease
+   * (its holder died), AND the oldest unfinished job of its lane (per-lane FIFO, and a lane
+   * belongs to one holder at a time, across processes). Increments `attempts`.
+   */
+  claimNextJob(options: ClaimOptions): Promise<Job | null>;
+  /** Extends a lease still held by `owner`. False when it was lost (expired and taken). */
+  renewLease(id: string, owner: string, leaseMs: number, now?: number): Promise<boolean>;
+  /** Saves worker progress on a job `owner` still holds. */
+  saveCheckpoint(id: string, owner: string, checkpoint: unknown): Promise<boolean>;
+  completeJob(id: string, owner: string, now?: number): Promise<boolean>;
+  failJob(id: string, owner: string, options: FailOptions): Promise<boolean>;
+  /** Hands a held job back untouched (graceful shutdown); the attempt does not count. */
+  releaseJob(id: string, owner: string, now?: number): Promise<boolean>;
+  /** Dead-letter → pending with attempts reset (devtools "retry"). */
+  retryJob(id: string, now?: number): Promise<boolean>;
+  getJob(id: string): Promise<Job | null>;
+  /** Newest first. */
+  listJobs(options: { status?: JobStatus; limit: number }): Promise<Job[]>;
+  countJobs(): Promise<JobCounts>;
+  /** Deletes done jobs finished before `before`; dead jobs are kept until retried or purged by age too. */
+  purgeJobs(before: number): Promise<number>;
+
+  // ── conversation history ───────────────────────────────────────────────────
+  /** Appends in order and keeps only the newest `maxMessages` of the conversation. */
+  appendHistory(conversation: string, messages: readonly HistoryMessage[], maxMessages: number): Promise<void>;
+  /** Oldest first, the newest `limit` messages. */
+  readHistory(conversation: string, limit: number): Promise<HistoryMessage[]>;
+  clearHistory(conversation: string): Promise<void>;
+
+  // ── counters with expiry (rate limits) ─────────────────────────────────────
+  /** Adds one to the fixed window of `windowMs` containing `now`; returns the new count. */
+  incrementCounter(key: string, windowMs: number, now?: number): Promise<number>;
+
+  // ── small records (devtools traces) ────────────────────────────────────────
+  /** Upserts a record and keeps only the `maxRecords` most recently written of the collection. */
+  putRecord(collection: string, id: string, value: unknown, maxRecords: number): Promise<void>;
+  getRecord(collection: string, id: string): Promise<unknown | null>;
+  /** Most recently written first. */
+  listRecords(collection: string, limit: number): Promise<unknown[]>;
+
+  /** Throws when the backing service cannot be reached (readiness, webhook 503). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Thrown by a store when its backing service is unreachable: callers answer 503, not 500. */
+export class StoreUnavailableError extends Error {
+  readonly code = 'STORE_UNAVAILABLE';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+  static isInstance(error: unknown): error is StoreUnavailableError {
+    return error instanceof Error && (error as { code?: unknown }).code === 'STORE_UNAVAILABLE';
+  }
+}

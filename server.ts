@@ -1,0 +1,20 @@
+/**
+ * Composition root: config → bot (store, inbox, agents, app) → listen → lifecycle.
+ * Everything else lives in lib/; this file only puts it together and starts it.
+ */
+
+import { startBot } from './lib/bot.js';
+import { ConfigError, loadConfigFromProcess } from './lib/config.js';
+
+try {
+  const config = loadConfigFromProcess();
+  await startBot(config);
+} catch (error) {
+  if (error instanceof ConfigError) {
+    // One message naming every problem, then exit 1: PM2's min_uptime keeps it from looping hot.
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`Failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+const productionEnvironment = {
+  NODE_ENV: 'production',
+  FEISHU_APP_ID: 'cli_0123456789abcdef',
+  FEISHU_APP_SECRET: 'app-secret-value',
+  FEISHU_ENCRYPT_KEY: 'encrypt-key-value',
+  OPENAI_API_KEY: 'sk-test-key',
+  MODEL: 'gpt-4o-mini',
+};
+
+describe('loadConfig', () => {
+  it('starts in development with nothing set and says what is off', () => {
+    const config = loadConfig({});
+    expect(config.nodeEnv).toBe('development');
+    expect(config.port).toBe(3000);
+    expect(config.host).toBe('0.0.0.0');
+    expect(config.store.url).toBe('sqlite:./data/bot.db');
+    expect(config.feishu.enabled).toBe(false);
+    expect(config.model.enabled).toBe(false);
+    expect(config.devtools.enabled).toBe(true);
+    expect(config.notices).toContain('Feishu channel off: FEISHU_APP_ID, FEISHU_APP_SECRET not set');
+    expect(config.notices.some((notice) => notice.startsWith('Agent off: MODEL'))).toBe(true);
+  });
+
+  it('names every missing production setting in one error', () => {
+    let thrown: unknown;
+    try {
+      loadConfig({ NODE_ENV: 'production' });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    const message = (thrown as ConfigError).message;
+    expect(message).toContain('FEISHU_APP_ID');
+    expect(message).toContain('FEISHU_APP_SECRET');
+    expect(message).toContain('MODEL');
+    expect(message).toContain('OPENAI_API_KEY');
+    expect((thrown as ConfigError).problems.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('lists every invalid value at once, not just the first', () => {
+    expect(() => loadConfig({ PORT: 'eighty', FEISHU_EVENT_MODE: 'carrier-pigeon', STORE_URL: 'mysql://x' })).toThrow(
+      /PORT[\s\S]*FEISHU_EVENT_MODE[\s\S]*STORE_URL|PORT[\s\S]*STORE_URL[\s\S]*FEISHU_EVENT_MODE/,
+    );
+  });
+
+  it('accepts a complete production configuration and turns devtools off by default', () => {
+    const config = loadConfig(productionEnvironment);
+    expect(config.feishu.enabled).toBe(true);
+    expect(config.model.enabled).toBe(true);
+    expect(config.devtools.enabled).toBe(false);
+    expect(config.secrets).toEqual(expect.arrayContaining(['app-secret-value', 'encrypt-key-value', 'sk-test-key']));
+  });
+
+  it('requires webhook security in production', () => {
+    const { FEISHU_ENCRYPT_KEY: _unused, ...withoutKey } = productionEnvironment;
+    expect(() => loadConfig(withoutKey)).toThrow(/FEISHU_ENCRYPT_KEY or FEISHU_VERIFICATION_TOKEN/);
+    expect(() => loadConfig({ ...withoutKey, FEISHU_EVENT_MODE: 'websocket' })).not.toThrow();
+  });
+
+  it('rejects an app id the long connection would silently refuse', () => {
+    expect(() =>
+      loadConfig({ FEISHU_APP_ID: 'my-app', FEISHU_APP_SECRET: 's', FEISHU_EVENT_MODE: 'websocket' }),
+    ).toThrow(/cli_ followed by 16 hex digits/);
+  });
+
+  it('parses lists, flags and domains', () => {
+    const config = loadConfig({
+      FALLBACK_MODELS: ' gpt-4o-mini , deepseek-chat ,,',
+      ENABLE_DEVTOOLS: 'false',
+      FEISHU_DOMAIN: 'http://127.0.0.1:9000',
+      ALLOWED_CHAT_IDS: 'oc_1,oc_2',
+    });
+    expect(config.model.fallbacks).toEqual(['gpt-4o-mini', 'deepseek-chat']);
+    expect(config.devtools.enabled).toBe(false);
+    expect(config.feishu.domain).toBe('http://127.0.0.1:9000');
+    expect(config.policy.allowedChatIds).toEqual(['oc_1', 'oc_2']);
+    expect(() => loadConfig({ FEISHU_DOMAIN: 'not a url' })).toThrow(/FEISHU_DOMAIN/);
+  });
+
+  it('keeps dedupe keys at least 12 hours', () => {
+    expect(() => loadConfig({ DEDUPE_TTL_HOURS: '1' })).toThrow(/DEDUPE_TTL_HOURS/);
+    expect(loadConfig({}).inbox.dedupeTtlMs).toBe(24 * 3_600_000);
+  });
+});

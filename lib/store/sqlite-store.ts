@@ -1,0 +1,590 @@
+import Database from 'better-sqlite3';
+import {
+  type ClaimOptions,
+  type FailOptions,
+  type HistoryMessage,
+  type Job,
+  type JobCounts,
+  type JobStatus,
+  type NewJob,
+  type Store,
+  StoreUnavailableError,
+} from './store.js';
+
+/**
+ * Schema migrations, applied in order. `PRAGMA user_version` holds the number applied, so a
+ * reopened file only runs what it lacks. Append new entries; never edit a shipped one.
+ *
+ * Jobs keep two orders: `seq` (rowid, insertion order, for "newest first" tie-breaks) and
+ * `queue_order`, the lane position. A retried dead job gets a fresh `queue_order` so it queues
+ * behind the lane's current work instead of jumping ahead of a job another worker holds.
+ */
+export const sqliteMigrations: readonly { version: number; description: string; sql: string }[] = [
+  {
+    version: 1,
+    description: 'dedupe keys, jobs, history, counters, records',
+    sql: `
+      CREATE TABLE dedupe_keys (
+        key TEXT PRIMARY KEY,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX dedupe_keys_expires ON dedupe_keys (expires_at);
+
+      CREATE TABLE jobs (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        lane TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'leased', 'done', 'dead')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        owner TEXT,
+        lease_until INTEGER,
+        available_at INTEGER NOT NULL,
+        checkpoint TEXT,
+        last_error TEXT,
+        queue_order INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      -- Claiming seeks status IN (pending, leased) and the lane index holds unfinished jobs only,
+      -- so it stays fast however many done jobs pile up before a purge.
+      CREATE INDEX jobs_unfinished_lane ON jobs (lane, queue_order) WHERE status IN ('pending', 'leased');
+      CREATE INDEX jobs_queue_order ON jobs (queue_order);
+      CREATE INDEX jobs_status_created ON jobs (status, created_at);
+      CREATE INDEX jobs_created ON jobs (created_at);
+      CREATE INDEX jobs_status_updated ON jobs (status, updated_at);
+
+      CREATE TABLE history (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        conversation TEXT NOT NULL,
+        role TEXT NOT NULL,
+        content TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        author TEXT,
+        message_id TEXT
+      );
+      CREATE INDEX history_conversation ON history (conversation, seq);
+
+      CREATE TABLE counters (
+        key TEXT NOT NULL,
+        window_start INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (key, window_start)
+      );
+      CREATE INDEX counters_expires ON counters (expires_at);
+
+      -- seq is the write order: INSERT OR REPLACE deletes the old row, so an upsert gets a new seq.
+      CREATE TABLE records (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        collection TEXT NOT NULL,
+        id TEXT NOT NULL,
+        value TEXT NOT NULL,
+        UNIQUE (collection, id)
+      );
+      CREATE INDEX records_collection ON records (collection, seq);
+    `,
+  },
+];
+
+/** The claim query, exported so a test can check its plan uses the partial indexes. */
+export const CLAIM_NEXT_JOB_SQL = `
+  SELECT j.seq FROM jobs j
+  WHERE j.status IN ('pending', 'leased')
+    AND ((j.status = 'pending' AND j.available_at <= @now) OR (j.status = 'leased' AND j.lease_until <= @now))
+    AND (@kinds IS NULL OR j.kind IN (SELECT value FROM json_each(@kinds)))
+    AND NOT EXISTS (
+      SELECT 1 FROM jobs earlier
+      WHERE earlier.lane = j.lane AND earlier.status IN ('pending', 'leased') AND earlier.queue_order < j.queue_order
+    )
+  ORDER BY j.queue_order
+  LIMIT 1`;
+
+export interface SqliteStoreOptions {
+  /** How long a writer waits for another process's lock before failing. */
+  busyTimeoutMs?: number;
+  /** Expired dedupe keys and counter windows are deleted every this many writes to them… */
+  sweepEvery?: number;
+  /** …at most this many rows per sweep, so one call never stalls on a huge backlog. */
+  sweepLimit?: number;
+}
+
+interface JobRow {
+  seq: number;
+  id: string;
+  lane: string;
+  kind: string;
+  payload: string;
+  status: JobStatus;
+  attempts: number;
+  owner: string | null;
+  lease_until: number | null;
+  available_at: number;
+  checkpoint: string | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+interface HistoryRow {
+  role: HistoryMessage['role'];
+  content: string;
+  at: number;
+  author: string | null;
+  message_id: string | null;
+}
+
+// SQLite result codes that mean "the database cannot be used right now", not "your call is wrong".
+const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|FULL|READONLY|CORRUPT|NOTADB|PROTOCOL)/;
+
+/**
+ * The default Store: one SQLite file in WAL mode. Safe for several processes on one host
+ * (writes that read-then-modify run in `BEGIN IMMEDIATE` transactions); use Redis across hosts.
+ *
+ * @example
+ * const store = openSqliteStore('./data/bot.db');
+ * if (await store.claimKey(`event:${eventId}`, 24 * 3_600_000)) await store.enqueue(job);
+ */
+export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Store {
+  const { busyTimeoutMs = 5_000, sweepEvery = 100, sweepLimit = 500 } = options;
+  let db: Database.Database;
+  try {
+    db = new Database(path, { timeout: busyTimeoutMs });
+  } catch (error) {
+    throw asStoreError(error, `cannot open SQLite store at "${path}"`);
+  }
+  try {
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    migrate(db);
+  } catch (error) {
+    db.close();
+    throw asStoreError(error, `cannot prepare SQLite store at "${path}"`);
+  }
+
+  const statements = prepareStatements(db);
+  let closed = false;
+  let dedupeWritesSinceSweep = 0;
+  let counterWritesSinceSweep = 0;
+
+  const claimNextJobTransaction = db.transaction(
+    (owner: string, leaseMs: number, kinds: string | null, now: number): JobRow | null => {
+      const candidate = statements.claimCandidate.get({ now, kinds }) as { seq: number } | undefined;
+      if (!candidate) return null;
+      return statements.leaseJob.get({ seq: candidate.seq, owner, leaseUntil: now + leaseMs, now }) as JobRow;
+    },
+  );
+
+  const appendHistoryTransaction = db.transaction(
+    (conversation: string, messages: readonly HistoryMessage[], maxMessages: number) => {
+      for (const message of messages) {
+        statements.insertHistory.run({
+          conversation,
+          role: message.role,
+          content: message.content,
+          at: message.at,
+          author: message.author ?? null,
+          messageId: message.messageId ?? null,
+        });
+      }
+      statements.trimHistory.run({ conversation, keep: maxMessages });
+    },
+  );
+
+  const putRecordTransaction = db.transaction((collection: string, id: string, value: string, maxRecords: number) => {
+    statements.upsertRecord.run({ collection, id, value });
+    statements.trimRecords.run({ collection, keep: maxRecords });
+  });
+
+  const retryJobTransaction = db.transaction((id: string, now: number) => statements.retryJob.run({ id, now }).changes);
+
+  /** Runs `work` on the open database, turning "cannot reach the file" into StoreUnavailableError. */
+  function use<T>(operation: string, work: () => T): Promise<T> {
+    if (closed) return Promise.reject(new StoreUnavailableError(`SQLite store is closed (${operation})`));
+    try {
+      return Promise.resolve(work());
+    } catch (error) {
+      return Promise.reject(asStoreError(error, `SQLite ${operation} failed`));
+    }
+  }
+
+  function sweepDedupeKeys(now: number): void {
+    dedupeWritesSinceSweep += 1;
+    if (dedupeWritesSinceSweep < sweepEvery) return;
+    dedupeWritesSinceSweep = 0;
+    statements.sweepDedupeKeys.run({ now, limit: sweepLimit });
+  }
+
+  function sweepCounters(now: number): void {
+    counterWritesSinceSweep += 1;
+    if (counterWritesSinceSweep < sweepEvery) return;
+    counterWritesSinceSweep = 0;
+    statements.sweepCounters.run({ now, limit: sweepLimit });
+  }
+
+  const store: Store = {
+    kind: 'sqlite',
+
+    claimKey(key, ttlMs, now = Date.now()) {
+      return use('claimKey', () => {
+        requireText(key, 'key');
+        requirePositiveNumber(ttlMs, 'ttlMs');
+        const claimed = statements.claimKey.run({ key, now, expiresAt: now + ttlMs }).changes === 1;
+        sweepDedupeKeys(now);
+        return claimed;
+      });
+    },
+
+    releaseKey(key) {
+      return use('releaseKey', () => {
+        statements.releaseKey.run({ key });
+      });
+    },
+
+    enqueue(job: NewJob, now = Date.now()) {
+      return use('enqueue', () => {
+        requireText(job.id, 'job.id');
+        requireText(job.lane, 'job.lane');
+        requireText(job.kind, 'job.kind');
+        const payload = toJson(job.payload, 'job.payload');
+        return statements.enqueue.run({ id: job.id, lane: job.lane, kind: job.kind, payload, now }).changes === 1;
+      });
+    },
+
+    claimNextJob({ owner, leaseMs, kinds, now = Date.now() }: ClaimOptions) {
+      return use('claimNextJob', () => {
+        requireText(owner, 'owner');
+        requirePositiveNumber(leaseMs, 'leaseMs');
+        if (kinds !== undefined && kinds.length === 0) return null;
+        const row = claimNextJobTransaction.immediate(owner, leaseMs, kinds ? JSON.stringify(kinds) : null, now);
+        return row ? toJob(row) : null;
+      });
+    },
+
+    renewLease(id, owner, leaseMs, now = Date.now()) {
+      return use('renewLease', () => {
+        requirePositiveNumber(leaseMs, 'leaseMs');
+        return statements.renewLease.run({ id, owner, leaseUntil: now + leaseMs, now }).changes === 1;
+      });
+    },
+
+    saveCheckpoint(id, owner, checkpoint) {
+      return use('saveCheckpoint', () => {
+        // undefined clears the checkpoint rather than failing: "no progress to resume".
+        const value = checkpoint === undefined ? null : toJson(checkpoint, 'checkpoint');
+        return statements.saveCheckpoint.run({ id, owner, checkpoint: value }).changes === 1;
+      });
+    },
+
+    completeJob(id, owner, now = Date.now()) {
+      return use('completeJob', () => statements.completeJob.run({ id, owner, now }).changes === 1);
+    },
+
+    failJob(id, owner, { error, dead, retryInMs = 0, now = Date.now() }: FailOptions) {
+      return use('failJob', () => {
+        if (!Number.isFinite(retryInMs) || retryInMs < 0) {
+          throw new RangeError(`retryInMs must be a non-negative number, got ${String(retryInMs)}`);
+        }
+        const lastError = String(error);
+        if (dead) return statements.failJobDead.run({ id, owner, lastError, now }).changes === 1;
+        return statements.failJobRetry.run({ id, owner, lastError, availableAt: now + retryInMs, now }).changes === 1;
+      });
+    },
+
+    releaseJob(id, owner, now = Date.now()) {
+      return use('releaseJob', () => statements.releaseJob.run({ id, owner, now }).changes === 1);
+    },
+
+    retryJob(id, now = Date.now()) {
+      return use('retryJob', () => retryJobTransaction.immediate(id, now) === 1);
+    },
+
+    getJob(id) {
+      return use('getJob', () => {
+        const row = statements.getJob.get({ id }) as JobRow | undefined;
+        return row ? toJob(row) : null;
+      });
+    },
+
+    listJobs({ status, limit }) {
+      return use('listJobs', () => {
+        requireLimit(limit, 'limit');
+        const rows = (
+          status === undefined
+            ? statements.listJobs.all({ limit })
+            : statements.listJobsByStatus.all({ status: requireStatus(status), limit })
+        ) as JobRow[];
+        return rows.map(toJob);
+      });
+    },
+
+    countJobs() {
+      return use('countJobs', () => {
+        const counts: JobCounts = { pending: 0, leased: 0, done: 0, dead: 0 };
+        for (const row of statements.countJobs.all() as { status: JobStatus; count: number }[]) {
+          counts[row.status] = row.count;
+        }
+        return counts;
+      });
+    },
+
+    purgeJobs(before) {
+      return use('purgeJobs', () => {
+        if (!Number.isFinite(before)) throw new RangeError(`before must be a time in ms, got ${String(before)}`);
+        return statements.purgeJobs.run({ before }).changes;
+      });
+    },
+
+    appendHistory(conversation, messages, maxMessages) {
+      return use('appendHistory', () => {
+        requireText(conversation, 'conversation');
+        requirePositiveInteger(maxMessages, 'maxMessages');
+        messages.forEach(requireHistoryMessage);
+        appendHistoryTransaction.immediate(conversation, messages, maxMessages);
+      });
+    },
+
+    readHistory(conversation, limit) {
+      return use('readHistory', () => {
+        requireLimit(limit, 'limit');
+        const rows = statements.readHistory.all({ conversation, limit }) as HistoryRow[];
+        return rows.reverse().map(toHistoryMessage);
+      });
+    },
+
+    clearHistory(conversation) {
+      return use('clearHistory', () => {
+        statements.clearHistory.run({ conversation });
+      });
+    },
+
+    incrementCounter(key, windowMs, now = Date.now()) {
+      return use('incrementCounter', () => {
+        requireText(key, 'key');
+        requirePositiveInteger(windowMs, 'windowMs');
+        const windowStart = Math.floor(now / windowMs) * windowMs;
+        const row = statements.incrementCounter.get({ key, windowStart, expiresAt: windowStart + windowMs }) as {
+          count: number;
+        };
+        sweepCounters(now);
+        return row.count;
+      });
+    },
+
+    putRecord(collection, id, value, maxRecords) {
+      return use('putRecord', () => {
+        requireText(collection, 'collection');
+        requireText(id, 'id');
+        requirePositiveInteger(maxRecords, 'maxRecords');
+        putRecordTransaction.immediate(collection, id, toJson(value, 'record value'), maxRecords);
+      });
+    },
+
+    getRecord(collection, id) {
+      return use('getRecord', () => {
+        const row = statements.getRecord.get({ collection, id }) as { value: string } | undefined;
+        return row ? (JSON.parse(row.value) as unknown) : null;
+      });
+    },
+
+    listRecords(collection, limit) {
+      return use('listRecords', () => {
+        requireLimit(limit, 'limit');
+        const rows = statements.listRecords.all({ collection, limit }) as { value: string }[];
+        return rows.map((row) => JSON.parse(row.value) as unknown);
+      });
+    },
+
+    ping() {
+      return use('ping', () => {
+        statements.ping.get();
+      });
+    },
+
+    close() {
+      if (!closed) {
+        closed = true;
+        db.close();
+      }
+      return Promise.resolve();
+    },
+  };
+  return store;
+}
+
+function migrate(db: Database.Database): void {
+  const latest = sqliteMigrations.at(-1)?.version ?? 0;
+  // IMMEDIATE: two processes opening a fresh file at once must not both run migration 1.
+  db.transaction(() => {
+    const current = db.pragma('user_version', { simple: true }) as number;
+    if (current > latest) {
+      throw new Error(
+        `SQLite store schema version ${current} is newer than this build knows (${latest}): upgrade the bot`,
+      );
+    }
+    for (const migration of sqliteMigrations) {
+      if (migration.version <= current) continue;
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
+    }
+  }).immediate();
+}
+
+function prepareStatements(db: Database.Database) {
+  const jobColumns = `seq, id, lane, kind, payload, status, attempts, owner, lease_until, available_at, checkpoint,
+    last_error, created_at, updated_at`;
+  return {
+    claimKey: db.prepare(`
+      INSERT INTO dedupe_keys (key, expires_at) VALUES (@key, @expiresAt)
+      ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE dedupe_keys.expires_at <= @now`),
+    releaseKey: db.prepare('DELETE FROM dedupe_keys WHERE key = @key'),
+    sweepDedupeKeys: db.prepare(`
+      DELETE FROM dedupe_keys WHERE key IN (SELECT key FROM dedupe_keys WHERE expires_at <= @now LIMIT @limit)`),
+
+    enqueue: db.prepare(`
+      INSERT INTO jobs (id, lane, kind, payload, status, attempts, available_at, queue_order, created_at, updated_at)
+      VALUES (@id, @lane, @kind, @payload, 'pending', 0, @now,
+              (SELECT coalesce(max(queue_order), 0) + 1 FROM jobs), @now, @now)
+      ON CONFLICT (id) DO NOTHING`),
+    claimCandidate: db.prepare(CLAIM_NEXT_JOB_SQL),
+    leaseJob: db.prepare(`
+      UPDATE jobs SET status = 'leased', attempts = attempts + 1, owner = @owner, lease_until = @leaseUntil,
+        updated_at = @now
+      WHERE seq = @seq
+      RETURNING ${jobColumns}`),
+    renewLease: db.prepare(`
+      UPDATE jobs SET lease_until = @leaseUntil, updated_at = @now
+      WHERE id = @id AND owner = @owner AND status = 'leased'`),
+    saveCheckpoint: db.prepare(`
+      UPDATE jobs SET checkpoint = @checkpoint WHERE id = @id AND owner = @owner AND status = 'leased'`),
+    completeJob: db.prepare(`
+      UPDATE jobs SET status = 'done', lease_until = NULL, updated_at = @now
+      WHERE id = @id AND owner = @owner AND status = 'leased'`),
+    failJobDead: db.prepare(`
+      UPDATE jobs SET status = 'dead', lease_until = NULL, last_error = @lastError, updated_at = @now
+      WHERE id = @id AND owner = @owner AND status = 'leased'`),
+    failJobRetry: db.prepare(`
+      UPDATE jobs SET status = 'pending', owner = NULL, lease_until = NULL, last_error = @lastError,
+        available_at = @availableAt, updated_at = @now
+      WHERE id = @id AND owner = @owner AND status = 'leased'`),
+    releaseJob: db.prepare(`
+      UPDATE jobs SET status = 'pending', owner = NULL, lease_until = NULL, attempts = max(attempts - 1, 0),
+        updated_at = @now
+      WHERE id = @id AND owner = @owner AND status = 'leased'`),
+    retryJob: db.prepare(`
+      UPDATE jobs SET status = 'pending', attempts = 0, owner = NULL, lease_until = NULL, available_at = @now,
+        queue_order = (SELECT coalesce(max(queue_order), 0) + 1 FROM jobs), updated_at = @now
+      WHERE id = @id AND status = 'dead'`),
+    getJob: db.prepare(`SELECT ${jobColumns} FROM jobs WHERE id = @id`),
+    listJobs: db.prepare(`SELECT ${jobColumns} FROM jobs ORDER BY created_at DESC, seq DESC LIMIT @limit`),
+    listJobsByStatus: db.prepare(`
+      SELECT ${jobColumns} FROM jobs WHERE status = @status ORDER BY created_at DESC, seq DESC LIMIT @limit`),
+    countJobs: db.prepare('SELECT status, count(*) AS count FROM jobs GROUP BY status'),
+    purgeJobs: db.prepare(`DELETE FROM jobs WHERE status IN ('done', 'dead') AND updated_at < @before`),
+
+    insertHistory: db.prepare(`
+      INSERT INTO history (conversation, role, content, at, author, message_id)
+      VALUES (@conversation, @role, @content, @at, @author, @messageId)`),
+    trimHistory: db.prepare(`
+      DELETE FROM history WHERE conversation = @conversation AND seq <= (
+        SELECT seq FROM history WHERE conversation = @conversation ORDER BY seq DESC LIMIT 1 OFFSET @keep)`),
+    readHistory: db.prepare(`
+      SELECT role, content, at, author, message_id FROM history WHERE conversation = @conversation
+      ORDER BY seq DESC LIMIT @limit`),
+    clearHistory: db.prepare('DELETE FROM history WHERE conversation = @conversation'),
+
+    incrementCounter: db.prepare(`
+      INSERT INTO counters (key, window_start, count, expires_at) VALUES (@key, @windowStart, 1, @expiresAt)
+      ON CONFLICT (key, window_start) DO UPDATE SET count = count + 1
+      RETURNING count`),
+    sweepCounters: db.prepare(`
+      DELETE FROM counters WHERE rowid IN (SELECT rowid FROM counters WHERE expires_at <= @now LIMIT @limit)`),
+
+    upsertRecord: db.prepare(
+      'INSERT OR REPLACE INTO records (collection, id, value) VALUES (@collection, @id, @value)',
+    ),
+    trimRecords: db.prepare(`
+      DELETE FROM records WHERE collection = @collection AND seq <= (
+        SELECT seq FROM records WHERE collection = @collection ORDER BY seq DESC LIMIT 1 OFFSET @keep)`),
+    getRecord: db.prepare('SELECT value FROM records WHERE collection = @collection AND id = @id'),
+    listRecords: db.prepare('SELECT value FROM records WHERE collection = @collection ORDER BY seq DESC LIMIT @limit'),
+
+    ping: db.prepare('SELECT 1'),
+  };
+}
+
+function toJob(row: JobRow): Job {
+  return {
+    id: row.id,
+    lane: row.lane,
+    kind: row.kind,
+    payload: JSON.parse(row.payload) as unknown,
+    status: row.status,
+    attempts: row.attempts,
+    owner: row.owner,
+    leaseUntil: row.lease_until,
+    availableAt: row.available_at,
+    checkpoint: row.checkpoint === null ? null : (JSON.parse(row.checkpoint) as unknown),
+    lastError: row.last_error,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toHistoryMessage(row: HistoryRow): HistoryMessage {
+  const message: HistoryMessage = { role: row.role, content: row.content, at: row.at };
+  if (row.author !== null) message.author = row.author;
+  if (row.message_id !== null) message.messageId = row.message_id;
+  return message;
+}
+
+function toJson(value: unknown, what: string): string {
+  const text = JSON.stringify(value);
+  if (text === undefined) throw new TypeError(`${what} must be JSON-serialisable, got ${typeof value}`);
+  return text;
+}
+
+function requireText(value: unknown, what: string): void {
+  if (typeof value !== 'string' || value.length === 0) throw new TypeError(`${what} must be a non-empty string`);
+}
+
+function requirePositiveNumber(value: number, what: string): void {
+  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${what} must be a positive number, got ${value}`);
+}
+
+function requirePositiveInteger(value: number, what: string): void {
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new RangeError(`${what} must be a positive integer, got ${value}`);
+}
+
+function requireLimit(value: number, what: string): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`${what} must be a non-negative integer, got ${value}`);
+  }
+}
+
+const jobStatuses: readonly JobStatus[] = ['pending', 'leased', 'done', 'dead'];
+
+function requireStatus(status: JobStatus): JobStatus {
+  if (!jobStatuses.includes(status)) throw new TypeError(`status must be one of ${jobStatuses.join(', ')}`);
+  return status;
+}
+
+function requireHistoryMessage(message: HistoryMessage, index: number): void {
+  if (message.role !== 'user' && message.role !== 'assistant') {
+    throw new TypeError(`messages[${index}].role must be 'user' or 'assistant'`);
+  }
+  if (typeof message.content !== 'string') throw new TypeError(`messages[${index}].content must be a string`);
+  if (!Number.isFinite(message.at)) throw new TypeError(`messages[${index}].at must be a time in ms`);
+}
+
+function asStoreError(error: unknown, context: string): Error {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && UNAVAILABLE_CODES.test(code)) {
+    const message = error instanceof Error ? error.message : String(error);
+    return new StoreUnavailableError(`${context}: ${message}`, { cause: error });
+  }
+  return error instanceof Error ? error : new Error(`${context}: ${String(error)}`);
+}

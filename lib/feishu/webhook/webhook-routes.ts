@@ -1,0 +1,189 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Context } from 'hono';
+import { Hono } from 'hono';
+import type { InboxReceiver } from '../../inbox/inbound-event.js';
+import type { Logger } from '../../log.js';
+import type { EventBus } from '../../observe/event-bus.js';
+import { decryptEvent } from './decrypt-event.js';
+import { type Envelope, readEnvelope, toInboundEvent } from './event-envelope.js';
+import { verifySignature } from './verify-signature.js';
+
+/** Stable codes in every 4xx/5xx body the webhook answers, also the `reason` of 'event.rejected'. */
+export type WebhookErrorCode =
+  | 'INVALID_JSON'
+  | 'INVALID_EVENT'
+  | 'ENCRYPT_KEY_MISSING'
+  | 'DECRYPT_MALFORMED'
+  | 'DECRYPT_FAILED'
+  | 'SIGNATURE_MISSING'
+  | 'SIGNATURE_INVALID'
+  | 'TIMESTAMP_STALE'
+  | 'TOKEN_INVALID'
+  | 'STORE_UNAVAILABLE';
+
+/** A card button press as the card route hands it on (after verification). */
+export interface CardAction {
+  eventId: string | undefined;
+  eventType: string;
+  event: unknown;
+}
+
+/** What a card callback may answer: `{}` or e.g. `{ toast: { type: 'info', content: '…' } }`. */
+export type CardActionResponse = Record<string, unknown>;
+
+export interface WebhookRoutesOptions {
+  inbox: InboxReceiver;
+  /** With a key, every request but the URL check must carry a valid `x-lark-signature`. */
+  encryptKey: string | undefined;
+  /** With a token, v2 `header.token` / v1 `token` must equal it. */
+  verificationToken: string | undefined;
+  maxSkewSeconds: number;
+  log: Logger;
+  bus: EventBus;
+  now?: () => number;
+  /** Card button callbacks; must be quick (no model calls): its answer is the HTTP answer. */
+  onCardAction?: (action: CardAction) => Promise<CardActionResponse | undefined>;
+  /** Feishu waits 3 s for a card answer; past this we answer `{}` and let the handler finish alone. */
+  cardTimeoutMs?: number;
+}
+
+type Verified =
+  | { ok: true; envelope: Envelope }
+  | { ok: false; status: 400 | 401; code: WebhookErrorCode; detail?: string }
+  | { ok: 'challenge'; challenge: string };
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function sameSecret(given: string | undefined, expected: string): boolean {
+  if (given === undefined) return false;
+  // Hashing first gives equal lengths, which timingSafeEqual needs, without leaking the length.
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/**
+ * The Feishu callback routes, mounted at '/webhook': `POST /event` (events) and `POST /card`
+ * (card button callbacks). Order of checks: JSON → decrypt → URL-verification challenge (it
+ * carries no signature) → signature and timestamp → verification token → inbox. Bad input is
+ * always a 4xx with a stable code; only a store outage is a 5xx (503), so Feishu delivers again.
+ *
+ * @example
+ * const routes = webhookRoutes({ inbox, encryptKey, verificationToken, maxSkewSeconds: 300, log, bus });
+ * const app = createApp({ log, routes: [{ path: '/webhook', app: routes }] });
+ */
+export function webhookRoutes({
+  inbox,
+  encryptKey,
+  verificationToken,
+  maxSkewSeconds,
+  log,
+  bus,
+  now = Date.now,
+  onCardAction,
+  cardTimeoutMs = 2_500,
+}: WebhookRoutesOptions): Hono {
+  const app = new Hono();
+
+  const reject = (c: Context, status: 400 | 401 | 503, code: WebhookErrorCode, detail?: string) => {
+    bus.emit({ type: 'event.rejected', source: 'webhook', status, reason: code });
+    log.warn({ status, code, detail, path: c.req.path }, 'webhook request rejected');
+    return c.json({ error: code, ...(detail === undefined ? {} : { message: detail }) }, status);
+  };
+
+  async function verify(c: Context, route: 'event' | 'card'): Promise<Verified> {
+    // The raw bytes, read once: the signature is over exactly these.
+    const rawBody = new Uint8Array(await c.req.arrayBuffer());
+    let body: unknown;
+    try {
+      body = JSON.parse(utf8.decode(rawBody));
+    } catch {
+      return { ok: false, status: 400, code: 'INVALID_JSON' };
+    }
+    let payload = body;
+    if (typeof body === 'object' && body !== null && 'encrypt' in body) {
+      if (encryptKey === undefined) return { ok: false, status: 400, code: 'ENCRYPT_KEY_MISSING' };
+      const decrypted = decryptEvent((body as { encrypt: unknown }).encrypt, encryptKey);
+      if (!decrypted.ok) return { ok: false, status: 400, code: decrypted.code, detail: decrypted.detail };
+      payload = decrypted.value;
+    }
+    const envelope = readEnvelope(payload);
+    if (envelope.kind === 'challenge') {
+      // Feishu sends the URL check unsigned, encrypted or not; the token is all it carries.
+      if (verificationToken !== undefined && !sameSecret(envelope.token, verificationToken)) {
+        return { ok: false, status: 401, code: 'TOKEN_INVALID' };
+      }
+      return { ok: 'challenge', challenge: envelope.challenge };
+    }
+    if (encryptKey !== undefined) {
+      const check = verifySignature({
+        timestamp: c.req.header('x-lark-request-timestamp'),
+        nonce: c.req.header('x-lark-request-nonce'),
+        signature: c.req.header('x-lark-signature'),
+        encryptKey,
+        rawBody,
+        maxSkewSeconds,
+        now: now(),
+      });
+      if (!check.ok) return { ok: false, status: 401, code: check.code };
+    }
+    if (envelope.kind === 'invalid' && (route === 'event' || envelope.body === undefined)) {
+      return { ok: false, status: 400, code: 'INVALID_EVENT', detail: envelope.reason };
+    }
+    if (verificationToken !== undefined && !sameSecret(envelope.token, verificationToken)) {
+      return { ok: false, status: 401, code: 'TOKEN_INVALID' };
+    }
+    return { ok: true, envelope };
+  }
+
+  app.post('/event', async (c) => {
+    const verified = await verify(c, 'event');
+    if (verified.ok === 'challenge') return c.json({ challenge: verified.challenge });
+    if (!verified.ok) return reject(c, verified.status, verified.code, verified.detail);
+    const { envelope } = verified;
+    if (envelope.kind !== 'event') return reject(c, 400, 'INVALID_EVENT');
+    const result = await inbox.accept(toInboundEvent(envelope, 'webhook', now()));
+    switch (result.status) {
+      case 'accepted':
+        return c.json({ ok: true });
+      case 'duplicate':
+        return c.json({ ok: true, duplicate: result.key });
+      case 'ignored':
+        return c.json({ ok: true, ignored: result.reason });
+      case 'unavailable':
+        return reject(c, 503, 'STORE_UNAVAILABLE', result.reason);
+    }
+  });
+
+  app.post('/card', async (c) => {
+    const verified = await verify(c, 'card');
+    if (verified.ok === 'challenge') return c.json({ challenge: verified.challenge });
+    if (!verified.ok) return reject(c, verified.status, verified.code, verified.detail);
+    const { envelope } = verified;
+    const action: CardAction =
+      envelope.kind === 'event'
+        ? { eventId: envelope.eventId, eventType: envelope.eventType, event: envelope.event }
+        : // Legacy (schema 1) card callbacks have no header: the body itself is the action.
+          {
+            eventId: undefined,
+            eventType: 'card.action.legacy',
+            event: envelope.kind === 'invalid' ? envelope.body : undefined,
+          };
+    if (onCardAction === undefined) return c.json({});
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), cardTimeoutMs);
+    });
+    const handled = onCardAction(action).catch((error: unknown) => {
+      log.error({ err: error, eventType: action.eventType }, 'card action handler failed');
+      return undefined;
+    });
+    try {
+      return c.json((await Promise.race([handled, timeout])) ?? {});
+    } finally {
+      clearTimeout(timer);
+    }
+  });
+
+  return app;
+}

@@ -1,0 +1,310 @@
+import type { Logger } from '../log.js';
+import type { EventBus } from '../observe/event-bus.js';
+import type { Job, Store } from '../store/store.js';
+import { idempotencyKey } from './idempotency-key.js';
+import type { AbortReason, JobContext, JobHandler } from './job-handler.js';
+
+export interface DispatcherOptions {
+  store: Store;
+  bus: EventBus;
+  log: Logger;
+  /** This process's lease owner id (config.instanceId): unique per process. */
+  owner: string;
+  /** One handler per job kind; only kinds with a handler are claimed. */
+  handlers: Readonly<Record<string, JobHandler>>;
+  /** Most jobs running at once (agent runs), not counting notices. */
+  concurrency: number;
+  /** Separate small budget for 'notice' jobs, so a busy reply never waits behind the agent cap. */
+  noticeConcurrency?: number;
+  leaseMs: number;
+  /** A job failing this many attempts goes to the dead-letter state. */
+  maxAttempts: number;
+  /** How often to look for jobs others enqueued, retries that became due, and expired leases. */
+  pollIntervalMs?: number;
+  /** First retry delay; doubles per attempt, capped at maxRetryBackoffMs. */
+  retryBackoffMs?: number;
+  maxRetryBackoffMs?: number;
+  /** After drain aborts the stragglers, how long they get to stop before their jobs are handed back anyway. */
+  abortGraceMs?: number;
+  now?: () => number;
+}
+
+export interface Dispatcher {
+  /** Starts claiming; jobs whose lease expired (a crashed holder) are picked up right away. */
+  start(): void;
+  /** Claims now instead of at the next poll (the inbox calls it after a local enqueue). */
+  wake(): void;
+  /**
+   * Stops claiming, waits up to `timeoutMs` for running jobs, then aborts the rest with
+   * reason 'shutdown' and hands their jobs back for the next process.
+   */
+  drain(timeoutMs: number): Promise<void>;
+  /** drain(0). */
+  stop(): Promise<void>;
+  /** Jobs running now, by slot. */
+  running(): { agent: number; notice: number };
+}
+
+export const NOTICE_KIND = 'notice';
+
+interface RunningJob {
+  job: Job;
+  controller: AbortController;
+  done: Promise<void>;
+  /** Set once the job was handed back or finished, so nothing writes it twice. */
+  settled: boolean;
+  startedAt: number;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/**
+ * Runs durable inbox jobs: per-lane FIFO and cross-process lane exclusivity come from
+ * `store.claimNextJob`; this adds the global concurrency cap, leases renewed at a third of
+ * their length, retries with back-off, dead letters, and a drain that hands work back.
+ *
+ * @example
+ * const dispatcher = createDispatcher({ store, bus, log, owner: config.instanceId, handlers: { answer, notice },
+ *   concurrency: 4, leaseMs: 60_000, maxAttempts: 3 });
+ * dispatcher.start();
+ * // on shutdown:
+ * await dispatcher.drain(10_000);
+ */
+export function createDispatcher({
+  store,
+  bus,
+  log,
+  owner,
+  handlers,
+  concurrency,
+  noticeConcurrency = 2,
+  leaseMs,
+  maxAttempts,
+  pollIntervalMs = 1_000,
+  retryBackoffMs = 2_000,
+  maxRetryBackoffMs = 5 * 60_000,
+  abortGraceMs = 1_000,
+  now = Date.now,
+}: DispatcherOptions): Dispatcher {
+  const agentKinds = Object.keys(handlers).filter((kind) => kind !== NOTICE_KIND);
+  const noticeKinds = NOTICE_KIND in handlers ? [NOTICE_KIND] : [];
+  const inFlight = new Map<string, RunningJob>();
+  let agentRunning = 0;
+  let noticeRunning = 0;
+  let started = false;
+  let stopping = false;
+  let pumping = false;
+  let pumpAgain = false;
+  let pollTimer: NodeJS.Timeout | undefined;
+  const retryTimers = new Set<NodeJS.Timeout>();
+
+  function backoff(attempt: number): number {
+    return Math.min(maxRetryBackoffMs, retryBackoffMs * 2 ** Math.max(0, attempt - 1));
+  }
+
+  async function claim(kinds: readonly string[]): Promise<Job | null> {
+    if (kinds.length === 0) return null;
+    return store.claimNextJob({ owner, leaseMs, kinds, now: now() });
+  }
+
+  /** Fills free slots; one pump at a time, and a wake during a pump runs another round. */
+  async function pump(): Promise<void> {
+    if (!started || stopping) return;
+    if (pumping) {
+      pumpAgain = true;
+      return;
+    }
+    pumping = true;
+    try {
+      do {
+        pumpAgain = false;
+        while (!stopping && noticeRunning < noticeConcurrency) {
+          const job = await claim(noticeKinds);
+          if (job === null) break;
+          launch(job, 'notice');
+        }
+        while (!stopping && agentRunning < concurrency) {
+          const job = await claim(agentKinds);
+          if (job === null) break;
+          launch(job, 'agent');
+        }
+      } while (pumpAgain && !stopping);
+    } catch (error) {
+      // A store outage: the poll tries again, nothing is lost (the jobs are durable).
+      log.error({ err: error }, 'dispatcher could not claim jobs');
+    } finally {
+      pumping = false;
+    }
+  }
+
+  function launch(job: Job, slot: 'agent' | 'notice'): void {
+    if (slot === 'agent') agentRunning += 1;
+    else noticeRunning += 1;
+    const controller = new AbortController();
+    const entry: RunningJob = { job, controller, done: Promise.resolve(), settled: false, startedAt: now() };
+    inFlight.set(job.id, entry);
+    entry.done = run(entry)
+      .catch((error: unknown) => log.error({ err: error, jobId: job.id }, 'dispatcher bookkeeping failed'))
+      .finally(() => {
+        inFlight.delete(job.id);
+        if (slot === 'agent') agentRunning -= 1;
+        else noticeRunning -= 1;
+        void pump();
+      });
+  }
+
+  function finished(job: Job, outcome: 'done' | 'retry' | 'dead' | 'released', startedAt: number, error?: string) {
+    bus.emit({
+      type: 'job.finished',
+      traceId: job.id,
+      jobId: job.id,
+      outcome,
+      durationMs: now() - startedAt,
+      ...(error === undefined ? {} : { error }),
+    });
+  }
+
+  async function handBack(entry: RunningJob): Promise<void> {
+    if (entry.settled) return;
+    entry.settled = true;
+    try {
+      await store.releaseJob(entry.job.id, owner, now());
+    } catch (error) {
+      // The lease then simply expires and another process resumes the job.
+      log.error({ err: error, jobId: entry.job.id }, 'could not hand a job back; its lease will expire');
+    }
+    finished(entry.job, 'released', entry.startedAt, 'shutdown');
+  }
+
+  async function run(entry: RunningJob): Promise<void> {
+    const { job, controller } = entry;
+    const { startedAt } = entry;
+    const handler = handlers[job.kind];
+    if (handler === undefined || job.attempts > maxAttempts) {
+      // attempts > maxAttempts: every earlier holder died mid-job (a poison message), so stop here.
+      const error = handler === undefined ? `no handler for kind ${job.kind}` : `holder lost ${job.attempts - 1} times`;
+      entry.settled = true;
+      await store.failJob(job.id, owner, { error, dead: true, now: now() });
+      log.error({ jobId: job.id, attempts: job.attempts, error }, 'job dead-lettered');
+      finished(job, 'dead', startedAt, error);
+      return;
+    }
+    bus.emit({ type: 'job.started', traceId: job.id, jobId: job.id, lane: job.lane, attempt: job.attempts });
+
+    let leaseUntil = startedAt + leaseMs;
+    const abort = (reason: AbortReason) => {
+      if (!controller.signal.aborted) controller.abort(reason);
+    };
+    const renewal = setInterval(
+      () => {
+        store
+          .renewLease(job.id, owner, leaseMs, now())
+          .then((renewed) => {
+            if (renewed) leaseUntil = now() + leaseMs;
+            else abort('lease-lost');
+          })
+          .catch((error: unknown) => {
+            log.warn({ err: error, jobId: job.id }, 'lease renewal failed');
+            // Past our own lease end another process may have taken the job: stop writing.
+            if (now() >= leaseUntil) abort('lease-lost');
+          });
+      },
+      Math.max(1, Math.floor(leaseMs / 3)),
+    );
+    renewal.unref();
+
+    const context: JobContext = {
+      job,
+      signal: controller.signal,
+      async saveCheckpoint(checkpoint) {
+        if (!(await store.saveCheckpoint(job.id, owner, checkpoint))) {
+          abort('lease-lost');
+          throw new Error(`lease lost on job ${job.id}`);
+        }
+      },
+      idempotencyKey: (part) => idempotencyKey(job.id, part),
+    };
+
+    let failure: { error: unknown } | undefined;
+    try {
+      await handler(context);
+    } catch (error) {
+      failure = { error };
+    } finally {
+      clearInterval(renewal);
+    }
+
+    const reason = controller.signal.aborted ? (controller.signal.reason as AbortReason) : undefined;
+    if (reason === 'shutdown') return handBack(entry);
+    if (entry.settled) return;
+    entry.settled = true;
+    if (reason === 'lease-lost') {
+      // Someone else holds it now; whatever we write would clobber their attempt.
+      log.warn({ jobId: job.id }, 'lease lost while running; leaving the job to its new holder');
+      finished(job, 'released', startedAt, 'lease-lost');
+      return;
+    }
+    if (failure === undefined) {
+      if (!(await store.completeJob(job.id, owner, now()))) {
+        log.warn({ jobId: job.id }, 'job finished after its lease was lost');
+      }
+      finished(job, 'done', startedAt);
+      return;
+    }
+    const error = message(failure.error);
+    const dead = job.attempts >= maxAttempts;
+    const retryInMs = backoff(job.attempts);
+    await store.failJob(job.id, owner, { error, dead, retryInMs, now: now() });
+    if (dead) log.error({ err: failure.error, jobId: job.id, attempts: job.attempts }, 'job dead-lettered');
+    else {
+      log.warn({ err: failure.error, jobId: job.id, attempts: job.attempts, retryInMs }, 'job failed; will retry');
+      const timer = setTimeout(() => {
+        retryTimers.delete(timer);
+        void pump();
+      }, retryInMs);
+      timer.unref();
+      retryTimers.add(timer);
+    }
+    finished(job, dead ? 'dead' : 'retry', startedAt, error);
+  }
+
+  async function drain(timeoutMs: number): Promise<void> {
+    stopping = true;
+    if (pollTimer !== undefined) clearInterval(pollTimer);
+    pollTimer = undefined;
+    for (const timer of retryTimers) clearTimeout(timer);
+    retryTimers.clear();
+    const settledAll = () => Promise.allSettled([...inFlight.values()].map((entry) => entry.done));
+    if (inFlight.size > 0 && timeoutMs > 0) await Promise.race([settledAll(), delay(timeoutMs)]);
+    if (inFlight.size === 0) return;
+    const stragglers = [...inFlight.values()];
+    log.warn({ jobs: stragglers.map((entry) => entry.job.id) }, 'drain timed out: aborting and handing jobs back');
+    for (const entry of stragglers) entry.controller.abort('shutdown' satisfies AbortReason);
+    await Promise.race([settledAll(), delay(abortGraceMs)]);
+    // A handler that ignores its signal still loses the job: hand it back so the next process resumes it.
+    await Promise.all([...inFlight.values()].map((entry) => handBack(entry)));
+  }
+
+  return {
+    start() {
+      if (started) return;
+      started = true;
+      stopping = false;
+      pollTimer = setInterval(() => void pump(), pollIntervalMs);
+      pollTimer.unref();
+      void pump();
+    },
+    wake() {
+      void pump();
+    },
+    drain,
+    stop: () => drain(0),
+    running: () => ({ agent: agentRunning, notice: noticeRunning }),
+  };
+}

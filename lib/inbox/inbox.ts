@@ -1,0 +1,178 @@
+import type { Logger } from '../log.js';
+import type { EventBus } from '../observe/event-bus.js';
+import type { NewJob, Store } from '../store/store.js';
+import { conversationKey } from './conversation-key.js';
+import type { AcceptResult, InboundEvent, InboxReceiver } from './inbound-event.js';
+
+export const MESSAGE_EVENT_TYPE = 'im.message.receive_v1';
+
+export interface InboxOptions {
+  store: Store;
+  bus: EventBus;
+  log: Logger;
+  /** How long event and message ids are remembered; Feishu re-delivers for hours, so ≥ 12 h. */
+  dedupeTtlMs: number;
+  /** Pending jobs beyond which a new message gets a polite "busy" notice instead of an answer job. */
+  maxBacklog: number;
+  /** Called after a job is durably enqueued (the dispatcher's `wake`). Must not throw or block. */
+  onEnqueued?: (jobId: string) => void;
+  /** How long a backlog count is reused, so the ack path does not count jobs on every event. */
+  backlogCacheMs?: number;
+  /** Event types that become jobs, and their job kind. Everything else is acknowledged and ignored. */
+  jobKinds?: Readonly<Record<string, string>>;
+  now?: () => number;
+}
+
+export interface Inbox extends InboxReceiver {}
+
+type JsonObject = Record<string, unknown>;
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+interface MessageKeys {
+  messageId: string;
+  chatId: string;
+  lane: string;
+}
+
+function messageKeys(event: unknown): MessageKeys | undefined {
+  if (!isObject(event) || !isObject(event.message)) return undefined;
+  const message = event.message;
+  const messageId = text(message.message_id);
+  const chatId = text(message.chat_id);
+  if (messageId === undefined || chatId === undefined) return undefined;
+  return {
+    messageId,
+    chatId,
+    lane: conversationKey({ chatId, threadId: text(message.thread_id), rootId: text(message.root_id) }),
+  };
+}
+
+/**
+ * The one door every Feishu event comes through (webhook, long connection, devtools playground).
+ * `accept` de-duplicates on the event id AND the message id (Feishu re-delivers, and sometimes
+ * delivers one message under two event ids), persists a job, and only then reports 'accepted'
+ * so the transport acks. It never waits on the model: answering is the dispatcher's job.
+ *
+ * @example
+ * const inbox = createInbox({ store, bus, log, dedupeTtlMs: 24 * 3_600_000, maxBacklog: 500, onEnqueued: () => dispatcher.wake() });
+ * const result = await inbox.accept(inboundEvent); // 'accepted' | 'duplicate' | 'ignored' | 'unavailable'
+ */
+export function createInbox({
+  store,
+  bus,
+  log,
+  dedupeTtlMs,
+  maxBacklog,
+  onEnqueued,
+  backlogCacheMs = 1_000,
+  jobKinds = { [MESSAGE_EVENT_TYPE]: 'answer' },
+  now = Date.now,
+}: InboxOptions): Inbox {
+  if (dedupeTtlMs < 12 * 3_600_000) {
+    log.warn({ dedupeTtlMs }, 'dedupe TTL under 12 h: Feishu re-deliveries may be answered twice');
+  }
+  let backlog: { pending: number; at: number } | undefined;
+  let backlogRefresh: Promise<number> | undefined;
+
+  /** Pending jobs, counted at most once per backlogCacheMs; concurrent callers share one count. */
+  async function pendingJobs(): Promise<number> {
+    const at = now();
+    if (backlog !== undefined && at - backlog.at < backlogCacheMs) return backlog.pending;
+    backlogRefresh ??= store
+      .countJobs()
+      .then((counts) => {
+        backlog = { pending: counts.pending, at: now() };
+        return counts.pending;
+      })
+      .finally(() => {
+        backlogRefresh = undefined;
+      });
+    return backlogRefresh;
+  }
+
+  async function release(keys: readonly string[]): Promise<void> {
+    for (const key of keys) {
+      try {
+        await store.releaseKey(key);
+      } catch (error) {
+        // The claim then lives until its TTL: a re-delivery inside it is dropped as a duplicate.
+        log.error({ err: error, key }, 'could not release a dedupe claim after a failed accept');
+      }
+    }
+  }
+
+  return {
+    async accept(inbound: InboundEvent): Promise<AcceptResult> {
+      const kind = jobKinds[inbound.eventType];
+      const keys = inbound.eventType === MESSAGE_EVENT_TYPE ? messageKeys(inbound.event) : undefined;
+      const jobId = keys ? `message:${keys.messageId}` : `event:${inbound.eventId}`;
+      bus.emit({
+        type: 'event.received',
+        traceId: jobId,
+        source: inbound.source,
+        eventType: inbound.eventType,
+        eventId: inbound.eventId,
+      });
+      if (inbound.eventType === MESSAGE_EVENT_TYPE && keys === undefined) {
+        log.warn({ eventId: inbound.eventId }, 'message event without message_id or chat_id ignored');
+        return { status: 'ignored', reason: 'malformed message event' };
+      }
+
+      const claimed: string[] = [];
+      try {
+        const eventKey = `event:${inbound.eventId}`;
+        if (!(await store.claimKey(eventKey, dedupeTtlMs, now()))) {
+          bus.emit({ type: 'event.duplicate', traceId: jobId, source: inbound.source, key: 'event_id' });
+          return { status: 'duplicate', key: 'event_id' };
+        }
+        claimed.push(eventKey);
+        if (kind === undefined) return { status: 'ignored', reason: `no work for ${inbound.eventType}` };
+
+        if (keys !== undefined) {
+          const messageKey = `message:${keys.messageId}`;
+          if (!(await store.claimKey(messageKey, dedupeTtlMs, now()))) {
+            bus.emit({ type: 'event.duplicate', traceId: jobId, source: inbound.source, key: 'message_id' });
+            return { status: 'duplicate', key: 'message_id' };
+          }
+          claimed.push(messageKey);
+        }
+
+        const lane = keys?.lane ?? `event:${inbound.eventId}`;
+        const pending = await pendingJobs();
+        const busy = pending >= maxBacklog;
+        const job: NewJob = busy
+          ? // Its own lane, so the notice is not stuck behind the backlog it is about.
+            { id: `${jobId}:busy`, lane: `notice:${lane}`, kind: 'notice', payload: inbound }
+          : { id: jobId, lane, kind, payload: inbound };
+        if (!(await store.enqueue(job, now()))) {
+          // The job outlived its dedupe keys (or a released claim raced an enqueue that did land).
+          bus.emit({ type: 'event.duplicate', traceId: jobId, source: inbound.source, key: 'message_id' });
+          return { status: 'duplicate', key: 'message_id' };
+        }
+        if (backlog !== undefined) backlog.pending += 1;
+        if (busy) {
+          bus.emit({ type: 'job.busy', traceId: jobId, jobId: job.id, backlog: pending });
+          log.warn({ jobId: job.id, pending, maxBacklog }, 'backlog full: answering with a busy notice');
+        }
+        bus.emit({ type: 'job.queued', traceId: jobId, jobId: job.id, lane: job.lane, kind: job.kind });
+        try {
+          onEnqueued?.(job.id);
+        } catch (error) {
+          log.error({ err: error }, 'onEnqueued callback failed');
+        }
+        return { status: 'accepted', jobId: job.id };
+      } catch (error) {
+        log.error({ err: error, eventId: inbound.eventId, jobId }, 'inbox could not persist an event');
+        await release(claimed);
+        return { status: 'unavailable', reason: error instanceof Error ? error.message : String(error) };
+      }
+    },
+  } satisfies InboxReceiver;
+}

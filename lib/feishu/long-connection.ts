@@ -1,0 +1,199 @@
+import * as lark from '@larksuiteoapi/node-sdk';
+import type { InboundEvent, InboxReceiver } from '../inbox/inbound-event.js';
+import { MESSAGE_EVENT_TYPE } from '../inbox/inbox.js';
+import type { Logger } from '../log.js';
+import type { ConnectionState } from '../observe/bot-event.js';
+import type { EventBus } from '../observe/event-bus.js';
+import { feishuDomain } from './feishu-client.js';
+
+export interface LongConnectionStatus {
+  state: ConnectionState;
+  /** Reconnect attempts since start (first-connect retries included). */
+  reconnects: number;
+  /** Epoch ms of the last event received, null before the first. */
+  lastEventAt: number | null;
+  /** Epoch ms the state last changed. */
+  since: number;
+  /** Why it failed, when it did (no secrets: SDK messages carry codes, not credentials). */
+  lastError: string | null;
+}
+
+export interface LongConnection {
+  status(): LongConnectionStatus;
+  /** True once the SDK's onReady fired (the first handshake succeeded). */
+  isReady(): boolean;
+  /** Resolves on onReady, rejects on a terminal failure (wrong credentials, retries exhausted). */
+  ready: Promise<void>;
+  close(): void;
+}
+
+export interface LongConnectionOptions {
+  appId: string;
+  appSecret: string;
+  /** `feishu`, `lark` or a base URL (tests point it at a fake). */
+  domain: string;
+  inbox: InboxReceiver;
+  log: Logger;
+  bus: EventBus;
+  /** How often the SDK's own status is read: it does not call back for first-connect retries. */
+  statusPollMs?: number;
+  now?: () => number;
+}
+
+type JsonObject = Record<string, unknown>;
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+/** The SDK hands handlers the v2 envelope flattened: header fields and event fields side by side. */
+export function inboundFromLongConnection(data: JsonObject, receivedAt: number): InboundEvent | undefined {
+  const eventId = text(data.event_id);
+  if (eventId === undefined) return undefined;
+  const createdAt = Number(data.create_time);
+  return {
+    source: 'websocket',
+    eventId,
+    eventType: text(data.event_type) ?? MESSAGE_EVENT_TYPE,
+    createdAt: Number.isFinite(createdAt) && createdAt > 0 ? createdAt : receivedAt,
+    receivedAt,
+    event: { sender: data.sender, message: data.message },
+  };
+}
+
+function sdkLogger(log: Logger): lark.Logger {
+  const line = (msg: unknown[]) => msg.map((part) => (typeof part === 'string' ? part : String(part))).join(' ');
+  return {
+    error: (...msg: unknown[]) => log.error({ component: 'feishu-ws' }, line(msg)),
+    warn: (...msg: unknown[]) => log.warn({ component: 'feishu-ws' }, line(msg)),
+    info: (...msg: unknown[]) => log.info({ component: 'feishu-ws' }, line(msg)),
+    // The SDK's debug lines include the connect URL, whose query carries a short-lived ticket.
+    debug: () => {},
+    trace: () => {},
+  };
+}
+
+/**
+ * Receives events over the SDK's long connection (`WSClient`): no public URL needed. Each
+ * `im.message.receive_v1` goes through `inbox.accept`; the SDK acks when the handler settles,
+ * so a handler that throws (store down) makes Feishu deliver the event again.
+ *
+ * State comes from the SDK's callbacks plus a poll of `getConnectionStatus()`, because the SDK
+ * calls back nothing while it retries a first connect: without the poll a bot that never
+ * connected would look "connecting" forever instead of "reconnecting".
+ *
+ * @example
+ * const connection = startLongConnection({ appId, appSecret, domain: 'feishu', inbox, log, bus });
+ * await connection.ready; // readiness only after the first handshake
+ * connection.status();    // { state: 'connected', reconnects: 0, lastEventAt: ... }
+ */
+export function startLongConnection({
+  appId,
+  appSecret,
+  domain,
+  inbox,
+  log,
+  bus,
+  statusPollMs = 1_000,
+  now = Date.now,
+}: LongConnectionOptions): LongConnection {
+  let state: ConnectionState = 'connecting';
+  let reconnects = 0;
+  let seenAttempts = 0;
+  let lastEventAt: number | null = null;
+  let lastError: string | null = null;
+  let since = now();
+  let readyFlag = false;
+  let closed = false;
+  let resolveReady: () => void = () => {};
+  let rejectReady: (error: Error) => void = () => {};
+  const ready = new Promise<void>((resolve, reject) => {
+    resolveReady = resolve;
+    rejectReady = reject;
+  });
+  // A caller that never awaits `ready` must not see an unhandled rejection.
+  ready.catch(() => {});
+
+  const setState = (next: ConnectionState) => {
+    if (next === state) return;
+    state = next;
+    since = now();
+    log.info({ state, reconnects }, 'feishu long connection state');
+    bus.emit({ type: 'feishu.connection', state, reconnects });
+  };
+
+  const client = new lark.WSClient({
+    appId,
+    appSecret,
+    domain: feishuDomain(domain),
+    logger: sdkLogger(log),
+    loggerLevel: lark.LoggerLevel.info,
+    onReady: () => {
+      readyFlag = true;
+      lastError = null;
+      setState('connected');
+      resolveReady();
+    },
+    onReconnecting: () => setState('reconnecting'),
+    onReconnected: () => {
+      lastError = null;
+      setState('connected');
+    },
+    onError: (error) => {
+      lastError = error.message;
+      log.error({ err: error }, 'feishu long connection failed');
+      setState('failed');
+      rejectReady(error);
+    },
+  });
+
+  const dispatcher = new lark.EventDispatcher({ logger: sdkLogger(log), loggerLevel: lark.LoggerLevel.warn }).register({
+    [MESSAGE_EVENT_TYPE]: async (data: JsonObject) => {
+      const receivedAt = now();
+      lastEventAt = receivedAt;
+      const inbound = inboundFromLongConnection(data, receivedAt);
+      if (inbound === undefined) {
+        log.warn('long-connection message event without event_id ignored');
+        return;
+      }
+      const result = await inbox.accept(inbound);
+      // Throwing makes the SDK answer 500, so Feishu delivers the event again later.
+      if (result.status === 'unavailable') throw new Error(`inbox unavailable: ${result.reason}`);
+    },
+  });
+
+  const poll = setInterval(() => {
+    if (closed) return;
+    const sdk = client.getConnectionStatus();
+    if (sdk.reconnectAttempts > seenAttempts) reconnects += sdk.reconnectAttempts - seenAttempts;
+    seenAttempts = sdk.reconnectAttempts;
+    if (sdk.state === 'failed') setState('failed');
+    else if (sdk.state === 'connected') setState('connected');
+    else if (sdk.state === 'reconnecting') setState('reconnecting');
+    else if (sdk.state === 'connecting' && (sdk.nextConnectTime ?? 0) > (sdk.lastConnectTime ?? 0)) {
+      // The first connect failed and a retry is scheduled.
+      setState('reconnecting');
+    }
+  }, statusPollMs);
+  poll.unref();
+
+  bus.emit({ type: 'feishu.connection', state, reconnects });
+  client.start({ eventDispatcher: dispatcher }).catch((error: unknown) => {
+    lastError = error instanceof Error ? error.message : String(error);
+    setState('failed');
+    rejectReady(error instanceof Error ? error : new Error(lastError));
+  });
+
+  return {
+    status: () => ({ state, reconnects, lastEventAt, since, lastError }),
+    isReady: () => readyFlag && state === 'connected',
+    ready,
+    close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(poll);
+      client.close({ force: true });
+      setState('off');
+    },
+  };
+}

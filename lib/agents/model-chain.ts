@@ -1,0 +1,558 @@
+import type {
+  LanguageModelV3,
+  LanguageModelV3CallOptions,
+  LanguageModelV3GenerateResult,
+  LanguageModelV3StreamPart,
+  LanguageModelV3StreamResult,
+} from '@ai-sdk/provider';
+import type { Logger } from '../log.js';
+import type { ErrorCategory } from '../observe/error-category.js';
+import type { EventBus } from '../observe/event-bus.js';
+import { type BreakerState, type CircuitBreaker, createCircuitBreaker } from './circuit-breaker.js';
+import {
+  type ClassifiedModelError,
+  classifyModelError,
+  ModelTimeoutError,
+  userMessageFor,
+} from './classify-model-error.js';
+
+/**
+ * The model chain: every model call (every step of an agent's tool loop) goes through it.
+ *
+ * Policy, in order, per call:
+ * 1. Candidates are the preferred model (a specialist's own), the primary, then FALLBACK_MODELS,
+ *    without duplicates. A model whose circuit breaker is open is skipped.
+ * 2. One attempt at a time. Each attempt has a first-token timeout (cancelled by the first delta)
+ *    and a total timeout, both enforced with an AbortSignal.
+ * 3. A failure about the MODEL (429, 5xx, 404, timeout, network) is retried on the same model
+ *    with backoff honouring `retry-after-ms`/`retry-after`, up to `maxRetries` times, unless the
+ *    wait would exceed `maxRetryDelayMs` (then it falls over at once instead of waiting) or the
+ *    failure was a timeout (waiting again for a hung model wastes the user's time). Then it
+ *    falls over to the next candidate.
+ * 4. A failure about the REQUEST (AUTH, CONTEXT_LENGTH, CONTENT_FILTER, other 4xx) ends the call:
+ *    no other model fixes it, and it does not count against the model's breaker.
+ * 5. Nothing reaches the caller before the first text delta (or the end of a text-less step, such
+ *    as a pure tool call), so falling over before it is invisible. After the first text delta a
+ *    failure is NOT restarted on another model (the user would see the text jump): the stream
+ *    ends with an error part carrying a `ModelChainError` with `partial: true`, and the caller
+ *    ends the reply with what was said plus a notice.
+ *
+ * The SDK's own retries must be off (`maxRetries: 0` on streamText) so this chain counts every
+ * attempt.
+ */
+
+export interface ModelChainOptions {
+  /** Builds the provider model for an id, e.g. `(id) => createOpenAI({ baseURL, apiKey }).chat(id)`. */
+  createModel: (modelId: string) => LanguageModelV3;
+  primary: string;
+  fallbacks?: readonly string[];
+  firstTokenTimeoutMs?: number;
+  totalTimeoutMs?: number;
+  maxRetries?: number;
+  /** The longest pause before a retry; a longer `retry-after` means fall over instead. */
+  maxRetryDelayMs?: number;
+  /** First exponential backoff pause when the provider gives no retry-after. */
+  initialRetryDelayMs?: number;
+  breakerFailures?: number;
+  breakerCooldownMs?: number;
+  bus?: EventBus;
+  log?: Logger;
+  now?: () => number;
+  /** Injected in tests; must reject when `signal` aborts. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** 0..1, for backoff jitter. */
+  random?: () => number;
+}
+
+export interface ModelAttemptRecord {
+  model: string;
+  outcome: 'success' | 'error' | 'skipped';
+  latencyMs: number;
+  category?: ErrorCategory;
+  statusCode?: number;
+}
+
+/** One agent call's view of the chain: hand `model` to streamText; read who served afterwards. */
+export interface ChainCall {
+  readonly model: LanguageModelV3;
+  /** The model that served the most recent successful step. */
+  readonly servedBy: string | undefined;
+  /** Every attempt of this call (bounded). */
+  readonly attempts: readonly ModelAttemptRecord[];
+}
+
+export interface ModelChain {
+  readonly models: readonly string[];
+  /**
+   * A LanguageModelV3 for one agent call. `traceId` and `agent` label the events it emits;
+   * `preferredModel` is tried first (a specialist's own model).
+   */
+  call(options: { traceId?: string; agent: string; preferredModel?: string }): ChainCall;
+  breakerState(modelId: string): BreakerState;
+}
+
+/** The chain gave up; `category` says why, `partial` whether text had already streamed. */
+export class ModelChainError extends Error {
+  readonly code = 'MODEL_CHAIN_FAILED';
+  readonly category: ErrorCategory;
+  readonly partial: boolean;
+  readonly model: string | undefined;
+  constructor({
+    category,
+    message,
+    partial = false,
+    model,
+    cause,
+  }: { category: ErrorCategory; message: string; partial?: boolean; model?: string; cause?: unknown }) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'ModelChainError';
+    this.category = category;
+    this.partial = partial;
+    this.model = model;
+  }
+  /** The short sentence to show the user. */
+  get userMessage(): string {
+    return userMessageFor(this.category);
+  }
+  static isInstance(error: unknown): error is ModelChainError {
+    return error instanceof Error && (error as { code?: unknown }).code === 'MODEL_CHAIN_FAILED';
+  }
+}
+
+const MAX_ATTEMPT_RECORDS = 100;
+
+type AttemptOutcome<T> =
+  | { ok: true; value: T }
+  | { ok: false; failure: ClassifiedModelError; error: unknown; callerAborted: boolean };
+
+/**
+ * Creates the chain. Breakers live here, one per model id, shared by every call (the set of
+ * model ids comes from configuration, so the map is bounded by it).
+ *
+ * @example
+ * const openai = createOpenAI({ baseURL, apiKey });
+ * const chain = createModelChain({ createModel: (id) => openai.chat(id), primary: 'gpt-4o', fallbacks: ['gpt-4o-mini'], bus });
+ * const call = chain.call({ traceId, agent: 'manager' });
+ * const result = streamText({ model: call.model, maxRetries: 0, prompt: 'hi' });
+ */
+export function createModelChain({
+  createModel,
+  primary,
+  fallbacks = [],
+  firstTokenTimeoutMs = 30_000,
+  totalTimeoutMs = 180_000,
+  maxRetries = 2,
+  maxRetryDelayMs = 10_000,
+  initialRetryDelayMs = 500,
+  breakerFailures = 3,
+  breakerCooldownMs = 30_000,
+  bus,
+  log,
+  now = Date.now,
+  sleep = abortableSleep,
+  random = Math.random,
+}: ModelChainOptions): ModelChain {
+  const models = unique([primary, ...fallbacks]);
+  const providerModels = new Map<string, LanguageModelV3>();
+  const breakers = new Map<string, CircuitBreaker>();
+
+  const providerModel = (modelId: string): LanguageModelV3 => {
+    let model = providerModels.get(modelId);
+    if (model === undefined) {
+      model = createModel(modelId);
+      providerModels.set(modelId, model);
+    }
+    return model;
+  };
+  const breakerFor = (modelId: string): CircuitBreaker => {
+    let breaker = breakers.get(modelId);
+    if (breaker === undefined) {
+      breaker = createCircuitBreaker({ failureThreshold: breakerFailures, cooldownMs: breakerCooldownMs, now });
+      breakers.set(modelId, breaker);
+    }
+    return breaker;
+  };
+
+  /** Pause before the next try on the same model, or undefined to fall over now. */
+  const retryDelay = (failure: ClassifiedModelError, attempt: number): number | undefined => {
+    if (failure.retryAfterMs !== undefined) {
+      return failure.retryAfterMs > maxRetryDelayMs ? undefined : failure.retryAfterMs;
+    }
+    const exponential = initialRetryDelayMs * 2 ** attempt * (0.8 + 0.4 * random());
+    return Math.min(Math.round(exponential), maxRetryDelayMs);
+  };
+
+  function call({
+    traceId,
+    agent,
+    preferredModel,
+  }: {
+    traceId?: string;
+    agent: string;
+    preferredModel?: string;
+  }): ChainCall {
+    const candidates = unique(preferredModel === undefined ? models : [preferredModel, ...models]);
+    const attempts: ModelAttemptRecord[] = [];
+    let servedBy: string | undefined;
+    const record = (entry: ModelAttemptRecord) => {
+      if (attempts.length < MAX_ATTEMPT_RECORDS) attempts.push(entry);
+    };
+
+    const reportFailure = (modelId: string, failure: ClassifiedModelError, latencyMs: number) => {
+      record({
+        model: modelId,
+        outcome: 'error',
+        latencyMs,
+        category: failure.category,
+        ...(failure.statusCode === undefined ? {} : { statusCode: failure.statusCode }),
+      });
+      log?.warn(
+        { traceId, agent, model: modelId, category: failure.category, status: failure.statusCode },
+        `model call failed: ${failure.message}`,
+      );
+      bus?.emit({
+        type: 'error',
+        ...(traceId === undefined ? {} : { traceId }),
+        category: failure.category,
+        message: `${modelId}: ${failure.message}`,
+        where: 'model-chain',
+      });
+      if (failure.category === 'RATE_LIMIT') {
+        bus?.emit({
+          type: 'model.rate-limit',
+          ...(traceId === undefined ? {} : { traceId }),
+          model: modelId,
+          ...(failure.retryAfterMs === undefined ? {} : { retryAfterMs: failure.retryAfterMs }),
+          ...(failure.remaining === undefined ? {} : { remaining: failure.remaining }),
+        });
+      }
+    };
+
+    /** Tries candidates in order with retries; `attempt` runs one call on one model. */
+    async function runChain<T>(
+      callerSignal: AbortSignal | undefined,
+      attempt: (modelId: string, breaker: CircuitBreaker) => Promise<AttemptOutcome<T>>,
+    ): Promise<T> {
+      let lastFailure: ClassifiedModelError | undefined;
+      let previousModel: string | undefined;
+      for (const modelId of candidates) {
+        const breaker = breakerFor(modelId);
+        if (!breaker.tryAcquire()) {
+          record({ model: modelId, outcome: 'skipped', latencyMs: 0 });
+          lastFailure ??= {
+            category: breaker.lastFailureCategory ?? 'OTHER',
+            modelFault: true,
+            retryable: false,
+            message: `circuit open for ${modelId}`,
+          };
+          previousModel ??= modelId;
+          continue;
+        }
+        if (previousModel !== undefined) {
+          bus?.emit({
+            type: 'model.fallback',
+            traceId: traceId ?? '',
+            from: previousModel,
+            to: modelId,
+            reason: lastFailure?.category ?? 'OTHER',
+          });
+          log?.info({ traceId, agent, from: previousModel, to: modelId }, 'falling over to the next model');
+        }
+        for (let retry = 0; ; retry++) {
+          throwIfAborted(callerSignal);
+          const startedAt = now();
+          const outcome = await attempt(modelId, breaker);
+          if (outcome.ok) return outcome.value;
+          if (outcome.callerAborted) {
+            breaker.release();
+            throw outcome.error;
+          }
+          const { failure } = outcome;
+          lastFailure = failure;
+          reportFailure(modelId, failure, now() - startedAt);
+          if (!failure.modelFault) {
+            // The model answered; the request is what is wrong. It proves the model is up.
+            breaker.recordSuccess();
+            throw new ModelChainError({
+              category: failure.category,
+              message: failure.message,
+              model: modelId,
+              cause: outcome.error,
+            });
+          }
+          breaker.recordFailure(failure.category);
+          const delay = failure.retryable && failure.category !== 'TIMEOUT' ? retryDelay(failure, retry) : undefined;
+          if (delay === undefined || retry >= maxRetries || breaker.state() !== 'closed') break;
+          await sleep(delay, callerSignal);
+        }
+        previousModel = modelId;
+      }
+      const category = lastFailure?.category ?? 'OTHER';
+      throw new ModelChainError({
+        category,
+        message: `Every model failed (${candidates.join(', ')}): ${lastFailure?.message ?? 'no model available'}`,
+      });
+    }
+
+    const attemptStream = async (
+      modelId: string,
+      breaker: CircuitBreaker,
+      options: LanguageModelV3CallOptions,
+    ): Promise<AttemptOutcome<LanguageModelV3StreamResult>> => {
+      const guard = createAttemptGuard(options.abortSignal, totalTimeoutMs, firstTokenTimeoutMs);
+      const startedAt = now();
+      let reader: ReadableStreamDefaultReader<LanguageModelV3StreamPart> | undefined;
+      try {
+        const result = await guard.race(providerModel(modelId).doStream({ ...options, abortSignal: guard.signal }));
+        reader = result.stream.getReader();
+        const buffered: LanguageModelV3StreamPart[] = [];
+        let ended = false;
+        for (;;) {
+          const next = await guard.race(reader.read());
+          if (next.done) {
+            ended = true;
+            break;
+          }
+          const part = next.value;
+          if (part.type === 'error') throw part.error;
+          if (isContentPart(part)) guard.firstTokenArrived();
+          buffered.push(part);
+          // Commit point: from the first visible text on, the user sees this model's words.
+          if (part.type === 'text-delta' || part.type === 'finish') break;
+        }
+        servedBy = modelId;
+        breaker.recordSuccess();
+        record({ model: modelId, outcome: 'success', latencyMs: now() - startedAt });
+        const committedReader = reader;
+        const stream = new ReadableStream<LanguageModelV3StreamPart>({
+          start(controller) {
+            for (const part of buffered) controller.enqueue(part);
+            if (ended) {
+              guard.dispose();
+              controller.close();
+            }
+          },
+          async pull(controller) {
+            try {
+              const next = await guard.race(committedReader.read());
+              if (next.done) {
+                guard.dispose();
+                controller.close();
+                return;
+              }
+              if (next.value.type === 'error') throw next.value.error;
+              controller.enqueue(next.value);
+            } catch (error) {
+              const callerAborted = guard.callerAborted();
+              guard.dispose();
+              committedReader.cancel().catch(() => {});
+              if (callerAborted) {
+                controller.error(error);
+                return;
+              }
+              const failure = guard.timeout()
+                ? classifyModelError(guard.timeout(), now)
+                : classifyModelError(error, now);
+              reportFailure(modelId, failure, now() - startedAt);
+              if (failure.modelFault) breaker.recordFailure(failure.category);
+              controller.enqueue({
+                type: 'error',
+                error: new ModelChainError({
+                  category: failure.category,
+                  message: `${modelId} failed mid-answer: ${failure.message}`,
+                  partial: true,
+                  model: modelId,
+                  cause: error,
+                }),
+              });
+              controller.close();
+            }
+          },
+          cancel(reason) {
+            guard.dispose();
+            return committedReader.cancel(reason);
+          },
+        });
+        return { ok: true, value: { ...result, stream } };
+      } catch (error) {
+        const callerAborted = guard.callerAborted();
+        const timeout = guard.timeout();
+        guard.dispose();
+        reader?.cancel().catch(() => {});
+        return {
+          ok: false,
+          error: callerAborted ? error : (timeout ?? error),
+          callerAborted,
+          failure: classifyModelError(timeout ?? error, now),
+        };
+      }
+    };
+
+    const attemptGenerate = async (
+      modelId: string,
+      breaker: CircuitBreaker,
+      options: LanguageModelV3CallOptions,
+    ): Promise<AttemptOutcome<LanguageModelV3GenerateResult>> => {
+      // No stream, so no first token: only the total timeout applies.
+      const guard = createAttemptGuard(options.abortSignal, totalTimeoutMs, undefined);
+      const startedAt = now();
+      try {
+        const value = await guard.race(providerModel(modelId).doGenerate({ ...options, abortSignal: guard.signal }));
+        servedBy = modelId;
+        breaker.recordSuccess();
+        record({ model: modelId, outcome: 'success', latencyMs: now() - startedAt });
+        return { ok: true, value };
+      } catch (error) {
+        const callerAborted = guard.callerAborted();
+        const timeout = guard.timeout();
+        return {
+          ok: false,
+          error: callerAborted ? error : (timeout ?? error),
+          callerAborted,
+          failure: classifyModelError(timeout ?? error, now),
+        };
+      } finally {
+        guard.dispose();
+      }
+    };
+
+    const first = candidates[0] ?? primary;
+    const model: LanguageModelV3 = {
+      specificationVersion: 'v3',
+      provider: 'model-chain',
+      modelId: first,
+      get supportedUrls() {
+        return providerModel(first).supportedUrls;
+      },
+      doStream: (options) =>
+        runChain(options.abortSignal, (modelId, breaker) => attemptStream(modelId, breaker, options)),
+      doGenerate: (options) =>
+        runChain(options.abortSignal, (modelId, breaker) => attemptGenerate(modelId, breaker, options)),
+    };
+
+    return {
+      model,
+      get servedBy() {
+        return servedBy;
+      },
+      attempts,
+    };
+  }
+
+  return {
+    models,
+    call,
+    breakerState: (modelId) => breakerFor(modelId).state(),
+  };
+}
+
+/** Stream parts that show the model is alive and producing (they cancel the first-token timer). */
+function isContentPart(part: LanguageModelV3StreamPart): boolean {
+  switch (part.type) {
+    case 'text-delta':
+    case 'reasoning-delta':
+    case 'tool-input-start':
+    case 'tool-input-delta':
+    case 'tool-call':
+    case 'finish':
+      return true;
+    default:
+      return false;
+  }
+}
+
+interface AttemptGuard {
+  /** Aborted by the caller, the total timer or the first-token timer. */
+  readonly signal: AbortSignal;
+  /** Rejects as soon as the signal aborts, even if the provider ignores it. */
+  race<T>(promise: PromiseLike<T>): Promise<T>;
+  firstTokenArrived(): void;
+  timeout(): ModelTimeoutError | undefined;
+  callerAborted(): boolean;
+  dispose(): void;
+}
+
+function createAttemptGuard(
+  callerSignal: AbortSignal | undefined,
+  totalTimeoutMs: number,
+  firstTokenTimeoutMs: number | undefined,
+): AttemptGuard {
+  const controller = new AbortController();
+  let timedOut: ModelTimeoutError | undefined;
+  let byCaller = false;
+  const fire = (error: ModelTimeoutError) => {
+    if (controller.signal.aborted) return;
+    timedOut = error;
+    controller.abort(error);
+  };
+  const onCallerAbort = () => {
+    if (controller.signal.aborted) return;
+    byCaller = true;
+    controller.abort(callerSignal?.reason);
+  };
+  if (callerSignal?.aborted) onCallerAbort();
+  else callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
+  const totalTimer = setTimeout(() => fire(new ModelTimeoutError('total', totalTimeoutMs)), totalTimeoutMs);
+  let firstTokenTimer =
+    firstTokenTimeoutMs === undefined
+      ? undefined
+      : setTimeout(() => fire(new ModelTimeoutError('first-token', firstTokenTimeoutMs)), firstTokenTimeoutMs);
+  const aborted = new Promise<never>((_, reject) => {
+    const rejectNow = () => reject(controller.signal.reason ?? new Error('aborted'));
+    if (controller.signal.aborted) rejectNow();
+    else controller.signal.addEventListener('abort', rejectNow, { once: true });
+  });
+  aborted.catch(() => {});
+
+  return {
+    signal: controller.signal,
+    race: (promise) => Promise.race([Promise.resolve(promise), aborted]),
+    firstTokenArrived() {
+      if (firstTokenTimer !== undefined) clearTimeout(firstTokenTimer);
+      firstTokenTimer = undefined;
+    },
+    timeout: () => timedOut,
+    callerAborted: () => byCaller,
+    dispose() {
+      clearTimeout(totalTimer);
+      if (firstTokenTimer !== undefined) clearTimeout(firstTokenTimer);
+      firstTokenTimer = undefined;
+      callerSignal?.removeEventListener('abort', onCallerAbort);
+    },
+  };
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) {
+    throw signal.reason instanceof Error ? signal.reason : abortError(signal.reason);
+  }
+}
+
+function abortError(reason: unknown): Error {
+  const error = new Error(`Aborted${reason === undefined ? '' : `: ${String(reason)}`}`);
+  error.name = 'AbortError';
+  return error;
+}
+
+/** setTimeout that rejects with an AbortError when `signal` aborts. */
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(abortError(signal.reason));
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortError(signal?.reason));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function unique(values: readonly string[]): string[] {
+  return [...new Set(values.filter((value) => value.length > 0))];
+}

@@ -1,0 +1,131 @@
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AcceptResult, InboundEvent } from '../inbox/inbound-event.js';
+import { createInbox } from '../inbox/inbox.js';
+import { createEventBus } from '../observe/event-bus.js';
+import { openStore } from '../store/open-store.js';
+import type { Store } from '../store/store.js';
+import {
+  buildPlaygroundEvent,
+  createPlayground,
+  PlaygroundRequestError,
+  parsePlaygroundRequest,
+} from './playground.js';
+
+describe('parsePlaygroundRequest', () => {
+  it.each([
+    [null, 'invalid_body'],
+    [[], 'invalid_body'],
+    [{ text: 42 }, 'invalid_body'],
+    [{ text: '   ' }, 'empty_text'],
+    [{ text: 'x'.repeat(11) }, 'text_too_long'],
+    [{ text: 'hi', sessionId: 'has space' }, 'invalid_session_id'],
+    [{ text: 'hi', sessionId: 7 }, 'invalid_session_id'],
+  ])('rejects %j with %s', (body, code) => {
+    try {
+      parsePlaygroundRequest(body, { maxChars: 10 });
+      expect.unreachable('should have thrown');
+    } catch (error) {
+      expect(PlaygroundRequestError.isInstance(error)).toBe(true);
+      expect((error as PlaygroundRequestError).code).toBe(code);
+    }
+  });
+
+  it('keeps the text verbatim, including markup', () => {
+    expect(parsePlaygroundRequest({ text: '<b>hi</b>', sessionId: 'tab_1' })).toEqual({
+      text: '<b>hi</b>',
+      sessionId: 'tab_1',
+    });
+  });
+});
+
+describe('buildPlaygroundEvent', () => {
+  it('is shaped exactly like a Feishu p2p text message', () => {
+    let id = 0;
+    const event = buildPlaygroundEvent(
+      { text: 'hello "bot"', sessionId: 's1' },
+      { now: () => 1_700_000_000_000, newId: () => `uuid-${++id}` },
+    );
+    expect(event).toEqual({
+      source: 'devtools',
+      eventId: 'devtools_uuid-2',
+      eventType: 'im.message.receive_v1',
+      createdAt: 1_700_000_000_000,
+      receivedAt: 1_700_000_000_000,
+      event: {
+        sender: { sender_id: { open_id: 'ou_devtools_s1' }, sender_type: 'user' },
+        message: {
+          message_id: 'om_devtools_uuid-1',
+          chat_id: 'oc_devtools_s1',
+          chat_type: 'p2p',
+          message_type: 'text',
+          content: '{"text":"hello \\"bot\\""}',
+          create_time: '1700000000000',
+          mentions: [],
+        },
+      },
+    });
+  });
+
+  it('makes a new event and message id per call', () => {
+    const first = buildPlaygroundEvent({ text: 'a' });
+    const second = buildPlaygroundEvent({ text: 'a' });
+    expect(first.eventId).not.toBe(second.eventId);
+    const messageId = (event: InboundEvent) => (event.event as { message: { message_id: string } }).message.message_id;
+    expect(messageId(first)).not.toBe(messageId(second));
+    expect(messageId(first)).toMatch(/^om_devtools_[0-9a-f-]{36}$/);
+  });
+});
+
+describe('createPlayground', () => {
+  let store: Store | undefined;
+  afterEach(async () => {
+    await store?.close();
+    store = undefined;
+  });
+
+  it('hands the event to the inbox and returns its answer', async () => {
+    const received: InboundEvent[] = [];
+    const playground = createPlayground({
+      inbox: {
+        async accept(event): Promise<AcceptResult> {
+          received.push(event);
+          return { status: 'accepted', jobId: 'job-7' };
+        },
+      },
+    });
+    expect(await playground.send({ text: 'hi', sessionId: 'x' })).toEqual({ status: 'accepted', jobId: 'job-7' });
+    expect(received).toHaveLength(1);
+    expect(received[0]?.source).toBe('devtools');
+    await expect(playground.send({ text: '' })).rejects.toThrow(PlaygroundRequestError);
+    expect(received).toHaveLength(1);
+  });
+
+  it('goes through the real inbox into a durable job on the conversation lane', async () => {
+    store = await openStore('sqlite::memory:');
+    const bus = createEventBus();
+    const seen: string[] = [];
+    bus.subscribe((event) => seen.push(event.type));
+    const inbox = createInbox({
+      store,
+      bus,
+      log: pino({ level: 'silent' }),
+      dedupeTtlMs: 12 * 3_600_000,
+      maxBacklog: 10,
+    });
+    const playground = createPlayground({ inbox });
+
+    const result = await playground.send({ text: 'what is the weather?', sessionId: 'tab-1' });
+    if (result.status !== 'accepted') throw new Error(`not accepted: ${JSON.stringify(result)}`);
+    const job = await store.getJob(result.jobId);
+    if (!job) throw new Error('job not persisted');
+    expect(job.status).toBe('pending');
+    expect(job.lane).toContain('oc_devtools_tab-1');
+    expect((job.payload as InboundEvent).source).toBe('devtools');
+    expect(seen).toEqual(['event.received', 'job.queued']);
+
+    // Each send is a new message, never a duplicate of the previous one.
+    const again = await playground.send({ text: 'what is the weather?', sessionId: 'tab-1' });
+    expect(again.status).toBe('accepted');
+  });
+});

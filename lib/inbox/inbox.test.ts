@@ -1,0 +1,118 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { inboundMessage } from '../../test/support/ingress-events.js';
+import { silentLogger } from '../log.js';
+import type { StampedBotEvent } from '../observe/bot-event.js';
+import { createEventBus } from '../observe/event-bus.js';
+import { openSqliteStore } from '../store/sqlite-store.js';
+import type { Store } from '../store/store.js';
+import { StoreUnavailableError } from '../store/store.js';
+import { createInbox, type InboxOptions } from './inbox.js';
+
+const DAY = 24 * 3_600_000;
+
+describe('inbox', () => {
+  let store: Store;
+  let events: StampedBotEvent[];
+  const bus = createEventBus();
+  bus.subscribe((event) => events.push(event));
+
+  beforeEach(() => {
+    store = openSqliteStore(':memory:');
+    events = [];
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  const inbox = (options: Partial<InboxOptions> = {}) =>
+    createInbox({ store, bus, log: silentLogger(), dedupeTtlMs: DAY, maxBacklog: 100, ...options });
+
+  it('persists a message as an answer job in its conversation lane, then reports accepted', async () => {
+    const woken: string[] = [];
+    const result = await inbox({ onEnqueued: (id) => woken.push(id) }).accept(
+      inboundMessage({ eventId: 'ev1', messageId: 'om_1', chatId: 'oc_a' }),
+    );
+    expect(result).toEqual({ status: 'accepted', jobId: 'message:om_1' });
+    const job = await store.getJob('message:om_1');
+    expect(job).toMatchObject({ lane: 'chat:oc_a', kind: 'answer', status: 'pending' });
+    expect((job?.payload as { eventId: string }).eventId).toBe('ev1');
+    expect(woken).toEqual(['message:om_1']);
+    expect(events.map((event) => event.type)).toEqual(['event.received', 'job.queued']);
+  });
+
+  it('puts a thread reply in the thread’s lane', async () => {
+    await inbox().accept(inboundMessage({ eventId: 'ev1', messageId: 'om_2', chatId: 'oc_a', rootId: 'om_root' }));
+    expect((await store.getJob('message:om_2'))?.lane).toBe('chat:oc_a:thread:om_root');
+  });
+
+  it('drops a re-delivered event id and the same message under a second event id', async () => {
+    const receiver = inbox();
+    expect((await receiver.accept(inboundMessage({ eventId: 'ev1', messageId: 'om_1' }))).status).toBe('accepted');
+    expect(await receiver.accept(inboundMessage({ eventId: 'ev1', messageId: 'om_1' }))).toEqual({
+      status: 'duplicate',
+      key: 'event_id',
+    });
+    expect(await receiver.accept(inboundMessage({ eventId: 'ev2', messageId: 'om_1' }))).toEqual({
+      status: 'duplicate',
+      key: 'message_id',
+    });
+    expect((await store.countJobs()).pending).toBe(1);
+    expect(events.filter((event) => event.type === 'event.duplicate')).toHaveLength(2);
+  });
+
+  it('remembers across inbox instances (the claims live in the store, not in memory)', async () => {
+    await inbox().accept(inboundMessage({ eventId: 'ev1', messageId: 'om_1' }));
+    expect((await inbox().accept(inboundMessage({ eventId: 'ev1', messageId: 'om_1' }))).status).toBe('duplicate');
+  });
+
+  it('acknowledges and ignores event types that need no work, still deduped', async () => {
+    const receiver = inbox();
+    const other = { ...inboundMessage({ eventId: 'ev9', messageId: 'om_9' }), eventType: 'im.chat.updated_v1' };
+    expect((await receiver.accept(other)).status).toBe('ignored');
+    expect(await receiver.accept(other)).toEqual({ status: 'duplicate', key: 'event_id' });
+    expect((await store.countJobs()).pending).toBe(0);
+  });
+
+  it('ignores a message event without message_id', async () => {
+    const broken = inboundMessage({ eventId: 'ev1', messageId: 'om_1' });
+    broken.event = { sender: {}, message: { chat_id: 'oc' } };
+    expect((await inbox().accept(broken)).status).toBe('ignored');
+  });
+
+  it('when the job cannot be persisted: unavailable, and the claims are released so the retry gets through', async () => {
+    let failEnqueue = true;
+    const flaky = new Proxy(store, {
+      get(target, property, receiver) {
+        if (property === 'enqueue' && failEnqueue) {
+          return async () => {
+            throw new StoreUnavailableError('disk gone');
+          };
+        }
+        const value = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const receiver = createInbox({ store: flaky, bus, log: silentLogger(), dedupeTtlMs: DAY, maxBacklog: 100 });
+    const event = inboundMessage({ eventId: 'ev1', messageId: 'om_1' });
+    expect(await receiver.accept(event)).toMatchObject({ status: 'unavailable', reason: 'disk gone' });
+    expect((await store.countJobs()).pending).toBe(0);
+    failEnqueue = false;
+    expect(await receiver.accept(event)).toEqual({ status: 'accepted', jobId: 'message:om_1' });
+  });
+
+  it('beyond the backlog: a busy notice job in its own lane, not silence', async () => {
+    let clock = 1_000_000;
+    const receiver = inbox({ maxBacklog: 2, backlogCacheMs: 60_000, now: () => clock });
+    for (const index of [1, 2]) {
+      clock += 1;
+      expect((await receiver.accept(inboundMessage({ eventId: `ev${index}`, messageId: `om_${index}` }))).status).toBe(
+        'accepted',
+      );
+    }
+    // The cached count is advanced locally, so a burst inside the cache window is still seen.
+    const result = await receiver.accept(inboundMessage({ eventId: 'ev3', messageId: 'om_3', chatId: 'oc_chat' }));
+    expect(result).toEqual({ status: 'accepted', jobId: 'message:om_3:busy' });
+    expect(await store.getJob('message:om_3:busy')).toMatchObject({ kind: 'notice', lane: 'notice:chat:oc_chat' });
+    expect(events.some((event) => event.type === 'job.busy')).toBe(true);
+  });
+});

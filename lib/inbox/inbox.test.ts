@@ -35,7 +35,7 @@ describe('inbox', () => {
     expect(result).toEqual({ status: 'accepted', jobId: 'message:om_1' });
     const job = await store.getJob('message:om_1');
     expect(job).toMatchObject({ lane: 'chat:oc_a', kind: 'answer', status: 'pending' });
-    expect((job?.payload as { eventId: string }).eventId).toBe('ev1');
+    expect(job?.payload).toMatchObject({ eventId: 'ev1' });
     expect(woken).toEqual(['message:om_1']);
     expect(events.map((event) => event.type)).toEqual(['event.received', 'job.queued']);
   });

@@ -1,0 +1,258 @@
+import type { LanguageModelV3, LanguageModelV3CallOptions } from '@ai-sdk/provider';
+import { streamText } from 'ai';
+import { MockLanguageModelV3 } from 'ai/test';
+import { describe, expect, it } from 'vitest';
+import type { BotEvent } from '../observe/bot-event.js';
+import { createEventBus } from '../observe/event-bus.js';
+import { createModelChain, ModelChainError, type ModelChainOptions } from './model-chain.js';
+import { apiCallError, brokenStream, hangingResult, textParts, textResult } from './test-model.js';
+
+type DoStream = (options: LanguageModelV3CallOptions) => ReturnType<LanguageModelV3['doStream']>;
+
+function setup(models: Record<string, DoStream>, options: Partial<ModelChainOptions> = {}) {
+  const events: BotEvent[] = [];
+  const bus = createEventBus();
+  bus.subscribe((event) => events.push(event));
+  const calls: Record<string, number> = {};
+  const sleeps: number[] = [];
+  let clock = 1_000_000;
+  const [primary, ...fallbacks] = Object.keys(models);
+  const chain = createModelChain({
+    createModel: (id) =>
+      new MockLanguageModelV3({
+        modelId: id,
+        doStream: async (callOptions) => {
+          calls[id] = (calls[id] ?? 0) + 1;
+          const run = models[id];
+          if (run === undefined) throw new Error(`no model ${id}`);
+          return run(callOptions);
+        },
+      }),
+    primary: primary ?? 'none',
+    fallbacks,
+    maxRetries: 2,
+    maxRetryDelayMs: 1_000,
+    breakerFailures: 3,
+    breakerCooldownMs: 10_000,
+    firstTokenTimeoutMs: 5_000,
+    totalTimeoutMs: 10_000,
+    bus,
+    now: () => clock,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+    random: () => 0.5,
+    ...options,
+  });
+  return { chain, events, calls, sleeps, advance: (ms: number) => (clock += ms) };
+}
+
+async function run(chain: ReturnType<typeof setup>['chain'], signal?: AbortSignal) {
+  const call = chain.call({ traceId: 'trace-1', agent: 'manager' });
+  const result = streamText({ model: call.model, prompt: 'hi', maxRetries: 0, abortSignal: signal, onError: () => {} });
+  let text = '';
+  let error: unknown;
+  for await (const part of result.fullStream) {
+    if (part.type === 'text-delta') text += part.text;
+    if (part.type === 'error') error = part.error;
+  }
+  return { text, error, servedBy: call.servedBy, attempts: call.attempts };
+}
+
+describe('model chain', () => {
+  it('falls over to the fallback at once when retry-after exceeds the cap, and reports it', async () => {
+    const { chain, events, calls, sleeps } = setup({
+      primary: async () => {
+        throw apiCallError(429, { responseHeaders: { 'retry-after': '30', 'x-ratelimit-remaining-requests': '0' } });
+      },
+      fallback: async () => textResult('from the fallback'),
+    });
+    const outcome = await run(chain);
+    expect(outcome.text).toBe('from the fallback');
+    expect(outcome.servedBy).toBe('fallback');
+    expect(calls).toEqual({ primary: 1, fallback: 1 });
+    expect(sleeps).toEqual([]);
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: 'model.rate-limit', model: 'primary', retryAfterMs: 30_000, remaining: 0 }),
+    );
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: 'model.fallback', from: 'primary', to: 'fallback', reason: 'RATE_LIMIT' }),
+    );
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: 'error', category: 'RATE_LIMIT', where: 'model-chain' }),
+    );
+  });
+
+  it('retries the same model after the retry-after it was given, within the cap', async () => {
+    let attempt = 0;
+    const { chain, calls, sleeps } = setup({
+      primary: async () => {
+        attempt += 1;
+        if (attempt === 1) throw apiCallError(429, { responseHeaders: { 'retry-after-ms': '250' } });
+        if (attempt === 2) throw apiCallError(503);
+        return textResult('third time lucky');
+      },
+      fallback: async () => textResult('unused'),
+    });
+    const outcome = await run(chain);
+    expect(outcome.text).toBe('third time lucky');
+    expect(calls).toEqual({ primary: 3 });
+    // 250 from retry-after-ms, then exponential backoff 500 * 2^1 for the 503.
+    expect(sleeps).toEqual([250, 1000]);
+  });
+
+  it('does not fall over on errors about the request', async () => {
+    const { chain, calls } = setup({
+      primary: async () =>
+        Promise.reject(
+          apiCallError(400, { data: { error: { code: 'context_length_exceeded', message: 'too long' } } }),
+        ),
+      fallback: async () => textResult('unused'),
+    });
+    const outcome = await run(chain);
+    expect(calls).toEqual({ primary: 1 });
+    expect(ModelChainError.isInstance(outcome.error)).toBe(true);
+    expect((outcome.error as ModelChainError).category).toBe('CONTEXT_LENGTH');
+    expect(chain.breakerState('primary')).toBe('closed');
+  });
+
+  it('opens the primary breaker in a storm, skips it, and returns to it after a successful probe', async () => {
+    let primaryDown = true;
+    const { chain, calls, advance, events } = setup({
+      primary: async () => {
+        if (primaryDown) throw apiCallError(429, { responseHeaders: { 'retry-after': '0' } });
+        return textResult('primary is back');
+      },
+      fallback: async () => textResult('fallback answer'),
+    });
+    expect((await run(chain)).servedBy).toBe('fallback');
+    expect(calls.primary).toBe(3);
+    expect(chain.breakerState('primary')).toBe('open');
+
+    const second = await run(chain);
+    expect(second.servedBy).toBe('fallback');
+    expect(calls.primary).toBe(3);
+    expect(second.attempts[0]).toMatchObject({ model: 'primary', outcome: 'skipped' });
+
+    primaryDown = false;
+    advance(10_000);
+    expect(chain.breakerState('primary')).toBe('half-open');
+    const third = await run(chain);
+    expect(third.text).toBe('primary is back');
+    expect(third.servedBy).toBe('primary');
+    expect(chain.breakerState('primary')).toBe('closed');
+    expect(events.filter((event) => event.type === 'model.rate-limit')).toHaveLength(3);
+  });
+
+  it('a failed half-open probe falls over without retrying and re-opens the breaker', async () => {
+    const { chain, calls, advance } = setup({
+      primary: async () => Promise.reject(apiCallError(500)),
+      fallback: async () => textResult('fallback'),
+    });
+    await run(chain);
+    expect(calls.primary).toBe(3);
+    advance(10_000);
+    const outcome = await run(chain);
+    expect(outcome.servedBy).toBe('fallback');
+    expect(calls.primary).toBe(4);
+    expect(chain.breakerState('primary')).toBe('open');
+  });
+
+  it('cuts off a model that sends no first token and falls over', async () => {
+    const { chain, calls, events } = setup(
+      {
+        primary: async (options) => hangingResult(options.abortSignal),
+        fallback: async () => textResult('quick answer'),
+      },
+      { firstTokenTimeoutMs: 30, totalTimeoutMs: 5_000 },
+    );
+    const outcome = await run(chain);
+    expect(outcome.text).toBe('quick answer');
+    expect(calls).toEqual({ primary: 1, fallback: 1 });
+    expect(events).toContainEqual(expect.objectContaining({ type: 'model.fallback', reason: 'TIMEOUT' }));
+  });
+
+  it('falls over invisibly when the stream breaks before any text', async () => {
+    const reset = new TypeError('terminated', {
+      cause: Object.assign(new Error('closed'), { code: 'UND_ERR_SOCKET' }),
+    });
+    const { chain } = setup({
+      primary: async () => brokenStream([{ type: 'stream-start', warnings: [] }], reset),
+      fallback: async () => textResult('clean answer'),
+    });
+    const outcome = await run(chain);
+    expect(outcome.text).toBe('clean answer');
+    expect(outcome.error).toBeUndefined();
+  });
+
+  it('after the first text it does not restart elsewhere: it ends with a partial error', async () => {
+    const reset = new TypeError('terminated', { cause: Object.assign(new Error('closed'), { code: 'ECONNRESET' }) });
+    const { chain, calls } = setup({
+      primary: async () => brokenStream(textParts('Hello world, this is', { chunks: 2 }).slice(0, 3), reset),
+      fallback: async () => textResult('unused'),
+    });
+    const outcome = await run(chain);
+    expect(outcome.text).toBe('Hello worl');
+    expect(calls).toEqual({ primary: 1 });
+    expect(ModelChainError.isInstance(outcome.error)).toBe(true);
+    expect(outcome.error).toMatchObject({ category: 'NETWORK', partial: true, model: 'primary' });
+  });
+
+  it('the total timeout cuts a stream that stalls after its first token', async () => {
+    const { chain } = setup(
+      {
+        primary: async (options) => {
+          const stream = new ReadableStream({
+            start(controller) {
+              for (const part of textParts('partial ', { chunks: 1 }).slice(0, 3)) controller.enqueue(part);
+              options.abortSignal?.addEventListener('abort', () => controller.error(options.abortSignal?.reason));
+            },
+          });
+          return { stream };
+        },
+      },
+      { firstTokenTimeoutMs: 1_000, totalTimeoutMs: 40 },
+    );
+    const outcome = await run(chain);
+    expect(outcome.text).toBe('partial ');
+    expect(outcome.error).toMatchObject({ category: 'TIMEOUT', partial: true });
+  });
+
+  it('a caller abort stops at once without falling over', async () => {
+    const controller = new AbortController();
+    const { chain, calls } = setup({
+      primary: async (options) => {
+        setTimeout(() => controller.abort('shutdown'), 5);
+        return hangingResult(options.abortSignal);
+      },
+      fallback: async () => textResult('unused'),
+    });
+    await run(chain, controller.signal);
+    expect(calls).toEqual({ primary: 1 });
+    expect(chain.breakerState('primary')).toBe('closed');
+  });
+
+  it('reports every model failing with the last category', async () => {
+    const { chain } = setup(
+      {
+        primary: async () => Promise.reject(apiCallError(503)),
+        fallback: async () => Promise.reject(apiCallError(429, { responseHeaders: { 'retry-after': '60' } })),
+      },
+      { maxRetries: 0 },
+    );
+    const outcome = await run(chain);
+    expect(outcome.error).toMatchObject({ category: 'RATE_LIMIT', partial: false });
+    expect((outcome.error as ModelChainError).userMessage).toMatch(/rate-limiting/);
+  });
+
+  it('a preferred model is tried first, then the chain', async () => {
+    const { chain, calls } = setup({
+      primary: async () => textResult('primary'),
+      special: async () => Promise.reject(apiCallError(404)),
+    });
+    const call = chain.call({ agent: 'writer', preferredModel: 'special' });
+    const result = streamText({ model: call.model, prompt: 'x', maxRetries: 0 });
+    expect(await result.text).toBe('primary');
+    expect(calls).toEqual({ special: 1, primary: 1 });
+  });
+});

@@ -1,0 +1,300 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../log.js';
+import type { StampedBotEvent } from '../observe/bot-event.js';
+import { createEventBus } from '../observe/event-bus.js';
+import { openSqliteStore } from '../store/sqlite-store.js';
+import type { Store } from '../store/store.js';
+import { createDispatcher, type Dispatcher, type DispatcherOptions } from './dispatcher.js';
+import type { JobContext, JobHandler } from './job-handler.js';
+
+async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+function deferred() {
+  let resolve: () => void = () => {};
+  const promise = new Promise<void>((done) => {
+    resolve = done;
+  });
+  return { promise, resolve };
+}
+
+function untilAborted(signal: AbortSignal): Promise<void> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(new Error(String(signal.reason)));
+    signal.addEventListener('abort', () => reject(new Error(String(signal.reason))), { once: true });
+  });
+}
+
+describe('dispatcher', () => {
+  let store: Store;
+  let events: StampedBotEvent[];
+  let dispatchers: Dispatcher[];
+  const bus = createEventBus();
+  bus.subscribe((event) => events.push(event));
+
+  beforeEach(() => {
+    store = openSqliteStore(':memory:');
+    events = [];
+    dispatchers = [];
+  });
+  afterEach(async () => {
+    for (const dispatcher of dispatchers) await dispatcher.stop();
+    await store.close();
+  });
+
+  function start(handlers: Record<string, JobHandler>, options: Partial<DispatcherOptions> = {}): Dispatcher {
+    const dispatcher = createDispatcher({
+      store,
+      bus,
+      log: silentLogger(),
+      owner: 'test-owner',
+      handlers,
+      concurrency: 4,
+      leaseMs: 5_000,
+      maxAttempts: 3,
+      pollIntervalMs: 20,
+      retryBackoffMs: 1,
+      ...options,
+    });
+    dispatchers.push(dispatcher);
+    dispatcher.start();
+    return dispatcher;
+  }
+
+  const finishedOutcomes = (jobId: string) =>
+    events.flatMap((event) => (event.type === 'job.finished' && event.jobId === jobId ? [event.outcome] : []));
+
+  it('answers two quick messages of one conversation in order, other conversations in parallel', async () => {
+    const log: string[] = [];
+    const gates = new Map<string, ReturnType<typeof deferred>>();
+    for (const id of ['a1', 'a2', 'b1']) gates.set(id, deferred());
+    await store.enqueue({ id: 'a1', lane: 'chat:a', kind: 'answer', payload: {} });
+    await store.enqueue({ id: 'a2', lane: 'chat:a', kind: 'answer', payload: {} });
+    await store.enqueue({ id: 'b1', lane: 'chat:b', kind: 'answer', payload: {} });
+    start({
+      answer: async ({ job }) => {
+        log.push(`start ${job.id}`);
+        await gates.get(job.id)?.promise;
+        log.push(`end ${job.id}`);
+      },
+    });
+    await waitFor(() => log.includes('start a1') && log.includes('start b1'));
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(log).not.toContain('start a2');
+    gates.get('a1')?.resolve();
+    await waitFor(() => log.includes('start a2'));
+    expect(log.indexOf('end a1')).toBeLessThan(log.indexOf('start a2'));
+    gates.get('a2')?.resolve();
+    gates.get('b1')?.resolve();
+    await waitFor(async () => (await store.countJobs()).done === 3);
+  });
+
+  it('never runs more than `concurrency` jobs at once', async () => {
+    let running = 0;
+    let peak = 0;
+    for (let index = 0; index < 8; index++) {
+      await store.enqueue({ id: `j${index}`, lane: `chat:${index}`, kind: 'answer', payload: {} });
+    }
+    start(
+      {
+        answer: async () => {
+          running += 1;
+          peak = Math.max(peak, running);
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          running -= 1;
+        },
+      },
+      { concurrency: 2 },
+    );
+    await waitFor(async () => (await store.countJobs()).done === 8);
+    expect(peak).toBe(2);
+  });
+
+  it('runs a busy notice even while every agent slot is taken', async () => {
+    const gate = deferred();
+    const noticed: string[] = [];
+    await store.enqueue({ id: 'slow', lane: 'chat:a', kind: 'answer', payload: {} });
+    start(
+      {
+        answer: async () => gate.promise,
+        notice: async ({ job }) => {
+          noticed.push(job.id);
+        },
+      },
+      { concurrency: 1 },
+    );
+    await waitFor(() => events.some((event) => event.type === 'job.started' && event.jobId === 'slow'));
+    await store.enqueue({ id: 'busy', lane: 'notice:chat:b', kind: 'notice', payload: {} });
+    dispatchers[0]?.wake();
+    await waitFor(() => noticed.includes('busy'));
+    gate.resolve();
+  });
+
+  it('retries a failing job with back-off, then dead-letters it after maxAttempts', async () => {
+    let calls = 0;
+    await store.enqueue({ id: 'bad', lane: 'chat:a', kind: 'answer', payload: {} });
+    start(
+      {
+        answer: async () => {
+          calls += 1;
+          throw new Error(`boom ${calls}`);
+        },
+      },
+      { maxAttempts: 3 },
+    );
+    await waitFor(async () => (await store.getJob('bad'))?.status === 'dead');
+    expect(calls).toBe(3);
+    expect(finishedOutcomes('bad')).toEqual(['retry', 'retry', 'dead']);
+    expect((await store.getJob('bad'))?.lastError).toBe('boom 3');
+  });
+
+  it('dead-letters without running a job whose holders kept dying (attempts > maxAttempts)', async () => {
+    let clock = 1_000_000;
+    await store.enqueue({ id: 'poison', lane: 'chat:a', kind: 'answer', payload: {} }, clock);
+    for (let crash = 0; crash < 2; crash++) {
+      // A holder that claims and then vanishes: its lease simply expires.
+      await store.claimNextJob({ owner: `ghost-${crash}`, leaseMs: 10, now: (clock += 100) });
+    }
+    let ran = false;
+    start(
+      {
+        answer: async () => {
+          ran = true;
+        },
+      },
+      { maxAttempts: 2, now: () => (clock += 100) },
+    );
+    await waitFor(async () => (await store.getJob('poison'))?.status === 'dead');
+    expect(ran).toBe(false);
+    expect(finishedOutcomes('poison')).toEqual(['dead']);
+  });
+
+  it('on start-up resumes a job whose holder died (expired lease), with its checkpoint', async () => {
+    await store.enqueue({ id: 'orphan', lane: 'chat:a', kind: 'answer', payload: {} });
+    const claimed = await store.claimNextJob({ owner: 'crashed-process', leaseMs: 1 });
+    await store.saveCheckpoint('orphan', 'crashed-process', { cardId: 'card-1' });
+    expect(claimed?.id).toBe('orphan');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const seen: JobContext[] = [];
+    start({
+      answer: async (context) => {
+        seen.push(context);
+      },
+    });
+    await waitFor(async () => (await store.getJob('orphan'))?.status === 'done');
+    expect(seen[0]?.job.attempts).toBe(2);
+    expect(seen[0]?.job.checkpoint).toEqual({ cardId: 'card-1' });
+  });
+
+  it('renews the lease while a long job runs, so nobody else can take it', async () => {
+    await store.enqueue({ id: 'long', lane: 'chat:a', kind: 'answer', payload: {} });
+    const gate = deferred();
+    start({ answer: async () => gate.promise }, { leaseMs: 90 });
+    await waitFor(() => events.some((event) => event.type === 'job.started'));
+    for (let check = 0; check < 5; check++) {
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      expect(await store.claimNextJob({ owner: 'other-process', leaseMs: 1_000 })).toBeNull();
+    }
+    gate.resolve();
+    await waitFor(async () => (await store.getJob('long'))?.status === 'done');
+  });
+
+  it('aborts the handler with reason lease-lost when renewal fails', async () => {
+    const lossy = new Proxy(store, {
+      get(target, property, receiver) {
+        if (property === 'renewLease') return async () => false;
+        const value = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    await store.enqueue({ id: 'lost', lane: 'chat:a', kind: 'answer', payload: {} });
+    let reason: unknown;
+    const dispatcher = createDispatcher({
+      store: lossy,
+      bus,
+      log: silentLogger(),
+      owner: 'me',
+      handlers: {
+        answer: async ({ signal }) => {
+          await untilAborted(signal).catch(() => {
+            reason = signal.reason;
+          });
+        },
+      },
+      concurrency: 1,
+      leaseMs: 60,
+      maxAttempts: 3,
+      pollIntervalMs: 1_000,
+    });
+    dispatchers.push(dispatcher);
+    dispatcher.start();
+    await waitFor(() => reason !== undefined);
+    expect(reason).toBe('lease-lost');
+    await waitFor(() => finishedOutcomes('lost').length === 1);
+    expect(finishedOutcomes('lost')).toEqual(['released']);
+  });
+
+  it('saveCheckpoint and idempotencyKey: stable per job and part, ≤ 50 chars', async () => {
+    await store.enqueue({ id: 'message:om_1', lane: 'chat:a', kind: 'answer', payload: {} });
+    const keys: string[] = [];
+    start({
+      answer: async (context) => {
+        await context.saveCheckpoint({ step: 1 });
+        keys.push(context.idempotencyKey('reply'), context.idempotencyKey('reply'), context.idempotencyKey('card'));
+      },
+    });
+    await waitFor(async () => (await store.getJob('message:om_1'))?.status === 'done');
+    expect(keys[0]).toBe(keys[1]);
+    expect(keys[0]).not.toBe(keys[2]);
+    expect(keys[0]?.length).toBeLessThanOrEqual(50);
+    expect((await store.getJob('message:om_1'))?.checkpoint).toEqual({ step: 1 });
+  });
+
+  it('drain waits for running jobs, then aborts the rest with reason shutdown and hands them back', async () => {
+    await store.enqueue({ id: 'quick', lane: 'chat:q', kind: 'answer', payload: {} });
+    await store.enqueue({ id: 'stuck', lane: 'chat:s', kind: 'answer', payload: {} });
+    let stuckReason: unknown;
+    let quickDone = false;
+    const dispatcher = start({
+      answer: async ({ job, signal }) => {
+        if (job.id === 'quick') {
+          await new Promise((resolve) => setTimeout(resolve, 40));
+          quickDone = true;
+          return;
+        }
+        await untilAborted(signal).catch((error) => {
+          stuckReason = signal.reason;
+          throw error;
+        });
+      },
+    });
+    await waitFor(() => events.filter((event) => event.type === 'job.started').length === 2);
+    await dispatcher.drain(150);
+    expect(quickDone).toBe(true);
+    expect(stuckReason).toBe('shutdown');
+    expect(await store.getJob('quick')).toMatchObject({ status: 'done' });
+    // Handed back: pending, unowned, and the aborted attempt does not count.
+    expect(await store.getJob('stuck')).toMatchObject({ status: 'pending', owner: null, attempts: 0 });
+    expect(finishedOutcomes('stuck')).toEqual(['released']);
+    // After drain nothing new is claimed.
+    await store.enqueue({ id: 'late', lane: 'chat:l', kind: 'answer', payload: {} });
+    dispatcher.wake();
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect((await store.getJob('late'))?.status).toBe('pending');
+  });
+
+  it('drain hands back a job whose handler ignores the abort signal', async () => {
+    await store.enqueue({ id: 'deaf', lane: 'chat:d', kind: 'answer', payload: {} });
+    const never = deferred();
+    const dispatcher = start({ answer: async () => never.promise }, { abortGraceMs: 20 });
+    await waitFor(() => events.some((event) => event.type === 'job.started'));
+    await dispatcher.drain(20);
+    expect(await store.getJob('deaf')).toMatchObject({ status: 'pending', owner: null });
+    never.resolve();
+  });
+});

@@ -158,7 +158,8 @@ describe('dispatcher', () => {
     await store.enqueue({ id: 'poison', lane: 'chat:a', kind: 'answer', payload: {} }, clock);
     for (let crash = 0; crash < 2; crash++) {
       // A holder that claims and then vanishes: its lease simply expires.
-      await store.claimNextJob({ owner: `ghost-${crash}`, leaseMs: 10, now: (clock += 100) });
+      clock += 100;
+      await store.claimNextJob({ owner: `ghost-${crash}`, leaseMs: 10, now: clock });
     }
     let ran = false;
     start(
@@ -167,7 +168,13 @@ describe('dispatcher', () => {
           ran = true;
         },
       },
-      { maxAttempts: 2, now: () => (clock += 100) },
+      {
+        maxAttempts: 2,
+        now: () => {
+          clock += 100;
+          return clock;
+        },
+      },
     );
     await waitFor(async () => (await store.getJob('poison'))?.status === 'dead');
     expect(ran).toBe(false);

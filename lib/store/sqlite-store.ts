@@ -152,7 +152,9 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   try {
     db = new Database(path, { timeout: busyTimeoutMs });
   } catch (error) {
-    throw asStoreError(error, `cannot open SQLite store at "${path}"`);
+    // Whatever the reason (missing directory, permissions, not a database), there is no store.
+    const message = error instanceof Error ? error.message : String(error);
+    throw new StoreUnavailableError(`cannot open SQLite store at "${path}": ${message}`, { cause: error });
   }
   try {
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
@@ -460,10 +462,10 @@ function prepareStatements(db: Database.Database) {
     saveCheckpoint: db.prepare(`
       UPDATE jobs SET checkpoint = @checkpoint WHERE id = @id AND owner = @owner AND status = 'leased'`),
     completeJob: db.prepare(`
-      UPDATE jobs SET status = 'done', lease_until = NULL, updated_at = @now
+      UPDATE jobs SET status = 'done', owner = NULL, lease_until = NULL, updated_at = @now
       WHERE id = @id AND owner = @owner AND status = 'leased'`),
     failJobDead: db.prepare(`
-      UPDATE jobs SET status = 'dead', lease_until = NULL, last_error = @lastError, updated_at = @now
+      UPDATE jobs SET status = 'dead', owner = NULL, lease_until = NULL, last_error = @lastError, updated_at = @now
       WHERE id = @id AND owner = @owner AND status = 'leased'`),
     failJobRetry: db.prepare(`
       UPDATE jobs SET status = 'pending', owner = NULL, lease_until = NULL, last_error = @lastError,
@@ -471,7 +473,7 @@ function prepareStatements(db: Database.Database) {
       WHERE id = @id AND owner = @owner AND status = 'leased'`),
     releaseJob: db.prepare(`
       UPDATE jobs SET status = 'pending', owner = NULL, lease_until = NULL, attempts = max(attempts - 1, 0),
-        updated_at = @now
+        available_at = @now, updated_at = @now
       WHERE id = @id AND owner = @owner AND status = 'leased'`),
     retryJob: db.prepare(`
       UPDATE jobs SET status = 'pending', attempts = 0, owner = NULL, lease_until = NULL, available_at = @now,

@@ -1,0 +1,195 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { openStore } from '../../lib/store/open-store.js';
+import { CLAIM_NEXT_JOB_SQL, openSqliteStore, sqliteMigrations } from '../../lib/store/sqlite-store.js';
+import { type Store, StoreUnavailableError } from '../../lib/store/store.js';
+import { describeStoreConformance } from './store-conformance.js';
+
+const directory = mkdtempSync(join(tmpdir(), 'sqlite-store-test-'));
+let fileNumber = 0;
+const newPath = () => {
+  fileNumber += 1;
+  return join(directory, `store-${process.pid}-${fileNumber}.db`);
+};
+const removeDatabase = (path: string) => {
+  for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
+};
+
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+describeStoreConformance('sqlite', {
+  createStoreUrl: () => `sqlite:${newPath()}`,
+  cleanup: (url) => removeDatabase(url.slice('sqlite:'.length)),
+});
+
+describe('SQLite store specifics', () => {
+  const T0 = 1_700_000_000_000;
+  const toClose: { close(): unknown }[] = [];
+  afterEach(async () => {
+    for (const each of toClose.splice(0)) await each.close();
+  });
+  function open(path: string, options?: Parameters<typeof openSqliteStore>[1]): Store {
+    const store = openSqliteStore(path, options);
+    toClose.push(store);
+    return store;
+  }
+  function inspect(path: string): Database.Database {
+    const db = new Database(path, { readonly: true });
+    toClose.push(db);
+    return db;
+  }
+
+  it('runs in WAL mode with a busy timeout', async () => {
+    const path = newPath();
+    open(path);
+    const db = new Database(path);
+    toClose.push(db);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+  });
+
+  it('applies migrations once and reopening a file changes nothing', async () => {
+    const path = newPath();
+    const first = open(path);
+    await first.enqueue({ id: 'j1', lane: 'a', kind: 'answer', payload: { n: 1 } }, T0);
+    await first.close();
+    const schemaAfterFirst = inspect(path).prepare('SELECT type, name, sql FROM sqlite_master ORDER BY name').all();
+
+    for (let reopen = 0; reopen < 2; reopen += 1) {
+      const again = open(path);
+      expect(await again.getJob('j1')).toMatchObject({ payload: { n: 1 }, status: 'pending' });
+      await again.close();
+    }
+    const db = inspect(path);
+    expect(db.pragma('user_version', { simple: true })).toBe(sqliteMigrations.at(-1)?.version);
+    expect(db.prepare('SELECT type, name, sql FROM sqlite_master ORDER BY name').all()).toEqual(schemaAfterFirst);
+  });
+
+  it('refuses a file written by a newer schema instead of corrupting it', async () => {
+    const path = newPath();
+    await open(path).close();
+    const db = new Database(path);
+    db.pragma('user_version = 999');
+    db.close();
+    expect(() => openSqliteStore(path)).toThrow(/schema version 999 is newer/);
+  });
+
+  it('works in memory, each in-memory store on its own', async () => {
+    const one = await openStore('sqlite::memory:');
+    const two = await openStore('sqlite::memory:');
+    toClose.push(one, two);
+    expect(one.kind).toBe('sqlite');
+    expect(await one.claimKey('k', 1_000, T0)).toBe(true);
+    expect(await two.claimKey('k', 1_000, T0)).toBe(true);
+    await one.enqueue({ id: 'j1', lane: 'a', kind: 'answer', payload: null }, T0);
+    expect(await one.claimNextJob({ owner: 'w', leaseMs: 1_000, now: T0 })).toMatchObject({ id: 'j1', payload: null });
+    expect(await two.countJobs()).toEqual({ pending: 0, leased: 0, done: 0, dead: 0 });
+  });
+
+  it('survives a restart mid-job: the lease lapses and another worker resumes it', async () => {
+    const path = newPath();
+    const before = open(path);
+    await before.enqueue({ id: 'j1', lane: 'a', kind: 'answer', payload: { text: 'hi' } }, T0);
+    await before.claimNextJob({ owner: 'old-process', leaseMs: 30_000, now: T0 });
+    await before.saveCheckpoint('j1', 'old-process', { cardId: 'card-1', sequence: 4 });
+    // No complete: the process "dies" here.
+    await before.close();
+
+    const after = open(path);
+    expect(await after.claimNextJob({ owner: 'new-process', leaseMs: 30_000, now: T0 + 1_000 })).toBeNull();
+    expect(await after.claimNextJob({ owner: 'new-process', leaseMs: 30_000, now: T0 + 30_001 })).toMatchObject({
+      id: 'j1',
+      attempts: 2,
+      checkpoint: { cardId: 'card-1', sequence: 4 },
+    });
+  });
+
+  it('sweeps expired dedupe keys and counter windows so the tables stay bounded', async () => {
+    const path = newPath();
+    const store = open(path, { sweepEvery: 10, sweepLimit: 1_000 });
+    for (let index = 0; index < 40; index += 1) await store.claimKey(`old-${index}`, 1_000, T0);
+    for (let index = 0; index < 40; index += 1) await store.incrementCounter(`old-${index}`, 1_000, T0);
+    for (let index = 0; index < 10; index += 1) await store.claimKey(`new-${index}`, 1_000, T0 + 5_000);
+    for (let index = 0; index < 10; index += 1) await store.incrementCounter(`new-${index}`, 1_000, T0 + 5_000);
+    const db = inspect(path);
+    expect(db.prepare('SELECT count(*) AS n FROM dedupe_keys').get()).toEqual({ n: 10 });
+    expect(db.prepare('SELECT count(*) AS n FROM counters').get()).toEqual({ n: 10 });
+  });
+
+  it('claims through indexes, never a scan of the whole job table', async () => {
+    const path = newPath();
+    const store = open(path);
+    await store.enqueue({ id: 'probe', lane: 'a', kind: 'answer', payload: null }, T0);
+    await store.close();
+    // 20k done jobs, as a busy bot accumulates between purges.
+    const writer = new Database(path);
+    writer.transaction(() => {
+      const insert = writer.prepare(`
+        INSERT INTO jobs (id, lane, kind, payload, status, attempts, available_at, queue_order, created_at, updated_at)
+        VALUES (?, ?, 'answer', 'null', 'done', 1, 0, ?, 0, 0)`);
+      for (let index = 0; index < 20_000; index += 1) insert.run(`done-${index}`, `lane-${index % 500}`, 100 + index);
+    })();
+    writer.exec('ANALYZE');
+    const plan = writer
+      .prepare(`EXPLAIN QUERY PLAN ${CLAIM_NEXT_JOB_SQL}`)
+      .all({ now: T0, kinds: null })
+      .map((row) => (row as { detail: string }).detail);
+    writer.close();
+    expect(plan.filter((detail) => /^SCAN (j|earlier)\b/.test(detail))).toEqual([]);
+    expect(plan.some((detail) => /SEARCH earlier USING INDEX jobs_unfinished_lane/.test(detail))).toBe(true);
+
+    const reopened = open(path);
+    expect(await reopened.claimNextJob({ owner: 'w', leaseMs: 1_000, now: T0 })).toMatchObject({ id: 'probe' });
+    expect(await reopened.countJobs()).toEqual({ pending: 0, leased: 1, done: 20_000, dead: 0 });
+  });
+
+  it('rejects bad input with a clear error and stores nothing', async () => {
+    const store = open(':memory:');
+    await expect(store.enqueue({ id: '', lane: 'a', kind: 'answer', payload: 1 })).rejects.toThrow(
+      /job.id must be a non-empty string/,
+    );
+    await expect(store.enqueue({ id: 'j1', lane: 'a', kind: 'answer', payload: undefined })).rejects.toThrow(
+      /job.payload must be JSON-serialisable/,
+    );
+    await expect(store.claimKey('k', 0)).rejects.toThrow(RangeError);
+    await expect(store.appendHistory('c', [{ role: 'user', content: 'x', at: T0 }], 0)).rejects.toThrow(
+      /maxMessages must be a positive integer/,
+    );
+    await expect(
+      store.appendHistory(
+        'c',
+        [
+          { role: 'user', content: 'ok', at: T0 },
+          { role: 'robot' as 'user', content: 'x', at: T0 },
+        ],
+        5,
+      ),
+    ).rejects.toThrow(/messages\[1\]\.role/);
+    await expect(store.putRecord('c', 'r', () => 1, 5)).rejects.toThrow(/record value must be JSON-serialisable/);
+    await expect(store.readHistory('c', -1)).rejects.toThrow(/limit must be a non-negative integer/);
+    await expect(store.incrementCounter('k', 0.5)).rejects.toThrow(/windowMs/);
+
+    expect(await store.countJobs()).toEqual({ pending: 0, leased: 0, done: 0, dead: 0 });
+    expect(await store.readHistory('c', 10)).toEqual([]);
+    expect(await store.listRecords('c', 10)).toEqual([]);
+  });
+
+  it('reports a closed store as unavailable so callers answer 503', async () => {
+    const store = open(':memory:');
+    await store.close();
+    const error = await store.ping().catch((caught: unknown) => caught);
+    expect(StoreUnavailableError.isInstance(error)).toBe(true);
+  });
+
+  it('reports an unopenable file as unavailable', () => {
+    let caught: unknown;
+    try {
+      openSqliteStore(join(directory, 'no-such-directory', 'x.db'));
+    } catch (error) {
+      caught = error;
+    }
+    expect(StoreUnavailableError.isInstance(caught)).toBe(true);
+  });
+});

@@ -1,0 +1,639 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openStore } from '../../lib/store/open-store.js';
+import type { HistoryMessage, Job, NewJob, Store } from '../../lib/store/store.js';
+import type { ClaimWorkerResult, RaceJobPayload } from './claim-worker.js';
+
+export interface StoreConformanceOptions {
+  /** A URL for `openStore` naming an EMPTY store (a new SQLite file, or a fresh Redis db/prefix). */
+  createStoreUrl: () => Promise<string> | string;
+  /** Removes what the URL names once the test is over. */
+  cleanup?: (url: string) => Promise<void> | void;
+}
+
+// A realistic clock origin; every method takes `now`, so tests move time instead of sleeping.
+const T0 = 1_700_000_000_000;
+const HOUR = 3_600_000;
+
+const workerPath = fileURLToPath(new URL('./claim-worker.ts', import.meta.url));
+const repositoryRoot = resolve(dirname(workerPath), '../..');
+
+/**
+ * The behaviour every Store must have. Each test opens a fresh store with `openStore(url)`, so the
+ * same suite runs against SQLite files and Redis.
+ *
+ * @example
+ * describeStoreConformance('sqlite', { createStoreUrl: () => `sqlite:${tmpFile()}`, cleanup: removeFile });
+ */
+export function describeStoreConformance(name: string, options: StoreConformanceOptions): void {
+  describe(`Store conformance: ${name}`, () => {
+    let url = '';
+    let store: Store;
+    const opened: Store[] = [];
+
+    /** Another connection to the same store, as a second process would have. */
+    async function openAgain(): Promise<Store> {
+      const another = await openStore(url);
+      opened.push(another);
+      return another;
+    }
+
+    beforeEach(async () => {
+      url = await options.createStoreUrl();
+      store = await openStore(url);
+      opened.push(store);
+    });
+
+    afterEach(async () => {
+      for (const each of opened.splice(0)) await each.close();
+      await options.cleanup?.(url);
+    });
+
+    function job(id: string, lane: string, kind = 'answer', payload: unknown = { id }): NewJob {
+      return { id, lane, kind, payload };
+    }
+
+    async function enqueueAll(jobs: readonly NewJob[], start = T0): Promise<void> {
+      for (const [index, each] of jobs.entries()) {
+        expect(await store.enqueue(each, start + index)).toBe(true);
+      }
+    }
+
+    function claim(owner: string, now: number, extra: { leaseMs?: number; kinds?: readonly string[] } = {}) {
+      return store.claimNextJob({ owner, leaseMs: extra.leaseMs ?? 60_000, now, kinds: extra.kinds });
+    }
+
+    describe('dedupe claims', () => {
+      it('grants a key to exactly one caller, also across connections', async () => {
+        const other = await openAgain();
+        expect(await store.claimKey('event:e1', HOUR, T0)).toBe(true);
+        expect(await store.claimKey('event:e1', HOUR, T0 + 1)).toBe(false);
+        expect(await other.claimKey('event:e1', HOUR, T0 + 2)).toBe(false);
+        expect(await other.claimKey('event:e2', HOUR, T0 + 3)).toBe(true);
+        expect(await store.claimKey('event:e2', HOUR, T0 + 4)).toBe(false);
+      });
+
+      it('gives exactly one winner among concurrent claims', async () => {
+        const other = await openAgain();
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, index) => (index % 2 ? store : other).claimKey('message:m1', HOUR, T0)),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+      });
+
+      it('lets a claim lapse after its ttl, then holds the new claim', async () => {
+        expect(await store.claimKey('k', 60_000, T0)).toBe(true);
+        expect(await store.claimKey('k', 60_000, T0 + 59_999)).toBe(false);
+        expect(await store.claimKey('k', 60_000, T0 + 60_001)).toBe(true);
+        expect(await store.claimKey('k', 60_000, T0 + 100_000)).toBe(false);
+        expect(await store.claimKey('k', 60_000, T0 + 120_002)).toBe(true);
+      });
+
+      it('releases a claim so a redelivery is processed', async () => {
+        expect(await store.claimKey('k', HOUR, T0)).toBe(true);
+        await store.releaseKey('k');
+        expect(await store.claimKey('k', HOUR, T0 + 1)).toBe(true);
+        expect(await store.claimKey('k', HOUR, T0 + 2)).toBe(false);
+        await expect(store.releaseKey('never-claimed')).resolves.toBeUndefined();
+      });
+    });
+
+    describe('jobs: enqueue and read', () => {
+      it('stores a new job as pending with its payload intact', async () => {
+        const payload = { text: 'héllo 你好 🎉', nested: { list: [1, 2.5, null, true], empty: {} } };
+        expect(await store.enqueue({ id: 'j1', lane: 'chat:a', kind: 'answer', payload }, T0)).toBe(true);
+        expect(await store.getJob('j1')).toEqual({
+          id: 'j1',
+          lane: 'chat:a',
+          kind: 'answer',
+          payload,
+          status: 'pending',
+          attempts: 0,
+          owner: null,
+          leaseUntil: null,
+          availableAt: T0,
+          checkpoint: null,
+          lastError: null,
+          createdAt: T0,
+          updatedAt: T0,
+        } satisfies Job);
+        expect(await store.getJob('missing')).toBeNull();
+      });
+
+      it('is idempotent on the job id and changes nothing on a duplicate', async () => {
+        expect(await store.enqueue(job('j1', 'a', 'answer', { n: 1 }), T0)).toBe(true);
+        expect(await store.enqueue(job('j1', 'b', 'notice', { n: 2 }), T0 + 5)).toBe(false);
+        const stored = await store.getJob('j1');
+        expect(stored).toMatchObject({ lane: 'a', kind: 'answer', payload: { n: 1 }, createdAt: T0 });
+        expect((await store.countJobs()).pending).toBe(1);
+      });
+
+      it('returns null when there is nothing to claim', async () => {
+        expect(await claim('w1', T0)).toBeNull();
+      });
+    });
+
+    describe('jobs: claiming', () => {
+      it('leases a job to its owner and counts the attempt', async () => {
+        await enqueueAll([job('j1', 'a')]);
+        const claimed = await claim('w1', T0 + 10, { leaseMs: 5_000 });
+        expect(claimed).toMatchObject({
+          id: 'j1',
+          status: 'leased',
+          owner: 'w1',
+          leaseUntil: T0 + 5_010,
+          attempts: 1,
+          payload: { id: 'j1' },
+        });
+        expect(await store.getJob('j1')).toMatchObject({ status: 'leased', owner: 'w1', leaseUntil: T0 + 5_010 });
+      });
+
+      it('serves the oldest job first across lanes', async () => {
+        await enqueueAll([job('b1', 'b'), job('a1', 'a'), job('c1', 'c')]);
+        expect((await claim('w1', T0 + 10))?.id).toBe('b1');
+        expect((await claim('w1', T0 + 10))?.id).toBe('a1');
+        expect((await claim('w1', T0 + 10))?.id).toBe('c1');
+      });
+
+      it('keeps a lane in order: its next job waits until the current one finishes', async () => {
+        await enqueueAll([job('a1', 'a'), job('a2', 'a'), job('b1', 'b'), job('a3', 'a')]);
+        expect((await claim('w1', T0 + 10))?.id).toBe('a1');
+        // Another lane proceeds in parallel…
+        expect((await claim('w2', T0 + 10))?.id).toBe('b1');
+        // …but lane a belongs to w1 until a1 is done.
+        expect(await claim('w3', T0 + 10)).toBeNull();
+        expect(await store.completeJob('a1', 'w1', T0 + 20)).toBe(true);
+        expect((await claim('w3', T0 + 30))?.id).toBe('a2');
+        expect(await claim('w1', T0 + 30)).toBeNull();
+        expect(await store.completeJob('a2', 'w3', T0 + 40)).toBe(true);
+        expect((await claim('w1', T0 + 50))?.id).toBe('a3');
+      });
+
+      it('holds a lane across connections', async () => {
+        const other = await openAgain();
+        await enqueueAll([job('a1', 'a'), job('a2', 'a')]);
+        expect((await claim('w1', T0 + 10))?.id).toBe('a1');
+        expect(await other.claimNextJob({ owner: 'w2', leaseMs: 60_000, now: T0 + 10 })).toBeNull();
+        expect(await store.completeJob('a1', 'w1', T0 + 20)).toBe(true);
+        expect((await other.claimNextJob({ owner: 'w2', leaseMs: 60_000, now: T0 + 30 }))?.id).toBe('a2');
+      });
+
+      it('gives each job to exactly one of many concurrent claimers', async () => {
+        const other = await openAgain();
+        await enqueueAll(Array.from({ length: 10 }, (_, index) => job(`j${index}`, `lane${index}`)));
+        const claims = await Promise.all(
+          Array.from({ length: 16 }, (_, index) =>
+            (index % 2 ? store : other).claimNextJob({ owner: `w${index}`, leaseMs: 60_000, now: T0 + 100 }),
+          ),
+        );
+        const ids = claims.filter((each): each is Job => each !== null).map((each) => each.id);
+        expect(ids.sort()).toEqual(Array.from({ length: 10 }, (_, index) => `j${index}`).sort());
+      });
+
+      it('filters by kind, and a lane whose head is another kind stays blocked', async () => {
+        await enqueueAll([
+          job('n1', 'x', 'notice'),
+          job('q1', 'y', 'answer'),
+          job('n2', 'z', 'notice'),
+          job('q2', 'z', 'answer'),
+        ]);
+        expect((await claim('w1', T0 + 10, { kinds: ['answer'] }))?.id).toBe('q1');
+        // q2 is an answer, but n2 is ahead of it in lane z.
+        expect(await claim('w1', T0 + 10, { kinds: ['answer'] })).toBeNull();
+        expect(await claim('w1', T0 + 10, { kinds: [] })).toBeNull();
+        expect((await claim('w2', T0 + 10, { kinds: ['notice', 'other'] }))?.id).toBe('n1');
+        expect((await claim('w2', T0 + 10))?.id).toBe('n2');
+        expect(await claim('w2', T0 + 10)).toBeNull();
+      });
+    });
+
+    describe('jobs: leases', () => {
+      it('renews a held lease, which keeps others out until the new expiry', async () => {
+        await enqueueAll([job('j1', 'a')]);
+        await claim('w1', T0 + 10, { leaseMs: 1_000 });
+        expect(await store.renewLease('j1', 'w1', 1_000, T0 + 500)).toBe(true);
+        expect(await store.getJob('j1')).toMatchObject({ leaseUntil: T0 + 1_500, owner: 'w1' });
+        expect(await claim('w2', T0 + 1_200)).toBeNull();
+        expect((await claim('w2', T0 + 1_501))?.owner).toBe('w2');
+      });
+
+      it('refuses to renew for another owner or an unknown job', async () => {
+        await enqueueAll([job('j1', 'a')]);
+        await claim('w1', T0 + 10);
+        expect(await store.renewLease('j1', 'w2', 1_000, T0 + 20)).toBe(false);
+        expect(await store.renewLease('missing', 'w1', 1_000, T0 + 20)).toBe(false);
+        expect(await store.getJob('j1')).toMatchObject({ owner: 'w1', leaseUntil: T0 + 60_010 });
+      });
+
+      it('renews an expired lease nobody has taken yet', async () => {
+        await enqueueAll([job('j1', 'a')]);
+        await claim('w1', T0 + 10, { leaseMs: 1_000 });
+        expect(await store.renewLease('j1', 'w1', 1_000, T0 + 5_000)).toBe(true);
+        expect(await claim('w2', T0 + 5_500)).toBeNull();
+      });
+
+      it('lets another owner reclaim an expired lease and locks the old owner out', async () => {
+        await enqueueAll([job('j1', 'a'), job('j2', 'a')]);
+        await claim('w1', T0 + 10, { leaseMs: 1_000 });
+        expect(await claim('w2', T0 + 1_000 - 1)).toBeNull();
+        const reclaimed = await claim('w2', T0 + 1_011, { leaseMs: 1_000 });
+        expect(reclaimed).toMatchObject({ id: 'j1', owner: 'w2', attempts: 2, leaseUntil: T0 + 2_011 });
+
+        expect(await store.renewLease('j1', 'w1', 1_000, T0 + 1_100)).toBe(false);
+        expect(await store.saveCheckpoint('j1', 'w1', { stale: true })).toBe(false);
+        expect(await store.completeJob('j1', 'w1', T0 + 1_100)).toBe(false);
+        expect(await store.failJob('j1', 'w1', { error: 'late', dead: true, now: T0 + 1_100 })).toBe(false);
+        expect(await store.releaseJob('j1', 'w1', T0 + 1_100)).toBe(false);
+        expect(await store.getJob('j1')).toMatchObject({
+          status: 'leased',
+          owner: 'w2',
+          attempts: 2,
+          checkpoint: null,
+        });
+
+        // The lane is still one holder's: j2 waits for w2.
+        expect(await claim('w3', T0 + 1_100)).toBeNull();
+        expect(await store.completeJob('j1', 'w2', T0 + 1_200)).toBe(true);
+        expect((await claim('w3', T0 + 1_300))?.id).toBe('j2');
+      });
+
+      it('keeps a checkpoint so a reclaimed job resumes from it', async () => {
+        await enqueueAll([job('j1', 'a')]);
+        expect(await store.saveCheckpoint('j1', 'w1', { card: 'c0' })).toBe(false);
+        await claim('w1', T0 + 10, { leaseMs: 1_000 });
+        expect(await store.saveCheckpoint('j1', 'w1', { card: 'c1', sequence: 3 })).toBe(true);
+        expect(await store.saveCheckpoint('j1', 'w1', { card: 'c1', sequence: 7, text: '部分 answer' })).toBe(true);
+        expect((await store.getJob('j1'))?.checkpoint).toEqual({ card: 'c1', sequence: 7, text: '部分 answer' });
+        // w1 dies; w2 picks the job up where w1 left it.
+        const resumed = await claim('w2', T0 + 2_000);
+        expect(resumed?.checkpoint).toEqual({ card: 'c1', sequence: 7, text: '部分 answer' });
+        expect(resumed?.attempts).toBe(2);
+      });
+    });
+
+    describe('jobs: finishing', () => {
+      it('completes a held job once', async () => {
+        await enqueueAll([job('j1', 'a')]);
+        await claim('w1', T0 + 10);
+        expect(await store.completeJob('j1', 'w2', T0 + 20)).toBe(false);
+        expect(await store.completeJob('j1', 'w1', T0 + 20)).toBe(true);
+        expect(await store.getJob('j1')).toMatchObject({ status: 'done', leaseUntil: null, updatedAt: T0 + 20 });
+        expect(await store.completeJob('j1', 'w1', T0 + 30)).toBe(false);
+        expect(await claim('w1', T0 + 100_000_000)).toBeNull();
+        expect(await store.completeJob('missing', 'w1', T0)).toBe(false);
+      });
+
+      it('retries a failed job after its delay, and it still heads its lane meanwhile', async () => {
+        await enqueueAll([job('j1', 'a'), job('j2', 'a')]);
+        await claim('w1', T0 + 10);
+        expect(
+          await store.failJob('j1', 'w1', { error: 'model timeout', dead: false, retryInMs: 5_000, now: T0 + 100 }),
+        ).toBe(true);
+        expect(await store.getJob('j1')).toMatchObject({
+          status: 'pending',
+          owner: null,
+          leaseUntil: null,
+          availableAt: T0 + 5_100,
+          lastError: 'model timeout',
+          attempts: 1,
+          updatedAt: T0 + 100,
+        });
+        expect(await claim('w2', T0 + 5_099)).toBeNull();
+        const retried = await claim('w2', T0 + 5_100);
+        expect(retried).toMatchObject({ id: 'j1', attempts: 2, owner: 'w2' });
+      });
+
+      it('dead-letters a job, moves its lane on, and retryJob brings it back with attempts reset', async () => {
+        await enqueueAll([job('j1', 'a'), job('j2', 'b')]);
+        await claim('w1', T0 + 10);
+        expect(await store.failJob('j1', 'w1', { error: 'bad payload', dead: true, now: T0 + 20 })).toBe(true);
+        expect(await store.getJob('j1')).toMatchObject({
+          status: 'dead',
+          leaseUntil: null,
+          lastError: 'bad payload',
+          attempts: 1,
+        });
+        expect((await store.listJobs({ status: 'dead', limit: 10 })).map((each) => each.id)).toEqual(['j1']);
+        expect((await claim('w1', T0 + 30))?.id).toBe('j2');
+        expect(await claim('w1', T0 + 30)).toBeNull();
+
+        expect(await store.retryJob('j2', T0 + 40)).toBe(false);
+        expect(await store.retryJob('missing', T0 + 40)).toBe(false);
+        expect(await store.retryJob('j1', T0 + 40)).toBe(true);
+        expect(await store.getJob('j1')).toMatchObject({ status: 'pending', attempts: 0, owner: null });
+        expect(await store.retryJob('j1', T0 + 41)).toBe(false);
+        expect(await store.listJobs({ status: 'dead', limit: 10 })).toEqual([]);
+        expect(await claim('w3', T0 + 50)).toMatchObject({ id: 'j1', attempts: 1, owner: 'w3' });
+      });
+
+      it('does not give a lane a second holder when a dead job is retried while the lane is busy', async () => {
+        await enqueueAll([job('j1', 'a'), job('j2', 'a')]);
+        await claim('w1', T0 + 10);
+        await store.failJob('j1', 'w1', { error: 'boom', dead: true, now: T0 + 20 });
+        expect((await claim('w2', T0 + 30))?.id).toBe('j2');
+        expect(await store.retryJob('j1', T0 + 40)).toBe(true);
+        expect(await claim('w3', T0 + 50)).toBeNull();
+        expect(await store.completeJob('j2', 'w2', T0 + 60)).toBe(true);
+        expect((await claim('w3', T0 + 70))?.id).toBe('j1');
+      });
+
+      it('releases a held job without counting the attempt', async () => {
+        await enqueueAll([job('j1', 'a'), job('j2', 'a')]);
+        await claim('w1', T0 + 10);
+        expect(await store.releaseJob('j1', 'w2', T0 + 20)).toBe(false);
+        expect(await store.releaseJob('j1', 'w1', T0 + 20)).toBe(true);
+        expect(await store.getJob('j1')).toMatchObject({
+          status: 'pending',
+          attempts: 0,
+          owner: null,
+          leaseUntil: null,
+        });
+        expect(await store.releaseJob('j1', 'w1', T0 + 21)).toBe(false);
+        // Still first in its lane, claimable at once by anyone.
+        expect(await claim('w2', T0 + 30)).toMatchObject({ id: 'j1', attempts: 1, owner: 'w2' });
+      });
+    });
+
+    describe('jobs: listing, counting, purging', () => {
+      async function oneOfEach(): Promise<void> {
+        await enqueueAll([job('done1', 'a'), job('dead1', 'b'), job('leased1', 'c'), job('pending1', 'd')]);
+        await claim('w', T0 + 10);
+        await store.completeJob('done1', 'w', T0 + 11);
+        await claim('w', T0 + 12);
+        await store.failJob('dead1', 'w', { error: 'x', dead: true, now: T0 + 13 });
+        await claim('w', T0 + 14);
+      }
+
+      it('counts every status, zeros included', async () => {
+        expect(await store.countJobs()).toEqual({ pending: 0, leased: 0, done: 0, dead: 0 });
+        await oneOfEach();
+        expect(await store.countJobs()).toEqual({ pending: 1, leased: 1, done: 1, dead: 1 });
+      });
+
+      it('lists newest first, with a limit and a status filter', async () => {
+        await oneOfEach();
+        const all = await store.listJobs({ limit: 10 });
+        expect(all.map((each) => each.id)).toEqual(['pending1', 'leased1', 'dead1', 'done1']);
+        expect(all[1]).toMatchObject({ status: 'leased', owner: 'w' });
+        expect((await store.listJobs({ limit: 2 })).map((each) => each.id)).toEqual(['pending1', 'leased1']);
+        expect(await store.listJobs({ limit: 0 })).toEqual([]);
+        expect((await store.listJobs({ status: 'done', limit: 10 })).map((each) => each.id)).toEqual(['done1']);
+        expect((await store.listJobs({ status: 'pending', limit: 10 })).map((each) => each.id)).toEqual(['pending1']);
+      });
+
+      it('purges finished jobs older than the cut-off and never unfinished ones', async () => {
+        await enqueueAll([job('old-done', 'a'), job('old-dead', 'b'), job('new-done', 'c'), job('leased', 'd')]);
+        await enqueueAll([job('pending', 'e')], T0 + 5);
+        await claim('w', T0 + 10);
+        await store.completeJob('old-done', 'w', T0 + 10);
+        await claim('w', T0 + 20);
+        await store.failJob('old-dead', 'w', { error: 'x', dead: true, now: T0 + 20 });
+        await claim('w', T0 + 30);
+        await store.completeJob('new-done', 'w', T0 + 30);
+        await claim('w', T0 + 40);
+
+        expect(await store.purgeJobs(T0 + 25)).toBe(2);
+        expect(await store.getJob('old-done')).toBeNull();
+        expect(await store.getJob('old-dead')).toBeNull();
+        expect(await store.getJob('new-done')).toMatchObject({ status: 'done' });
+        expect(await store.countJobs()).toEqual({ pending: 1, leased: 1, done: 1, dead: 0 });
+        expect(await store.purgeJobs(T0 + 25)).toBe(0);
+        expect(await store.purgeJobs(T0 + 100 * HOUR)).toBe(1);
+        expect(await store.countJobs()).toEqual({ pending: 1, leased: 1, done: 0, dead: 0 });
+        expect((await store.listJobs({ limit: 10 })).map((each) => each.id).sort()).toEqual(['leased', 'pending']);
+      });
+    });
+
+    describe('history', () => {
+      const say = (index: number, extra: Partial<HistoryMessage> = {}): HistoryMessage => ({
+        role: index % 2 ? 'assistant' : 'user',
+        content: `message ${index}`,
+        at: T0 + index,
+        ...extra,
+      });
+
+      it('reads back the newest messages, oldest first, with optional fields kept', async () => {
+        const first = say(1, { author: 'ou_alice', messageId: 'om_1' });
+        await store.appendHistory('chat:a', [first, say(2), say(3, { author: 'Bob' })], 50);
+        expect(await store.readHistory('chat:a', 10)).toEqual([first, say(2), say(3, { author: 'Bob' })]);
+        expect(await store.readHistory('chat:a', 2)).toEqual([say(2), say(3, { author: 'Bob' })]);
+        expect(await store.readHistory('chat:a', 0)).toEqual([]);
+      });
+
+      it('keeps only the newest maxMessages across appends', async () => {
+        await store.appendHistory('c', [say(1), say(2), say(3)], 5);
+        await store.appendHistory('c', [say(4), say(5), say(6), say(7)], 5);
+        expect((await store.readHistory('c', 100)).map((each) => each.content)).toEqual(
+          [3, 4, 5, 6, 7].map((index) => `message ${index}`),
+        );
+        await store.appendHistory(
+          'c',
+          Array.from({ length: 10 }, (_, index) => say(10 + index)),
+          4,
+        );
+        expect((await store.readHistory('c', 100)).map((each) => each.at)).toEqual([16, 17, 18, 19].map((i) => T0 + i));
+      });
+
+      it('keeps conversations apart and clears one without touching another', async () => {
+        await store.appendHistory('a', [say(1)], 10);
+        await store.appendHistory('b', [say(2)], 10);
+        await store.appendHistory('a', [say(3)], 10);
+        expect((await store.readHistory('a', 10)).map((each) => each.at)).toEqual([T0 + 1, T0 + 3]);
+        await store.clearHistory('a');
+        expect(await store.readHistory('a', 10)).toEqual([]);
+        expect(await store.readHistory('b', 10)).toEqual([say(2)]);
+        expect(await store.readHistory('never', 10)).toEqual([]);
+        await expect(store.clearHistory('never')).resolves.toBeUndefined();
+        await store.appendHistory('a', [], 10);
+        expect(await store.readHistory('a', 10)).toEqual([]);
+      });
+    });
+
+    describe('counters', () => {
+      const MINUTE = 60_000;
+      const windowStart = Math.floor(T0 / MINUTE) * MINUTE;
+
+      it('counts within a fixed window and starts again in the next', async () => {
+        expect(await store.incrementCounter('user:u1', MINUTE, windowStart)).toBe(1);
+        expect(await store.incrementCounter('user:u1', MINUTE, windowStart + 30_000)).toBe(2);
+        expect(await store.incrementCounter('user:u1', MINUTE, windowStart + MINUTE - 1)).toBe(3);
+        expect(await store.incrementCounter('user:u1', MINUTE, windowStart + MINUTE)).toBe(1);
+        expect(await store.incrementCounter('user:u1', MINUTE, windowStart + MINUTE + 5)).toBe(2);
+        expect(await store.incrementCounter('user:u1', MINUTE, windowStart + 3 * MINUTE)).toBe(1);
+      });
+
+      it('keeps keys apart', async () => {
+        expect(await store.incrementCounter('a', MINUTE, T0)).toBe(1);
+        expect(await store.incrementCounter('b', MINUTE, T0)).toBe(1);
+        expect(await store.incrementCounter('a', MINUTE, T0)).toBe(2);
+        expect(await store.incrementCounter('chat:c', 1_000, T0)).toBe(1);
+      });
+
+      it('loses no increment under concurrency', async () => {
+        const other = await openAgain();
+        const counts = await Promise.all(
+          Array.from({ length: 25 }, (_, index) => (index % 2 ? store : other).incrementCounter('hot', MINUTE, T0)),
+        );
+        expect(counts.sort((left, right) => left - right)).toEqual(Array.from({ length: 25 }, (_, index) => index + 1));
+      });
+    });
+
+    describe('records', () => {
+      it('upserts and reads records by collection and id', async () => {
+        const trace = { steps: [{ name: 'model', ms: 12.5 }], text: '结果' };
+        await store.putRecord('traces', 't1', trace, 10);
+        expect(await store.getRecord('traces', 't1')).toEqual(trace);
+        await store.putRecord('traces', 't1', { replaced: true }, 10);
+        expect(await store.getRecord('traces', 't1')).toEqual({ replaced: true });
+        expect(await store.getRecord('traces', 'missing')).toBeNull();
+        expect(await store.getRecord('other', 't1')).toBeNull();
+        expect(await store.listRecords('traces', 10)).toEqual([{ replaced: true }]);
+      });
+
+      it('lists most recently written first, an upsert counting as a write', async () => {
+        for (const id of ['r1', 'r2', 'r3']) await store.putRecord('c', id, { id }, 10);
+        await store.putRecord('c', 'r1', { id: 'r1', version: 2 }, 10);
+        expect(await store.listRecords('c', 10)).toEqual([{ id: 'r1', version: 2 }, { id: 'r3' }, { id: 'r2' }]);
+        expect(await store.listRecords('c', 2)).toEqual([{ id: 'r1', version: 2 }, { id: 'r3' }]);
+        expect(await store.listRecords('c', 0)).toEqual([]);
+        expect(await store.listRecords('empty', 10)).toEqual([]);
+      });
+
+      it('keeps only the maxRecords most recently written of a collection', async () => {
+        for (let index = 0; index < 8; index += 1) await store.putRecord('c', `r${index}`, index, 5);
+        await store.putRecord('d', 'keep', 'other collection', 5);
+        // r3 is rewritten, so r4 (not r3) is the oldest write when r8 arrives.
+        await store.putRecord('c', 'r3', 33, 5);
+        await store.putRecord('c', 'r8', 8, 5);
+        expect(await store.listRecords('c', 100)).toEqual([8, 33, 7, 6, 5]);
+        expect(await store.getRecord('c', 'r4')).toBeNull();
+        expect(await store.getRecord('c', 'r0')).toBeNull();
+        expect(await store.getRecord('d', 'keep')).toBe('other collection');
+      });
+    });
+
+    describe('lifecycle', () => {
+      it('answers ping while open', async () => {
+        await expect(store.ping()).resolves.toBeUndefined();
+      });
+
+      it('closes idempotently and rejects calls afterwards', async () => {
+        await store.close();
+        await expect(store.close()).resolves.toBeUndefined();
+        await expect(store.ping()).rejects.toThrow(/closed/i);
+        await expect(store.claimKey('k', HOUR, T0)).rejects.toThrow(/closed/i);
+        await expect(store.enqueue(job('j1', 'a'), T0)).rejects.toThrow(/closed/i);
+        await expect(store.getJob('j1')).rejects.toThrow(/closed/i);
+      });
+
+      it('keeps everything across a close and reopen (a restart)', async () => {
+        await store.claimKey('event:e1', HOUR, T0);
+        await enqueueAll([job('j1', 'a'), job('j2', 'b')]);
+        await claim('w1', T0 + 10, { leaseMs: 1_000 });
+        await store.saveCheckpoint('j1', 'w1', { card: 'c1' });
+        await store.appendHistory('a', [{ role: 'user', content: 'hi', at: T0 }], 10);
+        await store.incrementCounter('u', 60_000, T0);
+        await store.putRecord('traces', 't1', { ok: true }, 10);
+        await store.close();
+
+        const reopened = await openAgain();
+        expect(await reopened.claimKey('event:e1', HOUR, T0 + 1)).toBe(false);
+        expect(await reopened.countJobs()).toEqual({ pending: 1, leased: 1, done: 0, dead: 0 });
+        // The crashed holder's job comes back once its lease lapses, checkpoint and all.
+        expect(await reopened.claimNextJob({ owner: 'w2', leaseMs: 1_000, now: T0 + 20 })).toMatchObject({ id: 'j2' });
+        expect(await reopened.claimNextJob({ owner: 'w2', leaseMs: 1_000, now: T0 + 1_011 })).toMatchObject({
+          id: 'j1',
+          attempts: 2,
+          checkpoint: { card: 'c1' },
+        });
+        expect(await reopened.readHistory('a', 10)).toEqual([{ role: 'user', content: 'hi', at: T0 }]);
+        expect(await reopened.incrementCounter('u', 60_000, T0)).toBe(2);
+        expect(await reopened.getRecord('traces', 't1')).toEqual({ ok: true });
+      });
+    });
+
+    describe('across processes', () => {
+      it('gives every key and every job to exactly one of several racing processes', { timeout: 90_000 }, async () => {
+        const workerCount = 3;
+        const keyCount = 150;
+        const laneCount = 8;
+        const jobsPerLane = 6;
+        const expectedJobs: string[] = [];
+        for (let index = 0; index < jobsPerLane; index += 1) {
+          for (let lane = 0; lane < laneCount; lane += 1) {
+            const id = `lane${lane}-job${index}`;
+            const payload: RaceJobPayload = { previousId: index === 0 ? null : `lane${lane}-job${index - 1}` };
+            expect(await store.enqueue({ id, lane: `lane${lane}`, kind: 'answer', payload })).toBe(true);
+            expectedJobs.push(id);
+          }
+        }
+
+        const workers = Array.from({ length: workerCount }, (_, index) =>
+          startWorker(url, `worker-${index}`, keyCount),
+        );
+        try {
+          await Promise.all(workers.map((worker) => worker.ready));
+          for (const worker of workers) worker.child.stdin?.write('go\n');
+          const results = await Promise.all(workers.map((worker) => worker.result));
+
+          const wonKeys = results.flatMap((result) => result.keys);
+          expect(wonKeys).toHaveLength(keyCount);
+          expect(new Set(wonKeys).size).toBe(keyCount);
+
+          const claimedJobs = results.flatMap((result) => result.jobs);
+          expect(claimedJobs.slice().sort()).toEqual(expectedJobs.slice().sort());
+          expect(results.flatMap((result) => result.fifoViolations)).toEqual([]);
+
+          expect(await store.countJobs()).toEqual({ pending: 0, leased: 0, done: expectedJobs.length, dead: 0 });
+          const finished = await store.listJobs({ status: 'done', limit: expectedJobs.length });
+          expect(finished.every((each) => each.attempts === 1)).toBe(true);
+        } finally {
+          for (const worker of workers) if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
+        }
+      });
+    });
+  });
+}
+
+interface StartedWorker {
+  child: ChildProcess;
+  ready: Promise<void>;
+  result: Promise<ClaimWorkerResult>;
+}
+
+function startWorker(storeUrl: string, workerId: string, keyCount: number): StartedWorker {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', workerPath, storeUrl, workerId, String(keyCount), '60000'],
+    {
+      cwd: repositoryRoot,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  let markReady: () => void = () => {};
+  const ready = new Promise<void>((resolveReady) => {
+    markReady = resolveReady;
+  });
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    if (stdout.includes('ready\n')) markReady();
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const result = new Promise<ClaimWorkerResult>((resolveResult, rejectResult) => {
+    child.on('error', rejectResult);
+    child.on('exit', (code) => {
+      const line = stdout.split('\n').find((each) => each.startsWith('{'));
+      if (code === 0 && line) resolveResult(JSON.parse(line) as ClaimWorkerResult);
+      else rejectResult(new Error(`${workerId} exited with ${code}: ${stderr || stdout}`));
+    });
+  });
+  // A worker that dies before `ready` must fail the test rather than hang it.
+  const readyOrDied = Promise.race([ready, result.then(() => undefined)]);
+  return { child, ready: readyOrDied, result };
+}

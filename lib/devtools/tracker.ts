@@ -139,9 +139,13 @@ export interface TrackerSubscription {
 
 export interface Tracker {
   events(query?: EventQuery): EventPage;
+  /** Whether one event passes a filter (the live feed applies the GET /events filters with it). */
+  matches(event: TrackedEvent, filter: EventFilter): boolean;
   traces(filter?: TraceFilter): TraceSummary[];
   /** From memory, else from the store (an older persisted trace); null when unknown. */
   trace(id: string): Promise<Trace | null>;
+  /** The in-memory summary of one trace (cheap, synchronous); null when not in memory. */
+  summary(id: string): TraceSummary | null;
   stats(): TrackerStats;
   /** Null when the subscriber limit is reached. */
   subscribe(options?: { maxQueue?: number }): TrackerSubscription | null;
@@ -479,6 +483,8 @@ export function createTracker({
   }
 
   return {
+    matches: eventMatches,
+
     events(query = {}) {
       const limit = clampLimit(query.limit, 100, 1_000);
       const oldestSeq = count === 0 ? 0 : lastSeq - count + 1;
@@ -539,6 +545,11 @@ export function createTracker({
         onError(error, 'read trace');
         return null;
       }
+    },
+
+    summary(id) {
+      const state = traces.get(id);
+      return state ? copySummary(state.summary) : null;
     },
 
     stats() {

@@ -1,0 +1,162 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import type { Context, MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
+
+/** The HttpOnly cookie POST /devtools/api/login sets. */
+export const DEVTOOLS_COOKIE = 'devtools_session';
+
+/** Resolves the TCP peer address of a request, or undefined when there is no socket. */
+export type RemoteAddressResolver = (c: Context) => string | undefined;
+
+const LOOPBACK_ADDRESSES = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+/** Headers a reverse proxy adds. Their presence means the socket peer is the proxy, not the user. */
+const PROXY_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip', 'x-forwarded-host', 'cf-connecting-ip'];
+
+export function isLoopbackAddress(address: string | undefined): boolean {
+  return address !== undefined && LOOPBACK_ADDRESSES.has(address);
+}
+
+/**
+ * The socket's peer address from @hono/node-server. `app.request()` in tests has no socket,
+ * so this answers undefined there (treated as NOT loopback: missing information never grants access).
+ */
+export const nodeRemoteAddress: RemoteAddressResolver = (c) => {
+  try {
+    return getConnInfo(c).remote.address;
+  } catch {
+    return undefined;
+  }
+};
+
+/** Constant-time equality of two secrets of any length (compares their sha256 digests). */
+export function secretsEqual(candidate: string, expected: string): boolean {
+  const a = createHash('sha256').update(candidate).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/**
+ * What the login cookie holds: a digest of the token, so the cookie jar never holds the token
+ * itself and a cookie cannot be replayed as a Bearer header.
+ */
+export function sessionValue(token: string): string {
+  return createHash('sha256').update(`feishu-bot-devtools-session\0${token}`).digest('hex');
+}
+
+/** Which requests the auth check lets through, and why; `null` means refused. */
+export type DevtoolsAccess = 'loopback' | 'bearer' | 'cookie' | null;
+
+export interface DevtoolsAuthOptions {
+  /** DEVTOOLS_TOKEN; without one, only loopback requests get in. */
+  token: string | undefined;
+  remoteAddress?: RemoteAddressResolver;
+  /** Requests allowed without credentials (the login endpoint); loopback rules still apply without a token. */
+  isPublic?: (c: Context) => boolean;
+}
+
+/**
+ * Decides whether a devtools request may proceed.
+ *
+ * A loopback peer passes (the developer on their own machine), unless the request carries a
+ * reverse-proxy header: behind a proxy on the same host every request comes from 127.0.0.1, so
+ * forwarded headers are never trusted to grant access, only to withdraw the loopback shortcut.
+ * Everyone else needs DEVTOOLS_TOKEN as a Bearer header or the login cookie.
+ */
+export function resolveAccess(
+  c: Context,
+  { token, remoteAddress = nodeRemoteAddress }: Pick<DevtoolsAuthOptions, 'token' | 'remoteAddress'>,
+): DevtoolsAccess {
+  const proxied = PROXY_HEADERS.some((name) => c.req.header(name) !== undefined);
+  if (!proxied && isLoopbackAddress(remoteAddress(c))) return 'loopback';
+  if (token === undefined) return null;
+  const authorization = c.req.header('authorization');
+  const bearer = authorization?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim();
+  if (bearer !== undefined && secretsEqual(bearer, token)) return 'bearer';
+  const cookie = getCookie(c, DEVTOOLS_COOKIE);
+  if (cookie !== undefined && secretsEqual(cookie, sessionValue(token))) return 'cookie';
+  return null;
+}
+
+/**
+ * Middleware guarding every devtools route: see `resolveAccess`. Refusals are 401 — JSON for the
+ * API, a minimal login form for a browser asking for HTML (it works without scripts or styles, so
+ * it needs no asset that would itself be refused).
+ *
+ * @example
+ * app.use('*', devtoolsAuth({ token: config.devtools.token, isPublic: (c) => c.req.path.endsWith('/api/login') }));
+ */
+export function devtoolsAuth({
+  token,
+  remoteAddress = nodeRemoteAddress,
+  isPublic,
+}: DevtoolsAuthOptions): MiddlewareHandler {
+  return async (c, next) => {
+    const access = resolveAccess(c, { token, remoteAddress });
+    if (access !== null || (token !== undefined && isPublic?.(c))) {
+      await next();
+      return;
+    }
+    c.header('WWW-Authenticate', 'Bearer realm="devtools"');
+    c.header('Cache-Control', 'no-store');
+    if (c.req.method === 'GET' && (c.req.header('accept') ?? '').includes('text/html')) {
+      return c.html(loginPage(token !== undefined), 401);
+    }
+    return c.json(
+      {
+        error: 'unauthorized',
+        message:
+          token === undefined
+            ? 'Devtools answer loopback requests only (DEVTOOLS_TOKEN is not set)'
+            : 'Devtools need DEVTOOLS_TOKEN: send "Authorization: Bearer <token>" or log in',
+      },
+      401,
+    );
+  };
+}
+
+/**
+ * Rejects state-changing requests made by another site (CSRF): a browser tells us through
+ * `Sec-Fetch-Site`, and through `Origin`, which must then name this host.
+ * Non-browser clients (curl with a Bearer token) send neither and pass.
+ */
+export function rejectCrossSite(): MiddlewareHandler {
+  return async (c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.method === 'OPTIONS') {
+      await next();
+      return;
+    }
+    const fetchSite = c.req.header('sec-fetch-site');
+    if (fetchSite !== undefined && fetchSite !== 'same-origin' && fetchSite !== 'none') {
+      return c.json({ error: 'cross_site_request', message: `Refused a ${fetchSite} request` }, 403);
+    }
+    const origin = c.req.header('origin');
+    if (origin !== undefined) {
+      let originHost: string | undefined;
+      try {
+        originHost = origin === 'null' ? undefined : new URL(origin).host;
+      } catch {
+        originHost = undefined;
+      }
+      const requestHost = c.req.header('host') ?? new URL(c.req.url).host;
+      if (originHost === undefined || originHost !== requestHost) {
+        return c.json({ error: 'cross_site_request', message: 'Origin does not match this host' }, 403);
+      }
+    }
+    await next();
+  };
+}
+
+function loginPage(tokenConfigured: boolean): string {
+  const body = tokenConfigured
+    ? `<form method="post" action="/devtools/api/login">
+<label>Devtools token <input type="password" name="token" autocomplete="current-password" required autofocus></label>
+<button type="submit">Log in</button>
+</form>`
+    : '<p>Devtools answer requests from this machine only: DEVTOOLS_TOKEN is not set.</p>';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Bot devtools: log in</title></head>
+<body><h1>Bot devtools</h1>${body}</body></html>`;
+}

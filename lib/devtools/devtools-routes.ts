@@ -1,0 +1,402 @@
+import { readFile } from 'node:fs/promises';
+import { type Context, Hono } from 'hono';
+import { deleteCookie, setCookie } from 'hono/cookie';
+import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
+import type { InboxReceiver } from '../inbox/inbound-event.js';
+import type { Job, Store } from '../store/store.js';
+import {
+  DEVTOOLS_COOKIE,
+  devtoolsAuth,
+  nodeRemoteAddress,
+  type RemoteAddressResolver,
+  rejectCrossSite,
+  secretsEqual,
+  sessionValue,
+} from './devtools-auth.js';
+import type { DevtoolsReplies, DevtoolsReplyUpdate } from './devtools-replies.js';
+import { createPlayground, PlaygroundRequestError } from './playground.js';
+import { type EventFilter, TRACE_STATUSES, type TraceStatus, type Tracker } from './tracker.js';
+
+export interface DevtoolsRoutesOptions {
+  tracker: Tracker;
+  replies: DevtoolsReplies;
+  /** The inbox the playground feeds; without one POST /api/chat answers 503. */
+  inbox?: InboxReceiver;
+  store: Pick<Store, 'listJobs' | 'retryJob'>;
+  /** The same snapshot GET /health serves. */
+  healthSnapshot: () => unknown;
+  /** DEVTOOLS_TOKEN; without one only loopback requests get in. */
+  token: string | undefined;
+  now?: () => number;
+  /** Peer address of a request; tests inject one because `app.request()` has no socket. */
+  remoteAddress?: RemoteAddressResolver;
+  /** Where index.html, app.js and app.css live (lib/devtools/ui under tsx, dist/lib/devtools/ui when built). */
+  uiDirectory?: URL;
+  /** SSE heartbeat, so proxies and the browser keep an idle stream open and notice a dead one. */
+  heartbeatMs?: number;
+  /** How often a chat stream checks whether its trace ended without an answer. */
+  chatPollMs?: number;
+  /** Longest a chat stream stays open. */
+  chatStreamMaxMs?: number;
+  /** Longest playground message (MAX_INPUT_CHARS). */
+  maxChatChars?: number;
+  /** Login cookie lifetime. */
+  sessionMaxAgeSeconds?: number;
+}
+
+const ASSETS: Readonly<Record<string, string>> = {
+  'app.js': 'text/javascript; charset=utf-8',
+  'app.css': 'text/css; charset=utf-8',
+  'favicon.svg': 'image/svg+xml',
+};
+
+/**
+ * The devtools HTTP surface, mounted at /devtools: the UI, its static assets, and the JSON + SSE
+ * API under /devtools/api. Every route sits behind `devtoolsAuth`; POSTs also behind
+ * `rejectCrossSite`.
+ *
+ * @example
+ * routes.push({ path: '/devtools', app: devtoolsRoutes({ tracker, replies, inbox, store, healthSnapshot, token }) });
+ */
+export function devtoolsRoutes({
+  tracker,
+  replies,
+  inbox,
+  store,
+  healthSnapshot,
+  token,
+  now = Date.now,
+  remoteAddress = nodeRemoteAddress,
+  uiDirectory = new URL('./ui/', import.meta.url),
+  heartbeatMs = 15_000,
+  chatPollMs = 500,
+  chatStreamMaxMs = 15 * 60_000,
+  maxChatChars = 8_000,
+  sessionMaxAgeSeconds = 12 * 3_600,
+}: DevtoolsRoutesOptions): Hono {
+  const app = new Hono();
+  const playground = inbox ? createPlayground({ inbox, maxChars: maxChatChars, now }) : undefined;
+  const assetCache = new Map<string, string>();
+
+  async function asset(name: string): Promise<string | undefined> {
+    const cached = assetCache.get(name);
+    if (cached !== undefined) return cached;
+    try {
+      const text = await readFile(new URL(name, uiDirectory), 'utf8');
+      assetCache.set(name, text);
+      return text;
+    } catch {
+      return undefined;
+    }
+  }
+
+  app.use(
+    '*',
+    devtoolsAuth({
+      token,
+      remoteAddress,
+      isPublic: (c) => c.req.method === 'POST' && c.req.path.endsWith('/api/login'),
+    }),
+  );
+  app.use('*', rejectCrossSite());
+  app.use('/api/*', async (c, next) => {
+    await next();
+    c.header('Cache-Control', 'no-store');
+  });
+
+  // ── UI ────────────────────────────────────────────────────────────────────
+  const page = async (c: Context) => {
+    const html = await asset('index.html');
+    if (html === undefined) return c.json({ error: 'ui_missing', message: 'devtools UI files not found' }, 500);
+    c.header('Cache-Control', 'no-cache');
+    return c.html(html);
+  };
+  app.get('/', page);
+  app.get('/index.html', page);
+  app.get('/assets/:name', async (c) => {
+    const name = c.req.param('name');
+    const type = ASSETS[name];
+    const body = type ? await asset(name) : undefined;
+    if (!type || body === undefined) return c.json({ error: 'not_found' }, 404);
+    c.header('Content-Type', type);
+    c.header('Cache-Control', 'no-cache');
+    c.header('X-Content-Type-Options', 'nosniff');
+    return c.body(body);
+  });
+
+  // ── session ───────────────────────────────────────────────────────────────
+  app.post('/api/login', async (c) => {
+    const form = (c.req.header('content-type') ?? '').includes('application/x-www-form-urlencoded');
+    let candidate: unknown;
+    try {
+      candidate = form ? (await c.req.parseBody()).token : ((await c.req.json()) as { token?: unknown })?.token;
+    } catch {
+      return c.json({ error: 'invalid_body', message: 'Send {"token":"…"}' }, 400);
+    }
+    if (token === undefined || typeof candidate !== 'string' || !secretsEqual(candidate, token)) {
+      return c.json({ error: 'unauthorized', message: 'Wrong token' }, 401);
+    }
+    setCookie(c, DEVTOOLS_COOKIE, sessionValue(token), {
+      httpOnly: true,
+      sameSite: 'Strict',
+      path: '/devtools',
+      maxAge: sessionMaxAgeSeconds,
+      secure: new URL(c.req.url).protocol === 'https:',
+    });
+    return form ? c.redirect('/devtools', 303) : c.json({ ok: true });
+  });
+  app.post('/api/logout', (c) => {
+    deleteCookie(c, DEVTOOLS_COOKIE, { path: '/devtools' });
+    return c.json({ ok: true });
+  });
+
+  // ── read API ──────────────────────────────────────────────────────────────
+  app.get('/api/events', (c) => {
+    const filter = readFilter(c);
+    if (typeof filter === 'string') return c.json({ error: 'invalid_query', message: filter }, 400);
+    const after = readInteger(c.req.query('after'));
+    const before = readInteger(c.req.query('before'));
+    const limit = readInteger(c.req.query('limit'));
+    return c.json(tracker.events({ ...filter, after, before, limit }));
+  });
+
+  app.get('/api/traces', (c) => {
+    const filter = readFilter(c);
+    if (typeof filter === 'string') return c.json({ error: 'invalid_query', message: filter }, 400);
+    return c.json({ traces: tracker.traces({ ...filter, limit: readInteger(c.req.query('limit')) }) });
+  });
+
+  app.get('/api/traces/:id', async (c) => {
+    const trace = await tracker.trace(c.req.param('id'));
+    return trace ? c.json(trace) : c.json({ error: 'not_found', message: 'No such trace (it may have aged out)' }, 404);
+  });
+
+  app.get('/api/stats', (c) => c.json(tracker.stats()));
+  app.get('/api/health', async (c) => c.json((await healthSnapshot()) ?? null));
+
+  app.get('/api/dead-letters', async (c) => {
+    const limit = Math.min(readInteger(c.req.query('limit')) ?? 50, 200);
+    const jobs = await store.listJobs({ status: 'dead', limit: Math.max(1, limit) });
+    return c.json({ jobs: jobs.map(deadLetterView) });
+  });
+
+  app.post('/api/dead-letters/:id/retry', async (c) => {
+    const retried = await store.retryJob(c.req.param('id'), now());
+    return retried
+      ? c.json({ retried: true })
+      : c.json({ error: 'not_dead', message: 'No dead-lettered job with this id' }, 404);
+  });
+
+  // ── playground ────────────────────────────────────────────────────────────
+  app.post('/api/chat', async (c) => {
+    if (!playground) return c.json({ error: 'inbox_unavailable', message: 'The inbox is not running' }, 503);
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      return c.json({ error: 'invalid_body', message: 'Body must be JSON like {"text":"hello"}' }, 400);
+    }
+    try {
+      const result = await playground.send(body);
+      switch (result.status) {
+        case 'accepted':
+          return c.json({ traceId: result.jobId });
+        case 'duplicate':
+          return c.json({ error: 'duplicate', message: `Already received (${result.key})` }, 409);
+        case 'ignored':
+          return c.json({ error: 'ignored', message: result.reason }, 422);
+        case 'unavailable':
+          return c.json({ error: 'unavailable', message: 'The store is unavailable; try again' }, 503);
+      }
+    } catch (error) {
+      if (PlaygroundRequestError.isInstance(error)) return c.json({ error: error.code, message: error.message }, 400);
+      throw error;
+    }
+  });
+
+  app.get('/api/chat/:traceId/stream', (c) => {
+    const traceId = c.req.param('traceId');
+    return streamSSE(c, async (stream) => {
+      const pending: DevtoolsReplyUpdate[] = [];
+      const signal = createWakeSignal();
+      let ended = false;
+      const unsubscribe = replies.subscribe(traceId, (update) => {
+        // Updates carry the full text, so only the newest unsent one matters: the queue stays tiny.
+        const last = pending.at(-1);
+        if (update.type === 'update' && last?.type === 'update') pending[pending.length - 1] = update;
+        else pending.push(update);
+        signal.wake();
+      });
+      onAbort(c, stream, () => signal.wake());
+      const deadline = now() + chatStreamMaxMs;
+      let lastWrite = now();
+      try {
+        while (!ended && !stream.aborted && now() < deadline) {
+          while (pending.length > 0) {
+            const update = pending.shift() as DevtoolsReplyUpdate;
+            await stream.writeSSE({ event: update.type, data: JSON.stringify(update) });
+            lastWrite = now();
+            if (update.type === 'finish' || update.type === 'fail') ended = true;
+          }
+          if (ended || stream.aborted) break;
+          // The trace ended but no answer came (ignored, dead-lettered, or the conversation layer
+          // does not write here): say so instead of leaving the browser waiting forever.
+          const summary = tracker.summary(traceId);
+          if (summary && (summary.status === 'done' || summary.status === 'dead') && replies.get(traceId) === null) {
+            const notice = summary.ignoredReason
+              ? `Not answered: ${summary.ignoredReason}`
+              : summary.status === 'dead'
+                ? `The job failed for good${summary.error ? `: ${summary.error}` : ''}`
+                : 'Finished without an answer';
+            await stream.writeSSE({ event: 'fail', data: JSON.stringify({ type: 'fail', text: '', detail: notice }) });
+            break;
+          }
+          if (now() - lastWrite >= heartbeatMs) {
+            await stream.writeSSE({ event: 'heartbeat', data: String(now()) });
+            lastWrite = now();
+          }
+          await signal.wait(Math.min(chatPollMs, heartbeatMs));
+        }
+      } finally {
+        unsubscribe();
+      }
+    });
+  });
+
+  // ── live feed ─────────────────────────────────────────────────────────────
+  app.get('/api/stream', (c) => {
+    const filter = readFilter(c);
+    if (typeof filter === 'string') return c.json({ error: 'invalid_query', message: filter }, 400);
+    const subscription = tracker.subscribe();
+    if (!subscription) return c.json({ error: 'too_many_streams', message: 'Too many live streams open' }, 503);
+    const after = readInteger(c.req.query('after')) ?? readInteger(c.req.header('last-event-id'));
+    return streamSSE(c, async (stream) => {
+      onAbort(c, stream, () => subscription.close());
+      let lastSent = 0;
+      try {
+        await stream.writeSSE({
+          event: 'hello',
+          data: JSON.stringify({ latestSeq: tracker.events({ limit: 1 }).latestSeq }),
+        });
+        if (after !== undefined) {
+          // Catch up from the ring; the subscription (opened first) covers anything newer.
+          for (const event of tracker.events({ ...filter, after, limit: 1_000 }).events) {
+            await stream.writeSSE({ event: 'bot-event', id: String(event.seq), data: JSON.stringify(event) });
+            lastSent = event.seq;
+          }
+        }
+        while (!stream.aborted) {
+          const batch = await subscription.take(heartbeatMs);
+          if (batch === null) {
+            if (subscription.dropped) await stream.writeSSE({ event: 'dropped', data: JSON.stringify({ lastSent }) });
+            break;
+          }
+          if (batch.length === 0) {
+            await stream.writeSSE({ event: 'heartbeat', data: String(now()) });
+            continue;
+          }
+          for (const event of batch) {
+            if (event.seq <= lastSent || !tracker.matches(event, filter)) continue;
+            await stream.writeSSE({ event: 'bot-event', id: String(event.seq), data: JSON.stringify(event) });
+            lastSent = event.seq;
+          }
+        }
+      } finally {
+        subscription.close();
+      }
+    });
+  });
+
+  return app;
+}
+
+function onAbort(c: Context, stream: SSEStreamingApi, listener: () => void): void {
+  stream.onAbort(listener);
+  c.req.raw.signal?.addEventListener('abort', () => {
+    stream.abort();
+    listener();
+  });
+}
+
+interface WakeSignal {
+  wake(): void;
+  wait(timeoutMs: number): Promise<void>;
+}
+
+function createWakeSignal(): WakeSignal {
+  let resolve: (() => void) | null = null;
+  let woken = false;
+  return {
+    wake() {
+      woken = true;
+      resolve?.();
+    },
+    wait(timeoutMs) {
+      if (woken) {
+        woken = false;
+        return Promise.resolve();
+      }
+      return new Promise<void>((done) => {
+        const timer = setTimeout(finish, timeoutMs);
+        function finish() {
+          clearTimeout(timer);
+          resolve = null;
+          woken = false;
+          done();
+        }
+        resolve = finish;
+      });
+    },
+  };
+}
+
+function readFilter(c: Context): (EventFilter & { status?: TraceStatus }) | string {
+  const status = c.req.query('status') || undefined;
+  if (status !== undefined && !TRACE_STATUSES.includes(status as TraceStatus)) {
+    return `status must be one of ${TRACE_STATUSES.join(', ')}`;
+  }
+  const types = (c.req.query('type') ?? '')
+    .split(',')
+    .map((type) => type.trim())
+    .filter((type) => type.length > 0);
+  return {
+    types: types.length > 0 ? types : undefined,
+    agent: c.req.query('agent') || undefined,
+    tool: c.req.query('tool') || undefined,
+    chat: c.req.query('chat') || undefined,
+    status: status as TraceStatus | undefined,
+    traceId: c.req.query('trace') || undefined,
+    text: c.req.query('q') || undefined,
+  };
+}
+
+function readInteger(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const number = Number(value);
+  return Number.isSafeInteger(number) ? number : undefined;
+}
+
+/** What the dead-letter list shows: enough to recognise the message, not the whole payload. */
+function deadLetterView(job: Job) {
+  return {
+    id: job.id,
+    lane: job.lane,
+    kind: job.kind,
+    attempts: job.attempts,
+    lastError: job.lastError ? job.lastError.slice(0, 1_000) : null,
+    createdAt: job.createdAt,
+    updatedAt: job.updatedAt,
+    preview: messagePreview(job.payload),
+  };
+}
+
+function messagePreview(payload: unknown): string | null {
+  const message = (payload as { event?: { message?: { content?: unknown } } } | null)?.event?.message;
+  if (typeof message?.content !== 'string') return null;
+  try {
+    const content = JSON.parse(message.content) as { text?: unknown };
+    return typeof content.text === 'string' ? content.text.slice(0, 200) : null;
+  } catch {
+    return null;
+  }
+}

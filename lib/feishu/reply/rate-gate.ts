@@ -1,0 +1,83 @@
+/** Resolves after `ms` milliseconds; injectable so tests run on a virtual clock. */
+export type Sleep = (ms: number) => Promise<void>;
+
+export const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+/**
+ * Runs calls to one resource (one card) one at a time and at most `perSecond` of them in any
+ * one-second window.
+ *
+ * The window is counted from when each earlier call *finished*, not when it started: the
+ * server sees a request somewhere between the two, so counting from the finish is the only way
+ * to be sure it never sees more than `perSecond` in a second, whatever the network latency.
+ * Calls are also spread at least `1000 / perSecond` ms apart (start to start) so a burst does
+ * not use the whole budget at once.
+ *
+ * @example
+ * const gate = createRateGate({ perSecond: 4 });
+ * await gate.run(() => client.cardkit.v1.cardElement.content(...));
+ */
+export interface RateGate {
+  /** Waits for its turn, then runs `fn`; calls never overlap. */
+  run<T>(fn: () => Promise<T>): Promise<T>;
+  /** Resolves when a call started now would be allowed (without reserving the turn). */
+  ready(): Promise<void>;
+  /** No call starts before `until` (epoch ms): the server asked us to back off. */
+  pauseUntil(until: number): void;
+}
+
+export function createRateGate({
+  perSecond,
+  windowMs = 1000,
+  now = Date.now,
+  sleep = realSleep,
+}: {
+  perSecond: number;
+  windowMs?: number;
+  now?: () => number;
+  sleep?: Sleep;
+}): RateGate {
+  if (!(perSecond > 0)) throw new RangeError(`perSecond must be positive, got ${perSecond}`);
+  const slots = Math.max(1, Math.floor(perSecond));
+  const spacingMs = windowMs / perSecond;
+  /** Finish times of the last `slots` calls, oldest first (bounded ring). */
+  const finishedAt: number[] = [];
+  let lastStartedAt = Number.NEGATIVE_INFINITY;
+  let pausedUntil = 0;
+  let tail: Promise<unknown> = Promise.resolve();
+
+  const earliestStart = (): number => {
+    let at = Math.max(lastStartedAt + spacingMs, pausedUntil);
+    if (finishedAt.length >= slots) at = Math.max(at, finishedAt[finishedAt.length - slots]! + windowMs);
+    return at;
+  };
+
+  const waitForTurn = async (): Promise<void> => {
+    // Re-check after each sleep: a pause may have been added meanwhile.
+    for (let wait = earliestStart() - now(); wait > 0; wait = earliestStart() - now()) await sleep(wait);
+  };
+
+  return {
+    run<T>(fn: () => Promise<T>): Promise<T> {
+      const result = tail.then(async () => {
+        await waitForTurn();
+        lastStartedAt = now();
+        try {
+          return await fn();
+        } finally {
+          finishedAt.push(now());
+          if (finishedAt.length > slots) finishedAt.shift();
+        }
+      });
+      tail = result.catch(() => undefined);
+      return result;
+    },
+    async ready() {
+      await tail;
+      await waitForTurn();
+    },
+    pauseUntil(until) {
+      pausedUntil = Math.max(pausedUntil, until);
+    },
+  };
+}

@@ -1,3 +1,5 @@
+import { encryptEvent } from '../../lib/feishu/webhook/decrypt-event.js';
+import { computeSignature } from '../../lib/feishu/webhook/verify-signature.js';
 import type { InboundEvent } from '../../lib/inbox/inbound-event.js';
 
 /** A v2 `im.message.receive_v1` envelope as Feishu posts it to the webhook. */
@@ -68,4 +70,31 @@ export function inboundMessage(options: Parameters<typeof messageEnvelope>[0]): 
     receivedAt: Date.now(),
     event: envelope.event,
   };
+}
+
+/** Headers and body of a webhook POST as Feishu sends it: optionally encrypted, signed when a key is given. */
+export function webhookRequest(
+  payload: unknown,
+  {
+    encryptKey,
+    encrypt = encryptKey !== undefined,
+    sign = encryptKey !== undefined,
+    timestamp = String(Math.floor(Date.now() / 1000)),
+    nonce = `nonce-${Math.random().toString(36).slice(2)}`,
+  }: { encryptKey?: string; encrypt?: boolean; sign?: boolean; timestamp?: string; nonce?: string } = {},
+): { headers: Record<string, string>; body: string } {
+  const body =
+    encrypt && encryptKey ? JSON.stringify({ encrypt: encryptEvent(payload, encryptKey) }) : JSON.stringify(payload);
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (sign && encryptKey) {
+    headers['x-lark-request-timestamp'] = timestamp;
+    headers['x-lark-request-nonce'] = nonce;
+    headers['x-lark-signature'] = computeSignature({
+      timestamp,
+      nonce,
+      encryptKey,
+      rawBody: new TextEncoder().encode(body),
+    });
+  }
+  return { headers, body };
 }

@@ -239,6 +239,8 @@ interface RequestContext {
   response: ServerResponse;
   socket: Socket;
   abort: AbortController;
+  /** Settles when the last SSE write has been handed to the socket. */
+  lastWrite: Promise<void>;
 }
 
 class FakeRequestAbortedError extends Error {
@@ -516,8 +518,21 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
 
   const completionId = () => `chatcmpl-${randomUUID().replaceAll('-', '').slice(0, 24)}`;
 
-  const writeEvent = (response: ServerResponse, payload: unknown) => {
-    response.write(`data: ${JSON.stringify(payload)}\n\n`);
+  const writeEvent = (context: RequestContext, payload: unknown) => {
+    context.lastWrite = new Promise<void>((resolve) => {
+      context.response.write(`data: ${JSON.stringify(payload)}\n\n`, () => resolve());
+    });
+  };
+
+  /**
+   * Cuts the connection like a crashed proxy would. Waits for what was written to reach the
+   * kernel first: destroying at once would discard it, and the client would see a connection
+   * failure before any output (which the SDK retries) instead of a stream that breaks mid-way.
+   */
+  const disconnect = async (context: RequestContext) => {
+    await Promise.race([context.lastWrite, waitUntilAborted(context).catch(() => undefined)]);
+    context.socket.destroy();
+    finish(context, 'disconnected');
   };
 
   const startStream = (context: RequestContext, model: string) => {
@@ -550,13 +565,12 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     });
     startStream(context, model);
     const response = context.response;
-    writeEvent(response, chunk({ role: 'assistant', content: '', refusal: null }, null));
+    writeEvent(context, chunk({ role: 'assistant', content: '', refusal: null }, null));
     await pause(context, step.firstTokenDelayMs ?? 0);
     const pieces = splitIntoChunks(step.text, step.chunkSize ?? defaultChunkSize);
     for (const [index, piece] of pieces.entries()) {
       if (step.disconnectAfterChunks !== undefined && index >= step.disconnectAfterChunks) {
-        context.socket.destroy();
-        finish(context, 'disconnected');
+        await disconnect(context);
         return;
       }
       if (step.stallAfterChunks !== undefined && index >= step.stallAfterChunks) {
@@ -564,16 +578,15 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         await waitUntilAborted(context);
       }
       if (index > 0) await pause(context, step.chunkDelayMs ?? 0);
-      writeEvent(response, chunk({ content: piece }, null));
+      writeEvent(context, chunk({ content: piece }, null));
     }
     if (step.disconnectAfterChunks !== undefined) {
-      context.socket.destroy();
-      finish(context, 'disconnected');
+      await disconnect(context);
       return;
     }
-    writeEvent(response, chunk({}, step.finishReason ?? 'stop'));
+    writeEvent(context, chunk({}, step.finishReason ?? 'stop'));
     if (includeUsage) {
-      writeEvent(response, {
+      writeEvent(context, {
         id,
         object: 'chat.completion.chunk',
         created,
@@ -619,13 +632,13 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     };
     if (step.text !== undefined && step.text.length > 0) {
       for (const piece of splitIntoChunks(step.text, chunkSize)) {
-        writeEvent(response, chunk({ ...role(), content: piece }, null));
+        writeEvent(context, chunk({ ...role(), content: piece }, null));
         await pause(context, step.chunkDelayMs ?? 0);
       }
     }
     for (const [index, call] of calls.entries()) {
       writeEvent(
-        response,
+        context,
         chunk(
           {
             ...role(),
@@ -637,12 +650,12 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       );
       for (const piece of splitIntoChunks(call.arguments, chunkSize)) {
         await pause(context, step.chunkDelayMs ?? 0);
-        writeEvent(response, chunk({ tool_calls: [{ index, function: { arguments: piece } }] }, null));
+        writeEvent(context, chunk({ tool_calls: [{ index, function: { arguments: piece } }] }, null));
       }
     }
-    writeEvent(response, chunk({}, 'tool_calls'));
+    writeEvent(context, chunk({}, 'tool_calls'));
     if (includeUsage) {
-      writeEvent(response, {
+      writeEvent(context, {
         id,
         object: 'chat.completion.chunk',
         created,
@@ -663,7 +676,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     startStream(context, model);
     const response = context.response;
     for (const piece of splitIntoChunks(step.textBefore ?? '', defaultChunkSize)) {
-      writeEvent(response, {
+      writeEvent(context, {
         id,
         object: 'chat.completion.chunk',
         created,
@@ -671,7 +684,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         choices: [{ index: 0, delta: { content: piece }, logprobs: null, finish_reason: null }],
       });
     }
-    writeEvent(response, errorPayload(step.error, model));
+    writeEvent(context, errorPayload(step.error, model));
     response.end();
     finish(context, 'error');
   };
@@ -684,8 +697,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     const { model } = request;
     await pause(context, step.firstTokenDelayMs ?? 0);
     if ('disconnectAfterChunks' in step && step.disconnectAfterChunks !== undefined) {
-      context.socket.destroy();
-      finish(context, 'disconnected');
+      await disconnect(context);
       return;
     }
     if ('stallAfterChunks' in step && step.stallAfterChunks !== undefined) {
@@ -812,6 +824,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       response,
       socket: incoming.socket,
       abort: new AbortController(),
+      lastWrite: Promise.resolve(),
     };
     active.add(context);
     // Covers the client aborting (AbortSignal, timeout) and the fake destroying the socket.

@@ -61,6 +61,37 @@ export function inboundFromLongConnection(data: JsonObject, receivedAt: number):
   };
 }
 
+/**
+ * The SDK dispatcher the long connection feeds: `im.message.receive_v1` → `inbox.accept`.
+ * Exported so a test can drive it with the SDK's own envelope parsing, without WS frames.
+ */
+export function messageEventDispatcher({
+  inbox,
+  log,
+  now = Date.now,
+  onEvent = () => {},
+}: {
+  inbox: InboxReceiver;
+  log: Logger;
+  now?: () => number;
+  onEvent?: (receivedAt: number) => void;
+}): lark.EventDispatcher {
+  return new lark.EventDispatcher({ logger: sdkLogger(log), loggerLevel: lark.LoggerLevel.warn }).register({
+    [MESSAGE_EVENT_TYPE]: async (data: JsonObject) => {
+      const receivedAt = now();
+      onEvent(receivedAt);
+      const inbound = inboundFromLongConnection(data, receivedAt);
+      if (inbound === undefined) {
+        log.warn('long-connection message event without event_id ignored');
+        return;
+      }
+      const result = await inbox.accept(inbound);
+      // Throwing makes the SDK answer 500, so Feishu delivers the event again later.
+      if (result.status === 'unavailable') throw new Error(`inbox unavailable: ${result.reason}`);
+    },
+  });
+}
+
 function sdkLogger(log: Logger): lark.Logger {
   const line = (msg: unknown[]) => msg.map((part) => (typeof part === 'string' ? part : String(part))).join(' ');
   return {
@@ -147,18 +178,12 @@ export function startLongConnection({
     },
   });
 
-  const dispatcher = new lark.EventDispatcher({ logger: sdkLogger(log), loggerLevel: lark.LoggerLevel.warn }).register({
-    [MESSAGE_EVENT_TYPE]: async (data: JsonObject) => {
-      const receivedAt = now();
-      lastEventAt = receivedAt;
-      const inbound = inboundFromLongConnection(data, receivedAt);
-      if (inbound === undefined) {
-        log.warn('long-connection message event without event_id ignored');
-        return;
-      }
-      const result = await inbox.accept(inbound);
-      // Throwing makes the SDK answer 500, so Feishu delivers the event again later.
-      if (result.status === 'unavailable') throw new Error(`inbox unavailable: ${result.reason}`);
+  const dispatcher = messageEventDispatcher({
+    inbox,
+    log,
+    now,
+    onEvent: (at) => {
+      lastEventAt = at;
     },
   });
 

@@ -1,0 +1,135 @@
+import type { AddressInfo } from 'node:net';
+import { type ServerType, serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { afterEach, describe, expect, it } from 'vitest';
+import { messageEnvelope } from '../../test/support/ingress-events.js';
+import type { AcceptResult, InboundEvent } from '../inbox/inbound-event.js';
+import { silentLogger } from '../log.js';
+import type { StampedBotEvent } from '../observe/bot-event.js';
+import { createEventBus } from '../observe/event-bus.js';
+import { type LongConnection, messageEventDispatcher, startLongConnection } from './long-connection.js';
+
+const APP_ID = 'cli_a1b2c3d4e5f60718';
+
+async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Answers the SDK's endpoint discovery (its first HTTP call) the way we tell it to. */
+async function fakeEndpoint(answer: (c: import('hono').Context) => Response | Promise<Response>) {
+  const calls: unknown[] = [];
+  const app = new Hono();
+  app.post('/callback/ws/endpoint', async (c) => {
+    calls.push(await c.req.json());
+    return answer(c);
+  });
+  const server = await new Promise<ServerType>((resolve) => {
+    const created = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(created));
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, calls, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+describe('long connection state', () => {
+  const cleanups: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+  });
+
+  function start(url: string, events: StampedBotEvent[]): LongConnection {
+    const bus = createEventBus();
+    bus.subscribe((event) => events.push(event));
+    const connection = startLongConnection({
+      appId: APP_ID,
+      appSecret: 'secret',
+      domain: url,
+      inbox: { accept: async () => ({ status: 'ignored', reason: 'test' }) },
+      log: silentLogger(),
+      bus,
+      statusPollMs: 10,
+    });
+    cleanups.push(() => connection.close());
+    return connection;
+  }
+
+  it('a refused endpoint discovery (bad credentials) is a visible failed state, not "online"', async () => {
+    const fake = await fakeEndpoint((c) => c.json({ code: 1000040345, msg: 'app secret invalid', data: {} }));
+    cleanups.push(fake.close);
+    const events: StampedBotEvent[] = [];
+    const connection = start(fake.url, events);
+    expect(connection.status().state).toBe('connecting');
+    await expect(connection.ready).rejects.toThrow(/1000040345/);
+    expect(connection.status()).toMatchObject({ state: 'failed', lastError: expect.stringContaining('1000040345') });
+    expect(connection.isReady()).toBe(false);
+    expect(fake.calls[0]).toMatchObject({ AppID: APP_ID });
+    expect(events.filter((event) => event.type === 'feishu.connection').map((event) => event.state)).toEqual([
+      'connecting',
+      'failed',
+    ]);
+  });
+
+  it('an endpoint that errors (HTTP 500) shows reconnecting, and close() turns it off', async () => {
+    const fake = await fakeEndpoint((c) => c.text('upstream down', 500));
+    cleanups.push(fake.close);
+    const events: StampedBotEvent[] = [];
+    const connection = start(fake.url, events);
+    await waitFor(() => connection.status().state === 'reconnecting');
+    expect(connection.isReady()).toBe(false);
+    expect(fake.calls.length).toBeGreaterThanOrEqual(1);
+    connection.close();
+    expect(connection.status().state).toBe('off');
+    expect(events.at(-1)).toMatchObject({ type: 'feishu.connection', state: 'off' });
+  });
+});
+
+describe('long connection event handling (the SDK dispatcher, without WS frames)', () => {
+  it('turns the SDK-parsed v2 event into an InboundEvent and awaits inbox.accept', async () => {
+    const accepted: InboundEvent[] = [];
+    let seenAt: number | undefined;
+    const dispatcher = messageEventDispatcher({
+      inbox: {
+        accept: async (event): Promise<AcceptResult> => {
+          accepted.push(event);
+          return { status: 'accepted', jobId: 'message:om_ws' };
+        },
+      },
+      log: silentLogger(),
+      now: () => 1234,
+      onEvent: (at) => {
+        seenAt = at;
+      },
+    });
+    const envelope = messageEnvelope({
+      eventId: 'ev-ws',
+      messageId: 'om_ws',
+      chatId: 'oc_ws',
+      createTime: 1_700_000_000_000,
+    });
+    await dispatcher.invoke(envelope, { needCheck: false });
+    expect(accepted).toEqual([
+      {
+        source: 'websocket',
+        eventId: 'ev-ws',
+        eventType: 'im.message.receive_v1',
+        createdAt: 1_700_000_000_000,
+        receivedAt: 1234,
+        event: envelope.event,
+      },
+    ]);
+    expect(seenAt).toBe(1234);
+  });
+
+  it('throws when the inbox cannot persist, so the SDK answers 500 and Feishu re-delivers', async () => {
+    const dispatcher = messageEventDispatcher({
+      inbox: { accept: async () => ({ status: 'unavailable', reason: 'store down' }) },
+      log: silentLogger(),
+    });
+    await expect(
+      dispatcher.invoke(messageEnvelope({ eventId: 'e', messageId: 'm' }), { needCheck: false }),
+    ).rejects.toThrow(/store down/);
+  });
+});

@@ -423,6 +423,19 @@ describe('fake OpenAI with the real provider: aborts, hangs, broken streams', ()
     await fake.waitForIdle(2_000);
   });
 
+  it('controller.abort() mid-stream: generateText rejects with AbortError; the fake sees the client go away', async () => {
+    fake.script('gpt-test', { text: 'abcdefgh', chunkSize: 2, stallAfterChunks: 1 });
+    const controller = new AbortController();
+    const pending = generateText({ model: chatModel(), prompt: 'x', abortSignal: controller.signal }).catch(
+      (caught: unknown) => caught,
+    );
+    await fake.waitForRequests(1);
+    controller.abort();
+    expect(((await pending) as Error).name).toBe('AbortError');
+    await fake.waitForIdle(2_000);
+    expect(fake.requests[0]?.endedAt).toBeDefined();
+  });
+
   it('an abort during the retry wait rejects at once with AbortError instead of waiting out retry-after', async () => {
     fake.script('gpt-test', { error: { status: 429, retryAfterSeconds: 30 } });
     const started = performance.now();

@@ -1,0 +1,151 @@
+import { Hono } from 'hono';
+import type { Readiness } from '../process/readiness.js';
+import type { Store } from '../store/store.js';
+import { type HealthMonitor, type HealthSnapshot, type HealthStatus, sanitizeErrorMessage } from './health-monitor.js';
+
+/**
+ * A dependency that must answer before the process takes traffic (store ping, long connection
+ * up). Throw (or reject) to fail. Other modules register theirs when the bot is composed.
+ */
+export interface ReadinessCheck {
+  name: string;
+  check: () => Promise<void> | void;
+  /**
+   * How a failure counts in `/health`: critical (default) makes it unhealthy — nothing works
+   * without it, like the store; non-critical makes it degraded. `/health/ready` needs all to pass.
+   */
+  critical?: boolean;
+}
+
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  critical: boolean;
+  durationMs: number;
+  error?: string;
+}
+
+export interface HealthRoutesOptions {
+  monitor: HealthMonitor;
+  readiness: Readiness;
+  /** When given, its `ping()` becomes the critical readiness check "store". */
+  store?: Pick<Store, 'ping'>;
+  /** Epoch ms the process started, for `uptime`. */
+  startedAt: number;
+  checks?: readonly ReadinessCheck[];
+  /** Shown as `instance`, so an operator behind a load balancer knows who answered. */
+  instanceId?: string;
+  /** A check that has not answered by then has failed. Default 2 000 ms. */
+  checkTimeoutMs?: number;
+  now?: () => number;
+}
+
+/** The `/health` body: the contract of ARCHITECTURE.md plus additive fields. */
+export interface HealthBody extends HealthSnapshot {
+  uptime: number;
+  instance: string | undefined;
+  phase: Readiness['phase'];
+  checks: CheckResult[];
+}
+
+const RANK: Record<HealthStatus, number> = { healthy: 0, degraded: 1, unhealthy: 2 };
+const NO_STORE = { 'Cache-Control': 'no-store' };
+
+/**
+ * `/health` (monitor status: 200 healthy or degraded, 503 unhealthy), `/health/live` (the event
+ * loop answers: never any dependency check, so a provider outage does not restart the process)
+ * and `/health/ready` (200 only while ready and every check passes; 503 while starting, draining
+ * or when a check fails).
+ *
+ * @example
+ * const app = healthRoutes({ monitor, readiness, store, startedAt: Date.now(), instanceId });
+ * const response = await app.request('/health/ready');
+ */
+export function healthRoutes({
+  monitor,
+  readiness,
+  store,
+  startedAt,
+  checks = [],
+  instanceId,
+  checkTimeoutMs = 2_000,
+  now = Date.now,
+}: HealthRoutesOptions): Hono {
+  const allChecks: ReadinessCheck[] = [
+    ...(store === undefined ? [] : [{ name: 'store', check: () => store.ping(), critical: true }]),
+    ...checks,
+  ];
+  const runChecks = () => Promise.all(allChecks.map((check) => runCheck(check, checkTimeoutMs, now)));
+  const app = new Hono();
+
+  app.get('/health/live', (c) => c.json({ status: 'alive', uptime: seconds(now() - startedAt) }, 200, NO_STORE));
+
+  app.get('/health/ready', async (c) => {
+    const phase = readiness.phase;
+    if (phase !== 'ready') {
+      return c.json({ status: 'not_ready', phase, reason: `process is ${phase}`, checks: [] }, 503, NO_STORE);
+    }
+    const results = await runChecks();
+    const failed = results.filter((result) => !result.ok);
+    if (failed.length > 0) {
+      const reason = failed.map((result) => `${result.name}: ${result.error}`).join('; ');
+      return c.json({ status: 'not_ready', phase, reason, checks: results }, 503, NO_STORE);
+    }
+    return c.json({ status: 'ready', phase, checks: results }, 200, NO_STORE);
+  });
+
+  app.get('/health', async (c) => {
+    const snapshot = monitor.snapshot();
+    const results = await runChecks();
+    let status = snapshot.status;
+    const reasons = [...snapshot.reasons];
+    for (const result of results) {
+      if (result.ok) continue;
+      const floor: HealthStatus = result.critical ? 'unhealthy' : 'degraded';
+      if (RANK[floor] > RANK[status]) status = floor;
+      reasons.push(`check ${result.name} failed: ${result.error}`);
+    }
+    const body: HealthBody = {
+      ...snapshot,
+      status,
+      reasons,
+      uptime: seconds(now() - startedAt),
+      instance: instanceId,
+      phase: readiness.phase,
+      checks: results,
+    };
+    return c.json(body, status === 'unhealthy' ? 503 : 200, NO_STORE);
+  });
+
+  return app;
+}
+
+async function runCheck(check: ReadinessCheck, timeoutMs: number, now: () => number): Promise<CheckResult> {
+  const started = now();
+  const critical = check.critical ?? true;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      Promise.resolve().then(() => check.check()),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    return { name: check.name, ok: true, critical, durationMs: now() - started };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return {
+      name: check.name,
+      ok: false,
+      critical,
+      durationMs: now() - started,
+      error: sanitizeErrorMessage(message, [], 200),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function seconds(ms: number): number {
+  return Math.round(ms / 100) / 10;
+}

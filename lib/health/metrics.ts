@@ -1,0 +1,388 @@
+import { Hono } from 'hono';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { BotEvent, ConnectionState } from '../observe/bot-event.js';
+import { ERROR_CATEGORIES } from '../observe/error-category.js';
+import type { EventBus } from '../observe/event-bus.js';
+import type { JobCounts } from '../store/store.js';
+import type { HealthMonitor, HealthStatus } from './health-monitor.js';
+
+export interface MetricsOptions {
+  /** Added as the `instance` label of every series (config.instanceId). */
+  instanceId: string;
+  /** Process metrics (CPU, memory, event loop lag, GC, handles). Default true. */
+  collectDefault?: boolean;
+  /** Read at scrape time for the inbox depth gauges (`store.countJobs`). */
+  countJobs?: () => Promise<JobCounts>;
+  /** Read at scrape time for the health status gauge. */
+  monitor?: HealthMonitor;
+  /** Distinct values allowed per free-form label; further values become 'other'. */
+  maxAgents?: number;
+  maxModels?: number;
+  maxApis?: number;
+  /** A scrape does not wait longer than this for `countJobs`. Default 2 000 ms. */
+  scrapeTimeoutMs?: number;
+}
+
+export interface BotMetrics {
+  /** Its own registry (never prom-client's global one), so several bots in one process don't collide. */
+  registry: Registry;
+  /** Updates the metrics for one bot event. */
+  observe(event: BotEvent): void;
+  /** Subscribes `observe` to the bus; returns the unsubscribe function. */
+  attach(bus: EventBus): () => void;
+}
+
+const PREFIX = 'feishu_bot_';
+/** Model calls run from milliseconds (errors) to minutes (long tool loops). */
+const AGENT_SECONDS_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30, 45, 60, 90, 120, 180];
+const API_SECONDS_BUCKETS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
+const JOB_SECONDS_BUCKETS = [0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300];
+const HEALTH_STATUSES: readonly HealthStatus[] = ['healthy', 'degraded', 'unhealthy'];
+const CONNECTION_STATES: readonly ConnectionState[] = ['connecting', 'connected', 'reconnecting', 'failed', 'off'];
+const JOB_STATUSES = ['pending', 'leased', 'done', 'dead'] as const;
+const MAX_LABEL_LENGTH = 64;
+
+/**
+ * Keeps a free-form label (agent, model, api) to a bounded set of values: the first `max - 1`
+ * distinct values pass, everything after is 'other'. Chat and user ids are never labels at all.
+ */
+export class LabelLimiter {
+  private readonly seen = new Set<string>();
+  constructor(private readonly max: number) {}
+
+  value(raw: string | undefined): string {
+    if (raw === undefined || raw.length === 0) return 'unknown';
+    if (this.seen.has(raw)) return raw;
+    if (raw.length > MAX_LABEL_LENGTH || this.seen.size >= this.max - 1) return 'other';
+    this.seen.add(raw);
+    return raw;
+  }
+}
+
+/**
+ * Prometheus metrics fed by the event bus, plus gauges read at scrape time (inbox depth from the
+ * store, health status from the monitor). Every series carries `instance`.
+ *
+ * @example
+ * const metrics = createMetrics({ instanceId: config.instanceId, countJobs: () => store.countJobs(), monitor });
+ * metrics.attach(bus);
+ * app.route('/', metricsRoutes({ registry: metrics.registry }));
+ */
+export function createMetrics({
+  instanceId,
+  collectDefault = true,
+  countJobs,
+  monitor,
+  maxAgents = 64,
+  maxModels = 32,
+  maxApis = 64,
+  scrapeTimeoutMs = 2_000,
+}: MetricsOptions): BotMetrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ instance: instanceId });
+  if (collectDefault) collectDefaultMetrics({ register: registry, prefix: PREFIX });
+
+  const agents = new LabelLimiter(maxAgents);
+  const models = new LabelLimiter(maxModels);
+  const apis = new LabelLimiter(maxApis);
+  const tools = new LabelLimiter(maxAgents);
+  const eventTypes = new LabelLimiter(32);
+  const kinds = new LabelLimiter(16);
+  const ignoreReasons = new LabelLimiter(32);
+  const registers = [registry];
+
+  const eventsReceived = new Counter({
+    name: `${PREFIX}events_received_total`,
+    help: 'Inbound events accepted, by source and Feishu event type.',
+    labelNames: ['source', 'event_type'] as const,
+    registers,
+  });
+  const dedupeHits = new Counter({
+    name: `${PREFIX}dedupe_hits_total`,
+    help: 'Inbound events dropped as duplicates, by the key that matched.',
+    labelNames: ['source', 'key'] as const,
+    registers,
+  });
+  const eventsRejected = new Counter({
+    name: `${PREFIX}events_rejected_total`,
+    help: 'Inbound requests rejected (bad signature, bad JSON, too large, store down), by HTTP status.',
+    labelNames: ['source', 'status'] as const,
+    registers,
+  });
+  const jobsQueued = new Counter({
+    name: `${PREFIX}jobs_queued_total`,
+    help: 'Jobs added to the inbox.',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  const jobsStarted = new Counter({
+    name: `${PREFIX}jobs_started_total`,
+    help: 'Job attempts started (a retry or a resumed job counts again).',
+    registers,
+  });
+  const jobsFinished = new Counter({
+    name: `${PREFIX}jobs_finished_total`,
+    help: 'Job attempts finished, by outcome (done, retry, dead, released).',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  const jobDuration = new Histogram({
+    name: `${PREFIX}job_duration_seconds`,
+    help: 'Time a job attempt ran, by outcome.',
+    labelNames: ['outcome'] as const,
+    buckets: JOB_SECONDS_BUCKETS,
+    registers,
+  });
+  const jobsBusy = new Counter({
+    name: `${PREFIX}jobs_rejected_busy_total`,
+    help: 'Events turned away because the inbox backlog was full.',
+    registers,
+  });
+  const messagesIgnored = new Counter({
+    name: `${PREFIX}messages_ignored_total`,
+    help: 'Messages the bot chose not to answer, by reason.',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  const agentCalls = new Counter({
+    name: `${PREFIX}agent_calls_total`,
+    help: 'Agent (model) calls by agent and outcome.',
+    labelNames: ['agent', 'outcome'] as const,
+    registers,
+  });
+  const agentDuration = new Histogram({
+    name: `${PREFIX}agent_call_duration_seconds`,
+    help: 'Agent call latency by agent.',
+    labelNames: ['agent'] as const,
+    buckets: AGENT_SECONDS_BUCKETS,
+    registers,
+  });
+  const agentTokens = new Counter({
+    name: `${PREFIX}agent_tokens_total`,
+    help: 'Model tokens used, by agent and direction (input, output).',
+    labelNames: ['agent', 'direction'] as const,
+    registers,
+  });
+  const toolCalls = new Counter({
+    name: `${PREFIX}tool_calls_total`,
+    help: 'Tool calls by tool and outcome.',
+    labelNames: ['tool', 'outcome'] as const,
+    registers,
+  });
+  const modelFallbacks = new Counter({
+    name: `${PREFIX}model_fallbacks_total`,
+    help: 'Times the model chain fell over to the next model, by the error category that caused it.',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  const rateLimits = new Counter({
+    name: `${PREFIX}rate_limits_total`,
+    help: 'Rate-limit answers from model providers, by model.',
+    labelNames: ['model'] as const,
+    registers,
+  });
+  const errors = new Counter({
+    name: `${PREFIX}errors_total`,
+    help: 'Errors by category.',
+    labelNames: ['category'] as const,
+    registers,
+  });
+  const replies = new Counter({
+    name: `${PREFIX}replies_total`,
+    help: 'Replies finished, by mode (card, text, devtools).',
+    labelNames: ['mode'] as const,
+    registers,
+  });
+  const feishuApiCalls = new Counter({
+    name: `${PREFIX}feishu_api_calls_total`,
+    help: 'Feishu Open API calls by API and outcome (ok, rate-limited, error).',
+    labelNames: ['api', 'outcome'] as const,
+    registers,
+  });
+  const feishuApiDuration = new Histogram({
+    name: `${PREFIX}feishu_api_duration_seconds`,
+    help: 'Feishu Open API call latency by API.',
+    labelNames: ['api'] as const,
+    buckets: API_SECONDS_BUCKETS,
+    registers,
+  });
+  const connectionState = new Gauge({
+    name: `${PREFIX}feishu_connection_state`,
+    help: 'The Feishu long connection state: 1 for the current state, 0 for the others.',
+    labelNames: ['state'] as const,
+    registers,
+  });
+  const reconnects = new Gauge({
+    name: `${PREFIX}feishu_reconnects`,
+    help: 'Reconnects of the Feishu long connection since start.',
+    registers,
+  });
+  const processErrors = new Counter({
+    name: `${PREFIX}process_errors_total`,
+    help: 'Uncaught exceptions and unhandled rejections.',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+
+  // Zero-valued series up front, so rate() and alerts see the series before the first incident.
+  for (const category of ERROR_CATEGORIES) errors.inc({ category }, 0);
+  for (const kind of ['uncaughtException', 'unhandledRejection']) processErrors.inc({ kind }, 0);
+  for (const outcome of ['done', 'retry', 'dead', 'released']) jobsFinished.inc({ outcome }, 0);
+  setConnection('off', 0);
+
+  function setConnection(state: ConnectionState, count: number) {
+    for (const candidate of CONNECTION_STATES) connectionState.set({ state: candidate }, candidate === state ? 1 : 0);
+    reconnects.set(count);
+  }
+
+  new Gauge({
+    name: `${PREFIX}health_status`,
+    help: 'The health monitor status: 1 for the current status, 0 for the others.',
+    labelNames: ['status'] as const,
+    registers,
+    collect() {
+      if (monitor === undefined) return;
+      const status = monitor.status().status;
+      for (const candidate of HEALTH_STATUSES) this.set({ status: candidate }, candidate === status ? 1 : 0);
+    },
+  });
+
+  // The three store gauges are collected concurrently by one scrape: they share one read.
+  let jobsRead: Promise<JobCounts | undefined> | undefined;
+  const readJobs = () => {
+    if (countJobs === undefined) return Promise.resolve(undefined);
+    jobsRead ??= withTimeout(countJobs(), scrapeTimeoutMs)
+      .catch(() => undefined)
+      .finally(() => {
+        jobsRead = undefined;
+      });
+    return jobsRead;
+  };
+  new Gauge({
+    name: `${PREFIX}store_up`,
+    help: '1 when the store answered the count of inbox jobs at this scrape, 0 when it did not.',
+    registers,
+    async collect() {
+      if (countJobs === undefined) return;
+      // A scrape must still answer when the store is down: it says so instead of failing.
+      this.set((await readJobs()) === undefined ? 0 : 1);
+    },
+  });
+  new Gauge({
+    name: `${PREFIX}inbox_jobs`,
+    help: 'Jobs in the inbox by status, read from the store at scrape time.',
+    labelNames: ['status'] as const,
+    registers,
+    async collect() {
+      const counts = await readJobs();
+      if (counts === undefined) return;
+      for (const status of JOB_STATUSES) this.set({ status }, counts[status]);
+    },
+  });
+  new Gauge({
+    name: `${PREFIX}inbox_depth`,
+    help: 'Jobs waiting or running (pending + leased), read from the store at scrape time.',
+    registers,
+    async collect() {
+      const counts = await readJobs();
+      if (counts !== undefined) this.set(counts.pending + counts.leased);
+    },
+  });
+
+  function observe(event: BotEvent): void {
+    switch (event.type) {
+      case 'event.received':
+        eventsReceived.inc({ source: event.source, event_type: eventTypes.value(event.eventType) });
+        break;
+      case 'event.duplicate':
+        dedupeHits.inc({ source: event.source, key: event.key });
+        break;
+      case 'event.rejected':
+        eventsRejected.inc({ source: event.source, status: String(event.status) });
+        break;
+      case 'job.queued':
+        jobsQueued.inc({ kind: kinds.value(event.kind) });
+        break;
+      case 'job.started':
+        jobsStarted.inc();
+        break;
+      case 'job.finished':
+        jobsFinished.inc({ outcome: event.outcome });
+        jobDuration.observe({ outcome: event.outcome }, event.durationMs / 1000);
+        break;
+      case 'job.busy':
+        jobsBusy.inc();
+        break;
+      case 'message.ignored':
+        messagesIgnored.inc({ reason: ignoreReasons.value(event.reason) });
+        break;
+      case 'agent.call': {
+        const agent = agents.value(event.agent);
+        agentCalls.inc({ agent, outcome: event.outcome });
+        agentDuration.observe({ agent }, Math.max(0, event.latencyMs) / 1000);
+        if (event.inputTokens > 0) agentTokens.inc({ agent, direction: 'input' }, event.inputTokens);
+        if (event.outputTokens > 0) agentTokens.inc({ agent, direction: 'output' }, event.outputTokens);
+        if (event.outcome === 'error' && event.errorCategory !== undefined) {
+          errors.inc({ category: event.errorCategory });
+        }
+        break;
+      }
+      case 'tool.call':
+        toolCalls.inc({ tool: tools.value(event.tool), outcome: event.error === undefined ? 'success' : 'error' });
+        break;
+      case 'model.fallback':
+        modelFallbacks.inc({ reason: event.reason });
+        break;
+      case 'model.rate-limit':
+        rateLimits.inc({ model: models.value(event.model) });
+        break;
+      case 'reply.finished':
+        replies.inc({ mode: event.mode });
+        break;
+      case 'feishu.api': {
+        const api = apis.value(event.api);
+        feishuApiCalls.inc({ api, outcome: event.outcome });
+        feishuApiDuration.observe({ api }, Math.max(0, event.latencyMs) / 1000);
+        break;
+      }
+      case 'feishu.connection':
+        setConnection(event.state, event.reconnects);
+        break;
+      case 'error':
+        errors.inc({ category: event.category });
+        break;
+      case 'process.error':
+        processErrors.inc({ kind: event.kind });
+        break;
+      default:
+        break;
+    }
+  }
+
+  return { registry, observe, attach: (bus) => bus.subscribe(observe) };
+}
+
+/**
+ * `GET /metrics` in the Prometheus text format.
+ *
+ * @example
+ * app.route('/', metricsRoutes({ registry: metrics.registry }));
+ */
+export function metricsRoutes({ registry }: { registry: Registry }): Hono {
+  const app = new Hono();
+  app.get('/metrics', async (c) => {
+    const text = await registry.metrics();
+    return c.body(text, 200, { 'Content-Type': registry.contentType, 'Cache-Control': 'no-store' });
+  });
+  return app;
+}
+
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

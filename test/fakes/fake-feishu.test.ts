@@ -102,7 +102,7 @@ describe('fake Feishu with the real lark SDK client', () => {
     const failure = await sdkFailure(client.request({ url: '/open-apis/bot/v3/info', method: 'GET' }));
     expect(failure).toMatchObject({ status: 400, code: FEISHU_CODES.invalidAccessToken });
 
-    // A fresh client (own cache namespace would still be shared by appId) gets a new token that works.
+    // Server-side expiry: the SDK still trusts its cached token, the fake no longer does.
     const other = await startFakeFeishu({ tokenExpireSeconds: 3600 });
     try {
       const otherClient = createFeishuClient({ appId: other.appId, appSecret: other.appSecret, domain: other.url });
@@ -546,6 +546,38 @@ describe('fake Feishu with the real lark SDK client', () => {
       'im.message.create',
     ]);
     expect((await send()).code).toBe(0);
+  });
+
+  it('optionally limits sends to 5 per second per chat (230020)', async () => {
+    const clockMs = Date.UTC(2026, 0, 1);
+    const strict = await startFakeFeishu({ clock: () => clockMs, chatSendRateLimit: { perSecond: 5 } });
+    try {
+      const strictClient = createFeishuClient({
+        ...{ appId: strict.appId, appSecret: strict.appSecret },
+        domain: strict.url,
+      });
+      const send = (chatId: string) =>
+        strictClient.im.v1.message.create({
+          params: { receive_id_type: 'chat_id' },
+          data: { receive_id: chatId, msg_type: 'text', content: text('x') },
+        });
+      for (let index = 0; index < 5; index++) expect((await send('oc_busy')).code).toBe(0);
+      expect((await sdkFailure(send('oc_busy'))).code).toBe(FEISHU_CODES.messageRateLimited);
+      // Another chat has its own budget.
+      expect((await send('oc_quiet')).code).toBe(0);
+      expect(strict.rateLimitViolations()).toEqual([{ chatId: 'oc_busy', api: 'im.message.create', at: clockMs }]);
+      expect(strict.messages({ chatId: 'oc_busy' })).toHaveLength(5);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('exposes env vars that point the app at the fake', () => {
+    expect(fake.env()).toEqual({
+      FEISHU_APP_ID: fake.appId,
+      FEISHU_APP_SECRET: fake.appSecret,
+      FEISHU_DOMAIN: fake.url,
+    });
   });
 
   it('waitFor resolves when a matching message arrives', async () => {

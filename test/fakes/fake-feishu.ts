@@ -216,7 +216,9 @@ export interface CardState {
 }
 
 export interface RateLimitViolation {
-  cardId: string;
+  /** The card (CardKit limit) or chat (send limit) whose limit was exceeded. */
+  cardId?: string;
+  chatId?: string;
   api: FeishuApiName;
   at: number;
 }
@@ -265,6 +267,11 @@ export interface FakeFeishuOptions {
   maxRecordedCalls?: number;
   /** Oldest messages are dropped beyond this (default 50 000). */
   maxStoredMessages?: number;
+  /**
+   * Feishu's 5 messages/s per chat (shared by all bots in a group). Off by default; when on, a
+   * create/reply over the limit answers HTTP 400 + 230020 and is recorded in `rateLimitViolations`.
+   */
+  chatSendRateLimit?: { perSecond: number } | false;
   /** Latency added to every answer (default 0). */
   latencyMs?: number;
   /** The fake's clock in epoch ms (default `Date.now`); tests freeze it to make rate limits deterministic. */
@@ -285,6 +292,8 @@ export interface FakeFeishu {
   readonly botOpenId: string;
   readonly botName: string;
   readonly tenantKey: string;
+  /** `FEISHU_APP_ID`, `FEISHU_APP_SECRET`, `FEISHU_DOMAIN` pointing at this fake (merge into a config env). */
+  env(): { FEISHU_APP_ID: string; FEISHU_APP_SECRET: string; FEISHU_DOMAIN: string };
   /** Every call in arrival order (bounded ring). */
   readonly calls: readonly RecordedCall[];
   callsTo(api: FeishuApiName): RecordedCall[];
@@ -537,6 +546,7 @@ export async function startFakeFeishu(options: FakeFeishuOptions = {}): Promise<
     uuidWindowMs = 60 * 60 * 1000,
     maxRecordedCalls = 10_000,
     maxStoredMessages = 50_000,
+    chatSendRateLimit = false,
     latencyMs: initialLatencyMs = 0,
     clock = Date.now,
   } = options;
@@ -552,6 +562,7 @@ export async function startFakeFeishu(options: FakeFeishuOptions = {}): Promise<
   const cards = new Map<string, CardEntity>();
   const reactions = new Map<string, FakeReaction>();
   const threadRoots = new Map<string, string>();
+  const chatSendTimes = new Map<string, number[]>();
   let violations: RateLimitViolation[] = [];
   const listeners = new Set<() => void>();
 
@@ -689,6 +700,20 @@ export async function startFakeFeishu(options: FakeFeishuOptions = {}): Promise<
     }
   }
 
+  function chatSendLimited(api: FeishuApiName, chatId: string): Reply | undefined {
+    if (!chatSendRateLimit) return undefined;
+    const at = now();
+    const recent = (chatSendTimes.get(chatId) ?? []).filter((time) => at - time < 1000);
+    if (recent.length >= chatSendRateLimit.perSecond) {
+      chatSendTimes.set(chatId, recent);
+      pushBounded(violations, { chatId, api, at }, HISTORY_LIMIT);
+      return fail(FEISHU_CODES.messageRateLimited, 'This operation triggers the frequency limit.');
+    }
+    recent.push(at);
+    chatSendTimes.set(chatId, recent);
+    return undefined;
+  }
+
   function attachCard(message: FakeMessage): void {
     if (!message.cardId) return;
     const card = cards.get(message.cardId);
@@ -716,6 +741,8 @@ export async function startFakeFeishu(options: FakeFeishuOptions = {}): Promise<
     } else {
       return fail(FEISHU_CODES.imInvalidParameter, `receive_id_type ${receiveIdType} is not supported`);
     }
+    const limited = chatSendLimited('im.message.create', chatId);
+    if (limited) return limited;
     const message = storeMessage(
       newMessage({
         chatId,
@@ -751,6 +778,8 @@ export async function startFakeFeishu(options: FakeFeishuOptions = {}): Promise<
     if (existing) return ok(messageItem(existing));
     const validated = validateContent(body.msg_type, body.content);
     if ('status' in validated) return validated;
+    const limited = chatSendLimited('im.message.reply', target.chatId);
+    if (limited) return limited;
     const rootId = target.rootId ?? target.messageId;
     let threadId = target.threadId;
     if (!threadId && body.reply_in_thread === true) {
@@ -865,8 +894,10 @@ export async function startFakeFeishu(options: FakeFeishuOptions = {}): Promise<
           (start === undefined || message.createTime >= start) && (end === undefined || message.createTime <= end),
       );
     }
-    const order = [...messages.keys()];
-    items.sort((a, b) => a.createTime - b.createTime || order.indexOf(a.messageId) - order.indexOf(b.messageId));
+    const position = new Map([...messages.keys()].map((messageId, index) => [messageId, index]));
+    items.sort(
+      (a, b) => a.createTime - b.createTime || (position.get(a.messageId) ?? 0) - (position.get(b.messageId) ?? 0),
+    );
     if (sortType === 'ByCreateTimeDesc') items.reverse();
     let offset = 0;
     if (query.page_token) {
@@ -1609,6 +1640,7 @@ export async function startFakeFeishu(options: FakeFeishuOptions = {}): Promise<
     botOpenId,
     botName,
     tenantKey,
+    env: () => ({ FEISHU_APP_ID: appId, FEISHU_APP_SECRET: appSecret, FEISHU_DOMAIN: `http://127.0.0.1:${port}` }),
     get calls() {
       return calls;
     },
@@ -1644,6 +1676,7 @@ export async function startFakeFeishu(options: FakeFeishuOptions = {}): Promise<
       cards.clear();
       reactions.clear();
       threadRoots.clear();
+      chatSendTimes.clear();
     },
     invalidateTokens() {
       for (const token of tokens) token.valid = false;

@@ -3,6 +3,14 @@ import { type ServerType, serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
+import { type BotIdentity, fetchBotIdentity } from './feishu/bot-identity.js';
+import { createFeishuClient, type FeishuClient } from './feishu/feishu-client.js';
+import { type LongConnection, startLongConnection } from './feishu/long-connection.js';
+import { webhookRoutes } from './feishu/webhook/webhook-routes.js';
+import { createBusyNoticeHandler } from './inbox/busy-notice.js';
+import { createDispatcher, type Dispatcher, type DispatcherOptions } from './inbox/dispatcher.js';
+import { createInbox, type Inbox } from './inbox/inbox.js';
+import type { JobHandler } from './inbox/job-handler.js';
 import { createLogger, type Logger } from './log.js';
 import { createEventBus, type EventBus } from './observe/event-bus.js';
 import { createReadiness, type Readiness } from './process/readiness.js';
@@ -19,15 +27,55 @@ export interface RunningBot {
   server: ServerType;
   /** The bound port (PORT=0 picks a free one, as tests do). */
   port: number;
+  /** Every transport (webhook, long connection, devtools playground) feeds this one inbox. */
+  inbox: Inbox;
+  dispatcher: Dispatcher;
+  /** Present when FEISHU_APP_ID/SECRET are set. */
+  feishu:
+    | {
+        client: FeishuClient;
+        /** The bot's open_id (bot/v3/info), fetched once with retries and cached. */
+        identity(): Promise<BotIdentity>;
+        /** Present in FEISHU_EVENT_MODE=websocket: its `status()` is the connection state for /health. */
+        connection: LongConnection | undefined;
+      }
+    | undefined;
   /** Drains and closes everything; resolves when it is safe to exit. */
   stop(): Promise<void>;
+}
+
+/** What job handlers are built from (the Feishu client to reply with, the store for memory, …). */
+export interface JobHandlerDependencies {
+  config: Config;
+  log: Logger;
+  store: Store;
+  bus: EventBus;
+  feishuClient: FeishuClient | undefined;
+  botIdentity: (() => Promise<BotIdentity>) | undefined;
+}
+
+export interface StartBotOptions {
+  log?: Logger;
+  /**
+   * Job handlers by kind ('answer', 'notice'). Until the conversation step is wired in here,
+   * callers (tests, the crash-recovery server script) supply 'answer'. A kind without a handler
+   * is never claimed: its jobs wait durably for a process that has one.
+   */
+  handlers?: (dependencies: JobHandlerDependencies) => Record<string, JobHandler>;
+  /** Dispatcher timing overrides (tests shrink them). */
+  dispatcher?: Partial<
+    Pick<DispatcherOptions, 'pollIntervalMs' | 'retryBackoffMs' | 'abortGraceMs' | 'noticeConcurrency'>
+  >;
 }
 
 /**
  * Builds and starts the whole service for one config. server.ts calls it; integration tests
  * call it in-process with PORT=0 and fake Feishu/OpenAI URLs.
  */
-export async function startBot(config: Config, { log: givenLog }: { log?: Logger } = {}): Promise<RunningBot> {
+export async function startBot(
+  config: Config,
+  { log: givenLog, handlers: buildHandlers, dispatcher: dispatcherTuning = {} }: StartBotOptions = {},
+): Promise<RunningBot> {
   const log =
     givenLog ??
     createLogger({ level: config.logLevel, secrets: config.secrets, base: { instance: config.instanceId } });
@@ -53,13 +101,88 @@ export async function startBot(config: Config, { log: givenLog }: { log?: Logger
     }),
   );
 
-  const app = createApp({ log, bodyLimitBytes: config.feishu.bodyLimitBytes, routes: [{ path: '/', app: health }] });
+  // ── ingress: Feishu client, inbox, dispatcher, webhook or long connection ──
+  const feishuClient =
+    config.feishu.enabled && config.feishu.appId && config.feishu.appSecret
+      ? createFeishuClient({
+          appId: config.feishu.appId,
+          appSecret: config.feishu.appSecret,
+          domain: config.feishu.domain,
+        })
+      : undefined;
+  const botIdentity = feishuClient ? () => fetchBotIdentity(feishuClient) : undefined;
+  // Warm the cache in the background: a slow Feishu must not hold up start-up.
+  botIdentity?.().catch((error: unknown) => log.warn({ err: error }, 'bot identity not available yet'));
+  const handlerDependencies: JobHandlerDependencies = { config, log, store, bus, feishuClient, botIdentity };
+  const handlers: Record<string, JobHandler> = {
+    notice: createBusyNoticeHandler({ client: feishuClient, log }),
+    // INTEGRATOR: add `answer: createMessageHandler(...)` from lib/conversation/handle-message.ts here
+    // (and drop it from the test-supplied handlers) once the conversation step lands.
+    ...buildHandlers?.(handlerDependencies),
+  };
+  if (!('answer' in handlers)) log.warn('no answer handler wired: messages are stored but not answered yet');
+  const dispatcher = createDispatcher({
+    store,
+    bus,
+    log,
+    owner: config.instanceId,
+    handlers,
+    concurrency: config.inbox.maxConcurrentJobs,
+    leaseMs: config.inbox.leaseMs,
+    maxAttempts: config.inbox.maxAttempts,
+    ...dispatcherTuning,
+  });
+  const inbox = createInbox({
+    store,
+    bus,
+    log,
+    dedupeTtlMs: config.inbox.dedupeTtlMs,
+    maxBacklog: config.inbox.maxBacklog,
+    onEnqueued: () => dispatcher.wake(),
+  });
+  const routes = [{ path: '/', app: health }];
+  if (feishuClient && config.feishu.eventMode === 'webhook') {
+    routes.push({
+      path: '/webhook',
+      app: webhookRoutes({
+        inbox,
+        encryptKey: config.feishu.encryptKey,
+        verificationToken: config.feishu.verificationToken,
+        maxSkewSeconds: config.feishu.maxSkewSeconds,
+        log,
+        bus,
+      }),
+    });
+  }
+
+  const app = createApp({ log, bodyLimitBytes: config.feishu.bodyLimitBytes, routes });
 
   const server = await new Promise<ServerType>((resolve) => {
     const created = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(created));
   });
   const port = (server.address() as AddressInfo).port;
-  readiness.markReady();
+  // Recovery: jobs whose holder died (expired lease) are claimed on the first pump.
+  dispatcher.start();
+  const connection =
+    feishuClient && config.feishu.eventMode === 'websocket' && config.feishu.appId && config.feishu.appSecret
+      ? startLongConnection({
+          appId: config.feishu.appId,
+          appSecret: config.feishu.appSecret,
+          domain: config.feishu.domain,
+          inbox,
+          log,
+          bus,
+        })
+      : undefined;
+  if (connection) {
+    // Long connection: ready only once the SDK says the handshake succeeded.
+    connection.ready.then(
+      () => readiness.markReady(),
+      (error: unknown) => log.error({ err: error }, 'long connection failed: not ready'),
+    );
+  } else {
+    readiness.markReady();
+  }
   log.info({ port, host: config.host, store: store.kind }, 'listening');
   if (typeof process.send === 'function') process.send('ready');
 
@@ -67,11 +190,15 @@ export async function startBot(config: Config, { log: givenLog }: { log?: Logger
   const stop = () => {
     stopping ??= (async () => {
       readiness.markDraining();
+      connection?.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Running answers get the shutdown budget; the rest are handed back for the next process.
+      await dispatcher.drain(config.shutdownTimeoutMs);
       await store.close();
     })();
     return stopping;
   };
 
-  return { config, log, store, bus, readiness, app, server, port, stop };
+  const feishu = feishuClient && botIdentity ? { client: feishuClient, identity: botIdentity, connection } : undefined;
+  return { config, log, store, bus, readiness, app, server, port, inbox, dispatcher, feishu, stop };
 }

@@ -19,6 +19,8 @@ import {
 import { type FakeFeishu, startFakeFeishu } from './fake-feishu.js';
 
 const encryptKey = 'test-encrypt-key-0123456789';
+/** LoggerLevel.fatal is 0, which the SDK treats as "unset" (info); a silent logger keeps test output clean. */
+const silentLogger = { error() {}, warn() {}, info() {}, debug() {}, trace() {} };
 
 /** What the SDK's adapters hand to the dispatcher: the parsed body with the headers on its prototype. */
 function sdkRequestData(headers: Record<string, string>, rawBody: string): Record<string, unknown> {
@@ -26,7 +28,7 @@ function sdkRequestData(headers: Record<string, string>, rawBody: string): Recor
 }
 
 function quietDispatcher(received: unknown[]) {
-  return new lark.EventDispatcher({ encryptKey, loggerLevel: lark.LoggerLevel.fatal }).register({
+  return new lark.EventDispatcher({ encryptKey, logger: silentLogger }).register({
     'im.message.receive_v1': async (data: unknown) => {
       received.push(data);
       return 'handled';
@@ -254,7 +256,7 @@ describe('delivery', () => {
 
   it('postEvent reaches the SDK HTTP adapter over a real socket: verified, decrypted, challenged', async () => {
     const received: FeishuMessageReceiveEvent['event'][] = [];
-    const dispatcher = new lark.EventDispatcher({ encryptKey, loggerLevel: lark.LoggerLevel.fatal }).register({
+    const dispatcher = new lark.EventDispatcher({ encryptKey, logger: silentLogger }).register({
       'im.message.receive_v1': async (data) => {
         received.push(data as FeishuMessageReceiveEvent['event']);
         return { ok: true };

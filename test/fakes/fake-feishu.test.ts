@@ -1,3 +1,4 @@
+import * as lark from '@larksuiteoapi/node-sdk';
 import type { AxiosError } from 'axios';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFeishuClient, type FeishuClient } from '../../lib/feishu/feishu-client.js';
@@ -113,6 +114,16 @@ describe('fake Feishu with the real lark SDK client', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('after invalidateTokens, evicting the SDK cached token makes the next call fetch a working one', async () => {
+    await client.request({ url: '/open-apis/bot/v3/info', method: 'GET' });
+    fake.invalidateTokens();
+    // What the app does on 99991663: overwrite the SDK cache entry with an expired one.
+    await client.tokenManager.cache.set(lark.CTenantAccessToken, '', 1, { namespace: fake.appId });
+    const info = (await client.request({ url: '/open-apis/bot/v3/info', method: 'GET' })) as { code: number };
+    expect(info.code).toBe(0);
+    expect(fake.issuedTokens()).toHaveLength(2);
   });
 
   it('answers 99991661 without an Authorization header', async () => {

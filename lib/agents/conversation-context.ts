@@ -1,0 +1,21 @@
+/**
+ * Where and for whom an agent is answering. Built by the conversation step from the normalised
+ * message; agents put it in their instructions and tools use it (e.g. which chat to read).
+ */
+export interface ConversationContext {
+  /** Groups the BotEvents of one inbound message (the inbox job id). */
+  traceId: string;
+  chatId: string;
+  /** 'local' is the devtools playground. */
+  chatType: 'p2p' | 'group' | 'local';
+  /** Topic thread id (omt_…), when the message is in one. */
+  threadId?: string;
+  rootId?: string;
+  messageId?: string;
+  /** open_id of the person asking. */
+  userId?: string;
+  /** Their display name, when known. */
+  userName?: string;
+  /** IANA time zone for "today" in the instructions; default Asia/Shanghai (Feishu's home). */
+  timeZone?: string;
+}

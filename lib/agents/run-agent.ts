@@ -1,0 +1,182 @@
+import { type ModelMessage, stepCountIs, streamText, type ToolSet } from 'ai';
+import type { Logger } from '../log.js';
+import type { ErrorCategory } from '../observe/error-category.js';
+import type { EventBus } from '../observe/event-bus.js';
+import { classifyModelError, ModelTimeoutError, userMessageFor } from './classify-model-error.js';
+import { type ModelChain, ModelChainError } from './model-chain.js';
+
+/** How one agent call (manager or specialist) ended. */
+export interface AgentRunResult {
+  /** Everything the agent said (on failure: what it said before failing). */
+  text: string;
+  /** 'aborted' only when the caller's signal stopped it (shutdown, lease lost). */
+  outcome: 'success' | 'error' | 'aborted';
+  /** The model that served the last step. */
+  model: string | undefined;
+  inputTokens: number;
+  outputTokens: number;
+  latencyMs: number;
+  errorCategory?: ErrorCategory;
+  /** The short sentence to show the user when outcome is 'error'. */
+  notice?: string;
+  finishReason?: string;
+}
+
+export interface RunAgentOptions {
+  agent: string;
+  traceId: string;
+  chain: ModelChain;
+  preferredModel?: string;
+  system: string;
+  messages: ModelMessage[];
+  tools?: ToolSet;
+  maxSteps: number;
+  /** Deadline for the whole call including tool steps. */
+  totalTimeoutMs?: number;
+  signal?: AbortSignal;
+  /** Called with the FULL text so far after every text delta. */
+  onText?: (fullText: string) => void;
+  bus: EventBus;
+  log?: Logger;
+  now?: () => number;
+}
+
+/**
+ * Runs one agent call with streamText over the model chain and reports it as one 'agent.call'
+ * event. Never throws for model failures: it returns what was said plus a category and a user
+ * notice, so the caller can close the reply honestly. The SDK's retries are off (the chain
+ * owns retry policy).
+ *
+ * Text of consecutive steps is joined with a blank line, so "Let me check." followed by the
+ * answer after a tool call does not run together.
+ */
+export async function runAgent({
+  agent,
+  traceId,
+  chain,
+  preferredModel,
+  system,
+  messages,
+  tools,
+  maxSteps,
+  totalTimeoutMs,
+  signal,
+  onText,
+  bus,
+  log,
+  now = Date.now,
+}: RunAgentOptions): Promise<AgentRunResult> {
+  const startedAt = now();
+  const call = chain.call({ traceId, agent, ...(preferredModel === undefined ? {} : { preferredModel }) });
+  const controller = new AbortController();
+  let deadlineHit: ModelTimeoutError | undefined;
+  const onCallerAbort = () => controller.abort(signal?.reason);
+  if (signal?.aborted) onCallerAbort();
+  else signal?.addEventListener('abort', onCallerAbort, { once: true });
+  const deadline =
+    totalTimeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          deadlineHit = new ModelTimeoutError('total', totalTimeoutMs);
+          controller.abort(deadlineHit);
+        }, totalTimeoutMs);
+
+  let text = '';
+  let stepHasText = false;
+  let inputTokens = 0;
+  let outputTokens = 0;
+  let failure: unknown;
+  let finishReason: string | undefined;
+  let aborted = false;
+
+  try {
+    const result = streamText({
+      model: call.model,
+      system,
+      messages,
+      ...(tools === undefined ? {} : { tools }),
+      stopWhen: stepCountIs(maxSteps),
+      maxRetries: 0,
+      abortSignal: controller.signal,
+      // Errors arrive as 'error' parts below; this stops the SDK printing them to the console.
+      onError: () => {},
+    });
+    for await (const part of result.fullStream) {
+      switch (part.type) {
+        case 'start-step':
+          stepHasText = false;
+          break;
+        case 'text-delta':
+          if (part.text.length === 0) break;
+          if (!stepHasText && text.length > 0 && !text.endsWith('\n\n')) text += text.endsWith('\n') ? '\n' : '\n\n';
+          stepHasText = true;
+          text += part.text;
+          onText?.(text);
+          break;
+        case 'finish-step':
+          inputTokens += part.usage.inputTokens ?? 0;
+          outputTokens += part.usage.outputTokens ?? 0;
+          finishReason = part.finishReason;
+          break;
+        case 'error':
+          failure ??= part.error;
+          break;
+        case 'abort':
+          aborted = true;
+          break;
+        default:
+          break;
+      }
+    }
+  } catch (error) {
+    failure ??= error;
+  } finally {
+    if (deadline !== undefined) clearTimeout(deadline);
+    signal?.removeEventListener('abort', onCallerAbort);
+  }
+
+  const latencyMs = now() - startedAt;
+  const model = call.servedBy;
+  const base = { text, model, inputTokens, outputTokens, latencyMs, ...(finishReason ? { finishReason } : {}) };
+
+  if (signal?.aborted && deadlineHit === undefined) {
+    // Not a model failure: the job is being handed back. No agent.call, so health is not skewed.
+    log?.info({ traceId, agent, reason: String(signal.reason) }, 'agent call stopped by its caller');
+    return { ...base, outcome: 'aborted' };
+  }
+
+  let category: ErrorCategory | undefined;
+  if (deadlineHit !== undefined || (aborted && failure === undefined)) category = 'TIMEOUT';
+  else if (failure !== undefined) category = classifyModelError(failure).category;
+  else if (finishReason === 'content-filter') category = 'CONTENT_FILTER';
+
+  if (failure !== undefined && !ModelChainError.isInstance(failure)) {
+    // The chain already reported provider failures; this is something else (a tool loop error).
+    bus.emit({
+      type: 'error',
+      traceId,
+      category: category ?? 'OTHER',
+      message: failure instanceof Error ? (failure.message.split('\n', 1)[0] ?? '') : String(failure),
+      where: `agent:${agent}`,
+    });
+  }
+  if (deadlineHit !== undefined) {
+    bus.emit({ type: 'error', traceId, category: 'TIMEOUT', message: deadlineHit.message, where: `agent:${agent}` });
+  }
+
+  bus.emit({
+    type: 'agent.call',
+    traceId,
+    agent,
+    model: model ?? call.attempts[0]?.model ?? preferredModel ?? chain.models[0] ?? 'unknown',
+    latencyMs,
+    outcome: category === undefined ? 'success' : 'error',
+    inputTokens,
+    outputTokens,
+    ...(category === undefined ? {} : { errorCategory: category }),
+  });
+
+  if (category === undefined) return { ...base, outcome: 'success' };
+  log?.warn({ traceId, agent, category, model, partial: text.length > 0 }, 'agent call failed');
+  return { ...base, outcome: 'error', errorCategory: category, notice: userMessageFor(category) };
+}

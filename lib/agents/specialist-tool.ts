@@ -1,0 +1,113 @@
+import { type Tool, type ToolSet, tool } from 'ai';
+import { z } from 'zod';
+import type { FeishuClient } from '../feishu/feishu-client.js';
+import type { Logger } from '../log.js';
+import type { EventBus } from '../observe/event-bus.js';
+import type { ConversationContext } from './conversation-context.js';
+import type { ModelChain } from './model-chain.js';
+import { runAgent } from './run-agent.js';
+import type { SpecialistDefinition } from './specialist-registry.js';
+import { capText, formatNow, instrumentTool, type ToolCatalog } from './tools/tool-catalog.js';
+
+export interface AgentDependencies {
+  chain: ModelChain;
+  toolCatalog: ToolCatalog;
+  bus: EventBus;
+  log?: Logger;
+  feishuClient?: FeishuClient;
+  /** Default tool-loop step limit (AGENT_MAX_STEPS). */
+  maxSteps: number;
+  totalTimeoutMs?: number;
+  now?: () => Date;
+}
+
+/** The catalog tools named in `names`, built for this conversation and instrumented for `agent`. */
+export function buildTools(
+  names: readonly string[],
+  {
+    agent,
+    conversation,
+    dependencies,
+  }: { agent: string; conversation: ConversationContext; dependencies: AgentDependencies },
+): ToolSet {
+  const tools: ToolSet = {};
+  for (const name of names) {
+    const factory = dependencies.toolCatalog[name];
+    if (factory === undefined) continue;
+    const built = factory({
+      conversation,
+      agent,
+      bus: dependencies.bus,
+      ...(dependencies.feishuClient === undefined ? {} : { feishuClient: dependencies.feishuClient }),
+    });
+    tools[name] = instrumentTool(built, { name, agent, traceId: conversation.traceId, bus: dependencies.bus });
+  }
+  return tools;
+}
+
+/** A specialist's system prompt for one call: its own instructions plus date and chat context. */
+export function buildSpecialistInstructions(
+  specialist: SpecialistDefinition,
+  conversation: ConversationContext,
+  now: Date,
+): string {
+  return [
+    specialist.instructions,
+    '',
+    `Current date and time: ${formatNow(now, conversation.timeZone ?? 'Asia/Shanghai')}.`,
+    `You work for a manager agent answering in a Feishu ${conversation.chatType === 'p2p' ? 'direct chat' : 'group chat'}. Your answer goes back to it, not straight to the user.`,
+  ].join('\n');
+}
+
+/**
+ * Agent-as-tool: the manager calls the specialist like a tool with a self-contained task. Each
+ * call is its own tracked agent call ('agent.delegation' + 'agent.call' with the specialist's
+ * name, model, latency and tokens). A failure becomes a tool error the manager can work around.
+ */
+export function specialistTool(
+  specialist: SpecialistDefinition,
+  {
+    conversation,
+    dependencies,
+    from = 'manager',
+  }: { conversation: ConversationContext; dependencies: AgentDependencies; from?: string },
+): Tool {
+  return tool({
+    description: specialist.description,
+    inputSchema: z.object({
+      task: z
+        .string()
+        .min(1)
+        .max(20_000)
+        .describe('The complete, self-contained task, with all text and details it needs (it cannot see this chat).'),
+    }),
+    execute: async ({ task }, { abortSignal }) => {
+      dependencies.bus.emit({
+        type: 'agent.delegation',
+        traceId: conversation.traceId,
+        from,
+        to: specialist.name,
+        task: capText(task, 300),
+      });
+      const now = dependencies.now?.() ?? new Date();
+      const result = await runAgent({
+        agent: specialist.name,
+        traceId: conversation.traceId,
+        chain: dependencies.chain,
+        ...(specialist.model === undefined ? {} : { preferredModel: specialist.model }),
+        system: buildSpecialistInstructions(specialist, conversation, now),
+        messages: [{ role: 'user', content: task }],
+        tools: buildTools(specialist.tools ?? [], { agent: specialist.name, conversation, dependencies }),
+        maxSteps: specialist.maxSteps ?? dependencies.maxSteps,
+        ...(dependencies.totalTimeoutMs === undefined ? {} : { totalTimeoutMs: dependencies.totalTimeoutMs }),
+        ...(abortSignal === undefined ? {} : { signal: abortSignal }),
+        bus: dependencies.bus,
+        ...(dependencies.log === undefined ? {} : { log: dependencies.log }),
+      });
+      if (result.outcome === 'success') return result.text;
+      if (result.outcome === 'aborted') throw new Error(`${specialist.name} was stopped`);
+      // The model sees this as a tool error and can answer without the specialist.
+      throw new Error(`${specialist.name} could not finish: ${result.notice ?? 'unknown error'}`);
+    },
+  });
+}

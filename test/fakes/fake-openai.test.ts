@@ -575,6 +575,24 @@ describe('fake OpenAI: scripting, recording, models, rate-limit headers', () => 
     expect((await generateText({ model: chatModel('deepseek-chat'), prompt: 'x' })).text).toBe('default');
   });
 
+  it("alwaysFail('*') fails every model; a throwing step function answers 500 with its message", async () => {
+    fake.alwaysFail('*', { status: 503 });
+    for (const modelId of ['gpt-test', 'gpt-test-fallback']) {
+      const error = await generateText({ model: chatModel(modelId), prompt: 'x', maxRetries: 0 }).catch(
+        (caught) => caught,
+      );
+      expect(APICallError.isInstance(error) && error.statusCode).toBe(503);
+    }
+    fake.clearFaults();
+
+    fake.script('gpt-test', () => {
+      throw new Error('script bug');
+    });
+    const error = await generateText({ model: chatModel(), prompt: 'x', maxRetries: 0 }).catch((caught) => caught);
+    expect(APICallError.isInstance(error) && error.statusCode).toBe(500);
+    expect((error as Error).message).toContain('script bug');
+  });
+
   it('GET /v1/models lists the models (and needs the key)', async () => {
     fake.addModel('qwen-plus');
     const listed = await fetch(`${fake.baseURL}/models`, { headers: { authorization: `Bearer ${fake.apiKey}` } });

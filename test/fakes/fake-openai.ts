@@ -140,7 +140,7 @@ export interface FakeRecordedRequest {
   /** Lower-cased request headers. */
   headers: Record<string, string>;
   body: Record<string, unknown> | undefined;
-  /** `Date.now()` when the request arrived. */
+  /** `Date.now()` when the request (with its body) had arrived. */
   at: number;
   /** HTTP status sent, `undefined` while no status line was written (hang, disconnect before headers). */
   status: number | undefined;
@@ -795,6 +795,10 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       });
       incoming.on('end', () => resolve(tooLarge ? 'too-large' : Buffer.concat(chunks)));
       incoming.on('error', reject);
+      // A client that goes away mid-upload emits no 'end'; without this the handler would wait forever.
+      incoming.on('close', () => {
+        if (!incoming.complete) reject(new Error('fake-openai: client closed before the request body ended'));
+      });
     });
 
   const handle = async (incoming: IncomingMessage, response: ServerResponse) => {

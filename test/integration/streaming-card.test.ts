@@ -306,7 +306,12 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
 
   it('a resumed attempt continues the same card (re-opening its stream) instead of posting a second one', async () => {
     let saved: CardCheckpoint | undefined;
-    const first = sinkFor({ attempt: 1, saveCheckpoint: async (checkpoint) => void (saved = checkpoint) });
+    const first = sinkFor({
+      attempt: 1,
+      saveCheckpoint: async (checkpoint) => {
+        saved = checkpoint;
+      },
+    });
     await first.start();
     const partial = longAnswer(6);
     await feed(first, partial);

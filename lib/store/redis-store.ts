@@ -52,9 +52,17 @@ local owner = ARGV[2]
 local leaseMs = tonumber(ARGV[3])
 local now = tonumber(ARGV[4])
 local kindSet = nil
-if ARGV[5] ~= '' then
+if ARGV[5] ~= '*' then
   kindSet = {}
   for kind in string.gmatch(ARGV[5], '[^,]+') do kindSet[kind] = true end
+end
+-- A retried dead job can sit ahead of a job another holder is running: the lane stays theirs.
+local function laneHeld(lane)
+  for _, other in ipairs(redis.call('LRANGE', p .. 'lane:' .. lane, 1, -1)) do
+    local g = redis.call('HMGET', p .. 'job:' .. other, 'status', 'leaseUntil')
+    if g[1] == 'leased' and tonumber(g[2]) >= now then return true end
+  end
+  return false
 end
 local lanes = redis.call('ZRANGE', p .. 'lanes', 0, tonumber(ARGV[6]) - 1)
 for _, lane in ipairs(lanes) do
@@ -67,7 +75,7 @@ for _, lane in ipairs(lanes) do
     if kindSet == nil or kindSet[f[1]] then
       local claimable = (f[2] == 'pending' and tonumber(f[3]) <= now)
         or (f[2] == 'leased' and tonumber(f[4]) < now)
-      if claimable then
+      if claimable and not laneHeld(lane) then
         redis.call('ZREM', p .. 'jobs:' .. f[2], id)
         redis.call('ZADD', p .. 'jobs:leased', f[5], id)
         redis.call('HINCRBY', jobKey, 'attempts', 1)
@@ -304,7 +312,7 @@ class RedisStore implements Store {
         owner,
         leaseMs,
         now,
-        (kinds ?? []).join(','),
+        kinds === undefined ? '*' : kinds.join(','),
         LANE_SCAN_LIMIT,
       ])) as Reply;
       return reply ? toJob(reply) : null;
@@ -349,8 +357,9 @@ class RedisStore implements Store {
 
   listJobs({ status, limit }: { status?: JobStatus; limit: number }): Promise<Job[]> {
     return this.run(async () => {
+      if (limit <= 0) return [];
       const index = `${this.prefix}jobs:${status ?? 'all'}`;
-      const ids = await this.redis.zrevrange(index, 0, Math.max(0, limit - 1));
+      const ids = await this.redis.zrevrange(index, 0, limit - 1);
       if (ids.length === 0) return [];
       const pipeline = this.redis.pipeline();
       for (const id of ids) pipeline.hgetall(`${this.prefix}job:${id}`);

@@ -1,0 +1,501 @@
+import type { Hono } from 'hono';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createApp } from '../app.js';
+import type { AcceptResult, InboundEvent } from '../inbox/inbound-event.js';
+import { createEventBus, type EventBus } from '../observe/event-bus.js';
+import { openStore } from '../store/open-store.js';
+import type { Store } from '../store/store.js';
+import { DEVTOOLS_COOKIE, sessionValue } from './devtools-auth.js';
+import { createDevtoolsReplies, type DevtoolsReplies } from './devtools-replies.js';
+import { devtoolsRoutes } from './devtools-routes.js';
+import {
+  createTracker,
+  type EventPage,
+  type Trace,
+  type TraceSummary,
+  type Tracker,
+  type TrackerStats,
+} from './tracker.js';
+
+const TOKEN = 'devtools-token-for-tests-0123456789';
+const REMOTE = '203.0.113.7';
+const XSS = '<img src=x onerror=window.__xss=1>';
+
+interface Harness {
+  app: Hono;
+  bus: EventBus;
+  tracker: Tracker;
+  replies: DevtoolsReplies;
+  store: Store;
+  accepted: InboundEvent[];
+  setRemote(address: string | undefined): void;
+}
+
+const open: Harness[] = [];
+
+/** Response JSON typed as the route documents it. */
+async function json<T>(response: Response | Promise<Response>): Promise<T> {
+  return (await (await response).json()) as T;
+}
+type TraceList = { traces: TraceSummary[] };
+
+async function harness({ token = TOKEN as string | undefined, withInbox = true } = {}): Promise<Harness> {
+  const bus = createEventBus();
+  const store = await openStore('sqlite::memory:');
+  const tracker = createTracker({ bus, store, ringSize: 500 });
+  const replies = createDevtoolsReplies();
+  const accepted: InboundEvent[] = [];
+  let remote: string | undefined = REMOTE;
+  const inbox = {
+    async accept(event: InboundEvent): Promise<AcceptResult> {
+      accepted.push(event);
+      const jobId = `message:job-${accepted.length}`;
+      bus.emit({
+        type: 'event.received',
+        traceId: jobId,
+        source: event.source,
+        eventType: event.eventType,
+        eventId: event.eventId,
+      });
+      return { status: 'accepted', jobId };
+    },
+  };
+  const routes = devtoolsRoutes({
+    tracker,
+    replies,
+    inbox: withInbox ? inbox : undefined,
+    store,
+    healthSnapshot: () => ({ status: 'healthy', agents: {} }),
+    token,
+    remoteAddress: () => remote,
+    heartbeatMs: 50,
+    chatPollMs: 10,
+  });
+  const app = createApp({ log: pino({ level: 'silent' }), routes: [{ path: '/devtools', app: routes }] });
+  const result = {
+    app,
+    bus,
+    tracker,
+    replies,
+    store,
+    accepted,
+    setRemote: (address: string | undefined) => (remote = address),
+  };
+  open.push(result);
+  return result;
+}
+
+afterEach(async () => {
+  for (const { tracker, store } of open.splice(0)) {
+    await tracker.close();
+    await store.close();
+  }
+});
+
+async function deadJob(store: Store, id: string): Promise<void> {
+  await store.enqueue({
+    id,
+    lane: `lane-${id}`,
+    kind: 'answer',
+    payload: { event: { message: { content: JSON.stringify({ text: 'the lost question' }) } } },
+  });
+  // Earlier retried jobs are older and claimed first; they are test jobs too, so they die again.
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const job = await store.claimNextJob({ owner: 'test', leaseMs: 10_000 });
+    if (!job) break;
+    await store.failJob(job.id, 'test', { error: 'model exploded', dead: true });
+    if (job.id === id) return;
+  }
+  throw new Error('could not dead-letter the job');
+}
+
+/** Reads an SSE body until `done(text)` holds, then cancels it. */
+async function readStream(response: Response, done: (text: string) => boolean, timeoutMs = 5_000): Promise<string> {
+  const reader = response.body?.getReader();
+  if (!reader) throw new Error('no body');
+  const decoder = new TextDecoder();
+  let text = '';
+  const deadline = Date.now() + timeoutMs;
+  try {
+    while (!done(text)) {
+      if (Date.now() > deadline) throw new Error(`stream did not deliver in time; got: ${text}`);
+      const chunk = await Promise.race([
+        reader.read(),
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error(`stream timed out; got: ${text}`)), timeoutMs),
+        ),
+      ]);
+      if (chunk.done) break;
+      text += decoder.decode(chunk.value, { stream: true });
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  return text;
+}
+
+type RouteCase = { method: 'GET' | 'POST'; path: string; body?: unknown; sse?: boolean };
+
+/** Every devtools route, ready to be called once (the harness prepares what each needs). */
+async function everyRoute(h: Harness): Promise<RouteCase[]> {
+  h.bus.emit({
+    type: 'message.received',
+    traceId: 'trace-1',
+    chatId: 'oc_1',
+    chatType: 'p2p',
+    userId: 'ou_1',
+    text: 'hi',
+  });
+  await deadJob(h.store, `dead-${Math.random()}`);
+  const [dead] = await h.store.listJobs({ status: 'dead', limit: 1 });
+  return [
+    { method: 'GET', path: '/devtools' },
+    { method: 'GET', path: '/devtools/assets/app.js' },
+    { method: 'GET', path: '/devtools/assets/app.css' },
+    { method: 'GET', path: '/devtools/api/events' },
+    { method: 'GET', path: '/devtools/api/traces' },
+    { method: 'GET', path: '/devtools/api/traces/trace-1' },
+    { method: 'GET', path: '/devtools/api/stats' },
+    { method: 'GET', path: '/devtools/api/health' },
+    { method: 'GET', path: '/devtools/api/stream', sse: true },
+    { method: 'GET', path: '/devtools/api/dead-letters' },
+    { method: 'POST', path: `/devtools/api/dead-letters/${encodeURIComponent(dead?.id ?? '')}/retry`, body: {} },
+    { method: 'POST', path: '/devtools/api/chat', body: { text: 'hello' } },
+    { method: 'GET', path: '/devtools/api/chat/trace-1/stream', sse: true },
+    { method: 'POST', path: '/devtools/api/logout', body: {} },
+  ];
+}
+
+async function call(h: Harness, route: RouteCase, headers: Record<string, string> = {}): Promise<number> {
+  const response = await h.app.request(route.path, {
+    method: route.method,
+    headers: { ...(route.body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    body: route.body === undefined ? undefined : JSON.stringify(route.body),
+  });
+  await response.body?.cancel().catch(() => {});
+  return response.status;
+}
+
+describe('devtools access control', () => {
+  it('answers 401 on every route to a non-loopback caller without credentials, 200 with the Bearer token', async () => {
+    const h = await harness();
+    for (const route of await everyRoute(h)) {
+      expect([route.path, await call(h, route)]).toEqual([route.path, 401]);
+    }
+    for (const route of await everyRoute(h)) {
+      expect([route.path, await call(h, route, { authorization: `Bearer ${TOKEN}` })]).toEqual([route.path, 200]);
+    }
+  });
+
+  it('answers 401 to a wrong token, in the header or the cookie', async () => {
+    const h = await harness();
+    for (const route of await everyRoute(h)) {
+      expect(await call(h, route, { authorization: `Bearer ${TOKEN}x` })).toBe(401);
+      expect(await call(h, route, { cookie: `${DEVTOOLS_COOKIE}=${sessionValue('wrong')}` })).toBe(401);
+      // The raw token is not a valid cookie: only the login endpoint mints one.
+      expect(await call(h, route, { cookie: `${DEVTOOLS_COOKIE}=${TOKEN}` })).toBe(401);
+    }
+  });
+
+  it('answers 401 to every non-loopback request when no token is configured, even with a guess', async () => {
+    const h = await harness({ token: undefined });
+    for (const route of await everyRoute(h)) {
+      expect(await call(h, route)).toBe(401);
+      expect(await call(h, route, { authorization: 'Bearer undefined' })).toBe(401);
+    }
+    const login = await h.app.request('/devtools/api/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: '' }),
+    });
+    expect(login.status).toBe(401);
+  });
+
+  it('lets loopback callers in without a token, but not through a reverse proxy', async () => {
+    const h = await harness({ token: undefined });
+    for (const address of ['127.0.0.1', '::1', '::ffff:127.0.0.1']) {
+      h.setRemote(address);
+      for (const route of await everyRoute(h))
+        expect([address, route.path, await call(h, route)]).toEqual([address, route.path, 200]);
+    }
+    h.setRemote('127.0.0.1');
+    expect(await call(h, { method: 'GET', path: '/devtools/api/stats' }, { 'x-forwarded-for': '127.0.0.1' })).toBe(401);
+    h.setRemote(undefined);
+    expect(await call(h, { method: 'GET', path: '/devtools/api/stats' })).toBe(401);
+    h.setRemote('127.0.0.2');
+    expect(await call(h, { method: 'GET', path: '/devtools/api/stats' })).toBe(401);
+  });
+
+  it('logs in with the token and sets an HttpOnly SameSite=Strict cookie that then grants access', async () => {
+    const h = await harness();
+    const wrong = await h.app.request('/devtools/api/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: 'nope' }),
+    });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('set-cookie')).toBeNull();
+
+    const login = await h.app.request('/devtools/api/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'http://localhost' },
+      body: JSON.stringify({ token: TOKEN }),
+    });
+    expect(login.status).toBe(200);
+    const setCookie = login.headers.get('set-cookie') ?? '';
+    expect(setCookie).toContain('HttpOnly');
+    expect(setCookie).toContain('SameSite=Strict');
+    expect(setCookie).toContain('Path=/devtools');
+    expect(setCookie).not.toContain(TOKEN);
+    const cookie = setCookie.split(';')[0] ?? '';
+    for (const route of await everyRoute(h)) {
+      expect([route.path, await call(h, route, { cookie })]).toEqual([route.path, 200]);
+    }
+
+    const form = await h.app.request('/devtools/api/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: TOKEN }).toString(),
+    });
+    expect(form.status).toBe(303);
+    expect(form.headers.get('location')).toBe('/devtools');
+  });
+
+  it('shows a browser a script-free login form with the 401', async () => {
+    const h = await harness();
+    const response = await h.app.request('/devtools', { headers: { accept: 'text/html' } });
+    expect(response.status).toBe(401);
+    const html = await response.text();
+    expect(html).toContain('action="/devtools/api/login"');
+    expect(html).not.toContain('<script');
+  });
+
+  it('rejects cross-site POSTs even with valid credentials', async () => {
+    const h = await harness();
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const post = (headers: Record<string, string>) =>
+      h.app.request('/devtools/api/chat', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...auth, ...headers },
+        body: JSON.stringify({ text: 'hi' }),
+      });
+    expect((await post({ origin: 'https://evil.example' })).status).toBe(403);
+    expect((await post({ origin: 'null' })).status).toBe(403);
+    expect((await post({ 'sec-fetch-site': 'cross-site' })).status).toBe(403);
+    expect((await post({ 'sec-fetch-site': 'same-site' })).status).toBe(403);
+    expect(h.accepted).toHaveLength(0);
+    expect((await post({ origin: 'http://localhost', 'sec-fetch-site': 'same-origin' })).status).toBe(200);
+    expect(h.accepted).toHaveLength(1);
+
+    const login = await h.app.request('/devtools/api/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'https://evil.example' },
+      body: JSON.stringify({ token: TOKEN }),
+    });
+    expect(login.status).toBe(403);
+  });
+});
+
+describe('devtools API', () => {
+  const loopback = async (options?: Parameters<typeof harness>[0]) => {
+    const h = await harness(options);
+    h.setRemote('127.0.0.1');
+    return h;
+  };
+  beforeEach(() => {});
+
+  it('serves the UI and its assets under the app CSP', async () => {
+    const h = await loopback();
+    const page = await h.app.request('/devtools');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const html = await page.text();
+    expect(html).toContain('/devtools/assets/app.js');
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)/); // no inline script
+    expect(html).not.toMatch(/\sstyle=/); // no inline style
+    const script = await h.app.request('/devtools/assets/app.js');
+    expect(script.headers.get('content-type')).toContain('javascript');
+    expect(await script.text()).not.toMatch(/\.(inner|outer)HTML\s*=|insertAdjacentHTML|document\.write/);
+    expect((await h.app.request('/devtools/assets/..%2Fdevtools-auth.ts')).status).toBe(404);
+    expect((await h.app.request('/devtools/assets/index.html')).status).toBe(404);
+  });
+
+  it('lists and filters events and traces, one trace in full, and stats', async () => {
+    const h = await loopback();
+    h.bus.emit({
+      type: 'message.received',
+      traceId: 't-a',
+      chatId: 'oc_a',
+      chatType: 'group',
+      userId: 'ou_a',
+      text: 'alpha',
+    });
+    h.bus.emit({
+      type: 'tool.call',
+      traceId: 't-a',
+      agent: 'manager',
+      tool: 'search',
+      input: '{}',
+      output: 'ok',
+      latencyMs: 3,
+    });
+    h.bus.emit({
+      type: 'message.received',
+      traceId: 't-b',
+      chatId: 'oc_b',
+      chatType: 'p2p',
+      userId: 'ou_b',
+      text: 'beta',
+    });
+    h.bus.emit({
+      type: 'job.finished',
+      traceId: 't-b',
+      jobId: 't-b',
+      outcome: 'dead',
+      durationMs: 5,
+      error: 'gave up',
+    });
+
+    const events = await json<EventPage>(h.app.request('/devtools/api/events?type=tool.call'));
+    expect(events.events.map((event: { type: string }) => event.type)).toEqual(['tool.call']);
+    const paged = await json<EventPage>(h.app.request('/devtools/api/events?limit=2'));
+    expect(paged.events).toHaveLength(2);
+    expect(paged.hasMore).toBe(true);
+    const older = await json<EventPage>(h.app.request(`/devtools/api/events?before=${paged.events[1]?.seq}`));
+    expect(older.events.map((event: { seq: number }) => event.seq)).toEqual([2, 1]);
+
+    const dead = await json<TraceList>(h.app.request('/devtools/api/traces?status=dead'));
+    expect(dead.traces.map((trace: { id: string }) => trace.id)).toEqual(['t-b']);
+    const byTool = await json<TraceList>(h.app.request('/devtools/api/traces?tool=search&q=ALPHA'));
+    expect(byTool.traces.map((trace: { id: string }) => trace.id)).toEqual(['t-a']);
+    expect((await h.app.request('/devtools/api/traces?status=bogus')).status).toBe(400);
+
+    const trace = await json<Trace>(h.app.request('/devtools/api/traces/t-a'));
+    expect(trace.events.map((event: { type: string }) => event.type)).toEqual(['message.received', 'tool.call']);
+    expect((await h.app.request('/devtools/api/traces/missing')).status).toBe(404);
+
+    const stats = await json<TrackerStats>(h.app.request('/devtools/api/stats'));
+    expect(stats.toolCalls).toBe(1);
+    expect(stats.traces.byStatus.dead).toBe(1);
+    expect(await (await h.app.request('/devtools/api/health')).json()).toEqual({ status: 'healthy', agents: {} });
+  });
+
+  it('returns chat text with markup as JSON data, never as HTML', async () => {
+    const h = await loopback();
+    const posted = await h.app.request('/devtools/api/chat', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: XSS, sessionId: 's1' }),
+    });
+    expect(posted.status).toBe(200);
+    const { traceId } = await json<{ traceId: string }>(posted);
+    const accepted = h.accepted[0];
+    if (!accepted) throw new Error('nothing reached the inbox');
+    const message = (accepted.event as { message: { content: string } }).message;
+    expect(JSON.parse(message.content)).toEqual({ text: XSS });
+    h.bus.emit({
+      type: 'message.received',
+      traceId,
+      chatId: 'oc_devtools_s1',
+      chatType: 'p2p',
+      userId: 'ou_devtools_s1',
+      text: XSS,
+    });
+
+    const response = await h.app.request(`/devtools/api/traces/${encodeURIComponent(traceId)}`);
+    expect(response.headers.get('content-type')).toContain('application/json');
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    const trace = await json<Trace>(response);
+    expect(trace.textPreview).toBe(XSS);
+    expect(trace.events.find((event) => event.type === 'message.received')?.text).toBe(XSS);
+  });
+
+  it('validates playground requests and says when the inbox is missing', async () => {
+    const h = await loopback();
+    const post = (body: string) =>
+      h.app.request('/devtools/api/chat', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect((await post('{not json')).status).toBe(400);
+    const empty = await post(JSON.stringify({ text: '  ' }));
+    expect(empty.status).toBe(400);
+    expect((await json<{ error: string }>(empty)).error).toBe('empty_text');
+    expect(h.accepted).toHaveLength(0);
+
+    const without = await loopback({ withInbox: false });
+    const response = await without.app.request('/devtools/api/chat', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: 'hi' }),
+    });
+    expect(response.status).toBe(503);
+  });
+
+  it('lists dead letters with a preview and retries one', async () => {
+    const h = await loopback();
+    await deadJob(h.store, 'message:lost');
+    const list = await json<{ jobs: unknown[] }>(h.app.request('/devtools/api/dead-letters'));
+    expect(list.jobs).toEqual([
+      expect.objectContaining({ id: 'message:lost', preview: 'the lost question', lastError: 'model exploded' }),
+    ]);
+    const retry = await h.app.request(`/devtools/api/dead-letters/${encodeURIComponent('message:lost')}/retry`, {
+      method: 'POST',
+    });
+    expect(retry.status).toBe(200);
+    expect((await h.store.getJob('message:lost'))?.status).toBe('pending');
+    const again = await h.app.request(`/devtools/api/dead-letters/${encodeURIComponent('message:lost')}/retry`, {
+      method: 'POST',
+    });
+    expect(again.status).toBe(404);
+  });
+
+  it('streams live events over SSE, with catch-up after a sequence number and heartbeats', async () => {
+    const h = await loopback();
+    h.bus.emit({ type: 'message.ignored', traceId: 'old', reason: 'before connecting' });
+    const response = await h.app.request('/devtools/api/stream?after=0');
+    expect(response.headers.get('content-type')).toContain('text/event-stream');
+    setTimeout(() => h.bus.emit({ type: 'message.ignored', traceId: 'new', reason: XSS }), 20);
+    const text = await readStream(
+      response,
+      (body) => body.includes('"traceId":"new"') && body.includes('event: heartbeat'),
+    );
+    expect(text).toContain('event: hello');
+    expect(text).toContain('before connecting');
+    expect(text).toMatch(/event: bot-event\ndata: .*"traceId":"new".*\nid: 2/);
+    // The subscription goes away with the client.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(h.tracker.stats().subscribers).toBe(0);
+  });
+
+  it('streams a playground answer as start, updates and finish', async () => {
+    const h = await loopback();
+    const response = await h.app.request('/devtools/api/chat/job-9/stream');
+    const sink = h.replies.sinkFor('job-9');
+    setTimeout(async () => {
+      await sink.start();
+      sink.update('Hel');
+      sink.update('Hello');
+      await sink.finish('Hello there', 'gpt-test');
+    }, 20);
+    const text = await readStream(response, (body) => body.includes('event: finish'));
+    expect(text).toContain('event: start');
+    expect(text).toContain('"text":"Hello there"');
+    expect(text).toContain('"detail":"gpt-test"');
+  });
+
+  it('ends a playground stream with a notice when the trace finished without an answer', async () => {
+    const h = await loopback();
+    const response = await h.app.request('/devtools/api/chat/job-ignored/stream');
+    setTimeout(() => {
+      h.bus.emit({ type: 'message.ignored', traceId: 'job-ignored', reason: 'rate limited' });
+      h.bus.emit({
+        type: 'job.finished',
+        traceId: 'job-ignored',
+        jobId: 'job-ignored',
+        outcome: 'done',
+        durationMs: 1,
+      });
+    }, 20);
+    const text = await readStream(response, (body) => body.includes('event: fail'));
+    expect(text).toContain('Not answered: rate limited');
+  });
+});

@@ -340,6 +340,32 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
     expect(fake.callsTo('cardkit.card.create').filter((call) => call.code === 0)).toHaveLength(1);
   });
 
+  it('switches to a plain text reply mid-way when the card can no longer be written', async () => {
+    const answer = longAnswer(15);
+    const sink = sinkFor();
+    await sink.start();
+    let broken = false;
+    await feed(sink, answer, {
+      onProgress: (sent) => {
+        if (!broken && sent > answer.length / 3) {
+          broken = true;
+          fake.inject({ api: 'cardkit.cardElement.content', times: 1_000, status: 400, code: 99991672 });
+        }
+      },
+    });
+    await sink.finish(answer);
+
+    const replies = botReplies();
+    expect(replies.map((reply) => reply.msgType)).toEqual(['interactive', 'text']);
+    expect(fake.visibleText(replies[1]!.messageId)).toBe(answer);
+    expect(replies[1]!.threadId).toBe(THREAD);
+    // The abandoned card does not keep a typing cursor.
+    expect(cardOf(replies[0]!).streaming).toBe(false);
+    expect(events.filter((event) => event.type === 'reply.finished')).toEqual([
+      expect.objectContaining({ mode: 'text', length: answer.length }),
+    ]);
+  });
+
   it('a retried reply with the same uuid does not create a second message', async () => {
     // The first reply answers too late; the sink times out and retries with the same uuid.
     fake.inject({ api: 'im.message.reply', times: 1, latencyMs: 600 });

@@ -3,6 +3,9 @@ import { type ServerType, serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
+import { createDevtoolsReplies, type DevtoolsReplies } from './devtools/devtools-replies.js';
+import { devtoolsRoutes } from './devtools/devtools-routes.js';
+import { createTracker, type Tracker } from './devtools/tracker.js';
 import { type BotIdentity, fetchBotIdentity } from './feishu/bot-identity.js';
 import { createFeishuClient, type FeishuClient } from './feishu/feishu-client.js';
 import { type LongConnection, startLongConnection } from './feishu/long-connection.js';
@@ -40,6 +43,8 @@ export interface RunningBot {
         connection: LongConnection | undefined;
       }
     | undefined;
+  /** Present when config.devtools.enabled: the tracker (bus observer) and the playground's reply sinks. */
+  devtools: { tracker: Tracker; replies: DevtoolsReplies } | undefined;
   /** Drains and closes everything; resolves when it is safe to exit. */
   stop(): Promise<void>;
 }
@@ -52,6 +57,12 @@ export interface JobHandlerDependencies {
   bus: EventBus;
   feishuClient: FeishuClient | undefined;
   botIdentity: (() => Promise<BotIdentity>) | undefined;
+  /**
+   * Where answers to devtools playground messages go: when an InboundEvent's source is
+   * 'devtools', answer into `devtoolsReplies.sinkFor(traceId)` instead of a Feishu card.
+   * Undefined when devtools are off (no playground messages arrive then).
+   */
+  devtoolsReplies: DevtoolsReplies | undefined;
 }
 
 export interface StartBotOptions {
@@ -85,6 +96,21 @@ export async function startBot(
   const bus = createEventBus({ onListenerError: (error) => log.error({ err: error }, 'event observer failed') });
   const store = await openStore(config.store.url, { instanceId: config.instanceId });
   const startedAt = Date.now();
+  // The tracker subscribes before anything emits, so a trace starts at its very first event.
+  const devtools = config.devtools.enabled
+    ? {
+        tracker: createTracker({
+          bus,
+          store,
+          ringSize: config.devtools.ringSize,
+          traceRetention: config.devtools.traceRetention,
+          secrets: config.secrets,
+          onError: (error, where) => log.warn({ err: error, where }, 'devtools tracker'),
+        }),
+        replies: createDevtoolsReplies(),
+      }
+    : undefined;
+  await devtools?.tracker.load();
 
   const health = new Hono();
   health.get('/health/live', (c) => c.json({ status: 'alive' }));
@@ -113,7 +139,15 @@ export async function startBot(
   const botIdentity = feishuClient ? () => fetchBotIdentity(feishuClient) : undefined;
   // Warm the cache in the background: a slow Feishu must not hold up start-up.
   botIdentity?.().catch((error: unknown) => log.warn({ err: error }, 'bot identity not available yet'));
-  const handlerDependencies: JobHandlerDependencies = { config, log, store, bus, feishuClient, botIdentity };
+  const handlerDependencies: JobHandlerDependencies = {
+    config,
+    log,
+    store,
+    bus,
+    feishuClient,
+    botIdentity,
+    devtoolsReplies: devtools?.replies,
+  };
   const handlers: Record<string, JobHandler> = {
     notice: createBusyNoticeHandler({ client: feishuClient, log }),
     // INTEGRATOR: add `answer: createMessageHandler(...)` from lib/conversation/handle-message.ts here
@@ -151,6 +185,22 @@ export async function startBot(
         maxSkewSeconds: config.feishu.maxSkewSeconds,
         log,
         bus,
+      }),
+    });
+  }
+
+  if (devtools) {
+    routes.push({
+      path: '/devtools',
+      app: devtoolsRoutes({
+        tracker: devtools.tracker,
+        replies: devtools.replies,
+        inbox,
+        store,
+        // Exactly what GET /health answers, whoever serves it (`app` exists by the time a request comes).
+        healthSnapshot: async () => (await app.request('/health')).json(),
+        token: config.devtools.token,
+        maxChatChars: config.policy.maxInputChars,
       }),
     });
   }
@@ -194,11 +244,12 @@ export async function startBot(
       await new Promise<void>((resolve) => server.close(() => resolve()));
       // Running answers get the shutdown budget; the rest are handed back for the next process.
       await dispatcher.drain(config.shutdownTimeoutMs);
+      await devtools?.tracker.close(); // writes finished traces before the store closes
       await store.close();
     })();
     return stopping;
   };
 
   const feishu = feishuClient && botIdentity ? { client: feishuClient, identity: botIdentity, connection } : undefined;
-  return { config, log, store, bus, readiness, app, server, port, inbox, dispatcher, feishu, stop };
+  return { config, log, store, bus, readiness, app, server, port, inbox, dispatcher, feishu, devtools, stop };
 }

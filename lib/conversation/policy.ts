@@ -1,0 +1,101 @@
+import type { Config } from '../config.js';
+import type { Store } from '../store/store.js';
+
+/** What to do with a message before the agent sees it. */
+export type PolicyVerdict =
+  | { action: 'allow' }
+  /** Drop silently (not allowed here, or already told about the rate limit). */
+  | { action: 'ignore'; reason: string }
+  /** Do not run the agent; answer with this friendly text instead. */
+  | { action: 'reply'; reason: string; text: string };
+
+export interface PolicySubject {
+  chatId: string;
+  userId: string;
+  text: string;
+  /** Devtools playground messages skip the allowlists: only operators reach it. */
+  source?: 'webhook' | 'websocket' | 'devtools';
+}
+
+export interface ConversationPolicy {
+  evaluate(subject: PolicySubject): Promise<PolicyVerdict>;
+}
+
+export interface ConversationPolicyOptions {
+  policy: Config['policy'];
+  store: Store;
+  /** Rate-limit window (the limits are "per minute"). */
+  windowMs?: number;
+  now?: () => number;
+}
+
+/**
+ * Access and fairness rules, in order:
+ * 1. Allowlists of chats and users (ALLOWED_CHAT_IDS, ALLOWED_USER_IDS): off when empty; a message
+ *    from elsewhere is ignored silently (a bot that answers "not allowed" in every chat it is
+ *    added to is spam).
+ * 2. Per-user then per-chat rate limits (USER_/CHAT_MESSAGES_PER_MINUTE) in fixed one-minute
+ *    windows kept in the store, so they hold across restarts and instances. The first message over
+ *    the limit in a window gets a friendly reply; later ones in the same window are ignored, so
+ *    a flood does not make the bot flood back.
+ * 3. Input length (MAX_INPUT_CHARS): a friendly reply asking to shorten it.
+ *
+ * @example
+ * const verdict = await policy.evaluate({ chatId, userId, text });
+ * if (verdict.action === 'reply') await sink.finish(verdict.text);
+ */
+export function createConversationPolicy({
+  policy,
+  store,
+  windowMs = 60_000,
+  now = Date.now,
+}: ConversationPolicyOptions): ConversationPolicy {
+  const allowedChats = new Set(policy.allowedChatIds);
+  const allowedUsers = new Set(policy.allowedUserIds);
+
+  async function overLimit(key: string, limit: number): Promise<'ok' | 'first' | 'again'> {
+    const count = await store.incrementCounter(key, windowMs, now());
+    if (count <= limit) return 'ok';
+    return count === limit + 1 ? 'first' : 'again';
+  }
+
+  return {
+    async evaluate({ chatId, userId, text, source }) {
+      if (source !== 'devtools') {
+        if (allowedChats.size > 0 && !allowedChats.has(chatId)) return { action: 'ignore', reason: 'chat not allowed' };
+        if (allowedUsers.size > 0 && !allowedUsers.has(userId)) return { action: 'ignore', reason: 'user not allowed' };
+      }
+
+      const user = await overLimit(`rate:user:${userId}`, policy.userMessagesPerMinute);
+      if (user !== 'ok') {
+        return user === 'first'
+          ? {
+              action: 'reply',
+              reason: 'user rate limited',
+              text: `You're sending messages faster than I can answer (at most ${policy.userMessagesPerMinute} a minute). Please wait a moment, then ask again.`,
+            }
+          : { action: 'ignore', reason: 'user rate limited' };
+      }
+      const chat = await overLimit(`rate:chat:${chatId}`, policy.chatMessagesPerMinute);
+      if (chat !== 'ok') {
+        return chat === 'first'
+          ? {
+              action: 'reply',
+              reason: 'chat rate limited',
+              text: `This chat is sending me more messages than I can handle (at most ${policy.chatMessagesPerMinute} a minute). Please wait a minute, then ask again.`,
+            }
+          : { action: 'ignore', reason: 'chat rate limited' };
+      }
+
+      const length = [...text].length;
+      if (length > policy.maxInputChars) {
+        return {
+          action: 'reply',
+          reason: 'input too long',
+          text: `Your message is too long for me (${length} characters; the limit is ${policy.maxInputChars}). Please shorten it or split it into parts.`,
+        };
+      }
+      return { action: 'allow' };
+    },
+  };
+}

@@ -56,14 +56,6 @@ if ARGV[5] ~= '*' then
   kindSet = {}
   for kind in string.gmatch(ARGV[5], '[^,]+') do kindSet[kind] = true end
 end
--- A retried dead job can sit ahead of a job another holder is running: the lane stays theirs.
-local function laneHeld(lane)
-  for _, other in ipairs(redis.call('LRANGE', p .. 'lane:' .. lane, 1, -1)) do
-    local g = redis.call('HMGET', p .. 'job:' .. other, 'status', 'leaseUntil')
-    if g[1] == 'leased' and tonumber(g[2]) >= now then return true end
-  end
-  return false
-end
 local lanes = redis.call('ZRANGE', p .. 'lanes', 0, tonumber(ARGV[6]) - 1)
 for _, lane in ipairs(lanes) do
   local id = redis.call('LINDEX', p .. 'lane:' .. lane, 0)
@@ -75,7 +67,7 @@ for _, lane in ipairs(lanes) do
     if kindSet == nil or kindSet[f[1]] then
       local claimable = (f[2] == 'pending' and tonumber(f[3]) <= now)
         or (f[2] == 'leased' and tonumber(f[4]) < now)
-      if claimable and not laneHeld(lane) then
+      if claimable then
         redis.call('ZREM', p .. 'jobs:' .. f[2], id)
         redis.call('ZADD', p .. 'jobs:leased', f[5], id)
         redis.call('HINCRBY', jobKey, 'attempts', 1)
@@ -151,13 +143,9 @@ local f = redis.call('HMGET', jobKey, 'status', 'seq', 'lane')
 if f[1] ~= 'dead' then return 0 end
 local seq = tonumber(f[2])
 local laneKey = p .. 'lane:' .. f[3]
--- Back into its lane at its original place: it is older than what arrived after it.
-local ids = redis.call('LRANGE', laneKey, 0, -1)
-local before = nil
-for _, other in ipairs(ids) do
-  if tonumber(redis.call('HGET', p .. 'job:' .. other, 'seq')) > seq then before = other break end
-end
-if before then redis.call('LINSERT', laneKey, 'BEFORE', before, id) else redis.call('RPUSH', laneKey, id) end
+-- To the back of its lane, as SQLite does: whatever runs in the lane now keeps it, and the
+-- retried job cannot overtake messages that were waiting behind it.
+redis.call('RPUSH', laneKey, id)
 local head = redis.call('LINDEX', laneKey, 0)
 redis.call('ZADD', p .. 'lanes', redis.call('HGET', p .. 'job:' .. head, 'seq'), f[3])
 redis.call('ZREM', p .. 'jobs:dead', id)

@@ -1,12 +1,14 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ReplySink } from '../../lib/conversation/reply-sink.js';
 import { createFeishuClient, type FeishuClient } from '../../lib/feishu/feishu-client.js';
+import { createReplySinkForJob } from '../../lib/feishu/reply/reply-for-job.js';
 import {
   type CardCheckpoint,
   createStreamingCardReply,
   parseCardCheckpoint,
   type StreamingCardReplyOptions,
 } from '../../lib/feishu/reply/streaming-card-reply.js';
+import type { JobContext } from '../../lib/inbox/job-handler.js';
 import { silentLogger } from '../../lib/log.js';
 import type { BotEvent } from '../../lib/observe/bot-event.js';
 import { createEventBus, type EventBus } from '../../lib/observe/event-bus.js';
@@ -364,6 +366,60 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
     expect(events.filter((event) => event.type === 'reply.finished')).toEqual([
       expect.objectContaining({ mode: 'text', length: answer.length }),
     ]);
+  });
+
+  it('createReplySinkForJob: an aborted attempt stops writing; the next attempt finishes the same card', async () => {
+    let checkpoint: unknown = { memory: 'kept' };
+    const contextFor = (attempts: number, signal: AbortSignal): JobContext => ({
+      job: {
+        id: 'job-9',
+        lane: GROUP_CHAT,
+        kind: 'answer',
+        payload: {},
+        status: 'leased',
+        attempts,
+        owner: 'worker',
+        leaseUntil: null,
+        availableAt: 0,
+        checkpoint,
+        lastError: null,
+        createdAt: 0,
+        updatedAt: 0,
+      },
+      signal,
+      saveCheckpoint: async (value) => {
+        checkpoint = JSON.parse(JSON.stringify(value));
+      },
+      idempotencyKey: (part) => `job-9-${part}`,
+    });
+    const message = { messageId: userMessage.messageId, chatId: GROUP_CHAT, threadId: THREAD };
+    const common = { message, client, bus, log: silentLogger(), updatesPerSecond: UPDATES_PER_SECOND };
+
+    const firstAbort = new AbortController();
+    const first = createReplySinkForJob({ context: contextFor(1, firstAbort.signal), ...common });
+    await first.start();
+    await feed(first, longAnswer(4));
+    await fake.waitFor(() => fake.cards()[0]?.elements.answer?.content === longAnswer(4), { description: 'partial' });
+    firstAbort.abort('lease-lost');
+    const writesBefore = fake.callsTo('cardkit.cardElement.content').length;
+    first.update(`${longAnswer(4)} more`);
+    await first.fail(longAnswer(4), 'should not be shown');
+    expect(fake.callsTo('cardkit.cardElement.content')).toHaveLength(writesBefore);
+    expect(checkpoint).toMatchObject({ memory: 'kept', reply: { kind: 'feishu-reply', mode: 'card' } });
+
+    const second = createReplySinkForJob({ context: contextFor(2, new AbortController().signal), ...common });
+    await second.start();
+    const answer = longAnswer(8);
+    await feed(second, answer);
+    await second.finish(answer);
+
+    const replies = botReplies();
+    expect(replies).toHaveLength(1);
+    expect(replies[0]!.threadId).toBe(THREAD);
+    expect(replies[0]!.uuid).toBe('job-9-card-0');
+    expect(fake.visibleText(replies[0]!.messageId)).toBe(answer);
+    expect(cardOf(replies[0]!).streaming).toBe(false);
+    expectStrictlyIncreasing(cardOf(replies[0]!).sequenceHistory);
   });
 
   it('a retried reply with the same uuid does not create a second message', async () => {

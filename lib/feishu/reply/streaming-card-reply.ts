@@ -88,6 +88,12 @@ export interface StreamingCardReplyOptions {
   markdown?: Omit<CardMarkdownOptions, 'openFence'>;
   /** Format and reaction of the plain-text fallback. */
   textFallback?: { format?: TextReplyFormat; reaction?: string | false };
+  /**
+   * `JobContext.signal`. Once aborted (shutdown, lease lost) the sink stops writing and `finish`
+   * / `fail` return without touching the cards: the job's next attempt resumes them from the
+   * checkpoint, and must not race this one.
+   */
+  signal?: AbortSignal;
   now?: () => number;
   sleep?: Sleep;
 }
@@ -179,6 +185,7 @@ export function createStreamingCardReply({
   emptyText = '…',
   markdown = {},
   textFallback = {},
+  signal,
   now = Date.now,
   sleep = realSleep,
 }: StreamingCardReplyOptions): ReplySink {
@@ -435,6 +442,16 @@ export function createStreamingCardReply({
     sleep,
   });
 
+  const abandoned = () => signal?.aborted === true;
+  signal?.addEventListener(
+    'abort',
+    () => {
+      log.info({ traceId, reason: String(signal.reason) }, 'job aborted; reply left for the next attempt');
+      void writer.stop();
+    },
+    { once: true },
+  );
+
   const switchToText = async (reason: unknown, withReaction: boolean) => {
     log.warn({ err: reason, traceId }, 'CardKit card unavailable; replying with plain text');
     mode = 'text';
@@ -471,6 +488,10 @@ export function createStreamingCardReply({
   const complete = async (goal: SyncTarget, failure?: { partialText: string; notice: string }) => {
     if (finished) return;
     finished = true;
+    if (abandoned()) {
+      await writer.stop();
+      return;
+    }
     const notice = failure?.notice;
     if (!started) await start();
     if (mode === 'text' && textSink) {
@@ -536,7 +557,7 @@ export function createStreamingCardReply({
   return {
     start,
     update(fullText) {
-      if (finished) return;
+      if (finished || abandoned()) return;
       if (mode === 'text') {
         textSink?.update(fullText);
         return;

@@ -1,0 +1,76 @@
+import type { ReplySink } from '../../conversation/reply-sink.js';
+import type { JobContext } from '../../inbox/job-handler.js';
+import type { Logger } from '../../log.js';
+import type { EventBus } from '../../observe/event-bus.js';
+import type { FeishuClient } from '../feishu-client.js';
+import {
+  createStreamingCardReply,
+  parseCardCheckpoint,
+  type StreamingCardReplyOptions,
+} from './streaming-card-reply.js';
+
+/** The key of the job checkpoint object that holds the reply's progress. */
+export const REPLY_CHECKPOINT_KEY = 'reply';
+
+export interface ReplySinkForJobOptions
+  extends Omit<
+    StreamingCardReplyOptions,
+    | 'client'
+    | 'bus'
+    | 'log'
+    | 'target'
+    | 'traceId'
+    | 'idempotencyKey'
+    | 'checkpoint'
+    | 'saveCheckpoint'
+    | 'attempt'
+    | 'signal'
+  > {
+  context: JobContext;
+  /** The user's message (a NormalisedMessage fits): replies go under it, in its thread if any. */
+  message: { messageId: string; chatId: string; threadId?: string | undefined };
+  client: FeishuClient;
+  bus: EventBus;
+  log: Logger;
+}
+
+/**
+ * The streaming card reply for one inbox job, wired to the job's checkpoint, idempotency keys,
+ * attempt number and abort signal. The job checkpoint is treated as an object whose `reply` key
+ * belongs to this sink; other keys are kept as they are when it saves.
+ *
+ * @example
+ * const sink = createReplySinkForJob({ context, message, client, bus, log,
+ *   updatesPerSecond: config.reply.cardUpdatesPerSecond });
+ * await sink.start();
+ */
+export function createReplySinkForJob({
+  context,
+  message,
+  client,
+  bus,
+  log,
+  ...options
+}: ReplySinkForJobOptions): ReplySink {
+  const { job } = context;
+  let stored: Record<string, unknown> =
+    typeof job.checkpoint === 'object' && job.checkpoint !== null && !Array.isArray(job.checkpoint)
+      ? { ...(job.checkpoint as Record<string, unknown>) }
+      : {};
+  return createStreamingCardReply({
+    ...options,
+    client,
+    bus,
+    log,
+    traceId: job.id,
+    target: { messageId: message.messageId, chatId: message.chatId, replyInThread: message.threadId !== undefined },
+    idempotencyKey: (part) => context.idempotencyKey(part),
+    checkpoint: parseCardCheckpoint(stored[REPLY_CHECKPOINT_KEY]),
+    saveCheckpoint: async (reply) => {
+      stored = { ...stored, [REPLY_CHECKPOINT_KEY]: reply };
+      await context.saveCheckpoint(stored);
+    },
+    attempt: Math.min(2000, Math.max(1, job.attempts)),
+    signal: context.signal,
+  });
+}

@@ -8,7 +8,8 @@ import { ConfigError, loadConfigFromProcess } from './lib/config.js';
 
 try {
   const config = loadConfigFromProcess();
-  await startBot(config);
+  // This process is the service: signals, PM2's shutdown message and crashes drain it before exit.
+  await startBot(config, { installProcessHandlers: true });
 } catch (error) {
   if (error instanceof ConfigError) {
     // One message naming every problem, then exit 1: PM2's min_uptime keeps it from looping hot.

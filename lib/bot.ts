@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
-import { Hono } from 'hono';
+import type { Hono } from 'hono';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
 import { createDevtoolsReplies, type DevtoolsReplies } from './devtools/devtools-replies.js';
@@ -10,12 +10,22 @@ import { type BotIdentity, fetchBotIdentity } from './feishu/bot-identity.js';
 import { createFeishuClient, type FeishuClient } from './feishu/feishu-client.js';
 import { type LongConnection, startLongConnection } from './feishu/long-connection.js';
 import { webhookRoutes } from './feishu/webhook/webhook-routes.js';
+import { attachHealthMonitor, HealthMonitor, healthMonitor, healthOptionsFromConfig } from './health/health-monitor.js';
+import { healthRoutes, type ReadinessCheck } from './health/health-routes.js';
+import { type BotMetrics, createMetrics, metricsRoutes } from './health/metrics.js';
 import { createBusyNoticeHandler } from './inbox/busy-notice.js';
 import { createDispatcher, type Dispatcher, type DispatcherOptions } from './inbox/dispatcher.js';
 import { createInbox, type Inbox } from './inbox/inbox.js';
 import type { JobHandler } from './inbox/job-handler.js';
 import { createLogger, type Logger } from './log.js';
 import { createEventBus, type EventBus } from './observe/event-bus.js';
+import {
+  closeServer,
+  createGracefulShutdown,
+  type GracefulShutdown,
+  type ShutdownStep,
+} from './process/graceful-shutdown.js';
+import { installProcessHandlers as installGlobalProcessHandlers } from './process/process-handlers.js';
 import { createReadiness, type Readiness } from './process/readiness.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
@@ -26,6 +36,12 @@ export interface RunningBot {
   store: Store;
   bus: EventBus;
   readiness: Readiness;
+  /** Watches agent calls, errors, rate limits and the long connection (fed from the bus). */
+  monitor: HealthMonitor;
+  /** Prometheus registry behind GET /metrics (fed from the bus). */
+  metrics: BotMetrics;
+  /** Signals, PM2's 'shutdown' message and the drain steps; `stop()` is `lifecycle.drain()`. */
+  lifecycle: GracefulShutdown;
   app: Hono;
   server: ServerType;
   /** The bound port (PORT=0 picks a free one, as tests do). */
@@ -77,6 +93,13 @@ export interface StartBotOptions {
   dispatcher?: Partial<
     Pick<DispatcherOptions, 'pollIntervalMs' | 'retryBackoffMs' | 'abortGraceMs' | 'noticeConcurrency'>
   >;
+  /**
+   * Take over the process: SIGINT/SIGTERM/PM2 'shutdown' drain and exit, uncaughtException drains
+   * and exits 1, unhandledRejection is logged. server.ts passes true; in-process tests leave it off.
+   */
+  installProcessHandlers?: boolean;
+  /** Default: the process singleton `healthMonitor` when installProcessHandlers, else a fresh one per bot. */
+  monitor?: HealthMonitor;
 }
 
 /**
@@ -85,7 +108,13 @@ export interface StartBotOptions {
  */
 export async function startBot(
   config: Config,
-  { log: givenLog, handlers: buildHandlers, dispatcher: dispatcherTuning = {} }: StartBotOptions = {},
+  {
+    log: givenLog,
+    handlers: buildHandlers,
+    dispatcher: dispatcherTuning = {},
+    installProcessHandlers = false,
+    monitor: givenMonitor,
+  }: StartBotOptions = {},
 ): Promise<RunningBot> {
   const log =
     givenLog ??
@@ -96,6 +125,21 @@ export async function startBot(
   const bus = createEventBus({ onListenerError: (error) => log.error({ err: error }, 'event observer failed') });
   const store = await openStore(config.store.url, { instanceId: config.instanceId });
   const startedAt = Date.now();
+  const monitorOptions = {
+    ...healthOptionsFromConfig(config),
+    onStatusChange: ({ from, to, reasons }: { from: string; to: string; reasons: string[] }) =>
+      log.warn({ from, to, reasons }, 'health status changed'),
+  };
+  // The real process has one monitor (the singleton producers may call directly); bots built
+  // in-process by tests each get their own so they do not see each other's calls.
+  const monitor =
+    givenMonitor ??
+    (installProcessHandlers ? healthMonitor.configure(monitorOptions) : new HealthMonitor(monitorOptions));
+  attachHealthMonitor(bus, monitor);
+  const metrics = createMetrics({ instanceId: config.instanceId, countJobs: () => store.countJobs(), monitor });
+  metrics.attach(bus);
+  /** Read per /health/ready request: the long connection adds its check once it exists. */
+  const readinessChecks: ReadinessCheck[] = [];
   // The tracker subscribes before anything emits, so a trace starts at its very first event.
   const devtools = config.devtools.enabled
     ? {
@@ -112,20 +156,14 @@ export async function startBot(
     : undefined;
   await devtools?.tracker.load();
 
-  const health = new Hono();
-  health.get('/health/live', (c) => c.json({ status: 'alive' }));
-  health.get('/health/ready', (c) => c.json({ status: readiness.phase }, readiness.phase === 'ready' ? 200 : 503));
-  health.get('/health', (c) =>
-    c.json({
-      status: 'healthy',
-      uptime: (Date.now() - startedAt) / 1000,
-      timestamp: new Date().toISOString(),
-      window: { seconds: config.health.windowSeconds },
-      errors: { total: 0, rateLimits: 0, timeouts: 0, other: 0, byCategory: {} },
-      agents: {},
-      lastError: null,
-    }),
-  );
+  const health = healthRoutes({
+    monitor,
+    readiness,
+    store,
+    startedAt,
+    checks: readinessChecks,
+    instanceId: config.instanceId,
+  });
 
   // ── ingress: Feishu client, inbox, dispatcher, webhook or long connection ──
   const feishuClient =
@@ -136,7 +174,7 @@ export async function startBot(
           domain: config.feishu.domain,
         })
       : undefined;
-  const botIdentity = feishuClient ? () => fetchBotIdentity(feishuClient) : undefined;
+  const botIdentity = feishuClient ? () => fetchBotIdentity(feishuClient, { bus }) : undefined;
   // Warm the cache in the background: a slow Feishu must not hold up start-up.
   botIdentity?.().catch((error: unknown) => log.warn({ err: error }, 'bot identity not available yet'));
   const handlerDependencies: JobHandlerDependencies = {
@@ -149,7 +187,7 @@ export async function startBot(
     devtoolsReplies: devtools?.replies,
   };
   const handlers: Record<string, JobHandler> = {
-    notice: createBusyNoticeHandler({ client: feishuClient, log }),
+    notice: createBusyNoticeHandler({ client: feishuClient, log, bus }),
     // INTEGRATOR: add `answer: createMessageHandler(...)` from lib/conversation/handle-message.ts here
     // (and drop it from the test-supplied handlers) once the conversation step lands.
     ...buildHandlers?.(handlerDependencies),
@@ -174,7 +212,10 @@ export async function startBot(
     maxBacklog: config.inbox.maxBacklog,
     onEnqueued: () => dispatcher.wake(),
   });
-  const routes = [{ path: '/', app: health }];
+  const routes = [
+    { path: '/', app: health },
+    { path: '/', app: metricsRoutes({ registry: metrics.registry }) },
+  ];
   if (feishuClient && config.feishu.eventMode === 'webhook') {
     routes.push({
       path: '/webhook',
@@ -225,6 +266,15 @@ export async function startBot(
         })
       : undefined;
   if (connection) {
+    readinessChecks.push({
+      name: 'long-connection',
+      // Reconnecting is degraded, not down: the monitor turns a failed connection unhealthy.
+      critical: false,
+      check: () => {
+        const { state } = connection.status();
+        if (state !== 'connected') throw new Error(`long connection is ${state}`);
+      },
+    });
     // Long connection: ready only once the SDK says the handshake succeeded.
     connection.ready.then(
       () => readiness.markReady(),
@@ -233,23 +283,58 @@ export async function startBot(
   } else {
     readiness.markReady();
   }
+
+  // The drain, in order, after readiness turns 503. Everything must fit in SHUTDOWN_TIMEOUT_MS,
+  // so running answers get 60 % of it: the dispatcher's abort grace, handing jobs back and
+  // closing the store need the rest.
+  let serverClosed: Promise<void> | undefined;
+  const shutdownSteps: ShutdownStep[] = [
+    {
+      name: 'stop accepting',
+      run: () => {
+        connection?.close();
+        // No new connections from now on; open ones may finish their request (webhook acks).
+        serverClosed = closeServer(server, Math.min(2_000, config.shutdownTimeoutMs / 4));
+      },
+    },
+    { name: 'drain dispatcher', run: () => dispatcher.drain(Math.floor(config.shutdownTimeoutMs * 0.6)) },
+    { name: 'close server', run: () => serverClosed },
+    // Writes finished traces before the store closes.
+    { name: 'close devtools tracker', run: () => devtools?.tracker.close() },
+    { name: 'close store', run: () => store.close() },
+  ];
+  const lifecycle = createGracefulShutdown({
+    log,
+    readiness,
+    timeoutMs: config.shutdownTimeoutMs,
+    steps: shutdownSteps,
+  });
+  if (installProcessHandlers) {
+    lifecycle.install();
+    installGlobalProcessHandlers({ log, bus, onFatal: () => lifecycle.shutdown('uncaughtException', 1) });
+  }
+  const stop = () => lifecycle.drain();
+
   log.info({ port, host: config.host, store: store.kind }, 'listening');
   if (typeof process.send === 'function') process.send('ready');
 
-  let stopping: Promise<void> | undefined;
-  const stop = () => {
-    stopping ??= (async () => {
-      readiness.markDraining();
-      connection?.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      // Running answers get the shutdown budget; the rest are handed back for the next process.
-      await dispatcher.drain(config.shutdownTimeoutMs);
-      await devtools?.tracker.close(); // writes finished traces before the store closes
-      await store.close();
-    })();
-    return stopping;
-  };
-
   const feishu = feishuClient && botIdentity ? { client: feishuClient, identity: botIdentity, connection } : undefined;
-  return { config, log, store, bus, readiness, app, server, port, inbox, dispatcher, feishu, devtools, stop };
+  return {
+    config,
+    log,
+    store,
+    bus,
+    readiness,
+    monitor,
+    metrics,
+    lifecycle,
+    app,
+    server,
+    port,
+    inbox,
+    dispatcher,
+    feishu,
+    devtools,
+    stop,
+  };
 }

@@ -32,6 +32,7 @@ export interface HealthRoutesOptions {
   store?: Pick<Store, 'ping'>;
   /** Epoch ms the process started, for `uptime`. */
   startedAt: number;
+  /** Read on every request: pushing to the array later registers a check. */
   checks?: readonly ReadinessCheck[];
   /** Shown as `instance`, so an operator behind a load balancer knows who answered. */
   instanceId?: string;
@@ -71,11 +72,10 @@ export function healthRoutes({
   checkTimeoutMs = 2_000,
   now = Date.now,
 }: HealthRoutesOptions): Hono {
-  const allChecks: ReadinessCheck[] = [
-    ...(store === undefined ? [] : [{ name: 'store', check: () => store.ping(), critical: true }]),
-    ...checks,
-  ];
-  const runChecks = () => Promise.all(allChecks.map((check) => runCheck(check, checkTimeoutMs, now)));
+  const storeChecks: ReadinessCheck[] = store === undefined ? [] : [{ name: 'store', check: () => store.ping() }];
+  // `checks` is read per request, so a module started after the routes (the long connection) can add its own.
+  const runChecks = () =>
+    Promise.all([...storeChecks, ...checks].map((check) => runCheck(check, checkTimeoutMs, now)));
   const app = new Hono();
 
   app.get('/health/live', (c) => c.json({ status: 'alive', uptime: seconds(now() - startedAt) }, 200, NO_STORE));

@@ -166,3 +166,28 @@ export function createGracefulShutdown({
     install,
   };
 }
+
+/** The part of an http(s) server `closeServer` needs. */
+export interface ClosableServer {
+  close(callback?: (error?: Error) => void): unknown;
+  closeAllConnections?(): void;
+}
+
+/**
+ * Stops accepting connections at once and resolves when the open ones have ended; connections
+ * still open after `graceMs` (devtools SSE streams, a client that never finishes) are cut, so a
+ * drain cannot hang on them.
+ *
+ * @example
+ * { name: 'close server', run: () => closeServer(server, 2_000) }
+ */
+export function closeServer(server: ClosableServer, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const cut = setTimeout(() => server.closeAllConnections?.(), graceMs);
+    // An error here only means "was not listening": closed is closed.
+    server.close(() => {
+      clearTimeout(cut);
+      resolve();
+    });
+  });
+}

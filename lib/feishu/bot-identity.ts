@@ -1,3 +1,5 @@
+import { createEventBus, type EventBus } from '../observe/event-bus.js';
+import { callFeishu } from './call-feishu.js';
 import type { FeishuClient } from './feishu-client.js';
 
 export interface BotIdentity {
@@ -13,6 +15,8 @@ export interface FetchBotIdentityOptions {
   retryDelayMs?: number;
   /** Per attempt. */
   timeoutMs?: number;
+  /** Where the calls are reported as `feishu.api` (metrics, devtools). */
+  bus?: EventBus;
 }
 
 export class BotIdentityError extends Error {
@@ -38,16 +42,15 @@ interface BotInfoResponse {
   bot?: { open_id?: string; app_name?: string };
 }
 
-async function fetchOnce(client: FeishuClient, timeoutMs: number): Promise<BotIdentity> {
-  const response = (await client.request({
-    method: 'GET',
-    url: '/open-apis/bot/v3/info',
-    timeout: timeoutMs,
-  })) as BotInfoResponse;
+async function fetchOnce(client: FeishuClient, timeoutMs: number, bus: EventBus): Promise<BotIdentity> {
+  // callFeishu turns non-zero codes into errors and, on a stale cached token, evicts it and retries.
+  const response = await callFeishu(
+    bus,
+    'bot.v3.info',
+    () => client.request({ method: 'GET', url: '/open-apis/bot/v3/info' }) as Promise<BotInfoResponse>,
+    { client, timeoutMs },
+  );
   const openId = response.bot?.open_id;
-  if (response.code !== undefined && response.code !== 0) {
-    throw new BotIdentityError(`bot/v3/info answered code ${response.code}: ${response.msg ?? ''}`);
-  }
   if (typeof openId !== 'string' || openId.length === 0) {
     throw new BotIdentityError('bot/v3/info answered without bot.open_id');
   }
@@ -64,7 +67,7 @@ async function fetchOnce(client: FeishuClient, timeoutMs: number): Promise<BotId
  */
 export function fetchBotIdentity(
   client: FeishuClient,
-  { attempts = 4, retryDelayMs = 500, timeoutMs = 5_000 }: FetchBotIdentityOptions = {},
+  { attempts = 4, retryDelayMs = 500, timeoutMs = 5_000, bus = createEventBus() }: FetchBotIdentityOptions = {},
 ): Promise<BotIdentity> {
   const cached = cache.get(client);
   if (cached) return cached;
@@ -72,7 +75,7 @@ export function fetchBotIdentity(
     let lastError: unknown;
     for (let attempt = 1; attempt <= Math.max(1, attempts); attempt++) {
       try {
-        return await fetchOnce(client, timeoutMs);
+        return await fetchOnce(client, timeoutMs, bus);
       } catch (error) {
         lastError = error;
         if (attempt < attempts) await delay(retryDelayMs * 2 ** (attempt - 1));

@@ -1,5 +1,7 @@
+import { callFeishu } from '../feishu/call-feishu.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
 import type { Logger } from '../log.js';
+import { createEventBus, type EventBus } from '../observe/event-bus.js';
 import type { InboundEvent } from './inbound-event.js';
 import type { JobHandler } from './job-handler.js';
 
@@ -22,15 +24,18 @@ function messageOf(payload: unknown): { messageId: string; senderType: string | 
  * Messages from bots get no notice (bots answering bots loop).
  *
  * @example
- * handlers: { notice: createBusyNoticeHandler({ client, log }) }
+ * handlers: { notice: createBusyNoticeHandler({ client, log, bus }) }
  */
 export function createBusyNoticeHandler({
   client,
   log,
+  bus = createEventBus(),
   text = DEFAULT_BUSY_TEXT,
 }: {
   client: FeishuClient | undefined;
   log: Logger;
+  /** Where the reply call is reported as `feishu.api`. */
+  bus?: EventBus;
   text?: string;
 }): JobHandler {
   return async ({ job, idempotencyKey }) => {
@@ -39,12 +44,16 @@ export function createBusyNoticeHandler({
       log.info({ jobId: job.id }, 'busy notice skipped: no Feishu message to reply to');
       return;
     }
-    const response = await client.im.v1.message.reply({
-      path: { message_id: message.messageId },
-      data: { msg_type: 'text', content: JSON.stringify({ text }), uuid: idempotencyKey('busy-notice') },
-    });
-    if (response.code !== undefined && response.code !== 0) {
-      throw new Error(`busy notice failed: code ${response.code} ${response.msg ?? ''}`);
-    }
+    // Throws a FeishuApiError on failure: the dispatcher retries it like any job.
+    await callFeishu(
+      bus,
+      'im.v1.message.reply',
+      () =>
+        client.im.v1.message.reply({
+          path: { message_id: message.messageId },
+          data: { msg_type: 'text', content: JSON.stringify({ text }), uuid: idempotencyKey('busy-notice') },
+        }),
+      { client, timeoutMs: 10_000 },
+    );
   };
 }

@@ -198,6 +198,9 @@ export function createModelChain({
       if (attempts.length < MAX_ATTEMPT_RECORDS) attempts.push(entry);
     };
 
+    // Failed attempts are not 'error' events: the health monitor counts the agent call's final
+    // outcome (agent.call with errorCategory) once. Attempts show up as 'model.rate-limit' and
+    // 'model.fallback' (with the category as reason), and in the log.
     const reportFailure = (modelId: string, failure: ClassifiedModelError, latencyMs: number) => {
       record({
         model: modelId,
@@ -210,13 +213,6 @@ export function createModelChain({
         { traceId, agent, model: modelId, category: failure.category, status: failure.statusCode },
         `model call failed: ${failure.message}`,
       );
-      bus?.emit({
-        type: 'error',
-        ...(traceId === undefined ? {} : { traceId }),
-        category: failure.category,
-        message: `${modelId}: ${failure.message}`,
-        where: 'model-chain',
-      });
       if (failure.category === 'RATE_LIMIT') {
         bus?.emit({
           type: 'model.rate-limit',

@@ -150,20 +150,11 @@ export async function runAgent({
   else if (failure !== undefined) category = classifyModelError(failure).category;
   else if (finishReason === 'content-filter') category = 'CONTENT_FILTER';
 
+  // One report per call: the health monitor counts a failed agent.call as an error of its
+  // category, so no separate 'error' event here (that would count it twice).
   if (failure !== undefined && !ModelChainError.isInstance(failure)) {
-    // The chain already reported provider failures; this is something else (a tool loop error).
-    bus.emit({
-      type: 'error',
-      traceId,
-      category: category ?? 'OTHER',
-      message: failure instanceof Error ? (failure.message.split('\n', 1)[0] ?? '') : String(failure),
-      where: `agent:${agent}`,
-    });
+    log?.warn({ traceId, agent, err: failure }, 'agent call failed outside the model chain');
   }
-  if (deadlineHit !== undefined) {
-    bus.emit({ type: 'error', traceId, category: 'TIMEOUT', message: deadlineHit.message, where: `agent:${agent}` });
-  }
-
   bus.emit({
     type: 'agent.call',
     traceId,

@@ -135,7 +135,7 @@ export function createMessageHandler({
   policy = createConversationPolicy({ policy: config.policy, store }),
   now = Date.now,
 }: MessageHandlerOptions): JobHandler {
-  return async (job) => {
+  const handle = async (job: JobContext): Promise<void> => {
     const { signal } = job;
     const traceId = job.job.id;
     if (signal.aborted) throw new JobAbortedError(signal.reason);
@@ -278,6 +278,23 @@ export function createMessageHandler({
         // The user has the answer; re-running the job for memory would answer twice.
         log.error({ traceId, key, err: error }, 'could not store the conversation turn');
       }
+    }
+  };
+  return async (job) => {
+    try {
+      await handle(job);
+    } catch (error) {
+      // Model failures were reported by the agent call; this is the rest (store, reply sink).
+      if (!job.signal.aborted) {
+        bus.emit({
+          type: 'error',
+          traceId: job.job.id,
+          category: 'OTHER',
+          message: error instanceof Error ? (error.message.split('\n', 1)[0] ?? '') : String(error),
+          where: 'conversation',
+        });
+      }
+      throw error;
     }
   };
 }

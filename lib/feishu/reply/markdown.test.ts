@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cardBytes, planCardSegments, previewSummary, renderCardMarkdown, renderSegment } from './markdown.js';
+import {
+  cardBytes,
+  createCardPlanner,
+  planCardSegments,
+  previewSummary,
+  renderCardMarkdown,
+  renderSegment,
+} from './markdown.js';
 
 const table = (columns: number, label = 'v') =>
   [
@@ -153,6 +160,20 @@ describe('planCardSegments', () => {
       }),
       { numRuns: 150 },
     );
+  });
+
+  it('createCardPlanner: a growing text plans like planCardSegments; a changed prefix is planned afresh', () => {
+    const text = Array.from({ length: 60 }, (_, index) =>
+      index % 7 === 3 ? `\`\`\`\n${'code line\n'.repeat(40)}\`\`\`` : paragraph(index),
+    ).join('\n\n');
+    const planner = createCardPlanner({ maxBytes: 1500 });
+    for (let length = 100; length < text.length; length += 333) {
+      const prefix = text.slice(0, length);
+      expect(planner.plan(prefix)).toEqual(planCardSegments(prefix, { maxBytes: 1500 }));
+    }
+    expect(planner.plan(text)).toEqual(planCardSegments(text, { maxBytes: 1500 }));
+    const rewritten = `Different start.\n\n${text.slice(500)}`;
+    expect(planner.plan(rewritten)).toEqual(planCardSegments(rewritten, { maxBytes: 1500 }));
   });
 
   it('rejects a budget too small to hold anything', () => {

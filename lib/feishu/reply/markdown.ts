@@ -190,17 +190,55 @@ function fenceAt(text: string, from: number, fence: string | undefined, to: numb
  * const segments = planCardSegments(answer, { maxBytes: 24_000 });
  * const contents = segments.map((segment) => renderSegment(answer, segment));
  */
-export function planCardSegments(text: string, { maxBytes, ...renderOptions }: PlanOptions): CardSegment[] {
+export function planCardSegments(text: string, options: PlanOptions): CardSegment[] {
+  return planFrom(text, 0, undefined, options, []);
+}
+
+/**
+ * `planCardSegments` for a text that keeps growing (a streamed answer): cards already full for
+ * the previous text are reused as long as the new text still starts with their text, so each
+ * call only plans the last card or two instead of the whole answer.
+ *
+ * @example
+ * const planner = createCardPlanner({ maxBytes: 24_000 });
+ * planner.plan(partial); planner.plan(longerPartial);
+ */
+export function createCardPlanner(options: PlanOptions): { plan(text: string): CardSegment[] } {
+  let previousText = '';
+  let previous: CardSegment[] = [];
+  return {
+    plan(text) {
+      const open = previous.at(-1);
+      const stableEnd = open?.start ?? 0;
+      const reusable = open !== undefined && stableEnd > 0 && text.startsWith(previousText.slice(0, stableEnd));
+      const segments = reusable
+        ? planFrom(text, stableEnd, open.openFence, options, previous.slice(0, -1))
+        : planCardSegments(text, options);
+      previousText = text;
+      previous = segments;
+      return segments.map((segment) => ({ ...segment }));
+    },
+  };
+}
+
+function planFrom(
+  text: string,
+  from: number,
+  fromFence: string | undefined,
+  { maxBytes, ...renderOptions }: PlanOptions,
+  segments: CardSegment[],
+): CardSegment[] {
   if (maxBytes < 64) throw new RangeError(`maxBytes must be at least 64, got ${maxBytes}`);
-  const segments: CardSegment[] = [];
-  let start = 0;
-  let openFence: string | undefined;
+  let start = from;
+  let openFence = fromFence;
   // Room for the fence lines a cut inside code adds to a card.
   const reserve = 64;
   for (;;) {
     const whole: CardSegment = { start, end: text.length, endsInFence: false };
     if (openFence !== undefined) whole.openFence = openFence;
-    if (cardBytes(renderSegment(text, whole, renderOptions)) <= maxBytes) {
+    // Every character costs at least one byte; only a text far over budget is not even tried
+    // (markdown rendering never shrinks text by half).
+    if (text.length - start <= maxBytes * 2 && cardBytes(renderSegment(text, whole, renderOptions)) <= maxBytes) {
       segments.push(whole);
       return segments;
     }
@@ -222,9 +260,10 @@ function largestFittingEnd(
   budget: number,
   renderOptions: Omit<CardMarkdownOptions, 'openFence'>,
 ): number {
-  // Binary search on the raw end; rendered size grows with it (escapes only ever add bytes).
+  // Binary search on the raw end; rendered size grows with it (escapes only ever add bytes),
+  // and a piece longer than twice the budget in characters cannot fit.
   let low = start + 1;
-  let high = text.length;
+  let high = Math.min(text.length, start + budget * 2);
   const fits = (end: number) =>
     cardBytes(renderCardMarkdown(text.slice(start, end), { ...renderOptions, openFence })) <= budget;
   if (!fits(low)) return safeBoundary(text, low);

@@ -6,7 +6,7 @@ import type { FeishuClient } from '../feishu-client.js';
 import { createCoalescingWriter } from './coalescing-writer.js';
 import {
   type CardMarkdownOptions,
-  planCardSegments,
+  createCardPlanner,
   previewSummary,
   renderCardMarkdown,
   renderSegment,
@@ -196,6 +196,8 @@ export function createStreamingCardReply({
   const sequenceBase = attempt * 1_000_000;
   const cards: CardSlot[] = [];
   let cardBytes = Math.max(MIN_CARD_BYTES, maxCardBytes);
+  // Incremental: cards already full are not re-planned on every update of a long answer.
+  let planner = createCardPlanner({ maxBytes: cardBytes, ...markdown });
   let mode: 'card' | 'text' = 'card';
   let textSink: ReplySink | undefined;
   let started = false;
@@ -295,6 +297,7 @@ export function createStreamingCardReply({
         }
         if (CARD_LIMIT_CODES.has(error.code) && cardBytes > MIN_CARD_BYTES) {
           cardBytes = Math.max(MIN_CARD_BYTES, Math.floor(cardBytes * 0.7));
+          planner = createCardPlanner({ maxBytes: cardBytes, ...markdown });
           log.warn({ code: error.code, cardBytes }, 'card refused the content size; rolling over to smaller cards');
           throw new ReplanError('card size limit');
         }
@@ -398,7 +401,7 @@ export function createStreamingCardReply({
 
   /** Brings the cards to show `goal`: the only place that writes cards after `start`. */
   const sync = async (goal: SyncTarget) => {
-    const segments = planCardSegments(goal.text, { maxBytes: cardBytes, ...markdown });
+    const segments = planner.plan(goal.text);
     if (segments.length > maxCards) {
       throw new FeishuApiError({ api: 'reply', message: `answer needs ${segments.length} cards (max ${maxCards})` });
     }

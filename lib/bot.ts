@@ -155,6 +155,8 @@ export async function startBot(
       }
     : undefined;
   await devtools?.tracker.load();
+  // Ends open devtools SSE streams when the drain starts, so a browser tab cannot hold the server open.
+  const devtoolsShutdown = new AbortController();
 
   const health = healthRoutes({
     monitor,
@@ -241,6 +243,7 @@ export async function startBot(
         // Exactly what GET /health answers, whoever serves it (`app` exists by the time a request comes).
         healthSnapshot: async () => (await app.request('/health')).json(),
         token: config.devtools.token,
+        shutdownSignal: devtoolsShutdown.signal,
         maxChatChars: config.policy.maxInputChars,
       }),
     });
@@ -293,6 +296,7 @@ export async function startBot(
       name: 'stop accepting',
       run: () => {
         connection?.close();
+        devtoolsShutdown.abort();
         // No new connections from now on; open ones may finish their request (webhook acks).
         serverClosed = closeServer(server, Math.min(2_000, config.shutdownTimeoutMs / 4));
       },

@@ -40,7 +40,11 @@ async function json<T>(response: Response | Promise<Response>): Promise<T> {
 }
 type TraceList = { traces: TraceSummary[] };
 
-async function harness({ token = TOKEN as string | undefined, withInbox = true } = {}): Promise<Harness> {
+async function harness({
+  token = TOKEN as string | undefined,
+  withInbox = true,
+  shutdownSignal = undefined as AbortSignal | undefined,
+} = {}): Promise<Harness> {
   const bus = createEventBus();
   const store = await openStore('sqlite::memory:');
   const tracker = createTracker({ bus, store, ringSize: 500 });
@@ -71,6 +75,7 @@ async function harness({ token = TOKEN as string | undefined, withInbox = true }
     remoteAddress: () => remote,
     heartbeatMs: 50,
     chatPollMs: 10,
+    shutdownSignal,
   });
   const app = createApp({ log: pino({ level: 'silent' }), routes: [{ path: '/devtools', app: routes }] });
   const result = {
@@ -480,6 +485,24 @@ describe('devtools API', () => {
     expect(text).toContain('event: start');
     expect(text).toContain('"text":"Hello there"');
     expect(text).toContain('"detail":"gpt-test"');
+  });
+
+  it('ends open streams and refuses new ones once shutdown starts', async () => {
+    const shutdown = new AbortController();
+    const h = await loopback({ shutdownSignal: shutdown.signal });
+    const live = await h.app.request('/devtools/api/stream');
+    const chat = await h.app.request('/devtools/api/chat/job-slow/stream');
+    setTimeout(() => shutdown.abort(), 20);
+    const [liveText, chatText] = await Promise.all([
+      readStream(live, () => false, 3_000).catch((error: Error) => error.message),
+      readStream(chat, () => false, 3_000).catch((error: Error) => error.message),
+    ]);
+    // Both bodies ended on their own (no "timed out" error), well before the timeout.
+    expect(liveText).toContain('event: hello');
+    expect(liveText).not.toContain('timed out');
+    expect(chatText).not.toContain('timed out');
+    expect((await h.app.request('/devtools/api/stream')).status).toBe(503);
+    expect((await h.app.request('/devtools/api/chat/x/stream')).status).toBe(503);
   });
 
   it('ends a playground stream with a notice when the trace finished without an answer', async () => {

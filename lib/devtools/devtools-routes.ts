@@ -42,6 +42,11 @@ export interface DevtoolsRoutesOptions {
   maxChatChars?: number;
   /** Login cookie lifetime. */
   sessionMaxAgeSeconds?: number;
+  /**
+   * Aborted when the process starts draining: open SSE streams end at once (a browser tab left
+   * open must not hold the server open) and new ones are refused with 503.
+   */
+  shutdownSignal?: AbortSignal;
 }
 
 const ASSETS: Readonly<Record<string, string>> = {
@@ -73,6 +78,7 @@ export function devtoolsRoutes({
   chatStreamMaxMs = 15 * 60_000,
   maxChatChars = 8_000,
   sessionMaxAgeSeconds = 12 * 3_600,
+  shutdownSignal,
 }: DevtoolsRoutesOptions): Hono {
   const app = new Hono();
   const playground = inbox ? createPlayground({ inbox, maxChars: maxChatChars, now }) : undefined;
@@ -215,6 +221,7 @@ export function devtoolsRoutes({
   });
 
   app.get('/api/chat/:traceId/stream', (c) => {
+    if (shutdownSignal?.aborted) return c.json({ error: 'shutting_down', message: 'The bot is restarting' }, 503);
     const traceId = c.req.param('traceId');
     return streamSSE(c, async (stream) => {
       const pending: DevtoolsReplyUpdate[] = [];
@@ -228,10 +235,12 @@ export function devtoolsRoutes({
         signal.wake();
       });
       onAbort(c, stream, () => signal.wake());
+      const onShutdown = () => signal.wake();
+      shutdownSignal?.addEventListener('abort', onShutdown, { once: true });
       const deadline = now() + chatStreamMaxMs;
       let lastWrite = now();
       try {
-        while (!ended && !stream.aborted && now() < deadline) {
+        while (!ended && !stream.aborted && !shutdownSignal?.aborted && now() < deadline) {
           while (pending.length > 0) {
             const update = pending.shift() as DevtoolsReplyUpdate;
             await stream.writeSSE({ event: update.type, data: JSON.stringify(update) });
@@ -259,6 +268,7 @@ export function devtoolsRoutes({
         }
       } finally {
         unsubscribe();
+        shutdownSignal?.removeEventListener('abort', onShutdown);
       }
     });
   });
@@ -267,11 +277,14 @@ export function devtoolsRoutes({
   app.get('/api/stream', (c) => {
     const filter = readFilter(c);
     if (typeof filter === 'string') return c.json({ error: 'invalid_query', message: filter }, 400);
+    if (shutdownSignal?.aborted) return c.json({ error: 'shutting_down', message: 'The bot is restarting' }, 503);
     const subscription = tracker.subscribe();
     if (!subscription) return c.json({ error: 'too_many_streams', message: 'Too many live streams open' }, 503);
     const after = readInteger(c.req.query('after')) ?? readInteger(c.req.header('last-event-id'));
     return streamSSE(c, async (stream) => {
       onAbort(c, stream, () => subscription.close());
+      const onShutdown = () => subscription.close();
+      shutdownSignal?.addEventListener('abort', onShutdown, { once: true });
       let lastSent = 0;
       try {
         await stream.writeSSE({
@@ -303,6 +316,7 @@ export function devtoolsRoutes({
         }
       } finally {
         subscription.close();
+        shutdownSignal?.removeEventListener('abort', onShutdown);
       }
     });
   });

@@ -111,8 +111,12 @@ function classifyApiCallError(error: APICallError, now: () => number): Classifie
     message: oneLine(`${status === undefined ? '' : `HTTP ${status}: `}${error.message}`),
   };
 
+  // A socket that dies mid-body arrives as "Failed to process successful response" with status
+  // 200 and cause TypeError('terminated'): the status is not the story, the cause is.
+  if (isNetworkError(error.cause)) return { ...base, category: 'NETWORK', modelFault: true, retryable: true };
   if (status === undefined) {
-    if (isNetworkError(error.cause) || isNetworkError(error)) {
+    // provider-utils wraps every failed fetch as "Cannot connect to API: <cause>".
+    if (isNetworkError(error) || error.message.startsWith('Cannot connect to API')) {
       return { ...base, category: 'NETWORK', modelFault: true, retryable: true };
     }
     return { ...base, category: 'OTHER', modelFault: error.isRetryable, retryable: error.isRetryable };

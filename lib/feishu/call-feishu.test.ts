@@ -3,7 +3,7 @@ import { type FakeFeishu, FEISHU_CODES, startFakeFeishu } from '../../test/fakes
 import type { BotEvent } from '../observe/bot-event.js';
 import { createEventBus } from '../observe/event-bus.js';
 import { callFeishu, evictTenantToken, FeishuApiError, parseRetryAfterMs, toFeishuApiError } from './call-feishu.js';
-import { createFeishuClient } from './feishu-client.js';
+import { createFeishuClient, safeSdkLogger } from './feishu-client.js';
 
 function recordingBus() {
   const bus = createEventBus();
@@ -120,5 +120,22 @@ describe('token refresh with the real SDK against the fake Feishu', () => {
     await evictTenantToken(client);
     await callFeishu(bus, 'bot.v3.info', info);
     expect(fake.issuedTokens()).toHaveLength(3);
+  });
+
+  it("the SDK's own error log never contains the bearer token", async () => {
+    const lines: string[] = [];
+    const client = createFeishuClient({
+      appId: fake.appId,
+      appSecret: fake.appSecret,
+      domain: fake.url,
+      logger: safeSdkLogger((line) => lines.push(line)),
+    });
+    fake.inject({ api: 'bot.info', times: 1, status: 400, code: 230001, msg: 'bad request' });
+    const { bus } = recordingBus();
+    await expect(
+      callFeishu(bus, 'bot.v3.info', () => client.request({ method: 'GET', url: '/open-apis/bot/v3/info' })),
+    ).rejects.toMatchObject({ code: 230001 });
+    expect(lines.join('\n')).toContain('status=400 code=230001 msg=bad request');
+    expect(lines.join('\n')).not.toMatch(/Bearer|t-[0-9a-f]{10}/);
   });
 });

@@ -151,7 +151,7 @@ export async function startBot(
           secrets: config.secrets,
           onError: (error, where) => log.warn({ err: error, where }, 'devtools tracker'),
         }),
-        replies: createDevtoolsReplies(),
+        replies: createDevtoolsReplies({ bus }),
       }
     : undefined;
   await devtools?.tracker.load();

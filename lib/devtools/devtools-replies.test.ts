@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { BotEvent } from '../observe/bot-event.js';
+import { createEventBus } from '../observe/event-bus.js';
 import { createDevtoolsReplies, type DevtoolsReplyUpdate } from './devtools-replies.js';
 
 describe('createDevtoolsReplies', () => {
@@ -60,5 +62,27 @@ describe('createDevtoolsReplies', () => {
     for (const id of ['a', 'b', 'c', 'd']) replies.sinkFor(id).update(id);
     expect(replies.get('a')).toBeNull();
     expect(replies.get('d')?.text).toBe('d');
+  });
+
+  it('reports reply.started and reply.finished on the bus like a Feishu reply', async () => {
+    const bus = createEventBus();
+    const events: BotEvent[] = [];
+    bus.subscribe((event) => events.push(event));
+    const replies = createDevtoolsReplies({ bus });
+    const ok = replies.sinkFor('ok');
+    await ok.start();
+    ok.update('partial');
+    await ok.finish('done!');
+    const broken = replies.sinkFor('broken');
+    await broken.start();
+    await broken.fail('half', 'model unavailable');
+    expect(events.map(({ type, traceId }: BotEvent & { traceId?: string }) => `${type}:${traceId}`)).toEqual([
+      'reply.started:ok',
+      'reply.finished:ok',
+      'reply.started:broken',
+      'reply.finished:broken',
+    ]);
+    expect(events[1]).toMatchObject({ mode: 'devtools', length: 5, cards: 0 });
+    expect(events[3]).toMatchObject({ notice: 'model unavailable', length: 4 });
   });
 });

@@ -1,4 +1,5 @@
 import type { ReplySink } from '../conversation/reply-sink.js';
+import type { EventBus } from '../observe/event-bus.js';
 
 /** One step of a playground answer, as the SSE stream sends it. `text` is always the full text so far. */
 export interface DevtoolsReplyUpdate {
@@ -31,6 +32,8 @@ export interface DevtoolsRepliesOptions {
   maxTextChars?: number;
   /** Listeners per answer (browser tabs following it). */
   maxListeners?: number;
+  /** Reports reply.started / reply.finished (mode 'devtools'), so a playground trace ends like a Feishu one. */
+  bus?: EventBus;
   now?: () => number;
 }
 
@@ -58,6 +61,7 @@ export function createDevtoolsReplies({
   maxEntries = 200,
   maxTextChars = 100_000,
   maxListeners = 8,
+  bus,
   now = Date.now,
 }: DevtoolsRepliesOptions = {}): DevtoolsReplies {
   const entries = new Map<string, Entry>(); // insertion order = least recently changed first
@@ -119,6 +123,7 @@ export function createDevtoolsReplies({
           change(traceId, (entry) => {
             if (entry.state !== 'pending') return null;
             entry.state = 'streaming';
+            bus?.emit({ type: 'reply.started', traceId, mode: 'devtools' });
             return { type: 'start', text: '' };
           });
         },
@@ -134,6 +139,7 @@ export function createDevtoolsReplies({
             entry.state = 'finished';
             entry.text = cap(finalText);
             entry.detail = summary;
+            bus?.emit({ type: 'reply.finished', traceId, mode: 'devtools', length: finalText.length, cards: 0 });
             return { type: 'finish', text: entry.text, ...(summary === undefined ? {} : { detail: summary }) };
           });
         },
@@ -142,6 +148,14 @@ export function createDevtoolsReplies({
             entry.state = 'failed';
             entry.text = cap(partialText);
             entry.detail = notice;
+            bus?.emit({
+              type: 'reply.finished',
+              traceId,
+              mode: 'devtools',
+              length: partialText.length,
+              cards: 0,
+              notice,
+            });
             return { type: 'fail', text: entry.text, detail: notice };
           });
         },

@@ -425,6 +425,35 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
     expectStrictlyIncreasing(cardOf(replies[0]!).sequenceHistory);
   });
 
+  it('on shutdown the card is closed with the notice, and the next attempt continues that card', async () => {
+    let checkpoint: unknown;
+    const shutdown = new AbortController();
+    const first = sinkFor({
+      attempt: 1,
+      signal: shutdown.signal,
+      saveCheckpoint: async (value) => {
+        checkpoint = value;
+      },
+    });
+    await first.start();
+    const partial = longAnswer(3);
+    await feed(first, partial);
+    shutdown.abort('shutdown');
+    await first.fail(partial, 'I was interrupted by a restart.');
+    const [reply] = botReplies();
+    expect(fake.visibleText(reply!.messageId)).toBe(`${partial}\n\nI was interrupted by a restart.`);
+    expect(cardOf(reply!).streaming).toBe(false);
+
+    const second = sinkFor({ attempt: 2, checkpoint: parseCardCheckpoint(checkpoint) });
+    await second.start();
+    const answer = longAnswer(7);
+    await feed(second, answer);
+    await second.finish(answer);
+    expect(botReplies()).toHaveLength(1);
+    expect(fake.visibleText(reply!.messageId)).toBe(answer);
+    expect(cardOf(reply!).streaming).toBe(false);
+  });
+
   it('a retried reply with the same uuid does not create a second message', async () => {
     // The first reply answers too late; the sink times out and retries with the same uuid.
     fake.inject({ api: 'im.message.reply', times: 1, latencyMs: 600 });

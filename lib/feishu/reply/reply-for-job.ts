@@ -27,8 +27,11 @@ export interface ReplySinkForJobOptions
     | 'signal'
   > {
   context: JobContext;
-  /** The user's message (a NormalisedMessage fits): replies go under it, in its thread if any. */
-  message: { messageId: string; chatId: string; threadId?: string | undefined };
+  /**
+   * The user's message (a NormalisedMessage or the conversation's ReplyContext fits): replies
+   * go under it, in its thread when it has one (or as `replyInThread` says).
+   */
+  message: { messageId: string; chatId: string; threadId?: string | undefined; replyInThread?: boolean };
   client: FeishuClient;
   bus: EventBus;
   log: Logger;
@@ -36,7 +39,7 @@ export interface ReplySinkForJobOptions
 
 /**
  * The streaming card reply for one inbox job, wired to the job's checkpoint, idempotency keys,
- * attempt number and abort signal. The job checkpoint is treated as an object whose `reply` key
+ * attempt number and abort signal (see `StreamingCardReplyOptions.signal`). The job checkpoint is treated as an object whose `reply` key
  * belongs to this sink; other keys are kept as they are when it saves.
  *
  * @example
@@ -63,7 +66,11 @@ export function createReplySinkForJob({
     bus,
     log,
     traceId: job.id,
-    target: { messageId: message.messageId, chatId: message.chatId, replyInThread: message.threadId !== undefined },
+    target: {
+      messageId: message.messageId,
+      chatId: message.chatId,
+      replyInThread: message.replyInThread ?? Boolean(message.threadId),
+    },
     idempotencyKey: (part) => context.idempotencyKey(part),
     checkpoint: parseCardCheckpoint(stored[REPLY_CHECKPOINT_KEY]),
     saveCheckpoint: async (reply) => {

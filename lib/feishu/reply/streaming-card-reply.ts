@@ -89,9 +89,11 @@ export interface StreamingCardReplyOptions {
   /** Format and reaction of the plain-text fallback. */
   textFallback?: { format?: TextReplyFormat; reaction?: string | false };
   /**
-   * `JobContext.signal`. Once aborted (shutdown, lease lost) the sink stops writing and `finish`
-   * / `fail` return without touching the cards: the job's next attempt resumes them from the
-   * checkpoint, and must not race this one.
+   * `JobContext.signal`. Aborted with reason `'lease-lost'`, another worker owns the job: the
+   * sink stops writing at once and `finish` / `fail` return without touching the cards (that
+   * attempt resumes them from the checkpoint and must not race this one). Any other reason
+   * (`'shutdown'`, `'timeout'`) leaves the sink working, so the handler can still close the
+   * card with a notice; the next attempt re-opens and continues it.
    */
   signal?: AbortSignal;
   now?: () => number;
@@ -445,11 +447,12 @@ export function createStreamingCardReply({
     sleep,
   });
 
-  const abandoned = () => signal?.aborted === true;
+  const abandoned = () => signal?.aborted === true && signal.reason === 'lease-lost';
   signal?.addEventListener(
     'abort',
     () => {
-      log.info({ traceId, reason: String(signal.reason) }, 'job aborted; reply left for the next attempt');
+      if (!abandoned()) return;
+      log.info({ traceId }, 'lease lost; the reply is left to the attempt that holds the job now');
       void writer.stop();
     },
     { once: true },

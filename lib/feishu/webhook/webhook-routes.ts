@@ -54,6 +54,27 @@ type Verified =
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * Deepest JSON nesting an event may have. Feishu's are under 10 levels; a deeper one (found by
+ * the webhook fuzz test) overflowed the stack in JSON.stringify when the inbox persisted it, which
+ * surfaced as 503 and would have made Feishu re-deliver a poison event for hours.
+ */
+export const MAX_EVENT_DEPTH = 64;
+
+/** Iterative, so the check itself cannot overflow the stack it protects. */
+function deeperThan(value: unknown, limit: number): boolean {
+  const stack: { value: unknown; depth: number }[] = [{ value, depth: 1 }];
+  while (stack.length > 0) {
+    const { value: current, depth } = stack.pop()!;
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth > limit) return true;
+    for (const child of Array.isArray(current) ? current : Object.values(current)) {
+      if (typeof child === 'object' && child !== null) stack.push({ value: child, depth: depth + 1 });
+    }
+  }
+  return false;
+}
+
 function sameSecret(given: string | undefined, expected: string): boolean {
   if (given === undefined) return false;
   // Hashing first gives equal lengths, which timingSafeEqual needs, without leaking the length.
@@ -132,6 +153,14 @@ export function webhookRoutes({
     }
     if (verificationToken !== undefined && !sameSecret(envelope.token, verificationToken)) {
       return { ok: false, status: 401, code: 'TOKEN_INVALID' };
+    }
+    if (deeperThan(payload, MAX_EVENT_DEPTH)) {
+      return {
+        ok: false,
+        status: 400,
+        code: 'INVALID_EVENT',
+        detail: `JSON nested deeper than ${MAX_EVENT_DEPTH} levels`,
+      };
     }
     return { ok: true, envelope };
   }

@@ -2,11 +2,15 @@ import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeLongConnection } from '../../test/fakes/fake-long-connection.js';
 import { messageEnvelope } from '../../test/support/ingress-events.js';
 import type { AcceptResult, InboundEvent } from '../inbox/inbound-event.js';
+import { createInbox } from '../inbox/inbox.js';
 import { silentLogger } from '../log.js';
 import type { StampedBotEvent } from '../observe/bot-event.js';
 import { createEventBus } from '../observe/event-bus.js';
+import { openSqliteStore } from '../store/sqlite-store.js';
+import { StoreUnavailableError } from '../store/store.js';
 import { type LongConnection, messageEventDispatcher, startLongConnection } from './long-connection.js';
 
 const APP_ID = 'cli_a1b2c3d4e5f60718';
@@ -79,6 +83,7 @@ describe('long connection state', () => {
     const connection = start(fake.url, events);
     await waitFor(() => connection.status().state === 'reconnecting');
     expect(connection.isReady()).toBe(false);
+    expect(connection.status().reconnects).toBe(1);
     expect(fake.calls.length).toBeGreaterThanOrEqual(1);
     connection.close();
     expect(connection.status().state).toBe('off');
@@ -131,5 +136,78 @@ describe('long connection event handling (the SDK dispatcher, without WS frames)
     await expect(
       dispatcher.invoke(messageEnvelope({ eventId: 'e', messageId: 'm' }), { needCheck: false }),
     ).rejects.toThrow(/store down/);
+  });
+});
+
+describe('long connection over real frames (SDK WSClient against the fake gateway)', () => {
+  it('acks an event only after the inbox persisted it, de-duplicates, and survives a dropped connection', async () => {
+    const gateway = await startFakeLongConnection();
+    const store = openSqliteStore(':memory:');
+    let storeDown = false;
+    const flaky = new Proxy(store, {
+      get(target, property, receiver) {
+        if (property === 'enqueue' && storeDown) {
+          return async () => {
+            throw new StoreUnavailableError('disk gone');
+          };
+        }
+        const value = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const events: StampedBotEvent[] = [];
+    const bus = createEventBus();
+    bus.subscribe((event) => events.push(event));
+    const log = silentLogger();
+    const inbox = createInbox({ store: flaky, bus, log, dedupeTtlMs: 24 * 3_600_000, maxBacklog: 100 });
+    const connection = startLongConnection({
+      appId: APP_ID,
+      appSecret: 'secret',
+      domain: gateway.url,
+      inbox,
+      log,
+      bus,
+      statusPollMs: 10,
+    });
+    try {
+      await connection.ready;
+      expect(connection.status()).toMatchObject({ state: 'connected', reconnects: 0, lastEventAt: null });
+      expect(connection.isReady()).toBe(true);
+
+      const envelope = messageEnvelope({ eventId: 'ws-ev-1', messageId: 'om_ws_1', chatId: 'oc_ws' });
+      expect(await gateway.sendEvent(envelope)).toEqual({ code: 200 });
+      expect(await store.getJob('message:om_ws_1')).toMatchObject({ status: 'pending', lane: 'chat:oc_ws' });
+      expect((await store.getJob('message:om_ws_1'))?.payload).toMatchObject({
+        source: 'websocket',
+        eventId: 'ws-ev-1',
+      });
+      expect(connection.status().lastEventAt).not.toBeNull();
+
+      // Re-delivered: acked again, still one job.
+      expect(await gateway.sendEvent(envelope)).toEqual({ code: 200 });
+      expect((await store.countJobs()).pending).toBe(1);
+
+      // Store down: the SDK answers 500 so Feishu delivers again; once it is back, the retry lands.
+      storeDown = true;
+      const second = messageEnvelope({ eventId: 'ws-ev-2', messageId: 'om_ws_2', chatId: 'oc_ws' });
+      expect(await gateway.sendEvent(second)).toEqual({ code: 500 });
+      storeDown = false;
+      expect(await gateway.sendEvent(second)).toEqual({ code: 200 });
+      expect((await store.countJobs()).pending).toBe(2);
+
+      // A network cut: visibly reconnecting, then connected again, and events flow.
+      gateway.dropConnections();
+      await waitFor(() => connection.status().state === 'connected' && gateway.connections() === 1);
+      const states = events.flatMap((event) => (event.type === 'feishu.connection' ? [event.state] : []));
+      expect(states).toEqual(['connecting', 'connected', 'reconnecting', 'connected']);
+      expect(connection.status().reconnects).toBe(1);
+      const third = messageEnvelope({ eventId: 'ws-ev-3', messageId: 'om_ws_3', chatId: 'oc_ws' });
+      expect(await gateway.sendEvent(third)).toEqual({ code: 200 });
+      expect((await store.countJobs()).pending).toBe(3);
+    } finally {
+      connection.close();
+      await gateway.close();
+      await store.close();
+    }
   });
 });

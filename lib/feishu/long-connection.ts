@@ -8,7 +8,7 @@ import { feishuDomain } from './feishu-client.js';
 
 export interface LongConnectionStatus {
   state: ConnectionState;
-  /** Reconnect attempts since start (first-connect retries included). */
+  /** Times the connection went into 'reconnecting' since start (a failed first connect included). */
   reconnects: number;
   /** Epoch ms of the last event received, null before the first. */
   lastEventAt: number | null;
@@ -130,7 +130,6 @@ export function startLongConnection({
 }: LongConnectionOptions): LongConnection {
   let state: ConnectionState = 'connecting';
   let reconnects = 0;
-  let seenAttempts = 0;
   let lastEventAt: number | null = null;
   let lastError: string | null = null;
   let since = now();
@@ -147,6 +146,7 @@ export function startLongConnection({
 
   const setState = (next: ConnectionState) => {
     if (next === state) return;
+    if (next === 'reconnecting') reconnects += 1;
     state = next;
     since = now();
     log.info({ state, reconnects }, 'feishu long connection state');
@@ -190,8 +190,6 @@ export function startLongConnection({
   const poll = setInterval(() => {
     if (closed) return;
     const sdk = client.getConnectionStatus();
-    if (sdk.reconnectAttempts > seenAttempts) reconnects += sdk.reconnectAttempts - seenAttempts;
-    seenAttempts = sdk.reconnectAttempts;
     if (sdk.state === 'failed') setState('failed');
     else if (sdk.state === 'connected') setState('connected');
     else if (sdk.state === 'reconnecting') setState('reconnecting');

@@ -763,17 +763,23 @@ async function refreshDeadLetters() {
 
 // ── playground ───────────────────────────────────────────────────────────────
 
+/** 8 random hex digits. crypto.randomUUID needs a secure context, which plain http to a remote host is not. */
+function randomHex() {
+  const bytes = crypto.getRandomValues(new Uint8Array(4));
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
 function loadSessionId() {
   let id = sessionStorage.getItem('devtools-session');
   if (!id) {
-    id = `web-${crypto.randomUUID().slice(0, 8)}`;
+    id = `web-${randomHex()}`;
     sessionStorage.setItem('devtools-session', id);
   }
   return id;
 }
 
 function newSession() {
-  state.sessionId = `web-${crypto.randomUUID().slice(0, 8)}`;
+  state.sessionId = `web-${randomHex()}`;
   sessionStorage.setItem('devtools-session', state.sessionId);
   $('session-id').textContent = state.sessionId;
   for (const source of state.chatStreams) source.close();

@@ -471,6 +471,16 @@ describe('devtools API', () => {
     expect(h.tracker.stats().subscribers).toBe(0);
   });
 
+  it('resumes a reconnecting EventSource after its Last-Event-ID', async () => {
+    const h = await loopback();
+    for (const reason of ['one', 'two', 'three']) h.bus.emit({ type: 'message.ignored', traceId: 't', reason });
+    const response = await h.app.request('/devtools/api/stream?after=0', { headers: { 'last-event-id': '2' } });
+    const text = await readStream(response, (body) => body.includes('id: 3'));
+    expect(text).toContain('"reason":"three"');
+    expect(text).not.toContain('"reason":"one"');
+    expect(text).not.toContain('"reason":"two"');
+  });
+
   it('streams a playground answer as start, updates and finish', async () => {
     const h = await loopback();
     const response = await h.app.request('/devtools/api/chat/job-9/stream');

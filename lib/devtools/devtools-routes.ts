@@ -280,7 +280,8 @@ export function devtoolsRoutes({
     if (shutdownSignal?.aborted) return c.json({ error: 'shutting_down', message: 'The bot is restarting' }, 503);
     const subscription = tracker.subscribe();
     if (!subscription) return c.json({ error: 'too_many_streams', message: 'Too many live streams open' }, 503);
-    const after = readInteger(c.req.query('after')) ?? readInteger(c.req.header('last-event-id'));
+    // An EventSource reconnecting on its own resends the original URL but a newer Last-Event-ID.
+    const after = readInteger(c.req.header('last-event-id')) ?? readInteger(c.req.query('after'));
     return streamSSE(c, async (stream) => {
       onAbort(c, stream, () => subscription.close());
       const onShutdown = () => subscription.close();

@@ -157,8 +157,9 @@ export function createManagerAgent({
       for (const specialist of specialists.list()) {
         tools[specialist.name] = specialistTool(specialist, { conversation: context, dependencies });
       }
-      const current =
-        context.chatType === 'group' && context.userName !== undefined ? `${context.userName}: ${input}` : input;
+      // Same "author: text" form as the stored group turns, so the model sees one convention.
+      const author = context.userName ?? context.userId;
+      const current = context.chatType === 'group' && author !== undefined ? `${author}: ${input}` : input;
       return runAgent({
         agent: MANAGER_AGENT_NAME,
         traceId: context.traceId,

@@ -107,7 +107,7 @@ describe('createMessageHandler', () => {
     );
     expect(sink.finalText).toBe('Hello from the model');
     expect(sink.summary).toMatch(/^mock-model · 15 tokens · \d+\.\d s$/);
-    expect(userTexts(prompts[0] as LanguageModelV3CallOptions)).toEqual(['hello bot']);
+    expect(userTexts(prompts[0] as LanguageModelV3CallOptions)).toEqual(['ou_user_1: hello bot']);
     expect(events).toContainEqual(
       expect.objectContaining({ type: 'message.received', text: 'hello bot', chatType: 'group' }),
     );
@@ -130,18 +130,18 @@ describe('createMessageHandler', () => {
     expect(userTexts(prompts[1] as LanguageModelV3CallOptions)).toEqual([
       'ou_user_1: my name is Bob',
       'Nice to meet you, Bob',
-      'what is my name?',
+      'ou_user_1: what is my name?',
     ]);
 
     // Another thread in the same chat does not see it.
     await handler(jobContext(messageEvent({ text: 'who am I?', chatId: 'oc_mem', threadId: 'omt_other' })));
-    expect(userTexts(prompts[2] as LanguageModelV3CallOptions)).toEqual(['who am I?']);
+    expect(userTexts(prompts[2] as LanguageModelV3CallOptions)).toEqual(['ou_user_1: who am I?']);
 
     await handler(jobContext(messageEvent({ text: '/reset', ...where })));
     expect(sinks.at(-1)?.sink.finalText).toMatch(/forgotten/);
     expect(prompts).toHaveLength(3);
     await handler(jobContext(messageEvent({ text: 'what is my name?', ...where })));
-    expect(userTexts(prompts[3] as LanguageModelV3CallOptions)).toEqual(['what is my name?']);
+    expect(userTexts(prompts[3] as LanguageModelV3CallOptions)).toEqual(['ou_user_1: what is my name?']);
   });
 
   it('answers /help without the model', async () => {
@@ -206,7 +206,7 @@ describe('createMessageHandler', () => {
     const event = messageEvent({ text: 'once', chatId: 'oc_rerun' });
     await handler(jobContext(event));
     await handler(jobContext(event, { attempts: 2 }));
-    expect(userTexts(prompts[1] as LanguageModelV3CallOptions)).toEqual(['once']);
+    expect(userTexts(prompts[1] as LanguageModelV3CallOptions)).toEqual(['ou_user_1: once']);
     expect((await store.readHistory('chat:oc_rerun', 10)).map((turn) => turn.content)).toEqual([
       'once',
       'Hello from the model',

@@ -1,8 +1,10 @@
 import { EventEmitter } from 'node:events';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../log.js';
-import { createGracefulShutdown, type ShutdownStep } from './graceful-shutdown.js';
+import { closeServer, createGracefulShutdown, type ShutdownStep } from './graceful-shutdown.js';
 import { createReadiness } from './readiness.js';
 
 function setup({ steps = [], timeoutMs = 1_000 }: { steps?: ShutdownStep[]; timeoutMs?: number } = {}) {
@@ -163,5 +165,37 @@ describe('createGracefulShutdown().install', () => {
     uninstall();
     expect(target.listenerCount('SIGINT')).toBe(0);
     expect(target.listenerCount('message')).toBe(0);
+  });
+});
+
+describe('closeServer', () => {
+  it('stops accepting at once and cuts a stream still open after the grace period', async () => {
+    const server = createServer((_request, response) => {
+      // An event stream that never ends by itself (devtools SSE).
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.write('data: hello\n\n');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const streamEnded = new Promise<string>((resolve) => {
+      request({ host: '127.0.0.1', port, path: '/events' }, (response) => {
+        response.on('data', () => {});
+        response.on('close', () => resolve('closed'));
+      }).end();
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = Date.now();
+    const closing = closeServer(server, 100);
+    // A new connection is refused while the old stream is still open.
+    const refused = await new Promise<string>((resolve) => {
+      request({ host: '127.0.0.1', port, path: '/' }, () => resolve('answered'))
+        .on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'))
+        .end();
+    });
+    expect(refused).toBe('ECONNREFUSED');
+    await closing;
+    expect(await streamEnded).toBe('closed');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+    expect(server.listening).toBe(false);
   });
 });

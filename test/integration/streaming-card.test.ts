@@ -454,6 +454,28 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
     expect(cardOf(reply!).streaming).toBe(false);
   });
 
+  it('when the model starts over with a shorter answer, cards it no longer needs are recalled', async () => {
+    const sink = sinkFor({ maxCardBytes: 4096, updatesPerSecond: 10 });
+    await sink.start();
+    const firstTry = longAnswer(80);
+    await feed(sink, firstTry, { chunk: 1000, intervalMs: 20 });
+    await fake.waitFor(() => fake.messages({ chatId: GROUP_CHAT, fromBot: true }).length >= 2, {
+      description: 'a second card',
+    });
+    // The fallback model answers from scratch, and shorter.
+    const answer = 'A short answer from the fallback model.';
+    sink.update(answer);
+    await sink.finish(answer);
+
+    const replies = botReplies();
+    const visible = replies.filter((reply) => !reply.deleted);
+    expect(visible).toHaveLength(1);
+    expect(fake.visibleText(visible[0]!.messageId)).toBe(answer);
+    expect(cardOf(visible[0]!).streaming).toBe(false);
+    expect(fake.callsTo('im.message.delete').length).toBe(replies.length - 1);
+    expect(events.find((event) => event.type === 'reply.finished')).toMatchObject({ cards: 1 });
+  });
+
   it('a retried reply with the same uuid does not create a second message', async () => {
     // The first reply answers too late; the sink times out and retries with the same uuid.
     fake.inject({ api: 'im.message.reply', times: 1, latencyMs: 600 });

@@ -123,6 +123,8 @@ interface CardSlot {
   footer: string | undefined;
   /** Sequenced operations sent in this attempt. */
   operations: number;
+  /** Its message was recalled (an answer that ended shorter than an earlier text). */
+  recalled: boolean;
   gate: RateGate;
 }
 
@@ -220,6 +222,7 @@ export function createStreamingCardReply({
     streaming: undefined,
     footer: undefined,
     operations: 0,
+    recalled: false,
     gate: createRateGate({ perSecond: updatesPerSecond, now, sleep }),
   });
 
@@ -401,6 +404,21 @@ export function createStreamingCardReply({
     card.footer = footer;
   };
 
+  /** Recalls the message showing a card nobody needs any more; false when Feishu refuses. */
+  const recall = async (card: CardSlot): Promise<boolean> => {
+    const messageId = card.messageId;
+    if (messageId === undefined) return false;
+    try {
+      await call('im.v1.message.delete', () => client.im.v1.message.delete({ path: { message_id: messageId } }));
+      card.recalled = true;
+      return true;
+    } catch (error) {
+      if (FeishuApiError.isInstance(error) && error.transient) throw error;
+      log.debug({ err: error, messageId }, 'could not recall a left-over card; closing it blank instead');
+      return false;
+    }
+  };
+
   /** Brings the cards to show `goal`: the only place that writes cards after `start`. */
   const sync = async (goal: SyncTarget) => {
     const segments = planner.plan(goal.text);
@@ -423,10 +441,13 @@ export function createStreamingCardReply({
         if (card.streaming !== false || card.footer !== footer) await closeCard(card, content, raw, footer);
       }
     }
-    // Cards left over from a longer earlier text (a resumed attempt that answered shorter).
+    // Cards left over from a longer earlier text (a resumed attempt, or a model that started
+    // over, answered shorter): blank while streaming; recalled at the end, or closed blank.
     for (const card of cards.slice(segments.length)) {
+      if (card.recalled) continue;
+      if (goal.final && card.messageId !== undefined && (await recall(card))) continue;
       if (card.shown !== emptyText) await setContent(card, emptyText);
-      if (card.streaming !== false) await setStreaming(card, false, emptyText);
+      if (goal.final && card.streaming !== false) await setStreaming(card, false, emptyText);
     }
     synced = goal;
   };
@@ -518,7 +539,7 @@ export function createStreamingCardReply({
         traceId,
         mode: 'card',
         length: goal.text.length,
-        cards: cards.length,
+        cards: cards.filter((card) => !card.recalled).length,
         ...(notice === undefined ? {} : { notice }),
       });
       return;

@@ -74,8 +74,7 @@ export function healthRoutes({
 }: HealthRoutesOptions): Hono {
   const storeChecks: ReadinessCheck[] = store === undefined ? [] : [{ name: 'store', check: () => store.ping() }];
   // `checks` is read per request, so a module started after the routes (the long connection) can add its own.
-  const runChecks = () =>
-    Promise.all([...storeChecks, ...checks].map((check) => runCheck(check, checkTimeoutMs, now)));
+  const runChecks = () => Promise.all([...storeChecks, ...checks].map((check) => runCheck(check, checkTimeoutMs, now)));
   const app = new Hono();
 
   app.get('/health/live', (c) => c.json({ status: 'alive', uptime: seconds(now() - startedAt) }, 200, NO_STORE));

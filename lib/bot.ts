@@ -212,7 +212,7 @@ export async function startBot(
     log,
     dedupeTtlMs: config.inbox.dedupeTtlMs,
     maxBacklog: config.inbox.maxBacklog,
-    onEnqueued: () => dispatcher.wake(),
+    onEnqueued: (job) => dispatcher.wake(job.kind),
   });
   const routes = [
     { path: '/', app: health },

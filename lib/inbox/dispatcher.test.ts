@@ -135,6 +135,46 @@ describe('dispatcher', () => {
     gate.resolve();
   });
 
+  it('wake(kind) queries nothing while that slot type is full (the ack path stays cheap)', async () => {
+    let claims = 0;
+    const counting = new Proxy(store, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (property === 'claimNextJob') {
+          return (...args: Parameters<Store['claimNextJob']>) => {
+            claims += 1;
+            return target.claimNextJob(...args);
+          };
+        }
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const gate = deferred();
+    await store.enqueue({ id: 'busy-1', lane: 'chat:a', kind: 'answer', payload: {} });
+    const dispatcher = createDispatcher({
+      store: counting,
+      bus,
+      log: silentLogger(),
+      owner: 'me',
+      handlers: { answer: async () => gate.promise, notice: async () => {} },
+      concurrency: 1,
+      leaseMs: 5_000,
+      maxAttempts: 3,
+      pollIntervalMs: 60_000,
+    });
+    dispatchers.push(dispatcher);
+    dispatcher.start();
+    await waitFor(() => dispatcher.running().agent === 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const before = claims;
+    for (let index = 0; index < 10; index++) dispatcher.wake('answer');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(claims).toBe(before);
+    dispatcher.wake('notice');
+    await waitFor(() => claims === before + 1);
+    gate.resolve();
+  });
+
   it('retries a failing job with back-off, then dead-letters it after maxAttempts', async () => {
     let calls = 0;
     await store.enqueue({ id: 'bad', lane: 'chat:a', kind: 'answer', payload: {} });

@@ -32,8 +32,12 @@ export interface DispatcherOptions {
 export interface Dispatcher {
   /** Starts claiming; jobs whose lease expired (a crashed holder) are picked up right away. */
   start(): void;
-  /** Claims now instead of at the next poll (the inbox calls it after a local enqueue). */
-  wake(): void;
+  /**
+   * Claims now instead of at the next poll (the inbox calls it after a local enqueue). With the
+   * enqueued job's kind, only that slot type is filled, and nothing is queried when it is full:
+   * the ack path must not pay for a claim that cannot start anything.
+   */
+  wake(kind?: string): void;
   /**
    * Stops claiming, waits up to `timeoutMs` for running jobs, then aborts the rest with
    * reason 'shutdown' and hands their jobs back for the next process.
@@ -100,7 +104,8 @@ export function createDispatcher({
   let started = false;
   let stopping = false;
   let pumping = false;
-  let pumpAgain = false;
+  /** Slot types a pump round should fill; set by wake/poll/finish, consumed by the pump loop. */
+  const wanted = { agent: false, notice: false };
   let pollTimer: NodeJS.Timeout | undefined;
   const retryTimers = new Set<NodeJS.Timeout>();
 
@@ -114,27 +119,28 @@ export function createDispatcher({
   }
 
   /** Fills free slots; one pump at a time, and a wake during a pump runs another round. */
-  async function pump(): Promise<void> {
+  async function pump(scope: { agent: boolean; notice: boolean } = { agent: true, notice: true }): Promise<void> {
     if (!started || stopping) return;
-    if (pumping) {
-      pumpAgain = true;
-      return;
-    }
+    wanted.agent ||= scope.agent && agentKinds.length > 0;
+    wanted.notice ||= scope.notice && noticeKinds.length > 0;
+    if (pumping) return;
     pumping = true;
     try {
-      do {
-        pumpAgain = false;
-        while (!stopping && noticeRunning < noticeConcurrency) {
+      while (!stopping && (wanted.agent || wanted.notice)) {
+        const round = { ...wanted };
+        wanted.agent = false;
+        wanted.notice = false;
+        while (round.notice && !stopping && noticeRunning < noticeConcurrency) {
           const job = await claim(noticeKinds);
           if (job === null) break;
           launch(job, 'notice');
         }
-        while (!stopping && agentRunning < concurrency) {
+        while (round.agent && !stopping && agentRunning < concurrency) {
           const job = await claim(agentKinds);
           if (job === null) break;
           launch(job, 'agent');
         }
-      } while (pumpAgain && !stopping);
+      }
     } catch (error) {
       // A store outage: the poll tries again, nothing is lost (the jobs are durable).
       log.error({ err: error }, 'dispatcher could not claim jobs');
@@ -155,7 +161,8 @@ export function createDispatcher({
         inFlight.delete(job.id);
         if (slot === 'agent') agentRunning -= 1;
         else noticeRunning -= 1;
-        void pump();
+        // The freed slot, and the next job of this lane, which just became claimable.
+        void pump({ agent: slot === 'agent', notice: slot === 'notice' });
       });
   }
 
@@ -300,8 +307,14 @@ export function createDispatcher({
       pollTimer.unref();
       void pump();
     },
-    wake() {
-      void pump();
+    wake(kind) {
+      if (kind === undefined) {
+        void pump();
+        return;
+      }
+      const notice = kind === NOTICE_KIND;
+      if (notice ? noticeRunning >= noticeConcurrency : agentRunning >= concurrency) return;
+      void pump({ agent: !notice, notice });
     },
     drain,
     stop: () => drain(0),

@@ -29,14 +29,14 @@ describe('inbox', () => {
 
   it('persists a message as an answer job in its conversation lane, then reports accepted', async () => {
     const woken: string[] = [];
-    const result = await inbox({ onEnqueued: (id) => woken.push(id) }).accept(
+    const result = await inbox({ onEnqueued: (job) => woken.push(`${job.kind} ${job.id}`) }).accept(
       inboundMessage({ eventId: 'ev1', messageId: 'om_1', chatId: 'oc_a' }),
     );
     expect(result).toEqual({ status: 'accepted', jobId: 'message:om_1' });
     const job = await store.getJob('message:om_1');
     expect(job).toMatchObject({ lane: 'chat:oc_a', kind: 'answer', status: 'pending' });
     expect(job?.payload).toMatchObject({ eventId: 'ev1' });
-    expect(woken).toEqual(['message:om_1']);
+    expect(woken).toEqual(['answer message:om_1']);
     expect(events.map((event) => event.type)).toEqual(['event.received', 'job.queued']);
   });
 

@@ -14,8 +14,8 @@ export interface InboxOptions {
   dedupeTtlMs: number;
   /** Pending jobs beyond which a new message gets a polite "busy" notice instead of an answer job. */
   maxBacklog: number;
-  /** Called after a job is durably enqueued (the dispatcher's `wake`). Must not throw or block. */
-  onEnqueued?: (jobId: string) => void;
+  /** Called after a job is durably enqueued (the dispatcher's `wake(kind)`). Must not throw or block. */
+  onEnqueued?: (job: { id: string; kind: string }) => void;
   /** How long a backlog count is reused, so the ack path does not count jobs on every event. */
   backlogCacheMs?: number;
   /** Event types that become jobs, and their job kind. Everything else is acknowledged and ignored. */
@@ -61,7 +61,8 @@ function messageKeys(event: unknown): MessageKeys | undefined {
  * so the transport acks. It never waits on the model: answering is the dispatcher's job.
  *
  * @example
- * const inbox = createInbox({ store, bus, log, dedupeTtlMs: 24 * 3_600_000, maxBacklog: 500, onEnqueued: () => dispatcher.wake() });
+ * const inbox = createInbox({ store, bus, log, dedupeTtlMs: 24 * 3_600_000, maxBacklog: 500,
+ *   onEnqueued: (job) => dispatcher.wake(job.kind) });
  * const result = await inbox.accept(inboundEvent); // 'accepted' | 'duplicate' | 'ignored' | 'unavailable'
  */
 export function createInbox({
@@ -163,7 +164,7 @@ export function createInbox({
         }
         bus.emit({ type: 'job.queued', traceId: jobId, jobId: job.id, lane: job.lane, kind: job.kind });
         try {
-          onEnqueued?.(job.id);
+          onEnqueued?.({ id: job.id, kind: job.kind });
         } catch (error) {
           log.error({ err: error }, 'onEnqueued callback failed');
         }

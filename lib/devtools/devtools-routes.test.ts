@@ -324,6 +324,8 @@ describe('devtools API', () => {
     expect(await script.text()).not.toMatch(/\.(inner|outer)HTML\s*=|insertAdjacentHTML|document\.write/);
     expect((await h.app.request('/devtools/assets/..%2Fdevtools-auth.ts')).status).toBe(404);
     expect((await h.app.request('/devtools/assets/index.html')).status).toBe(404);
+    const slash = await h.app.request('/devtools/');
+    expect([slash.status, slash.headers.get('location')]).toEqual([301, '/devtools']);
   });
 
   it('lists and filters events and traces, one trace in full, and stats', async () => {

@@ -322,6 +322,11 @@ export function devtoolsRoutes({
     });
   });
 
+  // `/devtools/` (a typed or bookmarked trailing slash) lands on the UI rather than a 404.
+  app.get('/*', (c) =>
+    c.req.path.endsWith('/devtools/') ? c.redirect('/devtools', 301) : c.json({ error: 'not_found' }, 404),
+  );
+
   return app;
 }
 

@@ -111,7 +111,12 @@ export async function runAgent({
           if (!stepHasText && text.length > 0 && !text.endsWith('\n\n')) text += text.endsWith('\n') ? '\n' : '\n\n';
           stepHasText = true;
           text += part.text;
-          onText?.(text);
+          try {
+            onText?.(text);
+          } catch (error) {
+            // A broken reply must not stop the answer: it still ends up in finish/fail and memory.
+            log?.warn({ traceId, agent, err: error }, 'text listener failed');
+          }
           break;
         case 'finish-step':
           inputTokens += part.usage.inputTokens ?? 0;

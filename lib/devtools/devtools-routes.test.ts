@@ -267,6 +267,20 @@ describe('devtools access control', () => {
     expect(form.headers.get('location')).toBe('/devtools');
   });
 
+  it('slows token guessing: wrong logins beyond the limit answer 429, even with the right token', async () => {
+    const h = await harness();
+    const login = (token: string) =>
+      h.app.request('/devtools/api/login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token }),
+      });
+    for (let attempt = 0; attempt < 20; attempt++) expect((await login(`guess-${attempt}`)).status).toBe(401);
+    const limited = await login(TOKEN);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
   it('shows a browser a script-free login form with the 401', async () => {
     const h = await harness();
     const response = await h.app.request('/devtools', { headers: { accept: 'text/html' } });

@@ -42,6 +42,8 @@ export interface DevtoolsRoutesOptions {
   maxChatChars?: number;
   /** Login cookie lifetime. */
   sessionMaxAgeSeconds?: number;
+  /** Wrong tokens accepted per minute at POST /api/login before it answers 429 (slows guessing). */
+  maxLoginFailuresPerMinute?: number;
   /**
    * Aborted when the process starts draining: open SSE streams end at once (a browser tab left
    * open must not hold the server open) and new ones are refused with 503.
@@ -78,6 +80,7 @@ export function devtoolsRoutes({
   chatStreamMaxMs = 15 * 60_000,
   maxChatChars = 8_000,
   sessionMaxAgeSeconds = 12 * 3_600,
+  maxLoginFailuresPerMinute = 20,
   shutdownSignal,
 }: DevtoolsRoutesOptions): Hono {
   const app = new Hono();
@@ -131,7 +134,18 @@ export function devtoolsRoutes({
   });
 
   // ── session ───────────────────────────────────────────────────────────────
+  // One global fixed window: a guesser from many addresses is slowed as much as one from one.
+  const loginFailures = { windowStart: 0, count: 0 };
   app.post('/api/login', async (c) => {
+    const at = now();
+    if (at - loginFailures.windowStart >= 60_000) {
+      loginFailures.windowStart = at;
+      loginFailures.count = 0;
+    }
+    if (loginFailures.count >= maxLoginFailuresPerMinute) {
+      c.header('Retry-After', String(Math.ceil((loginFailures.windowStart + 60_000 - at) / 1_000)));
+      return c.json({ error: 'too_many_attempts', message: 'Too many wrong tokens; try again in a minute' }, 429);
+    }
     const form = (c.req.header('content-type') ?? '').includes('application/x-www-form-urlencoded');
     let candidate: unknown;
     try {
@@ -140,6 +154,7 @@ export function devtoolsRoutes({
       return c.json({ error: 'invalid_body', message: 'Send {"token":"…"}' }, 400);
     }
     if (token === undefined || typeof candidate !== 'string' || !secretsEqual(candidate, token)) {
+      loginFailures.count++;
       return c.json({ error: 'unauthorized', message: 'Wrong token' }, 401);
     }
     setCookie(c, DEVTOOLS_COOKIE, sessionValue(token), {

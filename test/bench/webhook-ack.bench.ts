@@ -45,10 +45,8 @@ function percentile(sorted: readonly number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)] ?? Number.NaN;
 }
 
-const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-
 /** One POST over a kept-alive socket; resolves with the status once the whole answer was read. */
-function post(url: URL, delivery: Delivery): Promise<number> {
+function post(agent: Agent, url: URL, delivery: Delivery): Promise<number> {
   return new Promise((resolve, reject) => {
     const outgoing = request(
       url,
@@ -68,26 +66,34 @@ function post(url: URL, delivery: Delivery): Promise<number> {
   });
 }
 
-type Sender = (delivery: Delivery) => Promise<number>;
+interface Sender {
+  send(delivery: Delivery): Promise<number>;
+  close(): void;
+}
 
-const overHttp =
-  (url: string): Sender =>
-  (delivery) =>
-    post(new URL(url), delivery);
+/** A fresh keep-alive pool per phase: a socket the server closed while idle between phases would reset. */
+function overHttp(url: string): Sender {
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const target = new URL(url);
+  return { send: (delivery) => post(agent, target, delivery), close: () => agent.destroy() };
+}
 
-const inProcess =
-  (app: Hono): Sender =>
-  async (delivery) => {
-    const response = await app.request('/webhook/event', {
-      method: 'POST',
-      headers: delivery.headers,
-      body: delivery.body,
-    });
-    await response.arrayBuffer();
-    return response.status;
+function inProcess(app: Hono): Sender {
+  return {
+    async send(delivery) {
+      const response = await app.request('/webhook/event', {
+        method: 'POST',
+        headers: delivery.headers,
+        body: delivery.body,
+      });
+      await response.arrayBuffer();
+      return response.status;
+    },
+    close: () => {},
   };
+}
 
-async function drive(send: Sender, deliveries: readonly Delivery[], deadline: number): Promise<number[]> {
+async function drive(sender: Sender, deliveries: readonly Delivery[], deadline: number): Promise<number[]> {
   const latencies: number[] = [];
   let next = 0;
   let failures = 0;
@@ -95,12 +101,16 @@ async function drive(send: Sender, deliveries: readonly Delivery[], deadline: nu
     while (next < deliveries.length && Date.now() < deadline) {
       const delivery = deliveries[next++] as Delivery;
       const started = performance.now();
-      const status = await send(delivery);
+      const status = await sender.send(delivery);
       latencies.push(performance.now() - started);
       if (status !== 200) failures += 1;
     }
   }
-  await Promise.all(Array.from({ length: concurrency }, worker));
+  try {
+    await Promise.all(Array.from({ length: concurrency }, worker));
+  } finally {
+    sender.close();
+  }
   if (failures > 0) throw new Error(`${failures} requests did not answer 200`);
   return latencies;
 }
@@ -168,13 +178,13 @@ async function main() {
           { encryptKey },
         ),
       );
-    const bot_ = overHttp(`http://127.0.0.1:${bot.port}/webhook/event`);
-    const base_ = overHttp(`http://127.0.0.1:${(baseline.address() as AddressInfo).port}/webhook/event`);
+    const botUrl = `http://127.0.0.1:${bot.port}/webhook/event`;
+    const baseUrl = `http://127.0.0.1:${(baseline.address() as AddressInfo).port}/webhook/event`;
     // Warm both (JIT, sockets, SQLite pages), then measure, baseline first.
-    await drive(bot_, make('warm', warmup), deadline);
-    await drive(base_, make('warm-base', warmup), deadline);
-    const base = summary(await drive(base_, make('base', requests), deadline));
-    const ack = summary(await drive(bot_, make('measured', requests), deadline));
+    await drive(overHttp(botUrl), make('warm', warmup), deadline);
+    await drive(overHttp(baseUrl), make('warm-base', warmup), deadline);
+    const base = summary(await drive(overHttp(baseUrl), make('base', requests), deadline));
+    const ack = summary(await drive(overHttp(botUrl), make('measured', requests), deadline));
     const baseInProcess = summary(await drive(inProcess(baselineApp), make('base-local', requests), deadline));
     const ackInProcess = summary(await drive(inProcess(bot.app), make('local', requests), deadline));
     const counts = await bot.store.countJobs();
@@ -203,7 +213,6 @@ async function main() {
       throw new Error('fewer jobs than accepted events: something was lost');
   } finally {
     await new Promise<void>((resolve) => baseline.close(() => resolve()));
-    agent.destroy();
     await bot.stop();
     await fake.close();
     rmSync(directory, { recursive: true, force: true });

@@ -144,6 +144,36 @@ describe('createMessageHandler', () => {
     expect(userTexts(prompts[3] as LanguageModelV3CallOptions)).toEqual(['ou_user_1: what is my name?']);
   });
 
+  it('uses a resolved display name in the instructions and group turns', async () => {
+    const bus = createEventBus();
+    const chain = createModelChain({
+      createModel: (id) =>
+        new MockLanguageModelV3({
+          modelId: id,
+          doStream: async (options) => {
+            prompts.push(options);
+            return textResult('Hi Carol');
+          },
+        }),
+      primary: 'mock-model',
+    });
+    const named = createMessageHandler({
+      config,
+      store,
+      bus,
+      log,
+      botOpenId: BOT_OPEN_ID,
+      managerAgent: createManagerAgent({ chain, specialists: createSpecialistRegistry([]), bus, maxSteps: 1 }),
+      resolveUserName: async (openId) => (openId === 'ou_carol' ? 'Carol' : undefined),
+      replySinkFor: () => createRecordingReplySink(),
+    });
+    await named(jobContext(messageEvent({ text: 'hi', userId: 'ou_carol', chatId: 'oc_named' })));
+    const system = prompts[0]?.prompt.find((message) => message.role === 'system');
+    expect(system?.role === 'system' && system.content).toContain('The person asking now is Carol');
+    expect(userTexts(prompts[0] as LanguageModelV3CallOptions)).toEqual(['Carol: hi']);
+    expect((await store.readHistory('chat:oc_named', 5))[0]?.author).toBe('Carol');
+  });
+
   it('answers /help without the model', async () => {
     await handler(jobContext(messageEvent({ text: '/help', chatType: 'p2p', chatId: 'oc_p2p' })));
     expect(prompts).toHaveLength(0);

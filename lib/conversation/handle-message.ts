@@ -43,6 +43,12 @@ export interface MessageHandlerOptions {
   botOpenId?: string | (() => string | undefined | Promise<string | undefined>);
   replySinkFor: (context: ReplyContext) => ReplySink;
   managerAgent: ManagerAgent;
+  /**
+   * Looks up a person's display name (e.g. Feishu contact API) for the instructions and the
+   * "author: text" of group turns. Optional; bounded by `userNameTimeoutMs`, failures ignored.
+   */
+  resolveUserName?: (openId: string) => Promise<string | undefined>;
+  userNameTimeoutMs?: number;
   /** Defaults: built from config + store. */
   memory?: ConversationMemory;
   policy?: ConversationPolicy;
@@ -131,6 +137,8 @@ export function createMessageHandler({
   botOpenId,
   replySinkFor,
   managerAgent,
+  resolveUserName,
+  userNameTimeoutMs = 1_000,
   memory = createDefaultMemory({ config, store, bus, log, feishuClient, botOpenId }),
   policy = createConversationPolicy({ policy: config.policy, store }),
   now = Date.now,
@@ -232,12 +240,14 @@ export function createMessageHandler({
     const alreadyStored = earlier >= 0;
     if (alreadyStored) history = history.slice(0, earlier);
 
+    const userName = await lookUpUserName(resolveUserName, message.sender.openId, userNameTimeoutMs, log);
     const context: ConversationContext = {
       traceId,
       chatId: message.chatId,
       chatType,
       messageId: message.messageId,
       userId: message.sender.openId,
+      ...(userName === undefined ? {} : { userName }),
       ...(message.threadId ? { threadId: message.threadId } : {}),
       ...(message.rootId ? { rootId: message.rootId } : {}),
     };
@@ -267,7 +277,7 @@ export function createMessageHandler({
           role: 'user',
           content: message.text,
           at: message.createTime || now(),
-          author: message.sender.openId,
+          author: userName ?? message.sender.openId,
           messageId: message.messageId,
         },
       ];
@@ -297,6 +307,30 @@ export function createMessageHandler({
       throw error;
     }
   };
+}
+
+async function lookUpUserName(
+  resolve: MessageHandlerOptions['resolveUserName'],
+  openId: string,
+  timeoutMs: number,
+  log: Logger,
+): Promise<string | undefined> {
+  if (resolve === undefined || openId === '') return undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const name = await Promise.race([
+      resolve(openId),
+      new Promise<undefined>((done) => {
+        timer = setTimeout(() => done(undefined), timeoutMs);
+      }),
+    ]);
+    return typeof name === 'string' && name.trim() !== '' ? name.trim().slice(0, 100) : undefined;
+  } catch (error) {
+    log.debug({ err: error }, 'user name lookup failed');
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function createDefaultMemory({

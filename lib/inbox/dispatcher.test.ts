@@ -185,7 +185,8 @@ describe('dispatcher', () => {
           throw new Error(`boom ${calls}`);
         },
       },
-      { maxAttempts: 3 },
+      // A long poll: the retries must be woken by the back-off timer, not found by polling.
+      { maxAttempts: 3, pollIntervalMs: 60_000, retryBackoffMs: 5 },
     );
     await waitFor(async () => (await store.getJob('bad'))?.status === 'dead');
     expect(calls).toBe(3);

@@ -107,7 +107,22 @@ export function createDispatcher({
   /** Slot types a pump round should fill; set by wake/poll/finish, consumed by the pump loop. */
   const wanted = { agent: false, notice: false };
   let pollTimer: NodeJS.Timeout | undefined;
-  const retryTimers = new Set<NodeJS.Timeout>();
+  /** One timer for the earliest due retry (bounded, unlike a timer per failure); the poll covers the rest. */
+  let retryWake: { timer: NodeJS.Timeout; at: number } | undefined;
+
+  function wakeForRetryAt(at: number): void {
+    if (retryWake !== undefined && retryWake.at <= at) return;
+    if (retryWake !== undefined) clearTimeout(retryWake.timer);
+    const timer = setTimeout(
+      () => {
+        retryWake = undefined;
+        void pump();
+      },
+      Math.max(0, at - now()),
+    );
+    timer.unref();
+    retryWake = { timer, at };
+  }
 
   function backoff(attempt: number): number {
     return Math.min(maxRetryBackoffMs, retryBackoffMs * 2 ** Math.max(0, attempt - 1));
@@ -271,12 +286,7 @@ export function createDispatcher({
     if (dead) log.error({ err: failure.error, jobId: job.id, attempts: job.attempts }, 'job dead-lettered');
     else {
       log.warn({ err: failure.error, jobId: job.id, attempts: job.attempts, retryInMs }, 'job failed; will retry');
-      const timer = setTimeout(() => {
-        retryTimers.delete(timer);
-        void pump();
-      }, retryInMs);
-      timer.unref();
-      retryTimers.add(timer);
+      wakeForRetryAt(now() + retryInMs);
     }
     finished(job, dead ? 'dead' : 'retry', startedAt, error);
   }
@@ -285,8 +295,8 @@ export function createDispatcher({
     stopping = true;
     if (pollTimer !== undefined) clearInterval(pollTimer);
     pollTimer = undefined;
-    for (const timer of retryTimers) clearTimeout(timer);
-    retryTimers.clear();
+    if (retryWake !== undefined) clearTimeout(retryWake.timer);
+    retryWake = undefined;
     const settledAll = () => Promise.allSettled([...inFlight.values()].map((entry) => entry.done));
     if (inFlight.size > 0 && timeoutMs > 0) await Promise.race([settledAll(), delay(timeoutMs)]);
     if (inFlight.size === 0) return;

@@ -1,19 +1,22 @@
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import type { Hono } from 'hono';
+import { createManagerAgentFromConfig } from './agents/manager-agent.js';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
+import { createMessageHandler, createNoticeHandler, type ReplyContext } from './conversation/handle-message.js';
+import type { ReplySink } from './conversation/reply-sink.js';
 import { createDevtoolsReplies, type DevtoolsReplies } from './devtools/devtools-replies.js';
 import { devtoolsRoutes } from './devtools/devtools-routes.js';
 import { createTracker, type Tracker } from './devtools/tracker.js';
 import { type BotIdentity, fetchBotIdentity } from './feishu/bot-identity.js';
 import { createFeishuClient, type FeishuClient } from './feishu/feishu-client.js';
 import { type LongConnection, startLongConnection } from './feishu/long-connection.js';
+import { createReplySinkForJob } from './feishu/reply/reply-for-job.js';
 import { webhookRoutes } from './feishu/webhook/webhook-routes.js';
 import { attachHealthMonitor, HealthMonitor, healthMonitor, healthOptionsFromConfig } from './health/health-monitor.js';
 import { healthRoutes, type ReadinessCheck } from './health/health-routes.js';
 import { type BotMetrics, createMetrics, metricsRoutes } from './health/metrics.js';
-import { createBusyNoticeHandler } from './inbox/busy-notice.js';
 import { createDispatcher, type Dispatcher, type DispatcherOptions } from './inbox/dispatcher.js';
 import { createInbox, type Inbox } from './inbox/inbox.js';
 import type { JobHandler } from './inbox/job-handler.js';
@@ -84,9 +87,10 @@ export interface JobHandlerDependencies {
 export interface StartBotOptions {
   log?: Logger;
   /**
-   * Job handlers by kind ('answer', 'notice'). Until the conversation step is wired in here,
-   * callers (tests, the crash-recovery server script) supply 'answer'. A kind without a handler
-   * is never claimed: its jobs wait durably for a process that has one.
+   * Extra or replacement job handlers by kind ('answer', 'notice'), e.g. a slow stand-in answer
+   * for ingress tests. By default 'answer' runs the manager agent (when a model is configured) and
+   * 'notice' sends the busy reply. A kind without a handler is never claimed: its jobs wait
+   * durably for a process that has one.
    */
   handlers?: (dependencies: JobHandlerDependencies) => Record<string, JobHandler>;
   /** Dispatcher timing overrides (tests shrink them). */
@@ -188,10 +192,44 @@ export async function startBot(
     botIdentity,
     devtoolsReplies: devtools?.replies,
   };
+  // Where an answer goes: playground messages stream back to devtools, Feishu messages into a
+  // CardKit card (plain text when cards are unavailable) that a resumed job continues.
+  const replySinkFor = (reply: ReplyContext): ReplySink => {
+    if (reply.source === 'devtools') {
+      if (!devtools) throw new Error('a devtools message arrived while devtools are off');
+      return devtools.replies.sinkFor(reply.traceId);
+    }
+    if (!feishuClient) throw new Error('a Feishu message arrived while the Feishu channel is off');
+    return createReplySinkForJob({
+      context: reply.job,
+      message: reply,
+      client: feishuClient,
+      bus,
+      log,
+      updatesPerSecond: config.reply.cardUpdatesPerSecond,
+    });
+  };
+  const botOpenId = botIdentity ? async () => (await botIdentity()).openId : undefined;
+  // Without a model the 'answer' kind has no handler: messages wait durably for a process that has one.
+  const managerAgent = config.model.enabled
+    ? await createManagerAgentFromConfig({ config, bus, log, feishuClient })
+    : undefined;
   const handlers: Record<string, JobHandler> = {
-    notice: createBusyNoticeHandler({ client: feishuClient, log, bus }),
-    // INTEGRATOR: add `answer: createMessageHandler(...)` from lib/conversation/handle-message.ts here
-    // (and drop it from the test-supplied handlers) once the conversation step lands.
+    notice: createNoticeHandler({ bus, log, botOpenId, replySinkFor, policy: config.policy }),
+    ...(managerAgent
+      ? {
+          answer: createMessageHandler({
+            config,
+            store,
+            bus,
+            log,
+            feishuClient,
+            botOpenId,
+            replySinkFor,
+            managerAgent,
+          }),
+        }
+      : {}),
     ...buildHandlers?.(handlerDependencies),
   };
   if (!('answer' in handlers)) log.warn('no answer handler wired: messages are stored but not answered yet');

@@ -1,0 +1,183 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type RunningBot, startBot } from '../../lib/bot.js';
+import { loadConfig } from '../../lib/config.js';
+import { silentLogger } from '../../lib/log.js';
+import type { StampedBotEvent } from '../../lib/observe/bot-event.js';
+import { buildMessageEvent, postEvent } from '../fakes/event-sender.js';
+import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
+import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
+
+/**
+ * The whole path of one message, every part real: a signed, encrypted webhook event → inbox →
+ * dispatcher → conversation → manager agent on the real AI SDK provider (fake OpenAI over HTTP)
+ * → CardKit streaming card through the real lark SDK (fake Feishu over HTTP).
+ */
+
+const encryptKey = 'e2e-encrypt-key';
+const token = 'e2e-verification-token';
+const UPDATES_PER_SECOND = 4;
+const GROUP_CHAT = 'oc_e2e_group';
+const THREAD = 'omt_e2e_thread';
+
+const ANSWER = [
+  '# Deploy checklist',
+  '',
+  'Here is what to check before a release:',
+  '',
+  '1. Run `npm test` on a clean clone.',
+  '2. Read `/health` after the rollout.',
+  '',
+  '```ts',
+  'const ready = await fetch("/health/ready");',
+  '```',
+  '',
+  '| step | owner |',
+  '|---|---|',
+  '| build | CI |',
+  '| rollout | on-call |',
+  '',
+  '发布前请确认监控正常。',
+].join('\n');
+
+describe('a mention in a group thread, end to end', () => {
+  let feishu: FakeFeishu;
+  let openai: FakeOpenAI;
+  let bot: RunningBot;
+  let webhookUrl: string;
+  const events: StampedBotEvent[] = [];
+
+  beforeAll(async () => {
+    feishu = await startFakeFeishu();
+    openai = await startFakeOpenAI();
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      ...feishu.env(),
+      FEISHU_ENCRYPT_KEY: encryptKey,
+      FEISHU_VERIFICATION_TOKEN: token,
+      OPENAI_BASE_URL: openai.baseURL,
+      OPENAI_API_KEY: openai.apiKey,
+      MODEL: 'gpt-test',
+      FALLBACK_MODELS: 'gpt-test-fallback',
+      CARD_UPDATES_PER_SECOND: String(UPDATES_PER_SECOND),
+      MODEL_FIRST_TOKEN_TIMEOUT_MS: '2000',
+      MODEL_MAX_RETRY_DELAY_MS: '200',
+      STORE_URL: 'sqlite::memory:',
+      ENABLE_DEVTOOLS: 'false',
+    });
+    bot = await startBot(config, { log: silentLogger(), dispatcher: { pollIntervalMs: 50 } });
+    bot.bus.subscribe((event) => events.push(event));
+    webhookUrl = `http://127.0.0.1:${bot.port}/webhook/event`;
+  });
+
+  afterAll(async () => {
+    await bot?.stop();
+    await openai?.close();
+    await feishu?.close();
+  });
+
+  beforeEach(() => {
+    openai.reset();
+    feishu.clearCalls();
+    events.length = 0;
+  });
+
+  async function mention(text: string, options: { threadId?: string } = {}) {
+    const root = feishu.seedMessage({ chatId: GROUP_CHAT, threadId: options.threadId ?? THREAD, text: 'thread root' });
+    const event = buildMessageEvent({
+      fake: feishu,
+      chatType: 'group',
+      chatId: GROUP_CHAT,
+      mentionBot: true,
+      text,
+      rootId: root.messageId,
+      threadId: options.threadId ?? THREAD,
+      token,
+    });
+    const response = await postEvent(webhookUrl, event, { encryptKey });
+    expect(response.status).toBe(200);
+    return event.event.message.message_id;
+  }
+
+  async function closedCardReply(messageId: string) {
+    await feishu.waitFor(
+      () => {
+        const [reply] = feishu.repliesTo(messageId, { fromBot: true });
+        const card = reply ? feishu.cardForMessage(reply.messageId) : undefined;
+        return card !== undefined && !card.streaming;
+      },
+      { timeoutMs: 20_000, description: `a closed card answering ${messageId}` },
+    );
+    const replies = feishu.repliesTo(messageId, { fromBot: true });
+    const card = feishu.cardForMessage(replies[0]!.messageId)!;
+    return { replies, card };
+  }
+
+  it('streams one card into the thread whose final text is the model output, in order and throttled', async () => {
+    openai.script('gpt-test', {
+      text: ANSWER,
+      chunkSize: 6,
+      chunkDelayMs: 15,
+      usage: { prompt_tokens: 42, completion_tokens: 64 },
+    });
+    const messageId = await mention('what do I check before a release?');
+    const { replies, card } = await closedCardReply(messageId);
+
+    expect(replies).toHaveLength(1);
+    expect(replies[0]!.threadId).toBe(THREAD);
+    expect(replies[0]!.msgType).toBe('interactive');
+    expect(card.streamingClosedBy).toBe('settings');
+    // This answer needs no markdown adaptation, so the card holds exactly what the model said.
+    const answerElement = Object.values(card.elements).find((element) => element.content.includes('Deploy checklist'));
+    expect(answerElement?.content).toBe(ANSWER);
+    expect(card.rejectedSequences).toEqual([]);
+    for (let index = 1; index < card.sequenceHistory.length; index++) {
+      expect(card.sequenceHistory[index]!).toBeGreaterThan(card.sequenceHistory[index - 1]!);
+    }
+    for (let index = UPDATES_PER_SECOND; index < card.updateTimes.length; index++) {
+      expect(card.updateTimes[index]! - card.updateTimes[index - UPDATES_PER_SECOND]!).toBeGreaterThanOrEqual(1_000);
+    }
+
+    // The model saw the user's words without the bot's mention, and its answer was tracked.
+    const request = openai.requestsFor('gpt-test')[0]!;
+    expect(JSON.stringify(request.messages)).toContain('what do I check before a release?');
+    const agentCall = events.find((event) => event.type === 'agent.call' && event.agent === 'manager');
+    expect(agentCall).toMatchObject({ outcome: 'success', model: 'gpt-test', inputTokens: 42, outputTokens: 64 });
+    expect(bot.monitor.snapshot().agents.manager?.successCount).toBeGreaterThanOrEqual(1);
+  });
+
+  it('answers a follow-up in the same thread with the earlier turns in memory', async () => {
+    openai.script('gpt-test', { text: 'The capital of France is Paris.' });
+    const first = await mention('what is the capital of France?', { threadId: 'omt_memory' });
+    await closedCardReply(first);
+    openai.script('gpt-test', { text: 'About 2.1 million people live there.' });
+    const second = await mention('and how many people live there?', { threadId: 'omt_memory' });
+    await closedCardReply(second);
+    const followUp = openai.requestsFor('gpt-test').at(-1)!;
+    const said = JSON.stringify(followUp.messages);
+    expect(said).toContain('what is the capital of France?');
+    expect(said).toContain('The capital of France is Paris.');
+  });
+
+  it('falls over to the fallback model during a 429 storm and tells the truth in the card', async () => {
+    openai.alwaysFail('gpt-test', { status: 429, retryAfterSeconds: 1 });
+    openai.script('gpt-test-fallback', { text: 'Answered by the fallback model.' });
+    const messageId = await mention('are you there?', { threadId: 'omt_storm' });
+    const { replies } = await closedCardReply(messageId);
+    expect(replies).toHaveLength(1);
+    expect(feishu.visibleText(replies[0]!.messageId)).toContain('Answered by the fallback model.');
+    expect(events.some((event) => event.type === 'model.fallback' && event.to === 'gpt-test-fallback')).toBe(true);
+    expect(bot.monitor.snapshot().errors.rateLimits).toBeGreaterThanOrEqual(1);
+  });
+
+  it('ignores group chatter that does not mention the bot', async () => {
+    const event = buildMessageEvent({ fake: feishu, chatType: 'group', chatId: GROUP_CHAT, text: 'lunch?', token });
+    expect((await postEvent(webhookUrl, event, { encryptKey })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(feishu.repliesTo(event.event.message.message_id, { fromBot: true })).toHaveLength(0);
+    expect(openai.requests).toHaveLength(0);
+    expect(events.some((each) => each.type === 'message.ignored')).toBe(true);
+  });
+});

@@ -99,6 +99,8 @@ describe('crash recovery: SIGKILL mid-answer, restart, answered exactly once', (
       STORE_URL: `sqlite:${join(directory, 'bot.db')}`,
       JOB_LEASE_MS: String(LEASE_MS),
       DISPATCHER_POLL_MS: '100',
+      // Less to start twice per test; devtools play no part here.
+      ENABLE_DEVTOOLS: 'false',
       ...extra,
     };
   }

@@ -28,7 +28,8 @@ describe('ingress over real HTTP: exactly one reply per message', () => {
     });
     bot = await startBot(config, {
       log: silentLogger(),
-      // INTEGRATOR: the one line to switch to the real conversation handler.
+      // The stand-in answer. To run the real conversation step instead, drop this one `handlers` line
+      // and point MODEL / OPENAI_BASE_URL at the fake OpenAI (startBot then wires createMessageHandler).
       handlers: ({ feishuClient }) => ({ answer: createEchoAnswerHandler({ client: feishuClient, delayMs: 50 }) }),
       dispatcher: { pollIntervalMs: 50 },
     });

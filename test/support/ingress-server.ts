@@ -22,7 +22,8 @@ const log = createLogger({
 });
 const bot = await startBot(config, {
   log,
-  // INTEGRATOR: the one line to switch to the real conversation handler.
+  // The stand-in answer. To run the real conversation step instead, drop this one `handlers` line
+  // and point MODEL / OPENAI_BASE_URL at the fake OpenAI (startBot then wires createMessageHandler).
   handlers: ({ feishuClient }) => ({
     answer: createEchoAnswerHandler({
       client: feishuClient,

@@ -1,0 +1,100 @@
+/**
+ * A server for the load benchmarks, in its own process (started by `startChildServer` in
+ * bench-support.ts) so the load generator does not share its event loop.
+ *
+ *   node --import tsx test/bench/bench-server.ts bare
+ *   node --import tsx test/bench/bench-server.ts bot <sqlite-file> <noop|hold>
+ *
+ * - `bare`: a Hono route answering 200 `{"ok":true}` on @hono/node-server, nothing else: the
+ *   same-run baseline.
+ * - `bot`: the real service from `startBot` (webhook mode, encrypt key + verification token from
+ *   BENCH_ENCRYPT_KEY / BENCH_VERIFICATION_TOKEN, a SQLite FILE store), with the Feishu API
+ *   pointed at an in-process fake Feishu so nothing leaves the machine. Its 'answer' handler is
+ *   `noop` (each job completes at once, so the process also claims and completes every job while
+ *   it acks) or `hold` (each job waits until shutdown: a model that never answers).
+ *
+ * Prints `READY {"port":…}` once listening and, on SIGTERM, `STATS {…}` (memory, jobs) before
+ * it exits.
+ */
+import type { AddressInfo } from 'node:net';
+import { type ServerType, serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { startBot } from '../../lib/bot.js';
+import { loadConfig } from '../../lib/config.js';
+import { silentLogger } from '../../lib/log.js';
+import { startFakeFeishu } from '../fakes/fake-feishu.js';
+
+const [mode, storePath, handlerMode = 'noop'] = process.argv.slice(2);
+
+function announce(line: 'READY' | 'STATS', value: Record<string, unknown>): void {
+  process.stdout.write(`${line} ${JSON.stringify(value)}\n`);
+}
+
+function onTerminate(stop: () => Promise<Record<string, unknown>>): void {
+  process.once('SIGTERM', () => {
+    stop().then(
+      (stats) => {
+        announce('STATS', { rssBytes: process.memoryUsage().rss, ...stats });
+        process.exit(0);
+      },
+      (error: unknown) => {
+        process.stderr.write(`bench server stop failed: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  });
+}
+
+if (mode === 'bare') {
+  const app = new Hono();
+  app.post('/webhook/event', (c) => c.json({ ok: true }));
+  const server = await new Promise<ServerType>((resolve) => {
+    const created = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(created));
+  });
+  announce('READY', { port: (server.address() as AddressInfo).port });
+  onTerminate(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    return {};
+  });
+} else if (mode === 'bot' && storePath !== undefined) {
+  const fake = await startFakeFeishu();
+  let completed = 0;
+  const bot = await startBot(
+    loadConfig({
+      NODE_ENV: 'test',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      ...fake.env(),
+      FEISHU_ENCRYPT_KEY: process.env.BENCH_ENCRYPT_KEY ?? 'bench-encrypt-key',
+      FEISHU_VERIFICATION_TOKEN: process.env.BENCH_VERIFICATION_TOKEN ?? 'bench-verification-token',
+      STORE_URL: `sqlite:${storePath}`,
+      // Every event of the run is an answer job, never a "busy" notice.
+      MAX_BACKLOG: '10000000',
+      SHUTDOWN_TIMEOUT_MS: '200',
+    }),
+    {
+      log: silentLogger(),
+      handlers: () => ({
+        answer:
+          handlerMode === 'hold'
+            ? ({ signal }) =>
+                new Promise<void>((_resolve, reject) => {
+                  signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+                })
+            : async () => {
+                completed += 1;
+              },
+      }),
+    },
+  );
+  announce('READY', { port: bot.port, handler: handlerMode });
+  onTerminate(async () => {
+    await bot.stop();
+    await fake.close();
+    return { answered: completed };
+  });
+} else {
+  process.stderr.write('usage: bench-server.ts bare | bot <sqlite-file> <noop|hold>\n');
+  process.exit(2);
+}

@@ -130,7 +130,7 @@ describe('a mention in a group thread, end to end', () => {
     expect(replies[0]!.msgType).toBe('interactive');
     expect(card.streamingClosedBy).toBe('settings');
     // This answer needs no markdown adaptation, so the card holds exactly what the model said.
-    const answerElement = Object.values(card.elements).find((element) => element.content.includes('Deploy checklist'));
+    const answerElement = Object.values(card.elements).find((element) => element.content?.includes('Deploy checklist'));
     expect(answerElement?.content).toBe(ANSWER);
     expect(card.rejectedSequences).toEqual([]);
     for (let index = 1; index < card.sequenceHistory.length; index++) {

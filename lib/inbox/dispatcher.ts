@@ -118,7 +118,8 @@ export function createDispatcher({
         retryWake = undefined;
         void pump();
       },
-      Math.max(0, at - now()),
+      // Timers may fire a millisecond before Date.now() reaches `at`; a claim then finds nothing.
+      Math.max(0, at - now()) + 5,
     );
     timer.unref();
     retryWake = { timer, at };

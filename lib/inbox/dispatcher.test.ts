@@ -242,10 +242,11 @@ describe('dispatcher', () => {
   it('renews the lease while a long job runs, so nobody else can take it', async () => {
     await store.enqueue({ id: 'long', lane: 'chat:a', kind: 'answer', payload: {} });
     const gate = deferred();
-    start({ answer: async () => gate.promise }, { leaseMs: 90 });
+    // Renewed every 100 ms; the checks span twice the lease, so without renewal one would succeed.
+    start({ answer: async () => gate.promise }, { leaseMs: 300 });
     await waitFor(() => events.some((event) => event.type === 'job.started'));
-    for (let check = 0; check < 5; check++) {
-      await new Promise((resolve) => setTimeout(resolve, 60));
+    for (let check = 0; check < 4; check++) {
+      await new Promise((resolve) => setTimeout(resolve, 150));
       expect(await store.claimNextJob({ owner: 'other-process', leaseMs: 1_000 })).toBeNull();
     }
     gate.resolve();
@@ -322,7 +323,7 @@ describe('dispatcher', () => {
       },
     });
     await waitFor(() => events.filter((event) => event.type === 'job.started').length === 2);
-    await dispatcher.drain(150);
+    await dispatcher.drain(1_000);
     expect(quickDone).toBe(true);
     expect(stuckReason).toBe('shutdown');
     expect(await store.getJob('quick')).toMatchObject({ status: 'done' });

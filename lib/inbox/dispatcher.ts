@@ -40,7 +40,8 @@ export interface Dispatcher {
   wake(kind?: string): void;
   /**
    * Stops claiming, waits up to `timeoutMs` for running jobs, then aborts the rest with
-   * reason 'shutdown' and hands their jobs back for the next process.
+   * reason 'shutdown' and hands their jobs back for the next process. A job whose handler still
+   * returns normally after the abort (within `abortGraceMs`) is completed, not handed back.
    */
   drain(timeoutMs: number): Promise<void>;
   /** drain(0). */
@@ -264,7 +265,9 @@ export function createDispatcher({
     }
 
     const reason = controller.signal.aborted ? (controller.signal.reason as AbortReason) : undefined;
-    if (reason === 'shutdown') return handBack(entry);
+    // A handler that returned despite the abort finished its work (e.g. the answer was being
+    // closed when the drain budget ran out): handing it back would answer the message again.
+    if (reason === 'shutdown' && failure !== undefined) return handBack(entry);
     if (entry.settled) return;
     entry.settled = true;
     if (reason === 'lease-lost') {

@@ -48,13 +48,25 @@ describe('webhook routes', () => {
   const rejections = () => events.filter((event) => event.type === 'event.rejected');
 
   describe('url_verification', () => {
-    it('answers the plain challenge (unsigned) within 1 s', async () => {
-      const started = performance.now();
+    it('answers the plain challenge (unsigned) without touching the inbox or the store', async () => {
+      // Feishu allows 1 s: nothing that can be slow sits on this path (a timing claim belongs in a bench).
+      const routes = webhookRoutes({
+        inbox: {
+          accept: () => {
+            throw new Error('the challenge must not reach the inbox');
+          },
+        },
+        encryptKey,
+        verificationToken,
+        maxSkewSeconds: 300,
+        log,
+        bus,
+      });
+      const target = createApp({ log, routes: [{ path: '/webhook', app: routes }] });
       const response = await post(
-        app(),
+        target,
         webhookRequest({ type: 'url_verification', challenge: 'c-123', token: verificationToken }),
       );
-      expect(performance.now() - started).toBeLessThan(1_000);
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ challenge: 'c-123' });
     });

@@ -3,11 +3,13 @@
  * Everything else lives in lib/; this file only puts it together and starts it.
  */
 
-import { startBot } from './lib/bot.js';
 import { ConfigError, loadConfigFromProcess } from './lib/config.js';
 
 try {
   const config = loadConfigFromProcess();
+  // Loaded once the config is known good: a misconfigured start fails in milliseconds, not after
+  // importing both SDKs.
+  const { startBot } = await import('./lib/bot.js');
   // This process is the service: signals, PM2's shutdown message and crashes drain it before exit.
   await startBot(config, { installProcessHandlers: true });
 } catch (error) {

@@ -1,0 +1,94 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * The compiled service as an operator starts it: `node dist/server.js`, configured only by the
+ * environment and a `.env` file in its working directory.
+ */
+
+const root = resolve(import.meta.dirname, '../..');
+const serverScript = join(root, 'dist/server.js');
+const children: ChildProcess[] = [];
+let directory: string;
+
+/** Only what a clean shell has: no credentials leak in from the test runner's environment. */
+function cleanEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: process.env.HOME, ...extra };
+}
+
+function start(cwd: string, extra: Record<string, string>) {
+  const child = spawn(process.execPath, [serverScript], {
+    cwd,
+    env: cleanEnvironment(extra),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-8_000);
+  });
+  const exited = new Promise<number | null>((resolvePromise) => child.once('exit', (code) => resolvePromise(code)));
+  const listening = new Promise<number>((resolvePromise, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      try {
+        const entry = JSON.parse(line) as { msg?: string; port?: number };
+        if (entry.msg === 'listening' && typeof entry.port === 'number') resolvePromise(entry.port);
+      } catch {
+        // not a JSON log line
+      }
+    });
+    void exited.then((code) => reject(new Error(`exited ${code} before listening:\n${stderr}`)));
+  });
+  // Tests that expect an early exit never await it.
+  listening.catch(() => {});
+  return { child, exited, listening, stderr: () => stderr };
+}
+
+beforeAll(() => {
+  execFileSync(process.execPath, ['scripts/build-if-needed.mjs'], { cwd: root, stdio: 'inherit' });
+  directory = mkdtempSync(join(tmpdir(), 'server-start-'));
+});
+
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+describe('node dist/server.js', () => {
+  it('serves /health without any Feishu or model credentials, configured from .env', async () => {
+    const workingDirectory = mkdtempSync(join(directory, 'dev-'));
+    writeFileSync(join(workingDirectory, '.env'), 'PORT=0\nHOST=127.0.0.1\nSTORE_URL=sqlite:./data/bot.db\n');
+    const server = start(workingDirectory, {});
+    const port = await server.listening;
+    const health = await fetch(`http://127.0.0.1:${port}/health`);
+    expect(health.status).toBe(200);
+    const body = (await health.json()) as { status: string; window: { seconds: number } };
+    expect(body.status).toBe('healthy');
+    expect(body.window.seconds).toBe(300);
+    expect((await fetch(`http://127.0.0.1:${port}/health/ready`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${port}/health/live`)).status).toBe(200);
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  });
+
+  it('refuses to start in production with one message naming every missing setting', async () => {
+    const server = start(directory, { NODE_ENV: 'production', PORT: '0', MODEL: 'gpt-4o-mini', PORT_TYPO: 'x' });
+    expect(await server.exited).toBe(1);
+    const message = server.stderr();
+    expect(message).toContain('Invalid configuration');
+    for (const name of ['FEISHU_APP_ID', 'FEISHU_APP_SECRET', 'OPENAI_API_KEY']) expect(message).toContain(name);
+    // One message, not a stack trace.
+    expect(message).not.toMatch(/\n\s+at /);
+  });
+
+  it('reports an invalid value instead of guessing', async () => {
+    const server = start(directory, { PORT: 'eighty', STORE_URL: 'mongodb://x' });
+    expect(await server.exited).toBe(1);
+    expect(server.stderr()).toMatch(/PORT[\s\S]*STORE_URL/);
+  });
+});

@@ -142,6 +142,12 @@ export async function startBot(
   attachHealthMonitor(bus, monitor);
   const metrics = createMetrics({ instanceId: config.instanceId, countJobs: () => store.countJobs(), monitor });
   metrics.attach(bus);
+  // One line per finished job: with several instances, `pm2 logs` shows which one answered what.
+  bus.subscribe((event) => {
+    if (event.type === 'job.finished') {
+      log.info({ jobId: event.jobId, outcome: event.outcome, durationMs: event.durationMs }, 'job finished');
+    }
+  });
   /** Read per /health/ready request: the long connection adds its check once it exists. */
   const readinessChecks: ReadinessCheck[] = [];
   // The tracker subscribes before anything emits, so a trace starts at its very first event.

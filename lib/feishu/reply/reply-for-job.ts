@@ -11,6 +11,8 @@ import {
 
 /** The key of the job checkpoint object that holds the reply's progress. */
 export const REPLY_CHECKPOINT_KEY = 'reply';
+/** The key holding the attempt number the reply's card sequences were last based on. */
+export const REPLY_ATTEMPT_KEY = 'replyAttempt';
 
 export interface ReplySinkForJobOptions
   extends Omit<
@@ -60,7 +62,17 @@ export function createReplySinkForJob({
     typeof job.checkpoint === 'object' && job.checkpoint !== null && !Array.isArray(job.checkpoint)
       ? { ...(job.checkpoint as Record<string, unknown>) }
       : {};
-  return createStreamingCardReply({
+  const checkpoint = parseCardCheckpoint(stored[REPLY_CHECKPOINT_KEY]);
+  // Card sequences are based on the attempt number and must rise across attempts. A job handed
+  // back on shutdown keeps its attempt count (it does not count against maxAttempts), so the
+  // number used last is kept beside the reply and the next sink goes above it.
+  const previous = stored[REPLY_ATTEMPT_KEY];
+  const attempt = Math.min(
+    2000,
+    Math.max(1, job.attempts, typeof previous === 'number' && Number.isInteger(previous) ? previous + 1 : 0),
+  );
+  stored = { ...stored, [REPLY_ATTEMPT_KEY]: attempt };
+  const sink = createStreamingCardReply({
     ...options,
     client,
     bus,
@@ -72,12 +84,26 @@ export function createReplySinkForJob({
       replyInThread: message.replyInThread ?? Boolean(message.threadId),
     },
     idempotencyKey: (part) => context.idempotencyKey(part),
-    checkpoint: parseCardCheckpoint(stored[REPLY_CHECKPOINT_KEY]),
+    checkpoint,
     saveCheckpoint: async (reply) => {
       stored = { ...stored, [REPLY_CHECKPOINT_KEY]: reply };
       await context.saveCheckpoint(stored);
     },
-    attempt: Math.min(2000, Math.max(1, job.attempts)),
+    attempt,
     signal: context.signal,
   });
+  if (checkpoint === undefined || checkpoint.cards.length === 0) return sink;
+  return {
+    ...sink,
+    // Resuming cards: record this attempt before writing to them, because the sink itself may
+    // never save (its cards were all sent) and a third attempt must go above this one too.
+    async start() {
+      try {
+        await context.saveCheckpoint(stored);
+      } catch (error) {
+        log.warn({ err: error, jobId: job.id }, 'could not record the reply attempt');
+      }
+      await sink.start();
+    },
+  };
 }

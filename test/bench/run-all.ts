@@ -101,7 +101,9 @@ const discovered: Bench[] = readdirSync(directory)
   .filter((file) => file.endsWith('.bench.ts') && !known.some((bench) => bench.file === file))
   .sort()
   .map((file) => ({ label: `extra: ${file}`, file, args: [], quickArgs: [], timeoutMs: 10 * 60_000 }));
-const benches = [...known.filter((bench) => readdirSync(directory).includes(bench.file)), ...discovered];
+const present = new Set(readdirSync(directory));
+const missing = known.filter((bench) => !present.has(bench.file));
+const benches = [...known.filter((bench) => present.has(bench.file)), ...discovered];
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
@@ -146,6 +148,7 @@ function run(bench: Bench): Promise<Outcome> {
 console.log(`benchmarks${quick ? ' (--quick: smoke run, not figures to quote)' : ''}`);
 console.log(`machine: ${describeMachine()}`);
 console.log(`started: ${new Date().toISOString()}`);
+for (const bench of missing) console.log(`missing: ${bench.label} (${bench.file} not found)`);
 const outcomes: Outcome[] = [];
 for (const bench of selected) {
   console.log(`\n━━━ ${bench.label} — ${bench.file} ━━━`);

@@ -111,8 +111,8 @@ describe('inbox', () => {
     }
     // The cached count is advanced locally, so a burst inside the cache window is still seen.
     const result = await receiver.accept(inboundMessage({ eventId: 'ev3', messageId: 'om_3', chatId: 'oc_chat' }));
-    expect(result).toEqual({ status: 'accepted', jobId: 'message:om_3:busy' });
-    expect(await store.getJob('message:om_3:busy')).toMatchObject({ kind: 'notice', lane: 'notice:chat:oc_chat' });
+    expect(result).toEqual({ status: 'accepted', jobId: 'message:om_3' });
+    expect(await store.getJob('message:om_3')).toMatchObject({ kind: 'notice', lane: 'notice:chat:oc_chat' });
     expect(events.some((event) => event.type === 'job.busy')).toBe(true);
   });
 });

@@ -149,8 +149,9 @@ export function createInbox({
         const pending = await pendingJobs();
         const busy = pending >= maxBacklog;
         const job: NewJob = busy
-          ? // Its own lane, so the notice is not stuck behind the backlog it is about.
-            { id: `${jobId}:busy`, lane: `notice:${lane}`, kind: 'notice', payload: inbound }
+          ? // Its own lane, so the notice is not stuck behind the backlog it is about. Same id as the
+            // answer it replaces: one trace per message, and a late redelivery stays a duplicate.
+            { id: jobId, lane: `notice:${lane}`, kind: 'notice', payload: inbound }
           : { id: jobId, lane, kind, payload: inbound };
         if (!(await store.enqueue(job, now()))) {
           // The job outlived its dedupe keys (or a released claim raced an enqueue that did land).

@@ -4,7 +4,12 @@ import type { Hono } from 'hono';
 import { createManagerAgentFromConfig } from './agents/manager-agent.js';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
-import { createMessageHandler, createNoticeHandler, type ReplyContext } from './conversation/handle-message.js';
+import {
+  createDeadLetterReply,
+  createMessageHandler,
+  createNoticeHandler,
+  type ReplyContext,
+} from './conversation/handle-message.js';
 import type { ReplySink } from './conversation/reply-sink.js';
 import { createDevtoolsReplies, type DevtoolsReplies } from './devtools/devtools-replies.js';
 import { devtoolsRoutes } from './devtools/devtools-routes.js';
@@ -248,6 +253,8 @@ export async function startBot(
     concurrency: config.inbox.maxConcurrentJobs,
     leaseMs: config.inbox.leaseMs,
     maxAttempts: config.inbox.maxAttempts,
+    // A message given up on must not leave its card streaming half an answer forever.
+    onDeadLetter: createDeadLetterReply({ botOpenId, replySinkFor }),
     ...dispatcherTuning,
   });
   const inbox = createInbox({

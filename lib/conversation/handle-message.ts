@@ -4,6 +4,7 @@ import { type ConversationMemory, createConversationMemory } from '../agents/mem
 import type { Config } from '../config.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
 import { ignoreReason, type NormalisedMessage, normaliseMessage } from '../feishu/normalise-message.js';
+import { REPLY_CHECKPOINT_KEY } from '../feishu/reply/reply-for-job.js';
 import { conversationKey } from '../inbox/conversation-key.js';
 import type { InboundEvent } from '../inbox/inbound-event.js';
 import type { JobContext, JobHandler } from '../inbox/job-handler.js';
@@ -67,6 +68,7 @@ export class JobAbortedError extends Error {
 const INTERRUPTED_NOTICE = 'I was interrupted by a restart and will pick this up again in a moment.';
 const UNSUPPORTED_NOTICE = 'I can only read text messages for now. Please send your question as text.';
 const BUSY_NOTICE = "I'm handling a lot of messages right now. Please try again in a minute.";
+const DEAD_LETTER_NOTICE = 'Sorry, I could not finish this answer. Please ask again.';
 
 function readInbound(payload: unknown): InboundEvent {
   if (typeof payload !== 'object' || payload === null || !('event' in payload)) {
@@ -401,5 +403,37 @@ export function createNoticeHandler({
     await sink.start();
     await sink.finish(text);
     log.info({ traceId, chatId: normalised.chatId }, 'answered with a busy notice');
+  };
+}
+
+export interface DeadLetterReplyOptions {
+  botOpenId?: MessageHandlerOptions['botOpenId'];
+  replySinkFor: (context: ReplyContext) => ReplySink;
+  text?: string;
+}
+
+/**
+ * The dispatcher's `onDeadLetter` for message jobs: a job that will not be tried again (its
+ * holders kept dying, or every attempt failed) may have left a card streaming half an answer.
+ * When the job checkpoint shows a reply was started, its cards are closed with a short notice.
+ * A job that never started a reply gets nothing: it may be a message the bot must not answer.
+ *
+ * @example
+ * createDispatcher({ ..., onDeadLetter: createDeadLetterReply({ botOpenId, replySinkFor }) });
+ */
+export function createDeadLetterReply({
+  botOpenId,
+  replySinkFor,
+  text = DEAD_LETTER_NOTICE,
+}: DeadLetterReplyOptions): (job: JobContext) => Promise<void> {
+  return async (job) => {
+    const { checkpoint } = job.job;
+    if (typeof checkpoint !== 'object' || checkpoint === null || !(REPLY_CHECKPOINT_KEY in checkpoint)) return;
+    const inbound = readInbound(job.job.payload);
+    const normalised = normaliseMessage(inbound.event, { botOpenId: await resolveBotOpenId(botOpenId) });
+    if (normalised.kind === 'unsupported') return;
+    const sink = replySinkFor(replyContext(normalised, inbound, job));
+    await sink.start();
+    await sink.fail('', text);
   };
 }

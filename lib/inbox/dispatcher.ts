@@ -26,6 +26,14 @@ export interface DispatcherOptions {
   maxRetryBackoffMs?: number;
   /** After drain aborts the stragglers, how long they get to stop before their jobs are handed back anyway. */
   abortGraceMs?: number;
+  /**
+   * Last words for a job going to the dead-letter state (its holders kept dying, or its last
+   * attempt failed): its handler never runs again, so this is where a half-written reply is
+   * closed with a notice instead of streaming forever. Runs while the job is still held, bounded
+   * by `deadLetterTimeoutMs` (its signal aborts with 'timeout'); a failure is only logged.
+   */
+  onDeadLetter?: (context: JobContext, error: string) => Promise<void>;
+  deadLetterTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -95,6 +103,8 @@ export function createDispatcher({
   retryBackoffMs = 2_000,
   maxRetryBackoffMs = 5 * 60_000,
   abortGraceMs = 1_000,
+  onDeadLetter,
+  deadLetterTimeoutMs = 10_000,
   now = Date.now,
 }: DispatcherOptions): Dispatcher {
   const agentKinds = Object.keys(handlers).filter((kind) => kind !== NOTICE_KIND);
@@ -206,6 +216,37 @@ export function createDispatcher({
     finished(entry.job, 'released', entry.startedAt, 'shutdown');
   }
 
+  function jobContext(job: Job, controller: AbortController): JobContext {
+    return {
+      job,
+      signal: controller.signal,
+      async saveCheckpoint(checkpoint) {
+        if (!(await store.saveCheckpoint(job.id, owner, checkpoint))) {
+          if (!controller.signal.aborted) controller.abort('lease-lost' satisfies AbortReason);
+          throw new Error(`lease lost on job ${job.id}`);
+        }
+      },
+      idempotencyKey: (part) => idempotencyKey(job.id, part),
+    };
+  }
+
+  /** Runs `onDeadLetter` for a job about to be dead-lettered; never throws. */
+  async function lastWords(entry: RunningJob, error: string): Promise<void> {
+    if (onDeadLetter === undefined || handlers[entry.job.kind] === undefined) return;
+    const { job, controller } = entry;
+    const timer = setTimeout(() => {
+      if (!controller.signal.aborted) controller.abort('timeout' satisfies AbortReason);
+    }, deadLetterTimeoutMs);
+    timer.unref();
+    try {
+      await Promise.race([onDeadLetter(jobContext(job, controller), error), delay(deadLetterTimeoutMs)]);
+    } catch (hookError) {
+      log.warn({ err: hookError, jobId: job.id }, 'dead-letter hook failed');
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async function run(entry: RunningJob): Promise<void> {
     const { job, controller } = entry;
     const { startedAt } = entry;
@@ -214,6 +255,7 @@ export function createDispatcher({
       // attempts > maxAttempts: every earlier holder died mid-job (a poison message), so stop here.
       const error = handler === undefined ? `no handler for kind ${job.kind}` : `holder lost ${job.attempts - 1} times`;
       entry.settled = true;
+      await lastWords(entry, error);
       await store.failJob(job.id, owner, { error, dead: true, now: now() });
       log.error({ jobId: job.id, attempts: job.attempts, error }, 'job dead-lettered');
       finished(job, 'dead', startedAt, error);
@@ -243,17 +285,7 @@ export function createDispatcher({
     );
     renewal.unref();
 
-    const context: JobContext = {
-      job,
-      signal: controller.signal,
-      async saveCheckpoint(checkpoint) {
-        if (!(await store.saveCheckpoint(job.id, owner, checkpoint))) {
-          abort('lease-lost');
-          throw new Error(`lease lost on job ${job.id}`);
-        }
-      },
-      idempotencyKey: (part) => idempotencyKey(job.id, part),
-    };
+    const context = jobContext(job, controller);
 
     let failure: { error: unknown } | undefined;
     try {
@@ -286,6 +318,7 @@ export function createDispatcher({
     const error = message(failure.error);
     const dead = job.attempts >= maxAttempts;
     const retryInMs = backoff(job.attempts);
+    if (dead) await lastWords(entry, error);
     await store.failJob(job.id, owner, { error, dead, retryInMs, now: now() });
     if (dead) log.error({ err: failure.error, jobId: job.id, attempts: job.attempts }, 'job dead-lettered');
     else {

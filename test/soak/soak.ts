@@ -112,6 +112,8 @@ interface SentMessage {
 
 const sent = new Map<string, SentMessage>();
 const ackLatencies: number[] = [];
+/** Slowest acks with when they happened (seconds since start), to line them up with the faults. */
+const slowAcks: Array<{ ms: number; at: number }> = [];
 const counts = {
   deliveries: 0,
   retriedDeliveries: 0,
@@ -153,7 +155,9 @@ async function deliverOnce(event: FeishuMessageReceiveEvent, message: SentMessag
     const response = await postEvent(service.webhookUrl, event, { encryptKey: ENCRYPT_KEY });
     await response.body?.cancel();
     if (response.status === 200) {
-      ackLatencies.push(performance.now() - started);
+      const ms = performance.now() - started;
+      ackLatencies.push(ms);
+      if (ms > 250) slowAcks.push({ ms: Math.round(ms), at: Number(((Date.now() - t0) / 1_000).toFixed(1)) });
       message.acked = true;
       return true;
     }
@@ -280,7 +284,9 @@ interface ChaosStep {
 
 function chaosSchedule(durationMs: number): ChaosStep[] {
   const steps: ChaosStep[] = [];
-  const killEvery = Math.min(60_000, Math.max(15_000, durationMs / 4));
+  // At least 25 s apart: a slow answer resumed after a kill (5 s lease + restart) must be able to
+  // finish before the next one, or JOB_MAX_ATTEMPTS dead-letters it as a poison message.
+  const killEvery = Math.min(60_000, Math.max(25_000, durationMs / 4));
   const kills: number[] = [];
   for (let at = killEvery * 0.6; at < durationMs - 5_000; at += killEvery) kills.push(Math.round(at));
   for (const at of kills) {
@@ -375,6 +381,8 @@ interface Verdict {
   duplicated: string[];
   unfinished: string[];
   chatterAnswered: string[];
+  /** Dead-lettered: the card was closed with the "could not finish" notice. */
+  givenUp: string[];
   textFallbacks: number;
 }
 
@@ -386,6 +394,7 @@ function judge(): Verdict {
     duplicated: [],
     unfinished: [],
     chatterAnswered: [],
+    givenUp: [],
     textFallbacks: 0,
   };
   for (const message of sent.values()) {
@@ -413,6 +422,7 @@ function judge(): Verdict {
     }
     const text = feishu.visibleText(reply.messageId);
     if (text.includes(answerFor(message.tag))) verdict.answered += 1;
+    else if (text.includes('could not finish this answer')) verdict.givenUp.push(message.tag);
     else if (/END-soak-/.test(text) || text.trim() === '' || /Thinking|interrupted by a restart/.test(text)) {
       verdict.unfinished.push(message.tag);
     } else verdict.answeredWithNotice += 1;
@@ -542,6 +552,7 @@ async function main(): Promise<number> {
       duplicatedAnswers: verdict.duplicated.length,
       unfinished: verdict.unfinished.length,
       chatterAnswered: verdict.chatterAnswered.length,
+      givenUpDeadLetter: verdict.givenUp.length,
       kills: counts.kills,
       reloads: counts.reloads,
       pm2Restarts: beforeStop.restarts,
@@ -553,6 +564,7 @@ async function main(): Promise<number> {
       ackP50Ms: Number(percentile(ackLatencies, 0.5).toFixed(1)),
       ackP99Ms: Number(percentile(ackLatencies, 0.99).toFixed(1)),
       ackMaxMs: Number(percentile(ackLatencies, 1).toFixed(1)),
+      slowAcks: slowAcks.sort((a, b) => b.ms - a.ms).slice(0, 8),
       settleSeconds: Number(settleSeconds.toFixed(1)),
       finalStop: stopped.status,
       exits: exits.map((exit) => `${exit.code}/${exit.signal}`).join(' '),
@@ -568,6 +580,7 @@ async function main(): Promise<number> {
       ...verdict.duplicated.map((tag) => `answered twice: ${tag}`),
       ...verdict.unfinished.map((tag) => `unfinished: ${tag}`),
       ...verdict.chatterAnswered.map((tag) => `chatter answered: ${tag}`),
+      ...verdict.givenUp.map((tag) => `given up (dead letter, notice shown): ${tag}`),
       ...(summary.notAcked > 0 ? [`${summary.notAcked} messages never acked`] : []),
       ...(jobs.pending + jobs.leased > 0 ? [`jobs left: ${jobs.pending} pending, ${jobs.leased} leased`] : []),
       ...(jobs.dead > 0 ? [`${jobs.dead} dead-lettered jobs`] : []),
@@ -604,7 +617,8 @@ function printTable(summary: Record<string, unknown>): void {
     ['acked messages that should be answered', String(summary.expectingAnswer)],
     ['answered with the whole answer', String(summary.answered)],
     ['answered with an honest failure notice', String(summary.answeredWithNotice)],
-    ['lost', String(summary.lost)],
+    ['lost (acked, never answered)', String(summary.lost)],
+    ['given up after repeated crashes (dead letter, notice shown)', String(summary.givenUpDeadLetter)],
     ['duplicated answers', String(summary.duplicatedAnswers)],
     ['kills (SIGKILL) / pm2 reloads / PM2 restarts', `${summary.kills} / ${summary.reloads} / ${summary.pm2Restarts}`],
     ['ack latency p50 / p99 / max (ms)', `${summary.ackP50Ms} / ${summary.ackP99Ms} / ${summary.ackMaxMs}`],

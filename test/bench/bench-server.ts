@@ -8,7 +8,8 @@
  * - `bare`: a Hono route answering 200 `{"ok":true}` on @hono/node-server, nothing else: the
  *   same-run baseline.
  * - `bot`: the real service from `startBot` (webhook mode, encrypt key + verification token from
- *   BENCH_ENCRYPT_KEY / BENCH_VERIFICATION_TOKEN, a SQLite FILE store), with the Feishu API
+ *   BENCH_ENCRYPT_KEY / BENCH_VERIFICATION_TOKEN, a SQLite FILE store, devtools off as in
+ *   production), with the Feishu API
  *   pointed at an in-process fake Feishu so nothing leaves the machine. Its 'answer' handler is
  *   `noop` (each job completes at once, so the process also claims and completes every job while
  *   it acks) or `hold` (each job waits until shutdown: a model that never answers).
@@ -71,6 +72,8 @@ if (mode === 'bare') {
       STORE_URL: `sqlite:${storePath}`,
       // Every event of the run is an answer job, never a "busy" notice.
       MAX_BACKLOG: '10000000',
+      // As in production (NODE_ENV=production turns devtools off unless asked for).
+      ENABLE_DEVTOOLS: 'false',
       SHUTDOWN_TIMEOUT_MS: '200',
     }),
     {

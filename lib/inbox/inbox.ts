@@ -20,6 +20,13 @@ export interface InboxOptions {
   backlogCacheMs?: number;
   /** Event types that become jobs, and their job kind. Everything else is acknowledged and ignored. */
   jobKinds?: Readonly<Record<string, string>>;
+  /**
+   * How often dedupe claims that could not be released during a store outage are retried (see
+   * `accept`). Default 1 000 ms: well before Feishu's first re-delivery (about 15 s).
+   */
+  releaseRetryMs?: number;
+  /** Most such claims remembered; beyond it the oldest is given up (it then lives until its TTL). */
+  maxUnreleased?: number;
   now?: () => number;
 }
 
@@ -74,6 +81,8 @@ export function createInbox({
   onEnqueued,
   backlogCacheMs = 1_000,
   jobKinds = { [MESSAGE_EVENT_TYPE]: 'answer' },
+  releaseRetryMs = 1_000,
+  maxUnreleased = 10_000,
   now = Date.now,
 }: InboxOptions): Inbox {
   if (dedupeTtlMs < 12 * 3_600_000) {
@@ -98,15 +107,58 @@ export function createInbox({
     return backlogRefresh;
   }
 
+  /**
+   * Dedupe claims of failed accepts that the store was too far gone to release. Until they are
+   * released, Feishu's re-delivery of the event (after our 503) would be dropped as a duplicate
+   * and the message lost, so they are retried on a timer and before the next accept claims.
+   */
+  const unreleased = new Set<string>();
+  let releaseTimer: NodeJS.Timeout | undefined;
+  let flushing: Promise<void> | undefined;
+
+  function scheduleRelease(): void {
+    if (releaseTimer !== undefined || unreleased.size === 0) return;
+    releaseTimer = setTimeout(() => {
+      releaseTimer = undefined;
+      void flushUnreleased().finally(scheduleRelease);
+    }, releaseRetryMs);
+    releaseTimer.unref();
+  }
+
+  /** Releases remembered claims, oldest first; stops at the first failure (the store is still down). */
+  function flushUnreleased(): Promise<void> {
+    flushing ??= (async () => {
+      for (const key of [...unreleased]) {
+        try {
+          await store.releaseKey(key);
+          unreleased.delete(key);
+        } catch {
+          return;
+        }
+      }
+      log.info('dedupe claims of failed accepts released after the store came back');
+    })().finally(() => {
+      flushing = undefined;
+    });
+    return flushing;
+  }
+
   async function release(keys: readonly string[]): Promise<void> {
     for (const key of keys) {
       try {
         await store.releaseKey(key);
       } catch (error) {
-        // The claim then lives until its TTL: a re-delivery inside it is dropped as a duplicate.
-        log.error({ err: error, key }, 'could not release a dedupe claim after a failed accept');
+        if (unreleased.size >= maxUnreleased) {
+          const oldest = unreleased.values().next().value as string;
+          unreleased.delete(oldest);
+          // That claim then lives until its TTL: a re-delivery inside it is dropped as a duplicate.
+          log.error({ key: oldest }, 'too many unreleased dedupe claims: giving one up');
+        }
+        unreleased.add(key);
+        log.warn({ err: error, key }, 'could not release a dedupe claim after a failed accept; will retry');
       }
     }
+    scheduleRelease();
   }
 
   return {
@@ -126,23 +178,28 @@ export function createInbox({
         return { status: 'ignored', reason: 'malformed message event' };
       }
 
+      // Keys we hold, or may hold: a claim whose answer was lost with the connection may have
+      // landed. Releasing such a key on failure is safe because enqueue is idempotent on the job id.
       const claimed: string[] = [];
       try {
+        if (unreleased.size > 0) await flushUnreleased();
         const eventKey = `event:${inbound.eventId}`;
+        claimed.push(eventKey);
         if (!(await store.claimKey(eventKey, dedupeTtlMs, now()))) {
+          claimed.pop();
           bus.emit({ type: 'event.duplicate', traceId: jobId, source: inbound.source, key: 'event_id' });
           return { status: 'duplicate', key: 'event_id' };
         }
-        claimed.push(eventKey);
         if (kind === undefined) return { status: 'ignored', reason: `no work for ${inbound.eventType}` };
 
         if (keys !== undefined) {
           const messageKey = `message:${keys.messageId}`;
+          claimed.push(messageKey);
           if (!(await store.claimKey(messageKey, dedupeTtlMs, now()))) {
+            claimed.pop();
             bus.emit({ type: 'event.duplicate', traceId: jobId, source: inbound.source, key: 'message_id' });
             return { status: 'duplicate', key: 'message_id' };
           }
-          claimed.push(messageKey);
         }
 
         const lane = keys?.lane ?? `event:${inbound.eventId}`;

@@ -134,6 +134,20 @@ interface SyncTarget {
   footer?: string;
 }
 
+/** The first card's id could not be saved in the job checkpoint, so the card was not sent. */
+export class CheckpointNotSavedError extends Error {
+  readonly code = 'REPLY_CHECKPOINT_NOT_SAVED';
+  constructor(cause: unknown) {
+    super(`reply checkpoint not saved, card not sent: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
+    this.name = 'CheckpointNotSavedError';
+  }
+  static isInstance(error: unknown): error is CheckpointNotSavedError {
+    return error instanceof Error && (error as { code?: unknown }).code === 'REPLY_CHECKPOINT_NOT_SAVED';
+  }
+}
+
 /** Thrown inside a sync to re-plan the cards right away (after shrinking the card size). */
 class ReplanError extends Error {
   override readonly name = 'ReplanError';
@@ -226,7 +240,13 @@ export function createStreamingCardReply({
     gate: createRateGate({ perSecond: updatesPerSecond, now, sleep }),
   });
 
-  const persist = async () => {
+  /**
+   * `required`: the caller must not show the card unless its id is saved. The first card is sent
+   * with a uuid that is the same on every attempt, so if it were shown without a checkpoint (the
+   * store down), a resumed attempt would open a new card, its send would be absorbed by that uuid,
+   * and the card the user sees would stay half-written forever.
+   */
+  const persist = async ({ required = false }: { required?: boolean } = {}) => {
     if (!saveCheckpoint) return;
     const saved: CardCheckpoint = {
       kind: 'feishu-reply',
@@ -239,8 +259,9 @@ export function createStreamingCardReply({
     try {
       await saveCheckpoint(saved);
     } catch (error) {
+      if (required) throw new CheckpointNotSavedError(error);
       // A lost checkpoint only risks a second card after a crash; the answer matters more.
-      log.warn({ err: error }, 'could not save the reply checkpoint');
+      log.warn({ err: error, traceId }, 'could not save the reply checkpoint');
     }
   };
 
@@ -382,7 +403,7 @@ export function createStreamingCardReply({
     card.streaming = true;
     cards.push(card);
     // Saved before it is sent: a crash in between resends this card with the same uuid.
-    await persist();
+    await persist({ required: index === 0 });
     await sendCard(card);
     return card;
   };
@@ -567,6 +588,9 @@ export function createStreamingCardReply({
         await openCard(0, thinkingText, thinkingText);
       }
     } catch (error) {
+      // The job fails and is retried: nothing was shown, so the next attempt starts clean. Plain
+      // text now would be a second answer next to the card a later attempt sends.
+      if (CheckpointNotSavedError.isInstance(error)) throw error;
       await (await switchToText(error, true)).start();
       return;
     }

@@ -9,13 +9,24 @@
 /** Must match SHUTDOWN_TIMEOUT_MS of the app (its drain budget). */
 const shutdownTimeoutMs = Number(process.env.SHUTDOWN_TIMEOUT_MS ?? 10_000);
 
+/**
+ * How many processes: one, in fork mode, unless BOT_INSTANCES says otherwise. BOT_INSTANCES=N
+ * (or "max": one per core) runs N in PM2 cluster mode on the one port; they share the store
+ * (SQLite WAL on one host, or Redis), which keeps dedupe, leases and lanes (docs/scaling.md).
+ */
+const instancesSetting = process.env.BOT_INSTANCES ?? '1';
+if (instancesSetting !== 'max' && !/^[1-9][0-9]*$/.test(instancesSetting)) {
+  throw new Error(`BOT_INSTANCES must be a positive integer or "max", got "${instancesSetting}"`);
+}
+const instances = instancesSetting === 'max' ? 'max' : Number(instancesSetting);
+
 export const apps = [
   {
     name: 'feishu-bot',
     script: 'dist/server.js',
     cwd: import.meta.dirname,
-    exec_mode: 'fork',
-    instances: 1,
+    exec_mode: instances === 1 ? 'fork' : 'cluster',
+    instances,
     node_args: ['--enable-source-maps'],
 
     // Online only once the app says so: it sends 'ready' after the server listens and the store is open.

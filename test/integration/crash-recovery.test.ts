@@ -1,12 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../lib/store/sqlite-store.js';
 import { buildMessageEvent, postEvent } from '../fakes/event-sender.js';
 import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
+import { killBotProcesses, type LogLine, startBotProcess } from '../support/bot-process.js';
 
 const encryptKey = 'crash-encrypt-key';
 const token = 'crash-verification-token';
@@ -14,72 +13,24 @@ const LEASE_MS = 1_500;
 /** Two child start-ups (tsx + the SDK import take seconds on a loaded 2-core machine). */
 const CRASH_TEST_TIMEOUT_MS = 120_000;
 
-type Milestone = { listening?: number; started?: string; replied?: string; attempt?: number };
-
-/** One run of test/support/ingress-server.ts; resolves milestones as the child prints them. */
+/**
+ * One run of test/support/ingress-server.ts (the echo stand-in answer): it prints milestones as
+ * JSON lines, {"listening":port}, {"started":jobId,"attempt":n}, {"replied":jobId,"attempt":n}.
+ * The real answer path is covered by crash-recovery-real.test.ts.
+ */
 function startServer(env: Record<string, string>) {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'test/support/ingress-server.ts'], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const milestones: Milestone[] = [];
-  const waiters: { match: (line: Milestone) => boolean; resolve: (line: Milestone) => void }[] = [];
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4_000);
-  });
-  createInterface({ input: child.stdout! }).on('line', (text) => {
-    let line: Milestone;
-    try {
-      line = JSON.parse(text) as Milestone;
-    } catch {
-      return;
-    }
-    milestones.push(line);
-    for (const waiter of [...waiters]) {
-      if (waiter.match(line)) {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve(line);
-      }
-    }
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return {
-    child,
-    exited,
-    milestones,
-    until(match: (line: Milestone) => boolean, timeoutMs = 60_000): Promise<Milestone> {
-      const seen = milestones.find(match);
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`child never printed the milestone; stderr:\n${stderr}`)),
-          timeoutMs,
-        );
-        waiters.push({
-          match,
-          resolve: (line) => {
-            clearTimeout(timer);
-            resolve(line);
-          },
-        });
-        void exited.then((code) => reject(new Error(`child exited (${code}) first; stderr:\n${stderr}`)));
-      });
-    },
-  };
+  return startBotProcess({ args: ['--import', 'tsx', 'test/support/ingress-server.ts'], env, startTimeoutMs: 60_000 });
 }
 
 describe('crash recovery: SIGKILL mid-answer, restart, answered exactly once', () => {
   let fake: FakeFeishu;
   let directory: string;
-  const children: ChildProcess[] = [];
 
   beforeAll(async () => {
     fake = await startFakeFeishu();
   });
-  afterEach(() => {
-    for (const child of children.splice(0))
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  afterEach(async () => {
+    await killBotProcesses();
     rmSync(directory, { recursive: true, force: true });
   });
   afterAll(async () => {
@@ -106,20 +57,17 @@ describe('crash recovery: SIGKILL mid-answer, restart, answered exactly once', (
   }
 
   async function runCrash(env: Record<string, string>, killAt: 'started' | 'replied') {
-    const first = startServer(env);
-    children.push(first.child);
-    const { listening } = await first.until((line) => line.listening !== undefined);
+    const first = await startServer(env);
     const event = buildMessageEvent({ fake, chatType: 'p2p', text: `kill at ${killAt}`, token });
     const messageId = event.event.message.message_id;
-    expect((await postEvent(`http://127.0.0.1:${listening}/webhook/event`, event, { encryptKey })).status).toBe(200);
-    await first.until((line) => line[killAt] === `message:${messageId}`);
-    first.child.kill('SIGKILL');
+    expect((await postEvent(`${first.url}/webhook/event`, event, { encryptKey })).status).toBe(200);
+    await first.waitForLog((line) => line[killAt] === `message:${messageId}`, 60_000);
+    first.kill('SIGKILL');
     await first.exited;
 
-    const second = startServer(env);
-    children.push(second.child);
+    const second = await startServer(env);
     // A new process (new lease owner) picks the job up once the dead holder's lease expires.
-    const resumed = await second.until((line) => line.replied === `message:${messageId}`);
+    const resumed: LogLine = await second.waitForLog((line) => line.replied === `message:${messageId}`, 60_000);
     expect(resumed.attempt).toBe(2);
     await fake.waitFor(() => fake.repliesTo(messageId, { fromBot: true }).length > 0);
     // Wait for the job to be marked done, then stop the server cleanly.
@@ -134,8 +82,7 @@ describe('crash recovery: SIGKILL mid-answer, restart, answered exactly once', (
     } finally {
       await store.close();
     }
-    second.child.kill('SIGTERM');
-    expect(await second.exited).toBe(0);
+    expect((await second.stop()).code).toBe(0);
     return messageId;
   }
 

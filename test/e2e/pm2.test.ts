@@ -8,56 +8,19 @@
  * reload and stop — start the fake Feishu/OpenAI servers in beforeAll, pass their URLs through
  * `appEnvironment`, send a message before the reload and assert on the fakes afterwards.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, freePort, httpStatus, REPOSITORY } from '../support/bot-process.js';
+import { type Pm2Harness, startPm2Harness } from '../support/pm2-harness.js';
 
-const repository = resolve(import.meta.dirname, '../..');
 const appName = 'feishu-bot-e2e';
 const startDelayMs = 1_500;
 
-interface Pm2Description {
-  pid?: number;
-  pm2_env?: { status?: string; restart_time?: number };
-}
-type Callback<T = unknown> = (error: Error | null, result: T) => void;
-/** The few calls of PM2's programmatic API this test uses (pm2's own types lack `custom`). */
-interface Pm2Api {
-  connect(callback: Callback): void;
-  start(configFile: string, callback: Callback): void;
-  describe(name: string, callback: Callback<Pm2Description[]>): void;
-  reload(name: string, callback: Callback): void;
-  stop(name: string, callback: Callback): void;
-  killDaemon(callback: Callback): void;
-  disconnect(): void;
-}
-
-let home: string;
+let pm2: Pm2Harness;
 let port: number;
-let pm2: Pm2Api;
-let outLog: string;
-
-function call<T>(method: (callback: Callback<T>) => void): Promise<T> {
-  return new Promise((resolvePromise, reject) =>
-    method((error, result) => (error ? reject(error) : resolvePromise(result))),
-  );
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolvePromise) => server.listen(0, '127.0.0.1', resolvePromise));
-  const address = server.address();
-  await new Promise((resolvePromise) => server.close(resolvePromise));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 async function describeApp(): Promise<{ status: string | undefined; pid: number; restarts: number }> {
-  const [description] = await call<Pm2Description[]>((callback) => pm2.describe(appName, callback));
+  const [description] = await pm2.describe(appName);
   return {
     status: description?.pm2_env?.status,
     pid: description?.pid ?? 0,
@@ -65,15 +28,7 @@ async function describeApp(): Promise<{ status: string | undefined; pid: number;
   };
 }
 
-async function readyStatus(): Promise<number | 'down'> {
-  try {
-    const response = await fetch(`http://127.0.0.1:${port}/health/ready`, { signal: AbortSignal.timeout(1_000) });
-    await response.body?.cancel();
-    return response.status;
-  } catch {
-    return 'down';
-  }
-}
+const readyStatus = () => httpStatus(`http://127.0.0.1:${port}/health/ready`);
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -86,29 +41,8 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 }
 
 /** The app's JSON log lines (PM2 prefixes each with a timestamp). */
-function appLog(): Array<Record<string, unknown>> {
-  let text = '';
-  try {
-    text = readFileSync(outLog, 'utf8');
-  } catch {
-    return [];
-  }
-  return text
-    .split('\n')
-    .map((line) => line.slice(line.indexOf('{')))
-    .filter((line) => line.startsWith('{'))
-    .flatMap((line) => {
-      try {
-        return [JSON.parse(line) as Record<string, unknown>];
-      } catch {
-        return [];
-      }
-    });
-}
-
-function daemonLog(): string {
-  return readFileSync(join(home, 'pm2.log'), 'utf8');
-}
+const appLog = () => pm2.appLog();
+const daemonLog = () => pm2.daemonLog();
 
 /** Every exit of the app PM2 saw. PM2 prints signal SIGINT when the process exited by itself. */
 function appExits(): Array<{ code: number; signal: string }> {
@@ -123,39 +57,18 @@ const drainsCompleted = () => appLog().filter((line) => line.msg === 'shutdown: 
 describe('under real PM2', () => {
   beforeAll(async () => {
     // dist/ must match the sources: rebuild only when a source is newer (as `npm start` does).
-    execFileSync(process.execPath, ['scripts/build-if-needed.mjs'], { cwd: repository, stdio: 'pipe' });
-    home = mkdtempSync(join(tmpdir(), 'pm2-e2e-'));
+    ensureBuilt();
+    pm2 = await startPm2Harness({ prefix: 'pm2-e2e-' });
     port = await freePort();
-    outLog = join(home, 'app-out.log');
     const appEnvironment = {
       NODE_ENV: 'development',
       HOST: '127.0.0.1',
       PORT: String(port),
-      STORE_URL: `sqlite:${join(home, 'bot.db')}`,
+      STORE_URL: `sqlite:${join(pm2.home, 'bot.db')}`,
       LOG_LEVEL: 'info',
       ENABLE_DEVTOOLS: 'false',
       E2E_START_DELAY_MS: String(startDelayMs),
     };
-    // The real ecosystem file, with logs and environment pointed into the temp directory.
-    const wrapper = join(home, 'ecosystem.config.cjs');
-    writeFileSync(
-      wrapper,
-      `const { apps } = require(${JSON.stringify(join(repository, 'ecosystem.config.js'))});
-module.exports = { apps: [{
-  ...apps[0],
-  name: ${JSON.stringify(appName)},
-  node_args: [...apps[0].node_args, '--import', ${JSON.stringify(join(repository, 'test/e2e/fixtures/delay-start.mjs'))}],
-  out_file: ${JSON.stringify(outLog)},
-  error_file: ${JSON.stringify(join(home, 'app-error.log'))},
-  env: { ...apps[0].env, ...${JSON.stringify(appEnvironment)} },
-}] };
-`,
-    );
-    process.env.PM2_HOME = home;
-    const require = createRequire(import.meta.url);
-    const { custom } = require('pm2') as { custom: new (options: { pm2_home: string }) => Pm2Api };
-    pm2 = new custom({ pm2_home: home });
-    await call((callback) => pm2.connect(callback));
 
     // Watch PM2's status and readiness while it starts the app.
     const samples: Array<{ status: string | undefined; ready: number | 'down' }> = [];
@@ -167,7 +80,12 @@ module.exports = { apps: [{
         await new Promise((resolvePromise) => setTimeout(resolvePromise, 50));
       }
     })();
-    await call((callback) => pm2.start(wrapper, callback));
+    // The real ecosystem file, with logs and environment pointed into the temp directory.
+    await pm2.startApp({
+      name: appName,
+      env: appEnvironment,
+      extraNodeArgs: ['--import', join(REPOSITORY, 'test/e2e/fixtures/delay-start.mjs')],
+    });
     started = true;
     await watching;
     startSamples.push(...samples);
@@ -175,11 +93,7 @@ module.exports = { apps: [{
   }, 180_000);
 
   afterAll(async () => {
-    if (pm2 !== undefined) {
-      await call((callback) => pm2.killDaemon(callback)).catch(() => {});
-      pm2.disconnect();
-    }
-    if (home !== undefined) rmSync(home, { recursive: true, force: true });
+    await pm2?.close();
   }, 60_000);
 
   const startSamples: Array<{ status: string | undefined; ready: number | 'down' }> = [];
@@ -213,7 +127,7 @@ module.exports = { apps: [{
 
   it('drains cleanly on pm2 reload: exit 0, no SIGKILL, new process ready', async () => {
     const before = await describeApp();
-    await call((callback) => pm2.reload(appName, callback));
+    await pm2.reload(appName);
     const after = await waitFor('the reloaded process', async () => {
       const current = await describeApp();
       return current.status === 'online' && current.pid !== before.pid ? current : undefined;
@@ -226,7 +140,7 @@ module.exports = { apps: [{
   }, 60_000);
 
   it('drains cleanly on pm2 stop: exit 0, no SIGKILL, stopped', async () => {
-    await call((callback) => pm2.stop(appName, callback));
+    await pm2.stop(appName);
     expect((await describeApp()).status).toBe('stopped');
     expect(await readyStatus()).toBe('down');
     const drains = drainsCompleted();

@@ -29,6 +29,8 @@ interface Pm2Api {
   connect(callback: Callback): void;
   start(configFile: string, callback: Callback): void;
   describe(name: string, callback: Callback<Pm2Description[]>): void;
+  reload(name: string, callback: Callback): void;
+  stop(name: string, callback: Callback): void;
   delete(name: string, callback: Callback): void;
   killDaemon(callback: Callback): void;
   disconnect(): void;
@@ -42,8 +44,16 @@ export interface Pm2Harness {
    * into the app object (e.g. `{ instances: 2, exec_mode: 'cluster' }`). Resolves when PM2 says
    * it started (with wait_ready: once every instance said ready).
    */
-  startApp(options: { name: string; env: Record<string, string>; overrides?: Record<string, unknown> }): Promise<void>;
+  startApp(options: {
+    name: string;
+    env: Record<string, string>;
+    overrides?: Record<string, unknown>;
+    /** Appended to the ecosystem file's node_args (e.g. `['--import', fixture]`). */
+    extraNodeArgs?: readonly string[];
+  }): Promise<void>;
   describe(name: string): Promise<Pm2Description[]>;
+  reload(name: string): Promise<void>;
+  stop(name: string): Promise<void>;
   /** The app's JSON log lines so far (all instances: merge_logs). */
   appLog(): Array<Record<string, unknown>>;
   /** PM2's own daemon log. */
@@ -71,7 +81,7 @@ export async function startPm2Harness({ prefix = 'pm2-e2e-' }: { prefix?: string
   return {
     home,
     outLog,
-    async startApp({ name, env, overrides = {} }) {
+    async startApp({ name, env, overrides = {}, extraNodeArgs = [] }) {
       const wrapper = join(home, `${name}.config.cjs`);
       writeFileSync(
         wrapper,
@@ -79,6 +89,7 @@ export async function startPm2Harness({ prefix = 'pm2-e2e-' }: { prefix?: string
 module.exports = { apps: [{
   ...apps[0],
   ...${JSON.stringify(overrides)},
+  node_args: [...(apps[0].node_args ?? []), ...${JSON.stringify(extraNodeArgs)}],
   name: ${JSON.stringify(name)},
   out_file: ${JSON.stringify(outLog)},
   error_file: ${JSON.stringify(join(home, 'app-error.log'))},
@@ -89,6 +100,12 @@ module.exports = { apps: [{
       await call((callback) => pm2.start(wrapper, callback));
     },
     describe: (name) => call<Pm2Description[]>((callback) => pm2.describe(name, callback)),
+    reload: async (name) => {
+      await call((callback) => pm2.reload(name, callback));
+    },
+    stop: async (name) => {
+      await call((callback) => pm2.stop(name, callback));
+    },
     appLog() {
       let text = '';
       try {

@@ -383,6 +383,8 @@ interface Verdict {
   chatterAnswered: string[];
   /** Dead-lettered: the card was closed with the "could not finish" notice. */
   givenUp: string[];
+  /** What the failure notices said (first few, shortened), for the record. */
+  noticeSamples: string[];
   textFallbacks: number;
 }
 
@@ -395,6 +397,7 @@ function judge(): Verdict {
     unfinished: [],
     chatterAnswered: [],
     givenUp: [],
+    noticeSamples: [],
     textFallbacks: 0,
   };
   for (const message of sent.values()) {
@@ -425,7 +428,10 @@ function judge(): Verdict {
     else if (text.includes('could not finish this answer')) verdict.givenUp.push(message.tag);
     else if (/END-soak-/.test(text) || text.trim() === '' || /Thinking|interrupted by a restart/.test(text)) {
       verdict.unfinished.push(message.tag);
-    } else verdict.answeredWithNotice += 1;
+    } else {
+      verdict.answeredWithNotice += 1;
+      if (verdict.noticeSamples.length < 3) verdict.noticeSamples.push(text.replace(/\s+/g, ' ').slice(-160));
+    }
   }
   return verdict;
 }
@@ -547,6 +553,7 @@ async function main(): Promise<number> {
       expectingAnswer: expected.length,
       answered: verdict.answered,
       answeredWithNotice: verdict.answeredWithNotice,
+      noticeSamples: verdict.noticeSamples,
       textFallbacks: verdict.textFallbacks,
       lost: verdict.lost.length,
       duplicatedAnswers: verdict.duplicated.length,

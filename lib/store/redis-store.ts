@@ -351,10 +351,9 @@ class RedisStore implements Store {
       if (ids.length === 0) return [];
       const pipeline = this.redis.pipeline();
       for (const id of ids) pipeline.hgetall(`${this.prefix}job:${id}`);
-      const results = (await pipeline.exec()) ?? [];
+      const results = settled(await pipeline.exec());
       const jobs: Job[] = [];
-      for (const [error, fields] of results) {
-        if (error) throw error;
+      for (const [, fields] of results) {
         const record = fields as Record<string, string>;
         if (Object.keys(record).length > 0) jobs.push(toJobFromRecord(record));
       }
@@ -366,7 +365,7 @@ class RedisStore implements Store {
     return this.run(async () => {
       const pipeline = this.redis.pipeline();
       for (const status of JOB_STATUSES) pipeline.zcard(`${this.prefix}jobs:${status}`);
-      const results = (await pipeline.exec()) ?? [];
+      const results = settled(await pipeline.exec());
       const counts: JobCounts = { pending: 0, leased: 0, done: 0, dead: 0 };
       JOB_STATUSES.forEach((status, index) => {
         counts[status] = Number(results[index]?.[1] ?? 0);
@@ -395,7 +394,8 @@ class RedisStore implements Store {
         .multi()
         .rpush(key, ...messages.map((message) => JSON.stringify(message)))
         .ltrim(key, -maxMessages, -1)
-        .exec();
+        .exec()
+        .then(settled);
     });
   }
 
@@ -417,12 +417,14 @@ class RedisStore implements Store {
     return this.run(async () => {
       const windowStart = Math.floor(now / windowMs) * windowMs;
       const counterKey = `${this.prefix}counter:${key}:${windowStart}`;
-      const results = await this.redis
-        .multi()
-        .incr(counterKey)
-        .pexpire(counterKey, windowMs * 2)
-        .exec();
-      return Number(results?.[0]?.[1] ?? 0);
+      const results = settled(
+        await this.redis
+          .multi()
+          .incr(counterKey)
+          .pexpire(counterKey, windowMs * 2)
+          .exec(),
+      );
+      return Number(results[0]?.[1] ?? 0);
     });
   }
 
@@ -464,6 +466,17 @@ class RedisStore implements Store {
       this.redis.disconnect();
     }
   }
+}
+
+/**
+ * The replies of a pipeline or MULTI, or the first error among them. ioredis resolves `exec()`
+ * with per-command errors (and null for an aborted MULTI) instead of rejecting, e.g. while the
+ * connection is down: read unchecked, an outage looked like an empty queue (zero counts).
+ */
+function settled(results: Array<[Error | null, unknown]> | null): Array<[Error | null, unknown]> {
+  if (results === null) throw new Error('Redis transaction aborted');
+  for (const [error] of results) if (error) throw error;
+  return results;
 }
 
 function isConnectionError(error: unknown): boolean {

@@ -88,20 +88,28 @@ describe.runIf(requireRedisServer())('Redis outage under load', () => {
       await Promise.all(deliveries);
     })();
 
-    const readiness: { down?: number | 'down'; healthDown?: number | 'down'; up?: number | 'down' } = {};
+    const readiness: {
+      down?: number | 'down';
+      healthDown?: number | 'down';
+      storeUpMetric?: string;
+      up?: number | 'down';
+    } = {};
     const chaos = (async () => {
       await sleep(OUTAGE_AFTER_MS);
       await redis!.stop('kill');
       const outageStarted = Date.now();
       readiness.down = await waitForStatus(`${bot.url}/health/ready`, (status) => status === 503, 5_000);
       readiness.healthDown = await httpStatus(`${bot.url}/health`);
+      // A scrape still answers, and says the store is down.
+      const metrics = await (await fetch(`${bot.url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+      readiness.storeUpMetric = metrics.match(/^feishu_bot_store_up\{[^}]*\} (\d)$/m)?.[1];
       await sleep(Math.max(0, OUTAGE_MS - (Date.now() - outageStarted)));
       await redis!.start();
       readiness.up = await waitForStatus(`${bot.url}/health/ready`, (status) => status === 200, 15_000);
     })();
     await Promise.all([sending, chaos]);
 
-    expect(readiness).toEqual({ down: 503, healthDown: 503, up: 200 });
+    expect(readiness).toEqual({ down: 503, healthDown: 503, storeUpMetric: '0', up: 200 });
     // Only ever 200 (persisted or a duplicate) or 503 (not persisted: Feishu retries): no 500, no hang.
     const counts = { ok: 0, unavailable: 0 };
     for (const status of firstStatus) {

@@ -32,7 +32,7 @@ const redisAvailable = await requireRedis();
 const LEASE_MS = 2_000;
 
 /** Deletes every key under `prefix` (SCAN, not KEYS: the shared Redis may hold other runs' data). */
-export async function removeRedisPrefix(url: string, prefix: string): Promise<void> {
+async function removeRedisPrefix(url: string, prefix: string): Promise<void> {
   const redis = new Redis(url, { maxRetriesPerRequest: 1 });
   redis.on('error', () => {});
   try {

@@ -36,8 +36,8 @@ const known: readonly Bench[] = [
   {
     label: '(a) webhook ingest throughput',
     file: 'webhook-throughput.bench.ts',
-    args: ['10000', '16'],
-    quickArgs: ['1000', '8'],
+    args: ['10000', '16', '3'],
+    quickArgs: ['1000', '8', '1'],
     timeoutMs: 15 * 60_000,
   },
   {
@@ -47,6 +47,13 @@ const known: readonly Bench[] = [
     quickArgs: ['200', '1'],
     timeoutMs: 5 * 60_000,
     headline: /^\s+(bare Hono 200 \(HTTP\)|bot webhook ack \(HTTP\))/,
+  },
+  {
+    label: '(a) where one ack spends its time, in-process',
+    file: 'webhook-ack-breakdown.bench.ts',
+    args: ['3000'],
+    quickArgs: ['300'],
+    timeoutMs: 5 * 60_000,
   },
   {
     label: '(b) end-to-end latency to first and final card update',

@@ -6,6 +6,8 @@
  *   npm run soak                      # build, then about 3 minutes of traffic
  *   SOAK_SECONDS=60 npm run soak      # shorter (10 … 3600)
  *   SOAK_RATE=3 npm run soak          # messages per second (default 2; 0.2 … 20)
+ *   SOAK_SEED=7 npm run soak          # another traffic mix and fault timing (same seed, same run)
+ *   SOAK_SETTLE_SECONDS=300 …         # how long to wait for the last answers (default 120)
  *
  * What runs: the built `dist/server.js` with the real ecosystem.config.js under PM2 (isolated
  * PM2_HOME), SQLite in a temp file, the real lark SDK against the fake Feishu and the real AI SDK
@@ -35,6 +37,8 @@ import { type FakeChatRequest, type FakeOpenAI, startFakeOpenAI } from '../fakes
 import { type Pm2Service, startPm2Service } from '../support/pm2-service.js';
 
 // ───────────────────────────── settings ─────────────────────────────
+
+const t0 = Date.now();
 
 function numberFromEnvironment(name: string, fallback: number, min: number, max: number): number {
   const raw = process.env[name];
@@ -456,7 +460,6 @@ async function jobCounts(file: string): Promise<JobCounts> {
 
 // ───────────────────────────── main ─────────────────────────────
 
-const t0 = Date.now();
 function log(line: string): void {
   process.stdout.write(`[soak +${((Date.now() - t0) / 1000).toFixed(1)}s] ${line}\n`);
 }

@@ -6,7 +6,7 @@
  *   npm run soak                      # build, then about 3 minutes of traffic
  *   SOAK_SECONDS=60 npm run soak      # shorter (10 … 3600)
  *   SOAK_RATE=3 npm run soak          # messages per second (default 2; 0.2 … 20)
- *   SOAK_SEED=7 npm run soak          # another traffic mix and fault timing (same seed, same run)
+ *   SOAK_SEED=7 npm run soak          # another traffic mix (a seed fixes the mix and the fault schedule)
  *   SOAK_SETTLE_SECONDS=300 …         # how long to wait for the last answers (default 120)
  *
  * What runs: the built `dist/server.js` with the real ecosystem.config.js under PM2 (isolated

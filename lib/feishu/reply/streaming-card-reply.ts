@@ -565,6 +565,13 @@ export function createStreamingCardReply({
       });
       return;
     }
+    if (failure !== undefined && signal?.aborted && signal.reason === 'shutdown') {
+      // Interrupted by a drain: the job is handed back and the next attempt (maybe in another
+      // process already) continues these cards. A text notice now would be a second reply.
+      log.warn({ traceId }, 'could not show the interruption notice; the next attempt continues the card');
+      await closeCardsQuietly();
+      return;
+    }
     // The cards could not show the final text: it must still reach the user.
     await closeCardsQuietly();
     const fallback = await switchToText(new Error('final text could not be written to the card'), false);

@@ -1,0 +1,124 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createFeishuClient, type FeishuClient } from '../../lib/feishu/feishu-client.js';
+import { createReplySinkForJob } from '../../lib/feishu/reply/reply-for-job.js';
+import type { JobContext } from '../../lib/inbox/job-handler.js';
+import { silentLogger } from '../../lib/log.js';
+import { createEventBus } from '../../lib/observe/event-bus.js';
+import { type FakeFeishu, type FakeMessage, startFakeFeishu } from '../fakes/fake-feishu.js';
+
+/**
+ * An answer interrupted by a drain closes its card with a notice, and its job is handed back.
+ * When the card cannot take that notice (Feishu keeps refusing the write), the sink used to fall
+ * back to a plain-text reply — a second bot message beside the card, which the next attempt
+ * (in a cluster: another process, already running) then finishes. A drain notice that cannot be
+ * shown is dropped instead; the card stays the one reply.
+ */
+const CHAT = 'oc_interrupted_chat';
+const NOTICE = 'I was interrupted by a restart and will pick this up again in a moment.';
+
+describe('an interrupted answer whose notice the card refuses', () => {
+  let fake: FakeFeishu;
+  let client: FeishuClient;
+  let userMessage: FakeMessage;
+  let checkpoint: unknown;
+
+  beforeAll(async () => {
+    fake = await startFakeFeishu();
+    client = createFeishuClient({ appId: fake.appId, appSecret: fake.appSecret, domain: fake.url });
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+  beforeEach(() => {
+    fake.reset();
+    checkpoint = undefined;
+    userMessage = fake.seedMessage({ chatId: CHAT, chatType: 'p2p', text: 'explain everything' });
+  });
+
+  function contextFor(attempts: number, signal: AbortSignal): JobContext {
+    return {
+      job: {
+        id: 'message:interrupted',
+        lane: CHAT,
+        kind: 'answer',
+        payload: {},
+        status: 'leased',
+        attempts,
+        owner: 'worker',
+        leaseUntil: null,
+        availableAt: 0,
+        checkpoint,
+        lastError: null,
+        createdAt: 0,
+        updatedAt: 0,
+      },
+      signal,
+      saveCheckpoint: async (value) => {
+        checkpoint = JSON.parse(JSON.stringify(value));
+      },
+      idempotencyKey: (part) => `interrupted-${part}`,
+    };
+  }
+
+  function sinkFor(context: JobContext) {
+    return createReplySinkForJob({
+      context,
+      message: { messageId: userMessage.messageId, chatId: CHAT },
+      client,
+      bus: createEventBus(),
+      log: silentLogger(),
+      updatesPerSecond: 10,
+      backoff: { initialMs: 5, maxMs: 20, jitter: 0, maxRetries: 2 },
+    });
+  }
+
+  it('posts no text reply on a shutdown; the next attempt finishes the same card', async () => {
+    const drain = new AbortController();
+    const first = sinkFor(contextFor(1, drain.signal));
+    await first.start();
+    first.update('The first half of');
+    await fake.waitFor(() => fake.cards()[0]?.elements.answer?.content === 'The first half of');
+    drain.abort('shutdown');
+    // Feishu refuses every card write for now (a rate limit that outlasts the retries).
+    let refusing = true;
+    const refusal = fake.inject({
+      api: 'cardkit.cardElement.content',
+      status: 400,
+      code: 230020,
+      times: Infinity,
+      match: () => refusing,
+    });
+    await first.fail('The first half of', NOTICE);
+    expect(refusal.hits).toBeGreaterThan(0);
+    const afterDrain = fake.repliesTo(userMessage.messageId, { fromBot: true });
+    expect(afterDrain.map((message) => message.msgType)).toEqual(['interactive']);
+    expect(checkpoint).toMatchObject({ reply: { mode: 'card' } });
+
+    // The job was handed back (attempt count unchanged); the next attempt continues the card.
+    refusing = false;
+    const second = sinkFor(contextFor(1, new AbortController().signal));
+    await second.start();
+    second.update('The first half of the story');
+    await second.finish('The first half of the story, and the second.');
+    const replies = fake.repliesTo(userMessage.messageId, { fromBot: true });
+    expect(replies).toHaveLength(1);
+    expect(replies[0]!.messageId).toBe(afterDrain[0]!.messageId);
+    expect(fake.visibleText(replies[0]!.messageId)).toBe('The first half of the story, and the second.');
+    expect(fake.cardForMessage(replies[0]!.messageId)?.streaming).toBe(false);
+  });
+
+  it('still falls back to text when a finished answer cannot be written (nothing else would deliver it)', async () => {
+    const drain = new AbortController();
+    const first = sinkFor(contextFor(1, drain.signal));
+    await first.start();
+    first.update('The whole');
+    await fake.waitFor(() => fake.cards()[0]?.elements.answer?.content === 'The whole');
+    drain.abort('shutdown');
+    fake.inject({ api: 'cardkit.cardElement.content', status: 400, code: 230020, times: Infinity });
+    fake.inject({ api: 'cardkit.card.update', status: 400, code: 230020, times: Infinity });
+    await first.finish('The whole answer.');
+    const replies = fake.repliesTo(userMessage.messageId, { fromBot: true });
+    expect(replies.map((message) => message.msgType)).toContain('text');
+    expect(replies.some((message) => fake.visibleText(message.messageId).includes('The whole answer.'))).toBe(true);
+  });
+});

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import type { Hono } from 'hono';
@@ -23,6 +24,7 @@ import { attachHealthMonitor, HealthMonitor, healthMonitor, healthOptionsFromCon
 import { healthRoutes, type ReadinessCheck } from './health/health-routes.js';
 import { type BotMetrics, createMetrics, metricsRoutes } from './health/metrics.js';
 import { createDispatcher, type Dispatcher, type DispatcherOptions } from './inbox/dispatcher.js';
+import { startHousekeeping } from './inbox/housekeeping.js';
 import { createInbox, type Inbox } from './inbox/inbox.js';
 import type { JobHandler } from './inbox/job-handler.js';
 import { createLogger, type Logger } from './log.js';
@@ -243,12 +245,15 @@ export async function startBot(
       : {}),
     ...buildHandlers?.(handlerDependencies),
   };
+  const leaseOwner = `${config.instanceId}#${randomUUID().slice(0, 8)}`;
   if (!('answer' in handlers)) log.warn('no answer handler wired: messages are stored but not answered yet');
   const dispatcher = createDispatcher({
     store,
     bus,
     log,
-    owner: config.instanceId,
+    // Per boot: a restarted instance (same INSTANCE_ID under PM2) must not renew, complete or
+    // hand back leases its previous incarnation held; those expire and are reclaimed instead.
+    owner: leaseOwner,
     handlers,
     concurrency: config.inbox.maxConcurrentJobs,
     leaseMs: config.inbox.leaseMs,
@@ -308,6 +313,7 @@ export async function startBot(
   const port = (server.address() as AddressInfo).port;
   // Recovery: jobs whose holder died (expired lease) are claimed on the first pump.
   dispatcher.start();
+  const housekeeping = startHousekeeping({ store, log, retentionMs: config.inbox.retentionMs });
   const connection =
     feishuClient && config.feishu.eventMode === 'websocket' && config.feishu.appId && config.feishu.appSecret
       ? startLongConnection({
@@ -347,6 +353,7 @@ export async function startBot(
       name: 'stop accepting',
       run: () => {
         connection?.close();
+        housekeeping.stop();
         devtoolsShutdown.abort();
         // No new connections from now on; open ones may finish their request (webhook acks).
         serverClosed = closeServer(server, Math.min(2_000, config.shutdownTimeoutMs / 4));

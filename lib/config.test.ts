@@ -83,5 +83,7 @@ describe('loadConfig', () => {
   it('keeps dedupe keys at least 12 hours', () => {
     expect(() => loadConfig({ DEDUPE_TTL_HOURS: '1' })).toThrow(/DEDUPE_TTL_HOURS/);
     expect(loadConfig({}).inbox.dedupeTtlMs).toBe(24 * 3_600_000);
+    expect(loadConfig({}).inbox.retentionMs).toBe(72 * 3_600_000);
+    expect(() => loadConfig({ DEDUPE_TTL_HOURS: '48', JOB_RETENTION_HOURS: '24' })).toThrow(/JOB_RETENTION_HOURS/);
   });
 });

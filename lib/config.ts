@@ -84,6 +84,8 @@ const environmentSchema = z.object({
   MAX_BACKLOG: positiveInt(500),
   JOB_LEASE_MS: positiveInt(60_000),
   JOB_MAX_ATTEMPTS: positiveInt(3),
+  /** Finished jobs (and dead letters) are deleted after this; at least DEDUPE_TTL_HOURS. */
+  JOB_RETENTION_HOURS: z.coerce.number().positive().default(72),
 
   CARD_UPDATES_PER_SECOND: z.coerce.number().positive().max(10).default(4),
   ALLOWED_CHAT_IDS: commaList,
@@ -150,6 +152,7 @@ export interface Config {
     maxBacklog: number;
     leaseMs: number;
     maxAttempts: number;
+    retentionMs: number;
   };
   reply: { cardUpdatesPerSecond: number };
   policy: {
@@ -245,6 +248,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       production ? `${missing.join(', ')}: required in production` : `Agent off: ${missing.join(', ')} not set`,
     );
   }
+  if (e.JOB_RETENTION_HOURS < e.DEDUPE_TTL_HOURS) {
+    // A finished job is the last line of dedupe once its keys expire.
+    problems.push('JOB_RETENTION_HOURS: must not be below DEDUPE_TTL_HOURS');
+  }
   if (e.HEALTH_UNHEALTHY_ERROR_RATE < e.HEALTH_DEGRADED_ERROR_RATE) {
     problems.push('HEALTH_UNHEALTHY_ERROR_RATE: must not be below HEALTH_DEGRADED_ERROR_RATE');
   }
@@ -304,6 +311,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxBacklog: e.MAX_BACKLOG,
       leaseMs: e.JOB_LEASE_MS,
       maxAttempts: e.JOB_MAX_ATTEMPTS,
+      retentionMs: e.JOB_RETENTION_HOURS * 3_600_000,
     },
     reply: { cardUpdatesPerSecond: e.CARD_UPDATES_PER_SECOND },
     policy: {

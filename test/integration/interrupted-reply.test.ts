@@ -121,4 +121,24 @@ describe('an interrupted answer whose notice the card refuses', () => {
     expect(replies.map((message) => message.msgType)).toContain('text');
     expect(replies.some((message) => fake.visibleText(message.messageId).includes('The whole answer.'))).toBe(true);
   });
+
+  it('in text mode, a shutdown posts nothing, so the answer of the next attempt keeps its uuid and arrives', async () => {
+    // CardKit unavailable: the reply is plain text from the start.
+    fake.inject({ api: 'cardkit.card.create', status: 400, code: 99991672, times: Infinity });
+    const drain = new AbortController();
+    const first = sinkFor(contextFor(1, drain.signal));
+    await first.start();
+    first.update('Half an');
+    drain.abort('shutdown');
+    await first.fail('Half an', NOTICE);
+    expect(fake.repliesTo(userMessage.messageId, { fromBot: true })).toHaveLength(0);
+    expect(checkpoint).toMatchObject({ reply: { mode: 'text' } });
+
+    const second = sinkFor(contextFor(1, new AbortController().signal));
+    await second.start();
+    await second.finish('Half an answer, then the rest.');
+    const replies = fake.repliesTo(userMessage.messageId, { fromBot: true });
+    expect(replies).toHaveLength(1);
+    expect(fake.visibleText(replies[0]!.messageId)).toBe('Half an answer, then the rest.');
+  });
 });

@@ -544,6 +544,12 @@ export function createStreamingCardReply({
     if (!started) await start();
     if (mode === 'text' && textSink) {
       await writer.stop();
+      if (failure !== undefined && signal?.aborted && signal.reason === 'shutdown') {
+        // The handed-back job answers later with the same text uuids: a notice sent now would
+        // take the answer's uuid and Feishu would drop the real answer as a repeat.
+        log.warn({ traceId }, 'interrupted in text mode: the next attempt sends the answer');
+        return;
+      }
       if (failure === undefined) await textSink.finish(goal.text, goal.footer);
       else await textSink.fail(failure.partialText, failure.notice);
       return;

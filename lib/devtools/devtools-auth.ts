@@ -57,6 +57,16 @@ export interface DevtoolsAuthOptions {
 }
 
 /**
+ * A loopback peer must also have asked for a loopback name: a web page whose DNS name was rebound
+ * to 127.0.0.1 reaches us from the developer's own browser, same-origin, with a foreign Host.
+ */
+function isLoopbackHost(host: string | undefined): boolean {
+  if (host === undefined) return true;
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0];
+  return name === 'localhost' || name === '127.0.0.1' || name === '[::1]' || name?.endsWith('.localhost') === true;
+}
+
+/**
  * Decides whether a devtools request may proceed.
  *
  * A loopback peer passes (the developer on their own machine), unless the request carries a
@@ -69,7 +79,7 @@ export function resolveAccess(
   { token, remoteAddress = nodeRemoteAddress }: Pick<DevtoolsAuthOptions, 'token' | 'remoteAddress'>,
 ): DevtoolsAccess {
   const proxied = PROXY_HEADERS.some((name) => c.req.header(name) !== undefined);
-  if (!proxied && isLoopbackAddress(remoteAddress(c))) return 'loopback';
+  if (!proxied && isLoopbackAddress(remoteAddress(c)) && isLoopbackHost(c.req.header('host'))) return 'loopback';
   if (token === undefined) return null;
   const authorization = c.req.header('authorization');
   const bearer = authorization?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim();

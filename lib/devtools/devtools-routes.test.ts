@@ -230,6 +230,11 @@ describe('devtools access control', () => {
     expect(await call(h, { method: 'GET', path: '/devtools/api/stats' })).toBe(401);
     h.setRemote('127.0.0.2');
     expect(await call(h, { method: 'GET', path: '/devtools/api/stats' })).toBe(401);
+    // DNS rebinding: a foreign page resolved to 127.0.0.1 still names its own host.
+    h.setRemote('127.0.0.1');
+    expect(await call(h, { method: 'GET', path: '/devtools/api/stats' }, { host: 'attacker.example:3000' })).toBe(401);
+    expect(await call(h, { method: 'GET', path: '/devtools/api/stats' }, { host: 'localhost:3000' })).toBe(200);
+    expect(await call(h, { method: 'GET', path: '/devtools/api/stats' }, { host: '[::1]:3000' })).toBe(200);
   });
 
   it('logs in with the token and sets an HttpOnly SameSite=Strict cookie that then grants access', async () => {

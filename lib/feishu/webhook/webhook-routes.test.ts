@@ -202,6 +202,19 @@ describe('webhook routes', () => {
       return webhookRequest(JSON.parse(body), { encryptKey, encrypt: false });
     }
 
+    it('answers every failed decryption alike, so the response is no padding oracle', async () => {
+      const bodies = [
+        encryptEvent(envelope(), 'wrong-key'),
+        encryptEvent({ not: 'an event' } as never, encryptKey).replace(/.{4}$/, 'AAAA'),
+      ];
+      const answers = [];
+      for (const encrypt of bodies) {
+        const response = await post(app(), signedBody(JSON.stringify({ encrypt })));
+        answers.push({ status: response.status, body: await response.json() });
+      }
+      for (const answer of answers) expect(answer).toEqual({ status: 400, body: { error: 'DECRYPT_FAILED' } });
+    });
+
     it('answers 200 and ignores unknown event types', async () => {
       const unknown = { ...envelope(), header: { ...envelope().header, event_type: 'drive.file.edit_v1' } };
       const response = await post(app(), webhookRequest(unknown, { encryptKey }));

@@ -109,7 +109,10 @@ export function webhookRoutes({
   const reject = (c: Context, status: 400 | 401 | 503, code: WebhookErrorCode, detail?: string) => {
     bus.emit({ type: 'event.rejected', source: 'webhook', status, reason: code });
     log.warn({ status, code, detail, path: c.req.path }, 'webhook request rejected');
-    return c.json({ error: code, ...(detail === undefined ? {} : { message: detail }) }, status);
+    // Why a decryption failed (bad padding, not UTF-8, not JSON) stays in the log: told to the
+    // caller, it is a CBC padding oracle that decrypts captured bodies without the key.
+    const publicDetail = code === 'DECRYPT_FAILED' ? undefined : detail;
+    return c.json({ error: code, ...(publicDetail === undefined ? {} : { message: publicDetail }) }, status);
   };
 
   async function verify(c: Context, route: 'event' | 'card'): Promise<Verified> {

@@ -199,6 +199,9 @@ export function createMessageHandler({
       userId: message.sender.openId,
       text: message.text,
       source: inbound.source,
+      // A retried job (attempts > 1) or a handed-back one (its reply already started) was
+      // admitted before; counting it again could refuse a question whose card is half-written.
+      alreadyAdmitted: job.job.attempts > 1 || job.job.checkpoint != null,
     });
     if (verdict.action === 'ignore') {
       bus.emit({ type: 'message.ignored', traceId, reason: verdict.reason });

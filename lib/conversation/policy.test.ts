@@ -58,6 +58,22 @@ describe('conversation policy', () => {
     expect((await ask()).action).toBe('allow');
   });
 
+  it('counts a message once: a resumed attempt is neither counted nor refused, but allowlists still apply', async () => {
+    const policy = make({ allowedChatIds: ['oc_1'] });
+    const ask = (alreadyAdmitted: boolean) =>
+      policy.evaluate({ chatId: 'oc_1', userId: 'ou_resumed', text: 'hi', alreadyAdmitted });
+    expect((await ask(false)).action).toBe('allow');
+    expect((await ask(false)).action).toBe('allow');
+    // The limit is reached; the same two messages resumed after a restart still go through …
+    expect((await ask(true)).action).toBe('allow');
+    expect((await ask(true)).action).toBe('allow');
+    // … without using up the window: the next new message is the first one over the limit.
+    expect(await ask(false)).toMatchObject({ action: 'reply', reason: 'user rate limited' });
+    expect(
+      await policy.evaluate({ chatId: 'oc_2', userId: 'ou_resumed', text: 'hi', alreadyAdmitted: true }),
+    ).toMatchObject({ action: 'ignore', reason: 'chat not allowed' });
+  });
+
   it('rate-limits a chat across users', async () => {
     const policy = make({ userMessagesPerMinute: 100 });
     for (const user of ['a', 'b', 'c'])

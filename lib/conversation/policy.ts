@@ -15,6 +15,12 @@ export interface PolicySubject {
   text: string;
   /** Devtools playground messages skip the allowlists: only operators reach it. */
   source?: 'webhook' | 'websocket' | 'devtools';
+  /**
+   * True when an earlier attempt of this job already passed the rate limits (a resumed or
+   * retried job): the message is counted once, so a restart cannot turn an admitted question
+   * into a rate-limit refusal.
+   */
+  alreadyAdmitted?: boolean;
 }
 
 export interface ConversationPolicy {
@@ -60,11 +66,12 @@ export function createConversationPolicy({
   }
 
   return {
-    async evaluate({ chatId, userId, text, source }) {
+    async evaluate({ chatId, userId, text, source, alreadyAdmitted = false }) {
       if (source !== 'devtools') {
         if (allowedChats.size > 0 && !allowedChats.has(chatId)) return { action: 'ignore', reason: 'chat not allowed' };
         if (allowedUsers.size > 0 && !allowedUsers.has(userId)) return { action: 'ignore', reason: 'user not allowed' };
       }
+      if (alreadyAdmitted) return { action: 'allow' };
 
       const user = await overLimit(`rate:user:${userId}`, policy.userMessagesPerMinute);
       if (user !== 'ok') {

@@ -87,3 +87,54 @@ describe('dispatcher drain: a handler that completes after the shutdown abort', 
     expect(outcomes('interrupted')).toEqual(['released']);
   });
 });
+
+describe('dispatcher drain: a claim still in flight when the drain starts', () => {
+  it('hands the claimed job straight back instead of running it after the drain returned', async () => {
+    const store = openSqliteStore(':memory:');
+    await store.enqueue({ id: 'late', lane: 'chat:late', kind: 'answer', payload: {} });
+    // A slow store (a Redis round trip): the claim resolves only after the drain has begun.
+    let releaseClaim: () => void = () => {};
+    const claimGate = new Promise<void>((resolve) => {
+      releaseClaim = resolve;
+    });
+    let claimStarted: () => void = () => {};
+    const claiming = new Promise<void>((resolve) => {
+      claimStarted = resolve;
+    });
+    const slowStore: Store = Object.create(store, {
+      claimNextJob: {
+        value: async (options: Parameters<Store['claimNextJob']>[0]) => {
+          claimStarted();
+          await claimGate;
+          return store.claimNextJob(options);
+        },
+      },
+    });
+    let ran = false;
+    const dispatcher = createDispatcher({
+      store: slowStore,
+      bus: createEventBus(),
+      log: silentLogger(),
+      owner: 'late-owner',
+      handlers: {
+        answer: async () => {
+          ran = true;
+        },
+      },
+      concurrency: 1,
+      leaseMs: 5_000,
+      maxAttempts: 3,
+      pollIntervalMs: 10_000,
+    });
+    dispatcher.start();
+    await claiming;
+    const drained = dispatcher.drain(1_000);
+    releaseClaim();
+    await drained;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(ran).toBe(false);
+    expect(await store.getJob('late')).toMatchObject({ status: 'pending', owner: null, attempts: 0 });
+    await dispatcher.stop();
+    await store.close();
+  });
+});

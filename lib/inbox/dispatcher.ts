@@ -160,11 +160,13 @@ export function createDispatcher({
         while (round.notice && !stopping && noticeRunning < noticeConcurrency) {
           const job = await claim(noticeKinds);
           if (job === null) break;
+          if (await handBackIfStopping(job)) break;
           launch(job, 'notice');
         }
         while (round.agent && !stopping && agentRunning < concurrency) {
           const job = await claim(agentKinds);
           if (job === null) break;
+          if (await handBackIfStopping(job)) break;
           launch(job, 'agent');
         }
       }
@@ -174,6 +176,21 @@ export function createDispatcher({
     } finally {
       pumping = false;
     }
+  }
+
+  /**
+   * A claim is a round trip (Redis): the drain may have started while it was in flight, and
+   * then nobody would wait for this job. It goes straight back, untouched.
+   */
+  async function handBackIfStopping(job: Job): Promise<boolean> {
+    if (!stopping) return false;
+    await store.releaseJob(job.id, owner, now()).catch((error: unknown) => {
+      log.warn(
+        { err: error, jobId: job.id },
+        'could not hand back a job claimed during the drain; its lease will lapse',
+      );
+    });
+    return true;
   }
 
   function launch(job: Job, slot: 'agent' | 'notice'): void {

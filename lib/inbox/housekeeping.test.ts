@@ -45,6 +45,13 @@ describe('startHousekeeping', () => {
     expect(await store.getJob('old-pending')).toMatchObject({ status: 'pending' });
   });
 
+  it('purges a backlog larger than one delete batch completely', async () => {
+    store = await openStore('sqlite::memory:');
+    for (let index = 0; index < 2_500; index++) await finishedJob(`job-${index}`, T0 + index);
+    expect(await store.purgeJobs(T0 + HOUR)).toBe(2_500);
+    expect((await store.countJobs()).done).toBe(0);
+  });
+
   it('survives a store that fails and tries again later', async () => {
     store = await openStore('sqlite::memory:');
     await finishedJob('old', T0);

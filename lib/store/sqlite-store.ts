@@ -138,6 +138,9 @@ interface HistoryRow {
 // SQLite result codes that mean "the database cannot be used right now", not "your call is wrong".
 const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|FULL|READONLY|CORRUPT|NOTADB|PROTOCOL)/;
 
+/** Finished jobs deleted per statement by purgeJobs. */
+const PURGE_BATCH = 1_000;
+
 /**
  * The default Store: one SQLite file in WAL mode. Safe for several processes on one host
  * (writes that read-then-modify run in `BEGIN IMMEDIATE` transactions); use Redis across hosts.
@@ -332,11 +335,17 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       });
     },
 
-    purgeJobs(before) {
-      return use('purgeJobs', () => {
-        if (!Number.isFinite(before)) throw new RangeError(`before must be a time in ms, got ${String(before)}`);
-        return statements.purgeJobs.run({ before }).changes;
-      });
+    async purgeJobs(before) {
+      if (!Number.isFinite(before)) throw new RangeError(`before must be a time in ms, got ${String(before)}`);
+      // In batches, yielding between them: one synchronous delete of a day's backlog would hold
+      // the event loop, and with it every webhook ack, for as long as it takes.
+      let total = 0;
+      for (;;) {
+        const deleted = await use('purgeJobs', () => statements.purgeJobs.run({ before, limit: PURGE_BATCH }).changes);
+        total += deleted;
+        if (deleted < PURGE_BATCH) return total;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
     },
 
     appendHistory(conversation, messages, maxMessages) {
@@ -484,7 +493,10 @@ function prepareStatements(db: Database.Database) {
     listJobsByStatus: db.prepare(`
       SELECT ${jobColumns} FROM jobs WHERE status = @status ORDER BY created_at DESC, seq DESC LIMIT @limit`),
     countJobs: db.prepare('SELECT status, count(*) AS count FROM jobs GROUP BY status'),
-    purgeJobs: db.prepare(`DELETE FROM jobs WHERE status IN ('done', 'dead') AND updated_at < @before`),
+    purgeJobs: db.prepare(
+      `DELETE FROM jobs WHERE rowid IN (
+         SELECT rowid FROM jobs WHERE status IN ('done', 'dead') AND updated_at < @before LIMIT @limit)`,
+    ),
 
     insertHistory: db.prepare(`
       INSERT INTO history (conversation, role, content, at, author, message_id)

@@ -6,6 +6,14 @@
  * require(); on Node ≥ 20.19 that returns the module namespace, and PM2 reads its `apps`.
  */
 
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+// The app reads .env itself; read it here too so kill_timeout follows a SHUTDOWN_TIMEOUT_MS set
+// only there (else PM2 could SIGKILL a drain that is still within its budget).
+const envFile = join(import.meta.dirname, '.env');
+if (existsSync(envFile)) process.loadEnvFile(envFile);
+
 /** Must match SHUTDOWN_TIMEOUT_MS of the app (its drain budget). */
 const shutdownTimeoutMs = Number(process.env.SHUTDOWN_TIMEOUT_MS ?? 10_000);
 

@@ -408,3 +408,37 @@ describe('attachHealthMonitor', () => {
     expect(monitor.snapshot().errors.total).toBe(2);
   });
 });
+
+describe('health monitor: answers that never reach anyone', () => {
+  it('turns unhealthy when messages fail to be answered even though every agent call succeeds', () => {
+    const { monitor, advance } = setup();
+    const bus = createEventBus();
+    attachHealthMonitor(bus, monitor);
+    for (let index = 0; index < 6; index++) {
+      // The model answered; the Feishu reply then failed (permission revoked, Feishu down).
+      monitor.trackAgentCall('manager', 800, 'success');
+      bus.emit({ type: 'job.finished', traceId: `t${index}`, jobId: `j${index}`, outcome: 'retry', durationMs: 900 });
+      advance(1_000);
+    }
+    const snapshot = monitor.snapshot();
+    expect(snapshot.status).toBe('unhealthy');
+    expect(snapshot.deliveries).toEqual({ answered: 0, failed: 6 });
+    expect(snapshot.reasons.join(' ')).toContain('6 of 6 messages failed to get an answer');
+  });
+
+  it('stays healthy with an occasional failed delivery, ignores hand-backs, and forgets old failures', () => {
+    const { monitor, advance } = setup();
+    const bus = createEventBus();
+    attachHealthMonitor(bus, monitor);
+    const finish = (outcome: 'done' | 'retry' | 'released') =>
+      bus.emit({ type: 'job.finished', traceId: 't', jobId: 'j', outcome, durationMs: 10 });
+    for (let index = 0; index < 19; index++) finish('done');
+    finish('retry');
+    for (let index = 0; index < 10; index++) finish('released');
+    expect(monitor.snapshot()).toMatchObject({ status: 'healthy', deliveries: { answered: 19, failed: 1 } });
+    for (let index = 0; index < 10; index++) finish('retry');
+    expect(monitor.snapshot().status).not.toBe('healthy');
+    advance(301_000);
+    expect(monitor.snapshot().deliveries).toEqual({ answered: 0, failed: 0 });
+  });
+});

@@ -105,6 +105,8 @@ export interface HealthSnapshot {
   rateLimits: { total: number; byModel: Record<string, RateLimitHealth> };
   feishu: { connection: ConnectionState; reconnects: number };
   process: { uncaughtExceptions: number; unhandledRejections: number };
+  /** Inbox jobs finished in the window: answered, or failed (retried or given up). */
+  deliveries: { answered: number; failed: number };
 }
 
 interface ResolvedOptions {
@@ -211,6 +213,8 @@ export interface HealthVerdict {
 interface WindowFigures {
   calls: number;
   errors: number;
+  answered: number;
+  failedDeliveries: number;
   p95: number;
   rateLimits: number;
   consecutiveFailures: number;
@@ -250,6 +254,9 @@ export class HealthMonitor {
   private otherAgent: AgentWindow | undefined;
   private errorEpochs!: Float64Array;
   private errorCounts!: Uint32Array;
+  /** Per slot: jobs answered and jobs that failed. Agent calls can all succeed while no answer reaches anyone (Feishu down, permission revoked). */
+  private deliveryEpochs!: Float64Array;
+  private deliveryCounts!: Uint32Array;
   private models = new Map<string, ModelWindow>();
   private otherModel: ModelWindow | undefined;
   private consecutiveFailures = 0;
@@ -344,6 +351,18 @@ export class HealthMonitor {
       message: sanitizeErrorMessage(message, this.options.secrets, this.options.maxErrorMessageLength),
       at: now,
     };
+  }
+
+  /** Counts one inbox job that finished: its answer reached the user, or the attempt failed. */
+  trackDelivery(outcome: 'answered' | 'failed'): void {
+    const epoch = Math.floor(this.options.now() / this.bucketMs);
+    const slot = epoch % this.options.bucketCount;
+    if (this.deliveryEpochs[slot] !== epoch) {
+      this.deliveryEpochs[slot] = epoch;
+      this.deliveryCounts[slot * 2] = 0;
+      this.deliveryCounts[slot * 2 + 1] = 0;
+    }
+    this.deliveryCounts[slot * 2 + (outcome === 'answered' ? 0 : 1)]!++;
   }
 
   /**
@@ -443,6 +462,7 @@ export class HealthMonitor {
             },
       rateLimits: { total: rateLimitTotal, byModel },
       feishu: { connection: this.connectionState, reconnects: this.reconnects },
+      deliveries: { answered: figures.answered, failed: figures.failedDeliveries },
       process: { uncaughtExceptions: this.uncaughtExceptions, unhandledRejections: this.unhandledRejections },
     };
   }
@@ -461,6 +481,8 @@ export class HealthMonitor {
     this.otherModel = undefined;
     this.errorEpochs = new Float64Array(resolved.bucketCount).fill(EMPTY_EPOCH);
     this.errorCounts = new Uint32Array(resolved.bucketCount * CATEGORY_COUNT);
+    this.deliveryEpochs = new Float64Array(resolved.bucketCount).fill(EMPTY_EPOCH);
+    this.deliveryCounts = new Uint32Array(resolved.bucketCount * 2);
     this.consecutiveFailures = 0;
     this.lastFailureAt = Number.NEGATIVE_INFINITY;
     this.lastError = null;
@@ -599,9 +621,18 @@ export class HealthMonitor {
         rateLimitErrors += this.errorCounts[slot * CATEGORY_COUNT + RATE_LIMIT_INDEX]!;
       }
     }
+    let answered = 0;
+    let failedDeliveries = 0;
+    for (let slot = 0; slot < this.options.bucketCount; slot++) {
+      if (!this.isLive(this.deliveryEpochs[slot]!, currentEpoch)) continue;
+      answered += this.deliveryCounts[slot * 2]!;
+      failedDeliveries += this.deliveryCounts[slot * 2 + 1]!;
+    }
     return {
       calls,
       errors,
+      answered,
+      failedDeliveries,
       p95: histogramQuantile(histogram, calls, 0.95, latencyMax),
       rateLimits: Math.max(signals, rateLimitErrors),
       consecutiveFailures: this.consecutiveFailures,
@@ -639,6 +670,13 @@ export class HealthMonitor {
           `p95 latency ${Math.round(figures.p95)} ms in ${windowText} (degraded at ${Math.round(o.degradedP95Ms * factor)} ms)`,
         );
       }
+    }
+    const deliveries = figures.answered + figures.failedDeliveries;
+    if (deliveries >= o.minCalls) {
+      const rate = figures.failedDeliveries / deliveries;
+      const ratio = `${figures.failedDeliveries} of ${deliveries} messages failed to get an answer in ${windowText}`;
+      if (rate >= o.unhealthyErrorRate * factor) unhealthy.push(ratio);
+      else if (rate >= o.degradedErrorRate * factor) degraded.push(ratio);
     }
     if (figures.rateLimits >= o.degradedRateLimits * factor) {
       degraded.push(
@@ -751,6 +789,11 @@ export function attachHealthMonitor(bus: EventBus, monitor: HealthMonitor): () =
         break;
       case 'feishu.connection':
         monitor.setConnectionState(event.state, event.reconnects);
+        break;
+      case 'job.finished':
+        // 'released' is a hand-back at shutdown: neither answered nor failed.
+        if (event.outcome === 'done') monitor.trackDelivery('answered');
+        else if (event.outcome === 'retry' || event.outcome === 'dead') monitor.trackDelivery('failed');
         break;
       case 'process.error':
         monitor.trackProcessError(event.kind);

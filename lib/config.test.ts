@@ -84,6 +84,9 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DEDUPE_TTL_HOURS: '1' })).toThrow(/DEDUPE_TTL_HOURS/);
     expect(loadConfig({}).inbox.dedupeTtlMs).toBe(24 * 3_600_000);
     expect(loadConfig({}).inbox.retentionMs).toBe(72 * 3_600_000);
+    // Feishu re-delivers for about 7.1 h; a replay inside the window is caught by dedupe.
+    expect(loadConfig({}).feishu.maxSkewSeconds).toBeGreaterThan(7.1 * 3600);
+    expect(() => loadConfig({ WEBHOOK_MAX_SKEW_SECONDS: String(25 * 3600) })).toThrow(/WEBHOOK_MAX_SKEW_SECONDS/);
     expect(() => loadConfig({ DEDUPE_TTL_HOURS: '48', JOB_RETENTION_HOURS: '24' })).toThrow(/JOB_RETENTION_HOURS/);
   });
 });

@@ -57,8 +57,13 @@ const environmentSchema = z.object({
   FEISHU_VERIFICATION_TOKEN: optionalSecret,
   FEISHU_DOMAIN: feishuDomain,
   FEISHU_EVENT_MODE: z.enum(['webhook', 'websocket']).default('webhook'),
-  /** Seconds a signed webhook request may be old before it is rejected as a replay. */
-  WEBHOOK_MAX_SKEW_SECONDS: positiveInt(300),
+  /**
+   * Seconds a signed webhook request may be old before it is rejected as a replay. Feishu
+   * re-delivers for about 7.1 h (15 s, 5 min, 1 h, 6 h) and may keep the first timestamp, so a
+   * shorter window could refuse a real re-delivery; a replay inside the window is a duplicate
+   * that dedupe drops, which is why it may not exceed DEDUPE_TTL_HOURS.
+   */
+  WEBHOOK_MAX_SKEW_SECONDS: positiveInt(26_000),
   /** Largest webhook body accepted, in bytes (Feishu events are a few KB). */
   BODY_LIMIT_BYTES: positiveInt(1024 * 1024),
 
@@ -246,6 +251,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (e.OPENAI_API_KEY === undefined && e.OPENAI_BASE_URL === undefined) missing.push('OPENAI_API_KEY');
     (production ? problems : notices).push(
       production ? `${missing.join(', ')}: required in production` : `Agent off: ${missing.join(', ')} not set`,
+    );
+  }
+  if (e.WEBHOOK_MAX_SKEW_SECONDS > e.DEDUPE_TTL_HOURS * 3600) {
+    problems.push(
+      'WEBHOOK_MAX_SKEW_SECONDS: must not exceed DEDUPE_TTL_HOURS, or an old replay outlives its dedupe key',
     );
   }
   if (e.JOB_RETENTION_HOURS < e.DEDUPE_TTL_HOURS) {

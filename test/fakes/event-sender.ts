@@ -440,7 +440,8 @@ export function eventRequest(event: unknown, options: EventRequestOptions = {}):
   }
   const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', ...options.headers };
   if (sign && encryptKey !== undefined && tamper !== 'unsigned') {
-    const timestamp = tamper === 'stale-timestamp' ? String(Math.floor(Date.now() / 1000) - 3600) : options.timestamp;
+    const timestamp =
+      tamper === 'stale-timestamp' ? String(Math.floor(Date.now() / 1000) - 2 * 86_400) : options.timestamp;
     const signature = signRequest(body, encryptKey, { timestamp, nonce: options.nonce });
     if (tamper === 'signature') {
       const last = signature['x-lark-signature'].slice(-1);

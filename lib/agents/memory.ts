@@ -125,8 +125,10 @@ export function createConversationMemory({
         maxPages: seedMaxPages,
         maxMessages: seedMaxMessages,
       });
-      const earlier = messages
-        .filter((message) => message.messageId !== currentMessageId && message.text.length > 0)
+      // Everything from the current message on arrived while we were queued; it is not "earlier".
+      const current = messages.findIndex((message) => message.messageId === currentMessageId);
+      const earlier = (current === -1 ? messages : messages.slice(0, current))
+        .filter((message) => message.text.length > 0)
         .map(
           (message): HistoryMessage => ({
             role: message.senderType === 'app' && isOwnMessage(message.senderId) ? 'assistant' : 'user',
@@ -136,7 +138,6 @@ export function createConversationMemory({
             messageId: message.messageId,
           }),
         );
-      // Everything after the current message arrived while we were queued; it is not "earlier".
       if (earlier.length > 0) await store.appendHistory(key, earlier.slice(-maxStoredMessages), maxStoredMessages);
       log?.info({ traceId, key, seeded: earlier.length }, 'seeded memory from the thread');
     } catch (error) {

@@ -244,6 +244,15 @@ describe('agents over the real provider', () => {
       messageId: current,
       createTime: base + 3_000,
     });
+    // Said while the question waited in the queue: later than it, so not part of its context.
+    feishu.seedMessage({
+      chatId,
+      chatType: 'group',
+      threadId,
+      text: 'Lunch at noon?',
+      senderOpenId: 'ou_eve',
+      createTime: base + 4_000,
+    });
     openai.script('gpt-test', { text: '5k.' });
 
     await handle(jobContext(event));

@@ -28,7 +28,8 @@ import {
  * replicas), not Redis Cluster; docs/store.md says so.
  */
 
-const LANE_SCAN_LIMIT = 1_000;
+/** Lanes the claim script reads per page while it looks for a claimable head. */
+const LANE_PAGE_SIZE = 500;
 
 const ENQUEUE = `
 local p = ARGV[1]
@@ -56,26 +57,35 @@ if ARGV[5] ~= '*' then
   kindSet = {}
   for kind in string.gmatch(ARGV[5], '[^,]+') do kindSet[kind] = true end
 end
-local lanes = redis.call('ZRANGE', p .. 'lanes', 0, tonumber(ARGV[6]) - 1)
-for _, lane in ipairs(lanes) do
-  local id = redis.call('LINDEX', p .. 'lane:' .. lane, 0)
-  if not id then
-    redis.call('ZREM', p .. 'lanes', lane)
-  else
-    local jobKey = p .. 'job:' .. id
-    local f = redis.call('HMGET', jobKey, 'kind', 'status', 'availableAt', 'leaseUntil', 'seq')
-    if kindSet == nil or kindSet[f[1]] then
-      local claimable = (f[2] == 'pending' and tonumber(f[3]) <= now)
-        or (f[2] == 'leased' and tonumber(f[4]) < now)
-      if claimable then
-        redis.call('ZREM', p .. 'jobs:' .. f[2], id)
-        redis.call('ZADD', p .. 'jobs:leased', f[5], id)
-        redis.call('HINCRBY', jobKey, 'attempts', 1)
-        redis.call('HSET', jobKey, 'status', 'leased', 'owner', owner, 'leaseUntil', now + leaseMs, 'updatedAt', now)
-        return redis.call('HGETALL', jobKey)
+-- Lanes oldest head first, a page at a time (scores are unique head sequence numbers, so the
+-- cursor is exact): a thousand blocked lanes must not hide a claimable one behind them.
+local page = tonumber(ARGV[6])
+local cursor = '-inf'
+while true do
+  local lanes = redis.call('ZRANGEBYSCORE', p .. 'lanes', cursor, '+inf', 'WITHSCORES', 'LIMIT', 0, page)
+  for index = 1, #lanes, 2 do
+    local lane = lanes[index]
+    local id = redis.call('LINDEX', p .. 'lane:' .. lane, 0)
+    if not id then
+      redis.call('ZREM', p .. 'lanes', lane)
+    else
+      local jobKey = p .. 'job:' .. id
+      local f = redis.call('HMGET', jobKey, 'kind', 'status', 'availableAt', 'leaseUntil', 'seq')
+      if kindSet == nil or kindSet[f[1]] then
+        local claimable = (f[2] == 'pending' and tonumber(f[3]) <= now)
+          or (f[2] == 'leased' and tonumber(f[4]) < now)
+        if claimable then
+          redis.call('ZREM', p .. 'jobs:' .. f[2], id)
+          redis.call('ZADD', p .. 'jobs:leased', f[5], id)
+          redis.call('HINCRBY', jobKey, 'attempts', 1)
+          redis.call('HSET', jobKey, 'status', 'leased', 'owner', owner, 'leaseUntil', now + leaseMs, 'updatedAt', now)
+          return redis.call('HGETALL', jobKey)
+        end
       end
     end
   end
+  if #lanes < page * 2 then break end
+  cursor = '(' .. lanes[#lanes]
 end
 return false
 `;
@@ -301,7 +311,7 @@ class RedisStore implements Store {
         leaseMs,
         now,
         kinds === undefined ? '*' : kinds.join(','),
-        LANE_SCAN_LIMIT,
+        LANE_PAGE_SIZE,
       ])) as Reply;
       return reply ? toJob(reply) : null;
     });

@@ -31,6 +31,26 @@ describe.runIf(redisAvailable)('Redis store', () => {
     cleanup: removePrefix,
   });
 
+  it('finds a claimable lane behind more blocked lanes than one page of the claim script', async () => {
+    const url = `${REDIS_URL}/0?prefix=pages:${randomUUID()}:`;
+    const store = await openStore(url);
+    try {
+      const T0 = 1_700_000_000_000;
+      for (let index = 0; index < 1_200; index++) {
+        await store.enqueue(
+          { id: `answer-${index}`, lane: `chat-${index}`, kind: 'answer', payload: null },
+          T0 + index,
+        );
+      }
+      await store.enqueue({ id: 'notice-1', lane: 'notice', kind: 'notice', payload: null }, T0 + 5_000);
+      const claimed = await store.claimNextJob({ owner: 'w', leaseMs: 1_000, kinds: ['notice'], now: T0 + 6_000 });
+      expect(claimed?.id).toBe('notice-1');
+    } finally {
+      await store.close();
+      await removePrefix(url);
+    }
+  });
+
   it('fails fast with StoreUnavailableError when Redis cannot be reached', async () => {
     const started = Date.now();
     const error = await openStore('redis://127.0.0.1:1/0?prefix=x:').catch((caught: unknown) => caught);

@@ -313,7 +313,12 @@ export async function startBot(
   const port = (server.address() as AddressInfo).port;
   // Recovery: jobs whose holder died (expired lease) are claimed on the first pump.
   dispatcher.start();
-  const housekeeping = startHousekeeping({ store, log, retentionMs: config.inbox.retentionMs });
+  const housekeeping = startHousekeeping({
+    store,
+    log,
+    retentionMs: config.inbox.retentionMs,
+    historyRetentionMs: config.model.memoryRetentionMs,
+  });
   const connection =
     feishuClient && config.feishu.eventMode === 'websocket' && config.feishu.appId && config.feishu.appSecret
       ? startLongConnection({

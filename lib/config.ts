@@ -80,6 +80,8 @@ const environmentSchema = z.object({
   CIRCUIT_BREAKER_COOLDOWN_MS: positiveInt(30_000),
   AGENT_MAX_STEPS: positiveInt(8),
   MEMORY_TOKEN_BUDGET: positiveInt(6_000),
+  /** A conversation nobody spoke in for this long is forgotten, so memory stays bounded. */
+  MEMORY_RETENTION_DAYS: z.coerce.number().positive().default(30),
   /** JSON file of extra specialist agents operators add without code (see docs/agents.md). */
   SPECIALISTS_FILE: z.string().min(1).optional(),
 
@@ -148,6 +150,7 @@ export interface Config {
     breakerCooldownMs: number;
     maxSteps: number;
     memoryTokenBudget: number;
+    memoryRetentionMs: number;
     specialistsFile: string | undefined;
   };
   store: { url: string };
@@ -312,6 +315,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       breakerCooldownMs: e.CIRCUIT_BREAKER_COOLDOWN_MS,
       maxSteps: e.AGENT_MAX_STEPS,
       memoryTokenBudget: e.MEMORY_TOKEN_BUDGET,
+      memoryRetentionMs: e.MEMORY_RETENTION_DAYS * 86_400_000,
       specialistsFile: e.SPECIALISTS_FILE,
     },
     store: { url: e.STORE_URL },

@@ -52,6 +52,23 @@ describe('startHousekeeping', () => {
     expect((await store.countJobs()).done).toBe(0);
   });
 
+  it('forgets conversations idle past the memory retention', async () => {
+    store = await openStore('sqlite::memory:');
+    await store.appendHistory('old-thread', [{ role: 'user', content: 'hi', at: T0 }], 10);
+    await store.appendHistory('live-thread', [{ role: 'user', content: 'hi', at: T0 + 29 * 24 * HOUR }], 10);
+    const housekeeping = startHousekeeping({
+      store,
+      log: silentLogger(),
+      retentionMs: 72 * HOUR,
+      historyRetentionMs: 30 * 24 * HOUR,
+      now: () => T0 + 31 * 24 * HOUR,
+    });
+    await housekeeping.runOnce();
+    housekeeping.stop();
+    expect(await store.readHistory('old-thread', 10)).toEqual([]);
+    expect(await store.readHistory('live-thread', 10)).toHaveLength(1);
+  });
+
   it('survives a store that fails and tries again later', async () => {
     store = await openStore('sqlite::memory:');
     await finishedJob('old', T0);

@@ -6,21 +6,24 @@ export interface HousekeepingOptions {
   log: Logger;
   /** Finished (done or dead) jobs older than this are deleted. Never below the dedupe TTL. */
   retentionMs: number;
+  /** Conversations whose newest message is older than this are forgotten (MEMORY_RETENTION_DAYS). */
+  historyRetentionMs?: number;
   intervalMs?: number;
   now?: () => number;
 }
 
 export interface Housekeeping {
-  /** One pass; returns how many jobs were deleted. */
+  /** One pass; returns how many jobs were deleted (forgotten conversations are logged). */
   runOnce(): Promise<number>;
   stop(): void;
 }
 
 /**
- * Keeps the job table bounded: finished jobs are deleted once they are older than the retention.
+ * Keeps the store bounded: finished jobs are deleted once they are older than the retention.
  * The job id doubles as the last line of dedupe (a redelivery whose keys expired finds its job),
  * so retention is at least the dedupe TTL; dead letters stay visible to operators that long too.
- * A failed pass (store outage) is logged and tried again at the next interval.
+ * Conversation memory idle past its retention is forgotten the same way. A failed
+ * pass (store outage) is logged and tried again at the next interval.
  *
  * @example
  * const housekeeping = startHousekeeping({ store, log, retentionMs: 72 * 3_600_000 });
@@ -31,17 +34,22 @@ export function startHousekeeping({
   store,
   log,
   retentionMs,
+  historyRetentionMs,
   intervalMs = 10 * 60_000,
   now = Date.now,
 }: HousekeepingOptions): Housekeeping {
   let running: Promise<number> | undefined;
+  const pass = async () => {
+    const deleted = await store.purgeJobs(now() - retentionMs);
+    if (deleted > 0) log.info({ deleted, retentionHours: retentionMs / 3_600_000 }, 'purged finished jobs');
+    if (historyRetentionMs !== undefined) {
+      const forgotten = await store.purgeHistory(now() - historyRetentionMs);
+      if (forgotten > 0) log.info({ conversations: forgotten }, 'forgot conversations idle past MEMORY_RETENTION_DAYS');
+    }
+    return deleted;
+  };
   const runOnce = () => {
-    running ??= store
-      .purgeJobs(now() - retentionMs)
-      .then((deleted) => {
-        if (deleted > 0) log.info({ deleted, retentionHours: retentionMs / 3_600_000 }, 'purged finished jobs');
-        return deleted;
-      })
+    running ??= pass()
       .catch((error: unknown) => {
         log.warn({ err: error }, 'purging finished jobs failed; will try again');
         return 0;

@@ -400,10 +400,13 @@ class RedisStore implements Store {
     return this.run(async () => {
       if (messages.length === 0) return;
       const key = `${this.prefix}history:${conversation}`;
+      const newest = Math.max(...messages.map((message) => message.at));
       await this.redis
         .multi()
         .rpush(key, ...messages.map((message) => JSON.stringify(message)))
         .ltrim(key, -maxMessages, -1)
+        // Conversations by their newest message, so purgeHistory finds idle ones without a scan.
+        .zadd(`${this.prefix}history-active`, 'GT', newest, conversation)
         .exec()
         .then(settled);
     });
@@ -419,7 +422,27 @@ class RedisStore implements Store {
 
   clearHistory(conversation: string): Promise<void> {
     return this.run(async () => {
-      await this.redis.del(`${this.prefix}history:${conversation}`);
+      await this.redis
+        .multi()
+        .del(`${this.prefix}history:${conversation}`)
+        .zrem(`${this.prefix}history-active`, conversation)
+        .exec()
+        .then(settled);
+    });
+  }
+
+  purgeHistory(before: number): Promise<number> {
+    return this.run(async () => {
+      const index = `${this.prefix}history-active`;
+      let total = 0;
+      for (;;) {
+        const idle = await this.redis.zrangebyscore(index, '-inf', `(${before}`, 'LIMIT', 0, 500);
+        if (idle.length === 0) return total;
+        const batch = this.redis.multi();
+        for (const conversation of idle) batch.del(`${this.prefix}history:${conversation}`).zrem(index, conversation);
+        await batch.exec().then(settled);
+        total += idle.length;
+      }
     });
   }
 

@@ -371,6 +371,24 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       });
     },
 
+    async purgeHistory(before) {
+      if (!Number.isFinite(before)) throw new RangeError(`before must be a time in ms, got ${String(before)}`);
+      // A conversation at a time, in batches with a yield between them, like purgeJobs.
+      let total = 0;
+      for (;;) {
+        const deleted = await use('purgeHistory', () => {
+          const idle = statements.idleConversations.all({ before, limit: PURGE_BATCH }) as { conversation: string }[];
+          db.transaction(() => {
+            for (const { conversation } of idle) statements.clearHistory.run({ conversation });
+          })();
+          return idle.length;
+        });
+        total += deleted;
+        if (deleted < PURGE_BATCH) return total;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    },
+
     incrementCounter(key, windowMs, now = Date.now()) {
       return use('incrementCounter', () => {
         requireText(key, 'key');
@@ -508,6 +526,9 @@ function prepareStatements(db: Database.Database) {
       SELECT role, content, at, author, message_id FROM history WHERE conversation = @conversation
       ORDER BY seq DESC LIMIT @limit`),
     clearHistory: db.prepare('DELETE FROM history WHERE conversation = @conversation'),
+    idleConversations: db.prepare(
+      'SELECT conversation FROM history GROUP BY conversation HAVING MAX(at) < @before LIMIT @limit',
+    ),
 
     incrementCounter: db.prepare(`
       INSERT INTO counters (key, window_start, count, expires_at) VALUES (@key, @windowStart, 1, @expiresAt)

@@ -106,6 +106,8 @@ export interface Store {
   /** Oldest first, the newest `limit` messages. */
   readHistory(conversation: string, limit: number): Promise<HistoryMessage[]>;
   clearHistory(conversation: string): Promise<void>;
+  /** Deletes whole conversations whose newest message is older than `before`; returns how many. */
+  purgeHistory(before: number): Promise<number>;
 
   // ── counters with expiry (rate limits) ─────────────────────────────────────
   /** Adds one to the fixed window of `windowMs` containing `now`; returns the new count. */

@@ -449,6 +449,21 @@ export function describeStoreConformance(name: string, options: StoreConformance
         await store.appendHistory('a', [], 10);
         expect(await store.readHistory('a', 10)).toEqual([]);
       });
+
+      it('purges whole conversations that went quiet, and keeps those still talking', async () => {
+        await store.appendHistory('quiet', [say(1), say(2)], 10);
+        await store.appendHistory('busy', [say(1)], 10);
+        await store.appendHistory('busy', [say(5 * HOUR)], 10);
+        await store.appendHistory('cleared', [say(1)], 10);
+        await store.clearHistory('cleared');
+        expect(await store.purgeHistory(T0 + HOUR)).toBe(1);
+        expect(await store.readHistory('quiet', 10)).toEqual([]);
+        expect((await store.readHistory('busy', 10)).map((each) => each.at)).toEqual([T0 + 1, T0 + 5 * HOUR]);
+        expect(await store.purgeHistory(T0 + HOUR)).toBe(0);
+        // A purged conversation starts afresh when someone speaks again.
+        await store.appendHistory('quiet', [say(6 * HOUR)], 10);
+        expect(await store.readHistory('quiet', 10)).toEqual([say(6 * HOUR)]);
+      });
     });
 
     describe('counters', () => {

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { startSqliteCheckpointer } from './sqlite-checkpointer.js';
 import {
   type ClaimOptions,
   type FailOptions,
@@ -108,6 +109,8 @@ export interface SqliteStoreOptions {
   sweepEvery?: number;
   /** …at most this many rows per sweep, so one call never stalls on a huge backlog. */
   sweepLimit?: number;
+  /** How often the background checkpointer folds the WAL into the database file (file stores). */
+  checkpointIntervalMs?: number;
 }
 
 interface JobRow {
@@ -150,7 +153,7 @@ const PURGE_BATCH = 1_000;
  * if (await store.claimKey(`event:${eventId}`, 24 * 3_600_000)) await store.enqueue(job);
  */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Store {
-  const { busyTimeoutMs = 5_000, sweepEvery = 100, sweepLimit = 500 } = options;
+  const { busyTimeoutMs = 5_000, sweepEvery = 100, sweepLimit = 500, checkpointIntervalMs = 1_000 } = options;
   let db: Database.Database;
   try {
     db = new Database(path, { timeout: busyTimeoutMs });
@@ -168,6 +171,18 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     db.close();
     throw asStoreError(error, `cannot prepare SQLite store at "${path}"`);
   }
+  const checkpointer =
+    path === ':memory:' || path === ''
+      ? undefined
+      : startSqliteCheckpointer({
+          path,
+          intervalMs: checkpointIntervalMs,
+          // Without the worker, SQLite's own checkpoints keep the WAL bounded (at some latency).
+          onFailure: () => {
+            if (!closed) db.pragma('wal_autocheckpoint = 1000');
+          },
+        });
+  if (checkpointer) db.pragma('wal_autocheckpoint = 0');
 
   const statements = prepareStatements(db);
   let closed = false;
@@ -432,12 +447,11 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       });
     },
 
-    close() {
-      if (!closed) {
-        closed = true;
-        db.close();
-      }
-      return Promise.resolve();
+    async close() {
+      if (closed) return;
+      closed = true;
+      await checkpointer?.close();
+      db.close();
     },
   };
   return store;

@@ -3,11 +3,11 @@ import { createDeadLetterReply } from '../../lib/conversation/handle-message.js'
 import { createFeishuClient, type FeishuClient } from '../../lib/feishu/feishu-client.js';
 import { createReplySinkForJob } from '../../lib/feishu/reply/reply-for-job.js';
 import type { InboundEvent } from '../../lib/inbox/inbound-event.js';
-import type { JobContext } from '../../lib/inbox/job-handler.js';
 import { silentLogger } from '../../lib/log.js';
 import { createEventBus } from '../../lib/observe/event-bus.js';
 import { buildMessageEvent } from '../fakes/event-sender.js';
 import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
+import { jobAttempts } from '../support/job-attempts.js';
 
 /**
  * Regression (found by the soak): a message whose holders were SIGKILLed three times mid-answer
@@ -29,31 +29,14 @@ describe('createDeadLetterReply with the real streaming card sink', () => {
   });
   beforeEach(() => fake.reset());
 
-  let checkpoint: unknown;
-  function contextFor(inbound: InboundEvent, attempts: number): JobContext {
-    return {
-      job: {
-        id: `message:${(inbound.event as { message: { message_id: string } }).message.message_id}`,
-        lane: 'lane',
-        kind: 'answer',
-        payload: inbound,
-        status: 'leased',
-        attempts,
-        owner: 'worker',
-        leaseUntil: null,
-        availableAt: 0,
-        checkpoint,
-        lastError: null,
-        createdAt: 0,
-        updatedAt: 0,
-      },
-      signal: new AbortController().signal,
-      saveCheckpoint: async (value) => {
-        checkpoint = JSON.parse(JSON.stringify(value));
-      },
-      idempotencyKey: (part) => `dead-letter-${part}`,
-    };
-  }
+  /** The attempts of the job that answers `inbound`, sharing one checkpoint. */
+  const attemptsOf = (inbound: InboundEvent) =>
+    jobAttempts({
+      id: `message:${(inbound.event as { message: { message_id: string } }).message.message_id}`,
+      lane: 'lane',
+      payload: inbound,
+      keyPrefix: 'dead-letter',
+    });
 
   const hook = createDeadLetterReply({
     botOpenId: () => fake.botOpenId,
@@ -73,12 +56,12 @@ describe('createDeadLetterReply with the real streaming card sink', () => {
   }
 
   it('closes the card a dead holder left streaming, with a notice, in the same reply', async () => {
-    checkpoint = undefined;
     const inbound = directMessage();
+    const attempts = attemptsOf(inbound);
     const messageId = (inbound.event as { message: { message_id: string } }).message.message_id;
     // The last holder started the answer and died mid-stream.
     const dying = createReplySinkForJob({
-      context: contextFor(inbound, 3),
+      context: attempts.context(3),
       message: { messageId, chatId: fake.message(messageId)!.chatId },
       client,
       bus,
@@ -89,7 +72,7 @@ describe('createDeadLetterReply with the real streaming card sink', () => {
     await fake.waitFor(() => fake.cards()[0]?.elements.answer?.content === 'Half of the ans');
     expect(fake.cards()[0]?.streaming).toBe(true);
 
-    await hook(contextFor(inbound, 4));
+    await hook(attempts.context(4));
 
     const replies = fake.repliesTo(messageId, { fromBot: true });
     expect(replies).toHaveLength(1);
@@ -100,9 +83,9 @@ describe('createDeadLetterReply with the real streaming card sink', () => {
   });
 
   it('sends nothing for a job that never started a reply', async () => {
-    checkpoint = undefined;
     const inbound = directMessage();
-    await hook(contextFor(inbound, 4));
+    const attempts = attemptsOf(inbound);
+    await hook(attempts.context(4));
     expect(fake.messages({ fromBot: true })).toEqual([]);
     expect(fake.cards()).toEqual([]);
   });

@@ -5,6 +5,7 @@ import type { JobContext } from '../../lib/inbox/job-handler.js';
 import { silentLogger } from '../../lib/log.js';
 import { createEventBus } from '../../lib/observe/event-bus.js';
 import { type FakeFeishu, type FakeMessage, startFakeFeishu } from '../fakes/fake-feishu.js';
+import { jobAttempts } from '../support/job-attempts.js';
 
 /**
  * An answer interrupted by a drain closes its card with a notice, and its job is handed back.
@@ -20,7 +21,7 @@ describe('an interrupted answer whose notice the card refuses', () => {
   let fake: FakeFeishu;
   let client: FeishuClient;
   let userMessage: FakeMessage;
-  let checkpoint: unknown;
+  const attempts = jobAttempts({ id: 'message:interrupted', lane: CHAT, keyPrefix: 'interrupted' });
 
   beforeAll(async () => {
     fake = await startFakeFeishu();
@@ -31,34 +32,9 @@ describe('an interrupted answer whose notice the card refuses', () => {
   });
   beforeEach(() => {
     fake.reset();
-    checkpoint = undefined;
+    attempts.reset();
     userMessage = fake.seedMessage({ chatId: CHAT, chatType: 'p2p', text: 'explain everything' });
   });
-
-  function contextFor(attempts: number, signal: AbortSignal): JobContext {
-    return {
-      job: {
-        id: 'message:interrupted',
-        lane: CHAT,
-        kind: 'answer',
-        payload: {},
-        status: 'leased',
-        attempts,
-        owner: 'worker',
-        leaseUntil: null,
-        availableAt: 0,
-        checkpoint,
-        lastError: null,
-        createdAt: 0,
-        updatedAt: 0,
-      },
-      signal,
-      saveCheckpoint: async (value) => {
-        checkpoint = JSON.parse(JSON.stringify(value));
-      },
-      idempotencyKey: (part) => `interrupted-${part}`,
-    };
-  }
 
   function sinkFor(context: JobContext) {
     return createReplySinkForJob({
@@ -74,7 +50,7 @@ describe('an interrupted answer whose notice the card refuses', () => {
 
   it('posts no text reply on a shutdown; the next attempt finishes the same card', async () => {
     const drain = new AbortController();
-    const first = sinkFor(contextFor(1, drain.signal));
+    const first = sinkFor(attempts.context(1, drain.signal));
     await first.start();
     first.update('The first half of');
     await fake.waitFor(() => fake.cards()[0]?.elements.answer?.content === 'The first half of');
@@ -92,11 +68,11 @@ describe('an interrupted answer whose notice the card refuses', () => {
     expect(refusal.hits).toBeGreaterThan(0);
     const afterDrain = fake.repliesTo(userMessage.messageId, { fromBot: true });
     expect(afterDrain.map((message) => message.msgType)).toEqual(['interactive']);
-    expect(checkpoint).toMatchObject({ reply: { mode: 'card' } });
+    expect(attempts.checkpoint).toMatchObject({ reply: { mode: 'card' } });
 
     // The job was handed back (attempt count unchanged); the next attempt continues the card.
     refusing = false;
-    const second = sinkFor(contextFor(1, new AbortController().signal));
+    const second = sinkFor(attempts.context(1, new AbortController().signal));
     await second.start();
     second.update('The first half of the story');
     await second.finish('The first half of the story, and the second.');
@@ -109,7 +85,7 @@ describe('an interrupted answer whose notice the card refuses', () => {
 
   it('still falls back to text when a finished answer cannot be written (nothing else would deliver it)', async () => {
     const drain = new AbortController();
-    const first = sinkFor(contextFor(1, drain.signal));
+    const first = sinkFor(attempts.context(1, drain.signal));
     await first.start();
     first.update('The whole');
     await fake.waitFor(() => fake.cards()[0]?.elements.answer?.content === 'The whole');
@@ -126,15 +102,15 @@ describe('an interrupted answer whose notice the card refuses', () => {
     // CardKit unavailable: the reply is plain text from the start.
     fake.inject({ api: 'cardkit.card.create', status: 400, code: 99991672, times: Infinity });
     const drain = new AbortController();
-    const first = sinkFor(contextFor(1, drain.signal));
+    const first = sinkFor(attempts.context(1, drain.signal));
     await first.start();
     first.update('Half an');
     drain.abort('shutdown');
     await first.fail('Half an', NOTICE);
     expect(fake.repliesTo(userMessage.messageId, { fromBot: true })).toHaveLength(0);
-    expect(checkpoint).toMatchObject({ reply: { mode: 'text' } });
+    expect(attempts.checkpoint).toMatchObject({ reply: { mode: 'text' } });
 
-    const second = sinkFor(contextFor(1, new AbortController().signal));
+    const second = sinkFor(attempts.context(1, new AbortController().signal));
     await second.start();
     await second.finish('Half an answer, then the rest.');
     const replies = fake.repliesTo(userMessage.messageId, { fromBot: true });

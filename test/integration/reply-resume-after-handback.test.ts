@@ -5,6 +5,7 @@ import type { JobContext } from '../../lib/inbox/job-handler.js';
 import { silentLogger } from '../../lib/log.js';
 import { createEventBus } from '../../lib/observe/event-bus.js';
 import { type FakeFeishu, type FakeMessage, startFakeFeishu } from '../fakes/fake-feishu.js';
+import { jobAttempts } from '../support/job-attempts.js';
 
 /**
  * Regression (found by test/e2e/pm2-drain.test.ts: resumed writes after `pm2 reload` were refused
@@ -35,32 +36,9 @@ describe('a reply resumed after a shutdown hand-back (same attempt count)', () =
     userMessage = fake.seedMessage({ chatId: CHAT, chatType: 'p2p', text: 'tell me a long story' });
   });
 
-  let checkpoint: unknown;
+  const attempts = jobAttempts({ id: 'message:handback', lane: CHAT, keyPrefix: 'handback' });
   /** Every attempt here has attempts = 1: the store gives the count back on a hand-back. */
-  function handedBackContext(): JobContext {
-    return {
-      job: {
-        id: 'message:handback',
-        lane: CHAT,
-        kind: 'answer',
-        payload: {},
-        status: 'leased',
-        attempts: 1,
-        owner: 'worker',
-        leaseUntil: null,
-        availableAt: 0,
-        checkpoint,
-        lastError: null,
-        createdAt: 0,
-        updatedAt: 0,
-      },
-      signal: new AbortController().signal,
-      saveCheckpoint: async (value) => {
-        checkpoint = JSON.parse(JSON.stringify(value));
-      },
-      idempotencyKey: (part) => `handback-${part}`,
-    };
-  }
+  const handedBackContext = () => attempts.context(1);
 
   function sinkFor(context: JobContext) {
     return createReplySinkForJob({
@@ -77,7 +55,7 @@ describe('a reply resumed after a shutdown hand-back (same attempt count)', () =
   const botReplies = () => fake.repliesTo(userMessage.messageId, { fromBot: true });
 
   it('continues the same card above every earlier sequence, and never posts the answer twice', async () => {
-    checkpoint = undefined;
+    attempts.reset();
     // Attempt 1 streams, then is interrupted by a drain: the card is closed with the notice.
     const first = sinkFor(handedBackContext());
     await first.start();
@@ -97,7 +75,7 @@ describe('a reply resumed after a shutdown hand-back (same attempt count)', () =
     await second.start();
     second.update('Once upon a time, there was');
     await second.fail('Once upon a time, there was', NOTICE);
-    expect(checkpoint).toMatchObject({ [REPLY_ATTEMPT_KEY]: 2 });
+    expect(attempts.checkpoint).toMatchObject({ [REPLY_ATTEMPT_KEY]: 2 });
 
     // And once more: the third run finishes the answer.
     const answer = 'Once upon a time, there was a bot that answered every message exactly once.';
@@ -105,7 +83,7 @@ describe('a reply resumed after a shutdown hand-back (same attempt count)', () =
     await third.start();
     third.update(answer.slice(0, 30));
     await third.finish(answer);
-    expect(checkpoint).toMatchObject({ [REPLY_ATTEMPT_KEY]: 3 });
+    expect(attempts.checkpoint).toMatchObject({ [REPLY_ATTEMPT_KEY]: 3 });
 
     const replies = botReplies();
     expect(replies.map((message) => message.msgType)).toEqual(['interactive']);

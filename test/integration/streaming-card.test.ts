@@ -8,7 +8,6 @@ import {
   parseCardCheckpoint,
   type StreamingCardReplyOptions,
 } from '../../lib/feishu/reply/streaming-card-reply.js';
-import type { JobContext } from '../../lib/inbox/job-handler.js';
 import { silentLogger } from '../../lib/log.js';
 import type { BotEvent } from '../../lib/observe/bot-event.js';
 import { createEventBus, type EventBus } from '../../lib/observe/event-bus.js';
@@ -19,6 +18,7 @@ import {
   FEISHU_CODES,
   startFakeFeishu,
 } from '../fakes/fake-feishu.js';
+import { jobAttempts } from '../support/job-attempts.js';
 
 const UPDATES_PER_SECOND = 5;
 const GROUP_CHAT = 'oc_streaming_group';
@@ -370,34 +370,12 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
   });
 
   it('createReplySinkForJob: an aborted attempt stops writing; the next attempt finishes the same card', async () => {
-    let checkpoint: unknown = { memory: 'kept' };
-    const contextFor = (attempts: number, signal: AbortSignal): JobContext => ({
-      job: {
-        id: 'job-9',
-        lane: GROUP_CHAT,
-        kind: 'answer',
-        payload: {},
-        status: 'leased',
-        attempts,
-        owner: 'worker',
-        leaseUntil: null,
-        availableAt: 0,
-        checkpoint,
-        lastError: null,
-        createdAt: 0,
-        updatedAt: 0,
-      },
-      signal,
-      saveCheckpoint: async (value) => {
-        checkpoint = JSON.parse(JSON.stringify(value));
-      },
-      idempotencyKey: (part) => `job-9-${part}`,
-    });
+    const attempts = jobAttempts({ id: 'job-9', lane: GROUP_CHAT, initialCheckpoint: { memory: 'kept' } });
     const message = { messageId: userMessage.messageId, chatId: GROUP_CHAT, threadId: THREAD };
     const common = { message, client, bus, log: silentLogger(), updatesPerSecond: UPDATES_PER_SECOND };
 
     const firstAbort = new AbortController();
-    const first = createReplySinkForJob({ context: contextFor(1, firstAbort.signal), ...common });
+    const first = createReplySinkForJob({ context: attempts.context(1, firstAbort.signal), ...common });
     await first.start();
     await feed(first, longAnswer(4));
     await fake.waitFor(() => fake.cards()[0]?.elements.answer?.content === longAnswer(4), { description: 'partial' });
@@ -406,9 +384,9 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
     first.update(`${longAnswer(4)} more`);
     await first.fail(longAnswer(4), 'should not be shown');
     expect(fake.callsTo('cardkit.cardElement.content')).toHaveLength(writesBefore);
-    expect(checkpoint).toMatchObject({ memory: 'kept', reply: { kind: 'feishu-reply', mode: 'card' } });
+    expect(attempts.checkpoint).toMatchObject({ memory: 'kept', reply: { kind: 'feishu-reply', mode: 'card' } });
 
-    const second = createReplySinkForJob({ context: contextFor(2, new AbortController().signal), ...common });
+    const second = createReplySinkForJob({ context: attempts.context(2), ...common });
     await second.start();
     const answer = longAnswer(8);
     await feed(second, answer);

@@ -490,27 +490,20 @@ export function createTracker({
       const oldestSeq = count === 0 ? 0 : lastSeq - count + 1;
       const events: TrackedEvent[] = [];
       let hasMore = false;
-      if (query.after !== undefined) {
-        for (let seq = Math.max(query.after + 1, oldestSeq); seq <= lastSeq && count > 0; seq++) {
-          const event = slotOf(seq);
-          if (!event || !eventMatches(event, query)) continue;
-          if (events.length === limit) {
-            hasMore = true;
-            break;
-          }
-          events.push(event);
+      // `after` pages forward (oldest first, the live feed catching up), else backward from `before`.
+      const forward = query.after !== undefined;
+      const step = forward ? 1 : -1;
+      const start = forward
+        ? Math.max((query.after ?? 0) + 1, oldestSeq)
+        : Math.min(query.before === undefined ? lastSeq : query.before - 1, lastSeq);
+      for (let seq = start; count > 0 && seq >= oldestSeq && seq <= lastSeq; seq += step) {
+        const event = slotOf(seq);
+        if (!event || !eventMatches(event, query)) continue;
+        if (events.length === limit) {
+          hasMore = true;
+          break;
         }
-      } else {
-        const start = Math.min(query.before === undefined ? lastSeq : query.before - 1, lastSeq);
-        for (let seq = start; seq >= oldestSeq && count > 0; seq--) {
-          const event = slotOf(seq);
-          if (!event || !eventMatches(event, query)) continue;
-          if (events.length === limit) {
-            hasMore = true;
-            break;
-          }
-          events.push(event);
-        }
+        events.push(event);
       }
       return { events, latestSeq: lastSeq, oldestSeq, hasMore };
     },

@@ -270,4 +270,26 @@ describe('createNoticeHandler', () => {
     expect(sinks).toHaveLength(1);
     expect(sinks[0]?.finalText).toMatch(/lot of messages/);
   });
+
+  it('sends no notice where the allowlists say the bot may not talk', async () => {
+    const bus = createEventBus();
+    const ignored: string[] = [];
+    bus.subscribe((event) => {
+      if (event.type === 'message.ignored') ignored.push(event.reason);
+    });
+    let sinks = 0;
+    const notice = createNoticeHandler({
+      bus,
+      log,
+      botOpenId: BOT_OPEN_ID,
+      replySinkFor: () => {
+        sinks += 1;
+        return createRecordingReplySink();
+      },
+      policy: { ...config.policy, allowedChatIds: ['oc_somewhere_else'] },
+    });
+    await notice(jobContext(messageEvent({ text: 'hello' })));
+    expect(sinks).toBe(0);
+    expect(ignored).toEqual(['not allowed']);
+  });
 });

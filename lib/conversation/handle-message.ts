@@ -13,7 +13,7 @@ import type { EventSource } from '../observe/bot-event.js';
 import type { EventBus } from '../observe/event-bus.js';
 import type { HistoryMessage, Store } from '../store/store.js';
 import { parseCommand, runCommand } from './commands.js';
-import { type ConversationPolicy, createConversationPolicy } from './policy.js';
+import { type ConversationPolicy, createAllowlists, createConversationPolicy } from './policy.js';
 import type { ReplySink } from './reply-sink.js';
 
 /** Everything a ReplySink factory needs to answer one message (Feishu card, text, devtools). */
@@ -381,6 +381,7 @@ export function createNoticeHandler({
   policy,
   text = BUSY_NOTICE,
 }: NoticeHandlerOptions): JobHandler {
+  const allowlists = policy === undefined ? undefined : createAllowlists(policy);
   return async (job) => {
     const traceId = job.job.id;
     const inbound = readInbound(job.job.payload);
@@ -391,16 +392,14 @@ export function createNoticeHandler({
       bus.emit({ type: 'message.ignored', traceId, reason });
       return;
     }
-    if (inbound.source !== 'devtools' && policy !== undefined) {
-      const chats = policy.allowedChatIds;
-      const users = policy.allowedUserIds;
-      if (
-        (chats.length > 0 && !chats.includes(normalised.chatId)) ||
-        (users.length > 0 && !users.includes(normalised.sender.openId))
-      ) {
-        bus.emit({ type: 'message.ignored', traceId, reason: 'not allowed' });
-        return;
-      }
+    const refused = allowlists?.check({
+      chatId: normalised.chatId,
+      userId: normalised.sender.openId,
+      source: inbound.source,
+    });
+    if (refused) {
+      bus.emit({ type: 'message.ignored', traceId, reason: 'not allowed' });
+      return;
     }
     const sink = replySinkFor(replyContext(normalised, inbound, job));
     await sink.start();

@@ -36,6 +36,27 @@ export interface ConversationPolicyOptions {
 }
 
 /**
+ * Rule 1 of the policy on its own: ALLOWED_CHAT_IDS / ALLOWED_USER_IDS, off when empty. The busy
+ * notice applies it too (it is no answer to someone who may not talk to the bot).
+ */
+export function createAllowlists(policy: Pick<Config['policy'], 'allowedChatIds' | 'allowedUserIds'>): {
+  check(
+    subject: Pick<PolicySubject, 'chatId' | 'userId' | 'source'>,
+  ): (PolicyVerdict & { action: 'ignore' }) | undefined;
+} {
+  const chats = new Set(policy.allowedChatIds);
+  const users = new Set(policy.allowedUserIds);
+  return {
+    check({ chatId, userId, source }) {
+      if (source === 'devtools') return undefined;
+      if (chats.size > 0 && !chats.has(chatId)) return { action: 'ignore', reason: 'chat not allowed' };
+      if (users.size > 0 && !users.has(userId)) return { action: 'ignore', reason: 'user not allowed' };
+      return undefined;
+    },
+  };
+}
+
+/**
  * Access and fairness rules, in order:
  * 1. Allowlists of chats and users (ALLOWED_CHAT_IDS, ALLOWED_USER_IDS): off when empty; a message
  *    from elsewhere is ignored silently (a bot that answers "not allowed" in every chat it is
@@ -56,8 +77,7 @@ export function createConversationPolicy({
   windowMs = 60_000,
   now = Date.now,
 }: ConversationPolicyOptions): ConversationPolicy {
-  const allowedChats = new Set(policy.allowedChatIds);
-  const allowedUsers = new Set(policy.allowedUserIds);
+  const allowlists = createAllowlists(policy);
 
   async function overLimit(key: string, limit: number): Promise<'ok' | 'first' | 'again'> {
     const count = await store.incrementCounter(key, windowMs, now());
@@ -67,10 +87,8 @@ export function createConversationPolicy({
 
   return {
     async evaluate({ chatId, userId, text, source, alreadyAdmitted = false }) {
-      if (source !== 'devtools') {
-        if (allowedChats.size > 0 && !allowedChats.has(chatId)) return { action: 'ignore', reason: 'chat not allowed' };
-        if (allowedUsers.size > 0 && !allowedUsers.has(userId)) return { action: 'ignore', reason: 'user not allowed' };
-      }
+      const refused = allowlists.check({ chatId, userId, source });
+      if (refused) return refused;
       if (alreadyAdmitted) return { action: 'allow' };
 
       const user = await overLimit(`rate:user:${userId}`, policy.userMessagesPerMinute);

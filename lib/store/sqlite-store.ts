@@ -230,6 +230,22 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     }
   }
 
+  /**
+   * Runs `deleteBatch` (at most PURGE_BATCH rows) until a batch comes back short, yielding between
+   * batches: one synchronous delete of a day's backlog would hold the event loop, and with it every
+   * webhook ack, for as long as it takes.
+   */
+  async function purgeInBatches(operation: string, before: number, deleteBatch: () => number): Promise<number> {
+    if (!Number.isFinite(before)) throw new RangeError(`before must be a time in ms, got ${String(before)}`);
+    let total = 0;
+    for (;;) {
+      const deleted = await use(operation, deleteBatch);
+      total += deleted;
+      if (deleted < PURGE_BATCH) return total;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
   function sweepDedupeKeys(now: number): void {
     dedupeWritesSinceSweep += 1;
     if (dedupeWritesSinceSweep < sweepEvery) return;
@@ -350,17 +366,12 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       });
     },
 
-    async purgeJobs(before) {
-      if (!Number.isFinite(before)) throw new RangeError(`before must be a time in ms, got ${String(before)}`);
-      // In batches, yielding between them: one synchronous delete of a day's backlog would hold
-      // the event loop, and with it every webhook ack, for as long as it takes.
-      let total = 0;
-      for (;;) {
-        const deleted = await use('purgeJobs', () => statements.purgeJobs.run({ before, limit: PURGE_BATCH }).changes);
-        total += deleted;
-        if (deleted < PURGE_BATCH) return total;
-        await new Promise((resolve) => setImmediate(resolve));
-      }
+    purgeJobs(before) {
+      return purgeInBatches(
+        'purgeJobs',
+        before,
+        () => statements.purgeJobs.run({ before, limit: PURGE_BATCH }).changes,
+      );
     },
 
     appendHistory(conversation, messages, maxMessages) {
@@ -386,22 +397,14 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       });
     },
 
-    async purgeHistory(before) {
-      if (!Number.isFinite(before)) throw new RangeError(`before must be a time in ms, got ${String(before)}`);
-      // A conversation at a time, in batches with a yield between them, like purgeJobs.
-      let total = 0;
-      for (;;) {
-        const deleted = await use('purgeHistory', () => {
-          const idle = statements.idleConversations.all({ before, limit: PURGE_BATCH }) as { conversation: string }[];
-          db.transaction(() => {
-            for (const { conversation } of idle) statements.clearHistory.run({ conversation });
-          })();
-          return idle.length;
-        });
-        total += deleted;
-        if (deleted < PURGE_BATCH) return total;
-        await new Promise((resolve) => setImmediate(resolve));
-      }
+    purgeHistory(before) {
+      return purgeInBatches('purgeHistory', before, () => {
+        const idle = statements.idleConversations.all({ before, limit: PURGE_BATCH }) as { conversation: string }[];
+        db.transaction(() => {
+          for (const { conversation } of idle) statements.clearHistory.run({ conversation });
+        })();
+        return idle.length;
+      });
     },
 
     incrementCounter(key, windowMs, now = Date.now()) {

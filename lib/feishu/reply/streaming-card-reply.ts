@@ -541,10 +541,13 @@ export function createStreamingCardReply({
       return;
     }
     const notice = failure?.notice;
+    // Interrupted by a drain: the job is handed back and the next attempt continues this reply,
+    // so a notice that cannot be shown in place is dropped rather than sent as another message.
+    const interruptedByDrain = () => failure !== undefined && signal?.aborted === true && signal.reason === 'shutdown';
     if (!started) await start();
     if (mode === 'text' && textSink) {
       await writer.stop();
-      if (failure !== undefined && signal?.aborted && signal.reason === 'shutdown') {
+      if (interruptedByDrain()) {
         // The handed-back job answers later with the same text uuids: a notice sent now would
         // take the answer's uuid and Feishu would drop the real answer as a repeat.
         log.warn({ traceId }, 'interrupted in text mode: the next attempt sends the answer');
@@ -571,9 +574,8 @@ export function createStreamingCardReply({
       });
       return;
     }
-    if (failure !== undefined && signal?.aborted && signal.reason === 'shutdown') {
-      // Interrupted by a drain: the job is handed back and the next attempt (maybe in another
-      // process already) continues these cards. A text notice now would be a second reply.
+    if (interruptedByDrain()) {
+      // The next attempt (maybe in another process already) continues these cards.
       log.warn({ traceId }, 'could not show the interruption notice; the next attempt continues the card');
       await closeCardsQuietly();
       return;

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
+import { bodyLimit } from './http/body-limit.js';
 import type { Logger } from './log.js';
 
 export interface RouteModule {

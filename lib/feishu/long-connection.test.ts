@@ -146,7 +146,7 @@ describe('long connection over real frames (SDK WSClient against the fake gatewa
     let storeDown = false;
     const flaky = new Proxy(store, {
       get(target, property, receiver) {
-        if (property === 'enqueue' && storeDown) {
+        if (property === 'admit' && storeDown) {
           return async () => {
             throw new StoreUnavailableError('disk gone');
           };

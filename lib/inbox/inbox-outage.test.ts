@@ -11,10 +11,14 @@ const DAY = 24 * 3_600_000;
 /**
  * A real SQLite store behind a switch: while `down`, every call fails like a Redis outage.
  * `failAfterCalls` lets that many calls land first, so the outage hits mid-accept (an accept
- * calls claimKey(event), claimKey(message), countJobs, enqueue).
+ * calls countJobs, then admit). `loseReplyOf` names a method whose call lands but whose answer is
+ * lost with the connection, after which the store is down: the ambiguous case.
  */
 function switchableStore(inner: Store) {
-  const state = { down: false, failAfterCalls: Number.POSITIVE_INFINITY };
+  const state: { down: boolean; failAfterCalls: number; loseReplyOf?: string } = {
+    down: false,
+    failAfterCalls: Number.POSITIVE_INFINITY,
+  };
   const unavailable = () => new StoreUnavailableError('Redis unavailable: Connection is closed');
   const store = new Proxy(inner, {
     get(target, property, receiver) {
@@ -27,7 +31,13 @@ function switchableStore(inner: Store) {
         }
         if (!state.down) state.failAfterCalls -= 1;
         if (state.down) throw unavailable();
-        return (value as (...parameters: unknown[]) => unknown).apply(target, args);
+        const result = await (value as (...parameters: unknown[]) => unknown).apply(target, args);
+        if (property === state.loseReplyOf) {
+          state.loseReplyOf = undefined;
+          state.down = true;
+          throw unavailable();
+        }
+        return result;
       };
     },
   });
@@ -54,58 +64,50 @@ describe('inbox during a store outage', () => {
       ...options,
     });
 
-  it('a claim that landed before the outage does not turn the re-delivery into a lost duplicate', async () => {
+  it('an admission whose answer was lost is neither lost nor answered twice when Feishu re-delivers', async () => {
     const { store, state } = switchableStore(inner);
     const inbox = inboxOn(store, { releaseRetryMs: 60_000 });
-    // The event-id claim lands, then the store goes away before the message claim: 503, and the
-    // release of the event claim fails too.
-    state.failAfterCalls = 1;
+    // The claims and the job land, the reply is lost and the store goes away: 503, and releasing
+    // the claims fails too.
+    state.loseReplyOf = 'admit';
     const event = inboundMessage({ eventId: 'ev_outage', messageId: 'om_outage' });
     expect((await inbox.accept(event)).status).toBe('unavailable');
     expect(await inner.claimKey('event:ev_outage', DAY)).toBe(false);
 
-    // The store is back; Feishu re-delivers: the stale claim is released first, so it is accepted.
+    // The store is back; Feishu re-delivers: the stale claims are released first, and the job the
+    // lost admission queued makes the re-delivery a duplicate instead of a second answer.
     state.down = false;
-    expect(await inbox.accept(event)).toEqual({ status: 'accepted', jobId: 'message:om_outage' });
+    expect(await inbox.accept(event)).toEqual({ status: 'duplicate', key: 'message_id' });
+    expect(await inner.countJobs()).toEqual({ pending: 1, leased: 0, done: 0, dead: 0 });
     expect((await inner.getJob('message:om_outage'))?.status).toBe('pending');
   });
 
-  it('releases a claim whose answer was lost with the connection (it may have landed)', async () => {
-    // claimKey lands in the store but the caller sees an error: the ambiguous case.
-    let lose = true;
-    const store = new Proxy(inner, {
-      get(target, property, receiver) {
-        const value = Reflect.get(target, property, receiver) as unknown;
-        if (property !== 'claimKey' || typeof value !== 'function') return value;
-        return async (...args: unknown[]) => {
-          const result = await (value as (...parameters: unknown[]) => Promise<boolean>).apply(target, args);
-          if (lose) throw new StoreUnavailableError('Redis unavailable: Connection is closed');
-          return result;
-        };
-      },
-    });
+  it('an outage before the admission claims nothing: the re-delivery is accepted', async () => {
+    const { store, state } = switchableStore(inner);
     const inbox = inboxOn(store);
-    const event = inboundMessage({ eventId: 'ev_lost_reply', messageId: 'om_lost_reply' });
+    state.failAfterCalls = 0;
+    const event = inboundMessage({ eventId: 'ev_early', messageId: 'om_early' });
     expect((await inbox.accept(event)).status).toBe('unavailable');
-    lose = false;
-    expect((await inbox.accept(event)).status).toBe('accepted');
+    state.down = false;
+    expect(await inbox.accept(event)).toEqual({ status: 'accepted', jobId: 'message:om_early' });
   });
 
   it('retries the release on a timer, so another instance sees the re-delivery as new', async () => {
     const { store, state } = switchableStore(inner);
     const inbox = inboxOn(store, { releaseRetryMs: 20 });
-    state.failAfterCalls = 2;
+    state.loseReplyOf = 'admit';
     const event = inboundMessage({ eventId: 'ev_timer', messageId: 'om_timer' });
-    // Both claims land, the backlog count fails: 503 with two claims the store cannot release.
+    // The claim and the job land, the answer is lost: 503 with a claim the store cannot release.
     expect((await inbox.accept(event)).status).toBe('unavailable');
-    expect(await inner.claimKey('message:om_timer', DAY)).toBe(false);
+    expect(await inner.claimKey('event:ev_timer', DAY)).toBe(false);
     state.down = false;
     const deadline = Date.now() + 5_000;
-    while (!(await inner.claimKey('message:om_timer', DAY))) {
+    while (!(await inner.claimKey('event:ev_timer', DAY))) {
       if (Date.now() > deadline) throw new Error('the claim was never released');
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    expect(await inner.claimKey('event:ev_timer', DAY)).toBe(true);
+    // The job that did land still answers the message once.
+    expect((await inner.getJob('message:om_timer'))?.status).toBe('pending');
   });
 
   it('keeps a duplicate a duplicate: only claims of failed accepts are released', async () => {

@@ -79,11 +79,11 @@ describe('inbox', () => {
     expect((await inbox().accept(broken)).status).toBe('ignored');
   });
 
-  it('when the job cannot be persisted: unavailable, and the claims are released so the retry gets through', async () => {
+  it('when the job cannot be persisted: unavailable, and nothing stays claimed, so the retry gets through', async () => {
     let failEnqueue = true;
     const flaky = new Proxy(store, {
       get(target, property, receiver) {
-        if (property === 'enqueue' && failEnqueue) {
+        if (property === 'admit' && failEnqueue) {
           return async () => {
             throw new StoreUnavailableError('disk gone');
           };

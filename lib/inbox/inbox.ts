@@ -65,7 +65,8 @@ function messageKeys(event: unknown): MessageKeys | undefined {
  * The one door every Feishu event comes through (webhook, long connection, devtools playground).
  * `accept` de-duplicates on the event id AND the message id (Feishu re-delivers, and sometimes
  * delivers one message under two event ids), persists a job, and only then reports 'accepted'
- * so the transport acks. It never waits on the model: answering is the dispatcher's job.
+ * so the transport acks: one atomic `store.admit` (claim the event id, enqueue the job whose id
+ * is the message id). It never waits on the model: answering is the dispatcher's job.
  *
  * @example
  * const inbox = createInbox({ store, bus, log, dedupeTtlMs: 24 * 3_600_000, maxBacklog: 500,
@@ -178,30 +179,26 @@ export function createInbox({
         return { status: 'ignored', reason: 'malformed message event' };
       }
 
-      // Keys we hold, or may hold: a claim whose answer was lost with the connection may have
-      // landed. Releasing such a key on failure is safe because enqueue is idempotent on the job id.
-      const claimed: string[] = [];
+      const eventKey = `event:${inbound.eventId}`;
+      // The message id needs no claim of its own: it is the job id, which the store keeps unique
+      // for at least the dedupe TTL (JOB_RETENTION_HOURS ≥ DEDUPE_TTL_HOURS). One dedupe key fewer
+      // is one random index page fewer in every commit of the ack path.
+      const keysToClaim = [eventKey];
+      // Keys we may hold if the store call throws: a reply lost with the connection may hide a
+      // claim that landed. Releasing them is safe because the job id is a key too: the redelivery
+      // then finds its job and is a duplicate.
+      let attempted: readonly string[] = [];
       try {
         if (unreleased.size > 0) await flushUnreleased();
-        const eventKey = `event:${inbound.eventId}`;
-        claimed.push(eventKey);
-        if (!(await store.claimKey(eventKey, dedupeTtlMs, now()))) {
-          claimed.pop();
-          bus.emit({ type: 'event.duplicate', traceId: jobId, source: inbound.source, key: 'event_id' });
-          return { status: 'duplicate', key: 'event_id' };
-        }
-        if (kind === undefined) return { status: 'ignored', reason: `no work for ${inbound.eventType}` };
-
-        if (keys !== undefined) {
-          const messageKey = `message:${keys.messageId}`;
-          claimed.push(messageKey);
-          if (!(await store.claimKey(messageKey, dedupeTtlMs, now()))) {
-            claimed.pop();
-            bus.emit({ type: 'event.duplicate', traceId: jobId, source: inbound.source, key: 'message_id' });
-            return { status: 'duplicate', key: 'message_id' };
+        if (kind === undefined) {
+          // Acknowledged once, never worked on: only the event id is remembered.
+          attempted = [eventKey];
+          if (!(await store.claimKey(eventKey, dedupeTtlMs, now()))) {
+            bus.emit({ type: 'event.duplicate', traceId: jobId, source: inbound.source, key: 'event_id' });
+            return { status: 'duplicate', key: 'event_id' };
           }
+          return { status: 'ignored', reason: `no work for ${inbound.eventType}` };
         }
-
         const lane = keys?.lane ?? `event:${inbound.eventId}`;
         const pending = await pendingJobs();
         const busy = pending >= maxBacklog;
@@ -210,10 +207,13 @@ export function createInbox({
             // answer it replaces: one trace per message, and a late redelivery stays a duplicate.
             { id: jobId, lane: `notice:${lane}`, kind: 'notice', payload: inbound }
           : { id: jobId, lane, kind, payload: inbound };
-        if (!(await store.enqueue(job, now()))) {
-          // The job outlived its dedupe keys (or a released claim raced an enqueue that did land).
-          bus.emit({ type: 'event.duplicate', traceId: jobId, source: inbound.source, key: 'message_id' });
-          return { status: 'duplicate', key: 'message_id' };
+        attempted = keysToClaim;
+        const admission = await store.admit({ keys: keysToClaim, ttlMs: dedupeTtlMs, job }, now());
+        if (admission.status !== 'enqueued') {
+          // 'exists': this message is already a job (another event id for it, or a lapsed or released claim).
+          const key = admission.status === 'duplicate' ? 'event_id' : 'message_id';
+          bus.emit({ type: 'event.duplicate', traceId: jobId, source: inbound.source, key });
+          return { status: 'duplicate', key };
         }
         if (backlog !== undefined) backlog.pending += 1;
         if (busy) {
@@ -229,7 +229,7 @@ export function createInbox({
         return { status: 'accepted', jobId: job.id };
       } catch (error) {
         log.error({ err: error, eventId: inbound.eventId, jobId }, 'inbox could not persist an event');
-        await release(claimed);
+        await release(attempted);
         return { status: 'unavailable', reason: error instanceof Error ? error.message : String(error) };
       }
     },

@@ -1,5 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import {
+  type Admission,
+  type AdmissionResult,
   type ClaimOptions,
   type FailOptions,
   type HistoryMessage,
@@ -31,20 +33,36 @@ import {
 /** Lanes the claim script reads per page while it looks for a claimable head. */
 const LANE_PAGE_SIZE = 500;
 
-const ENQUEUE = `
-local p = ARGV[1]
-local jobKey = p .. 'job:' .. ARGV[2]
-if redis.call('EXISTS', jobKey) == 1 then return 0 end
-local seq = redis.call('INCR', p .. 'seq')
-redis.call('HSET', jobKey, 'id', ARGV[2], 'lane', ARGV[3], 'kind', ARGV[4], 'payload', ARGV[5],
-  'status', 'pending', 'attempts', 0, 'owner', '', 'leaseUntil', '', 'availableAt', ARGV[6],
-  'checkpoint', 'null', 'lastError', '', 'createdAt', ARGV[6], 'updatedAt', ARGV[6], 'seq', seq)
-local laneKey = p .. 'lane:' .. ARGV[3]
-redis.call('RPUSH', laneKey, ARGV[2])
-if redis.call('LLEN', laneKey) == 1 then redis.call('ZADD', p .. 'lanes', seq, ARGV[3]) end
-redis.call('ZADD', p .. 'jobs:pending', seq, ARGV[2])
-redis.call('ZADD', p .. 'jobs:all', seq, ARGV[2])
-return 1
+/** Shared by ENQUEUE and ADMIT: adds a pending job at the back of its lane; 0 when the id exists. */
+const ENQUEUE_JOB = `
+local function enqueueJob(p, id, lane, kind, payload, now)
+  local jobKey = p .. 'job:' .. id
+  if redis.call('EXISTS', jobKey) == 1 then return 0 end
+  local seq = redis.call('INCR', p .. 'seq')
+  redis.call('HSET', jobKey, 'id', id, 'lane', lane, 'kind', kind, 'payload', payload,
+    'status', 'pending', 'attempts', 0, 'owner', '', 'leaseUntil', '', 'availableAt', now,
+    'checkpoint', 'null', 'lastError', '', 'createdAt', now, 'updatedAt', now, 'seq', seq)
+  local laneKey = p .. 'lane:' .. lane
+  redis.call('RPUSH', laneKey, id)
+  if redis.call('LLEN', laneKey) == 1 then redis.call('ZADD', p .. 'lanes', seq, lane) end
+  redis.call('ZADD', p .. 'jobs:pending', seq, id)
+  redis.call('ZADD', p .. 'jobs:all', seq, id)
+  return 1
+end
+`;
+
+/** Shared by CLAIM_KEY and ADMIT: the claim's value is its expiry, so a lapsed one is taken over. */
+const CLAIM_DEDUPE_KEY = `
+local function claimDedupeKey(key, now, ttlMs)
+  local current = redis.call('GET', key)
+  if current and tonumber(current) > now then return 0 end
+  redis.call('SET', key, now + ttlMs, 'PX', ttlMs)
+  return 1
+end
+`;
+
+const ENQUEUE = `${ENQUEUE_JOB}
+return enqueueJob(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
 `;
 
 const CLAIM = `
@@ -178,11 +196,28 @@ end
 return #ids
 `;
 
-const CLAIM_KEY = `
-local current = redis.call('GET', KEYS[1])
-if current and tonumber(current) > tonumber(ARGV[1]) then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-return 1
+/**
+ * Claims ARGV[4..3+n] (n = ARGV[3]) in order, then enqueues (ENQUEUE's arguments follow), in one
+ * script: one round trip per delivery, and nothing can run between the claims and the enqueue.
+ * Returns {'duplicate', key}, {'exists'} or {'enqueued'}.
+ */
+const ADMIT = `${CLAIM_DEDUPE_KEY}${ENQUEUE_JOB}
+local p = ARGV[1]
+local now = tonumber(ARGV[2])
+local count = tonumber(ARGV[3])
+local ttlMs = tonumber(ARGV[4 + count])
+for index = 1, count do
+  local key = ARGV[3 + index]
+  if claimDedupeKey(p .. 'claim:' .. key, now, ttlMs) == 0 then return {'duplicate', key} end
+end
+if enqueueJob(p, ARGV[5 + count], ARGV[6 + count], ARGV[7 + count], ARGV[8 + count], now) == 0 then
+  return {'exists'}
+end
+return {'enqueued'}
+`;
+
+const CLAIM_KEY = `${CLAIM_DEDUPE_KEY}
+return claimDedupeKey(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
 `;
 
 const PUT_RECORD = `
@@ -286,7 +321,7 @@ class RedisStore implements Store {
 
   claimKey(key: string, ttlMs: number, now = Date.now()): Promise<boolean> {
     return this.run(async () => {
-      const result = await this.scriptWithKey(CLAIM_KEY, `${this.prefix}claim:${key}`, [now, now + ttlMs, ttlMs]);
+      const result = await this.scriptWithKey(CLAIM_KEY, `${this.prefix}claim:${key}`, [now, ttlMs]);
       return result === 1;
     });
   }
@@ -294,6 +329,25 @@ class RedisStore implements Store {
   releaseKey(key: string): Promise<void> {
     return this.run(async () => {
       await this.redis.del(`${this.prefix}claim:${key}`);
+    });
+  }
+
+  admit({ keys, ttlMs, job }: Admission, now = Date.now()): Promise<AdmissionResult> {
+    return this.run(async () => {
+      const reply = (await this.script(ADMIT, [
+        now,
+        keys.length,
+        ...keys,
+        ttlMs,
+        job.id,
+        job.lane,
+        job.kind,
+        JSON.stringify(job.payload ?? null),
+      ])) as string[];
+      const [status, key] = reply;
+      if (status === 'duplicate' && key !== undefined) return { status, key };
+      if (status === 'exists' || status === 'enqueued') return { status };
+      throw new Error(`unexpected admit reply from Redis: ${JSON.stringify(reply)}`);
     });
   }
 

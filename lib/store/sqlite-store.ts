@@ -1,6 +1,9 @@
+import { setImmediate as nextTurn } from 'node:timers';
 import Database from 'better-sqlite3';
 import { startSqliteCheckpointer } from './sqlite-checkpointer.js';
 import {
+  type Admission,
+  type AdmissionResult,
   type ClaimOptions,
   type FailOptions,
   type HistoryMessage,
@@ -111,6 +114,12 @@ export interface SqliteStoreOptions {
   sweepLimit?: number;
   /** How often the background checkpointer folds the WAL into the database file (file stores). */
   checkpointIntervalMs?: number;
+  /** Most writes committed together in one transaction (see "group commit" below). */
+  maxBatchWrites?: number;
+  /** Most writes waiting for their commit; beyond it a write fails as unavailable (503, Feishu retries). */
+  maxQueuedWrites?: number;
+  /** Called after each group commit with how many writes it held (tests, batch-size figures). */
+  onCommit?: (writes: number) => void;
 }
 
 interface JobRow {
@@ -144,16 +153,39 @@ const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|FULL|READONLY|COR
 /** Finished jobs deleted per statement by purgeJobs. */
 const PURGE_BATCH = 1_000;
 
+interface QueuedWrite {
+  operation: string;
+  work: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
 /**
  * The default Store: one SQLite file in WAL mode. Safe for several processes on one host
- * (writes that read-then-modify run in `BEGIN IMMEDIATE` transactions); use Redis across hosts.
+ * (every write runs in a `BEGIN IMMEDIATE` transaction); use Redis across hosts.
+ *
+ * Group commit: a write does not commit on its own. Writes requested during one turn of the
+ * event loop (under load: every webhook request whose bytes arrived together, plus the
+ * dispatcher's claims and completions) run at the end of that turn in ONE transaction, each in
+ * its own savepoint so it succeeds or fails alone, and their promises settle only after the
+ * COMMIT. A commit costs far more than the statements in it, so this divides the cost of
+ * "durable before the ack" by the batch size without weakening it. Reads run at once, unless
+ * writes are waiting: then they queue behind them, so every caller sees its calls in order.
  *
  * @example
  * const store = openSqliteStore('./data/bot.db');
  * if (await store.claimKey(`event:${eventId}`, 24 * 3_600_000)) await store.enqueue(job);
  */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Store {
-  const { busyTimeoutMs = 5_000, sweepEvery = 100, sweepLimit = 500, checkpointIntervalMs = 1_000 } = options;
+  const {
+    busyTimeoutMs = 5_000,
+    sweepEvery = 100,
+    sweepLimit = 500,
+    checkpointIntervalMs = 1_000,
+    maxBatchWrites = 500,
+    maxQueuedWrites = 20_000,
+    onCommit,
+  } = options;
   let db: Database.Database;
   try {
     db = new Database(path, { timeout: busyTimeoutMs });
@@ -220,14 +252,111 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
 
   const retryJobTransaction = db.transaction((id: string, now: number) => statements.retryJob.run({ id, now }).changes);
 
-  /** Runs `work` on the open database, turning "cannot reach the file" into StoreUnavailableError. */
-  function use<T>(operation: string, work: () => T): Promise<T> {
+  const admitTransaction = db.transaction(
+    (keys: readonly string[], ttlMs: number, job: NewJob, payload: string, now: number): AdmissionResult => {
+      for (const key of keys) {
+        if (statements.claimKey.run({ key, now, expiresAt: now + ttlMs }).changes !== 1) {
+          return { status: 'duplicate', key };
+        }
+        sweepDedupeKeys(now);
+      }
+      const added = statements.enqueue.run({ id: job.id, lane: job.lane, kind: job.kind, payload, now }).changes;
+      return added === 1 ? { status: 'enqueued' } : { status: 'exists' };
+    },
+  );
+
+  /** One queued write in its own savepoint: it fails alone, leaving the batch's other writes intact. */
+  const inSavepoint = db.transaction((work: () => unknown) => work());
+  const transactionControl = {
+    begin: db.prepare('BEGIN IMMEDIATE'),
+    commit: db.prepare('COMMIT'),
+    rollback: db.prepare('ROLLBACK'),
+  };
+  const queue: QueuedWrite[] = [];
+  let flushScheduled = false;
+
+  /** Runs a read now, or behind the waiting writes so it sees them (call order is kept). */
+  function read<T>(operation: string, work: () => T): Promise<T> {
+    if (queue.length > 0) return write(operation, work);
     if (closed) return Promise.reject(new StoreUnavailableError(`SQLite store is closed (${operation})`));
     try {
       return Promise.resolve(work());
     } catch (error) {
       return Promise.reject(asStoreError(error, `SQLite ${operation} failed`));
     }
+  }
+
+  /** Queues a write for this turn's group commit; settles after the transaction holding it commits. */
+  function write<T>(operation: string, work: () => T): Promise<T> {
+    if (closed) return Promise.reject(new StoreUnavailableError(`SQLite store is closed (${operation})`));
+    if (queue.length >= maxQueuedWrites) {
+      return Promise.reject(
+        new StoreUnavailableError(`SQLite ${operation}: ${queue.length} writes already waiting for a commit`),
+      );
+    }
+    return new Promise<T>((resolve, reject) => {
+      queue.push({ operation, work, resolve: resolve as (value: unknown) => void, reject });
+      if (!flushScheduled) {
+        flushScheduled = true;
+        // After the I/O callbacks of this turn: every request that arrived with this one joins it.
+        nextTurn(flush);
+      }
+    });
+  }
+
+  function flush(): void {
+    flushScheduled = false;
+    const batch = queue.splice(0, maxBatchWrites);
+    if (queue.length > 0) {
+      flushScheduled = true;
+      nextTurn(flush);
+    }
+    if (batch.length === 0) return;
+    if (closed) {
+      for (const entry of batch) {
+        entry.reject(new StoreUnavailableError(`SQLite store is closed (${entry.operation})`));
+      }
+      return;
+    }
+    commitBatch(batch);
+  }
+
+  function commitBatch(batch: readonly QueuedWrite[]): void {
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    let lost: unknown;
+    try {
+      transactionControl.begin.run();
+      for (const entry of batch) {
+        try {
+          outcomes.push({ ok: true, value: inSavepoint(entry.work) });
+        } catch (error) {
+          // Some errors (disk full, I/O) make SQLite roll back the whole transaction.
+          if (!db.inTransaction) throw error;
+          outcomes.push({ ok: false, error: asStoreError(error, `SQLite ${entry.operation} failed`) });
+        }
+      }
+      transactionControl.commit.run();
+      onCommit?.(batch.length);
+    } catch (error) {
+      lost = error;
+      if (db.inTransaction) {
+        try {
+          transactionControl.rollback.run();
+        } catch {
+          // The connection is past saving; every write of the batch fails below either way.
+        }
+      }
+    }
+    batch.forEach((entry, index) => {
+      const outcome = outcomes[index];
+      if (lost !== undefined) {
+        // Nothing of the batch is on disk: a write that "succeeded" inside it was rolled back too.
+        entry.reject(
+          outcome?.ok === false ? outcome.error : asStoreError(lost, `SQLite ${entry.operation} was not committed`),
+        );
+      } else if (outcome?.ok) entry.resolve(outcome.value);
+      else entry.reject(outcome?.error);
+    });
   }
 
   /**
@@ -239,7 +368,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     if (!Number.isFinite(before)) throw new RangeError(`before must be a time in ms, got ${String(before)}`);
     let total = 0;
     for (;;) {
-      const deleted = await use(operation, deleteBatch);
+      const deleted = await write(operation, deleteBatch);
       total += deleted;
       if (deleted < PURGE_BATCH) return total;
       await new Promise((resolve) => setImmediate(resolve));
@@ -264,7 +393,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     kind: 'sqlite',
 
     claimKey(key, ttlMs, now = Date.now()) {
-      return use('claimKey', () => {
+      return write('claimKey', () => {
         requireText(key, 'key');
         requirePositiveNumber(ttlMs, 'ttlMs');
         const claimed = statements.claimKey.run({ key, now, expiresAt: now + ttlMs }).changes === 1;
@@ -274,13 +403,24 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     },
 
     releaseKey(key) {
-      return use('releaseKey', () => {
+      return write('releaseKey', () => {
         statements.releaseKey.run({ key });
       });
     },
 
+    admit({ keys, ttlMs, job }: Admission, now = Date.now()) {
+      return write('admit', () => {
+        for (const [index, key] of keys.entries()) requireText(key, `keys[${index}]`);
+        requirePositiveNumber(ttlMs, 'ttlMs');
+        requireText(job.id, 'job.id');
+        requireText(job.lane, 'job.lane');
+        requireText(job.kind, 'job.kind');
+        return admitTransaction(keys, ttlMs, job, toJson(job.payload, 'job.payload'), now);
+      });
+    },
+
     enqueue(job: NewJob, now = Date.now()) {
-      return use('enqueue', () => {
+      return write('enqueue', () => {
         requireText(job.id, 'job.id');
         requireText(job.lane, 'job.lane');
         requireText(job.kind, 'job.kind');
@@ -290,7 +430,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     },
 
     claimNextJob({ owner, leaseMs, kinds, now = Date.now() }: ClaimOptions) {
-      return use('claimNextJob', () => {
+      return write('claimNextJob', () => {
         requireText(owner, 'owner');
         requirePositiveNumber(leaseMs, 'leaseMs');
         if (kinds !== undefined && kinds.length === 0) return null;
@@ -300,14 +440,14 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     },
 
     renewLease(id, owner, leaseMs, now = Date.now()) {
-      return use('renewLease', () => {
+      return write('renewLease', () => {
         requirePositiveNumber(leaseMs, 'leaseMs');
         return statements.renewLease.run({ id, owner, leaseUntil: now + leaseMs, now }).changes === 1;
       });
     },
 
     saveCheckpoint(id, owner, checkpoint) {
-      return use('saveCheckpoint', () => {
+      return write('saveCheckpoint', () => {
         // undefined clears the checkpoint rather than failing: "no progress to resume".
         const value = checkpoint === undefined ? null : toJson(checkpoint, 'checkpoint');
         return statements.saveCheckpoint.run({ id, owner, checkpoint: value }).changes === 1;
@@ -315,11 +455,11 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     },
 
     completeJob(id, owner, now = Date.now()) {
-      return use('completeJob', () => statements.completeJob.run({ id, owner, now }).changes === 1);
+      return write('completeJob', () => statements.completeJob.run({ id, owner, now }).changes === 1);
     },
 
     failJob(id, owner, { error, dead, retryInMs = 0, now = Date.now() }: FailOptions) {
-      return use('failJob', () => {
+      return write('failJob', () => {
         if (!Number.isFinite(retryInMs) || retryInMs < 0) {
           throw new RangeError(`retryInMs must be a non-negative number, got ${String(retryInMs)}`);
         }
@@ -330,22 +470,22 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     },
 
     releaseJob(id, owner, now = Date.now()) {
-      return use('releaseJob', () => statements.releaseJob.run({ id, owner, now }).changes === 1);
+      return write('releaseJob', () => statements.releaseJob.run({ id, owner, now }).changes === 1);
     },
 
     retryJob(id, now = Date.now()) {
-      return use('retryJob', () => retryJobTransaction.immediate(id, now) === 1);
+      return write('retryJob', () => retryJobTransaction.immediate(id, now) === 1);
     },
 
     getJob(id) {
-      return use('getJob', () => {
+      return read('getJob', () => {
         const row = statements.getJob.get({ id }) as JobRow | undefined;
         return row ? toJob(row) : null;
       });
     },
 
     listJobs({ status, limit }) {
-      return use('listJobs', () => {
+      return read('listJobs', () => {
         requireLimit(limit, 'limit');
         const rows = (
           status === undefined
@@ -357,7 +497,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     },
 
     countJobs() {
-      return use('countJobs', () => {
+      return read('countJobs', () => {
         const counts: JobCounts = { pending: 0, leased: 0, done: 0, dead: 0 };
         for (const row of statements.countJobs.all() as { status: JobStatus; count: number }[]) {
           counts[row.status] = row.count;
@@ -375,7 +515,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     },
 
     appendHistory(conversation, messages, maxMessages) {
-      return use('appendHistory', () => {
+      return write('appendHistory', () => {
         requireText(conversation, 'conversation');
         requirePositiveInteger(maxMessages, 'maxMessages');
         messages.forEach(requireHistoryMessage);
@@ -384,7 +524,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     },
 
     readHistory(conversation, limit) {
-      return use('readHistory', () => {
+      return read('readHistory', () => {
         requireLimit(limit, 'limit');
         const rows = statements.readHistory.all({ conversation, limit }) as HistoryRow[];
         return rows.reverse().map(toHistoryMessage);
@@ -392,7 +532,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     },
 
     clearHistory(conversation) {
-      return use('clearHistory', () => {
+      return write('clearHistory', () => {
         statements.clearHistory.run({ conversation });
       });
     },
@@ -408,7 +548,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     },
 
     incrementCounter(key, windowMs, now = Date.now()) {
-      return use('incrementCounter', () => {
+      return write('incrementCounter', () => {
         requireText(key, 'key');
         requirePositiveInteger(windowMs, 'windowMs');
         const windowStart = Math.floor(now / windowMs) * windowMs;
@@ -421,7 +561,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     },
 
     putRecord(collection, id, value, maxRecords) {
-      return use('putRecord', () => {
+      return write('putRecord', () => {
         requireText(collection, 'collection');
         requireText(id, 'id');
         requirePositiveInteger(maxRecords, 'maxRecords');
@@ -430,14 +570,14 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     },
 
     getRecord(collection, id) {
-      return use('getRecord', () => {
+      return read('getRecord', () => {
         const row = statements.getRecord.get({ collection, id }) as { value: string } | undefined;
         return row ? (JSON.parse(row.value) as unknown) : null;
       });
     },
 
     listRecords(collection, limit) {
-      return use('listRecords', () => {
+      return read('listRecords', () => {
         requireLimit(limit, 'limit');
         const rows = statements.listRecords.all({ collection, limit }) as { value: string }[];
         return rows.map((row) => JSON.parse(row.value) as unknown);
@@ -445,13 +585,15 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     },
 
     ping() {
-      return use('ping', () => {
+      return read('ping', () => {
         statements.ping.get();
       });
     },
 
     async close() {
       if (closed) return;
+      // Writes already asked for are committed, not dropped: their callers are waiting on them.
+      while (queue.length > 0) commitBatch(queue.splice(0, maxBatchWrites));
       closed = true;
       await checkpointer?.close();
       db.close();

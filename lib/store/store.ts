@@ -54,6 +54,21 @@ export interface FailOptions {
 
 export type JobCounts = Record<JobStatus, number>;
 
+/** What the inbox hands `admit` for one delivery: its dedupe keys and the job it becomes. */
+export interface Admission {
+  /** Claimed in order for `ttlMs` (e.g. the event id, then the message id). */
+  keys: readonly string[];
+  ttlMs: number;
+  job: NewJob;
+}
+
+/**
+ * - `enqueued`: every key claimed and the job added.
+ * - `duplicate`: `key` was already held; the keys before it are now claimed, nothing was enqueued.
+ * - `exists`: every key claimed, but a job with this id was already there (it outlived its keys).
+ */
+export type AdmissionResult = { status: 'enqueued' } | { status: 'duplicate'; key: string } | { status: 'exists' };
+
 export interface HistoryMessage {
   role: 'user' | 'assistant';
   content: string;
@@ -73,6 +88,13 @@ export interface Store {
   claimKey(key: string, ttlMs: number, now?: number): Promise<boolean>;
   /** Drops a claim, so a delivery we failed to persist is processed when Feishu retries it. */
   releaseKey(key: string): Promise<void>;
+
+  /**
+   * `claimKey` for each key, then `enqueue`, as ONE atomic step: the ack path's single durable
+   * write (one commit or one round trip instead of three), and no crash between the claims and
+   * the enqueue can leave a message claimed but never queued.
+   */
+  admit(admission: Admission, now?: number): Promise<AdmissionResult>;
 
   // ── durable job queue with leases ──────────────────────────────────────────
   /** Adds a pending job. False (and no change) when a job with this id already exists. */

@@ -14,8 +14,8 @@
  *   `noop` (each job completes at once, so the process also claims and completes every job while
  *   it acks) or `hold` (each job waits until shutdown: a model that never answers).
  *
- * Prints `READY {"port":…}` once listening and, on SIGTERM, `STATS {…}` (memory, jobs) before
- * it exits.
+ * Prints `READY {"port":…}` once listening and, on SIGTERM, `STATS {…}` (memory, CPU since ready,
+ * jobs) before it exits.
  */
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
@@ -31,11 +31,19 @@ function announce(line: 'READY' | 'STATS', value: Record<string, unknown>): void
   process.stdout.write(`${line} ${JSON.stringify(value)}\n`);
 }
 
+/** CPU the server spent since it was ready (both threads' time: the checkpointer's too), in µs. */
+let cpuAtReady: NodeJS.CpuUsage | undefined;
+function markReady(value: Record<string, unknown>): void {
+  cpuAtReady = process.cpuUsage();
+  announce('READY', value);
+}
+
 function onTerminate(stop: () => Promise<Record<string, unknown>>): void {
   process.once('SIGTERM', () => {
+    const cpu = process.cpuUsage(cpuAtReady);
     stop().then(
       (stats) => {
-        announce('STATS', { rssBytes: process.memoryUsage().rss, ...stats });
+        announce('STATS', { rssBytes: process.memoryUsage().rss, cpuMicros: cpu.user + cpu.system, ...stats });
         process.exit(0);
       },
       (error: unknown) => {
@@ -52,7 +60,7 @@ if (mode === 'bare') {
   const server = await new Promise<ServerType>((resolve) => {
     const created = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(created));
   });
-  announce('READY', { port: (server.address() as AddressInfo).port });
+  markReady({ port: (server.address() as AddressInfo).port });
   onTerminate(async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     return {};
@@ -91,7 +99,7 @@ if (mode === 'bare') {
       }),
     },
   );
-  announce('READY', { port: bot.port, handler: handlerMode });
+  markReady({ port: bot.port, handler: handlerMode });
   onTerminate(async () => {
     await bot.stop();
     await fake.close();

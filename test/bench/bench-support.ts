@@ -201,7 +201,11 @@ export async function startChildServer(
   args: readonly string[],
   { env = {}, startTimeoutMs = 30_000 }: { env?: Record<string, string>; startTimeoutMs?: number } = {},
 ): Promise<ChildServer> {
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', script, ...args], {
+  // BENCH_CPU_PROFILE_DIR=/tmp/profiles: each bench server writes a V8 CPU profile there when it
+  // stops (open it in Chrome DevTools), to see where a figure's time goes.
+  const profileDirectory = process.env.BENCH_CPU_PROFILE_DIR;
+  const profiling = profileDirectory ? ['--cpu-prof', `--cpu-prof-dir=${profileDirectory}`] : [];
+  const child = spawn(process.execPath, ['--expose-gc', ...profiling, '--import', 'tsx', script, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -86,6 +86,7 @@ export interface WebhookFuzzTarget {
 const STORE_WRITES = new Set<string | symbol>([
   'claimKey',
   'releaseKey',
+  'admit',
   'enqueue',
   'claimNextJob',
   'renewLease',

@@ -36,6 +36,12 @@ describe.runIf(requireRedisServer())('Redis store during an outage', () => {
       appendHistory: () => store!.appendHistory('chat-1', [{ role: 'assistant', content: 'yo', at: 2 }], 10),
       claimKey: () => store!.claimKey('event:e1', 60_000),
       enqueue: () => store!.enqueue({ id: 'job-2', lane: 'lane-2', kind: 'answer', payload: null }),
+      admit: () =>
+        store!.admit({
+          keys: ['event:e3'],
+          ttlMs: 60_000,
+          job: { id: 'job-3', lane: 'lane-3', kind: 'answer', payload: null },
+        }),
       ping: () => store!.ping(),
     };
     for (const [name, call] of Object.entries(calls)) {

@@ -194,6 +194,97 @@ describe('SQLite store specifics', () => {
     expect(await store.listRecords('c', 10)).toEqual([]);
   });
 
+  describe('group commit', () => {
+    const job = (id: string) => ({ id, lane: `lane-${id}`, kind: 'answer', payload: { id } });
+
+    it('commits the writes of one event-loop turn in one transaction, each settling after it', async () => {
+      const commits: number[] = [];
+      const store = open(newPath(), { onCommit: (writes) => commits.push(writes) });
+      const writes = Array.from({ length: 50 }, (_, index) => store.enqueue(job(`j${index}`), T0 + index));
+      writes.push(store.claimKey('event:e1', 60_000, T0));
+      expect(commits).toEqual([]);
+      expect(await Promise.all(writes)).toEqual(Array.from({ length: 51 }, () => true));
+      expect(commits).toEqual([51]);
+      // Awaited one by one, each write is its own turn and its own commit.
+      await store.enqueue(job('later-1'), T0 + 100);
+      await store.enqueue(job('later-2'), T0 + 101);
+      expect(commits).toEqual([51, 1, 1]);
+    });
+
+    it('splits a long queue into transactions of at most maxBatchWrites', async () => {
+      const commits: number[] = [];
+      const store = open(':memory:', { maxBatchWrites: 20, onCommit: (writes) => commits.push(writes) });
+      await Promise.all(Array.from({ length: 45 }, (_, index) => store.enqueue(job(`j${index}`), T0)));
+      expect(commits).toEqual([20, 20, 5]);
+      expect((await store.countJobs()).pending).toBe(45);
+    });
+
+    it('fails a bad write alone: the others of its transaction are committed', async () => {
+      const store = open(':memory:');
+      const results = await Promise.allSettled([
+        store.enqueue(job('good-1'), T0),
+        store.enqueue({ ...job('bad'), payload: undefined }, T0),
+        store.appendHistory('c', [{ role: 'robot' as 'user', content: 'x', at: T0 }], 5),
+        store.enqueue(job('good-2'), T0),
+      ]);
+      expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+      expect((await store.countJobs()).pending).toBe(2);
+      expect(await store.readHistory('c', 10)).toEqual([]);
+    });
+
+    it('rejects every write of a transaction that could not commit, as unavailable, and stores none', async () => {
+      const path = newPath();
+      const store = open(path, { busyTimeoutMs: 50 });
+      await store.enqueue(job('before'), T0);
+      // Another process holds the write lock past our busy timeout.
+      const other = new Database(path);
+      toClose.push(other);
+      other.exec('BEGIN IMMEDIATE');
+      const results = await Promise.allSettled([store.enqueue(job('a'), T0), store.claimKey('k', 60_000, T0)]);
+      other.exec('ROLLBACK');
+      for (const result of results) {
+        expect(result.status).toBe('rejected');
+        if (result.status === 'rejected') expect(StoreUnavailableError.isInstance(result.reason)).toBe(true);
+      }
+      expect(await store.getJob('a')).toBeNull();
+      expect(await store.claimKey('k', 60_000, T0)).toBe(true);
+    });
+
+    it('keeps call order: a read asked for after a write sees it', async () => {
+      const store = open(':memory:');
+      const written = store.enqueue(job('j1'), T0);
+      const read = store.getJob('j1');
+      expect(await read).toMatchObject({ id: 'j1', status: 'pending' });
+      expect(await written).toBe(true);
+    });
+
+    it('bounds the writes waiting for a commit: beyond the bound a write is unavailable at once', async () => {
+      const store = open(':memory:', { maxQueuedWrites: 3 });
+      const results = await Promise.allSettled(
+        Array.from({ length: 5 }, (_, index) => store.claimKey(`k${index}`, 60_000, T0)),
+      );
+      expect(results.map((result) => result.status)).toEqual([
+        'fulfilled',
+        'fulfilled',
+        'fulfilled',
+        'rejected',
+        'rejected',
+      ]);
+      const rejected = results[3];
+      expect(rejected?.status === 'rejected' && StoreUnavailableError.isInstance(rejected.reason)).toBe(true);
+    });
+
+    it('commits the writes still waiting when the store is closed', async () => {
+      const path = newPath();
+      const store = openSqliteStore(path);
+      const pending = store.enqueue(job('last'), T0);
+      await store.close();
+      expect(await pending).toBe(true);
+      const reopened = open(path);
+      expect(await reopened.getJob('last')).toMatchObject({ status: 'pending' });
+    });
+  });
+
   it('reports a closed store as unavailable so callers answer 503', async () => {
     const store = open(':memory:');
     await store.close();

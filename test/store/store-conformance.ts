@@ -100,6 +100,68 @@ export function describeStoreConformance(name: string, options: StoreConformance
       });
     });
 
+    describe('admission: dedupe claims and enqueue in one step', () => {
+      const admission = (eventId: string, messageId: string, payload: unknown = { eventId }) => ({
+        keys: [`event:${eventId}`, `message:${messageId}`],
+        ttlMs: HOUR,
+        job: job(`message:${messageId}`, 'chat:a', 'answer', payload),
+      });
+
+      it('claims every key and enqueues the job', async () => {
+        expect(await store.admit(admission('e1', 'm1'), T0)).toEqual({ status: 'enqueued' });
+        expect(await store.getJob('message:m1')).toMatchObject({ status: 'pending', payload: { eventId: 'e1' } });
+        expect(await store.claimKey('event:e1', HOUR, T0 + 1)).toBe(false);
+        expect(await store.claimKey('message:m1', HOUR, T0 + 1)).toBe(false);
+      });
+
+      it('stops at the first key already held: the keys before it stay claimed, nothing is enqueued', async () => {
+        expect(await store.claimKey('event:e1', HOUR, T0)).toBe(true);
+        expect(await store.admit(admission('e1', 'm1'), T0 + 1)).toEqual({ status: 'duplicate', key: 'event:e1' });
+        expect(await store.claimKey('message:m1', HOUR, T0 + 2)).toBe(true);
+        expect(await store.getJob('message:m1')).toBeNull();
+
+        // One message under a second event id (Feishu does that): the new event id is remembered.
+        expect(await store.admit(admission('e2', 'm1'), T0 + 3)).toEqual({ status: 'duplicate', key: 'message:m1' });
+        expect(await store.claimKey('event:e2', HOUR, T0 + 4)).toBe(false);
+        expect((await store.countJobs()).pending).toBe(0);
+      });
+
+      it('reports a job that outlived its keys as existing and leaves it untouched', async () => {
+        expect(await store.admit(admission('e1', 'm1', { n: 1 }), T0)).toEqual({ status: 'enqueued' });
+        // Past the dedupe TTL the keys lapse; the job is still there.
+        expect(await store.admit(admission('e1', 'm1', { n: 2 }), T0 + HOUR + 1)).toEqual({ status: 'exists' });
+        expect(await store.getJob('message:m1')).toMatchObject({ payload: { n: 1 }, createdAt: T0 });
+        expect((await store.countJobs()).pending).toBe(1);
+      });
+
+      it('queues admitted jobs in admission order within a lane', async () => {
+        for (let index = 0; index < 5; index += 1) {
+          expect(await store.admit(admission(`e${index}`, `m${index}`), T0 + index)).toEqual({ status: 'enqueued' });
+        }
+        const order: string[] = [];
+        for (let index = 0; index < 5; index += 1) {
+          const claimed = await claim('w1', T0 + 10 + index);
+          if (claimed === null) throw new Error('nothing to claim');
+          order.push(claimed.id);
+          expect(await store.completeJob(claimed.id, 'w1', T0 + 10 + index)).toBe(true);
+        }
+        expect(order).toEqual(['message:m0', 'message:m1', 'message:m2', 'message:m3', 'message:m4']);
+      });
+
+      it('admits one message once among concurrent deliveries over several connections', async () => {
+        const other = await openAgain();
+        // Ten deliveries of one message: five re-deliveries of e1, five under other event ids.
+        const results = await Promise.all(
+          Array.from({ length: 10 }, (_, index) =>
+            (index % 2 ? store : other).admit(admission(index < 5 ? 'e1' : `e-${index}`, 'm1'), T0),
+          ),
+        );
+        expect(results.filter((result) => result.status === 'enqueued')).toHaveLength(1);
+        expect(results.filter((result) => result.status === 'duplicate')).toHaveLength(9);
+        expect((await store.countJobs()).pending).toBe(1);
+      });
+    });
+
     describe('jobs: enqueue and read', () => {
       it('stores a new job as pending with its payload intact', async () => {
         const payload = { text: 'héllo 你好 🎉', nested: { list: [1, 2.5, null, true], empty: {} } };

@@ -227,7 +227,7 @@ describe('webhook routes', () => {
       let down = true;
       const flaky = new Proxy(store, {
         get(target, property, receiver) {
-          if (property === 'claimKey' && down) {
+          if (property === 'admit' && down) {
             return async () => {
               throw new StoreUnavailableError('database is locked');
             };

@@ -90,11 +90,21 @@ export const sqliteMigrations: readonly { version: number; description: string; 
       CREATE INDEX records_collection ON records (collection, seq);
     `,
   },
+  {
+    version: 2,
+    description: 'unfinished jobs in queue order, so a claim stops at the first claimable lane head',
+    // Without it a claim read every pending job and sorted them (8 ms per claim at 10 000 pending).
+    sql: `CREATE INDEX jobs_unfinished_order ON jobs (queue_order) WHERE status IN ('pending', 'leased');`,
+  },
 ];
 
-/** The claim query, exported so a test can check its plan uses the partial indexes. */
+/**
+ * The claim query, exported so a test can check its plan uses the partial indexes. It walks
+ * unfinished jobs in queue order and stops at the first claimable lane head, so its cost depends
+ * on the jobs it skips (busy lanes, retries not yet due), not on the size of the backlog.
+ */
 export const CLAIM_NEXT_JOB_SQL = `
-  SELECT j.seq FROM jobs j
+  SELECT j.seq FROM jobs j INDEXED BY jobs_unfinished_order
   WHERE j.status IN ('pending', 'leased')
     AND ((j.status = 'pending' AND j.available_at <= @now) OR (j.status = 'leased' AND j.lease_until <= @now))
     AND (@kinds IS NULL OR j.kind IN (SELECT value FROM json_each(@kinds)))

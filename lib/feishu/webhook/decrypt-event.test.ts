@@ -20,6 +20,25 @@ describe('decryptEvent', () => {
     }
   });
 
+  it('accepts only strict base64: no skipped characters, no missing padding, no stray bits', () => {
+    const valid = encryptEvent(payload, key);
+    expect(decryptEvent(valid, key)).toEqual({ ok: true, value: payload });
+    const middle = valid.length / 2;
+    const variants = {
+      // Buffer.from(…, 'base64') would silently skip each of these and decrypt the rest.
+      newline: `${valid.slice(0, middle)}\n${valid.slice(middle)}`,
+      space: `${valid.slice(0, middle)} ${valid.slice(middle)}`,
+      invalidCharacter: `${valid.slice(0, middle)}*${valid.slice(middle + 1)}`,
+      urlSafeAlphabet: valid.replaceAll('+', '-').replaceAll('/', '_'),
+      // 'QR==' decodes like 'QQ==' but is not what an encoder writes.
+      strayBits: `${Buffer.alloc(32).toString('base64').slice(0, -2)}R=`,
+    };
+    for (const [name, variant] of Object.entries(variants)) {
+      if (variant === valid) continue;
+      expect(decryptEvent(variant, key), name).toMatchObject({ ok: false, code: 'DECRYPT_MALFORMED' });
+    }
+  });
+
   it('reports truncated ciphertext (not whole blocks) as malformed', () => {
     const encrypted = Buffer.from(encryptEvent(payload, key), 'base64');
     const truncated = encrypted.subarray(0, encrypted.length - 5).toString('base64');

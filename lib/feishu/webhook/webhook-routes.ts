@@ -75,12 +75,13 @@ function deeperThan(value: unknown, limit: number): boolean {
   return false;
 }
 
-function sameSecret(given: string | undefined, expected: string): boolean {
-  if (given === undefined) return false;
+const sha256 = (text: string) => createHash('sha256').update(text).digest();
+
+/** A constant-time check against one secret, hashed once rather than on every request. */
+function secretMatcher(expected: string): (given: string | undefined) => boolean {
+  const expectedHash = sha256(expected);
   // Hashing first gives equal lengths, which timingSafeEqual needs, without leaking the length.
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
+  return (given) => given !== undefined && timingSafeEqual(sha256(given), expectedHash);
 }
 
 /**
@@ -105,6 +106,7 @@ export function webhookRoutes({
   cardTimeoutMs = 2_500,
 }: WebhookRoutesOptions): Hono {
   const app = new Hono();
+  const tokenMatches = verificationToken === undefined ? undefined : secretMatcher(verificationToken);
 
   const reject = (c: Context, status: 400 | 401 | 503, code: WebhookErrorCode, detail?: string) => {
     bus.emit({ type: 'event.rejected', source: 'webhook', status, reason: code });
@@ -134,7 +136,7 @@ export function webhookRoutes({
     const envelope = readEnvelope(payload);
     if (envelope.kind === 'challenge') {
       // Feishu sends the URL check unsigned, encrypted or not; the token is all it carries.
-      if (verificationToken !== undefined && !sameSecret(envelope.token, verificationToken)) {
+      if (tokenMatches !== undefined && !tokenMatches(envelope.token)) {
         return { ok: false, status: 401, code: 'TOKEN_INVALID' };
       }
       return { ok: 'challenge', challenge: envelope.challenge };
@@ -154,7 +156,7 @@ export function webhookRoutes({
     if (envelope.kind === 'invalid' && (route === 'event' || envelope.body === undefined)) {
       return { ok: false, status: 400, code: 'INVALID_EVENT', detail: envelope.reason };
     }
-    if (verificationToken !== undefined && !sameSecret(envelope.token, verificationToken)) {
+    if (tokenMatches !== undefined && !tokenMatches(envelope.token)) {
       return { ok: false, status: 401, code: 'TOKEN_INVALID' };
     }
     if (deeperThan(payload, MAX_EVENT_DEPTH)) {

@@ -155,9 +155,9 @@ describe('SQLite store specifics', () => {
       .all({ now: T0, kinds: null })
       .map((row) => (row as { detail: string }).detail);
     writer.close();
-    expect(plan.filter((detail) => /^SCAN (j|earlier)\b/.test(detail) && !/jobs_unfinished_order/.test(detail))).toEqual(
-      [],
-    );
+    expect(
+      plan.filter((detail) => /^SCAN (j|earlier)\b/.test(detail) && !/jobs_unfinished_order/.test(detail)),
+    ).toEqual([]);
     // Walked in queue order through unfinished jobs only, never sorted: the first claimable head ends it.
     expect(plan.some((detail) => /(SCAN|SEARCH) j USING INDEX jobs_unfinished_order/.test(detail))).toBe(true);
     expect(plan.filter((detail) => /TEMP B-TREE/.test(detail))).toEqual([]);

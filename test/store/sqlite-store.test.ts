@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../lib/store/open-store.js';
-import { CLAIM_NEXT_JOB_SQL, openSqliteStore, sqliteMigrations } from '../../lib/store/sqlite-store.js';
+import { CLAIM_NEXT_JOB_SQL, openSqliteStore, PURGE_JOBS_SQL, sqliteMigrations } from '../../lib/store/sqlite-store.js';
 import { type Store, StoreUnavailableError } from '../../lib/store/store.js';
 import { describeStoreConformance } from './store-conformance.js';
 
@@ -166,6 +166,24 @@ describe('SQLite store specifics', () => {
     const reopened = open(path);
     expect(await reopened.claimNextJob({ owner: 'w', leaseMs: 1_000, now: T0 })).toMatchObject({ id: 'probe' });
     expect(await reopened.countJobs()).toEqual({ pending: 0, leased: 1, done: 20_000, dead: 0 });
+  });
+
+  it('purges through the finished-jobs index, which claims and renewals never touch', async () => {
+    const path = newPath();
+    await open(path).close();
+    const db = new Database(path);
+    toClose.push(db);
+    const plan = db
+      .prepare(`EXPLAIN QUERY PLAN ${PURGE_JOBS_SQL}`)
+      .all({ before: T0, limit: 1_000 })
+      .map((row) => (row as { detail: string }).detail);
+    expect(plan.some((detail) => /USING (COVERING )?INDEX jobs_finished_updated/.test(detail))).toBe(true);
+    expect(plan.filter((detail) => /^SCAN jobs$/.test(detail))).toEqual([]);
+    // Pending and leased jobs are not in it, so a claim or a renewal writes no entry there.
+    const indexSql = db.prepare("SELECT sql FROM sqlite_master WHERE name = 'jobs_finished_updated'").get() as {
+      sql: string;
+    };
+    expect(indexSql.sql).toMatch(/WHERE status IN \('done', 'dead'\)/);
   });
 
   it('rejects bad input with a clear error and stores nothing', async () => {

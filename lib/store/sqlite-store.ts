@@ -221,6 +221,10 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
+    // Group commit runs each write in a savepoint; their statement journal outgrows SQLite's
+    // in-memory spill limit within one batch and would otherwise go to a temporary FILE, created
+    // and deleted every few commits (half the cost of an admission). It holds one batch's pages.
+    db.pragma('temp_store = MEMORY');
     migrate(db);
   } catch (error) {
     db.close();

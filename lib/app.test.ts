@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
+import { secureHeaders } from 'hono/secure-headers';
 import { describe, expect, it } from 'vitest';
-import { createApp } from './app.js';
+import { createApp, SECURITY_HEADERS } from './app.js';
 import { silentLogger } from './log.js';
 
 function appWithEcho(bodyLimitBytes = 1024) {
@@ -25,11 +26,52 @@ describe('createApp', () => {
     expect(await response.json()).toEqual({ length: 512 });
   });
 
-  it('sets a request id and secure headers', async () => {
+  it('sets a request id and nosniff on machine-facing routes, and no browser-only headers', async () => {
     const response = await appWithEcho().request('/echo', { method: 'POST', body: '{}' });
     expect(response.headers.get('x-request-id')).toMatch(/\S+/);
     expect(response.headers.get('x-content-type-options')).toBe('nosniff');
-    expect(response.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(response.headers.get('content-security-policy')).toBeNull();
+    expect(response.headers.get('x-frame-options')).toBeNull();
+  });
+
+  it('gives browser routes every security header, on their pages and their 404s', async () => {
+    const page = new Hono();
+    page.get('/', (c) => c.html('<p>ui</p>'));
+    const app = createApp({
+      log: silentLogger(),
+      routes: [
+        { path: '/ui', app: page, browser: true },
+        { path: '/api', app: new Hono().get('/', (c) => c.json({})) },
+      ],
+    });
+    for (const path of ['/ui', '/ui/', '/ui/missing']) {
+      const response = await app.request(path);
+      for (const [name, value] of Object.entries(SECURITY_HEADERS))
+        expect(response.headers.get(name), `${path} ${name}`).toBe(value);
+      expect(response.headers.get('x-request-id'), path).toMatch(/\S+/);
+    }
+    expect((await app.request('/api')).headers.get('content-security-policy')).toBeNull();
+  });
+
+  it("lists exactly the headers Hono's secureHeaders would set, for the same policy", async () => {
+    const reference = new Hono();
+    reference.use(
+      secureHeaders({
+        contentSecurityPolicy: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          connectSrc: ["'self'"],
+          frameAncestors: ["'none'"],
+        },
+      }),
+    );
+    reference.get('/', (c) => c.text('x'));
+    const expected = Object.fromEntries(
+      [...(await reference.request('/')).headers].filter(([name]) => name !== 'content-type'),
+    );
+    expect(SECURITY_HEADERS).toEqual(expected);
   });
 
   it('answers unknown routes with JSON 404 and hides internal errors', async () => {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createManagerAgentFromConfig } from './agents/manager-agent.js';
-import { createApp } from './app.js';
+import { createApp, type RouteModule } from './app.js';
 import type { Config } from './config.js';
 import {
   createDeadLetterReply,
@@ -270,7 +270,7 @@ export async function startBot(
     maxBacklog: config.inbox.maxBacklog,
     onEnqueued: (job) => dispatcher.wake(job.kind),
   });
-  const routes = [
+  const routes: RouteModule[] = [
     { path: '/', app: health },
     { path: '/', app: metricsRoutes({ registry: metrics.registry }) },
   ];
@@ -291,6 +291,7 @@ export async function startBot(
   if (devtools) {
     routes.push({
       path: '/devtools',
+      browser: true,
       app: devtoolsRoutes({
         tracker: devtools.tracker,
         replies: devtools.replies,

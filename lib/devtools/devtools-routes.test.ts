@@ -77,7 +77,10 @@ async function harness({
     chatPollMs: 10,
     shutdownSignal,
   });
-  const app = createApp({ log: pino({ level: 'silent' }), routes: [{ path: '/devtools', app: routes }] });
+  const app = createApp({
+    log: pino({ level: 'silent' }),
+    routes: [{ path: '/devtools', app: routes, browser: true }],
+  });
   const result = {
     app,
     bus,

@@ -2,11 +2,13 @@
  * A server for the load benchmarks, in its own process (started by `startChildServer` in
  * bench-support.ts) so the load generator does not share its event loop.
  *
- *   node --import tsx test/bench/bench-server.ts bare
+ *   node --import tsx test/bench/bench-server.ts bare | read | verify
  *   node --import tsx test/bench/bench-server.ts bot <sqlite-file> <noop|hold>
  *
  * - `bare`: a Hono route answering 200 `{"ok":true}` on @hono/node-server, nothing else: the
- *   same-run baseline.
+ *   same-run baseline. `read`: the same route reading and parsing the body. `verify`: the bot's
+ *   app and webhook routes (decryption, signature, token) with an inbox that stores nothing.
+ *   Together they show where the ack's time goes over real HTTP.
  * - `bot`: the real service from `startBot` (webhook mode, encrypt key + verification token from
  *   BENCH_ENCRYPT_KEY / BENCH_VERIFICATION_TOKEN, a SQLite FILE store, devtools off as in
  *   production), with the Feishu API
@@ -20,9 +22,13 @@
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { Hono } from 'hono';
+import { createApp } from '../../lib/app.js';
 import { startBot } from '../../lib/bot.js';
 import { loadConfig } from '../../lib/config.js';
+import { webhookRoutes } from '../../lib/feishu/webhook/webhook-routes.js';
+import type { InboxReceiver } from '../../lib/inbox/inbound-event.js';
 import { silentLogger } from '../../lib/log.js';
+import { createEventBus } from '../../lib/observe/event-bus.js';
 import { startFakeFeishu } from '../fakes/fake-feishu.js';
 
 const [mode, storePath, handlerMode = 'noop'] = process.argv.slice(2);
@@ -54,9 +60,33 @@ function onTerminate(stop: () => Promise<Record<string, unknown>>): void {
   });
 }
 
-if (mode === 'bare') {
-  const app = new Hono();
-  app.post('/webhook/event', (c) => c.json({ ok: true }));
+/**
+ * The bot's real app and webhook routes (middleware, body limit, decryption, signature, token)
+ * in front of an inbox that writes nothing: what the ack costs before its durable write.
+ */
+function verifyOnlyApp(): Hono {
+  const log = silentLogger();
+  const bus = createEventBus();
+  const inbox: InboxReceiver = { accept: async () => ({ status: 'accepted', jobId: 'not-stored' }) };
+  const routes = webhookRoutes({
+    inbox,
+    encryptKey: process.env.BENCH_ENCRYPT_KEY ?? 'bench-encrypt-key',
+    verificationToken: process.env.BENCH_VERIFICATION_TOKEN ?? 'bench-verification-token',
+    maxSkewSeconds: 300,
+    log,
+    bus,
+  });
+  return createApp({ log, routes: [{ path: '/webhook', app: routes }] });
+}
+
+if (mode === 'bare' || mode === 'read' || mode === 'verify') {
+  const app =
+    mode === 'verify'
+      ? verifyOnlyApp()
+      : new Hono().post('/webhook/event', async (c) => {
+          if (mode === 'read') JSON.parse(await c.req.text());
+          return c.json({ ok: true });
+        });
   const server = await new Promise<ServerType>((resolve) => {
     const created = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(created));
   });
@@ -106,6 +136,6 @@ if (mode === 'bare') {
     return { answered: completed };
   });
 } else {
-  process.stderr.write('usage: bench-server.ts bare | bot <sqlite-file> <noop|hold>\n');
+  process.stderr.write('usage: bench-server.ts bare | read | verify | bot <sqlite-file> <noop|hold>\n');
   process.exit(2);
 }

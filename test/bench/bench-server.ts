@@ -107,7 +107,7 @@ if (mode === 'bare' || mode === 'read' || mode === 'verify') {
       ...fake.env(),
       FEISHU_ENCRYPT_KEY: process.env.BENCH_ENCRYPT_KEY ?? 'bench-encrypt-key',
       FEISHU_VERIFICATION_TOKEN: process.env.BENCH_VERIFICATION_TOKEN ?? 'bench-verification-token',
-      STORE_URL: `sqlite:${storePath}`,
+      STORE_URL: storePath.startsWith('redis://') ? storePath : `sqlite:${storePath}`,
       // Every event of the run is an answer job, never a "busy" notice.
       MAX_BACKLOG: '10000000',
       // As in production (NODE_ENV=production turns devtools off unless asked for).

@@ -337,13 +337,25 @@ describe('dispatcher', () => {
     expect((await store.getJob('late'))?.status).toBe('pending');
   });
 
-  it('drain hands back a job whose handler ignores the abort signal', async () => {
+  it('drain leaves the lease of a handler that ignores the abort to lapse, then another holder resumes', async () => {
     await store.enqueue({ id: 'deaf', lane: 'chat:d', kind: 'answer', payload: {} });
     const never = deferred();
-    const dispatcher = start({ answer: async () => never.promise }, { abortGraceMs: 20 });
+    const dispatcher = start({ answer: async () => never.promise }, { abortGraceMs: 20, leaseMs: 300 });
     await waitFor(() => events.some((event) => event.type === 'job.started'));
     await dispatcher.drain(20);
-    expect(await store.getJob('deaf')).toMatchObject({ status: 'pending', owner: null });
+    // Still leased to this process, so nobody resumes the card it may still be writing…
+    const held = await store.getJob('deaf');
+    expect(held).toMatchObject({ status: 'leased', owner: 'test-owner' });
+    expect(await store.claimNextJob({ owner: 'next-process', leaseMs: 1_000 })).toBeNull();
+    expect(finishedOutcomes('deaf')).toEqual(['released']);
+    // …and no longer renewed: past its end the next process takes it over.
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    expect((await store.getJob('deaf'))?.leaseUntil).toBe(held?.leaseUntil);
+    expect(await store.claimNextJob({ owner: 'next-process', leaseMs: 1_000 })).toMatchObject({ id: 'deaf' });
+    // The abandoned handler finishing late writes nothing over the new holder.
     never.resolve();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await store.getJob('deaf')).toMatchObject({ status: 'leased', owner: 'next-process' });
+    expect(finishedOutcomes('deaf')).toEqual(['released']);
   });
 });

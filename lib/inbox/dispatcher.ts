@@ -24,7 +24,11 @@ export interface DispatcherOptions {
   /** First retry delay; doubles per attempt, capped at maxRetryBackoffMs. */
   retryBackoffMs?: number;
   maxRetryBackoffMs?: number;
-  /** After drain aborts the stragglers, how long they get to stop before their jobs are handed back anyway. */
+  /**
+   * After drain aborts the stragglers, how long they get to stop. One still running after that is
+   * not handed back: its lease is left to lapse (renewals stop), so the next holder only starts
+   * once this process can no longer be writing the same card.
+   */
   abortGraceMs?: number;
   /**
    * Last words for a job going to the dead-letter state (its holders kept dying, or its last
@@ -49,7 +53,8 @@ export interface Dispatcher {
   /**
    * Stops claiming, waits up to `timeoutMs` for running jobs, then aborts the rest with
    * reason 'shutdown' and hands their jobs back for the next process. A job whose handler still
-   * returns normally after the abort (within `abortGraceMs`) is completed, not handed back.
+   * returns normally after the abort (within `abortGraceMs`) is completed, not handed back; one
+   * whose handler is still running after `abortGraceMs` keeps its lease until it lapses.
    */
   drain(timeoutMs: number): Promise<void>;
   /** drain(0). */
@@ -286,6 +291,8 @@ export function createDispatcher({
     };
     const renewal = setInterval(
       () => {
+        // Abandoned by the drain: the lease must lapse so the next holder cannot overlap this one.
+        if (entry.settled) return;
         store
           .renewLease(job.id, owner, leaseMs, now())
           .then((renewed) => {
@@ -358,8 +365,20 @@ export function createDispatcher({
     log.warn({ jobs: stragglers.map((entry) => entry.job.id) }, 'drain timed out: aborting and handing jobs back');
     for (const entry of stragglers) entry.controller.abort('shutdown' satisfies AbortReason);
     await Promise.race([settledAll(), delay(abortGraceMs)]);
-    // A handler that ignores its signal still loses the job: hand it back so the next process resumes it.
-    await Promise.all([...inFlight.values()].map((entry) => handBack(entry)));
+    // A handler that ignores its signal may still be writing its card. Handing the job back now
+    // would let another instance resume that card at once and both would write it; instead the
+    // lease is left to lapse (JOB_LEASE_MS), by which time this process has exited.
+    for (const entry of inFlight.values()) abandon(entry);
+  }
+
+  function abandon(entry: RunningJob): void {
+    if (entry.settled) return;
+    entry.settled = true;
+    log.warn(
+      { jobId: entry.job.id, leaseMs },
+      'handler did not stop after the shutdown abort: its lease is left to lapse, then another holder resumes the job',
+    );
+    finished(entry.job, 'released', entry.startedAt, 'shutdown: lease left to lapse');
   }
 
   return {

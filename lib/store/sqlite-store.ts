@@ -248,49 +248,51 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   let dedupeWritesSinceSweep = 0;
   let counterWritesSinceSweep = 0;
 
-  const claimNextJobTransaction = db.transaction(
-    (owner: string, leaseMs: number, kinds: string | null, now: number): JobRow | null => {
-      const candidate = statements.claimCandidate.get({ now, kinds }) as { seq: number } | undefined;
-      if (!candidate) return null;
-      return statements.leaseJob.get({ seq: candidate.seq, owner, leaseUntil: now + leaseMs, now }) as JobRow;
-    },
-  );
+  // The multi-statement writes below need no transaction of their own: every write runs in its
+  // own savepoint inside its batch's transaction (see `write`), so each is atomic already.
+  const leaseNextJob = (owner: string, leaseMs: number, kinds: string | null, now: number): JobRow | null => {
+    const candidate = statements.claimCandidate.get({ now, kinds }) as { seq: number } | undefined;
+    if (!candidate) return null;
+    return statements.leaseJob.get({ seq: candidate.seq, owner, leaseUntil: now + leaseMs, now }) as JobRow;
+  };
 
-  const appendHistoryTransaction = db.transaction(
-    (conversation: string, messages: readonly HistoryMessage[], maxMessages: number) => {
-      for (const message of messages) {
-        statements.insertHistory.run({
-          conversation,
-          role: message.role,
-          content: message.content,
-          at: message.at,
-          author: message.author ?? null,
-          messageId: message.messageId ?? null,
-        });
-      }
-      statements.trimHistory.run({ conversation, keep: maxMessages });
-    },
-  );
+  const appendHistoryRows = (conversation: string, messages: readonly HistoryMessage[], maxMessages: number) => {
+    for (const message of messages) {
+      statements.insertHistory.run({
+        conversation,
+        role: message.role,
+        content: message.content,
+        at: message.at,
+        author: message.author ?? null,
+        messageId: message.messageId ?? null,
+      });
+    }
+    statements.trimHistory.run({ conversation, keep: maxMessages });
+  };
 
-  const putRecordTransaction = db.transaction((collection: string, id: string, value: string, maxRecords: number) => {
+  const putRecordRow = (collection: string, id: string, value: string, maxRecords: number) => {
     statements.upsertRecord.run({ collection, id, value });
     statements.trimRecords.run({ collection, keep: maxRecords });
-  });
+  };
 
-  const retryJobTransaction = db.transaction((id: string, now: number) => statements.retryJob.run({ id, now }).changes);
+  const requeueDeadJob = (id: string, now: number) => statements.retryJob.run({ id, now }).changes;
 
-  const admitTransaction = db.transaction(
-    (keys: readonly string[], ttlMs: number, job: NewJob, payload: string, now: number): AdmissionResult => {
-      for (const key of keys) {
-        if (statements.claimKey.run({ key, now, expiresAt: now + ttlMs }).changes !== 1) {
-          return { status: 'duplicate', key };
-        }
-        sweepDedupeKeys(now);
+  const admitOne = (
+    keys: readonly string[],
+    ttlMs: number,
+    job: NewJob,
+    payload: string,
+    now: number,
+  ): AdmissionResult => {
+    for (const key of keys) {
+      if (statements.claimKey.run({ key, now, expiresAt: now + ttlMs }).changes !== 1) {
+        return { status: 'duplicate', key };
       }
-      const added = statements.enqueue.run({ id: job.id, lane: job.lane, kind: job.kind, payload, now }).changes;
-      return added === 1 ? { status: 'enqueued' } : { status: 'exists' };
-    },
-  );
+      sweepDedupeKeys(now);
+    }
+    const added = statements.enqueue.run({ id: job.id, lane: job.lane, kind: job.kind, payload, now }).changes;
+    return added === 1 ? { status: 'enqueued' } : { status: 'exists' };
+  };
 
   /** One queued write in its own savepoint: it fails alone, leaving the batch's other writes intact. */
   const inSavepoint = db.transaction((work: () => unknown) => work());
@@ -442,7 +444,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         requireText(job.id, 'job.id');
         requireText(job.lane, 'job.lane');
         requireText(job.kind, 'job.kind');
-        return admitTransaction(keys, ttlMs, job, toJson(job.payload, 'job.payload'), now);
+        return admitOne(keys, ttlMs, job, toJson(job.payload, 'job.payload'), now);
       });
     },
 
@@ -461,7 +463,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         requireText(owner, 'owner');
         requirePositiveNumber(leaseMs, 'leaseMs');
         if (kinds !== undefined && kinds.length === 0) return null;
-        const row = claimNextJobTransaction.immediate(owner, leaseMs, kinds ? JSON.stringify(kinds) : null, now);
+        const row = leaseNextJob(owner, leaseMs, kinds ? JSON.stringify(kinds) : null, now);
         return row ? toJob(row) : null;
       });
     },
@@ -501,7 +503,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     },
 
     retryJob(id, now = Date.now()) {
-      return write('retryJob', () => retryJobTransaction.immediate(id, now) === 1);
+      return write('retryJob', () => requeueDeadJob(id, now) === 1);
     },
 
     getJob(id) {
@@ -546,7 +548,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         requireText(conversation, 'conversation');
         requirePositiveInteger(maxMessages, 'maxMessages');
         messages.forEach(requireHistoryMessage);
-        appendHistoryTransaction.immediate(conversation, messages, maxMessages);
+        appendHistoryRows(conversation, messages, maxMessages);
       });
     },
 
@@ -567,9 +569,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     purgeHistory(before) {
       return purgeInBatches('purgeHistory', before, () => {
         const idle = statements.idleConversations.all({ before, limit: PURGE_BATCH }) as { conversation: string }[];
-        db.transaction(() => {
-          for (const { conversation } of idle) statements.clearHistory.run({ conversation });
-        })();
+        for (const { conversation } of idle) statements.clearHistory.run({ conversation });
         return idle.length;
       });
     },
@@ -592,7 +592,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         requireText(collection, 'collection');
         requireText(id, 'id');
         requirePositiveInteger(maxRecords, 'maxRecords');
-        putRecordTransaction.immediate(collection, id, toJson(value, 'record value'), maxRecords);
+        putRecordRow(collection, id, toJson(value, 'record value'), maxRecords);
       });
     },
 

@@ -137,6 +137,8 @@ export interface SqliteStoreOptions {
   sweepLimit?: number;
   /** How often the background checkpointer folds the WAL into the database file (file stores). */
   checkpointIntervalMs?: number;
+  /** WAL size past which the checkpointer empties the log (sqlite-checkpointer.ts): its disk bound. */
+  walLimitBytes?: number;
   /** Most writes committed together in one transaction (see "group commit" below). */
   maxBatchWrites?: number;
   /** Most writes waiting for their commit; beyond it a write fails as unavailable (503, Feishu retries). */
@@ -205,6 +207,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     sweepEvery = 100,
     sweepLimit = 500,
     checkpointIntervalMs = 1_000,
+    walLimitBytes,
     maxBatchWrites = 500,
     maxQueuedWrites = 20_000,
     onCommit,
@@ -236,12 +239,36 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       : startSqliteCheckpointer({
           path,
           intervalMs: checkpointIntervalMs,
+          walLimitBytes,
+          onWalFull: () => {
+            if (truncateScheduled) return;
+            truncateScheduled = true;
+            // Between two batches, where no write of ours is open and nothing can append.
+            nextTurn(truncateWal);
+          },
           // Without the worker, SQLite's own checkpoints keep the WAL bounded (at some latency).
           onFailure: () => {
             if (!closed) db.pragma('wal_autocheckpoint = 1000');
           },
         });
   if (checkpointer) db.pragma('wal_autocheckpoint = 0');
+  let truncateScheduled = false;
+
+  /** Empties the WAL (sqlite-checkpointer.ts explains why the writer must be the one to do it). */
+  function truncateWal(): void {
+    truncateScheduled = false;
+    if (closed) return;
+    try {
+      // Another process writing (PM2 cluster) may hold the lock: wait briefly, else the next
+      // checkpoint asks again.
+      db.pragma('busy_timeout = 100');
+      db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // Nothing to do: a failed truncate leaves the WAL as it was, and the next one retries.
+    } finally {
+      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+    }
+  }
 
   const statements = prepareStatements(db);
   let closed = false;

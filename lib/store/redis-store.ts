@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import {
   type Admission,
@@ -312,11 +313,26 @@ class RedisStore implements Store {
   }
 
   private script(source: string, argv: ReadonlyArray<string | number>): Promise<unknown> {
-    return this.redis.eval(source, 0, this.prefix, ...argv.map(String));
+    return this.evaluate(source, [], [this.prefix, ...argv.map(String)]);
   }
 
   private scriptWithKey(source: string, key: string, argv: ReadonlyArray<string | number>): Promise<unknown> {
-    return this.redis.eval(source, 1, key, ...argv.map(String));
+    return this.evaluate(source, [key], argv.map(String));
+  }
+
+  /**
+   * EVALSHA, so a call sends the script's hash instead of its source (each is up to 2 KB, on
+   * every ack and claim). Redis forgets scripts on restart or SCRIPT FLUSH: NOSCRIPT is answered
+   * with one EVAL, which loads it again.
+   */
+  private async evaluate(source: string, keys: readonly string[], argv: readonly string[]): Promise<unknown> {
+    const sha = scriptHash(source);
+    try {
+      return await this.redis.evalsha(sha, keys.length, ...keys, ...argv);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return this.redis.eval(source, keys.length, ...keys, ...argv);
+    }
   }
 
   claimKey(key: string, ttlMs: number, now = Date.now()): Promise<boolean> {
@@ -564,6 +580,18 @@ function settled(results: Array<[Error | null, unknown]> | null): Array<[Error |
   if (results === null) throw new Error('Redis transaction aborted');
   for (const [error] of results) if (error) throw error;
   return results;
+}
+
+const scriptHashes = new Map<string, string>();
+
+/** The SHA-1 Redis names a script by; the sources are module constants, so the map stays small. */
+function scriptHash(source: string): string {
+  let sha = scriptHashes.get(source);
+  if (sha === undefined) {
+    sha = createHash('sha1').update(source).digest('hex');
+    scriptHashes.set(source, sha);
+  }
+  return sha;
 }
 
 function isConnectionError(error: unknown): boolean {

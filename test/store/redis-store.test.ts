@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../lib/store/open-store.js';
 import { StoreUnavailableError } from '../../lib/store/store.js';
+import { requireRedisServer, startPrivateRedis } from '../support/private-redis.js';
 import { REDIS_URL, requireRedis } from '../support/requirements.js';
 import { describeStoreConformance } from './store-conformance.js';
 
@@ -48,6 +49,39 @@ describe.runIf(redisAvailable)('Redis store', () => {
     } finally {
       await store.close();
       await removePrefix(url);
+    }
+  });
+
+  it.runIf(requireRedisServer())('sends scripts by hash, and loads them again when Redis forgot them', async () => {
+    const redis = await startPrivateRedis();
+    const store = await openStore(`${redis.url}/0?prefix=sha:`);
+    const admin = new Redis(redis.url);
+    const calls = async (command: 'eval' | 'evalsha') => {
+      const match = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(await admin.info('commandstats'));
+      return Number(match?.[1] ?? 0);
+    };
+    try {
+      const T0 = 1_700_000_000_000;
+      const admission = (index: number) => ({
+        keys: [`event:e${index}`],
+        ttlMs: 60_000,
+        job: { id: `message:m${index}`, lane: 'chat', kind: 'answer', payload: { index } },
+      });
+      for (let index = 0; index < 20; index++) {
+        expect(await store.admit(admission(index), T0)).toEqual({ status: 'enqueued' });
+      }
+      // One EVAL loaded the script; every other call sent only its hash.
+      expect(await calls('eval')).toBe(1);
+      expect(await calls('evalsha')).toBe(20);
+
+      await admin.script('FLUSH');
+      expect(await store.admit(admission(20), T0)).toEqual({ status: 'enqueued' });
+      expect(await store.claimNextJob({ owner: 'w', leaseMs: 1_000, now: T0 + 1 })).toMatchObject({ id: 'message:m0' });
+      expect(await calls('eval')).toBe(3);
+    } finally {
+      admin.disconnect();
+      await store.close();
+      await redis.close();
     }
   });
 

@@ -71,7 +71,7 @@ const known: readonly Bench[] = [
     headline: /^\s+(empty function call|trackAgentCall|heap growth|GCs while recording)/,
   },
   {
-    label: '(d) resident memory, idle and after 2 × 100 000 events',
+    label: '(d) resident memory, idle and after each of 3 × 100 000 events',
     file: 'memory.bench.ts',
     args: ['100000', '10000'],
     quickArgs: ['10000', '1000'],

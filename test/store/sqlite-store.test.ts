@@ -75,6 +75,7 @@ describe('SQLite store specifics', () => {
     const payload = { text: 'x'.repeat(3_000) };
     let largest = 0;
     let previous = 0;
+    let appended = 0;
     let truncations = 0;
     let sequence = 0;
     const until = Date.now() + 3_000;
@@ -88,15 +89,17 @@ describe('SQLite store specifics', () => {
       );
       const size = statSync(`${path}-wal`).size;
       if (size < previous) truncations += 1;
+      else appended += size - previous;
       previous = size;
       largest = Math.max(largest, size);
     }
-    // Far more was written than the limit, and the log was emptied again and again. The bound is
-    // the limit plus what arrives within one checkpoint interval; without the writer's TRUNCATE
-    // this test saw the WAL reach about 500 MB.
-    expect(sequence * payload.text.length).toBeGreaterThan(40 * walLimitBytes);
+    // The log was emptied again and again, so it never held more than a fraction of what went
+    // through it. Its peak is the limit plus what arrives before the writer gets to the TRUNCATE
+    // (one checkpoint interval and a turn of the loop), which depends on the machine's speed;
+    // without the writer's TRUNCATE the peak is everything appended (about 500 MB here).
+    expect(appended).toBeGreaterThan(20 * walLimitBytes);
     expect(truncations).toBeGreaterThan(3);
-    expect(largest).toBeLessThan(32 * walLimitBytes);
+    expect(largest).toBeLessThan(appended / 3);
     expect((await store.countJobs()).pending).toBe(sequence);
   });
 

@@ -340,7 +340,7 @@ describe('dispatcher', () => {
   it('drain leaves the lease of a handler that ignores the abort to lapse, then another holder resumes', async () => {
     await store.enqueue({ id: 'deaf', lane: 'chat:d', kind: 'answer', payload: {} });
     const never = deferred();
-    const dispatcher = start({ answer: async () => never.promise }, { abortGraceMs: 20, leaseMs: 300 });
+    const dispatcher = start({ answer: async () => never.promise }, { abortGraceMs: 20, leaseMs: 1_000 });
     await waitFor(() => events.some((event) => event.type === 'job.started'));
     await dispatcher.drain(20);
     // Still leased to this process, so nobody resumes the card it may still be writing…
@@ -349,7 +349,7 @@ describe('dispatcher', () => {
     expect(await store.claimNextJob({ owner: 'next-process', leaseMs: 1_000 })).toBeNull();
     expect(finishedOutcomes('deaf')).toEqual(['released']);
     // …and no longer renewed: past its end the next process takes it over.
-    await new Promise((resolve) => setTimeout(resolve, 450));
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
     expect((await store.getJob('deaf'))?.leaseUntil).toBe(held?.leaseUntil);
     expect(await store.claimNextJob({ owner: 'next-process', leaseMs: 1_000 })).toMatchObject({ id: 'deaf' });
     // The abandoned handler finishing late writes nothing over the new holder.

@@ -302,8 +302,6 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     statements.trimRecords.run({ collection, keep: maxRecords });
   };
 
-  const requeueDeadJob = (id: string, now: number) => statements.retryJob.run({ id, now }).changes;
-
   const admitOne = (
     keys: readonly string[],
     ttlMs: number,
@@ -312,10 +310,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     now: number,
   ): AdmissionResult => {
     for (const key of keys) {
-      if (statements.claimKey.run({ key, now, expiresAt: now + ttlMs }).changes !== 1) {
-        return { status: 'duplicate', key };
-      }
-      sweepDedupeKeys(now);
+      if (!claimOne(key, ttlMs, now)) return { status: 'duplicate', key };
     }
     const added = statements.enqueue.run({ id: job.id, lane: job.lane, kind: job.kind, payload, now }).changes;
     return added === 1 ? { status: 'enqueued' } : { status: 'exists' };
@@ -431,6 +426,13 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     }
   }
 
+  /** One dedupe claim (see claimKey), sweeping expired keys every `sweepEvery` claims. */
+  function claimOne(key: string, ttlMs: number, now: number): boolean {
+    const claimed = statements.claimKey.run({ key, now, expiresAt: now + ttlMs }).changes === 1;
+    sweepDedupeKeys(now);
+    return claimed;
+  }
+
   function sweepDedupeKeys(now: number): void {
     dedupeWritesSinceSweep += 1;
     if (dedupeWritesSinceSweep < sweepEvery) return;
@@ -452,9 +454,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       return write('claimKey', () => {
         requireText(key, 'key');
         requirePositiveNumber(ttlMs, 'ttlMs');
-        const claimed = statements.claimKey.run({ key, now, expiresAt: now + ttlMs }).changes === 1;
-        sweepDedupeKeys(now);
-        return claimed;
+        return claimOne(key, ttlMs, now);
       });
     },
 
@@ -530,7 +530,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     },
 
     retryJob(id, now = Date.now()) {
-      return write('retryJob', () => requeueDeadJob(id, now) === 1);
+      return write('retryJob', () => statements.retryJob.run({ id, now }).changes === 1);
     },
 
     getJob(id) {

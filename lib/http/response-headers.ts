@@ -40,21 +40,26 @@ export function responseHeaders({
   createRequestId = randomUUID,
 }: ResponseHeadersOptions): MiddlewareHandler {
   const idHeader = requestIdHeader?.toLowerCase();
+  // Built once: this runs on every request, the webhook's included.
+  const fixed = Object.entries(headers);
   return async function responseHeaders(c, next) {
-    const set: [string, string][] = Object.entries(headers);
+    let requestId: string | undefined;
     if (idHeader !== undefined) {
       const given = c.req.header(idHeader);
-      const requestId = given !== undefined && SANE_REQUEST_ID.test(given) ? given : createRequestId();
+      requestId = given !== undefined && SANE_REQUEST_ID.test(given) ? given : createRequestId();
       c.set('requestId', requestId);
-      set.push([idHeader, requestId]);
     }
+    const setAll = (set: (name: string, value: string) => void) => {
+      for (const [name, value] of fixed) set(name, value);
+      if (idHeader !== undefined && requestId !== undefined) set(idHeader, requestId);
+    };
     const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
     if (outgoing !== undefined && typeof outgoing.setHeader === 'function') {
-      for (const [name, value] of set) outgoing.setHeader(name, value);
+      setAll((name, value) => outgoing.setHeader(name, value));
       await next();
       return;
     }
     await next();
-    for (const [name, value] of set) c.res.headers.set(name, value);
+    setAll((name, value) => c.res.headers.set(name, value));
   };
 }

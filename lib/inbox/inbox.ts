@@ -188,15 +188,16 @@ export function createInbox({
       // claim that landed. Releasing them is safe because the job id is a key too: the redelivery
       // then finds its job and is a duplicate.
       let attempted: readonly string[] = [];
+      const duplicate = (key: 'event_id' | 'message_id'): AcceptResult => {
+        bus.emit({ type: 'event.duplicate', traceId: jobId, source: inbound.source, key });
+        return { status: 'duplicate', key };
+      };
       try {
         if (unreleased.size > 0) await flushUnreleased();
         if (kind === undefined) {
           // Acknowledged once, never worked on: only the event id is remembered.
-          attempted = [eventKey];
-          if (!(await store.claimKey(eventKey, dedupeTtlMs, now()))) {
-            bus.emit({ type: 'event.duplicate', traceId: jobId, source: inbound.source, key: 'event_id' });
-            return { status: 'duplicate', key: 'event_id' };
-          }
+          attempted = keysToClaim;
+          if (!(await store.claimKey(eventKey, dedupeTtlMs, now()))) return duplicate('event_id');
           return { status: 'ignored', reason: `no work for ${inbound.eventType}` };
         }
         const lane = keys?.lane ?? `event:${inbound.eventId}`;
@@ -211,9 +212,7 @@ export function createInbox({
         const admission = await store.admit({ keys: keysToClaim, ttlMs: dedupeTtlMs, job }, now());
         if (admission.status !== 'enqueued') {
           // 'exists': this message is already a job (another event id for it, or a lapsed or released claim).
-          const key = admission.status === 'duplicate' ? 'event_id' : 'message_id';
-          bus.emit({ type: 'event.duplicate', traceId: jobId, source: inbound.source, key });
-          return { status: 'duplicate', key };
+          return duplicate(admission.status === 'duplicate' ? 'event_id' : 'message_id');
         }
         if (backlog !== undefined) backlog.pending += 1;
         if (busy) {

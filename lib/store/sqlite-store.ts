@@ -103,6 +103,29 @@ export const sqliteMigrations: readonly { version: number; description: string; 
       CREATE INDEX jobs_finished_updated ON jobs (updated_at) WHERE status IN ('done', 'dead');
     `,
   },
+  {
+    version: 3,
+    description: 'job counts kept as jobs change',
+    sql: `
+      -- countJobs read every job row: a metrics scrape or the inbox's backlog check over 72 hours
+      -- of retained jobs held the event loop for as long as that took. The triggers keep one row
+      -- per status in step with the jobs table, inside the same transaction as the change.
+      CREATE TABLE job_counts (status TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID;
+      INSERT INTO job_counts (status, count)
+        SELECT statuses.column1, (SELECT count(*) FROM jobs WHERE jobs.status = statuses.column1)
+        FROM (VALUES ('pending'), ('leased'), ('done'), ('dead')) AS statuses;
+      CREATE TRIGGER job_counts_insert AFTER INSERT ON jobs BEGIN
+        UPDATE job_counts SET count = count + 1 WHERE status = NEW.status;
+      END;
+      CREATE TRIGGER job_counts_update AFTER UPDATE OF status ON jobs WHEN OLD.status <> NEW.status BEGIN
+        UPDATE job_counts SET count = count - 1 WHERE status = OLD.status;
+        UPDATE job_counts SET count = count + 1 WHERE status = NEW.status;
+      END;
+      CREATE TRIGGER job_counts_delete AFTER DELETE ON jobs BEGIN
+        UPDATE job_counts SET count = count - 1 WHERE status = OLD.status;
+      END;
+    `,
+  },
 ];
 
 /**
@@ -723,7 +746,7 @@ function prepareStatements(db: Database.Database) {
     listJobs: db.prepare(`SELECT ${jobColumns} FROM jobs ORDER BY created_at DESC, seq DESC LIMIT @limit`),
     listJobsByStatus: db.prepare(`
       SELECT ${jobColumns} FROM jobs WHERE status = @status ORDER BY created_at DESC, seq DESC LIMIT @limit`),
-    countJobs: db.prepare('SELECT status, count(*) AS count FROM jobs GROUP BY status'),
+    countJobs: db.prepare('SELECT status, count FROM job_counts'),
     purgeJobs: db.prepare(PURGE_JOBS_SQL),
 
     insertHistory: db.prepare(`

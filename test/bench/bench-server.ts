@@ -20,6 +20,7 @@
  * jobs) before it exits.
  */
 import type { AddressInfo } from 'node:net';
+import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 import { type ServerType, serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { createApp } from '../../lib/app.js';
@@ -39,17 +40,27 @@ function announce(line: 'READY' | 'STATS', value: Record<string, unknown>): void
 
 /** CPU the server spent since it was ready (both threads' time: the checkpointer's too), in µs. */
 let cpuAtReady: NodeJS.CpuUsage | undefined;
+/** The event loop's busy share since ready: near 1 means the server's one thread is the limit. */
+let loopAtReady: EventLoopUtilization | undefined;
 function markReady(value: Record<string, unknown>): void {
   cpuAtReady = process.cpuUsage();
+  loopAtReady = performance.eventLoopUtilization();
   announce('READY', value);
 }
 
 function onTerminate(stop: () => Promise<Record<string, unknown>>): void {
   process.once('SIGTERM', () => {
     const cpu = process.cpuUsage(cpuAtReady);
+    const loop = performance.eventLoopUtilization(loopAtReady);
     stop().then(
       (stats) => {
-        announce('STATS', { rssBytes: process.memoryUsage().rss, cpuMicros: cpu.user + cpu.system, ...stats });
+        announce('STATS', {
+          rssBytes: process.memoryUsage().rss,
+          cpuMicros: cpu.user + cpu.system,
+          eventLoopUtilization: Number(loop.utilization.toFixed(3)),
+          eventLoopBusyMicros: Math.round(loop.active * 1000),
+          ...stats,
+        });
         process.exit(0);
       },
       (error: unknown) => {

@@ -203,6 +203,64 @@ describe('SQLite store specifics', () => {
     expect(await reopened.countJobs()).toEqual({ pending: 0, leased: 1, done: 20_000, dead: 0 });
   });
 
+  it('counts jobs from a tally kept in step with every change, not by reading the job table', async () => {
+    const path = newPath();
+    const store = open(path);
+    const scan = () => {
+      const counts = { pending: 0, leased: 0, done: 0, dead: 0 };
+      for (const row of inspect(path).prepare('SELECT status, count(*) AS n FROM jobs GROUP BY status').all() as {
+        status: keyof typeof counts;
+        n: number;
+      }[]) {
+        counts[row.status] = row.n;
+      }
+      return counts;
+    };
+    const job = (index: number) => ({ id: `j${index}`, lane: `lane-${index % 3}`, kind: 'answer', payload: index });
+    for (let index = 0; index < 12; index += 1) await store.enqueue(job(index), T0 + index);
+    await store.enqueue(job(0), T0); // a duplicate inserts nothing and counts nothing
+    await store.admit({ keys: ['event:x'], ttlMs: 60_000, job: job(1) }, T0); // exists: nothing new
+    expect(await store.countJobs()).toEqual({ pending: 12, leased: 0, done: 0, dead: 0 });
+    const held = [];
+    for (let claim = 0; claim < 3; claim += 1) {
+      held.push(await store.claimNextJob({ owner: 'w', leaseMs: 1_000, now: T0 + 100 }));
+    }
+    const [first, second, third] = held.map((claimed) => claimed!.id);
+    await store.renewLease(first!, 'w', 5_000, T0 + 200);
+    await store.completeJob(first!, 'w', T0 + 300);
+    await store.failJob(second!, 'w', { error: 'boom', dead: true, now: T0 + 300 });
+    await store.releaseJob(third!, 'w', T0 + 300);
+    expect(await store.countJobs()).toEqual(scan());
+    await store.retryJob(second!, T0 + 400);
+    await store.failJob('no-such-job', 'w', { error: 'x', dead: true, now: T0 });
+    expect(await store.countJobs()).toEqual(scan());
+    expect(await store.purgeJobs(T0 + 1_000)).toBe(1);
+    expect(await store.countJobs()).toEqual(scan());
+    expect(await store.countJobs()).toEqual({ pending: 11, leased: 0, done: 0, dead: 0 });
+    // Changes made by any connection count, as another process's would.
+    const writer = new Database(path);
+    toClose.push(writer);
+    writer.prepare("UPDATE jobs SET status = 'dead' WHERE id = 'j5'").run();
+    writer.prepare("DELETE FROM jobs WHERE id = 'j6'").run();
+    expect(await store.countJobs()).toEqual({ pending: 9, leased: 0, done: 0, dead: 1 });
+    expect(await store.countJobs()).toEqual(scan());
+  });
+
+  it('counts the jobs already in a file when it upgrades it to the tally', async () => {
+    const path = newPath();
+    const db = new Database(path);
+    for (const migration of sqliteMigrations.filter((each) => each.version <= 2)) db.exec(migration.sql);
+    db.pragma('user_version = 2');
+    const insert = db.prepare(`
+      INSERT INTO jobs (id, lane, kind, payload, status, attempts, available_at, queue_order, created_at, updated_at)
+      VALUES (?, 'lane', 'answer', 'null', ?, 0, 0, ?, 0, 0)`);
+    const statuses = ['pending', 'pending', 'leased', 'done', 'done', 'done', 'dead'];
+    for (const [index, status] of statuses.entries()) insert.run(`old-${index}`, status, index + 1);
+    db.close();
+    const store = open(path);
+    expect(await store.countJobs()).toEqual({ pending: 2, leased: 1, done: 3, dead: 1 });
+  });
+
   it('purges through the finished-jobs index, which claims and renewals never touch', async () => {
     const path = newPath();
     await open(path).close();

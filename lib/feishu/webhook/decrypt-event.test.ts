@@ -1,3 +1,4 @@
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { AESCipher } from '@larksuiteoapi/node-sdk';
 import { describe, expect, it } from 'vitest';
 import { decryptEvent, encryptEvent } from './decrypt-event.js';
@@ -55,5 +56,43 @@ describe('decryptEvent', () => {
 
   it('reports valid ciphertext of something that is not JSON', () => {
     expect(decryptEvent(encryptEvent('not json', key), key)).toMatchObject({ ok: false, code: 'DECRYPT_FAILED' });
+  });
+
+  it('decrypts exactly as AES-256-CBC does, for every padding length and across key changes', () => {
+    const keys = ['key-one', 'key-two'];
+    for (let length = 0; length <= 70; length += 1) {
+      // Alternating keys: the cached block decipher must follow the key it is asked for.
+      const keyInUse = keys[length % 2]!;
+      const text = JSON.stringify('é'.repeat(length % 3) + 'x'.repeat(length));
+      const encrypted = encryptEvent(text, keyInUse);
+      expect(decryptEvent(encrypted, keyInUse), `length ${length}`).toEqual({ ok: true, value: JSON.parse(text) });
+      expect(JSON.parse(new AESCipher(keyInUse).decrypt(encrypted))).toEqual(JSON.parse(text));
+    }
+  });
+
+  it('refuses every malformed PKCS#7 padding, and a refusal leaves the next event unharmed', () => {
+    /**
+     * CBC-encrypts JSON with `padding` appended by hand (no automatic padding). The filler is
+     * spaces, which JSON allows, so only the padding check can refuse what a wrong strip leaves.
+     */
+    const withPadding = (padding: number[]) => {
+      const body = Buffer.from('{"a":1}');
+      const filler = Buffer.alloc(16 - ((body.length + padding.length) % 16), ' ');
+      const plain = Buffer.concat([body, filler, Buffer.from(padding)]);
+      const iv = randomBytes(16);
+      const cipher = createCipheriv('aes-256-cbc', createHash('sha256').update(key).digest(), iv);
+      cipher.setAutoPadding(false);
+      return Buffer.concat([iv, cipher.update(plain), cipher.final()]).toString('base64');
+    };
+    const bad = {
+      zero: [0],
+      beyondABlock: [17],
+      inconsistent: [3, 2, 3],
+      shortRun: [4, 4, 4],
+    };
+    for (const [name, padding] of Object.entries(bad)) {
+      expect(decryptEvent(withPadding(padding), key), name).toMatchObject({ ok: false, code: 'DECRYPT_FAILED' });
+      expect(decryptEvent(encryptEvent(payload, key), key), `after ${name}`).toEqual({ ok: true, value: payload });
+    }
   });
 });

@@ -83,7 +83,15 @@ const known: readonly Bench[] = [
     args: ['2000', '100000'],
     quickArgs: ['200', '10000'],
     timeoutMs: 5 * 60_000,
-    headline: /^\s+(empty table|with \d+ done jobs)/,
+    headline: /^\s+(empty table|with \d+ done jobs|countJobs)/,
+  },
+  {
+    label: 'extra: a writer thread for SQLite, round trip vs the admission it would move',
+    file: 'thread-round-trip.bench.ts',
+    args: ['2000'],
+    quickArgs: ['200'],
+    timeoutMs: 5 * 60_000,
+    headline: /^\s+batch of/,
   },
   {
     label: 'extra: devtools tracker cost per event and memory',

@@ -22,7 +22,10 @@
  *
  * It runs `rounds` rounds (default 3) of all of them and compares each run with the bare run of
  * its own round (a shared machine's load drifts between minutes; neighbours are comparable), then
- * prints the medians. After each bot run it opens the SQLite file and checks that every
+ * prints the medians, with each server's CPU per request beside them (user + system time of all
+ * its threads from ready to stop, over the warm-up and the run): on a shared 2-core machine the
+ * load generator and the server compete for the same cores, so req/s drifts with the neighbours
+ * while CPU per request says what the server itself spends. After each bot run it opens the SQLite file and checks that every
  * acknowledged event is a job in it (nothing acked was lost). The goal from issue 8 is at least
  * half the bare route's throughput for run 3; the PASS/FAIL lines report runs 3 and 4 without
  * failing the run.
@@ -72,7 +75,12 @@ function prepare(count: number): PreparedRequest[] {
   });
 }
 
-async function measure(server: ChildServer): Promise<LoadResult> {
+/** One run's figures, with the server's CPU per request (all its threads, from its STATS line). */
+interface RunResult extends LoadResult {
+  cpuMicrosPerRequest: number;
+}
+
+async function measure(server: ChildServer): Promise<RunResult> {
   const url = `http://127.0.0.1:${server.port}/webhook/event`;
   const warm = await runAutocannon({ url, amount: warmup, connections, bodies: prepare(warmup + connections * 4) });
   const measured = await runAutocannon({
@@ -85,11 +93,14 @@ async function measure(server: ChildServer): Promise<LoadResult> {
   if (warm.non2xx + measured.non2xx + measured.errors > 0) {
     throw new Error(`non-2xx answers or errors: ${JSON.stringify({ warm, measured })}`);
   }
-  return { ...measured, ok: measured.ok, non2xx: measured.non2xx };
+  const stats = await server.stop();
+  // From ready to stop: the warm-up and the measured run; idle time costs next to nothing.
+  const cpuMicrosPerRequest = Number(stats?.cpuMicros ?? Number.NaN) / (warm.ok + measured.ok);
+  return { ...measured, cpuMicrosPerRequest };
 }
 
 /** A server without a store: the bare baseline, or the bot's routes with an inbox that stores nothing. */
-async function statelessRun(mode: 'bare' | 'verify'): Promise<LoadResult> {
+async function statelessRun(mode: 'bare' | 'verify'): Promise<RunResult> {
   const server = await startChildServer(serverScript, [mode], {
     env: { BENCH_ENCRYPT_KEY: encryptKey, BENCH_VERIFICATION_TOKEN: token },
   });
@@ -105,7 +116,7 @@ async function botRun(directory: string, handler: 'noop' | 'hold') {
   const server = await startChildServer(serverScript, ['bot', file, handler], {
     env: { BENCH_ENCRYPT_KEY: encryptKey, BENCH_VERIFICATION_TOKEN: token },
   });
-  let result: LoadResult;
+  let result: RunResult;
   try {
     result = await measure(server);
   } finally {
@@ -134,7 +145,7 @@ try {
     { key: 'noop', name: 'bot, also completing jobs' },
     ...(memoryDirectory === undefined ? [] : [{ key: 'tmpfs' as const, name: 'bot, completing jobs, tmpfs' }]),
   ];
-  const results = new Map<Variant, { result: LoadResult; share: number }[]>(variants.map(({ key }) => [key, []]));
+  const results = new Map<Variant, { result: RunResult; share: number }[]>(variants.map(({ key }) => [key, []]));
   let lost = 0;
   for (let round = 1; round <= rounds; round++) {
     // Each bot run is compared with the bare run of the same round: on a shared machine the
@@ -168,13 +179,14 @@ try {
       p50: median(runs.map((run) => run.result.p50)),
       p99: median(runs.map((run) => run.result.p99)),
       max: Math.max(...runs.map((run) => run.result.max)),
+      cpu: median(runs.map((run) => run.result.cpuMicrosPerRequest)),
       shares: runs.map((run) => run.share),
     };
   };
   const bare = figures('bare');
   console.log(`  medians of ${rounds} rounds (latency by autocannon, 1 ms resolution):`);
   printTable(
-    ['', 'req/s', 'vs bare', 'per round', 'p50', 'p99', 'vs bare', 'max'],
+    ['', 'req/s', 'vs bare', 'per round', 'p50', 'p99', 'vs bare', 'max', 'CPU/req', 'vs bare'],
     variants.map(({ key, name }) => {
       const value = figures(key);
       return [
@@ -186,6 +198,8 @@ try {
         `${value.p99.toFixed(0)} ms`,
         ratio(value.p99, bare.p99),
         `${value.max.toFixed(0)} ms`,
+        `${value.cpu.toFixed(0)} µs`,
+        ratio(value.cpu, bare.cpu),
       ];
     }),
   );

@@ -8,11 +8,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../lib/store/sqlite-store.js';
-import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
-import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
-import { killBotProcesses, sleep, startBotProcess } from '../support/bot-process.js';
+import { sleep, startBotProcess } from '../support/bot-process.js';
 import {
   answerWith,
   deliver,
@@ -20,6 +18,7 @@ import {
   expectAnsweredOnce,
   serviceEnvironment,
   streamedUpdates,
+  useServiceFakes,
   waitForClosedCard,
 } from '../support/real-stack.js';
 
@@ -28,54 +27,45 @@ const LEASE_MS = 2_000;
 const ANSWER = Array.from({ length: 12 }, (_, index) => `Sentence ${index + 1} of a slowly streamed answer.`).join(' ');
 
 describe('crash recovery on the real answer path (dist/server.js, SQLite, CardKit)', () => {
-  let feishu: FakeFeishu;
-  let openai: FakeOpenAI;
+  const fakes = useServiceFakes();
   let directory: string;
 
   beforeAll(async () => {
-    feishu = await startFakeFeishu();
-    openai = await startFakeOpenAI();
     directory = mkdtempSync(join(tmpdir(), 'crash-real-'));
   });
-  afterEach(async () => {
-    await killBotProcesses();
-  });
   afterAll(async () => {
-    await killBotProcesses();
-    await openai?.close();
-    await feishu?.close();
     if (directory) rmSync(directory, { recursive: true, force: true });
   });
 
   it('SIGKILL while the card streams; the restarted process finishes the same card, answered once', async () => {
-    answerWith(openai, () => ANSWER, { chunkSize: 8, chunkDelayMs: 60 });
+    answerWith(fakes.openai, () => ANSWER, { chunkSize: 8, chunkDelayMs: 60 });
     const storePath = join(directory, 'bot.db');
-    const env = serviceEnvironment({ feishu, openai, storeUrl: `sqlite:${storePath}`, leaseMs: LEASE_MS });
+    const env = serviceEnvironment({ ...fakes, storeUrl: `sqlite:${storePath}`, leaseMs: LEASE_MS });
 
     const first = await startBotProcess({ env, name: 'first' });
-    const event = directMessage(feishu, 'tell me a slow story', { senderOpenId: 'ou_crash_real_user' });
+    const event = directMessage(fakes.feishu, 'tell me a slow story', { senderOpenId: 'ou_crash_real_user' });
     const messageId = event.event.message.message_id;
     expect(await deliver(first.url, event)).toBe(200);
 
     // Mid-answer: the card exists and has taken a few streamed updates, but the model is not done.
-    await feishu.waitFor(() => streamedUpdates(feishu, messageId) >= 3, {
+    await fakes.feishu.waitFor(() => streamedUpdates(fakes.feishu, messageId) >= 3, {
       timeoutMs: 30_000,
       description: 'a few streamed card updates',
     });
     first.kill('SIGKILL');
     expect((await first.exited).signal).toBe('SIGKILL');
-    const [interrupted] = feishu.repliesTo(messageId, { fromBot: true });
-    const interruptedCard = feishu.cardForMessage(interrupted!.messageId)!;
+    const [interrupted] = fakes.feishu.repliesTo(messageId, { fromBot: true });
+    const interruptedCard = fakes.feishu.cardForMessage(interrupted!.messageId)!;
     expect(interruptedCard.streaming).toBe(true);
     const interruptedText = Object.values(interruptedCard.elements).map((element) => element.content ?? '');
     expect(interruptedText).not.toContain(ANSWER);
 
     const second = await startBotProcess({ env, name: 'second' });
-    await waitForClosedCard(feishu, messageId, 40_000);
-    const { card } = expectAnsweredOnce(feishu, messageId, ANSWER);
+    await waitForClosedCard(fakes.feishu, messageId, 40_000);
+    const { card } = expectAnsweredOnce(fakes.feishu, messageId, ANSWER);
     // The same card the first process opened, not a second one.
     expect(card.cardId).toBe(interruptedCard.cardId);
-    expect(feishu.cards().filter((each) => each.messageId === interrupted!.messageId)).toHaveLength(1);
+    expect(fakes.feishu.cards().filter((each) => each.messageId === interrupted!.messageId)).toHaveLength(1);
     expect(card.rejectedSequences).toEqual([]);
 
     // The job: done after exactly two attempts (the killed one and the resumed one).
@@ -93,7 +83,7 @@ describe('crash recovery on the real answer path (dist/server.js, SQLite, CardKi
     // A re-delivery of the same event after all this is still a duplicate: nothing new is sent.
     expect(await deliver(second.url, event)).toBe(200);
     await sleep(300);
-    expect(feishu.repliesTo(messageId, { fromBot: true })).toHaveLength(1);
+    expect(fakes.feishu.repliesTo(messageId, { fromBot: true })).toHaveLength(1);
 
     const exit = await second.stop();
     expect(exit.code).toBe(0);

@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createFeishuClient, type FeishuClient } from '../../lib/feishu/feishu-client.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createReplySinkForJob } from '../../lib/feishu/reply/reply-for-job.js';
 import type { JobContext } from '../../lib/inbox/job-handler.js';
 import { silentLogger } from '../../lib/log.js';
 import { createEventBus } from '../../lib/observe/event-bus.js';
-import { type FakeFeishu, type FakeMessage, startFakeFeishu } from '../fakes/fake-feishu.js';
+import { useFakeFeishuChat } from '../support/fake-feishu-chat.js';
 import { jobAttempts } from '../support/job-attempts.js';
 
 /**
@@ -18,29 +17,19 @@ const CHAT = 'oc_interrupted_chat';
 const NOTICE = 'I was interrupted by a restart and will pick this up again in a moment.';
 
 describe('an interrupted answer whose notice the card refuses', () => {
-  let fake: FakeFeishu;
-  let client: FeishuClient;
-  let userMessage: FakeMessage;
+  const chat = useFakeFeishuChat((fake) =>
+    fake.seedMessage({ chatId: CHAT, chatType: 'p2p', text: 'explain everything' }),
+  );
   const attempts = jobAttempts({ id: 'message:interrupted', lane: CHAT, keyPrefix: 'interrupted' });
-
-  beforeAll(async () => {
-    fake = await startFakeFeishu();
-    client = createFeishuClient({ appId: fake.appId, appSecret: fake.appSecret, domain: fake.url });
-  });
-  afterAll(async () => {
-    await fake.close();
-  });
   beforeEach(() => {
-    fake.reset();
     attempts.reset();
-    userMessage = fake.seedMessage({ chatId: CHAT, chatType: 'p2p', text: 'explain everything' });
   });
 
   function sinkFor(context: JobContext) {
     return createReplySinkForJob({
       context,
-      message: { messageId: userMessage.messageId, chatId: CHAT },
-      client,
+      message: { messageId: chat.userMessage.messageId, chatId: CHAT },
+      client: chat.client,
       bus: createEventBus(),
       log: silentLogger(),
       updatesPerSecond: 10,
@@ -53,11 +42,11 @@ describe('an interrupted answer whose notice the card refuses', () => {
     const first = sinkFor(attempts.context(1, drain.signal));
     await first.start();
     first.update('The first half of');
-    await fake.waitFor(() => fake.cards()[0]?.elements.answer?.content === 'The first half of');
+    await chat.fake.waitFor(() => chat.fake.cards()[0]?.elements.answer?.content === 'The first half of');
     drain.abort('shutdown');
     // Feishu refuses every card write for now (a rate limit that outlasts the retries).
     let refusing = true;
-    const refusal = fake.inject({
+    const refusal = chat.fake.inject({
       api: 'cardkit.cardElement.content',
       status: 400,
       code: 230020,
@@ -66,7 +55,7 @@ describe('an interrupted answer whose notice the card refuses', () => {
     });
     await first.fail('The first half of', NOTICE);
     expect(refusal.hits).toBeGreaterThan(0);
-    const afterDrain = fake.repliesTo(userMessage.messageId, { fromBot: true });
+    const afterDrain = chat.fake.repliesTo(chat.userMessage.messageId, { fromBot: true });
     expect(afterDrain.map((message) => message.msgType)).toEqual(['interactive']);
     expect(attempts.checkpoint).toMatchObject({ reply: { mode: 'card' } });
 
@@ -76,11 +65,11 @@ describe('an interrupted answer whose notice the card refuses', () => {
     await second.start();
     second.update('The first half of the story');
     await second.finish('The first half of the story, and the second.');
-    const replies = fake.repliesTo(userMessage.messageId, { fromBot: true });
+    const replies = chat.fake.repliesTo(chat.userMessage.messageId, { fromBot: true });
     expect(replies).toHaveLength(1);
     expect(replies[0]!.messageId).toBe(afterDrain[0]!.messageId);
-    expect(fake.visibleText(replies[0]!.messageId)).toBe('The first half of the story, and the second.');
-    expect(fake.cardForMessage(replies[0]!.messageId)?.streaming).toBe(false);
+    expect(chat.fake.visibleText(replies[0]!.messageId)).toBe('The first half of the story, and the second.');
+    expect(chat.fake.cardForMessage(replies[0]!.messageId)?.streaming).toBe(false);
   });
 
   it('still falls back to text when a finished answer cannot be written (nothing else would deliver it)', async () => {
@@ -88,33 +77,35 @@ describe('an interrupted answer whose notice the card refuses', () => {
     const first = sinkFor(attempts.context(1, drain.signal));
     await first.start();
     first.update('The whole');
-    await fake.waitFor(() => fake.cards()[0]?.elements.answer?.content === 'The whole');
+    await chat.fake.waitFor(() => chat.fake.cards()[0]?.elements.answer?.content === 'The whole');
     drain.abort('shutdown');
-    fake.inject({ api: 'cardkit.cardElement.content', status: 400, code: 230020, times: Infinity });
-    fake.inject({ api: 'cardkit.card.update', status: 400, code: 230020, times: Infinity });
+    chat.fake.inject({ api: 'cardkit.cardElement.content', status: 400, code: 230020, times: Infinity });
+    chat.fake.inject({ api: 'cardkit.card.update', status: 400, code: 230020, times: Infinity });
     await first.finish('The whole answer.');
-    const replies = fake.repliesTo(userMessage.messageId, { fromBot: true });
+    const replies = chat.fake.repliesTo(chat.userMessage.messageId, { fromBot: true });
     expect(replies.map((message) => message.msgType)).toContain('text');
-    expect(replies.some((message) => fake.visibleText(message.messageId).includes('The whole answer.'))).toBe(true);
+    expect(replies.some((message) => chat.fake.visibleText(message.messageId).includes('The whole answer.'))).toBe(
+      true,
+    );
   });
 
   it('in text mode, a shutdown posts nothing, so the answer of the next attempt keeps its uuid and arrives', async () => {
     // CardKit unavailable: the reply is plain text from the start.
-    fake.inject({ api: 'cardkit.card.create', status: 400, code: 99991672, times: Infinity });
+    chat.fake.inject({ api: 'cardkit.card.create', status: 400, code: 99991672, times: Infinity });
     const drain = new AbortController();
     const first = sinkFor(attempts.context(1, drain.signal));
     await first.start();
     first.update('Half an');
     drain.abort('shutdown');
     await first.fail('Half an', NOTICE);
-    expect(fake.repliesTo(userMessage.messageId, { fromBot: true })).toHaveLength(0);
+    expect(chat.fake.repliesTo(chat.userMessage.messageId, { fromBot: true })).toHaveLength(0);
     expect(attempts.checkpoint).toMatchObject({ reply: { mode: 'text' } });
 
     const second = sinkFor(attempts.context(1, new AbortController().signal));
     await second.start();
     await second.finish('Half an answer, then the rest.');
-    const replies = fake.repliesTo(userMessage.messageId, { fromBot: true });
+    const replies = chat.fake.repliesTo(chat.userMessage.messageId, { fromBot: true });
     expect(replies).toHaveLength(1);
-    expect(fake.visibleText(replies[0]!.messageId)).toBe('Half an answer, then the rest.');
+    expect(chat.fake.visibleText(replies[0]!.messageId)).toBe('Half an answer, then the rest.');
   });
 });

@@ -8,20 +8,18 @@
  * - every event that got 503 is re-posted, as Feishu would, and then answered exactly once;
  * - nothing is answered twice; /health/ready is 200 again once Redis is back.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../lib/store/open-store.js';
-import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
-import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
-import {
-  ensureBuilt,
-  httpStatus,
-  killBotProcesses,
-  sleep,
-  startBotProcess,
-  waitForStatus,
-} from '../support/bot-process.js';
+import { httpStatus, killBotProcesses, sleep, startBotProcess, waitForStatus } from '../support/bot-process.js';
 import { type PrivateRedis, requireRedisServer, startPrivateRedis } from '../support/private-redis.js';
-import { answerWith, deliver, directMessage, expectAnsweredOnce, serviceEnvironment } from '../support/real-stack.js';
+import {
+  answerWith,
+  deliver,
+  directMessage,
+  expectAnsweredOnce,
+  serviceEnvironment,
+  useServiceFakes,
+} from '../support/real-stack.js';
 
 const EVENTS = 200;
 /** 200 events over about 4 s. */
@@ -36,42 +34,29 @@ const OUTAGE_MS = 1_500;
 const LEASE_MS = 2_000;
 
 describe.runIf(requireRedisServer())('Redis outage under load', () => {
-  let feishu: FakeFeishu;
-  let openai: FakeOpenAI;
+  const fakes = useServiceFakes();
   let redis: PrivateRedis | undefined;
-
-  beforeAll(async () => {
-    ensureBuilt();
-    feishu = await startFakeFeishu();
-    openai = await startFakeOpenAI();
-  });
   afterEach(async () => {
     await killBotProcesses();
     await redis?.close();
     redis = undefined;
   });
-  afterAll(async () => {
-    await killBotProcesses();
-    await openai?.close();
-    await feishu?.close();
-  });
 
   it('no acked event is lost, 503s are redelivered and answered, nothing is answered twice', async () => {
     redis = await startPrivateRedis();
     const storeUrl = `${redis.url}/0?prefix=outage:`;
-    answerWith(openai, (text) => `Outage answer: ${text}`, { chunkSize: 400 });
+    answerWith(fakes.openai, (text) => `Outage answer: ${text}`, { chunkSize: 400 });
     const bot = await startBotProcess({
       name: 'outage',
       env: serviceEnvironment({
-        feishu,
-        openai,
+        ...fakes,
         storeUrl,
         leaseMs: LEASE_MS,
         extra: { INSTANCE_ID: 'outage', MAX_CONCURRENT_JOBS: '8' },
       }),
     });
     const events = Array.from({ length: EVENTS }, (_, index) =>
-      directMessage(feishu, `load ${index}`, { senderOpenId: `ou_outage_${index}` }),
+      directMessage(fakes.feishu, `load ${index}`, { senderOpenId: `ou_outage_${index}` }),
     );
     const firstStatus: number[] = new Array(EVENTS).fill(-1);
 
@@ -135,11 +120,11 @@ describe.runIf(requireRedisServer())('Redis outage under load', () => {
     // Every message is answered: one reply each, closed, with its own answer.
     const messageIds = events.map((event) => event.event.message.message_id);
     const answered = (messageId: string) => {
-      const [reply] = feishu.repliesTo(messageId, { fromBot: true });
-      const card = reply ? feishu.cardForMessage(reply.messageId) : undefined;
+      const [reply] = fakes.feishu.repliesTo(messageId, { fromBot: true });
+      const card = reply ? fakes.feishu.cardForMessage(reply.messageId) : undefined;
       return card !== undefined && !card.streaming;
     };
-    await feishu
+    await fakes.feishu
       .waitFor(() => messageIds.every(answered), { timeoutMs: 45_000, description: 'a closed card for every message' })
       .catch(async (error: Error) => {
         const diagnosis = await openStore(storeUrl);
@@ -148,7 +133,7 @@ describe.runIf(requireRedisServer())('Redis outage under load', () => {
         for (const [index, messageId] of messageIds.entries()) {
           if (answered(messageId)) continue;
           const job = await diagnosis.getJob(`message:${messageId}`);
-          const replies = feishu.repliesTo(messageId, { fromBot: true }).length;
+          const replies = fakes.feishu.repliesTo(messageId, { fromBot: true }).length;
           missing.push(
             `#${index} (first status ${firstStatus[index]}, replies ${replies}, job ${job ? `${job.status}/${job.attempts}/${job.lastError}` : 'none'})`,
           );
@@ -183,8 +168,8 @@ describe.runIf(requireRedisServer())('Redis outage under load', () => {
     }
     // Nothing was answered twice, including by a job resumed after the outage.
     for (const [index, messageId] of messageIds.entries()) {
-      expectAnsweredOnce(feishu, messageId, `Outage answer: load ${index}`);
+      expectAnsweredOnce(fakes.feishu, messageId, `Outage answer: load ${index}`);
     }
-    expect(feishu.messages({ fromBot: true })).toHaveLength(EVENTS);
+    expect(fakes.feishu.messages({ fromBot: true })).toHaveLength(EVENTS);
   }, 120_000);
 });

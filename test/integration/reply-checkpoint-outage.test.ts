@@ -4,8 +4,7 @@
  * anyway; the resumed attempt, without a checkpoint, opened a second card whose send was absorbed
  * by the reply uuid, so the user kept looking at the first card, stuck on "Thinking…".
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createFeishuClient, type FeishuClient } from '../../lib/feishu/feishu-client.js';
+import { describe, expect, it } from 'vitest';
 import {
   type CardCheckpoint,
   CheckpointNotSavedError,
@@ -15,34 +14,20 @@ import {
 import { silentLogger } from '../../lib/log.js';
 import { createEventBus } from '../../lib/observe/event-bus.js';
 import { StoreUnavailableError } from '../../lib/store/store.js';
-import { type FakeFeishu, type FakeMessage, startFakeFeishu } from '../fakes/fake-feishu.js';
+import { useFakeFeishuChat } from '../support/fake-feishu-chat.js';
 
 const CHAT = 'oc_checkpoint_outage';
 
 describe('reply checkpoint during a store outage', () => {
-  let fake: FakeFeishu;
-  let client: FeishuClient;
-  let userMessage: FakeMessage;
-
-  beforeAll(async () => {
-    fake = await startFakeFeishu();
-    client = createFeishuClient({ appId: fake.appId, appSecret: fake.appSecret, domain: fake.url });
-  });
-  afterAll(async () => {
-    await fake.close();
-  });
-  beforeEach(() => {
-    fake.reset();
-    userMessage = fake.seedMessage({ chatId: CHAT, chatType: 'p2p', text: 'hello?' });
-  });
+  const chat = useFakeFeishuChat((fake) => fake.seedMessage({ chatId: CHAT, chatType: 'p2p', text: 'hello?' }));
 
   const sinkFor = (attempt: number, store: { down: boolean; saved?: CardCheckpoint }) =>
     createStreamingCardReply({
-      client,
+      client: chat.client,
       bus: createEventBus(),
       log: silentLogger(),
       traceId: 'job-outage',
-      target: { messageId: userMessage.messageId, chatId: CHAT, replyInThread: false },
+      target: { messageId: chat.userMessage.messageId, chatId: CHAT, replyInThread: false },
       idempotencyKey: (part) => `job-outage-${part}`,
       updatesPerSecond: 10,
       backoff: { initialMs: 10, maxMs: 50, jitter: 0 },
@@ -60,17 +45,17 @@ describe('reply checkpoint during a store outage', () => {
     const error = await first.start().catch((caught: unknown) => caught);
     expect(CheckpointNotSavedError.isInstance(error)).toBe(true);
     // Nothing visible, and no plain-text fallback either (that would be a second answer later).
-    expect(fake.messages({ chatId: CHAT, fromBot: true })).toEqual([]);
+    expect(chat.fake.messages({ chatId: CHAT, fromBot: true })).toEqual([]);
 
     store.down = false;
     const second = sinkFor(2, store);
     await second.start();
     await second.finish('The whole answer.');
-    const replies = fake.repliesTo(userMessage.messageId, { fromBot: true });
+    const replies = chat.fake.repliesTo(chat.userMessage.messageId, { fromBot: true });
     expect(replies).toHaveLength(1);
-    const card = fake.cardForMessage(replies[0]!.messageId)!;
+    const card = chat.fake.cardForMessage(replies[0]!.messageId)!;
     expect(card.streaming).toBe(false);
-    expect(fake.visibleText(replies[0]!.messageId)).toBe('The whole answer.');
+    expect(chat.fake.visibleText(replies[0]!.messageId)).toBe('The whole answer.');
   });
 
   it('once the card is saved and shown, a failing checkpoint save no longer stops the answer', async () => {
@@ -79,9 +64,9 @@ describe('reply checkpoint during a store outage', () => {
     await sink.start();
     store.down = true;
     await sink.finish('Answered through the outage.');
-    const replies = fake.repliesTo(userMessage.messageId, { fromBot: true });
+    const replies = chat.fake.repliesTo(chat.userMessage.messageId, { fromBot: true });
     expect(replies).toHaveLength(1);
-    expect(fake.visibleText(replies[0]!.messageId)).toBe('Answered through the outage.');
-    expect(fake.cardForMessage(replies[0]!.messageId)!.streaming).toBe(false);
+    expect(chat.fake.visibleText(replies[0]!.messageId)).toBe('Answered through the outage.');
+    expect(chat.fake.cardForMessage(replies[0]!.messageId)!.streaming).toBe(false);
   });
 });

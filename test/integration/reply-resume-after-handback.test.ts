@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createFeishuClient, type FeishuClient } from '../../lib/feishu/feishu-client.js';
+import { describe, expect, it } from 'vitest';
 import { createReplySinkForJob, REPLY_ATTEMPT_KEY } from '../../lib/feishu/reply/reply-for-job.js';
 import type { JobContext } from '../../lib/inbox/job-handler.js';
 import { silentLogger } from '../../lib/log.js';
 import { createEventBus } from '../../lib/observe/event-bus.js';
-import { type FakeFeishu, type FakeMessage, startFakeFeishu } from '../fakes/fake-feishu.js';
+import { useFakeFeishuChat } from '../support/fake-feishu-chat.js';
 import { jobAttempts } from '../support/job-attempts.js';
 
 /**
@@ -20,21 +19,9 @@ const CHAT = 'oc_handback_chat';
 const NOTICE = 'I was interrupted by a restart and will pick this up again in a moment.';
 
 describe('a reply resumed after a shutdown hand-back (same attempt count)', () => {
-  let fake: FakeFeishu;
-  let client: FeishuClient;
-  let userMessage: FakeMessage;
-
-  beforeAll(async () => {
-    fake = await startFakeFeishu();
-    client = createFeishuClient({ appId: fake.appId, appSecret: fake.appSecret, domain: fake.url });
-  });
-  afterAll(async () => {
-    await fake.close();
-  });
-  beforeEach(() => {
-    fake.reset();
-    userMessage = fake.seedMessage({ chatId: CHAT, chatType: 'p2p', text: 'tell me a long story' });
-  });
+  const chat = useFakeFeishuChat((fake) =>
+    fake.seedMessage({ chatId: CHAT, chatType: 'p2p', text: 'tell me a long story' }),
+  );
 
   const attempts = jobAttempts({ id: 'message:handback', lane: CHAT, keyPrefix: 'handback' });
   /** Every attempt here has attempts = 1: the store gives the count back on a hand-back. */
@@ -43,8 +30,8 @@ describe('a reply resumed after a shutdown hand-back (same attempt count)', () =
   function sinkFor(context: JobContext) {
     return createReplySinkForJob({
       context,
-      message: { messageId: userMessage.messageId, chatId: CHAT },
-      client,
+      message: { messageId: chat.userMessage.messageId, chatId: CHAT },
+      client: chat.client,
       bus: createEventBus(),
       log: silentLogger(),
       updatesPerSecond: 10,
@@ -52,7 +39,7 @@ describe('a reply resumed after a shutdown hand-back (same attempt count)', () =
     });
   }
 
-  const botReplies = () => fake.repliesTo(userMessage.messageId, { fromBot: true });
+  const botReplies = () => chat.fake.repliesTo(chat.userMessage.messageId, { fromBot: true });
 
   it('continues the same card above every earlier sequence, and never posts the answer twice', async () => {
     attempts.reset();
@@ -62,13 +49,13 @@ describe('a reply resumed after a shutdown hand-back (same attempt count)', () =
     first.update('Once upon a time');
     await first.fail('Once upon a time', NOTICE);
     const [reply] = botReplies();
-    const cardId = fake.cardForMessage(reply!.messageId)!.cardId;
+    const cardId = chat.fake.cardForMessage(reply!.messageId)!.cardId;
     // Stand-in for a long first attempt: 2 000 sequenced operations on the card (8 min at 4/s).
-    await client.cardkit.v1.card.settings({
+    await chat.client.cardkit.v1.card.settings({
       path: { card_id: cardId },
       data: { settings: JSON.stringify({ config: { streaming_mode: false } }), sequence: 1_002_000 },
     });
-    expect(fake.cardState(cardId)?.sequence).toBe(1_002_000);
+    expect(chat.fake.cardState(cardId)?.sequence).toBe(1_002_000);
 
     // Attempt "1" again (handed back): it streams a little and is interrupted once more.
     const second = sinkFor(handedBackContext());
@@ -87,10 +74,10 @@ describe('a reply resumed after a shutdown hand-back (same attempt count)', () =
 
     const replies = botReplies();
     expect(replies.map((message) => message.msgType)).toEqual(['interactive']);
-    const card = fake.cardForMessage(replies[0]!.messageId)!;
+    const card = chat.fake.cardForMessage(replies[0]!.messageId)!;
     expect(card.cardId).toBe(cardId);
     expect(card.streaming).toBe(false);
-    expect(fake.visibleText(replies[0]!.messageId)).toBe(answer);
+    expect(chat.fake.visibleText(replies[0]!.messageId)).toBe(answer);
     // Each run wrote above the one before it, none had a write refused for its sequence.
     expect(card.rejectedSequences).toEqual([]);
     expect(card.sequenceHistory.some((sequence) => sequence > 2_000_000 && sequence < 3_000_000)).toBe(true);

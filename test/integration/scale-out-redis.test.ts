@@ -11,12 +11,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../lib/store/open-store.js';
 import type { Job, Store } from '../../lib/store/store.js';
-import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
-import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
-import { type BotProcess, ensureBuilt, killBotProcesses, sleep, startBotProcess } from '../support/bot-process.js';
+import { type BotProcess, killBotProcesses, sleep, startBotProcess } from '../support/bot-process.js';
 import {
   answerWith,
   deliver,
@@ -24,6 +22,7 @@ import {
   expectAnsweredOnce,
   serviceEnvironment,
   streamedUpdates,
+  useServiceFakes,
   waitForClosedCard,
 } from '../support/real-stack.js';
 import { REDIS_URL, requireRedis } from '../support/requirements.js';
@@ -58,27 +57,15 @@ async function waitForJob(store: Store, id: string, done: (job: Job | null) => b
 }
 
 describe.runIf(redisAvailable)('two service processes on one Redis', () => {
-  let feishu: FakeFeishu;
-  let openai: FakeOpenAI;
+  const fakes = useServiceFakes();
   let prefix: string;
   let storeUrl: string;
   let store: Store | undefined;
-
-  beforeAll(async () => {
-    ensureBuilt();
-    feishu = await startFakeFeishu();
-    openai = await startFakeOpenAI();
-  });
   afterEach(async () => {
     await killBotProcesses();
     await store?.close();
     store = undefined;
     await removeRedisPrefix(REDIS_URL, prefix);
-  });
-  afterAll(async () => {
-    await killBotProcesses();
-    await openai?.close();
-    await feishu?.close();
   });
 
   /** Instances `scale-a` and `scale-b` on a fresh prefix, started in parallel. */
@@ -90,8 +77,7 @@ describe.runIf(redisAvailable)('two service processes on one Redis', () => {
       startBotProcess({
         name: instance,
         env: serviceEnvironment({
-          feishu,
-          openai,
+          ...fakes,
           storeUrl,
           leaseMs: LEASE_MS,
           extra: { INSTANCE_ID: instance, ...extra },
@@ -102,34 +88,34 @@ describe.runIf(redisAvailable)('two service processes on one Redis', () => {
   }
 
   it('the same event posted to both instances at once is answered once', async () => {
-    answerWith(openai, (text) => `Once only: ${text}`);
+    answerWith(fakes.openai, (text) => `Once only: ${text}`);
     const [a, b] = await startPair();
-    const event = directMessage(feishu, `concurrent ${randomUUID()}`, { senderOpenId: 'ou_scale_concurrent' });
+    const event = directMessage(fakes.feishu, `concurrent ${randomUUID()}`, { senderOpenId: 'ou_scale_concurrent' });
     const messageId = event.event.message.message_id;
     const text = JSON.parse(event.event.message.content).text as string;
 
     // Both acknowledge (one persisted it, the other found it a duplicate): Feishu stops retrying.
     const statuses = await Promise.all([deliver(a.url, event), deliver(b.url, event), deliver(a.url, event)]);
     expect(statuses).toEqual([200, 200, 200]);
-    await waitForClosedCard(feishu, messageId);
-    expectAnsweredOnce(feishu, messageId, `Once only: ${text}`);
+    await waitForClosedCard(fakes.feishu, messageId);
+    expectAnsweredOnce(fakes.feishu, messageId, `Once only: ${text}`);
     const job = await waitForJob(store!, `message:${messageId}`, (current) => current?.status === 'done');
     expect(job).toMatchObject({ attempts: 1 });
     // Dedupe, not the Feishu uuid, kept it single: the model ran once for this message.
     await sleep(300);
-    expect(openai.requests.filter((request) => JSON.stringify(request.messages).includes(text))).toHaveLength(1);
+    expect(fakes.openai.requests.filter((request) => JSON.stringify(request.messages).includes(text))).toHaveLength(1);
   }, 60_000);
 
   it('SIGKILL the instance answering: the other finishes the job once after the lease expires', async () => {
     const answer = Array.from({ length: 10 }, (_, index) => `Part ${index + 1} of the long answer.`).join(' ');
-    answerWith(openai, () => answer, { chunkSize: 8, chunkDelayMs: 60 });
+    answerWith(fakes.openai, () => answer, { chunkSize: 8, chunkDelayMs: 60 });
     const [a, b] = await startPair();
-    const event = directMessage(feishu, 'a long question', { senderOpenId: 'ou_scale_failover' });
+    const event = directMessage(fakes.feishu, 'a long question', { senderOpenId: 'ou_scale_failover' });
     const messageId = event.event.message.message_id;
     const jobId = `message:${messageId}`;
     expect(await deliver(a.url, event)).toBe(200);
 
-    await feishu.waitFor(() => streamedUpdates(feishu, messageId) >= 3, {
+    await fakes.feishu.waitFor(() => streamedUpdates(fakes.feishu, messageId) >= 3, {
       timeoutMs: 30_000,
       description: 'a few streamed card updates',
     });
@@ -140,12 +126,12 @@ describe.runIf(redisAvailable)('two service processes on one Redis', () => {
     const [victim, survivor] = holder === 'scale-a' ? [a, b] : [b, a];
     victim.kill('SIGKILL');
     await victim.exited;
-    const [interrupted] = feishu.repliesTo(messageId, { fromBot: true });
-    const interruptedCard = feishu.cardForMessage(interrupted!.messageId)!;
+    const [interrupted] = fakes.feishu.repliesTo(messageId, { fromBot: true });
+    const interruptedCard = fakes.feishu.cardForMessage(interrupted!.messageId)!;
     expect(interruptedCard.streaming).toBe(true);
 
-    await waitForClosedCard(feishu, messageId, 40_000);
-    const { card } = expectAnsweredOnce(feishu, messageId, answer);
+    await waitForClosedCard(fakes.feishu, messageId, 40_000);
+    const { card } = expectAnsweredOnce(fakes.feishu, messageId, answer);
     expect(card.cardId).toBe(interruptedCard.cardId);
     const job = await waitForJob(store!, jobId, (current) => current?.status === 'done');
     expect(job).toMatchObject({ attempts: 2 });
@@ -155,25 +141,27 @@ describe.runIf(redisAvailable)('two service processes on one Redis', () => {
 
   it('one conversation posted alternately to both instances is answered in order, one at a time', async () => {
     // Slow enough that later messages arrive while earlier ones are still being answered.
-    answerWith(openai, (text) => `In order: ${text}`, { chunkSize: 6, chunkDelayMs: 25 });
+    answerWith(fakes.openai, (text) => `In order: ${text}`, { chunkSize: 6, chunkDelayMs: 25 });
     const [a, b] = await startPair();
     const sender = 'ou_scale_ordering';
     const messageIds: string[] = [];
     for (let index = 0; index < 6; index++) {
-      const event = directMessage(feishu, `message number ${index}`, { senderOpenId: sender });
+      const event = directMessage(fakes.feishu, `message number ${index}`, { senderOpenId: sender });
       messageIds.push(event.event.message.message_id);
       expect(await deliver(index % 2 === 0 ? a.url : b.url, event)).toBe(200);
     }
     for (const [index, messageId] of messageIds.entries()) {
-      await waitForClosedCard(feishu, messageId, 40_000);
-      expectAnsweredOnce(feishu, messageId, `In order: message number ${index}`);
+      await waitForClosedCard(fakes.feishu, messageId, 40_000);
+      expectAnsweredOnce(fakes.feishu, messageId, `In order: message number ${index}`);
     }
     // Replies were created in message order.
-    const chatId = feishu.message(messageIds[0]!)!.chatId;
-    const replyParents = feishu.messages({ chatId, fromBot: true }).map((reply) => reply.parentId);
+    const chatId = fakes.feishu.message(messageIds[0]!)!.chatId;
+    const replyParents = fakes.feishu.messages({ chatId, fromBot: true }).map((reply) => reply.parentId);
     expect(replyParents).toEqual(messageIds);
     // And the lane had one holder at a time: each model call started after the previous ended.
-    const calls = openai.requests.filter((request) => JSON.stringify(request.messages).includes('message number'));
+    const calls = fakes.openai.requests.filter((request) =>
+      JSON.stringify(request.messages).includes('message number'),
+    );
     expect(calls.map((request) => request.at).sort((x, y) => x - y)).toEqual(calls.map((request) => request.at));
     for (let index = 1; index < calls.length; index++) {
       expect(calls[index]!.at).toBeGreaterThanOrEqual(calls[index - 1]!.endedAt!);

@@ -1,6 +1,5 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ReplySink } from '../../lib/conversation/reply-sink.js';
-import { createFeishuClient, type FeishuClient } from '../../lib/feishu/feishu-client.js';
 import { createReplySinkForJob } from '../../lib/feishu/reply/reply-for-job.js';
 import {
   type CardCheckpoint,
@@ -11,55 +10,39 @@ import {
 import { silentLogger } from '../../lib/log.js';
 import type { BotEvent } from '../../lib/observe/bot-event.js';
 import { createEventBus, type EventBus } from '../../lib/observe/event-bus.js';
-import {
-  type CardState,
-  type FakeFeishu,
-  type FakeMessage,
-  FEISHU_CODES,
-  startFakeFeishu,
-} from '../fakes/fake-feishu.js';
+import { type CardState, type FakeMessage, FEISHU_CODES } from '../fakes/fake-feishu.js';
+import { useFakeFeishuChat } from '../support/fake-feishu-chat.js';
 import { jobAttempts } from '../support/job-attempts.js';
 
 const UPDATES_PER_SECOND = 5;
 const GROUP_CHAT = 'oc_streaming_group';
 const THREAD = 'omt_streaming_thread';
 
-let fake: FakeFeishu;
-let client: FeishuClient;
+const chat = useFakeFeishuChat((fake) => {
+  // A group thread: its root, then the user's question inside it.
+  fake.seedMessage({ chatId: GROUP_CHAT, chatType: 'group', threadId: THREAD, text: 'Release planning' });
+  return fake.seedMessage({ chatId: GROUP_CHAT, threadId: THREAD, text: '@bot how do I stream?' });
+});
 let bus: EventBus;
 let events: BotEvent[];
-let userMessage: FakeMessage;
-
-beforeAll(async () => {
-  fake = await startFakeFeishu();
-  client = createFeishuClient({ appId: fake.appId, appSecret: fake.appSecret, domain: fake.url });
-});
-
-afterAll(async () => {
-  await fake.close();
-});
 
 beforeEach(() => {
-  fake.reset();
   bus = createEventBus();
   events = [];
   bus.subscribe((event) => events.push(event));
-  // A group thread: its root, then the user's question inside it.
-  fake.seedMessage({ chatId: GROUP_CHAT, chatType: 'group', threadId: THREAD, text: 'Release planning' });
-  userMessage = fake.seedMessage({ chatId: GROUP_CHAT, threadId: THREAD, text: '@bot how do I stream?' });
 });
 
 afterEach(() => {
-  expect(fake.rateLimitViolations()).toEqual([]);
+  expect(chat.fake.rateLimitViolations()).toEqual([]);
 });
 
 function sinkFor(overrides: Partial<StreamingCardReplyOptions> = {}): ReplySink {
   return createStreamingCardReply({
-    client,
+    client: chat.client,
     bus,
     log: silentLogger(),
     traceId: 'job-1',
-    target: { messageId: userMessage.messageId, chatId: GROUP_CHAT, replyInThread: true },
+    target: { messageId: chat.userMessage.messageId, chatId: GROUP_CHAT, replyInThread: true },
     idempotencyKey: (part) => `job-1-${part}`,
     updatesPerSecond: UPDATES_PER_SECOND,
     backoff: { initialMs: 20, maxMs: 200, jitter: 0 },
@@ -106,11 +89,11 @@ async function feed(
 }
 
 function botReplies(): FakeMessage[] {
-  return fake.messages({ chatId: GROUP_CHAT, fromBot: true });
+  return chat.fake.messages({ chatId: GROUP_CHAT, fromBot: true });
 }
 
 function cardOf(message: FakeMessage): CardState {
-  const card = fake.cardForMessage(message.messageId);
+  const card = chat.fake.cardForMessage(message.messageId);
   if (!card) throw new Error(`message ${message.messageId} shows no CardKit card`);
   return card;
 }
@@ -145,10 +128,10 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
     expect(replies).toHaveLength(1);
     const reply = replies[0]!;
     expect(reply.threadId).toBe(THREAD);
-    expect(reply.parentId).toBe(userMessage.messageId);
+    expect(reply.parentId).toBe(chat.userMessage.messageId);
     expect(reply.msgType).toBe('interactive');
     expect(reply.uuid).toBe('job-1-card-0');
-    expect(fake.visibleText(reply.messageId)).toBe(answer);
+    expect(chat.fake.visibleText(reply.messageId)).toBe(answer);
 
     const card = cardOf(reply);
     expect(card.streaming).toBe(false);
@@ -159,7 +142,7 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
     expectAtMostPerSecond(card.updateTimes, UPDATES_PER_SECOND);
     // Coalesced: more than one write, but no more than the rate allows over the time it took
     // (the ~80 updates fed are not each sent).
-    const contentCalls = fake.callsTo('cardkit.cardElement.content');
+    const contentCalls = chat.fake.callsTo('cardkit.cardElement.content');
     expect(contentCalls.length).toBeGreaterThan(2);
     expect(contentCalls.length).toBeLessThanOrEqual(Math.ceil((streamedForMs / 1000) * UPDATES_PER_SECOND) + 2);
     for (const call of contentCalls) {
@@ -192,13 +175,13 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
       onProgress: (sent) => {
         if (injected || sent < answer.length / 3) return;
         injected = true;
-        fake.inject({
+        chat.fake.inject({
           api: 'cardkit.cardElement.content',
           times: 3,
           status: 400,
           code: FEISHU_CODES.messageRateLimited,
         });
-        fake.inject({
+        chat.fake.inject({
           api: 'cardkit.cardElement.content',
           times: 1,
           status: 429,
@@ -210,9 +193,9 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
 
     const [reply] = botReplies();
     expect(botReplies()).toHaveLength(1);
-    expect(fake.visibleText(reply!.messageId)).toBe(answer);
+    expect(chat.fake.visibleText(reply!.messageId)).toBe(answer);
     expect(cardOf(reply!).streaming).toBe(false);
-    const contentCalls = fake.callsTo('cardkit.cardElement.content');
+    const contentCalls = chat.fake.callsTo('cardkit.cardElement.content');
     expect(contentCalls.filter((call) => call.injected)).toHaveLength(4);
     // After the 429 that asked for a 1 s pause, the next write waited for it.
     const limited = contentCalls.findIndex((call) => call.status === 429);
@@ -226,13 +209,13 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
     const answer = longAnswer(12);
     const sink = sinkFor();
     await sink.start();
-    fake.inject({ api: 'cardkit.cardElement.content', times: 1, code: FEISHU_CODES.sequenceNotIncreasing });
+    chat.fake.inject({ api: 'cardkit.cardElement.content', times: 1, code: FEISHU_CODES.sequenceNotIncreasing });
     await feed(sink, answer);
     await sink.finish(answer);
 
     const [reply] = botReplies();
-    expect(fake.visibleText(reply!.messageId)).toBe(answer);
-    const calls = fake.callsTo('cardkit.cardElement.content');
+    expect(chat.fake.visibleText(reply!.messageId)).toBe(answer);
+    const calls = chat.fake.callsTo('cardkit.cardElement.content');
     const rejected = calls.findIndex((call) => call.code === FEISHU_CODES.sequenceNotIncreasing);
     expect(rejected).toBeGreaterThanOrEqual(0);
     const sequenceOf = (index: number) => (calls[index]!.body as { sequence: number }).sequence;
@@ -258,10 +241,10 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
       expect(Buffer.byteLength(JSON.stringify(card.card))).toBeLessThan(30 * 1024);
       expectStrictlyIncreasing(card.sequenceHistory);
       // Cut at a paragraph boundary, never inside a code block.
-      const fences = fake.visibleText(reply.messageId).match(/^```/gm) ?? [];
+      const fences = chat.fake.visibleText(reply.messageId).match(/^```/gm) ?? [];
       expect(fences.length % 2).toBe(0);
     }
-    expect(replies.map((reply) => fake.visibleText(reply.messageId)).join('')).toBe(answer);
+    expect(replies.map((reply) => chat.fake.visibleText(reply.messageId)).join('')).toBe(answer);
     expect(events.find((event) => event.type === 'reply.finished')).toMatchObject({ cards: replies.length });
   });
 
@@ -274,26 +257,32 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
       onProgress: (sent) => {
         if (!invalidated && sent > answer.length / 2) {
           invalidated = true;
-          fake.invalidateTokens();
+          chat.fake.invalidateTokens();
         }
       },
     });
     await sink.finish(answer);
 
     const [reply] = botReplies();
-    expect(fake.visibleText(reply!.messageId)).toBe(answer);
-    expect(fake.issuedTokens().length).toBeGreaterThanOrEqual(2);
-    expect(fake.calls.some((call) => call.code === FEISHU_CODES.invalidAccessToken)).toBe(true);
+    expect(chat.fake.visibleText(reply!.messageId)).toBe(answer);
+    expect(chat.fake.issuedTokens().length).toBeGreaterThanOrEqual(2);
+    expect(chat.fake.calls.some((call) => call.code === FEISHU_CODES.invalidAccessToken)).toBe(true);
     expect(cardOf(reply!).streaming).toBe(false);
   });
 
   it('falls back to a plain text reply with the full text when CardKit refuses to create cards', async () => {
     const answer = longAnswer(8);
-    fake.inject({ api: 'cardkit.card.create', times: 5, status: 400, code: 99991672, msg: 'Access denied: cardkit' });
+    chat.fake.inject({
+      api: 'cardkit.card.create',
+      times: 5,
+      status: 400,
+      code: 99991672,
+      msg: 'Access denied: cardkit',
+    });
     const sink = sinkFor();
     await sink.start();
     // While the answer is produced, a reaction says the bot is on it.
-    expect(fake.reactions(userMessage.messageId).map((reaction) => reaction.emojiType)).toEqual(['Typing']);
+    expect(chat.fake.reactions(chat.userMessage.messageId).map((reaction) => reaction.emojiType)).toEqual(['Typing']);
     await feed(sink, answer);
     await sink.finish(answer);
 
@@ -301,9 +290,9 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
     expect(replies).toHaveLength(1);
     expect(replies[0]!.msgType).toBe('text');
     expect(replies[0]!.threadId).toBe(THREAD);
-    expect(fake.visibleText(replies[0]!.messageId)).toBe(answer);
-    expect(fake.reactions(userMessage.messageId)).toEqual([]);
-    expect(fake.callsTo('cardkit.cardElement.content')).toEqual([]);
+    expect(chat.fake.visibleText(replies[0]!.messageId)).toBe(answer);
+    expect(chat.fake.reactions(chat.userMessage.messageId)).toEqual([]);
+    expect(chat.fake.callsTo('cardkit.cardElement.content')).toEqual([]);
     expect(events.find((event) => event.type === 'reply.finished')).toMatchObject({ mode: 'text' });
   });
 
@@ -318,10 +307,12 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
     await first.start();
     const partial = longAnswer(6);
     await feed(first, partial);
-    await fake.waitFor(() => fake.cards()[0]?.elements.answer?.content === partial, { description: 'partial text' });
+    await chat.fake.waitFor(() => chat.fake.cards()[0]?.elements.answer?.content === partial, {
+      description: 'partial text',
+    });
     // The process dies here: no finish. Ten minutes later streaming has closed itself.
-    fake.advanceClock(11 * 60 * 1000);
-    expect(fake.cards()[0]?.streaming).toBe(false);
+    chat.fake.advanceClock(11 * 60 * 1000);
+    expect(chat.fake.cards()[0]?.streaming).toBe(false);
 
     const checkpoint = parseCardCheckpoint(JSON.parse(JSON.stringify(saved)));
     expect(checkpoint?.cards).toHaveLength(1);
@@ -333,14 +324,14 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
 
     const replies = botReplies();
     expect(replies).toHaveLength(1);
-    expect(fake.visibleText(replies[0]!.messageId)).toBe(answer);
+    expect(chat.fake.visibleText(replies[0]!.messageId)).toBe(answer);
     const card = cardOf(replies[0]!);
     expect(card.streaming).toBe(false);
     expect(card.rejectedSequences).toEqual([]);
     expectStrictlyIncreasing(card.sequenceHistory);
     expect(card.sequenceHistory.at(-1)).toBeGreaterThan(2_000_000);
-    // (fake.reset() between tests revokes the SDK's cached token, so count only accepted creates.)
-    expect(fake.callsTo('cardkit.card.create').filter((call) => call.code === 0)).toHaveLength(1);
+    // (chat.fake.reset() between tests revokes the SDK's cached token, so count only accepted creates.)
+    expect(chat.fake.callsTo('cardkit.card.create').filter((call) => call.code === 0)).toHaveLength(1);
   });
 
   it('switches to a plain text reply mid-way when the card can no longer be written', async () => {
@@ -352,7 +343,7 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
       onProgress: (sent) => {
         if (!broken && sent > answer.length / 3) {
           broken = true;
-          fake.inject({ api: 'cardkit.cardElement.content', times: 1_000, status: 400, code: 99991672 });
+          chat.fake.inject({ api: 'cardkit.cardElement.content', times: 1_000, status: 400, code: 99991672 });
         }
       },
     });
@@ -360,7 +351,7 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
 
     const replies = botReplies();
     expect(replies.map((reply) => reply.msgType)).toEqual(['interactive', 'text']);
-    expect(fake.visibleText(replies[1]!.messageId)).toBe(answer);
+    expect(chat.fake.visibleText(replies[1]!.messageId)).toBe(answer);
     expect(replies[1]!.threadId).toBe(THREAD);
     // The abandoned card does not keep a typing cursor.
     expect(cardOf(replies[0]!).streaming).toBe(false);
@@ -371,19 +362,21 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
 
   it('createReplySinkForJob: an aborted attempt stops writing; the next attempt finishes the same card', async () => {
     const attempts = jobAttempts({ id: 'job-9', lane: GROUP_CHAT, initialCheckpoint: { memory: 'kept' } });
-    const message = { messageId: userMessage.messageId, chatId: GROUP_CHAT, threadId: THREAD };
-    const common = { message, client, bus, log: silentLogger(), updatesPerSecond: UPDATES_PER_SECOND };
+    const message = { messageId: chat.userMessage.messageId, chatId: GROUP_CHAT, threadId: THREAD };
+    const common = { message, client: chat.client, bus, log: silentLogger(), updatesPerSecond: UPDATES_PER_SECOND };
 
     const firstAbort = new AbortController();
     const first = createReplySinkForJob({ context: attempts.context(1, firstAbort.signal), ...common });
     await first.start();
     await feed(first, longAnswer(4));
-    await fake.waitFor(() => fake.cards()[0]?.elements.answer?.content === longAnswer(4), { description: 'partial' });
+    await chat.fake.waitFor(() => chat.fake.cards()[0]?.elements.answer?.content === longAnswer(4), {
+      description: 'partial',
+    });
     firstAbort.abort('lease-lost');
-    const writesBefore = fake.callsTo('cardkit.cardElement.content').length;
+    const writesBefore = chat.fake.callsTo('cardkit.cardElement.content').length;
     first.update(`${longAnswer(4)} more`);
     await first.fail(longAnswer(4), 'should not be shown');
-    expect(fake.callsTo('cardkit.cardElement.content')).toHaveLength(writesBefore);
+    expect(chat.fake.callsTo('cardkit.cardElement.content')).toHaveLength(writesBefore);
     expect(attempts.checkpoint).toMatchObject({ memory: 'kept', reply: { kind: 'feishu-reply', mode: 'card' } });
 
     const second = createReplySinkForJob({ context: attempts.context(2), ...common });
@@ -396,7 +389,7 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
     expect(replies).toHaveLength(1);
     expect(replies[0]!.threadId).toBe(THREAD);
     expect(replies[0]!.uuid).toBe('job-9-card-0');
-    expect(fake.visibleText(replies[0]!.messageId)).toBe(answer);
+    expect(chat.fake.visibleText(replies[0]!.messageId)).toBe(answer);
     expect(cardOf(replies[0]!).streaming).toBe(false);
     expectStrictlyIncreasing(cardOf(replies[0]!).sequenceHistory);
   });
@@ -417,7 +410,7 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
     shutdown.abort('shutdown');
     await first.fail(partial, 'I was interrupted by a restart.');
     const [reply] = botReplies();
-    expect(fake.visibleText(reply!.messageId)).toBe(`${partial}\n\nI was interrupted by a restart.`);
+    expect(chat.fake.visibleText(reply!.messageId)).toBe(`${partial}\n\nI was interrupted by a restart.`);
     expect(cardOf(reply!).streaming).toBe(false);
 
     const second = sinkFor({ attempt: 2, checkpoint: parseCardCheckpoint(checkpoint) });
@@ -426,7 +419,7 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
     await feed(second, answer);
     await second.finish(answer);
     expect(botReplies()).toHaveLength(1);
-    expect(fake.visibleText(reply!.messageId)).toBe(answer);
+    expect(chat.fake.visibleText(reply!.messageId)).toBe(answer);
     expect(cardOf(reply!).streaming).toBe(false);
   });
 
@@ -435,7 +428,7 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
     await sink.start();
     const firstTry = longAnswer(80);
     await feed(sink, firstTry, { chunk: 1000, intervalMs: 20 });
-    await fake.waitFor(() => fake.messages({ chatId: GROUP_CHAT, fromBot: true }).length >= 2, {
+    await chat.fake.waitFor(() => chat.fake.messages({ chatId: GROUP_CHAT, fromBot: true }).length >= 2, {
       description: 'a second card',
     });
     // The fallback model answers from scratch, and shorter.
@@ -446,31 +439,34 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
     const replies = botReplies();
     const visible = replies.filter((reply) => !reply.deleted);
     expect(visible).toHaveLength(1);
-    expect(fake.visibleText(visible[0]!.messageId)).toBe(answer);
+    expect(chat.fake.visibleText(visible[0]!.messageId)).toBe(answer);
     expect(cardOf(visible[0]!).streaming).toBe(false);
-    expect(fake.callsTo('im.message.delete').length).toBe(replies.length - 1);
+    expect(chat.fake.callsTo('im.message.delete').length).toBe(replies.length - 1);
     expect(events.find((event) => event.type === 'reply.finished')).toMatchObject({ cards: 1 });
   });
 
   it('a retried reply with the same uuid does not create a second message', async () => {
     // The first reply answers too late; the sink times out and retries with the same uuid.
-    fake.inject({ api: 'im.message.reply', times: 1, latencyMs: 600 });
+    chat.fake.inject({ api: 'im.message.reply', times: 1, latencyMs: 600 });
     const sink = sinkFor({ requestTimeoutMs: 200 });
     await sink.start();
-    await fake.waitFor(() => fake.callsTo('im.message.reply').filter((call) => call.status !== 0).length >= 2, {
-      description: 'both reply calls answered',
-    });
+    await chat.fake.waitFor(
+      () => chat.fake.callsTo('im.message.reply').filter((call) => call.status !== 0).length >= 2,
+      {
+        description: 'both reply calls answered',
+      },
+    );
     const answer = 'Short answer.';
     sink.update(answer);
     await sink.finish(answer);
 
-    expect(fake.callsTo('im.message.reply').length).toBeGreaterThanOrEqual(2);
-    expect(new Set(fake.callsTo('im.message.reply').map((call) => (call.body as { uuid: string }).uuid))).toEqual(
+    expect(chat.fake.callsTo('im.message.reply').length).toBeGreaterThanOrEqual(2);
+    expect(new Set(chat.fake.callsTo('im.message.reply').map((call) => (call.body as { uuid: string }).uuid))).toEqual(
       new Set(['job-1-card-0']),
     );
     const replies = botReplies();
     expect(replies).toHaveLength(1);
-    expect(fake.visibleText(replies[0]!.messageId)).toBe(answer);
+    expect(chat.fake.visibleText(replies[0]!.messageId)).toBe(answer);
   });
 
   it('fail() leaves a closed card with the partial text and the notice', async () => {
@@ -482,7 +478,7 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
     await sink.fail(partial, notice);
 
     const [reply] = botReplies();
-    expect(fake.visibleText(reply!.messageId)).toBe(`${partial}\n\n${notice}`);
+    expect(chat.fake.visibleText(reply!.messageId)).toBe(`${partial}\n\n${notice}`);
     expect(cardOf(reply!).streaming).toBe(false);
     expect(events.find((event) => event.type === 'reply.finished')).toMatchObject({ mode: 'card', notice });
   });
@@ -499,7 +495,7 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
     expect(card.streaming).toBe(false);
     expect(card.elements.answer?.content).toBe(answer);
     expect(card.elements.footer?.content).toBe('gpt-test · 12 tokens · 0.4 s');
-    expect(fake.visibleText(reply!.messageId)).toBe(`${answer}\ngpt-test · 12 tokens · 0.4 s`);
+    expect(chat.fake.visibleText(reply!.messageId)).toBe(`${answer}\ngpt-test · 12 tokens · 0.4 s`);
   });
 
   it('re-opens a stream that closed itself mid-answer (200850) and finishes exactly', async () => {
@@ -511,15 +507,15 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
       onProgress: (sent) => {
         if (!advanced && sent > answer.length / 2) {
           advanced = true;
-          fake.advanceClock(11 * 60 * 1000);
+          chat.fake.advanceClock(11 * 60 * 1000);
         }
       },
     });
     await sink.finish(answer);
 
     const [reply] = botReplies();
-    expect(fake.visibleText(reply!.messageId)).toBe(answer);
-    expect(fake.calls.some((call) => call.code === FEISHU_CODES.streamingTimeout)).toBe(true);
+    expect(chat.fake.visibleText(reply!.messageId)).toBe(answer);
+    expect(chat.fake.calls.some((call) => call.code === FEISHU_CODES.streamingTimeout)).toBe(true);
     expect(cardOf(reply!).streaming).toBe(false);
   });
 
@@ -529,7 +525,7 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
     const sink = sinkFor({ updatesPerSecond: 10 });
     await sink.start();
     // Twice "too big": 24 KB → 16.8 KB → 11.8 KB per card, so this ~16 KB answer needs two cards.
-    fake.inject({
+    chat.fake.inject({
       api: 'cardkit.cardElement.content',
       times: 2,
       code: FEISHU_CODES.cardContentFailed,
@@ -539,9 +535,9 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
     await sink.finish(answer);
 
     const replies = botReplies();
-    expect(fake.calls.filter((call) => call.code === FEISHU_CODES.cardContentFailed)).toHaveLength(2);
+    expect(chat.fake.calls.filter((call) => call.code === FEISHU_CODES.cardContentFailed)).toHaveLength(2);
     expect(replies.length).toBeGreaterThanOrEqual(2);
-    expect(replies.map((reply) => fake.visibleText(reply.messageId)).join('')).toBe(answer);
+    expect(replies.map((reply) => chat.fake.visibleText(reply.messageId)).join('')).toBe(answer);
     for (const reply of replies) expect(cardOf(reply).streaming).toBe(false);
   });
 });

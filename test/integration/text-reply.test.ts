@@ -1,5 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createFeishuClient, type FeishuClient } from '../../lib/feishu/feishu-client.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
   createTextReply,
   escapeTextMessage,
@@ -9,39 +8,26 @@ import {
 import { silentLogger } from '../../lib/log.js';
 import type { BotEvent } from '../../lib/observe/bot-event.js';
 import { createEventBus } from '../../lib/observe/event-bus.js';
-import { type FakeFeishu, type FakeMessage, startFakeFeishu } from '../fakes/fake-feishu.js';
+import { useFakeFeishuChat } from '../support/fake-feishu-chat.js';
 
 const CHAT = 'oc_text_reply_chat';
 
-let fake: FakeFeishu;
-let client: FeishuClient;
+const chat = useFakeFeishuChat((fake) => fake.seedMessage({ chatId: CHAT, chatType: 'p2p', text: 'hello bot' }));
 let events: BotEvent[];
-let userMessage: FakeMessage;
-
-beforeAll(async () => {
-  fake = await startFakeFeishu();
-  client = createFeishuClient({ appId: fake.appId, appSecret: fake.appSecret, domain: fake.url });
-});
-
-afterAll(async () => {
-  await fake.close();
-});
 
 beforeEach(() => {
-  fake.reset();
   events = [];
-  userMessage = fake.seedMessage({ chatId: CHAT, chatType: 'p2p', text: 'hello bot' });
 });
 
 function textReply(overrides: Partial<TextReplyOptions> = {}) {
   const bus = createEventBus();
   bus.subscribe((event) => events.push(event));
   return createTextReply({
-    client,
+    client: chat.client,
     bus,
     log: silentLogger(),
     traceId: 'job-t',
-    target: { messageId: userMessage.messageId, chatId: CHAT, replyInThread: false },
+    target: { messageId: chat.userMessage.messageId, chatId: CHAT, replyInThread: false },
     idempotencyKey: (part) => `job-t-${part}`,
     backoff: { initialMs: 10, maxMs: 50, jitter: 0 },
     ...overrides,
@@ -52,16 +38,16 @@ describe('text reply (real lark SDK against the fake Feishu)', () => {
   it('shows a reaction while working, then replies once with the full text and removes the reaction', async () => {
     const sink = textReply();
     await sink.start();
-    expect(fake.reactions(userMessage.messageId).map((reaction) => reaction.emojiType)).toEqual(['Typing']);
+    expect(chat.fake.reactions(chat.userMessage.messageId).map((reaction) => reaction.emojiType)).toEqual(['Typing']);
     sink.update('partial');
-    expect(fake.messages({ fromBot: true })).toEqual([]);
+    expect(chat.fake.messages({ fromBot: true })).toEqual([]);
     await sink.finish('The **full** answer.');
 
-    const replies = fake.repliesTo(userMessage.messageId, { fromBot: true });
+    const replies = chat.fake.repliesTo(chat.userMessage.messageId, { fromBot: true });
     expect(replies).toHaveLength(1);
     expect(replies[0]!.msgType).toBe('text');
-    expect(fake.visibleText(replies[0]!.messageId)).toBe('The **full** answer.');
-    expect(fake.reactions(userMessage.messageId)).toEqual([]);
+    expect(chat.fake.visibleText(replies[0]!.messageId)).toBe('The **full** answer.');
+    expect(chat.fake.reactions(chat.userMessage.messageId)).toEqual([]);
     expect(events.map((event) => event.type)).toEqual(
       expect.arrayContaining(['reply.started', 'reply.finished', 'feishu.api']),
     );
@@ -75,42 +61,46 @@ describe('text reply (real lark SDK against the fake Feishu)', () => {
     await sink.start();
     await sink.finish(answer);
 
-    const replies = fake.repliesTo(userMessage.messageId, { fromBot: true });
+    const replies = chat.fake.repliesTo(chat.userMessage.messageId, { fromBot: true });
     expect(replies.length).toBeGreaterThanOrEqual(2);
     expect(replies.map((reply) => reply.uuid)).toEqual(replies.map((_, index) => `job-t-text-${index}`));
-    expect(replies.map((reply) => fake.visibleText(reply.messageId)).join('')).toBe(answer);
+    expect(replies.map((reply) => chat.fake.visibleText(reply.messageId)).join('')).toBe(answer);
   });
 
   it('a resumed job sending the same answer again posts nothing new (uuid)', async () => {
     await textReply({ reaction: false }).finish('Once.');
     await textReply({ reaction: false }).finish('Once.');
-    expect(fake.repliesTo(userMessage.messageId, { fromBot: true })).toHaveLength(1);
+    expect(chat.fake.repliesTo(chat.userMessage.messageId, { fromBot: true })).toHaveLength(1);
   });
 
   it('retries a rate-limited reply and posts into the chat when the question was recalled', async () => {
-    fake.inject({ api: 'im.message.reply', times: 2, status: 429, headers: { 'x-ogw-ratelimit-reset': '0' } });
+    chat.fake.inject({ api: 'im.message.reply', times: 2, status: 429, headers: { 'x-ogw-ratelimit-reset': '0' } });
     await textReply({ reaction: false }).finish('After the storm.');
     expect(
-      fake.repliesTo(userMessage.messageId, { fromBot: true }).map((reply) => fake.visibleText(reply.messageId)),
+      chat.fake
+        .repliesTo(chat.userMessage.messageId, { fromBot: true })
+        .map((reply) => chat.fake.visibleText(reply.messageId)),
     ).toEqual(['After the storm.']);
 
-    const recalled = fake.seedMessage({ chatId: CHAT, text: 'never mind' });
-    fake.message(recalled.messageId)!.deleted = true;
+    const recalled = chat.fake.seedMessage({ chatId: CHAT, text: 'never mind' });
+    chat.fake.message(recalled.messageId)!.deleted = true;
     const sink = textReply({
       reaction: false,
       target: { messageId: recalled.messageId, chatId: CHAT, replyInThread: false },
       idempotencyKey: (part) => `job-r-${part}`,
     });
     await sink.finish('Still answered.');
-    const inChat = fake.messages({ chatId: CHAT, fromBot: true }).map((message) => fake.visibleText(message.messageId));
+    const inChat = chat.fake
+      .messages({ chatId: CHAT, fromBot: true })
+      .map((message) => chat.fake.visibleText(message.messageId));
     expect(inChat).toEqual(['After the storm.', 'Still answered.']);
   });
 
   it('fail() sends the partial text with the notice; post format renders markdown', async () => {
     await textReply({ format: 'post', reaction: false }).fail('Half an answer', '⚠️ The model timed out.');
-    const [reply] = fake.repliesTo(userMessage.messageId, { fromBot: true });
+    const [reply] = chat.fake.repliesTo(chat.userMessage.messageId, { fromBot: true });
     expect(reply!.msgType).toBe('post');
-    expect(fake.visibleText(reply!.messageId)).toBe('Half an answer\n\n⚠️ The model timed out.');
+    expect(chat.fake.visibleText(reply!.messageId)).toBe('Half an answer\n\n⚠️ The model timed out.');
     expect(events.find((event) => event.type === 'reply.finished')).toMatchObject({ notice: '⚠️ The model timed out.' });
   });
 });

@@ -28,6 +28,7 @@ type Callback<T = unknown> = (error: Error | null, result: T) => void;
 interface Pm2Api {
   connect(callback: Callback): void;
   start(configFile: string, callback: Callback): void;
+  restart(name: string, callback: Callback): void;
   describe(name: string, callback: Callback<Pm2Description[]>): void;
   reload(name: string, callback: Callback): void;
   stop(name: string, callback: Callback): void;
@@ -54,18 +55,42 @@ export interface Pm2Harness {
   describe(name: string): Promise<Pm2Description[]>;
   reload(name: string): Promise<void>;
   stop(name: string): Promise<void>;
+  restart(name: string): Promise<void>;
   /** The app's JSON log lines so far (all instances: merge_logs). */
   appLog(): Array<Record<string, unknown>>;
   /** PM2's own daemon log. */
   daemonLog(): string;
-  /** Kills the daemon (and with it every app) and removes PM2_HOME. Safe to call twice. */
-  close(): Promise<void>;
+  /** Kills the daemon (and with it every app) and removes PM2_HOME unless kept. Safe to call twice. */
+  close(options?: { keepHome?: boolean }): Promise<void>;
 }
 
 function call<T>(method: (callback: Callback<T>) => void): Promise<T> {
   return new Promise((resolvePromise, reject) =>
     method((error, result) => (error ? reject(error) : resolvePromise(result))),
   );
+}
+
+/** JSON lines of a PM2 log file, each after the timestamp PM2 puts before it; other lines skipped. */
+function parseJsonLines(text: string): Array<Record<string, unknown>> {
+  return text
+    .split('\n')
+    .map((line) => line.slice(line.indexOf('{')))
+    .filter((line) => line.startsWith('{'))
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+}
+
+function readOrEmpty(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 export async function startPm2Harness({ prefix = 'pm2-e2e-' }: { prefix?: string } = {}): Promise<Pm2Harness> {
@@ -106,38 +131,17 @@ module.exports = { apps: [{
     stop: async (name) => {
       await call((callback) => pm2.stop(name, callback));
     },
-    appLog() {
-      let text = '';
-      try {
-        text = readFileSync(outLog, 'utf8');
-      } catch {
-        return [];
-      }
-      return text
-        .split('\n')
-        .map((line) => line.slice(line.indexOf('{')))
-        .filter((line) => line.startsWith('{'))
-        .flatMap((line) => {
-          try {
-            return [JSON.parse(line) as Record<string, unknown>];
-          } catch {
-            return [];
-          }
-        });
+    restart: async (name) => {
+      await call((callback) => pm2.restart(name, callback));
     },
-    daemonLog() {
-      try {
-        return readFileSync(join(home, 'pm2.log'), 'utf8');
-      } catch {
-        return '';
-      }
-    },
-    async close() {
+    appLog: () => parseJsonLines(readOrEmpty(outLog)),
+    daemonLog: () => readOrEmpty(join(home, 'pm2.log')),
+    async close({ keepHome = false } = {}) {
       if (closed) return;
       closed = true;
       await call((callback) => pm2.killDaemon(callback)).catch(() => {});
       pm2.disconnect();
-      rmSync(home, { recursive: true, force: true });
+      if (!keepHome) rmSync(home, { recursive: true, force: true });
     },
   };
 }

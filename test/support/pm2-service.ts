@@ -1,7 +1,8 @@
 /**
  * The real service (`dist/server.js` with the real ecosystem.config.js) under a real PM2 daemon
- * with an isolated PM2_HOME, for tests and the soak that need PM2's own restarts, reloads and
- * stops. Only the name, logs, port and environment are changed, through a wrapper file.
+ * with an isolated PM2_HOME (pm2-harness.ts), for tests and the soak that need PM2's own restarts,
+ * reloads and stops, and a process that answers before each resolves. Only the name, logs, port,
+ * drain budget and environment are changed, through the harness's wrapper file.
  *
  * Why a fixed port per service: PM2 restarts the same app, and the senders must find it again.
  * The port is picked free on 127.0.0.1 once and reused by every incarnation.
@@ -13,30 +14,9 @@
  * await service.close(); // pm2 kill, temp directory removed
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-
-export const repository = resolve(import.meta.dirname, '../..');
-
-interface Pm2Description {
-  pid?: number;
-  pm2_env?: { status?: string; restart_time?: number };
-}
-type Callback<T = unknown> = (error: Error | null, result: T) => void;
-/** The few calls of PM2's programmatic API used here (pm2's own types lack `custom`). */
-interface Pm2Api {
-  connect(callback: Callback): void;
-  start(configFile: string, callback: Callback): void;
-  restart(name: string, callback: Callback): void;
-  describe(name: string, callback: Callback<Pm2Description[]>): void;
-  reload(name: string, callback: Callback): void;
-  stop(name: string, callback: Callback): void;
-  killDaemon(callback: Callback): void;
-  disconnect(): void;
-}
+import { REPOSITORY } from './bot-process.js';
+import { startPm2Harness } from './pm2-harness.js';
 
 export interface AppState {
   status: string | undefined;
@@ -84,12 +64,6 @@ export interface Pm2Service {
   close(options?: { keepHome?: boolean }): Promise<void>;
 }
 
-function call<T>(method: (callback: Callback<T>) => void): Promise<T> {
-  return new Promise((resolvePromise, reject) =>
-    method((error, result) => (error ? reject(error) : resolvePromise(result))),
-  );
-}
-
 /** A port that was free on 127.0.0.1 a moment ago (the OS picks it). */
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -114,28 +88,6 @@ export async function waitUntil<T>(
   }
 }
 
-function parseJsonLines(text: string): Array<Record<string, unknown>> {
-  return text
-    .split('\n')
-    .map((line) => line.slice(line.indexOf('{')))
-    .filter((line) => line.startsWith('{'))
-    .flatMap((line) => {
-      try {
-        return [JSON.parse(line) as Record<string, unknown>];
-      } catch {
-        return [];
-      }
-    });
-}
-
-function readOrEmpty(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
 /** Starts the app under a fresh PM2 daemon and resolves once PM2 reports it online (after 'ready'). */
 export async function startPm2Service({
   env,
@@ -145,10 +97,9 @@ export async function startPm2Service({
   extraNodeArgs = [],
 }: Pm2ServiceOptions): Promise<Pm2Service> {
   // dist/ must match the sources: rebuild only when a source is newer (as `npm start` does).
-  if (build) execFileSync(process.execPath, ['scripts/build-if-needed.mjs'], { cwd: repository, stdio: 'pipe' });
-  const home = mkdtempSync(join(tmpdir(), 'pm2-service-'));
+  if (build) execFileSync(process.execPath, ['scripts/build-if-needed.mjs'], { cwd: REPOSITORY, stdio: 'pipe' });
+  const pm2 = await startPm2Harness({ prefix: 'pm2-service-' });
   const port = await freePort();
-  const outLog = join(home, 'app-out.log');
   const appEnvironment = {
     NODE_ENV: 'development',
     HOST: '127.0.0.1',
@@ -158,33 +109,10 @@ export async function startPm2Service({
     ...env,
     SHUTDOWN_TIMEOUT_MS: String(shutdownTimeoutMs),
   };
-  // The real ecosystem file, with logs, name and environment pointed into the temp directory.
-  const wrapper = join(home, 'ecosystem.config.cjs');
-  writeFileSync(
-    wrapper,
-    `const { apps } = require(${JSON.stringify(join(repository, 'ecosystem.config.js'))});
-module.exports = { apps: [{
-  ...apps[0],
-  name: ${JSON.stringify(name)},
-  node_args: [...apps[0].node_args, ...${JSON.stringify(extraNodeArgs)}],
-  kill_timeout: ${shutdownTimeoutMs + 5_000},
-  out_file: ${JSON.stringify(outLog)},
-  error_file: ${JSON.stringify(join(home, 'app-error.log'))},
-  env: { ...apps[0].env, ...${JSON.stringify(appEnvironment)} },
-}] };
-`,
-  );
-  // PM2 reads PM2_HOME from the environment in places `custom({ pm2_home })` does not reach.
-  process.env.PM2_HOME = home;
-  const require = createRequire(import.meta.url);
-  const { custom } = require('pm2') as { custom: new (options: { pm2_home: string }) => Pm2Api };
-  const pm2 = new custom({ pm2_home: home });
-  await call((callback) => pm2.connect(callback));
-  let closed = false;
 
   const baseUrl = `http://127.0.0.1:${port}`;
   async function describe(): Promise<AppState> {
-    const [description] = await call<Pm2Description[]>((callback) => pm2.describe(name, callback));
+    const [description] = await pm2.describe(name);
     return {
       status: description?.pm2_env?.status,
       pid: description?.pid ?? 0,
@@ -211,20 +139,24 @@ module.exports = { apps: [{
       },
       { timeoutMs: 60_000 },
     );
-  const daemonLog = () => readOrEmpty(join(home, 'pm2.log'));
 
   try {
-    await call((callback) => pm2.start(wrapper, callback));
+    // The real ecosystem app; only its name, logs, drain budget and environment are changed.
+    await pm2.startApp({
+      name,
+      env: appEnvironment,
+      overrides: { kill_timeout: shutdownTimeoutMs + 5_000 },
+      extraNodeArgs,
+    });
     await onlineOtherThan(0);
   } catch (error) {
-    await call((callback) => pm2.killDaemon(callback)).catch(() => {});
-    pm2.disconnect();
+    await pm2.close({ keepHome: true });
     throw error;
   }
 
   return {
     name,
-    home,
+    home: pm2.home,
     port,
     baseUrl,
     webhookUrl: `${baseUrl}/webhook/event`,
@@ -232,16 +164,16 @@ module.exports = { apps: [{
     readyStatus,
     async reload() {
       const before = await describe();
-      await call((callback) => pm2.reload(name, callback));
+      await pm2.reload(name);
       return onlineOtherThan(before.pid);
     },
     async stop() {
-      await call((callback) => pm2.stop(name, callback));
+      await pm2.stop(name);
       return describe();
     },
     async restart() {
       const before = await describe();
-      await call((callback) => pm2.restart(name, callback));
+      await pm2.restart(name);
       return onlineOtherThan(before.pid);
     },
     async killHard() {
@@ -250,19 +182,13 @@ module.exports = { apps: [{
       process.kill(before.pid, 'SIGKILL');
       return { killedPid: before.pid, state: await onlineOtherThan(before.pid) };
     },
-    appLog: () => parseJsonLines(readOrEmpty(outLog)),
-    daemonLog,
+    appLog: () => pm2.appLog(),
+    daemonLog: () => pm2.daemonLog(),
     appExits: () =>
-      [...daemonLog().matchAll(/exited with code \[(\w+)\] via signal \[(\w+)\]/g)].map((match) => ({
+      [...pm2.daemonLog().matchAll(/exited with code \[(\w+)\] via signal \[(\w+)\]/g)].map((match) => ({
         code: Number(match[1]),
         signal: match[2] ?? '',
       })),
-    async close({ keepHome = false } = {}) {
-      if (closed) return;
-      closed = true;
-      await call((callback) => pm2.killDaemon(callback)).catch(() => {});
-      pm2.disconnect();
-      if (!keepHome) rmSync(home, { recursive: true, force: true });
-    },
+    close: (options) => pm2.close(options),
   };
 }

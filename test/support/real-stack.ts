@@ -3,14 +3,62 @@
  * dispatcher → manager agent on the real AI SDK → CardKit card) against the fakes:
  * the child's environment, a slow model, and the "answered exactly once" check.
  */
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { buildMessageEvent, eventRequest, type FeishuMessageReceiveEvent } from '../fakes/event-sender.js';
-import type { CardState, FakeFeishu, FakeMessage } from '../fakes/fake-feishu.js';
-import type { FakeOpenAI } from '../fakes/fake-openai.js';
+import { type CardState, type FakeFeishu, type FakeMessage, startFakeFeishu } from '../fakes/fake-feishu.js';
+import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
+import { ensureBuilt, killBotProcesses } from './bot-process.js';
 
 export const ENCRYPT_KEY = 'scale-encrypt-key';
 export const VERIFICATION_TOKEN = 'scale-verification-token';
 export const MODEL = 'gpt-test';
+
+export interface ServiceFakes {
+  readonly feishu: FakeFeishu;
+  readonly openai: FakeOpenAI;
+}
+
+/**
+ * The set-up of a file whose tests run bot processes: dist/ built, one fake Feishu and one fake
+ * OpenAI for the file, every bot process killed after each test and at the end. Vitest runs a
+ * file's own afterEach hooks before this one's; one that must stop the bots before tearing
+ * something down (a Redis, a prefix) calls `killBotProcesses()` itself first.
+ *
+ * @example
+ * const fakes = useServiceFakes();
+ * it('answers', async () => {
+ *   const bot = await startBotProcess({ name: 'a', env: serviceEnvironment({ ...fakes, storeUrl }) });
+ * });
+ */
+export function useServiceFakes(): ServiceFakes {
+  let feishu: FakeFeishu | undefined;
+  let openai: FakeOpenAI | undefined;
+  beforeAll(async () => {
+    ensureBuilt();
+    feishu = await startFakeFeishu();
+    openai = await startFakeOpenAI();
+  });
+  afterEach(async () => {
+    await killBotProcesses();
+  });
+  afterAll(async () => {
+    await killBotProcesses();
+    await openai?.close();
+    await feishu?.close();
+  });
+  const ready = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`useServiceFakes: ${what} is read before the set-up ran`);
+    return value;
+  };
+  return {
+    get feishu() {
+      return ready(feishu, 'feishu');
+    },
+    get openai() {
+      return ready(openai, 'openai');
+    },
+  };
+}
 
 /** The environment of one service process: fakes, a store, short leases, generous rate limits. */
 export function serviceEnvironment({

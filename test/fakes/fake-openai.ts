@@ -547,25 +547,43 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     context.record.status = 200;
   };
 
+  /**
+   * The chunks of one streamed completion, as OpenAI sends them: one id, time and model on every
+   * chunk, and with `stream_options.include_usage` a `usage: null` on each and a last chunk
+   * carrying the usage before `[DONE]`.
+   */
+  const completionChunks = (context: RequestContext, request: FakeChatRequest) => {
+    const includeUsage = hasIncludeUsage(request.body);
+    const common = {
+      id: completionId(),
+      object: 'chat.completion.chunk',
+      created: Math.floor(Date.now() / 1000),
+      model: request.model,
+      system_fingerprint: 'fp_fake',
+    };
+    return {
+      write(delta: Record<string, unknown>, finishReason: string | null = null) {
+        writeEvent(context, {
+          ...common,
+          choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+          ...(includeUsage ? { usage: null } : {}),
+        });
+      },
+      end(usage: FakeUsage) {
+        if (includeUsage) writeEvent(context, { ...common, choices: [], usage: withTotal(usage) });
+        context.response.end('data: [DONE]\n\n');
+        finish(context, 'ok');
+      },
+    };
+  };
+
   const streamTextStep = async (context: RequestContext, request: FakeChatRequest, step: FakeTextStep) => {
     const { model } = request;
-    const id = completionId();
-    const created = Math.floor(Date.now() / 1000);
-    const includeUsage = hasIncludeUsage(request.body);
     const usage = step.usage ?? { prompt_tokens: promptTokens(request), completion_tokens: estimateTokens(step.text) };
     consumeQuota(model, usage);
-    const chunk = (delta: Record<string, unknown>, finishReason: string | null) => ({
-      id,
-      object: 'chat.completion.chunk',
-      created,
-      model,
-      system_fingerprint: 'fp_fake',
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
-      ...(includeUsage ? { usage: null } : {}),
-    });
+    const chunks = completionChunks(context, request);
     startStream(context, model);
-    const response = context.response;
-    writeEvent(context, chunk({ role: 'assistant', content: '', refusal: null }, null));
+    chunks.write({ role: 'assistant', content: '', refusal: null });
     await pause(context, step.firstTokenDelayMs ?? 0);
     const pieces = splitIntoChunks(step.text, step.chunkSize ?? defaultChunkSize);
     for (const [index, piece] of pieces.entries()) {
@@ -578,51 +596,27 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         await waitUntilAborted(context);
       }
       if (index > 0) await pause(context, step.chunkDelayMs ?? 0);
-      writeEvent(context, chunk({ content: piece }, null));
+      chunks.write({ content: piece });
     }
     if (step.disconnectAfterChunks !== undefined) {
       await disconnect(context);
       return;
     }
-    writeEvent(context, chunk({}, step.finishReason ?? 'stop'));
-    if (includeUsage) {
-      writeEvent(context, {
-        id,
-        object: 'chat.completion.chunk',
-        created,
-        model,
-        system_fingerprint: 'fp_fake',
-        choices: [],
-        usage: withTotal(usage),
-      });
-    }
-    response.end('data: [DONE]\n\n');
-    finish(context, 'ok');
+    chunks.write({}, step.finishReason ?? 'stop');
+    chunks.end(usage);
   };
 
   const streamToolCallsStep = async (context: RequestContext, request: FakeChatRequest, step: FakeToolCallsStep) => {
     const { model } = request;
-    const id = completionId();
-    const created = Math.floor(Date.now() / 1000);
-    const includeUsage = hasIncludeUsage(request.body);
     const calls = normaliseToolCalls(step.toolCalls);
     const usage = step.usage ?? {
       prompt_tokens: promptTokens(request),
       completion_tokens: estimateTokens((step.text ?? '') + calls.map((call) => call.name + call.arguments).join('')),
     };
     consumeQuota(model, usage);
-    const chunk = (delta: Record<string, unknown>, finishReason: string | null) => ({
-      id,
-      object: 'chat.completion.chunk',
-      created,
-      model,
-      system_fingerprint: 'fp_fake',
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
-      ...(includeUsage ? { usage: null } : {}),
-    });
+    const chunks = completionChunks(context, request);
     const chunkSize = step.chunkSize ?? defaultChunkSize;
     startStream(context, model);
-    const response = context.response;
     await pause(context, step.firstTokenDelayMs ?? 0);
     let first = true;
     const role = () => {
@@ -632,41 +626,23 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     };
     if (step.text !== undefined && step.text.length > 0) {
       for (const piece of splitIntoChunks(step.text, chunkSize)) {
-        writeEvent(context, chunk({ ...role(), content: piece }, null));
+        chunks.write({ ...role(), content: piece });
         await pause(context, step.chunkDelayMs ?? 0);
       }
     }
     for (const [index, call] of calls.entries()) {
-      writeEvent(
-        context,
-        chunk(
-          {
-            ...role(),
-            content: null,
-            tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }],
-          },
-          null,
-        ),
-      );
+      chunks.write({
+        ...role(),
+        content: null,
+        tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }],
+      });
       for (const piece of splitIntoChunks(call.arguments, chunkSize)) {
         await pause(context, step.chunkDelayMs ?? 0);
-        writeEvent(context, chunk({ tool_calls: [{ index, function: { arguments: piece } }] }, null));
+        chunks.write({ tool_calls: [{ index, function: { arguments: piece } }] });
       }
     }
-    writeEvent(context, chunk({}, 'tool_calls'));
-    if (includeUsage) {
-      writeEvent(context, {
-        id,
-        object: 'chat.completion.chunk',
-        created,
-        model,
-        system_fingerprint: 'fp_fake',
-        choices: [],
-        usage: withTotal(usage),
-      });
-    }
-    response.end('data: [DONE]\n\n');
-    finish(context, 'ok');
+    chunks.write({}, 'tool_calls');
+    chunks.end(usage);
   };
 
   const streamErrorStep = async (context: RequestContext, request: FakeChatRequest, step: FakeErrorStep) => {

@@ -743,20 +743,28 @@ export async function startFakeFeishu(options: FakeFeishuOptions = {}): Promise<
     }
     const limited = chatSendLimited('im.message.create', chatId);
     if (limited) return limited;
+    return ok(messageItem(storeBotMessage({ chatId, chatType }, body, validated.cardId)));
+  }
+
+  /** Stores what the bot sent (create or reply) where `place` says, with its card and uuid. */
+  function storeBotMessage(
+    place: Pick<FakeMessage, 'chatId' | 'chatType'> & Partial<Pick<FakeMessage, 'rootId' | 'parentId' | 'threadId'>>,
+    body: Record<string, unknown>,
+    cardId: string | undefined,
+  ): FakeMessage {
     const message = storeMessage(
       newMessage({
-        chatId,
-        chatType,
+        ...place,
         msgType: String(body.msg_type),
         content: String(body.content),
-        cardId: validated.cardId,
+        cardId,
         uuid: typeof body.uuid === 'string' ? body.uuid : undefined,
         fromBot: true,
       }),
     );
     attachCard(message);
     rememberUuid(body.uuid, message.messageId);
-    return ok(messageItem(message));
+    return message;
   }
 
   function lookupTarget(messageId: string | undefined): FakeMessage | Reply {
@@ -790,23 +798,8 @@ export async function startFakeFeishu(options: FakeFeishuOptions = {}): Promise<
       if (target.messageId !== rootId) target.threadId = threadId;
       threadRoots.set(threadId, rootId);
     }
-    const message = storeMessage(
-      newMessage({
-        chatId: target.chatId,
-        chatType: target.chatType,
-        rootId,
-        parentId: target.messageId,
-        threadId,
-        msgType: String(body.msg_type),
-        content: String(body.content),
-        cardId: validated.cardId,
-        uuid: typeof body.uuid === 'string' ? body.uuid : undefined,
-        fromBot: true,
-      }),
-    );
-    attachCard(message);
-    rememberUuid(body.uuid, message.messageId);
-    return ok(messageItem(message));
+    const place = { chatId: target.chatId, chatType: target.chatType, rootId, parentId: target.messageId, threadId };
+    return ok(messageItem(storeBotMessage(place, body, validated.cardId)));
   }
 
   function editMessage(message: FakeMessage, content: string): void {

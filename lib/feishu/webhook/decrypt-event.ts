@@ -20,9 +20,9 @@ export function deriveKey(encryptKey: string): Buffer {
 /**
  * An AES-256-ECB decipher for the last key seen, kept across events (a process has one encrypt
  * key). Creating a CBC decipher per event cost more than the decryption itself: OpenSSL looks the
- * cipher up and expands the key every time, about a fifth of a webhook ack's CPU. Block by block,
- * CBC decryption is ECB decryption XOR the previous ciphertext block, so decryptEvent does that XOR
- * and the PKCS#7 check itself. With padding off, ECB keeps no state between whole-block calls.
+ * cipher up and expands the key every time (docs/performance.md). Block by block, CBC decryption
+ * is ECB decryption XOR the previous ciphertext block, so decryptEvent does that XOR and the
+ * PKCS#7 check itself. With padding off, ECB keeps no state between whole-block calls.
  */
 let blockDecipher: { encryptKey: string; decipher: Decipher } | undefined;
 function decipherFor(encryptKey: string): Decipher {

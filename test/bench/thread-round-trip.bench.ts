@@ -50,11 +50,14 @@ interface Cost {
   cpuMicros: number;
 }
 
-async function measure(calls: number, run: () => Promise<void>): Promise<Cost> {
+/** Runs `batch` 200 times to warm up, then `rounds` times measured; figures per call. */
+async function measureBatches(size: number, batch: () => Promise<unknown>): Promise<Cost> {
+  for (let round = 0; round < 200; round += 1) await batch();
   const loop = performance.eventLoopUtilization();
   const cpu = process.cpuUsage();
-  await run();
+  for (let round = 0; round < rounds; round += 1) await batch();
   const used = process.cpuUsage(cpu);
+  const calls = rounds * size;
   return {
     loopMicros: (performance.eventLoopUtilization(loop).active * 1_000) / calls,
     cpuMicros: (used.user + used.system) / calls,
@@ -74,10 +77,7 @@ async function admissions(size: number, path: string): Promise<Cost> {
       }),
     );
   try {
-    for (let round = 0; round < 200; round += 1) await batch();
-    return await measure(rounds * size, async () => {
-      for (let round = 0; round < rounds; round += 1) await batch();
-    });
+    return await measureBatches(size, batch);
   } finally {
     await store.close();
   }
@@ -104,10 +104,7 @@ async function roundTrips(size: number): Promise<Cost> {
       worker.postMessage({ calls });
     });
   try {
-    for (let round = 0; round < 200; round += 1) await trip();
-    return await measure(rounds * size, async () => {
-      for (let round = 0; round < rounds; round += 1) await trip();
-    });
+    return await measureBatches(size, trip);
   } finally {
     await worker.terminate();
   }

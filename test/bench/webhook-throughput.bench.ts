@@ -80,20 +80,27 @@ interface RunResult extends LoadResult {
   cpuMicrosPerRequest: number;
 }
 
+/** Loads the server, then stops it (always): its STATS line, printed on the way out, has its CPU. */
 async function measure(server: ChildServer): Promise<RunResult> {
   const url = `http://127.0.0.1:${server.port}/webhook/event`;
-  const warm = await runAutocannon({ url, amount: warmup, connections, bodies: prepare(warmup + connections * 4) });
-  const measured = await runAutocannon({
-    url,
-    amount: requests,
-    connections,
-    bodies: prepare(requests + connections * 4),
-    deadlineMs: 120_000,
-  });
+  let warm: LoadResult;
+  let measured: LoadResult;
+  let stats: Record<string, unknown> | undefined;
+  try {
+    warm = await runAutocannon({ url, amount: warmup, connections, bodies: prepare(warmup + connections * 4) });
+    measured = await runAutocannon({
+      url,
+      amount: requests,
+      connections,
+      bodies: prepare(requests + connections * 4),
+      deadlineMs: 120_000,
+    });
+  } finally {
+    stats = await server.stop();
+  }
   if (warm.non2xx + measured.non2xx + measured.errors > 0) {
     throw new Error(`non-2xx answers or errors: ${JSON.stringify({ warm, measured })}`);
   }
-  const stats = await server.stop();
   // From ready to stop: the warm-up and the measured run; idle time costs next to nothing.
   const cpuMicrosPerRequest = Number(stats?.cpuMicros ?? Number.NaN) / (warm.ok + measured.ok);
   return { ...measured, cpuMicrosPerRequest };
@@ -104,11 +111,7 @@ async function statelessRun(mode: 'bare' | 'verify'): Promise<RunResult> {
   const server = await startChildServer(serverScript, [mode], {
     env: { BENCH_ENCRYPT_KEY: encryptKey, BENCH_VERIFICATION_TOKEN: token },
   });
-  try {
-    return await measure(server);
-  } finally {
-    await server.stop();
-  }
+  return measure(server);
 }
 
 async function botRun(directory: string, handler: 'noop' | 'hold') {
@@ -116,12 +119,7 @@ async function botRun(directory: string, handler: 'noop' | 'hold') {
   const server = await startChildServer(serverScript, ['bot', file, handler], {
     env: { BENCH_ENCRYPT_KEY: encryptKey, BENCH_VERIFICATION_TOKEN: token },
   });
-  let result: RunResult;
-  try {
-    result = await measure(server);
-  } finally {
-    await server.stop();
-  }
+  const result = await measure(server);
   // Every 200 must be a durable job: count them in the file the stopped process left behind.
   const store = openSqliteStore(file);
   const counts = await store.countJobs();

@@ -13,6 +13,7 @@
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createFeishuClient, type FeishuClient } from '../../lib/feishu/feishu-client.js';
 import { type FakeFeishu, type FakeMessage, startFakeFeishu } from '../fakes/fake-feishu.js';
+import { setUpValue } from './set-up-value.js';
 
 export interface FakeFeishuChat {
   readonly fake: FakeFeishu;
@@ -36,19 +37,15 @@ export function useFakeFeishuChat(seedUserMessage: (fake: FakeFeishu) => FakeMes
     fake?.reset();
     userMessage = fake === undefined ? undefined : seedUserMessage(fake);
   });
-  const ready = <T>(value: T | undefined, what: string): T => {
-    if (value === undefined) throw new Error(`useFakeFeishuChat: ${what} is read before the set-up ran`);
-    return value;
-  };
   return {
     get fake() {
-      return ready(fake, 'fake');
+      return setUpValue('useFakeFeishuChat', 'fake', fake);
     },
     get client() {
-      return ready(client, 'client');
+      return setUpValue('useFakeFeishuChat', 'client', client);
     },
     get userMessage() {
-      return ready(userMessage, 'userMessage');
+      return setUpValue('useFakeFeishuChat', 'userMessage', userMessage);
     },
   };
 }

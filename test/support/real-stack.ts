@@ -8,6 +8,7 @@ import { buildMessageEvent, eventRequest, type FeishuMessageReceiveEvent } from 
 import { type CardState, type FakeFeishu, type FakeMessage, startFakeFeishu } from '../fakes/fake-feishu.js';
 import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
 import { ensureBuilt, killBotProcesses } from './bot-process.js';
+import { setUpValue } from './set-up-value.js';
 
 export const ENCRYPT_KEY = 'scale-encrypt-key';
 export const VERIFICATION_TOKEN = 'scale-verification-token';
@@ -46,16 +47,12 @@ export function useServiceFakes(): ServiceFakes {
     await openai?.close();
     await feishu?.close();
   });
-  const ready = <T>(value: T | undefined, what: string): T => {
-    if (value === undefined) throw new Error(`useServiceFakes: ${what} is read before the set-up ran`);
-    return value;
-  };
   return {
     get feishu() {
-      return ready(feishu, 'feishu');
+      return setUpValue('useServiceFakes', 'feishu', feishu);
     },
     get openai() {
-      return ready(openai, 'openai');
+      return setUpValue('useServiceFakes', 'openai', openai);
     },
   };
 }

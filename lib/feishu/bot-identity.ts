@@ -1,4 +1,7 @@
 import { createEventBus, type EventBus } from '../observe/event-bus.js';
+import { backoffDelay } from '../util/backoff.js';
+import { errorMessage } from '../util/error-message.js';
+import { sleep } from '../util/sleep.js';
 import { callFeishu } from './call-feishu.js';
 import type { FeishuClient } from './feishu-client.js';
 
@@ -13,6 +16,8 @@ export interface FetchBotIdentityOptions {
   attempts?: number;
   /** Delay before the second attempt; doubles after each failure. */
   retryDelayMs?: number;
+  /** No delay between attempts is longer than this, however many attempts are allowed. */
+  maxRetryDelayMs?: number;
   /** Per attempt. */
   timeoutMs?: number;
   /** Where the calls are reported as `feishu.api` (metrics, devtools). */
@@ -31,10 +36,6 @@ export class BotIdentityError extends Error {
 }
 
 const cache = new WeakMap<FeishuClient, Promise<BotIdentity>>();
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 interface BotInfoResponse {
   code?: number;
@@ -67,7 +68,13 @@ async function fetchOnce(client: FeishuClient, timeoutMs: number, bus: EventBus)
  */
 export function fetchBotIdentity(
   client: FeishuClient,
-  { attempts = 4, retryDelayMs = 500, timeoutMs = 5_000, bus = createEventBus() }: FetchBotIdentityOptions = {},
+  {
+    attempts = 4,
+    retryDelayMs = 500,
+    maxRetryDelayMs = 30_000,
+    timeoutMs = 5_000,
+    bus = createEventBus(),
+  }: FetchBotIdentityOptions = {},
 ): Promise<BotIdentity> {
   const cached = cache.get(client);
   if (cached) return cached;
@@ -78,11 +85,11 @@ export function fetchBotIdentity(
         return await fetchOnce(client, timeoutMs, bus);
       } catch (error) {
         lastError = error;
-        if (attempt < attempts) await delay(retryDelayMs * 2 ** (attempt - 1));
+        if (attempt < attempts) await sleep(backoffDelay(attempt, { initialMs: retryDelayMs, maxMs: maxRetryDelayMs }));
       }
     }
     throw new BotIdentityError(
-      `could not read the bot identity after ${attempts} attempts: ${lastError instanceof Error ? lastError.message : String(lastError)}`,
+      `could not read the bot identity after ${attempts} attempts: ${errorMessage(lastError)}`,
       { cause: lastError },
     );
   })();

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeFeishu, FEISHU_CODES, startFakeFeishu } from '../../test/fakes/fake-feishu.js';
 import type { BotEvent } from '../observe/bot-event.js';
 import { createEventBus } from '../observe/event-bus.js';
-import { callFeishu, evictTenantToken, FeishuApiError, parseRetryAfterMs, toFeishuApiError } from './call-feishu.js';
+import { parseRetryAfterMs } from '../util/retry-after.js';
+import { callFeishu, evictTenantToken, FeishuApiError, toFeishuApiError } from './call-feishu.js';
 import { createFeishuClient, safeSdkLogger } from './feishu-client.js';
 
 function recordingBus() {

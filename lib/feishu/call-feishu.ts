@@ -1,5 +1,8 @@
 import * as lark from '@larksuiteoapi/node-sdk';
 import type { EventBus } from '../observe/event-bus.js';
+import { errorMessage } from '../util/error-message.js';
+import { parseRetryAfterMs, readHeader } from '../util/retry-after.js';
+import { withTimeout } from '../util/with-timeout.js';
 
 /** Feishu answers that mean "slow down": HTTP 429, the gateway's 99991400, and IM's 230020. */
 export const RATE_LIMIT_CODES: ReadonlySet<number> = new Set([99991400, 230020]);
@@ -145,7 +148,14 @@ async function callOnce<T extends FeishuBody>(
   };
   let body: T;
   try {
-    body = timeoutMs === undefined ? await fn() : await withTimeout(fn(), timeoutMs, api);
+    body =
+      timeoutMs === undefined
+        ? await fn()
+        : await withTimeout(
+            fn(),
+            timeoutMs,
+            () => new FeishuApiError({ api, message: `${api} timed out after ${timeoutMs} ms`, timedOut: true }),
+          );
   } catch (thrown) {
     const error = toFeishuApiError(api, thrown);
     report(error.rateLimited ? 'rate-limited' : 'error', error.code);
@@ -161,25 +171,6 @@ async function callOnce<T extends FeishuBody>(
   return body;
 }
 
-function withTimeout<T>(promise: Promise<T>, timeoutMs: number, api: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new FeishuApiError({ api, message: `${api} timed out after ${timeoutMs} ms`, timedOut: true })),
-      timeoutMs,
-    );
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
-}
-
 /**
  * Normalises anything the SDK can throw. Axios errors carry the Feishu body in
  * `response.data` and the rate-limit hint in `response.headers`.
@@ -190,11 +181,11 @@ export function toFeishuApiError(api: string, thrown: unknown): FeishuApiError {
   const data = readObject(response?.data);
   const code = typeof data?.code === 'number' ? data.code : undefined;
   const httpStatus = typeof response?.status === 'number' ? response.status : undefined;
-  const headers = response?.headers;
+  // AxiosHeaders answers a case-insensitive get(); plain objects from node are lower-case already.
+  const headers = readObject(response?.headers);
   const retryAfterMs = parseRetryAfterMs(headers);
   const logId = readHeader(headers, 'x-tt-logid');
-  const reason =
-    typeof data?.msg === 'string' ? data.msg : thrown instanceof Error ? thrown.message : String(thrown ?? 'unknown');
+  const reason = typeof data?.msg === 'string' ? data.msg : errorMessage(thrown ?? 'unknown');
   const parts = [`${api} failed:`, httpStatus === undefined ? undefined : `HTTP ${httpStatus}`, code, reason];
   // Axios marks its own errors; without a response they never reached an HTTP answer.
   const fromAxios = readObject(thrown)?.isAxiosError === true;
@@ -208,32 +199,6 @@ export function toFeishuApiError(api: string, thrown: unknown): FeishuApiError {
     ...(logId === undefined ? {} : { logId }),
     cause: thrown,
   });
-}
-
-/**
- * `x-ogw-ratelimit-reset` is the seconds until Feishu's gateway window resets; `retry-after`
- * is the standard header (seconds or an HTTP date). Returns milliseconds, or undefined.
- */
-export function parseRetryAfterMs(headers: unknown, now: number = Date.now()): number | undefined {
-  const reset = readHeader(headers, 'x-ogw-ratelimit-reset');
-  if (reset !== undefined && /^\d+(\.\d+)?$/.test(reset.trim())) return Math.round(Number(reset) * 1000);
-  const retryAfter = readHeader(headers, 'retry-after');
-  if (retryAfter === undefined) return undefined;
-  if (/^\d+(\.\d+)?$/.test(retryAfter.trim())) return Math.round(Number(retryAfter) * 1000);
-  const date = Date.parse(retryAfter);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-function readHeader(headers: unknown, name: string): string | undefined {
-  const record = readObject(headers);
-  if (!record) return undefined;
-  // AxiosHeaders has a case-insensitive get(); plain objects from node are lower-case already.
-  const getter = record.get;
-  const value = typeof getter === 'function' ? (getter as (key: string) => unknown).call(record, name) : record[name];
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number') return String(value);
-  if (Array.isArray(value) && typeof value[0] === 'string') return value[0];
-  return undefined;
 }
 
 function readObject(value: unknown): Record<string, unknown> | undefined {

@@ -29,7 +29,7 @@ const OUTAGE_MS = 1_500;
 /**
  * Shorter than the outage plus ioredis' reconnect back-off on purpose: jobs running when Redis
  * goes away lose their lease, and the resumed attempt must finish the card the user already sees
- * (this is what found the unsaved-checkpoint case in lib/feishu/reply/streaming-card-reply.ts).
+ * (this is what found the unsaved-checkpoint case in lib/feishu/reply/card-deck.ts).
  */
 const LEASE_MS = 2_000;
 

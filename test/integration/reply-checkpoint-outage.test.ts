@@ -8,9 +8,9 @@ import { describe, expect, it } from 'vitest';
 import {
   type CardCheckpoint,
   CheckpointNotSavedError,
-  createStreamingCardReply,
   parseCardCheckpoint,
-} from '../../lib/feishu/reply/streaming-card-reply.js';
+} from '../../lib/feishu/reply/card-checkpoint.js';
+import { createStreamingCardReply } from '../../lib/feishu/reply/streaming-card-reply.js';
 import { silentLogger } from '../../lib/log.js';
 import { createEventBus } from '../../lib/observe/event-bus.js';
 import { StoreUnavailableError } from '../../lib/store/store.js';

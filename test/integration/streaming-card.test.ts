@@ -1,10 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ReplySink } from '../../lib/conversation/reply-sink.js';
+import { type CardCheckpoint, parseCardCheckpoint } from '../../lib/feishu/reply/card-checkpoint.js';
 import { createReplySinkForJob } from '../../lib/feishu/reply/reply-for-job.js';
 import {
-  type CardCheckpoint,
   createStreamingCardReply,
-  parseCardCheckpoint,
   type StreamingCardReplyOptions,
 } from '../../lib/feishu/reply/streaming-card-reply.js';
 import { silentLogger } from '../../lib/log.js';

@@ -1,4 +1,4 @@
-import { realSleep, type Sleep } from './rate-gate.js';
+import { sleep as realSleep, type Sleep } from '../../util/sleep.js';
 
 /**
  * Writes only the newest of many values, one write at a time. `offer` never waits: a value that

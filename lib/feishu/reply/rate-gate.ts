@@ -1,7 +1,4 @@
-/** Resolves after `ms` milliseconds; injectable so tests run on a virtual clock. */
-export type Sleep = (ms: number) => Promise<void>;
-
-export const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+import { sleep as realSleep, type Sleep } from '../../util/sleep.js';
 
 /**
  * Runs calls to one resource (one card) one at a time and at most `perSecond` of them in any

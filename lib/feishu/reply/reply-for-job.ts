@@ -3,11 +3,8 @@ import type { JobContext } from '../../inbox/job-handler.js';
 import type { Logger } from '../../log.js';
 import type { EventBus } from '../../observe/event-bus.js';
 import type { FeishuClient } from '../feishu-client.js';
-import {
-  createStreamingCardReply,
-  parseCardCheckpoint,
-  type StreamingCardReplyOptions,
-} from './streaming-card-reply.js';
+import { parseCardCheckpoint } from './card-checkpoint.js';
+import { createStreamingCardReply, type StreamingCardReplyOptions } from './streaming-card-reply.js';
 
 /** The key of the job checkpoint object that holds the reply's progress. */
 export const REPLY_CHECKPOINT_KEY = 'reply';

@@ -1,22 +1,13 @@
 import type { ReplySink } from '../../conversation/reply-sink.js';
-import type { Logger } from '../../log.js';
-import type { EventBus } from '../../observe/event-bus.js';
+import { sleep as realSleep } from '../../util/sleep.js';
 import { callFeishu } from '../call-feishu.js';
-import type { FeishuClient } from '../feishu-client.js';
-import { realSleep, type Sleep } from './rate-gate.js';
-import { type BackoffOptions, type ReplyTarget, resolveBackoff, sendReply } from './send-reply.js';
+import { REPLY_DEFAULTS, type ReplyOptions } from './reply-options.js';
+import { resolveRetryPolicy } from './retry-policy.js';
+import { sendReply } from './send-reply.js';
 
 export type TextReplyFormat = 'text' | 'post';
 
-export interface TextReplyOptions {
-  client: FeishuClient;
-  bus: EventBus;
-  log: Logger;
-  target: ReplyTarget;
-  /** Groups this reply's events with the rest of the job (the inbox job id). */
-  traceId: string;
-  /** `JobContext.idempotencyKey`: stable per job and part, so a retried job never posts twice. */
-  idempotencyKey: (part: string) => string;
+export interface TextReplyOptions extends ReplyOptions {
   /**
    * `text` (default) shows exactly what the model wrote; `post` renders its markdown through
    * Feishu's `md` post element (30 KB per message instead of 150 KB).
@@ -26,12 +17,6 @@ export interface TextReplyOptions {
   maxMessageBytes?: number;
   /** Emoji put on the user's message while the answer is produced (`false`: none). */
   reaction?: string | false;
-  /** Sent when the answer is empty (Feishu rejects empty messages). */
-  emptyText?: string;
-  backoff?: BackoffOptions;
-  /** Per-call timeout; the SDK has none of its own. */
-  requestTimeoutMs?: number;
-  sleep?: Sleep;
 }
 
 const DEFAULT_MAX_BYTES: Record<TextReplyFormat, number> = { text: 140_000, post: 28_000 };
@@ -62,12 +47,12 @@ export function createTextReply({
   format = 'text',
   maxMessageBytes = DEFAULT_MAX_BYTES[format],
   reaction = 'Typing',
-  emptyText = '…',
-  backoff: backoffOptions,
-  requestTimeoutMs = 10_000,
+  emptyText = REPLY_DEFAULTS.emptyText,
+  backoff,
+  requestTimeoutMs = REPLY_DEFAULTS.requestTimeoutMs,
   sleep = realSleep,
 }: TextReplyOptions): ReplySink {
-  const backoff = resolveBackoff(backoffOptions);
+  const retry = resolveRetryPolicy(backoff);
   let reactionId: string | undefined;
   let finished = false;
 
@@ -107,7 +92,7 @@ export function createTextReply({
         uuid: idempotencyKey(`text-${index}`),
         chatUuid: idempotencyKey(`text-${index}-chat`),
         timeoutMs: requestTimeoutMs,
-        backoff,
+        retry,
         sleep,
       });
     }

@@ -1,0 +1,228 @@
+import type { Logger } from '../../log.js';
+import { FeishuApiError } from '../call-feishu.js';
+import type { CardCheckpoint } from './card-checkpoint.js';
+import { buildCardJson } from './card-json.js';
+import { type CardHandle, type CardKitOperations, isCardLimitError } from './cardkit-operations.js';
+import {
+  type CardMarkdownOptions,
+  createCardPlanner,
+  previewSummary,
+  renderCardMarkdown,
+  renderSegment,
+} from './markdown.js';
+
+/** What the cards should show: the full text so far, whether it is final, and its footer. */
+export interface CardGoal {
+  text: string;
+  final: boolean;
+  footer?: string;
+}
+
+/** One card of the answer, as this attempt knows it. */
+export interface CardSlot {
+  index: number;
+  card: CardHandle;
+  messageId: string | undefined;
+  /** Rendered content the card shows; undefined when unknown (adopted from a checkpoint). */
+  shown: string | undefined;
+  /** The footer the card shows, once the final card JSON with it was written. */
+  footer: string | undefined;
+  /** Its message was recalled (an answer that ended shorter than an earlier text). */
+  recalled: boolean;
+}
+
+/** Thrown from `sync` after Feishu refused a card's size: call `sync` again to re-plan smaller cards. */
+export class CardReplanError extends Error {
+  override readonly name = 'CardReplanError';
+}
+
+export interface CardDeckOptions {
+  cardKit: CardKitOperations;
+  log: Logger;
+  /**
+   * Saves the reply checkpoint, which lists `cards`. `required`: throws when it cannot be saved,
+   * and the card is then not shown.
+   */
+  persist: (options?: { required?: boolean }) => Promise<void>;
+  /** Rendered markdown per card, in bytes of its JSON string; Feishu's card limit is 30 KB. */
+  maxCardBytes: number;
+  /** An answer needing more cards than this cannot be shown as cards. */
+  maxCards: number;
+  markdown: Omit<CardMarkdownOptions, 'openFence'>;
+  /** What a card shows before its first words arrive. */
+  thinkingText: string;
+  /** Shown for an empty answer (a card element cannot be empty). */
+  emptyText: string;
+}
+
+export interface CardDeck {
+  /** The answer's cards in order. */
+  readonly cards: readonly CardSlot[];
+  /** Opens the first card showing `thinkingText` and sends it as the reply. */
+  open(): Promise<void>;
+  /** Continues the cards an earlier attempt saved, sending those it had not sent yet. */
+  resume(saved: CardCheckpoint['cards']): Promise<void>;
+  /** Brings the cards to show `goal`: the only thing that writes cards after `open`/`resume`. */
+  sync(goal: CardGoal): Promise<void>;
+  /** Resolves when the newest card accepts a write. */
+  ready(): Promise<void>;
+  /** Best effort: turns streaming off on every card still showing a typing cursor. */
+  closeQuietly(): Promise<void>;
+}
+
+const MIN_CARD_BYTES = 2048;
+
+/**
+ * The cards one answer is shown in. The text is planned into card-sized segments (cut at a
+ * paragraph or line, not inside a code block when avoidable); before a card would exceed
+ * `maxCardBytes` it is closed and a new card continues the answer. When Feishu still refuses a
+ * card's size, the cards get smaller (`CardReplanError`). Cards left over from a longer earlier
+ * text are blanked, and recalled when the answer is final.
+ *
+ * @example
+ * const deck = createCardDeck({ cardKit, log, persist, maxCardBytes: 24 * 1024, maxCards: 20,
+ *   markdown: {}, thinkingText: '⏳ Thinking…', emptyText: '…' });
+ * await deck.open();
+ * await deck.sync({ text: 'Hello', final: false });
+ * await deck.sync({ text: 'Hello world', final: true, footer: 'gpt-4o · 1.2 s' });
+ */
+export function createCardDeck({
+  cardKit,
+  log,
+  persist,
+  maxCardBytes,
+  maxCards,
+  markdown,
+  thinkingText,
+  emptyText,
+}: CardDeckOptions): CardDeck {
+  const cards: CardSlot[] = [];
+  let cardBytesLimit = Math.max(MIN_CARD_BYTES, maxCardBytes);
+  // Incremental: cards already full are not re-planned on every update of a long answer.
+  let planner = createCardPlanner({ maxBytes: cardBytesLimit, ...markdown });
+
+  const slot = (index: number, card: CardHandle, messageId?: string): CardSlot => ({
+    index,
+    card,
+    messageId,
+    shown: undefined,
+    footer: undefined,
+    recalled: false,
+  });
+
+  const send = async (slotToSend: CardSlot) => {
+    slotToSend.messageId = await cardKit.send(slotToSend.card, slotToSend.index);
+    await persist();
+  };
+
+  /**
+   * Creates card `index` showing `content`, saves it, then sends it as a reply. The first card
+   * must not be shown unless its id is saved: it is sent with a uuid that is the same on every
+   * attempt, so if it were shown without a checkpoint (the store down), a resumed attempt would
+   * open a new card, its send would be absorbed by that uuid, and the card the user sees would
+   * stay half-written forever.
+   */
+  const openCard = async (index: number, content: string, summary: string) => {
+    const card = await cardKit.create(buildCardJson({ body: { text: content }, streaming: true, summary }));
+    const opened = slot(index, card);
+    opened.shown = content;
+    cards.push(opened);
+    // Saved before it is sent: a crash in between resends this card with the same uuid.
+    await persist({ required: index === 0 });
+    await send(opened);
+    return opened;
+  };
+
+  const write = async (target: CardSlot, content: string) => {
+    try {
+      await target.card.setAnswer(content);
+    } catch (error) {
+      if (!isCardLimitError(error) || cardBytesLimit <= MIN_CARD_BYTES) throw error;
+      cardBytesLimit = Math.max(MIN_CARD_BYTES, Math.floor(cardBytesLimit * 0.7));
+      planner = createCardPlanner({ maxBytes: cardBytesLimit, ...markdown });
+      log.warn(
+        { code: error.code, cardBytes: cardBytesLimit },
+        'card refused the content size; rolling over to smaller cards',
+      );
+      throw new CardReplanError('card size limit');
+    }
+    target.shown = content;
+    target.footer = undefined;
+  };
+
+  const close = async (target: CardSlot, content: string, raw: string, footer: string | undefined) => {
+    const summary = previewSummary(raw) || emptyText;
+    if (footer === undefined) {
+      await target.card.setStreaming(false, summary);
+      return;
+    }
+    // The footer is a second element: replace the whole card (final text + footer, streaming off).
+    const body = { text: content, footer: renderCardMarkdown(footer, markdown) };
+    await target.card.replace(buildCardJson({ body, streaming: false, summary }), false);
+    target.footer = footer;
+  };
+
+  const recall = async (target: CardSlot): Promise<boolean> => {
+    if (target.messageId === undefined || !(await cardKit.recall(target.messageId))) return false;
+    target.recalled = true;
+    return true;
+  };
+
+  return {
+    cards,
+    async open() {
+      await openCard(0, thinkingText, thinkingText);
+    },
+    async resume(saved) {
+      for (const [index, { cardId, messageId }] of saved.entries()) {
+        cards.push(slot(index, cardKit.adopt(cardId), messageId));
+      }
+      for (const card of cards) if (card.messageId === undefined) await send(card);
+    },
+    async sync(goal) {
+      const segments = planner.plan(goal.text);
+      if (segments.length > maxCards) {
+        throw new FeishuApiError({ api: 'reply', message: `answer needs ${segments.length} cards (max ${maxCards})` });
+      }
+      for (const [index, segment] of segments.entries()) {
+        const raw = goal.text.slice(segment.start, segment.end);
+        const content = renderSegment(goal.text, segment, markdown) || (goal.final ? emptyText : thinkingText);
+        const last = index === segments.length - 1;
+        let target = cards[index];
+        if (!target) {
+          target = await openCard(
+            index,
+            content,
+            last && !goal.final ? thinkingText : previewSummary(raw) || emptyText,
+          );
+        } else {
+          if (target.messageId === undefined) await send(target);
+          if (target.shown !== content) await write(target, content);
+        }
+        if (!last || goal.final) {
+          const footer = last && goal.final ? goal.footer : undefined;
+          if (target.card.streaming !== false || target.footer !== footer) await close(target, content, raw, footer);
+        }
+      }
+      // Cards left over from a longer earlier text (a resumed attempt, or a model that started
+      // over, answered shorter): blank while streaming; recalled at the end, or closed blank.
+      for (const target of cards.slice(segments.length)) {
+        if (target.recalled) continue;
+        if (goal.final && (await recall(target))) continue;
+        if (target.shown !== emptyText) await write(target, emptyText);
+        if (goal.final && target.card.streaming !== false) await target.card.setStreaming(false, emptyText);
+      }
+    },
+    ready: () => cards.at(-1)?.card.ready() ?? Promise.resolve(),
+    async closeQuietly() {
+      for (const target of cards) {
+        if (target.card.streaming === false || target.messageId === undefined) continue;
+        try {
+          await target.card.setStreaming(false, emptyText);
+        } catch (error) {
+          log.debug({ err: error, cardId: target.card.cardId }, 'could not close the card');
+        }
+      }
+    },
+  };
+}

@@ -1,11 +1,8 @@
-import type { Logger } from '../../log.js';
-import type { EventBus } from '../../observe/event-bus.js';
 import type { Sleep } from '../../util/sleep.js';
 import { callFeishu, FeishuApiError } from '../call-feishu.js';
-import type { FeishuClient } from '../feishu-client.js';
 import { ANSWER_ELEMENT_ID } from './card-json.js';
 import { createRateGate, type RateGate } from './rate-gate.js';
-import type { ReplyTarget } from './reply-options.js';
+import type { ReplyWiring } from './reply-options.js';
 import { type RetryPolicy, withRetries } from './retry-policy.js';
 import { sendReply } from './send-reply.js';
 
@@ -56,13 +53,7 @@ export interface CardKitOperations {
   recall(messageId: string): Promise<boolean>;
 }
 
-export interface CardKitOperationsOptions {
-  client: FeishuClient;
-  bus: EventBus;
-  log: Logger;
-  target: ReplyTarget;
-  traceId: string;
-  idempotencyKey: (part: string) => string;
+export interface CardKitOperationsOptions extends ReplyWiring {
   /** The job's attempt number (1-based): its sequences are above every earlier attempt's. */
   attempt: number;
   /** Sequenced writes per card per second (Feishu allows 10). */

@@ -14,11 +14,8 @@ export interface ReplyTarget {
   replyInThread: boolean;
 }
 
-/**
- * What every Feishu reply takes, whatever it shows: the streaming card and the plain-text reply
- * (which is also the card's fallback, built from the card's own options).
- */
-export interface ReplyOptions {
+/** What one reply is wired to: the client it calls, where it reports, whom it answers. */
+export interface ReplyWiring {
   client: FeishuClient;
   bus: EventBus;
   log: Logger;
@@ -30,6 +27,13 @@ export interface ReplyOptions {
    * resumed job never posts twice.
    */
   idempotencyKey: (part: string) => string;
+}
+
+/**
+ * What every Feishu reply takes, whatever it shows: the streaming card and the plain-text reply
+ * (which is also the card's fallback, built from the card's own options).
+ */
+export interface ReplyOptions extends ReplyWiring {
   /** Shown for an empty answer: Feishu rejects empty messages, and a card element cannot be empty. */
   emptyText?: string;
   backoff?: RetryPolicyOptions;

@@ -63,6 +63,10 @@ export interface StreamingCardReplyOptions extends ReplyOptions {
  *   size limits roll over to a new card. When cards cannot be used at all (CardKit refused, or
  *   the final text cannot be written), the answer goes out as plain text messages.
  *
+ * This is the sink's life cycle (start, update, finish, fail; card mode or the fallback to text;
+ * interruption by a lost lease or a drain). The cards themselves are `card-deck.ts`, the Feishu
+ * calls and their rules `cardkit-operations.ts`, what a job saves to resume `card-checkpoint.ts`.
+ *
  * @example
  * const sink = createStreamingCardReply({
  *   client, bus, log, traceId: job.id, attempt: job.attempts,
@@ -77,12 +81,6 @@ export interface StreamingCardReplyOptions extends ReplyOptions {
  * await sink.finish(answer, 'gpt-4o · 812 tokens · 6.1 s');
  */
 export function createStreamingCardReply({
-  client,
-  bus,
-  log,
-  target,
-  traceId,
-  idempotencyKey,
   checkpoint,
   saveCheckpoint,
   attempt = 1,
@@ -98,15 +96,12 @@ export function createStreamingCardReply({
   signal,
   now = Date.now,
   sleep = realSleep,
+  ...wiring
 }: StreamingCardReplyOptions): ReplySink {
+  const { bus, log, traceId } = wiring;
   const retry = resolveRetryPolicy(backoff);
   const cardKit = createCardKitOperations({
-    client,
-    bus,
-    log,
-    target,
-    traceId,
-    idempotencyKey,
+    ...wiring,
     attempt,
     updatesPerSecond,
     requestTimeoutMs,
@@ -168,12 +163,7 @@ export function createStreamingCardReply({
     log.warn({ err: reason, traceId }, 'CardKit card unavailable; replying with plain text');
     mode = 'text';
     textSink = createTextReply({
-      client,
-      bus,
-      log,
-      target,
-      traceId,
-      idempotencyKey,
+      ...wiring,
       format: textFallback.format,
       reaction: withReaction ? (textFallback.reaction ?? 'Typing') : false,
       emptyText,

@@ -4,7 +4,9 @@ import type { BotEvent, ConnectionState } from '../observe/bot-event.js';
 import { ERROR_CATEGORIES } from '../observe/error-category.js';
 import type { EventBus } from '../observe/event-bus.js';
 import type { JobCounts } from '../store/store.js';
-import type { HealthMonitor, HealthStatus } from './health-monitor.js';
+import { withTimeout } from '../util/with-timeout.js';
+import type { HealthMonitor } from './health-monitor.js';
+import type { HealthStatus } from './health-rules.js';
 
 export interface MetricsOptions {
   /** Added as the `instance` label of every series (config.instanceId). */
@@ -251,7 +253,7 @@ export function createMetrics({
   let jobsRead: Promise<JobCounts | undefined> | undefined;
   const readJobs = () => {
     if (countJobs === undefined) return Promise.resolve(undefined);
-    jobsRead ??= withTimeout(countJobs(), scrapeTimeoutMs)
+    jobsRead ??= withTimeout(countJobs(), scrapeTimeoutMs, () => new Error(`no answer within ${scrapeTimeoutMs} ms`))
       .catch(() => undefined)
       .finally(() => {
         jobsRead = undefined;
@@ -375,14 +377,4 @@ export function metricsRoutes({ registry }: { registry: Registry }): Hono {
     return c.body(text, 200, { 'Content-Type': registry.contentType, 'Cache-Control': 'no-store' });
   });
   return app;
-}
-
-function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -1,3 +1,4 @@
+import type { Config } from '../config.js';
 import type { ConnectionState } from '../observe/bot-event.js';
 
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
@@ -11,17 +12,11 @@ export interface HealthVerdict {
   reasons: string[];
 }
 
-/** The thresholds the rules compare the window against (from config, see health-options.ts). */
-export interface HealthThresholds {
-  windowSeconds: number;
-  degradedErrorRate: number;
-  unhealthyErrorRate: number;
-  degradedRateLimits: number;
-  minCalls: number;
-  degradedP95Ms: number;
+/** The thresholds the rules compare the window against: the `health` config plus the recovery margin. */
+export type HealthThresholds = Config['health'] & {
   recoveryFactor: number;
   recoveryDwellMs: number;
-}
+};
 
 /** What the window shows at one moment: everything the status rules look at. */
 export interface WindowFigures {

@@ -22,6 +22,15 @@ describe('CappedNameMap', () => {
     expect(map.entries()).toEqual([[OTHER, other]]);
   });
 
+  it('makes each value from its name, and the shared one from "other"', () => {
+    const labels = new CappedNameMap({ maxEntries: 2, create: (name) => `label:${name}` });
+    expect([labels.get('manager'), labels.get('search'), labels.get('manager')]).toEqual([
+      'label:manager',
+      `label:${OTHER}`,
+      'label:manager',
+    ]);
+  });
+
   it('rejects a cap below two', () => {
     expect(() => new CappedNameMap({ maxEntries: 1, create: () => ({}) })).toThrow(/maxEntries/);
   });

@@ -6,11 +6,12 @@ export interface CappedNameMapOptions<T> {
   maxEntries: number;
   /** Longer names (free text, not a name) go to 'other'. Default 64. */
   maxNameLength?: number;
-  create: () => T;
+  /** Makes the value for a name on first use (`'other'` for the shared one). */
+  create: (name: string) => T;
 }
 
 /**
- * One value per name (agent, provider/model) for names that come from outside, with a bounded
+ * One value per name (agent, provider/model, metric label) for names that come from outside, with a bounded
  * number of entries: the first `maxEntries − 1` distinct names get their own value, every later,
  * empty or overlong name shares the one under 'other'. A lookup of a known name is one map get.
  *
@@ -23,7 +24,7 @@ export class CappedNameMap<T> {
   private other: T | undefined;
   private readonly maxEntries: number;
   private readonly maxNameLength: number;
-  private readonly create: () => T;
+  private readonly create: (name: string) => T;
 
   constructor({ maxEntries, maxNameLength = 64, create }: CappedNameMapOptions<T>) {
     if (!Number.isInteger(maxEntries) || maxEntries < 2) throw new RangeError('maxEntries must be an integer ≥ 2');
@@ -43,10 +44,10 @@ export class CappedNameMap<T> {
       name.length > this.maxNameLength ||
       this.named.size >= this.maxEntries - 1
     ) {
-      this.other ??= this.create();
+      this.other ??= this.create(OTHER);
       return this.other;
     }
-    const created = this.create();
+    const created = this.create(name);
     this.named.set(name, created);
     return created;
   }

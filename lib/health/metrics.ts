@@ -5,6 +5,7 @@ import { ERROR_CATEGORIES } from '../observe/error-category.js';
 import type { EventBus } from '../observe/event-bus.js';
 import type { JobCounts } from '../store/store.js';
 import { withTimeout } from '../util/with-timeout.js';
+import { CappedNameMap } from './capped-name-map.js';
 import type { HealthMonitor } from './health-monitor.js';
 import type { HealthStatus } from './health-rules.js';
 
@@ -49,15 +50,13 @@ const MAX_LABEL_LENGTH = 64;
  * distinct values pass, everything after is 'other'. Chat and user ids are never labels at all.
  */
 export class LabelLimiter {
-  private readonly seen = new Set<string>();
-  constructor(private readonly max: number) {}
+  private readonly names: CappedNameMap<string>;
+  constructor(max: number) {
+    this.names = new CappedNameMap({ maxEntries: max, maxNameLength: MAX_LABEL_LENGTH, create: (name) => name });
+  }
 
   value(raw: string | undefined): string {
-    if (raw === undefined || raw.length === 0) return 'unknown';
-    if (this.seen.has(raw)) return raw;
-    if (raw.length > MAX_LABEL_LENGTH || this.seen.size >= this.max - 1) return 'other';
-    this.seen.add(raw);
-    return raw;
+    return raw === undefined || raw.length === 0 ? 'unknown' : this.names.get(raw);
   }
 }
 

@@ -20,7 +20,7 @@ import { createFeishuClient, type FeishuClient } from './feishu/feishu-client.js
 import { type LongConnection, startLongConnection } from './feishu/long-connection.js';
 import { createReplySinkForJob } from './feishu/reply/reply-for-job.js';
 import { webhookRoutes } from './feishu/webhook/webhook-routes.js';
-import { attachHealthMonitor, HealthMonitor, healthMonitor, healthOptionsFromConfig } from './health/health-monitor.js';
+import { attachHealthMonitor, HealthMonitor, healthOptionsFromConfig } from './health/health-monitor.js';
 import { healthRoutes, type ReadinessCheck } from './health/health-routes.js';
 import { type BotMetrics, createMetrics, metricsRoutes } from './health/metrics.js';
 import { createDispatcher, type Dispatcher, type DispatcherOptions } from './inbox/dispatcher.js';
@@ -109,7 +109,7 @@ export interface StartBotOptions {
    * and exits 1, unhandledRejection is logged. server.ts passes true; in-process tests leave it off.
    */
   installProcessHandlers?: boolean;
-  /** Default: the process singleton `healthMonitor` when installProcessHandlers, else a fresh one per bot. */
+  /** Default: a new monitor for this bot, configured from `config.health`. */
   monitor?: HealthMonitor;
 }
 
@@ -136,16 +136,14 @@ export async function startBot(
   const bus = createEventBus({ onListenerError: (error) => log.error({ err: error }, 'event observer failed') });
   const store = await openStore(config.store.url, { instanceId: config.instanceId });
   const startedAt = Date.now();
-  const monitorOptions = {
-    ...healthOptionsFromConfig(config),
-    onStatusChange: ({ from, to, reasons }: { from: string; to: string; reasons: string[] }) =>
-      log.warn({ from, to, reasons }, 'health status changed'),
-  };
-  // The real process has one monitor (the singleton producers may call directly); bots built
-  // in-process by tests each get their own so they do not see each other's calls.
+  // The process's one health monitor is this instance: routes, metrics and callers get it from
+  // here (`RunningBot.monitor`), so bots built in-process by tests never see each other's calls.
   const monitor =
     givenMonitor ??
-    (installProcessHandlers ? healthMonitor.configure(monitorOptions) : new HealthMonitor(monitorOptions));
+    new HealthMonitor({
+      ...healthOptionsFromConfig(config.health, config.secrets),
+      onStatusChange: ({ from, to, reasons }) => log.warn({ from, to, reasons }, 'health status changed'),
+    });
   attachHealthMonitor(bus, monitor);
   const metrics = createMetrics({ instanceId: config.instanceId, countJobs: () => store.countJobs(), monitor });
   metrics.attach(bus);

@@ -1,22 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom as random } from '../../test/support/seeded-random.js';
 import { createEventBus } from '../observe/event-bus.js';
 import {
   attachHealthMonitor,
   HealthMonitor,
   type HealthMonitorOptions,
-  healthMonitor,
   healthOptionsFromConfig,
   type StatusChange,
-  sanitizeErrorMessage,
 } from './health-monitor.js';
-import {
-  histogramQuantile,
-  LATENCY_BUCKET_COUNT,
-  LATENCY_BUCKET_RATIO,
-  latencyBucketIndex,
-  latencyBucketLower,
-  latencyBucketUpper,
-} from './latency-histogram.js';
+import { LATENCY_BUCKET_RATIO } from './latency-histogram.js';
+import { sanitiseErrorMessage } from './sanitise-error-message.js';
 
 /** A monitor on a clock the test moves by hand. */
 function setup(options: HealthMonitorOptions = {}) {
@@ -32,60 +25,6 @@ function setup(options: HealthMonitorOptions = {}) {
   };
   return { monitor, clock, advance, changes };
 }
-
-/** Deterministic PRNG (mulberry32), so "random" traffic is the same on every run. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-describe('latency histogram', () => {
-  it('places every latency inside its bucket bounds', () => {
-    for (const latency of [0, 0.5, 1, 1.05, 2, 3.7, 99, 1000, 59_999, 120_000, 262_144, 1e9]) {
-      const index = latencyBucketIndex(latency);
-      expect(index).toBeGreaterThanOrEqual(0);
-      expect(index).toBeLessThan(LATENCY_BUCKET_COUNT);
-      expect(latency).toBeGreaterThanOrEqual(latencyBucketLower(index));
-      expect(latency).toBeLessThan(latencyBucketUpper(index));
-    }
-    // Buckets reach past two minutes before the overflow bucket starts.
-    expect(latencyBucketLower(LATENCY_BUCKET_COUNT - 1)).toBeGreaterThan(120_000);
-  });
-
-  it('reads percentiles within one bucket width of the exact value', () => {
-    const next = random(7);
-    const samples: number[] = [];
-    const counts = new Float64Array(LATENCY_BUCKET_COUNT);
-    for (let index = 0; index < 20_000; index++) {
-      // Log-normal around 800 ms, like model calls.
-      const gaussian = Math.sqrt(-2 * Math.log(next() || 1e-12)) * Math.cos(2 * Math.PI * next());
-      const latency = Math.exp(Math.log(800) + gaussian);
-      samples.push(latency);
-      counts[latencyBucketIndex(latency)]!++;
-    }
-    samples.sort((a, b) => a - b);
-    const max = samples.at(-1)!;
-    for (const q of [0.5, 0.9, 0.95, 0.99]) {
-      const exact = samples[Math.ceil(q * samples.length) - 1]!;
-      const estimate = histogramQuantile(counts, samples.length, q, max);
-      expect(estimate / exact).toBeGreaterThan(1 / LATENCY_BUCKET_RATIO);
-      expect(estimate / exact).toBeLessThan(LATENCY_BUCKET_RATIO);
-    }
-  });
-
-  it('answers 0 for an empty histogram and never exceeds the largest value seen', () => {
-    expect(histogramQuantile(new Float64Array(LATENCY_BUCKET_COUNT), 0, 0.95, 0)).toBe(0);
-    const counts = new Float64Array(LATENCY_BUCKET_COUNT);
-    counts[latencyBucketIndex(500_000)] = 3;
-    expect(histogramQuantile(counts, 3, 0.99, 500_000)).toBe(500_000);
-  });
-});
 
 describe('HealthMonitor per-agent figures', () => {
   it('reports the contract fields with counts, latency and last call', () => {
@@ -337,7 +276,7 @@ describe('HealthMonitor errors and configuration', () => {
     expect(message).not.toContain('eyJhbGciOi');
     expect(message).not.toContain('super-secret-value');
     expect(message.length).toBeLessThanOrEqual(80);
-    expect(sanitizeErrorMessage('api_key=abc123 token: "t-g1044ghJ7KLPVQ3ZAVXXXXXXXXX"')).toBe(
+    expect(sanitiseErrorMessage('api_key=abc123 token: "t-g1044ghJ7KLPVQ3ZAVXXXXXXXXX"')).toBe(
       'api_key=[Redacted] token: "[Redacted]"',
     );
   });
@@ -349,9 +288,9 @@ describe('HealthMonitor errors and configuration', () => {
     );
   });
 
-  it('takes its thresholds from config and the singleton can be configured and reset', () => {
-    const options = healthOptionsFromConfig({
-      health: {
+  it('takes its thresholds from config', () => {
+    const options = healthOptionsFromConfig(
+      {
         windowSeconds: 60,
         degradedErrorRate: 0.1,
         unhealthyErrorRate: 0.3,
@@ -359,20 +298,16 @@ describe('HealthMonitor errors and configuration', () => {
         minCalls: 3,
         degradedP95Ms: 5_000,
       },
-      secrets: ['abcd1234'],
-    });
+      ['abcd1234'],
+    );
     expect(options).toMatchObject({ windowSeconds: 60, minCalls: 3, secrets: ['abcd1234'] });
-    try {
-      healthMonitor.configure(options);
-      expect(healthMonitor.windowSeconds).toBe(60);
-      healthMonitor.trackRateLimit('m');
-      healthMonitor.trackRateLimit('m');
-      expect(healthMonitor.status().status).toBe('degraded');
-      healthMonitor.reset();
-      expect(healthMonitor.snapshot()).toMatchObject({ status: 'healthy', rateLimits: { total: 0 } });
-    } finally {
-      healthMonitor.configure({ windowSeconds: 300, minCalls: 5, degradedRateLimits: 5 });
-    }
+    const { monitor } = setup(options);
+    expect(monitor.windowSeconds).toBe(60);
+    monitor.trackRateLimit('m');
+    monitor.trackRateLimit('m');
+    expect(monitor.status().status).toBe('degraded');
+    // Monitors share nothing: another one with the same options starts healthy and empty.
+    expect(setup(options).monitor.snapshot()).toMatchObject({ status: 'healthy', rateLimits: { total: 0 } });
   });
 });
 

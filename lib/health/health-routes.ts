@@ -1,7 +1,12 @@
 import { Hono } from 'hono';
 import type { Readiness } from '../process/readiness.js';
 import type { Store } from '../store/store.js';
-import { type HealthMonitor, type HealthSnapshot, type HealthStatus, sanitizeErrorMessage } from './health-monitor.js';
+import { errorMessage } from '../util/error-message.js';
+import { withTimeout } from '../util/with-timeout.js';
+import type { HealthMonitor } from './health-monitor.js';
+import { type HealthStatus, STATUS_RANK } from './health-rules.js';
+import type { HealthSnapshot } from './health-snapshot.js';
+import { sanitiseErrorMessage } from './sanitise-error-message.js';
 
 /**
  * A dependency that must answer before the process takes traffic (store ping, long connection
@@ -49,7 +54,6 @@ export interface HealthBody extends HealthSnapshot {
   checks: CheckResult[];
 }
 
-const RANK: Record<HealthStatus, number> = { healthy: 0, degraded: 1, unhealthy: 2 };
 const NO_STORE = { 'Cache-Control': 'no-store' };
 
 /**
@@ -101,7 +105,7 @@ export function healthRoutes({
     for (const result of results) {
       if (result.ok) continue;
       const floor: HealthStatus = result.critical ? 'unhealthy' : 'degraded';
-      if (RANK[floor] > RANK[status]) status = floor;
+      if (STATUS_RANK[floor] > STATUS_RANK[status]) status = floor;
       reasons.push(`check ${result.name} failed: ${result.error}`);
     }
     const body: HealthBody = {
@@ -122,26 +126,21 @@ export function healthRoutes({
 async function runCheck(check: ReadinessCheck, timeoutMs: number, now: () => number): Promise<CheckResult> {
   const started = now();
   const critical = check.critical ?? true;
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
+    await withTimeout(
       Promise.resolve().then(() => check.check()),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
+      timeoutMs,
+      () => new Error(`no answer within ${timeoutMs} ms`),
+    );
     return { name: check.name, ok: true, critical, durationMs: now() - started };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
     return {
       name: check.name,
       ok: false,
       critical,
       durationMs: now() - started,
-      error: sanitizeErrorMessage(message, [], 200),
+      error: sanitiseErrorMessage(errorMessage(error), { maxLength: 200 }),
     };
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -4,7 +4,10 @@ import type { BotEvent, ConnectionState } from '../observe/bot-event.js';
 import { ERROR_CATEGORIES } from '../observe/error-category.js';
 import type { EventBus } from '../observe/event-bus.js';
 import type { JobCounts } from '../store/store.js';
-import type { HealthMonitor, HealthStatus } from './health-monitor.js';
+import { withTimeout } from '../util/with-timeout.js';
+import { CappedNameMap } from './capped-name-map.js';
+import type { HealthMonitor } from './health-monitor.js';
+import type { HealthStatus } from './health-rules.js';
 
 export interface MetricsOptions {
   /** Added as the `instance` label of every series (config.instanceId). */
@@ -47,15 +50,13 @@ const MAX_LABEL_LENGTH = 64;
  * distinct values pass, everything after is 'other'. Chat and user ids are never labels at all.
  */
 export class LabelLimiter {
-  private readonly seen = new Set<string>();
-  constructor(private readonly max: number) {}
+  private readonly names: CappedNameMap<string>;
+  constructor(max: number) {
+    this.names = new CappedNameMap({ maxEntries: max, maxNameLength: MAX_LABEL_LENGTH, create: (name) => name });
+  }
 
   value(raw: string | undefined): string {
-    if (raw === undefined || raw.length === 0) return 'unknown';
-    if (this.seen.has(raw)) return raw;
-    if (raw.length > MAX_LABEL_LENGTH || this.seen.size >= this.max - 1) return 'other';
-    this.seen.add(raw);
-    return raw;
+    return raw === undefined || raw.length === 0 ? 'unknown' : this.names.get(raw);
   }
 }
 
@@ -251,7 +252,7 @@ export function createMetrics({
   let jobsRead: Promise<JobCounts | undefined> | undefined;
   const readJobs = () => {
     if (countJobs === undefined) return Promise.resolve(undefined);
-    jobsRead ??= withTimeout(countJobs(), scrapeTimeoutMs)
+    jobsRead ??= withTimeout(countJobs(), scrapeTimeoutMs, () => new Error(`no answer within ${scrapeTimeoutMs} ms`))
       .catch(() => undefined)
       .finally(() => {
         jobsRead = undefined;
@@ -375,14 +376,4 @@ export function metricsRoutes({ registry }: { registry: Registry }): Hono {
     return c.body(text, 200, { 'Content-Type': registry.contentType, 'Cache-Control': 'no-store' });
   });
   return app;
-}
-
-function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningBot, startBot } from '../../lib/bot.js';
 import { loadConfig } from '../../lib/config.js';
-import { healthMonitor } from '../../lib/health/health-monitor.js';
 import { silentLogger } from '../../lib/log.js';
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text.js';
 
@@ -58,8 +57,8 @@ describe('health and metrics wired into startBot', () => {
       agents: { manager: { callCount: 5, errorCount: 5 } },
       errors: { total: 5, byCategory: { NETWORK: 5 } },
     });
-    // The process singleton stays untouched by in-process bots.
-    expect(healthMonitor.snapshot().calls.total).toBe(0);
+    // /health reads the monitor startBot created and hands out, not a process-wide one.
+    expect(bot.monitor.snapshot().calls.total).toBe(5);
 
     const metrics = await get('/metrics');
     const families = parsePrometheusText(await metrics.text());

@@ -1,0 +1,179 @@
+import type { Config } from '../config.js';
+import type { ConnectionState } from '../observe/bot-event.js';
+
+export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
+
+/** Order of badness: a higher rank is worse. */
+export const STATUS_RANK: Readonly<Record<HealthStatus, number>> = { healthy: 0, degraded: 1, unhealthy: 2 };
+
+export interface HealthVerdict {
+  status: HealthStatus;
+  /** Why the status is what it is: empty when healthy and nothing is pending. */
+  reasons: string[];
+}
+
+/** The thresholds the rules compare the window against: the `health` config plus the recovery margin. */
+export type HealthThresholds = Config['health'] & {
+  recoveryFactor: number;
+  recoveryDwellMs: number;
+};
+
+/** What the window shows at one moment: everything the status rules look at. */
+export interface WindowFigures {
+  /** The moment (epoch ms) the figures describe. */
+  at: number;
+  /** Agent calls and failed agent calls in the window, across all agents. */
+  calls: number;
+  errors: number;
+  /** p95 agent call latency in the window, ms. */
+  p95: number;
+  /** Inbox jobs in the window whose answer reached the user, and jobs that failed. */
+  answered: number;
+  failedDeliveries: number;
+  /** Provider rate-limit answers in the window. */
+  rateLimits: number;
+  /** Agent calls that failed in a row, up to now; and when the last one failed. */
+  consecutiveFailures: number;
+  lastFailureAt: number;
+  connection: ConnectionState;
+  reconnects: number;
+}
+
+/** A pending improvement: conditions have been clear (by the margin) since `since`. */
+export interface Recovery {
+  since: number;
+  /** The best status the clear conditions allowed during the dwell. */
+  target: HealthStatus;
+}
+
+/** What judging needs to remember from the previous judgement. */
+export interface PreviousJudgement {
+  status: HealthStatus;
+  recovery?: Recovery | undefined;
+}
+
+export interface Judgement extends HealthVerdict {
+  /** Set while the status is holding out for recovery; pass it back in with the next judgement. */
+  recovery: Recovery | undefined;
+}
+
+/**
+ * The status the window's conditions call for, with thresholds multiplied by `factor` (1 to
+ * get worse, the recovery factor to get better). No hysteresis: see `judge`.
+ *
+ * - unhealthy: the last `minCalls` agent calls all failed within the window (a real outage shows
+ *   within a few calls, however many old successes the window holds); or, with at least
+ *   `minCalls` calls (or finished messages), the error rate ≥ unhealthyErrorRate; or the Feishu
+ *   long connection has failed (nothing can arrive, so the bot is down for its users).
+ * - degraded: error rate ≥ degradedErrorRate (with ≥ minCalls calls or messages), ≥
+ *   degradedRateLimits rate limits, p95 latency ≥ degradedP95Ms (with ≥ minCalls calls), or the
+ *   long connection is reconnecting.
+ */
+export function assessConditions(figures: WindowFigures, thresholds: HealthThresholds, factor = 1): HealthVerdict {
+  const t = thresholds;
+  const unhealthy: string[] = [];
+  const degraded: string[] = [];
+  const windowText = `${t.windowSeconds} s`;
+  if (figures.connection === 'failed') {
+    unhealthy.push('Feishu long connection failed: no events can arrive');
+  } else if (figures.connection === 'reconnecting') {
+    degraded.push(`Feishu long connection reconnecting (${figures.reconnects} reconnects)`);
+  }
+  // A streak that ended in silence long ago is history, not an outage.
+  const streakActive =
+    figures.consecutiveFailures >= t.minCalls && figures.at - figures.lastFailureAt < t.windowSeconds * 1000;
+  if (streakActive) {
+    unhealthy.push(`last ${figures.consecutiveFailures} agent calls all failed`);
+  }
+  if (figures.calls >= t.minCalls) {
+    const rate = figures.errors / figures.calls;
+    const ratio = `${percent(rate)} of ${figures.calls} calls failed in ${windowText}`;
+    if (rate >= t.unhealthyErrorRate * factor) {
+      unhealthy.push(`${ratio} (unhealthy at ${percent(t.unhealthyErrorRate * factor)})`);
+    } else if (rate >= t.degradedErrorRate * factor) {
+      degraded.push(`${ratio} (degraded at ${percent(t.degradedErrorRate * factor)})`);
+    }
+    if (figures.p95 >= t.degradedP95Ms * factor) {
+      degraded.push(
+        `p95 latency ${Math.round(figures.p95)} ms in ${windowText} (degraded at ${Math.round(t.degradedP95Ms * factor)} ms)`,
+      );
+    }
+  }
+  const deliveries = figures.answered + figures.failedDeliveries;
+  if (deliveries >= t.minCalls) {
+    const rate = figures.failedDeliveries / deliveries;
+    const ratio = `${figures.failedDeliveries} of ${deliveries} messages failed to get an answer in ${windowText}`;
+    if (rate >= t.unhealthyErrorRate * factor) unhealthy.push(ratio);
+    else if (rate >= t.degradedErrorRate * factor) degraded.push(ratio);
+  }
+  if (figures.rateLimits >= t.degradedRateLimits * factor) {
+    degraded.push(
+      `${figures.rateLimits} rate limits in ${windowText} (degraded at ${Math.ceil(t.degradedRateLimits * factor)})`,
+    );
+  }
+  if (unhealthy.length > 0) return { status: 'unhealthy', reasons: [...unhealthy, ...degraded] };
+  if (degraded.length > 0) return { status: 'degraded', reasons: degraded };
+  return { status: 'healthy', reasons: [] };
+}
+
+/**
+ * The status for `figures`, given the previous judgement: the conditions of `assessConditions`
+ * with hysteresis. Getting worse is immediate, so an outage shows at once. Getting better needs
+ * the conditions to clear by a margin (thresholds × recoveryFactor) and to stay clear for
+ * recoveryDwellMs; a second step (unhealthy → degraded → healthy) starts its own dwell.
+ * Pure: the caller keeps the returned judgement and reports a changed status.
+ *
+ * @example
+ * let last: PreviousJudgement = { status: 'healthy' };
+ * last = judge(figures, thresholds, last); // { status, reasons, recovery }
+ */
+export function judge(figures: WindowFigures, thresholds: HealthThresholds, previous: PreviousJudgement): Judgement {
+  const current = previous.status;
+  const strict = assessConditions(figures, thresholds, 1);
+  if (STATUS_RANK[strict.status] >= STATUS_RANK[current]) {
+    return { ...strict, recovery: undefined };
+  }
+  const relaxed = assessConditions(figures, thresholds, thresholds.recoveryFactor);
+  if (STATUS_RANK[relaxed.status] >= STATUS_RANK[current]) {
+    return {
+      status: current,
+      reasons: [
+        ...relaxed.reasons,
+        `holding ${current}: conditions must clear by the recovery margin (thresholds × ${thresholds.recoveryFactor})`,
+      ],
+      recovery: undefined,
+    };
+  }
+  const pending = previous.recovery;
+  const recovery: Recovery =
+    pending === undefined
+      ? { since: figures.at, target: relaxed.status }
+      : STATUS_RANK[relaxed.status] > STATUS_RANK[pending.target]
+        ? { since: pending.since, target: relaxed.status }
+        : pending;
+  const clearFor = figures.at - recovery.since;
+  if (clearFor >= thresholds.recoveryDwellMs) {
+    const target = recovery.target;
+    return {
+      status: target,
+      reasons: target === relaxed.status ? relaxed.reasons : strict.reasons,
+      recovery: undefined,
+    };
+  }
+  return {
+    status: current,
+    reasons: [
+      ...relaxed.reasons,
+      `recovering: holding ${current} until conditions stay clear for ${seconds(thresholds.recoveryDwellMs)} (${seconds(clearFor)} so far)`,
+    ],
+    recovery,
+  };
+}
+
+function percent(rate: number): string {
+  return `${Math.round(rate * 1000) / 10}%`;
+}
+
+function seconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
+}

@@ -1,0 +1,18 @@
+/**
+ * A deterministic PRNG (mulberry32) returning numbers in [0, 1), so "random" traffic in a test is
+ * the same on every run.
+ *
+ * @example
+ * const next = seededRandom(42);
+ * const failed = next() < 0.05;
+ */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

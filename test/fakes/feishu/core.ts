@@ -2,10 +2,11 @@ import type { AddressInfo } from 'node:net';
 import { type HttpBindings, type ServerType, serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { sleep } from '../../../lib/util/sleep.js';
+import { attachViews } from '../attach-views.js';
+import { createRouter } from '../path-router.js';
 import { createProbeWaiter } from '../probe-waiter.js';
 import { createFaultBook, type FaultInjection, type InjectedFault, injectedReply } from './faults.js';
 import { CORE_CODES, fail, type Reply } from './reply.js';
-import { createRouter } from './router.js';
 import { createTenantTokens, type TenantTokens } from './tenant-tokens.js';
 import { HISTORY_LIMIT, hex, isRecord, parseJson, pushBounded } from './util.js';
 
@@ -420,14 +421,14 @@ export async function startFeishuServer(
       });
     },
   };
-  for (const { area, view } of views) {
-    const taken = Object.keys(view).find((name) => name in fake);
-    if (taken !== undefined) {
-      await fake.close();
-      throw new Error(`fake-feishu: area ${area.name} defines ${taken}, which already exists`);
-    }
-    // Descriptors, not values, so a view's getters stay live.
-    Object.defineProperties(fake, Object.getOwnPropertyDescriptors(view));
+  try {
+    attachViews(
+      fake,
+      views.map(({ area, view }) => ({ owner: `fake-feishu: area ${area.name}`, view })),
+    );
+  } catch (error) {
+    await fake.close();
+    throw error;
   }
   // Every area's augmentation of FakeFeishu is now on the object (an area returns the views it declares).
   return fake as FakeFeishu;

@@ -1,6 +1,6 @@
 /**
- * Matches requests against path templates written as Feishu's documentation writes them
- * (`/open-apis/im/v1/messages/:message_id/reply`). A literal segment wins over a parameter at the
+ * Matches requests against path templates written as the API documentation writes them
+ * (`/open-apis/im/v1/messages/:message_id/reply`); shared by the fake Feishu and the fake OpenAI. A literal segment wins over a parameter at the
  * same place, so `/contact/v3/users/batch` beats `/contact/v3/users/:user_id` whatever order the
  * areas registered them in.
  *
@@ -31,7 +31,7 @@ export function createRouter<R extends { method: string; path: string }>(): Rout
     add(route) {
       const segments = route.path.split('/');
       const key = `${route.method.toUpperCase()} ${segments.map((part) => (part.startsWith(':') ? ':' : part)).join('/')}`;
-      if (keys.has(key)) throw new Error(`fake-feishu: route ${route.method} ${route.path} is registered twice`);
+      if (keys.has(key)) throw new Error(`route ${route.method} ${route.path} is registered twice`);
       keys.add(key);
       const names: string[] = [];
       const source = segments

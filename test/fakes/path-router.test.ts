@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createRouter } from './router.js';
+import { createRouter } from './path-router.js';
 
-describe('fake Feishu router', () => {
+describe('path router of the fakes', () => {
   it('matches documented path templates and decodes the parameters by name', () => {
     const router = createRouter<{ method: string; path: string }>();
     router.add({ method: 'DELETE', path: '/open-apis/im/v1/messages/:message_id/reactions/:reaction_id' });

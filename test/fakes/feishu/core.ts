@@ -336,14 +336,15 @@ export async function startFeishuServer(
     let reply = fault ? injectedReply(fault) : undefined;
     if (reply) {
       call.injected = true;
-    } else if (!route || !matched) {
+    } else if (!matched) {
       reply = fail(404, `fake-feishu: no route for ${method} ${path}`, 404);
-    } else if (!parsedBody.ok && route.body !== 'raw') {
+    } else if (!parsedBody.ok && matched.route.body !== 'raw') {
       reply = fail(CORE_CODES.badRequest, 'Bad Request: body is not valid JSON');
     } else {
+      const { route: target, params } = matched;
       reply =
-        (route.auth === false ? undefined : tenantTokens.check(headers.authorization)) ??
-        (await route.handle({ params: matched.params, query, body: isRecord(body) ? body : {}, rawBody, headers }));
+        (target.auth === false ? undefined : tenantTokens.check(headers.authorization)) ??
+        (await target.handle({ params, query, body: isRecord(body) ? body : {}, rawBody, headers }));
       if (fault?.headers) reply = { ...reply, headers: { ...reply.headers, ...fault.headers } };
     }
     call.status = reply.status;
@@ -421,15 +422,10 @@ export async function startFeishuServer(
       });
     },
   };
-  try {
-    attachViews(
-      fake,
-      views.map(({ area, view }) => ({ owner: `fake-feishu: area ${area.name}`, view })),
-    );
-  } catch (error) {
-    await fake.close();
-    throw error;
-  }
+  await attachViews(
+    fake,
+    views.map(({ area, view }) => ({ owner: `fake-feishu: area ${area.name}`, view })),
+  );
   // Every area's augmentation of FakeFeishu is now on the object (an area returns the views it declares).
   return fake as FakeFeishu;
 }

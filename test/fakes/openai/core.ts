@@ -333,15 +333,10 @@ export async function startOpenAIServer(
       await stopped;
     },
   };
-  try {
-    attachViews(
-      fake,
-      views.map(({ endpoint, view }) => ({ owner: `fake-openai: endpoint ${endpoint.name}`, view })),
-    );
-  } catch (error) {
-    await fake.close();
-    throw error;
-  }
+  await attachViews(
+    fake,
+    views.map(({ endpoint, view }) => ({ owner: `fake-openai: endpoint ${endpoint.name}`, view })),
+  );
   // Every endpoint's augmentation of FakeOpenAI is now on the object (an endpoint returns the helpers it declares).
   return fake as FakeOpenAI;
 }

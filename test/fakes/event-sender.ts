@@ -1,6 +1,7 @@
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import type { FakeFeishu } from './fake-feishu.js';
 import { p2pChatIdFor } from './fake-feishu.js';
+import { hex } from './feishu/util.js';
 
 /**
  * Builds Feishu event callbacks in the exact wire format Feishu uses (v2 `im.message.receive_v1`,
@@ -131,10 +132,6 @@ export interface MessageEventOptions {
 
 export const DEFAULT_USER_OPEN_ID = 'ou_0000000000000000000000000000user';
 export const DEFAULT_GROUP_CHAT_ID = 'oc_00000000000000000000000000group';
-
-function hex(bytes: number): string {
-  return randomBytes(bytes).toString('hex');
-}
 
 function userIdFor(openId: string, overrides: { unionId?: string; userId?: string } = {}): FeishuUserId {
   // Stable per open_id so the same person always has the same union/user id.

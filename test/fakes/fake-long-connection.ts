@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { withTimeout } from '../../lib/util/with-timeout.js';
 
 /**
  * A fake of Feishu's long-connection gateway, enough for the SDK's real `WSClient`:
@@ -332,17 +333,11 @@ export async function startFakeLongConnection(): Promise<FakeLongConnection> {
         ],
         payload: utf8.encode(JSON.stringify(envelope)),
       });
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waitingAcks.delete(messageId);
-          reject(new Error(`no ack for ${messageId} within ${timeoutMs} ms`));
-        }, timeoutMs);
-        waitingAcks.set(messageId, (ack) => {
-          clearTimeout(timer);
-          resolve(ack);
-        });
-        socket.write(serverFrame(0x2, frame));
-      });
+      const acked = new Promise<{ code: number }>((resolve) => waitingAcks.set(messageId, resolve));
+      socket.write(serverFrame(0x2, frame));
+      return withTimeout(acked, timeoutMs, () => new Error(`no ack for ${messageId} within ${timeoutMs} ms`)).finally(
+        () => waitingAcks.delete(messageId),
+      );
     },
     dropConnections() {
       for (const socket of sockets) socket.destroy();

@@ -18,7 +18,7 @@ import {
 } from 'ai';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { type FakeOpenAI, type FakeRecordedRequest, startFakeOpenAI } from './fake-openai.js';
+import { type FakeOpenAI, type FakeRecordedRequest, startFakeOpenAI } from '../fake-openai.js';
 
 let fake: FakeOpenAI;
 
@@ -555,7 +555,7 @@ describe('fake OpenAI with the real provider: aborts, hangs, broken streams', ()
   });
 });
 
-describe('fake OpenAI: scripting, recording, models, rate-limit headers', () => {
+describe('fake OpenAI: scripting, recording, rate-limit headers', () => {
   it("queues per model first, then '*', then the default responder; a function step sees the request", async () => {
     fake.script('*', { text: 'shared' });
     fake.script('gpt-test-mini', { text: 'mini only' });
@@ -591,19 +591,6 @@ describe('fake OpenAI: scripting, recording, models, rate-limit headers', () => 
     const error = await generateText({ model: chatModel(), prompt: 'x', maxRetries: 0 }).catch((caught) => caught);
     expect(APICallError.isInstance(error) && error.statusCode).toBe(500);
     expect((error as Error).message).toContain('script bug');
-  });
-
-  it('GET /v1/models lists the models (and needs the key)', async () => {
-    fake.addModel('qwen-plus');
-    const listed = await fetch(`${fake.baseURL}/models`, { headers: { authorization: `Bearer ${fake.apiKey}` } });
-    expect(listed.status).toBe(200);
-    const body = (await listed.json()) as { object: string; data: Array<{ id: string; object: string }> };
-    expect(body.object).toBe('list');
-    expect(body.data.map((model) => model.id)).toEqual(['gpt-test', 'gpt-test-fallback', 'gpt-test-mini', 'qwen-plus']);
-
-    const unauthorised = await fetch(`${fake.baseURL}/models`);
-    expect(unauthorised.status).toBe(401);
-    expect(await unauthorised.json()).toMatchObject({ error: { code: 'invalid_api_key' } });
   });
 
   it('bad JSON answers 400 with an OpenAI error body', async () => {

@@ -216,11 +216,10 @@ function arrange(values: Record<string, unknown>): FromTable {
       config[path] = values[name];
       continue;
     }
-    const section = path.slice(0, dot);
-    config[section] = {
-      ...(config[section] as Record<string, unknown> | undefined),
-      [path.slice(dot + 1)]: values[name],
-    };
+    const sectionName = path.slice(0, dot);
+    const section = (config[sectionName] as Record<string, unknown> | undefined) ?? {};
+    section[path.slice(dot + 1)] = values[name];
+    config[sectionName] = section;
   }
   // Built from SETTINGS row by row, exactly as FromTable reads the same rows.
   return config as FromTable;

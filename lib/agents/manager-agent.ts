@@ -218,16 +218,16 @@ export function createModelChainFromConfig(
  * (validated; a bad file throws SpecialistsFileError naming the file and field), manager.
  *
  * @example
- * const manager = await createManagerAgentFromConfig({ config, bus, log, feishuClient });
+ * const manager = await createManagerAgentFromConfig({ model: config.model, bus, log, feishuClient });
  */
 export async function createManagerAgentFromConfig({
-  config,
+  model,
   bus,
   log,
   feishuClient,
   now,
 }: {
-  config: Config;
+  model: Config['model'];
   bus: EventBus;
   log?: Logger;
   feishuClient?: FeishuClient;
@@ -235,18 +235,16 @@ export async function createManagerAgentFromConfig({
 }): Promise<ManagerAgent> {
   const toolCatalog = defaultToolCatalog();
   const fromFile =
-    config.model.specialistsFile === undefined
-      ? []
-      : await loadSpecialistsFile(config.model.specialistsFile, { toolCatalog });
+    model.specialistsFile === undefined ? [] : await loadSpecialistsFile(model.specialistsFile, { toolCatalog });
   const specialists = createSpecialistRegistry([...builtInSpecialists(), ...fromFile]);
   log?.info({ specialists: specialists.list().map((specialist) => specialist.name) }, 'specialists loaded');
   return createManagerAgent({
-    chain: createModelChainFromConfig(config.model, { bus, ...(log === undefined ? {} : { log }) }),
+    chain: createModelChainFromConfig(model, { bus, ...(log === undefined ? {} : { log }) }),
     specialists,
     toolCatalog,
     bus,
-    maxSteps: config.model.maxSteps,
-    totalTimeoutMs: config.model.totalTimeoutMs,
+    maxSteps: model.maxSteps,
+    totalTimeoutMs: model.totalTimeoutMs,
     ...(log === undefined ? {} : { log }),
     ...(feishuClient === undefined ? {} : { feishuClient }),
     ...(now === undefined ? {} : { now }),

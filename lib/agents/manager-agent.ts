@@ -43,20 +43,11 @@ export interface ManagerAgent {
   answer(options: AnswerOptions): Promise<ManagerAnswer>;
 }
 
-export interface ManagerAgentOptions {
-  chain: ModelChain;
+/** What the specialists get too (AgentDependencies), plus the manager's own. */
+export interface ManagerAgentOptions extends Omit<AgentDependencies, 'toolCatalog'> {
   specialists: SpecialistRegistry;
+  /** Default `defaultToolCatalog()`. */
   toolCatalog?: ToolCatalog;
-  bus: EventBus;
-  log?: Logger;
-  /** Lets the summarizer read chat history; without it that tool says history is unavailable. */
-  feishuClient?: FeishuClient;
-  /** AGENT_MAX_STEPS. */
-  maxSteps: number;
-  /** MODEL_TOTAL_TIMEOUT_MS: deadline for one whole answer, tool steps included. */
-  totalTimeoutMs?: number;
-  /** Injected in tests; the instructions read it on every call, never at start-up. */
-  now?: () => Date;
   botName?: string;
 }
 
@@ -123,27 +114,14 @@ export function historyToMessages(
  * const answer = await manager.answer({ context, history, input: 'Summarise this thread', onText: (text) => sink.update(text) });
  */
 export function createManagerAgent({
-  chain,
   specialists,
   toolCatalog = defaultToolCatalog(),
-  bus,
-  log,
-  feishuClient,
-  maxSteps,
-  totalTimeoutMs,
   now = () => new Date(),
   botName,
+  ...shared
 }: ManagerAgentOptions): ManagerAgent {
-  const dependencies: AgentDependencies = {
-    chain,
-    toolCatalog,
-    bus,
-    maxSteps,
-    now,
-    ...(log === undefined ? {} : { log }),
-    ...(feishuClient === undefined ? {} : { feishuClient }),
-    ...(totalTimeoutMs === undefined ? {} : { totalTimeoutMs }),
-  };
+  const dependencies: AgentDependencies = { ...shared, toolCatalog, now };
+  const { chain, bus, log, maxSteps, totalTimeoutMs } = dependencies;
   return {
     name: MANAGER_AGENT_NAME,
     specialists,

@@ -125,31 +125,24 @@ export function instrumentTool(
     ...target,
     execute: async (input: unknown, options: Parameters<typeof execute>[1]) => {
       const startedAt = now();
+      const report = (output: string, error?: string) =>
+        bus.emit({
+          type: 'tool.call',
+          traceId,
+          agent,
+          tool: name,
+          input: capText(input),
+          output,
+          latencyMs: now() - startedAt,
+          ...(error === undefined ? {} : { error }),
+        });
       try {
         // Tools here return promises, not async iterables: awaiting is enough.
         const output: unknown = await execute(input, options);
-        bus.emit({
-          type: 'tool.call',
-          traceId,
-          agent,
-          tool: name,
-          input: capText(input),
-          output: capText(output),
-          latencyMs: now() - startedAt,
-        });
+        report(capText(output));
         return output;
       } catch (error) {
-        const message = errorMessage(error);
-        bus.emit({
-          type: 'tool.call',
-          traceId,
-          agent,
-          tool: name,
-          input: capText(input),
-          output: '',
-          latencyMs: now() - startedAt,
-          error: capText(message, 300),
-        });
+        report('', capText(errorMessage(error), 300));
         throw error;
       }
     },

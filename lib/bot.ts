@@ -223,7 +223,7 @@ export async function startBot(
   const botOpenId = botIdentity ? async () => (await botIdentity()).openId : undefined;
   // Without a model the 'answer' kind has no handler: messages wait durably for a process that has one.
   const managerAgent = config.model.enabled
-    ? await createManagerAgentFromConfig({ config, bus, log, feishuClient })
+    ? await createManagerAgentFromConfig({ model: config.model, bus, log, feishuClient })
     : undefined;
   const handlers: Record<string, JobHandler> = {
     notice: createNoticeHandler({ bus, log, botOpenId, replySinkFor, policy: config.policy }),

@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, SETTINGS } from './config.js';
 
 const productionEnvironment = {
   NODE_ENV: 'production',
@@ -88,5 +89,40 @@ describe('loadConfig', () => {
     expect(loadConfig({}).feishu.maxSkewSeconds).toBeGreaterThan(7.1 * 3600);
     expect(() => loadConfig({ WEBHOOK_MAX_SKEW_SECONDS: String(25 * 3600) })).toThrow(/WEBHOOK_MAX_SKEW_SECONDS/);
     expect(() => loadConfig({ DEDUPE_TTL_HOURS: '48', JOB_RETENTION_HOURS: '24' })).toThrow(/JOB_RETENTION_HOURS/);
+  });
+
+  it('puts every setting at its path in Config, parsed by its own schema', () => {
+    // Every variable set, so no derived default stands in for one of them.
+    const environment: Record<string, string> = {
+      ...productionEnvironment,
+      FEISHU_VERIFICATION_TOKEN: 'verification-token-value',
+      INSTANCE_ID: 'bot-7',
+      ENABLE_DEVTOOLS: 'true',
+      DEVTOOLS_TOKEN: 'd'.repeat(32),
+      FALLBACK_MODELS: 'gpt-4o-mini,deepseek-chat',
+      MEMORY_RETENTION_DAYS: '2',
+      DEDUPE_TTL_HOURS: '30',
+      SPECIALISTS_FILE: 'specialists.json',
+    };
+    const config = loadConfig(environment) as unknown as Record<string, unknown>;
+    const rows = Object.entries(SETTINGS);
+    expect(rows.length).toBeGreaterThan(50);
+    for (const [name, row] of rows) {
+      const [section, property] = row.path.includes('.') ? row.path.split('.', 2) : [undefined, row.path];
+      const holder = (section === undefined ? config : config[section]) as Record<string, unknown>;
+      expect(holder, name).toHaveProperty([property as string]);
+      expect(holder[property as string], name).toEqual(row.schema.parse(environment[name]));
+    }
+    expect(config.instanceId).toBe('bot-7');
+    expect((config.model as { memoryRetentionMs: number }).memoryRetentionMs).toBe(2 * 86_400_000);
+    const secretValues = rows.filter(([, row]) => row.secret).map(([name]) => environment[name]);
+    expect(secretValues).toHaveLength(5);
+    expect([...(config.secrets as string[])].sort()).toEqual([...secretValues].sort());
+  });
+
+  it('documents every setting in the README configuration tables', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const undocumented = Object.keys(SETTINGS).filter((name) => !readme.includes(`\`${name}\``));
+    expect(undocumented).toEqual([]);
   });
 });

@@ -3,9 +3,20 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 
 /**
- * Every environment variable the bot reads, in one schema. Names in the contract table of
- * shared/ARCHITECTURE.md are fixed (other tools depend on them); the rest are tuning knobs
- * whose defaults are what a production bot should run with.
+ * Every environment variable the bot reads, in one table. The names in the README's first
+ * configuration table are a contract (deployments and tools depend on them); the rest are tuning
+ * knobs whose defaults are what a production bot should run with.
+ *
+ * Adding a setting is one line in `SETTINGS`:
+ *
+ *   MY_SETTING: setting('section.property', positiveInt(42)),
+ *   MY_API_KEY: secret('section.apiKey'),
+ *
+ * The zod schema is built from the table (every invalid value is reported at once), `Config`
+ * gets `config.section.property` typed as the schema's output, and every `secret(...)` joins
+ * `config.secrets`, which the logger and every redaction scrub. Then document the variable in the
+ * README's configuration tables (config.test.ts fails until you do). Only a value that depends on
+ * several settings needs code: declare it in `Derived` and compute it in `loadConfig`.
  */
 
 const booleanFlag = z
@@ -25,7 +36,10 @@ const commaList = z
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
 const ratio = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
-const optionalSecret = z
+const hoursToMs = (hours: number) => hours * 3_600_000;
+const daysToMs = (days: number) => days * 86_400_000;
+/** Unset, empty and blank all mean "not set"; surrounding spaces from a .env file are dropped. */
+const optionalText = z
   .string()
   .optional()
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
@@ -44,146 +58,171 @@ const storeUrl = z
     message: 'must be sqlite:PATH, sqlite::memory: or redis://host:port',
   });
 
-const environmentSchema = z.object({
-  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  HOST: z.string().min(1).default('0.0.0.0'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  INSTANCE_ID: z.string().min(1).optional(),
+/** One environment variable: where its value lands in `Config` and how it is parsed. */
+interface Setting<Path extends string = string, Schema extends z.ZodType = z.ZodType> {
+  /** `property` for a top-level Config property, `section.property` for one inside a section. */
+  readonly path: Path;
+  readonly schema: Schema;
+  /** A credential: scrubbed wherever it could appear (`config.secrets`). */
+  readonly secret: boolean;
+}
 
-  FEISHU_APP_ID: optionalSecret,
-  FEISHU_APP_SECRET: optionalSecret,
-  FEISHU_ENCRYPT_KEY: optionalSecret,
-  FEISHU_VERIFICATION_TOKEN: optionalSecret,
-  FEISHU_DOMAIN: feishuDomain,
-  FEISHU_EVENT_MODE: z.enum(['webhook', 'websocket']).default('webhook'),
+function setting<Path extends string, Schema extends z.ZodType>(path: Path, schema: Schema): Setting<Path, Schema> {
+  return { path, schema, secret: false };
+}
+
+function secret<Path extends string>(path: Path): Setting<Path, typeof optionalText> {
+  return { path, schema: optionalText, secret: true };
+}
+
+export const SETTINGS = {
+  NODE_ENV: setting('nodeEnv', z.enum(['development', 'production', 'test']).default('development')),
+  PORT: setting('port', z.coerce.number().int().min(0).max(65535).default(3000)),
+  HOST: setting('host', z.string().min(1).default('0.0.0.0')),
+  LOG_LEVEL: setting(
+    'logLevel',
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
+  /** Label on logs, health and metrics; `host:pid` (or PM2's instance number) when unset. */
+  INSTANCE_ID: setting('instanceId', z.string().min(1).optional()),
+
+  FEISHU_APP_ID: setting('feishu.appId', optionalText),
+  FEISHU_APP_SECRET: secret('feishu.appSecret'),
+  FEISHU_ENCRYPT_KEY: secret('feishu.encryptKey'),
+  FEISHU_VERIFICATION_TOKEN: secret('feishu.verificationToken'),
+  FEISHU_DOMAIN: setting('feishu.domain', feishuDomain),
+  FEISHU_EVENT_MODE: setting('feishu.eventMode', z.enum(['webhook', 'websocket']).default('webhook')),
   /**
    * Seconds a signed webhook request may be old before it is rejected as a replay. Feishu
    * re-delivers for about 7.1 h (15 s, 5 min, 1 h, 6 h) and may keep the first timestamp, so a
    * shorter window could refuse a real re-delivery; a replay inside the window is a duplicate
    * that dedupe drops, which is why it may not exceed DEDUPE_TTL_HOURS.
    */
-  WEBHOOK_MAX_SKEW_SECONDS: positiveInt(26_000),
+  WEBHOOK_MAX_SKEW_SECONDS: setting('feishu.maxSkewSeconds', positiveInt(26_000)),
   /** Largest webhook body accepted, in bytes (Feishu events are a few KB). */
-  BODY_LIMIT_BYTES: positiveInt(1024 * 1024),
+  BODY_LIMIT_BYTES: setting('feishu.bodyLimitBytes', positiveInt(1024 * 1024)),
 
-  OPENAI_API_KEY: optionalSecret,
-  OPENAI_BASE_URL: z.string().url().optional(),
-  MODEL: z.string().min(1).optional(),
-  FALLBACK_MODELS: commaList,
-  MODEL_FIRST_TOKEN_TIMEOUT_MS: positiveInt(30_000),
-  MODEL_TOTAL_TIMEOUT_MS: positiveInt(180_000),
-  MODEL_MAX_RETRIES: nonNegativeInt(2),
+  OPENAI_API_KEY: secret('model.apiKey'),
+  OPENAI_BASE_URL: setting('model.baseURL', z.string().url().optional()),
+  MODEL: setting('model.primary', z.string().min(1).optional()),
+  FALLBACK_MODELS: setting('model.fallbacks', commaList),
+  MODEL_FIRST_TOKEN_TIMEOUT_MS: setting('model.firstTokenTimeoutMs', positiveInt(30_000)),
+  MODEL_TOTAL_TIMEOUT_MS: setting('model.totalTimeoutMs', positiveInt(180_000)),
+  MODEL_MAX_RETRIES: setting('model.maxRetries', nonNegativeInt(2)),
   /** Longest retry-after the model chain waits on one model before it falls over to the next. */
-  MODEL_MAX_RETRY_DELAY_MS: positiveInt(10_000),
-  CIRCUIT_BREAKER_FAILURES: positiveInt(3),
-  CIRCUIT_BREAKER_COOLDOWN_MS: positiveInt(30_000),
-  AGENT_MAX_STEPS: positiveInt(8),
-  MEMORY_TOKEN_BUDGET: positiveInt(6_000),
+  MODEL_MAX_RETRY_DELAY_MS: setting('model.maxRetryDelayMs', positiveInt(10_000)),
+  CIRCUIT_BREAKER_FAILURES: setting('model.breakerFailures', positiveInt(3)),
+  CIRCUIT_BREAKER_COOLDOWN_MS: setting('model.breakerCooldownMs', positiveInt(30_000)),
+  AGENT_MAX_STEPS: setting('model.maxSteps', positiveInt(8)),
+  MEMORY_TOKEN_BUDGET: setting('model.memoryTokenBudget', positiveInt(6_000)),
   /** A conversation nobody spoke in for this long is forgotten, so memory stays bounded. */
-  MEMORY_RETENTION_DAYS: z.coerce.number().positive().default(30),
+  MEMORY_RETENTION_DAYS: setting(
+    'model.memoryRetentionMs',
+    z.coerce.number().positive().default(30).transform(daysToMs),
+  ),
   /** JSON file of extra specialist agents operators add without code (see docs/agents.md). */
-  SPECIALISTS_FILE: z.string().min(1).optional(),
+  SPECIALISTS_FILE: setting('model.specialistsFile', z.string().min(1).optional()),
 
-  STORE_URL: storeUrl,
-  DEDUPE_TTL_HOURS: z.coerce.number().min(12).default(24),
-  MAX_CONCURRENT_JOBS: positiveInt(4),
-  MAX_BACKLOG: positiveInt(500),
-  JOB_LEASE_MS: positiveInt(60_000),
-  JOB_MAX_ATTEMPTS: positiveInt(3),
+  STORE_URL: setting('store.url', storeUrl),
+  DEDUPE_TTL_HOURS: setting('inbox.dedupeTtlMs', z.coerce.number().min(12).default(24).transform(hoursToMs)),
+  MAX_CONCURRENT_JOBS: setting('inbox.maxConcurrentJobs', positiveInt(4)),
+  MAX_BACKLOG: setting('inbox.maxBacklog', positiveInt(500)),
+  JOB_LEASE_MS: setting('inbox.leaseMs', positiveInt(60_000)),
+  JOB_MAX_ATTEMPTS: setting('inbox.maxAttempts', positiveInt(3)),
   /** Finished jobs (and dead letters) are deleted after this; at least DEDUPE_TTL_HOURS. */
-  JOB_RETENTION_HOURS: z.coerce.number().positive().default(72),
+  JOB_RETENTION_HOURS: setting('inbox.retentionMs', z.coerce.number().positive().default(72).transform(hoursToMs)),
 
-  CARD_UPDATES_PER_SECOND: z.coerce.number().positive().max(10).default(4),
-  ALLOWED_CHAT_IDS: commaList,
-  ALLOWED_USER_IDS: commaList,
-  USER_MESSAGES_PER_MINUTE: positiveInt(10),
-  CHAT_MESSAGES_PER_MINUTE: positiveInt(30),
-  MAX_INPUT_CHARS: positiveInt(8_000),
+  CARD_UPDATES_PER_SECOND: setting('reply.cardUpdatesPerSecond', z.coerce.number().positive().max(10).default(4)),
+  ALLOWED_CHAT_IDS: setting('policy.allowedChatIds', commaList),
+  ALLOWED_USER_IDS: setting('policy.allowedUserIds', commaList),
+  USER_MESSAGES_PER_MINUTE: setting('policy.userMessagesPerMinute', positiveInt(10)),
+  CHAT_MESSAGES_PER_MINUTE: setting('policy.chatMessagesPerMinute', positiveInt(30)),
+  MAX_INPUT_CHARS: setting('policy.maxInputChars', positiveInt(8_000)),
 
-  HEALTH_WINDOW_SECONDS: positiveInt(300),
-  HEALTH_DEGRADED_ERROR_RATE: ratio(0.2),
-  HEALTH_UNHEALTHY_ERROR_RATE: ratio(0.5),
-  HEALTH_DEGRADED_RATE_LIMITS: positiveInt(5),
-  HEALTH_MIN_CALLS: positiveInt(5),
-  HEALTH_DEGRADED_P95_MS: positiveInt(60_000),
+  HEALTH_WINDOW_SECONDS: setting('health.windowSeconds', positiveInt(300)),
+  HEALTH_DEGRADED_ERROR_RATE: setting('health.degradedErrorRate', ratio(0.2)),
+  HEALTH_UNHEALTHY_ERROR_RATE: setting('health.unhealthyErrorRate', ratio(0.5)),
+  HEALTH_DEGRADED_RATE_LIMITS: setting('health.degradedRateLimits', positiveInt(5)),
+  HEALTH_MIN_CALLS: setting('health.minCalls', positiveInt(5)),
+  HEALTH_DEGRADED_P95_MS: setting('health.degradedP95Ms', positiveInt(60_000)),
 
-  SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
+  SHUTDOWN_TIMEOUT_MS: setting('shutdownTimeoutMs', positiveInt(10_000)),
 
-  ENABLE_DEVTOOLS: booleanFlag.optional(),
-  DEVTOOLS_TOKEN: optionalSecret,
-  DEVTOOLS_RING_SIZE: positiveInt(5_000),
-  DEVTOOLS_TRACE_RETENTION: positiveInt(500),
-});
+  /** On outside production when unset. */
+  ENABLE_DEVTOOLS: setting('devtools.enabled', booleanFlag.optional()),
+  DEVTOOLS_TOKEN: secret('devtools.token'),
+  DEVTOOLS_RING_SIZE: setting('devtools.ringSize', positiveInt(5_000)),
+  DEVTOOLS_TRACE_RETENTION: setting('devtools.traceRetention', positiveInt(500)),
+} satisfies Record<string, Setting>;
 
-type Environment = z.infer<typeof environmentSchema>;
+type Settings = typeof SETTINGS;
+type PathOf<Name extends keyof Settings> = Settings[Name]['path'];
+type ValueOf<Name extends keyof Settings> = z.output<Settings[Name]['schema']>;
+type SectionName = {
+  [Name in keyof Settings]: PathOf<Name> extends `${infer Section}.${string}` ? Section : never;
+}[keyof Settings];
 
-export interface Config {
-  nodeEnv: Environment['NODE_ENV'];
-  port: number;
-  host: string;
-  logLevel: Environment['LOG_LEVEL'];
+/** Config as the table alone makes it: `property` paths at the top, `section.property` one level down. */
+type FromTable = {
+  [Name in keyof Settings as PathOf<Name> extends `${string}.${string}` ? never : PathOf<Name>]: ValueOf<Name>;
+} & {
+  [Section in SectionName]: {
+    [Name in keyof Settings as PathOf<Name> extends `${Section}.${infer Property}` ? Property : never]: ValueOf<Name>;
+  };
+};
+
+/** Values that follow from several settings together; each replaces the table's property of that name. */
+interface Derived {
+  /** INSTANCE_ID, else `host:instance` (PM2's NODE_APP_INSTANCE, else the pid). */
   instanceId: string;
-  feishu: {
-    /** False when app credentials are missing: the Feishu channel is off, devtools still works. */
-    enabled: boolean;
-    appId: string | undefined;
-    appSecret: string | undefined;
-    encryptKey: string | undefined;
-    verificationToken: string | undefined;
-    domain: string;
-    eventMode: Environment['FEISHU_EVENT_MODE'];
-    maxSkewSeconds: number;
-    bodyLimitBytes: number;
-  };
-  model: {
-    enabled: boolean;
-    apiKey: string | undefined;
-    baseURL: string | undefined;
-    primary: string | undefined;
-    fallbacks: string[];
-    firstTokenTimeoutMs: number;
-    totalTimeoutMs: number;
-    maxRetries: number;
-    maxRetryDelayMs: number;
-    breakerFailures: number;
-    breakerCooldownMs: number;
-    maxSteps: number;
-    memoryTokenBudget: number;
-    memoryRetentionMs: number;
-    specialistsFile: string | undefined;
-  };
-  store: { url: string };
-  inbox: {
-    dedupeTtlMs: number;
-    maxConcurrentJobs: number;
-    maxBacklog: number;
-    leaseMs: number;
-    maxAttempts: number;
-    retentionMs: number;
-  };
-  reply: { cardUpdatesPerSecond: number };
-  policy: {
-    allowedChatIds: string[];
-    allowedUserIds: string[];
-    userMessagesPerMinute: number;
-    chatMessagesPerMinute: number;
-    maxInputChars: number;
-  };
-  health: {
-    windowSeconds: number;
-    degradedErrorRate: number;
-    unhealthyErrorRate: number;
-    degradedRateLimits: number;
-    minCalls: number;
-    degradedP95Ms: number;
-  };
-  shutdownTimeoutMs: number;
-  devtools: { enabled: boolean; token: string | undefined; ringSize: number; traceRetention: number };
+  /** False when app credentials are missing: the Feishu channel is off, devtools still works. */
+  feishu: { enabled: boolean };
+  /** False without MODEL and an OPENAI_API_KEY or OPENAI_BASE_URL: the agent is off. */
+  model: { enabled: boolean };
+  /** ENABLE_DEVTOOLS, else on outside production. */
+  devtools: { enabled: boolean };
   /** Human sentences about features that are off, for the start-up log in development. */
   notices: string[];
   /** Every secret value, so the logger can scrub them wherever they appear. */
   secrets: string[];
+}
+
+type Flatten<T> = { [Key in keyof T]: T[Key] } & {};
+type Overlay<Base, Top> = Flatten<{
+  [Key in keyof Base | keyof Top]: Key extends keyof Top
+    ? Key extends keyof Base
+      ? Top[Key] extends readonly unknown[] | string | number | boolean
+        ? Top[Key]
+        : Flatten<Omit<Base[Key], keyof Top[Key]> & Top[Key]>
+      : Top[Key]
+    : Key extends keyof Base
+      ? Base[Key]
+      : never;
+}>;
+
+/** The whole configuration: every row of `SETTINGS` at its path, plus `Derived`. */
+export type Config = Overlay<FromTable, Derived>;
+
+const environmentSchema = z.object(
+  Object.fromEntries(Object.entries(SETTINGS).map(([name, { schema }]) => [name, schema])),
+);
+
+/** Puts each parsed value at its setting's path. */
+function arrange(values: Record<string, unknown>): FromTable {
+  const config: Record<string, unknown> = {};
+  for (const [name, { path }] of Object.entries(SETTINGS)) {
+    const dot = path.indexOf('.');
+    if (dot < 0) {
+      config[path] = values[name];
+      continue;
+    }
+    const sectionName = path.slice(0, dot);
+    const section = (config[sectionName] as Record<string, unknown> | undefined) ?? {};
+    section[path.slice(dot + 1)] = values[name];
+    config[sectionName] = section;
+  }
+  // Built from SETTINGS row by row, exactly as FromTable reads the same rows.
+  return config as FromTable;
 }
 
 export class ConfigError extends Error {
@@ -197,6 +236,9 @@ export class ConfigError extends Error {
 
 /** The long-connection client silently refuses app ids of any other shape. */
 const LONG_CONNECTION_APP_ID = /^cli_[0-9a-f]{16}$/;
+
+/** Configured secrets shorter than this are not worth scrubbing (they would hit ordinary words). */
+const MIN_SECRET_LENGTH = 4;
 
 /**
  * Parses the environment into a typed Config.
@@ -212,12 +254,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`),
     );
   }
-  const e = parsed.data;
-  const production = e.NODE_ENV === 'production';
+  const settings = arrange(parsed.data);
+  const { feishu, model, inbox, health } = settings;
+  const production = settings.nodeEnv === 'production';
   const problems: string[] = [];
   const notices: string[] = [];
 
-  const feishuEnabled = e.FEISHU_APP_ID !== undefined && e.FEISHU_APP_SECRET !== undefined;
+  const feishuEnabled = feishu.appId !== undefined && feishu.appSecret !== undefined;
   if (!feishuEnabled) {
     const missing = ['FEISHU_APP_ID', 'FEISHU_APP_SECRET'].filter(
       (name) => env[name] === undefined || env[name] === '',
@@ -231,125 +274,58 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (
     production &&
     feishuEnabled &&
-    e.FEISHU_EVENT_MODE === 'webhook' &&
-    e.FEISHU_ENCRYPT_KEY === undefined &&
-    e.FEISHU_VERIFICATION_TOKEN === undefined
+    feishu.eventMode === 'webhook' &&
+    feishu.encryptKey === undefined &&
+    feishu.verificationToken === undefined
   ) {
     problems.push(
       'FEISHU_ENCRYPT_KEY or FEISHU_VERIFICATION_TOKEN: required in production webhook mode, else anyone can post events',
     );
   }
-  if (
-    e.FEISHU_EVENT_MODE === 'websocket' &&
-    e.FEISHU_APP_ID !== undefined &&
-    !LONG_CONNECTION_APP_ID.test(e.FEISHU_APP_ID)
-  ) {
+  if (feishu.eventMode === 'websocket' && feishu.appId !== undefined && !LONG_CONNECTION_APP_ID.test(feishu.appId)) {
     problems.push('FEISHU_APP_ID: the long connection needs an id like cli_ followed by 16 hex digits');
   }
 
-  const modelEnabled = e.MODEL !== undefined && (e.OPENAI_API_KEY !== undefined || e.OPENAI_BASE_URL !== undefined);
+  const modelEnabled = model.primary !== undefined && (model.apiKey !== undefined || model.baseURL !== undefined);
   if (!modelEnabled) {
     const missing: string[] = [];
-    if (e.MODEL === undefined) missing.push('MODEL');
-    if (e.OPENAI_API_KEY === undefined && e.OPENAI_BASE_URL === undefined) missing.push('OPENAI_API_KEY');
+    if (model.primary === undefined) missing.push('MODEL');
+    if (model.apiKey === undefined && model.baseURL === undefined) missing.push('OPENAI_API_KEY');
     (production ? problems : notices).push(
       production ? `${missing.join(', ')}: required in production` : `Agent off: ${missing.join(', ')} not set`,
     );
   }
-  if (e.WEBHOOK_MAX_SKEW_SECONDS > e.DEDUPE_TTL_HOURS * 3600) {
+  if (feishu.maxSkewSeconds * 1000 > inbox.dedupeTtlMs) {
     problems.push(
       'WEBHOOK_MAX_SKEW_SECONDS: must not exceed DEDUPE_TTL_HOURS, or an old replay outlives its dedupe key',
     );
   }
-  if (e.JOB_RETENTION_HOURS < e.DEDUPE_TTL_HOURS) {
+  if (inbox.retentionMs < inbox.dedupeTtlMs) {
     // A finished job is the last line of dedupe once its keys expire.
     problems.push('JOB_RETENTION_HOURS: must not be below DEDUPE_TTL_HOURS');
   }
-  if (e.HEALTH_UNHEALTHY_ERROR_RATE < e.HEALTH_DEGRADED_ERROR_RATE) {
+  if (health.unhealthyErrorRate < health.degradedErrorRate) {
     problems.push('HEALTH_UNHEALTHY_ERROR_RATE: must not be below HEALTH_DEGRADED_ERROR_RATE');
   }
 
-  const devtoolsEnabled = e.ENABLE_DEVTOOLS ?? !production;
+  const devtoolsEnabled = settings.devtools.enabled ?? !production;
   if (!devtoolsEnabled) notices.push('Devtools off: set ENABLE_DEVTOOLS=true to turn them on');
-  else if (e.DEVTOOLS_TOKEN === undefined)
+  else if (settings.devtools.token === undefined)
     notices.push('Devtools answer loopback requests only: DEVTOOLS_TOKEN not set');
 
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const secrets = [
-    e.FEISHU_APP_SECRET,
-    e.FEISHU_ENCRYPT_KEY,
-    e.FEISHU_VERIFICATION_TOKEN,
-    e.OPENAI_API_KEY,
-    e.DEVTOOLS_TOKEN,
-  ].filter((value): value is string => value !== undefined && value.length >= 4);
+  const secrets = Object.entries(SETTINGS)
+    .filter(([, row]) => row.secret)
+    .map(([name]) => parsed.data[name])
+    .filter((value): value is string => typeof value === 'string' && value.length >= MIN_SECRET_LENGTH);
 
   return {
-    nodeEnv: e.NODE_ENV,
-    port: e.PORT,
-    host: e.HOST,
-    logLevel: e.LOG_LEVEL,
-    instanceId: e.INSTANCE_ID ?? `${hostname()}:${env.NODE_APP_INSTANCE ?? process.pid}`,
-    feishu: {
-      enabled: feishuEnabled,
-      appId: e.FEISHU_APP_ID,
-      appSecret: e.FEISHU_APP_SECRET,
-      encryptKey: e.FEISHU_ENCRYPT_KEY,
-      verificationToken: e.FEISHU_VERIFICATION_TOKEN,
-      domain: e.FEISHU_DOMAIN,
-      eventMode: e.FEISHU_EVENT_MODE,
-      maxSkewSeconds: e.WEBHOOK_MAX_SKEW_SECONDS,
-      bodyLimitBytes: e.BODY_LIMIT_BYTES,
-    },
-    model: {
-      enabled: modelEnabled,
-      apiKey: e.OPENAI_API_KEY,
-      baseURL: e.OPENAI_BASE_URL,
-      primary: e.MODEL,
-      fallbacks: e.FALLBACK_MODELS,
-      firstTokenTimeoutMs: e.MODEL_FIRST_TOKEN_TIMEOUT_MS,
-      totalTimeoutMs: e.MODEL_TOTAL_TIMEOUT_MS,
-      maxRetries: e.MODEL_MAX_RETRIES,
-      maxRetryDelayMs: e.MODEL_MAX_RETRY_DELAY_MS,
-      breakerFailures: e.CIRCUIT_BREAKER_FAILURES,
-      breakerCooldownMs: e.CIRCUIT_BREAKER_COOLDOWN_MS,
-      maxSteps: e.AGENT_MAX_STEPS,
-      memoryTokenBudget: e.MEMORY_TOKEN_BUDGET,
-      memoryRetentionMs: e.MEMORY_RETENTION_DAYS * 86_400_000,
-      specialistsFile: e.SPECIALISTS_FILE,
-    },
-    store: { url: e.STORE_URL },
-    inbox: {
-      dedupeTtlMs: e.DEDUPE_TTL_HOURS * 3_600_000,
-      maxConcurrentJobs: e.MAX_CONCURRENT_JOBS,
-      maxBacklog: e.MAX_BACKLOG,
-      leaseMs: e.JOB_LEASE_MS,
-      maxAttempts: e.JOB_MAX_ATTEMPTS,
-      retentionMs: e.JOB_RETENTION_HOURS * 3_600_000,
-    },
-    reply: { cardUpdatesPerSecond: e.CARD_UPDATES_PER_SECOND },
-    policy: {
-      allowedChatIds: e.ALLOWED_CHAT_IDS,
-      allowedUserIds: e.ALLOWED_USER_IDS,
-      userMessagesPerMinute: e.USER_MESSAGES_PER_MINUTE,
-      chatMessagesPerMinute: e.CHAT_MESSAGES_PER_MINUTE,
-      maxInputChars: e.MAX_INPUT_CHARS,
-    },
-    health: {
-      windowSeconds: e.HEALTH_WINDOW_SECONDS,
-      degradedErrorRate: e.HEALTH_DEGRADED_ERROR_RATE,
-      unhealthyErrorRate: e.HEALTH_UNHEALTHY_ERROR_RATE,
-      degradedRateLimits: e.HEALTH_DEGRADED_RATE_LIMITS,
-      minCalls: e.HEALTH_MIN_CALLS,
-      degradedP95Ms: e.HEALTH_DEGRADED_P95_MS,
-    },
-    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
-    devtools: {
-      enabled: devtoolsEnabled,
-      token: e.DEVTOOLS_TOKEN,
-      ringSize: e.DEVTOOLS_RING_SIZE,
-      traceRetention: e.DEVTOOLS_TRACE_RETENTION,
-    },
+    ...settings,
+    instanceId: settings.instanceId ?? `${hostname()}:${env.NODE_APP_INSTANCE ?? process.pid}`,
+    feishu: { ...feishu, enabled: feishuEnabled },
+    model: { ...model, enabled: modelEnabled },
+    devtools: { ...settings.devtools, enabled: devtoolsEnabled },
     notices,
     secrets,
   };

@@ -52,4 +52,17 @@ describe('createLogger', () => {
     log.info('value pretty-secret-1 here');
     expect(output.text()).toContain('value [Redacted] here');
   });
+
+  it('scrubs credential shapes nobody configured, such as a user access token', () => {
+    const output = capture();
+    const log = createLogger({ destination: output.stream, pretty: false });
+    const userToken = `u-${'7Kq2'.repeat(8)}`;
+    const providerKey = `sk-${'abcdEFGH1234'.repeat(2)}`;
+    log.warn({ detail: `refresh failed for ${userToken}` }, `provider said: invalid key ${providerKey}`);
+    const text = output.text();
+    expect(text).not.toContain(userToken);
+    expect(text).not.toContain(providerKey);
+    expect(text.match(/\[Redacted\]/g)?.length).toBe(2);
+    expect(JSON.parse(text.trim())).toMatchObject({ level: 40 });
+  });
 });

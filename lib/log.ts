@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
+import { createRedactor, REDACTED } from './observe/redact.js';
 
 export type { Logger } from 'pino';
 
@@ -51,19 +52,16 @@ export interface LoggerOptions {
 }
 
 /**
- * Wraps a stream so every occurrence of a secret value is replaced before it is written.
- * Path-based redaction misses secrets quoted inside messages or URLs; this does not.
+ * Wraps a stream so every line passes the service's redactor before it is written: each secret
+ * value, also inside messages, URLs and error stacks where path-based redaction cannot reach, and
+ * every credential shape (bearer tokens, `sk-` keys, Feishu tenant and user access tokens) that
+ * nobody configured, such as a user's own authorization.
  */
 export function scrubbingStream(target: NodeJS.WritableStream, secrets: readonly string[]): NodeJS.WritableStream {
-  const needles = [...new Set(secrets.filter((secret) => secret.length >= 4))];
-  if (needles.length === 0) return target;
+  const redact = createRedactor(secrets);
   return new Writable({
     write(chunk: Buffer | string, _encoding, callback) {
-      let line = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
-      for (const needle of needles) {
-        if (line.includes(needle)) line = line.split(needle).join('[Redacted]');
-      }
-      target.write(line);
+      target.write(redact(typeof chunk === 'string' ? chunk : chunk.toString('utf8')));
       callback();
     },
   });
@@ -91,7 +89,7 @@ export function createLogger({
     {
       level,
       base: base ?? { pid: process.pid },
-      redact: { paths: REDACTED_PATHS, censor: '[Redacted]' },
+      redact: { paths: REDACTED_PATHS, censor: REDACTED },
       timestamp: pino.stdTimeFunctions.isoTime,
       serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
     },

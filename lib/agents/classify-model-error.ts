@@ -1,5 +1,6 @@
 import { APICallError, RetryError } from 'ai';
 import type { ErrorCategory } from '../observe/error-category.js';
+import { type HeaderSource, parseRetryAfterMs, readHeader } from '../util/retry-after.js';
 
 /**
  * What the model chain needs to know about a failed model call.
@@ -100,7 +101,7 @@ export function classifyModelError(error: unknown, now: () => number = Date.now)
 
 function classifyApiCallError(error: APICallError, now: () => number): ClassifiedModelError {
   const status = error.statusCode;
-  const headers = lowerCaseKeys(error.responseHeaders);
+  const headers = error.responseHeaders;
   const retryAfterMs = parseRetryAfter(headers, now);
   const remaining = parseRemaining(headers);
   const detail = providerErrorText(error);
@@ -167,34 +168,15 @@ function providerErrorText(error: APICallError): string {
  * Milliseconds to wait from `retry-after-ms` (OpenAI, Azure), or `retry-after` in seconds or as
  * an HTTP date. Undefined when absent or unparseable.
  */
-export function parseRetryAfter(
-  headers: Record<string, string> | undefined,
-  now: () => number = Date.now,
-): number | undefined {
-  if (headers === undefined) return undefined;
-  const lower = lowerCaseKeys(headers);
-  const milliseconds = Number.parseFloat(lower['retry-after-ms'] ?? '');
-  if (Number.isFinite(milliseconds) && milliseconds >= 0) return Math.ceil(milliseconds);
-  const retryAfter = lower['retry-after']?.trim();
-  if (retryAfter === undefined || retryAfter === '') return undefined;
-  if (/^\d+(\.\d+)?$/.test(retryAfter)) return Math.ceil(Number.parseFloat(retryAfter) * 1000);
-  const date = Date.parse(retryAfter);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - now());
+export function parseRetryAfter(headers: HeaderSource, now: () => number = Date.now): number | undefined {
+  return parseRetryAfterMs(headers, now());
 }
 
-function parseRemaining(headers: Record<string, string>): number | undefined {
-  const raw = headers['x-ratelimit-remaining-requests'] ?? headers['x-ratelimit-remaining'];
+function parseRemaining(headers: HeaderSource): number | undefined {
+  const raw = readHeader(headers, 'x-ratelimit-remaining-requests') ?? readHeader(headers, 'x-ratelimit-remaining');
   if (raw === undefined) return undefined;
   const value = Number.parseInt(raw, 10);
   return Number.isFinite(value) ? value : undefined;
-}
-
-function lowerCaseKeys(headers: Record<string, string> | undefined): Record<string, string> {
-  const result: Record<string, string> = {};
-  if (headers === undefined) return result;
-  for (const [key, value] of Object.entries(headers)) result[key.toLowerCase()] = value;
-  return result;
 }
 
 function isAbortLike(error: unknown): boolean {

@@ -1,13 +1,13 @@
 import type { LanguageModelV3CallOptions, LanguageModelV3StreamResult } from '@ai-sdk/provider';
 import { MockLanguageModelV3 } from 'ai/test';
 import { describe, expect, it } from 'vitest';
+import { textResult, toolCallResult } from '../../test/support/test-model.js';
 import type { BotEvent } from '../observe/bot-event.js';
 import { createEventBus } from '../observe/event-bus.js';
 import type { ConversationContext } from './conversation-context.js';
 import { buildManagerInstructions, createManagerAgent, historyToMessages } from './manager-agent.js';
 import { createModelChain } from './model-chain.js';
 import { builtInSpecialists, createSpecialistRegistry } from './specialist-registry.js';
-import { textResult, toolCallResult } from './test-model.js';
 
 const context: ConversationContext = {
   traceId: 'job-1',

@@ -43,20 +43,11 @@ export interface ManagerAgent {
   answer(options: AnswerOptions): Promise<ManagerAnswer>;
 }
 
-export interface ManagerAgentOptions {
-  chain: ModelChain;
+/** What the specialists get too (AgentDependencies), plus the manager's own. */
+export interface ManagerAgentOptions extends Omit<AgentDependencies, 'toolCatalog'> {
   specialists: SpecialistRegistry;
+  /** Default `defaultToolCatalog()`. */
   toolCatalog?: ToolCatalog;
-  bus: EventBus;
-  log?: Logger;
-  /** Lets the summarizer read chat history; without it that tool says history is unavailable. */
-  feishuClient?: FeishuClient;
-  /** AGENT_MAX_STEPS. */
-  maxSteps: number;
-  /** MODEL_TOTAL_TIMEOUT_MS: deadline for one whole answer, tool steps included. */
-  totalTimeoutMs?: number;
-  /** Injected in tests; the instructions read it on every call, never at start-up. */
-  now?: () => Date;
   botName?: string;
 }
 
@@ -123,27 +114,14 @@ export function historyToMessages(
  * const answer = await manager.answer({ context, history, input: 'Summarise this thread', onText: (text) => sink.update(text) });
  */
 export function createManagerAgent({
-  chain,
   specialists,
   toolCatalog = defaultToolCatalog(),
-  bus,
-  log,
-  feishuClient,
-  maxSteps,
-  totalTimeoutMs,
   now = () => new Date(),
   botName,
+  ...shared
 }: ManagerAgentOptions): ManagerAgent {
-  const dependencies: AgentDependencies = {
-    chain,
-    toolCatalog,
-    bus,
-    maxSteps,
-    now,
-    ...(log === undefined ? {} : { log }),
-    ...(feishuClient === undefined ? {} : { feishuClient }),
-    ...(totalTimeoutMs === undefined ? {} : { totalTimeoutMs }),
-  };
+  const dependencies: AgentDependencies = { ...shared, toolCatalog, now };
+  const { chain, bus, log, maxSteps, totalTimeoutMs } = dependencies;
   return {
     name: MANAGER_AGENT_NAME,
     specialists,
@@ -218,16 +196,16 @@ export function createModelChainFromConfig(
  * (validated; a bad file throws SpecialistsFileError naming the file and field), manager.
  *
  * @example
- * const manager = await createManagerAgentFromConfig({ config, bus, log, feishuClient });
+ * const manager = await createManagerAgentFromConfig({ model: config.model, bus, log, feishuClient });
  */
 export async function createManagerAgentFromConfig({
-  config,
+  model,
   bus,
   log,
   feishuClient,
   now,
 }: {
-  config: Config;
+  model: Config['model'];
   bus: EventBus;
   log?: Logger;
   feishuClient?: FeishuClient;
@@ -235,18 +213,16 @@ export async function createManagerAgentFromConfig({
 }): Promise<ManagerAgent> {
   const toolCatalog = defaultToolCatalog();
   const fromFile =
-    config.model.specialistsFile === undefined
-      ? []
-      : await loadSpecialistsFile(config.model.specialistsFile, { toolCatalog });
+    model.specialistsFile === undefined ? [] : await loadSpecialistsFile(model.specialistsFile, { toolCatalog });
   const specialists = createSpecialistRegistry([...builtInSpecialists(), ...fromFile]);
   log?.info({ specialists: specialists.list().map((specialist) => specialist.name) }, 'specialists loaded');
   return createManagerAgent({
-    chain: createModelChainFromConfig(config.model, { bus, ...(log === undefined ? {} : { log }) }),
+    chain: createModelChainFromConfig(model, { bus, ...(log === undefined ? {} : { log }) }),
     specialists,
     toolCatalog,
     bus,
-    maxSteps: config.model.maxSteps,
-    totalTimeoutMs: config.model.totalTimeoutMs,
+    maxSteps: model.maxSteps,
+    totalTimeoutMs: model.totalTimeoutMs,
     ...(log === undefined ? {} : { log }),
     ...(feishuClient === undefined ? {} : { feishuClient }),
     ...(now === undefined ? {} : { now }),

@@ -2,10 +2,10 @@ import type { LanguageModelV3, LanguageModelV3CallOptions } from '@ai-sdk/provid
 import { streamText } from 'ai';
 import { MockLanguageModelV3 } from 'ai/test';
 import { describe, expect, it } from 'vitest';
+import { apiCallError, brokenStream, hangingResult, textParts, textResult } from '../../test/support/test-model.js';
 import type { BotEvent } from '../observe/bot-event.js';
 import { createEventBus } from '../observe/event-bus.js';
 import { createModelChain, ModelChainError, type ModelChainOptions } from './model-chain.js';
-import { apiCallError, brokenStream, hangingResult, textParts, textResult } from './test-model.js';
 
 type DoStream = (options: LanguageModelV3CallOptions) => ReturnType<LanguageModelV3['doStream']>;
 

@@ -8,6 +8,8 @@ import type {
 import type { Logger } from '../log.js';
 import type { ErrorCategory } from '../observe/error-category.js';
 import type { EventBus } from '../observe/event-bus.js';
+import { backoffDelay } from '../util/backoff.js';
+import { sleep as realSleep, type Sleep } from '../util/sleep.js';
 import { type BreakerState, type CircuitBreaker, createCircuitBreaker } from './circuit-breaker.js';
 import {
   type ClassifiedModelError,
@@ -59,7 +61,7 @@ export interface ModelChainOptions {
   log?: Logger;
   now?: () => number;
   /** Injected in tests; must reject when `signal` aborts. */
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  sleep?: Sleep;
   /** 0..1, for backoff jitter. */
   random?: () => number;
 }
@@ -149,7 +151,7 @@ export function createModelChain({
   bus,
   log,
   now = Date.now,
-  sleep = abortableSleep,
+  sleep = realSleep,
   random = Math.random,
 }: ModelChainOptions): ModelChain {
   const models = unique([primary, ...fallbacks]);
@@ -173,13 +175,12 @@ export function createModelChain({
     return breaker;
   };
 
-  /** Pause before the next try on the same model, or undefined to fall over now. */
-  const retryDelay = (failure: ClassifiedModelError, attempt: number): number | undefined => {
+  /** Pause before retry number `retry` (1-based) on the same model, or undefined to fall over now. */
+  const retryDelay = (failure: ClassifiedModelError, retry: number): number | undefined => {
     if (failure.retryAfterMs !== undefined) {
       return failure.retryAfterMs > maxRetryDelayMs ? undefined : failure.retryAfterMs;
     }
-    const exponential = initialRetryDelayMs * 2 ** attempt * (0.8 + 0.4 * random());
-    return Math.min(Math.round(exponential), maxRetryDelayMs);
+    return backoffDelay(retry, { initialMs: initialRetryDelayMs, maxMs: maxRetryDelayMs, jitter: 0.2, random });
   };
 
   function call({
@@ -277,7 +278,8 @@ export function createModelChain({
             });
           }
           breaker.recordFailure(failure.category);
-          const delay = failure.retryable && failure.category !== 'TIMEOUT' ? retryDelay(failure, retry) : undefined;
+          const delay =
+            failure.retryable && failure.category !== 'TIMEOUT' ? retryDelay(failure, retry + 1) : undefined;
           if (delay === undefined || retry >= maxRetries || breaker.state() !== 'closed') break;
           await sleep(delay, callerSignal);
         }
@@ -528,25 +530,6 @@ function abortError(reason: unknown): Error {
   const error = new Error(`Aborted${reason === undefined ? '' : `: ${String(reason)}`}`);
   error.name = 'AbortError';
   return error;
-}
-
-/** setTimeout that rejects with an AbortError when `signal` aborts. */
-export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(abortError(signal.reason));
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortError(signal?.reason));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 function unique(values: readonly string[]): string[] {

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { errorMessage } from '../util/error-message.js';
 import { summarizerSpecialist } from './specialists/summarizer.js';
 import { writerSpecialist } from './specialists/writer.js';
 import type { ToolCatalog } from './tools/tool-catalog.js';
@@ -76,7 +77,7 @@ export function parseSpecialists(json: string, { path, toolCatalog }: { path: st
   try {
     raw = JSON.parse(json);
   } catch (error) {
-    throw new SpecialistsFileError(path, [`not valid JSON: ${error instanceof Error ? error.message : String(error)}`]);
+    throw new SpecialistsFileError(path, [`not valid JSON: ${errorMessage(error)}`]);
   }
   const parsed = specialistsFileSchema.safeParse(raw);
   if (!parsed.success) {

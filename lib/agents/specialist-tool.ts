@@ -9,15 +9,19 @@ import { runAgent } from './run-agent.js';
 import type { SpecialistDefinition } from './specialist-registry.js';
 import { capText, formatNow, instrumentTool, type ToolCatalog } from './tools/tool-catalog.js';
 
+/** What every agent run needs, the manager's and each specialist's. */
 export interface AgentDependencies {
   chain: ModelChain;
   toolCatalog: ToolCatalog;
   bus: EventBus;
   log?: Logger;
+  /** Lets tools read chat history; without it the history tool says history is unavailable. */
   feishuClient?: FeishuClient;
   /** Default tool-loop step limit (AGENT_MAX_STEPS). */
   maxSteps: number;
+  /** MODEL_TOTAL_TIMEOUT_MS: deadline for one agent run, tool steps included. */
   totalTimeoutMs?: number;
+  /** Injected in tests; instructions read it on every call, never at start-up. */
   now?: () => Date;
 }
 

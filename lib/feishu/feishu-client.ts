@@ -46,36 +46,40 @@ export function createFeishuClient({
 }
 
 /**
- * The SDK logs every failed request by passing the whole axios error to its logger, request
- * headers included, so its default console logger prints `Authorization: Bearer <tenant token>`.
- * This logger reduces each argument to its gist (message, HTTP status, Feishu code and msg)
- * before writing it to stderr. Callers see the failure itself through the thrown error.
+ * One argument of an SDK log call reduced to its gist (message, HTTP status, Feishu code and
+ * msg). The SDK passes whole axios errors to its logger, request headers included, so printing
+ * them as they are would print `Authorization: Bearer <tenant token>`.
+ */
+export function sdkLogGist(value: unknown): string {
+  if (typeof value !== 'object' || value === null) return String(value);
+  const record = value as {
+    message?: unknown;
+    response?: { status?: unknown; data?: unknown };
+    code?: unknown;
+    msg?: unknown;
+  };
+  const data = record.response?.data as { code?: unknown; msg?: unknown } | undefined;
+  const parts = [
+    typeof record.message === 'string' ? record.message : undefined,
+    record.response?.status === undefined ? undefined : `status=${String(record.response.status)}`,
+    data?.code === undefined ? undefined : `code=${String(data.code)}`,
+    typeof data?.msg === 'string' ? `msg=${data.msg}` : undefined,
+    record.code === undefined || typeof record.message === 'string' ? undefined : `code=${String(record.code)}`,
+    typeof record.msg === 'string' && typeof record.message !== 'string' ? `msg=${record.msg}` : undefined,
+  ].filter((part): part is string => part !== undefined);
+  return parts.length > 0 ? parts.join(' ') : Array.isArray(value) ? value.map(sdkLogGist).join(' ') : '[object]';
+}
+
+/**
+ * An SDK logger that writes each call's gist (see sdkLogGist) to stderr, never request headers.
+ * Callers see the failure itself through the thrown error.
  */
 export function safeSdkLogger(
   write: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
 ): lark.Logger {
-  const gist = (value: unknown): string => {
-    if (typeof value !== 'object' || value === null) return String(value);
-    const record = value as {
-      message?: unknown;
-      response?: { status?: unknown; data?: unknown };
-      code?: unknown;
-      msg?: unknown;
-    };
-    const data = record.response?.data as { code?: unknown; msg?: unknown } | undefined;
-    const parts = [
-      typeof record.message === 'string' ? record.message : undefined,
-      record.response?.status === undefined ? undefined : `status=${String(record.response.status)}`,
-      data?.code === undefined ? undefined : `code=${String(data.code)}`,
-      typeof data?.msg === 'string' ? `msg=${data.msg}` : undefined,
-      record.code === undefined || typeof record.message === 'string' ? undefined : `code=${String(record.code)}`,
-      typeof record.msg === 'string' && typeof record.message !== 'string' ? `msg=${record.msg}` : undefined,
-    ].filter((part): part is string => part !== undefined);
-    return parts.length > 0 ? parts.join(' ') : Array.isArray(value) ? value.map(gist).join(' ') : '[object]';
-  };
   const line =
     (level: string) =>
     (...messages: unknown[]) =>
-      write(`[lark-sdk] ${level}: ${messages.map(gist).join(' ')}`);
+      write(`[lark-sdk] ${level}: ${messages.map(sdkLogGist).join(' ')}`);
   return { error: line('error'), warn: line('warn'), info: line('info'), debug: line('debug'), trace: line('trace') };
 }

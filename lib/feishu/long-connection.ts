@@ -4,7 +4,8 @@ import { MESSAGE_EVENT_TYPE } from '../inbox/inbox.js';
 import type { Logger } from '../log.js';
 import type { ConnectionState } from '../observe/bot-event.js';
 import type { EventBus } from '../observe/event-bus.js';
-import { feishuDomain } from './feishu-client.js';
+import { errorMessage, toError } from '../util/error-message.js';
+import { feishuDomain, sdkLogGist } from './feishu-client.js';
 
 export interface LongConnectionStatus {
   state: ConnectionState;
@@ -93,7 +94,7 @@ export function messageEventDispatcher({
 }
 
 function sdkLogger(log: Logger): lark.Logger {
-  const line = (msg: unknown[]) => msg.map((part) => (typeof part === 'string' ? part : String(part))).join(' ');
+  const line = (msg: unknown[]) => msg.map(sdkLogGist).join(' ');
   return {
     error: (...msg: unknown[]) => log.error({ component: 'feishu-ws' }, line(msg)),
     warn: (...msg: unknown[]) => log.warn({ component: 'feishu-ws' }, line(msg)),
@@ -202,9 +203,9 @@ export function startLongConnection({
 
   bus.emit({ type: 'feishu.connection', state, reconnects });
   client.start({ eventDispatcher: dispatcher }).catch((error: unknown) => {
-    lastError = error instanceof Error ? error.message : String(error);
+    lastError = errorMessage(error);
     setState('failed');
-    rejectReady(error instanceof Error ? error : new Error(lastError));
+    rejectReady(toError(error));
   });
 
   return {

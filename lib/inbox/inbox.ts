@@ -1,6 +1,7 @@
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
 import type { NewJob, Store } from '../store/store.js';
+import { errorMessage } from '../util/error-message.js';
 import { conversationKey } from './conversation-key.js';
 import type { AcceptResult, InboundEvent, InboxReceiver } from './inbound-event.js';
 
@@ -229,7 +230,7 @@ export function createInbox({
       } catch (error) {
         log.error({ err: error, eventId: inbound.eventId, jobId }, 'inbox could not persist an event');
         await release(attempted);
-        return { status: 'unavailable', reason: error instanceof Error ? error.message : String(error) };
+        return { status: 'unavailable', reason: errorMessage(error) };
       }
     },
   } satisfies InboxReceiver;

@@ -1,4 +1,5 @@
 import type { Logger } from '../log.js';
+import { withTimeout } from '../util/with-timeout.js';
 import type { Readiness } from './readiness.js';
 
 /** One ordered step of the drain, e.g. stop accepting → hand back jobs → close server → close store. */
@@ -109,24 +110,22 @@ export function createGracefulShutdown({
     }
     const started = Date.now();
     log.info({ reason, timeoutMs }, 'shutdown: draining');
-    shuttingDown = new Promise<void>((resolve) => {
-      const deadline = setTimeout(() => {
+    // The drain never rejects (a failed step only makes it unclean): a rejection is the budget.
+    shuttingDown = withTimeout(drainOnce(), timeoutMs, () => new Error('shutdown budget exceeded')).then(
+      (clean) => {
+        if (state === 'exited') return;
+        const code = clean ? exitCode : Math.max(exitCode, 1);
+        log.info({ reason, exitCode: code, durationMs: Date.now() - started }, 'shutdown: drain completed');
+        finish(code);
+      },
+      () => {
         log.error(
           { reason, timeoutMs, step: currentStep },
           'shutdown exceeded its budget: exiting without finishing the drain',
         );
         finish(1);
-        resolve();
-      }, timeoutMs);
-      drainOnce().then((clean) => {
-        clearTimeout(deadline);
-        if (state === 'exited') return;
-        const code = clean ? exitCode : Math.max(exitCode, 1);
-        log.info({ reason, exitCode: code, durationMs: Date.now() - started }, 'shutdown: drain completed');
-        finish(code);
-        resolve();
-      });
-    });
+      },
+    );
     return shuttingDown;
   };
 

@@ -1,5 +1,6 @@
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
+import { toText } from '../util/to-text.js';
 import type { ProcessEvents } from './graceful-shutdown.js';
 
 export interface ProcessHandlersOptions {
@@ -92,14 +93,5 @@ export function installProcessHandlers({
 }
 
 function asError(value: unknown): Error {
-  if (value instanceof Error) return value;
-  return new Error(`non-error thrown: ${typeof value === 'string' ? value : safeJson(value)}`);
-}
-
-function safeJson(value: unknown): string {
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
+  return value instanceof Error ? value : new Error(`non-error thrown: ${toText(value)}`);
 }

@@ -31,7 +31,7 @@ export interface LatencySummary {
   mean: number;
 }
 
-export function summarize(values: readonly number[]): LatencySummary {
+export function summarise(values: readonly number[]): LatencySummary {
   const sorted = [...values].sort((a, b) => a - b);
   const sum = sorted.reduce((total, value) => total + value, 0);
   return {

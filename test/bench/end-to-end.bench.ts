@@ -34,7 +34,7 @@ import { silentLogger } from '../../lib/log.js';
 import { buildMessageEvent, postEvent } from '../fakes/event-sender.js';
 import { type FakeFeishu, p2pChatIdFor, startFakeFeishu } from '../fakes/fake-feishu.js';
 import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
-import { describeMachine, type LatencySummary, printTable, ratio, summarize, summaryLine } from './bench-support.js';
+import { describeMachine, type LatencySummary, printTable, ratio, summarise, summaryLine } from './bench-support.js';
 
 const messages = Number(process.argv[2] ?? 200);
 const warmup = Math.min(10, Math.max(2, Math.floor(messages / 10)));
@@ -114,7 +114,7 @@ async function baselines(feishu: FakeFeishu, openai: FakeOpenAI, count: number) 
     if (text !== ANSWER) throw new Error('the fake model did not answer the scripted text');
     if (index >= warmup) modelCall.push(performance.now() - started);
   }
-  return { feishu: summarize(feishuCall), model: summarize(modelCall) };
+  return { feishu: summarise(feishuCall), model: summarise(modelCall) };
 }
 
 const directory = mkdtempSync(join(tmpdir(), 'end-to-end-bench-'));
@@ -156,9 +156,9 @@ try {
   }
   if (timings.length < messages) console.log(`  (stopped at the deadline after ${timings.length} messages)`);
   const base = await baselines(feishu, openai, Math.min(messages, 200));
-  const ack = summarize(timings.map((timing) => timing.ack));
-  const first = summarize(timings.map((timing) => timing.firstUpdate));
-  const final = summarize(timings.map((timing) => timing.finalCard));
+  const ack = summarise(timings.map((timing) => timing.ack));
+  const first = summarise(timings.map((timing) => timing.firstUpdate));
+  const final = summarise(timings.map((timing) => timing.finalCard));
   const baseline: LatencySummary = {
     n: base.feishu.n,
     p50: base.feishu.p50 + base.model.p50,

@@ -1,8 +1,10 @@
 /**
  * `npm run bench`: every `test/bench/*.bench.ts`, one after the other, each in its own child
  * process with `--expose-gc` (a fresh heap and JIT: one bench's state never colours another's
- * figures), each bounded by a time limit. The four figures issue 8 asks for run first, with
- * their arguments; any other bench file found is run after them with its defaults. Prints the
+ * figures), each bounded by a time limit. The benches of the four performance goals run first,
+ * with their arguments: (a) webhook ingest, (b) end-to-end latency, (c) health-monitor cost,
+ * (d) memory (docs/performance.md states each goal); any other bench file found is run after them
+ * with its defaults. Prints the
  * machine, each bench's own output, then a summary of the headline figures with their same-run
  * baselines.
  *
@@ -21,7 +23,7 @@ import { createInterface } from 'node:readline';
 import { describeMachine } from './bench-support.js';
 
 interface Bench {
-  /** What issue 8 calls it, or 'extra'. */
+  /** The performance goal it measures, (a) to (d), and what it prints; or 'extra'. */
   label: string;
   file: string;
   /** Arguments of a full run, and of `--quick`. */

@@ -1,5 +1,5 @@
 /**
- * PM2 cluster mode on one host (issue 7): the real ecosystem.config.js with BOT_INSTANCES=2 runs
+ * PM2 cluster mode on one host, every event answered exactly once: the real ecosystem.config.js with BOT_INSTANCES=2 runs
  * two processes of `dist/server.js` on one port, sharing one SQLite file (WAL). Distinct events
  * and duplicates of them (the same event twice at once, and once more later) are each answered
  * exactly once, and both instances take work (they say so in the merged log, by `instance`).

@@ -76,7 +76,7 @@ async function handlerFor(
   { withFeishu = true } = {},
 ): Promise<{ handle: JobHandler; manager: ManagerAgent }> {
   const manager = await createManagerAgentFromConfig({
-    config,
+    model: config.model,
     bus,
     log,
     ...(withFeishu ? { feishuClient } : {}),

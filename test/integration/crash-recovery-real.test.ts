@@ -1,5 +1,5 @@
 /**
- * Issue 3's "kill mid-answer → answered exactly once" on the REAL answer path: the built service
+ * A process killed mid-answer still answers exactly once, on the REAL answer path: the built service
  * (`node dist/server.js`) on a SQLite file, the manager agent on the real AI SDK against a slowly
  * streaming fake OpenAI, the CardKit card through the real lark SDK against the fake Feishu.
  * SIGKILL while the card streams; a new process resumes the job after the lease expires and

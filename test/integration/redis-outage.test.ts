@@ -1,5 +1,5 @@
 /**
- * Redis stopped and started under load (issue 7): the real service (`node dist/server.js`) on a
+ * Redis stopped and started under load, nothing lost or answered twice: the real service (`node dist/server.js`) on a
  * PRIVATE redis-server (AOF, fsync always, as docs/scaling.md recommends), a few hundred distinct
  * events posted while Redis is killed and brought back on the same port and data directory.
  *

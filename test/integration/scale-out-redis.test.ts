@@ -1,5 +1,5 @@
 /**
- * Scale-out (issue 7): two real service processes (`node dist/server.js`) share one Redis
+ * Scale-out, several instances on one Redis: two real service processes (`node dist/server.js`) share one Redis
  * (STORE_URL=redis://…?prefix=<unique>:) and the fakes. Each test gets its own key prefix (so
  * its own queue, dedupe and lanes), removed afterwards.
  *

@@ -2,6 +2,8 @@ import { type Tool, tool } from 'ai';
 import { z } from 'zod';
 import type { FeishuClient } from '../../feishu/feishu-client.js';
 import type { EventBus } from '../../observe/event-bus.js';
+import { errorMessage } from '../../util/error-message.js';
+import { toText } from '../../util/to-text.js';
 import type { ConversationContext } from '../conversation-context.js';
 import { listMessages } from './feishu-history.js';
 
@@ -99,15 +101,7 @@ export function defaultToolCatalog(): ToolCatalog {
 
 /** Capped JSON-ish text of a tool's input or output for events (devtools shows it verbatim). */
 export function capText(value: unknown, max = 500): string {
-  let text: string;
-  if (typeof value === 'string') text = value;
-  else {
-    try {
-      text = JSON.stringify(value) ?? String(value);
-    } catch {
-      text = String(value);
-    }
-  }
+  const text = toText(value);
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
@@ -131,31 +125,24 @@ export function instrumentTool(
     ...target,
     execute: async (input: unknown, options: Parameters<typeof execute>[1]) => {
       const startedAt = now();
+      const report = (output: string, error?: string) =>
+        bus.emit({
+          type: 'tool.call',
+          traceId,
+          agent,
+          tool: name,
+          input: capText(input),
+          output,
+          latencyMs: now() - startedAt,
+          ...(error === undefined ? {} : { error }),
+        });
       try {
         // Tools here return promises, not async iterables: awaiting is enough.
         const output: unknown = await execute(input, options);
-        bus.emit({
-          type: 'tool.call',
-          traceId,
-          agent,
-          tool: name,
-          input: capText(input),
-          output: capText(output),
-          latencyMs: now() - startedAt,
-        });
+        report(capText(output));
         return output;
       } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        bus.emit({
-          type: 'tool.call',
-          traceId,
-          agent,
-          tool: name,
-          input: capText(input),
-          output: '',
-          latencyMs: now() - startedAt,
-          error: capText(message, 300),
-        });
+        report('', capText(errorMessage(error), 300));
         throw error;
       }
     },

@@ -2,8 +2,8 @@ import type { LanguageModelV3StreamPart, LanguageModelV3StreamResult } from '@ai
 import { APICallError } from 'ai';
 
 /**
- * Helpers for unit tests that drive agent code with `MockLanguageModelV3` (not used at runtime).
- * Kept beside the agents so every agent test speaks the same stream dialect.
+ * Helpers for unit tests that drive agent code with `MockLanguageModelV3`: one place, so every
+ * agent test speaks the same stream dialect. Tests that need real HTTP use test/fakes/fake-openai.
  */
 
 export const usage = (input: number, output: number) => ({

@@ -8,10 +8,10 @@ import {
   messageEvent,
   type RecordingReplySink,
 } from '../../test/support/agent-test-kit.js';
+import { apiCallError, brokenStream, textParts, textResult } from '../../test/support/test-model.js';
 import { createManagerAgent } from '../agents/manager-agent.js';
 import { createModelChain } from '../agents/model-chain.js';
 import { builtInSpecialists, createSpecialistRegistry } from '../agents/specialist-registry.js';
-import { apiCallError, brokenStream, textParts, textResult } from '../agents/test-model.js';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import type { BotEvent } from '../observe/bot-event.js';

@@ -3,7 +3,7 @@ import type { ManagerAgent } from '../agents/manager-agent.js';
 import { type ConversationMemory, createConversationMemory } from '../agents/memory.js';
 import type { Config } from '../config.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
-import type { NormalisedMessage } from '../feishu/normalise-message.js';
+import type { NormalisedMessage, NormaliseResult } from '../feishu/normalise-message.js';
 import { conversationKey } from '../inbox/conversation-key.js';
 import type { JobContext, JobHandler } from '../inbox/job-handler.js';
 import type { Logger } from '../log.js';
@@ -11,11 +11,11 @@ import type { EventBus } from '../observe/event-bus.js';
 import type { HistoryMessage, Store } from '../store/store.js';
 import { errorMessage } from '../util/error-message.js';
 import { withTimeout } from '../util/with-timeout.js';
-import { runCommand } from './commands.js';
+import { type CommandName, runCommand } from './commands.js';
 import { addressedToBot, decide, type NoticeKind } from './decide.js';
 import { type BotOpenId, type MessageJob, readMessageJob, startReply } from './message-job.js';
 import { createConversationPolicy, type PolicyVerdict } from './policy.js';
-import type { ReplySink, ReplySinkFor } from './reply-sink.js';
+import type { ReplySinkFor } from './reply-sink.js';
 
 export interface MessageHandlerOptions {
   /** Allowlists, rate limits and the input length limit. */
@@ -57,6 +57,12 @@ const NOTICES: Record<NoticeKind, string> = {
   'unsupported-type': 'I can only read text messages for now. Please send your question as text.',
   greeting: 'Hi! Ask me anything, or send /help to see what I can do.',
 };
+
+/** `decide` answers and runs commands only for readable messages addressed to the bot. */
+function readable(message: NormaliseResult): NormalisedMessage {
+  if (message.kind !== 'message') throw new Error('an unreadable message cannot be answered');
+  return message;
+}
 
 function summaryLine(answer: {
   model: string | undefined;
@@ -166,27 +172,30 @@ export function createMessageHandler({
         return;
       }
       case 'command':
-      case 'answer': {
-        // `decide` answers and runs commands only for messages addressed to the bot.
-        if (message.kind !== 'message') throw new Error(`cannot ${decision.action} an unreadable message`);
-        const sink = await startReply(read, replySinkFor);
-        const key = conversationKey(message);
-        if (decision.action === 'answer') return answer(read, message, sink);
-        const text = await runCommand(decision.command, {
-          clearMemory: () => memory.clear(key),
-          specialists: managerAgent.specialists,
-          inThread: Boolean(message.threadId || message.rootId),
-        });
-        log.info({ traceId, command: decision.command, key }, 'command');
-        await sink.finish(text);
-        return;
-      }
+        return command(read, readable(message), decision.command);
+      case 'answer':
+        return answer(read, readable(message));
     }
   };
 
-  /** Runs the manager with the conversation's memory and streams its answer into `sink`. */
-  async function answer({ job, inbound }: MessageJob, message: NormalisedMessage, sink: ReplySink): Promise<void> {
+  async function command(read: MessageJob, message: NormalisedMessage, name: CommandName): Promise<void> {
+    const sink = await startReply(read, replySinkFor);
+    const key = conversationKey(message);
+    const text = await runCommand(name, {
+      clearMemory: () => memory.clear(key),
+      specialists: managerAgent.specialists,
+      inThread: Boolean(message.threadId || message.rootId),
+    });
+    log.info({ traceId: read.job.job.id, command: name, key }, 'command');
+    await sink.finish(text);
+  }
+
+  /** Runs the manager with the conversation's memory and streams its answer into the reply. */
+  async function answer(read: MessageJob, message: NormalisedMessage): Promise<void> {
+    const { job, inbound } = read;
     const { signal } = job;
+    // Before anything slow (memory seeding, the model), so a "thinking" state shows at once.
+    const sink = await startReply(read, replySinkFor);
     const traceId = job.job.id;
     const chatType = inbound.source === 'devtools' ? 'local' : message.chatType;
     const key = conversationKey(message);

@@ -21,7 +21,7 @@ import { type LongConnection, startLongConnection } from './feishu/long-connecti
 import { createReplySinkForJob } from './feishu/reply/reply-for-job.js';
 import { webhookRoutes } from './feishu/webhook/webhook-routes.js';
 import { attachHealthMonitor, HealthMonitor, healthMonitor, healthOptionsFromConfig } from './health/health-monitor.js';
-import { healthRoutes, type ReadinessCheck } from './health/health-routes.js';
+import { type HealthRoutesOptions, healthReport, healthRoutes, type ReadinessCheck } from './health/health-routes.js';
 import { type BotMetrics, createMetrics, metricsRoutes } from './health/metrics.js';
 import { createDispatcher, type Dispatcher, type DispatcherOptions } from './inbox/dispatcher.js';
 import { startHousekeeping } from './inbox/housekeeping.js';
@@ -175,14 +175,15 @@ export async function startBot(
   // Ends open devtools SSE streams when the drain starts, so a browser tab cannot hold the server open.
   const devtoolsShutdown = new AbortController();
 
-  const health = healthRoutes({
+  const healthOptions: HealthRoutesOptions = {
     monitor,
     readiness,
     store,
     startedAt,
     checks: readinessChecks,
     instanceId: config.instanceId,
-  });
+  };
+  const health = healthRoutes(healthOptions);
 
   // ── ingress: Feishu client, inbox, dispatcher, webhook or long connection ──
   const feishuClient =
@@ -297,8 +298,8 @@ export async function startBot(
         replies: devtools.replies,
         inbox,
         store,
-        // Exactly what GET /health answers, whoever serves it (`app` exists by the time a request comes).
-        healthSnapshot: async () => (await app.request('/health')).json(),
+        // Exactly the body GET /health answers, built by the same function.
+        healthSnapshot: healthReport(healthOptions),
         token: config.devtools.token,
         shutdownSignal: devtoolsShutdown.signal,
         maxChatChars: config.policy.maxInputChars,

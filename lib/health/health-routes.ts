@@ -126,7 +126,10 @@ export function healthRoutes(options: HealthRoutesOptions): Hono {
   return app;
 }
 
-/** Runs the store check and every registered check; `checks` is read per call, so a module started later (the long connection) can add its own. */
+/**
+ * Runs the store check and every registered check. `checks` is read per call, so a module started
+ * after the routes (the long connection) can add its own.
+ */
 function checkRunner({
   store,
   checks = [],

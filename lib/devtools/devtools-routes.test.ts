@@ -2,6 +2,7 @@ import type { Hono } from 'hono';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../app.js';
+import { createMetrics } from '../health/metrics.js';
 import type { AcceptResult, InboundEvent } from '../inbox/inbound-event.js';
 import { createEventBus, type EventBus } from '../observe/event-bus.js';
 import { openStore } from '../store/open-store.js';
@@ -9,14 +10,11 @@ import type { Store } from '../store/store.js';
 import { DEVTOOLS_COOKIE, sessionValue } from './devtools-auth.js';
 import { createDevtoolsReplies, type DevtoolsReplies } from './devtools-replies.js';
 import { devtoolsRoutes } from './devtools-routes.js';
-import {
-  createTracker,
-  type EventPage,
-  type Trace,
-  type TraceSummary,
-  type Tracker,
-  type TrackerStats,
-} from './tracker.js';
+import type { EventPage } from './event-ring.js';
+import { readMetricTotals } from './metric-totals.js';
+import type { Trace, TraceSummary } from './trace-reducer.js';
+import { createTracker, type Tracker } from './tracker.js';
+import type { TrackerStats } from './tracker-stats.js';
 
 const TOKEN = 'devtools-token-for-tests-0123456789';
 const REMOTE = '203.0.113.7';
@@ -47,7 +45,9 @@ async function harness({
 } = {}): Promise<Harness> {
   const bus = createEventBus();
   const store = await openStore('sqlite::memory:');
-  const tracker = createTracker({ bus, store, ringSize: 500 });
+  const metrics = createMetrics({ instanceId: 'devtools-test', collectDefault: false });
+  metrics.attach(bus);
+  const tracker = createTracker({ bus, store, ringSize: 500, totals: () => readMetricTotals(metrics.registry) });
   const replies = createDevtoolsReplies();
   const accepted: InboundEvent[] = [];
   let remote: string | undefined = REMOTE;
@@ -492,7 +492,7 @@ describe('devtools API', () => {
     expect(text).toMatch(/event: bot-event\ndata: .*"traceId":"new".*\nid: 2/);
     // The subscription goes away with the client.
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(h.tracker.stats().subscribers).toBe(0);
+    expect((await h.tracker.stats()).subscribers).toBe(0);
   });
 
   it('resumes a reconnecting EventSource after its Last-Event-ID', async () => {

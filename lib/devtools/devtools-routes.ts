@@ -14,8 +14,10 @@ import {
   sessionValue,
 } from './devtools-auth.js';
 import type { DevtoolsReplies, DevtoolsReplyUpdate } from './devtools-replies.js';
+import type { EventFilter } from './event-filter.js';
 import { createPlayground, PlaygroundRequestError } from './playground.js';
-import { type EventFilter, TRACE_STATUSES, type TraceStatus, type Tracker } from './tracker.js';
+import { TRACE_STATUSES, type TraceStatus } from './trace-reducer.js';
+import type { Tracker } from './tracker.js';
 
 export interface DevtoolsRoutesOptions {
   tracker: Tracker;
@@ -192,7 +194,7 @@ export function devtoolsRoutes({
     return trace ? c.json(trace) : c.json({ error: 'not_found', message: 'No such trace (it may have aged out)' }, 404);
   });
 
-  app.get('/api/stats', (c) => c.json(tracker.stats()));
+  app.get('/api/stats', async (c) => c.json(await tracker.stats()));
   app.get('/api/health', async (c) => c.json((await healthSnapshot()) ?? null));
 
   app.get('/api/dead-letters', async (c) => {

@@ -14,6 +14,7 @@ import {
 import type { ReplySink } from './conversation/reply-sink.js';
 import { createDevtoolsReplies, type DevtoolsReplies } from './devtools/devtools-replies.js';
 import { devtoolsRoutes } from './devtools/devtools-routes.js';
+import { readMetricTotals } from './devtools/metric-totals.js';
 import { createTracker, type Tracker } from './devtools/tracker.js';
 import { type BotIdentity, fetchBotIdentity } from './feishu/bot-identity.js';
 import { createFeishuClient, type FeishuClient } from './feishu/feishu-client.js';
@@ -166,6 +167,8 @@ export async function startBot(
           ringSize: config.devtools.ringSize,
           traceRetention: config.devtools.traceRetention,
           secrets: config.secrets,
+          // Call, token and tool totals are the ones /metrics serves, not a count of its own.
+          totals: () => readMetricTotals(metrics.registry),
           onError: (error, where) => log.warn({ err: error, where }, 'devtools tracker'),
         }),
         replies: createDevtoolsReplies({ bus }),

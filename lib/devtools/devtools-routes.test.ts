@@ -7,6 +7,8 @@ import type { AcceptResult, InboundEvent } from '../inbox/inbound-event.js';
 import { createEventBus, type EventBus } from '../observe/event-bus.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
+import { sleep } from '../util/sleep.js';
+import { withTimeout } from '../util/with-timeout.js';
 import { DEVTOOLS_COOKIE, sessionValue } from './devtools-auth.js';
 import { createDevtoolsReplies, type DevtoolsReplies } from './devtools-replies.js';
 import { devtoolsRoutes } from './devtools-routes.js';
@@ -128,12 +130,7 @@ async function readStream(response: Response, done: (text: string) => boolean, t
   try {
     while (!done(text)) {
       if (Date.now() > deadline) throw new Error(`stream did not deliver in time; got: ${text}`);
-      const chunk = await Promise.race([
-        reader.read(),
-        new Promise<never>((_, reject) =>
-          setTimeout(() => reject(new Error(`stream timed out; got: ${text}`)), timeoutMs),
-        ),
-      ]);
+      const chunk = await withTimeout(reader.read(), timeoutMs, () => new Error(`stream timed out; got: ${text}`));
       if (chunk.done) break;
       text += decoder.decode(chunk.value, { stream: true });
     }
@@ -491,7 +488,7 @@ describe('devtools API', () => {
     expect(text).toContain('before connecting');
     expect(text).toMatch(/event: bot-event\ndata: .*"traceId":"new".*\nid: 2/);
     // The subscription goes away with the client.
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
     expect((await h.tracker.stats()).subscribers).toBe(0);
   });
 

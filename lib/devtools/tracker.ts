@@ -132,12 +132,14 @@ export function createTracker({
     },
 
     async stats() {
+      // Read the registry first, so everything else is taken at one instant after it.
+      const metricTotals = await totals();
       return composeStats({
         since,
         ring,
         traces: { size: traces.size, byStatus: traces.countByStatus() },
         subscribers: feed.size,
-        totals: await totals(),
+        totals: metricTotals,
         tally: tally.figures(),
       });
     },

@@ -10,13 +10,14 @@ import { createDeadLetterReply, createNoticeHandler } from './conversation/notic
 import { createReplyRouter } from './conversation/reply-routing.js';
 import { createDevtoolsReplies, type DevtoolsReplies } from './devtools/devtools-replies.js';
 import { devtoolsRoutes } from './devtools/devtools-routes.js';
+import { readMetricTotals } from './devtools/metric-totals.js';
 import { createTracker, type Tracker } from './devtools/tracker.js';
 import { type BotIdentity, fetchBotIdentity } from './feishu/bot-identity.js';
 import { createFeishuClient, type FeishuClient } from './feishu/feishu-client.js';
 import { type LongConnection, startLongConnection } from './feishu/long-connection.js';
 import { webhookRoutes } from './feishu/webhook/webhook-routes.js';
 import { attachHealthMonitor, HealthMonitor, healthOptionsFromConfig } from './health/health-monitor.js';
-import { healthRoutes, type ReadinessCheck } from './health/health-routes.js';
+import { type HealthRoutesOptions, healthReport, healthRoutes, type ReadinessCheck } from './health/health-routes.js';
 import { type BotMetrics, createMetrics, metricsRoutes } from './health/metrics.js';
 import { createDispatcher, type Dispatcher, type DispatcherOptions } from './inbox/dispatcher.js';
 import { startHousekeeping } from './inbox/housekeeping.js';
@@ -159,6 +160,8 @@ export async function startBot(
           ringSize: config.devtools.ringSize,
           traceRetention: config.devtools.traceRetention,
           secrets: config.secrets,
+          // Call, token and tool totals are the ones /metrics serves, not a count of its own.
+          totals: () => readMetricTotals(metrics.registry),
           onError: (error, where) => log.warn({ err: error, where }, 'devtools tracker'),
         }),
         replies: createDevtoolsReplies({ bus }),
@@ -168,14 +171,15 @@ export async function startBot(
   // Ends open devtools SSE streams when the drain starts, so a browser tab cannot hold the server open.
   const devtoolsShutdown = new AbortController();
 
-  const health = healthRoutes({
+  const healthOptions: HealthRoutesOptions = {
     monitor,
     readiness,
     store,
     startedAt,
     checks: readinessChecks,
     instanceId: config.instanceId,
-  });
+  };
+  const health = healthRoutes(healthOptions);
 
   // ── ingress: Feishu client, inbox, dispatcher, webhook or long connection ──
   const feishuClient =
@@ -285,8 +289,8 @@ export async function startBot(
         replies: devtools.replies,
         inbox,
         store,
-        // Exactly what GET /health answers, whoever serves it (`app` exists by the time a request comes).
-        healthSnapshot: async () => (await app.request('/health')).json(),
+        // Exactly the body GET /health answers, built by the same function.
+        healthSnapshot: healthReport(healthOptions),
         token: config.devtools.token,
         shutdownSignal: devtoolsShutdown.signal,
         maxChatChars: config.policy.maxInputChars,

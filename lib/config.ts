@@ -123,6 +123,37 @@ export const SETTINGS = {
   /** JSON file of extra specialist agents operators add without code (see docs/agents.md). */
   SPECIALISTS_FILE: setting('model.specialistsFile', z.string().min(1).optional()),
 
+  /** One tool call's deadline, Feishu requests included; a slower tool answers "timed out". */
+  TOOL_TIMEOUT_MS: setting('tools.timeoutMs', positiveInt(20_000)),
+  /** Characters of one tool result the model gets at most; longer results end with a "truncated" note. */
+  TOOL_RESULT_MAX_CHARS: setting('tools.maxResultChars', positiveInt(20_000)),
+  /** Rows, records, events or documents one tool result lists at most. */
+  TOOL_RESULT_MAX_ITEMS: setting('tools.maxResultItems', positiveInt(100)),
+  /** Tools the manager calls itself (comma list of names, docs/tools.md); unset: currentTime, readDocument, getUser. */
+  MANAGER_TOOLS: setting(
+    'tools.managerTools',
+    z
+      .string()
+      .optional()
+      .transform((value) =>
+        value === undefined
+          ? undefined
+          : value
+              .split(',')
+              .map((item) => item.trim())
+              .filter((item) => item.length > 0),
+      ),
+  ),
+  /** Senders' display names (Feishu contacts) are cached this long, then looked up again. */
+  USER_NAME_CACHE_MINUTES: setting(
+    'tools.userNameCacheMs',
+    z.coerce
+      .number()
+      .positive()
+      .default(60)
+      .transform((minutes) => minutes * 60_000),
+  ),
+
   STORE_URL: setting('store.url', storeUrl),
   DEDUPE_TTL_HOURS: setting('inbox.dedupeTtlMs', z.coerce.number().min(12).default(24).transform(hoursToMs)),
   MAX_CONCURRENT_JOBS: setting('inbox.maxConcurrentJobs', positiveInt(4)),

@@ -1,5 +1,5 @@
 import { createOpenAI } from '@ai-sdk/openai';
-import type { ModelMessage, ToolSet } from 'ai';
+import type { ModelMessage } from 'ai';
 import type { Config } from '../config.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
 import type { Logger } from '../log.js';
@@ -14,13 +14,18 @@ import {
   loadSpecialistsFile,
   type SpecialistRegistry,
 } from './specialist-registry.js';
-import { type AgentDependencies, buildTools, specialistTool } from './specialist-tool.js';
-import { defaultToolCatalog, formatNow, type ToolCatalog } from './tools/tool-catalog.js';
+import { type AgentDependencies, specialistTool } from './specialist-tool.js';
+import { defaultToolRegistry } from './tools/built-in-tools.js';
+import { formatNow } from './tools/current-time.js';
+import { feishuLinkHints } from './tools/feishu-links.js';
+import { appendNotices, createToolNotices } from './tools/tool-notices.js';
+import { createToolRuntime, type ToolRuntime } from './tools/tool-runtime.js';
+import type { UserAuthorization } from './tools/user-authorization.js';
 
 export const MANAGER_AGENT_NAME = 'manager';
 
-/** Tools the manager uses itself (specialists are added as tools too). */
-const MANAGER_OWN_TOOLS = ['currentTime'] as const;
+/** Tools the manager uses itself unless MANAGER_TOOLS says otherwise (specialists are its tools too). */
+export const DEFAULT_MANAGER_TOOLS: readonly string[] = ['currentTime', 'readDocument', 'getUser'];
 
 export interface AnswerOptions {
   context: ConversationContext;
@@ -44,10 +49,14 @@ export interface ManagerAgent {
 }
 
 /** What the specialists get too (AgentDependencies), plus the manager's own. */
-export interface ManagerAgentOptions extends Omit<AgentDependencies, 'toolCatalog'> {
+export interface ManagerAgentOptions extends Omit<AgentDependencies, 'tools'> {
   specialists: SpecialistRegistry;
-  /** Default `defaultToolCatalog()`. */
-  toolCatalog?: ToolCatalog;
+  /** Default: the built-in tools over `feishuClient`, with nobody authorized as a user. */
+  tools?: ToolRuntime;
+  /** Used by the default `tools` only. */
+  feishuClient?: FeishuClient;
+  /** Names of the tools the manager calls itself. Default DEFAULT_MANAGER_TOOLS. */
+  ownTools?: readonly string[];
   botName?: string;
 }
 
@@ -60,11 +69,14 @@ export function buildManagerInstructions({
   specialists,
   now,
   botName = 'the team assistant',
+  input = '',
 }: {
   context: ConversationContext;
   specialists: SpecialistRegistry;
   now: Date;
   botName?: string;
+  /** The user's message: Feishu links in it are pointed out, with the tool that reads them. */
+  input?: string;
 }): string {
   const place =
     context.chatType === 'p2p'
@@ -88,7 +100,10 @@ export function buildManagerInstructions({
     "- Never make up facts about the chat you haven't read.",
     '- Format with simple Markdown (headings, lists, code blocks, short tables): it is shown in a Feishu card.',
     '',
+    '- When a tool reports an error, say plainly what could not be read; never fill the gap with guesses.',
+    '',
     specialistLines.length > 0 ? `Specialists:\n${specialistLines}` : 'No specialists are available.',
+    ...feishuLinkHints(input),
   ].join('\n');
 }
 
@@ -115,30 +130,31 @@ export function historyToMessages(
  */
 export function createManagerAgent({
   specialists,
-  toolCatalog = defaultToolCatalog(),
+  feishuClient,
+  tools: givenTools,
+  ownTools = DEFAULT_MANAGER_TOOLS,
   now = () => new Date(),
   botName,
   ...shared
 }: ManagerAgentOptions): ManagerAgent {
-  const dependencies: AgentDependencies = { ...shared, toolCatalog, now };
+  const tools = givenTools ?? createToolRuntime({ registry: defaultToolRegistry(), bus: shared.bus, feishuClient });
+  const dependencies: AgentDependencies = { ...shared, tools, now };
   const { chain, bus, log, maxSteps, totalTimeoutMs } = dependencies;
   return {
     name: MANAGER_AGENT_NAME,
     specialists,
     chain,
     async answer({ context, history, input, signal, onText }) {
-      const tools: ToolSet = buildTools(MANAGER_OWN_TOOLS, {
-        agent: MANAGER_AGENT_NAME,
-        conversation: context,
-        dependencies,
-      });
+      // What the user must be told about the tools, whatever the model makes of their errors.
+      const notices = createToolNotices();
+      const toolSet = tools.toolSet(ownTools, { agent: MANAGER_AGENT_NAME, conversation: context, notices });
       for (const specialist of specialists.list()) {
-        tools[specialist.name] = specialistTool(specialist, { conversation: context, dependencies });
+        toolSet[specialist.name] = specialistTool(specialist, { conversation: context, dependencies, notices });
       }
       // Same "author: text" form as the stored group turns, so the model sees one convention.
       const author = context.userName ?? context.userId;
       const current = context.chatType === 'group' && author !== undefined ? `${author}: ${input}` : input;
-      return runAgent({
+      const result = await runAgent({
         agent: MANAGER_AGENT_NAME,
         traceId: context.traceId,
         chain,
@@ -146,10 +162,11 @@ export function createManagerAgent({
           context,
           specialists,
           now: now(),
+          input,
           ...(botName === undefined ? {} : { botName }),
         }),
         messages: [...historyToMessages(history, context.chatType), { role: 'user', content: current }],
-        tools,
+        tools: toolSet,
         maxSteps,
         ...(totalTimeoutMs === undefined ? {} : { totalTimeoutMs }),
         ...(signal === undefined ? {} : { signal }),
@@ -157,6 +174,14 @@ export function createManagerAgent({
         bus,
         ...(log === undefined ? {} : { log }),
       });
+      if (result.outcome === 'aborted' || notices.list().length === 0) return result;
+      const text = appendNotices(result.text, notices.list());
+      try {
+        onText?.(text);
+      } catch (error) {
+        log?.warn({ traceId: context.traceId, err: error }, 'text listener failed');
+      }
+      return { ...result, text };
     },
   };
 }
@@ -200,31 +225,54 @@ export function createModelChainFromConfig(
  */
 export async function createManagerAgentFromConfig({
   model,
+  tools: toolSettings,
   bus,
   log,
   feishuClient,
+  userAuthorization,
   now,
 }: {
   model: Config['model'];
+  /** Default: the defaults of `lib/config.ts`. */
+  tools?: Config['tools'];
   bus: EventBus;
   log?: Logger;
   feishuClient?: FeishuClient;
+  /** Where user-identity tools get the asking user's token; default: nobody is authorized. */
+  userAuthorization?: UserAuthorization;
   now?: () => Date;
 }): Promise<ManagerAgent> {
-  const toolCatalog = defaultToolCatalog();
+  const registry = defaultToolRegistry();
+  const ownTools = toolSettings?.managerTools ?? DEFAULT_MANAGER_TOOLS;
+  const unknown = ownTools.filter((name) => !registry.has(name));
+  if (unknown.length > 0) {
+    throw new Error(`MANAGER_TOOLS: unknown tool ${unknown.join(', ')} (available: ${registry.names().join(', ')})`);
+  }
   const fromFile =
-    model.specialistsFile === undefined ? [] : await loadSpecialistsFile(model.specialistsFile, { toolCatalog });
+    model.specialistsFile === undefined ? [] : await loadSpecialistsFile(model.specialistsFile, { tools: registry });
   const specialists = createSpecialistRegistry([...builtInSpecialists(), ...fromFile]);
   log?.info({ specialists: specialists.list().map((specialist) => specialist.name) }, 'specialists loaded');
+  const tools = createToolRuntime({
+    registry,
+    bus,
+    feishuClient,
+    ...(userAuthorization === undefined ? {} : { userAuthorization }),
+    ...(toolSettings === undefined
+      ? {}
+      : {
+          timeoutMs: toolSettings.timeoutMs,
+          limits: { maxChars: toolSettings.maxResultChars, maxItems: toolSettings.maxResultItems },
+        }),
+  });
   return createManagerAgent({
     chain: createModelChainFromConfig(model, { bus, ...(log === undefined ? {} : { log }) }),
     specialists,
-    toolCatalog,
+    tools,
+    ownTools,
     bus,
     maxSteps: model.maxSteps,
     totalTimeoutMs: model.totalTimeoutMs,
     ...(log === undefined ? {} : { log }),
-    ...(feishuClient === undefined ? {} : { feishuClient }),
     ...(now === undefined ? {} : { now }),
   });
 }

@@ -9,13 +9,13 @@ import {
   parseSpecialists,
   SpecialistsFileError,
 } from './specialist-registry.js';
-import { defaultToolCatalog } from './tools/tool-catalog.js';
+import { defaultToolRegistry } from './tools/built-in-tools.js';
 
-const toolCatalog = defaultToolCatalog();
+const tools = defaultToolRegistry();
 
 function problemsOf(json: string): string[] {
   try {
-    parseSpecialists(json, { path: 'ops/specialists.json', toolCatalog });
+    parseSpecialists(json, { path: 'ops/specialists.json', tools });
   } catch (error) {
     if (error instanceof SpecialistsFileError) return error.problems;
     throw error;
@@ -38,7 +38,7 @@ describe('specialists file', () => {
           },
         ],
       }),
-      { path: 'x.json', toolCatalog },
+      { path: 'x.json', tools },
     );
     expect(specialists).toEqual([expect.objectContaining({ name: 'sql-helper', model: 'gpt-4o-mini' })]);
   });
@@ -48,7 +48,7 @@ describe('specialists file', () => {
     try {
       parseSpecialists(
         JSON.stringify({ specialists: [{ name: 'Bad Name', description: 'short', instructions: '' }] }),
-        { path: 'ops/specialists.json', toolCatalog },
+        { path: 'ops/specialists.json', tools },
       );
     } catch (caught) {
       error = caught;
@@ -86,7 +86,7 @@ describe('specialists file', () => {
   });
 
   it('reports a missing file clearly', async () => {
-    await expect(loadSpecialistsFile('/nonexistent/specialists.json', { toolCatalog })).rejects.toThrow(
+    await expect(loadSpecialistsFile('/nonexistent/specialists.json', { tools })).rejects.toThrow(
       /\/nonexistent\/specialists\.json:\n {2}- file not found/,
     );
   });
@@ -104,14 +104,14 @@ describe('specialists file', () => {
     );
     const registry = createSpecialistRegistry([
       ...builtInSpecialists(),
-      ...(await loadSpecialistsFile(path, { toolCatalog })),
+      ...(await loadSpecialistsFile(path, { tools })),
     ]);
     expect(registry.list().map((specialist) => specialist.name)).toEqual(['summarizer', 'writer']);
     expect(registry.get('writer')?.instructions).toBe('House style.');
   });
 
   it('the shipped example file is valid', async () => {
-    const specialists = await loadSpecialistsFile('docs/specialists.example.json', { toolCatalog });
+    const specialists = await loadSpecialistsFile('docs/specialists.example.json', { tools });
     expect(specialists.length).toBeGreaterThan(0);
   });
 });

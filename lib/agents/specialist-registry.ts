@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { errorMessage } from '../util/error-message.js';
 import { summarizerSpecialist } from './specialists/summarizer.js';
 import { writerSpecialist } from './specialists/writer.js';
-import type { ToolCatalog } from './tools/tool-catalog.js';
+import type { ToolRegistry } from './tools/tool-registry.js';
 
 /**
  * A specialist agent the manager can delegate to. Plain data, so operators can add their own in
@@ -18,7 +18,7 @@ export interface SpecialistDefinition {
   instructions: string;
   /** A model id of its own, tried before the primary (then the usual fallbacks). */
   model?: string;
-  /** Names from the tool catalog, e.g. `readChatHistory`. */
+  /** Names from the tool registry, e.g. `readChatHistory` (docs/tools.md). */
   tools?: readonly string[];
   /** Tool-loop steps at most (default: AGENT_MAX_STEPS). */
   maxSteps?: number;
@@ -70,9 +70,9 @@ export function builtInSpecialists(): SpecialistDefinition[] {
 
 /**
  * Parses specialist definitions from JSON text (`{ "specialists": [...] }`), checking every field
- * and that each tool exists in the catalog. Throws one SpecialistsFileError listing every problem.
+ * and that each tool exists in the registry. Throws one SpecialistsFileError listing every problem.
  */
-export function parseSpecialists(json: string, { path, toolCatalog }: { path: string; toolCatalog: ToolCatalog }) {
+export function parseSpecialists(json: string, { path, tools }: { path: string; tools: ToolRegistry }) {
   let raw: unknown;
   try {
     raw = JSON.parse(json);
@@ -92,9 +92,9 @@ export function parseSpecialists(json: string, { path, toolCatalog }: { path: st
     if (seen.has(specialist.name)) problems.push(`specialists[${index}].name: "${specialist.name}" is defined twice`);
     seen.add(specialist.name);
     (specialist.tools ?? []).forEach((toolName, toolIndex) => {
-      if (!(toolName in toolCatalog)) {
+      if (!tools.has(toolName)) {
         problems.push(
-          `specialists[${index}].tools[${toolIndex}]: unknown tool "${toolName}" (available: ${Object.keys(toolCatalog).join(', ')})`,
+          `specialists[${index}].tools[${toolIndex}]: unknown tool "${toolName}" (available: ${tools.names().join(', ')})`,
         );
       }
     });
@@ -104,7 +104,7 @@ export function parseSpecialists(json: string, { path, toolCatalog }: { path: st
 }
 
 /** Reads and validates SPECIALISTS_FILE. */
-export async function loadSpecialistsFile(path: string, { toolCatalog }: { toolCatalog: ToolCatalog }) {
+export async function loadSpecialistsFile(path: string, { tools }: { tools: ToolRegistry }) {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -112,7 +112,7 @@ export async function loadSpecialistsFile(path: string, { toolCatalog }: { toolC
     const reason = (error as { code?: unknown }).code === 'ENOENT' ? 'file not found' : String(error);
     throw new SpecialistsFileError(path, [reason]);
   }
-  return parseSpecialists(text, { path, toolCatalog });
+  return parseSpecialists(text, { path, tools });
 }
 
 /**
@@ -120,7 +120,7 @@ export async function loadSpecialistsFile(path: string, { toolCatalog }: { toolC
  * replaces it (so a built-in can be re-tuned without code).
  *
  * @example
- * const registry = createSpecialistRegistry([...builtInSpecialists(), ...await loadSpecialistsFile(path, { toolCatalog })]);
+ * const registry = createSpecialistRegistry([...builtInSpecialists(), ...await loadSpecialistsFile(path, { tools: defaultToolRegistry() })]);
  */
 export function createSpecialistRegistry(definitions: readonly SpecialistDefinition[]): SpecialistRegistry {
   const byName = new Map<string, SpecialistDefinition>();

@@ -1,52 +1,28 @@
-import { type Tool, type ToolSet, tool } from 'ai';
+import { type Tool, tool } from 'ai';
 import { z } from 'zod';
-import type { FeishuClient } from '../feishu/feishu-client.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
 import type { ConversationContext } from './conversation-context.js';
 import type { ModelChain } from './model-chain.js';
 import { runAgent } from './run-agent.js';
 import type { SpecialistDefinition } from './specialist-registry.js';
-import { capText, formatNow, instrumentTool, type ToolCatalog } from './tools/tool-catalog.js';
+import { formatNow } from './tools/current-time.js';
+import type { ToolNotices } from './tools/tool-notices.js';
+import { capText, type ToolRuntime } from './tools/tool-runtime.js';
 
 /** What every agent run needs, the manager's and each specialist's. */
 export interface AgentDependencies {
   chain: ModelChain;
-  toolCatalog: ToolCatalog;
+  /** Builds each agent's tools (registry, Feishu client, user authorization, limits, deadline). */
+  tools: ToolRuntime;
   bus: EventBus;
   log?: Logger;
-  /** Lets tools read chat history; without it the history tool says history is unavailable. */
-  feishuClient?: FeishuClient;
   /** Default tool-loop step limit (AGENT_MAX_STEPS). */
   maxSteps: number;
   /** MODEL_TOTAL_TIMEOUT_MS: deadline for one agent run, tool steps included. */
   totalTimeoutMs?: number;
   /** Injected in tests; instructions read it on every call, never at start-up. */
   now?: () => Date;
-}
-
-/** The catalog tools named in `names`, built for this conversation and instrumented for `agent`. */
-export function buildTools(
-  names: readonly string[],
-  {
-    agent,
-    conversation,
-    dependencies,
-  }: { agent: string; conversation: ConversationContext; dependencies: AgentDependencies },
-): ToolSet {
-  const tools: ToolSet = {};
-  for (const name of names) {
-    const factory = dependencies.toolCatalog[name];
-    if (factory === undefined) continue;
-    const built = factory({
-      conversation,
-      agent,
-      bus: dependencies.bus,
-      ...(dependencies.feishuClient === undefined ? {} : { feishuClient: dependencies.feishuClient }),
-    });
-    tools[name] = instrumentTool(built, { name, agent, traceId: conversation.traceId, bus: dependencies.bus });
-  }
-  return tools;
 }
 
 /** A specialist's system prompt for one call: its own instructions plus date and chat context. */
@@ -73,8 +49,9 @@ export function specialistTool(
   {
     conversation,
     dependencies,
+    notices,
     from = 'manager',
-  }: { conversation: ConversationContext; dependencies: AgentDependencies; from?: string },
+  }: { conversation: ConversationContext; dependencies: AgentDependencies; notices: ToolNotices; from?: string },
 ): Tool {
   return tool({
     description: specialist.description,
@@ -101,7 +78,7 @@ export function specialistTool(
         ...(specialist.model === undefined ? {} : { preferredModel: specialist.model }),
         system: buildSpecialistInstructions(specialist, conversation, now),
         messages: [{ role: 'user', content: task }],
-        tools: buildTools(specialist.tools ?? [], { agent: specialist.name, conversation, dependencies }),
+        tools: dependencies.tools.toolSet(specialist.tools ?? [], { agent: specialist.name, conversation, notices }),
         maxSteps: specialist.maxSteps ?? dependencies.maxSteps,
         ...(dependencies.totalTimeoutMs === undefined ? {} : { totalTimeoutMs: dependencies.totalTimeoutMs }),
         ...(abortSignal === undefined ? {} : { signal: abortSignal }),

@@ -1,4 +1,5 @@
 import type { ErrorCategory } from './error-category.js';
+import type { ToolErrorCategory } from './tool-error-category.js';
 
 /**
  * What every step of a message's path reports. Producers only emit; the health monitor,
@@ -48,10 +49,20 @@ export type BotEvent =
       traceId: string;
       agent: string;
       tool: string;
+      /** Arguments and result, capped for display. */
       input: string;
       output: string;
       latencyMs: number;
+      // The next three are optional only because traces the devtools persisted before tools
+      // reported them are read back; every tool call sets them.
+      /** Whose permissions the call used: the app's, the asking user's, or none (no Feishu call). */
+      identity?: ToolIdentityUsed;
+      /** Characters of the result the model received (after bounding). */
+      resultChars?: number;
+      /** The result was cut to its bounds. */
+      truncated?: boolean;
       error?: string;
+      errorCategory?: ToolErrorCategory;
     }
   | { type: 'model.fallback'; traceId: string; from: string; to: string; reason: ErrorCategory }
   | { type: 'model.rate-limit'; traceId?: string; model: string; retryAfterMs?: number; remaining?: number }
@@ -63,6 +74,7 @@ export type BotEvent =
   | { type: 'error'; traceId?: string; category: ErrorCategory; message: string; where: string }
   | { type: 'process.error'; kind: 'uncaughtException' | 'unhandledRejection'; message: string };
 
+export type ToolIdentityUsed = 'tenant' | 'user' | 'none';
 export type EventSource = 'webhook' | 'websocket' | 'devtools';
 export type ReplyMode = 'card' | 'text' | 'devtools';
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'failed' | 'off';

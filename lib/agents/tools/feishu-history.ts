@@ -1,6 +1,7 @@
 import { callFeishu } from '../../feishu/call-feishu.js';
 import type { FeishuClient } from '../../feishu/feishu-client.js';
 import type { EventBus } from '../../observe/event-bus.js';
+import type { FeishuAccess } from './tool-definition.js';
 
 /** One message read back from Feishu's history API, reduced to what an agent can use. */
 export interface FeishuHistoryMessage {
@@ -18,7 +19,10 @@ export interface FeishuHistoryMessage {
 
 export interface ListMessagesOptions {
   client: FeishuClient;
-  bus: EventBus;
+  /** Reports each request through `callFeishu` on this bus (when `call` is not given). */
+  bus?: EventBus;
+  /** Runs each request instead of `callFeishu` (a tool's Feishu access, with its identity and deadline). */
+  call?: FeishuAccess['call'];
   /** `chat` takes a chat id (oc_…), `thread` a thread id (omt_…). */
   container: { type: 'chat' | 'thread'; id: string };
   /** `asc` oldest first (seeding a thread), `desc` newest first (a summary of recent talk). */
@@ -42,6 +46,7 @@ export interface ListMessagesOptions {
 export async function listMessages({
   client,
   bus,
+  call,
   container,
   order,
   pageSize = 50,
@@ -52,21 +57,20 @@ export async function listMessages({
   const collected: FeishuHistoryMessage[] = [];
   let pageToken: string | undefined;
   for (let page = 0; page < maxPages && collected.length < maxMessages; page++) {
-    const body = await callFeishu(
-      bus,
-      'im.v1.message.list',
-      () =>
-        client.im.v1.message.list({
-          params: {
-            container_id_type: container.type,
-            container_id: container.id,
-            sort_type: order === 'asc' ? 'ByCreateTimeAsc' : 'ByCreateTimeDesc',
-            page_size: Math.min(50, Math.max(1, pageSize)),
-            ...(pageToken === undefined ? {} : { page_token: pageToken }),
-          },
-        }),
-      { client, timeoutMs },
-    );
+    const params = {
+      container_id_type: container.type,
+      container_id: container.id,
+      sort_type: order === 'asc' ? ('ByCreateTimeAsc' as const) : ('ByCreateTimeDesc' as const),
+      page_size: Math.min(50, Math.max(1, pageSize)),
+      ...(pageToken === undefined ? {} : { page_token: pageToken }),
+    };
+    const body =
+      call !== undefined
+        ? await call('im.v1.message.list', (options) => client.im.v1.message.list({ params }, options))
+        : await callFeishu(requireBus(bus), 'im.v1.message.list', () => client.im.v1.message.list({ params }), {
+            client,
+            timeoutMs,
+          });
     for (const item of body.data?.items ?? []) {
       if (item.deleted === true || item.message_id === undefined) continue;
       collected.push({
@@ -85,6 +89,11 @@ export async function listMessages({
     pageToken = body.data.page_token;
   }
   return order === 'asc' ? collected : collected.reverse();
+}
+
+function requireBus(bus: EventBus | undefined): EventBus {
+  if (bus === undefined) throw new Error('listMessages needs a bus or a call function');
+  return bus;
 }
 
 const MAX_ITEM_TEXT = 4_000;

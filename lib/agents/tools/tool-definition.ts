@@ -1,0 +1,93 @@
+import type * as lark from '@larksuiteoapi/node-sdk';
+import type { z } from 'zod';
+import type { FeishuClient } from '../../feishu/feishu-client.js';
+import type { ConversationContext } from '../conversation-context.js';
+
+/**
+ * Whether a tool only reads or also changes something. Write tools are meant to ask the user
+ * first (the AI SDK's `needsApproval`); the registry refuses to build one until that exists.
+ */
+export type ToolAccess = 'read' | 'write';
+
+/**
+ * Whose permissions a tool acts with: the app's tenant token, the asking user's own
+ * authorization (see `UserAuthorization`), or none (a tool that calls no Feishu API).
+ */
+export type ToolIdentity = 'tenant' | 'user' | 'none';
+
+/** Bounds on what one tool call may hand back to the model. */
+export interface ToolLimits {
+  /** Characters of the result at most; longer results are cut with a "truncated" note. */
+  maxChars: number;
+  /** Items (rows, records, events, documents…) a list result shows at most. */
+  maxItems: number;
+}
+
+/** The SDK's per-request options (`lark.withUserAccessToken(token)`), or undefined for the tenant token. */
+export type FeishuRequestOptions = ReturnType<typeof lark.withUserAccessToken> | undefined;
+
+/**
+ * Feishu as one tool call may use it: the SDK client and `call`, which runs one Open API request
+ * with the tool's identity (the request options carry the user's token when the tool acts as the
+ * user), times it against the tool's deadline, reports it as `feishu.api`, and turns any failure
+ * into a `FeishuApiError`.
+ */
+export interface FeishuAccess {
+  readonly client: FeishuClient;
+  call<T extends { code?: number; msg?: string } | undefined | null>(
+    api: string,
+    request: (options: FeishuRequestOptions) => Promise<T>,
+  ): Promise<T>;
+}
+
+/** What a tool's `execute` gets besides its input. */
+export interface ToolRunContext {
+  conversation: ConversationContext;
+  /** The agent calling the tool (manager or a specialist). */
+  agent: string;
+  /** Aborts when the tool's deadline passes or the answer is stopped. */
+  signal: AbortSignal;
+  limits: ToolLimits;
+  /** Feishu with this tool's identity; undefined when the Feishu channel is off. */
+  feishu: FeishuAccess | undefined;
+  now(): Date;
+}
+
+/**
+ * One tool the agents can use: plain data plus `execute`. The registry turns it into an AI SDK
+ * tool per call with identity, timeout, result bounds, error handling and reporting around it,
+ * so a tool file holds only what the tool itself does.
+ *
+ * @example
+ * export const currentTimeTool = defineTool({
+ *   name: 'currentTime', description: 'The current date and time.', access: 'read', identity: 'none', scopes: [],
+ *   inputSchema: z.object({ timeZone: z.string().optional() }),
+ *   execute: async ({ timeZone }, { now }) => formatNow(now(), timeZone ?? 'UTC'),
+ * });
+ */
+export interface ToolDefinition<Schema extends z.ZodType = z.ZodType> {
+  /** The name the model calls and specialists list: letters and digits, camelCase (OpenAI allows no dots). */
+  readonly name: string;
+  /** Tells the model when to use the tool and what it returns. */
+  readonly description: string;
+  readonly inputSchema: Schema;
+  /** Feishu scopes to grant the app (tenant) or to request from the user (user), least privilege first. */
+  readonly scopes: readonly string[];
+  readonly access: ToolAccess;
+  readonly identity: ToolIdentity;
+  /**
+   * Does the work and returns text the model can read (Markdown welcome). Throw a `ToolError`
+   * (or let a `FeishuApiError` through) for failures: the registry words them for the model and
+   * the user. Results are bounded by the registry too, but a list should stop at `limits.maxItems`.
+   */
+  execute(input: z.output<Schema>, context: ToolRunContext): Promise<string>;
+}
+
+/** Keeps the schema's type for `execute` while the registry holds tools of any schema. */
+export function defineTool<Schema extends z.ZodType>(definition: ToolDefinition<Schema>): ToolDefinition<Schema> {
+  return definition;
+}
+
+/** A tool of any input, as the registry stores it. */
+// biome-ignore lint/suspicious/noExplicitAny: each tool's execute takes its own schema's output; the registry validates input with that schema before calling it.
+export type AnyToolDefinition = ToolDefinition<any>;

@@ -1,0 +1,54 @@
+import type { AnyToolDefinition } from './tool-definition.js';
+
+/** The tools agents can be given, by name. Specialists (also those in SPECIALISTS_FILE) pick from it. */
+export interface ToolRegistry {
+  get(name: string): AnyToolDefinition | undefined;
+  has(name: string): boolean;
+  /** Every name, in registration order. */
+  names(): string[];
+  list(): readonly AnyToolDefinition[];
+}
+
+/** OpenAI function names: letters, digits, `_` and `-`, at most 64; we keep to camelCase. */
+const TOOL_NAME = /^[a-z][a-zA-Z0-9]{0,63}$/;
+
+/** A tool set that cannot be used: duplicate or malformed names, or a write tool without approval. */
+export class ToolRegistryError extends Error {
+  readonly code = 'TOOL_REGISTRY_INVALID';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ToolRegistryError';
+  }
+}
+
+/**
+ * The registry of tool definitions. Names must be unique and camelCase. Write tools are refused
+ * for now: they must ask the user before acting (the AI SDK's `needsApproval`), which the reply
+ * path cannot do yet.
+ *
+ * @example
+ * const registry = createToolRegistry([currentTimeTool, readDocumentTool]);
+ * registry.has('readDocument'); // true
+ */
+export function createToolRegistry(definitions: readonly AnyToolDefinition[]): ToolRegistry {
+  const byName = new Map<string, AnyToolDefinition>();
+  for (const definition of definitions) {
+    if (!TOOL_NAME.test(definition.name)) {
+      throw new ToolRegistryError(`Invalid tool name "${definition.name}": use camelCase letters and digits`);
+    }
+    if (byName.has(definition.name)) throw new ToolRegistryError(`Tool "${definition.name}" is registered twice`);
+    if (definition.access === 'write') {
+      throw new ToolRegistryError(
+        `Tool "${definition.name}" writes: write tools need user approval, which is not wired yet`,
+      );
+    }
+    byName.set(definition.name, definition);
+  }
+  const list = [...byName.values()];
+  return {
+    get: (name) => byName.get(name),
+    has: (name) => byName.has(name),
+    names: () => [...byName.keys()],
+    list: () => list,
+  };
+}

@@ -1,0 +1,231 @@
+import * as lark from '@larksuiteoapi/node-sdk';
+import { type ToolSet, tool } from 'ai';
+import { callFeishu } from '../../feishu/call-feishu.js';
+import type { FeishuClient } from '../../feishu/feishu-client.js';
+import type { EventBus } from '../../observe/event-bus.js';
+import { toText } from '../../util/to-text.js';
+import { withTimeout } from '../../util/with-timeout.js';
+import type { ConversationContext } from '../conversation-context.js';
+import type {
+  AnyToolDefinition,
+  FeishuAccess,
+  FeishuRequestOptions,
+  ToolLimits,
+  ToolRunContext,
+} from './tool-definition.js';
+import { ToolError, type ToolErrorCategory, toToolError } from './tool-error.js';
+import type { ToolNotices } from './tool-notices.js';
+import type { ToolRegistry } from './tool-registry.js';
+import { boundText } from './tool-result.js';
+import { notAuthorizedUserAuthorization, type UserAuthorization } from './user-authorization.js';
+
+export const DEFAULT_TOOL_LIMITS: ToolLimits = { maxChars: 20_000, maxItems: 100 };
+export const DEFAULT_TOOL_TIMEOUT_MS = 20_000;
+/** Arguments and results in `tool.call` events are capped to this (devtools shows them verbatim). */
+const EVENT_TEXT_MAX = 500;
+
+export interface ToolRuntimeOptions {
+  registry: ToolRegistry;
+  bus: EventBus;
+  /** Without it, tools that call Feishu answer that Feishu is not connected. */
+  feishuClient?: FeishuClient | undefined;
+  /** Where user-identity tools get the asking user's token. Default: nobody is authorized. */
+  userAuthorization?: UserAuthorization;
+  limits?: Partial<ToolLimits>;
+  /** One tool call's deadline, Feishu requests included. */
+  timeoutMs?: number;
+  now?: () => Date;
+}
+
+/** Who the tools of one agent call serve, and where the user notices of this answer collect. */
+export interface ToolSetRequest {
+  agent: string;
+  conversation: ConversationContext;
+  notices: ToolNotices;
+}
+
+/** Turns registered tool definitions into AI SDK tools for one agent call. */
+export interface ToolRuntime {
+  readonly registry: ToolRegistry;
+  /** The named tools (unknown names are skipped), each wrapped with identity, deadline, bounds and reporting. */
+  toolSet(names: readonly string[], request: ToolSetRequest): ToolSet;
+}
+
+/** Capped JSON-ish text of a tool's input or output for events (devtools shows it verbatim). */
+export function capText(value: unknown, max = EVENT_TEXT_MAX): string {
+  const text = toText(value);
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** What the model reads when a tool failed: what happened, and what to do about it. */
+function errorForModel(failure: ToolError): string {
+  const advice: Record<ToolErrorCategory, string> = {
+    NO_SCOPE:
+      'The user is shown how an admin grants the permission. Do not guess the content; say you could not read it.',
+    NO_PERMISSION:
+      'The user is shown how to share it with the bot. Do not guess the content; say you could not read it.',
+    NEEDS_USER_AUTH: 'The user is told that this needs their authorization. Do not guess the content.',
+    NOT_FOUND: 'Check the link or id with the user; do not guess the content.',
+    BAD_INPUT: 'Fix the arguments and try once more, or ask the user.',
+    RATE_LIMIT: 'Feishu asks to slow down: try once more later in this answer, or say it is busy.',
+    TIMEOUT: 'Say you could not read it in time; do not guess the content.',
+    UNAVAILABLE: 'Feishu is not answering: say so; do not guess the content.',
+    BAD_RESPONSE: 'Feishu sent something unreadable: say so; do not guess the content.',
+    OTHER: 'Say the tool failed; do not guess the content.',
+  };
+  return `TOOL ERROR (${failure.code}): ${failure.message}. ${advice[failure.code]}`;
+}
+
+/**
+ * The tool runtime of a process: one registry, the Feishu client, the user-authorization seam,
+ * limits and the deadline. Each tool call:
+ *
+ * - acts with the tool's identity: the tenant token, or the asking user's token from
+ *   `userAuthorization` (refused → "this needs your authorization", the tool never runs);
+ * - has `timeoutMs` for everything, Feishu requests included, and an abort signal;
+ * - returns text the model can read: results within `limits` with a "truncated" note, failures
+ *   as a categorised explanation (never a stack trace);
+ * - adds the failure's user notice (missing scope, no access) to the answer's notices;
+ * - is reported once as `tool.call`: input, output, latency, identity, result size, error category.
+ *
+ * @example
+ * const runtime = createToolRuntime({ registry: defaultToolRegistry(), bus, feishuClient });
+ * const tools = runtime.toolSet(['readDocument'], { agent: 'manager', conversation, notices });
+ */
+export function createToolRuntime({
+  registry,
+  bus,
+  feishuClient,
+  userAuthorization = notAuthorizedUserAuthorization,
+  limits: givenLimits = {},
+  timeoutMs = DEFAULT_TOOL_TIMEOUT_MS,
+  now = () => new Date(),
+}: ToolRuntimeOptions): ToolRuntime {
+  const limits: ToolLimits = { ...DEFAULT_TOOL_LIMITS, ...givenLimits };
+
+  async function feishuFor(
+    definition: AnyToolDefinition,
+    conversation: ConversationContext,
+    deadline: number,
+    signal: AbortSignal,
+  ): Promise<FeishuAccess | undefined> {
+    if (definition.identity === 'none') return undefined;
+    if (feishuClient === undefined) return undefined;
+    let options: FeishuRequestOptions;
+    if (definition.identity === 'user') {
+      const userId = conversation.userId;
+      const refused = (message?: string) =>
+        new ToolError('NEEDS_USER_AUTH', `${definition.name} acts as the asking user, who has not authorized the bot`, {
+          userNotice: `${definition.name}: ${message ?? 'this needs your own Feishu authorization of the bot.'}`,
+        });
+      if (userId === undefined || userId === '') throw refused('there is no Feishu user to act for here.');
+      const result = await userAuthorization.tokenFor({
+        userId,
+        tool: definition.name,
+        scopes: definition.scopes,
+        conversation,
+        signal,
+      });
+      if (!result.ok) throw refused(result.message);
+      options = lark.withUserAccessToken(result.accessToken);
+    }
+    const client = feishuClient;
+    return {
+      client,
+      call: (api, request) =>
+        callFeishu(bus, api, () => request(options), {
+          timeoutMs: Math.max(1, deadline - Date.now()),
+          // Evicting and refetching on 99991663 applies to the tenant token only.
+          ...(definition.identity === 'tenant' ? { client } : {}),
+        }),
+    };
+  }
+
+  async function run(
+    definition: AnyToolDefinition,
+    input: unknown,
+    { agent, conversation, notices }: ToolSetRequest,
+    callerSignal: AbortSignal | undefined,
+  ): Promise<string> {
+    const startedAt = performance.now();
+    const deadline = Date.now() + timeoutMs;
+    const controller = new AbortController();
+    const onCallerAbort = () => controller.abort(callerSignal?.reason);
+    if (callerSignal?.aborted) onCallerAbort();
+    else callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
+    const timer = setTimeout(
+      () => controller.abort(new ToolError('TIMEOUT', `${definition.name} took longer than ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const report = (output: string, extra: { truncated: boolean; failure?: ToolError }) =>
+      bus.emit({
+        type: 'tool.call',
+        traceId: conversation.traceId,
+        agent,
+        tool: definition.name,
+        input: capText(input),
+        output: capText(output),
+        latencyMs: Math.round(performance.now() - startedAt),
+        identity: definition.identity,
+        resultChars: output.length,
+        truncated: extra.truncated,
+        ...(extra.failure === undefined
+          ? {}
+          : { error: capText(extra.failure.message, 300), errorCategory: extra.failure.code }),
+      });
+    try {
+      const work = async () => {
+        const feishu = await feishuFor(definition, conversation, deadline, controller.signal);
+        // Not a failure of the tool: this deployment (or the playground) has no Feishu app.
+        if (feishu === undefined && definition.identity !== 'none') {
+          return `${definition.name} is not available here: the bot is not connected to Feishu.`;
+        }
+        const context: ToolRunContext = { conversation, agent, signal: controller.signal, limits, feishu, now };
+        return definition.execute(input, context);
+      };
+      const output = await withTimeout(
+        work(),
+        timeoutMs,
+        () => new ToolError('TIMEOUT', `${definition.name} took longer than ${timeoutMs} ms`),
+      );
+      if (typeof output !== 'string') {
+        throw new ToolError('OTHER', `${definition.name} returned no text`);
+      }
+      const bounded = boundText(output.trim() === '' ? '(empty result)' : output, limits.maxChars);
+      report(bounded.text, { truncated: bounded.truncated });
+      return bounded.text;
+    } catch (error) {
+      // A stopped answer (shutdown, lease lost) is not the tool's failure: let the agent stop.
+      if (callerSignal?.aborted) throw callerSignal.reason ?? error;
+      const failure = toToolError(error, {
+        tool: definition.name,
+        identity: definition.identity,
+        scopes: definition.scopes,
+      });
+      if (failure.userNotice !== undefined) notices.add(failure.userNotice);
+      const text = errorForModel(failure);
+      report(text, { truncated: false, failure });
+      return text;
+    } finally {
+      clearTimeout(timer);
+      callerSignal?.removeEventListener('abort', onCallerAbort);
+    }
+  }
+
+  return {
+    registry,
+    toolSet(names, request) {
+      const tools: ToolSet = {};
+      for (const name of names) {
+        const definition = registry.get(name);
+        if (definition === undefined) continue;
+        tools[name] = tool({
+          description: definition.description,
+          inputSchema: definition.inputSchema,
+          execute: (input: unknown, { abortSignal }) => run(definition, input, request, abortSignal),
+        });
+      }
+      return tools;
+    },
+  };
+}

@@ -2,6 +2,7 @@ import type { ConnectionState } from '../observe/bot-event.js';
 import { ERROR_CATEGORIES, type ErrorCategory } from '../observe/error-category.js';
 import type { EventBus } from '../observe/event-bus.js';
 import { createRedactor, type Redactor } from '../observe/redact.js';
+import { isToolFault } from '../observe/tool-error-category.js';
 import { CallWindow, emptyCallTotals } from './call-window.js';
 import { CappedNameMap } from './capped-name-map.js';
 import { type HealthMonitorOptions, type ResolvedHealthOptions, resolveHealthOptions } from './health-options.js';
@@ -11,6 +12,7 @@ import { histogramQuantile, LATENCY_BUCKET_COUNT } from './latency-histogram.js'
 import { RateLimitWindow } from './rate-limit-window.js';
 import { sanitiseErrorMessage } from './sanitise-error-message.js';
 import { SlidingWindow } from './sliding-window.js';
+import { type ToolCallOutcome, ToolWindow } from './tool-window.js';
 
 export { type HealthMonitorOptions, healthOptionsFromConfig, type StatusChange } from './health-options.js';
 export type { HealthStatus, HealthVerdict } from './health-rules.js';
@@ -46,6 +48,8 @@ export class HealthMonitor {
   private readonly redact: Redactor;
   private readonly agents: CappedNameMap<CallWindow>;
   private readonly models: CappedNameMap<RateLimitWindow>;
+  /** Tool calls, apart from agent calls: a broken tool degrades the bot but never makes it unhealthy. */
+  private readonly tools: CappedNameMap<ToolWindow>;
   /** One counter per error category. */
   private readonly errors: SlidingWindow;
   /** Jobs answered and jobs that failed: agent calls can all succeed while no answer reaches anyone (Feishu down, permission revoked). */
@@ -71,6 +75,7 @@ export class HealthMonitor {
     const slots = { slotCount: resolved.bucketCount, slotMs: this.slotMs };
     this.agents = new CappedNameMap({ maxEntries: resolved.maxAgents, create: () => new CallWindow(slots) });
     this.models = new CappedNameMap({ maxEntries: resolved.maxModels, create: () => new RateLimitWindow(slots) });
+    this.tools = new CappedNameMap({ maxEntries: resolved.maxAgents, create: () => new ToolWindow(slots) });
     this.errors = new SlidingWindow({ ...slots, width: ERROR_CATEGORIES.length });
     this.deliveries = new SlidingWindow({ ...slots, width: 2 });
   }
@@ -111,6 +116,27 @@ export class HealthMonitor {
       }
     }
     if (Math.floor(now / this.slotMs) !== this.lastEvaluatedEpoch) this.evaluate(now);
+  }
+
+  /**
+   * Records one tool call. A fault (outage, timeout, bad answer) counts toward the tool's error
+   * rate; a missing scope degrades the status at once, since the tool fails for everyone until an
+   * admin grants it. A user's own refusals (no access to one document, not authorized) are neither.
+   */
+  trackToolCall(tool: string, latencyMs: number, outcome: ToolCallOutcome): void {
+    const now = this.options.now();
+    this.tools.get(tool).record(now, Number.isFinite(latencyMs) ? Math.max(latencyMs, 0) : 0, {
+      ...outcome,
+      ...(outcome.problem === undefined
+        ? {}
+        : {
+            problem: sanitiseErrorMessage(outcome.problem, {
+              redact: this.redact,
+              maxLength: this.options.maxErrorMessageLength,
+            }),
+          }),
+    });
+    if (outcome.missingScope || outcome.fault) this.evaluate(now);
   }
 
   /** Counts an error by category over the window and remembers it as the last error. */
@@ -165,7 +191,11 @@ export class HealthMonitor {
       verdict,
       figures,
       window: { seconds: this.options.windowSeconds, bucketSeconds: this.slotMs / 1000 },
-      agents: this.agents.entries().map(([name, window]) => [name, window.summary(now, this.histogram)] as const),
+      agents: [
+        ...this.agents.entries().map(([name, window]) => [name, window.summary(now, this.histogram)] as const),
+        // Tools are shown beside the agents as `tool:<name>`, so a failing one is visible by name.
+        ...this.tools.entries().map(([name, window]) => [`tool:${name}`, window.summary(now, this.histogram)] as const),
+      ],
       errorsByCategory: this.errors.sumInto(now, this.categoryCounts.fill(0)),
       rateLimits: this.models.entries().map(([name, limits]) => [name, limits.read(now)] as const),
       lastError: this.lastError,
@@ -194,6 +224,7 @@ export class HealthMonitor {
       lastFailureAt: this.lastFailureAt,
       connection: this.connection,
       reconnects: this.reconnects,
+      tools: this.tools.entries().map(([name, window]) => window.figures(name, now, this.histogram)),
     };
   }
 
@@ -233,6 +264,15 @@ export function attachHealthMonitor(bus: EventBus, monitor: HealthMonitor): () =
       case 'error':
         monitor.trackError(event.category, `${event.where}: ${event.message}`);
         break;
+      case 'tool.call': {
+        const category = event.errorCategory ?? (event.error === undefined ? undefined : 'OTHER');
+        monitor.trackToolCall(event.tool, event.latencyMs, {
+          fault: category !== undefined && category !== 'NO_SCOPE' && isToolFault(category),
+          missingScope: category === 'NO_SCOPE',
+          problem: event.error,
+        });
+        break;
+      }
       case 'model.rate-limit':
         monitor.trackRateLimit(event.model, event.retryAfterMs, event.remaining);
         break;

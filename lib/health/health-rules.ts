@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import type { ConnectionState } from '../observe/bot-event.js';
+import type { ToolFigures } from './tool-window.js';
 
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
 
@@ -37,6 +38,8 @@ export interface WindowFigures {
   lastFailureAt: number;
   connection: ConnectionState;
   reconnects: number;
+  /** Per tool: calls, faults and missing-scope refusals in the window (absent: no tools called). */
+  tools?: readonly ToolFigures[];
 }
 
 /** A pending improvement: conditions have been clear (by the margin) since `since`. */
@@ -67,7 +70,9 @@ export interface Judgement extends HealthVerdict {
  *   long connection has failed (nothing can arrive, so the bot is down for its users).
  * - degraded: error rate ≥ degradedErrorRate (with ≥ minCalls calls or messages), ≥
  *   degradedRateLimits rate limits, p95 latency ≥ degradedP95Ms (with ≥ minCalls calls), or the
- *   long connection is reconnecting.
+ *   long connection is reconnecting; or a tool is broken: a missing Feishu scope in the window, or
+ *   its faults ≥ degradedErrorRate of ≥ minCalls calls. A broken tool never makes the bot
+ *   unhealthy on its own: the bot still answers, without that tool.
  */
 export function assessConditions(figures: WindowFigures, thresholds: HealthThresholds, factor = 1): HealthVerdict {
   const t = thresholds;
@@ -110,6 +115,15 @@ export function assessConditions(figures: WindowFigures, thresholds: HealthThres
     degraded.push(
       `${figures.rateLimits} rate limits in ${windowText} (degraded at ${Math.ceil(t.degradedRateLimits * factor)})`,
     );
+  }
+  for (const tool of figures.tools ?? []) {
+    if (tool.missingScope > 0) {
+      degraded.push(`tool ${tool.name}: ${tool.lastProblem ?? 'a Feishu scope is missing'}`);
+    } else if (tool.calls >= t.minCalls && tool.faults / tool.calls >= t.degradedErrorRate * factor) {
+      degraded.push(
+        `tool ${tool.name}: ${percent(tool.faults / tool.calls)} of ${tool.calls} calls failed in ${windowText}${tool.lastProblem ? ` (last: ${tool.lastProblem})` : ''}`,
+      );
+    }
   }
   if (unhealthy.length > 0) return { status: 'unhealthy', reasons: [...unhealthy, ...degraded] };
   if (degraded.length > 0) return { status: 'degraded', reasons: degraded };

@@ -170,6 +170,19 @@ export function createMetrics({
     labelNames: ['tool', 'outcome'] as const,
     registers,
   });
+  const toolErrors = new Counter({
+    name: `${PREFIX}tool_errors_total`,
+    help: 'Failed tool calls by tool and error category (NO_SCOPE, NO_PERMISSION, TIMEOUT, …).',
+    labelNames: ['tool', 'category'] as const,
+    registers,
+  });
+  const toolDuration = new Histogram({
+    name: `${PREFIX}tool_call_duration_seconds`,
+    help: 'Tool call latency by tool, Feishu requests included.',
+    labelNames: ['tool'] as const,
+    buckets: API_SECONDS_BUCKETS,
+    registers,
+  });
   const modelFallbacks = new Counter({
     name: `${PREFIX}model_fallbacks_total`,
     help: 'Times the model chain fell over to the next model, by the error category that caused it.',
@@ -328,9 +341,13 @@ export function createMetrics({
         }
         break;
       }
-      case 'tool.call':
-        toolCalls.inc({ tool: tools.value(event.tool), outcome: event.error === undefined ? 'success' : 'error' });
+      case 'tool.call': {
+        const tool = tools.value(event.tool);
+        toolCalls.inc({ tool, outcome: event.error === undefined ? 'success' : 'error' });
+        toolDuration.observe({ tool }, Math.max(0, event.latencyMs) / 1000);
+        if (event.error !== undefined) toolErrors.inc({ tool, category: event.errorCategory ?? 'OTHER' });
         break;
+      }
       case 'model.fallback':
         modelFallbacks.inc({ reason: event.reason });
         break;

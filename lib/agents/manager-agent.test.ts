@@ -141,11 +141,19 @@ describe('manager agent', () => {
     expect(events.some((event) => event.type === 'agent.delegation')).toBe(false);
   });
 
-  it('offers every specialist as a tool', async () => {
+  it('offers every specialist as a tool, besides its own tools', async () => {
     const { manager, calls } = setup(() => textResult('ok'));
     await manager.answer({ context, history: [], input: 'hi' });
     const toolNames = (calls[0]?.tools ?? []).map((tool) => tool.name).sort();
-    expect(toolNames).toEqual(['currentTime', 'summarizer', 'writer']);
+    expect(toolNames).toEqual([
+      'currentTime',
+      'documents',
+      'getUser',
+      'readDocument',
+      'scheduler',
+      'summarizer',
+      'writer',
+    ]);
   });
 
   it("builds the instructions at call time: today's date is not frozen", async () => {

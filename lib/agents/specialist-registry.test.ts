@@ -65,7 +65,7 @@ describe('specialists file', () => {
     const base = { description: 'Does a useful thing well.', instructions: 'Do it.' };
     expect(problemsOf(JSON.stringify({ specialists: [{ name: 'a', ...base, tools: ['rm -rf'] }] }))).toEqual([
       expect.stringMatching(
-        /^specialists\[0\]\.tools\[0\]: unknown tool "rm -rf" \(available: readChatHistory, currentTime\)/,
+        /^specialists\[0\]\.tools\[0\]: unknown tool "rm -rf" \(available: readChatHistory, currentTime, readDocument, /,
       ),
     ]);
     expect(

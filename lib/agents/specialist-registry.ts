@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { errorMessage } from '../util/error-message.js';
+import { documentsSpecialist } from './specialists/documents.js';
+import { schedulerSpecialist } from './specialists/scheduler.js';
 import { summarizerSpecialist } from './specialists/summarizer.js';
 import { writerSpecialist } from './specialists/writer.js';
 import type { ToolRegistry } from './tools/tool-registry.js';
@@ -65,7 +67,7 @@ export class SpecialistsFileError extends Error {
 
 /** The specialists that ship with the bot. */
 export function builtInSpecialists(): SpecialistDefinition[] {
-  return [summarizerSpecialist, writerSpecialist];
+  return [summarizerSpecialist, writerSpecialist, documentsSpecialist, schedulerSpecialist];
 }
 
 /**

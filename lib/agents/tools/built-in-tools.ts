@@ -1,4 +1,19 @@
 import { currentTimeTool } from './current-time.js';
+import { findCommonSlotTool } from './feishu/find-common-slot.js';
+import { findUserTool } from './feishu/find-user.js';
+import { getFreeBusyTool } from './feishu/get-free-busy.js';
+import { getTaskTool } from './feishu/get-task.js';
+import { getUserTool } from './feishu/get-user.js';
+import { getWikiNodeTool } from './feishu/get-wiki-node.js';
+import { listBaseTablesTool } from './feishu/list-base-tables.js';
+import { listMyEventsTool } from './feishu/list-my-events.js';
+import { listMyTasksTool } from './feishu/list-my-tasks.js';
+import { listWikiNodesTool } from './feishu/list-wiki-nodes.js';
+import { readDocumentTool } from './feishu/read-document.js';
+import { readSheetTool } from './feishu/read-sheet.js';
+import { searchBaseRecordsTool } from './feishu/search-base-records.js';
+import { searchDocumentsTool } from './feishu/search-documents.js';
+import { searchWikiTool } from './feishu/search-wiki.js';
 import { readChatHistoryTool } from './read-chat-history.js';
 import type { AnyToolDefinition } from './tool-definition.js';
 import { createToolRegistry, type ToolRegistry } from './tool-registry.js';
@@ -7,7 +22,25 @@ import { createToolRegistry, type ToolRegistry } from './tool-registry.js';
  * Every tool the bot ships. Adding a tool is its file plus one line here (docs/tools.md).
  * Specialists and `MANAGER_TOOLS` refer to them by name.
  */
-export const BUILT_IN_TOOLS: readonly AnyToolDefinition[] = [readChatHistoryTool, currentTimeTool];
+export const BUILT_IN_TOOLS: readonly AnyToolDefinition[] = [
+  readChatHistoryTool,
+  currentTimeTool,
+  readDocumentTool,
+  getWikiNodeTool,
+  listWikiNodesTool,
+  searchWikiTool,
+  searchDocumentsTool,
+  readSheetTool,
+  listBaseTablesTool,
+  searchBaseRecordsTool,
+  listMyEventsTool,
+  getFreeBusyTool,
+  findCommonSlotTool,
+  listMyTasksTool,
+  getTaskTool,
+  getUserTool,
+  findUserTool,
+];
 
 /** The registry of the built-in tools. */
 export function defaultToolRegistry(): ToolRegistry {

@@ -8,6 +8,7 @@ import { createProbeWaiter } from '../probe-waiter.js';
 import { createFaultBook, type FaultInjection, type InjectedFault, injectedReply } from './faults.js';
 import { CORE_CODES, fail, type Reply } from './reply.js';
 import { createTenantTokens, type TenantTokens } from './tenant-tokens.js';
+import { createUserTokens, type UserTokens } from './user-tokens.js';
 import { HISTORY_LIMIT, hex, isRecord, parseJson, pushBounded } from './util.js';
 
 /**
@@ -123,6 +124,8 @@ export interface FakeFeishuBase {
   reset(): void;
   /** Every token issued so far stops working (99991663); new ones can be fetched. */
   invalidateTokens(): void;
+  /** A user access token for `openId`: requests bearing it are served as that user (`FeishuRequest.caller`). */
+  issueUserToken(openId: string): string;
   /** Tokens issued so far, oldest first. */
   issuedTokens(): string[];
   /** Moves the fake's clock forward (token expiry, streaming timeout, uuid window). */
@@ -149,6 +152,8 @@ export interface FeishuRequest {
   rawBody: Uint8Array;
   /** Lower-cased request headers. */
   headers: Record<string, string>;
+  /** Whose token the request bears: the app's tenant token, or a user's access token. */
+  caller: { kind: 'tenant' } | { kind: 'user'; openId: string };
 }
 
 export interface FeishuRoute {
@@ -174,6 +179,8 @@ export interface FeishuCore {
   readonly botName: string;
   readonly tenantKey: string;
   readonly tenantTokens: TenantTokens;
+  /** User access tokens the fake accepts (see `issueUserToken`). */
+  readonly userTokens: UserTokens;
   now(): number;
   /** Wakes pending `waitFor` probes. The core calls it after every request; call it after changes made outside one. */
   notify(): void;
@@ -258,6 +265,7 @@ export async function startFeishuServer(
   const waiter = createProbeWaiter({ pollMs: 25 });
   const faults = createFaultBook();
   const tenantTokens = createTenantTokens({ now, expireSeconds: tokenExpireSeconds, authErrorStatus });
+  const userTokens = createUserTokens();
   const router = createRouter<FeishuRoute>();
   const apiNames = new Set<FeishuApiName>();
   const resets: Array<() => void> = [];
@@ -271,6 +279,7 @@ export async function startFeishuServer(
     botName,
     tenantKey,
     tenantTokens,
+    userTokens,
     now,
     notify: () => waiter.notify(),
     route(route) {
@@ -342,9 +351,11 @@ export async function startFeishuServer(
       reply = fail(CORE_CODES.badRequest, 'Bad Request: body is not valid JSON');
     } else {
       const { route: target, params } = matched;
+      const userOpenId = userTokens.openIdFor((headers.authorization ?? '').replace(/^Bearer\s+/i, ''));
+      const caller = userOpenId === undefined ? { kind: 'tenant' as const } : { kind: 'user' as const, openId: userOpenId };
       reply =
-        (target.auth === false ? undefined : tenantTokens.check(headers.authorization)) ??
-        (await target.handle({ params, query, body: isRecord(body) ? body : {}, rawBody, headers }));
+        (target.auth === false || caller.kind === 'user' ? undefined : tenantTokens.check(headers.authorization)) ??
+        (await target.handle({ params, query, body: isRecord(body) ? body : {}, rawBody, headers, caller }));
       if (fault?.headers) reply = { ...reply, headers: { ...reply.headers, ...fault.headers } };
     }
     call.status = reply.status;
@@ -387,11 +398,13 @@ export async function startFeishuServer(
       violations = [];
       faults.clear();
       tenantTokens.clear();
+      userTokens.clear();
       latencyMs = initialLatencyMs;
       clockOffset = 0;
       for (const clear of resets) clear();
     },
     invalidateTokens: () => tenantTokens.invalidate(),
+    issueUserToken: (openId) => userTokens.issue(openId),
     issuedTokens: () => tenantTokens.issued(),
     advanceClock(ms) {
       clockOffset += ms;

@@ -106,7 +106,12 @@ describe('specialists file', () => {
       ...builtInSpecialists(),
       ...(await loadSpecialistsFile(path, { tools })),
     ]);
-    expect(registry.list().map((specialist) => specialist.name)).toEqual(['summarizer', 'writer']);
+    expect(registry.list().map((specialist) => specialist.name)).toEqual([
+      'summarizer',
+      'writer',
+      'documents',
+      'scheduler',
+    ]);
     expect(registry.get('writer')?.instructions).toBe('House style.');
   });
 

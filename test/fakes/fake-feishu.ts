@@ -18,7 +18,8 @@ import type { CORE_CODES } from './feishu/reply.js';
  * This file is the public entry point; the fake is built from a small core
  * (`feishu/core.ts`: server, routing, auth, faults, latency, clock, call log, `waitFor`) and one
  * file per API area (`feishu/auth.ts`, `im-messages.ts`, `reactions.ts`, `cardkit.ts`,
- * `bot-info.ts`, …) listed in `feishu/areas.ts`. To add an API area, read the header of
+ * `bot-info.ts`, `docx.ts`, `wiki.ts`, `sheets.ts`, `bitable.ts`, `calendar.ts`, `task.ts`,
+ * `contact.ts`, `search.ts`, …) listed in `feishu/areas.ts`. To add an API area, read the header of
  * `feishu/core.ts`: one new file plus one line in `feishu/areas.ts`. Request and response shapes
  * come from the node SDK's `.d.ts` types and Feishu's documentation, never from our own code.
  *
@@ -34,6 +35,7 @@ import type { CORE_CODES } from './feishu/reply.js';
  * await fake.close();
  */
 
+export type { SeedBase } from './feishu/bitable.js';
 export type { CardEntity } from './feishu/card-store.js';
 export type { CardElementState, CardState } from './feishu/cardkit.js';
 export type {
@@ -44,11 +46,17 @@ export type {
   RecordedCall,
   WaitForOptions,
 } from './feishu/core.js';
+export type { FakeUser } from './feishu/directory-store.js';
+export type { SeedDocPart, SeedDocument } from './feishu/docx.js';
 export type { FaultInjection, InjectedFault } from './feishu/faults.js';
 export type { FakeMention, FakeMessage, FakeMessageSender, SeedMessageOptions } from './feishu/message-store.js';
 export { p2pChatIdFor } from './feishu/message-store.js';
 export type { FakeReaction } from './feishu/reactions.js';
+export type { SeedSearchDocument } from './feishu/search.js';
+export type { SeedSheet, SeedSpreadsheet } from './feishu/sheets.js';
+export type { SeedTask } from './feishu/task.js';
 export { cardVisibleText, postVisibleText } from './feishu/visible-text.js';
+export type { SeedWikiNode } from './feishu/wiki.js';
 
 const AREAS: readonly FeishuArea[] = Object.values(registeredAreas);
 

@@ -352,7 +352,8 @@ export async function startFeishuServer(
     } else {
       const { route: target, params } = matched;
       const userOpenId = userTokens.openIdFor((headers.authorization ?? '').replace(/^Bearer\s+/i, ''));
-      const caller = userOpenId === undefined ? { kind: 'tenant' as const } : { kind: 'user' as const, openId: userOpenId };
+      const caller =
+        userOpenId === undefined ? { kind: 'tenant' as const } : { kind: 'user' as const, openId: userOpenId };
       reply =
         (target.auth === false || caller.kind === 'user' ? undefined : tenantTokens.check(headers.authorization)) ??
         (await target.handle({ params, query, body: isRecord(body) ? body : {}, rawBody, headers, caller }));

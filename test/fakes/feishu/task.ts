@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import { defineFeishuArea, type FakeFeishu } from './core.js';
+import { page } from './paging.js';
+import { fail, ok } from './reply.js';
+
+/**
+ * Tasks v2: `GET /open-apis/task/v2/tasks` (`type=my_tasks`, `completed`, page_size ≤ 100; the
+ * docs allow only a user's token: the caller's tasks) and `GET /open-apis/task/v2/tasks/:task_guid`,
+ * shaped as the SDK's `task.v2.task.list` / `get` types (due `timestamp` and `completed_at` in ms).
+ */
+
+declare module './core.js' {
+  interface FeishuApis {
+    'task.task.list': true;
+    'task.task.get': true;
+  }
+  interface FakeFeishu {
+    /** A task assigned to `assignee`; returns its guid. Times in epoch ms. */
+    seedTask(task: SeedTask): string;
+  }
+}
+
+export interface SeedTask {
+  assignee: string;
+  summary: string;
+  description?: string;
+  due?: number;
+  completedAt?: number;
+}
+
+export const TASK_CODES = {
+  /** The fake's pick for a user-only call with the tenant token (docs: user_access_token only). */
+  taskUserTokenRequired: 1470400,
+  /** Documented family 1470xxx; the fake's pick for "no permission on this task". */
+  taskForbidden: 1470403,
+  /** The fake's pick for "task not found". */
+  taskNotFound: 1470404,
+} as const;
+
+interface Task extends SeedTask {
+  guid: string;
+  createdAt: number;
+}
+
+function item(task: Task) {
+  return {
+    guid: task.guid,
+    summary: task.summary,
+    description: task.description ?? '',
+    ...(task.due === undefined ? {} : { due: { timestamp: String(task.due), is_all_day: false } }),
+    completed_at: task.completedAt === undefined ? '0' : String(task.completedAt),
+    creator: { id: task.assignee, type: 'user' },
+    members: [{ id: task.assignee, type: 'user', role: 'assignee' }],
+    status: task.completedAt === undefined ? 'todo' : 'done',
+    url: `https://applink.feishu.cn/client/todo/detail?guid=${task.guid}`,
+    created_at: String(task.createdAt),
+  };
+}
+
+export const taskArea = defineFeishuArea({
+  name: 'task',
+  codes: TASK_CODES,
+  install(core): Pick<FakeFeishu, 'seedTask'> {
+    const tasks = new Map<string, Task>();
+    core.onReset(() => tasks.clear());
+
+    core.route({
+      api: 'task.task.list',
+      method: 'GET',
+      path: '/open-apis/task/v2/tasks',
+      handle({ query, caller }) {
+        if (caller.kind !== 'user') return fail(TASK_CODES.taskUserTokenRequired, 'user access token required');
+        const completed = query.completed === undefined ? undefined : query.completed === 'true';
+        const mine = [...tasks.values()].filter(
+          (task) =>
+            task.assignee === caller.openId &&
+            (completed === undefined || (task.completedAt !== undefined) === completed),
+        );
+        const { items, has_more, page_token } = page(mine, query, 100, 50);
+        return ok({ items: items.map(item), has_more, ...(page_token ? { page_token } : {}) });
+      },
+    });
+    core.route({
+      api: 'task.task.get',
+      method: 'GET',
+      path: '/open-apis/task/v2/tasks/:task_guid',
+      handle({ params, caller }) {
+        const task = tasks.get(params.task_guid ?? '');
+        if (task === undefined) return fail(TASK_CODES.taskNotFound, 'task not found');
+        if (caller.kind === 'user' && caller.openId !== task.assignee)
+          return fail(TASK_CODES.taskForbidden, 'no permission');
+        return ok({ task: item(task) });
+      },
+    });
+    return {
+      seedTask(seed) {
+        const guid = randomUUID();
+        tasks.set(guid, { ...seed, guid, createdAt: core.now() });
+        return guid;
+      },
+    };
+  },
+});

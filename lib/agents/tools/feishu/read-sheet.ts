@@ -137,10 +137,10 @@ export const readSheetTool = defineTool({
     const title = `Sheet "${target.title ?? target.sheet_id}", ${a1.replace(/^[^!]*!/, '')}`;
     if (rows.length === 0) return `${title}: no values.`;
     const notes: string[] = [];
-    const totalRows = Math.max(askedLastRow, rowCount ?? 0) - firstRow + 1;
     if (askedLastRow > lastRow) {
+      const end = rowCount === undefined ? askedLastRow : Math.min(askedLastRow, rowCount);
       notes.push(
-        `[truncated: showing ${rows.length} of about ${totalRows} rows; ask for a range such as A${lastRow + 1}:${columnLetters(lastColumn)}${lastRow + limits.maxItems} for more]`,
+        `[truncated: showing rows ${firstRow}–${firstRow + rows.length - 1} of ${firstRow}–${end}; ask for a range such as ${columnLetters(firstColumn)}${lastRow + 1}:${columnLetters(lastColumn)}${lastRow + limits.maxItems} for more]`,
       );
     }
     if (askedLastColumn > lastColumn) {

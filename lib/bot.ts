@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createManagerAgentFromConfig } from './agents/manager-agent.js';
+import type { UserAuthorization } from './agents/tools/user-authorization.js';
 import { createApp, type RouteModule } from './app.js';
 import type { Config } from './config.js';
 import { createMessageHandler } from './conversation/handle-message.js';
@@ -15,6 +16,7 @@ import { createTracker, type Tracker } from './devtools/tracker.js';
 import { type BotIdentity, fetchBotIdentity } from './feishu/bot-identity.js';
 import { createFeishuClient, type FeishuClient } from './feishu/feishu-client.js';
 import { type LongConnection, startLongConnection } from './feishu/long-connection.js';
+import { createUserNames } from './feishu/user-names.js';
 import { webhookRoutes } from './feishu/webhook/webhook-routes.js';
 import { attachHealthMonitor, HealthMonitor, healthOptionsFromConfig } from './health/health-monitor.js';
 import { type HealthRoutesOptions, healthReport, healthRoutes, type ReadinessCheck } from './health/health-routes.js';
@@ -107,6 +109,11 @@ export interface StartBotOptions {
   installProcessHandlers?: boolean;
   /** Default: a new monitor for this bot, configured from `config.health`. */
   monitor?: HealthMonitor;
+  /**
+   * Where tools acting as the asking user get that user's Feishu token (docs/tools.md). Default:
+   * nobody is authorized, so those tools answer that they need the user's authorization.
+   */
+  userAuthorization?: UserAuthorization;
 }
 
 /**
@@ -121,6 +128,7 @@ export async function startBot(
     dispatcher: dispatcherTuning = {},
     installProcessHandlers = false,
     monitor: givenMonitor,
+    userAuthorization,
   }: StartBotOptions = {},
 ): Promise<RunningBot> {
   const log =
@@ -213,7 +221,18 @@ export async function startBot(
   const botOpenId = botIdentity ? async () => (await botIdentity()).openId : undefined;
   // Without a model the 'answer' kind has no handler: messages wait durably for a process that has one.
   const managerAgent = config.model.enabled
-    ? await createManagerAgentFromConfig({ model: config.model, bus, log, feishuClient })
+    ? await createManagerAgentFromConfig({
+        model: config.model,
+        tools: config.tools,
+        bus,
+        log,
+        feishuClient,
+        ...(userAuthorization === undefined ? {} : { userAuthorization }),
+      })
+    : undefined;
+  // Senders' display names for the agent (group turns, instructions) and the devtools.
+  const userNames = feishuClient
+    ? createUserNames({ client: feishuClient, bus, ttlMs: config.tools.userNameCacheMs })
     : undefined;
   const handlers: Record<string, JobHandler> = {
     [BUSY_NOTICE_KIND]: createNoticeHandler({ bus, log, botOpenId, replySinkFor, policy: config.policy }),
@@ -230,6 +249,7 @@ export async function startBot(
             botOpenId,
             replySinkFor,
             managerAgent,
+            ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
           }),
         }
       : {}),

@@ -135,12 +135,15 @@ export function createMessageHandler({
 
     let verdict: PolicyVerdict | undefined;
     if (addressedToBot(message)) {
+      // Cached by the resolver: the answer below asks again without a second lookup.
+      const userName = await lookUpUserName(message.sender.openId);
       bus.emit({
         type: 'message.received',
         traceId,
         chatId: message.chatId,
         chatType: inbound.source === 'devtools' ? 'local' : message.chatType,
         userId: message.sender.openId,
+        ...(userName === undefined ? {} : { userName }),
         text: message.text.length > 200 ? `${message.text.slice(0, 199)}…` : message.text,
       });
       verdict = await policy.evaluate({

@@ -29,6 +29,8 @@ export type BotEvent =
       chatId: string;
       chatType: 'p2p' | 'group' | 'local';
       userId: string;
+      /** The sender's display name from Feishu contacts, when known. */
+      userName?: string;
       text: string;
     }
   | { type: 'message.ignored'; traceId: string; reason: string }

@@ -114,7 +114,10 @@ function describe(event) {
     case 'job.busy':
       return { title: `Backlog full (${event.backlog}): busy notice`, sub: '' };
     case 'message.received':
-      return { title: event.text, sub: `${event.chatType} · chat ${event.chatId} · user ${event.userId}` };
+      return {
+        title: event.text,
+        sub: `${event.chatType} · chat ${event.chatId} · user ${event.userName ? `${event.userName} (${event.userId})` : event.userId}`,
+      };
     case 'message.ignored':
       return { title: `Ignored: ${event.reason}`, sub: '' };
     case 'agent.call':
@@ -126,8 +129,19 @@ function describe(event) {
       return { title: `${event.from} delegates to ${event.to}`, sub: event.task };
     case 'tool.call':
       return {
-        title: `${event.agent} calls ${event.tool}${event.error ? ' (failed)' : ''}`,
-        sub: `${formatMs(event.latencyMs)}${event.error ? ` · ${event.error}` : ''}`,
+        title: `${event.agent} calls ${event.tool}${event.error ? ` (failed: ${event.errorCategory || 'OTHER'})` : ''}`,
+        sub: [
+          formatMs(event.latencyMs),
+          event.identity
+            ? `as ${event.identity === 'user' ? 'the user' : event.identity === 'tenant' ? 'the app' : 'no identity'}`
+            : '',
+          event.resultChars === undefined
+            ? ''
+            : `${formatNumber(event.resultChars)} chars${event.truncated ? ' (truncated)' : ''}`,
+          event.error || '',
+        ]
+          .filter(Boolean)
+          .join(' · '),
       };
     case 'model.fallback':
       return { title: `Fallback ${event.from} → ${event.to}`, sub: `because ${event.reason}` };

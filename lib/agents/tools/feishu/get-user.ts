@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { fetchDepartmentName, fetchUser } from '../../../feishu/contacts.js';
 import { defineTool } from '../tool-definition.js';
 import { ToolError } from '../tool-error.js';
-import { fetchDepartmentName, fetchUser } from './contacts.js';
 
 /** Departments named at most (one request each). */
 const MAX_DEPARTMENTS = 3;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { FeishuAccess } from '../tool-definition.js';
-import { readResponse } from './response.js';
+import { readResponse } from '../agents/tools/feishu/response.js';
+import type { FeishuAccess } from './feishu-access.js';
 
 const user = z.looseObject({
   open_id: z.string().optional(),

@@ -4,7 +4,6 @@ import { callFeishu } from '../../feishu/call-feishu.js';
 import type { FeishuClient } from '../../feishu/feishu-client.js';
 import type { EventBus } from '../../observe/event-bus.js';
 import { toText } from '../../util/to-text.js';
-import { withTimeout } from '../../util/with-timeout.js';
 import type { ConversationContext } from '../conversation-context.js';
 import type {
   AnyToolDefinition,
@@ -183,11 +182,12 @@ export function createToolRuntime({
         const context: ToolRunContext = { conversation, agent, signal: controller.signal, limits, feishu, now };
         return definition.execute(input, context);
       };
-      const output = await withTimeout(
-        work(),
-        timeoutMs,
-        () => new ToolError('TIMEOUT', `${definition.name} took longer than ${timeoutMs} ms`),
-      );
+      // The deadline and a stopped answer both abort the controller: whichever comes first ends the call.
+      const stopped = new Promise<never>((_, reject) => {
+        if (controller.signal.aborted) reject(controller.signal.reason);
+        controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+      });
+      const output = await Promise.race([work(), stopped]);
       if (typeof output !== 'string') {
         throw new ToolError('OTHER', `${definition.name} returned no text`);
       }

@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { BotEvent } from '../../observe/bot-event.js';
+import { createEventBus } from '../../observe/event-bus.js';
+import type { ConversationContext } from '../conversation-context.js';
+import { defineTool } from './tool-definition.js';
+import { ToolError } from './tool-error.js';
+import { appendNotices, createToolNotices } from './tool-notices.js';
+import { createToolRegistry } from './tool-registry.js';
+import { createToolRuntime } from './tool-runtime.js';
+
+const conversation: ConversationContext = { traceId: 't1', chatId: 'oc_1', chatType: 'group', userId: 'ou_1' };
+
+const echo = defineTool({
+  name: 'echo',
+  description: 'Echoes.',
+  inputSchema: z.object({ text: z.string() }),
+  scopes: [],
+  access: 'read',
+  identity: 'none',
+  execute: async ({ text }) => text,
+});
+
+function setup(tools = [echo], options: Partial<Parameters<typeof createToolRuntime>[0]> = {}) {
+  const events: BotEvent[] = [];
+  const bus = createEventBus();
+  bus.subscribe((event) => events.push(event));
+  const notices = createToolNotices();
+  const runtime = createToolRuntime({ registry: createToolRegistry(tools), bus, ...options });
+  const run = async (name: string, input: unknown, abortSignal?: AbortSignal) => {
+    const tool = runtime.toolSet([name, 'unknownTool'], { agent: 'manager', conversation, notices })[name];
+    return (await tool?.execute?.(input, {
+      toolCallId: 'c',
+      messages: [],
+      ...(abortSignal ? { abortSignal } : {}),
+    })) as string;
+  };
+  return { runtime, run, events, notices };
+}
+
+describe('tool registry', () => {
+  it('refuses duplicate or malformed names and write tools (they need approval first)', () => {
+    expect(() => createToolRegistry([echo, echo])).toThrow(/registered twice/);
+    expect(() => createToolRegistry([{ ...echo, name: 'docs.read' }])).toThrow(/Invalid tool name/);
+    expect(() => createToolRegistry([{ ...echo, name: 'sendMessage', access: 'write' }])).toThrow(/need user approval/);
+    expect(createToolRegistry([echo]).names()).toEqual(['echo']);
+  });
+});
+
+describe('tool runtime', () => {
+  it('runs a tool, bounds its text, and reports one tool.call with identity and size', async () => {
+    const { run, events } = setup([echo], { limits: { maxChars: 200 } });
+    expect(await run('echo', { text: 'hi' })).toBe('hi');
+    const long = await run('echo', { text: 'x'.repeat(1_000) });
+    expect(long.length).toBeLessThanOrEqual(200);
+    expect(long).toContain('[truncated:');
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: 'tool.call',
+        tool: 'echo',
+        agent: 'manager',
+        identity: 'none',
+        resultChars: 2,
+        truncated: false,
+      }),
+      expect.objectContaining({ type: 'tool.call', truncated: true, resultChars: long.length }),
+    ]);
+  });
+
+  it('turns a thrown error into text for the model, with the category on the event', async () => {
+    const failing = defineTool({
+      ...echo,
+      name: 'failing',
+      execute: async () => {
+        throw new ToolError('BAD_INPUT', 'range A1:ZZ is too wide');
+      },
+    });
+    const { run, events } = setup([failing]);
+    expect(await run('failing', { text: '' })).toMatch(
+      /^TOOL ERROR \(BAD_INPUT\): range A1:ZZ is too wide\. Fix the arguments/,
+    );
+    expect(events[0]).toMatchObject({ errorCategory: 'BAD_INPUT', error: 'range A1:ZZ is too wide' });
+  });
+
+  it('stops a slow tool at its deadline', async () => {
+    const slow = defineTool({ ...echo, name: 'slow', execute: () => new Promise<string>(() => {}) });
+    const { run, events } = setup([slow], { timeoutMs: 50 });
+    expect(await run('slow', { text: '' })).toMatch(/^TOOL ERROR \(TIMEOUT\): slow took longer than 50 ms/);
+    expect(events[0]).toMatchObject({ errorCategory: 'TIMEOUT' });
+  });
+
+  it('a user-identity tool without the user’s authorization never runs and leaves a notice', async () => {
+    let ran = false;
+    const mine = defineTool({
+      ...echo,
+      name: 'mine',
+      identity: 'user',
+      execute: async () => {
+        ran = true;
+        return 'x';
+      },
+    });
+    const { run, notices, events } = setup([mine], {
+      feishuClient: {} as never,
+      userAuthorization: {
+        tokenFor: async () => ({ ok: false, reason: 'not-allowed-here', message: 'ask me in a direct chat.' }),
+      },
+    });
+    expect(await run('mine', { text: '' })).toMatch(/^TOOL ERROR \(NEEDS_USER_AUTH\)/);
+    expect(ran).toBe(false);
+    expect(notices.list()).toEqual(['mine: ask me in a direct chat.']);
+    expect(events[0]).toMatchObject({ identity: 'user', errorCategory: 'NEEDS_USER_AUTH' });
+  });
+
+  it('a Feishu tool without a Feishu connection says it is not available here', async () => {
+    const feishuTool = defineTool({ ...echo, name: 'feishuTool', identity: 'tenant' });
+    const { run } = setup([feishuTool]);
+    expect(await run('feishuTool', { text: '' })).toBe(
+      'feishuTool is not available here: the bot is not connected to Feishu.',
+    );
+  });
+
+  it('lets a stopped answer stop instead of reporting a tool failure', async () => {
+    const slow = defineTool({ ...echo, name: 'slow', execute: () => new Promise<string>(() => {}) });
+    const { run, events } = setup([slow]);
+    const controller = new AbortController();
+    const pending = run('slow', { text: '' }, controller.signal);
+    controller.abort(new Error('shutdown'));
+    // At once, not at the 20 s deadline, and not as a tool failure.
+    await expect(pending).rejects.toThrow('shutdown');
+    expect(events).toEqual([]);
+  });
+});
+
+describe('tool notices', () => {
+  it('keeps each notice once, bounded, and shows them under the answer', () => {
+    const notices = createToolNotices({ max: 2 });
+    notices.add('a');
+    notices.add('a');
+    notices.add('b');
+    notices.add('c');
+    expect(notices.list()).toEqual(['a', 'b']);
+    expect(appendNotices('Answer.', notices.list())).toBe('Answer.\n\n> ⚠️ a\n>\n> ⚠️ b');
+    expect(appendNotices('', ['a'])).toBe('> ⚠️ a');
+  });
+});

@@ -27,7 +27,7 @@ import { createDispatcher, type Dispatcher, type DispatcherOptions } from './inb
 import { startHousekeeping } from './inbox/housekeeping.js';
 import { createInbox, type Inbox } from './inbox/inbox.js';
 import type { JobHandler } from './inbox/job-handler.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger, type Logger, resolveLogFormat } from './log.js';
 import { createEventBus, type EventBus } from './observe/event-bus.js';
 import {
   closeServer,
@@ -127,9 +127,15 @@ export async function startBot(
     monitor: givenMonitor,
   }: StartBotOptions = {},
 ): Promise<RunningBot> {
+  const logFormat = resolveLogFormat(config.logFormat);
   const log =
     givenLog ??
-    createLogger({ level: config.logLevel, secrets: config.secrets, base: { instance: config.instanceId } });
+    createLogger({
+      level: config.logLevel,
+      secrets: config.secrets,
+      base: { instance: config.instanceId },
+      pretty: logFormat === 'pretty',
+    });
   for (const notice of config.notices) log.warn(notice);
 
   const readiness = createReadiness();
@@ -189,6 +195,7 @@ export async function startBot(
           appId: config.feishu.appId,
           appSecret: config.feishu.appSecret,
           domain: config.feishu.domain,
+          log,
         })
       : undefined;
   const botIdentity = feishuClient ? () => fetchBotIdentity(feishuClient, { bus }) : undefined;

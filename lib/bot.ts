@@ -20,9 +20,11 @@ import { createFeishuClient, type FeishuClient } from './feishu/feishu-client.js
 import { type LongConnection, startLongConnection } from './feishu/long-connection.js';
 import { createReplySinkForJob } from './feishu/reply/reply-for-job.js';
 import { webhookRoutes } from './feishu/webhook/webhook-routes.js';
+import { componentStates } from './health/component-states.js';
 import { attachHealthMonitor, HealthMonitor, healthOptionsFromConfig } from './health/health-monitor.js';
 import { healthRoutes, type ReadinessCheck } from './health/health-routes.js';
 import { type BotMetrics, createMetrics, metricsRoutes } from './health/metrics.js';
+import { rootRoute } from './http/root-route.js';
 import { createDispatcher, type Dispatcher, type DispatcherOptions } from './inbox/dispatcher.js';
 import { startHousekeeping } from './inbox/housekeeping.js';
 import { createInbox, type Inbox } from './inbox/inbox.js';
@@ -37,6 +39,7 @@ import {
 } from './process/graceful-shutdown.js';
 import { installProcessHandlers as installGlobalProcessHandlers } from './process/process-handlers.js';
 import { createReadiness, type Readiness } from './process/readiness.js';
+import { formatStartupBanner, packageVersion, startupSummary } from './process/startup-summary.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 
@@ -186,6 +189,14 @@ export async function startBot(
     startedAt,
     checks: readinessChecks,
     instanceId: config.instanceId,
+    components: componentStates({
+      feishu: config.feishu,
+      model: config.model,
+      storeKind: store.kind,
+      // Read per request: both exist by the time a request can arrive.
+      connectionStatus: () => connection?.status(),
+      canAnswer: () => 'answer' in handlers,
+    }),
   });
 
   // ── ingress: Feishu client, inbox, dispatcher, webhook or long connection ──
@@ -275,11 +286,16 @@ export async function startBot(
     maxBacklog: config.inbox.maxBacklog,
     onEnqueued: (job) => dispatcher.wake(job.kind),
   });
+  const webhookMounted = feishuClient !== undefined && config.feishu.eventMode === 'webhook';
   const routes: RouteModule[] = [
+    {
+      path: '/',
+      app: rootRoute({ version: packageVersion(), devtools: devtools !== undefined, webhook: webhookMounted }),
+    },
     { path: '/', app: health },
     { path: '/', app: metricsRoutes({ registry: metrics.registry }) },
   ];
-  if (feishuClient && config.feishu.eventMode === 'webhook') {
+  if (webhookMounted) {
     routes.push({
       path: '/webhook',
       app: webhookRoutes({
@@ -389,6 +405,10 @@ export async function startBot(
   const stop = () => lifecycle.drain();
 
   log.info({ port, host: config.host, store: store.kind }, 'listening');
+  const startup = startupSummary({ config, port, longConnectionState: connection?.status().state });
+  // One readable block on a terminal, one JSON line (`startup`) for machines.
+  if (givenLog === undefined && logFormat === 'pretty') log.info(`started\n${formatStartupBanner(startup)}`);
+  else log.info({ startup }, 'started');
   if (typeof process.send === 'function') process.send('ready');
 
   const feishu = feishuClient && botIdentity ? { client: feishuClient, identity: botIdentity, connection } : undefined;

@@ -31,6 +31,7 @@ import { createInbox, type Inbox } from './inbox/inbox.js';
 import type { JobHandler } from './inbox/job-handler.js';
 import { createLogger, type Logger, resolveLogFormat } from './log.js';
 import { createEventBus, type EventBus } from './observe/event-bus.js';
+import { logBotEvents } from './observe/log-bot-events.js';
 import {
   closeServer,
   createGracefulShutdown,
@@ -156,12 +157,7 @@ export async function startBot(
   attachHealthMonitor(bus, monitor);
   const metrics = createMetrics({ instanceId: config.instanceId, countJobs: () => store.countJobs(), monitor });
   metrics.attach(bus);
-  // One line per finished job: with several instances, `pm2 logs` shows which one answered what.
-  bus.subscribe((event) => {
-    if (event.type === 'job.finished') {
-      log.info({ jobId: event.jobId, outcome: event.outcome, durationMs: event.durationMs }, 'job finished');
-    }
-  });
+  logBotEvents(bus, log);
   /** Read per /health/ready request: the long connection adds its check once it exists. */
   const readinessChecks: ReadinessCheck[] = [];
   // The tracker subscribes before anything emits, so a trace starts at its very first event.

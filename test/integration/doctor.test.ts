@@ -14,6 +14,7 @@ import { silentLogger } from '../../lib/log.js';
 import { DEFAULT_GRANTED_SCOPES, type FakeFeishu, FEISHU_CODES, startFakeFeishu } from '../fakes/fake-feishu.js';
 import { startFakeLongConnection } from '../fakes/fake-long-connection.js';
 import { type FakeChatRequest, type FakeOpenAI, type FakeStaticStep, startFakeOpenAI } from '../fakes/fake-openai.js';
+import { ENCRYPT_KEY, serviceEnvironment } from '../support/real-stack.js';
 import { REDIS_URL, requireRedis } from '../support/requirements.js';
 
 /**
@@ -22,8 +23,6 @@ import { REDIS_URL, requireRedis } from '../support/requirements.js';
  * probe posts Feishu's URL verification to a bot running in this process. One failure of each kind.
  */
 
-const ENCRYPT_KEY = 'doctor-encrypt-key';
-const VERIFICATION_TOKEN = 'doctor-verification-token';
 const fast = { feishuMs: 3_000, connectMs: 5_000, modelMs: 5_000, storeMs: 2_000 };
 
 let feishu: FakeFeishu;
@@ -48,21 +47,12 @@ afterEach(async () => {
 });
 
 function environment(extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    NODE_ENV: 'test',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    ...feishu.env(),
-    FEISHU_ENCRYPT_KEY: ENCRYPT_KEY,
-    FEISHU_VERIFICATION_TOKEN: VERIFICATION_TOKEN,
-    OPENAI_BASE_URL: openai.baseURL,
-    OPENAI_API_KEY: openai.apiKey,
-    MODEL: 'gpt-test',
-    FALLBACK_MODELS: 'gpt-test-fallback',
-    STORE_URL: `sqlite:${join(directory, `${Math.random().toString(36).slice(2)}.db`)}`,
-    ENABLE_DEVTOOLS: 'false',
-    ...extra,
-  };
+  return serviceEnvironment({
+    feishu,
+    openai,
+    storeUrl: `sqlite:${join(directory, `${Math.random().toString(36).slice(2)}.db`)}`,
+    extra: { HOST: '127.0.0.1', PORT: '0', FALLBACK_MODELS: 'gpt-test-fallback', ...extra },
+  });
 }
 
 /** The bot as an operator runs it beside the doctor: same configuration, listening on a port. */

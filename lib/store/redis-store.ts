@@ -51,6 +51,9 @@ import { JOB_STATUSES, storeArguments } from './store-arguments.js';
  * arguments are checked by store-arguments.ts, as every Store checks them.
  */
 
+/** Pauses between reconnection attempts: ioredis counts `times` from 1. */
+const RECONNECT_BACKOFF = { initialMs: 100, maxMs: 2_000 };
+
 export interface RedisStoreOptions {
   instanceId?: string;
   /** Milliseconds a command may take before it fails (so the webhook answers 503, not hangs). */
@@ -99,9 +102,6 @@ export async function openRedisStore(
   }
   return new RedisStore(redis, prefix);
 }
-
-/** Pauses between reconnection attempts: `times` counts from 1. */
-const RECONNECT_BACKOFF = { initialMs: 100, maxMs: 2_000 };
 
 type Reply = string[] | null;
 

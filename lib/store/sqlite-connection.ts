@@ -66,6 +66,8 @@ export function openSqliteConnection(
 ): SqliteConnection {
   let db: Database.Database;
   try {
+    // better-sqlite3 sets the busy timeout from `timeout` at open; applyConnectionSettings sets it
+    // again explicitly, so every setting can be read in one place.
     db = new Database(path, { timeout: busyTimeoutMs });
   } catch (error) {
     // Whatever the reason (missing directory, permissions, not a database), there is no store.

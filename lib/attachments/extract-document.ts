@@ -1,7 +1,7 @@
 import { AttachmentError } from './attachment-error.js';
 import type { DetectedType } from './detect-type.js';
 import { extractDocx } from './extract-docx.js';
-import { extractPdf } from './extract-pdf.js';
+import { extractPdf, loadPdfjs } from './extract-pdf.js';
 import { extractPptx } from './extract-pptx.js';
 import { extractCsv, extractXlsx } from './extract-sheet.js';
 import { decodeText, extractPlainText } from './extract-text.js';
@@ -89,4 +89,9 @@ export async function extractDocument(
     truncated: fitted.truncated,
     keptChars: fitted.keptChars,
   };
+}
+
+/** Loads what the parsers load lazily (pdf.js), so a warmed worker reads its first PDF at full speed. */
+export async function warmUpExtractors(): Promise<void> {
+  await loadPdfjs();
 }

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { getDocumentProxy } from 'unpdf';
+import { getDocumentProxy, getResolvedPDFJS } from 'unpdf';
 import { AttachmentError } from './attachment-error.js';
 import type { DocumentSection, ExtractedSections } from './text-budget.js';
 
@@ -12,6 +12,11 @@ import type { DocumentSection, ExtractedSections } from './text-budget.js';
 const pdfjsData = dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json'));
 const CMAP_DIRECTORY = `${join(pdfjsData, 'cmaps')}/`;
 const STANDARD_FONT_DIRECTORY = `${join(pdfjsData, 'standard_fonts')}/`;
+
+/** pdf.js itself is imported on first use; this loads it ahead of the first PDF. */
+export async function loadPdfjs(): Promise<void> {
+  await getResolvedPDFJS();
+}
 
 interface TextItemLike {
   str?: string;

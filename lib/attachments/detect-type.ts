@@ -155,6 +155,20 @@ function textType(bytes: Uint8Array, nameExt: string): DetectedType | undefined 
   return { kind: 'text', mediaType: 'text/plain', ext: nameExt === '' ? 'txt' : nameExt, ...base };
 }
 
+function isUtf16Text(bytes: Uint8Array): boolean {
+  const little = bytes[0] === 0xff && bytes[1] === 0xfe;
+  const big = bytes[0] === 0xfe && bytes[1] === 0xff;
+  if (!little && !big) return false;
+  const sample = bytes.subarray(2, 2 + TEXT_SAMPLE_BYTES);
+  try {
+    const text = new TextDecoder(little ? 'utf-16le' : 'utf-16be', { fatal: true }).decode(sample, { stream: true });
+    // Text has no C0 controls besides whitespace.
+    return !/[\u0000-\u0008\u000e-\u001a\u001c-\u001f]/.test(text);
+  } catch {
+    return false;
+  }
+}
+
 /** "EncryptedPackage" as the UTF-16LE stream name inside an OLE compound file. */
 const ENCRYPTED_PACKAGE = Buffer.from('EncryptedPackage', 'utf16le');
 
@@ -170,6 +184,9 @@ const ENCRYPTED_PACKAGE = Buffer.from('EncryptedPackage', 'utf16le');
  */
 export async function detectType(bytes: Uint8Array, nameHint?: string): Promise<DetectedType> {
   const nameExt = extensionOf(nameHint);
+  // A UTF-16 BOM (FF FE) also looks like an MPEG audio frame sync to magic-number sniffing:
+  // text that decodes cleanly after its BOM is text.
+  if (isUtf16Text(bytes)) return textType(bytes, nameExt)!;
   const detected = await fileTypeFromBuffer(bytes);
   if (detected === undefined) {
     return (

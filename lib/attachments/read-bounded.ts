@@ -49,8 +49,8 @@ function chunkReader(source: ByteSource): ChunkReader {
     next: () => iterator.next(),
     cancel: (reason) => {
       // destroy() ends a Node stream at once (and its socket); return() alone would wait for
-      // the pending read of a stalled stream.
-      if (isNodeReadable(source)) source.destroy(reason);
+      // the pending read of a stalled stream. No error is passed: nobody may be listening for it.
+      if (isNodeReadable(source)) source.destroy();
       else void iterator.return?.()?.catch(() => undefined);
     },
   };

@@ -162,8 +162,12 @@ function isUtf16Text(bytes: Uint8Array): boolean {
   const sample = bytes.subarray(2, 2 + TEXT_SAMPLE_BYTES);
   try {
     const text = new TextDecoder(little ? 'utf-16le' : 'utf-16be', { fatal: true }).decode(sample, { stream: true });
-    // Text has no C0 controls besides whitespace.
-    return !/[\u0000-\u0008\u000e-\u001a\u001c-\u001f]/.test(text);
+    // Text has no C0 controls besides whitespace (tab, line breaks, form feed) and escape.
+    for (let index = 0; index < text.length; index++) {
+      const code = text.charCodeAt(index);
+      if (code < 0x09 || (code > 0x0d && code < 0x20 && code !== 0x1b)) return false;
+    }
+    return true;
   } catch {
     return false;
   }

@@ -43,7 +43,8 @@ export async function extractXlsx(
 ): Promise<ExtractedSections> {
   let sheets: { sheet: string; data: TableCell[][] }[];
   try {
-    const copy = bytes.slice().buffer;
+    // An exact copy: a Buffer's `.buffer` may be a larger pool, and Buffer#slice does not copy.
+    const copy = new Uint8Array(bytes).buffer;
     sheets = (await readXlsxFile(copy)) as { sheet: string; data: TableCell[][] }[];
   } catch (error) {
     throw new AttachmentError({

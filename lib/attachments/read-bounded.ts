@@ -22,7 +22,7 @@ export interface ReadBoundedOptions {
 interface ChunkReader {
   next(): Promise<IteratorResult<Uint8Array | string>>;
   /** Stops the source and frees its socket; never awaited (a stalled source may never settle). */
-  cancel(reason: Error): void;
+  cancel(): void;
 }
 
 function isWebStream(source: ByteSource): source is ReadableStream<Uint8Array> {
@@ -41,13 +41,13 @@ function chunkReader(source: ByteSource): ChunkReader {
     const reader = source.getReader();
     return {
       next: () => reader.read() as Promise<IteratorResult<Uint8Array>>,
-      cancel: (reason) => void reader.cancel(reason).catch(() => undefined),
+      cancel: () => void reader.cancel().catch(() => undefined),
     };
   }
   const iterator = (source as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]();
   return {
     next: () => iterator.next(),
-    cancel: (reason) => {
+    cancel: () => {
       // destroy() ends a Node stream at once (and its socket); return() alone would wait for
       // the pending read of a stalled stream. No error is passed: nobody may be listening for it.
       if (isNodeReadable(source)) source.destroy();
@@ -83,12 +83,12 @@ export async function readBounded(
     new AttachmentError({ code: 'ATTACHMENT_ABORTED', fileName: name, reason: 'the download was cancelled' });
   if (declaredBytes !== undefined && Number.isFinite(declaredBytes) && declaredBytes > maxBytes) {
     const error = tooLarge();
-    reader.cancel(error);
+    reader.cancel();
     throw error;
   }
   if (signal?.aborted) {
     const error = aborted();
-    reader.cancel(error);
+    reader.cancel();
     throw error;
   }
 
@@ -139,7 +139,7 @@ export async function readBounded(
     }
   } catch (error) {
     chunks.length = 0;
-    reader.cancel(error instanceof Error ? error : new Error(String(error)));
+    reader.cancel();
     throw error;
   } finally {
     clearTimeout(timer);

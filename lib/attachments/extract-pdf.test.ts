@@ -25,9 +25,9 @@ describe('extractPdf', () => {
     expect(sections.map((section) => section.heading)).toEqual(
       Array.from({ length: 10 }, (_, index) => `## Page ${index + 1}`),
     );
-    sections.forEach((section, index) =>
-      expect(section.text).toContain(`Marker for page ${index + 1}: cobalt-${index + 1}.`),
-    );
+    for (const [index, section] of sections.entries()) {
+      expect(section.text).toContain(`Marker for page ${index + 1}: cobalt-${index + 1}.`);
+    }
     expect(sections[2]!.text).toContain('第三页：季度收入增长百分之十二。');
   });
 

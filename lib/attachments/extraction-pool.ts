@@ -16,6 +16,7 @@ const loaded = (async () => {
   await module.warmUpExtractors();
   return module;
 })();
+loaded.then(() => parentPort.postMessage({ ready: true }), () => undefined);
 parentPort.on('message', async ({ id, bytes, type, options }) => {
   try {
     const { extractDocument } = await loaded;
@@ -30,10 +31,16 @@ parentPort.on('message', async ({ id, bytes, type, options }) => {
 const EXTRACTOR_URL = new URL(`./extract-document.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
 
 export interface ExtractionPoolOptions {
-  /** One extraction, from the moment it is asked for (queue wait included) to its result. */
+  /**
+   * One file in the worker, from posting it to its result. Queue wait is not included (the queue
+   * is bounded by `maxQueued`, so a wait is at most that many files' limits), nor is loading the
+   * parsers into a fresh worker (bounded by `startTimeoutMs`).
+   */
   timeoutMs?: number;
   /** Extractions allowed to wait; one more fails at once with ATTACHMENT_BUSY. */
   maxQueued?: number;
+  /** Loading the parsers into a new worker. */
+  startTimeoutMs?: number;
   /** V8 heap of the worker; a parser that needs more kills only the worker (ATTACHMENT_TOO_LARGE). */
   maxHeapMb?: number;
   /** An idle worker exits after this long, returning its memory (pdf.js caches, parser state). */
@@ -47,7 +54,10 @@ export interface ExtractionPool {
     type: DetectedType,
     options: ExtractDocumentOptions & { signal?: AbortSignal },
   ): Promise<ExtractedDocument>;
-  /** Starts the worker and loads the parsers now, so the first file does not pay for it. */
+  /**
+   * Starts the worker and resolves once it has loaded every parser (never rejects). Call it at
+   * start-up: loading is not charged to a file's timeout only when it happened before.
+   */
   warm(): Promise<void>;
   stats(): { queued: number; running: boolean; workerAlive: boolean; restarts: number };
   /** Fails whatever waits or runs with ATTACHMENT_ABORTED and stops the worker. */
@@ -61,7 +71,8 @@ interface Task {
   options: ExtractDocumentOptions;
   resolve(document: ExtractedDocument): void;
   reject(error: Error): void;
-  timer: NodeJS.Timeout;
+  /** Start-up, then the file's own time limit; none while queued. */
+  timer?: NodeJS.Timeout;
   signal?: AbortSignal;
   onAbort?: () => void;
   /** The worker it was posted to, so a dying old worker never fails a task of its successor. */
@@ -87,6 +98,7 @@ type Reply =
 export function createExtractionPool({
   timeoutMs = 20_000,
   maxQueued = 32,
+  startTimeoutMs = 30_000,
   maxHeapMb = 512,
   idleMs = 60_000,
 }: ExtractionPoolOptions = {}): ExtractionPool {
@@ -100,6 +112,10 @@ export function createExtractionPool({
   let closed = false;
 
   function startWorker(): Worker {
+    let markReady: () => void = () => undefined;
+    ready = new Promise<void>((resolve) => {
+      markReady = resolve;
+    });
     const started = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: { moduleUrl: EXTRACTOR_URL.href, typescript: EXTRACTOR_URL.pathname.endsWith('.ts') },
@@ -112,6 +128,10 @@ export function createExtractionPool({
     started.stdout.resume();
     started.stderr.resume();
     started.on('message', (reply: Reply) => {
+      if ('ready' in reply) {
+        markReady();
+        return;
+      }
       if (running === undefined || reply.id !== running.id) return;
       const task = running;
       finish(task);
@@ -135,6 +155,7 @@ export function createExtractionPool({
       );
     });
     started.once('exit', () => {
+      markReady();
       if (worker === started) {
         worker = undefined;
         ready = undefined;
@@ -180,6 +201,10 @@ export function createExtractionPool({
     }
   }
 
+  function timeoutError(task: Task, reason: string): AttachmentError {
+    return new AttachmentError({ code: 'ATTACHMENT_TIMEOUT', fileName: task.options.name, reason });
+  }
+
   function pump(): void {
     if (closed || running !== undefined) return;
     const task = queue.shift();
@@ -189,11 +214,28 @@ export function createExtractionPool({
     }
     clearTimeout(idleTimer);
     running = task;
-    // A copy the worker owns (transferred, not cloned again): the caller keeps its bytes.
-    const copy = new Uint8Array(task.bytes);
-    task.bytes = new Uint8Array(0);
-    task.worker = ensureWorker();
-    task.worker.postMessage({ id: task.id, bytes: copy, type: task.type, options: task.options }, [copy.buffer]);
+    const target = ensureWorker();
+    task.worker = target;
+    // A worker that never finishes loading must not hold the task forever.
+    task.timer = setTimeout(
+      () => cancel(task, timeoutError(task, 'the document reader did not start in time')),
+      startTimeoutMs,
+    );
+    task.timer.unref();
+    void (ready ?? Promise.resolve()).then(() => {
+      if (running !== task || worker !== target) return;
+      // The file's own time starts now: loading the parsers is not charged to it.
+      clearTimeout(task.timer);
+      task.timer = setTimeout(
+        () => cancel(task, timeoutError(task, `reading it took longer than ${formatDuration(timeoutMs)}`)),
+        timeoutMs,
+      );
+      task.timer.unref();
+      // A copy the worker owns (transferred, not cloned again): the caller keeps its bytes.
+      const copy = new Uint8Array(task.bytes);
+      task.bytes = new Uint8Array(0);
+      target.postMessage({ id: task.id, bytes: copy, type: task.type, options: task.options }, [copy.buffer]);
+    });
   }
 
   function scheduleIdleExit(): void {
@@ -230,28 +272,7 @@ export function createExtractionPool({
           );
           return;
         }
-        const task: Task = {
-          id: nextId++,
-          bytes,
-          type,
-          options,
-          resolve,
-          reject,
-          signal,
-          timer: setTimeout(
-            () =>
-              cancel(
-                task,
-                new AttachmentError({
-                  code: 'ATTACHMENT_TIMEOUT',
-                  fileName: name,
-                  reason: `reading it took longer than ${formatDuration(timeoutMs)}`,
-                }),
-              ),
-            timeoutMs,
-          ),
-        };
-        task.timer.unref();
+        const task: Task = { id: nextId++, bytes, type, options, resolve, reject, signal };
         if (signal !== undefined) {
           task.onAbort = () =>
             cancel(
@@ -266,18 +287,9 @@ export function createExtractionPool({
     },
     warm() {
       if (closed) return Promise.resolve();
-      ready ??= new Promise<void>((resolve) => {
-        // A tiny text file through the real path loads the module graph inside the worker.
-        const probe = new TextEncoder().encode('warm-up');
-        this.extract(
-          probe,
-          { kind: 'text', mediaType: 'text/plain', ext: 'txt', description: 'a text file', encoding: 'utf-8' },
-          { name: 'warm-up', maxChars: 100 },
-        )
-          .catch(() => undefined)
-          .finally(resolve);
-      });
-      return ready;
+      ensureWorker();
+      if (running === undefined && queue.length === 0) scheduleIdleExit();
+      return ready ?? Promise.resolve();
     },
     stats() {
       return { queued: queue.length, running: running !== undefined, workerAlive: worker !== undefined, restarts };

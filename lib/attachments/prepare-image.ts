@@ -42,7 +42,9 @@ const MODEL_FORMATS: Readonly<Record<string, string>> = {
   gif: 'image/gif',
 };
 /** What sharp's prebuilt libvips decodes besides those (HEIC needs a patented codec it lacks). */
-const CONVERTIBLE = new Set(['tiff', 'avif', 'heif', 'svg']);
+const CONVERTIBLE = new Set(['tiff', 'avif', 'heif']);
+/** file-type's extensions for everything sharp can open; others (BMP, ICO, PSD, HEIC) are refused unread. */
+const DECODABLE_EXTENSIONS = new Set(['png', 'jpg', 'webp', 'gif', 'tif', 'avif']);
 
 /**
  * Checks an image against the model's limits from its header alone (sharp/libvips reads the
@@ -74,6 +76,13 @@ export async function prepareImage(
       reason: 'the image is damaged and could not be read',
       cause,
     });
+  if (!DECODABLE_EXTENSIONS.has(type.ext)) {
+    throw new AttachmentError({
+      code: 'ATTACHMENT_UNSUPPORTED',
+      fileName: name,
+      reason: `it is a ${type.ext.toUpperCase()} image, which cannot be read; a PNG or JPEG works`,
+    });
+  }
   let metadata: Metadata;
   try {
     metadata = await sharp(bytes, { limitInputPixels: false }).metadata();
@@ -109,8 +118,8 @@ export async function prepareImage(
   }
 
   // Over a limit or not a model format: scale to fit, keeping the format where models take it.
-  const outputFormat: 'png' | 'jpeg' | 'webp' =
-    format === 'jpeg' || format === 'webp' ? format : metadata.hasAlpha ? 'png' : format === 'png' ? 'png' : 'jpeg';
+  // Lossless PNG for everything but JPEG and WebP, so screenshots stay sharp.
+  const outputFormat: 'png' | 'jpeg' | 'webp' = format === 'jpeg' || format === 'webp' ? format : 'png';
   let scale = Math.min(1, Math.sqrt(maxPixels / pixels), maxEdge / Math.max(width, height));
   for (let attempt = 0; attempt < 6; attempt++) {
     const targetWidth = Math.max(1, Math.floor(width * scale));

@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
+import { fixture } from '../../test/support/attachment-fixtures.js';
 import { detectType, extensionOf } from './detect-type.js';
-
-const fixture = (name: string) => readFileSync(new URL(`../../test/fixtures/attachments/${name}`, import.meta.url));
 
 describe('detectType', () => {
   it('recognises each fixture from its bytes', async () => {

@@ -1,18 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { AttachmentError } from './attachment-error.js';
+import { attachmentFailure, fixture } from '../../test/support/attachment-fixtures.js';
 import { extractPdf } from './extract-pdf.js';
-
-const fixture = (name: string) => readFileSync(new URL(`../../test/fixtures/attachments/${name}`, import.meta.url));
-
-async function failure(promise: Promise<unknown>): Promise<AttachmentError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!AttachmentError.isInstance(error)) throw new Error(`expected an AttachmentError, got ${String(error)}`);
-  return error;
-}
 
 describe('extractPdf', () => {
   it('reads every page of a text PDF in order, Chinese in a standard CJK font included', async () => {
@@ -46,13 +34,17 @@ describe('extractPdf', () => {
   });
 
   it('names an encrypted, a corrupt and a scanned PDF with their own codes', async () => {
-    const encrypted = await failure(extractPdf(fixture('encrypted.pdf'), { name: 'secret.pdf', maxChars: 1_000 }));
+    const encrypted = await attachmentFailure(
+      extractPdf(fixture('encrypted.pdf'), { name: 'secret.pdf', maxChars: 1_000 }),
+    );
     expect(encrypted.code).toBe('ATTACHMENT_ENCRYPTED');
     expect(encrypted.notice).toBe('secret.pdf: the PDF is password-protected.');
-    const corrupt = await failure(extractPdf(fixture('corrupt.pdf'), { name: 'broken.pdf', maxChars: 1_000 }));
+    const corrupt = await attachmentFailure(
+      extractPdf(fixture('corrupt.pdf'), { name: 'broken.pdf', maxChars: 1_000 }),
+    );
     expect(corrupt.code).toBe('ATTACHMENT_CORRUPT');
     expect(corrupt.notice).toBe('broken.pdf: the PDF is damaged or incomplete and could not be read.');
-    const scan = await failure(extractPdf(fixture('scan.pdf'), { name: 'scan.pdf', maxChars: 1_000 }));
+    const scan = await attachmentFailure(extractPdf(fixture('scan.pdf'), { name: 'scan.pdf', maxChars: 1_000 }));
     expect(scan.code).toBe('ATTACHMENT_UNSUPPORTED');
     expect(scan.reason).toContain('no text layer');
   });

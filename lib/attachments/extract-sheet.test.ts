@@ -1,11 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { fixture } from '../../test/support/attachment-fixtures.js';
 import { AttachmentError } from './attachment-error.js';
 import { extractCsv, extractXlsx } from './extract-sheet.js';
 import { decodeText } from './extract-text.js';
 import { cellText, renderTable } from './markdown-table.js';
-
-const fixture = (name: string) => readFileSync(new URL(`../../test/fixtures/attachments/${name}`, import.meta.url));
 
 describe('extractXlsx', () => {
   it('renders every sheet as a Markdown table with dates as dates and blank rows dropped', async () => {

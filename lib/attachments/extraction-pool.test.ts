@@ -1,26 +1,14 @@
-import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { attachmentFailure, fixture } from '../../test/support/attachment-fixtures.js';
 import { docxZipBomb, slowPdf } from '../../test/support/hostile-files.js';
-import { AttachmentError } from './attachment-error.js';
 import { detectType } from './detect-type.js';
 import { createExtractionPool, type ExtractionPool } from './extraction-pool.js';
-
-const fixture = (name: string) => readFileSync(new URL(`../../test/fixtures/attachments/${name}`, import.meta.url));
 
 let pool: ExtractionPool | undefined;
 afterEach(async () => {
   await pool?.close();
   pool = undefined;
 });
-
-async function failure(promise: Promise<unknown>): Promise<AttachmentError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!AttachmentError.isInstance(error)) throw new Error(`expected an AttachmentError, got ${String(error)}`);
-  return error;
-}
 
 describe('createExtractionPool', () => {
   it('extracts in a worker thread and cuts to the budget with a note', async () => {
@@ -39,14 +27,15 @@ describe('createExtractionPool', () => {
   it('brings typed failures back across the thread boundary', async () => {
     pool = createExtractionPool();
     const encrypted = fixture('encrypted.pdf');
-    const error = await failure(
+    const error = await attachmentFailure(
       pool.extract(encrypted, await detectType(encrypted), { name: 'secret.pdf', maxChars: 1_000 }),
     );
     expect(error.code).toBe('ATTACHMENT_ENCRYPTED');
     expect(error.notice).toBe('secret.pdf: the PDF is password-protected.');
     const bomb = await docxZipBomb({ inflatedBytes: 1024 ** 3 });
     expect(
-      (await failure(pool.extract(bomb, await detectType(bomb), { name: 'bomb.docx', maxChars: 1_000 }))).code,
+      (await attachmentFailure(pool.extract(bomb, await detectType(bomb), { name: 'bomb.docx', maxChars: 1_000 })))
+        .code,
     ).toBe('ATTACHMENT_TOO_LARGE');
   });
 
@@ -58,7 +47,7 @@ describe('createExtractionPool', () => {
     const ticker = setInterval(() => {
       ticks += 1;
     }, 10);
-    const error = await failure(
+    const error = await attachmentFailure(
       pool.extract(hostile, await detectType(hostile), { name: 'hostile.pdf', maxChars: 1_000 }),
     );
     clearInterval(ticker);
@@ -78,7 +67,7 @@ describe('createExtractionPool', () => {
     const type = await detectType(csv, 'a.csv');
     const first = pool.extract(csv, type, { name: 'first.csv', maxChars: 100 });
     const second = pool.extract(csv, type, { name: 'second.csv', maxChars: 100 });
-    const third = await failure(pool.extract(csv, type, { name: 'third.csv', maxChars: 100 }));
+    const third = await attachmentFailure(pool.extract(csv, type, { name: 'third.csv', maxChars: 100 }));
     expect(third.code).toBe('ATTACHMENT_BUSY');
     expect((await first).text).toContain('| 1 |');
     expect((await second).text).toContain('| 1 |');
@@ -92,9 +81,9 @@ describe('createExtractionPool', () => {
     const running = pool.extract(hostile, type, { name: 'slow.pdf', maxChars: 100, signal: controller.signal });
     const queued = pool.extract(hostile, type, { name: 'queued.pdf', maxChars: 100 });
     setTimeout(() => controller.abort(), 50);
-    expect((await failure(running)).code).toBe('ATTACHMENT_ABORTED');
+    expect((await attachmentFailure(running)).code).toBe('ATTACHMENT_ABORTED');
     const closing = pool.close();
-    expect((await failure(queued)).code).toBe('ATTACHMENT_ABORTED');
+    expect((await attachmentFailure(queued)).code).toBe('ATTACHMENT_ABORTED');
     await closing;
     expect(pool.stats().workerAlive).toBe(false);
   });

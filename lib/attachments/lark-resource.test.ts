@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import * as lark from '@larksuiteoapi/node-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AttachmentError } from './attachment-error.js';
+import { attachmentFailure } from '../../test/support/attachment-fixtures.js';
 import { downloadLarkResource, fileNameFromDisposition } from './lark-resource.js';
 
 const report = readFileSync(new URL('../../test/fixtures/attachments/report.pdf', import.meta.url));
@@ -79,6 +79,11 @@ function client(): lark.Client {
 const get = (key: string) => () =>
   client().im.v1.messageResource.get({ params: { type: 'file' }, path: { message_id: 'om_1', file_key: key } });
 
+/** Downloads `key` with a 1 MB cap, expecting an AttachmentError. */
+function failedDownload(key: string, name: string, timeoutMs: number) {
+  return attachmentFailure(downloadLarkResource(get(key), { name, maxBytes: 1_000_000, timeoutMs }));
+}
+
 async function waitFor(probe: () => boolean): Promise<void> {
   for (let tries = 0; tries < 200 && !probe(); tries++) await new Promise((resolve) => setTimeout(resolve, 10));
   expect(probe()).toBe(true);
@@ -100,32 +105,20 @@ describe('downloadLarkResource with the real SDK', () => {
   });
 
   it('refuses a body whose Content-Length is over the cap and closes the connection', async () => {
-    const error = await downloadLarkResource(get('file_declared_huge'), {
-      name: 'huge.pdf',
-      maxBytes: 1_000_000,
-      timeoutMs: 5_000,
-    }).catch((caught: unknown) => caught);
-    expect(AttachmentError.isInstance(error) && error.code).toBe('ATTACHMENT_TOO_LARGE');
+    const error = await failedDownload('file_declared_huge', 'huge.pdf', 5_000);
+    expect(error.code).toBe('ATTACHMENT_TOO_LARGE');
     await waitFor(() => closedRequests.includes('file_declared_huge'));
   });
 
   it('times out when the body stalls mid-way and releases the socket', async () => {
-    const error = await downloadLarkResource(get('file_stalls'), {
-      name: 'slow.pdf',
-      maxBytes: 1_000_000,
-      timeoutMs: 300,
-    }).catch((caught: unknown) => caught);
-    expect(AttachmentError.isInstance(error) && error.code).toBe('ATTACHMENT_TIMEOUT');
+    const error = await failedDownload('file_stalls', 'slow.pdf', 300);
+    expect(error.code).toBe('ATTACHMENT_TIMEOUT');
     await waitFor(() => closedRequests.includes('file_stalls'));
   });
 
   it('times out while waiting for headers, and destroys the late response when it comes', async () => {
-    const error = await downloadLarkResource(get('file_late'), {
-      name: 'late.pdf',
-      maxBytes: 1_000_000,
-      timeoutMs: 60,
-    }).catch((caught: unknown) => caught);
-    expect(AttachmentError.isInstance(error) && error.code).toBe('ATTACHMENT_TIMEOUT');
+    const error = await failedDownload('file_late', 'late.pdf', 60);
+    expect(error.code).toBe('ATTACHMENT_TIMEOUT');
     await waitFor(() => closedRequests.includes('file_late'));
   });
 });

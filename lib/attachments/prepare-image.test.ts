@@ -2,20 +2,11 @@ import { readFileSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { AttachmentError } from './attachment-error.js';
+import { attachmentFailure } from '../../test/support/attachment-fixtures.js';
 import { detectType } from './detect-type.js';
 import { prepareImage } from './prepare-image.js';
 
 const screenshot = readFileSync(new URL('../../test/fixtures/attachments/screenshot.png', import.meta.url));
-
-async function failure(promise: Promise<unknown>): Promise<AttachmentError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!AttachmentError.isInstance(error)) throw new Error(`expected an AttachmentError, got ${String(error)}`);
-  return error;
-}
 
 /** The screenshot with its IHDR claiming other dimensions (CRC fixed, so it is a valid header). */
 function pngClaiming(width: number, height: number): Buffer {
@@ -77,7 +68,7 @@ describe('prepareImage', () => {
     bmp.writeUInt16LE(24, 28);
     const type = await detectType(bmp);
     expect(type.kind).toBe('image');
-    const error = await failure(prepareImage(bmp, type, { name: 'old.bmp' }));
+    const error = await attachmentFailure(prepareImage(bmp, type, { name: 'old.bmp' }));
     expect(error.code).toBe('ATTACHMENT_UNSUPPORTED');
     expect(error.notice).toBe('old.bmp: it is a BMP image, which cannot be read; a PNG or JPEG works.');
   });
@@ -85,14 +76,14 @@ describe('prepareImage', () => {
   it('refuses a decompression bomb from its header, without decoding it', async () => {
     const bomb = pngClaiming(100_000, 100_000);
     expect(bomb.byteLength).toBe(screenshot.byteLength);
-    const error = await failure(prepareImage(bomb, await detectType(bomb), { name: 'bomb.png' }));
+    const error = await attachmentFailure(prepareImage(bomb, await detectType(bomb), { name: 'bomb.png' }));
     expect(error.code).toBe('ATTACHMENT_TOO_LARGE');
     expect(error.notice).toBe('bomb.png: the image is 100000 × 100000 pixels, too large to open safely.');
   });
 
   it('calls a truncated image corrupt when it has to be decoded', async () => {
     const truncated = screenshot.subarray(0, 200);
-    const error = await failure(
+    const error = await attachmentFailure(
       prepareImage(truncated, await detectType(truncated), { name: 'cut.png', maxEdge: 100 }),
     );
     expect(error.code).toBe('ATTACHMENT_CORRUPT');

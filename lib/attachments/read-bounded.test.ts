@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { AttachmentError } from './attachment-error.js';
+import { attachmentFailure } from '../../test/support/attachment-fixtures.js';
 import { readBounded } from './read-bounded.js';
 
 const KB = 1024;
@@ -23,15 +23,6 @@ function endless(chunkBytes: number) {
     },
   };
   return { source, state };
-}
-
-async function failure(promise: Promise<unknown>): Promise<AttachmentError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!AttachmentError.isInstance(error)) throw new Error(`expected an AttachmentError, got ${String(error)}`);
-  return error;
 }
 
 describe('readBounded', () => {
@@ -66,7 +57,9 @@ describe('readBounded', () => {
     expect(exact.byteLength).toBe(64 * KB);
 
     const { source, state } = endless(16 * KB);
-    const error = await failure(readBounded(source, { name: 'huge.bin', maxBytes: 100 * KB, timeoutMs: 5_000 }));
+    const error = await attachmentFailure(
+      readBounded(source, { name: 'huge.bin', maxBytes: 100 * KB, timeoutMs: 5_000 }),
+    );
     expect(error.code).toBe('ATTACHMENT_TOO_LARGE');
     expect(error.notice).toBe('huge.bin: it is larger than the 102.4 KB limit.');
     // 100 KB fits six 16 KB chunks; the seventh crosses the cap and nothing more is pulled.
@@ -76,7 +69,7 @@ describe('readBounded', () => {
 
   it('fails on a declared length over the cap before reading anything', async () => {
     const { source, state } = endless(KB);
-    const error = await failure(
+    const error = await attachmentFailure(
       readBounded(source, { name: 'big.pdf', maxBytes: 10 * KB, timeoutMs: 1_000, declaredBytes: 50 * KB }),
     );
     expect(error.code).toBe('ATTACHMENT_TOO_LARGE');
@@ -86,7 +79,7 @@ describe('readBounded', () => {
   it('times out on a stream that stalls mid-body and destroys it', async () => {
     const stalled = new Readable({ read() {} });
     stalled.push(Buffer.from('first bytes'));
-    const error = await failure(readBounded(stalled, { name: 'slow.pdf', maxBytes: KB, timeoutMs: 50 }));
+    const error = await attachmentFailure(readBounded(stalled, { name: 'slow.pdf', maxBytes: KB, timeoutMs: 50 }));
     expect(error.code).toBe('ATTACHMENT_TIMEOUT');
     expect(error.reason).toBe('the download did not finish within 50 ms');
     expect(stalled.destroyed).toBe(true);
@@ -97,7 +90,7 @@ describe('readBounded', () => {
     before.abort();
     expect(
       (
-        await failure(
+        await attachmentFailure(
           readBounded(Readable.from([]), { name: 'a', maxBytes: 1, timeoutMs: 1_000, signal: before.signal }),
         )
       ).code,
@@ -106,7 +99,7 @@ describe('readBounded', () => {
     const stalled = new Readable({ read() {} });
     const reading = readBounded(stalled, { name: 'b', maxBytes: KB, timeoutMs: 5_000, signal: during.signal });
     setTimeout(() => during.abort(), 10);
-    expect((await failure(reading)).code).toBe('ATTACHMENT_ABORTED');
+    expect((await attachmentFailure(reading)).code).toBe('ATTACHMENT_ABORTED');
     expect(stalled.destroyed).toBe(true);
   });
 
@@ -116,7 +109,7 @@ describe('readBounded', () => {
         this.destroy(new Error('ECONNRESET'));
       },
     });
-    const error = await failure(readBounded(broken, { name: 'c.docx', maxBytes: KB, timeoutMs: 1_000 }));
+    const error = await attachmentFailure(readBounded(broken, { name: 'c.docx', maxBytes: KB, timeoutMs: 1_000 }));
     expect(error.code).toBe('ATTACHMENT_DOWNLOAD_FAILED');
     expect(String((error.cause as Error).message)).toBe('ECONNRESET');
   });

@@ -1,14 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createOpenAI } from '@ai-sdk/openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixture } from '../../test/support/attachment-fixtures.js';
 import { startTranscriptionServer } from '../../test/support/transcription-server.js';
 import { AttachmentError } from './attachment-error.js';
 import { createExtractionPool, type ExtractionPool } from './extraction-pool.js';
 import { createAttachmentResolver } from './resolve-attachment.js';
 import { createVoiceTranscriber } from './transcribe-voice.js';
-
-const fixture = (name: string) => readFileSync(new URL(`../../test/fixtures/attachments/${name}`, import.meta.url));
 
 let pool: ExtractionPool;
 let stt: Awaited<ReturnType<typeof startTranscriptionServer>>;

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createOpenAI } from '@ai-sdk/openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { attachmentFailure } from '../../test/support/attachment-fixtures.js';
 import { startTranscriptionServer, type TranscriptionAnswer } from '../../test/support/transcription-server.js';
-import { AttachmentError } from './attachment-error.js';
 import { createVoiceTranscriber } from './transcribe-voice.js';
 
 const voice = readFileSync(new URL('../../test/fixtures/attachments/voice.opus', import.meta.url));
@@ -22,15 +22,6 @@ afterAll(async () => {
 });
 
 const model = () => createOpenAI({ baseURL: stt.baseURL, apiKey: stt.apiKey }).transcription('whisper-1');
-
-async function failure(promise: Promise<unknown>): Promise<AttachmentError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!AttachmentError.isInstance(error)) throw new Error(`expected an AttachmentError, got ${String(error)}`);
-  return error;
-}
 
 describe('createVoiceTranscriber against an OpenAI-compatible endpoint', () => {
   it('uploads the Ogg Opus bytes as they are and returns the text', async () => {
@@ -88,7 +79,7 @@ describe('createVoiceTranscriber against an OpenAI-compatible endpoint', () => {
       status: 500,
       body: { error: { message: 'boom', type: 'server_error', param: null, code: null } },
     }));
-    const error = await failure(
+    const error = await attachmentFailure(
       createVoiceTranscriber({ model: model(), maxRetries: 0 }).transcribe({ bytes: voice, name: 'the voice message' }),
     );
     expect(error.code).toBe('ATTACHMENT_TRANSCRIPTION_FAILED');
@@ -97,19 +88,21 @@ describe('createVoiceTranscriber against an OpenAI-compatible endpoint', () => {
 
   it('says so when no speech was recognised', async () => {
     answer(() => ({ status: 200, body: { text: '' } }));
-    const error = await failure(createVoiceTranscriber({ model: model() }).transcribe({ bytes: voice, name: 'v' }));
+    const error = await attachmentFailure(
+      createVoiceTranscriber({ model: model() }).transcribe({ bytes: voice, name: 'v' }),
+    );
     expect(error.reason).toBe('no speech could be recognised in it');
   });
 
   it('times out on an endpoint that never answers, and aborts on the caller’s signal', async () => {
     answer(() => 'hang');
-    const timedOut = await failure(
+    const timedOut = await attachmentFailure(
       createVoiceTranscriber({ model: model(), timeoutMs: 200 }).transcribe({ bytes: voice, name: 'v' }),
     );
     expect(timedOut.code).toBe('ATTACHMENT_TIMEOUT');
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 50);
-    const aborted = await failure(
+    const aborted = await attachmentFailure(
       createVoiceTranscriber({ model: model(), timeoutMs: 10_000 }).transcribe({
         bytes: voice,
         name: 'v',
@@ -120,7 +113,7 @@ describe('createVoiceTranscriber against an OpenAI-compatible endpoint', () => {
   });
 
   it('refuses a recording over the upload limit without calling the service', async () => {
-    const error = await failure(
+    const error = await attachmentFailure(
       createVoiceTranscriber({ model: model(), maxBytes: 1_000 }).transcribe({ bytes: voice, name: 'long.opus' }),
     );
     expect(error.code).toBe('ATTACHMENT_TOO_LARGE');

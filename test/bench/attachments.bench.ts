@@ -25,7 +25,7 @@ import { createExtractionPool } from '../../lib/attachments/extraction-pool.js';
 import { prepareImage } from '../../lib/attachments/prepare-image.js';
 import { readBounded } from '../../lib/attachments/read-bounded.js';
 import { createAttachmentResolver } from '../../lib/attachments/resolve-attachment.js';
-import { describeMachine, mib, ms, printTable, ratio, summarize, summaryLine } from './bench-support.js';
+import { describeMachine, mib, ms, printTable, ratio, summarise, summaryLine } from './bench-support.js';
 
 const runs = Number(process.argv[2] ?? 30);
 const attachments = Number(process.argv[3] ?? 100);
@@ -78,10 +78,10 @@ try {
   // JIT warm-up on both threads, so neither figure includes compiling pdf.js.
   await timeRuns(3, () => extractDocument(pdf, pdfType, options));
   await timeRuns(3, () => pool.extract(pdf, pdfType, options));
-  const downloadTimes = summarize(await timeRuns(runs, download));
-  const inWorker = summarize(await timeRuns(runs, () => pool.extract(pdf, pdfType, options)));
-  const inProcess = summarize(await timeRuns(runs, () => extractDocument(pdf, pdfType, options)));
-  const downloadAndExtract = summarize(
+  const downloadTimes = summarise(await timeRuns(runs, download));
+  const inWorker = summarise(await timeRuns(runs, () => pool.extract(pdf, pdfType, options)));
+  const inProcess = summarise(await timeRuns(runs, () => extractDocument(pdf, pdfType, options)));
+  const downloadAndExtract = summarise(
     await timeRuns(runs, async () => pool.extract(await download(), pdfType, options)),
   );
   console.log(
@@ -117,11 +117,11 @@ try {
   const pngType = await detectType(png, 'photo.png');
   const passed = await prepareImage(png, pngType, { name: 'photo.png' });
   if (passed.reencoded || passed.bytes !== png) throw new Error('the 5 MB image was re-encoded');
-  const copies = summarize(await timeRuns(runs, async () => Buffer.from(png)));
-  const prepared = summarize(
+  const copies = summarise(await timeRuns(runs, async () => Buffer.from(png)));
+  const prepared = summarise(
     await timeRuns(runs, async () => prepareImage(png, await detectType(png, 'photo.png'), { name: 'photo.png' })),
   );
-  const reencode = summarize(await timeRuns(Math.min(runs, 5), () => sharp(png).png().toBuffer()));
+  const reencode = summarise(await timeRuns(Math.min(runs, 5), () => sharp(png).png().toBuffer()));
   console.log(
     `  ${(png.byteLength / 1e6).toFixed(1)} MB PNG, ${side} × ${side}, within the limits: handed through, re-encoded: ${passed.reencoded ? 'yes' : 'no'}`,
   );

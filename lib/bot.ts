@@ -5,29 +5,25 @@ import type { Hono } from 'hono';
 import { createManagerAgentFromConfig } from './agents/manager-agent.js';
 import { createApp, type RouteModule } from './app.js';
 import type { Config } from './config.js';
-import {
-  createDeadLetterReply,
-  createMessageHandler,
-  createNoticeHandler,
-  type ReplyContext,
-} from './conversation/handle-message.js';
-import type { ReplySink } from './conversation/reply-sink.js';
+import { createMessageHandler } from './conversation/handle-message.js';
+import { createDeadLetterReply, createNoticeHandler } from './conversation/notice-handlers.js';
+import { createReplyRouter } from './conversation/reply-routing.js';
 import { createDevtoolsReplies, type DevtoolsReplies } from './devtools/devtools-replies.js';
 import { devtoolsRoutes } from './devtools/devtools-routes.js';
+import { readMetricTotals } from './devtools/metric-totals.js';
 import { createTracker, type Tracker } from './devtools/tracker.js';
 import { type BotIdentity, fetchBotIdentity } from './feishu/bot-identity.js';
 import { createFeishuClient, type FeishuClient } from './feishu/feishu-client.js';
 import { type LongConnection, startLongConnection } from './feishu/long-connection.js';
-import { createReplySinkForJob } from './feishu/reply/reply-for-job.js';
 import { webhookRoutes } from './feishu/webhook/webhook-routes.js';
 import { componentStates } from './health/component-states.js';
 import { attachHealthMonitor, HealthMonitor, healthOptionsFromConfig } from './health/health-monitor.js';
-import { healthRoutes, type ReadinessCheck } from './health/health-routes.js';
+import { type HealthRoutesOptions, healthReport, healthRoutes, type ReadinessCheck } from './health/health-routes.js';
 import { type BotMetrics, createMetrics, metricsRoutes } from './health/metrics.js';
 import { rootRoute } from './http/root-route.js';
 import { createDispatcher, type Dispatcher, type DispatcherOptions } from './inbox/dispatcher.js';
 import { startHousekeeping } from './inbox/housekeeping.js';
-import { createInbox, type Inbox } from './inbox/inbox.js';
+import { BUSY_NOTICE_KIND, createInbox, type Inbox } from './inbox/inbox.js';
 import type { JobHandler } from './inbox/job-handler.js';
 import { createLogger, type Logger, resolveLogFormat } from './log.js';
 import { createEventBus, type EventBus } from './observe/event-bus.js';
@@ -106,7 +102,7 @@ export interface StartBotOptions {
   handlers?: (dependencies: JobHandlerDependencies) => Record<string, JobHandler>;
   /** Dispatcher timing overrides (tests shrink them). */
   dispatcher?: Partial<
-    Pick<DispatcherOptions, 'pollIntervalMs' | 'retryBackoffMs' | 'abortGraceMs' | 'noticeConcurrency'>
+    Pick<DispatcherOptions, 'pollIntervalMs' | 'retryBackoffMs' | 'abortGraceMs' | 'reservedConcurrency'>
   >;
   /**
    * Take over the process: SIGINT/SIGTERM/PM2 'shutdown' drain and exit, uncaughtException drains
@@ -169,6 +165,8 @@ export async function startBot(
           ringSize: config.devtools.ringSize,
           traceRetention: config.devtools.traceRetention,
           secrets: config.secrets,
+          // Call, token and tool totals are the ones /metrics serves, not a count of its own.
+          totals: () => readMetricTotals(metrics.registry),
           onError: (error, where) => log.warn({ err: error, where }, 'devtools tracker'),
         }),
         replies: createDevtoolsReplies({ bus }),
@@ -178,7 +176,7 @@ export async function startBot(
   // Ends open devtools SSE streams when the drain starts, so a browser tab cannot hold the server open.
   const devtoolsShutdown = new AbortController();
 
-  const health = healthRoutes({
+  const healthOptions: HealthRoutesOptions = {
     monitor,
     readiness,
     store,
@@ -193,7 +191,8 @@ export async function startBot(
       connectionStatus: () => connection?.status(),
       canAnswer: () => 'answer' in handlers,
     }),
-  });
+  };
+  const health = healthRoutes(healthOptions);
 
   // ── ingress: Feishu client, inbox, dispatcher, webhook or long connection ──
   const feishuClient =
@@ -217,34 +216,27 @@ export async function startBot(
     botIdentity,
     devtoolsReplies: devtools?.replies,
   };
-  // Where an answer goes: playground messages stream back to devtools, Feishu messages into a
-  // CardKit card (plain text when cards are unavailable) that a resumed job continues.
-  const replySinkFor = (reply: ReplyContext): ReplySink => {
-    if (reply.source === 'devtools') {
-      if (!devtools) throw new Error('a devtools message arrived while devtools are off');
-      return devtools.replies.sinkFor(reply.traceId);
-    }
-    if (!feishuClient) throw new Error('a Feishu message arrived while the Feishu channel is off');
-    return createReplySinkForJob({
-      context: reply.job,
-      message: reply,
-      client: feishuClient,
-      bus,
-      log,
-      updatesPerSecond: config.reply.cardUpdatesPerSecond,
-    });
-  };
+  const replySinkFor = createReplyRouter({
+    ...(feishuClient
+      ? { feishu: { client: feishuClient, cardUpdatesPerSecond: config.reply.cardUpdatesPerSecond } }
+      : {}),
+    ...(devtools ? { devtools: devtools.replies } : {}),
+    bus,
+    log,
+  });
   const botOpenId = botIdentity ? async () => (await botIdentity()).openId : undefined;
   // Without a model the 'answer' kind has no handler: messages wait durably for a process that has one.
   const managerAgent = config.model.enabled
     ? await createManagerAgentFromConfig({ model: config.model, bus, log, feishuClient })
     : undefined;
   const handlers: Record<string, JobHandler> = {
-    notice: createNoticeHandler({ bus, log, botOpenId, replySinkFor, policy: config.policy }),
+    [BUSY_NOTICE_KIND]: createNoticeHandler({ bus, log, botOpenId, replySinkFor, policy: config.policy }),
     ...(managerAgent
       ? {
           answer: createMessageHandler({
-            config,
+            policy: config.policy,
+            memoryTokenBudget: config.model.memoryTokenBudget,
+            appId: config.feishu.appId,
             store,
             bus,
             log,
@@ -268,6 +260,8 @@ export async function startBot(
     owner: leaseOwner,
     handlers,
     concurrency: config.inbox.maxConcurrentJobs,
+    // A busy notice answers the overload itself: it must not wait for an agent slot.
+    reservedKinds: [BUSY_NOTICE_KIND],
     leaseMs: config.inbox.leaseMs,
     maxAttempts: config.inbox.maxAttempts,
     // A message given up on must not leave its card streaming half an answer forever.
@@ -314,8 +308,8 @@ export async function startBot(
         replies: devtools.replies,
         inbox,
         store,
-        // Exactly what GET /health answers, whoever serves it (`app` exists by the time a request comes).
-        healthSnapshot: async () => (await app.request('/health')).json(),
+        // Exactly the body GET /health answers, built by the same function.
+        healthSnapshot: healthReport(healthOptions),
         token: config.devtools.token,
         shutdownSignal: devtoolsShutdown.signal,
         maxChatChars: config.policy.maxInputChars,

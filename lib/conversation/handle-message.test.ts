@@ -18,7 +18,8 @@ import type { BotEvent } from '../observe/bot-event.js';
 import { createEventBus } from '../observe/event-bus.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
-import { createMessageHandler, createNoticeHandler, type ReplyContext } from './handle-message.js';
+import { createMessageHandler } from './handle-message.js';
+import type { ReplyContext } from './reply-sink.js';
 
 const config = loadConfig({
   NODE_ENV: 'test',
@@ -76,7 +77,8 @@ describe('createMessageHandler', () => {
       maxSteps: 3,
     });
     handler = createMessageHandler({
-      config,
+      policy: config.policy,
+      memoryTokenBudget: config.model.memoryTokenBudget,
       store,
       bus,
       log,
@@ -158,7 +160,8 @@ describe('createMessageHandler', () => {
       primary: 'mock-model',
     });
     const named = createMessageHandler({
-      config,
+      policy: config.policy,
+      memoryTokenBudget: config.model.memoryTokenBudget,
       store,
       bus,
       log,
@@ -247,49 +250,5 @@ describe('createMessageHandler', () => {
     await handler(jobContext(messageEvent({ text: '', chatType: 'p2p', chatId: 'oc_dm', messageType: 'image' })));
     expect(sinks[0]?.sink.finalText).toMatch(/only read text/);
     expect(prompts).toHaveLength(0);
-  });
-});
-
-describe('createNoticeHandler', () => {
-  it('answers a message the bot would answer with a busy notice, and ignores the rest', async () => {
-    const bus = createEventBus();
-    const sinks: RecordingReplySink[] = [];
-    const notice = createNoticeHandler({
-      bus,
-      log,
-      botOpenId: BOT_OPEN_ID,
-      replySinkFor: () => {
-        const sink = createRecordingReplySink();
-        sinks.push(sink);
-        return sink;
-      },
-      policy: config.policy,
-    });
-    await notice(jobContext(messageEvent({ text: 'hello' })));
-    await notice(jobContext(messageEvent({ text: 'not for the bot', mentionBot: false })));
-    expect(sinks).toHaveLength(1);
-    expect(sinks[0]?.finalText).toMatch(/lot of messages/);
-  });
-
-  it('sends no notice where the allowlists say the bot may not talk', async () => {
-    const bus = createEventBus();
-    const ignored: string[] = [];
-    bus.subscribe((event) => {
-      if (event.type === 'message.ignored') ignored.push(event.reason);
-    });
-    let sinks = 0;
-    const notice = createNoticeHandler({
-      bus,
-      log,
-      botOpenId: BOT_OPEN_ID,
-      replySinkFor: () => {
-        sinks += 1;
-        return createRecordingReplySink();
-      },
-      policy: { ...config.policy, allowedChatIds: ['oc_somewhere_else'] },
-    });
-    await notice(jobContext(messageEvent({ text: 'hello' })));
-    expect(sinks).toBe(0);
-    expect(ignored).toEqual(['not allowed']);
   });
 });

@@ -1,3 +1,6 @@
+import type { JobContext } from '../inbox/job-handler.js';
+import type { EventSource } from '../observe/bot-event.js';
+
 /**
  * Where an answer goes while it is produced. The Feishu streaming card, the plain-text
  * fallback and the devtools playground each implement it, so the agent code does not know
@@ -16,3 +19,24 @@ export interface ReplySink {
   /** Closes the reply with what was said so far plus a short honest notice. */
   fail(partialText: string, notice: string): Promise<void>;
 }
+
+/** Everything a ReplySink factory needs to answer one message (Feishu card, text, devtools). */
+export interface ReplyContext {
+  /** The inbox job id; groups the reply's events with the rest of the message's. */
+  traceId: string;
+  /** Which transport brought the message; `createReplyRouter` picks the sink by it. */
+  source: EventSource;
+  /** The user's message the answer replies to. */
+  messageId: string;
+  chatId: string;
+  chatType: 'p2p' | 'group';
+  threadId?: string;
+  rootId?: string;
+  /** Reply inside the thread: true when the message is in a topic thread. */
+  replyInThread: boolean;
+  /** The job: idempotencyKey(part), saveCheckpoint, job.checkpoint, job.attempts, signal. */
+  job: JobContext;
+}
+
+/** Opens the sink one message's reply is written into (see `createReplyRouter`). */
+export type ReplySinkFor = (context: ReplyContext) => ReplySink;

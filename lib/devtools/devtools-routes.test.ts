@@ -2,21 +2,21 @@ import type { Hono } from 'hono';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../app.js';
+import { createMetrics } from '../health/metrics.js';
 import type { AcceptResult, InboundEvent } from '../inbox/inbound-event.js';
 import { createEventBus, type EventBus } from '../observe/event-bus.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
+import { sleep } from '../util/sleep.js';
+import { withTimeout } from '../util/with-timeout.js';
 import { DEVTOOLS_COOKIE, sessionValue } from './devtools-auth.js';
 import { createDevtoolsReplies, type DevtoolsReplies } from './devtools-replies.js';
 import { devtoolsRoutes } from './devtools-routes.js';
-import {
-  createTracker,
-  type EventPage,
-  type Trace,
-  type TraceSummary,
-  type Tracker,
-  type TrackerStats,
-} from './tracker.js';
+import type { EventPage } from './event-ring.js';
+import { readMetricTotals } from './metric-totals.js';
+import type { Trace, TraceSummary } from './trace-reducer.js';
+import { createTracker, type Tracker } from './tracker.js';
+import type { TrackerStats } from './tracker-stats.js';
 
 const TOKEN = 'devtools-token-for-tests-0123456789';
 const REMOTE = '203.0.113.7';
@@ -47,7 +47,9 @@ async function harness({
 } = {}): Promise<Harness> {
   const bus = createEventBus();
   const store = await openStore('sqlite::memory:');
-  const tracker = createTracker({ bus, store, ringSize: 500 });
+  const metrics = createMetrics({ instanceId: 'devtools-test', collectDefault: false });
+  metrics.attach(bus);
+  const tracker = createTracker({ bus, store, ringSize: 500, totals: () => readMetricTotals(metrics.registry) });
   const replies = createDevtoolsReplies();
   const accepted: InboundEvent[] = [];
   let remote: string | undefined = REMOTE;
@@ -128,12 +130,7 @@ async function readStream(response: Response, done: (text: string) => boolean, t
   try {
     while (!done(text)) {
       if (Date.now() > deadline) throw new Error(`stream did not deliver in time; got: ${text}`);
-      const chunk = await Promise.race([
-        reader.read(),
-        new Promise<never>((_, reject) =>
-          setTimeout(() => reject(new Error(`stream timed out; got: ${text}`)), timeoutMs),
-        ),
-      ]);
+      const chunk = await withTimeout(reader.read(), timeoutMs, () => new Error(`stream timed out; got: ${text}`));
       if (chunk.done) break;
       text += decoder.decode(chunk.value, { stream: true });
     }
@@ -491,8 +488,8 @@ describe('devtools API', () => {
     expect(text).toContain('before connecting');
     expect(text).toMatch(/event: bot-event\ndata: .*"traceId":"new".*\nid: 2/);
     // The subscription goes away with the client.
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(h.tracker.stats().subscribers).toBe(0);
+    await sleep(20);
+    expect((await h.tracker.stats()).subscribers).toBe(0);
   });
 
   it('resumes a reconnecting EventSource after its Last-Event-ID', async () => {

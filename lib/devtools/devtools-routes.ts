@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { type Context, Hono } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
-import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
 import type { InboxReceiver } from '../inbox/inbound-event.js';
 import type { Job, Store } from '../store/store.js';
 import {
@@ -13,11 +12,15 @@ import {
   secretsEqual,
   sessionValue,
 } from './devtools-auth.js';
-import type { DevtoolsReplies, DevtoolsReplyUpdate } from './devtools-replies.js';
+import { readFilter, readInteger } from './devtools-query.js';
+import type { DevtoolsReplies } from './devtools-replies.js';
+import { type DevtoolsStreamsOptions, devtoolsStreams } from './devtools-streams.js';
 import { createPlayground, PlaygroundRequestError } from './playground.js';
-import { type EventFilter, TRACE_STATUSES, type TraceStatus, type Tracker } from './tracker.js';
+import type { Tracker } from './tracker.js';
 
-export interface DevtoolsRoutesOptions {
+/** SSE timing (heartbeat, chat polling, longest chat stream) is passed on to `devtoolsStreams`. */
+export interface DevtoolsRoutesOptions
+  extends Pick<DevtoolsStreamsOptions, 'heartbeatMs' | 'chatPollMs' | 'chatStreamMaxMs'> {
   tracker: Tracker;
   replies: DevtoolsReplies;
   /** The inbox the playground feeds; without one POST /api/chat answers 503. */
@@ -32,12 +35,6 @@ export interface DevtoolsRoutesOptions {
   remoteAddress?: RemoteAddressResolver;
   /** Where index.html, app.js and app.css live (lib/devtools/ui under tsx, dist/lib/devtools/ui when built). */
   uiDirectory?: URL;
-  /** SSE heartbeat, so proxies and the browser keep an idle stream open and notice a dead one. */
-  heartbeatMs?: number;
-  /** How often a chat stream checks whether its trace ended without an answer. */
-  chatPollMs?: number;
-  /** Longest a chat stream stays open. */
-  chatStreamMaxMs?: number;
   /** Longest playground message (MAX_INPUT_CHARS). */
   maxChatChars?: number;
   /** Login cookie lifetime. */
@@ -75,9 +72,9 @@ export function devtoolsRoutes({
   now = Date.now,
   remoteAddress = nodeRemoteAddress,
   uiDirectory = new URL('./ui/', import.meta.url),
-  heartbeatMs = 15_000,
-  chatPollMs = 500,
-  chatStreamMaxMs = 15 * 60_000,
+  heartbeatMs,
+  chatPollMs,
+  chatStreamMaxMs,
   maxChatChars = 8_000,
   sessionMaxAgeSeconds = 12 * 3_600,
   maxLoginFailuresPerMinute = 20,
@@ -192,7 +189,7 @@ export function devtoolsRoutes({
     return trace ? c.json(trace) : c.json({ error: 'not_found', message: 'No such trace (it may have aged out)' }, 404);
   });
 
-  app.get('/api/stats', (c) => c.json(tracker.stats()));
+  app.get('/api/stats', async (c) => c.json(await tracker.stats()));
   app.get('/api/health', async (c) => c.json((await healthSnapshot()) ?? null));
 
   app.get('/api/dead-letters', async (c) => {
@@ -235,107 +232,8 @@ export function devtoolsRoutes({
     }
   });
 
-  app.get('/api/chat/:traceId/stream', (c) => {
-    if (shutdownSignal?.aborted) return c.json({ error: 'shutting_down', message: 'The bot is restarting' }, 503);
-    const traceId = c.req.param('traceId');
-    return streamSSE(c, async (stream) => {
-      const pending: DevtoolsReplyUpdate[] = [];
-      const signal = createWakeSignal();
-      let ended = false;
-      const unsubscribe = replies.subscribe(traceId, (update) => {
-        // Updates carry the full text, so only the newest unsent one matters: the queue stays tiny.
-        const last = pending.at(-1);
-        if (update.type === 'update' && last?.type === 'update') pending[pending.length - 1] = update;
-        else pending.push(update);
-        signal.wake();
-      });
-      onAbort(c, stream, () => signal.wake());
-      const onShutdown = () => signal.wake();
-      shutdownSignal?.addEventListener('abort', onShutdown, { once: true });
-      const deadline = now() + chatStreamMaxMs;
-      let lastWrite = now();
-      try {
-        while (!ended && !stream.aborted && !shutdownSignal?.aborted && now() < deadline) {
-          while (pending.length > 0) {
-            const update = pending.shift() as DevtoolsReplyUpdate;
-            await stream.writeSSE({ event: update.type, data: JSON.stringify(update) });
-            lastWrite = now();
-            if (update.type === 'finish' || update.type === 'fail') ended = true;
-          }
-          if (ended || stream.aborted) break;
-          // The trace ended but no answer came (ignored, dead-lettered, or the conversation layer
-          // does not write here): say so instead of leaving the browser waiting forever.
-          const summary = tracker.summary(traceId);
-          if (summary && (summary.status === 'done' || summary.status === 'dead') && replies.get(traceId) === null) {
-            const notice = summary.ignoredReason
-              ? `Not answered: ${summary.ignoredReason}`
-              : summary.status === 'dead'
-                ? `The job failed for good${summary.error ? `: ${summary.error}` : ''}`
-                : 'Finished without an answer';
-            await stream.writeSSE({ event: 'fail', data: JSON.stringify({ type: 'fail', text: '', detail: notice }) });
-            break;
-          }
-          if (now() - lastWrite >= heartbeatMs) {
-            await stream.writeSSE({ event: 'heartbeat', data: String(now()) });
-            lastWrite = now();
-          }
-          await signal.wait(Math.min(chatPollMs, heartbeatMs));
-        }
-      } finally {
-        unsubscribe();
-        shutdownSignal?.removeEventListener('abort', onShutdown);
-      }
-    });
-  });
-
-  // ── live feed ─────────────────────────────────────────────────────────────
-  app.get('/api/stream', (c) => {
-    const filter = readFilter(c);
-    if (typeof filter === 'string') return c.json({ error: 'invalid_query', message: filter }, 400);
-    if (shutdownSignal?.aborted) return c.json({ error: 'shutting_down', message: 'The bot is restarting' }, 503);
-    const subscription = tracker.subscribe();
-    if (!subscription) return c.json({ error: 'too_many_streams', message: 'Too many live streams open' }, 503);
-    // An EventSource reconnecting on its own resends the original URL but a newer Last-Event-ID.
-    const after = readInteger(c.req.header('last-event-id')) ?? readInteger(c.req.query('after'));
-    return streamSSE(c, async (stream) => {
-      onAbort(c, stream, () => subscription.close());
-      const onShutdown = () => subscription.close();
-      shutdownSignal?.addEventListener('abort', onShutdown, { once: true });
-      let lastSent = 0;
-      try {
-        await stream.writeSSE({
-          event: 'hello',
-          data: JSON.stringify({ latestSeq: tracker.events({ limit: 1 }).latestSeq }),
-        });
-        if (after !== undefined) {
-          // Catch up from the ring; the subscription (opened first) covers anything newer.
-          for (const event of tracker.events({ ...filter, after, limit: 1_000 }).events) {
-            await stream.writeSSE({ event: 'bot-event', id: String(event.seq), data: JSON.stringify(event) });
-            lastSent = event.seq;
-          }
-        }
-        while (!stream.aborted) {
-          const batch = await subscription.take(heartbeatMs);
-          if (batch === null) {
-            if (subscription.dropped) await stream.writeSSE({ event: 'dropped', data: JSON.stringify({ lastSent }) });
-            break;
-          }
-          if (batch.length === 0) {
-            await stream.writeSSE({ event: 'heartbeat', data: String(now()) });
-            continue;
-          }
-          for (const event of batch) {
-            if (event.seq <= lastSent || !tracker.matches(event, filter)) continue;
-            await stream.writeSSE({ event: 'bot-event', id: String(event.seq), data: JSON.stringify(event) });
-            lastSent = event.seq;
-          }
-        }
-      } finally {
-        subscription.close();
-        shutdownSignal?.removeEventListener('abort', onShutdown);
-      }
-    });
-  });
+  // ── SSE: a playground answer, and the live feed ─────────────────────────────
+  app.route('/', devtoolsStreams({ tracker, replies, now, heartbeatMs, chatPollMs, chatStreamMaxMs, shutdownSignal }));
 
   // `/devtools/` (a typed or bookmarked trailing slash) lands on the UI rather than a 404.
   app.get('/*', (c) =>
@@ -343,72 +241,6 @@ export function devtoolsRoutes({
   );
 
   return app;
-}
-
-function onAbort(c: Context, stream: SSEStreamingApi, listener: () => void): void {
-  stream.onAbort(listener);
-  c.req.raw.signal?.addEventListener('abort', () => {
-    stream.abort();
-    listener();
-  });
-}
-
-interface WakeSignal {
-  wake(): void;
-  wait(timeoutMs: number): Promise<void>;
-}
-
-function createWakeSignal(): WakeSignal {
-  let resolve: (() => void) | null = null;
-  let woken = false;
-  return {
-    wake() {
-      woken = true;
-      resolve?.();
-    },
-    wait(timeoutMs) {
-      if (woken) {
-        woken = false;
-        return Promise.resolve();
-      }
-      return new Promise<void>((done) => {
-        const timer = setTimeout(finish, timeoutMs);
-        function finish() {
-          clearTimeout(timer);
-          resolve = null;
-          woken = false;
-          done();
-        }
-        resolve = finish;
-      });
-    },
-  };
-}
-
-function readFilter(c: Context): (EventFilter & { status?: TraceStatus }) | string {
-  const status = c.req.query('status') || undefined;
-  if (status !== undefined && !TRACE_STATUSES.includes(status as TraceStatus)) {
-    return `status must be one of ${TRACE_STATUSES.join(', ')}`;
-  }
-  const types = (c.req.query('type') ?? '')
-    .split(',')
-    .map((type) => type.trim())
-    .filter((type) => type.length > 0);
-  return {
-    types: types.length > 0 ? types : undefined,
-    agent: c.req.query('agent') || undefined,
-    tool: c.req.query('tool') || undefined,
-    chat: c.req.query('chat') || undefined,
-    status: status as TraceStatus | undefined,
-    traceId: c.req.query('trace') || undefined,
-    text: c.req.query('q') || undefined,
-  };
-}
-
-function readInteger(value: string | undefined): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  const number = Number(value);
-  return Number.isSafeInteger(number) ? number : undefined;
 }
 
 /** What the dead-letter list shows: enough to recognise the message, not the whole payload. */

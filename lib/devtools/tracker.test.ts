@@ -1,8 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { createMetrics } from '../health/metrics.js';
 import type { BotEvent } from '../observe/bot-event.js';
 import { createEventBus, type EventBus } from '../observe/event-bus.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
+import { readMetricTotals } from './metric-totals.js';
 import { estimateCost } from './model-prices.js';
 import { createTracker, type Tracker } from './tracker.js';
 
@@ -68,14 +70,14 @@ describe('createTracker', () => {
     }
   });
 
-  it('keeps the ring within its bound under 100 000 events and pages by sequence', () => {
+  it('keeps the ring within its bound under 100 000 events and pages by sequence', async () => {
     const bus = newBus();
     const tracker = createTracker({ bus, ringSize: 1_000, maxTraces: 50 });
     opened.push({ tracker });
     for (let index = 0; index < 100_000; index++) {
       bus.emit({ type: 'message.ignored', traceId: `t${index % 5_000}`, reason: `r${index}` });
     }
-    const stats = tracker.stats();
+    const stats = await tracker.stats();
     expect(stats.events.total).toBe(100_000);
     expect(stats.events.inRing).toBe(1_000);
     expect(stats.traces.inMemory).toBe(50);
@@ -197,9 +199,12 @@ describe('createTracker', () => {
     expect(tracker.events({ traceId: 'a' }).events).toHaveLength(10);
   });
 
-  it('counts stats: totals, tokens, cost and error rates by category', () => {
+  it('counts stats: totals, tokens, cost and error rates by category', async () => {
     const bus = newBus();
-    const tracker = createTracker({ bus });
+    // Call, token and tool totals come from the Prometheus registry the service already feeds.
+    const metrics = createMetrics({ instanceId: 'tracker-test', collectDefault: false });
+    metrics.attach(bus);
+    const tracker = createTracker({ bus, totals: () => readMetricTotals(metrics.registry) });
     opened.push({ tracker });
     emitAll(bus, answeredMessage('ok'));
     const failing = (category: 'RATE_LIMIT' | 'TIMEOUT'): BotEvent => ({
@@ -219,7 +224,7 @@ describe('createTracker', () => {
       failing('TIMEOUT'),
       { type: 'error', traceId: 'bad', category: 'NETWORK', message: 'reset', where: 'feishu' },
     ]);
-    const stats = tracker.stats();
+    const stats = await tracker.stats();
     expect(stats.agentCalls).toBe(4);
     expect(stats.toolCalls).toBe(1);
     expect(stats.messages).toBe(1);
@@ -259,10 +264,10 @@ describe('createTracker', () => {
     if (toolEvent?.type !== 'tool.call' || errorEvent?.type !== 'error') throw new Error('unexpected events');
     expect(toolEvent.input).not.toContain('abcdefghijklmnop');
     expect(toolEvent.input).not.toContain('super-secret-value');
-    expect(toolEvent.input).toContain('[redacted]');
+    expect(toolEvent.input).toContain('[Redacted]');
     expect(toolEvent.output.length).toBeLessThan(100);
     expect(toolEvent.output).toContain('[+9950 chars]');
-    expect(errorEvent.message).toBe('bad key [redacted]');
+    expect(errorEvent.message).toBe('bad key [Redacted]');
   });
 
   it('feeds live subscribers and drops one that falls behind', async () => {
@@ -282,13 +287,13 @@ describe('createTracker', () => {
     for (let index = 0; index < 5; index++) bus.emit({ type: 'message.ignored', traceId: 'x', reason: `${index}` });
     expect(slow.dropped).toBe(true);
     expect(await slow.take(1)).toBeNull();
-    expect(tracker.stats().subscribers).toBe(1);
+    expect((await tracker.stats()).subscribers).toBe(1);
     expect((await fast.take(1))?.length).toBe(5);
 
     const pending = fast.take(10_000);
     fast.close();
     expect(await pending).toBeNull();
-    expect(tracker.stats().subscribers).toBe(0);
+    expect((await tracker.stats()).subscribers).toBe(0);
   });
 
   it('persists finished traces and loads them after a restart (real SQLite store)', async () => {

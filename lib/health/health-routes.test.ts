@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createReadiness } from '../process/readiness.js';
 import { HealthMonitor } from './health-monitor.js';
-import { type HealthBody, healthRoutes, type ReadinessCheck } from './health-routes.js';
+import { type HealthBody, healthReport, healthRoutes, type ReadinessCheck } from './health-routes.js';
 
 function setup({ checks = [], storeFails = false }: { checks?: ReadinessCheck[]; storeFails?: boolean } = {}) {
   const clock = { now: Date.UTC(2026, 0, 1, 12) };
@@ -133,6 +133,33 @@ describe('GET /health', () => {
       errors: { total: 0 },
       lastError: null,
     });
+  });
+});
+
+describe('healthReport', () => {
+  it('builds the body GET /health answers, with checks registered after it was made', async () => {
+    const clock = { now: Date.UTC(2026, 0, 1, 12) };
+    const monitor = new HealthMonitor({ now: () => clock.now });
+    const checks: ReadinessCheck[] = [];
+    const options = {
+      monitor,
+      readiness: createReadiness(),
+      store: { ping: async () => {} },
+      startedAt: clock.now - 5_000,
+      checks,
+      instanceId: 'host-b:2',
+      now: () => clock.now,
+    };
+    const report = healthReport(options);
+    const app = healthRoutes(options);
+    monitor.trackAgentCall('manager', 120, 'success');
+    checks.push({ name: 'long-connection', critical: false, check: () => {} });
+
+    const body = await report();
+    expect(body).toEqual(await (await app.request('/health')).json());
+    expect(body).toMatchObject({ status: 'healthy', uptime: 5, instance: 'host-b:2', phase: 'starting' });
+    expect(body.checks.map((check) => check.name)).toEqual(['store', 'long-connection']);
+    expect(body.agents.manager?.callCount).toBe(1);
   });
 });
 

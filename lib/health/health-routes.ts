@@ -61,6 +61,46 @@ export interface HealthBody extends HealthSnapshot, Partial<Omit<ComponentStates
 const NO_STORE = { 'Cache-Control': 'no-store' };
 
 /**
+ * The body GET /health answers, as a function: the route serves it, and devtools shows the same
+ * snapshot without a request to the service's own HTTP app.
+ *
+ * @example
+ * const healthSnapshot = healthReport({ monitor, readiness, store, startedAt, checks, instanceId });
+ * (await healthSnapshot()).status; // 'healthy'
+ */
+export function healthReport(options: HealthRoutesOptions): () => Promise<HealthBody> {
+  const { monitor, readiness, startedAt, instanceId, components, now = Date.now } = options;
+  const runChecks = checkRunner(options);
+  return async () => {
+    const snapshot = monitor.snapshot();
+    const results = await runChecks();
+    let status = snapshot.status;
+    const reasons = [...snapshot.reasons];
+    for (const result of results) {
+      if (result.ok) continue;
+      const floor: HealthStatus = result.critical ? 'unhealthy' : 'degraded';
+      if (STATUS_RANK[floor] > STATUS_RANK[status]) status = floor;
+      reasons.push(`check ${result.name} failed: ${result.error}`);
+    }
+    const report = components?.({ snapshot, checks: results });
+    for (const floor of report?.floors ?? []) {
+      if (STATUS_RANK[floor.status] > STATUS_RANK[status]) status = floor.status;
+      reasons.push(floor.reason);
+    }
+    return {
+      ...snapshot,
+      ...report?.states,
+      status,
+      reasons,
+      uptime: seconds(now() - startedAt),
+      instance: instanceId,
+      phase: readiness.phase,
+      checks: results,
+    };
+  };
+}
+
+/**
  * `/health` (monitor status: 200 healthy or degraded, 503 unhealthy), `/health/live` (the event
  * loop answers: never any dependency check, so a provider outage does not restart the process)
  * and `/health/ready` (200 only while ready and every check passes; 503 while starting, draining
@@ -70,20 +110,10 @@ const NO_STORE = { 'Cache-Control': 'no-store' };
  * const app = healthRoutes({ monitor, readiness, store, startedAt: Date.now(), instanceId });
  * const response = await app.request('/health/ready');
  */
-export function healthRoutes({
-  monitor,
-  readiness,
-  store,
-  startedAt,
-  checks = [],
-  instanceId,
-  components,
-  checkTimeoutMs = 2_000,
-  now = Date.now,
-}: HealthRoutesOptions): Hono {
-  const storeChecks: ReadinessCheck[] = store === undefined ? [] : [{ name: 'store', check: () => store.ping() }];
-  // `checks` is read per request, so a module started after the routes (the long connection) can add its own.
-  const runChecks = () => Promise.all([...storeChecks, ...checks].map((check) => runCheck(check, checkTimeoutMs, now)));
+export function healthRoutes(options: HealthRoutesOptions): Hono {
+  const { readiness, startedAt, now = Date.now } = options;
+  const runChecks = checkRunner(options);
+  const report = healthReport(options);
   const app = new Hono();
 
   app.get('/health/live', (c) => c.json({ status: 'alive', uptime: seconds(now() - startedAt) }, 200, NO_STORE));
@@ -103,35 +133,25 @@ export function healthRoutes({
   });
 
   app.get('/health', async (c) => {
-    const snapshot = monitor.snapshot();
-    const results = await runChecks();
-    let status = snapshot.status;
-    const reasons = [...snapshot.reasons];
-    for (const result of results) {
-      if (result.ok) continue;
-      const floor: HealthStatus = result.critical ? 'unhealthy' : 'degraded';
-      if (STATUS_RANK[floor] > STATUS_RANK[status]) status = floor;
-      reasons.push(`check ${result.name} failed: ${result.error}`);
-    }
-    const report = components?.({ snapshot, checks: results });
-    for (const floor of report?.floors ?? []) {
-      if (STATUS_RANK[floor.status] > STATUS_RANK[status]) status = floor.status;
-      reasons.push(floor.reason);
-    }
-    const body: HealthBody = {
-      ...snapshot,
-      ...report?.states,
-      status,
-      reasons,
-      uptime: seconds(now() - startedAt),
-      instance: instanceId,
-      phase: readiness.phase,
-      checks: results,
-    };
-    return c.json(body, status === 'unhealthy' ? 503 : 200, NO_STORE);
+    const body = await report();
+    return c.json(body, body.status === 'unhealthy' ? 503 : 200, NO_STORE);
   });
 
   return app;
+}
+
+/**
+ * Runs the store check and every registered check. `checks` is read per call, so a module started
+ * after the routes (the long connection) can add its own.
+ */
+function checkRunner({
+  store,
+  checks = [],
+  checkTimeoutMs = 2_000,
+  now = Date.now,
+}: HealthRoutesOptions): () => Promise<CheckResult[]> {
+  const storeChecks: ReadinessCheck[] = store === undefined ? [] : [{ name: 'store', check: () => store.ping() }];
+  return () => Promise.all([...storeChecks, ...checks].map((check) => runCheck(check, checkTimeoutMs, now)));
 }
 
 async function runCheck(check: ReadinessCheck, timeoutMs: number, now: () => number): Promise<CheckResult> {

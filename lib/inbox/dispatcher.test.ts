@@ -126,13 +126,37 @@ describe('dispatcher', () => {
           noticed.push(job.id);
         },
       },
-      { concurrency: 1 },
+      { concurrency: 1, reservedKinds: ['notice'] },
     );
     await waitFor(() => events.some((event) => event.type === 'job.started' && event.jobId === 'slow'));
     await store.enqueue({ id: 'busy', lane: 'notice:chat:b', kind: 'notice', payload: {} });
     dispatchers[0]?.wake();
     await waitFor(() => noticed.includes('busy'));
     gate.resolve();
+  });
+
+  it('a kind not named in reservedKinds waits for a main slot like any other', async () => {
+    const gate = deferred();
+    const started: string[] = [];
+    await store.enqueue({ id: 'slow', lane: 'chat:a', kind: 'answer', payload: {} });
+    const dispatcher = start(
+      {
+        answer: async () => gate.promise,
+        notice: async ({ job }) => {
+          started.push(job.id);
+        },
+      },
+      { concurrency: 1 },
+    );
+    await waitFor(() => dispatcher.running().main === 1);
+    await store.enqueue({ id: 'busy', lane: 'notice:chat:b', kind: 'notice', payload: {} });
+    dispatcher.wake();
+    // Several poll rounds (20 ms each) pass without a free slot.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(started).toEqual([]);
+    expect(dispatcher.running()).toEqual({ main: 1, reserved: 0 });
+    gate.resolve();
+    await waitFor(() => started.includes('busy'));
   });
 
   it('wake(kind) queries nothing while that slot type is full (the ack path stays cheap)', async () => {
@@ -158,13 +182,14 @@ describe('dispatcher', () => {
       owner: 'me',
       handlers: { answer: async () => gate.promise, notice: async () => {} },
       concurrency: 1,
+      reservedKinds: ['notice'],
       leaseMs: 5_000,
       maxAttempts: 3,
       pollIntervalMs: 60_000,
     });
     dispatchers.push(dispatcher);
     dispatcher.start();
-    await waitFor(() => dispatcher.running().agent === 1);
+    await waitFor(() => dispatcher.running().main === 1);
     await new Promise((resolve) => setTimeout(resolve, 20));
     const before = claims;
     for (let index = 0; index < 10; index++) dispatcher.wake('answer');

@@ -1,6 +1,9 @@
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
 import type { Job, Store } from '../store/store.js';
+import { backoffDelay } from '../util/backoff.js';
+import { errorMessage } from '../util/error-message.js';
+import { sleep } from '../util/sleep.js';
 import { idempotencyKey } from './idempotency-key.js';
 import type { AbortReason, JobContext, JobHandler } from './job-handler.js';
 
@@ -12,10 +15,15 @@ export interface DispatcherOptions {
   owner: string;
   /** One handler per job kind; only kinds with a handler are claimed. */
   handlers: Readonly<Record<string, JobHandler>>;
-  /** Most jobs running at once (agent runs), not counting notices. */
+  /** Most jobs running at once in the main pool (agent runs), not counting `reservedKinds`. */
   concurrency: number;
-  /** Separate small budget for 'notice' jobs, so a busy reply never waits behind the agent cap. */
-  noticeConcurrency?: number;
+  /**
+   * Kinds that run in a small pool of their own, never waiting behind the main `concurrency` cap:
+   * a short reply about the overload (the busy notice) must not wait for the overload to clear.
+   */
+  reservedKinds?: readonly string[];
+  /** Slots of that reserved pool. */
+  reservedConcurrency?: number;
   leaseMs: number;
   /** A job failing this many attempts goes to the dead-letter state. */
   maxAttempts: number;
@@ -59,11 +67,11 @@ export interface Dispatcher {
   drain(timeoutMs: number): Promise<void>;
   /** drain(0). */
   stop(): Promise<void>;
-  /** Jobs running now, by slot. */
-  running(): { agent: number; notice: number };
+  /** Jobs running now, by pool. */
+  running(): { main: number; reserved: number };
 }
 
-export const NOTICE_KIND = 'notice';
+type Pool = 'main' | 'reserved';
 
 interface RunningJob {
   job: Job;
@@ -74,14 +82,6 @@ interface RunningJob {
   startedAt: number;
 }
 
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
 /**
  * Runs durable inbox jobs: per-lane FIFO and cross-process lane exclusivity come from
  * `store.claimNextJob`; this adds the global concurrency cap, leases renewed at a third of
@@ -89,7 +89,7 @@ function delay(ms: number): Promise<void> {
  *
  * @example
  * const dispatcher = createDispatcher({ store, bus, log, owner: config.instanceId, handlers: { answer, notice },
- *   concurrency: 4, leaseMs: 60_000, maxAttempts: 3 });
+ *   concurrency: 4, reservedKinds: ['notice'], leaseMs: 60_000, maxAttempts: 3 });
  * dispatcher.start();
  * // on shutdown:
  * await dispatcher.drain(10_000);
@@ -101,7 +101,8 @@ export function createDispatcher({
   owner,
   handlers,
   concurrency,
-  noticeConcurrency = 2,
+  reservedKinds = [],
+  reservedConcurrency = 2,
   leaseMs,
   maxAttempts,
   pollIntervalMs = 1_000,
@@ -112,16 +113,18 @@ export function createDispatcher({
   deadLetterTimeoutMs = 10_000,
   now = Date.now,
 }: DispatcherOptions): Dispatcher {
-  const agentKinds = Object.keys(handlers).filter((kind) => kind !== NOTICE_KIND);
-  const noticeKinds = NOTICE_KIND in handlers ? [NOTICE_KIND] : [];
+  const kindsOf: Record<Pool, string[]> = {
+    main: Object.keys(handlers).filter((kind) => !reservedKinds.includes(kind)),
+    reserved: reservedKinds.filter((kind) => kind in handlers),
+  };
+  const capOf: Record<Pool, number> = { main: concurrency, reserved: reservedConcurrency };
+  const runningIn: Record<Pool, number> = { main: 0, reserved: 0 };
   const inFlight = new Map<string, RunningJob>();
-  let agentRunning = 0;
-  let noticeRunning = 0;
   let started = false;
   let stopping = false;
   let pumping = false;
-  /** Slot types a pump round should fill; set by wake/poll/finish, consumed by the pump loop. */
-  const wanted = { agent: false, notice: false };
+  /** Pools a pump round should fill; set by wake/poll/finish, consumed by the pump loop. */
+  const wanted: Record<Pool, boolean> = { main: false, reserved: false };
   let pollTimer: NodeJS.Timeout | undefined;
   /** One timer for the earliest due retry (bounded, unlike a timer per failure); the poll covers the rest. */
   let retryWake: { timer: NodeJS.Timeout; at: number } | undefined;
@@ -141,38 +144,31 @@ export function createDispatcher({
     retryWake = { timer, at };
   }
 
-  function backoff(attempt: number): number {
-    return Math.min(maxRetryBackoffMs, retryBackoffMs * 2 ** Math.max(0, attempt - 1));
-  }
-
   async function claim(kinds: readonly string[]): Promise<Job | null> {
     if (kinds.length === 0) return null;
     return store.claimNextJob({ owner, leaseMs, kinds, now: now() });
   }
 
   /** Fills free slots; one pump at a time, and a wake during a pump runs another round. */
-  async function pump(scope: { agent: boolean; notice: boolean } = { agent: true, notice: true }): Promise<void> {
+  async function pump(scope: Record<Pool, boolean> = { main: true, reserved: true }): Promise<void> {
     if (!started || stopping) return;
-    wanted.agent ||= scope.agent && agentKinds.length > 0;
-    wanted.notice ||= scope.notice && noticeKinds.length > 0;
+    wanted.main ||= scope.main && kindsOf.main.length > 0;
+    wanted.reserved ||= scope.reserved && kindsOf.reserved.length > 0;
     if (pumping) return;
     pumping = true;
     try {
-      while (!stopping && (wanted.agent || wanted.notice)) {
+      while (!stopping && (wanted.main || wanted.reserved)) {
         const round = { ...wanted };
-        wanted.agent = false;
-        wanted.notice = false;
-        while (round.notice && !stopping && noticeRunning < noticeConcurrency) {
-          const job = await claim(noticeKinds);
-          if (job === null) break;
-          if (await handBackIfStopping(job)) break;
-          launch(job, 'notice');
-        }
-        while (round.agent && !stopping && agentRunning < concurrency) {
-          const job = await claim(agentKinds);
-          if (job === null) break;
-          if (await handBackIfStopping(job)) break;
-          launch(job, 'agent');
+        wanted.main = false;
+        wanted.reserved = false;
+        // The reserved pool first: its jobs are the quick replies that must not wait.
+        for (const pool of ['reserved', 'main'] as const) {
+          while (round[pool] && !stopping && runningIn[pool] < capOf[pool]) {
+            const job = await claim(kindsOf[pool]);
+            if (job === null) break;
+            if (await handBackIfStopping(job)) break;
+            launch(job, pool);
+          }
         }
       }
     } catch (error) {
@@ -198,9 +194,8 @@ export function createDispatcher({
     return true;
   }
 
-  function launch(job: Job, slot: 'agent' | 'notice'): void {
-    if (slot === 'agent') agentRunning += 1;
-    else noticeRunning += 1;
+  function launch(job: Job, pool: Pool): void {
+    runningIn[pool] += 1;
     const controller = new AbortController();
     const entry: RunningJob = { job, controller, done: Promise.resolve(), settled: false, startedAt: now() };
     inFlight.set(job.id, entry);
@@ -208,10 +203,9 @@ export function createDispatcher({
       .catch((error: unknown) => log.error({ err: error, jobId: job.id }, 'dispatcher bookkeeping failed'))
       .finally(() => {
         inFlight.delete(job.id);
-        if (slot === 'agent') agentRunning -= 1;
-        else noticeRunning -= 1;
+        runningIn[pool] -= 1;
         // The freed slot, and the next job of this lane, which just became claimable.
-        void pump({ agent: slot === 'agent', notice: slot === 'notice' });
+        void pump({ main: pool === 'main', reserved: pool === 'reserved' });
       });
   }
 
@@ -261,7 +255,7 @@ export function createDispatcher({
     }, deadLetterTimeoutMs);
     timer.unref();
     try {
-      await Promise.race([onDeadLetter(jobContext(job, controller), error), delay(deadLetterTimeoutMs)]);
+      await Promise.race([onDeadLetter(jobContext(job, controller), error), sleep(deadLetterTimeoutMs)]);
     } catch (hookError) {
       log.warn({ err: hookError, jobId: job.id }, 'dead-letter hook failed');
     } finally {
@@ -339,9 +333,9 @@ export function createDispatcher({
       finished(job, 'done', startedAt);
       return;
     }
-    const error = message(failure.error);
+    const error = errorMessage(failure.error);
     const dead = job.attempts >= maxAttempts;
-    const retryInMs = backoff(job.attempts);
+    const retryInMs = backoffDelay(job.attempts, { initialMs: retryBackoffMs, maxMs: maxRetryBackoffMs });
     if (dead) await lastWords(entry, error);
     await store.failJob(job.id, owner, { error, dead, retryInMs, now: now() });
     if (dead) log.error({ err: failure.error, jobId: job.id, attempts: job.attempts }, 'job dead-lettered');
@@ -359,12 +353,12 @@ export function createDispatcher({
     if (retryWake !== undefined) clearTimeout(retryWake.timer);
     retryWake = undefined;
     const settledAll = () => Promise.allSettled([...inFlight.values()].map((entry) => entry.done));
-    if (inFlight.size > 0 && timeoutMs > 0) await Promise.race([settledAll(), delay(timeoutMs)]);
+    if (inFlight.size > 0 && timeoutMs > 0) await Promise.race([settledAll(), sleep(timeoutMs)]);
     if (inFlight.size === 0) return;
     const stragglers = [...inFlight.values()];
     log.warn({ jobs: stragglers.map((entry) => entry.job.id) }, 'drain timed out: aborting and handing jobs back');
     for (const entry of stragglers) entry.controller.abort('shutdown' satisfies AbortReason);
-    await Promise.race([settledAll(), delay(abortGraceMs)]);
+    await Promise.race([settledAll(), sleep(abortGraceMs)]);
     // A handler that ignores its signal may still be writing its card. Handing the job back now
     // would let another instance resume that card at once and both would write it; instead the
     // lease is left to lapse (JOB_LEASE_MS), by which time this process has exited.
@@ -395,12 +389,12 @@ export function createDispatcher({
         void pump();
         return;
       }
-      const notice = kind === NOTICE_KIND;
-      if (notice ? noticeRunning >= noticeConcurrency : agentRunning >= concurrency) return;
-      void pump({ agent: !notice, notice });
+      const pool: Pool = reservedKinds.includes(kind) ? 'reserved' : 'main';
+      if (runningIn[pool] >= capOf[pool]) return;
+      void pump({ main: pool === 'main', reserved: pool === 'reserved' });
     },
     drain,
     stop: () => drain(0),
-    running: () => ({ agent: agentRunning, notice: noticeRunning }),
+    running: () => ({ ...runningIn }),
   };
 }

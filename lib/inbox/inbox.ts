@@ -6,6 +6,8 @@ import { conversationKey } from './conversation-key.js';
 import type { AcceptResult, InboundEvent, InboxReceiver } from './inbound-event.js';
 
 export const MESSAGE_EVENT_TYPE = 'im.message.receive_v1';
+/** The job kind enqueued instead of an answer when the backlog is full: a short "busy" reply. */
+export const BUSY_NOTICE_KIND = 'notice';
 
 export interface InboxOptions {
   store: Store;
@@ -207,7 +209,7 @@ export function createInbox({
         const job: NewJob = busy
           ? // Its own lane, so the notice is not stuck behind the backlog it is about. Same id as the
             // answer it replaces: one trace per message, and a late redelivery stays a duplicate.
-            { id: jobId, lane: `notice:${lane}`, kind: 'notice', payload: inbound }
+            { id: jobId, lane: `notice:${lane}`, kind: BUSY_NOTICE_KIND, payload: inbound }
           : { id: jobId, lane, kind, payload: inbound };
         attempted = keysToClaim;
         const admission = await store.admit({ keys: keysToClaim, ttlMs: dedupeTtlMs, job }, now());

@@ -21,6 +21,14 @@ const CREDENTIAL_SHAPES: readonly [RegExp, string][] = [
   ],
 ];
 
+/**
+ * Matches wherever any credential shape could (case-insensitively, so a superset): text without a
+ * hit skips the replacements. Most text has no secret, and a replacement with a `$1` template
+ * costs about ten times a plain search even when nothing matches; the devtools tracker redacts
+ * every string field of every bus event.
+ */
+const ANY_CREDENTIAL_SHAPE = new RegExp(CREDENTIAL_SHAPES.map(([pattern]) => pattern.source).join('|'), 'i');
+
 /** Replaces secrets in one piece of text. */
 export type Redactor = (text: string) => string;
 
@@ -44,6 +52,7 @@ export function createRedactor(secrets: readonly string[] = []): Redactor {
     for (const needle of needles) {
       if (result.includes(needle)) result = result.split(needle).join(REDACTED);
     }
+    if (!ANY_CREDENTIAL_SHAPE.test(result)) return result;
     for (const [pattern, replacement] of CREDENTIAL_SHAPES) result = result.replace(pattern, replacement);
     return result;
   };

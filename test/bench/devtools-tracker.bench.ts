@@ -85,20 +85,20 @@ const count = 200_000;
 const baseline = microsecondsPerEvent(count, (bus) => bus.subscribe(() => {}));
 const tracked = microsecondsPerEvent(count, (bus) => createTracker({ bus, ringSize: 5_000 }));
 
-function heapAfter(events: number): number {
+async function heapAfter(events: number): Promise<number> {
   const bus = createEventBus();
   const tracker = createTracker({ bus, ringSize: 5_000 });
   for (let index = 0; index < events; index++) bus.emit(eventAt(index));
   gc?.();
   const used = process.memoryUsage().heapUsed;
-  if (tracker.stats().events.inRing !== 5_000) throw new Error('ring did not fill');
+  if ((await tracker.stats()).events.inRing !== 5_000) throw new Error('ring did not fill');
   return used;
 }
 
 gc?.();
-const heapSmall = heapAfter(200_000);
+const heapSmall = await heapAfter(200_000);
 gc?.();
-const heapLarge = heapAfter(1_000_000);
+const heapLarge = await heapAfter(1_000_000);
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 process.stdout.write(

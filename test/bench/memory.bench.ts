@@ -22,6 +22,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { readMetricTotals } from '../../lib/devtools/metric-totals.js';
 import { createTracker } from '../../lib/devtools/tracker.js';
 import { attachHealthMonitor, HealthMonitor } from '../../lib/health/health-monitor.js';
 import { createMetrics } from '../../lib/health/metrics.js';
@@ -63,7 +64,14 @@ const directory = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(
 const log = silentLogger();
 const store = openSqliteStore(join(directory, 'bot.db'));
 const bus = createEventBus();
-const tracker = createTracker({ bus, store, ringSize: 5_000, traceRetention: 500 });
+// Its call totals are read from `metrics` (made below, read only when the stats are printed).
+const tracker = createTracker({
+  bus,
+  store,
+  ringSize: 5_000,
+  traceRetention: 500,
+  totals: () => readMetricTotals(metrics.registry),
+});
 const monitor = new HealthMonitor();
 const detachMonitor = attachHealthMonitor(bus, monitor);
 const metrics = createMetrics({ instanceId: 'bench', collectDefault: false, monitor });
@@ -152,7 +160,7 @@ try {
   const last = afterBatch.at(-1)!;
   const beforeLast = afterBatch.at(-2)!;
   const counts = await store.countJobs();
-  const stats = tracker.stats();
+  const stats = await tracker.stats();
 
   const row = (name: string, value: Sample): string[] => [
     name,

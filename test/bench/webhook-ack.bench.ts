@@ -199,7 +199,7 @@ async function main() {
       `webhook ack latency: ${ack.n} signed+encrypted message events, ${concurrency} in flight, model ${MODEL_MS / 1000} s/job`,
     );
     console.log(
-      `  during the run: ${bot.dispatcher.running().agent} agent runs in progress, ${modelCalls} model calls started, ${counts.pending} jobs waiting`,
+      `  during the run: ${bot.dispatcher.running().main} agent runs in progress, ${modelCalls} model calls started, ${counts.pending} jobs waiting`,
     );
     console.log(`                                  p50          p99          max`);
     row('bare Hono 200 (HTTP)', base);

@@ -152,6 +152,12 @@ describe.skipIf(!chromiumAvailable)('devtools UI in headless Chromium', () => {
     await expect.poll(() => traceItem.getAttribute('data-status'), { timeout: STEP_TIMEOUT_MS }).toBe('done');
     expect(await traceItem.locator('.chip-tool').allTextContents()).toContain('currentTime');
     expect(await traceItem.locator('.chip-agent').allTextContents()).toContain('manager');
+    // The top bar's call count is the one /metrics serves; this is the bot's first message.
+    const agentCalls = await timeline.locator('.tl-row[data-type="agent.call"]').count();
+    expect(agentCalls).toBeGreaterThan(0);
+    await expect
+      .poll(async () => Number(await target.locator('#kpi-calls').textContent()), { timeout: STEP_TIMEOUT_MS })
+      .toBe(agentCalls);
 
     // The tool's arguments are there to inspect, as text.
     const toolRow = timeline.locator('.tl-row[data-type="tool.call"]').first();

@@ -82,7 +82,9 @@ async function handlerFor(
     ...(withFeishu ? { feishuClient } : {}),
   });
   const handle = createMessageHandler({
-    config,
+    policy: config.policy,
+    memoryTokenBudget: config.model.memoryTokenBudget,
+    appId: config.feishu.appId,
     store,
     bus,
     log,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createDeadLetterReply } from '../../lib/conversation/handle-message.js';
+import { createDeadLetterReply } from '../../lib/conversation/notice-handlers.js';
 import { createFeishuClient, type FeishuClient } from '../../lib/feishu/feishu-client.js';
 import { createReplySinkForJob } from '../../lib/feishu/reply/reply-for-job.js';
 import type { InboundEvent } from '../../lib/inbox/inbound-event.js';

@@ -1,0 +1,87 @@
+import { ignoreReason, type NormalisedMessage, type UnsupportedMessage } from '../feishu/normalise-message.js';
+import { type CommandName, parseCommand } from './commands.js';
+import type { PolicyVerdict } from './policy.js';
+
+/**
+ * What the decision reads of a message: fields of the neutral normalised message, never the
+ * platform payload, so a richer message shape only has to keep these fields meaning the same.
+ */
+export type DecidableMessage =
+  | Pick<NormalisedMessage, 'kind' | 'chatType' | 'sender' | 'mentionsBot' | 'text'>
+  | Pick<UnsupportedMessage, 'kind' | 'reason' | 'detail' | 'chatType' | 'messageId' | 'chatId' | 'sender'>;
+
+/** The fixed short replies the decision can choose instead of an answer. */
+export type NoticeKind =
+  /** A direct message the bot cannot read (an image, a file): say so rather than stay silent. */
+  | 'unsupported-type'
+  /** A bare mention with no question: a greeting that says how to ask. */
+  | 'greeting';
+
+/** What the conversation step does with one message. Closed: every handler switch is exhaustive. */
+export type Decision =
+  /** Run the manager agent and stream its answer. */
+  | { action: 'answer' }
+  /** A slash command, answered without the model. */
+  | { action: 'command'; command: CommandName }
+  /** No reply at all; reported as `message.ignored` with `reason`. */
+  | { action: 'ignore'; reason: string }
+  /**
+   * A fixed short reply. With a `reason` the message also counts as ignored (it was not read),
+   * and is reported as `message.ignored` with it.
+   */
+  | { action: 'notice'; kind: NoticeKind; reason?: string }
+  /** The policy's friendly refusal (rate limited, too long); reported as `message.ignored` too. */
+  | { action: 'refuse'; reason: string; text: string };
+
+export interface DecisionInput {
+  message: DecidableMessage;
+  /**
+   * The policy's verdict. Only a message `addressedToBot` is put to the policy (asking counts it
+   * against the rate limits), so this is absent for every other message.
+   */
+  verdict?: PolicyVerdict | undefined;
+}
+
+/**
+ * A readable message the bot is meant to hear: a direct message, or a group message that
+ * mentions it, never one from a bot (bots answering bots loop forever).
+ */
+export function addressedToBot<Message extends DecidableMessage>(
+  message: Message,
+): message is Extract<Message, { kind: 'message' }> {
+  return message.kind === 'message' && ignoreReason(message) === undefined;
+}
+
+/**
+ * Whether and how to answer one message, in order: unreadable → not addressed to the bot →
+ * the policy's verdict → a command → an empty mention → answer. Pure: the caller reads the
+ * message and asks the policy; this only decides.
+ *
+ * @example
+ * const verdict = addressedToBot(message) ? await policy.evaluate(subject) : undefined;
+ * const decision = decide({ message, verdict });
+ * if (decision.action === 'ignore') bus.emit({ type: 'message.ignored', traceId, reason: decision.reason });
+ */
+export function decide({ message, verdict }: DecisionInput): Decision {
+  if (message.kind === 'unsupported') {
+    const reason = `unsupported: ${message.detail}`;
+    // In a direct chat the person is clearly talking to us: say why nothing else happens.
+    const tellSender =
+      message.reason === 'MESSAGE_TYPE_UNSUPPORTED' &&
+      message.chatType === 'p2p' &&
+      Boolean(message.messageId) &&
+      Boolean(message.chatId) &&
+      message.sender?.type !== 'app';
+    return tellSender ? { action: 'notice', kind: 'unsupported-type', reason } : { action: 'ignore', reason };
+  }
+  const notAddressed = ignoreReason(message);
+  if (notAddressed !== undefined) return { action: 'ignore', reason: notAddressed };
+  // Fail closed: a message nobody put to the policy must not reach the model.
+  if (verdict === undefined) return { action: 'ignore', reason: 'policy not consulted' };
+  if (verdict.action === 'ignore') return { action: 'ignore', reason: verdict.reason };
+  if (verdict.action === 'reply') return { action: 'refuse', reason: verdict.reason, text: verdict.text };
+  const command = parseCommand(message.text);
+  if (command !== undefined) return { action: 'command', command };
+  if (message.text.trim() === '') return { action: 'notice', kind: 'greeting' };
+  return { action: 'answer' };
+}

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import {
+  BOT_OPEN_ID,
+  createRecordingReplySink,
+  jobContext,
+  messageEvent,
+  type RecordingReplySink,
+} from '../../test/support/agent-test-kit.js';
+import { loadConfig } from '../config.js';
+import { createLogger } from '../log.js';
+import { createEventBus } from '../observe/event-bus.js';
+import { createNoticeHandler } from './notice-handlers.js';
+
+const config = loadConfig({ NODE_ENV: 'test' });
+const log = createLogger({ level: 'silent' });
+
+describe('createNoticeHandler', () => {
+  it('answers a message the bot would answer with a busy notice, and ignores the rest', async () => {
+    const bus = createEventBus();
+    const sinks: RecordingReplySink[] = [];
+    const notice = createNoticeHandler({
+      bus,
+      log,
+      botOpenId: BOT_OPEN_ID,
+      replySinkFor: () => {
+        const sink = createRecordingReplySink();
+        sinks.push(sink);
+        return sink;
+      },
+      policy: config.policy,
+    });
+    await notice(jobContext(messageEvent({ text: 'hello' })));
+    await notice(jobContext(messageEvent({ text: 'not for the bot', mentionBot: false })));
+    expect(sinks).toHaveLength(1);
+    expect(sinks[0]?.finalText).toMatch(/lot of messages/);
+  });
+
+  it('sends no notice where the allowlists say the bot may not talk', async () => {
+    const bus = createEventBus();
+    const ignored: string[] = [];
+    bus.subscribe((event) => {
+      if (event.type === 'message.ignored') ignored.push(event.reason);
+    });
+    let sinks = 0;
+    const notice = createNoticeHandler({
+      bus,
+      log,
+      botOpenId: BOT_OPEN_ID,
+      replySinkFor: () => {
+        sinks += 1;
+        return createRecordingReplySink();
+      },
+      policy: { ...config.policy, allowedChatIds: ['oc_somewhere_else'] },
+    });
+    await notice(jobContext(messageEvent({ text: 'hello' })));
+    expect(sinks).toBe(0);
+    expect(ignored).toEqual(['not allowed']);
+  });
+});

@@ -1,0 +1,93 @@
+import type { Config } from '../config.js';
+import { ignoreReason } from '../feishu/normalise-message.js';
+import { REPLY_CHECKPOINT_KEY } from '../feishu/reply/reply-for-job.js';
+import type { JobContext, JobHandler } from '../inbox/job-handler.js';
+import type { Logger } from '../log.js';
+import type { EventBus } from '../observe/event-bus.js';
+import { type BotOpenId, readMessageJob, startReply } from './message-job.js';
+import { createAllowlists } from './policy.js';
+import type { ReplySinkFor } from './reply-sink.js';
+
+const BUSY_NOTICE = "I'm handling a lot of messages right now. Please try again in a minute.";
+const DEAD_LETTER_NOTICE = 'Sorry, I could not finish this answer. Please ask again.';
+
+export interface NoticeHandlerOptions {
+  bus: EventBus;
+  log: Logger;
+  botOpenId?: BotOpenId;
+  replySinkFor: ReplySinkFor;
+  /** Allowlists apply to the busy notice too (rate limits do not: it is itself the overload answer). */
+  policy?: Pick<Config['policy'], 'allowedChatIds' | 'allowedUserIds'>;
+  text?: string;
+}
+
+/**
+ * Handler for busy-notice jobs: the inbox enqueues one instead of an answer when the backlog is
+ * full. It replies with a short "busy" message to messages the bot would have answered.
+ *
+ * @example
+ * createDispatcher({ ..., handlers: { [BUSY_NOTICE_KIND]: createNoticeHandler({ bus, log, botOpenId, replySinkFor }) } });
+ */
+export function createNoticeHandler({
+  bus,
+  log,
+  botOpenId,
+  replySinkFor,
+  policy,
+  text = BUSY_NOTICE,
+}: NoticeHandlerOptions): JobHandler {
+  const allowlists = policy === undefined ? undefined : createAllowlists(policy);
+  return async (job) => {
+    const traceId = job.job.id;
+    const read = await readMessageJob(job, botOpenId);
+    const { message } = read;
+    if (message.kind === 'unsupported') return;
+    const reason = ignoreReason(message);
+    if (reason !== undefined) {
+      bus.emit({ type: 'message.ignored', traceId, reason });
+      return;
+    }
+    const refused = allowlists?.check({
+      chatId: message.chatId,
+      userId: message.sender.openId,
+      source: read.inbound.source,
+    });
+    if (refused) {
+      bus.emit({ type: 'message.ignored', traceId, reason: 'not allowed' });
+      return;
+    }
+    const sink = await startReply(read, replySinkFor);
+    await sink.finish(text);
+    log.info({ traceId, chatId: message.chatId }, 'answered with a busy notice');
+  };
+}
+
+export interface DeadLetterReplyOptions {
+  botOpenId?: BotOpenId;
+  replySinkFor: ReplySinkFor;
+  text?: string;
+}
+
+/**
+ * The dispatcher's `onDeadLetter` for message jobs: a job that will not be tried again (its
+ * holders kept dying, or every attempt failed) may have left a card streaming half an answer.
+ * When the job checkpoint shows a reply was started, its cards are closed with a short notice.
+ * A job that never started a reply gets nothing: it may be a message the bot must not answer.
+ *
+ * @example
+ * createDispatcher({ ..., onDeadLetter: createDeadLetterReply({ botOpenId, replySinkFor }) });
+ */
+export function createDeadLetterReply({
+  botOpenId,
+  replySinkFor,
+  text = DEAD_LETTER_NOTICE,
+}: DeadLetterReplyOptions): (job: JobContext) => Promise<void> {
+  return async (job) => {
+    const { checkpoint } = job.job;
+    if (typeof checkpoint !== 'object' || checkpoint === null || !(REPLY_CHECKPOINT_KEY in checkpoint)) return;
+    const read = await readMessageJob(job, botOpenId);
+    if (read.message.kind === 'unsupported') return;
+    const sink = await startReply(read, replySinkFor);
+    await sink.fail('', text);
+  };
+}

@@ -1,0 +1,56 @@
+import type { DevtoolsReplies } from '../devtools/devtools-replies.js';
+import type { FeishuClient } from '../feishu/feishu-client.js';
+import { createReplySinkForJob } from '../feishu/reply/reply-for-job.js';
+import type { Logger } from '../log.js';
+import type { EventBus } from '../observe/event-bus.js';
+import type { ReplySinkFor } from './reply-sink.js';
+
+/** Thrown when a message arrives from a channel whose replies are not wired (a configuration mismatch). */
+export class ReplyRouteError extends Error {
+  readonly code = 'REPLY_CHANNEL_OFF';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReplyRouteError';
+  }
+}
+
+export interface ReplyRouterOptions {
+  /** Feishu replies; absent when the Feishu channel is off. */
+  feishu?: {
+    client: FeishuClient;
+    /** Sequenced writes per card per second (REPLY_CARD_UPDATES_PER_SECOND). */
+    cardUpdatesPerSecond?: number;
+  };
+  /** The playground's answers; absent when devtools are off. */
+  devtools?: DevtoolsReplies;
+  bus: EventBus;
+  log: Logger;
+}
+
+/**
+ * Where an answer goes, by the transport that brought the message: a devtools playground message
+ * streams back to the playground, a Feishu message (webhook or long connection) into a CardKit
+ * card under it (plain text when cards are unavailable) that a resumed job continues.
+ *
+ * @example
+ * const replySinkFor = createReplyRouter({ feishu: { client, cardUpdatesPerSecond: 4 }, devtools, bus, log });
+ * const sink = replySinkFor(replyContext);
+ * await sink.start();
+ */
+export function createReplyRouter({ feishu, devtools, bus, log }: ReplyRouterOptions): ReplySinkFor {
+  return (reply) => {
+    if (reply.source === 'devtools') {
+      if (devtools === undefined) throw new ReplyRouteError('a devtools message arrived while devtools are off');
+      return devtools.sinkFor(reply.traceId);
+    }
+    if (feishu === undefined) throw new ReplyRouteError('a Feishu message arrived while the Feishu channel is off');
+    return createReplySinkForJob({
+      context: reply.job,
+      message: reply,
+      client: feishu.client,
+      bus,
+      log,
+      ...(feishu.cardUpdatesPerSecond === undefined ? {} : { updatesPerSecond: feishu.cardUpdatesPerSecond }),
+    });
+  };
+}

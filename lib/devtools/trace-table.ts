@@ -1,0 +1,149 @@
+import { pageLimit } from './page-limit.js';
+import {
+  copySummary,
+  emptySummary,
+  reduceTrace,
+  type Trace,
+  type TraceStatus,
+  type TraceSummary,
+} from './trace-reducer.js';
+import type { TrackedEvent } from './tracked-event.js';
+
+export interface TraceFilter {
+  status?: TraceStatus;
+  agent?: string;
+  tool?: string;
+  chat?: string;
+  /** Traces that contain an event of any of these types. */
+  types?: readonly string[];
+  /** Case-insensitive substring of id, text, chat, user, error, agents, tools. */
+  text?: string;
+  limit?: number;
+}
+
+export interface TraceTableOptions {
+  /** Traces (running and recent) kept; the least recently touched goes first. */
+  maxTraces?: number;
+  /** Events kept per trace timeline; further events are counted, not kept. */
+  maxEventsPerTrace?: number;
+}
+
+export interface TraceTable {
+  /** Folds an event into its trace (made on its first event); returns the live summary. */
+  record(traceId: string, event: TrackedEvent): TraceSummary;
+  /** The live summary (not a copy: read it, don't keep it). */
+  summaryOf(id: string): TraceSummary | undefined;
+  /** A copy of one trace with its timeline. */
+  trace(id: string): Trace | undefined;
+  /** Copies of the matching summaries, most recent activity first. */
+  list(filter?: TraceFilter): TraceSummary[];
+  /** Puts back a trace read from the store, unless one with its id is held; false when skipped. */
+  restore(trace: Trace): boolean;
+  countByStatus(): Record<TraceStatus, number>;
+  readonly size: number;
+}
+
+interface TraceState {
+  summary: TraceSummary;
+  events: TrackedEvent[];
+  eventTypes: Set<string>;
+}
+
+/**
+ * The recent traces in memory: one summary and a capped timeline per inbound message, least
+ * recently touched evicted first, so memory stays within `maxTraces × maxEventsPerTrace` events.
+ *
+ * @example
+ * const traces = createTraceTable({ maxTraces: 300 });
+ * traces.record(event.traceId, event);
+ * traces.list({ status: 'failed', limit: 20 });
+ */
+export function createTraceTable({ maxTraces = 300, maxEventsPerTrace = 200 }: TraceTableOptions = {}): TraceTable {
+  const states = new Map<string, TraceState>(); // insertion order = least recently touched first
+
+  function keep(id: string, state: TraceState): void {
+    states.delete(id);
+    states.set(id, state);
+    while (states.size > maxTraces) states.delete(states.keys().next().value as string);
+  }
+
+  return {
+    get size() {
+      return states.size;
+    },
+
+    record(traceId, event) {
+      const state = states.get(traceId) ?? {
+        summary: emptySummary(traceId, event.at),
+        events: [],
+        eventTypes: new Set<string>(),
+      };
+      keep(traceId, state);
+      state.eventTypes.add(event.type);
+      if (state.events.length < maxEventsPerTrace) state.events.push(event);
+      else state.summary.droppedEvents++;
+      reduceTrace(state.summary, event);
+      return state.summary;
+    },
+
+    summaryOf: (id) => states.get(id)?.summary,
+
+    trace(id) {
+      const state = states.get(id);
+      return state ? { ...copySummary(state.summary), events: [...state.events] } : undefined;
+    },
+
+    list(filter = {}) {
+      const limit = pageLimit(filter.limit);
+      const needle = filter.text?.toLowerCase();
+      const result: TraceSummary[] = [];
+      const recentFirst = [...states.values()].sort((a, b) => b.summary.lastAt - a.summary.lastAt);
+      for (const { summary, eventTypes } of recentFirst) {
+        if (filter.status && summary.status !== filter.status) continue;
+        if (filter.agent && !summary.agents.includes(filter.agent)) continue;
+        if (filter.tool && !summary.tools.includes(filter.tool)) continue;
+        if (filter.chat && summary.chatId !== filter.chat) continue;
+        if (filter.types && filter.types.length > 0 && !filter.types.some((type) => eventTypes.has(type))) continue;
+        if (needle && !searchableText(summary).includes(needle)) continue;
+        result.push(copySummary(summary));
+        if (result.length >= limit) break;
+      }
+      return result;
+    },
+
+    restore(trace) {
+      if (states.has(trace.id)) return false;
+      const { events, ...summary } = trace;
+      keep(trace.id, {
+        summary: { ...emptySummary(trace.id, trace.firstAt), ...summary },
+        events: events.slice(0, maxEventsPerTrace),
+        eventTypes: new Set(events.map((event) => event.type)),
+      });
+      return true;
+    },
+
+    countByStatus() {
+      const byStatus: Record<TraceStatus, number> = { running: 0, done: 0, failed: 0, dead: 0 };
+      for (const state of states.values()) byStatus[state.summary.status]++;
+      return byStatus;
+    },
+  };
+}
+
+function searchableText(summary: TraceSummary): string {
+  return [
+    summary.id,
+    summary.textPreview,
+    summary.chatId,
+    summary.userId,
+    summary.error,
+    summary.notice,
+    summary.ignoredReason,
+    ...summary.agents,
+    ...summary.tools,
+    ...summary.models,
+  ]
+    .filter((part) => part)
+    .join('\n')
+    .toLowerCase();
+}

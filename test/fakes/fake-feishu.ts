@@ -35,6 +35,8 @@ import type { CORE_CODES } from './feishu/reply.js';
  * await fake.close();
  */
 
+export type { FakeScope } from './feishu/application-scopes.js';
+export { DEFAULT_GRANTED_SCOPES } from './feishu/application-scopes.js';
 export type { SeedBase } from './feishu/bitable.js';
 export type { CardEntity } from './feishu/card-store.js';
 export type { CardElementState, CardState } from './feishu/cardkit.js';

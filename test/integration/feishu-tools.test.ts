@@ -5,6 +5,7 @@ import { createToolNotices, type ToolNotices } from '../../lib/agents/tools/tool
 import { createToolRuntime } from '../../lib/agents/tools/tool-runtime.js';
 import type { UserAuthorization } from '../../lib/agents/tools/user-authorization.js';
 import { createFeishuClient } from '../../lib/feishu/feishu-client.js';
+import { silentLogger } from '../../lib/log.js';
 import type { BotEvent } from '../../lib/observe/bot-event.js';
 import { createEventBus } from '../../lib/observe/event-bus.js';
 import { type FakeFeishu, FEISHU_CODES, startFakeFeishu } from '../fakes/fake-feishu.js';
@@ -46,7 +47,12 @@ function runtime(options: { timeoutMs?: number; maxChars?: number; maxItems?: nu
   return createToolRuntime({
     registry,
     bus,
-    feishuClient: createFeishuClient({ appId: feishu.appId, appSecret: feishu.appSecret, domain: feishu.url }),
+    feishuClient: createFeishuClient({
+      appId: feishu.appId,
+      appSecret: feishu.appSecret,
+      domain: feishu.url,
+      log: silentLogger(),
+    }),
     userAuthorization,
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     limits: { maxChars: options.maxChars ?? 20_000, maxItems: options.maxItems ?? 100 },

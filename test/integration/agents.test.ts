@@ -151,7 +151,15 @@ describe('agents over the real provider', () => {
     const requests = openai.requestsFor('gpt-test');
     const offered = (requests[0]?.tools ?? []) as Array<{ function: { name: string } }>;
     const toolNames = offered.map((tool) => tool.function.name);
-    expect(toolNames.sort()).toEqual(['currentTime', 'summarizer', 'writer']);
+    expect(toolNames.sort()).toEqual([
+      'currentTime',
+      'documents',
+      'getUser',
+      'readDocument',
+      'scheduler',
+      'summarizer',
+      'writer',
+    ]);
     const writerRequest = requests.find((request) => systemOf(request).includes('careful writer'));
     expect(writerRequest && conversationOf(writerRequest)).toEqual(['user: Translate "Hello, world" into Chinese.']);
 

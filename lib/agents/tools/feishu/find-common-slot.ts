@@ -2,8 +2,7 @@ import { z } from 'zod';
 import { defineTool } from '../tool-definition.js';
 import { ToolError } from '../tool-error.js';
 import { checkTimeZone, commonFreeSlots, formatLocal } from './calendar-time.js';
-import { busyTimes, MAX_PEOPLE } from './free-busy.js';
-import { parseTime } from './response.js';
+import { busyTimes, peopleInRange, readRange } from './free-busy.js';
 
 /** `findCommonSlot`: the first times several people are all free for a meeting, in working hours. */
 export const findCommonSlotTool = defineTool({
@@ -11,18 +10,7 @@ export const findCommonSlotTool = defineTool({
   description:
     'Find the first times when several people (open_ids) are all free for a meeting of a given length, on weekdays within working hours, from their Feishu calendars.',
   inputSchema: z.object({
-    people: z
-      .array(
-        z
-          .string()
-          .trim()
-          .regex(/^ou_[A-Za-z0-9]+$/),
-      )
-      .min(1)
-      .max(MAX_PEOPLE)
-      .describe('open_ids'),
-    from: z.string().min(8).max(40).describe('Earliest start, ISO 8601'),
-    to: z.string().min(8).max(40).describe('Latest end, ISO 8601; at most 14 days after the start'),
+    ...peopleInRange,
     durationMinutes: z.number().int().min(5).max(480).default(30),
     workdayStartHour: z.number().int().min(0).max(23).default(9),
     workdayEndHour: z.number().int().min(1).max(24).default(18),
@@ -33,10 +21,7 @@ export const findCommonSlotTool = defineTool({
   identity: 'tenant',
   execute: async (input, { feishu, conversation, limits }) => {
     if (feishu === undefined) throw new ToolError('OTHER', 'no Feishu connection');
-    const range = { start: parseTime(input.from, 'from'), end: parseTime(input.to, 'to') };
-    if (range.end <= range.start || range.end - range.start > 14 * 86_400_000) {
-      throw new ToolError('BAD_INPUT', 'the range must end after it starts and span at most 14 days');
-    }
+    const range = readRange(input);
     if (input.workdayEndHour <= input.workdayStartHour)
       throw new ToolError('BAD_INPUT', 'the workday must end after it starts');
     const zone = checkTimeZone(input.timeZone ?? conversation.timeZone ?? 'Asia/Shanghai');

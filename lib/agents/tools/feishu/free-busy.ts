@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { FeishuAccess } from '../tool-definition.js';
+import { ToolError } from '../tool-error.js';
 import type { Interval } from './calendar-time.js';
-import { readResponse } from './response.js';
+import { parseTime, readResponse } from './response.js';
 
 const batch = z.object({
   freebusy_lists: z
@@ -20,6 +21,33 @@ const batch = z.object({
 
 /** People whose free/busy one call asks for at most. */
 export const MAX_PEOPLE = 10;
+/** The longest range one call looks at. */
+const MAX_RANGE_MS = 14 * 86_400_000;
+
+/** The input both free/busy tools take: who, and between which times. */
+export const peopleInRange = {
+  people: z
+    .array(
+      z
+        .string()
+        .trim()
+        .regex(/^ou_[A-Za-z0-9]+$/),
+    )
+    .min(1)
+    .max(MAX_PEOPLE)
+    .describe('open_ids (ou_…); findUser gets them from names'),
+  from: z.string().min(8).max(40).describe('Start, ISO 8601 with an offset, e.g. 2025-03-04T09:00:00+08:00'),
+  to: z.string().min(8).max(40).describe('End, ISO 8601; at most 14 days after the start'),
+};
+
+/** The range a model asked for, checked: it must end after it starts and span at most 14 days. */
+export function readRange({ from, to }: { from: string; to: string }): Interval {
+  const range = { start: parseTime(from, 'from'), end: parseTime(to, 'to') };
+  if (range.end <= range.start || range.end - range.start > MAX_RANGE_MS) {
+    throw new ToolError('BAD_INPUT', 'the range must end after it starts and span at most 14 days');
+  }
+  return range;
+}
 
 /**
  * Busy intervals of each person (open_ids) in `range`, from `calendar.v4.freebusy.batch`, in the

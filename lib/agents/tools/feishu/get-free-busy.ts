@@ -2,8 +2,7 @@ import { z } from 'zod';
 import { defineTool } from '../tool-definition.js';
 import { ToolError } from '../tool-error.js';
 import { checkTimeZone, formatLocal } from './calendar-time.js';
-import { busyTimes, MAX_PEOPLE } from './free-busy.js';
-import { parseTime } from './response.js';
+import { busyTimes, peopleInRange, readRange } from './free-busy.js';
 
 /** `getFreeBusy`: when each of several people is busy in a time range (their calendars' free/busy). */
 export const getFreeBusyTool = defineTool({
@@ -11,18 +10,7 @@ export const getFreeBusyTool = defineTool({
   description:
     'When several people are busy between two times, from their Feishu calendars (free/busy only, no event details). People are open_ids (ou_…); use findUser to get them from names.',
   inputSchema: z.object({
-    people: z
-      .array(
-        z
-          .string()
-          .trim()
-          .regex(/^ou_[A-Za-z0-9]+$/),
-      )
-      .min(1)
-      .max(MAX_PEOPLE)
-      .describe('open_ids'),
-    from: z.string().min(8).max(40).describe('Start, ISO 8601, e.g. 2025-03-04T09:00:00+08:00'),
-    to: z.string().min(8).max(40).describe('End, ISO 8601; at most 14 days after the start'),
+    ...peopleInRange,
     timeZone: z.string().max(64).optional().describe('IANA zone for showing times; default the chat’s'),
   }),
   scopes: ['calendar:calendar.free_busy:read'],
@@ -30,10 +18,7 @@ export const getFreeBusyTool = defineTool({
   identity: 'tenant',
   execute: async ({ people, from, to, timeZone }, { feishu, conversation }) => {
     if (feishu === undefined) throw new ToolError('OTHER', 'no Feishu connection');
-    const range = { start: parseTime(from, 'from'), end: parseTime(to, 'to') };
-    if (range.end <= range.start || range.end - range.start > 14 * 86_400_000) {
-      throw new ToolError('BAD_INPUT', 'the range must end after it starts and span at most 14 days');
-    }
+    const range = readRange({ from, to });
     const zone = checkTimeZone(timeZone ?? conversation.timeZone ?? 'Asia/Shanghai');
     const busy = await busyTimes(feishu, people, range);
     return people

@@ -12,6 +12,8 @@ export interface ConversationContext {
   threadId?: string;
   rootId?: string;
   messageId?: string;
+  /** The message this one replies to (quotes), when it is a reply. */
+  parentId?: string;
   /** open_id of the person asking. */
   userId?: string;
   /** Their display name, when known. */

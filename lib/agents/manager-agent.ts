@@ -4,6 +4,7 @@ import type { FeishuClient } from '../feishu/feishu-client.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
 import type { HistoryMessage } from '../store/store.js';
+import { withTimeout } from '../util/with-timeout.js';
 import type { ConversationContext } from './conversation-context.js';
 import { createModelChain, type ModelChain } from './model-chain.js';
 import { modelProvider } from './model-provider.js';
@@ -17,6 +18,7 @@ import {
 import { type AgentDependencies, specialistTool } from './specialist-tool.js';
 import { defaultToolRegistry } from './tools/built-in-tools.js';
 import { formatNow } from './tools/current-time.js';
+import { readMessageText } from './tools/feishu-history.js';
 import { feishuLinkHints } from './tools/feishu-links.js';
 import { appendNotices, createToolNotices } from './tools/tool-notices.js';
 import { createToolRuntime, type ToolRuntime } from './tools/tool-runtime.js';
@@ -26,6 +28,8 @@ export const MANAGER_AGENT_NAME = 'manager';
 
 /** Tools the manager uses itself unless MANAGER_TOOLS says otherwise (specialists are its tools too). */
 export const DEFAULT_MANAGER_TOOLS: readonly string[] = ['currentTime', 'readDocument', 'getUser'];
+/** Characters of a quoted message put in the instructions at most. */
+const MAX_QUOTED_CHARS = 2_000;
 
 export interface AnswerOptions {
   context: ConversationContext;
@@ -57,6 +61,12 @@ export interface ManagerAgentOptions extends Omit<AgentDependencies, 'tools'> {
   feishuClient?: FeishuClient;
   /** Names of the tools the manager calls itself. Default DEFAULT_MANAGER_TOOLS. */
   ownTools?: readonly string[];
+  /**
+   * The text of the message a user replied to (`context.parentId`), so the model sees what "this"
+   * refers to and links in it are read like links in the question. Failures and slowness
+   * (over 2 s) leave it out.
+   */
+  readQuotedMessage?: (messageId: string) => Promise<string | undefined>;
   botName?: string;
 }
 
@@ -70,6 +80,7 @@ export function buildManagerInstructions({
   now,
   botName = 'the team assistant',
   input = '',
+  quoted,
 }: {
   context: ConversationContext;
   specialists: SpecialistRegistry;
@@ -77,6 +88,8 @@ export function buildManagerInstructions({
   botName?: string;
   /** The user's message: Feishu links in it are pointed out, with the tool that reads them. */
   input?: string;
+  /** The text of the message the user replied to, when known. */
+  quoted?: string | undefined;
 }): string {
   const place =
     context.chatType === 'p2p'
@@ -103,7 +116,10 @@ export function buildManagerInstructions({
     '- When a tool reports an error, say plainly what could not be read; never fill the gap with guesses.',
     '',
     specialistLines.length > 0 ? `Specialists:\n${specialistLines}` : 'No specialists are available.',
-    ...feishuLinkHints(input),
+    ...(quoted === undefined
+      ? []
+      : ['', 'The user is replying to this earlier message (what "this" or "it" may refer to):', `«${quoted}»`]),
+    ...feishuLinkHints(quoted === undefined ? input : `${input}\n${quoted}`),
   ].join('\n');
 }
 
@@ -133,6 +149,7 @@ export function createManagerAgent({
   feishuClient,
   tools: givenTools,
   ownTools = DEFAULT_MANAGER_TOOLS,
+  readQuotedMessage,
   now = () => new Date(),
   botName,
   ...shared
@@ -151,6 +168,15 @@ export function createManagerAgent({
       for (const specialist of specialists.list()) {
         toolSet[specialist.name] = specialistTool(specialist, { conversation: context, dependencies, notices });
       }
+      const quoted =
+        context.parentId === undefined || readQuotedMessage === undefined
+          ? undefined
+          : await withTimeout(readQuotedMessage(context.parentId), 2_000, () => new Error('quoted message: too slow'))
+              .then((text) => (text === undefined || text.trim() === '' ? undefined : text.slice(0, MAX_QUOTED_CHARS)))
+              .catch((error: unknown) => {
+                log?.debug({ traceId: context.traceId, err: error }, 'quoted message not read');
+                return undefined;
+              });
       // Same "author: text" form as the stored group turns, so the model sees one convention.
       const author = context.userName ?? context.userId;
       const current = context.chatType === 'group' && author !== undefined ? `${author}: ${input}` : input;
@@ -163,6 +189,7 @@ export function createManagerAgent({
           specialists,
           now: now(),
           input,
+          quoted,
           ...(botName === undefined ? {} : { botName }),
         }),
         messages: [...historyToMessages(history, context.chatType), { role: 'user', content: current }],
@@ -264,6 +291,9 @@ export async function createManagerAgentFromConfig({
     specialists,
     tools,
     ownTools,
+    ...(feishuClient === undefined
+      ? {}
+      : { readQuotedMessage: (messageId: string) => readMessageText({ client: feishuClient, bus, messageId }) }),
     bus,
     maxSteps: model.maxSteps,
     totalTimeoutMs: model.totalTimeoutMs,

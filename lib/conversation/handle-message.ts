@@ -223,6 +223,7 @@ export function createMessageHandler({
       ...(userName === undefined ? {} : { userName }),
       ...(message.threadId ? { threadId: message.threadId } : {}),
       ...(message.rootId ? { rootId: message.rootId } : {}),
+      ...(message.parentId ? { parentId: message.parentId } : {}),
     };
     const answer = await managerAgent.answer({
       context,

@@ -81,7 +81,10 @@ describe('Feishu tools, end to end', () => {
   });
 
   /** Mentions the bot in the group as Alice; returns the message id once the reply card is closed. */
-  async function ask(text: string): Promise<{ messageId: string; shown: string }> {
+  async function ask(
+    text: string,
+    { parentId }: { parentId?: string } = {},
+  ): Promise<{ messageId: string; shown: string }> {
     const event = buildMessageEvent({
       fake: feishu,
       chatType: 'group',
@@ -90,6 +93,7 @@ describe('Feishu tools, end to end', () => {
       senderOpenId: ALICE,
       text,
       token,
+      ...(parentId === undefined ? {} : { parentId }),
     });
     expect((await postEvent(webhookUrl, event, { encryptKey })).status).toBe(200);
     const messageId = event.event.message.message_id;
@@ -159,6 +163,26 @@ describe('Feishu tools, end to end', () => {
     expect(
       sampleValue(metrics, 'feishu_bot_tool_calls_total', { tool: 'readDocument', outcome: 'success' }),
     ).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a link in the message the user replies to is read like one in the question', async () => {
+    const documentId = feishu.seedDocument({ title: 'Budget 2026', parts: [{ text: 'Travel: 12 000 CNY.' }] });
+    const link = `https://acme.feishu.cn/docx/${documentId}`;
+    const quoted = feishu.seedMessage({ chatId: GROUP_CHAT, text: `Draft budget is here: ${link}` });
+    openai.script(
+      'gpt-test',
+      (request) => {
+        expect(systemText(request)).toContain(`«Draft budget is here: ${link}»`);
+        expect(systemText(request)).toContain(`docx ${link} → readDocument`);
+        return { toolCalls: [{ name: 'readDocument', arguments: { document: link } }] };
+      },
+      (request) => ({
+        text: `Travel budget: ${/Travel: ([\d ]+CNY)/.exec(lastToolResult(request))?.[1] ?? 'unknown'}`,
+      }),
+    );
+    const { shown } = await ask('how much for travel in this?', { parentId: quoted.messageId });
+    expect(shown).toContain('Travel budget: 12 000 CNY');
+    expect(feishu.callsTo('im.message.get')[0]?.path).toBe(`/open-apis/im/v1/messages/${quoted.messageId}`);
   });
 
   it('a document the app cannot see: the card names the scope and how to share it, the model does not guess', async () => {

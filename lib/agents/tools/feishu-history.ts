@@ -91,6 +91,35 @@ export async function listMessages({
   return order === 'asc' ? collected : collected.reverse();
 }
 
+/**
+ * The text of one message (`im.v1.message.get`), e.g. the one a user replied to; undefined when
+ * it cannot be read. Bounded like history items.
+ *
+ * @example
+ * const quoted = await readMessageText({ client, bus, messageId: 'om_1' });
+ */
+export async function readMessageText({
+  client,
+  bus,
+  messageId,
+  timeoutMs = 3_000,
+}: {
+  client: FeishuClient;
+  bus: EventBus;
+  messageId: string;
+  timeoutMs?: number;
+}): Promise<string | undefined> {
+  const body = await callFeishu(
+    bus,
+    'im.v1.message.get',
+    () => client.im.v1.message.get({ path: { message_id: messageId } }),
+    { client, timeoutMs },
+  );
+  const item = body.data?.items?.[0];
+  if (item === undefined || item.deleted === true) return undefined;
+  return historyItemText(item.msg_type ?? 'unknown', item.body?.content, item.mentions);
+}
+
 function requireBus(bus: EventBus | undefined): EventBus {
   if (bus === undefined) throw new Error('listMessages needs a bus or a call function');
   return bus;

@@ -82,7 +82,7 @@ describe('createDevtoolsReplies', () => {
       'reply.started:broken',
       'reply.finished:broken',
     ]);
-    expect(events[1]).toMatchObject({ mode: 'devtools', length: 5, cards: 0 });
-    expect(events[3]).toMatchObject({ notice: 'model unavailable', length: 4 });
+    expect(events[1]).toMatchObject({ mode: 'devtools', length: 5, cards: 0, text: 'done!' });
+    expect(events[3]).toMatchObject({ notice: 'model unavailable', length: 4, text: 'half' });
   });
 });

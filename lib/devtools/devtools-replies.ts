@@ -139,7 +139,14 @@ export function createDevtoolsReplies({
             entry.state = 'finished';
             entry.text = cap(finalText);
             entry.detail = summary;
-            bus?.emit({ type: 'reply.finished', traceId, mode: 'devtools', length: finalText.length, cards: 0 });
+            bus?.emit({
+              type: 'reply.finished',
+              traceId,
+              mode: 'devtools',
+              length: finalText.length,
+              cards: 0,
+              text: finalText,
+            });
             return { type: 'finish', text: entry.text, ...(summary === undefined ? {} : { detail: summary }) };
           });
         },
@@ -154,6 +161,7 @@ export function createDevtoolsReplies({
               mode: 'devtools',
               length: partialText.length,
               cards: 0,
+              text: partialText,
               notice,
             });
             return { type: 'fail', text: entry.text, detail: notice };

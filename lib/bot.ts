@@ -294,6 +294,8 @@ export async function startBot(
         token: config.devtools.token,
         shutdownSignal: devtoolsShutdown.signal,
         maxChatChars: config.policy.maxInputChars,
+        // Without a model (and no stand-in) the playground says the agent is off at once.
+        canAnswer: () => 'answer' in handlers,
       }),
     });
   }

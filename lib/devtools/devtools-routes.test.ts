@@ -11,7 +11,7 @@ import { sleep } from '../util/sleep.js';
 import { withTimeout } from '../util/with-timeout.js';
 import { DEVTOOLS_COOKIE, sessionValue } from './devtools-auth.js';
 import { createDevtoolsReplies, type DevtoolsReplies } from './devtools-replies.js';
-import { devtoolsRoutes } from './devtools-routes.js';
+import { AGENT_OFF_MESSAGE, devtoolsRoutes } from './devtools-routes.js';
 import type { EventPage } from './event-ring.js';
 import { readMetricTotals } from './metric-totals.js';
 import type { Trace, TraceSummary } from './trace-reducer.js';
@@ -44,6 +44,7 @@ async function harness({
   token = TOKEN as string | undefined,
   withInbox = true,
   shutdownSignal = undefined as AbortSignal | undefined,
+  canAnswer = undefined as (() => boolean) | undefined,
 } = {}): Promise<Harness> {
   const bus = createEventBus();
   const store = await openStore('sqlite::memory:');
@@ -78,6 +79,7 @@ async function harness({
     heartbeatMs: 50,
     chatPollMs: 10,
     shutdownSignal,
+    canAnswer,
   });
   const app = createApp({
     log: pino({ level: 'silent' }),
@@ -158,6 +160,10 @@ async function everyRoute(h: Harness): Promise<RouteCase[]> {
     { method: 'GET', path: '/devtools' },
     { method: 'GET', path: '/devtools/assets/app.js' },
     { method: 'GET', path: '/devtools/assets/app.css' },
+    { method: 'GET', path: '/devtools/assets/markdown.js' },
+    { method: 'GET', path: '/devtools/assets/marked.esm.js' },
+    { method: 'GET', path: '/devtools/assets/purify.es.mjs' },
+    { method: 'GET', path: '/devtools/api/playground' },
     { method: 'GET', path: '/devtools/api/events' },
     { method: 'GET', path: '/devtools/api/traces' },
     { method: 'GET', path: '/devtools/api/traces/trace-1' },
@@ -338,13 +344,83 @@ describe('devtools API', () => {
     expect(html).toContain('/devtools/assets/app.js');
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)/); // no inline script
     expect(html).not.toMatch(/\sstyle=/); // no inline style
-    const script = await h.app.request('/devtools/assets/app.js');
-    expect(script.headers.get('content-type')).toContain('javascript');
-    expect(await script.text()).not.toMatch(/\.(inner|outer)HTML\s*=|insertAdjacentHTML|document\.write/);
+    // Every UI module the page loads is served, and none of them writes markup into the page
+    // (Markdown goes through DOMPurify, which hands back nodes).
+    const modules = [
+      'app.js',
+      'api.js',
+      'dom.js',
+      'describe-event.js',
+      'health-view.js',
+      'markdown.js',
+      'playground.js',
+    ];
+    for (const name of modules) {
+      const script = await h.app.request(`/devtools/assets/${name}`);
+      expect(script.status, name).toBe(200);
+      expect(script.headers.get('content-type')).toContain('javascript');
+      expect(await script.text(), name).not.toMatch(/\.(inner|outer)HTML\s*=|insertAdjacentHTML|document\.write/);
+    }
+    const imported = [
+      ...(await (await h.app.request('/devtools/assets/app.js')).text()).matchAll(/from '\.\/([\w.-]+)'/g),
+    ];
+    expect(imported.map(([, name]) => name).every((name) => modules.includes(name as string))).toBe(true);
     expect((await h.app.request('/devtools/assets/..%2Fdevtools-auth.ts')).status).toBe(404);
     expect((await h.app.request('/devtools/assets/index.html')).status).toBe(404);
     const slash = await h.app.request('/devtools/');
     expect([slash.status, slash.headers.get('location')]).toEqual([301, '/devtools']);
+  });
+
+  it('serves the Markdown libraries the UI imports, as the packages ship them, without their source maps', async () => {
+    const h = await loopback();
+    for (const [name, exported] of [
+      ['marked.esm.js', /export\s*\{[^}]*\bmarked\b/],
+      ['purify.es.mjs', /export\s*\{\s*purify_default as default\s*\}/],
+    ] as const) {
+      const response = await h.app.request(`/devtools/assets/${name}`);
+      expect(response.status, name).toBe(200);
+      expect(response.headers.get('content-type')).toContain('javascript');
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      const source = await response.text();
+      expect(source).toMatch(exported);
+      expect(source).not.toContain('sourceMappingURL');
+      // A module the browser can load on its own: it imports nothing.
+      expect(source).not.toMatch(/^\s*import\s/m);
+    }
+    const markdown = await (await h.app.request('/devtools/assets/markdown.js')).text();
+    expect(markdown).toContain("from './marked.esm.js'");
+    expect(markdown).toContain("from './purify.es.mjs'");
+    expect(markdown).not.toMatch(/\.(inner|outer)HTML\s*=|insertAdjacentHTML|document\.write/);
+    expect((await h.app.request('/devtools/assets/marked.esm.js.map')).status).toBe(404);
+  });
+
+  it('says at once that the agent is off when nothing answers, without queueing the message', async () => {
+    const off = await loopback({ canAnswer: () => false });
+    expect(await json(off.app.request('/devtools/api/playground'))).toEqual({
+      answering: false,
+      message: AGENT_OFF_MESSAGE,
+    });
+    expect(AGENT_OFF_MESSAGE).toMatch(/^The agent is off: set MODEL and OPENAI_API_KEY \(see /);
+    const response = await off.app.request('/devtools/api/chat', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: 'anyone there?' }),
+    });
+    expect(response.status).toBe(503);
+    expect(await json(response)).toEqual({ error: 'agent_off', message: AGENT_OFF_MESSAGE });
+    expect(off.accepted).toEqual([]);
+
+    let answering = false;
+    const later = await loopback({ canAnswer: () => answering });
+    answering = true;
+    expect(await json(later.app.request('/devtools/api/playground'))).toEqual({ answering: true });
+    const accepted = await later.app.request('/devtools/api/chat', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: 'anyone there?' }),
+    });
+    expect(accepted.status).toBe(200);
+    expect(later.accepted).toHaveLength(1);
   });
 
   it('lists and filters events and traces, one trace in full, and stats', async () => {
@@ -435,6 +511,13 @@ describe('devtools API', () => {
     const trace = await json<Trace>(response);
     expect(trace.textPreview).toBe(XSS);
     expect(trace.events.find((event) => event.type === 'message.received')?.text).toBe(XSS);
+
+    // What the bot sent comes back the same way: data, with the trace.
+    const answer = `You wrote ${XSS}`;
+    h.bus.emit({ type: 'reply.finished', traceId, mode: 'devtools', length: answer.length, cards: 0, text: answer });
+    const answered = await json<Trace>(h.app.request(`/devtools/api/traces/${encodeURIComponent(traceId)}`));
+    expect(answered.sent).toEqual({ text: answer, cards: [] });
+    expect(answered.replyPreview).toBe(answer);
   });
 
   it('validates playground requests and says when the inbox is missing', async () => {

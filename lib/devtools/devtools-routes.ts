@@ -17,6 +17,7 @@ import type { DevtoolsReplies } from './devtools-replies.js';
 import { type DevtoolsStreamsOptions, devtoolsStreams } from './devtools-streams.js';
 import { createPlayground, PlaygroundRequestError } from './playground.js';
 import type { Tracker } from './tracker.js';
+import { isVendorFile, readVendorFile } from './ui-vendor.js';
 
 /** SSE timing (heartbeat, chat polling, longest chat stream) is passed on to `devtoolsStreams`. */
 export interface DevtoolsRoutesOptions
@@ -37,6 +38,13 @@ export interface DevtoolsRoutesOptions
   uiDirectory?: URL;
   /** Longest playground message (MAX_INPUT_CHARS). */
   maxChatChars?: number;
+  /**
+   * Whether a handler answers messages (the manager agent, or a test's stand-in). When none does,
+   * the playground says so at once instead of queueing a message nobody will answer.
+   */
+  canAnswer?: () => boolean;
+  /** What the playground answers when nothing can answer. */
+  agentOffMessage?: string;
   /** Login cookie lifetime. */
   sessionMaxAgeSeconds?: number;
   /** Wrong tokens accepted per minute at POST /api/login before it answers 429 (slows guessing). */
@@ -48,11 +56,25 @@ export interface DevtoolsRoutesOptions
   shutdownSignal?: AbortSignal;
 }
 
+const JAVASCRIPT = 'text/javascript; charset=utf-8';
+/** The UI's files (lib/devtools/ui) and the libraries it imports (ui-vendor.ts), by name. */
 const ASSETS: Readonly<Record<string, string>> = {
-  'app.js': 'text/javascript; charset=utf-8',
+  'app.js': JAVASCRIPT,
+  'api.js': JAVASCRIPT,
+  'dom.js': JAVASCRIPT,
+  'describe-event.js': JAVASCRIPT,
+  'health-view.js': JAVASCRIPT,
+  'markdown.js': JAVASCRIPT,
+  'playground.js': JAVASCRIPT,
   'app.css': 'text/css; charset=utf-8',
   'favicon.svg': 'image/svg+xml',
+  'marked.esm.js': JAVASCRIPT,
+  'purify.es.mjs': JAVASCRIPT,
 };
+
+/** The playground's answer when no model is configured. */
+export const AGENT_OFF_MESSAGE =
+  'The agent is off: set MODEL and OPENAI_API_KEY (see README.md, Configuration), then restart the bot.';
 
 /**
  * The devtools HTTP surface, mounted at /devtools: the UI, its static assets, and the JSON + SSE
@@ -76,6 +98,8 @@ export function devtoolsRoutes({
   chatPollMs,
   chatStreamMaxMs,
   maxChatChars = 8_000,
+  canAnswer = () => true,
+  agentOffMessage = AGENT_OFF_MESSAGE,
   sessionMaxAgeSeconds = 12 * 3_600,
   maxLoginFailuresPerMinute = 20,
   shutdownSignal,
@@ -88,7 +112,8 @@ export function devtoolsRoutes({
     const cached = assetCache.get(name);
     if (cached !== undefined) return cached;
     try {
-      const text = await readFile(new URL(name, uiDirectory), 'utf8');
+      const text = isVendorFile(name) ? await readVendorFile(name) : await readFile(new URL(name, uiDirectory), 'utf8');
+      if (text === undefined) return undefined;
       assetCache.set(name, text);
       return text;
     } catch {
@@ -206,8 +231,14 @@ export function devtoolsRoutes({
   });
 
   // ── playground ────────────────────────────────────────────────────────────
+  app.get('/api/playground', (c) =>
+    c.json(canAnswer() ? { answering: true } : { answering: false, message: agentOffMessage }),
+  );
+
   app.post('/api/chat', async (c) => {
     if (!playground) return c.json({ error: 'inbox_unavailable', message: 'The inbox is not running' }, 503);
+    // Queued, the message would wait for a process with a model: say so now instead.
+    if (!canAnswer()) return c.json({ error: 'agent_off', message: agentOffMessage }, 503);
     let body: unknown;
     try {
       body = await c.req.json();

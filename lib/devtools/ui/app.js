@@ -363,9 +363,11 @@ function renderTimeline(trace) {
     const { title: stepTitle, sub } = describe(event);
     const summary = el('summary', { className: 'tl-summary', title: 'Show the details of this step' }, [
       el('span', { className: 'tl-offset', text: `+${formatMs(event.at - start)}` }),
-      el('span', {}, [el('span', { className: `type type-${event.type.split('.')[0]}`, text: event.type })]),
       el('div', { className: 'tl-main' }, [
-        el('div', { className: 'tl-title', text: stepTitle }),
+        el('div', { className: 'tl-title' }, [
+          el('span', { className: `type type-${event.type.split('.')[0]}`, text: event.type }),
+          el('span', { text: stepTitle }),
+        ]),
         sub ? el('div', { className: 'tl-sub', text: sub }) : null,
       ]),
       waterfallBar(event, start, span),

@@ -142,7 +142,8 @@ async function withModel(browser: Browser): Promise<void> {
 
     await page.locator('.tab[data-tab="health"]').click();
     await page.locator('.card[data-agent="manager"] svg.chart rect').first().waitFor({ timeout: TIMEOUT_MS });
-    await shoot(page, 'devtools-health.png');
+    const panel = await page.locator('.panel.detail').boundingBox();
+    if (panel) await shoot(page, 'devtools-health.png', { clip: panel });
 
     const phone = await openDevtools(browser, base, PHONE, true);
     openai.script('gpt-4o-mini', { text: RELEASE_ANSWER });

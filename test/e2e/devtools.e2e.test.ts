@@ -102,7 +102,13 @@ function longAnswer(paragraphs: number): string {
   return parts.join('\n\n');
 }
 
-describe.skipIf(!chromiumAvailable)('devtools UI in headless Chromium', () => {
+/**
+ * Each test walks a person's path through several pages and answers; on two shared cores a cold
+ * browser context alone can take seconds, so a test gets more than the default 30 s.
+ */
+const TEST_TIMEOUT_MS = 90_000;
+
+describe.skipIf(!chromiumAvailable)('devtools UI in headless Chromium', { timeout: TEST_TIMEOUT_MS }, () => {
   let browser: Browser;
   const pages: Page[] = [];
   const pageErrors: string[] = [];

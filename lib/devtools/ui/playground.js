@@ -67,21 +67,40 @@ export function createPlaygroundView({ onSent = () => {}, onEnded = () => {}, on
   const streams = new Set();
   let saveTimer = null;
 
-  function save() {
-    if (saveTimer) return;
-    saveTimer = setTimeout(() => {
-      saveTimer = null;
-      const kept = entries.slice(-MAX_KEPT_MESSAGES).map(({ node: _node, ...entry }) => ({
-        ...entry,
-        text: String(entry.text ?? '').slice(0, MAX_KEPT_CHARS),
-      }));
-      try {
-        storage.setItem(`${LOG_KEY_PREFIX}${sessionId}`, JSON.stringify(kept));
-      } catch {
-        // Over quota: the conversation still shows, it just will not survive a reload.
-      }
-    }, SAVE_DELAY_MS);
+  function saveNow() {
+    clearTimeout(saveTimer);
+    saveTimer = null;
+    const kept = entries.slice(-MAX_KEPT_MESSAGES).map(({ node: _node, ...entry }) => ({
+      ...entry,
+      text: String(entry.text ?? '').slice(0, MAX_KEPT_CHARS),
+    }));
+    try {
+      storage.setItem(`${LOG_KEY_PREFIX}${sessionId}`, JSON.stringify(kept));
+    } catch {
+      // Over quota: the conversation still shows, it just will not survive a reload.
+    }
   }
+
+  /** Streamed text is saved at most every SAVE_DELAY_MS; a new message or a final state at once. */
+  function save({ soon = false } = {}) {
+    if (!soon) {
+      saveNow();
+      return;
+    }
+    saveTimer ??= setTimeout(saveNow, SAVE_DELAY_MS);
+  }
+  // Whatever streamed since the last save survives the page going away; the streams the browser
+  // closes then are not answers that went missing (the reloaded page follows them again).
+  let leaving = false;
+  const leave = () => {
+    leaving = true;
+    if (saveTimer !== null) saveNow();
+  };
+  window.addEventListener('beforeunload', leave);
+  window.addEventListener('pagehide', leave);
+  window.addEventListener('pageshow', () => {
+    leaving = false;
+  });
 
   function showEmpty(text) {
     $('chat-log').replaceChildren(el('p', { className: 'empty', id: 'chat-empty', text }));
@@ -184,7 +203,7 @@ export function createPlaygroundView({ onSent = () => {}, onEnded = () => {}, on
         entry.text = update.text;
         entry.state = 'streaming';
         paintBot(entry);
-        save();
+        save({ soon: true });
         $('chat-log').scrollTop = $('chat-log').scrollHeight;
         return;
       }
@@ -198,7 +217,7 @@ export function createPlaygroundView({ onSent = () => {}, onEnded = () => {}, on
     for (const type of ['start', 'update', 'finish', 'fail']) source.addEventListener(type, onUpdate);
     source.addEventListener('error', () => {
       // A closed source was refused (the answer expired, or the bot restarted); an open one retries.
-      if (source.readyState !== EventSource.CLOSED || ENDED.has(entry.state)) return;
+      if (leaving || source.readyState !== EventSource.CLOSED || ENDED.has(entry.state)) return;
       close();
       change(entry, {
         state: 'failed',

@@ -66,17 +66,24 @@ function feishuComponent(feishu) {
   if (webhook === 'signed' || webhook === 'unsigned') state = webhook === 'signed' ? 'ok' : 'degraded';
   else if (longConnection && typeof longConnection.state === 'string') state = longConnection.state;
   if (feishu.reason) state = 'off';
+  // In webhook mode the long connection is simply not used: its state and reason say nothing.
+  const viaWebhook = webhook === 'signed' || webhook === 'unsigned';
   return componentCard(
     'feishu',
     'Feishu',
     state,
     [
-      ['Webhook', webhook === undefined ? null : webhook === 'off' ? 'off' : `${webhook} (POST /webhook/event)`],
-      ['Long connection', longConnection?.state ?? feishu.connection],
-      ['Reconnects', longConnection?.reconnects ?? feishu.reconnects],
+      ['Webhook', webhook],
+      ['Long connection', viaWebhook ? 'not used' : (longConnection?.state ?? feishu.connection)],
+      ['Reconnects', viaWebhook ? null : (longConnection?.reconnects ?? feishu.reconnects)],
       ['Last event', longConnection?.lastEventAt ? timeAgo(longConnection.lastEventAt) : null],
     ],
-    feishu.reason ?? longConnection?.reason,
+    feishu.reason ??
+      (viaWebhook
+        ? webhook === 'unsigned'
+          ? 'FEISHU_ENCRYPT_KEY not set: events are checked by the verification token alone'
+          : null
+        : longConnection?.reason),
   );
 }
 

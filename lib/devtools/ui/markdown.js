@@ -37,7 +37,10 @@ const ALLOWED_TAGS = [
   'a',
 ];
 const ALLOWED_ATTR = ['href', 'title', 'align', 'start', 'type', 'checked', 'disabled', 'class'];
-const SAFE_URL = /^(?:https?:|mailto:)/i;
+// DOMPurify checks every attribute value that is not plain text by this pattern, not only links:
+// DOMPurify's own default narrowed to http(s) and mailto, so values without a scheme
+// (align="right", start="3") stay and javascript:, data: and the like go.
+const SAFE_URL = /^(?:(?:https?|mailto):|[^a-z]|[a-z+.-]+(?:[^a-z+.\-:]|$))/i;
 
 function escapeHtml(text) {
   return String(text)

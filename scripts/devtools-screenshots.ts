@@ -6,20 +6,21 @@
  */
 import { mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import pino from 'pino';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { type RunningBot, startBot } from '../lib/bot.js';
-import { loadConfig } from '../lib/config.js';
+import type { RunningBot } from '../lib/bot.js';
 import { buildMessageEvent, postEvent } from '../test/fakes/event-sender.js';
 import { startFakeFeishu } from '../test/fakes/fake-feishu.js';
 import { startFakeOpenAI } from '../test/fakes/fake-openai.js';
+import {
+  DEVTOOLS_BOT_ENCRYPT_KEY,
+  DEVTOOLS_BOT_VERIFICATION_TOKEN,
+  startDevtoolsBot,
+} from '../test/support/devtools-bot.js';
 
 const OUT = resolve(import.meta.dirname, '../docs/images');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
-const ENCRYPT_KEY = 'screenshots-encrypt-key';
-const VERIFICATION_TOKEN = 'screenshots-verification-token';
 const TIMEOUT_MS = 30_000;
 
 const BERLIN_ANSWER = [
@@ -88,30 +89,20 @@ async function withModel(browser: Browser): Promise<void> {
   const feishu = await startFakeFeishu();
   let bot: RunningBot | undefined;
   try {
-    bot = await startBot(
-      loadConfig({
-        PORT: '0',
-        HOST: '127.0.0.1',
-        STORE_URL: 'sqlite::memory:',
-        MODEL: 'gpt-4o-mini',
-        OPENAI_BASE_URL: openai.baseURL,
-        OPENAI_API_KEY: openai.apiKey,
-        ...feishu.env(),
-        FEISHU_ENCRYPT_KEY: ENCRYPT_KEY,
-        FEISHU_VERIFICATION_TOKEN: VERIFICATION_TOKEN,
-        ENABLE_DEVTOOLS: 'true',
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'silent',
-      }),
-      { log: pino({ level: 'silent' }), dispatcher: { pollIntervalMs: 50 } },
-    );
-    const base = `http://127.0.0.1:${bot.port}`;
+    let base: string;
+    ({ bot, base } = await startDevtoolsBot({ openai, feishu, model: 'gpt-4o-mini' }));
     const page = await openDevtools(browser, base);
 
     // Some Feishu traffic first: an answered mention and a message that was not for the bot.
     const group = async (text: string, mentionBot: boolean) => {
-      const event = buildMessageEvent({ fake: feishu, chatType: 'group', mentionBot, text, token: VERIFICATION_TOKEN });
-      await postEvent(`${base}/webhook/event`, event, { encryptKey: ENCRYPT_KEY });
+      const event = buildMessageEvent({
+        fake: feishu,
+        chatType: 'group',
+        mentionBot,
+        text,
+        token: DEVTOOLS_BOT_VERIFICATION_TOKEN,
+      });
+      await postEvent(`${base}/webhook/event`, event, { encryptKey: DEVTOOLS_BOT_ENCRYPT_KEY });
       return `message:${event.event.message.message_id}`;
     };
     openai.script('gpt-4o-mini', { text: RELEASE_ANSWER, chunkSize: 12, chunkDelayMs: 10 });
@@ -158,19 +149,9 @@ async function withModel(browser: Browser): Promise<void> {
 }
 
 async function agentOff(browser: Browser): Promise<void> {
-  const bot = await startBot(
-    loadConfig({
-      PORT: '0',
-      HOST: '127.0.0.1',
-      STORE_URL: 'sqlite::memory:',
-      ENABLE_DEVTOOLS: 'true',
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'silent',
-    }),
-    { log: pino({ level: 'silent' }) },
-  );
+  const { bot, base } = await startDevtoolsBot();
   try {
-    const page = await openDevtools(browser, `http://127.0.0.1:${bot.port}`);
+    const page = await openDevtools(browser, base);
     await page.getByTestId('agent-pill').and(page.locator('[data-state="off"]')).waitFor({ timeout: TIMEOUT_MS });
     await ask(page, 'hello?', 'agent-off');
     await shoot(page, 'devtools-agent-off.png', { clip: { x: 0, y: 0, width: 720, height: 420 } });

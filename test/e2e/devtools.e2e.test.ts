@@ -6,22 +6,23 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import pino from 'pino';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningBot, startBot } from '../../lib/bot.js';
-import { loadConfig } from '../../lib/config.js';
+import type { RunningBot } from '../../lib/bot.js';
 import { buildMessageEvent, postEvent } from '../fakes/event-sender.js';
 import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
 import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
+import {
+  DEVTOOLS_BOT_ENCRYPT_KEY,
+  DEVTOOLS_BOT_VERIFICATION_TOKEN,
+  startDevtoolsBot,
+} from '../support/devtools-bot.js';
 import { CHROMIUM_PATH, requireChromium } from '../support/requirements.js';
 
 const SCREENSHOTS = join('test-results', 'devtools');
 const XSS = '<img src=x onerror=window.__xss=1>';
 const ANSWER = 'It is 12:00 in UTC right now. Enjoy your lunch!';
 const STEP_TIMEOUT_MS = 20_000;
-const ENCRYPT_KEY = 'devtools-e2e-encrypt-key';
-const VERIFICATION_TOKEN = 'devtools-e2e-verification-token';
 const GROUP_CHAT = 'oc_devtools_e2e_group';
 const PHONE = { width: 390, height: 844 };
 const PHONE_WITH_KEYBOARD = { width: 390, height: 420 };
@@ -37,13 +38,18 @@ const MARKDOWN_ANSWER = [
   '- build the image',
   '- roll it out',
   '',
-  '| step | owner |',
-  '|---|---|',
-  '| build | CI |',
-  '| rollout | on-call |',
+  'Checks:',
   '',
-  '```ts',
-  'const ready = await fetch("/health/ready");',
+  '- [x] tests pass',
+  '- [ ] canary healthy',
+  '',
+  '| stage | who | when |',
+  '| :-- | :-: | --: |',
+  '| image | CI | 09:00 |',
+  '| canary | on-call | 10:30 |',
+  '',
+  '```sh',
+  'npm run pm2:reload',
   '```',
   '',
   'See [the guide](https://example.com/guide) or [this](javascript:window.__xss=3).',
@@ -205,25 +211,7 @@ describe.skipIf(!chromiumAvailable)('devtools UI in headless Chromium', { timeou
     beforeAll(async () => {
       openai = await startFakeOpenAI();
       feishu = await startFakeFeishu();
-      bot = await startBot(
-        loadConfig({
-          PORT: '0',
-          HOST: '127.0.0.1',
-          STORE_URL: 'sqlite::memory:',
-          MODEL: 'gpt-test',
-          OPENAI_BASE_URL: openai.baseURL,
-          OPENAI_API_KEY: openai.apiKey,
-          ...feishu.env(),
-          FEISHU_ENCRYPT_KEY: ENCRYPT_KEY,
-          FEISHU_VERIFICATION_TOKEN: VERIFICATION_TOKEN,
-          CARD_UPDATES_PER_SECOND: '10',
-          ENABLE_DEVTOOLS: 'true',
-          NODE_ENV: 'test',
-          LOG_LEVEL: 'silent',
-        }),
-        { log: pino({ level: 'silent' }), dispatcher: { pollIntervalMs: 50 } },
-      );
-      base = `http://127.0.0.1:${bot.port}`;
+      ({ bot, base } = await startDevtoolsBot({ openai, feishu, env: { CARD_UPDATES_PER_SECOND: '10' } }));
     });
 
     afterAll(async () => {
@@ -240,9 +228,9 @@ describe.skipIf(!chromiumAvailable)('devtools UI in headless Chromium', { timeou
         chatId: GROUP_CHAT,
         mentionBot,
         text,
-        token: VERIFICATION_TOKEN,
+        token: DEVTOOLS_BOT_VERIFICATION_TOKEN,
       });
-      const response = await postEvent(`${base}/webhook/event`, event, { encryptKey: ENCRYPT_KEY });
+      const response = await postEvent(`${base}/webhook/event`, event, { encryptKey: DEVTOOLS_BOT_ENCRYPT_KEY });
       expect(response.status).toBe(200);
       return `message:${event.event.message.message_id}`;
     }
@@ -336,10 +324,26 @@ describe.skipIf(!chromiumAvailable)('devtools UI in headless Chromium', { timeou
       expect(await answer.locator('h1').textContent()).toBe('Release notes');
       expect(await answer.locator('h2').textContent()).toBe('Steps');
       expect(await answer.locator('strong').first().textContent()).toBe('docs');
-      expect(await answer.locator('ul > li').allTextContents()).toEqual(['build the image', 'roll it out']);
-      expect(await answer.locator('table th').allTextContents()).toEqual(['step', 'owner']);
-      expect(await answer.locator('table td').allTextContents()).toEqual(['build', 'CI', 'rollout', 'on-call']);
-      expect(await answer.locator('pre code').textContent()).toBe('const ready = await fetch("/health/ready");\n');
+      expect(await answer.locator('ul').first().locator('li').allTextContents()).toEqual([
+        'build the image',
+        'roll it out',
+      ]);
+      // A task list shows its boxes, ticked or not, and they cannot be changed.
+      const boxes = answer.locator('input[type="checkbox"]');
+      expect(await boxes.count()).toBe(2);
+      expect([await boxes.first().isChecked(), await boxes.last().isChecked()]).toEqual([true, false]);
+      expect([await boxes.first().isDisabled(), await boxes.last().isDisabled()]).toEqual([true, true]);
+      expect(await answer.locator('table th').allTextContents()).toEqual(['stage', 'who', 'when']);
+      expect(await answer.locator('table td').allTextContents()).toEqual([
+        'image',
+        'CI',
+        '09:00',
+        'canary',
+        'on-call',
+        '10:30',
+      ]);
+      expect(await answer.locator('table th').last().getAttribute('align')).toBe('right');
+      expect(await answer.locator('pre code').textContent()).toBe('npm run pm2:reload\n');
       const guide = answer.locator('a', { hasText: 'the guide' });
       expect(await guide.getAttribute('href')).toBe('https://example.com/guide');
       expect(await guide.getAttribute('target')).toBe('_blank');
@@ -360,7 +364,7 @@ describe.skipIf(!chromiumAvailable)('devtools UI in headless Chromium', { timeou
       const sent = target.getByTestId('sent-text');
       await sent.waitFor({ timeout: STEP_TIMEOUT_MS });
       expect(await sent.locator('h1').textContent()).toBe('Release notes');
-      expect(await sent.locator('table td').count()).toBe(4);
+      expect(await sent.locator('table td').count()).toBe(6);
       await target.locator('.tl-row[data-type="reply.finished"] summary').click();
       await target.locator('.tl-row[data-type="reply.finished"] .tl-details h1').waitFor({ timeout: STEP_TIMEOUT_MS });
       expect(await target.evaluate(SCRIPT_SURFACE)).toEqual([]);
@@ -546,18 +550,7 @@ describe.skipIf(!chromiumAvailable)('devtools UI in headless Chromium', { timeou
     let base: string;
 
     beforeAll(async () => {
-      bot = await startBot(
-        loadConfig({
-          PORT: '0',
-          HOST: '127.0.0.1',
-          STORE_URL: 'sqlite::memory:',
-          ENABLE_DEVTOOLS: 'true',
-          NODE_ENV: 'test',
-          LOG_LEVEL: 'silent',
-        }),
-        { log: pino({ level: 'silent' }) },
-      );
-      base = `http://127.0.0.1:${bot.port}`;
+      ({ bot, base } = await startDevtoolsBot());
     });
 
     afterAll(async () => {

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { type ServerType, serve } from '@hono/node-server';
+import type { ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createManagerAgentFromConfig } from './agents/manager-agent.js';
 import { createApp, type RouteModule } from './app.js';
-import type { Config } from './config.js';
+import { type Config, isLoopbackHost } from './config.js';
 import { createMessageHandler } from './conversation/handle-message.js';
 import { createDeadLetterReply, createNoticeHandler } from './conversation/notice-handlers.js';
 import { createReplyRouter } from './conversation/reply-routing.js';
@@ -19,6 +18,7 @@ import { webhookRoutes } from './feishu/webhook/webhook-routes.js';
 import { attachHealthMonitor, HealthMonitor, healthOptionsFromConfig } from './health/health-monitor.js';
 import { type HealthRoutesOptions, healthReport, healthRoutes, type ReadinessCheck } from './health/health-routes.js';
 import { type BotMetrics, createMetrics, metricsRoutes } from './health/metrics.js';
+import { listen } from './http/listen.js';
 import { createDispatcher, type Dispatcher, type DispatcherOptions } from './inbox/dispatcher.js';
 import { startHousekeeping } from './inbox/housekeeping.js';
 import { BUSY_NOTICE_KIND, createInbox, type Inbox } from './inbox/inbox.js';
@@ -170,6 +170,8 @@ export async function startBot(
   await devtools?.tracker.load();
   // Ends open devtools SSE streams when the drain starts, so a browser tab cannot hold the server open.
   const devtoolsShutdown = new AbortController();
+  // Known once listening: the devtools loopback pass exists only while bound to loopback.
+  let boundToLoopback = false;
 
   const healthOptions: HealthRoutesOptions = {
     monitor,
@@ -292,6 +294,7 @@ export async function startBot(
         // Exactly the body GET /health answers, built by the same function.
         healthSnapshot: healthReport(healthOptions),
         token: config.devtools.token,
+        boundToLoopback: () => boundToLoopback,
         shutdownSignal: devtoolsShutdown.signal,
         maxChatChars: config.policy.maxInputChars,
       }),
@@ -300,10 +303,17 @@ export async function startBot(
 
   const app = createApp({ log, bodyLimitBytes: config.feishu.bodyLimitBytes, routes });
 
-  const server = await new Promise<ServerType>((resolve) => {
-    const created = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(created));
+  const { server, address } = await listen({
+    fetch: app.fetch,
+    port: config.port,
+    host: config.host,
+    requestTimeoutMs: config.http.requestTimeoutMs,
+    headersTimeoutMs: config.http.headersTimeoutMs,
+    keepAliveTimeoutMs: config.http.keepAliveTimeoutMs,
+    maxConnections: config.http.maxConnections,
   });
-  const port = (server.address() as AddressInfo).port;
+  const port = address.port;
+  boundToLoopback = isLoopbackHost(address.address);
   // Recovery: jobs whose holder died (expired lease) are claimed on the first pump.
   dispatcher.start();
   const housekeeping = startHousekeeping({

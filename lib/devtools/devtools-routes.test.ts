@@ -9,11 +9,12 @@ import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { sleep } from '../util/sleep.js';
 import { withTimeout } from '../util/with-timeout.js';
-import { DEVTOOLS_COOKIE, sessionValue } from './devtools-auth.js';
+import { DEVTOOLS_COOKIE } from './devtools-auth.js';
 import { createDevtoolsReplies, type DevtoolsReplies } from './devtools-replies.js';
 import { devtoolsRoutes } from './devtools-routes.js';
 import type { EventPage } from './event-ring.js';
 import { readMetricTotals } from './metric-totals.js';
+import { mintSessionCookie } from './session-cookie.js';
 import type { Trace, TraceSummary } from './trace-reducer.js';
 import { createTracker, type Tracker } from './tracker.js';
 import type { TrackerStats } from './tracker-stats.js';
@@ -30,6 +31,8 @@ interface Harness {
   store: Store;
   accepted: InboundEvent[];
   setRemote(address: string | undefined): void;
+  /** The routes' clock: tests move it. */
+  clock: { now: number };
 }
 
 const open: Harness[] = [];
@@ -44,7 +47,9 @@ async function harness({
   token = TOKEN as string | undefined,
   withInbox = true,
   shutdownSignal = undefined as AbortSignal | undefined,
+  boundToLoopback = true,
 } = {}): Promise<Harness> {
+  const clock = { now: Date.now() };
   const bus = createEventBus();
   const store = await openStore('sqlite::memory:');
   const metrics = createMetrics({ instanceId: 'devtools-test', collectDefault: false });
@@ -74,6 +79,8 @@ async function harness({
     store,
     healthSnapshot: () => ({ status: 'healthy', agents: {} }),
     token,
+    boundToLoopback: () => boundToLoopback,
+    now: () => clock.now,
     remoteAddress: () => remote,
     heartbeatMs: 50,
     chatPollMs: 10,
@@ -91,6 +98,7 @@ async function harness({
     store,
     accepted,
     setRemote: (address: string | undefined) => (remote = address),
+    clock,
   };
   open.push(result);
   return result;
@@ -195,9 +203,13 @@ describe('devtools access control', () => {
 
   it('answers 401 to a wrong token, in the header or the cookie', async () => {
     const h = await harness();
+    let client = 0;
     for (const route of await everyRoute(h)) {
+      // Three wrong credentials per address: well inside the throttle's allowance.
+      h.setRemote(`198.51.100.${++client}`);
       expect(await call(h, route, { authorization: `Bearer ${TOKEN}x` })).toBe(401);
-      expect(await call(h, route, { cookie: `${DEVTOOLS_COOKIE}=${sessionValue('wrong')}` })).toBe(401);
+      const forged = mintSessionCookie('a-different-token-of-at-least-32-chars', h.clock.now + 60_000);
+      expect(await call(h, route, { cookie: `${DEVTOOLS_COOKIE}=${forged}` })).toBe(401);
       // The raw token is not a valid cookie: only the login endpoint mints one.
       expect(await call(h, route, { cookie: `${DEVTOOLS_COOKIE}=${TOKEN}` })).toBe(401);
     }
@@ -235,6 +247,84 @@ describe('devtools access control', () => {
     expect(await call(h, { method: 'GET', path: '/devtools/api/stats' }, { host: 'attacker.example:3000' })).toBe(401);
     expect(await call(h, { method: 'GET', path: '/devtools/api/stats' }, { host: 'localhost:3000' })).toBe(200);
     expect(await call(h, { method: 'GET', path: '/devtools/api/stats' }, { host: '[::1]:3000' })).toBe(200);
+  });
+
+  it('gives loopback callers no pass while the server listens beyond loopback: the token decides', async () => {
+    const h = await harness({ boundToLoopback: false });
+    h.setRemote('127.0.0.1');
+    for (const route of await everyRoute(h)) {
+      expect([route.path, await call(h, route, { host: 'localhost:3000' })]).toEqual([route.path, 401]);
+    }
+    for (const route of await everyRoute(h)) {
+      const status = await call(h, route, { host: 'localhost:3000', authorization: `Bearer ${TOKEN}` });
+      expect([route.path, status]).toEqual([route.path, 200]);
+    }
+  });
+
+  it('throttles wrong tokens per client address: the guesser gets 429, the owner elsewhere still gets in', async () => {
+    const h = await harness();
+    const stats = { method: 'GET', path: '/devtools/api/stats' } as const;
+    const login = (token: string) =>
+      h.app.request('/devtools/api/login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token }),
+      });
+    h.setRemote('203.0.113.66');
+    for (let attempt = 0; attempt < 10; attempt++) {
+      expect(await call(h, stats, { authorization: `Bearer guess-${attempt}` })).toBe(401);
+      expect(await call(h, stats, { cookie: `${DEVTOOLS_COOKIE}=v1.99999999999999.guess${attempt}` })).toBe(401);
+    }
+    // 20 failures this minute: every credential from this address is refused, even the right one,
+    // so a correct guess cannot be told apart from a wrong one.
+    expect(await call(h, stats, { authorization: `Bearer ${TOKEN}` })).toBe(429);
+    const refusedLogin = await login(TOKEN);
+    expect(refusedLogin.status).toBe(429);
+    expect(Number(refusedLogin.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(refusedLogin.headers.get('set-cookie')).toBeNull();
+
+    // The owner, from another address, with the Bearer token and through the login form.
+    h.setRemote('198.51.100.9');
+    expect(await call(h, stats, { authorization: `Bearer ${TOKEN}` })).toBe(200);
+    expect((await login(TOKEN)).status).toBe(200);
+    // An IPv6 guesser cannot escape by hopping addresses inside its /64.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      h.setRemote(`2001:db8:1:2::${(attempt + 1).toString(16)}`);
+      expect(await call(h, stats, { authorization: `Bearer guess-${attempt}` })).toBe(401);
+    }
+    h.setRemote('2001:db8:1:2:ffff::1');
+    expect(await call(h, stats, { authorization: `Bearer ${TOKEN}` })).toBe(429);
+
+    // A minute later the guesser's address may try again.
+    h.clock.now += 60_000;
+    h.setRemote('203.0.113.66');
+    expect(await call(h, stats, { authorization: `Bearer ${TOKEN}` })).toBe(200);
+  });
+
+  it('checks the expiry signed into the session cookie, whatever the browser keeps', async () => {
+    const h = await harness();
+    const login = await h.app.request('/devtools/api/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: TOKEN }),
+    });
+    const setCookie = login.headers.get('set-cookie') ?? '';
+    expect(setCookie).toContain('Max-Age=43200');
+    const cookie = setCookie.split(';')[0] ?? '';
+    const stats = { method: 'GET', path: '/devtools/api/stats' } as const;
+    h.clock.now += 12 * 3_600_000 - 1_000;
+    expect(await call(h, stats, { cookie })).toBe(200);
+    h.clock.now += 2_000;
+    const expired = await h.app.request('/devtools/api/stats', { headers: { cookie } });
+    expect(expired.status).toBe(401);
+    expect(((await expired.json()) as { message: string }).message).toMatch(/expired/);
+    // An expiry edited by hand breaks the signature.
+    const [version, , mac] = cookie.slice(`${DEVTOOLS_COOKIE}=`.length).split('.');
+    const extended = `${DEVTOOLS_COOKIE}=${version}.${h.clock.now + 3_600_000}.${mac}`;
+    expect(await call(h, stats, { cookie: extended })).toBe(401);
+    // A genuine but expired cookie is not a guess: a tab left open does not lock its owner out.
+    for (let poll = 0; poll < 30; poll++) expect(await call(h, stats, { cookie })).toBe(401);
+    expect(await call(h, stats, { authorization: `Bearer ${TOKEN}` })).toBe(200);
   });
 
   it('logs in with the token and sets an HttpOnly SameSite=Strict cookie that then grants access', async () => {

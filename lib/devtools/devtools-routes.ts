@@ -3,6 +3,7 @@ import { type Context, Hono } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import type { InboxReceiver } from '../inbox/inbound-event.js';
 import type { Job, Store } from '../store/store.js';
+import { createAuthThrottle, throttleClient } from './auth-throttle.js';
 import {
   DEVTOOLS_COOKIE,
   devtoolsAuth,
@@ -10,12 +11,13 @@ import {
   type RemoteAddressResolver,
   rejectCrossSite,
   secretsEqual,
-  sessionValue,
+  tooManyAttempts,
 } from './devtools-auth.js';
 import { readFilter, readInteger } from './devtools-query.js';
 import type { DevtoolsReplies } from './devtools-replies.js';
 import { type DevtoolsStreamsOptions, devtoolsStreams } from './devtools-streams.js';
 import { createPlayground, PlaygroundRequestError } from './playground.js';
+import { mintSessionCookie } from './session-cookie.js';
 import type { Tracker } from './tracker.js';
 
 /** SSE timing (heartbeat, chat polling, longest chat stream) is passed on to `devtoolsStreams`. */
@@ -30,6 +32,12 @@ export interface DevtoolsRoutesOptions
   healthSnapshot: () => unknown;
   /** DEVTOOLS_TOKEN; without one only loopback requests get in. */
   token: string | undefined;
+  /**
+   * Whether the server listens on a loopback address only; the loopback pass exists only then
+   * (see `devtoolsAuth`). Read per request, since the bound address is known once listening.
+   * Default: never.
+   */
+  boundToLoopback?: () => boolean;
   now?: () => number;
   /** Peer address of a request; tests inject one because `app.request()` has no socket. */
   remoteAddress?: RemoteAddressResolver;
@@ -37,10 +45,15 @@ export interface DevtoolsRoutesOptions
   uiDirectory?: URL;
   /** Longest playground message (MAX_INPUT_CHARS). */
   maxChatChars?: number;
-  /** Login cookie lifetime. */
+  /** Login cookie lifetime; the server checks the expiry signed into the cookie. */
   sessionMaxAgeSeconds?: number;
-  /** Wrong tokens accepted per minute at POST /api/login before it answers 429 (slows guessing). */
-  maxLoginFailuresPerMinute?: number;
+  /**
+   * Wrong tokens (Bearer, cookie or login) one client address may present per minute; beyond it
+   * every credential from that address answers 429 until the minute is over.
+   */
+  maxTokenFailuresPerMinute?: number;
+  /** Client addresses the throttle remembers at most. */
+  maxThrottledClients?: number;
   /**
    * Aborted when the process starts draining: open SSE streams end at once (a browser tab left
    * open must not hold the server open) and new ones are refused with 503.
@@ -69,6 +82,7 @@ export function devtoolsRoutes({
   store,
   healthSnapshot,
   token,
+  boundToLoopback,
   now = Date.now,
   remoteAddress = nodeRemoteAddress,
   uiDirectory = new URL('./ui/', import.meta.url),
@@ -77,7 +91,8 @@ export function devtoolsRoutes({
   chatStreamMaxMs,
   maxChatChars = 8_000,
   sessionMaxAgeSeconds = 12 * 3_600,
-  maxLoginFailuresPerMinute = 20,
+  maxTokenFailuresPerMinute = 20,
+  maxThrottledClients = 10_000,
   shutdownSignal,
 }: DevtoolsRoutesOptions): Hono {
   const app = new Hono();
@@ -96,11 +111,20 @@ export function devtoolsRoutes({
     }
   }
 
+  const throttle = createAuthThrottle({
+    maxFailures: maxTokenFailuresPerMinute,
+    windowMs: 60_000,
+    maxClients: maxThrottledClients,
+    now,
+  });
   app.use(
     '*',
     devtoolsAuth({
       token,
       remoteAddress,
+      boundToLoopback,
+      throttle,
+      now,
       isPublic: (c) => c.req.method === 'POST' && c.req.path.endsWith('/api/login'),
     }),
   );
@@ -131,18 +155,10 @@ export function devtoolsRoutes({
   });
 
   // ── session ───────────────────────────────────────────────────────────────
-  // One global fixed window: a guesser from many addresses is slowed as much as one from one.
-  const loginFailures = { windowStart: 0, count: 0 };
   app.post('/api/login', async (c) => {
-    const at = now();
-    if (at - loginFailures.windowStart >= 60_000) {
-      loginFailures.windowStart = at;
-      loginFailures.count = 0;
-    }
-    if (loginFailures.count >= maxLoginFailuresPerMinute) {
-      c.header('Retry-After', String(Math.ceil((loginFailures.windowStart + 60_000 - at) / 1_000)));
-      return c.json({ error: 'too_many_attempts', message: 'Too many wrong tokens; try again in a minute' }, 429);
-    }
+    const client = throttleClient(remoteAddress(c));
+    const wait = throttle.retryAfterSeconds(client);
+    if (wait > 0) return tooManyAttempts(c, wait);
     const form = (c.req.header('content-type') ?? '').includes('application/x-www-form-urlencoded');
     let candidate: unknown;
     try {
@@ -151,10 +167,10 @@ export function devtoolsRoutes({
       return c.json({ error: 'invalid_body', message: 'Send {"token":"…"}' }, 400);
     }
     if (token === undefined || typeof candidate !== 'string' || !secretsEqual(candidate, token)) {
-      loginFailures.count++;
+      throttle.recordFailure(client);
       return c.json({ error: 'unauthorized', message: 'Wrong token' }, 401);
     }
-    setCookie(c, DEVTOOLS_COOKIE, sessionValue(token), {
+    setCookie(c, DEVTOOLS_COOKIE, mintSessionCookie(token, now() + sessionMaxAgeSeconds * 1_000), {
       httpOnly: true,
       sameSite: 'Strict',
       path: '/devtools',

@@ -25,6 +25,7 @@ import { BUSY_NOTICE_KIND, createInbox, type Inbox } from './inbox/inbox.js';
 import type { JobHandler } from './inbox/job-handler.js';
 import { createLogger, type Logger } from './log.js';
 import { createEventBus, type EventBus } from './observe/event-bus.js';
+import { createRedactor } from './observe/redact.js';
 import {
   closeServer,
   createGracefulShutdown,
@@ -164,7 +165,7 @@ export async function startBot(
           totals: () => readMetricTotals(metrics.registry),
           onError: (error, where) => log.warn({ err: error, where }, 'devtools tracker'),
         }),
-        replies: createDevtoolsReplies({ bus }),
+        replies: createDevtoolsReplies({ bus, redact: createRedactor(config.secrets) }),
       }
     : undefined;
   await devtools?.tracker.load();

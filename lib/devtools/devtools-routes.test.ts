@@ -48,6 +48,7 @@ async function harness({
   withInbox = true,
   shutdownSignal = undefined as AbortSignal | undefined,
   boundToLoopback = true,
+  maxChatStreams = undefined as number | undefined,
 } = {}): Promise<Harness> {
   const clock = { now: Date.now() };
   const bus = createEventBus();
@@ -55,7 +56,7 @@ async function harness({
   const metrics = createMetrics({ instanceId: 'devtools-test', collectDefault: false });
   metrics.attach(bus);
   const tracker = createTracker({ bus, store, ringSize: 500, totals: () => readMetricTotals(metrics.registry) });
-  const replies = createDevtoolsReplies();
+  const replies = createDevtoolsReplies({ bus });
   const accepted: InboundEvent[] = [];
   let remote: string | undefined = REMOTE;
   const inbox = {
@@ -83,7 +84,7 @@ async function harness({
     now: () => clock.now,
     remoteAddress: () => remote,
     heartbeatMs: 50,
-    chatPollMs: 10,
+    maxChatStreams,
     shutdownSignal,
   });
   const app = createApp({
@@ -128,6 +129,18 @@ async function deadJob(store: Store, id: string): Promise<void> {
   throw new Error('could not dead-letter the job');
 }
 
+/** What the inbox reports when the playground hands it a message: the trace a chat stream may follow. */
+function playgroundMessage(h: Harness, traceId: string): string {
+  h.bus.emit({
+    type: 'event.received',
+    traceId,
+    source: 'devtools',
+    eventType: 'im.message.receive_v1',
+    eventId: traceId,
+  });
+  return traceId;
+}
+
 /** Reads an SSE body until `done(text)` holds, then cancels it. */
 async function readStream(response: Response, done: (text: string) => boolean, timeoutMs = 5_000): Promise<string> {
   const reader = response.body?.getReader();
@@ -152,6 +165,7 @@ type RouteCase = { method: 'GET' | 'POST'; path: string; body?: unknown; sse?: b
 
 /** Every devtools route, ready to be called once (the harness prepares what each needs). */
 async function everyRoute(h: Harness): Promise<RouteCase[]> {
+  playgroundMessage(h, 'trace-1');
   h.bus.emit({
     type: 'message.received',
     traceId: 'trace-1',
@@ -594,7 +608,7 @@ describe('devtools API', () => {
 
   it('streams a playground answer as start, updates and finish', async () => {
     const h = await loopback();
-    const response = await h.app.request('/devtools/api/chat/job-9/stream');
+    const response = await h.app.request(`/devtools/api/chat/${playgroundMessage(h, 'job-9')}/stream`);
     const sink = h.replies.sinkFor('job-9');
     setTimeout(async () => {
       await sink.start();
@@ -612,7 +626,7 @@ describe('devtools API', () => {
     const shutdown = new AbortController();
     const h = await loopback({ shutdownSignal: shutdown.signal });
     const live = await h.app.request('/devtools/api/stream');
-    const chat = await h.app.request('/devtools/api/chat/job-slow/stream');
+    const chat = await h.app.request(`/devtools/api/chat/${playgroundMessage(h, 'job-slow')}/stream`);
     setTimeout(() => shutdown.abort(), 20);
     const [liveText, chatText] = await Promise.all([
       readStream(live, () => false, 3_000).catch((error: Error) => error.message),
@@ -628,7 +642,7 @@ describe('devtools API', () => {
 
   it('ends a playground stream with a notice when the trace finished without an answer', async () => {
     const h = await loopback();
-    const response = await h.app.request('/devtools/api/chat/job-ignored/stream');
+    const response = await h.app.request(`/devtools/api/chat/${playgroundMessage(h, 'job-ignored')}/stream`);
     setTimeout(() => {
       h.bus.emit({ type: 'message.ignored', traceId: 'job-ignored', reason: 'rate limited' });
       h.bus.emit({
@@ -641,5 +655,60 @@ describe('devtools API', () => {
     }, 20);
     const text = await readStream(response, (body) => body.includes('event: fail'));
     expect(text).toContain('Not answered: rate limited');
+  });
+
+  it('answers 404 for a trace the playground did not start, and creates nothing for it', async () => {
+    const h = await loopback();
+    for (const traceId of ['message:om_someone_else', 'trace-guess', 'x'.repeat(200)]) {
+      const response = await h.app.request(`/devtools/api/chat/${encodeURIComponent(traceId)}/stream`);
+      expect(response.status).toBe(404);
+      expect(await response.json()).toMatchObject({ error: 'not_found' });
+    }
+    // A Feishu message's trace is no playground answer either.
+    h.bus.emit({
+      type: 'event.received',
+      traceId: 'feishu-1',
+      source: 'webhook',
+      eventType: 'im.message.receive_v1',
+      eventId: 'f',
+    });
+    expect((await h.app.request('/devtools/api/chat/feishu-1/stream')).status).toBe(404);
+    expect(h.replies.get('trace-guess')).toBeNull();
+
+    // The trace POST /api/chat hands back is followed.
+    const sent = await h.app.request('/devtools/api/chat', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: 'hello' }),
+    });
+    const { traceId } = (await sent.json()) as { traceId: string };
+    const response = await h.app.request(`/devtools/api/chat/${encodeURIComponent(traceId)}/stream`);
+    expect(response.status).toBe(200);
+    setTimeout(() => void h.replies.sinkFor(traceId).finish('hi back'), 20);
+    expect(await readStream(response, (body) => body.includes('event: finish'))).toContain('hi back');
+  });
+
+  it('caps the chat streams open at once over all traces, and frees a slot when one closes', async () => {
+    const h = await loopback({ maxChatStreams: 3 });
+    const traces = ['a', 'b', 'c', 'd'].map((id) => playgroundMessage(h, id));
+    const open: Response[] = [];
+    for (const traceId of traces.slice(0, 3)) {
+      const response = await h.app.request(`/devtools/api/chat/${traceId}/stream`);
+      expect(response.status).toBe(200);
+      open.push(response);
+    }
+    const refused = await h.app.request('/devtools/api/chat/d/stream');
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toMatchObject({ error: 'too_many_streams' });
+    // The same trace twice counts twice: the cap is on streams, not traces.
+    expect((await h.app.request('/devtools/api/chat/a/stream')).status).toBe(503);
+
+    // One answer finishes: its stream ends and its slot is free again.
+    await h.replies.sinkFor('a').finish('done');
+    await readStream(open[0] as Response, (body) => body.includes('event: finish'));
+    await sleep(20);
+    const next = await h.app.request('/devtools/api/chat/d/stream');
+    expect(next.status).toBe(200);
+    for (const response of [...open.slice(1), next]) await response.body?.cancel();
   });
 });

@@ -20,9 +20,9 @@ import { createPlayground, PlaygroundRequestError } from './playground.js';
 import { mintSessionCookie } from './session-cookie.js';
 import type { Tracker } from './tracker.js';
 
-/** SSE timing (heartbeat, chat polling, longest chat stream) is passed on to `devtoolsStreams`. */
+/** SSE timing and limits (heartbeat, longest chat stream, chat streams open) are passed on to `devtoolsStreams`. */
 export interface DevtoolsRoutesOptions
-  extends Pick<DevtoolsStreamsOptions, 'heartbeatMs' | 'chatPollMs' | 'chatStreamMaxMs'> {
+  extends Pick<DevtoolsStreamsOptions, 'heartbeatMs' | 'chatStreamMaxMs' | 'maxChatStreams'> {
   tracker: Tracker;
   replies: DevtoolsReplies;
   /** The inbox the playground feeds; without one POST /api/chat answers 503. */
@@ -87,8 +87,8 @@ export function devtoolsRoutes({
   remoteAddress = nodeRemoteAddress,
   uiDirectory = new URL('./ui/', import.meta.url),
   heartbeatMs,
-  chatPollMs,
   chatStreamMaxMs,
+  maxChatStreams,
   maxChatChars = 8_000,
   sessionMaxAgeSeconds = 12 * 3_600,
   maxTokenFailuresPerMinute = 20,
@@ -249,7 +249,10 @@ export function devtoolsRoutes({
   });
 
   // ── SSE: a playground answer, and the live feed ─────────────────────────────
-  app.route('/', devtoolsStreams({ tracker, replies, now, heartbeatMs, chatPollMs, chatStreamMaxMs, shutdownSignal }));
+  app.route(
+    '/',
+    devtoolsStreams({ tracker, replies, now, heartbeatMs, chatStreamMaxMs, maxChatStreams, shutdownSignal }),
+  );
 
   // `/devtools/` (a typed or bookmarked trailing slash) lands on the UI rather than a 404.
   app.get('/*', (c) =>

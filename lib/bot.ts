@@ -18,6 +18,7 @@ import { webhookRoutes } from './feishu/webhook/webhook-routes.js';
 import { attachHealthMonitor, HealthMonitor, healthOptionsFromConfig } from './health/health-monitor.js';
 import { type HealthRoutesOptions, healthReport, healthRoutes, type ReadinessCheck } from './health/health-routes.js';
 import { type BotMetrics, createMetrics, metricsRoutes } from './health/metrics.js';
+import { watchStoreWrites } from './health/store-write-health.js';
 import { listen } from './http/listen.js';
 import { createDispatcher, type Dispatcher, type DispatcherOptions } from './inbox/dispatcher.js';
 import { startHousekeeping } from './inbox/housekeeping.js';
@@ -103,7 +104,9 @@ export interface StartBotOptions {
   >;
   /**
    * Take over the process: SIGINT/SIGTERM/PM2 'shutdown' drain and exit, uncaughtException drains
-   * and exits 1, unhandledRejection is logged. server.ts passes true; in-process tests leave it off.
+   * and exits 1, unhandledRejection is logged and counted, and FATAL_UNHANDLED_REJECTIONS of them
+   * within UNHANDLED_REJECTION_WINDOW_MS drain and exit 1 too. server.ts passes true; in-process
+   * tests leave it off.
    */
   installProcessHandlers?: boolean;
   /** Default: a new monitor for this bot, configured from `config.health`. */
@@ -131,7 +134,15 @@ export async function startBot(
 
   const readiness = createReadiness();
   const bus = createEventBus({ onListenerError: (error) => log.error({ err: error }, 'event observer failed') });
-  const store = await openStore(config.store.url, { instanceId: config.instanceId });
+  // Every write of the bot goes through this store, so a failing one (a full disk) turns
+  // /health/ready 503 until a write succeeds again.
+  const storeWrites = watchStoreWrites(await openStore(config.store.url, { instanceId: config.instanceId }), {
+    onChange: (failure) =>
+      failure
+        ? log.error({ error: failure.error }, 'store writes failing: not ready until one succeeds')
+        : log.info('store writes succeed again'),
+  });
+  const store = storeWrites.store;
   const startedAt = Date.now();
   // The process's one health monitor is this instance: routes, metrics and callers get it from
   // here (`RunningBot.monitor`), so bots built in-process by tests never see each other's calls.
@@ -151,7 +162,7 @@ export async function startBot(
     }
   });
   /** Read per /health/ready request: the long connection adds its check once it exists. */
-  const readinessChecks: ReadinessCheck[] = [];
+  const readinessChecks: ReadinessCheck[] = [storeWrites.check];
   // The tracker subscribes before anything emits, so a trace starts at its very first event.
   const devtools = config.devtools.enabled
     ? {
@@ -382,7 +393,13 @@ export async function startBot(
   });
   if (installProcessHandlers) {
     lifecycle.install();
-    installGlobalProcessHandlers({ log, bus, onFatal: () => lifecycle.shutdown('uncaughtException', 1) });
+    installGlobalProcessHandlers({
+      log,
+      bus,
+      onFatal: (reason) => lifecycle.shutdown(reason, 1),
+      maxUnhandledRejections: config.process.fatalUnhandledRejections,
+      unhandledRejectionWindowMs: config.process.unhandledRejectionWindowMs,
+    });
   }
   const stop = () => lifecycle.drain();
 

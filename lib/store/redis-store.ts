@@ -305,7 +305,7 @@ class RedisStore implements Store {
       return await operation();
     } catch (error) {
       if (StoreUnavailableError.isInstance(error)) throw error;
-      if (this.redis.status !== 'ready' || isConnectionError(error)) {
+      if (this.redis.status !== 'ready' || isConnectionError(error) || refusesWrites(error)) {
         throw new StoreUnavailableError(`Redis unavailable: ${(error as Error).message}`, { cause: error });
       }
       throw error;
@@ -592,6 +592,15 @@ function scriptHash(source: string): string {
     scriptHashes.set(source, sha);
   }
   return sha;
+}
+
+/** Redis answers but will not write: out of memory (maxmemory), its disk failing (MISCONF), a replica. */
+function refusesWrites(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/^(OOM|MISCONF|READONLY) /.test(message)) return true;
+  // A MULTI whose commands were refused ends as EXECABORT, carrying their errors.
+  const previous = (error as { previousErrors?: unknown } | null)?.previousErrors;
+  return Array.isArray(previous) && previous.some(refusesWrites);
 }
 
 function isConnectionError(error: unknown): boolean {

@@ -1,5 +1,6 @@
 /**
- * PM2 process file: `pm2 start ecosystem.config.js --env production` (see docs/operations.md).
+ * PM2 process file: `npm run pm2:start`, i.e. `pm2 start ecosystem.config.js --env production` with the
+ * project's own pm2 (see docs/operations.md).
  *
  * Why `export const apps` and not `module.exports`: package.json says "type": "module", so Node
  * reads every .js file as ESM, where `module.exports` throws. PM2 loads this file with

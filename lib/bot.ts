@@ -15,17 +15,20 @@ import { type BotIdentity, fetchBotIdentity } from './feishu/bot-identity.js';
 import { createFeishuClient, type FeishuClient } from './feishu/feishu-client.js';
 import { type LongConnection, startLongConnection } from './feishu/long-connection.js';
 import { webhookRoutes } from './feishu/webhook/webhook-routes.js';
+import { componentStates } from './health/component-states.js';
 import { attachHealthMonitor, HealthMonitor, healthOptionsFromConfig } from './health/health-monitor.js';
 import { type HealthRoutesOptions, healthReport, healthRoutes, type ReadinessCheck } from './health/health-routes.js';
 import { type BotMetrics, createMetrics, metricsRoutes } from './health/metrics.js';
 import { watchStoreWrites } from './health/store-write-health.js';
 import { listen } from './http/listen.js';
+import { rootRoute } from './http/root-route.js';
 import { createDispatcher, type Dispatcher, type DispatcherOptions } from './inbox/dispatcher.js';
 import { startHousekeeping } from './inbox/housekeeping.js';
 import { BUSY_NOTICE_KIND, createInbox, type Inbox } from './inbox/inbox.js';
 import type { JobHandler } from './inbox/job-handler.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger, type Logger, resolveLogFormat } from './log.js';
 import { createEventBus, type EventBus } from './observe/event-bus.js';
+import { logBotEvents } from './observe/log-bot-events.js';
 import { createRedactor } from './observe/redact.js';
 import {
   closeServer,
@@ -35,6 +38,7 @@ import {
 } from './process/graceful-shutdown.js';
 import { installProcessHandlers as installGlobalProcessHandlers } from './process/process-handlers.js';
 import { createReadiness, type Readiness } from './process/readiness.js';
+import { formatStartupBanner, packageVersion, startupSummary } from './process/startup-summary.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 
@@ -127,9 +131,15 @@ export async function startBot(
     monitor: givenMonitor,
   }: StartBotOptions = {},
 ): Promise<RunningBot> {
+  const logFormat = resolveLogFormat(config.logFormat);
   const log =
     givenLog ??
-    createLogger({ level: config.logLevel, secrets: config.secrets, base: { instance: config.instanceId } });
+    createLogger({
+      level: config.logLevel,
+      secrets: config.secrets,
+      base: { instance: config.instanceId },
+      pretty: logFormat === 'pretty',
+    });
   for (const notice of config.notices) log.warn(notice);
 
   const readiness = createReadiness();
@@ -155,12 +165,7 @@ export async function startBot(
   attachHealthMonitor(bus, monitor);
   const metrics = createMetrics({ instanceId: config.instanceId, countJobs: () => store.countJobs(), monitor });
   metrics.attach(bus);
-  // One line per finished job: with several instances, `pm2 logs` shows which one answered what.
-  bus.subscribe((event) => {
-    if (event.type === 'job.finished') {
-      log.info({ jobId: event.jobId, outcome: event.outcome, durationMs: event.durationMs }, 'job finished');
-    }
-  });
+  logBotEvents(bus, log);
   /** Read per /health/ready request: the long connection adds its check once it exists. */
   const readinessChecks: ReadinessCheck[] = [storeWrites.check];
   // The tracker subscribes before anything emits, so a trace starts at its very first event.
@@ -192,6 +197,14 @@ export async function startBot(
     startedAt,
     checks: readinessChecks,
     instanceId: config.instanceId,
+    components: componentStates({
+      feishu: config.feishu,
+      model: config.model,
+      storeKind: store.kind,
+      // Read per request: both exist by the time a request can arrive.
+      connectionStatus: () => connection?.status(),
+      canAnswer: () => 'answer' in handlers,
+    }),
   };
   const health = healthRoutes(healthOptions);
 
@@ -202,6 +215,7 @@ export async function startBot(
           appId: config.feishu.appId,
           appSecret: config.feishu.appSecret,
           domain: config.feishu.domain,
+          log,
         })
       : undefined;
   const botIdentity = feishuClient ? () => fetchBotIdentity(feishuClient, { bus }) : undefined;
@@ -276,11 +290,16 @@ export async function startBot(
     maxBacklog: config.inbox.maxBacklog,
     onEnqueued: (job) => dispatcher.wake(job.kind),
   });
+  const webhookMounted = feishuClient !== undefined && config.feishu.eventMode === 'webhook';
   const routes: RouteModule[] = [
+    {
+      path: '/',
+      app: rootRoute({ version: packageVersion(), devtools: devtools !== undefined, webhook: webhookMounted }),
+    },
     { path: '/', app: health },
     { path: '/', app: metricsRoutes({ registry: metrics.registry }) },
   ];
-  if (feishuClient && config.feishu.eventMode === 'webhook') {
+  if (webhookMounted) {
     routes.push({
       path: '/webhook',
       app: webhookRoutes({
@@ -404,6 +423,10 @@ export async function startBot(
   const stop = () => lifecycle.drain();
 
   log.info({ port, host: config.host, store: store.kind }, 'listening');
+  const startup = startupSummary({ config, port, longConnectionState: connection?.status().state });
+  // One readable block on a terminal, one JSON line (`startup`) for machines.
+  if (givenLog === undefined && logFormat === 'pretty') log.info(`started\n${formatStartupBanner(startup)}`);
+  else log.info({ startup }, 'started');
   if (typeof process.send === 'function') process.send('ready');
 
   const feishu = feishuClient && botIdentity ? { client: feishuClient, identity: botIdentity, connection } : undefined;

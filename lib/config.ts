@@ -87,6 +87,8 @@ export const SETTINGS = {
     'logLevel',
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ),
+  /** `pretty` (coloured, for people) or `json` (one object a line, for PM2 and CI); unset: pretty on a terminal. */
+  LOG_FORMAT: setting('logFormat', z.enum(['json', 'pretty']).optional()),
   /** Label on logs, health and metrics; `host:pid` (or PM2's instance number) when unset. */
   INSTANCE_ID: setting('instanceId', z.string().min(1).optional()),
 

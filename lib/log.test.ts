@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from './log.js';
+import { createLogger, resolveLogFormat } from './log.js';
 
 function capture(): { stream: Writable; text: () => string } {
   const chunks: string[] = [];
@@ -64,5 +64,15 @@ describe('createLogger', () => {
     expect(text).not.toContain(providerKey);
     expect(text.match(/\[Redacted\]/g)?.length).toBe(2);
     expect(JSON.parse(text.trim())).toMatchObject({ level: 40 });
+  });
+});
+
+describe('resolveLogFormat', () => {
+  it('follows LOG_FORMAT when set, else pretty only on a terminal', () => {
+    expect(resolveLogFormat(undefined, { isTTY: true })).toBe('pretty');
+    expect(resolveLogFormat(undefined, { isTTY: false })).toBe('json');
+    expect(resolveLogFormat(undefined, {})).toBe('json');
+    expect(resolveLogFormat('json', { isTTY: true })).toBe('json');
+    expect(resolveLogFormat('pretty', { isTTY: false })).toBe('pretty');
   });
 });

@@ -40,6 +40,21 @@ const REDACTED_PATHS = [
   'req.headers.cookie',
 ];
 
+export type LogFormat = 'json' | 'pretty';
+
+/**
+ * LOG_FORMAT when set, else pretty on a terminal and JSON lines everywhere else (PM2, CI, Docker).
+ *
+ * @example
+ * const log = createLogger({ pretty: resolveLogFormat(config.logFormat) === 'pretty' });
+ */
+export function resolveLogFormat(
+  format: LogFormat | undefined,
+  stdout: { isTTY?: boolean } = process.stdout,
+): LogFormat {
+  return format ?? (stdout.isTTY === true ? 'pretty' : 'json');
+}
+
 export interface LoggerOptions {
   level?: string;
   /** Secret values scrubbed from every line, also inside messages and error stacks. */

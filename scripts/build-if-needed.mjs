@@ -16,6 +16,9 @@ function newestSource(directory) {
   return newest;
 }
 
+// An image built with `npm run build` ships dist/ without the sources: nothing to rebuild from.
+if (!existsSync('lib') && existsSync(output)) process.exit(0);
+
 const sourceTime = Math.max(statSync('server.ts').mtimeMs, newestSource('lib'));
 if (!existsSync(output) || statSync(output).mtimeMs < sourceTime) {
   execSync('npm run build', { stdio: 'inherit' });

@@ -1,4 +1,3 @@
-import { createOpenAI } from '@ai-sdk/openai';
 import type { ModelMessage, ToolSet } from 'ai';
 import type { Config } from '../config.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
@@ -7,6 +6,7 @@ import type { EventBus } from '../observe/event-bus.js';
 import type { HistoryMessage } from '../store/store.js';
 import type { ConversationContext } from './conversation-context.js';
 import { createModelChain, type ModelChain } from './model-chain.js';
+import { modelProvider } from './model-provider.js';
 import { type AgentRunResult, runAgent } from './run-agent.js';
 import {
   builtInSpecialists,
@@ -162,7 +162,7 @@ export function createManagerAgent({
 }
 
 /**
- * The model chain for a config: `createOpenAI({ baseURL, apiKey }).chat(id)` (Chat Completions,
+ * The model chain for a config: the provider's models (model-provider.ts; Chat Completions,
  * so any OpenAI-compatible provider works) for MODEL then FALLBACK_MODELS, with the timeouts,
  * retry and breaker knobs from the config. One per process: the breakers live in it.
  */
@@ -171,13 +171,8 @@ export function createModelChainFromConfig(
   { bus, log }: { bus: EventBus; log?: Logger },
 ): ModelChain {
   if (model.primary === undefined) throw new Error('MODEL is not set: the agent is off');
-  const provider = createOpenAI({
-    ...(model.baseURL === undefined ? {} : { baseURL: model.baseURL }),
-    // Local servers (Ollama, vLLM) need no key, but the provider insists on one.
-    apiKey: model.apiKey ?? 'not-needed',
-  });
   return createModelChain({
-    createModel: (id) => provider.chat(id),
+    createModel: modelProvider(model),
     primary: model.primary,
     fallbacks: model.fallbacks,
     firstTokenTimeoutMs: model.firstTokenTimeoutMs,

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type FakeFeishu, startFakeFeishu } from '../../test/fakes/fake-feishu.js';
+import { silentLogger } from '../log.js';
 import { BotIdentityError, fetchBotIdentity } from './bot-identity.js';
 import { createFeishuClient } from './feishu-client.js';
 
@@ -13,7 +14,8 @@ describe('fetchBotIdentity (real SDK client against the fake Feishu)', () => {
   });
   beforeEach(() => fake.clearCalls());
 
-  const client = () => createFeishuClient({ appId: fake.appId, appSecret: fake.appSecret, domain: fake.url });
+  const client = () =>
+    createFeishuClient({ appId: fake.appId, appSecret: fake.appSecret, domain: fake.url, log: silentLogger() });
 
   it('reads the bot’s open_id (not the app id) and caches it per client', async () => {
     const feishu = client();

@@ -1,4 +1,5 @@
 import * as lark from '@larksuiteoapi/node-sdk';
+import type { Logger } from '../log.js';
 
 export type FeishuClient = lark.Client;
 
@@ -20,28 +21,32 @@ export function feishuBaseUrl(domain: string): string {
  * The SDK client for one self-built app. The SDK caches the tenant_access_token itself.
  *
  * @example
- * const client = createFeishuClient({ appId, appSecret, domain: 'http://127.0.0.1:9000' });
+ * const client = createFeishuClient({ appId, appSecret, domain: 'http://127.0.0.1:9000', log });
  * await client.im.v1.message.create({ params: { receive_id_type: 'chat_id' }, data: { ... } });
  */
 export function createFeishuClient({
   appId,
   appSecret,
   domain = 'feishu',
-  logger = safeSdkLogger(),
+  log,
 }: {
   appId: string;
   appSecret: string;
   domain?: string;
-  /** Where the SDK's own log lines go; the default never prints request headers (see safeSdkLogger). */
-  logger?: lark.Logger;
+  /**
+   * The app's logger: the SDK's own lines (it logs every failed request) go through it at its
+   * level, so a silent test logger silences the faults a test injects on purpose.
+   */
+  log: Logger;
 }): FeishuClient {
   return new lark.Client({
     appId,
     appSecret,
     appType: lark.AppType.SelfBuild,
     domain: feishuDomain(domain),
+    // The Client only ever logs errors; the app logger's level decides whether they are written.
     loggerLevel: lark.LoggerLevel.error,
-    logger,
+    logger: sdkLogger(log, 'feishu-sdk'),
   });
 }
 
@@ -71,15 +76,20 @@ export function sdkLogGist(value: unknown): string {
 }
 
 /**
- * An SDK logger that writes each call's gist (see sdkLogGist) to stderr, never request headers.
- * Callers see the failure itself through the thrown error.
+ * The SDK's logger interface over the app logger: each call's gist (see sdkLogGist, never request
+ * headers) at the same level, tagged with `component`. Debug and trace are dropped: the SDK's
+ * debug lines include the long connection's URL, whose query carries a short-lived ticket.
+ *
+ * @example
+ * new lark.WSClient({ appId, appSecret, logger: sdkLogger(log, 'feishu-ws') });
  */
-export function safeSdkLogger(
-  write: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
-): lark.Logger {
-  const line =
-    (level: string) =>
-    (...messages: unknown[]) =>
-      write(`[lark-sdk] ${level}: ${messages.map(sdkLogGist).join(' ')}`);
-  return { error: line('error'), warn: line('warn'), info: line('info'), debug: line('debug'), trace: line('trace') };
+export function sdkLogger(log: Logger, component: string): lark.Logger {
+  const line = (messages: unknown[]) => messages.map(sdkLogGist).join(' ');
+  return {
+    error: (...messages: unknown[]) => log.error({ component }, line(messages)),
+    warn: (...messages: unknown[]) => log.warn({ component }, line(messages)),
+    info: (...messages: unknown[]) => log.info({ component }, line(messages)),
+    debug: () => {},
+    trace: () => {},
+  };
 }

@@ -5,7 +5,7 @@ import type { Logger } from '../log.js';
 import type { ConnectionState } from '../observe/bot-event.js';
 import type { EventBus } from '../observe/event-bus.js';
 import { errorMessage, toError } from '../util/error-message.js';
-import { feishuDomain, sdkLogGist } from './feishu-client.js';
+import { feishuDomain, sdkLogger } from './feishu-client.js';
 
 export interface LongConnectionStatus {
   state: ConnectionState;
@@ -77,32 +77,22 @@ export function messageEventDispatcher({
   now?: () => number;
   onEvent?: (receivedAt: number) => void;
 }): lark.EventDispatcher {
-  return new lark.EventDispatcher({ logger: sdkLogger(log), loggerLevel: lark.LoggerLevel.warn }).register({
-    [MESSAGE_EVENT_TYPE]: async (data: JsonObject) => {
-      const receivedAt = now();
-      onEvent(receivedAt);
-      const inbound = inboundFromLongConnection(data, receivedAt);
-      if (inbound === undefined) {
-        log.warn('long-connection message event without event_id ignored');
-        return;
-      }
-      const result = await inbox.accept(inbound);
-      // Throwing makes the SDK answer 500, so Feishu delivers the event again later.
-      if (result.status === 'unavailable') throw new Error(`inbox unavailable: ${result.reason}`);
+  return new lark.EventDispatcher({ logger: sdkLogger(log, 'feishu-ws'), loggerLevel: lark.LoggerLevel.warn }).register(
+    {
+      [MESSAGE_EVENT_TYPE]: async (data: JsonObject) => {
+        const receivedAt = now();
+        onEvent(receivedAt);
+        const inbound = inboundFromLongConnection(data, receivedAt);
+        if (inbound === undefined) {
+          log.warn('long-connection message event without event_id ignored');
+          return;
+        }
+        const result = await inbox.accept(inbound);
+        // Throwing makes the SDK answer 500, so Feishu delivers the event again later.
+        if (result.status === 'unavailable') throw new Error(`inbox unavailable: ${result.reason}`);
+      },
     },
-  });
-}
-
-function sdkLogger(log: Logger): lark.Logger {
-  const line = (msg: unknown[]) => msg.map(sdkLogGist).join(' ');
-  return {
-    error: (...msg: unknown[]) => log.error({ component: 'feishu-ws' }, line(msg)),
-    warn: (...msg: unknown[]) => log.warn({ component: 'feishu-ws' }, line(msg)),
-    info: (...msg: unknown[]) => log.info({ component: 'feishu-ws' }, line(msg)),
-    // The SDK's debug lines include the connect URL, whose query carries a short-lived ticket.
-    debug: () => {},
-    trace: () => {},
-  };
+  );
 }
 
 /**
@@ -158,7 +148,7 @@ export function startLongConnection({
     appId,
     appSecret,
     domain: feishuDomain(domain),
-    logger: sdkLogger(log),
+    logger: sdkLogger(log, 'feishu-ws'),
     loggerLevel: lark.LoggerLevel.info,
     onReady: () => {
       readyFlag = true;

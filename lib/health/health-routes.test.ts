@@ -98,6 +98,42 @@ describe('GET /health', () => {
       error: 'no answer within 50 ms',
     });
   });
+
+  it('adds the component states to the body, keeps the contract fields, and lets them lower the status', async () => {
+    const monitor = new HealthMonitor();
+    const seen: string[] = [];
+    const app = healthRoutes({
+      monitor,
+      readiness: createReadiness(),
+      store: { ping: async () => {} },
+      startedAt: Date.now(),
+      components: ({ snapshot, checks }) => {
+        seen.push(`${snapshot.status} ${checks.map((check) => `${check.name}:${check.ok}`).join(',')}`);
+        return {
+          states: {
+            agent: { state: 'off', reason: 'no model: MODEL not set' },
+            feishu: { ...snapshot.feishu, webhook: 'unsigned', longConnection: { state: 'off', connected: false } },
+            store: { kind: 'sqlite', state: 'ok' },
+          },
+          floors: [{ status: 'unhealthy', reason: 'agent off: nobody is answered' }],
+        };
+      },
+    });
+    const response = await app.request('/health');
+    expect(response.status).toBe(503);
+    const body = (await response.json()) as HealthBody;
+    expect(seen).toEqual(['healthy store:true']);
+    expect(body).toMatchObject({
+      status: 'unhealthy',
+      reasons: ['agent off: nobody is answered'],
+      agent: { state: 'off', reason: 'no model: MODEL not set' },
+      feishu: { connection: 'off', reconnects: 0, webhook: 'unsigned', longConnection: { state: 'off' } },
+      store: { kind: 'sqlite', state: 'ok' },
+      window: { seconds: 300 },
+      errors: { total: 0 },
+      lastError: null,
+    });
+  });
 });
 
 describe('healthReport', () => {

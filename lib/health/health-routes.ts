@@ -3,6 +3,7 @@ import type { Readiness } from '../process/readiness.js';
 import type { Store } from '../store/store.js';
 import { errorMessage } from '../util/error-message.js';
 import { withTimeout } from '../util/with-timeout.js';
+import type { ComponentContext, ComponentReport, ComponentStates } from './component-states.js';
 import type { HealthMonitor } from './health-monitor.js';
 import { type HealthStatus, STATUS_RANK } from './health-rules.js';
 import type { HealthSnapshot } from './health-snapshot.js';
@@ -41,13 +42,16 @@ export interface HealthRoutesOptions {
   checks?: readonly ReadinessCheck[];
   /** Shown as `instance`, so an operator behind a load balancer knows who answered. */
   instanceId?: string;
+  /** The component states (agent, feishu, store, redis) added to the body, each able to lower the status. */
+  components?: (context: ComponentContext) => ComponentReport;
   /** A check that has not answered by then has failed. Default 2 000 ms. */
   checkTimeoutMs?: number;
   now?: () => number;
 }
 
 /** The `/health` body: the contract of ARCHITECTURE.md plus additive fields. */
-export interface HealthBody extends HealthSnapshot {
+export interface HealthBody extends HealthSnapshot, Partial<Omit<ComponentStates, 'feishu'>> {
+  feishu: HealthSnapshot['feishu'] & Partial<ComponentStates['feishu']>;
   uptime: number;
   instance: string | undefined;
   phase: Readiness['phase'];
@@ -65,7 +69,7 @@ const NO_STORE = { 'Cache-Control': 'no-store' };
  * (await healthSnapshot()).status; // 'healthy'
  */
 export function healthReport(options: HealthRoutesOptions): () => Promise<HealthBody> {
-  const { monitor, readiness, startedAt, instanceId, now = Date.now } = options;
+  const { monitor, readiness, startedAt, instanceId, components, now = Date.now } = options;
   const runChecks = checkRunner(options);
   return async () => {
     const snapshot = monitor.snapshot();
@@ -78,8 +82,14 @@ export function healthReport(options: HealthRoutesOptions): () => Promise<Health
       if (STATUS_RANK[floor] > STATUS_RANK[status]) status = floor;
       reasons.push(`check ${result.name} failed: ${result.error}`);
     }
+    const report = components?.({ snapshot, checks: results });
+    for (const floor of report?.floors ?? []) {
+      if (STATUS_RANK[floor.status] > STATUS_RANK[status]) status = floor.status;
+      reasons.push(floor.reason);
+    }
     return {
       ...snapshot,
+      ...report?.states,
       status,
       reasons,
       uptime: seconds(now() - startedAt),

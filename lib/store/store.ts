@@ -158,3 +158,34 @@ export class StoreUnavailableError extends Error {
     return error instanceof Error && (error as { code?: unknown }).code === 'STORE_UNAVAILABLE';
   }
 }
+
+/**
+ * What every Store throws, before it reads or writes anything, for an argument it cannot take: a
+ * `TypeError` for a value of the wrong kind (an empty id, a payload JSON cannot hold) and a
+ * `RangeError` for a number out of range (a ttl of 0, a negative limit), as Node's own APIs do,
+ * both with `code` STORE_INVALID_ARGUMENT. It is the caller's bug, never an outage: retrying
+ * cannot help. store-arguments.ts makes them, so SQLite and Redis refuse the same arguments with
+ * the same error (test/store/store-conformance.ts checks).
+ *
+ * @example
+ * if (StoreArgumentError.isInstance(error)) log.error({ reason: error.message }, 'store misuse');
+ */
+export type StoreArgumentError = (TypeError | RangeError) & { readonly code: 'STORE_INVALID_ARGUMENT' };
+
+export const StoreArgumentError = {
+  code: 'STORE_INVALID_ARGUMENT' as const,
+  /** A value of the wrong kind. */
+  type(message: string): StoreArgumentError {
+    return Object.assign(new TypeError(message), { code: StoreArgumentError.code });
+  },
+  /** A number out of range. */
+  range(message: string): StoreArgumentError {
+    return Object.assign(new RangeError(message), { code: StoreArgumentError.code });
+  },
+  isInstance(error: unknown): error is StoreArgumentError {
+    return (
+      (error instanceof TypeError || error instanceof RangeError) &&
+      (error as { code?: unknown }).code === StoreArgumentError.code
+    );
+  },
+};

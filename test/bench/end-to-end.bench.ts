@@ -94,7 +94,12 @@ async function oneMessage(bot: RunningBot, feishu: FakeFeishu, index: number): P
 }
 
 async function baselines(feishu: FakeFeishu, openai: FakeOpenAI, count: number) {
-  const client = createFeishuClient({ appId: feishu.appId, appSecret: feishu.appSecret, domain: feishu.url });
+  const client = createFeishuClient({
+    appId: feishu.appId,
+    appSecret: feishu.appSecret,
+    domain: feishu.url,
+    log: silentLogger(),
+  });
   const model = createOpenAI({ baseURL: openai.baseURL, apiKey: openai.apiKey }).chat('gpt-test');
   const feishuCall: number[] = [];
   const modelCall: number[] = [];

@@ -103,6 +103,13 @@ const known: readonly Bench[] = [
     timeoutMs: 5 * 60_000,
   },
   {
+    label: 'attachments: 10-page PDF, 5 MB image pass-through, memory after 100 attachments',
+    file: 'attachments.bench.ts',
+    args: ['30', '100'],
+    quickArgs: ['5', '20'],
+    timeoutMs: 10 * 60_000,
+  },
+  {
     label: 'extra: card planning per streamed update',
     file: 'card-planner.bench.ts',
     args: [],

@@ -1,5 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -31,6 +32,10 @@ function start(cwd: string, extra: Record<string, string>) {
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-8_000);
   });
+  let stdout = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout = (stdout + chunk.toString()).slice(-32_000);
+  });
   const exited = new Promise<number | null>((resolvePromise) => child.once('exit', (code) => resolvePromise(code)));
   let host: string | undefined;
   const listening = new Promise<number>((resolvePromise, reject) => {
@@ -49,7 +54,26 @@ function start(cwd: string, extra: Record<string, string>) {
   });
   // Tests that expect an early exit never await it.
   listening.catch(() => {});
-  return { child, exited, listening, stderr: () => stderr, host: () => host };
+  return { child, exited, listening, stderr: () => stderr, stdout: () => stdout, host: () => host };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolvePromise(port));
+    });
+  });
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolvePromise) => setTimeout(resolvePromise, 50));
+  }
 }
 
 beforeAll(() => {
@@ -64,18 +88,75 @@ afterEach(() => {
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
 describe('node dist/server.js', () => {
-  it('serves /health without any Feishu or model credentials, configured from .env', async () => {
+  it('starts without any Feishu or model credentials, configured from .env, and says honestly what is off', async () => {
     const workingDirectory = mkdtempSync(join(directory, 'dev-'));
     writeFileSync(join(workingDirectory, '.env'), 'PORT=0\nHOST=127.0.0.1\nSTORE_URL=sqlite:./data/bot.db\n');
     const server = start(workingDirectory, {});
     const port = await server.listening;
     const health = await fetch(`http://127.0.0.1:${port}/health`);
-    expect(health.status).toBe(200);
-    const body = (await health.json()) as { status: string; window: { seconds: number } };
-    expect(body.status).toBe('healthy');
+    // Nobody can be answered without a model: not "healthy", and it says why.
+    expect(health.status).toBe(503);
+    const body = (await health.json()) as {
+      status: string;
+      window: { seconds: number };
+      agent: { state: string; reason: string };
+      feishu: { webhook: string; longConnection: { state: string; reason: string } };
+      store: { kind: string; state: string };
+    };
+    expect(body.status).toBe('unhealthy');
     expect(body.window.seconds).toBe(300);
+    expect(body.agent).toEqual({ state: 'off', reason: 'no model: MODEL, OPENAI_API_KEY not set' });
+    expect(body.feishu).toMatchObject({
+      webhook: 'off',
+      longConnection: { state: 'off', reason: 'FEISHU_APP_ID, FEISHU_APP_SECRET not set' },
+    });
+    expect(body.store).toEqual({ kind: 'sqlite', state: 'ok' });
     expect((await fetch(`http://127.0.0.1:${port}/health/ready`)).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${port}/health/live`)).status).toBe(200);
+    // Devtools are on in development: the root sends a browser there.
+    const root = await fetch(`http://127.0.0.1:${port}/`, { redirect: 'manual' });
+    expect(root.status).toBe(302);
+    expect(root.headers.get('location')).toBe('/devtools');
+
+    // Not a terminal: JSON lines, the start-up summary among them as one line.
+    const lines = server
+      .stdout()
+      .split('\n')
+      .filter((line) => line.length > 0)
+      .map((line) => JSON.parse(line) as { msg: string; startup?: Record<string, unknown> });
+    const started = lines.filter((line) => line.msg === 'started');
+    expect(started).toHaveLength(1);
+    expect(started[0]!.startup).toMatchObject({
+      listen: `http://127.0.0.1:${port}`,
+      devtools: { url: `http://127.0.0.1:${port}/devtools` },
+      feishu: { off: 'FEISHU_APP_ID, FEISHU_APP_SECRET not set' },
+      model: { off: 'no model: MODEL, OPENAI_API_KEY not set' },
+      store: 'sqlite:./data/bot.db',
+    });
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  });
+
+  it('prints a coloured, readable start-up block with LOG_FORMAT=pretty and a JSON index at / without devtools', async () => {
+    const port = await freePort();
+    const server = start(directory, {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      STORE_URL: 'sqlite::memory:',
+      LOG_FORMAT: 'pretty',
+      ENABLE_DEVTOOLS: 'false',
+    });
+    await waitFor(() => server.stdout().includes('features'), 15_000);
+    const output = server.stdout();
+    // ANSI colour escapes (ESC [ n m).
+    expect(output).toContain(`${String.fromCharCode(27)}[`);
+    expect(output).toContain(`listening  http://127.0.0.1:${port}`);
+    expect(output).toContain('devtools   off: ENABLE_DEVTOOLS is false');
+    expect(output).toContain('– agent: no model: MODEL, OPENAI_API_KEY not set');
+    expect(() => JSON.parse(output.split('\n')[0]!)).toThrow();
+    const index = await fetch(`http://127.0.0.1:${port}/`);
+    expect(index.status).toBe(200);
+    expect(await index.json()).toMatchObject({ service: 'feishu-agent-bot', routes: expect.any(Array) });
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);
   });

@@ -4,6 +4,7 @@ import * as lark from '@larksuiteoapi/node-sdk';
 import { Hono } from 'hono';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFeishuClient } from '../../lib/feishu/feishu-client.js';
+import { silentLogger } from '../../lib/log.js';
 import {
   buildCardActionEvent,
   buildMessageEvent,
@@ -20,7 +21,7 @@ import { type FakeFeishu, startFakeFeishu } from './fake-feishu.js';
 
 const encryptKey = 'test-encrypt-key-0123456789';
 /** LoggerLevel.fatal is 0, which the SDK treats as "unset" (info); a silent logger keeps test output clean. */
-const silentLogger = { error() {}, warn() {}, info() {}, debug() {}, trace() {} };
+const silentSdkLogger = { error() {}, warn() {}, info() {}, debug() {}, trace() {} };
 
 /** What the SDK's adapters hand to the dispatcher: the parsed body with the headers on its prototype. */
 function sdkRequestData(headers: Record<string, string>, rawBody: string): Record<string, unknown> {
@@ -28,7 +29,7 @@ function sdkRequestData(headers: Record<string, string>, rawBody: string): Recor
 }
 
 function quietDispatcher(received: unknown[]) {
-  return new lark.EventDispatcher({ encryptKey, logger: silentLogger }).register({
+  return new lark.EventDispatcher({ encryptKey, logger: silentSdkLogger }).register({
     'im.message.receive_v1': async (data: unknown) => {
       received.push(data);
       return 'handled';
@@ -140,7 +141,12 @@ describe('event builders', () => {
     expect(stored).toMatchObject({ chatId: 'oc_team', fromBot: false, sender: { id: DEFAULT_USER_OPEN_ID } });
     expect(fake.visibleText(event.event.message.message_id)).toBe(`@${fake.botName} question`);
 
-    const client = createFeishuClient({ appId: fake.appId, appSecret: fake.appSecret, domain: fake.url });
+    const client = createFeishuClient({
+      appId: fake.appId,
+      appSecret: fake.appSecret,
+      domain: fake.url,
+      log: silentLogger(),
+    });
     const reply = await client.im.v1.message.reply({
       path: { message_id: event.event.message.message_id },
       data: { msg_type: 'text', content: JSON.stringify({ text: 'answer' }) },
@@ -256,7 +262,7 @@ describe('delivery', () => {
 
   it('postEvent reaches the SDK HTTP adapter over a real socket: verified, decrypted, challenged', async () => {
     const received: FeishuMessageReceiveEvent['event'][] = [];
-    const dispatcher = new lark.EventDispatcher({ encryptKey, logger: silentLogger }).register({
+    const dispatcher = new lark.EventDispatcher({ encryptKey, logger: silentSdkLogger }).register({
       'im.message.receive_v1': async (data) => {
         received.push(data as FeishuMessageReceiveEvent['event']);
         return { ok: true };

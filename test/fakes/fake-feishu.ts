@@ -34,6 +34,8 @@ import type { CORE_CODES } from './feishu/reply.js';
  * await fake.close();
  */
 
+export type { FakeScope } from './feishu/application-scopes.js';
+export { DEFAULT_GRANTED_SCOPES } from './feishu/application-scopes.js';
 export type { CardEntity } from './feishu/card-store.js';
 export type { CardElementState, CardState } from './feishu/cardkit.js';
 export type {

@@ -279,6 +279,9 @@ export async function startFakeLongConnection(): Promise<FakeLongConnection> {
       `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
     );
     sockets.add(socket);
+    // Upgraded sockets of an HTTP server are half-open capable: when the client ends its side
+    // (the SDK's close), end ours too, as a real gateway does, so the connection is really gone.
+    socket.on('end', () => socket.end());
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => sockets.delete(socket));
     socket.on(

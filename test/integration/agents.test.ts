@@ -40,7 +40,7 @@ let sinks: RecordingReplySink[];
 
 beforeEach(async () => {
   [openai, feishu] = await Promise.all([startFakeOpenAI(), startFakeFeishu()]);
-  feishuClient = createFeishuClient({ appId: feishu.appId, appSecret: feishu.appSecret, domain: feishu.url });
+  feishuClient = createFeishuClient({ appId: feishu.appId, appSecret: feishu.appSecret, domain: feishu.url, log });
   bus = createEventBus();
   events = [];
   bus.subscribe((event) => events.push(event));

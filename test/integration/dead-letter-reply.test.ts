@@ -22,7 +22,12 @@ describe('createDeadLetterReply with the real streaming card sink', () => {
 
   beforeAll(async () => {
     fake = await startFakeFeishu();
-    client = createFeishuClient({ appId: fake.appId, appSecret: fake.appSecret, domain: fake.url });
+    client = createFeishuClient({
+      appId: fake.appId,
+      appSecret: fake.appSecret,
+      domain: fake.url,
+      log: silentLogger(),
+    });
   });
   afterAll(async () => {
     await fake.close();

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type RunningBot, startBot } from '../../lib/bot.js';
+import { type RunningBot, type StartBotOptions, startBot } from '../../lib/bot.js';
 import { loadConfig } from '../../lib/config.js';
+import type { HealthBody } from '../../lib/health/health-routes.js';
 import { silentLogger } from '../../lib/log.js';
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text.js';
 
@@ -11,7 +12,10 @@ describe('health and metrics wired into startBot', () => {
     await Promise.all(bots.splice(0).map((bot) => bot.stop()));
   });
 
-  async function start(instanceId: string) {
+  // A model that is configured but never called: no test here sends a message.
+  const model = { MODEL: 'gpt-test', OPENAI_API_KEY: 'sk-never-used', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' };
+
+  async function start(instanceId: string, env: Record<string, string> = model, options: StartBotOptions = {}) {
     const config = loadConfig({
       NODE_ENV: 'test',
       PORT: '0',
@@ -19,8 +23,9 @@ describe('health and metrics wired into startBot', () => {
       STORE_URL: 'sqlite::memory:',
       INSTANCE_ID: instanceId,
       ENABLE_DEVTOOLS: 'false',
+      ...env,
     });
-    const bot = await startBot(config, { log: silentLogger() });
+    const bot = await startBot(config, { log: silentLogger(), ...options });
     bots.push(bot);
     const get = (path: string) => fetch(`http://127.0.0.1:${bot.port}${path}`);
     return { bot, get };
@@ -88,5 +93,31 @@ describe('health and metrics wired into startBot', () => {
     await expect(first.get('/health/live')).rejects.toThrow();
     // stop() twice is fine.
     await first.bot.stop();
+  });
+
+  it('says the agent is off without a model, and is unhealthy while nobody can be answered', async () => {
+    const { get } = await start('wiring-d', {});
+    const response = await get('/health');
+    expect(response.status).toBe(503);
+    const body = (await response.json()) as HealthBody;
+    expect(body.status).toBe('unhealthy');
+    expect(body.agent).toEqual({ state: 'off', reason: 'no model: MODEL, OPENAI_API_KEY not set' });
+    expect(body.reasons).toContain(
+      'agent off (no model: MODEL, OPENAI_API_KEY not set): messages are stored, nobody is answered',
+    );
+    expect(body.feishu).toMatchObject({ webhook: 'off', longConnection: { state: 'off', connected: false } });
+    expect(body.store).toEqual({ kind: 'sqlite', state: 'ok' });
+    // Live and ready stay 200: restarting or unrouting the process would not give it a model.
+    expect((await get('/health/live')).status).toBe(200);
+    expect((await get('/health/ready')).status).toBe(200);
+
+    const withStandIn = await start('wiring-e', {}, { handlers: () => ({ answer: async () => {} }) });
+    const standIn = (await (await withStandIn.get('/health')).json()) as HealthBody;
+    expect(standIn.status).toBe('healthy');
+    expect(standIn.agent?.state).toBe('off');
+
+    const withModel = await start('wiring-f');
+    const ok = (await (await withModel.get('/health')).json()) as HealthBody;
+    expect(ok.agent).toEqual({ state: 'ok', models: ['gpt-test'] });
   });
 });

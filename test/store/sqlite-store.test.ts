@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../lib/store/open-store.js';
-import { CLAIM_NEXT_JOB_SQL, openSqliteStore, PURGE_JOBS_SQL, sqliteMigrations } from '../../lib/store/sqlite-store.js';
+import { sqliteMigrations } from '../../lib/store/sqlite-schema.js';
+import { CLAIM_NEXT_JOB_SQL, PURGE_JOBS_SQL } from '../../lib/store/sqlite-statements.js';
+import { openSqliteStore } from '../../lib/store/sqlite-store.js';
 import { type Store, StoreUnavailableError } from '../../lib/store/store.js';
 import { describeStoreConformance } from './store-conformance.js';
 

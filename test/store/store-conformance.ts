@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../lib/store/open-store.js';
-import type { HistoryMessage, Job, NewJob, Store } from '../../lib/store/store.js';
+import { type HistoryMessage, type Job, type NewJob, type Store, StoreArgumentError } from '../../lib/store/store.js';
 import type { ClaimWorkerResult, RaceJobPayload } from './claim-worker.js';
 
 export interface StoreConformanceOptions {
@@ -588,6 +588,191 @@ export function describeStoreConformance(name: string, options: StoreConformance
         expect(await store.getRecord('c', 'r4')).toBeNull();
         expect(await store.getRecord('c', 'r0')).toBeNull();
         expect(await store.getRecord('d', 'keep')).toBe('other collection');
+      });
+    });
+
+    describe('bad arguments', () => {
+      const circular: { self?: unknown } = {};
+      circular.self = circular;
+      const message = (index: number, extra: Record<string, unknown>) =>
+        ({ role: 'user', content: `m${index}`, at: T0 + index, ...extra }) as unknown as HistoryMessage;
+      // Each call is refused before anything is read or written, by every store alike.
+      const refusals: [name: string, call: (each: Store) => Promise<unknown>, type: ErrorConstructor, text: RegExp][] =
+        [
+          ['claimKey: empty key', (each) => each.claimKey('', HOUR, T0), TypeError, /^key must be a non-empty string/],
+          ['claimKey: ttl 0', (each) => each.claimKey('k', 0, T0), RangeError, /^ttlMs must be a positive number/],
+          ['claimKey: ttl NaN', (each) => each.claimKey('k', Number.NaN, T0), RangeError, /^ttlMs /],
+          [
+            'admit: an empty key after a good one',
+            (each) => each.admit({ keys: ['event:ok', ''], ttlMs: HOUR, job: job('j1', 'a') }, T0),
+            TypeError,
+            /^keys\[1\] must be a non-empty string/,
+          ],
+          [
+            'admit: negative ttl',
+            (each) => each.admit({ keys: ['event:ok'], ttlMs: -1, job: job('j1', 'a') }, T0),
+            RangeError,
+            /^ttlMs /,
+          ],
+          [
+            'admit: payload JSON cannot hold',
+            (each) =>
+              each.admit({ keys: ['event:ok'], ttlMs: HOUR, job: { ...job('j1', 'a'), payload: undefined } }, T0),
+            TypeError,
+            /^job\.payload must be JSON-serialisable/,
+          ],
+          ['enqueue: empty id', (each) => each.enqueue(job('', 'a'), T0), TypeError, /^job\.id must be/],
+          ['enqueue: empty lane', (each) => each.enqueue(job('j1', ''), T0), TypeError, /^job\.lane must be/],
+          ['enqueue: empty kind', (each) => each.enqueue(job('j1', 'a', ''), T0), TypeError, /^job\.kind must be/],
+          [
+            'enqueue: a function as payload',
+            (each) =>
+              each.enqueue(
+                job('j1', 'a', 'answer', () => 1),
+                T0,
+              ),
+            TypeError,
+            /^job\.payload must be JSON-serialisable/,
+          ],
+          [
+            'enqueue: a cyclic payload',
+            (each) => each.enqueue(job('j1', 'a', 'answer', circular), T0),
+            TypeError,
+            /^job\.payload must be JSON-serialisable/,
+          ],
+          [
+            'enqueue: a BigInt payload',
+            (each) => each.enqueue(job('j1', 'a', 'answer', { n: 1n }), T0),
+            TypeError,
+            /^job\.payload must be JSON-serialisable/,
+          ],
+          [
+            'claimNextJob: empty owner',
+            (each) => each.claimNextJob({ owner: '', leaseMs: 1_000, now: T0 }),
+            TypeError,
+            /^owner /,
+          ],
+          [
+            'claimNextJob: lease 0',
+            (each) => each.claimNextJob({ owner: 'w', leaseMs: 0, now: T0 }),
+            RangeError,
+            /^leaseMs /,
+          ],
+          ['renewLease: negative lease', (each) => each.renewLease('held', 'w', -5, T0), RangeError, /^leaseMs /],
+          [
+            'saveCheckpoint: a function',
+            (each) => each.saveCheckpoint('held', 'w', () => 1),
+            TypeError,
+            /^checkpoint must be JSON-serialisable/,
+          ],
+          [
+            'failJob: negative retry delay',
+            (each) => each.failJob('held', 'w', { error: 'x', dead: false, retryInMs: -1, now: T0 }),
+            RangeError,
+            /^retryInMs /,
+          ],
+          [
+            'failJob: NaN retry delay, even when dead',
+            (each) => each.failJob('held', 'w', { error: 'x', dead: true, retryInMs: Number.NaN, now: T0 }),
+            RangeError,
+            /^retryInMs /,
+          ],
+          ['listJobs: negative limit', (each) => each.listJobs({ limit: -1 }), RangeError, /^limit /],
+          ['listJobs: fractional limit', (each) => each.listJobs({ limit: 1.5 }), RangeError, /^limit /],
+          [
+            'listJobs: unknown status',
+            (each) => each.listJobs({ status: 'gone' as 'done', limit: 10 }),
+            TypeError,
+            /^status must be one of/,
+          ],
+          ['purgeJobs: NaN', (each) => each.purgeJobs(Number.NaN), RangeError, /^before must be a time/],
+          ['purgeHistory: Infinity', (each) => each.purgeHistory(Number.POSITIVE_INFINITY), RangeError, /^before /],
+          [
+            'appendHistory: empty conversation',
+            (each) => each.appendHistory('', [message(1, {})], 10),
+            TypeError,
+            /^conversation /,
+          ],
+          [
+            'appendHistory: maxMessages 0',
+            (each) => each.appendHistory('c', [message(1, {})], 0),
+            RangeError,
+            /^maxMessages must be a positive integer/,
+          ],
+          [
+            'appendHistory: maxMessages 0 with no messages',
+            (each) => each.appendHistory('c', [], 0),
+            RangeError,
+            /^maxMessages /,
+          ],
+          [
+            'appendHistory: an unknown role after a good message',
+            (each) => each.appendHistory('c', [message(1, {}), message(2, { role: 'robot' })], 10),
+            TypeError,
+            /^messages\[1\]\.role/,
+          ],
+          [
+            'appendHistory: content not a string',
+            (each) => each.appendHistory('c', [message(1, { content: 42 })], 10),
+            TypeError,
+            /^messages\[0\]\.content/,
+          ],
+          [
+            'appendHistory: no time',
+            (each) => each.appendHistory('c', [message(1, { at: Number.NaN })], 10),
+            TypeError,
+            /^messages\[0\]\.at/,
+          ],
+          ['readHistory: negative limit', (each) => each.readHistory('c', -1), RangeError, /^limit /],
+          ['incrementCounter: empty key', (each) => each.incrementCounter('', 60_000, T0), TypeError, /^key /],
+          [
+            'incrementCounter: fractional window',
+            (each) => each.incrementCounter('k', 0.5, T0),
+            RangeError,
+            /^windowMs must be a positive integer/,
+          ],
+          ['putRecord: empty collection', (each) => each.putRecord('', 'r', 1, 5), TypeError, /^collection /],
+          ['putRecord: empty id', (each) => each.putRecord('c', '', 1, 5), TypeError, /^id /],
+          ['putRecord: maxRecords 0', (each) => each.putRecord('c', 'r', 1, 0), RangeError, /^maxRecords /],
+          [
+            'putRecord: undefined value',
+            (each) => each.putRecord('c', 'r', undefined, 5),
+            TypeError,
+            /^record value must be JSON-serialisable/,
+          ],
+          ['listRecords: negative limit', (each) => each.listRecords('c', -1), RangeError, /^limit /],
+        ];
+
+      it.each(refusals)('refuses %s with StoreArgumentError', async (_name, call, type, text) => {
+        const error = await call(store).then(
+          (value) => new Error(`accepted, answered ${JSON.stringify(value)}`),
+          (caught: unknown) => caught,
+        );
+        expect(StoreArgumentError.isInstance(error), String(error)).toBe(true);
+        expect(error).toBeInstanceOf(type);
+        expect(error).toMatchObject({ code: 'STORE_INVALID_ARGUMENT', message: expect.stringMatching(text) });
+      });
+
+      it('stores nothing for a refused call, and the store works on', async () => {
+        await enqueueAll([job('held', 'a'), job('waiting', 'b')]);
+        await claim('w', T0 + 10);
+        for (const [name, call] of refusals) await expect(call(store), name).rejects.toThrow();
+        expect(await store.countJobs()).toEqual({ pending: 1, leased: 1, done: 0, dead: 0 });
+        expect(await store.getJob('held')).toMatchObject({
+          status: 'leased',
+          owner: 'w',
+          leaseUntil: T0 + 60_010,
+          checkpoint: null,
+          lastError: null,
+        });
+        expect(await store.getJob('waiting')).toMatchObject({ status: 'pending', attempts: 0 });
+        expect(await store.getJob('j1')).toBeNull();
+        // The refused admission claimed none of its keys, not even the good one before the bad.
+        expect(await store.claimKey('event:ok', HOUR, T0)).toBe(true);
+        expect(await store.readHistory('c', 10)).toEqual([]);
+        expect(await store.listRecords('c', 10)).toEqual([]);
+        expect(await store.incrementCounter('k', 60_000, T0)).toBe(1);
+        expect(await store.completeJob('held', 'w', T0 + 20)).toBe(true);
       });
     });
 

@@ -12,6 +12,7 @@
  */
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createFeishuClient, type FeishuClient } from '../../lib/feishu/feishu-client.js';
+import { silentLogger } from '../../lib/log.js';
 import { type FakeFeishu, type FakeMessage, startFakeFeishu } from '../fakes/fake-feishu.js';
 import { setUpValue } from './set-up-value.js';
 
@@ -28,7 +29,12 @@ export function useFakeFeishuChat(seedUserMessage: (fake: FakeFeishu) => FakeMes
   let userMessage: FakeMessage | undefined;
   beforeAll(async () => {
     fake = await startFakeFeishu();
-    client = createFeishuClient({ appId: fake.appId, appSecret: fake.appSecret, domain: fake.url });
+    client = createFeishuClient({
+      appId: fake.appId,
+      appSecret: fake.appSecret,
+      domain: fake.url,
+      log: silentLogger(),
+    });
   });
   afterAll(async () => {
     await fake?.close();

@@ -105,7 +105,7 @@ export function decryptEvent(encrypted: unknown, encryptKey: string): DecryptRes
 }
 
 /**
- * The inverse, as Feishu does it: for test senders and fakes.
+ * The inverse, as Feishu does it: for test senders, fakes and the doctor's URL-verification probe.
  *
  * @example
  * const body = JSON.stringify({ encrypt: encryptEvent({ type: 'url_verification', challenge: 'c' }, key) });

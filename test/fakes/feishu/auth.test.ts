@@ -1,6 +1,7 @@
 import * as lark from '@larksuiteoapi/node-sdk';
 import { describe, expect, it } from 'vitest';
 import { createFeishuClient } from '../../../lib/feishu/feishu-client.js';
+import { silentLogger } from '../../../lib/log.js';
 import { FEISHU_CODES, startFakeFeishu } from '../fake-feishu.js';
 import { sdkFailure, text, useFakeFeishuPerTest } from './sdk-harness.js';
 
@@ -35,6 +36,7 @@ describe('fake Feishu auth: tenant tokens with the real lark SDK client', () => 
         appId: shortLived.appId,
         appSecret: shortLived.appSecret,
         domain: shortLived.url,
+        log: silentLogger(),
       });
       for (const value of ['a', 'b']) {
         await shortClient.im.v1.message.create({
@@ -51,7 +53,7 @@ describe('fake Feishu auth: tenant tokens with the real lark SDK client', () => 
 
   it('rejects a wrong app secret at the token endpoint', async () => {
     const { fake } = feishu();
-    const wrong = createFeishuClient({ appId: fake.appId, appSecret: 'nope', domain: fake.url });
+    const wrong = createFeishuClient({ appId: fake.appId, appSecret: 'nope', domain: fake.url, log: silentLogger() });
     const failure = await sdkFailure(wrong.request({ url: '/open-apis/bot/v3/info', method: 'GET' }));
     expect(failure.code).toBe(FEISHU_CODES.appSecretInvalid);
   });
@@ -66,7 +68,12 @@ describe('fake Feishu auth: tenant tokens with the real lark SDK client', () => 
     // Server-side expiry: the SDK still trusts its cached token, the fake no longer does.
     const other = await startFakeFeishu({ tokenExpireSeconds: 3600 });
     try {
-      const otherClient = createFeishuClient({ appId: other.appId, appSecret: other.appSecret, domain: other.url });
+      const otherClient = createFeishuClient({
+        appId: other.appId,
+        appSecret: other.appSecret,
+        domain: other.url,
+        log: silentLogger(),
+      });
       await otherClient.request({ url: '/open-apis/bot/v3/info', method: 'GET' });
       other.advanceClock(3601 * 1000);
       const expired = await sdkFailure(otherClient.request({ url: '/open-apis/bot/v3/info', method: 'GET' }));

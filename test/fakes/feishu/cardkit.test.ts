@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createFeishuClient } from '../../../lib/feishu/feishu-client.js';
+import { silentLogger } from '../../../lib/log.js';
 import { FEISHU_CODES, startFakeFeishu } from '../fake-feishu.js';
 import { sdkFailure, streamingCard, useFakeFeishuPerTest } from './sdk-harness.js';
 
@@ -119,6 +120,7 @@ describe('fake Feishu CardKit with the real lark SDK client', () => {
         appId: limited.appId,
         appSecret: limited.appSecret,
         domain: limited.url,
+        log: silentLogger(),
       });
       const created = await limitedClient.cardkit.v1.card.create({
         data: { type: 'card_json', data: JSON.stringify(streamingCard()) },
@@ -155,6 +157,7 @@ describe('fake Feishu CardKit with the real lark SDK client', () => {
         appId: lenient.appId,
         appSecret: lenient.appSecret,
         domain: lenient.url,
+        log: silentLogger(),
       });
       const created = await lenientClient.cardkit.v1.card.create({
         data: { type: 'card_json', data: JSON.stringify(streamingCard()) },

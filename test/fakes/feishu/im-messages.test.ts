@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createFeishuClient } from '../../../lib/feishu/feishu-client.js';
+import { silentLogger } from '../../../lib/log.js';
 import { FEISHU_CODES, startFakeFeishu } from '../fake-feishu.js';
 import { sdkFailure, text, useFakeFeishuPerTest } from './sdk-harness.js';
 
@@ -221,6 +222,7 @@ describe('fake Feishu IM messages with the real lark SDK client', () => {
       const strictClient = createFeishuClient({
         ...{ appId: strict.appId, appSecret: strict.appSecret },
         domain: strict.url,
+        log: silentLogger(),
       });
       const send = (chatId: string) =>
         strictClient.im.v1.message.create({

@@ -1,6 +1,7 @@
 import type { AxiosError } from 'axios';
 import { afterEach, beforeEach } from 'vitest';
 import { createFeishuClient, type FeishuClient } from '../../../lib/feishu/feishu-client.js';
+import { silentLogger } from '../../../lib/log.js';
 import { type FakeFeishu, startFakeFeishu } from '../fake-feishu.js';
 
 /**
@@ -18,7 +19,15 @@ export function useFakeFeishuPerTest(): () => { fake: FakeFeishu; client: Feishu
   let current: { fake: FakeFeishu; client: FeishuClient } | undefined;
   beforeEach(async () => {
     const fake = await startFakeFeishu();
-    current = { fake, client: createFeishuClient({ appId: fake.appId, appSecret: fake.appSecret, domain: fake.url }) };
+    current = {
+      fake,
+      client: createFeishuClient({
+        appId: fake.appId,
+        appSecret: fake.appSecret,
+        domain: fake.url,
+        log: silentLogger(),
+      }),
+    };
   });
   afterEach(async () => {
     await current?.fake.close();

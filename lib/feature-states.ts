@@ -1,0 +1,123 @@
+import { type Config, isLoopbackHost } from './config.js';
+
+/**
+ * What is on, what is off and why, read from the configuration alone. The start-up banner, the
+ * component states in `/health` and `npm run doctor` all say it the same way from here.
+ */
+
+/** How the webhook checks that an event came from Feishu. */
+export type WebhookSecurity = 'signed' | 'unsigned' | 'off';
+
+export interface FeatureState {
+  /** Stable short name, e.g. `feishu`, `agent`, `devtools`. */
+  name: string;
+  on: boolean;
+  /** When on: what it runs with; when off: why, and what turns it on. */
+  detail: string;
+}
+
+type FeishuSettings = Pick<Config['feishu'], 'enabled' | 'appId' | 'appSecret' | 'eventMode' | 'encryptKey'>;
+type ModelSettings = Pick<Config['model'], 'enabled' | 'primary' | 'fallbacks' | 'apiKey' | 'baseURL'>;
+
+/**
+ * Why the agent is off (`no model: …`), or undefined when a model is configured.
+ *
+ * @example
+ * agentOffReason(config.model); // 'no model: MODEL, OPENAI_API_KEY not set'
+ */
+export function agentOffReason(model: ModelSettings): string | undefined {
+  if (model.enabled) return undefined;
+  const missing: string[] = [];
+  if (model.primary === undefined) missing.push('MODEL');
+  if (model.apiKey === undefined && model.baseURL === undefined) missing.push('OPENAI_API_KEY');
+  return `no model: ${missing.join(', ')} not set`;
+}
+
+/** Why the Feishu channel is off, or undefined when the app credentials are there. */
+export function feishuOffReason(feishu: Pick<FeishuSettings, 'enabled' | 'appId' | 'appSecret'>): string | undefined {
+  if (feishu.enabled) return undefined;
+  const missing = [
+    feishu.appId === undefined ? 'FEISHU_APP_ID' : undefined,
+    feishu.appSecret === undefined ? 'FEISHU_APP_SECRET' : undefined,
+  ].filter((name): name is string => name !== undefined);
+  return `${missing.join(', ')} not set`;
+}
+
+/**
+ * `signed` when webhook events must carry Feishu's signature (an encrypt key is set), `unsigned`
+ * when the webhook runs on the verification token alone, `off` without a webhook (no Feishu
+ * channel, or the long connection instead).
+ */
+export function webhookSecurity(feishu: FeishuSettings): WebhookSecurity {
+  if (!feishu.enabled || feishu.eventMode !== 'webhook') return 'off';
+  return feishu.encryptKey === undefined ? 'unsigned' : 'signed';
+}
+
+/**
+ * Every feature with its state, in the order the banner prints them.
+ *
+ * @example
+ * for (const { name, on, detail } of featureStates(config)) console.log(on ? '✔' : '–', name, detail);
+ */
+export function featureStates(
+  config: Pick<Config, 'feishu' | 'model' | 'devtools' | 'policy' | 'host'>,
+): FeatureState[] {
+  const { feishu, model, devtools } = config;
+  const feishuOff = feishuOffReason(feishu);
+  const webhook = webhookSecurity(feishu);
+  const agentOff = agentOffReason(model);
+  const chain = [model.primary, ...model.fallbacks].filter((name): name is string => name !== undefined);
+  return [
+    {
+      name: 'feishu',
+      on: feishuOff === undefined,
+      detail:
+        feishuOff === undefined
+          ? feishu.eventMode === 'webhook'
+            ? 'webhook (POST /webhook/event, /webhook/card)'
+            : 'long connection (no public URL needed)'
+          : `${feishuOff}: only the devtools playground can talk to the bot`,
+    },
+    {
+      name: 'webhook-signature',
+      on: webhook === 'signed',
+      detail:
+        webhook === 'signed'
+          ? 'every event must carry a valid signature (FEISHU_ENCRYPT_KEY)'
+          : webhook === 'unsigned'
+            ? 'FEISHU_ENCRYPT_KEY not set: events are checked by the verification token alone'
+            : feishuOff === undefined
+              ? 'no webhook: the long connection authenticates with the app credentials'
+              : 'no webhook: Feishu channel off',
+    },
+    {
+      name: 'agent',
+      on: agentOff === undefined,
+      detail: agentOff === undefined ? `model chain ${chain.join(' → ')}` : `${agentOff}: nobody gets an answer`,
+    },
+    {
+      name: 'devtools',
+      on: devtools.enabled,
+      detail: devtools.enabled
+        ? devtools.token === undefined
+          ? 'loopback requests only (DEVTOOLS_TOKEN not set)'
+          : isLoopbackHost(config.host)
+            ? 'loopback, or any request with DEVTOOLS_TOKEN'
+            : `DEVTOOLS_TOKEN on every request (HOST=${config.host} is not loopback: no loopback pass)`
+        : 'ENABLE_DEVTOOLS is false (the default in production)',
+    },
+    {
+      name: 'specialists-file',
+      on: model.specialistsFile !== undefined,
+      detail: model.specialistsFile ?? 'SPECIALISTS_FILE not set: built-in specialists only',
+    },
+    {
+      name: 'allowlists',
+      on: config.policy.allowedChatIds.length > 0 || config.policy.allowedUserIds.length > 0,
+      detail:
+        config.policy.allowedChatIds.length > 0 || config.policy.allowedUserIds.length > 0
+          ? `${config.policy.allowedChatIds.length} chats, ${config.policy.allowedUserIds.length} users`
+          : 'ALLOWED_CHAT_IDS / ALLOWED_USER_IDS empty: everyone may talk to the bot',
+    },
+  ];
+}

@@ -1,0 +1,131 @@
+import { setImmediate as nextTurn } from 'node:timers';
+import Database from 'better-sqlite3';
+import { errorMessage } from '../util/error-message.js';
+import { startSqliteCheckpointer } from './sqlite-checkpointer.js';
+import { toSqliteStoreError } from './sqlite-errors.js';
+import { migrateSqliteSchema } from './sqlite-schema.js';
+import { StoreUnavailableError } from './store.js';
+
+export interface SqliteConnectionOptions {
+  /** How long a writer waits for another process's lock before failing. */
+  busyTimeoutMs?: number;
+  /** How often the background checkpointer folds the WAL into the database file (file stores). */
+  checkpointIntervalMs?: number;
+  /** WAL size past which the checkpointer empties the log (sqlite-checkpointer.ts): its disk bound. */
+  walLimitBytes?: number;
+}
+
+export interface SqliteConnection {
+  readonly db: Database.Database;
+  /** Stops the checkpointer after its last checkpoint, then closes the database. */
+  close(): Promise<void>;
+}
+
+/** The busy timeout while the writer empties the WAL: brief, the next checkpoint asks again. */
+const TRUNCATE_BUSY_TIMEOUT_MS = 100;
+
+/** Automatic checkpoint interval (pages) when the checkpointer cannot run: SQLite's own default. */
+const FALLBACK_AUTOCHECKPOINT_PAGES = 1_000;
+
+/**
+ * Every setting the store's connection runs with, in one place, each with the reason it is set.
+ * Durability (`synchronous`) and lock waiting (`busy_timeout`) are the ones a deployment may
+ * need to trade differently; change them here and nowhere else.
+ */
+function applyConnectionSettings(db: Database.Database, busyTimeoutMs: number): void {
+  // A writer waits this long for another process's write lock (PM2 processes share one file)
+  // instead of failing at once; past it the write fails as unavailable (503, Feishu retries).
+  setBusyTimeout(db, busyTimeoutMs);
+  // Readers never block the writer nor the writer them, and the checkpointer's PASSIVE
+  // checkpoints (sqlite-checkpointer.ts) need a write-ahead log.
+  db.pragma('journal_mode = WAL');
+  // In WAL mode, NORMAL syncs at checkpoints, not at every commit: a power cut may lose the last
+  // commits but never corrupts the file. FULL would sync the log at every (group) commit.
+  db.pragma('synchronous = NORMAL');
+  // Group commit runs each write in a savepoint; their statement journal outgrows SQLite's
+  // in-memory spill limit within one batch and would otherwise go to a temporary FILE, created
+  // and deleted every few commits (half the cost of an admission). It holds one batch's pages.
+  db.pragma('temp_store = MEMORY');
+}
+
+function setBusyTimeout(db: Database.Database, ms: number): void {
+  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(ms))}`);
+}
+
+/**
+ * Opens the SQLite file a store runs on: connection settings applied, schema migrated, and, for a
+ * file, the background checkpointer that keeps WAL checkpoints out of commits and the WAL bounded.
+ * Throws StoreUnavailableError when the file cannot be opened or prepared.
+ *
+ * @example
+ * const { db, close } = openSqliteConnection('./data/bot.db', { busyTimeoutMs: 5_000 });
+ */
+export function openSqliteConnection(
+  path: string,
+  { busyTimeoutMs = 5_000, checkpointIntervalMs = 1_000, walLimitBytes }: SqliteConnectionOptions = {},
+): SqliteConnection {
+  let db: Database.Database;
+  try {
+    // better-sqlite3 sets the busy timeout from `timeout` at open; applyConnectionSettings sets it
+    // again explicitly, so every setting can be read in one place.
+    db = new Database(path, { timeout: busyTimeoutMs });
+  } catch (error) {
+    // Whatever the reason (missing directory, permissions, not a database), there is no store.
+    throw new StoreUnavailableError(`cannot open SQLite store at "${path}": ${errorMessage(error)}`, { cause: error });
+  }
+  try {
+    applyConnectionSettings(db, busyTimeoutMs);
+    migrateSqliteSchema(db);
+  } catch (error) {
+    db.close();
+    throw toSqliteStoreError(error, `cannot prepare SQLite store at "${path}"`);
+  }
+
+  let closed = false;
+  let truncateScheduled = false;
+  /** Empties the WAL (sqlite-checkpointer.ts explains why the writer must be the one to do it). */
+  const truncateWal = (): void => {
+    truncateScheduled = false;
+    if (closed) return;
+    try {
+      // Another process writing (PM2 cluster) may hold the lock: wait briefly, else the next
+      // checkpoint asks again.
+      setBusyTimeout(db, TRUNCATE_BUSY_TIMEOUT_MS);
+      db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // Nothing to do: a failed truncate leaves the WAL as it was, and the next one retries.
+    } finally {
+      setBusyTimeout(db, busyTimeoutMs);
+    }
+  };
+  const checkpointer =
+    path === ':memory:' || path === ''
+      ? undefined
+      : startSqliteCheckpointer({
+          path,
+          intervalMs: checkpointIntervalMs,
+          walLimitBytes,
+          onWalFull: () => {
+            if (truncateScheduled) return;
+            truncateScheduled = true;
+            // Between two group commits (each runs in its own turn), where nothing can append.
+            nextTurn(truncateWal);
+          },
+          // Without the worker, SQLite's own checkpoints keep the WAL bounded (at some latency).
+          onFailure: () => {
+            if (!closed) db.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
+          },
+        });
+  // The worker checkpoints instead: an automatic checkpoint would run inside a commit (an ack).
+  if (checkpointer) db.pragma('wal_autocheckpoint = 0');
+
+  return {
+    db,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await checkpointer?.close();
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,139 @@
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createGroupCommit, type GroupCommitOptions } from './sqlite-group-commit.js';
+import { StoreUnavailableError } from './store.js';
+
+describe('createGroupCommit', () => {
+  const databases: Database.Database[] = [];
+  afterEach(() => {
+    for (const db of databases.splice(0)) db.close();
+  });
+
+  function setUp(options: Omit<GroupCommitOptions, 'db'> = {}) {
+    const db = new Database(':memory:');
+    databases.push(db);
+    db.pragma('foreign_keys = ON');
+    db.exec(`
+      CREATE TABLE parent (id INTEGER PRIMARY KEY);
+      CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED);`);
+    const commits: number[] = [];
+    const group = createGroupCommit({ db, onCommit: (writes) => commits.push(writes), ...options });
+    const insert = db.prepare('INSERT INTO parent (id) VALUES (?)');
+    const insertParent = (id: number) => group.write('insertParent', () => insert.run(id).changes);
+    const parents = () =>
+      (db.prepare('SELECT id FROM parent ORDER BY id').all() as { id: number }[]).map((row) => row.id);
+    return { db, group, commits, insertParent, parents };
+  }
+
+  it('commits the writes of one turn in one transaction and settles them after the COMMIT', async () => {
+    const { db, commits, insertParent, parents } = setUp();
+    let settled = 0;
+    const writes = [1, 2, 3].map((id) => insertParent(id).then((changes) => (settled += changes)));
+    // Queued, not run: nothing is written or settled within the turn that asked.
+    expect(parents()).toEqual([]);
+    expect(db.inTransaction).toBe(false);
+    await Promise.all(writes);
+    expect(settled).toBe(3);
+    expect(commits).toEqual([3]);
+    expect(parents()).toEqual([1, 2, 3]);
+  });
+
+  it('splits a long queue into transactions of at most maxBatchWrites, in order', async () => {
+    const { commits, insertParent, parents } = setUp({ maxBatchWrites: 4 });
+    await Promise.all(Array.from({ length: 10 }, (_, index) => insertParent(index + 1)));
+    expect(commits).toEqual([4, 4, 2]);
+    expect(parents()).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  it('fails a throwing write alone, undoing what it wrote before it threw', async () => {
+    const { db, group, commits, insertParent, parents } = setUp();
+    const results = await Promise.allSettled([
+      insertParent(1),
+      group.write('halfway', () => {
+        db.prepare('INSERT INTO parent (id) VALUES (50)').run();
+        throw new Error('changed my mind');
+      }),
+      insertParent(1), // a constraint violation is this write's error, not the batch's
+      insertParent(2),
+    ]);
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    expect(results[1]).toMatchObject({ reason: { message: 'changed my mind' } });
+    expect(results[2]).toMatchObject({ reason: { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' } });
+    expect(commits).toEqual([4]);
+    expect(parents()).toEqual([1, 2]);
+  });
+
+  it('rejects every write of a batch whose COMMIT fails, and keeps none of them', async () => {
+    const { db, group, commits, insertParent, parents } = setUp();
+    const orphan = db.prepare('INSERT INTO child (id, parent) VALUES (1, 99)');
+    // The orphan passes its own savepoint (the key is deferred) and fails the COMMIT of all.
+    const results = await Promise.allSettled([insertParent(1), group.write('orphan', () => orphan.run().changes)]);
+    for (const result of results) {
+      expect(result).toMatchObject({ status: 'rejected', reason: { code: 'SQLITE_CONSTRAINT_FOREIGNKEY' } });
+    }
+    expect(commits).toEqual([]);
+    expect(db.inTransaction).toBe(false);
+    expect(parents()).toEqual([]);
+    // The connection is usable again.
+    await insertParent(3);
+    expect(parents()).toEqual([3]);
+  });
+
+  it('runs a read at once when no write waits, and behind the waiting writes otherwise', async () => {
+    const { group, insertParent, parents } = setUp();
+    let ran = false;
+    const early = group.read('parents', () => {
+      ran = true;
+      return parents();
+    });
+    expect(ran).toBe(true);
+    expect(await early).toEqual([]);
+    const written = insertParent(7);
+    const after = group.read('parents', parents);
+    expect(await after).toEqual([7]);
+    expect(await written).toBe(1);
+  });
+
+  it('reports a database that cannot be used as unavailable, any other failure as itself', async () => {
+    const { group } = setUp();
+    const busy = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+    const busyError = await group
+      .read('busy', () => {
+        throw busy;
+      })
+      .catch((caught: unknown) => caught);
+    expect(StoreUnavailableError.isInstance(busyError)).toBe(true);
+    expect(busyError).toMatchObject({ message: 'SQLite busy failed: database is locked', cause: busy });
+    const bug = new TypeError('not a function');
+    await expect(
+      group.read('bug', () => {
+        throw bug;
+      }),
+    ).rejects.toBe(bug);
+  });
+
+  it('refuses writes beyond maxQueuedWrites as unavailable, at once', async () => {
+    const { insertParent, parents } = setUp({ maxQueuedWrites: 2 });
+    const results = await Promise.allSettled([insertParent(1), insertParent(2), insertParent(3)]);
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+    const refused = results[2];
+    expect(refused?.status === 'rejected' && StoreUnavailableError.isInstance(refused.reason)).toBe(true);
+    expect(parents()).toEqual([1, 2]);
+  });
+
+  it('commits the waiting writes on close, then refuses everything as closed', async () => {
+    const { group, commits, insertParent, parents } = setUp({ maxBatchWrites: 2 });
+    const waiting = [insertParent(1), insertParent(2), insertParent(3)];
+    group.close();
+    expect(group.closed).toBe(true);
+    expect(commits).toEqual([2, 1]);
+    expect(await Promise.all(waiting)).toEqual([1, 1, 1]);
+    expect(parents()).toEqual([1, 2, 3]);
+    group.close();
+    for (const refused of [insertParent(4), group.read('parents', parents)]) {
+      const error = await refused.catch((caught: unknown) => caught);
+      expect(StoreUnavailableError.isInstance(error)).toBe(true);
+      expect(error).toMatchObject({ message: expect.stringMatching(/closed/) });
+    }
+  });
+});

@@ -1,0 +1,162 @@
+import { setImmediate as nextTurn } from 'node:timers';
+import type Database from 'better-sqlite3';
+import { toSqliteStoreError } from './sqlite-errors.js';
+import { StoreUnavailableError } from './store.js';
+
+export interface GroupCommitOptions {
+  db: Database.Database;
+  /** Most writes committed together in one transaction. */
+  maxBatchWrites?: number;
+  /** Most writes waiting for their commit; beyond it a write fails as unavailable (503, Feishu retries). */
+  maxQueuedWrites?: number;
+  /** Called after each commit with how many writes it held (tests, batch-size figures). */
+  onCommit?: (writes: number) => void;
+}
+
+export interface GroupCommit {
+  /** Runs `work` now, or behind the waiting writes so it sees them (call order is kept). */
+  read<T>(operation: string, work: () => T): Promise<T>;
+  /** Queues `work` for this turn's commit; settles after the transaction holding it commits. */
+  write<T>(operation: string, work: () => T): Promise<T>;
+  /** Commits every write still waiting (their callers are waiting on them), then refuses new work. */
+  close(): void;
+  readonly closed: boolean;
+}
+
+interface QueuedWrite {
+  operation: string;
+  work: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/**
+ * Group commit on one SQLite connection. A write does not commit on its own: the writes asked
+ * for during one turn of the event loop (under load: every webhook request whose bytes arrived
+ * together, plus the dispatcher's claims and completions) run at the end of that turn in ONE
+ * `BEGIN IMMEDIATE` transaction, each in its own savepoint so it succeeds or fails alone, and
+ * their promises settle only after the COMMIT. A commit costs far more than the statements in
+ * it, so this divides the cost of "durable before the ack" by the batch size without weakening
+ * it. If the commit itself fails, every write of the batch is rejected: none of them is on disk.
+ * A `work` function runs synchronously inside the transaction, so it must not await.
+ *
+ * @example
+ * const commits = createGroupCommit({ db });
+ * const added = await commits.write('enqueue', () => insert.run(row).changes === 1);
+ */
+export function createGroupCommit({
+  db,
+  maxBatchWrites = 500,
+  maxQueuedWrites = 20_000,
+  onCommit,
+}: GroupCommitOptions): GroupCommit {
+  /** One queued write in its own savepoint: it fails alone, leaving the batch's other writes intact. */
+  const inSavepoint = db.transaction((work: () => unknown) => work());
+  const transactionControl = {
+    begin: db.prepare('BEGIN IMMEDIATE'),
+    commit: db.prepare('COMMIT'),
+    rollback: db.prepare('ROLLBACK'),
+  };
+  const queue: QueuedWrite[] = [];
+  let flushScheduled = false;
+  let closed = false;
+
+  const closedError = (operation: string) => new StoreUnavailableError(`SQLite store is closed (${operation})`);
+
+  function read<T>(operation: string, work: () => T): Promise<T> {
+    if (queue.length > 0) return write(operation, work);
+    if (closed) return Promise.reject(closedError(operation));
+    try {
+      return Promise.resolve(work());
+    } catch (error) {
+      return Promise.reject(toSqliteStoreError(error, `SQLite ${operation} failed`));
+    }
+  }
+
+  function write<T>(operation: string, work: () => T): Promise<T> {
+    if (closed) return Promise.reject(closedError(operation));
+    if (queue.length >= maxQueuedWrites) {
+      return Promise.reject(
+        new StoreUnavailableError(`SQLite ${operation}: ${queue.length} writes already waiting for a commit`),
+      );
+    }
+    return new Promise<T>((resolve, reject) => {
+      queue.push({ operation, work, resolve: resolve as (value: unknown) => void, reject });
+      if (!flushScheduled) {
+        flushScheduled = true;
+        // After the I/O callbacks of this turn: every request that arrived with this one joins it.
+        nextTurn(flush);
+      }
+    });
+  }
+
+  function flush(): void {
+    flushScheduled = false;
+    const batch = queue.splice(0, maxBatchWrites);
+    if (queue.length > 0) {
+      flushScheduled = true;
+      nextTurn(flush);
+    }
+    if (batch.length === 0) return;
+    if (closed) {
+      for (const entry of batch) entry.reject(closedError(entry.operation));
+      return;
+    }
+    commitBatch(batch);
+  }
+
+  function commitBatch(batch: readonly QueuedWrite[]): void {
+    const outcomes: Outcome[] = [];
+    let lost: unknown;
+    try {
+      transactionControl.begin.run();
+      for (const entry of batch) {
+        try {
+          outcomes.push({ ok: true, value: inSavepoint(entry.work) });
+        } catch (error) {
+          // Some errors (disk full, I/O) make SQLite roll back the whole transaction.
+          if (!db.inTransaction) throw error;
+          outcomes.push({ ok: false, error: toSqliteStoreError(error, `SQLite ${entry.operation} failed`) });
+        }
+      }
+      transactionControl.commit.run();
+      onCommit?.(batch.length);
+    } catch (error) {
+      lost = error;
+      if (db.inTransaction) {
+        try {
+          transactionControl.rollback.run();
+        } catch {
+          // The connection is past saving; every write of the batch fails below either way.
+        }
+      }
+    }
+    batch.forEach((entry, index) => {
+      const outcome = outcomes[index];
+      if (lost !== undefined) {
+        // Nothing of the batch is on disk: a write that "succeeded" inside it was rolled back too.
+        entry.reject(
+          outcome?.ok === false
+            ? outcome.error
+            : toSqliteStoreError(lost, `SQLite ${entry.operation} was not committed`),
+        );
+      } else if (outcome?.ok) entry.resolve(outcome.value);
+      else entry.reject(outcome?.error);
+    });
+  }
+
+  return {
+    read,
+    write,
+    close() {
+      if (closed) return;
+      while (queue.length > 0) commitBatch(queue.splice(0, maxBatchWrites));
+      closed = true;
+    },
+    get closed() {
+      return closed;
+    },
+  };
+}

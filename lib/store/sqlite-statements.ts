@@ -1,0 +1,174 @@
+import type Database from 'better-sqlite3';
+import type { HistoryMessage, Job, JobStatus } from './store.js';
+
+/*
+ * The SQL of the SQLite store, prepared once per connection, and the mapping of its rows to the
+ * Store's types. The tables are defined in sqlite-schema.ts.
+ */
+
+/**
+ * The claim query, exported so a test can check its plan uses the partial indexes. It walks
+ * unfinished jobs in queue order and stops at the first claimable lane head, so its cost depends
+ * on the jobs it skips (busy lanes, retries not yet due), not on the size of the backlog.
+ */
+export const CLAIM_NEXT_JOB_SQL = `
+  SELECT j.seq FROM jobs j INDEXED BY jobs_unfinished_order
+  WHERE j.status IN ('pending', 'leased')
+    AND ((j.status = 'pending' AND j.available_at <= @now) OR (j.status = 'leased' AND j.lease_until <= @now))
+    AND (@kinds IS NULL OR j.kind IN (SELECT value FROM json_each(@kinds)))
+    AND NOT EXISTS (
+      SELECT 1 FROM jobs earlier
+      WHERE earlier.lane = j.lane AND earlier.status IN ('pending', 'leased') AND earlier.queue_order < j.queue_order
+    )
+  ORDER BY j.queue_order
+  LIMIT 1`;
+
+/** One purge batch, exported so a test can check it reads only the finished-jobs index. */
+export const PURGE_JOBS_SQL = `
+  DELETE FROM jobs WHERE rowid IN (
+    SELECT rowid FROM jobs INDEXED BY jobs_finished_updated
+    WHERE status IN ('done', 'dead') AND updated_at < @before LIMIT @limit)`;
+
+export interface JobRow {
+  seq: number;
+  id: string;
+  lane: string;
+  kind: string;
+  payload: string;
+  status: JobStatus;
+  attempts: number;
+  owner: string | null;
+  lease_until: number | null;
+  available_at: number;
+  checkpoint: string | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface HistoryRow {
+  role: HistoryMessage['role'];
+  content: string;
+  at: number;
+  author: string | null;
+  message_id: string | null;
+}
+
+/** The store's statements, prepared on `db`; named parameters, as the SQL shows. */
+export type SqliteStatements = ReturnType<typeof prepareSqliteStatements>;
+
+/**
+ * @example
+ * const statements = prepareSqliteStatements(db);
+ * statements.getJob.get({ id });
+ */
+export function prepareSqliteStatements(db: Database.Database) {
+  const jobColumns = `seq, id, lane, kind, payload, status, attempts, owner, lease_until, available_at, checkpoint,
+    last_error, created_at, updated_at`;
+  return {
+    claimKey: db.prepare(`
+      INSERT INTO dedupe_keys (key, expires_at) VALUES (@key, @expiresAt)
+      ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE dedupe_keys.expires_at <= @now`),
+    releaseKey: db.prepare('DELETE FROM dedupe_keys WHERE key = @key'),
+    sweepDedupeKeys: db.prepare(`
+      DELETE FROM dedupe_keys WHERE key IN (SELECT key FROM dedupe_keys WHERE expires_at <= @now LIMIT @limit)`),
+
+    enqueue: db.prepare(`
+      INSERT INTO jobs (id, lane, kind, payload, status, attempts, available_at, queue_order, created_at, updated_at)
+      VALUES (@id, @lane, @kind, @payload, 'pending', 0, @now,
+              (SELECT coalesce(max(queue_order), 0) + 1 FROM jobs), @now, @now)
+      ON CONFLICT (id) DO NOTHING`),
+    claimCandidate: db.prepare(CLAIM_NEXT_JOB_SQL),
+    leaseJob: db.prepare(`
+      UPDATE jobs SET status = 'leased', attempts = attempts + 1, owner = @owner, lease_until = @leaseUntil,
+        updated_at = @now
+      WHERE seq = @seq
+      RETURNING ${jobColumns}`),
+    renewLease: db.prepare(`
+      UPDATE jobs SET lease_until = @leaseUntil, updated_at = @now
+      WHERE id = @id AND owner = @owner AND status = 'leased'`),
+    saveCheckpoint: db.prepare(`
+      UPDATE jobs SET checkpoint = @checkpoint WHERE id = @id AND owner = @owner AND status = 'leased'`),
+    completeJob: db.prepare(`
+      UPDATE jobs SET status = 'done', owner = NULL, lease_until = NULL, updated_at = @now
+      WHERE id = @id AND owner = @owner AND status = 'leased'`),
+    failJobDead: db.prepare(`
+      UPDATE jobs SET status = 'dead', owner = NULL, lease_until = NULL, last_error = @lastError, updated_at = @now
+      WHERE id = @id AND owner = @owner AND status = 'leased'`),
+    failJobRetry: db.prepare(`
+      UPDATE jobs SET status = 'pending', owner = NULL, lease_until = NULL, last_error = @lastError,
+        available_at = @availableAt, updated_at = @now
+      WHERE id = @id AND owner = @owner AND status = 'leased'`),
+    releaseJob: db.prepare(`
+      UPDATE jobs SET status = 'pending', owner = NULL, lease_until = NULL, attempts = max(attempts - 1, 0),
+        available_at = @now, updated_at = @now
+      WHERE id = @id AND owner = @owner AND status = 'leased'`),
+    retryJob: db.prepare(`
+      UPDATE jobs SET status = 'pending', attempts = 0, owner = NULL, lease_until = NULL, available_at = @now,
+        queue_order = (SELECT coalesce(max(queue_order), 0) + 1 FROM jobs), updated_at = @now
+      WHERE id = @id AND status = 'dead'`),
+    getJob: db.prepare(`SELECT ${jobColumns} FROM jobs WHERE id = @id`),
+    listJobs: db.prepare(`SELECT ${jobColumns} FROM jobs ORDER BY created_at DESC, seq DESC LIMIT @limit`),
+    listJobsByStatus: db.prepare(`
+      SELECT ${jobColumns} FROM jobs WHERE status = @status ORDER BY created_at DESC, seq DESC LIMIT @limit`),
+    countJobs: db.prepare('SELECT status, count FROM job_counts'),
+    purgeJobs: db.prepare(PURGE_JOBS_SQL),
+
+    insertHistory: db.prepare(`
+      INSERT INTO history (conversation, role, content, at, author, message_id)
+      VALUES (@conversation, @role, @content, @at, @author, @messageId)`),
+    trimHistory: db.prepare(`
+      DELETE FROM history WHERE conversation = @conversation AND seq <= (
+        SELECT seq FROM history WHERE conversation = @conversation ORDER BY seq DESC LIMIT 1 OFFSET @keep)`),
+    readHistory: db.prepare(`
+      SELECT role, content, at, author, message_id FROM history WHERE conversation = @conversation
+      ORDER BY seq DESC LIMIT @limit`),
+    clearHistory: db.prepare('DELETE FROM history WHERE conversation = @conversation'),
+    idleConversations: db.prepare(
+      'SELECT conversation FROM history GROUP BY conversation HAVING MAX(at) < @before LIMIT @limit',
+    ),
+
+    incrementCounter: db.prepare(`
+      INSERT INTO counters (key, window_start, count, expires_at) VALUES (@key, @windowStart, 1, @expiresAt)
+      ON CONFLICT (key, window_start) DO UPDATE SET count = count + 1
+      RETURNING count`),
+    sweepCounters: db.prepare(`
+      DELETE FROM counters WHERE rowid IN (SELECT rowid FROM counters WHERE expires_at <= @now LIMIT @limit)`),
+
+    upsertRecord: db.prepare(
+      'INSERT OR REPLACE INTO records (collection, id, value) VALUES (@collection, @id, @value)',
+    ),
+    trimRecords: db.prepare(`
+      DELETE FROM records WHERE collection = @collection AND seq <= (
+        SELECT seq FROM records WHERE collection = @collection ORDER BY seq DESC LIMIT 1 OFFSET @keep)`),
+    getRecord: db.prepare('SELECT value FROM records WHERE collection = @collection AND id = @id'),
+    listRecords: db.prepare('SELECT value FROM records WHERE collection = @collection ORDER BY seq DESC LIMIT @limit'),
+
+    ping: db.prepare('SELECT 1'),
+  };
+}
+
+export function toJob(row: JobRow): Job {
+  return {
+    id: row.id,
+    lane: row.lane,
+    kind: row.kind,
+    payload: JSON.parse(row.payload) as unknown,
+    status: row.status,
+    attempts: row.attempts,
+    owner: row.owner,
+    leaseUntil: row.lease_until,
+    availableAt: row.available_at,
+    checkpoint: row.checkpoint === null ? null : (JSON.parse(row.checkpoint) as unknown),
+    lastError: row.last_error,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function toHistoryMessage(row: HistoryRow): HistoryMessage {
+  const message: HistoryMessage = { role: row.role, content: row.content, at: row.at };
+  if (row.author !== null) message.author = row.author;
+  if (row.message_id !== null) message.messageId = row.message_id;
+  return message;
+}

@@ -1,0 +1,366 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type RunningBot, startBot } from '../../lib/bot.js';
+import { loadConfig } from '../../lib/config.js';
+import type { CheckResult } from '../../lib/doctor/doctor-check.js';
+import { eventDeliveryCheck } from '../../lib/doctor/event-delivery-check.js';
+import { formatChecklist } from '../../lib/doctor/format-checklist.js';
+import { runDoctor } from '../../lib/doctor/run-doctor.js';
+import { silentLogger } from '../../lib/log.js';
+import { DEFAULT_GRANTED_SCOPES, type FakeFeishu, FEISHU_CODES, startFakeFeishu } from '../fakes/fake-feishu.js';
+import { startFakeLongConnection } from '../fakes/fake-long-connection.js';
+import { type FakeChatRequest, type FakeOpenAI, type FakeStaticStep, startFakeOpenAI } from '../fakes/fake-openai.js';
+import { ENCRYPT_KEY, serviceEnvironment } from '../support/real-stack.js';
+import { REDIS_URL, requireRedis } from '../support/requirements.js';
+
+/**
+ * `npm run doctor` against the fakes: the real SDK asks the fake Feishu for a tenant token, the
+ * bot identity and the granted scopes; the real AI SDK asks the fake OpenAI server; the webhook
+ * probe posts Feishu's URL verification to a bot running in this process. One failure of each kind.
+ */
+
+const fast = { feishuMs: 3_000, connectMs: 5_000, modelMs: 5_000, storeMs: 2_000 };
+
+let feishu: FakeFeishu;
+let openai: FakeOpenAI;
+let directory: string;
+const bots: RunningBot[] = [];
+
+beforeAll(async () => {
+  [feishu, openai] = await Promise.all([startFakeFeishu(), startFakeOpenAI()]);
+  directory = mkdtempSync(join(tmpdir(), 'doctor-'));
+});
+afterAll(async () => {
+  await Promise.all([feishu.close(), openai.close()]);
+  rmSync(directory, { recursive: true, force: true });
+});
+beforeEach(() => {
+  feishu.reset();
+  openai.reset();
+});
+afterEach(async () => {
+  await Promise.all(bots.splice(0).map((bot) => bot.stop()));
+});
+
+function environment(extra: Record<string, string> = {}): Record<string, string> {
+  return serviceEnvironment({
+    feishu,
+    openai,
+    storeUrl: `sqlite:${join(directory, `${Math.random().toString(36).slice(2)}.db`)}`,
+    extra: { HOST: '127.0.0.1', PORT: '0', FALLBACK_MODELS: 'gpt-test-fallback', ...extra },
+  });
+}
+
+/** The bot as an operator runs it beside the doctor: same configuration, listening on a port. */
+async function runningBot(extra: Record<string, string> = {}): Promise<RunningBot> {
+  const bot = await startBot(loadConfig(environment(extra)), { log: silentLogger() });
+  bots.push(bot);
+  return bot;
+}
+
+async function doctor(extra: Record<string, string> = {}) {
+  const outcome = await runDoctor(loadConfig(environment(extra)), { timeouts: fast });
+  const byId = (id: string): CheckResult => {
+    const result = outcome.results.find((candidate) => candidate.id === id);
+    if (result === undefined) throw new Error(`no check ${id}`);
+    return result;
+  };
+  return { ...outcome, byId, text: formatChecklist(outcome.results) };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
+
+describe('npm run doctor against the fakes', () => {
+  it('passes every check of a correctly configured bot and exits 0', async () => {
+    const bot = await runningBot();
+    const { results, exitCode, byId, text } = await doctor({ PORT: String(bot.port) });
+    expect(exitCode).toBe(0);
+    expect(results.map((result) => [result.id, result.status])).toEqual([
+      ['configuration', 'pass'],
+      ['feishu-credentials', 'pass'],
+      ['bot-identity', 'pass'],
+      ['feishu-scopes', 'pass'],
+      ['event-delivery', 'pass'],
+      ['model', 'pass'],
+      ['model-images', 'pass'],
+      ['store', 'pass'],
+      ['redis', 'skip'],
+    ]);
+    expect(byId('bot-identity').summary).toBe(`bot "${feishu.botName}" (open_id ${feishu.botOpenId})`);
+    expect(byId('model').details).toEqual([
+      expect.stringMatching(/^✔ MODEL gpt-test answered in \d+ ms$/),
+      expect.stringMatching(/^✔ fallback gpt-test-fallback answered in \d+ ms$/),
+    ]);
+    // The probe really was Feishu's URL verification, encrypted with the key, on both routes.
+    expect(byId('event-delivery').summary).toContain('(signed events)');
+    // The one-token request is what reached the model.
+    const asked = openai.requestsFor('gpt-test');
+    expect(asked[0]?.body).toMatchObject({ max_tokens: 1 });
+    expect(JSON.stringify(asked[1]?.messages)).toContain('image_url');
+    expect(feishu.callsTo('application.scope.list')).toHaveLength(1);
+    expect(text).toContain('ready (exit 0)');
+    // No secret in what the doctor prints.
+    expect(text).not.toContain(feishu.appSecret);
+    expect(text).not.toContain(ENCRYPT_KEY);
+  });
+
+  it('fails on wrong app credentials, says where to copy them from, and skips what needs them', async () => {
+    const { exitCode, byId } = await doctor({ FEISHU_APP_SECRET: 'not-the-secret' });
+    expect(exitCode).toBe(1);
+    expect(byId('feishu-credentials')).toMatchObject({
+      status: 'fail',
+      summary: expect.stringContaining(`code ${FEISHU_CODES.appSecretInvalid}`),
+      fix: expect.stringContaining('Credentials & Basic Info'),
+    });
+    expect(byId('bot-identity').status).toBe('skip');
+    expect(byId('feishu-scopes').status).toBe('skip');
+    expect(byId('event-delivery').status).toBe('fail'); // nothing listens on PORT 0
+  });
+
+  it('fails when Feishu cannot be reached at FEISHU_DOMAIN', async () => {
+    const port = await freePort();
+    const { byId } = await doctor({ FEISHU_DOMAIN: `http://127.0.0.1:${port}` });
+    expect(byId('feishu-credentials')).toMatchObject({
+      status: 'fail',
+      summary: expect.stringContaining(`cannot reach http://127.0.0.1:${port}`),
+      fix: expect.stringContaining('FEISHU_DOMAIN'),
+    });
+  });
+
+  it('fails when the bot identity does not resolve, naming the Bot capability', async () => {
+    feishu.inject({ api: 'bot.info', times: 1, status: 400, code: 99991672, msg: 'Access denied' });
+    const { exitCode, byId } = await doctor();
+    expect(exitCode).toBe(1);
+    expect(byId('bot-identity')).toMatchObject({
+      status: 'fail',
+      summary: expect.stringContaining('99991672'),
+      fix: expect.stringContaining('Bot capability'),
+    });
+  });
+
+  it('fails when a required scope is not granted and lists what to add; optional ones only warn', async () => {
+    const withoutCards = DEFAULT_GRANTED_SCOPES.filter(
+      (scope) => scope !== 'cardkit:card:write' && scope !== 'im:message.reactions:write_only',
+    );
+    feishu.setScopes({ granted: withoutCards, notGranted: ['cardkit:card:write'] });
+    const bot = await runningBot();
+    const missingRequired = await doctor({ PORT: String(bot.port) });
+    expect(missingRequired.exitCode).toBe(1);
+    const scopes = missingRequired.byId('feishu-scopes');
+    expect(scopes.status).toBe('fail');
+    expect(scopes.summary).toBe('1 required scope(s) not granted: cardkit:card:write');
+    expect(scopes.details).toContain(
+      '✖ stream answers into CardKit cards: needs cardkit:card:write (cardkit:card:write requested, not granted yet)',
+    );
+    expect(scopes.details).toContain(
+      '! the "Typing" reaction on plain-text replies: needs im:message.reactions:write_only or im:message',
+    );
+    expect(scopes.fix).toMatch(
+      /^Permissions & Scopes → add cardkit:card:write, im:message\.reactions:write_only; then/,
+    );
+
+    feishu.setScopes({ granted: [...withoutCards, 'cardkit:card:write'] });
+    const missingOptional = await doctor({ PORT: String(bot.port) });
+    expect(missingOptional.byId('feishu-scopes').status).toBe('warn');
+    expect(missingOptional.exitCode).toBe(0);
+  });
+
+  it('fails when the tenant has not installed the app', async () => {
+    feishu.inject({ api: 'application.scope.list', times: 1, status: 400, code: FEISHU_CODES.appNotInstalled });
+    const { byId } = await doctor();
+    expect(byId('feishu-scopes')).toMatchObject({
+      status: 'fail',
+      summary: 'the app is not installed in this tenant (212100)',
+      fix: expect.stringContaining('publish'),
+    });
+  });
+
+  it('fails when nothing answers the webhook, and when the running bot has other keys', async () => {
+    const port = await freePort();
+    const nothing = await doctor({ PORT: String(port) });
+    expect(nothing.byId('event-delivery')).toMatchObject({
+      status: 'fail',
+      summary: expect.stringContaining(`nothing answers at http://127.0.0.1:${port}/webhook/event`),
+      fix: expect.stringContaining('npm run pm2:start'),
+    });
+
+    const bot = await runningBot({ FEISHU_ENCRYPT_KEY: 'another-key', FEISHU_VERIFICATION_TOKEN: 'another-token' });
+    const mismatch = await doctor({ PORT: String(bot.port) });
+    expect(mismatch.byId('event-delivery')).toMatchObject({
+      status: 'fail',
+      summary: expect.stringContaining("refused Feishu's URL verification: HTTP 400"),
+      fix: expect.stringContaining('FEISHU_ENCRYPT_KEY'),
+    });
+  });
+
+  it('warns when the webhook runs unsigned (no encrypt key)', async () => {
+    const bot = await runningBot({ FEISHU_ENCRYPT_KEY: '' });
+    const { byId, exitCode } = await doctor({ PORT: String(bot.port), FEISHU_ENCRYPT_KEY: '' });
+    expect(byId('event-delivery')).toMatchObject({
+      status: 'warn',
+      summary: expect.stringContaining('unsigned: FEISHU_ENCRYPT_KEY is not set'),
+    });
+    expect(exitCode).toBe(0);
+  });
+
+  it('connects the long connection in websocket mode, and fails when the gateway refuses the app', async () => {
+    const gateway = await startFakeLongConnection();
+    try {
+      const config = loadConfig(environment({ FEISHU_EVENT_MODE: 'websocket', FEISHU_DOMAIN: gateway.url }));
+      const connected = await runDoctor(config, { checks: [eventDeliveryCheck], timeouts: fast });
+      expect(connected.results[0]).toMatchObject({ status: 'pass', summary: expect.stringContaining('handshake') });
+      expect(gateway.endpointCalls()).toBe(1);
+      // The doctor's connection is closed again: it must not take the running bot's events.
+      await expect.poll(() => gateway.connections()).toBe(0);
+
+      gateway.setEndpointAnswer({ code: 1000040345, msg: 'app secret invalid' });
+      const refused = await runDoctor(config, { checks: [eventDeliveryCheck], timeouts: fast });
+      expect(refused.exitCode).toBe(1);
+      expect(refused.results[0]).toMatchObject({
+        status: 'fail',
+        summary: expect.stringContaining('the long connection did not connect (failed)'),
+        fix: expect.stringContaining('persistent connection'),
+      });
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it('fails when the model does not answer, warns for a broken fallback and for a model without images', async () => {
+    openai.alwaysFail('gpt-test', { status: 401 });
+    const unauthorised = await doctor();
+    expect(unauthorised.byId('model')).toMatchObject({
+      status: 'fail',
+      summary: expect.stringContaining('AUTH: HTTP 401'),
+      fix: expect.stringContaining('OPENAI_API_KEY'),
+    });
+    expect(unauthorised.byId('model-images').status).toBe('skip');
+    openai.clearFaults();
+
+    const noFallback = await doctor({ FALLBACK_MODELS: 'no-such-model' });
+    expect(noFallback.byId('model')).toMatchObject({
+      status: 'warn',
+      summary: 'gpt-test answers; 1 of 1 fallback(s) do not',
+    });
+    expect(noFallback.byId('model').details?.[1]).toMatch(/^✖ fallback no-such-model: .*404/);
+
+    // A text-only model, answering images as OpenAI does for one.
+    const refuseImages = (request: FakeChatRequest): FakeStaticStep =>
+      JSON.stringify(request.messages).includes('image_url')
+        ? {
+            error: {
+              status: 400,
+              type: 'invalid_request_error',
+              message: 'Invalid content type. image_url is only supported by certain models.',
+            },
+          }
+        : { text: 'OK' };
+    openai.script('gpt-test', refuseImages, refuseImages);
+    const textOnly = await doctor({ FALLBACK_MODELS: '' });
+    expect(textOnly.byId('model').status).toBe('pass');
+    expect(textOnly.byId('model-images')).toMatchObject({
+      status: 'warn',
+      summary: expect.stringContaining('does not accept images: HTTP 400: Invalid content type.'),
+    });
+  });
+
+  it('fails when the store cannot be written, naming the directory', async () => {
+    const blocker = join(directory, 'a-file');
+    writeFileSync(blocker, 'not a directory');
+    const { byId, exitCode } = await doctor({ STORE_URL: `sqlite:${join(blocker, 'bot.db')}` });
+    expect(exitCode).toBe(1);
+    expect(byId('store')).toMatchObject({
+      status: 'fail',
+      fix: expect.stringContaining(`The directory ${blocker} must exist`),
+    });
+    expect(byId('redis').status).toBe('skip');
+  });
+
+  it('fails when the configured Redis does not answer', async () => {
+    const port = await freePort();
+    const { byId } = await doctor({ STORE_URL: `redis://127.0.0.1:${port}` });
+    expect(byId('store').status).toBe('fail');
+    expect(byId('redis')).toMatchObject({
+      status: 'fail',
+      summary: expect.stringContaining(`redis://127.0.0.1:${port} does not answer`),
+      fix: expect.stringContaining('STORE_URL'),
+    });
+  });
+
+  it('reports a reachable Redis with its version and persistence', async () => {
+    if (!(await requireRedis())) return;
+    const { byId } = await doctor({ STORE_URL: REDIS_URL });
+    expect(byId('store').status).toBe('pass');
+    const redis = byId('redis');
+    expect(['pass', 'warn']).toContain(redis.status);
+    expect(redis.summary).toMatch(/answers \(Redis \d+\.\d+/);
+  });
+});
+
+describe('the doctor command (node dist/lib/doctor/doctor-cli.js)', () => {
+  const root = join(import.meta.dirname, '../..');
+  beforeAll(() => {
+    execFileSync(process.execPath, ['scripts/build-if-needed.mjs'], { cwd: root, stdio: 'inherit' });
+  });
+
+  /** Runs the built doctor in an empty directory (no .env) with only this environment. */
+  function runCli(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [join(root, 'dist/lib/doctor/doctor-cli.js')], {
+        cwd: mkdtempSync(join(directory, 'cli-')),
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+      });
+      child.stderr.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+      });
+      child.on('exit', (code) => resolve({ code, output }));
+    });
+  }
+
+  it('prints the checklist and exits 0 when the bot is ready', async () => {
+    const bot = await runningBot();
+    const { code, output } = await runCli(environment({ PORT: String(bot.port) }));
+    expect(output).toContain('✔ Feishu app credentials');
+    expect(output).toContain('✔ App scopes');
+    expect(output).toContain(`✔ Event delivery         http://127.0.0.1:${bot.port}/webhook/event`);
+    expect(output).toContain('✔ Model');
+    expect(output).toContain('– Redis');
+    expect(output).toContain('ready (exit 0)');
+    expect(code).toBe(0);
+  });
+
+  it('exits 1 with a fix for each failure', async () => {
+    const { MODEL: _unset, ...withoutModel } = environment({ PORT: String(await freePort()) });
+    const { code, output } = await runCli(withoutModel);
+    expect(code).toBe(1);
+    expect(output).toContain('✖ Model');
+    expect(output).toContain('fix: Set MODEL');
+    expect(output).toContain('✖ Event delivery');
+    expect(output).toMatch(/2 failed, \d+ warning\(s\): the bot is not ready \(exit 1\)/);
+  });
+
+  it('exits 1 naming every invalid setting when the configuration does not load', async () => {
+    const { code, output } = await runCli({ PORT: 'eighty', STORE_URL: 'mongodb://x' });
+    expect(code).toBe(1);
+    expect(output).toContain('✖ Configuration');
+    expect(output).toMatch(/PORT[\s\S]*STORE_URL/);
+  });
+});

@@ -41,6 +41,9 @@ const STORING_WRITES = new Set<string>([
   'putRecord',
 ]);
 
+/** The name of the readiness check, as `/health` and `/health/ready` list it. */
+export const STORE_WRITES_CHECK = 'store-writes';
+
 /** The counter key the readiness check writes to find out whether the store takes writes again. */
 export const STORE_WRITE_PROBE_KEY = 'health:store-write-probe';
 
@@ -159,7 +162,7 @@ export function watchStoreWrites(
       return failure;
     },
     check: {
-      name: 'store-writes',
+      name: STORE_WRITES_CHECK,
       critical: true,
       check: async () => {
         if (failure !== null && now() - lastProbeAt >= probeIntervalMs) await probe();

@@ -64,6 +64,12 @@ describe('a full disk under the running service', () => {
     await sleep(1_200);
     expect((await ready(bot.url)).status).toBe(503);
     expect((await fetch(`${bot.url}/health/live`)).status).toBe(200);
+    const health = await fetch(`${bot.url}/health`);
+    expect(health.status).toBe(503);
+    expect(((await health.json()) as { store: { state: string; error: string } }).store).toMatchObject({
+      state: 'down',
+      error: expect.stringContaining('store writes failing'),
+    });
 
     limitFileSize(bot.pid, 'unlimited');
     const deadline = Date.now() + 15_000;

@@ -1,35 +1,14 @@
-import { type Store, StoreUnavailableError } from '../store/store.js';
+import { STORE_WRITE_METHODS, type Store, StoreUnavailableError } from '../store/store.js';
 import { errorMessage } from '../util/error-message.js';
 import type { ReadinessCheck } from './health-routes.js';
 import { sanitiseErrorMessage } from './sanitise-error-message.js';
-
-/** Store methods that write. A failure of any of them means the store cannot take writes now. */
-const WRITES = new Set<string>([
-  'claimKey',
-  'releaseKey',
-  'admit',
-  'enqueue',
-  'claimNextJob',
-  'renewLease',
-  'saveCheckpoint',
-  'completeJob',
-  'failJob',
-  'releaseJob',
-  'retryJob',
-  'purgeJobs',
-  'appendHistory',
-  'clearHistory',
-  'purgeHistory',
-  'incrementCounter',
-  'putRecord',
-]);
 
 /**
  * Writes that store something whenever they succeed. Only these prove the store can write again:
  * a claim that finds no job or a purge with nothing to delete commits without needing a byte of
  * space, and would end the failure on a disk that is still full.
  */
-const STORING_WRITES = new Set<string>([
+const STORING_WRITES: ReadonlySet<string> = new Set<keyof Store>([
   'claimKey',
   'admit',
   'enqueue',
@@ -123,7 +102,8 @@ export function watchStoreWrites(
   const observed = new Proxy(store, {
     get(target, property, receiver) {
       const value: unknown = Reflect.get(target, property, receiver);
-      if (typeof property !== 'string' || !WRITES.has(property) || typeof value !== 'function') return value;
+      if (typeof property !== 'string' || !STORE_WRITE_METHODS.has(property) || typeof value !== 'function')
+        return value;
       let wrapper = wrappers.get(property);
       if (wrapper === undefined) {
         wrapper = (...args) => {

@@ -3,6 +3,7 @@ import { type Context, Hono } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import type { InboxReceiver } from '../inbox/inbound-event.js';
 import type { Job, Store } from '../store/store.js';
+import { createAuthThrottle, throttleClient } from './auth-throttle.js';
 import {
   DEVTOOLS_COOKIE,
   devtoolsAuth,
@@ -10,18 +11,19 @@ import {
   type RemoteAddressResolver,
   rejectCrossSite,
   secretsEqual,
-  sessionValue,
+  tooManyAttempts,
 } from './devtools-auth.js';
 import { readFilter, readInteger } from './devtools-query.js';
 import type { DevtoolsReplies } from './devtools-replies.js';
 import { type DevtoolsStreamsOptions, devtoolsStreams } from './devtools-streams.js';
 import { createPlayground, PlaygroundRequestError } from './playground.js';
+import { mintSessionCookie } from './session-cookie.js';
 import type { Tracker } from './tracker.js';
 import { isVendorFile, readVendorFile } from './ui-vendor.js';
 
-/** SSE timing (heartbeat, chat polling, longest chat stream) is passed on to `devtoolsStreams`. */
+/** SSE timing and limits (heartbeat, longest chat stream, chat streams open) are passed on to `devtoolsStreams`. */
 export interface DevtoolsRoutesOptions
-  extends Pick<DevtoolsStreamsOptions, 'heartbeatMs' | 'chatPollMs' | 'chatStreamMaxMs'> {
+  extends Pick<DevtoolsStreamsOptions, 'heartbeatMs' | 'chatStreamMaxMs' | 'maxChatStreams'> {
   tracker: Tracker;
   replies: DevtoolsReplies;
   /** The inbox the playground feeds; without one POST /api/chat answers 503. */
@@ -31,6 +33,12 @@ export interface DevtoolsRoutesOptions
   healthSnapshot: () => unknown;
   /** DEVTOOLS_TOKEN; without one only loopback requests get in. */
   token: string | undefined;
+  /**
+   * Whether the server listens on a loopback address only; the loopback pass exists only then
+   * (see `devtoolsAuth`). Read per request, since the bound address is known once listening.
+   * Default: never.
+   */
+  boundToLoopback?: () => boolean;
   now?: () => number;
   /** Peer address of a request; tests inject one because `app.request()` has no socket. */
   remoteAddress?: RemoteAddressResolver;
@@ -45,10 +53,15 @@ export interface DevtoolsRoutesOptions
   canAnswer?: () => boolean;
   /** What the playground answers when nothing can answer. */
   agentOffMessage?: string;
-  /** Login cookie lifetime. */
+  /** Login cookie lifetime; the server checks the expiry signed into the cookie. */
   sessionMaxAgeSeconds?: number;
-  /** Wrong tokens accepted per minute at POST /api/login before it answers 429 (slows guessing). */
-  maxLoginFailuresPerMinute?: number;
+  /**
+   * Wrong tokens (Bearer, cookie or login) one client address may present per minute; beyond it
+   * every credential from that address answers 429 until the minute is over.
+   */
+  maxTokenFailuresPerMinute?: number;
+  /** Client addresses the throttle remembers at most. */
+  maxThrottledClients?: number;
   /**
    * Aborted when the process starts draining: open SSE streams end at once (a browser tab left
    * open must not hold the server open) and new ones are refused with 503.
@@ -91,17 +104,19 @@ export function devtoolsRoutes({
   store,
   healthSnapshot,
   token,
+  boundToLoopback,
   now = Date.now,
   remoteAddress = nodeRemoteAddress,
   uiDirectory = new URL('./ui/', import.meta.url),
   heartbeatMs,
-  chatPollMs,
   chatStreamMaxMs,
+  maxChatStreams,
   maxChatChars = 8_000,
   canAnswer = () => true,
   agentOffMessage = AGENT_OFF_MESSAGE,
   sessionMaxAgeSeconds = 12 * 3_600,
-  maxLoginFailuresPerMinute = 20,
+  maxTokenFailuresPerMinute = 20,
+  maxThrottledClients = 10_000,
   shutdownSignal,
 }: DevtoolsRoutesOptions): Hono {
   const app = new Hono();
@@ -121,11 +136,20 @@ export function devtoolsRoutes({
     }
   }
 
+  const throttle = createAuthThrottle({
+    maxFailures: maxTokenFailuresPerMinute,
+    windowMs: 60_000,
+    maxClients: maxThrottledClients,
+    now,
+  });
   app.use(
     '*',
     devtoolsAuth({
       token,
       remoteAddress,
+      boundToLoopback,
+      throttle,
+      now,
       isPublic: (c) => c.req.method === 'POST' && c.req.path.endsWith('/api/login'),
     }),
   );
@@ -156,18 +180,10 @@ export function devtoolsRoutes({
   });
 
   // ── session ───────────────────────────────────────────────────────────────
-  // One global fixed window: a guesser from many addresses is slowed as much as one from one.
-  const loginFailures = { windowStart: 0, count: 0 };
   app.post('/api/login', async (c) => {
-    const at = now();
-    if (at - loginFailures.windowStart >= 60_000) {
-      loginFailures.windowStart = at;
-      loginFailures.count = 0;
-    }
-    if (loginFailures.count >= maxLoginFailuresPerMinute) {
-      c.header('Retry-After', String(Math.ceil((loginFailures.windowStart + 60_000 - at) / 1_000)));
-      return c.json({ error: 'too_many_attempts', message: 'Too many wrong tokens; try again in a minute' }, 429);
-    }
+    const client = throttleClient(remoteAddress(c));
+    const wait = throttle.retryAfterSeconds(client);
+    if (wait > 0) return tooManyAttempts(c, wait);
     const form = (c.req.header('content-type') ?? '').includes('application/x-www-form-urlencoded');
     let candidate: unknown;
     try {
@@ -176,10 +192,10 @@ export function devtoolsRoutes({
       return c.json({ error: 'invalid_body', message: 'Send {"token":"…"}' }, 400);
     }
     if (token === undefined || typeof candidate !== 'string' || !secretsEqual(candidate, token)) {
-      loginFailures.count++;
+      throttle.recordFailure(client);
       return c.json({ error: 'unauthorized', message: 'Wrong token' }, 401);
     }
-    setCookie(c, DEVTOOLS_COOKIE, sessionValue(token), {
+    setCookie(c, DEVTOOLS_COOKIE, mintSessionCookie(token, now() + sessionMaxAgeSeconds * 1_000), {
       httpOnly: true,
       sameSite: 'Strict',
       path: '/devtools',
@@ -264,7 +280,10 @@ export function devtoolsRoutes({
   });
 
   // ── SSE: a playground answer, and the live feed ─────────────────────────────
-  app.route('/', devtoolsStreams({ tracker, replies, now, heartbeatMs, chatPollMs, chatStreamMaxMs, shutdownSignal }));
+  app.route(
+    '/',
+    devtoolsStreams({ tracker, replies, now, heartbeatMs, chatStreamMaxMs, maxChatStreams, shutdownSignal }),
+  );
 
   // `/devtools/` (a typed or bookmarked trailing slash) lands on the UI rather than a 404.
   app.get('/*', (c) =>

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { type ServerType, serve } from '@hono/node-server';
+import type { ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createManagerAgentFromConfig } from './agents/manager-agent.js';
 import type { UserAuthorization } from './agents/tools/user-authorization.js';
 import { createApp, type RouteModule } from './app.js';
-import type { Config } from './config.js';
+import { type Config, isLoopbackHost } from './config.js';
 import { createMessageHandler } from './conversation/handle-message.js';
 import { createDeadLetterReply, createNoticeHandler } from './conversation/notice-handlers.js';
 import { createReplyRouter } from './conversation/reply-routing.js';
@@ -22,6 +21,8 @@ import { componentStates } from './health/component-states.js';
 import { attachHealthMonitor, HealthMonitor, healthOptionsFromConfig } from './health/health-monitor.js';
 import { type HealthRoutesOptions, healthReport, healthRoutes, type ReadinessCheck } from './health/health-routes.js';
 import { type BotMetrics, createMetrics, metricsRoutes } from './health/metrics.js';
+import { watchStoreWrites } from './health/store-write-health.js';
+import { listen } from './http/listen.js';
 import { rootRoute } from './http/root-route.js';
 import { createDispatcher, type Dispatcher, type DispatcherOptions } from './inbox/dispatcher.js';
 import { startHousekeeping } from './inbox/housekeeping.js';
@@ -30,6 +31,7 @@ import type { JobHandler } from './inbox/job-handler.js';
 import { createLogger, type Logger, resolveLogFormat } from './log.js';
 import { createEventBus, type EventBus } from './observe/event-bus.js';
 import { logBotEvents } from './observe/log-bot-events.js';
+import { createRedactor } from './observe/redact.js';
 import {
   closeServer,
   createGracefulShutdown,
@@ -108,7 +110,9 @@ export interface StartBotOptions {
   >;
   /**
    * Take over the process: SIGINT/SIGTERM/PM2 'shutdown' drain and exit, uncaughtException drains
-   * and exits 1, unhandledRejection is logged. server.ts passes true; in-process tests leave it off.
+   * and exits 1, unhandledRejection is logged and counted, and FATAL_UNHANDLED_REJECTIONS of them
+   * within UNHANDLED_REJECTION_WINDOW_MS drain and exit 1 too. server.ts passes true; in-process
+   * tests leave it off.
    */
   installProcessHandlers?: boolean;
   /** Default: a new monitor for this bot, configured from `config.health`. */
@@ -148,7 +152,15 @@ export async function startBot(
 
   const readiness = createReadiness();
   const bus = createEventBus({ onListenerError: (error) => log.error({ err: error }, 'event observer failed') });
-  const store = await openStore(config.store.url, { instanceId: config.instanceId });
+  // Every write of the bot goes through this store, so a failing one (a full disk) turns
+  // /health/ready 503 until a write succeeds again.
+  const storeWrites = watchStoreWrites(await openStore(config.store.url, { instanceId: config.instanceId }), {
+    onChange: (failure) =>
+      failure
+        ? log.error({ error: failure.error }, 'store writes failing: not ready until one succeeds')
+        : log.info('store writes succeed again'),
+  });
+  const store = storeWrites.store;
   const startedAt = Date.now();
   // The process's one health monitor is this instance: routes, metrics and callers get it from
   // here (`RunningBot.monitor`), so bots built in-process by tests never see each other's calls.
@@ -163,7 +175,7 @@ export async function startBot(
   metrics.attach(bus);
   logBotEvents(bus, log);
   /** Read per /health/ready request: the long connection adds its check once it exists. */
-  const readinessChecks: ReadinessCheck[] = [];
+  const readinessChecks: ReadinessCheck[] = [storeWrites.check];
   // The tracker subscribes before anything emits, so a trace starts at its very first event.
   const devtools = config.devtools.enabled
     ? {
@@ -177,12 +189,14 @@ export async function startBot(
           totals: () => readMetricTotals(metrics.registry),
           onError: (error, where) => log.warn({ err: error, where }, 'devtools tracker'),
         }),
-        replies: createDevtoolsReplies({ bus }),
+        replies: createDevtoolsReplies({ bus, redact: createRedactor(config.secrets) }),
       }
     : undefined;
   await devtools?.tracker.load();
   // Ends open devtools SSE streams when the drain starts, so a browser tab cannot hold the server open.
   const devtoolsShutdown = new AbortController();
+  // Known once listening: the devtools loopback pass exists only while bound to loopback.
+  let boundToLoopback = false;
 
   const healthOptions: HealthRoutesOptions = {
     monitor,
@@ -331,18 +345,28 @@ export async function startBot(
         // Exactly the body GET /health answers, built by the same function.
         healthSnapshot: healthReport(healthOptions),
         token: config.devtools.token,
+        boundToLoopback: () => boundToLoopback,
         shutdownSignal: devtoolsShutdown.signal,
         maxChatChars: config.policy.maxInputChars,
+        // Without a model (and no stand-in) the playground says the agent is off at once.
+        canAnswer: () => 'answer' in handlers,
       }),
     });
   }
 
   const app = createApp({ log, bodyLimitBytes: config.feishu.bodyLimitBytes, routes });
 
-  const server = await new Promise<ServerType>((resolve) => {
-    const created = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(created));
+  const { server, address } = await listen({
+    fetch: app.fetch,
+    port: config.port,
+    host: config.host,
+    requestTimeoutMs: config.http.requestTimeoutMs,
+    headersTimeoutMs: config.http.headersTimeoutMs,
+    keepAliveTimeoutMs: config.http.keepAliveTimeoutMs,
+    maxConnections: config.http.maxConnections,
   });
-  const port = (server.address() as AddressInfo).port;
+  const port = address.port;
+  boundToLoopback = isLoopbackHost(address.address);
   // Recovery: jobs whose holder died (expired lease) are claimed on the first pump.
   dispatcher.start();
   const housekeeping = startHousekeeping({
@@ -410,7 +434,13 @@ export async function startBot(
   });
   if (installProcessHandlers) {
     lifecycle.install();
-    installGlobalProcessHandlers({ log, bus, onFatal: () => lifecycle.shutdown('uncaughtException', 1) });
+    installGlobalProcessHandlers({
+      log,
+      bus,
+      onFatal: (reason) => lifecycle.shutdown(reason, 1),
+      maxUnhandledRejections: config.process.fatalUnhandledRejections,
+      unhandledRejectionWindowMs: config.process.unhandledRejectionWindowMs,
+    });
   }
   const stop = () => lifecycle.drain();
 

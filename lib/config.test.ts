@@ -16,7 +16,8 @@ describe('loadConfig', () => {
     const config = loadConfig({});
     expect(config.nodeEnv).toBe('development');
     expect(config.port).toBe(3000);
-    expect(config.host).toBe('0.0.0.0');
+    // Only this machine reaches a newcomer's devtools, so they need no token.
+    expect(config.host).toBe('127.0.0.1');
     expect(config.store.url).toBe('sqlite:./data/bot.db');
     expect(config.feishu.enabled).toBe(false);
     expect(config.model.enabled).toBe(false);
@@ -97,6 +98,7 @@ describe('loadConfig', () => {
       ...productionEnvironment,
       FEISHU_VERIFICATION_TOKEN: 'verification-token-value',
       INSTANCE_ID: 'bot-7',
+      HOST: '0.0.0.0',
       ENABLE_DEVTOOLS: 'true',
       DEVTOOLS_TOKEN: 'd'.repeat(32),
       FALLBACK_MODELS: 'gpt-4o-mini,deepseek-chat',
@@ -118,6 +120,62 @@ describe('loadConfig', () => {
     const secretValues = rows.filter(([, row]) => row.secret).map(([name]) => environment[name]);
     expect(secretValues).toHaveLength(5);
     expect([...(config.secrets as string[])].sort()).toEqual([...secretValues].sort());
+  });
+
+  it('listens on loopback outside production and on every interface in production', () => {
+    expect(loadConfig({ NODE_ENV: 'test' }).host).toBe('127.0.0.1');
+    expect(loadConfig(productionEnvironment).host).toBe('0.0.0.0');
+    expect(loadConfig({ ...productionEnvironment, HOST: '10.0.0.5' }).host).toBe('10.0.0.5');
+  });
+
+  it('refuses devtools bound beyond loopback without a token, naming DEVTOOLS_TOKEN and the way out', () => {
+    for (const environment of [
+      { HOST: '0.0.0.0' },
+      { HOST: '::' },
+      { HOST: '192.168.1.20' },
+      { ...productionEnvironment, ENABLE_DEVTOOLS: 'true' },
+    ]) {
+      let thrown: unknown;
+      try {
+        loadConfig(environment);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown, JSON.stringify(environment)).toBeInstanceOf(ConfigError);
+      const problem = (thrown as ConfigError).problems.find((text) => text.startsWith('DEVTOOLS_TOKEN'));
+      expect(problem).toMatch(/HOST=\S+ is not a loopback address/);
+      expect(problem).toContain('ENABLE_DEVTOOLS=false');
+    }
+    // Each way out starts.
+    expect(() => loadConfig({ HOST: '0.0.0.0', DEVTOOLS_TOKEN: 'd'.repeat(32) })).not.toThrow();
+    expect(() => loadConfig({ HOST: '0.0.0.0', ENABLE_DEVTOOLS: 'false' })).not.toThrow();
+    for (const host of ['127.0.0.1', '::1', 'localhost']) expect(() => loadConfig({ HOST: host })).not.toThrow();
+  });
+
+  it('refuses a devtools token shorter than 32 characters without echoing it', () => {
+    const short = 'x'.repeat(31);
+    let thrown: unknown;
+    try {
+      loadConfig({ DEVTOOLS_TOKEN: short });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as ConfigError).message).toMatch(/DEVTOOLS_TOKEN: must be at least 32 characters/);
+    expect((thrown as ConfigError).message).not.toContain(short);
+    expect(loadConfig({ DEVTOOLS_TOKEN: 'x'.repeat(32) }).devtools.token).toBe('x'.repeat(32));
+  });
+
+  it('bounds the HTTP server: slow requests cut well within 30 s, a connection cap, keep-alive set', () => {
+    const { http } = loadConfig({});
+    expect(http.requestTimeoutMs).toBeGreaterThanOrEqual(10_000);
+    expect(http.requestTimeoutMs).toBeLessThanOrEqual(15_000);
+    expect(http.headersTimeoutMs).toBeLessThanOrEqual(http.requestTimeoutMs);
+    expect(http.keepAliveTimeoutMs).toBeGreaterThan(0);
+    expect(http.maxConnections).toBeGreaterThan(0);
+    expect(() => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '15000' })).toThrow(
+      /HTTP_HEADERS_TIMEOUT_MS/,
+    );
   });
 
   it('documents every setting in the README configuration tables', () => {

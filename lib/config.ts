@@ -78,7 +78,11 @@ function secret<Path extends string>(path: Path): Setting<Path, typeof optionalT
 export const SETTINGS = {
   NODE_ENV: setting('nodeEnv', z.enum(['development', 'production', 'test']).default('development')),
   PORT: setting('port', z.coerce.number().int().min(0).max(65535).default(3000)),
-  HOST: setting('host', z.string().min(1).default('0.0.0.0')),
+  /**
+   * Listen address; unset: 127.0.0.1 outside production (a newcomer's devtools stay on this
+   * machine), 0.0.0.0 in production.
+   */
+  HOST: setting('host', optionalText),
   LOG_LEVEL: setting(
     'logLevel',
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -180,6 +184,21 @@ export const SETTINGS = {
   HEALTH_DEGRADED_P95_MS: setting('health.degradedP95Ms', positiveInt(60_000)),
 
   SHUTDOWN_TIMEOUT_MS: setting('shutdownTimeoutMs', positiveInt(10_000)),
+  /** Unhandled rejections within UNHANDLED_REJECTION_WINDOW_MS that count as a crash (drain, exit 1). */
+  FATAL_UNHANDLED_REJECTIONS: setting('process.fatalUnhandledRejections', positiveInt(10)),
+  UNHANDLED_REJECTION_WINDOW_MS: setting('process.unhandledRejectionWindowMs', positiveInt(60_000)),
+
+  /**
+   * Node's HTTP server. A request (headers and body) must arrive within HTTP_REQUEST_TIMEOUT_MS
+   * and its headers within HTTP_HEADERS_TIMEOUT_MS, so a slow client cannot hold a connection for
+   * Node's default five minutes; an idle keep-alive connection closes after
+   * HTTP_KEEP_ALIVE_TIMEOUT_MS; connections beyond HTTP_MAX_CONNECTIONS are refused, so a flood
+   * cannot use up the process's file descriptors.
+   */
+  HTTP_REQUEST_TIMEOUT_MS: setting('http.requestTimeoutMs', positiveInt(15_000)),
+  HTTP_HEADERS_TIMEOUT_MS: setting('http.headersTimeoutMs', positiveInt(10_000)),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: setting('http.keepAliveTimeoutMs', positiveInt(5_000)),
+  HTTP_MAX_CONNECTIONS: setting('http.maxConnections', positiveInt(512)),
 
   /** On outside production when unset. */
   ENABLE_DEVTOOLS: setting('devtools.enabled', booleanFlag.optional()),
@@ -206,6 +225,8 @@ type FromTable = {
 
 /** Values that follow from several settings together; each replaces the table's property of that name. */
 interface Derived {
+  /** HOST, else 127.0.0.1 outside production and 0.0.0.0 in production. */
+  host: string;
   /** INSTANCE_ID, else `host:instance` (PM2's NODE_APP_INSTANCE, else the pid). */
   instanceId: string;
   /** False when app credentials are missing: the Feishu channel is off, devtools still works. */
@@ -270,6 +291,18 @@ export class ConfigError extends Error {
 /** The long-connection client silently refuses app ids of any other shape. */
 const LONG_CONNECTION_APP_ID = /^cli_[0-9a-f]{16}$/;
 
+/** A shorter DEVTOOLS_TOKEN could be guessed; `openssl rand -hex 32` gives 64 characters. */
+export const MIN_DEVTOOLS_TOKEN_LENGTH = 32;
+
+/**
+ * Host names the server can bind to that only this machine reaches. Other loopback addresses
+ * (127.0.0.2, …) are left out on purpose: refusing a rare but safe setup costs less than
+ * trusting an unusual one.
+ */
+export function isLoopbackHost(host: string): boolean {
+  return host === '127.0.0.1' || host === '::1' || host === 'localhost';
+}
+
 /** Configured secrets shorter than this are not worth scrubbing (they would hit ordinary words). */
 const MIN_SECRET_LENGTH = 4;
 
@@ -288,8 +321,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const settings = arrange(parsed.data);
-  const { feishu, model, inbox, health } = settings;
+  const { feishu, model, inbox, health, http } = settings;
   const production = settings.nodeEnv === 'production';
+  const host = settings.host ?? (production ? '0.0.0.0' : '127.0.0.1');
   const problems: string[] = [];
   const notices: string[] = [];
 
@@ -341,10 +375,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push('HEALTH_UNHEALTHY_ERROR_RATE: must not be below HEALTH_DEGRADED_ERROR_RATE');
   }
 
+  if (http.headersTimeoutMs > http.requestTimeoutMs) {
+    problems.push(
+      'HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)',
+    );
+  }
+
   const devtoolsEnabled = settings.devtools.enabled ?? !production;
+  const devtoolsToken = settings.devtools.token;
+  if (devtoolsToken !== undefined && devtoolsToken.length < MIN_DEVTOOLS_TOKEN_LENGTH) {
+    problems.push(
+      `DEVTOOLS_TOKEN: must be at least ${MIN_DEVTOOLS_TOKEN_LENGTH} characters (for example: openssl rand -hex 32)`,
+    );
+  }
   if (!devtoolsEnabled) notices.push('Devtools off: set ENABLE_DEVTOOLS=true to turn them on');
-  else if (settings.devtools.token === undefined)
+  else if (devtoolsToken === undefined && !isLoopbackHost(host)) {
+    // Bound beyond loopback, a proxy, tunnel or port forward on this host delivers outsiders from
+    // 127.0.0.1, so the loopback pass is off and only the token lets anyone in.
+    problems.push(
+      `DEVTOOLS_TOKEN: required while devtools are on and HOST=${host} is not a loopback address; ` +
+        'set DEVTOOLS_TOKEN, or HOST=127.0.0.1, or ENABLE_DEVTOOLS=false',
+    );
+  } else if (devtoolsToken === undefined) {
     notices.push('Devtools answer loopback requests only: DEVTOOLS_TOKEN not set');
+  }
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -355,6 +409,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   return {
     ...settings,
+    host,
     instanceId: settings.instanceId ?? `${hostname()}:${env.NODE_APP_INSTANCE ?? process.pid}`,
     feishu: { ...feishu, enabled: feishuEnabled },
     model: { ...model, enabled: modelEnabled },

@@ -1,4 +1,4 @@
-import type { Config } from './config.js';
+import { type Config, isLoopbackHost } from './config.js';
 
 /**
  * What is on, what is off and why, read from the configuration alone. The start-up banner, the
@@ -59,7 +59,9 @@ export function webhookSecurity(feishu: FeishuSettings): WebhookSecurity {
  * @example
  * for (const { name, on, detail } of featureStates(config)) console.log(on ? '✔' : '–', name, detail);
  */
-export function featureStates(config: Pick<Config, 'feishu' | 'model' | 'devtools' | 'policy'>): FeatureState[] {
+export function featureStates(
+  config: Pick<Config, 'feishu' | 'model' | 'devtools' | 'policy' | 'host'>,
+): FeatureState[] {
   const { feishu, model, devtools } = config;
   const feishuOff = feishuOffReason(feishu);
   const webhook = webhookSecurity(feishu);
@@ -99,7 +101,9 @@ export function featureStates(config: Pick<Config, 'feishu' | 'model' | 'devtool
       detail: devtools.enabled
         ? devtools.token === undefined
           ? 'loopback requests only (DEVTOOLS_TOKEN not set)'
-          : 'loopback, or any request with DEVTOOLS_TOKEN'
+          : isLoopbackHost(config.host)
+            ? 'loopback, or any request with DEVTOOLS_TOKEN'
+            : `DEVTOOLS_TOKEN on every request (HOST=${config.host} is not loopback: no loopback pass)`
         : 'ENABLE_DEVTOOLS is false (the default in production)',
     },
     {

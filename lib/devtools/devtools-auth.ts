@@ -2,6 +2,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
+import { type AuthThrottle, createAuthThrottle, throttleClient } from './auth-throttle.js';
+import { checkSessionCookie } from './session-cookie.js';
 
 /** The HttpOnly cookie POST /devtools/api/login sets. */
 export const DEVTOOLS_COOKIE = 'devtools_session';
@@ -38,22 +40,38 @@ export function secretsEqual(candidate: string, expected: string): boolean {
 }
 
 /**
- * What the login cookie holds: a digest of the token, so the cookie jar never holds the token
- * itself and a cookie cannot be replayed as a Bearer header.
+ * What a request presents: a valid Bearer token or session cookie, a genuine cookie past its
+ * expiry, a wrong credential (a guess, counted by the throttle), or nothing.
  */
-export function sessionValue(token: string): string {
-  return createHash('sha256').update(`feishu-bot-devtools-session\0${token}`).digest('hex');
+export type PresentedCredential = 'bearer' | 'cookie' | 'expired' | 'wrong' | 'none';
+
+export function presentedCredential(c: Context, token: string, now: number): PresentedCredential {
+  const bearer = c.req
+    .header('authorization')
+    ?.match(/^Bearer\s+(.+)$/i)?.[1]
+    ?.trim();
+  if (bearer !== undefined) return secretsEqual(bearer, token) ? 'bearer' : 'wrong';
+  const cookie = getCookie(c, DEVTOOLS_COOKIE);
+  if (cookie === undefined) return 'none';
+  const session = checkSessionCookie(cookie, token, now);
+  return session === 'valid' ? 'cookie' : session === 'expired' ? 'expired' : 'wrong';
 }
 
-/** Which requests the auth check lets through, and why; `null` means refused. */
-export type DevtoolsAccess = 'loopback' | 'bearer' | 'cookie' | null;
-
 export interface DevtoolsAuthOptions {
-  /** DEVTOOLS_TOKEN; without one, only loopback requests get in. */
+  /** DEVTOOLS_TOKEN; without one, only loopback requests get in (and only while bound to loopback). */
   token: string | undefined;
   remoteAddress?: RemoteAddressResolver;
+  /**
+   * Whether the server listens on a loopback address only. The loopback pass exists only then:
+   * bound to a public address, a proxy, ssh tunnel or socat on this host delivers outsiders from
+   * 127.0.0.1 without any header that would tell. Default: never.
+   */
+  boundToLoopback?: () => boolean;
+  /** Counts wrong credentials per client; share it with the login route. */
+  throttle?: AuthThrottle;
   /** Requests allowed without credentials (the login endpoint); loopback rules still apply without a token. */
   isPublic?: (c: Context) => boolean;
+  now?: () => number;
 }
 
 /**
@@ -67,44 +85,67 @@ function isLoopbackHost(host: string | undefined): boolean {
 }
 
 /**
- * Decides whether a devtools request may proceed.
- *
- * A loopback peer passes (the developer on their own machine), unless the request carries a
- * reverse-proxy header: behind a proxy on the same host every request comes from 127.0.0.1, so
- * forwarded headers are never trusted to grant access, only to withdraw the loopback shortcut.
- * Everyone else needs DEVTOOLS_TOKEN as a Bearer header or the login cookie.
+ * The developer on their own machine: the server listens on loopback only, the peer is loopback,
+ * the request names a loopback host and carries no reverse-proxy header (forwarded headers are
+ * never trusted to grant access, only to withdraw this shortcut).
  */
-export function resolveAccess(
+export function hasLoopbackPass(
   c: Context,
-  { token, remoteAddress = nodeRemoteAddress }: Pick<DevtoolsAuthOptions, 'token' | 'remoteAddress'>,
-): DevtoolsAccess {
-  const proxied = PROXY_HEADERS.some((name) => c.req.header(name) !== undefined);
-  if (!proxied && isLoopbackAddress(remoteAddress(c)) && isLoopbackHost(c.req.header('host'))) return 'loopback';
-  if (token === undefined) return null;
-  const authorization = c.req.header('authorization');
-  const bearer = authorization?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim();
-  if (bearer !== undefined && secretsEqual(bearer, token)) return 'bearer';
-  const cookie = getCookie(c, DEVTOOLS_COOKIE);
-  if (cookie !== undefined && secretsEqual(cookie, sessionValue(token))) return 'cookie';
-  return null;
+  {
+    remoteAddress = nodeRemoteAddress,
+    boundToLoopback = () => false,
+  }: Pick<DevtoolsAuthOptions, 'remoteAddress' | 'boundToLoopback'>,
+): boolean {
+  if (!boundToLoopback()) return false;
+  if (PROXY_HEADERS.some((name) => c.req.header(name) !== undefined)) return false;
+  return isLoopbackAddress(remoteAddress(c)) && isLoopbackHost(c.req.header('host'));
+}
+
+/** 429 with Retry-After, for a client that presented too many wrong credentials. */
+export function tooManyAttempts(c: Context, retryAfterSeconds: number): Response {
+  c.header('Retry-After', String(retryAfterSeconds));
+  c.header('Cache-Control', 'no-store');
+  return c.json(
+    { error: 'too_many_attempts', message: 'Too many wrong tokens from this address; try again later' },
+    429,
+  );
 }
 
 /**
- * Middleware guarding every devtools route: see `resolveAccess`. Refusals are 401 — JSON for the
- * API, a minimal login form for a browser asking for HTML (it works without scripts or styles, so
- * it needs no asset that would itself be refused).
+ * Middleware guarding every devtools route: the loopback pass (`hasLoopbackPass`), else
+ * DEVTOOLS_TOKEN as a Bearer header or the login cookie. Every credential check is throttled per
+ * client address. Refusals are 401 — JSON for the API, a minimal login form for a browser asking
+ * for HTML (it works without scripts or styles, so it needs no asset that would itself be refused).
  *
  * @example
- * app.use('*', devtoolsAuth({ token: config.devtools.token, isPublic: (c) => c.req.path.endsWith('/api/login') }));
+ * app.use('*', devtoolsAuth({ token: config.devtools.token, boundToLoopback: () => true,
+ *   isPublic: (c) => c.req.path.endsWith('/api/login') }));
  */
 export function devtoolsAuth({
   token,
   remoteAddress = nodeRemoteAddress,
+  boundToLoopback,
+  throttle = createAuthThrottle(),
   isPublic,
+  now = Date.now,
 }: DevtoolsAuthOptions): MiddlewareHandler {
   return async (c, next) => {
-    const access = resolveAccess(c, { token, remoteAddress });
-    if (access !== null || (token !== undefined && isPublic?.(c))) {
+    if (hasLoopbackPass(c, { remoteAddress, boundToLoopback })) {
+      await next();
+      return;
+    }
+    const credential = token === undefined ? 'none' : presentedCredential(c, token, now());
+    if (credential !== 'none') {
+      const client = throttleClient(remoteAddress(c));
+      const wait = throttle.retryAfterSeconds(client);
+      if (wait > 0) return tooManyAttempts(c, wait);
+      if (credential === 'bearer' || credential === 'cookie') {
+        await next();
+        return;
+      }
+      if (credential === 'wrong') throttle.recordFailure(client);
+    }
+    if (token !== undefined && isPublic?.(c)) {
       await next();
       return;
     }
@@ -119,7 +160,9 @@ export function devtoolsAuth({
         message:
           token === undefined
             ? 'Devtools answer loopback requests only (DEVTOOLS_TOKEN is not set)'
-            : 'Devtools need DEVTOOLS_TOKEN: send "Authorization: Bearer <token>" or log in',
+            : credential === 'expired'
+              ? 'The devtools session expired: log in again'
+              : 'Devtools need DEVTOOLS_TOKEN: send "Authorization: Bearer <token>" or log in',
       },
       401,
     );

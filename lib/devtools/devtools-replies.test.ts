@@ -3,9 +3,19 @@ import type { BotEvent } from '../observe/bot-event.js';
 import { createEventBus } from '../observe/event-bus.js';
 import { createDevtoolsReplies, type DevtoolsReplyUpdate } from './devtools-replies.js';
 
+/** Replies on a bus, and a way to play the inbox receiving a playground message. */
+function playground(options: Parameters<typeof createDevtoolsReplies>[0] = {}) {
+  const bus = createEventBus();
+  const replies = createDevtoolsReplies({ bus, ...options });
+  const received = (traceId: string, source: 'devtools' | 'webhook' = 'devtools') =>
+    bus.emit({ type: 'event.received', traceId, source, eventType: 'im.message.receive_v1', eventId: `e-${traceId}` });
+  return { bus, replies, received };
+}
+
 describe('createDevtoolsReplies', () => {
   it('streams start, full-text updates and the finish to a subscriber', async () => {
-    const replies = createDevtoolsReplies();
+    const { replies, received } = playground();
+    received('t1');
     const seen: DevtoolsReplyUpdate[] = [];
     replies.subscribe('t1', (update) => seen.push(update));
     const sink = replies.sinkFor('t1');
@@ -39,7 +49,8 @@ describe('createDevtoolsReplies', () => {
   });
 
   it('stops calling an unsubscribed listener and survives a throwing one', async () => {
-    const replies = createDevtoolsReplies();
+    const { replies, received } = playground();
+    received('t3');
     const seen: string[] = [];
     const stop = replies.subscribe('t3', (update) => seen.push(update.text));
     replies.subscribe('t3', () => {
@@ -47,7 +58,7 @@ describe('createDevtoolsReplies', () => {
     });
     const sink = replies.sinkFor('t3');
     sink.update('a');
-    stop();
+    stop?.();
     sink.update('b');
     expect(seen).toEqual(['a']);
   });
@@ -82,7 +93,50 @@ describe('createDevtoolsReplies', () => {
       'reply.started:broken',
       'reply.finished:broken',
     ]);
-    expect(events[1]).toMatchObject({ mode: 'devtools', length: 5, cards: 0 });
-    expect(events[3]).toMatchObject({ notice: 'model unavailable', length: 4 });
+    expect(events[1]).toMatchObject({ mode: 'devtools', length: 5, cards: 0, text: 'done!' });
+    expect(events[3]).toMatchObject({ notice: 'model unavailable', length: 4, text: 'half' });
+  });
+
+  it('follows only traces the playground started: nothing is created for any other id', () => {
+    const { replies, received } = playground({ maxEntries: 5 });
+    expect(replies.subscribe('never-sent', () => {})).toBeNull();
+    received('from-feishu', 'webhook');
+    expect(replies.subscribe('from-feishu', () => {})).toBeNull();
+    for (let index = 0; index < 3_000; index++) expect(replies.subscribe(`guess-${index}`, () => {})).toBeNull();
+    received('mine');
+    expect(replies.subscribe('mine', () => {})).toBeTypeOf('function');
+  });
+
+  it('closes an answer its job ended without, with the reason, as soon as the job ends', async () => {
+    const { bus, replies, received } = playground({ redact: (text) => text.replaceAll('sk-live-123', '[Redacted]') });
+    const seen: Record<string, DevtoolsReplyUpdate[]> = {};
+    for (const traceId of ['ignored', 'dead', 'silent', 'answered']) {
+      received(traceId);
+      seen[traceId] = [];
+      replies.subscribe(traceId, (update) => seen[traceId]?.push(update));
+    }
+    bus.emit({ type: 'message.ignored', traceId: 'ignored', reason: 'a bot wrote it' });
+    bus.emit({ type: 'job.finished', traceId: 'ignored', jobId: 'ignored', outcome: 'done', durationMs: 1 });
+    bus.emit({ type: 'job.finished', traceId: 'dead', jobId: 'dead', outcome: 'retry', durationMs: 1 });
+    expect(seen.dead).toEqual([]);
+    bus.emit({
+      type: 'job.finished',
+      traceId: 'dead',
+      jobId: 'dead',
+      outcome: 'dead',
+      durationMs: 1,
+      error: 'provider said 401 for sk-live-123',
+    });
+    bus.emit({ type: 'job.finished', traceId: 'silent', jobId: 'silent', outcome: 'done', durationMs: 1 });
+    await replies.sinkFor('answered').finish('Hello');
+    bus.emit({ type: 'job.finished', traceId: 'answered', jobId: 'answered', outcome: 'done', durationMs: 1 });
+
+    expect(seen.ignored).toEqual([{ type: 'fail', text: '', detail: 'Not answered: a bot wrote it' }]);
+    expect(seen.dead).toEqual([
+      { type: 'fail', text: '', detail: 'The job failed for good: provider said 401 for [Redacted]' },
+    ]);
+    expect(seen.silent).toEqual([{ type: 'fail', text: '', detail: 'Finished without an answer' }]);
+    expect(seen.answered).toEqual([{ type: 'finish', text: 'Hello' }]);
+    expect(replies.get('silent')).toEqual({ type: 'fail', text: '', detail: 'Finished without an answer' });
   });
 });

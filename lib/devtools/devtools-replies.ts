@@ -1,5 +1,7 @@
 import type { ReplySink } from '../conversation/reply-sink.js';
+import type { BotEvent } from '../observe/bot-event.js';
 import type { EventBus } from '../observe/event-bus.js';
+import { createRedactor, type Redactor } from '../observe/redact.js';
 
 /** One step of a playground answer, as the SSE stream sends it. `text` is always the full text so far. */
 export interface DevtoolsReplyUpdate {
@@ -16,9 +18,10 @@ export interface DevtoolsReplies {
   sinkFor(traceId: string): ReplySink;
   /**
    * Follows one answer. The listener first gets what happened so far (start, then the latest
-   * text, or the final state), then every change live. Returns the unsubscribe function.
+   * text, or the final state), then every change live. Returns the unsubscribe function, or null
+   * for a trace the playground did not start (or that expired): nothing is created for it.
    */
-  subscribe(traceId: string, listener: DevtoolsReplyListener): () => void;
+  subscribe(traceId: string, listener: DevtoolsReplyListener): (() => void) | null;
   /** The latest state of an answer, or null when unknown or expired. */
   get(traceId: string): DevtoolsReplyUpdate | null;
 }
@@ -32,8 +35,15 @@ export interface DevtoolsRepliesOptions {
   maxTextChars?: number;
   /** Listeners per answer (browser tabs following it). */
   maxListeners?: number;
-  /** Reports reply.started / reply.finished (mode 'devtools'), so a playground trace ends like a Feishu one. */
+  /**
+   * Reports reply.started / reply.finished (mode 'devtools'), so a playground trace ends like a
+   * Feishu one. Also read: a playground message (`event.received` from source 'devtools') opens
+   * its answer, and a job that ends without writing one (ignored, dead-lettered) closes it with a
+   * notice, so a browser following it is told at once instead of polling for it.
+   */
   bus?: EventBus;
+  /** Scrubs the failure text of a dead-lettered job before a browser sees it. */
+  redact?: Redactor;
   now?: () => number;
 }
 
@@ -43,7 +53,12 @@ interface Entry {
   detail: string | undefined;
   changedAt: number;
   listeners: Set<DevtoolsReplyListener>;
+  /** Why the conversation layer did not answer (`message.ignored`), for the closing notice. */
+  ignoredReason: string | undefined;
 }
+
+/** Longest failure text shown in a closing notice. */
+const MAX_NOTICE_CHARS = 500;
 
 /**
  * Holds the playground's answers so the browser can stream them: the conversation layer writes
@@ -62,6 +77,7 @@ export function createDevtoolsReplies({
   maxTextChars = 100_000,
   maxListeners = 8,
   bus,
+  redact = createRedactor(),
   now = Date.now,
 }: DevtoolsRepliesOptions = {}): DevtoolsReplies {
   const entries = new Map<string, Entry>(); // insertion order = least recently changed first
@@ -77,15 +93,25 @@ export function createDevtoolsReplies({
   function entryFor(traceId: string): Entry {
     let entry = entries.get(traceId);
     if (!entry) {
-      entry = { state: 'pending', text: '', detail: undefined, changedAt: now(), listeners: new Set() };
+      entry = {
+        state: 'pending',
+        text: '',
+        detail: undefined,
+        changedAt: now(),
+        listeners: new Set(),
+        ignoredReason: undefined,
+      };
       entries.set(traceId, entry);
       sweep();
     }
     return entry;
   }
 
-  function change(traceId: string, mutate: (entry: Entry) => DevtoolsReplyUpdate | null): void {
-    const entry = entryFor(traceId);
+  function change(
+    traceId: string,
+    mutate: (entry: Entry) => DevtoolsReplyUpdate | null,
+    entry: Entry = entryFor(traceId),
+  ): void {
     if (entry.state === 'finished' || entry.state === 'failed') return; // the sink contract ends here
     const update = mutate(entry);
     if (!update) return;
@@ -102,6 +128,34 @@ export function createDevtoolsReplies({
   }
 
   const cap = (text: string) => (text.length > maxTextChars ? text.slice(0, maxTextChars) : text);
+
+  /** The job of a playground message ended; an answer it never finished is closed with why. */
+  function jobEnded(event: Extract<BotEvent, { type: 'job.finished' }>): void {
+    const entry = entries.get(event.traceId);
+    if (!entry) return;
+    const notice = entry.ignoredReason
+      ? `Not answered: ${entry.ignoredReason}`
+      : event.outcome === 'dead'
+        ? `The job failed for good${event.error ? `: ${redact(event.error).slice(0, MAX_NOTICE_CHARS)}` : ''}`
+        : 'Finished without an answer';
+    change(
+      event.traceId,
+      (ended) => {
+        ended.state = 'failed';
+        ended.detail = notice;
+        return { type: 'fail', text: ended.text, detail: notice };
+      },
+      entry,
+    );
+  }
+
+  bus?.subscribe((event) => {
+    if (event.type === 'event.received' && event.source === 'devtools') entryFor(event.traceId);
+    else if (event.type === 'message.ignored') {
+      const entry = entries.get(event.traceId);
+      if (entry) entry.ignoredReason = event.reason;
+    } else if (event.type === 'job.finished' && (event.outcome === 'done' || event.outcome === 'dead')) jobEnded(event);
+  });
 
   function current(entry: Entry): DevtoolsReplyUpdate | null {
     switch (entry.state) {
@@ -139,7 +193,14 @@ export function createDevtoolsReplies({
             entry.state = 'finished';
             entry.text = cap(finalText);
             entry.detail = summary;
-            bus?.emit({ type: 'reply.finished', traceId, mode: 'devtools', length: finalText.length, cards: 0 });
+            bus?.emit({
+              type: 'reply.finished',
+              traceId,
+              mode: 'devtools',
+              length: finalText.length,
+              cards: 0,
+              text: finalText,
+            });
             return { type: 'finish', text: entry.text, ...(summary === undefined ? {} : { detail: summary }) };
           });
         },
@@ -154,6 +215,7 @@ export function createDevtoolsReplies({
               mode: 'devtools',
               length: partialText.length,
               cards: 0,
+              text: partialText,
               notice,
             });
             return { type: 'fail', text: entry.text, detail: notice };
@@ -164,7 +226,8 @@ export function createDevtoolsReplies({
 
     subscribe(traceId, listener) {
       sweep();
-      const entry = entryFor(traceId);
+      const entry = entries.get(traceId);
+      if (!entry) return null;
       if (entry.listeners.size >= maxListeners) {
         // Oldest listener gives way: a reloaded tab should not be refused by its own dead tab.
         const oldest = entry.listeners.values().next().value;

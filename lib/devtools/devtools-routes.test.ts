@@ -9,11 +9,12 @@ import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { sleep } from '../util/sleep.js';
 import { withTimeout } from '../util/with-timeout.js';
-import { DEVTOOLS_COOKIE, sessionValue } from './devtools-auth.js';
+import { DEVTOOLS_COOKIE } from './devtools-auth.js';
 import { createDevtoolsReplies, type DevtoolsReplies } from './devtools-replies.js';
-import { devtoolsRoutes } from './devtools-routes.js';
+import { AGENT_OFF_MESSAGE, devtoolsRoutes } from './devtools-routes.js';
 import type { EventPage } from './event-ring.js';
 import { readMetricTotals } from './metric-totals.js';
+import { mintSessionCookie } from './session-cookie.js';
 import type { Trace, TraceSummary } from './trace-reducer.js';
 import { createTracker, type Tracker } from './tracker.js';
 import type { TrackerStats } from './tracker-stats.js';
@@ -30,6 +31,8 @@ interface Harness {
   store: Store;
   accepted: InboundEvent[];
   setRemote(address: string | undefined): void;
+  /** The routes' clock: tests move it. */
+  clock: { now: number };
 }
 
 const open: Harness[] = [];
@@ -44,13 +47,17 @@ async function harness({
   token = TOKEN as string | undefined,
   withInbox = true,
   shutdownSignal = undefined as AbortSignal | undefined,
+  canAnswer = undefined as (() => boolean) | undefined,
+  boundToLoopback = true,
+  maxChatStreams = undefined as number | undefined,
 } = {}): Promise<Harness> {
+  const clock = { now: Date.now() };
   const bus = createEventBus();
   const store = await openStore('sqlite::memory:');
   const metrics = createMetrics({ instanceId: 'devtools-test', collectDefault: false });
   metrics.attach(bus);
   const tracker = createTracker({ bus, store, ringSize: 500, totals: () => readMetricTotals(metrics.registry) });
-  const replies = createDevtoolsReplies();
+  const replies = createDevtoolsReplies({ bus });
   const accepted: InboundEvent[] = [];
   let remote: string | undefined = REMOTE;
   const inbox = {
@@ -74,10 +81,13 @@ async function harness({
     store,
     healthSnapshot: () => ({ status: 'healthy', agents: {} }),
     token,
+    boundToLoopback: () => boundToLoopback,
+    now: () => clock.now,
     remoteAddress: () => remote,
     heartbeatMs: 50,
-    chatPollMs: 10,
+    maxChatStreams,
     shutdownSignal,
+    canAnswer,
   });
   const app = createApp({
     log: pino({ level: 'silent' }),
@@ -91,6 +101,7 @@ async function harness({
     store,
     accepted,
     setRemote: (address: string | undefined) => (remote = address),
+    clock,
   };
   open.push(result);
   return result;
@@ -120,6 +131,18 @@ async function deadJob(store: Store, id: string): Promise<void> {
   throw new Error('could not dead-letter the job');
 }
 
+/** What the inbox reports when the playground hands it a message: the trace a chat stream may follow. */
+function playgroundMessage(h: Harness, traceId: string): string {
+  h.bus.emit({
+    type: 'event.received',
+    traceId,
+    source: 'devtools',
+    eventType: 'im.message.receive_v1',
+    eventId: traceId,
+  });
+  return traceId;
+}
+
 /** Reads an SSE body until `done(text)` holds, then cancels it. */
 async function readStream(response: Response, done: (text: string) => boolean, timeoutMs = 5_000): Promise<string> {
   const reader = response.body?.getReader();
@@ -144,6 +167,7 @@ type RouteCase = { method: 'GET' | 'POST'; path: string; body?: unknown; sse?: b
 
 /** Every devtools route, ready to be called once (the harness prepares what each needs). */
 async function everyRoute(h: Harness): Promise<RouteCase[]> {
+  playgroundMessage(h, 'trace-1');
   h.bus.emit({
     type: 'message.received',
     traceId: 'trace-1',
@@ -158,6 +182,10 @@ async function everyRoute(h: Harness): Promise<RouteCase[]> {
     { method: 'GET', path: '/devtools' },
     { method: 'GET', path: '/devtools/assets/app.js' },
     { method: 'GET', path: '/devtools/assets/app.css' },
+    { method: 'GET', path: '/devtools/assets/markdown.js' },
+    { method: 'GET', path: '/devtools/assets/marked.esm.js' },
+    { method: 'GET', path: '/devtools/assets/purify.es.mjs' },
+    { method: 'GET', path: '/devtools/api/playground' },
     { method: 'GET', path: '/devtools/api/events' },
     { method: 'GET', path: '/devtools/api/traces' },
     { method: 'GET', path: '/devtools/api/traces/trace-1' },
@@ -195,9 +223,13 @@ describe('devtools access control', () => {
 
   it('answers 401 to a wrong token, in the header or the cookie', async () => {
     const h = await harness();
+    let client = 0;
     for (const route of await everyRoute(h)) {
+      // Three wrong credentials per address: well inside the throttle's allowance.
+      h.setRemote(`198.51.100.${++client}`);
       expect(await call(h, route, { authorization: `Bearer ${TOKEN}x` })).toBe(401);
-      expect(await call(h, route, { cookie: `${DEVTOOLS_COOKIE}=${sessionValue('wrong')}` })).toBe(401);
+      const forged = mintSessionCookie('a-different-token-of-at-least-32-chars', h.clock.now + 60_000);
+      expect(await call(h, route, { cookie: `${DEVTOOLS_COOKIE}=${forged}` })).toBe(401);
       // The raw token is not a valid cookie: only the login endpoint mints one.
       expect(await call(h, route, { cookie: `${DEVTOOLS_COOKIE}=${TOKEN}` })).toBe(401);
     }
@@ -235,6 +267,84 @@ describe('devtools access control', () => {
     expect(await call(h, { method: 'GET', path: '/devtools/api/stats' }, { host: 'attacker.example:3000' })).toBe(401);
     expect(await call(h, { method: 'GET', path: '/devtools/api/stats' }, { host: 'localhost:3000' })).toBe(200);
     expect(await call(h, { method: 'GET', path: '/devtools/api/stats' }, { host: '[::1]:3000' })).toBe(200);
+  });
+
+  it('gives loopback callers no pass while the server listens beyond loopback: the token decides', async () => {
+    const h = await harness({ boundToLoopback: false });
+    h.setRemote('127.0.0.1');
+    for (const route of await everyRoute(h)) {
+      expect([route.path, await call(h, route, { host: 'localhost:3000' })]).toEqual([route.path, 401]);
+    }
+    for (const route of await everyRoute(h)) {
+      const status = await call(h, route, { host: 'localhost:3000', authorization: `Bearer ${TOKEN}` });
+      expect([route.path, status]).toEqual([route.path, 200]);
+    }
+  });
+
+  it('throttles wrong tokens per client address: the guesser gets 429, the owner elsewhere still gets in', async () => {
+    const h = await harness();
+    const stats = { method: 'GET', path: '/devtools/api/stats' } as const;
+    const login = (token: string) =>
+      h.app.request('/devtools/api/login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token }),
+      });
+    h.setRemote('203.0.113.66');
+    for (let attempt = 0; attempt < 10; attempt++) {
+      expect(await call(h, stats, { authorization: `Bearer guess-${attempt}` })).toBe(401);
+      expect(await call(h, stats, { cookie: `${DEVTOOLS_COOKIE}=v1.99999999999999.guess${attempt}` })).toBe(401);
+    }
+    // 20 failures this minute: every credential from this address is refused, even the right one,
+    // so a correct guess cannot be told apart from a wrong one.
+    expect(await call(h, stats, { authorization: `Bearer ${TOKEN}` })).toBe(429);
+    const refusedLogin = await login(TOKEN);
+    expect(refusedLogin.status).toBe(429);
+    expect(Number(refusedLogin.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(refusedLogin.headers.get('set-cookie')).toBeNull();
+
+    // The owner, from another address, with the Bearer token and through the login form.
+    h.setRemote('198.51.100.9');
+    expect(await call(h, stats, { authorization: `Bearer ${TOKEN}` })).toBe(200);
+    expect((await login(TOKEN)).status).toBe(200);
+    // An IPv6 guesser cannot escape by hopping addresses inside its /64.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      h.setRemote(`2001:db8:1:2::${(attempt + 1).toString(16)}`);
+      expect(await call(h, stats, { authorization: `Bearer guess-${attempt}` })).toBe(401);
+    }
+    h.setRemote('2001:db8:1:2:ffff::1');
+    expect(await call(h, stats, { authorization: `Bearer ${TOKEN}` })).toBe(429);
+
+    // A minute later the guesser's address may try again.
+    h.clock.now += 60_000;
+    h.setRemote('203.0.113.66');
+    expect(await call(h, stats, { authorization: `Bearer ${TOKEN}` })).toBe(200);
+  });
+
+  it('checks the expiry signed into the session cookie, whatever the browser keeps', async () => {
+    const h = await harness();
+    const login = await h.app.request('/devtools/api/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: TOKEN }),
+    });
+    const setCookie = login.headers.get('set-cookie') ?? '';
+    expect(setCookie).toContain('Max-Age=43200');
+    const cookie = setCookie.split(';')[0] ?? '';
+    const stats = { method: 'GET', path: '/devtools/api/stats' } as const;
+    h.clock.now += 12 * 3_600_000 - 1_000;
+    expect(await call(h, stats, { cookie })).toBe(200);
+    h.clock.now += 2_000;
+    const expired = await h.app.request('/devtools/api/stats', { headers: { cookie } });
+    expect(expired.status).toBe(401);
+    expect(((await expired.json()) as { message: string }).message).toMatch(/expired/);
+    // An expiry edited by hand breaks the signature.
+    const [version, , mac] = cookie.slice(`${DEVTOOLS_COOKIE}=`.length).split('.');
+    const extended = `${DEVTOOLS_COOKIE}=${version}.${h.clock.now + 3_600_000}.${mac}`;
+    expect(await call(h, stats, { cookie: extended })).toBe(401);
+    // A genuine but expired cookie is not a guess: a tab left open does not lock its owner out.
+    for (let poll = 0; poll < 30; poll++) expect(await call(h, stats, { cookie })).toBe(401);
+    expect(await call(h, stats, { authorization: `Bearer ${TOKEN}` })).toBe(200);
   });
 
   it('logs in with the token and sets an HttpOnly SameSite=Strict cookie that then grants access', async () => {
@@ -338,13 +448,83 @@ describe('devtools API', () => {
     expect(html).toContain('/devtools/assets/app.js');
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)/); // no inline script
     expect(html).not.toMatch(/\sstyle=/); // no inline style
-    const script = await h.app.request('/devtools/assets/app.js');
-    expect(script.headers.get('content-type')).toContain('javascript');
-    expect(await script.text()).not.toMatch(/\.(inner|outer)HTML\s*=|insertAdjacentHTML|document\.write/);
+    // Every UI module the page loads is served, and none of them writes markup into the page
+    // (Markdown goes through DOMPurify, which hands back nodes).
+    const modules = [
+      'app.js',
+      'api.js',
+      'dom.js',
+      'describe-event.js',
+      'health-view.js',
+      'markdown.js',
+      'playground.js',
+    ];
+    for (const name of modules) {
+      const script = await h.app.request(`/devtools/assets/${name}`);
+      expect(script.status, name).toBe(200);
+      expect(script.headers.get('content-type')).toContain('javascript');
+      expect(await script.text(), name).not.toMatch(/\.(inner|outer)HTML\s*=|insertAdjacentHTML|document\.write/);
+    }
+    const imported = [
+      ...(await (await h.app.request('/devtools/assets/app.js')).text()).matchAll(/from '\.\/([\w.-]+)'/g),
+    ];
+    expect(imported.map(([, name]) => name).every((name) => modules.includes(name as string))).toBe(true);
     expect((await h.app.request('/devtools/assets/..%2Fdevtools-auth.ts')).status).toBe(404);
     expect((await h.app.request('/devtools/assets/index.html')).status).toBe(404);
     const slash = await h.app.request('/devtools/');
     expect([slash.status, slash.headers.get('location')]).toEqual([301, '/devtools']);
+  });
+
+  it('serves the Markdown libraries the UI imports, as the packages ship them, without their source maps', async () => {
+    const h = await loopback();
+    for (const [name, exported] of [
+      ['marked.esm.js', /export\s*\{[^}]*\bmarked\b/],
+      ['purify.es.mjs', /export\s*\{\s*purify_default as default\s*\}/],
+    ] as const) {
+      const response = await h.app.request(`/devtools/assets/${name}`);
+      expect(response.status, name).toBe(200);
+      expect(response.headers.get('content-type')).toContain('javascript');
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      const source = await response.text();
+      expect(source).toMatch(exported);
+      expect(source).not.toContain('sourceMappingURL');
+      // A module the browser can load on its own: it imports nothing.
+      expect(source).not.toMatch(/^\s*import\s/m);
+    }
+    const markdown = await (await h.app.request('/devtools/assets/markdown.js')).text();
+    expect(markdown).toContain("from './marked.esm.js'");
+    expect(markdown).toContain("from './purify.es.mjs'");
+    expect(markdown).not.toMatch(/\.(inner|outer)HTML\s*=|insertAdjacentHTML|document\.write/);
+    expect((await h.app.request('/devtools/assets/marked.esm.js.map')).status).toBe(404);
+  });
+
+  it('says at once that the agent is off when nothing answers, without queueing the message', async () => {
+    const off = await loopback({ canAnswer: () => false });
+    expect(await json(off.app.request('/devtools/api/playground'))).toEqual({
+      answering: false,
+      message: AGENT_OFF_MESSAGE,
+    });
+    expect(AGENT_OFF_MESSAGE).toMatch(/^The agent is off: set MODEL and OPENAI_API_KEY \(see /);
+    const response = await off.app.request('/devtools/api/chat', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: 'anyone there?' }),
+    });
+    expect(response.status).toBe(503);
+    expect(await json(response)).toEqual({ error: 'agent_off', message: AGENT_OFF_MESSAGE });
+    expect(off.accepted).toEqual([]);
+
+    let answering = false;
+    const later = await loopback({ canAnswer: () => answering });
+    answering = true;
+    expect(await json(later.app.request('/devtools/api/playground'))).toEqual({ answering: true });
+    const accepted = await later.app.request('/devtools/api/chat', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: 'anyone there?' }),
+    });
+    expect(accepted.status).toBe(200);
+    expect(later.accepted).toHaveLength(1);
   });
 
   it('lists and filters events and traces, one trace in full, and stats', async () => {
@@ -435,6 +615,13 @@ describe('devtools API', () => {
     const trace = await json<Trace>(response);
     expect(trace.textPreview).toBe(XSS);
     expect(trace.events.find((event) => event.type === 'message.received')?.text).toBe(XSS);
+
+    // What the bot sent comes back the same way: data, with the trace.
+    const answer = `You wrote ${XSS}`;
+    h.bus.emit({ type: 'reply.finished', traceId, mode: 'devtools', length: answer.length, cards: 0, text: answer });
+    const answered = await json<Trace>(h.app.request(`/devtools/api/traces/${encodeURIComponent(traceId)}`));
+    expect(answered.sent).toEqual({ text: answer, cards: [] });
+    expect(answered.replyPreview).toBe(answer);
   });
 
   it('validates playground requests and says when the inbox is missing', async () => {
@@ -504,7 +691,7 @@ describe('devtools API', () => {
 
   it('streams a playground answer as start, updates and finish', async () => {
     const h = await loopback();
-    const response = await h.app.request('/devtools/api/chat/job-9/stream');
+    const response = await h.app.request(`/devtools/api/chat/${playgroundMessage(h, 'job-9')}/stream`);
     const sink = h.replies.sinkFor('job-9');
     setTimeout(async () => {
       await sink.start();
@@ -522,7 +709,7 @@ describe('devtools API', () => {
     const shutdown = new AbortController();
     const h = await loopback({ shutdownSignal: shutdown.signal });
     const live = await h.app.request('/devtools/api/stream');
-    const chat = await h.app.request('/devtools/api/chat/job-slow/stream');
+    const chat = await h.app.request(`/devtools/api/chat/${playgroundMessage(h, 'job-slow')}/stream`);
     setTimeout(() => shutdown.abort(), 20);
     const [liveText, chatText] = await Promise.all([
       readStream(live, () => false, 3_000).catch((error: Error) => error.message),
@@ -538,7 +725,7 @@ describe('devtools API', () => {
 
   it('ends a playground stream with a notice when the trace finished without an answer', async () => {
     const h = await loopback();
-    const response = await h.app.request('/devtools/api/chat/job-ignored/stream');
+    const response = await h.app.request(`/devtools/api/chat/${playgroundMessage(h, 'job-ignored')}/stream`);
     setTimeout(() => {
       h.bus.emit({ type: 'message.ignored', traceId: 'job-ignored', reason: 'rate limited' });
       h.bus.emit({
@@ -551,5 +738,60 @@ describe('devtools API', () => {
     }, 20);
     const text = await readStream(response, (body) => body.includes('event: fail'));
     expect(text).toContain('Not answered: rate limited');
+  });
+
+  it('answers 404 for a trace the playground did not start, and creates nothing for it', async () => {
+    const h = await loopback();
+    for (const traceId of ['message:om_someone_else', 'trace-guess', 'x'.repeat(200)]) {
+      const response = await h.app.request(`/devtools/api/chat/${encodeURIComponent(traceId)}/stream`);
+      expect(response.status).toBe(404);
+      expect(await response.json()).toMatchObject({ error: 'not_found' });
+    }
+    // A Feishu message's trace is no playground answer either.
+    h.bus.emit({
+      type: 'event.received',
+      traceId: 'feishu-1',
+      source: 'webhook',
+      eventType: 'im.message.receive_v1',
+      eventId: 'f',
+    });
+    expect((await h.app.request('/devtools/api/chat/feishu-1/stream')).status).toBe(404);
+    expect(h.replies.get('trace-guess')).toBeNull();
+
+    // The trace POST /api/chat hands back is followed.
+    const sent = await h.app.request('/devtools/api/chat', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: 'hello' }),
+    });
+    const { traceId } = (await sent.json()) as { traceId: string };
+    const response = await h.app.request(`/devtools/api/chat/${encodeURIComponent(traceId)}/stream`);
+    expect(response.status).toBe(200);
+    setTimeout(() => void h.replies.sinkFor(traceId).finish('hi back'), 20);
+    expect(await readStream(response, (body) => body.includes('event: finish'))).toContain('hi back');
+  });
+
+  it('caps the chat streams open at once over all traces, and frees a slot when one closes', async () => {
+    const h = await loopback({ maxChatStreams: 3 });
+    const traces = ['a', 'b', 'c', 'd'].map((id) => playgroundMessage(h, id));
+    const open: Response[] = [];
+    for (const traceId of traces.slice(0, 3)) {
+      const response = await h.app.request(`/devtools/api/chat/${traceId}/stream`);
+      expect(response.status).toBe(200);
+      open.push(response);
+    }
+    const refused = await h.app.request('/devtools/api/chat/d/stream');
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toMatchObject({ error: 'too_many_streams' });
+    // The same trace twice counts twice: the cap is on streams, not traces.
+    expect((await h.app.request('/devtools/api/chat/a/stream')).status).toBe(503);
+
+    // One answer finishes: its stream ends and its slot is free again.
+    await h.replies.sinkFor('a').finish('done');
+    await readStream(open[0] as Response, (body) => body.includes('event: finish'));
+    await sleep(20);
+    const next = await h.app.request('/devtools/api/chat/d/stream');
+    expect(next.status).toBe(200);
+    for (const response of [...open.slice(1), next]) await response.body?.cancel();
   });
 });

@@ -3,6 +3,7 @@ import { type Context, Hono } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import type { InboxReceiver } from '../inbox/inbound-event.js';
 import type { Job, Store } from '../store/store.js';
+import { createAuthThrottle, throttleClient } from './auth-throttle.js';
 import {
   DEVTOOLS_COOKIE,
   devtoolsAuth,
@@ -10,17 +11,19 @@ import {
   type RemoteAddressResolver,
   rejectCrossSite,
   secretsEqual,
-  sessionValue,
+  tooManyAttempts,
 } from './devtools-auth.js';
 import { readFilter, readInteger } from './devtools-query.js';
 import type { DevtoolsReplies } from './devtools-replies.js';
 import { type DevtoolsStreamsOptions, devtoolsStreams } from './devtools-streams.js';
 import { createPlayground, PlaygroundRequestError } from './playground.js';
+import { mintSessionCookie } from './session-cookie.js';
 import type { Tracker } from './tracker.js';
+import { isVendorFile, readVendorFile } from './ui-vendor.js';
 
-/** SSE timing (heartbeat, chat polling, longest chat stream) is passed on to `devtoolsStreams`. */
+/** SSE timing and limits (heartbeat, longest chat stream, chat streams open) are passed on to `devtoolsStreams`. */
 export interface DevtoolsRoutesOptions
-  extends Pick<DevtoolsStreamsOptions, 'heartbeatMs' | 'chatPollMs' | 'chatStreamMaxMs'> {
+  extends Pick<DevtoolsStreamsOptions, 'heartbeatMs' | 'chatStreamMaxMs' | 'maxChatStreams'> {
   tracker: Tracker;
   replies: DevtoolsReplies;
   /** The inbox the playground feeds; without one POST /api/chat answers 503. */
@@ -30,6 +33,12 @@ export interface DevtoolsRoutesOptions
   healthSnapshot: () => unknown;
   /** DEVTOOLS_TOKEN; without one only loopback requests get in. */
   token: string | undefined;
+  /**
+   * Whether the server listens on a loopback address only; the loopback pass exists only then
+   * (see `devtoolsAuth`). Read per request, since the bound address is known once listening.
+   * Default: never.
+   */
+  boundToLoopback?: () => boolean;
   now?: () => number;
   /** Peer address of a request; tests inject one because `app.request()` has no socket. */
   remoteAddress?: RemoteAddressResolver;
@@ -37,10 +46,22 @@ export interface DevtoolsRoutesOptions
   uiDirectory?: URL;
   /** Longest playground message (MAX_INPUT_CHARS). */
   maxChatChars?: number;
-  /** Login cookie lifetime. */
+  /**
+   * Whether a handler answers messages (the manager agent, or a test's stand-in). When none does,
+   * the playground says so at once instead of queueing a message nobody will answer.
+   */
+  canAnswer?: () => boolean;
+  /** What the playground answers when nothing can answer. */
+  agentOffMessage?: string;
+  /** Login cookie lifetime; the server checks the expiry signed into the cookie. */
   sessionMaxAgeSeconds?: number;
-  /** Wrong tokens accepted per minute at POST /api/login before it answers 429 (slows guessing). */
-  maxLoginFailuresPerMinute?: number;
+  /**
+   * Wrong tokens (Bearer, cookie or login) one client address may present per minute; beyond it
+   * every credential from that address answers 429 until the minute is over.
+   */
+  maxTokenFailuresPerMinute?: number;
+  /** Client addresses the throttle remembers at most. */
+  maxThrottledClients?: number;
   /**
    * Aborted when the process starts draining: open SSE streams end at once (a browser tab left
    * open must not hold the server open) and new ones are refused with 503.
@@ -48,11 +69,25 @@ export interface DevtoolsRoutesOptions
   shutdownSignal?: AbortSignal;
 }
 
+const JAVASCRIPT = 'text/javascript; charset=utf-8';
+/** The UI's files (lib/devtools/ui) and the libraries it imports (ui-vendor.ts), by name. */
 const ASSETS: Readonly<Record<string, string>> = {
-  'app.js': 'text/javascript; charset=utf-8',
+  'app.js': JAVASCRIPT,
+  'api.js': JAVASCRIPT,
+  'dom.js': JAVASCRIPT,
+  'describe-event.js': JAVASCRIPT,
+  'health-view.js': JAVASCRIPT,
+  'markdown.js': JAVASCRIPT,
+  'playground.js': JAVASCRIPT,
   'app.css': 'text/css; charset=utf-8',
   'favicon.svg': 'image/svg+xml',
+  'marked.esm.js': JAVASCRIPT,
+  'purify.es.mjs': JAVASCRIPT,
 };
+
+/** The playground's answer when no model is configured. */
+export const AGENT_OFF_MESSAGE =
+  'The agent is off: set MODEL and OPENAI_API_KEY (see README.md, Configuration), then restart the bot.';
 
 /**
  * The devtools HTTP surface, mounted at /devtools: the UI, its static assets, and the JSON + SSE
@@ -69,15 +104,19 @@ export function devtoolsRoutes({
   store,
   healthSnapshot,
   token,
+  boundToLoopback,
   now = Date.now,
   remoteAddress = nodeRemoteAddress,
   uiDirectory = new URL('./ui/', import.meta.url),
   heartbeatMs,
-  chatPollMs,
   chatStreamMaxMs,
+  maxChatStreams,
   maxChatChars = 8_000,
+  canAnswer = () => true,
+  agentOffMessage = AGENT_OFF_MESSAGE,
   sessionMaxAgeSeconds = 12 * 3_600,
-  maxLoginFailuresPerMinute = 20,
+  maxTokenFailuresPerMinute = 20,
+  maxThrottledClients = 10_000,
   shutdownSignal,
 }: DevtoolsRoutesOptions): Hono {
   const app = new Hono();
@@ -88,7 +127,8 @@ export function devtoolsRoutes({
     const cached = assetCache.get(name);
     if (cached !== undefined) return cached;
     try {
-      const text = await readFile(new URL(name, uiDirectory), 'utf8');
+      const text = isVendorFile(name) ? await readVendorFile(name) : await readFile(new URL(name, uiDirectory), 'utf8');
+      if (text === undefined) return undefined;
       assetCache.set(name, text);
       return text;
     } catch {
@@ -96,11 +136,20 @@ export function devtoolsRoutes({
     }
   }
 
+  const throttle = createAuthThrottle({
+    maxFailures: maxTokenFailuresPerMinute,
+    windowMs: 60_000,
+    maxClients: maxThrottledClients,
+    now,
+  });
   app.use(
     '*',
     devtoolsAuth({
       token,
       remoteAddress,
+      boundToLoopback,
+      throttle,
+      now,
       isPublic: (c) => c.req.method === 'POST' && c.req.path.endsWith('/api/login'),
     }),
   );
@@ -131,18 +180,10 @@ export function devtoolsRoutes({
   });
 
   // ── session ───────────────────────────────────────────────────────────────
-  // One global fixed window: a guesser from many addresses is slowed as much as one from one.
-  const loginFailures = { windowStart: 0, count: 0 };
   app.post('/api/login', async (c) => {
-    const at = now();
-    if (at - loginFailures.windowStart >= 60_000) {
-      loginFailures.windowStart = at;
-      loginFailures.count = 0;
-    }
-    if (loginFailures.count >= maxLoginFailuresPerMinute) {
-      c.header('Retry-After', String(Math.ceil((loginFailures.windowStart + 60_000 - at) / 1_000)));
-      return c.json({ error: 'too_many_attempts', message: 'Too many wrong tokens; try again in a minute' }, 429);
-    }
+    const client = throttleClient(remoteAddress(c));
+    const wait = throttle.retryAfterSeconds(client);
+    if (wait > 0) return tooManyAttempts(c, wait);
     const form = (c.req.header('content-type') ?? '').includes('application/x-www-form-urlencoded');
     let candidate: unknown;
     try {
@@ -151,10 +192,10 @@ export function devtoolsRoutes({
       return c.json({ error: 'invalid_body', message: 'Send {"token":"…"}' }, 400);
     }
     if (token === undefined || typeof candidate !== 'string' || !secretsEqual(candidate, token)) {
-      loginFailures.count++;
+      throttle.recordFailure(client);
       return c.json({ error: 'unauthorized', message: 'Wrong token' }, 401);
     }
-    setCookie(c, DEVTOOLS_COOKIE, sessionValue(token), {
+    setCookie(c, DEVTOOLS_COOKIE, mintSessionCookie(token, now() + sessionMaxAgeSeconds * 1_000), {
       httpOnly: true,
       sameSite: 'Strict',
       path: '/devtools',
@@ -206,8 +247,14 @@ export function devtoolsRoutes({
   });
 
   // ── playground ────────────────────────────────────────────────────────────
+  app.get('/api/playground', (c) =>
+    c.json(canAnswer() ? { answering: true } : { answering: false, message: agentOffMessage }),
+  );
+
   app.post('/api/chat', async (c) => {
     if (!playground) return c.json({ error: 'inbox_unavailable', message: 'The inbox is not running' }, 503);
+    // Queued, the message would wait for a process with a model: say so now instead.
+    if (!canAnswer()) return c.json({ error: 'agent_off', message: agentOffMessage }, 503);
     let body: unknown;
     try {
       body = await c.req.json();
@@ -233,7 +280,10 @@ export function devtoolsRoutes({
   });
 
   // ── SSE: a playground answer, and the live feed ─────────────────────────────
-  app.route('/', devtoolsStreams({ tracker, replies, now, heartbeatMs, chatPollMs, chatStreamMaxMs, shutdownSignal }));
+  app.route(
+    '/',
+    devtoolsStreams({ tracker, replies, now, heartbeatMs, chatStreamMaxMs, maxChatStreams, shutdownSignal }),
+  );
 
   // `/devtools/` (a typed or bookmarked trailing slash) lands on the UI rather than a 404.
   app.get('/*', (c) =>

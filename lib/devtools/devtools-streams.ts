@@ -5,24 +5,24 @@ import type { DevtoolsReplies, DevtoolsReplyUpdate } from './devtools-replies.js
 import type { Tracker } from './tracker.js';
 
 export interface DevtoolsStreamsOptions {
-  tracker: Pick<Tracker, 'events' | 'matches' | 'subscribe' | 'summary'>;
-  replies: Pick<DevtoolsReplies, 'subscribe' | 'get'>;
+  tracker: Pick<Tracker, 'events' | 'matches' | 'subscribe'>;
+  replies: Pick<DevtoolsReplies, 'subscribe'>;
   now?: () => number;
   /** SSE heartbeat, so proxies and the browser keep an idle stream open and notice a dead one. */
   heartbeatMs?: number;
-  /** How often a chat stream checks whether its trace ended without an answer. */
-  chatPollMs?: number;
   /** Longest a chat stream stays open. */
   chatStreamMaxMs?: number;
+  /** Chat streams open at once, over all traces (like the live feed's cap); more answer 503. */
+  maxChatStreams?: number;
   /** Aborted when the process starts draining: open streams end at once, new ones answer 503. */
   shutdownSignal?: AbortSignal;
 }
 
 /**
  * The two SSE endpoints of the devtools API: `GET /api/chat/:traceId/stream` (one playground
- * answer as it is written, then `finish` or `fail`) and `GET /api/stream` (every bus event live,
- * with catch-up from the ring after `after` or `Last-Event-ID`). Mounted by `devtoolsRoutes`
- * behind its auth.
+ * answer as it is written, then `finish` or `fail`; 404 for a trace the playground did not
+ * start) and `GET /api/stream` (every bus event live, with catch-up from the ring after `after`
+ * or `Last-Event-ID`). Both are event-driven and capped. Mounted by `devtoolsRoutes` behind its auth.
  *
  * @example
  * app.route('/', devtoolsStreams({ tracker, replies, shutdownSignal }));
@@ -32,31 +32,43 @@ export function devtoolsStreams({
   replies,
   now = Date.now,
   heartbeatMs = 15_000,
-  chatPollMs = 500,
   chatStreamMaxMs = 15 * 60_000,
+  maxChatStreams = 16,
   shutdownSignal,
 }: DevtoolsStreamsOptions): Hono {
   const app = new Hono();
+  let openChatStreams = 0;
 
   app.get('/api/chat/:traceId/stream', (c) => {
     if (shutdownSignal?.aborted) return c.json({ error: 'shutting_down', message: 'The bot is restarting' }, 503);
+    if (openChatStreams >= maxChatStreams) {
+      return c.json({ error: 'too_many_streams', message: 'Too many playground streams open' }, 503);
+    }
     const traceId = c.req.param('traceId');
+    const pending: DevtoolsReplyUpdate[] = [];
+    const signal = createWakeSignal();
+    // Subscribing replays what happened so far: nothing is missed before the stream starts.
+    const unsubscribe = replies.subscribe(traceId, (update) => {
+      // Updates carry the full text, so only the newest unsent one matters: the queue stays tiny.
+      const last = pending.at(-1);
+      if (update.type === 'update' && last?.type === 'update') pending[pending.length - 1] = update;
+      else pending.push(update);
+      signal.wake();
+    });
+    if (unsubscribe === null) {
+      return c.json(
+        { error: 'not_found', message: 'No playground message with this trace id (it may have expired)' },
+        404,
+      );
+    }
+    openChatStreams++;
     return streamSSE(c, async (stream) => {
-      const pending: DevtoolsReplyUpdate[] = [];
-      const signal = createWakeSignal();
-      let ended = false;
-      const unsubscribe = replies.subscribe(traceId, (update) => {
-        // Updates carry the full text, so only the newest unsent one matters: the queue stays tiny.
-        const last = pending.at(-1);
-        if (update.type === 'update' && last?.type === 'update') pending[pending.length - 1] = update;
-        else pending.push(update);
-        signal.wake();
-      });
       onAbort(c, stream, () => signal.wake());
       const onShutdown = () => signal.wake();
       shutdownSignal?.addEventListener('abort', onShutdown, { once: true });
       const deadline = now() + chatStreamMaxMs;
       let lastWrite = now();
+      let ended = false;
       try {
         while (!ended && !stream.aborted && !shutdownSignal?.aborted && now() < deadline) {
           while (pending.length > 0) {
@@ -66,25 +78,15 @@ export function devtoolsStreams({
             if (update.type === 'finish' || update.type === 'fail') ended = true;
           }
           if (ended || stream.aborted) break;
-          // The trace ended but no answer came (ignored, dead-lettered, or the conversation layer
-          // does not write here): say so instead of leaving the browser waiting forever.
-          const summary = tracker.summary(traceId);
-          if (summary && (summary.status === 'done' || summary.status === 'dead') && replies.get(traceId) === null) {
-            const notice = summary.ignoredReason
-              ? `Not answered: ${summary.ignoredReason}`
-              : summary.status === 'dead'
-                ? `The job failed for good${summary.error ? `: ${summary.error}` : ''}`
-                : 'Finished without an answer';
-            await stream.writeSSE({ event: 'fail', data: JSON.stringify({ type: 'fail', text: '', detail: notice }) });
-            break;
-          }
           if (now() - lastWrite >= heartbeatMs) {
             await stream.writeSSE({ event: 'heartbeat', data: String(now()) });
             lastWrite = now();
           }
-          await signal.wait(Math.min(chatPollMs, heartbeatMs));
+          // Sleeps until an update, the client leaving, shutdown, or the next heartbeat is due.
+          await signal.wait(Math.max(1, Math.min(lastWrite + heartbeatMs, deadline) - now()));
         }
       } finally {
+        openChatStreams--;
         unsubscribe();
         shutdownSignal?.removeEventListener('abort', onShutdown);
       }

@@ -20,6 +20,7 @@ function trace(id: string, status: Trace['status'] = 'done'): Trace {
     ...emptySummary(id, 1_000),
     status,
     events: [{ type: 'message.ignored', traceId: id, reason: 'x', at: 1_000, seq: 1 }],
+    sent: { text: `answer of ${id}`, cards: [{ index: 0, cardId: `card_${id}`, text: 'first card' }] },
   };
 }
 
@@ -81,6 +82,19 @@ describe('createTracePersistence (real SQLite store)', () => {
     expect(await persistence.read('odd')).toBeNull();
     expect(await persistence.read('missing')).toBeNull();
     expect((await persistence.recent(10)).map((each) => [each.id, each.status])).toEqual([['ok', 'dead']]);
+  });
+
+  it('keeps what the bot sent, and reads a trace stored before that was kept as having sent nothing yet', async () => {
+    const store = await sqlite();
+    const persistence = createTracePersistence({ store, current: (id) => trace(id) });
+    persistence.markDirty('new');
+    await persistence.flush();
+    expect((await persistence.read('new'))?.sent).toEqual(trace('new').sent);
+    const { sent: _dropped, ...older } = trace('older');
+    await store.putRecord('trace', 'older', { version: 1, trace: older }, 10);
+    await store.putRecord('trace', 'odd-card', { version: 1, trace: { ...older, sent: { text: 7, cards: [{}] } } }, 10);
+    expect((await persistence.read('older'))?.sent).toEqual({ text: null, cards: [] });
+    expect((await persistence.read('odd-card'))?.sent).toEqual({ text: null, cards: [] });
   });
 
   it('reports a failing store and never throws', async () => {

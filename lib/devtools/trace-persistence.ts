@@ -1,5 +1,5 @@
 import type { Store } from '../store/store.js';
-import { emptySummary, TRACE_STATUSES, type Trace } from './trace-reducer.js';
+import { emptySummary, type SentCard, type SentReply, TRACE_STATUSES, type Trace } from './trace-reducer.js';
 
 export interface TracePersistenceOptions {
   store: Pick<Store, 'putRecord' | 'listRecords' | 'getRecord'>;
@@ -106,5 +106,22 @@ function parsePersisted(value: unknown): Trace | null {
   const trace = record.trace;
   if (typeof trace.id !== 'string' || typeof trace.firstAt !== 'number' || !Array.isArray(trace.events)) return null;
   if (!TRACE_STATUSES.includes(trace.status)) return null;
-  return { ...emptySummary(trace.id, trace.firstAt), ...trace };
+  return { ...emptySummary(trace.id, trace.firstAt), ...trace, sent: parseSent(trace.sent) };
+}
+
+/** A trace written before the sent text was kept has none; a malformed card is left out. */
+function parseSent(value: unknown): SentReply {
+  const sent = typeof value === 'object' && value !== null ? (value as Partial<SentReply>) : {};
+  const cards = Array.isArray(sent.cards) ? (sent.cards as unknown[]) : [];
+  return {
+    text: typeof sent.text === 'string' ? sent.text : null,
+    cards: cards.filter(
+      (card): card is SentCard =>
+        typeof card === 'object' &&
+        card !== null &&
+        typeof (card as SentCard).index === 'number' &&
+        typeof (card as SentCard).cardId === 'string' &&
+        typeof (card as SentCard).text === 'string',
+    ),
+  };
 }

@@ -24,7 +24,15 @@ const finished = (outcome: 'done' | 'retry' | 'dead' | 'released', error?: strin
   durationMs: 5,
   ...(error ? { error } : {}),
 });
-const noticed: BotEvent = { type: 'reply.finished', traceId: ID, mode: 'card', length: 1, cards: 1, notice: 'busy' };
+const noticed: BotEvent = {
+  type: 'reply.finished',
+  traceId: ID,
+  mode: 'card',
+  length: 1,
+  cards: 1,
+  text: '…',
+  notice: 'busy',
+};
 
 describe('reduceTrace', () => {
   it.each<[string, BotEvent[], TraceSummary['status']]>([

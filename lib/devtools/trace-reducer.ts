@@ -23,6 +23,8 @@ export interface TraceSummary {
   chatType: string | null;
   userId: string | null;
   textPreview: string;
+  /** The start of the answer the bot sent; empty until the reply finished. */
+  replyPreview: string;
   agents: string[];
   tools: string[];
   models: string[];
@@ -45,9 +47,54 @@ export interface TraceSummary {
   droppedEvents: number;
 }
 
+/** One card an answer filled before it continued in the next. */
+export interface SentCard {
+  index: number;
+  cardId: string;
+  /** The part of the answer this card holds. */
+  text: string;
+}
+
+/**
+ * What the bot sent, kept beside the timeline so it survives the per-trace event cap (a long
+ * streamed answer emits many card updates before it finishes).
+ */
+export interface SentReply {
+  /** The whole answer as the user sees it (see `reply.finished`); null until it finished. */
+  text: string | null;
+  /** The cards the answer rolled over from, by index; the last card holds the rest of `text`. */
+  cards: SentCard[];
+}
+
 export interface Trace extends TraceSummary {
   /** The timeline, oldest first. */
   events: TrackedEvent[];
+  sent: SentReply;
+}
+
+/** Cards remembered per answer (the reply layer stops at 20). */
+const MAX_SENT_CARDS = 32;
+
+/**
+ * Records what a reply event says was sent; other events leave `sent` as it is.
+ *
+ * @example
+ * const sent = { text: null, cards: [] };
+ * recordSent(sent, event);
+ */
+export function recordSent(sent: SentReply, event: TrackedEvent): void {
+  if (event.type === 'reply.finished') {
+    sent.text = event.text;
+    return;
+  }
+  if (event.type !== 'reply.card') return;
+  const card = { index: event.index, cardId: event.cardId, text: event.text };
+  const at = sent.cards.findIndex((known) => known.index === event.index);
+  if (at >= 0) sent.cards[at] = card;
+  else if (sent.cards.length < MAX_SENT_CARDS) {
+    sent.cards.push(card);
+    sent.cards.sort((a, b) => a.index - b.index);
+  }
 }
 
 const PREVIEW_CHARS = 200;
@@ -67,6 +114,7 @@ export function emptySummary(id: string, at: number): TraceSummary {
     chatType: null,
     userId: null,
     textPreview: '',
+    replyPreview: '',
     agents: [],
     tools: [],
     models: [],
@@ -156,6 +204,7 @@ export function reduceTrace(summary: TraceSummary, event: TrackedEvent): void {
       break;
     case 'reply.finished':
       summary.replyMode = event.mode;
+      summary.replyPreview = preview(event.text);
       if (event.notice) summary.notice = event.notice;
       break;
     case 'error':

@@ -49,6 +49,47 @@ describe('createTraceTable', () => {
     expect(trace).toMatchObject({ eventCount: 5, droppedEvents: 2 });
   });
 
+  it('keeps what the bot sent, every rolled-over card and the whole answer, past the timeline cap', () => {
+    const table = createTraceTable({ maxEventsPerTrace: 2 });
+    const card = (index: number, text: string): BotEvent & { traceId: string } => ({
+      type: 'reply.card',
+      traceId: 'long',
+      cardId: `card_${index}`,
+      index,
+      text,
+    });
+    record(table, { type: 'reply.started', traceId: 'long', mode: 'card', cardId: 'card_0' });
+    for (let sequence = 1; sequence <= 5; sequence++) {
+      record(table, { type: 'reply.update', traceId: 'long', cardId: 'card_0', sequence, length: sequence });
+    }
+    record(table, card(1, 'second part'));
+    record(table, card(0, 'first part'));
+    record(table, card(0, 'first part, re-planned'));
+    const answer = 'first part, re-planned\n\nsecond part\n\nthe end';
+    record(table, {
+      type: 'reply.finished',
+      traceId: 'long',
+      mode: 'card',
+      length: answer.length,
+      cards: 3,
+      text: answer,
+    });
+    const trace = table.trace('long');
+    expect(trace?.events).toHaveLength(2);
+    expect(trace?.sent).toEqual({
+      text: answer,
+      cards: [
+        { index: 0, cardId: 'card_0', text: 'first part, re-planned' },
+        { index: 1, cardId: 'card_1', text: 'second part' },
+      ],
+    });
+    expect(trace?.replyPreview).toBe('first part, re-planned second part the end');
+    // A copy: changing it does not change the table.
+    trace?.sent.cards.pop();
+    expect(table.trace('long')?.sent.cards).toHaveLength(2);
+    expect(table.list({ text: 'the end' }).map((summary) => summary.id)).toEqual(['long']);
+  });
+
   it('lists copies, most recent activity first, filtered by status, chat, agent, tool, type and text', () => {
     const table = createTraceTable();
     answered(table, 'paris', 'oc_a', 'weather in Paris', 5_000);

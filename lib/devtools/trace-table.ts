@@ -2,7 +2,9 @@ import { pageLimit } from './page-limit.js';
 import {
   copySummary,
   emptySummary,
+  recordSent,
   reduceTrace,
+  type SentReply,
   type Trace,
   type TraceStatus,
   type TraceSummary,
@@ -47,6 +49,7 @@ interface TraceState {
   summary: TraceSummary;
   events: TrackedEvent[];
   eventTypes: Set<string>;
+  sent: SentReply;
 }
 
 /**
@@ -77,9 +80,11 @@ export function createTraceTable({ maxTraces = 300, maxEventsPerTrace = 200 }: T
         summary: emptySummary(traceId, event.at),
         events: [],
         eventTypes: new Set<string>(),
+        sent: { text: null, cards: [] },
       };
       keep(traceId, state);
       state.eventTypes.add(event.type);
+      recordSent(state.sent, event);
       if (state.events.length < maxEventsPerTrace) state.events.push(event);
       else state.summary.droppedEvents++;
       reduceTrace(state.summary, event);
@@ -90,7 +95,9 @@ export function createTraceTable({ maxTraces = 300, maxEventsPerTrace = 200 }: T
 
     trace(id) {
       const state = states.get(id);
-      return state ? { ...copySummary(state.summary), events: [...state.events] } : undefined;
+      if (!state) return undefined;
+      const sent = { text: state.sent.text, cards: state.sent.cards.map((card) => ({ ...card })) };
+      return { ...copySummary(state.summary), events: [...state.events], sent };
     },
 
     list(filter = {}) {
@@ -113,11 +120,12 @@ export function createTraceTable({ maxTraces = 300, maxEventsPerTrace = 200 }: T
 
     restore(trace) {
       if (states.has(trace.id)) return false;
-      const { events, ...summary } = trace;
+      const { events, sent, ...summary } = trace;
       keep(trace.id, {
         summary: { ...emptySummary(trace.id, trace.firstAt), ...summary },
         events: events.slice(0, maxEventsPerTrace),
         eventTypes: new Set(events.map((event) => event.type)),
+        sent,
       });
       return true;
     },
@@ -134,6 +142,7 @@ function searchableText(summary: TraceSummary): string {
   return [
     summary.id,
     summary.textPreview,
+    summary.replyPreview,
     summary.chatId,
     summary.userId,
     summary.error,

@@ -49,7 +49,14 @@ function answeredMessage(traceId: string, { chatId = 'oc_chat', text = 'hello bo
       outputTokens: 500,
     },
     { type: 'reply.started', traceId, mode: 'card', cardId: 'card_1' },
-    { type: 'reply.finished', traceId, mode: 'card', length: 42, cards: 1 },
+    {
+      type: 'reply.finished',
+      traceId,
+      mode: 'card',
+      length: 42,
+      cards: 1,
+      text: 'It is 12:00 in Berlin, so lunch time.',
+    },
     { type: 'job.finished', traceId, jobId: traceId, outcome: 'done', durationMs: 400 },
   ];
 }
@@ -158,7 +165,15 @@ describe('createTracker', () => {
       { type: 'error', traceId: 'gone', category: 'TIMEOUT', message: 'model timed out', where: 'agent' },
       { type: 'job.finished', traceId: 'gone', jobId: 'gone', outcome: 'dead', durationMs: 60 },
       { type: 'job.started', traceId: 'noticed', jobId: 'noticed', lane: 'l', attempt: 1 },
-      { type: 'reply.finished', traceId: 'noticed', mode: 'text', length: 3, cards: 0, notice: 'model unavailable' },
+      {
+        type: 'reply.finished',
+        traceId: 'noticed',
+        mode: 'text',
+        length: 3,
+        cards: 0,
+        text: 'Hm.',
+        notice: 'model unavailable',
+      },
       { type: 'job.finished', traceId: 'noticed', jobId: 'noticed', outcome: 'done', durationMs: 60 },
       { type: 'job.started', traceId: 'open', jobId: 'open', lane: 'l', attempt: 1 },
     ]);

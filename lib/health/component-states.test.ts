@@ -103,4 +103,22 @@ describe('componentStates', () => {
     expect(report(withModel).states).not.toHaveProperty('redis');
     expect(report(withModel).states.store).toEqual({ kind: 'sqlite', state: 'ok' });
   });
+
+  it('reports the store down while it answers but cannot write', () => {
+    const states = componentStates({
+      feishu: loadConfig({}).feishu,
+      model: loadConfig(withModel).model,
+      storeKind: 'sqlite',
+      canAnswer: () => true,
+    });
+    const checks = [
+      { name: 'store', ok: true },
+      { name: 'store-writes', ok: false, error: 'store writes failing since …: database or disk is full' },
+    ];
+    expect(states({ snapshot: new HealthMonitor().snapshot(), checks }).states.store).toEqual({
+      kind: 'sqlite',
+      state: 'down',
+      error: 'store writes failing since …: database or disk is full',
+    });
+  });
 });

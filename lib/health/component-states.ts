@@ -3,6 +3,7 @@ import { agentOffReason, feishuOffReason, type WebhookSecurity, webhookSecurity 
 import type { ConnectionState } from '../observe/bot-event.js';
 import type { HealthStatus } from './health-rules.js';
 import type { HealthSnapshot } from './health-snapshot.js';
+import { STORE_WRITES_CHECK } from './store-write-health.js';
 
 /**
  * Each part of the bot in one word plus why, for `/health`: can the agent answer, how do Feishu
@@ -125,9 +126,12 @@ export function componentStates({
       longConnection = { state: 'off', connected: false, reason: 'FEISHU_EVENT_MODE=webhook' };
     } else longConnection = { state: 'connecting', connected: false };
 
-    const store = checks.find((check) => check.name === 'store');
+    // Down when it does not answer, and when it answers but cannot write (a full disk).
+    const storeFailure = checks.find(
+      (check) => (check.name === 'store' || check.name === STORE_WRITES_CHECK) && !check.ok,
+    );
     const storeState: DependencyComponent =
-      store === undefined || store.ok ? { state: 'ok' } : { state: 'down', error: store.error ?? 'no answer' };
+      storeFailure === undefined ? { state: 'ok' } : { state: 'down', error: storeFailure.error ?? 'no answer' };
 
     return {
       states: {

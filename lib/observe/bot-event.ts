@@ -6,7 +6,9 @@ import type { ToolErrorCategory } from './tool-error-category.js';
  * Prometheus metrics and the devtools tracker each subscribe and keep what they need.
  * `traceId` groups the events of one inbound message (it is the inbox job id).
  *
- * Keep payloads small and free of secrets: devtools shows them verbatim (text is capped).
+ * Keep payloads small and free of secrets: devtools shows them verbatim (text is capped). The
+ * message and answer texts are references to strings that exist anyway; an observer that keeps
+ * them caps them first (the devtools tracker does, and redacts them).
  */
 export type BotEvent =
   | { type: 'event.received'; traceId: string; source: EventSource; eventType: string; eventId: string }
@@ -70,7 +72,27 @@ export type BotEvent =
   | { type: 'model.rate-limit'; traceId?: string; model: string; retryAfterMs?: number; remaining?: number }
   | { type: 'reply.started'; traceId: string; mode: ReplyMode; cardId?: string; messageId?: string }
   | { type: 'reply.update'; traceId: string; cardId: string; sequence: number; length: number }
-  | { type: 'reply.finished'; traceId: string; mode: ReplyMode; length: number; cards: number; notice?: string }
+  | {
+      /** A card is full and the answer continues in card `index + 1`; `text` is the part this card holds. */
+      type: 'reply.card';
+      traceId: string;
+      cardId: string;
+      index: number;
+      text: string;
+    }
+  | {
+      type: 'reply.finished';
+      traceId: string;
+      mode: ReplyMode;
+      length: number;
+      cards: number;
+      /**
+       * The whole answer as the user sees it: a card or text message shows a failure's `notice`
+       * after the partial text, the playground shows it apart. Devtools caps and redacts it.
+       */
+      text: string;
+      notice?: string;
+    }
   | { type: 'feishu.api'; api: string; outcome: 'ok' | 'rate-limited' | 'error'; latencyMs: number; code?: number }
   | { type: 'feishu.connection'; state: ConnectionState; reconnects: number }
   | { type: 'error'; traceId?: string; category: ErrorCategory; message: string; where: string }

@@ -7,7 +7,11 @@ import type { StampedBotEvent } from '../observe/bot-event.js';
 import { createEventBus } from '../observe/event-bus.js';
 import { installProcessHandlers } from './process-handlers.js';
 
-function setup(withFatal = true) {
+function setup(
+  withFatal = true,
+  limits: { maxUnhandledRejections?: number; unhandledRejectionWindowMs?: number } = {},
+) {
+  const clock = { now: 1_000_000 };
   const lines: Array<Record<string, unknown>> = [];
   const destination = new Writable({
     write(chunk, _encoding, callback) {
@@ -27,9 +31,11 @@ function setup(withFatal = true) {
     bus,
     target,
     exit: (code) => exits.push(code),
+    now: () => clock.now,
+    ...limits,
     ...(withFatal ? { onFatal: (reason: string) => void fatals.push(reason) } : {}),
   });
-  return { handlers, target, exits, fatals, lines, events, log, bus };
+  return { handlers, target, exits, fatals, lines, events, log, bus, clock };
 }
 
 describe('installProcessHandlers', () => {
@@ -81,6 +87,41 @@ describe('installProcessHandlers', () => {
       'forgotten',
       'non-error thrown: {"code":42}',
     ]);
+    expect((lines[0]!.err as { stack: string }).stack).toMatch(/Error: forgotten\n\s+at /);
+  });
+
+  it('treats the limit-th unhandled rejection within the window like an uncaught exception, once', () => {
+    const { handlers, target, fatals, exits, lines, clock } = setup(true, {
+      maxUnhandledRejections: 3,
+      unhandledRejectionWindowMs: 60_000,
+    });
+    target.emit('unhandledRejection', new Error('one'), Promise.resolve());
+    clock.now += 30_000;
+    target.emit('unhandledRejection', new Error('two'), Promise.resolve());
+    expect(fatals).toEqual([]);
+    clock.now += 29_999;
+    target.emit('unhandledRejection', new Error('three'), Promise.resolve());
+    expect(fatals).toEqual(['unhandledRejection']);
+    expect(lines.at(-1)).toMatchObject({
+      level: 60,
+      msg: '3 unhandled promise rejections within the window: draining, then exiting 1',
+    });
+    expect((lines.at(-1)!.err as { stack: string }).stack).toMatch(/Error: three\n\s+at /);
+    // Draining already: neither more rejections nor an exception starts a second drain.
+    target.emit('unhandledRejection', new Error('four'), Promise.resolve());
+    target.emit('uncaughtException', new Error('five'));
+    expect(fatals).toEqual(['unhandledRejection']);
+    expect(exits).toEqual([]);
+    expect(handlers.counts.unhandledRejection).toBe(4);
+  });
+
+  it('forgets rejections older than the window', () => {
+    const { target, fatals, clock } = setup(true, { maxUnhandledRejections: 3, unhandledRejectionWindowMs: 60_000 });
+    for (let rejection = 0; rejection < 30; rejection++) {
+      target.emit('unhandledRejection', new Error(`slow leak ${rejection}`), Promise.resolve());
+      clock.now += 30_001;
+    }
+    expect(fatals).toEqual([]);
   });
 });
 
@@ -137,6 +178,23 @@ describe('process lifecycle in a real process', () => {
     ]);
     expect(fixture.lines[0]).toMatchObject({ sameHandle: true, listeners: 1 });
     expect(String((fixture.lines[1]!.err as { stack: string }).stack)).toContain('boom from a timer');
+  });
+
+  it('a stream of unhandled rejections: counted, logged, then drained and exited 1 for PM2 to restart', async () => {
+    const fixture = runFixture('reject-many');
+    const { code } = await fixture.exited;
+    expect(code, fixture.stderr()).toBe(1);
+    const messages = fixture.lines.map((line) => line.msg);
+    expect(messages.filter((message) => message === 'unhandled promise rejection (still serving)')).toHaveLength(2);
+    expect(messages.filter((message) => message === 'process.error event')).toHaveLength(3);
+    expect(messages).toContain('3 unhandled promise rejections within the window: draining, then exiting 1');
+    expect(messages.slice(-4)).toEqual([
+      'shutdown: draining',
+      'store closed',
+      'shutdown step done',
+      'shutdown: drain completed',
+    ]);
+    expect(fixture.lines.at(-1)).toMatchObject({ reason: 'unhandledRejection', exitCode: 1 });
   });
 
   it('unhandled rejection: logs it and keeps serving; SIGTERM then drains and exits 0', async () => {

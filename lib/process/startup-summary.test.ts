@@ -8,7 +8,15 @@ const model = { MODEL: 'gpt-4o', FALLBACK_MODELS: 'gpt-4o-mini', OPENAI_API_KEY:
 
 describe('startupSummary', () => {
   it('names the version, the URLs to give Feishu and the model chain when everything is configured', () => {
-    const config = loadConfig({ ...feishu, ...model, FEISHU_ENCRYPT_KEY: 'encrypt-key', HOST: '0.0.0.0' });
+    // Bound beyond loopback, devtools need their token.
+    const devtoolsToken = 'devtools-token-for-the-summary-test-0123';
+    const config = loadConfig({
+      ...feishu,
+      ...model,
+      FEISHU_ENCRYPT_KEY: 'encrypt-key',
+      HOST: '0.0.0.0',
+      DEVTOOLS_TOKEN: devtoolsToken,
+    });
     const summary = startupSummary({ config, port: 3123 });
     expect(summary.version).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
     expect(summary).toMatchObject({
@@ -31,6 +39,7 @@ describe('startupSummary', () => {
     ]);
     // Nothing secret in it.
     expect(JSON.stringify(summary)).not.toMatch(/app-secret-value|sk-test-key-1234|encrypt-key/);
+    expect(JSON.stringify(summary)).not.toContain(devtoolsToken);
   });
 
   it('says why each part is off in a bare development start', () => {

@@ -121,7 +121,7 @@ class RedisStore implements Store {
     } catch (error) {
       // A refused argument is the caller's bug even while Redis is down: never a 503.
       if (StoreUnavailableError.isInstance(error) || StoreArgumentError.isInstance(error)) throw error;
-      if (this.redis.status !== 'ready' || isConnectionError(error)) {
+      if (this.redis.status !== 'ready' || isConnectionError(error) || refusesWrites(error)) {
         throw new StoreUnavailableError(`Redis unavailable: ${errorMessage(error)}`, { cause: error });
       }
       throw error;
@@ -404,6 +404,14 @@ function settled(results: Array<[Error | null, unknown]> | null): Array<[Error |
   if (results === null) throw new Error('Redis transaction aborted');
   for (const [error] of results) if (error) throw error;
   return results;
+}
+
+/** Redis answers but will not write: out of memory (maxmemory), its disk failing (MISCONF), a replica. */
+function refusesWrites(error: unknown): boolean {
+  if (/^(OOM|MISCONF|READONLY) /.test(errorMessage(error))) return true;
+  // A MULTI whose commands were refused ends as EXECABORT, carrying their errors.
+  const previous = (error as { previousErrors?: unknown } | null)?.previousErrors;
+  return Array.isArray(previous) && previous.some(refusesWrites);
 }
 
 function isConnectionError(error: unknown): boolean {

@@ -189,3 +189,27 @@ export const StoreArgumentError = {
     );
   },
 };
+
+/**
+ * Every Store method that changes state. Whatever watches writes (the store-write health signal,
+ * the webhook fuzzing's "a rejected request writes nothing") uses this one list.
+ */
+export const STORE_WRITE_METHODS: ReadonlySet<string> = new Set<keyof Store>([
+  'claimKey',
+  'releaseKey',
+  'admit',
+  'enqueue',
+  'claimNextJob',
+  'renewLease',
+  'saveCheckpoint',
+  'completeJob',
+  'failJob',
+  'releaseJob',
+  'retryJob',
+  'purgeJobs',
+  'appendHistory',
+  'clearHistory',
+  'purgeHistory',
+  'incrementCounter',
+  'putRecord',
+]);

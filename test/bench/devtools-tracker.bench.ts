@@ -16,6 +16,8 @@ import type { BotEvent } from '../../lib/observe/bot-event.js';
 import { createEventBus } from '../../lib/observe/event-bus.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
+/** A typical 300-character answer: every finished reply carries its text to the tracker. */
+const ANSWER = 'It is Monday 12:00 in Berlin. '.repeat(10);
 
 /** A realistic mix: one message's worth of events per 8, spread over many traces. */
 function eventAt(index: number): BotEvent {
@@ -64,7 +66,7 @@ function eventAt(index: number): BotEvent {
     case 5:
       return { type: 'reply.update', traceId, cardId: 'card', sequence: index, length: 120 };
     case 6:
-      return { type: 'reply.finished', traceId, mode: 'card', length: 300, cards: 1 };
+      return { type: 'reply.finished', traceId, mode: 'card', length: ANSWER.length, cards: 1, text: ANSWER };
     default:
       return { type: 'job.finished', traceId, jobId: traceId, outcome: 'done', durationMs: 900 };
   }

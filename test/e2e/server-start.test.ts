@@ -37,11 +37,15 @@ function start(cwd: string, extra: Record<string, string>) {
     stdout = (stdout + chunk.toString()).slice(-32_000);
   });
   const exited = new Promise<number | null>((resolvePromise) => child.once('exit', (code) => resolvePromise(code)));
+  let host: string | undefined;
   const listening = new Promise<number>((resolvePromise, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       try {
-        const entry = JSON.parse(line) as { msg?: string; port?: number };
-        if (entry.msg === 'listening' && typeof entry.port === 'number') resolvePromise(entry.port);
+        const entry = JSON.parse(line) as { msg?: string; port?: number; host?: string };
+        if (entry.msg === 'listening' && typeof entry.port === 'number') {
+          host = entry.host;
+          resolvePromise(entry.port);
+        }
       } catch {
         // not a JSON log line
       }
@@ -50,7 +54,7 @@ function start(cwd: string, extra: Record<string, string>) {
   });
   // Tests that expect an early exit never await it.
   listening.catch(() => {});
-  return { child, exited, listening, stderr: () => stderr, stdout: () => stdout };
+  return { child, exited, listening, stderr: () => stderr, stdout: () => stdout, host: () => host };
 }
 
 function freePort(): Promise<number> {
@@ -171,5 +175,34 @@ describe('node dist/server.js', () => {
     const server = start(directory, { PORT: 'eighty', STORE_URL: 'mongodb://x' });
     expect(await server.exited).toBe(1);
     expect(server.stderr()).toMatch(/PORT[\s\S]*STORE_URL/);
+  });
+
+  it('listens on 127.0.0.1 by default in development, devtools open to this machine without a token', async () => {
+    const workingDirectory = mkdtempSync(join(directory, 'newcomer-'));
+    writeFileSync(join(workingDirectory, '.env'), 'PORT=0\nSTORE_URL=sqlite:./data/bot.db\n');
+    const server = start(workingDirectory, {});
+    const port = await server.listening;
+    expect(server.host()).toBe('127.0.0.1');
+    expect((await fetch(`http://127.0.0.1:${port}/devtools/api/stats`)).status).toBe(200);
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  });
+
+  it('refuses devtools bound beyond loopback without a token, in one message naming DEVTOOLS_TOKEN', async () => {
+    const server = start(directory, { PORT: '0', HOST: '0.0.0.0', STORE_URL: 'sqlite::memory:' });
+    expect(await server.exited).toBe(1);
+    const message = server.stderr();
+    expect(message).toContain('Invalid configuration');
+    expect(message).toMatch(
+      /DEVTOOLS_TOKEN: required while devtools are on and HOST=0\.0\.0\.0 is not a loopback address/,
+    );
+    expect(message).not.toMatch(/\n\s+at /);
+  });
+
+  it('refuses a devtools token shorter than 32 characters', async () => {
+    const server = start(directory, { PORT: '0', STORE_URL: 'sqlite::memory:', DEVTOOLS_TOKEN: 'hunter2-hunter2' });
+    expect(await server.exited).toBe(1);
+    expect(server.stderr()).toMatch(/DEVTOOLS_TOKEN: must be at least 32 characters/);
+    expect(server.stderr()).not.toContain('hunter2-hunter2');
   });
 });

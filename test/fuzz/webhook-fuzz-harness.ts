@@ -10,7 +10,7 @@ import { createInbox, type Inbox } from '../../lib/inbox/inbox.js';
 import type { Logger } from '../../lib/log.js';
 import { createEventBus } from '../../lib/observe/event-bus.js';
 import { openStore } from '../../lib/store/open-store.js';
-import type { Store } from '../../lib/store/store.js';
+import { STORE_WRITE_METHODS, type Store } from '../../lib/store/store.js';
 import { buildCardActionEvent } from '../fakes/event-sender.js';
 import { messageEnvelope } from '../support/ingress-events.js';
 
@@ -82,26 +82,6 @@ export interface WebhookFuzzTarget {
   close(): Promise<void>;
 }
 
-// Every Store method that changes state: a rejected request must call none of them.
-const STORE_WRITES = new Set<string | symbol>([
-  'claimKey',
-  'releaseKey',
-  'admit',
-  'enqueue',
-  'claimNextJob',
-  'renewLease',
-  'saveCheckpoint',
-  'completeJob',
-  'failJob',
-  'releaseJob',
-  'retryJob',
-  'purgeJobs',
-  'appendHistory',
-  'clearHistory',
-  'incrementCounter',
-  'putRecord',
-]);
-
 /**
  * The real webhook stack: `createApp` (body limit, error handler) + `webhookRoutes` + a real
  * inbox over a real SQLite store (`sqlite::memory:`), with an encrypt key and a verification
@@ -119,7 +99,8 @@ export async function createWebhookFuzzTarget({
   const store = new Proxy(realStore, {
     get(target, property, receiver) {
       const value: unknown = Reflect.get(target, property, receiver);
-      if (typeof value !== 'function' || !STORE_WRITES.has(property)) return value;
+      if (typeof value !== 'function' || typeof property !== 'string' || !STORE_WRITE_METHODS.has(property))
+        return value;
       return (...args: unknown[]) => {
         writes += 1;
         return (value as (...args: unknown[]) => unknown).apply(target, args);

@@ -36,7 +36,13 @@ describe('health and metrics wired into startBot', () => {
     expect((await get('/health/live')).status).toBe(200);
     const ready = await get('/health/ready');
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ status: 'ready', checks: [{ name: 'store', ok: true }] });
+    expect(await ready.json()).toMatchObject({
+      status: 'ready',
+      checks: [
+        { name: 'store', ok: true },
+        { name: 'store-writes', ok: true },
+      ],
+    });
 
     const healthy = await get('/health');
     expect(healthy.status).toBe(200);

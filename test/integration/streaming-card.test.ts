@@ -156,8 +156,10 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
     expect(types).toContain('reply.started');
     expect(types).toContain('reply.update');
     expect(events.filter((event) => event.type === 'reply.finished')).toEqual([
-      expect.objectContaining({ mode: 'card', cards: 1, length: answer.length }),
+      expect.objectContaining({ mode: 'card', cards: 1, length: answer.length, text: answer }),
     ]);
+    // One card: nothing rolled over.
+    expect(events.filter((event) => event.type === 'reply.card')).toEqual([]);
     const apiEvents = events.filter((event) => event.type === 'feishu.api');
     expect(apiEvents.map((event) => event.api)).toEqual(
       expect.arrayContaining(['cardkit.v1.card.create', 'im.v1.message.reply', 'cardkit.v1.cardElement.content']),
@@ -244,7 +246,16 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
       expect(fences.length % 2).toBe(0);
     }
     expect(replies.map((reply) => chat.fake.visibleText(reply.messageId)).join('')).toBe(answer);
-    expect(events.find((event) => event.type === 'reply.finished')).toMatchObject({ cards: replies.length });
+    expect(events.find((event) => event.type === 'reply.finished')).toMatchObject({
+      cards: replies.length,
+      text: answer,
+    });
+    // Each card the answer rolled over from is reported with the text it shows, in order.
+    const rolledOver = events.flatMap((event) => (event.type === 'reply.card' ? [event] : []));
+    const shown = replies.map((reply) => chat.fake.visibleText(reply.messageId));
+    expect(rolledOver.map(({ index, cardId, text }) => ({ index, cardId, text }))).toEqual(
+      replies.slice(0, -1).map((reply, index) => ({ index, cardId: cardOf(reply).cardId, text: shown[index] })),
+    );
   });
 
   it('refreshes the tenant token after 99991663 mid-stream and carries on', async () => {

@@ -51,6 +51,7 @@ describe('text reply (real lark SDK against the fake Feishu)', () => {
     expect(events.map((event) => event.type)).toEqual(
       expect.arrayContaining(['reply.started', 'reply.finished', 'feishu.api']),
     );
+    expect(events.find((event) => event.type === 'reply.finished')).toMatchObject({ text: 'The **full** answer.' });
   });
 
   it('splits an answer over 150 KB into several messages that concatenate to it exactly', async () => {
@@ -101,7 +102,10 @@ describe('text reply (real lark SDK against the fake Feishu)', () => {
     const [reply] = chat.fake.repliesTo(chat.userMessage.messageId, { fromBot: true });
     expect(reply!.msgType).toBe('post');
     expect(chat.fake.visibleText(reply!.messageId)).toBe('Half an answer\n\n⚠️ The model timed out.');
-    expect(events.find((event) => event.type === 'reply.finished')).toMatchObject({ notice: '⚠️ The model timed out.' });
+    expect(events.find((event) => event.type === 'reply.finished')).toMatchObject({
+      notice: '⚠️ The model timed out.',
+      text: 'Half an answer\n\n⚠️ The model timed out.',
+    });
   });
 });
 

@@ -2,7 +2,9 @@
  * The Redis store while its Redis is down, against a private redis-server that the test kills
  * and restarts: every call fails with StoreUnavailableError (so the webhook answers 503 and
  * /metrics says store_up 0) instead of answering from nothing, and the store reconnects by itself.
+ * A Redis that answers but refuses writes (out of memory, a failing disk) counts as unavailable too.
  */
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../lib/store/open-store.js';
 import { type Store, StoreUnavailableError } from '../../lib/store/store.js';
@@ -70,5 +72,40 @@ describe.runIf(requireRedisServer())('Redis store during an outage', () => {
     expect(await store.countJobs()).toEqual({ pending: 1, leased: 0, done: 0, dead: 0 });
     expect(await store.incrementCounter('user:u1', 60_000)).toBe(2);
     expect((await store.readHistory('chat-1', 10)).map((message) => message.content)).toEqual(['hi']);
+  }, 60_000);
+
+  it('fails writes with StoreUnavailableError while Redis refuses them (out of memory), and works once it writes again', async () => {
+    redis = await startPrivateRedis();
+    store = await openStore(`${redis.url}/0?prefix=oom-store:`);
+    await store.enqueue({ id: 'job-1', lane: 'lane-1', kind: 'answer', payload: { n: 1 } });
+    const admin = new Redis(redis.url);
+    try {
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      await admin.config('SET', 'maxmemory', '1');
+      const writes: Record<string, () => Promise<unknown>> = {
+        admit: () =>
+          store!.admit({
+            keys: ['event:e2'],
+            ttlMs: 60_000,
+            job: { id: 'job-2', lane: 'lane-2', kind: 'answer', payload: null },
+          }),
+        enqueue: () => store!.enqueue({ id: 'job-3', lane: 'lane-3', kind: 'answer', payload: null }),
+        incrementCounter: () => store!.incrementCounter('user:u1', 60_000),
+        putRecord: () => store!.putRecord('traces', 't1', { a: 1 }, 10),
+      };
+      for (const [name, write] of Object.entries(writes)) {
+        const error = await write().then(
+          (value) => new Error(`${name} answered ${JSON.stringify(value)} while Redis refused writes`),
+          (caught: unknown) => caught,
+        );
+        expect(StoreUnavailableError.isInstance(error), `${name}: ${String(error)}`).toBe(true);
+      }
+      // Reads still answer.
+      expect(await store.countJobs()).toMatchObject({ pending: 1 });
+      await admin.config('SET', 'maxmemory', '0');
+      expect(await store.enqueue({ id: 'job-3', lane: 'lane-3', kind: 'answer', payload: null })).toBe(true);
+    } finally {
+      admin.disconnect();
+    }
   }, 60_000);
 });

@@ -1,6 +1,6 @@
 /**
  * A tiny process with the real lifecycle wiring, for lib/process/process-handlers.test.ts:
- *   node --import tsx test/support/lifecycle-fixture.ts <idle|throw|reject>
+ *   node --import tsx test/support/lifecycle-fixture.ts <idle|throw|reject|reject-many>
  * Logs JSON lines to stdout; its drain has one step that logs "store closed".
  */
 import { createLogger } from '../../lib/log.js';
@@ -30,9 +30,10 @@ const lifecycle = createGracefulShutdown({
   ],
 });
 lifecycle.install();
-const onFatal = () => lifecycle.shutdown('uncaughtException', 1);
-const first = installProcessHandlers({ log, bus, onFatal });
-const second = installProcessHandlers({ log, bus, onFatal });
+const onFatal = (reason: string) => lifecycle.shutdown(reason, 1);
+const limits = { maxUnhandledRejections: 3, unhandledRejectionWindowMs: 60_000 };
+const first = installProcessHandlers({ log, bus, onFatal, ...limits });
+const second = installProcessHandlers({ log, bus, onFatal, ...limits });
 readiness.markReady();
 setInterval(() => {}, 1_000);
 log.info({ sameHandle: first === second, listeners: process.listenerCount('uncaughtException') }, 'fixture ready');
@@ -47,5 +48,11 @@ if (action === 'reject') {
   setTimeout(() => {
     void Promise.reject(new Error('forgotten rejection'));
     setTimeout(() => log.info({ rejections: first.counts.unhandledRejection }, 'still serving'), 100);
+  }, 20);
+}
+if (action === 'reject-many') {
+  setTimeout(() => {
+    for (let rejection = 0; rejection < 3; rejection++)
+      void Promise.reject(new Error(`forgotten rejection ${rejection}`));
   }, 20);
 }

@@ -1,243 +1,59 @@
-// Bot devtools UI: plain ES module, no framework, no build step.
-// Every piece of data (chat text, tool arguments, errors) is rendered with textContent: the
-// page never parses server or user data as HTML. The app's CSP forbids inline scripts and styles.
+// Bot devtools UI: plain ES modules, no framework, no build step.
+// Every piece of data (chat text, tool arguments, errors) is rendered with textContent; the bot's
+// answers are Markdown rendered by markdown.js, which sanitises. The app's CSP forbids inline
+// scripts and styles.
 
-const API = '/devtools/api';
-const SVG_NS = 'http://www.w3.org/2000/svg';
+import { API, api } from './api.js';
+import { describe, excerpt, isErrorEvent } from './describe-event.js';
+import {
+  $,
+  clockTime,
+  el,
+  formatCost,
+  formatMs,
+  formatNumber,
+  formatPercent,
+  present,
+  shortId,
+  svg,
+  throttle,
+  timeAgo,
+} from './dom.js';
+import { createHealthView } from './health-view.js';
+import { renderMarkdown } from './markdown.js';
+import { createPlaygroundView } from './playground.js';
+
 const HEALTH_POLL_MS = 3_000;
-const HEALTH_HISTORY = 120; // samples kept for the charts (6 minutes at 3 s)
 const FEED_MAX_ROWS = 300;
 const DEAD_POLL_MS = 15_000;
+/** Playground texts remembered by trace id, to title a trace before its message is read. */
+const MAX_LOCAL_TEXTS = 500;
+/** Fields every event has; the expanded step shows the others. */
+const COMMON_FIELDS = new Set(['type', 'traceId', 'seq', 'at']);
+/** Fields shown as a block of text rather than inline. */
+const LONG_FIELDS = new Set(['input', 'output', 'text', 'message', 'task', 'error', 'reason', 'notice']);
+const SELECTED_TRACE_KEY = 'devtools-selected-trace';
 
 const state = {
   selectedTraceId: null,
   traces: [],
   lastSeq: 0,
   feedPaused: false,
-  healthHistory: [], // [{ at, status, agents: { name: { avg, p95, calls, errors } } }]
-  sessionId: loadSessionId(),
-  chatStreams: new Set(),
+  stats: null,
+  localTexts: new Map(),
+  /** GET /api/playground: { answering, message? }, null until known. */
+  playgroundStatus: null,
+  /** /health's `agent` component, when the server reports one. */
+  healthAgent: null,
+  /** Timeline steps the user expanded (by seq), kept open across refreshes. */
+  openSteps: new Set(),
 };
 
-// ── tiny DOM helpers (text only) ─────────────────────────────────────────────
-
-/** Creates an element; `text` goes through textContent, never innerHTML. */
-function el(tag, options = {}, children = []) {
-  const node = document.createElement(tag);
-  if (options.className) node.className = options.className;
-  if (options.text !== undefined && options.text !== null) node.textContent = String(options.text);
-  if (options.title) node.title = String(options.title);
-  if (options.attrs) for (const [name, value] of Object.entries(options.attrs)) node.setAttribute(name, String(value));
-  if (options.dataset) for (const [name, value] of Object.entries(options.dataset)) node.dataset[name] = String(value);
-  if (options.onClick) node.addEventListener('click', options.onClick);
-  for (const child of children) if (child) node.append(child);
-  return node;
-}
-
-function svg(tag, attrs = {}, children = []) {
-  const node = document.createElementNS(SVG_NS, tag);
-  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
-  for (const child of children) if (child) node.append(child);
-  return node;
-}
-
-const $ = (id) => document.getElementById(id);
-
-// ── formatting ───────────────────────────────────────────────────────────────
-
-function formatMs(ms) {
-  if (ms === null || ms === undefined || Number.isNaN(ms)) return '–';
-  if (ms < 1_000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1_000).toFixed(ms < 10_000 ? 2 : 1)} s`;
-  return `${Math.floor(ms / 60_000)} m ${Math.round((ms % 60_000) / 1_000)} s`;
-}
-
-function formatNumber(value) {
-  if (value === null || value === undefined) return '–';
-  if (value >= 1_000_000) return `${(value / 1_000_000).toFixed(1)}M`;
-  if (value >= 10_000) return `${(value / 1_000).toFixed(1)}k`;
-  return value.toLocaleString('en-US');
-}
-
-function formatCost(usd, unpriced = []) {
-  if (!usd && unpriced.length > 0) return 'unknown';
-  if (!usd) return '$0';
-  if (usd < 0.01) return `$${usd.toFixed(5)}`;
-  return `$${usd.toFixed(3)}`;
-}
-
-function formatPercent(rate) {
-  if (rate === null || rate === undefined || Number.isNaN(rate)) return '–';
-  return `${(rate * 100).toFixed(rate > 0 && rate < 0.1 ? 1 : 0)}%`;
-}
-
-function clockTime(at) {
-  const date = new Date(at);
-  const pad = (value, length = 2) => String(value).padStart(length, '0');
-  return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}`;
-}
-
-function timeAgo(at) {
-  const seconds = Math.max(0, Math.round((Date.now() - at) / 1_000));
-  if (seconds < 5) return 'just now';
-  if (seconds < 60) return `${seconds}s ago`;
-  if (seconds < 3_600) return `${Math.floor(seconds / 60)}m ago`;
-  if (seconds < 86_400) return `${Math.floor(seconds / 3_600)}h ago`;
-  return new Date(at).toLocaleDateString();
-}
-
-function shortId(id) {
-  if (!id) return '';
-  const tail = id.includes(':') ? id.slice(id.indexOf(':') + 1) : id;
-  return tail.length > 14 ? `…${tail.slice(-10)}` : tail;
-}
-
-function typeClass(type) {
-  return `type type-${type.split('.')[0]}`;
-}
-
-/** One line describing an event, for the live feed and the timeline. */
-function describe(event) {
-  switch (event.type) {
-    case 'event.received':
-      return { title: `${event.eventType} via ${event.source}`, sub: `event ${event.eventId}` };
-    case 'event.duplicate':
-      return { title: `Duplicate delivery (same ${event.key})`, sub: `via ${event.source}` };
-    case 'event.rejected':
-      return { title: `Rejected ${event.status}: ${event.reason}`, sub: `via ${event.source}` };
-    case 'job.queued':
-      return { title: `Queued as ${event.kind}`, sub: `lane ${event.lane}` };
-    case 'job.started':
-      return { title: `Job started (attempt ${event.attempt})`, sub: `lane ${event.lane}` };
-    case 'job.finished':
-      return { title: `Job ${event.outcome} after ${formatMs(event.durationMs)}`, sub: event.error || '' };
-    case 'job.busy':
-      return { title: `Backlog full (${event.backlog}): busy notice`, sub: '' };
-    case 'message.received':
-      return {
-        title: event.text,
-        sub: `${event.chatType} · chat ${event.chatId} · user ${event.userName ? `${event.userName} (${event.userId})` : event.userId}`,
-      };
-    case 'message.ignored':
-      return { title: `Ignored: ${event.reason}`, sub: '' };
-    case 'agent.call':
-      return {
-        title: `${event.agent} → ${event.model}${event.outcome === 'error' ? ` failed (${event.errorCategory || 'OTHER'})` : ''}`,
-        sub: `${formatMs(event.latencyMs)} · ${formatNumber(event.inputTokens)} in / ${formatNumber(event.outputTokens)} out tokens`,
-      };
-    case 'agent.delegation':
-      return { title: `${event.from} delegates to ${event.to}`, sub: event.task };
-    case 'tool.call':
-      return {
-        title: `${event.agent} calls ${event.tool}${event.error ? ` (failed: ${event.errorCategory || 'OTHER'})` : ''}`,
-        sub: [
-          formatMs(event.latencyMs),
-          event.identity
-            ? `as ${event.identity === 'user' ? 'the user' : event.identity === 'tenant' ? 'the app' : 'no identity'}`
-            : '',
-          event.resultChars === undefined
-            ? ''
-            : `${formatNumber(event.resultChars)} chars${event.truncated ? ' (truncated)' : ''}`,
-          event.error || '',
-        ]
-          .filter(Boolean)
-          .join(' · '),
-      };
-    case 'model.fallback':
-      return { title: `Fallback ${event.from} → ${event.to}`, sub: `because ${event.reason}` };
-    case 'model.rate-limit':
-      return {
-        title: `Rate limited on ${event.model}`,
-        sub: [
-          event.retryAfterMs !== undefined ? `retry after ${formatMs(event.retryAfterMs)}` : '',
-          event.remaining !== undefined ? `${event.remaining} remaining` : '',
-        ]
-          .filter(Boolean)
-          .join(' · '),
-      };
-    case 'reply.started':
-      return { title: `Reply started (${event.mode})`, sub: event.cardId ? `card ${event.cardId}` : '' };
-    case 'reply.update':
-      return { title: `Card update #${event.sequence}`, sub: `${formatNumber(event.length)} chars` };
-    case 'reply.finished':
-      return {
-        title: `Reply finished (${event.mode}, ${formatNumber(event.length)} chars, ${event.cards} card${event.cards === 1 ? '' : 's'})`,
-        sub: event.notice || '',
-      };
-    case 'feishu.api':
-      return {
-        title: `Feishu ${event.api}: ${event.outcome}`,
-        sub: `${formatMs(event.latencyMs)}${event.code !== undefined ? ` · code ${event.code}` : ''}`,
-      };
-    case 'feishu.connection':
-      return { title: `Feishu connection ${event.state}`, sub: `${event.reconnects} reconnects` };
-    case 'error':
-      return { title: `${event.category} in ${event.where}`, sub: event.message };
-    case 'process.error':
-      return { title: `Process ${event.kind}`, sub: event.message };
-    default:
-      return { title: event.type, sub: '' };
-  }
-}
-
-function isErrorEvent(event) {
-  return (
-    event.type === 'error' ||
-    event.type === 'process.error' ||
-    (event.type === 'agent.call' && event.outcome === 'error') ||
-    (event.type === 'tool.call' && Boolean(event.error)) ||
-    (event.type === 'job.finished' && (event.outcome === 'dead' || event.outcome === 'retry'))
-  );
-}
-
-// ── API ──────────────────────────────────────────────────────────────────────
-
-async function api(path, options = {}) {
-  const response = await fetch(`${API}${path}`, {
-    ...options,
-    headers: { Accept: 'application/json', ...(options.body ? { 'Content-Type': 'application/json' } : {}) },
-    credentials: 'same-origin',
-  });
-  if (response.status === 401)
-    showBanner('Not authorised: open /devtools from this machine or log in with DEVTOOLS_TOKEN.');
-  let body = null;
-  try {
-    body = await response.json();
-  } catch {
-    body = null;
-  }
-  if (!response.ok) {
-    const error = new Error(body?.message || body?.error || `HTTP ${response.status}`);
-    error.status = response.status;
-    throw error;
-  }
-  return body;
-}
-
-function showBanner(text) {
-  const banner = $('banner');
-  banner.textContent = text;
-  banner.hidden = false;
-}
-
-/** Runs `fn` at most once per `ms`, trailing call included. */
-function throttle(fn, ms) {
-  let timer = null;
-  let pending = false;
-  return () => {
-    if (timer) {
-      pending = true;
-      return;
-    }
-    fn();
-    timer = setTimeout(() => {
-      timer = null;
-      if (pending) {
-        pending = false;
-        fn();
-      }
-    }, ms);
-  };
+function rememberText(traceId, text) {
+  if (!traceId || !text) return;
+  state.localTexts.delete(traceId);
+  state.localTexts.set(traceId, text);
+  while (state.localTexts.size > MAX_LOCAL_TEXTS) state.localTexts.delete(state.localTexts.keys().next().value);
 }
 
 // ── tabs ─────────────────────────────────────────────────────────────────────
@@ -248,9 +64,10 @@ function selectTab(name) {
   }
   for (const panel of document.querySelectorAll('.tab-panel')) panel.hidden = panel.id !== `tab-${name}`;
   if (name === 'dead') refreshDeadLetters();
+  if (name === 'health') health.refresh();
 }
 
-// ── stats (top bar) ──────────────────────────────────────────────────────────
+// ── header: stats, health and agent state ────────────────────────────────────
 
 async function refreshStats() {
   try {
@@ -265,6 +82,48 @@ async function refreshStats() {
   } catch {
     // the banner already explains auth problems; stats are best effort
   }
+}
+
+function setHealthPill(status, text) {
+  const pill = $('health-pill');
+  pill.className = `pill pill-${['healthy', 'degraded', 'unhealthy'].includes(status) ? status : 'unknown'}`;
+  pill.textContent = text;
+}
+
+/** The agent's state in the header: /health's agent component when there is one, else the playground's. */
+function renderAgentPill() {
+  const pill = $('agent-pill');
+  const agent = state.healthAgent;
+  let tone;
+  let text;
+  let title;
+  if (agent && typeof agent.state === 'string') {
+    tone = agent.state === 'ok' ? 'healthy' : agent.state === 'degraded' ? 'degraded' : 'unhealthy';
+    text = agent.state === 'ok' ? 'agent on' : `agent ${agent.state}`;
+    title = agent.reason || (Array.isArray(agent.models) ? agent.models.join(' → ') : '');
+  } else if (state.playgroundStatus) {
+    tone = state.playgroundStatus.answering ? 'healthy' : 'unhealthy';
+    text = state.playgroundStatus.answering ? 'agent on' : 'agent off';
+    title = state.playgroundStatus.message || '';
+  } else {
+    pill.hidden = true;
+    return;
+  }
+  pill.hidden = false;
+  pill.className = `pill pill-${tone}`;
+  pill.dataset.state = text.replace('agent ', '');
+  pill.textContent = text;
+  pill.title = title;
+}
+
+async function refreshPlaygroundStatus() {
+  try {
+    state.playgroundStatus = await api('/playground');
+  } catch {
+    return;
+  }
+  playground.setAgentOff(state.playgroundStatus.answering ? null : state.playgroundStatus.message);
+  renderAgentPill();
 }
 
 // ── traces ───────────────────────────────────────────────────────────────────
@@ -293,14 +152,35 @@ async function refreshTraces() {
   }
 }
 
+/** What a trace is called in the list and the timeline: the message, or what became of it. */
+function traceTitle(trace) {
+  const text = trace.textPreview || state.localTexts.get(trace.id) || '';
+  if (trace.ignoredReason) {
+    return { title: `Not answered: ${trace.ignoredReason}`, text, ignored: true };
+  }
+  if (text) return { title: text, text: '', ignored: false };
+  if (trace.status === 'running') {
+    return {
+      title: trace.attempts === 0 ? 'Waiting for its turn in the conversation…' : 'Reading the message…',
+      text: '',
+      ignored: false,
+    };
+  }
+  if (trace.id.startsWith('event:')) return { title: `Event ${shortId(trace.id)}`, text: '', ignored: false };
+  return { title: `Message ${shortId(trace.id)}`, text: '', ignored: false };
+}
+
 function renderTraces() {
   const list = $('trace-list');
   const items = state.traces.map((trace) => {
+    const { title, text, ignored } = traceTitle(trace);
     const button = el('button', { className: 'trace-button', attrs: { type: 'button' } }, [
       el('div', { className: 'trace-top' }, [
         el('span', { className: `status status-${trace.status}`, text: trace.status }),
-        el('span', { className: 'trace-text', text: trace.textPreview || trace.ignoredReason || trace.id }),
+        el('span', { className: `trace-text${ignored ? ' trace-ignored' : ''}`, text: title, title }),
       ]),
+      text ? el('div', { className: 'trace-line', text }) : null,
+      trace.replyPreview ? el('div', { className: 'trace-line trace-reply', text: trace.replyPreview }) : null,
       el('div', { className: 'trace-meta' }, [
         el('span', { text: timeAgo(trace.firstAt), title: new Date(trace.firstAt).toLocaleString() }),
         el('span', { text: formatMs(trace.durationMs) }),
@@ -318,7 +198,7 @@ function renderTraces() {
       'li',
       {
         className: `trace-item${trace.id === state.selectedTraceId ? ' selected' : ''}`,
-        dataset: { traceId: trace.id, status: trace.status },
+        dataset: { traceId: trace.id, status: trace.status, ...(ignored ? { ignored: 'true' } : {}) },
       },
       [button],
     );
@@ -329,7 +209,14 @@ function renderTraces() {
 }
 
 async function selectTrace(id) {
+  if (state.selectedTraceId !== id) state.openSteps.clear();
   state.selectedTraceId = id;
+  // A reload shows the same trace again.
+  try {
+    sessionStorage.setItem(SELECTED_TRACE_KEY, id);
+  } catch {
+    // storage refused: nothing to restore after a reload
+  }
   for (const item of document.querySelectorAll('.trace-item')) {
     item.classList.toggle('selected', item.dataset.traceId === id);
   }
@@ -350,9 +237,97 @@ async function refreshTimeline() {
   }
 }
 
+/** A <details> whose open state survives the timeline being redrawn. */
+function keptOpen(key, className, summary, body) {
+  const details = el('details', { className }, [summary, ...present(body)]);
+  details.open = state.openSteps.has(key);
+  details.addEventListener('toggle', () => {
+    if (details.open) state.openSteps.add(key);
+    else state.openSteps.delete(key);
+  });
+  return details;
+}
+
+function markdownBlock(text, testid) {
+  const block = el('div', { className: 'markdown sent-text', dataset: testid ? { testid } : {} });
+  block.append(renderMarkdown(text));
+  return block;
+}
+
+/** What the bot sent: the whole answer as the card shows it, and each card it rolled over from. */
+function sentSection(trace) {
+  const sent = trace.sent;
+  if (!sent || (sent.text === null && sent.cards.length === 0)) {
+    if (trace.status !== 'running' || !trace.replyMode) return null;
+    return el('section', { className: 'sent' }, [
+      el('h4', { className: 'section-title', text: 'Answer' }),
+      el('p', { className: 'hint', text: 'Streaming… the text shows here when the reply is sent.' }),
+    ]);
+  }
+  const cards = sent.cards.length > 0 ? sent.cards.length + 1 : 0;
+  const heading = [
+    'Answer sent',
+    trace.replyMode ? `as ${trace.replyMode}` : null,
+    cards > 0 ? `${cards} cards` : null,
+    sent.text !== null ? `${formatNumber(sent.text.length)} chars` : null,
+  ]
+    .filter(Boolean)
+    .join(' · ');
+  const cardBlocks = sent.cards.map((card) =>
+    keptOpen(
+      `card-${card.index}`,
+      'sent-card',
+      el('summary', {
+        text: `Card ${card.index + 1}: full, continued in card ${card.index + 2} — ${excerpt(card.text, 80)}`,
+      }),
+      [markdownBlock(card.text)],
+    ),
+  );
+  return el('section', { className: 'sent', dataset: { testid: 'sent' } }, [
+    el('h4', { className: 'section-title', text: heading }),
+    sent.text !== null ? markdownBlock(sent.text, 'sent-text') : null,
+    ...cardBlocks,
+  ]);
+}
+
+/** The expanded view of one step: every field of the event, long text as blocks, answers rendered. */
+function stepDetails(event) {
+  const inline = [];
+  const blocks = [];
+  const fields = Object.entries(event).filter(([name]) => !COMMON_FIELDS.has(name));
+  if (event.type === 'tool.call') {
+    blocks.push(textBlock('Arguments', event.input));
+    blocks.push(textBlock(event.error ? 'Error' : 'Result', event.error || event.output));
+  }
+  for (const [name, value] of fields) {
+    if (event.type === 'tool.call' && (name === 'input' || name === 'output' || name === 'error')) continue;
+    if ((event.type === 'reply.finished' || event.type === 'reply.card') && name === 'text') {
+      blocks.push(
+        el('div', { className: 'step-block' }, [
+          el('div', { className: 'step-label', text: 'Text sent' }),
+          markdownBlock(value),
+        ]),
+      );
+      continue;
+    }
+    if (LONG_FIELDS.has(name) && typeof value === 'string' && value.length > 60) blocks.push(textBlock(name, value));
+    else inline.push(el('div', {}, [el('dt', { text: name }), el('dd', { text: String(value) })]));
+  }
+  inline.push(el('div', {}, [el('dt', { text: 'time' }), el('dd', { text: clockTime(event.at) })]));
+  return el('div', { className: 'tl-details' }, [el('dl', { className: 'step-fields' }, inline), ...blocks]);
+}
+
+function textBlock(label, text) {
+  return el('div', { className: 'step-block' }, [
+    el('div', { className: 'step-label', text: label }),
+    el('pre', { text: text ?? '' }),
+  ]);
+}
+
 function renderTimeline(trace) {
   const start = trace.firstAt;
   const span = Math.max(1, trace.lastAt - start);
+  const { title, text } = traceTitle(trace);
   const summaryItems = [
     ['Duration', formatMs(trace.durationMs)],
     ['Agent calls', formatNumber(trace.agentCalls)],
@@ -366,8 +341,9 @@ function renderTimeline(trace) {
   const head = el('div', { className: 'timeline-head' }, [
     el('h3', { className: 'timeline-title' }, [
       el('span', { className: `status status-${trace.status}`, text: trace.status }),
-      el('span', { text: trace.textPreview || 'Trace' }),
+      el('span', { text: title }),
     ]),
+    text ? el('p', { className: 'timeline-text', text }) : null,
     el('div', { className: 'timeline-id', text: `${trace.id}${trace.chatId ? ` · chat ${trace.chatId}` : ''}` }),
     el(
       'dl',
@@ -384,42 +360,36 @@ function renderTimeline(trace) {
   ]);
 
   const rows = trace.events.map((event) => {
-    const { title, sub } = describe(event);
-    const details = [];
-    if (event.type === 'tool.call') {
-      details.push(detailsBlock('Arguments', event.input));
-      details.push(detailsBlock(event.error ? 'Error' : 'Result', event.error || event.output));
-    }
+    const { title: stepTitle, sub } = describe(event);
+    const summary = el('summary', { className: 'tl-summary', title: 'Show the details of this step' }, [
+      el('span', { className: 'tl-offset', text: `+${formatMs(event.at - start)}` }),
+      el('div', { className: 'tl-main' }, [
+        el('div', { className: 'tl-title' }, [
+          el('span', { className: `type type-${event.type.split('.')[0]}`, text: event.type }),
+          el('span', { text: stepTitle }),
+        ]),
+        sub ? el('div', { className: 'tl-sub', text: sub }) : null,
+      ]),
+      waterfallBar(event, start, span),
+    ]);
     return el(
       'li',
       {
         className: `tl-row${isErrorEvent(event) ? ' tl-error' : ''}`,
         dataset: {
           type: event.type,
+          seq: event.seq,
           ...(event.agent ? { agent: event.agent } : {}),
           ...(event.tool ? { tool: event.tool } : {}),
         },
       },
-      [
-        el('span', { className: 'tl-offset', text: `+${formatMs(event.at - start)}` }),
-        el('span', {}, [el('span', { className: typeClass(event.type), text: event.type })]),
-        el('div', { className: 'tl-main' }, [
-          el('div', { className: 'tl-title', text: title }),
-          sub ? el('div', { className: 'tl-sub', text: sub }) : null,
-          ...details,
-        ]),
-        waterfallBar(event, start, span),
-      ],
+      [keptOpen(`step-${event.seq}`, 'tl-step', summary, [stepDetails(event)])],
     );
   });
   if (trace.droppedEvents > 0) {
     rows.push(el('li', { className: 'empty', text: `${trace.droppedEvents} later events not kept (per-trace cap)` }));
   }
-  $('timeline').replaceChildren(head, el('ol', { className: 'tl-list' }, rows));
-}
-
-function detailsBlock(label, text) {
-  return el('details', {}, [el('summary', { text: label }), el('pre', { text: text ?? '' })]);
+  $('timeline').replaceChildren(...present([head, sentSection(trace), el('ol', { className: 'tl-list' }, rows)]));
 }
 
 /** A bar spanning the step's duration (agent and tool calls) or a dot for an instant event. */
@@ -452,12 +422,11 @@ function waterfallBar(event, start, span) {
       r: 5,
     });
   }
-  const bar = svg(
+  return svg(
     'svg',
     { class: 'tl-bar', viewBox: `0 0 ${width} 14`, preserveAspectRatio: 'none', 'aria-hidden': 'true' },
     [track, mark],
   );
-  return bar;
 }
 
 // ── live feed ────────────────────────────────────────────────────────────────
@@ -495,11 +464,15 @@ const refreshTracesSoon = throttle(() => {
   refreshStats();
 }, 700);
 const refreshTimelineSoon = throttle(() => refreshTimeline(), 400);
+const refreshHealthSoon = throttle(() => {
+  if (!$('tab-health').hidden) health.refresh();
+}, 1_000);
 
 function onBotEvent(event) {
   addFeedRow(event, true);
   if (event.traceId) refreshTracesSoon();
   if (event.traceId && event.traceId === state.selectedTraceId) refreshTimelineSoon();
+  if (event.type === 'agent.call') refreshHealthSoon();
 }
 
 function feedMatches(event, needle) {
@@ -527,7 +500,7 @@ function addFeedRow(event, fresh) {
   text.append(document.createTextNode(sub ? `${title} — ${sub}` : title));
   const row = el('li', { className: `feed-row${fresh ? ' new' : ''}`, dataset: { type: event.type, seq: event.seq } }, [
     el('span', { className: 'feed-time', text: clockTime(event.at) }),
-    el('span', {}, [el('span', { className: typeClass(event.type), text: event.type })]),
+    el('span', {}, [el('span', { className: `type type-${event.type.split('.')[0]}`, text: event.type })]),
     text,
   ]);
   const feed = $('feed');
@@ -543,173 +516,6 @@ async function loadFeedHistory() {
   } catch {
     // the live stream fills it
   }
-}
-
-// ── health ───────────────────────────────────────────────────────────────────
-
-async function refreshHealth() {
-  let health;
-  try {
-    health = await api('/health');
-  } catch {
-    setPill('unknown', 'unreachable');
-    return;
-  }
-  const status = health?.status || 'unknown';
-  setPill(status, status);
-  const sample = { at: Date.now(), status, agents: {} };
-  for (const [name, agent] of Object.entries(health?.agents || {})) {
-    sample.agents[name] = {
-      avg: agent.avgLatency || 0,
-      p95: agent.p95Latency || 0,
-      calls: agent.callCount || 0,
-      errors: agent.errorCount || 0,
-    };
-  }
-  state.healthHistory.push(sample);
-  if (state.healthHistory.length > HEALTH_HISTORY) state.healthHistory.shift();
-  renderHealth(health);
-}
-
-function setPill(status, text) {
-  const pill = $('health-pill');
-  pill.className = `pill pill-${['healthy', 'degraded', 'unhealthy'].includes(status) ? status : 'unknown'}`;
-  pill.textContent = text;
-}
-
-function renderHealth(health) {
-  const container = $('health');
-  const status = health?.status || 'unknown';
-  const errors = health?.errors || {};
-  const top = el('div', { className: 'health-top' }, [
-    el('span', { className: `pill pill-${status}`, text: status }),
-    el('span', { className: 'hint', text: `uptime ${formatMs((health?.uptime || 0) * 1_000)}` }),
-    el('span', { className: 'hint', text: `window ${health?.window?.seconds ?? '–'} s` }),
-    el('span', { className: 'hint', text: `updated ${clockTime(Date.now())}` }),
-  ]);
-
-  const strip = svg('svg', {
-    class: 'status-strip',
-    viewBox: `0 0 ${HEALTH_HISTORY} 10`,
-    preserveAspectRatio: 'none',
-    'aria-label': 'status history',
-  });
-  const offset = HEALTH_HISTORY - state.healthHistory.length;
-  state.healthHistory.forEach((sample, index) => {
-    strip.append(svg('rect', { class: `strip-${sample.status}`, x: offset + index, y: 0, width: 0.9, height: 10 }));
-  });
-
-  const errorRows = [
-    ['Total', errors.total],
-    ['Rate limits', errors.rateLimits],
-    ['Timeouts', errors.timeouts],
-    ['Other', errors.other],
-    ...Object.entries(errors.byCategory || {}).map(([category, count]) => [category, count]),
-  ];
-  const errorTable = el('table', { className: 'error-table' }, [
-    el('thead', {}, [
-      el('tr', {}, [el('th', { text: 'Errors in window' }), el('th', { className: 'num', text: 'Count' })]),
-    ]),
-    el(
-      'tbody',
-      {},
-      errorRows.map(([label, count]) =>
-        el('tr', {}, [el('td', { text: label }), el('td', { className: 'num', text: count ?? 0 })]),
-      ),
-    ),
-  ]);
-
-  const agents = Object.entries(health?.agents || {});
-  const trackerAgents = state.stats?.agents || {};
-  const cards = agents.map(([name, agent]) => agentCard(name, agent, trackerAgents[name]));
-  const lastError = health?.lastError
-    ? el('p', {
-        className: 'failure',
-        text: `Last error: ${health.lastError.category} · ${health.lastError.message} · ${health.lastError.timestamp}`,
-      })
-    : null;
-
-  container.replaceChildren(
-    top,
-    el('div', {}, [el('h4', { className: 'section-title', text: 'Status history' }), strip]),
-    lastError,
-    el('div', {}, [
-      el('h4', { className: 'section-title', text: 'Agents' }),
-      cards.length > 0
-        ? el('div', { className: 'card-grid' }, cards)
-        : el('p', { className: 'hint', text: 'No agent calls in the window yet.' }),
-    ]),
-    errorTable,
-  );
-}
-
-function agentCard(name, agent, trackerAgent) {
-  const rate = agent.callCount > 0 ? agent.errorCount / agent.callCount : 0;
-  const history = state.healthHistory.map((sample) => sample.agents[name] || { avg: 0, p95: 0, calls: 0, errors: 0 });
-  return el('article', { className: 'card', dataset: { agent: name } }, [
-    el('h3', {}, [
-      el('span', { text: name }),
-      el('span', { className: 'hint', text: agent.lastCall ? `last ${timeAgo(Date.parse(agent.lastCall))}` : '' }),
-    ]),
-    el('dl', {}, [
-      el('div', {}, [el('dt', { text: 'Calls' }), el('dd', { text: formatNumber(agent.callCount) })]),
-      el('div', {}, [
-        el('dt', { text: 'Errors' }),
-        el('dd', { text: `${formatNumber(agent.errorCount)} (${formatPercent(rate)})` }),
-      ]),
-      el('div', {}, [
-        el('dt', { text: 'Avg / p95' }),
-        el('dd', { text: `${formatMs(agent.avgLatency)} / ${formatMs(agent.p95Latency)}` }),
-      ]),
-    ]),
-    latencyChart(history),
-    el('div', { className: 'chart-legend' }, [
-      el('span', { className: 'legend-latency', text: 'latency (avg, p95 dashed)' }),
-      el('span', { className: 'legend-errors', text: 'error rate' }),
-      trackerAgent
-        ? el('span', { text: `${formatNumber(trackerAgent.inputTokens + trackerAgent.outputTokens)} tok since start` })
-        : null,
-    ]),
-  ]);
-}
-
-/** Latency lines and an error-rate area over the polled window, as a tiny inline SVG. */
-function latencyChart(history) {
-  const width = 300;
-  const height = 48;
-  const chart = svg('svg', {
-    class: 'chart',
-    viewBox: `0 0 ${width} ${height}`,
-    preserveAspectRatio: 'none',
-    role: 'img',
-    'aria-label': 'latency and error rate over time',
-  });
-  chart.append(svg('line', { class: 'grid-line', x1: 0, y1: height - 0.5, x2: width, y2: height - 0.5 }));
-  if (history.length < 2) return chart;
-  const maxLatency = Math.max(1, ...history.map((point) => Math.max(point.avg, point.p95)));
-  const x = (index) =>
-    (index / (HEALTH_HISTORY - 1)) * width + (width * (HEALTH_HISTORY - history.length)) / (HEALTH_HISTORY - 1);
-  const y = (value) => height - 2 - (value / maxLatency) * (height - 6);
-  const errorY = (point) => height - (point.calls > 0 ? (point.errors / point.calls) * (height - 4) : 0);
-  const area = [
-    `${x(0)},${height}`,
-    ...history.map((point, index) => `${x(index)},${errorY(point)}`),
-    `${x(history.length - 1)},${height}`,
-  ];
-  chart.append(svg('polygon', { class: 'area-errors', points: area.join(' ') }));
-  chart.append(
-    svg('polyline', {
-      class: 'line-p95',
-      points: history.map((point, index) => `${x(index)},${y(point.p95)}`).join(' '),
-    }),
-  );
-  chart.append(
-    svg('polyline', {
-      class: 'line-latency',
-      points: history.map((point, index) => `${x(index)},${y(point.avg)}`).join(' '),
-    }),
-  );
-  return chart;
 }
 
 // ── dead letters ─────────────────────────────────────────────────────────────
@@ -749,7 +555,8 @@ async function refreshDeadLetters() {
       } catch (error) {
         retry.disabled = false;
         retry.textContent = 'Retry';
-        showBanner(`Retry failed: ${error.message}`);
+        $('banner').textContent = `Retry failed: ${error.message}`;
+        $('banner').hidden = false;
       }
     });
     return el('tr', {}, [
@@ -775,135 +582,32 @@ async function refreshDeadLetters() {
   );
 }
 
-// ── playground ───────────────────────────────────────────────────────────────
-
-/** 8 random hex digits. crypto.randomUUID needs a secure context, which plain http to a remote host is not. */
-function randomHex() {
-  const bytes = crypto.getRandomValues(new Uint8Array(4));
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
-}
-
-function loadSessionId() {
-  let id = sessionStorage.getItem('devtools-session');
-  if (!id) {
-    id = `web-${randomHex()}`;
-    sessionStorage.setItem('devtools-session', id);
-  }
-  return id;
-}
-
-function newSession() {
-  state.sessionId = `web-${randomHex()}`;
-  sessionStorage.setItem('devtools-session', state.sessionId);
-  $('session-id').textContent = state.sessionId;
-  for (const source of state.chatStreams) source.close();
-  state.chatStreams.clear();
-  $('chat-log').replaceChildren(
-    el('p', { className: 'empty', id: 'chat-empty', text: 'New session. Say something to the bot.' }),
-  );
-}
-
-function appendChat(node) {
-  const log = $('chat-log');
-  log.querySelector('.empty')?.remove();
-  log.append(node);
-  log.scrollTop = log.scrollHeight;
-}
-
-async function sendChat(text) {
-  appendChat(el('div', { className: 'message message-user', dataset: { testid: 'user-message' }, text }));
-  const textNode = el('div', { className: 'message-text' }, [
-    el('span', { className: 'typing', attrs: { 'aria-label': 'thinking' } }, [el('span'), el('span'), el('span')]),
-  ]);
-  const meta = el('div', { className: 'message-meta' });
-  const bubble = el(
-    'div',
-    { className: 'message message-bot streaming', dataset: { testid: 'bot-message', state: 'waiting' } },
-    [textNode, meta],
-  );
-  appendChat(bubble);
-
-  let traceId;
-  try {
-    ({ traceId } = await api('/chat', { method: 'POST', body: JSON.stringify({ text, sessionId: state.sessionId }) }));
-  } catch (error) {
-    finishBubble(bubble, textNode, meta, { type: 'fail', text: '', detail: `Not sent: ${error.message}` });
-    return;
-  }
-  bubble.dataset.traceId = traceId;
-  meta.append(
-    el('button', {
-      className: 'link-button',
-      text: 'view trace',
-      attrs: { type: 'button' },
-      onClick: () => selectTrace(traceId),
-    }),
-  );
-  selectTrace(traceId);
-  refreshTracesSoon();
-  followAnswer(traceId, bubble, textNode, meta);
-}
-
-function followAnswer(traceId, bubble, textNode, meta) {
-  const source = new EventSource(`${API}/chat/${encodeURIComponent(traceId)}/stream`);
-  state.chatStreams.add(source);
-  const close = () => {
-    source.close();
-    state.chatStreams.delete(source);
-  };
-  const onUpdate = (message) => {
-    const update = JSON.parse(message.data);
-    if (update.type === 'start') {
-      bubble.dataset.state = 'started';
-      return;
-    }
-    if (update.type === 'update') {
-      bubble.dataset.state = 'streaming';
-      textNode.textContent = update.text;
-      $('chat-log').scrollTop = $('chat-log').scrollHeight;
-      return;
-    }
-    close();
-    finishBubble(bubble, textNode, meta, update);
-  };
-  for (const type of ['start', 'update', 'finish', 'fail']) source.addEventListener(type, onUpdate);
-}
-
-function finishBubble(bubble, textNode, meta, update) {
-  bubble.classList.remove('streaming');
-  bubble.dataset.state = update.type === 'finish' ? 'finished' : 'failed';
-  if (update.type === 'fail') bubble.classList.add('failed');
-  textNode.textContent = update.text || (update.type === 'fail' ? '' : '(empty answer)');
-  if (update.detail) {
-    if (update.type === 'fail')
-      bubble.insertBefore(el('div', { className: 'message-notice', text: update.detail }), meta);
-    else meta.prepend(el('span', { text: update.detail }));
-  }
-  if (state.selectedTraceId === bubble.dataset.traceId) refreshTimelineSoon();
-}
-
 // ── start ────────────────────────────────────────────────────────────────────
 
-function wire() {
-  $('session-id').textContent = state.sessionId;
-  for (const tab of document.querySelectorAll('.tab')) tab.addEventListener('click', () => selectTab(tab.dataset.tab));
+const health = createHealthView({
+  playgroundStatus: () => state.playgroundStatus,
+  stats: () => state.stats,
+  onStatus: (status, text, agent) => {
+    setHealthPill(status, text);
+    state.healthAgent = agent;
+    renderAgentPill();
+  },
+});
 
-  const form = $('chat-form');
-  const input = $('chat-input');
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    const text = input.value;
-    if (!text.trim()) return;
-    input.value = '';
-    sendChat(text);
-  });
-  input.addEventListener('keydown', (event) => {
-    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
-      event.preventDefault();
-      form.requestSubmit();
-    }
-  });
-  $('new-session').addEventListener('click', newSession);
+const playground = createPlaygroundView({
+  onSent: (traceId, text) => {
+    rememberText(traceId, text);
+    selectTrace(traceId);
+    refreshTracesSoon();
+  },
+  onRestored: (traceId, text) => rememberText(traceId, text),
+  onEnded: (traceId) => {
+    if (traceId && state.selectedTraceId === traceId) refreshTimelineSoon();
+  },
+});
+
+function wire() {
+  for (const tab of document.querySelectorAll('.tab')) tab.addEventListener('click', () => selectTab(tab.dataset.tab));
 
   const refreshFiltered = throttle(refreshTraces, 250);
   for (const id of ['filter-q', 'filter-agent', 'filter-tool']) $(id).addEventListener('input', refreshFiltered);
@@ -926,9 +630,24 @@ function wire() {
 
 async function main() {
   wire();
-  await Promise.all([refreshStats(), refreshTraces(), loadFeedHistory(), refreshHealth(), refreshDeadLetters()]);
+  await Promise.all([
+    refreshPlaygroundStatus(),
+    refreshStats(),
+    refreshTraces(),
+    loadFeedHistory(),
+    health.refresh(),
+    refreshDeadLetters(),
+  ]);
   connectLive();
-  setInterval(refreshHealth, HEALTH_POLL_MS);
+  let selected = null;
+  try {
+    selected = sessionStorage.getItem(SELECTED_TRACE_KEY);
+  } catch {
+    selected = null;
+  }
+  const known = state.traces.some((trace) => trace.id === selected);
+  if (selected && known && !state.selectedTraceId) selectTrace(selected);
+  setInterval(health.refresh, HEALTH_POLL_MS);
   setInterval(refreshDeadLetters, DEAD_POLL_MS);
   // Relative times ("12s ago") age even when nothing happens.
   setInterval(renderTraces, 10_000);

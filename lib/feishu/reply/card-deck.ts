@@ -53,6 +53,8 @@ export interface CardDeckOptions {
   thinkingText: string;
   /** Shown for an empty answer (a card element cannot be empty). */
   emptyText: string;
+  /** A card was closed because the answer continues in the next one; `text` is its part of the answer. */
+  onRolledOver?: (card: { index: number; cardId: string; text: string }) => void;
 }
 
 export interface CardDeck {
@@ -95,6 +97,7 @@ export function createCardDeck({
   markdown,
   thinkingText,
   emptyText,
+  onRolledOver = () => {},
 }: CardDeckOptions): CardDeck {
   const cards: CardSlot[] = [];
   let cardBytesLimit = Math.max(MIN_CARD_BYTES, maxCardBytes);
@@ -201,7 +204,10 @@ export function createCardDeck({
         }
         if (!last || goal.final) {
           const footer = last && goal.final ? goal.footer : undefined;
-          if (target.card.streaming !== false || target.footer !== footer) await close(target, content, raw, footer);
+          if (target.card.streaming !== false || target.footer !== footer) {
+            await close(target, content, raw, footer);
+            if (!last) onRolledOver({ index, cardId: target.card.cardId, text: raw });
+          }
         }
       }
       // Cards left over from a longer earlier text (a resumed attempt, or a model that started

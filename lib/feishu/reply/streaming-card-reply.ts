@@ -119,7 +119,17 @@ export function createStreamingCardReply({
       ),
       options,
     );
-  const deck = createCardDeck({ cardKit, log, persist, maxCardBytes, maxCards, markdown, thinkingText, emptyText });
+  const deck = createCardDeck({
+    cardKit,
+    log,
+    persist,
+    maxCardBytes,
+    maxCards,
+    markdown,
+    thinkingText,
+    emptyText,
+    onRolledOver: ({ index, cardId, text }) => bus.emit({ type: 'reply.card', traceId, cardId, index, text }),
+  });
   let textSink: ReplySink | undefined;
   let started = false;
   let finished = false;
@@ -212,6 +222,7 @@ export function createStreamingCardReply({
         mode: 'card',
         length: goal.text.length,
         cards: deck.cards.filter((card) => !card.recalled).length,
+        text: goal.text,
         ...(notice === undefined ? {} : { notice }),
       });
       return;

@@ -80,7 +80,8 @@ export function createTextReply({
   const deliver = async (text: string, notice?: string) => {
     if (finished) return;
     finished = true;
-    const chunks = splitForMessages(text === '' ? emptyText : text, maxMessageBytes, encode);
+    const shown = text === '' ? emptyText : text;
+    const chunks = splitForMessages(shown, maxMessageBytes, encode);
     for (const [index, chunk] of chunks.entries()) {
       await sendReply({
         client,
@@ -103,6 +104,7 @@ export function createTextReply({
       mode: 'text',
       length: text.length,
       cards: 0,
+      text: shown,
       ...(notice === undefined ? {} : { notice }),
     });
   };

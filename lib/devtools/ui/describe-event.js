@@ -1,0 +1,108 @@
+// One line (title and detail) per bus event, for the live feed and the timeline.
+
+import { formatMs, formatNumber } from './dom.js';
+
+/** One line describing an event, for the live feed and the timeline. */
+export function describe(event) {
+  switch (event.type) {
+    case 'event.received':
+      return { title: `${event.eventType} via ${event.source}`, sub: `event ${event.eventId}` };
+    case 'event.duplicate':
+      return { title: `Duplicate delivery (same ${event.key})`, sub: `via ${event.source}` };
+    case 'event.rejected':
+      return { title: `Rejected ${event.status}: ${event.reason}`, sub: `via ${event.source}` };
+    case 'job.queued':
+      return { title: `Queued as ${event.kind}`, sub: `lane ${event.lane}` };
+    case 'job.started':
+      return { title: `Job started (attempt ${event.attempt})`, sub: `lane ${event.lane}` };
+    case 'job.finished':
+      return { title: `Job ${event.outcome} after ${formatMs(event.durationMs)}`, sub: event.error || '' };
+    case 'job.busy':
+      return { title: `Backlog full (${event.backlog}): busy notice`, sub: '' };
+    case 'message.received':
+      return {
+        title: event.text,
+        sub: `${event.chatType} · chat ${event.chatId} · user ${event.userName ? `${event.userName} (${event.userId})` : event.userId}`,
+      };
+    case 'message.ignored':
+      return { title: `Not answered: ${event.reason}`, sub: '' };
+    case 'agent.call':
+      return {
+        title: `${event.agent} → ${event.model}${event.outcome === 'error' ? ` failed (${event.errorCategory || 'OTHER'})` : ''}`,
+        sub: `${formatMs(event.latencyMs)} · ${formatNumber(event.inputTokens)} in / ${formatNumber(event.outputTokens)} out tokens`,
+      };
+    case 'agent.delegation':
+      return { title: `${event.from} delegates to ${event.to}`, sub: event.task };
+    case 'tool.call':
+      return {
+        title: `${event.agent} calls ${event.tool}${event.error ? ` (failed: ${event.errorCategory || 'OTHER'})` : ''}`,
+        sub: [
+          formatMs(event.latencyMs),
+          event.identity ? `as ${{ user: 'the user', tenant: 'the app' }[event.identity] || 'no identity'}` : '',
+          event.resultChars === undefined
+            ? ''
+            : `${formatNumber(event.resultChars)} chars${event.truncated ? ' (truncated)' : ''}`,
+          event.error || '',
+        ]
+          .filter(Boolean)
+          .join(' · '),
+      };
+    case 'model.fallback':
+      return { title: `Fallback ${event.from} → ${event.to}`, sub: `because ${event.reason}` };
+    case 'model.rate-limit':
+      return {
+        title: `Rate limited on ${event.model}`,
+        sub: [
+          event.retryAfterMs !== undefined ? `retry after ${formatMs(event.retryAfterMs)}` : '',
+          event.remaining !== undefined ? `${event.remaining} remaining` : '',
+        ]
+          .filter(Boolean)
+          .join(' · '),
+      };
+    case 'reply.started':
+      return { title: `Reply started (${event.mode})`, sub: event.cardId ? `card ${event.cardId}` : '' };
+    case 'reply.update':
+      return { title: `Card update #${event.sequence}`, sub: `${formatNumber(event.length)} chars` };
+    case 'reply.card':
+      return {
+        title: `Card ${event.index + 1} full: the answer continues in card ${event.index + 2}`,
+        sub: excerpt(event.text),
+      };
+    case 'reply.finished':
+      return {
+        title: `Reply sent (${event.mode}${event.cards > 1 ? `, ${event.cards} cards` : ''}, ${formatNumber(event.length)} chars)`,
+        sub: event.notice ? `${event.notice} · ${excerpt(event.text)}` : excerpt(event.text),
+      };
+    case 'feishu.api':
+      return {
+        title: `Feishu ${event.api}: ${event.outcome}`,
+        sub: `${formatMs(event.latencyMs)}${event.code !== undefined ? ` · code ${event.code}` : ''}`,
+      };
+    case 'feishu.connection':
+      return { title: `Feishu connection ${event.state}`, sub: `${event.reconnects} reconnects` };
+    case 'error':
+      return { title: `${event.category} in ${event.where}`, sub: event.message };
+    case 'process.error':
+      return { title: `Process ${event.kind}`, sub: event.message };
+    default:
+      return { title: event.type, sub: '' };
+  }
+}
+
+export function isErrorEvent(event) {
+  return (
+    event.type === 'error' ||
+    event.type === 'process.error' ||
+    (event.type === 'agent.call' && event.outcome === 'error') ||
+    (event.type === 'tool.call' && Boolean(event.error)) ||
+    (event.type === 'job.finished' && (event.outcome === 'dead' || event.outcome === 'retry'))
+  );
+}
+
+/** The start of a text on one line. */
+export function excerpt(text, max = 140) {
+  const flat = String(text ?? '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+}

@@ -90,6 +90,7 @@ export function createMetrics({
   const eventTypes = new LabelLimiter(32);
   const kinds = new LabelLimiter(16);
   const ignoreReasons = new LabelLimiter(32);
+  const rejectReasons = new LabelLimiter(32);
   const registers = [registry];
 
   const eventsReceived = new Counter({
@@ -106,8 +107,8 @@ export function createMetrics({
   });
   const eventsRejected = new Counter({
     name: `${PREFIX}events_rejected_total`,
-    help: 'Inbound requests rejected (bad signature, bad JSON, too large, store down), by HTTP status.',
-    labelNames: ['source', 'status'] as const,
+    help: 'Inbound requests rejected (bad signature, bad JSON, too large, store down), by HTTP status and reason code.',
+    labelNames: ['source', 'status', 'reason'] as const,
     registers,
   });
   const jobsQueued = new Counter({
@@ -312,7 +313,11 @@ export function createMetrics({
         dedupeHits.inc({ source: event.source, key: event.key });
         break;
       case 'event.rejected':
-        eventsRejected.inc({ source: event.source, status: String(event.status) });
+        eventsRejected.inc({
+          source: event.source,
+          status: String(event.status),
+          reason: rejectReasons.value(event.reason),
+        });
         break;
       case 'job.queued':
         jobsQueued.inc({ kind: kinds.value(event.kind) });

@@ -118,7 +118,13 @@ export const SETTINGS = {
   /** Longest retry-after the model chain waits on one model before it falls over to the next. */
   MODEL_MAX_RETRY_DELAY_MS: setting('model.maxRetryDelayMs', positiveInt(10_000)),
   CIRCUIT_BREAKER_FAILURES: setting('model.breakerFailures', positiveInt(3)),
-  CIRCUIT_BREAKER_COOLDOWN_MS: setting('model.breakerCooldownMs', positiveInt(30_000)),
+  /** First cooldown of an opened breaker before one probe may go; doubled per failed probe. */
+  CIRCUIT_BREAKER_FIRST_COOLDOWN_MS: setting('model.breakerFirstCooldownMs', positiveInt(1_000)),
+  /**
+   * The longest cooldown the doubling reaches: during a long outage one probe per model goes this
+   * often, and users are answered again at most this long after the provider recovers.
+   */
+  CIRCUIT_BREAKER_COOLDOWN_MS: setting('model.breakerCooldownMs', positiveInt(4_000)),
   AGENT_MAX_STEPS: setting('model.maxSteps', positiveInt(8)),
   MEMORY_TOKEN_BUDGET: setting('model.memoryTokenBudget', positiveInt(6_000)),
   /** A conversation nobody spoke in for this long is forgotten, so memory stays bounded. */
@@ -168,6 +174,23 @@ export const SETTINGS = {
   SEARCH_BASE_URL: setting('search.baseURL', z.string().url().optional()),
   /** Results one web search lists at most. */
   SEARCH_MAX_RESULTS: setting('search.maxResults', z.coerce.number().int().min(1).max(20).default(5)),
+
+  /**
+   * What the bot sees of a group's discussion it was not mentioned in, when it is mentioned:
+   * `on-demand` reads the newest messages from Feishu then, `stored` keeps them as they arrive
+   * (needs the group-message scope, so Feishu sends every group message), `off` sees only its own
+   * conversation. Each chat's admins may choose otherwise (docs/groups.md).
+   */
+  GROUP_CONTEXT: setting('groups.context', z.enum(['on-demand', 'stored', 'off']).default('on-demand')),
+  /** Messages of that discussion given to the model at most. */
+  GROUP_CONTEXT_MAX_MESSAGES: setting('groups.contextMaxMessages', positiveInt(30)),
+  /** Estimated tokens of that discussion given to the model at most (the newest part is kept). */
+  GROUP_CONTEXT_TOKEN_BUDGET: setting('groups.contextTokenBudget', positiveInt(1_500)),
+  /** After the bot is removed from a chat, that chat's memory and settings are deleted after this. */
+  CHAT_STATE_RETENTION_DAYS: setting(
+    'groups.removedChatRetentionMs',
+    z.coerce.number().min(0).default(7).transform(daysToMs),
+  ),
 
   STORE_URL: setting('store.url', storeUrl),
   DEDUPE_TTL_HOURS: setting('inbox.dedupeTtlMs', z.coerce.number().min(12).default(24).transform(hoursToMs)),

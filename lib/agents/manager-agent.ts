@@ -38,6 +38,11 @@ export interface AnswerOptions {
   history: readonly HistoryMessage[];
   /** The user's message. */
   input: string;
+  /**
+   * Text the model reads just before the question, such as the group's recent discussion the
+   * bot was not mentioned in. Not stored in memory.
+   */
+  background?: string | undefined;
   /** Stops the model (shutdown, lease lost): the result is then 'aborted'. */
   signal?: AbortSignal;
   /** Called with the FULL answer so far after every delta (feed it to ReplySink.update). */
@@ -162,7 +167,7 @@ export function createManagerAgent({
     name: MANAGER_AGENT_NAME,
     specialists,
     chain,
-    async answer({ context, history, input, signal, onText }) {
+    async answer({ context, history, input, background, signal, onText }) {
       // What the user must be told about the tools, whatever the model makes of their errors.
       const notices = createToolNotices();
       const toolSet = tools.toolSet(ownTools, { agent: MANAGER_AGENT_NAME, conversation: context, notices });
@@ -193,7 +198,11 @@ export function createManagerAgent({
           quoted,
           ...(botName === undefined ? {} : { botName }),
         }),
-        messages: [...historyToMessages(history, context.chatType), { role: 'user', content: current }],
+        messages: [
+          ...historyToMessages(history, context.chatType),
+          ...(background === undefined || background === '' ? [] : [{ role: 'user' as const, content: background }]),
+          { role: 'user', content: current },
+        ],
         tools: toolSet,
         maxSteps,
         ...(totalTimeoutMs === undefined ? {} : { totalTimeoutMs }),
@@ -233,6 +242,7 @@ export function createModelChainFromConfig(
     maxRetries: model.maxRetries,
     maxRetryDelayMs: model.maxRetryDelayMs,
     breakerFailures: model.breakerFailures,
+    breakerFirstCooldownMs: model.breakerFirstCooldownMs,
     breakerCooldownMs: model.breakerCooldownMs,
     bus,
     ...(log === undefined ? {} : { log }),
@@ -254,6 +264,7 @@ export async function createManagerAgentFromConfig({
   log,
   feishuClient,
   userAuthorization,
+  resolveUserName,
   now,
 }: {
   model: Config['model'];
@@ -266,6 +277,8 @@ export async function createManagerAgentFromConfig({
   feishuClient?: FeishuClient;
   /** Where user-identity tools get the asking user's token; default: nobody is authorized. */
   userAuthorization?: UserAuthorization;
+  /** Display names for transcripts the tools write (chat history). */
+  resolveUserName?: (openId: string) => Promise<string | undefined>;
   now?: () => Date;
 }): Promise<ManagerAgent> {
   const registry = defaultToolRegistry();
@@ -289,6 +302,7 @@ export async function createManagerAgentFromConfig({
     feishuClient,
     web: { search: searchProvider, ...(search === undefined ? {} : { maxSearchResults: search.maxResults }) },
     ...(userAuthorization === undefined ? {} : { userAuthorization }),
+    ...(resolveUserName === undefined ? {} : { userName: resolveUserName }),
     ...(toolSettings === undefined
       ? {}
       : {

@@ -36,6 +36,8 @@ export interface ToolRuntimeOptions {
   timeoutMs?: number;
   /** The web search provider and its result count; default: web search off. */
   web?: Partial<WebAccess>;
+  /** Display names for the people tools mention (chat transcripts). */
+  userName?: ((openId: string) => Promise<string | undefined>) | undefined;
   now?: () => Date;
 }
 
@@ -102,6 +104,7 @@ export function createToolRuntime({
   limits: givenLimits = {},
   timeoutMs = DEFAULT_TOOL_TIMEOUT_MS,
   web: givenWeb = {},
+  userName,
   now = () => new Date(),
 }: ToolRuntimeOptions): ToolRuntime {
   const limits: ToolLimits = { ...DEFAULT_TOOL_LIMITS, ...givenLimits };
@@ -184,7 +187,16 @@ export function createToolRuntime({
         if (feishu === undefined && definition.identity !== 'none') {
           return `${definition.name} is not available here: the bot is not connected to Feishu.`;
         }
-        const context: ToolRunContext = { conversation, agent, signal: controller.signal, limits, feishu, web, now };
+        const context: ToolRunContext = {
+          conversation,
+          agent,
+          signal: controller.signal,
+          limits,
+          feishu,
+          web,
+          userName,
+          now,
+        };
         return definition.execute(input, context);
       };
       // The deadline and a stopped answer both abort the controller: whichever comes first ends the call.

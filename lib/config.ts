@@ -118,7 +118,13 @@ export const SETTINGS = {
   /** Longest retry-after the model chain waits on one model before it falls over to the next. */
   MODEL_MAX_RETRY_DELAY_MS: setting('model.maxRetryDelayMs', positiveInt(10_000)),
   CIRCUIT_BREAKER_FAILURES: setting('model.breakerFailures', positiveInt(3)),
-  CIRCUIT_BREAKER_COOLDOWN_MS: setting('model.breakerCooldownMs', positiveInt(30_000)),
+  /** First cooldown of an opened breaker before one probe may go; doubled per failed probe. */
+  CIRCUIT_BREAKER_FIRST_COOLDOWN_MS: setting('model.breakerFirstCooldownMs', positiveInt(1_000)),
+  /**
+   * The longest cooldown the doubling reaches: during a long outage one probe per model goes this
+   * often, and users are answered again at most this long after the provider recovers.
+   */
+  CIRCUIT_BREAKER_COOLDOWN_MS: setting('model.breakerCooldownMs', positiveInt(4_000)),
   AGENT_MAX_STEPS: setting('model.maxSteps', positiveInt(8)),
   MEMORY_TOKEN_BUDGET: setting('model.memoryTokenBudget', positiveInt(6_000)),
   /** A conversation nobody spoke in for this long is forgotten, so memory stays bounded. */

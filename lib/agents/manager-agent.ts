@@ -232,6 +232,7 @@ export function createModelChainFromConfig(
     maxRetries: model.maxRetries,
     maxRetryDelayMs: model.maxRetryDelayMs,
     breakerFailures: model.breakerFailures,
+    breakerFirstCooldownMs: model.breakerFirstCooldownMs,
     breakerCooldownMs: model.breakerCooldownMs,
     bus,
     ...(log === undefined ? {} : { log }),

@@ -331,3 +331,19 @@ function scriptHash(source: string): string {
   }
   return sha;
 }
+
+/**
+ * KEYS[1] = the total's hash; ARGV = amount, now, ttlMs. The hash keeps its expiry beside the
+ * total, so a caller's `now` decides (as in every other script) and Redis's own expiry only
+ * cleans up. Returns the new total.
+ */
+export const ADD_TO_TOTAL = `
+local now = tonumber(ARGV[2])
+local expiresAt = tonumber(redis.call('HGET', KEYS[1], 'expiresAt'))
+if not expiresAt or expiresAt <= now then
+  redis.call('HSET', KEYS[1], 'total', ARGV[1], 'expiresAt', now + tonumber(ARGV[3]))
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  return tonumber(ARGV[1])
+end
+return redis.call('HINCRBY', KEYS[1], 'total', ARGV[1])
+`;

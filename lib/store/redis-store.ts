@@ -3,6 +3,7 @@ import { backoffDelay } from '../util/backoff.js';
 import { errorMessage } from '../util/error-message.js';
 import {
   ADD_SCHEDULE,
+  ADD_TO_TOTAL,
   ADMIT,
   BACK_TO_PENDING,
   CANCEL_SCHEDULE,
@@ -360,6 +361,14 @@ class RedisStore implements Store {
           .exec(),
       );
       return Number(results[0]?.[1] ?? 0);
+    });
+  }
+
+  addToTotal(key: string, amount: number, ttlMs: number, now = Date.now()): Promise<number> {
+    return this.run(async () => {
+      storeArguments.addToTotal(key, amount, ttlMs);
+      const result = await this.scriptWithKey(ADD_TO_TOTAL, `${this.prefix}total:${key}`, [amount, now, ttlMs]);
+      return Number(result);
     });
   }
 

@@ -145,6 +145,14 @@ export function prepareSqliteStatements(db: Database.Database) {
       INSERT INTO counters (key, window_start, count, expires_at) VALUES (@key, @windowStart, 1, @expiresAt)
       ON CONFLICT (key, window_start) DO UPDATE SET count = count + 1
       RETURNING count`),
+    // A total is a counters row with window_start -1 (rate-limit windows start at 0 or later);
+    // an expired row not yet swept starts again from this amount.
+    addToTotal: db.prepare(`
+      INSERT INTO counters (key, window_start, count, expires_at) VALUES (@key, -1, @amount, @expiresAt)
+      ON CONFLICT (key, window_start) DO UPDATE SET
+        count = CASE WHEN expires_at <= @now THEN excluded.count ELSE count + excluded.count END,
+        expires_at = CASE WHEN expires_at <= @now THEN excluded.expires_at ELSE expires_at END
+      RETURNING count`),
     sweepCounters: db.prepare(`
       DELETE FROM counters WHERE rowid IN (SELECT rowid FROM counters WHERE expires_at <= @now LIMIT @limit)`),
 

@@ -276,6 +276,15 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       });
     },
 
+    addToTotal(key, amount, ttlMs, now = Date.now()) {
+      return write('addToTotal', () => {
+        storeArguments.addToTotal(key, amount, ttlMs);
+        const row = statements.addToTotal.get({ key, amount, now, expiresAt: now + ttlMs }) as { count: number };
+        sweepCounters(now);
+        return row.count;
+      });
+    },
+
     putRecord(collection, id, value, maxRecords) {
       return write('putRecord', () => {
         const json = storeArguments.putRecord(collection, id, value, maxRecords);

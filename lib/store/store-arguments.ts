@@ -92,6 +92,12 @@ export const storeArguments = {
     requirePositiveInteger(windowMs, 'windowMs');
   },
 
+  addToTotal(key: string, amount: number, ttlMs: number): void {
+    requireText(key, 'key');
+    requireLimit(amount, 'amount');
+    requirePositiveInteger(ttlMs, 'ttlMs');
+  },
+
   /** Returns the value as JSON. */
   putRecord(collection: string, id: string, value: unknown, maxRecords: number): string {
     requireText(collection, 'collection');

@@ -186,6 +186,12 @@ export interface Store {
   // ── counters with expiry (rate limits) ─────────────────────────────────────
   /** Adds one to the fixed window of `windowMs` containing `now`; returns the new count. */
   incrementCounter(key: string, windowMs: number, now?: number): Promise<number>;
+  /**
+   * Adds `amount` (a non-negative integer; 0 only reads) to a running total that expires `ttlMs`
+   * after its first addition, and returns the new total. Callers put the period in the key (a
+   * day's spend is `spend:chat:c1:2026-12-07`), so no window boundary can split it.
+   */
+  addToTotal(key: string, amount: number, ttlMs: number, now?: number): Promise<number>;
 
   // ── small records (devtools traces) ────────────────────────────────────────
   /** Upserts a record and keeps only the `maxRecords` most recently written of the collection. */
@@ -282,6 +288,7 @@ export const STORE_WRITE_METHODS: ReadonlySet<string> = new Set<keyof Store>([
   'clearHistory',
   'purgeHistory',
   'incrementCounter',
+  'addToTotal',
   'putRecord',
   'addSchedule',
   'cancelSchedule',

@@ -557,6 +557,34 @@ export function describeStoreConformance(name: string, options: StoreConformance
       });
     });
 
+    describe('totals', () => {
+      const DAY = 24 * HOUR;
+
+      it('adds to a total until it expires, then starts again from the amount', async () => {
+        expect(await store.addToTotal('spend:c1:2026-12-07', 1_500, DAY, T0)).toBe(1_500);
+        expect(await store.addToTotal('spend:c1:2026-12-07', 250, DAY, T0 + HOUR)).toBe(1_750);
+        expect(await store.addToTotal('spend:c1:2026-12-07', 0, DAY, T0 + DAY - 1)).toBe(1_750);
+        // The expiry counts from the first addition, not the latest.
+        expect(await store.addToTotal('spend:c1:2026-12-07', 10, DAY, T0 + DAY)).toBe(10);
+      });
+
+      it('reads an unknown total as 0, and keeps totals apart from each other and from counters', async () => {
+        expect(await store.addToTotal('never', 0, DAY, T0)).toBe(0);
+        expect(await store.addToTotal('a', 7, DAY, T0)).toBe(7);
+        expect(await store.addToTotal('b', 3, DAY, T0)).toBe(3);
+        expect(await store.incrementCounter('a', 60_000, T0)).toBe(1);
+        expect(await store.addToTotal('a', 0, DAY, T0)).toBe(7);
+      });
+
+      it('loses no addition under concurrency', async () => {
+        const other = await openAgain();
+        await Promise.all(
+          Array.from({ length: 20 }, (_, index) => (index % 2 ? store : other).addToTotal('hot', index + 1, DAY, T0)),
+        );
+        expect(await store.addToTotal('hot', 0, DAY, T0)).toBe(210);
+      });
+    });
+
     describe('records', () => {
       it('upserts and reads records by collection and id', async () => {
         const trace = { steps: [{ name: 'model', ms: 12.5 }], text: '结果' };
@@ -874,6 +902,10 @@ export function describeStoreConformance(name: string, options: StoreConformance
             RangeError,
             /^windowMs must be a positive integer/,
           ],
+          ['addToTotal: empty key', (each) => each.addToTotal('', 1, 60_000, T0), TypeError, /^key /],
+          ['addToTotal: negative amount', (each) => each.addToTotal('k', -1, 60_000, T0), RangeError, /^amount /],
+          ['addToTotal: fractional amount', (each) => each.addToTotal('k', 0.5, 60_000, T0), RangeError, /^amount /],
+          ['addToTotal: ttl 0', (each) => each.addToTotal('k', 1, 0, T0), RangeError, /^ttlMs /],
           ['putRecord: empty collection', (each) => each.putRecord('', 'r', 1, 5), TypeError, /^collection /],
           ['putRecord: empty id', (each) => each.putRecord('c', '', 1, 5), TypeError, /^id /],
           ['putRecord: maxRecords 0', (each) => each.putRecord('c', 'r', 1, 0), RangeError, /^maxRecords /],

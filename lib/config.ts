@@ -166,6 +166,22 @@ export const SETTINGS = {
       .transform((minutes) => minutes * 60_000),
   ),
 
+  /**
+   * What the bot sees of a group's discussion it was not mentioned in, when it is mentioned:
+   * `on-demand` reads the newest messages from Feishu then, `stored` keeps them as they arrive
+   * (needs the group-message scope, so Feishu sends every group message), `off` sees only its own
+   * conversation. Each chat's admins may choose otherwise (docs/groups.md).
+   */
+  GROUP_CONTEXT: setting('groups.context', z.enum(['on-demand', 'stored', 'off']).default('on-demand')),
+  /** Messages of that discussion given to the model at most. */
+  GROUP_CONTEXT_MAX_MESSAGES: setting('groups.contextMaxMessages', positiveInt(30)),
+  /** Estimated tokens of that discussion given to the model at most (the newest part is kept). */
+  GROUP_CONTEXT_TOKEN_BUDGET: setting('groups.contextTokenBudget', positiveInt(1_500)),
+  /** After the bot is removed from a chat, that chat's memory and settings are deleted after this. */
+  CHAT_STATE_RETENTION_DAYS: setting(
+    'groups.removedChatRetentionMs',
+    z.coerce.number().min(0).default(7).transform(daysToMs),
+  ),
   STORE_URL: setting('store.url', storeUrl),
   DEDUPE_TTL_HOURS: setting('inbox.dedupeTtlMs', z.coerce.number().min(12).default(24).transform(hoursToMs)),
   MAX_CONCURRENT_JOBS: setting('inbox.maxConcurrentJobs', positiveInt(4)),

@@ -37,6 +37,11 @@ export interface AnswerOptions {
   history: readonly HistoryMessage[];
   /** The user's message. */
   input: string;
+  /**
+   * Text the model reads just before the question, such as the group's recent discussion the
+   * bot was not mentioned in. Not stored in memory.
+   */
+  background?: string | undefined;
   /** Stops the model (shutdown, lease lost): the result is then 'aborted'. */
   signal?: AbortSignal;
   /** Called with the FULL answer so far after every delta (feed it to ReplySink.update). */
@@ -161,7 +166,7 @@ export function createManagerAgent({
     name: MANAGER_AGENT_NAME,
     specialists,
     chain,
-    async answer({ context, history, input, signal, onText }) {
+    async answer({ context, history, input, background, signal, onText }) {
       // What the user must be told about the tools, whatever the model makes of their errors.
       const notices = createToolNotices();
       const toolSet = tools.toolSet(ownTools, { agent: MANAGER_AGENT_NAME, conversation: context, notices });
@@ -192,7 +197,11 @@ export function createManagerAgent({
           quoted,
           ...(botName === undefined ? {} : { botName }),
         }),
-        messages: [...historyToMessages(history, context.chatType), { role: 'user', content: current }],
+        messages: [
+          ...historyToMessages(history, context.chatType),
+          ...(background === undefined || background === '' ? [] : [{ role: 'user' as const, content: background }]),
+          { role: 'user', content: current },
+        ],
         tools: toolSet,
         maxSteps,
         ...(totalTimeoutMs === undefined ? {} : { totalTimeoutMs }),
@@ -253,6 +262,7 @@ export async function createManagerAgentFromConfig({
   log,
   feishuClient,
   userAuthorization,
+  resolveUserName,
   now,
 }: {
   model: Config['model'];
@@ -263,6 +273,8 @@ export async function createManagerAgentFromConfig({
   feishuClient?: FeishuClient;
   /** Where user-identity tools get the asking user's token; default: nobody is authorized. */
   userAuthorization?: UserAuthorization;
+  /** Display names for transcripts the tools write (chat history). */
+  resolveUserName?: (openId: string) => Promise<string | undefined>;
   now?: () => Date;
 }): Promise<ManagerAgent> {
   const registry = defaultToolRegistry();
@@ -280,6 +292,7 @@ export async function createManagerAgentFromConfig({
     bus,
     feishuClient,
     ...(userAuthorization === undefined ? {} : { userAuthorization }),
+    ...(resolveUserName === undefined ? {} : { userName: resolveUserName }),
     ...(toolSettings === undefined
       ? {}
       : {

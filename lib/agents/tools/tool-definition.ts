@@ -34,6 +34,8 @@ export interface ToolRunContext {
   limits: ToolLimits;
   /** Feishu with this tool's identity; undefined when the Feishu channel is off. */
   feishu: FeishuAccess | undefined;
+  /** A person's display name (Feishu contacts, cached), for transcripts; undefined when unknown. */
+  userName?: ((openId: string) => Promise<string | undefined>) | undefined;
   now(): Date;
 }
 

@@ -33,6 +33,8 @@ export interface ToolRuntimeOptions {
   limits?: Partial<ToolLimits>;
   /** One tool call's deadline, Feishu requests included. */
   timeoutMs?: number;
+  /** Display names for the people tools mention (chat transcripts). */
+  userName?: ((openId: string) => Promise<string | undefined>) | undefined;
   now?: () => Date;
 }
 
@@ -98,6 +100,7 @@ export function createToolRuntime({
   userAuthorization = notAuthorizedUserAuthorization,
   limits: givenLimits = {},
   timeoutMs = DEFAULT_TOOL_TIMEOUT_MS,
+  userName,
   now = () => new Date(),
 }: ToolRuntimeOptions): ToolRuntime {
   const limits: ToolLimits = { ...DEFAULT_TOOL_LIMITS, ...givenLimits };
@@ -179,7 +182,15 @@ export function createToolRuntime({
         if (feishu === undefined && definition.identity !== 'none') {
           return `${definition.name} is not available here: the bot is not connected to Feishu.`;
         }
-        const context: ToolRunContext = { conversation, agent, signal: controller.signal, limits, feishu, now };
+        const context: ToolRunContext = {
+          conversation,
+          agent,
+          signal: controller.signal,
+          limits,
+          feishu,
+          userName,
+          now,
+        };
         return definition.execute(input, context);
       };
       // The deadline and a stopped answer both abort the controller: whichever comes first ends the call.

@@ -9,6 +9,7 @@ import { createCardActionRouter } from './conversation/card-actions.js';
 import { createMessageHandler } from './conversation/handle-message.js';
 import { createDeadLetterReply, createNoticeHandler } from './conversation/notice-handlers.js';
 import { createReplyRouter } from './conversation/reply-routing.js';
+import { createRoomContext } from './conversation/room-context.js';
 import { createRunStops, stopButtonHandler } from './conversation/run-stops.js';
 import { createTypedStop } from './conversation/typed-stop.js';
 import { createDevtoolsReplies, type DevtoolsReplies } from './devtools/devtools-replies.js';
@@ -252,20 +253,22 @@ export async function startBot(
     log,
   });
   const botOpenId = botIdentity ? async () => (await botIdentity()).openId : undefined;
+  // Senders' display names for the agent (group turns, instructions) and the devtools.
+  const userNames = feishuClient
+    ? createUserNames({ client: feishuClient, bus, ttlMs: config.tools.userNameCacheMs })
+    : undefined;
   // Without a model the 'answer' kind has no handler: messages wait durably for a process that has one.
   const managerAgent = config.model.enabled
     ? await createManagerAgentFromConfig({
         model: config.model,
         tools: config.tools,
+        search: config.search,
         bus,
         log,
         feishuClient,
         ...(userAuthorization === undefined ? {} : { userAuthorization }),
+        ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
       })
-    : undefined;
-  // Senders' display names for the agent (group turns, instructions) and the devtools.
-  const userNames = feishuClient
-    ? createUserNames({ client: feishuClient, bus, ttlMs: config.tools.userNameCacheMs })
     : undefined;
   // Stop requests and card buttons: the run's Stop control, a typed "stop", on either transport.
   const runStops = createRunStops({ store, log });
@@ -303,6 +306,19 @@ export async function startBot(
             managerAgent,
             runStops,
             ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
+            groupContext: {
+              room: createRoomContext({
+                store,
+                feishuClient,
+                bus,
+                log,
+                resolveUserName: userNames?.name,
+                botIds: [config.feishu.appId].filter((id): id is string => id !== undefined),
+                maxMessages: config.groups.contextMaxMessages,
+                tokenBudget: config.groups.contextTokenBudget,
+              }),
+              mode: () => config.groups.context,
+            },
           }),
         }
       : {}),
@@ -353,6 +369,7 @@ export async function startBot(
       app: webhookRoutes({
         inbox,
         encryptKey: config.feishu.encryptKey,
+        allowUnsigned: config.feishu.allowUnsignedWebhook,
         verificationToken: config.feishu.verificationToken,
         maxSkewSeconds: config.feishu.maxSkewSeconds,
         log,

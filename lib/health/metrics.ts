@@ -43,6 +43,7 @@ const JOB_SECONDS_BUCKETS = [0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300];
 const HEALTH_STATUSES: readonly HealthStatus[] = ['healthy', 'degraded', 'unhealthy'];
 const CONNECTION_STATES: readonly ConnectionState[] = ['connecting', 'connected', 'reconnecting', 'failed', 'off'];
 const JOB_STATUSES = ['pending', 'leased', 'done', 'dead'] as const;
+const BREAKER_STATES = ['closed', 'open', 'half-open'] as const;
 const MAX_LABEL_LENGTH = 64;
 
 /**
@@ -90,6 +91,7 @@ export function createMetrics({
   const eventTypes = new LabelLimiter(32);
   const kinds = new LabelLimiter(16);
   const ignoreReasons = new LabelLimiter(32);
+  const rejectReasons = new LabelLimiter(32);
   const registers = [registry];
 
   const eventsReceived = new Counter({
@@ -106,8 +108,8 @@ export function createMetrics({
   });
   const eventsRejected = new Counter({
     name: `${PREFIX}events_rejected_total`,
-    help: 'Inbound requests rejected (bad signature, bad JSON, too large, store down), by HTTP status.',
-    labelNames: ['source', 'status'] as const,
+    help: 'Inbound requests rejected (bad signature, bad JSON, too large, store down), by HTTP status and reason code.',
+    labelNames: ['source', 'status', 'reason'] as const,
     registers,
   });
   const jobsQueued = new Counter({
@@ -193,6 +195,18 @@ export function createMetrics({
     name: `${PREFIX}rate_limits_total`,
     help: 'Rate-limit answers from model providers, by model.',
     labelNames: ['model'] as const,
+    registers,
+  });
+  const modelAttempts = new Counter({
+    name: `${PREFIX}model_attempts_total`,
+    help: 'Verdicts on model requests inside agent calls, by model, outcome (success, error, refused: not sent, breaker open) and error category; a turn a fallback answered is still a successful agent call.',
+    labelNames: ['model', 'outcome', 'category'] as const,
+    registers,
+  });
+  const breakerState = new Gauge({
+    name: `${PREFIX}model_breaker_state`,
+    help: "A model's circuit breaker: 1 for its current state (closed, open, half-open), 0 for the others.",
+    labelNames: ['model', 'state'] as const,
     registers,
   });
   const errors = new Counter({
@@ -312,7 +326,11 @@ export function createMetrics({
         dedupeHits.inc({ source: event.source, key: event.key });
         break;
       case 'event.rejected':
-        eventsRejected.inc({ source: event.source, status: String(event.status) });
+        eventsRejected.inc({
+          source: event.source,
+          status: String(event.status),
+          reason: rejectReasons.value(event.reason),
+        });
         break;
       case 'job.queued':
         jobsQueued.inc({ kind: kinds.value(event.kind) });
@@ -354,6 +372,18 @@ export function createMetrics({
       case 'model.rate-limit':
         rateLimits.inc({ model: models.value(event.model) });
         break;
+      case 'model.attempt':
+        modelAttempts.inc({
+          model: models.value(event.model),
+          outcome: event.outcome,
+          category: event.outcome === 'success' ? 'none' : (event.category ?? 'OTHER'),
+        });
+        break;
+      case 'model.breaker': {
+        const model = models.value(event.model);
+        for (const state of BREAKER_STATES) breakerState.set({ model, state }, state === event.state ? 1 : 0);
+        break;
+      }
       case 'reply.finished':
         replies.inc({ mode: event.mode });
         break;

@@ -103,7 +103,7 @@ describe('card controls over the webhook: Stop', () => {
     await feishu.waitFor(
       () => {
         const found = replyCard(messageId);
-        return found !== undefined && found.card.streaming && feishu.visibleText(found.replyId).includes('word1');
+        return found?.card.streaming === true && feishu.visibleText(found.replyId).includes('word1');
       },
       { timeoutMs: 15_000, description: 'a streaming card with words' },
     );
@@ -113,7 +113,12 @@ describe('card controls over the webhook: Stop', () => {
     return { replyId, value: value! };
   }
 
-  async function press(replyId: string, value: Record<string, unknown>, operator = DEFAULT_USER_OPEN_ID, eventId?: string) {
+  async function press(
+    replyId: string,
+    value: Record<string, unknown>,
+    operator = DEFAULT_USER_OPEN_ID,
+    eventId?: string,
+  ) {
     const callback = buildCardActionEvent({
       fake: feishu,
       token,

@@ -257,6 +257,7 @@ export async function startBot(
     ? await createManagerAgentFromConfig({
         model: config.model,
         tools: config.tools,
+        search: config.search,
         bus,
         log,
         feishuClient,

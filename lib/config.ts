@@ -166,6 +166,15 @@ export const SETTINGS = {
       .transform((minutes) => minutes * 60_000),
   ),
 
+  /** Web search behind the `webSearch` tool: `tavily`, `brave` or `searxng`; unset: web search is off. */
+  SEARCH_PROVIDER: setting('search.provider', z.enum(['tavily', 'brave', 'searxng']).optional()),
+  /** The provider's API key (required for tavily and brave). */
+  SEARCH_API_KEY: secret('search.apiKey'),
+  /** The provider's base URL: required for searxng (your instance), optional for the others (a proxy). */
+  SEARCH_BASE_URL: setting('search.baseURL', z.string().url().optional()),
+  /** Results one web search lists at most. */
+  SEARCH_MAX_RESULTS: setting('search.maxResults', z.coerce.number().int().min(1).max(20).default(5)),
+
   /**
    * What the bot sees of a group's discussion it was not mentioned in, when it is mentioned:
    * `on-demand` reads the newest messages from Feishu then, `stored` keeps them as they arrive
@@ -182,6 +191,7 @@ export const SETTINGS = {
     'groups.removedChatRetentionMs',
     z.coerce.number().min(0).default(7).transform(daysToMs),
   ),
+
   STORE_URL: setting('store.url', storeUrl),
   DEDUPE_TTL_HOURS: setting('inbox.dedupeTtlMs', z.coerce.number().min(12).default(24).transform(hoursToMs)),
   MAX_CONCURRENT_JOBS: setting('inbox.maxConcurrentJobs', positiveInt(4)),
@@ -395,6 +405,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (health.unhealthyErrorRate < health.degradedErrorRate) {
     problems.push('HEALTH_UNHEALTHY_ERROR_RATE: must not be below HEALTH_DEGRADED_ERROR_RATE');
+  }
+
+  const { search } = settings;
+  if ((search.provider === 'tavily' || search.provider === 'brave') && search.apiKey === undefined) {
+    problems.push(`SEARCH_API_KEY: required with SEARCH_PROVIDER=${search.provider}`);
+  }
+  if (search.provider === 'searxng' && search.baseURL === undefined) {
+    problems.push(
+      'SEARCH_BASE_URL: required with SEARCH_PROVIDER=searxng (your instance, e.g. http://searx.internal:8080)',
+    );
+  }
+  if (search.provider === undefined && (search.apiKey !== undefined || search.baseURL !== undefined)) {
+    problems.push('SEARCH_PROVIDER: required when SEARCH_API_KEY or SEARCH_BASE_URL is set (tavily, brave or searxng)');
   }
 
   if (http.headersTimeoutMs > http.requestTimeoutMs) {

@@ -23,6 +23,7 @@ import { feishuLinkHints } from './tools/feishu-links.js';
 import { appendNotices, createToolNotices } from './tools/tool-notices.js';
 import { createToolRuntime, type ToolRuntime } from './tools/tool-runtime.js';
 import type { UserAuthorization } from './tools/user-authorization.js';
+import { createSearchProvider } from './tools/web/create-search-provider.js';
 
 export const MANAGER_AGENT_NAME = 'manager';
 
@@ -258,6 +259,7 @@ export function createModelChainFromConfig(
 export async function createManagerAgentFromConfig({
   model,
   tools: toolSettings,
+  search,
   bus,
   log,
   feishuClient,
@@ -268,6 +270,8 @@ export async function createManagerAgentFromConfig({
   model: Config['model'];
   /** Default: the defaults of `lib/config.ts`. */
   tools?: Config['tools'];
+  /** Web search (SEARCH_*); default: off. */
+  search?: Config['search'];
   bus: EventBus;
   log?: Logger;
   feishuClient?: FeishuClient;
@@ -278,7 +282,12 @@ export async function createManagerAgentFromConfig({
   now?: () => Date;
 }): Promise<ManagerAgent> {
   const registry = defaultToolRegistry();
-  const ownTools = toolSettings?.managerTools ?? DEFAULT_MANAGER_TOOLS;
+  const searchProvider = search === undefined ? undefined : createSearchProvider(search);
+  // With a search provider set up, the manager searches itself unless MANAGER_TOOLS says otherwise.
+  const ownTools = toolSettings?.managerTools ?? [
+    ...DEFAULT_MANAGER_TOOLS,
+    ...(searchProvider === undefined ? [] : ['webSearch']),
+  ];
   const unknown = ownTools.filter((name) => !registry.has(name));
   if (unknown.length > 0) {
     throw new Error(`MANAGER_TOOLS: unknown tool ${unknown.join(', ')} (available: ${registry.names().join(', ')})`);
@@ -291,6 +300,7 @@ export async function createManagerAgentFromConfig({
     registry,
     bus,
     feishuClient,
+    web: { search: searchProvider, ...(search === undefined ? {} : { maxSearchResults: search.maxResults }) },
     ...(userAuthorization === undefined ? {} : { userAuthorization }),
     ...(resolveUserName === undefined ? {} : { userName: resolveUserName }),
     ...(toolSettings === undefined

@@ -8,6 +8,7 @@ import { type Config, isLoopbackHost } from './config.js';
 import { createMessageHandler } from './conversation/handle-message.js';
 import { createDeadLetterReply, createNoticeHandler } from './conversation/notice-handlers.js';
 import { createReplyRouter } from './conversation/reply-routing.js';
+import { createRoomContext } from './conversation/room-context.js';
 import { createBudgetGuard } from './cost/budget-guard.js';
 import { readPriceFile } from './cost/price-file.js';
 import { createPriceTable } from './cost/price-table.js';
@@ -266,20 +267,22 @@ export async function startBot(
     log,
   });
   const botOpenId = botIdentity ? async () => (await botIdentity()).openId : undefined;
+  // Senders' display names for the agent (group turns, instructions) and the devtools.
+  const userNames = feishuClient
+    ? createUserNames({ client: feishuClient, bus, ttlMs: config.tools.userNameCacheMs })
+    : undefined;
   // Without a model the 'answer' kind has no handler: messages wait durably for a process that has one.
   const managerAgent = config.model.enabled
     ? await createManagerAgentFromConfig({
         model: config.model,
         tools: config.tools,
+        search: config.search,
         bus,
         log,
         feishuClient,
         ...(userAuthorization === undefined ? {} : { userAuthorization }),
+        ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
       })
-    : undefined;
-  // Senders' display names for the agent (group turns, instructions) and the devtools.
-  const userNames = feishuClient
-    ? createUserNames({ client: feishuClient, bus, ttlMs: config.tools.userNameCacheMs })
     : undefined;
   const handlers: Record<string, JobHandler> = {
     [BUSY_NOTICE_KIND]: createNoticeHandler({ bus, log, botOpenId, replySinkFor, policy: config.policy }),
@@ -298,6 +301,19 @@ export async function startBot(
             replySinkFor,
             managerAgent,
             ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
+            groupContext: {
+              room: createRoomContext({
+                store,
+                feishuClient,
+                bus,
+                log,
+                resolveUserName: userNames?.name,
+                botIds: [config.feishu.appId].filter((id): id is string => id !== undefined),
+                maxMessages: config.groups.contextMaxMessages,
+                tokenBudget: config.groups.contextTokenBudget,
+              }),
+              mode: () => config.groups.context,
+            },
           }),
         }
       : {}),

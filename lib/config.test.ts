@@ -105,6 +105,9 @@ describe('loadConfig', () => {
       MEMORY_RETENTION_DAYS: '2',
       DEDUPE_TTL_HOURS: '30',
       SPECIALISTS_FILE: 'specialists.json',
+      SEARCH_PROVIDER: 'tavily',
+      SEARCH_API_KEY: 'search-api-key-value',
+      SEARCH_BASE_URL: 'https://search-proxy.example.com',
     };
     const config = loadConfig(environment) as unknown as Record<string, unknown>;
     const rows = Object.entries(SETTINGS);
@@ -118,7 +121,7 @@ describe('loadConfig', () => {
     expect(config.instanceId).toBe('bot-7');
     expect((config.model as { memoryRetentionMs: number }).memoryRetentionMs).toBe(2 * 86_400_000);
     const secretValues = rows.filter(([, row]) => row.secret).map(([name]) => environment[name]);
-    expect(secretValues).toHaveLength(5);
+    expect(secretValues).toHaveLength(6);
     expect([...(config.secrets as string[])].sort()).toEqual([...secretValues].sort());
   });
 
@@ -176,6 +179,27 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '15000' })).toThrow(
       /HTTP_HEADERS_TIMEOUT_MS/,
     );
+  });
+
+  it('web search: a provider needs its key or base URL, and a key without a provider is refused', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+    };
+    expect(problems({ SEARCH_PROVIDER: 'brave' })).toEqual(['SEARCH_API_KEY: required with SEARCH_PROVIDER=brave']);
+    expect(problems({ SEARCH_PROVIDER: 'searxng' })[0]).toMatch(
+      /^SEARCH_BASE_URL: required with SEARCH_PROVIDER=searxng/,
+    );
+    expect(problems({ SEARCH_API_KEY: 'tvly-0123456789' })[0]).toMatch(/^SEARCH_PROVIDER: required/);
+    expect(problems({ SEARCH_PROVIDER: 'bing' })[0]).toMatch(/^SEARCH_PROVIDER: /);
+    const config = loadConfig({ SEARCH_PROVIDER: 'tavily', SEARCH_API_KEY: 'tvly-0123456789' });
+    expect(config.search).toEqual({ provider: 'tavily', apiKey: 'tvly-0123456789', baseURL: undefined, maxResults: 5 });
+    // The key is a secret: scrubbed from logs, traces and /health.
+    expect(config.secrets).toContain('tvly-0123456789');
   });
 
   it('documents every setting in the README configuration tables', () => {

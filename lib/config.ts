@@ -125,7 +125,13 @@ export const SETTINGS = {
   /** Longest retry-after the model chain waits on one model before it falls over to the next. */
   MODEL_MAX_RETRY_DELAY_MS: setting('model.maxRetryDelayMs', positiveInt(10_000)),
   CIRCUIT_BREAKER_FAILURES: setting('model.breakerFailures', positiveInt(3)),
-  CIRCUIT_BREAKER_COOLDOWN_MS: setting('model.breakerCooldownMs', positiveInt(30_000)),
+  /** First cooldown of an opened breaker before one probe may go; doubled per failed probe. */
+  CIRCUIT_BREAKER_FIRST_COOLDOWN_MS: setting('model.breakerFirstCooldownMs', positiveInt(1_000)),
+  /**
+   * The longest cooldown the doubling reaches: during a long outage one probe per model goes this
+   * often, and users are answered again at most this long after the provider recovers.
+   */
+  CIRCUIT_BREAKER_COOLDOWN_MS: setting('model.breakerCooldownMs', positiveInt(4_000)),
   AGENT_MAX_STEPS: setting('model.maxSteps', positiveInt(8)),
   MEMORY_TOKEN_BUDGET: setting('model.memoryTokenBudget', positiveInt(6_000)),
   /** A conversation nobody spoke in for this long is forgotten, so memory stays bounded. */
@@ -165,6 +171,32 @@ export const SETTINGS = {
       .positive()
       .default(60)
       .transform((minutes) => minutes * 60_000),
+  ),
+
+  /** Web search behind the `webSearch` tool: `tavily`, `brave` or `searxng`; unset: web search is off. */
+  SEARCH_PROVIDER: setting('search.provider', z.enum(['tavily', 'brave', 'searxng']).optional()),
+  /** The provider's API key (required for tavily and brave). */
+  SEARCH_API_KEY: secret('search.apiKey'),
+  /** The provider's base URL: required for searxng (your instance), optional for the others (a proxy). */
+  SEARCH_BASE_URL: setting('search.baseURL', z.string().url().optional()),
+  /** Results one web search lists at most. */
+  SEARCH_MAX_RESULTS: setting('search.maxResults', z.coerce.number().int().min(1).max(20).default(5)),
+
+  /**
+   * What the bot sees of a group's discussion it was not mentioned in, when it is mentioned:
+   * `on-demand` reads the newest messages from Feishu then, `stored` keeps them as they arrive
+   * (needs the group-message scope, so Feishu sends every group message), `off` sees only its own
+   * conversation. Each chat's admins may choose otherwise (docs/groups.md).
+   */
+  GROUP_CONTEXT: setting('groups.context', z.enum(['on-demand', 'stored', 'off']).default('on-demand')),
+  /** Messages of that discussion given to the model at most. */
+  GROUP_CONTEXT_MAX_MESSAGES: setting('groups.contextMaxMessages', positiveInt(30)),
+  /** Estimated tokens of that discussion given to the model at most (the newest part is kept). */
+  GROUP_CONTEXT_TOKEN_BUDGET: setting('groups.contextTokenBudget', positiveInt(1_500)),
+  /** After the bot is removed from a chat, that chat's memory and settings are deleted after this. */
+  CHAT_STATE_RETENTION_DAYS: setting(
+    'groups.removedChatRetentionMs',
+    z.coerce.number().min(0).default(7).transform(daysToMs),
   ),
 
   STORE_URL: setting('store.url', storeUrl),
@@ -388,6 +420,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (health.unhealthyErrorRate < health.degradedErrorRate) {
     problems.push('HEALTH_UNHEALTHY_ERROR_RATE: must not be below HEALTH_DEGRADED_ERROR_RATE');
+  }
+
+  const { search } = settings;
+  if ((search.provider === 'tavily' || search.provider === 'brave') && search.apiKey === undefined) {
+    problems.push(`SEARCH_API_KEY: required with SEARCH_PROVIDER=${search.provider}`);
+  }
+  if (search.provider === 'searxng' && search.baseURL === undefined) {
+    problems.push(
+      'SEARCH_BASE_URL: required with SEARCH_PROVIDER=searxng (your instance, e.g. http://searx.internal:8080)',
+    );
+  }
+  if (search.provider === undefined && (search.apiKey !== undefined || search.baseURL !== undefined)) {
+    problems.push('SEARCH_PROVIDER: required when SEARCH_API_KEY or SEARCH_BASE_URL is set (tavily, brave or searxng)');
   }
 
   if (http.headersTimeoutMs > http.requestTimeoutMs) {

@@ -17,6 +17,7 @@ import { addressedToBot, decide, type NoticeKind } from './decide.js';
 import { type BotOpenId, type MessageJob, readMessageJob, startReply } from './message-job.js';
 import { createConversationPolicy, type PolicyVerdict } from './policy.js';
 import type { ReplySinkFor } from './reply-sink.js';
+import { formatRoom, type GroupContextMode, type RoomContext } from './room-context.js';
 
 export interface MessageHandlerOptions {
   /** Allowlists, rate limits and the input length limit. */
@@ -43,6 +44,11 @@ export interface MessageHandlerOptions {
   userNameTimeoutMs?: number;
   /** Default: built from the store, `memoryTokenBudget` and the bot's ids. */
   memory?: ConversationMemory;
+  /**
+   * The group's recent discussion the bot was not mentioned in ("reads the room"), and which
+   * mode a chat uses. Without it group answers see only their own conversation.
+   */
+  groupContext?: { room: RoomContext; mode(chatId: string): GroupContextMode | Promise<GroupContextMode> };
   now?: () => number;
 }
 
@@ -125,7 +131,9 @@ export function createMessageHandler({
       (id): id is string => id !== undefined,
     ),
     ...(feishuClient === undefined ? {} : { feishuClient }),
+    ...(resolveUserName === undefined ? {} : { resolveUserName }),
   }),
+  groupContext,
   now = Date.now,
 }: MessageHandlerOptions): JobHandler {
   const policy = createConversationPolicy({ policy: policySettings, store, budget });
@@ -165,6 +173,7 @@ export function createMessageHandler({
     switch (decision.action) {
       case 'ignore':
         bus.emit({ type: 'message.ignored', traceId, reason: decision.reason });
+        await keepForRoom(message, traceId);
         return;
       case 'notice': {
         if (decision.reason !== undefined) bus.emit({ type: 'message.ignored', traceId, reason: decision.reason });
@@ -195,6 +204,46 @@ export function createMessageHandler({
     });
     log.info({ traceId: read.job.job.id, command: name, key }, 'command');
     await sink.finish(text);
+  }
+
+  /** In `stored` mode, a group message not addressed to the bot is kept for when it is. */
+  async function keepForRoom(message: NormaliseResult, traceId: string): Promise<void> {
+    if (groupContext === undefined || message.kind !== 'message' || message.chatType !== 'group') return;
+    if (message.mentionsBot || message.sender.type === 'app' || message.text === '') return;
+    try {
+      if ((await groupContext.mode(message.chatId)) !== 'stored') return;
+      await groupContext.room.remember(message, {
+        messageId: message.messageId,
+        senderId: message.sender.openId,
+        text: message.text,
+        at: message.createTime || now(),
+      });
+    } catch (error) {
+      log.warn({ traceId, err: error }, 'could not keep a group message for later context');
+    }
+  }
+
+  /** The group's recent discussion before this message, as text for the model; '' when none. */
+  async function roomBackground(
+    message: NormalisedMessage,
+    history: readonly HistoryMessage[],
+    traceId: string,
+  ): Promise<string> {
+    if (groupContext === undefined || message.chatType !== 'group') return '';
+    const mode = await Promise.resolve(groupContext.mode(message.chatId)).catch((error: unknown) => {
+      log.warn({ traceId, err: error }, 'group context setting not readable: answering without it');
+      return 'off' as const;
+    });
+    const known = new Set(history.map((turn) => turn.messageId).filter((id): id is string => id !== undefined));
+    const room = await groupContext.room.read({
+      where: message,
+      mode,
+      currentMessageId: message.messageId,
+      currentTime: message.createTime,
+      known,
+      traceId,
+    });
+    return room.length === 0 ? '' : formatRoom(room);
   }
 
   /** Runs the manager with the conversation's memory and streams its answer into the reply. */
@@ -229,10 +278,12 @@ export function createMessageHandler({
       ...(message.rootId ? { rootId: message.rootId } : {}),
       ...(message.parentId ? { parentId: message.parentId } : {}),
     };
+    const background = chatType === 'local' ? '' : await roomBackground(message, history, traceId);
     const answer = await managerAgent.answer({
       context,
       history,
       input: message.text,
+      background,
       signal,
       onText: (text) => sink.update(text),
     });

@@ -86,6 +86,14 @@ export type BotEvent =
     }
   | { type: 'model.fallback'; traceId: string; from: string; to: string; reason: ErrorCategory }
   | { type: 'model.rate-limit'; traceId?: string; model: string; retryAfterMs?: number; remaining?: number }
+  | {
+      /** A model's circuit breaker changed state; `cooldownMs` and `category` when it opened. */
+      type: 'model.breaker';
+      model: string;
+      state: 'open' | 'half-open' | 'closed';
+      cooldownMs?: number;
+      category?: ErrorCategory;
+    }
   | { type: 'reply.started'; traceId: string; mode: ReplyMode; cardId?: string; messageId?: string }
   | { type: 'reply.update'; traceId: string; cardId: string; sequence: number; length: number }
   | {

@@ -2,14 +2,18 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { backoffDelay } from '../util/backoff.js';
 import { errorMessage } from '../util/error-message.js';
 import {
+  ADD_SCHEDULE,
   ADD_TO_TOTAL,
   ADMIT,
   BACK_TO_PENDING,
+  CANCEL_SCHEDULE,
   CHECKPOINT,
   CLAIM,
   CLAIM_KEY,
+  CLAIM_SCHEDULE,
   ENQUEUE,
   FINISH,
+  FINISH_SCHEDULE_RUN,
   LANE_PAGE_SIZE,
   PURGE,
   PURGE_BATCH,
@@ -19,15 +23,21 @@ import {
   runScript,
 } from './redis-scripts.js';
 import {
+  type AddScheduleResult,
   type Admission,
   type AdmissionResult,
   type ClaimOptions,
+  type ClaimScheduleOptions,
   type FailOptions,
+  type FinishScheduleRunOptions,
   type HistoryMessage,
   type Job,
   type JobCounts,
   type JobStatus,
   type NewJob,
+  type NewSchedule,
+  type Schedule,
+  type ScheduleRun,
   type Store,
   StoreArgumentError,
   StoreUnavailableError,
@@ -387,6 +397,66 @@ class RedisStore implements Store {
     });
   }
 
+  addSchedule(schedule: NewSchedule, maxPerScope: number, now = Date.now()): Promise<AddScheduleResult> {
+    return this.run(async () => {
+      const payload = storeArguments.addSchedule(schedule, maxPerScope);
+      const { id, scope, nextRunAt } = schedule;
+      return (await this.script(ADD_SCHEDULE, [id, scope, nextRunAt, payload, maxPerScope, now])) as AddScheduleResult;
+    });
+  }
+
+  getSchedule(id: string): Promise<Schedule | null> {
+    return this.run(async () => (await this.readSchedules([id]))[0] ?? null);
+  }
+
+  listSchedules(scope: string, limit: number): Promise<Schedule[]> {
+    return this.run(async () => {
+      storeArguments.limit(limit);
+      if (limit === 0) return [];
+      return this.readSchedules(
+        await this.redis.zrange(`${this.prefix}schedules:scope:${scope}`, '0', String(limit - 1)),
+      );
+    });
+  }
+
+  cancelSchedule(scope: string, id: string): Promise<boolean> {
+    return this.run(async () => (await this.script(CANCEL_SCHEDULE, [scope, id])) === 1);
+  }
+
+  claimDueSchedule({ owner, leaseMs, now = Date.now() }: ClaimScheduleOptions): Promise<Schedule | null> {
+    return this.run(async () => {
+      storeArguments.claimDueSchedule(owner, leaseMs);
+      const id = await this.script(CLAIM_SCHEDULE, [owner, leaseMs, now]);
+      return typeof id === 'string' ? ((await this.readSchedules([id]))[0] ?? null) : null;
+    });
+  }
+
+  finishScheduleRun(id: string, owner: string, options: FinishScheduleRunOptions): Promise<boolean> {
+    const { run, nextRunAt, maxRuns, now = Date.now() } = options;
+    return this.run(async () => {
+      const runJson = storeArguments.finishScheduleRun(run, nextRunAt, maxRuns);
+      const next = nextRunAt === null ? '' : nextRunAt;
+      return (await this.script(FINISH_SCHEDULE_RUN, [id, owner, runJson, next, maxRuns, now])) === 1;
+    });
+  }
+
+  /** The schedules of `ids` that exist, in that order, each with its runs. */
+  private async readSchedules(ids: readonly string[]): Promise<Schedule[]> {
+    if (ids.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) {
+      pipeline.hgetall(`${this.prefix}schedule:${id}`).lrange(`${this.prefix}schedule-runs:${id}`, 0, -1);
+    }
+    const results = settled(await pipeline.exec());
+    const schedules: Schedule[] = [];
+    for (let index = 0; index + 1 < results.length; index += 2) {
+      const record = results[index]?.[1] as Record<string, string>;
+      const runs = results[index + 1]?.[1] as string[];
+      if (Object.keys(record).length > 0) schedules.push(toSchedule(record, runs));
+    }
+    return schedules;
+  }
+
   ping(): Promise<void> {
     return this.run(async () => {
       await this.redis.ping();
@@ -450,6 +520,20 @@ function toJobFromRecord(record: Record<string, string>): Job {
     availableAt: Number(record.availableAt ?? 0),
     checkpoint: JSON.parse(record.checkpoint ?? 'null') as unknown,
     lastError: record.lastError === undefined || record.lastError === '' ? null : record.lastError,
+    createdAt: Number(record.createdAt ?? 0),
+    updatedAt: Number(record.updatedAt ?? 0),
+  };
+}
+
+function toSchedule(record: Record<string, string>, runs: readonly string[]): Schedule {
+  return {
+    id: record.id ?? '',
+    scope: record.scope ?? '',
+    nextRunAt: Number(record.nextRunAt ?? 0),
+    payload: JSON.parse(record.payload ?? 'null') as unknown,
+    owner: record.owner === undefined || record.owner === '' ? null : record.owner,
+    leaseUntil: record.leaseUntil === undefined || record.leaseUntil === '' ? null : Number(record.leaseUntil),
+    runs: runs.map((run) => JSON.parse(run) as ScheduleRun),
     createdAt: Number(record.createdAt ?? 0),
     updatedAt: Number(record.updatedAt ?? 0),
   };

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { HistoryMessage, Job, JobStatus } from './store.js';
+import type { HistoryMessage, Job, JobStatus, Schedule, ScheduleRun } from './store.js';
 
 /*
  * The SQL of the SQLite store, prepared once per connection, and the mapping of its rows to the
@@ -46,6 +46,18 @@ export interface JobRow {
   updated_at: number;
 }
 
+export interface ScheduleRow {
+  id: string;
+  scope: string;
+  next_run_at: number;
+  payload: string;
+  owner: string | null;
+  lease_until: number | null;
+  runs: string;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface HistoryRow {
   role: HistoryMessage['role'];
   content: string;
@@ -65,6 +77,7 @@ export type SqliteStatements = ReturnType<typeof prepareSqliteStatements>;
 export function prepareSqliteStatements(db: Database.Database) {
   const jobColumns = `seq, id, lane, kind, payload, status, attempts, owner, lease_until, available_at, checkpoint,
     last_error, created_at, updated_at`;
+  const scheduleColumns = 'id, scope, next_run_at, payload, owner, lease_until, runs, created_at, updated_at';
   return {
     claimKey: db.prepare(`
       INSERT INTO dedupe_keys (key, expires_at) VALUES (@key, @expiresAt)
@@ -152,6 +165,29 @@ export function prepareSqliteStatements(db: Database.Database) {
     getRecord: db.prepare('SELECT value FROM records WHERE collection = @collection AND id = @id'),
     listRecords: db.prepare('SELECT value FROM records WHERE collection = @collection ORDER BY seq DESC LIMIT @limit'),
 
+    addSchedule: db.prepare(`
+      INSERT INTO schedules (id, scope, next_run_at, due_at, payload, created_at, updated_at)
+      VALUES (@id, @scope, @nextRunAt, @nextRunAt, @payload, @now, @now)
+      ON CONFLICT (id) DO NOTHING`),
+    countSchedules: db.prepare('SELECT count(*) AS count FROM schedules WHERE scope = @scope'),
+    scheduleExists: db.prepare('SELECT 1 FROM schedules WHERE id = @id'),
+    getSchedule: db.prepare(`SELECT ${scheduleColumns} FROM schedules WHERE id = @id`),
+    listSchedules: db.prepare(`
+      SELECT ${scheduleColumns} FROM schedules WHERE scope = @scope ORDER BY next_run_at, id LIMIT @limit`),
+    cancelSchedule: db.prepare('DELETE FROM schedules WHERE scope = @scope AND id = @id'),
+    dueSchedule: db.prepare('SELECT id FROM schedules WHERE due_at <= @now ORDER BY due_at, id LIMIT 1'),
+    leaseSchedule: db.prepare(`
+      UPDATE schedules SET owner = @owner, lease_until = @leaseUntil, due_at = @leaseUntil, updated_at = @now
+      WHERE id = @id
+      RETURNING ${scheduleColumns}`),
+    heldScheduleRuns: db.prepare(`
+      SELECT runs FROM schedules WHERE id = @id AND owner = @owner AND lease_until IS NOT NULL`),
+    moveSchedule: db.prepare(`
+      UPDATE schedules SET next_run_at = @nextRunAt, due_at = @nextRunAt, owner = NULL, lease_until = NULL,
+        runs = @runs, updated_at = @now
+      WHERE id = @id`),
+    deleteSchedule: db.prepare('DELETE FROM schedules WHERE id = @id'),
+
     ping: db.prepare('SELECT 1'),
   };
 }
@@ -179,4 +215,18 @@ export function toHistoryMessage(row: HistoryRow): HistoryMessage {
   if (row.author !== null) message.author = row.author;
   if (row.message_id !== null) message.messageId = row.message_id;
   return message;
+}
+
+export function toSchedule(row: ScheduleRow): Schedule {
+  return {
+    id: row.id,
+    scope: row.scope,
+    nextRunAt: row.next_run_at,
+    payload: JSON.parse(row.payload) as unknown,
+    owner: row.owner,
+    leaseUntil: row.lease_until,
+    runs: JSON.parse(row.runs) as ScheduleRun[],
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
 }

@@ -6,6 +6,8 @@ import {
   type HistoryMessage,
   type JobStatus,
   type NewJob,
+  type NewSchedule,
+  type ScheduleRun,
   StoreArgumentError,
 } from './store.js';
 
@@ -103,6 +105,32 @@ export const storeArguments = {
     requirePositiveInteger(maxRecords, 'maxRecords');
     return toJson(value, 'record value');
   },
+
+  /** Returns the schedule's payload as JSON. */
+  addSchedule(schedule: NewSchedule, maxPerScope: number): string {
+    requireText(schedule.id, 'schedule.id');
+    requireText(schedule.scope, 'schedule.scope');
+    requireTime(schedule.nextRunAt, 'schedule.nextRunAt');
+    requirePositiveInteger(maxPerScope, 'maxPerScope');
+    return toJson(schedule.payload, 'schedule.payload');
+  },
+
+  claimDueSchedule(owner: string, leaseMs: number): void {
+    requireText(owner, 'owner');
+    requirePositiveNumber(leaseMs, 'leaseMs');
+  },
+
+  /** Returns the run as JSON. */
+  finishScheduleRun(run: ScheduleRun, nextRunAt: number | null, maxRuns: number): string {
+    if (nextRunAt !== null) requireTime(nextRunAt, 'nextRunAt');
+    requirePositiveInteger(maxRuns, 'maxRuns');
+    requireTime(run.dueAt, 'run.dueAt');
+    requireTime(run.at, 'run.at');
+    if (run.outcome !== 'ran' && run.outcome !== 'skipped') {
+      throw StoreArgumentError.type("run.outcome must be 'ran' or 'skipped'");
+    }
+    return toJson(run, 'run');
+  },
 };
 
 /** Every status a job can have, in the order counts are reported. */
@@ -123,6 +151,11 @@ function toJson(value: unknown, what: string): string {
 function requireText(value: unknown, what: string): void {
   if (typeof value !== 'string' || value.length === 0)
     throw StoreArgumentError.type(`${what} must be a non-empty string`);
+}
+
+function requireTime(value: number, what: string): void {
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw StoreArgumentError.range(`${what} must be a time in ms, got ${value}`);
 }
 
 function requirePositiveNumber(value: number, what: string): void {

@@ -80,6 +80,58 @@ export interface HistoryMessage {
   messageId?: string;
 }
 
+/** A durable schedule as the store keeps it; what it does (cron, time zone, text) is in `payload`. */
+export interface NewSchedule {
+  /** Stable id; adding is idempotent on it. */
+  id: string;
+  /** Whose it is (a chat or a user): the per-scope limit, listing and cancelling go by it. */
+  scope: string;
+  /** When it is next due, epoch ms. */
+  nextRunAt: number;
+  /** JSON-serialisable description (schedule-payload.ts in lib/schedules). */
+  payload: unknown;
+}
+
+/** One due time of a schedule and what became of it. */
+export interface ScheduleRun {
+  /** The due time this run was for. */
+  dueAt: number;
+  /** When the scheduler handled it. */
+  at: number;
+  /** `ran`: its job was enqueued; `skipped`: too late (missed by more than the allowed delay). */
+  outcome: 'ran' | 'skipped';
+  /** The job that runs it, for `ran`. */
+  jobId?: string;
+}
+
+export interface Schedule extends NewSchedule {
+  /** The scheduler instance handling its due time now, while `leaseUntil` lies ahead. */
+  owner: string | null;
+  leaseUntil: number | null;
+  /** Newest first, at most the `maxRuns` given to `finishScheduleRun`. */
+  runs: ScheduleRun[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** `added`; `exists` (the id is taken, nothing changed); `full` (the scope holds `maxPerScope` already). */
+export type AddScheduleResult = 'added' | 'exists' | 'full';
+
+export interface ClaimScheduleOptions {
+  owner: string;
+  leaseMs: number;
+  now?: number;
+}
+
+export interface FinishScheduleRunOptions {
+  run: ScheduleRun;
+  /** The next due time, or null when there is none (a one-off): the schedule is deleted. */
+  nextRunAt: number | null;
+  /** Runs kept in the schedule's history. */
+  maxRuns: number;
+  now?: number;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'redis';
 
@@ -147,6 +199,25 @@ export interface Store {
   getRecord(collection: string, id: string): Promise<unknown | null>;
   /** Most recently written first. */
   listRecords(collection: string, limit: number): Promise<unknown[]>;
+
+  // ── schedules (durable, claimed with leases like jobs) ─────────────────────
+  /** Adds a schedule unless its id exists or its scope already holds `maxPerScope`. */
+  addSchedule(schedule: NewSchedule, maxPerScope: number, now?: number): Promise<AddScheduleResult>;
+  getSchedule(id: string): Promise<Schedule | null>;
+  /** A scope's schedules, soonest due first. */
+  listSchedules(scope: string, limit: number): Promise<Schedule[]>;
+  /** Deletes the scope's schedule `id`. False when there is none (or it belongs to another scope). */
+  cancelSchedule(scope: string, id: string): Promise<boolean>;
+  /**
+   * Leases the schedule due soonest whose due time has come (`nextRunAt <= now`) and that nobody
+   * holds (or whose holder's lease expired: it died mid-run). One caller wins, across processes.
+   */
+  claimDueSchedule(options: ClaimScheduleOptions): Promise<Schedule | null>;
+  /**
+   * Records a run of a schedule `owner` holds and releases it: moved to `nextRunAt`, or deleted
+   * when that is null. False when the lease was lost or the schedule was cancelled meanwhile.
+   */
+  finishScheduleRun(id: string, owner: string, options: FinishScheduleRunOptions): Promise<boolean>;
 
   /** Throws when the backing service cannot be reached (readiness, webhook 503). */
   ping(): Promise<void>;
@@ -219,4 +290,8 @@ export const STORE_WRITE_METHODS: ReadonlySet<string> = new Set<keyof Store>([
   'incrementCounter',
   'addToTotal',
   'putRecord',
+  'addSchedule',
+  'cancelSchedule',
+  'claimDueSchedule',
+  'finishScheduleRun',
 ]);

@@ -619,6 +619,114 @@ export function describeStoreConformance(name: string, options: StoreConformance
       });
     });
 
+    describe('schedules', () => {
+      const MINUTE = 60_000;
+      function schedule(id: string, scope: string, nextRunAt: number, payload: unknown = { text: id }) {
+        return { id, scope, nextRunAt, payload };
+      }
+      const ran = (dueAt: number, at = dueAt) => ({ dueAt, at, outcome: 'ran' as const, jobId: `job-${dueAt}` });
+
+      it('adds, reads and lists a scope soonest first, refusing a taken id and a full scope', async () => {
+        expect(await store.addSchedule(schedule('s2', 'chat:a', T0 + 2 * HOUR), 3, T0)).toBe('added');
+        expect(await store.addSchedule(schedule('s1', 'chat:a', T0 + HOUR, { text: '提醒' }), 3, T0)).toBe('added');
+        expect(await store.addSchedule(schedule('s1', 'chat:a', T0), 3, T0)).toBe('exists');
+        expect(await store.addSchedule(schedule('s3', 'chat:b', T0), 3, T0)).toBe('added');
+        expect(await store.addSchedule(schedule('s4', 'chat:a', T0), 3, T0)).toBe('added');
+        expect(await store.addSchedule(schedule('s5', 'chat:a', T0), 3, T0)).toBe('full');
+        expect(await store.getSchedule('s1')).toEqual({
+          ...schedule('s1', 'chat:a', T0 + HOUR, { text: '提醒' }),
+          owner: null,
+          leaseUntil: null,
+          runs: [],
+          createdAt: T0,
+          updatedAt: T0,
+        });
+        expect(await store.getSchedule('s5')).toBeNull();
+        expect((await store.listSchedules('chat:a', 10)).map((each) => each.id)).toEqual(['s4', 's1', 's2']);
+        expect((await store.listSchedules('chat:a', 2)).map((each) => each.id)).toEqual(['s4', 's1']);
+        expect(await store.listSchedules('chat:none', 10)).toEqual([]);
+      });
+
+      it('cancels only within its scope, and a cancelled schedule never comes due', async () => {
+        await store.addSchedule(schedule('s1', 'chat:a', T0), 3, T0);
+        expect(await store.cancelSchedule('chat:b', 's1')).toBe(false);
+        expect(await store.cancelSchedule('chat:a', 's1')).toBe(true);
+        expect(await store.cancelSchedule('chat:a', 's1')).toBe(false);
+        expect(await store.claimDueSchedule({ owner: 'w1', leaseMs: MINUTE, now: T0 + HOUR })).toBeNull();
+        expect(await store.listSchedules('chat:a', 10)).toEqual([]);
+        // The freed place counts again.
+        expect(await store.addSchedule(schedule('s2', 'chat:a', T0), 1, T0)).toBe('added');
+      });
+
+      it('claims a schedule once it is due, soonest first, one holder at a time', async () => {
+        await store.addSchedule(schedule('late', 'chat:a', T0 + 2 * MINUTE), 5, T0);
+        await store.addSchedule(schedule('early', 'chat:b', T0 + MINUTE), 5, T0);
+        expect(await store.claimDueSchedule({ owner: 'w1', leaseMs: MINUTE, now: T0 })).toBeNull();
+        const first = await store.claimDueSchedule({ owner: 'w1', leaseMs: MINUTE, now: T0 + 3 * MINUTE });
+        expect(first).toMatchObject({ id: 'early', owner: 'w1', leaseUntil: T0 + 4 * MINUTE });
+        const second = await store.claimDueSchedule({ owner: 'w2', leaseMs: MINUTE, now: T0 + 3 * MINUTE });
+        expect(second).toMatchObject({ id: 'late', owner: 'w2' });
+        expect(await store.claimDueSchedule({ owner: 'w3', leaseMs: MINUTE, now: T0 + 3 * MINUTE })).toBeNull();
+      });
+
+      it('gives a schedule whose holder died to the next claimer once the lease ends', async () => {
+        await store.addSchedule(schedule('s1', 'chat:a', T0), 5, T0);
+        expect(await store.claimDueSchedule({ owner: 'dead', leaseMs: MINUTE, now: T0 })).toMatchObject({ id: 's1' });
+        expect(await store.claimDueSchedule({ owner: 'w2', leaseMs: MINUTE, now: T0 + MINUTE - 1 })).toBeNull();
+        const taken = await store.claimDueSchedule({ owner: 'w2', leaseMs: MINUTE, now: T0 + MINUTE });
+        expect(taken).toMatchObject({ id: 's1', owner: 'w2', nextRunAt: T0 });
+        // The dead holder cannot finish it any more.
+        const finish = { run: ran(T0), nextRunAt: T0 + HOUR, maxRuns: 5, now: T0 + MINUTE };
+        expect(await store.finishScheduleRun('s1', 'dead', finish)).toBe(false);
+        expect(await store.finishScheduleRun('s1', 'w2', finish)).toBe(true);
+      });
+
+      it('moves a finished run to its next time and keeps the newest maxRuns runs', async () => {
+        await store.addSchedule(schedule('s1', 'chat:a', T0), 5, T0);
+        for (let index = 0; index < 4; index += 1) {
+          const now = T0 + index * HOUR;
+          const held = await store.claimDueSchedule({ owner: 'w1', leaseMs: MINUTE, now });
+          expect(held).toMatchObject({ id: 's1', nextRunAt: now });
+          const next = { run: ran(now, now + 5), nextRunAt: now + HOUR, maxRuns: 2, now: now + 5 };
+          expect(await store.finishScheduleRun('s1', 'w1', next)).toBe(true);
+          expect(await store.claimDueSchedule({ owner: 'w1', leaseMs: MINUTE, now: now + 10 })).toBeNull();
+        }
+        const stored = await store.getSchedule('s1');
+        expect(stored).toMatchObject({ nextRunAt: T0 + 4 * HOUR, owner: null, leaseUntil: null });
+        expect(stored?.runs).toEqual([ran(T0 + 3 * HOUR, T0 + 3 * HOUR + 5), ran(T0 + 2 * HOUR, T0 + 2 * HOUR + 5)]);
+        expect((await store.listSchedules('chat:a', 5))[0]?.nextRunAt).toBe(T0 + 4 * HOUR);
+      });
+
+      it('deletes a schedule whose run has no next time, and refuses a finish after a cancel', async () => {
+        await store.addSchedule(schedule('once', 'chat:a', T0), 1, T0);
+        await store.addSchedule(schedule('gone', 'chat:b', T0 + 1), 1, T0);
+        await store.claimDueSchedule({ owner: 'w1', leaseMs: MINUTE, now: T0 });
+        const skipped = { dueAt: T0, at: T0, outcome: 'skipped' as const };
+        expect(await store.finishScheduleRun('once', 'w1', { run: skipped, nextRunAt: null, maxRuns: 5 })).toBe(true);
+        expect(await store.getSchedule('once')).toBeNull();
+        expect(await store.listSchedules('chat:a', 5)).toEqual([]);
+        expect(await store.addSchedule(schedule('again', 'chat:a', T0), 1, T0)).toBe('added');
+
+        await store.claimDueSchedule({ owner: 'w1', leaseMs: MINUTE, now: T0 + 1 });
+        expect(await store.cancelSchedule('chat:b', 'gone')).toBe(true);
+        expect(await store.finishScheduleRun('gone', 'w1', { run: ran(T0), nextRunAt: T0 + HOUR, maxRuns: 5 })).toBe(
+          false,
+        );
+        expect(await store.getSchedule('gone')).toBeNull();
+      });
+
+      it('gives a due schedule to exactly one of several connections claiming at once', async () => {
+        const others = await Promise.all([openAgain(), openAgain(), openAgain()]);
+        await store.addSchedule(schedule('s1', 'chat:a', T0), 5, T0);
+        const claims = await Promise.all(
+          [store, ...others].map((each, index) =>
+            each.claimDueSchedule({ owner: `w${index}`, leaseMs: MINUTE, now: T0 + 1 }),
+          ),
+        );
+        expect(claims.filter((claim) => claim !== null)).toHaveLength(1);
+      });
+    });
+
     describe('bad arguments', () => {
       const circular: { self?: unknown } = {};
       circular.self = circular;
@@ -673,6 +781,41 @@ export function describeStoreConformance(name: string, options: StoreConformance
             (each) => each.enqueue(job('j1', 'a', 'answer', { n: 1n }), T0),
             TypeError,
             /^job\.payload must be JSON-serialisable/,
+          ],
+          [
+            'addSchedule: empty scope',
+            (each) => each.addSchedule({ id: 's1', scope: '', nextRunAt: T0, payload: {} }, 5, T0),
+            TypeError,
+            /^schedule\.scope must be/,
+          ],
+          [
+            'addSchedule: limit 0',
+            (each) => each.addSchedule({ id: 's1', scope: 'chat:a', nextRunAt: T0, payload: {} }, 0, T0),
+            RangeError,
+            /^maxPerScope /,
+          ],
+          [
+            'addSchedule: a time that is not one',
+            (each) => each.addSchedule({ id: 's1', scope: 'chat:a', nextRunAt: Number.NaN, payload: {} }, 5, T0),
+            RangeError,
+            /^schedule\.nextRunAt must be a time/,
+          ],
+          [
+            'claimDueSchedule: lease 0',
+            (each) => each.claimDueSchedule({ owner: 'w', leaseMs: 0, now: T0 }),
+            RangeError,
+            /^leaseMs /,
+          ],
+          [
+            'finishScheduleRun: maxRuns 0',
+            (each) =>
+              each.finishScheduleRun('s1', 'w', {
+                run: { dueAt: T0, at: T0, outcome: 'ran' },
+                nextRunAt: null,
+                maxRuns: 0,
+              }),
+            RangeError,
+            /^maxRuns /,
           ],
           [
             'claimNextJob: empty owner',

@@ -59,6 +59,16 @@ export function describe(event) {
           .filter(Boolean)
           .join(' · '),
       };
+    case 'model.breaker':
+      return {
+        title: `Circuit breaker ${event.state} on ${event.model}`,
+        sub:
+          event.state === 'open'
+            ? `next probe in ${formatMs(event.cooldownMs ?? 0)}${event.category ? ` · after ${event.category}` : ''}`
+            : event.state === 'half-open'
+              ? 'one probe request goes through'
+              : 'the probe succeeded',
+      };
     case 'reply.started':
       return { title: `Reply started (${event.mode})`, sub: event.cardId ? `card ${event.cardId}` : '' };
     case 'reply.update':

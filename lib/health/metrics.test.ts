@@ -97,6 +97,19 @@ describe('createMetrics + GET /metrics', () => {
       });
     }
     bus.emit({ type: 'model.rate-limit', model: 'gpt-4o-mini', retryAfterMs: 1_000, remaining: 0 });
+    // The primary fails and its breaker opens; the fallback answers: per-model detail, not user errors.
+    for (const outcome of ['error', 'error', 'refused', 'success'] as const) {
+      bus.emit({
+        type: 'model.attempt',
+        traceId: 't1',
+        agent: 'manager',
+        model: outcome === 'success' ? 'backup' : 'gpt-4o-mini',
+        outcome,
+        latencyMs: 10,
+        ...(outcome === 'success' ? {} : { category: outcome === 'refused' ? 'CIRCUIT_OPEN' : 'RATE_LIMIT' }),
+      });
+    }
+    bus.emit({ type: 'model.breaker', model: 'gpt-4o-mini', state: 'open', cooldownMs: 1_000, category: 'RATE_LIMIT' });
     bus.emit({ type: 'error', category: 'NETWORK', message: `send to ${chatId} failed`, where: 'reply' });
     bus.emit({ type: 'feishu.api', api: 'im.message.reply', outcome: 'ok', latencyMs: 120 });
     bus.emit({ type: 'feishu.api', api: 'im.message.reply', outcome: 'rate-limited', latencyMs: 80, code: 99991400 });
@@ -132,6 +145,16 @@ describe('createMetrics + GET /metrics', () => {
     expect(value('feishu_bot_errors_total', { category: 'TIMEOUT' })).toBe(1);
     expect(value('feishu_bot_errors_total', { category: 'NETWORK' })).toBe(1);
     expect(value('feishu_bot_rate_limits_total', { model: 'gpt-4o-mini' })).toBe(1);
+    expect(
+      value('feishu_bot_model_attempts_total', { model: 'gpt-4o-mini', outcome: 'error', category: 'RATE_LIMIT' }),
+    ).toBe(2);
+    expect(
+      value('feishu_bot_model_attempts_total', { model: 'gpt-4o-mini', outcome: 'refused', category: 'CIRCUIT_OPEN' }),
+    ).toBe(1);
+    expect(value('feishu_bot_model_attempts_total', { model: 'backup', outcome: 'success', category: 'none' })).toBe(1);
+    expect(value('feishu_bot_model_breaker_state', { model: 'gpt-4o-mini', state: 'open' })).toBe(1);
+    expect(value('feishu_bot_model_breaker_state', { model: 'gpt-4o-mini', state: 'closed' })).toBe(0);
+    expect(value('feishu_bot_errors_total', { category: 'CIRCUIT_OPEN' })).toBe(0);
     expect(value('feishu_bot_feishu_api_calls_total', { api: 'im.message.reply', outcome: 'ok' })).toBe(1);
     expect(value('feishu_bot_feishu_api_calls_total', { api: 'im.message.reply', outcome: 'rate-limited' })).toBe(1);
     expect(value('feishu_bot_feishu_connection_state', { state: 'connected' })).toBe(1);

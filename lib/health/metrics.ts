@@ -48,6 +48,7 @@ const JOB_SECONDS_BUCKETS = [0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300];
 const HEALTH_STATUSES: readonly HealthStatus[] = ['healthy', 'degraded', 'unhealthy'];
 const CONNECTION_STATES: readonly ConnectionState[] = ['connecting', 'connected', 'reconnecting', 'failed', 'off'];
 const JOB_STATUSES = ['pending', 'leased', 'done', 'dead'] as const;
+const BREAKER_STATES = ['closed', 'open', 'half-open'] as const;
 const MAX_LABEL_LENGTH = 64;
 
 /**
@@ -203,6 +204,18 @@ export function createMetrics({
     name: `${PREFIX}rate_limits_total`,
     help: 'Rate-limit answers from model providers, by model.',
     labelNames: ['model'] as const,
+    registers,
+  });
+  const modelAttempts = new Counter({
+    name: `${PREFIX}model_attempts_total`,
+    help: 'Verdicts on model requests inside agent calls, by model, outcome (success, error, refused: not sent, breaker open) and error category; a turn a fallback answered is still a successful agent call.',
+    labelNames: ['model', 'outcome', 'category'] as const,
+    registers,
+  });
+  const breakerState = new Gauge({
+    name: `${PREFIX}model_breaker_state`,
+    help: "A model's circuit breaker: 1 for its current state (closed, open, half-open), 0 for the others.",
+    labelNames: ['model', 'state'] as const,
     registers,
   });
   const errors = new Counter({
@@ -408,6 +421,18 @@ export function createMetrics({
       case 'model.rate-limit':
         rateLimits.inc({ model: models.value(event.model) });
         break;
+      case 'model.attempt':
+        modelAttempts.inc({
+          model: models.value(event.model),
+          outcome: event.outcome,
+          category: event.outcome === 'success' ? 'none' : (event.category ?? 'OTHER'),
+        });
+        break;
+      case 'model.breaker': {
+        const model = models.value(event.model);
+        for (const state of BREAKER_STATES) breakerState.set({ model, state }, state === event.state ? 1 : 0);
+        break;
+      }
       case 'reply.finished':
         replies.inc({ mode: event.mode });
         break;

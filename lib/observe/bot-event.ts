@@ -87,6 +87,20 @@ export type BotEvent =
   | { type: 'model.fallback'; traceId: string; from: string; to: string; reason: ErrorCategory }
   | { type: 'model.rate-limit'; traceId?: string; model: string; retryAfterMs?: number; remaining?: number }
   | {
+      /**
+       * One verdict on one model inside an agent call: it answered, it failed (by category), or
+       * its open breaker refused the call unsent. A turn a fallback answered is still a success
+       * ('agent.call'); the primary's failure is visible per model here.
+       */
+      type: 'model.attempt';
+      traceId?: string;
+      agent: string;
+      model: string;
+      outcome: 'success' | 'error' | 'refused';
+      latencyMs: number;
+      category?: ErrorCategory;
+    }
+  | {
       /** A model's circuit breaker changed state; `cooldownMs` and `category` when it opened. */
       type: 'model.breaker';
       model: string;

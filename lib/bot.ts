@@ -361,6 +361,7 @@ export async function startBot(
       app: webhookRoutes({
         inbox,
         encryptKey: config.feishu.encryptKey,
+        allowUnsigned: config.feishu.allowUnsignedWebhook,
         verificationToken: config.feishu.verificationToken,
         maxSkewSeconds: config.feishu.maxSkewSeconds,
         log,

@@ -106,6 +106,13 @@ export const SETTINGS = {
   FEISHU_DOMAIN: setting('feishu.domain', feishuDomain),
   FEISHU_EVENT_MODE: setting('feishu.eventMode', z.enum(['webhook', 'websocket']).default('webhook')),
   /**
+   * Webhook mode without FEISHU_ENCRYPT_KEY: events are checked by the verification token alone,
+   * which travels in plain text in every event body, so anyone who saw one event can forge more.
+   * Off by default: without the key (and without this) the webhook answers only Feishu's URL
+   * check, and a production start is refused.
+   */
+  FEISHU_ALLOW_UNSIGNED_WEBHOOK: setting('feishu.allowUnsignedWebhook', booleanFlag.default(false)),
+  /**
    * Seconds a signed webhook request may be old before it is rejected as a replay. Feishu
    * re-delivers for about 7.1 h (15 s, 5 min, 1 h, 6 h) and may keep the first timestamp, so a
    * shorter window could refuse a real re-delivery; a replay inside the window is a duplicate
@@ -385,16 +392,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         : `Feishu channel off: ${missing.join(', ')} not set`,
     );
   }
-  if (
-    production &&
-    feishuEnabled &&
-    feishu.eventMode === 'webhook' &&
-    feishu.encryptKey === undefined &&
-    feishu.verificationToken === undefined
-  ) {
-    problems.push(
-      'FEISHU_ENCRYPT_KEY or FEISHU_VERIFICATION_TOKEN: required in production webhook mode, else anyone can post events',
-    );
+  if (feishuEnabled && feishu.eventMode === 'webhook' && feishu.encryptKey === undefined) {
+    if (feishu.allowUnsignedWebhook) {
+      notices.push(
+        'Webhook unsigned (FEISHU_ALLOW_UNSIGNED_WEBHOOK=true): events are checked by the verification token alone, ' +
+          'which travels in every event body, so anyone who saw one event can forge others; set FEISHU_ENCRYPT_KEY',
+      );
+      if (production && feishu.verificationToken === undefined) {
+        problems.push(
+          'FEISHU_VERIFICATION_TOKEN: required with FEISHU_ALLOW_UNSIGNED_WEBHOOK=true, else anyone can post events',
+        );
+      }
+    } else if (production) {
+      problems.push(
+        'FEISHU_ENCRYPT_KEY: required in webhook mode, so Feishu signs every event (the Encrypt Key under ' +
+          'Events & Callbacks → Encryption Strategy); FEISHU_ALLOW_UNSIGNED_WEBHOOK=true runs on the forgeable verification token alone',
+      );
+    } else {
+      notices.push(
+        'Webhook refuses every event but the URL check: FEISHU_ENCRYPT_KEY not set ' +
+          '(or FEISHU_ALLOW_UNSIGNED_WEBHOOK=true to run on the verification token alone)',
+      );
+    }
   }
   if (feishu.eventMode === 'websocket' && feishu.appId !== undefined && !LONG_CONNECTION_APP_ID.test(feishu.appId)) {
     problems.push('FEISHU_APP_ID: the long connection needs an id like cli_ followed by 16 hex digits');

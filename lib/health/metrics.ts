@@ -101,6 +101,7 @@ export function createMetrics({
   const apps = new LabelLimiter(16);
   const spendChats = new LabelLimiter(maxSpendSubjects);
   const spendUsers = new LabelLimiter(maxSpendSubjects);
+  const rejectReasons = new LabelLimiter(32);
   const registers = [registry];
 
   const eventsReceived = new Counter({
@@ -117,8 +118,8 @@ export function createMetrics({
   });
   const eventsRejected = new Counter({
     name: `${PREFIX}events_rejected_total`,
-    help: 'Inbound requests rejected (bad signature, bad JSON, too large, store down), by HTTP status.',
-    labelNames: ['source', 'status'] as const,
+    help: 'Inbound requests rejected (bad signature, bad JSON, too large, store down), by HTTP status and reason code.',
+    labelNames: ['source', 'status', 'reason'] as const,
     registers,
   });
   const jobsQueued = new Counter({
@@ -365,7 +366,11 @@ export function createMetrics({
         dedupeHits.inc({ source: event.source, key: event.key });
         break;
       case 'event.rejected':
-        eventsRejected.inc({ source: event.source, status: String(event.status) });
+        eventsRejected.inc({
+          source: event.source,
+          status: String(event.status),
+          reason: rejectReasons.value(event.reason),
+        });
         break;
       case 'job.queued':
         jobsQueued.inc({ kind: kinds.value(event.kind) });

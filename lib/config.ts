@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { isTimeZone } from './cost/budget-day.js';
 
 /**
  * Every environment variable the bot reads, in one table. The names in the README's first
@@ -35,6 +36,12 @@ const commaList = z
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
+const nonNegativeNumber = (fallback: number) => z.coerce.number().finite().min(0).default(fallback);
+const timeZone = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine(isTimeZone, { message: 'must be an IANA time zone such as UTC or Asia/Shanghai' });
 const ratio = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
 const hoursToMs = (hours: number) => hours * 3_600_000;
 const daysToMs = (days: number) => days * 86_400_000;
@@ -214,6 +221,14 @@ export const SETTINGS = {
   USER_MESSAGES_PER_MINUTE: setting('policy.userMessagesPerMinute', positiveInt(10)),
   CHAT_MESSAGES_PER_MINUTE: setting('policy.chatMessagesPerMinute', positiveInt(30)),
   MAX_INPUT_CHARS: setting('policy.maxInputChars', positiveInt(8_000)),
+
+  /** JSON `{ "<model>": { "inputPerMillion", "outputPerMillion" } }` (USD) over the built-in list prices. */
+  MODEL_PRICES_FILE: setting('cost.pricesFile', optionalText),
+  /** Daily budgets in USD of estimated model cost; 0 (the default) means none. */
+  DAILY_BUDGET_USD_PER_CHAT: setting('cost.dailyBudgetPerChatUsd', nonNegativeNumber(0)),
+  DAILY_BUDGET_USD_PER_USER: setting('cost.dailyBudgetPerUserUsd', nonNegativeNumber(0)),
+  /** Where the budget day starts and ends (an IANA zone such as Asia/Shanghai). */
+  BUDGET_TIME_ZONE: setting('cost.timeZone', timeZone('UTC')),
 
   HEALTH_WINDOW_SECONDS: setting('health.windowSeconds', positiveInt(300)),
   HEALTH_DEGRADED_ERROR_RATE: setting('health.degradedErrorRate', ratio(0.2)),

@@ -47,6 +47,22 @@ export type BotEvent =
       outputTokens: number;
       errorCategory?: ErrorCategory;
     }
+  | {
+      /** One model call's tokens and estimated cost, attributed to the chat and person who asked. */
+      type: 'usage.recorded';
+      traceId: string;
+      app: string;
+      agent: string;
+      model: string;
+      /** Absent for calls outside a received message (the doctor, a scheduled run's setup). */
+      chatId?: string;
+      userId?: string;
+      inputTokens: number;
+      outputTokens: number;
+      costUsd: number;
+      /** False when the price table does not know the model: cost 0, and no budget counts it. */
+      priced: boolean;
+    }
   | { type: 'agent.delegation'; traceId: string; from: string; to: string; task: string }
   | {
       type: 'tool.call';

@@ -214,6 +214,11 @@ export const SETTINGS = {
   HEALTH_DEGRADED_RATE_LIMITS: setting('health.degradedRateLimits', positiveInt(5)),
   HEALTH_MIN_CALLS: setting('health.minCalls', positiveInt(5)),
   HEALTH_DEGRADED_P95_MS: setting('health.degradedP95Ms', positiveInt(60_000)),
+  /**
+   * How long conditions must stay clear (by the recovery margin) before the status gets better;
+   * unset: a quarter of the window, at most 30 s, so a short window is not held for half of it.
+   */
+  HEALTH_RECOVERY_HOLD_SECONDS: setting('health.recoveryHoldSeconds', z.coerce.number().min(0).optional()),
 
   SHUTDOWN_TIMEOUT_MS: setting('shutdownTimeoutMs', positiveInt(10_000)),
   /** Unhandled rejections within UNHANDLED_REJECTION_WINDOW_MS that count as a crash (drain, exit 1). */

@@ -9,6 +9,11 @@ import { createMessageHandler } from './conversation/handle-message.js';
 import { createDeadLetterReply, createNoticeHandler } from './conversation/notice-handlers.js';
 import { createReplyRouter } from './conversation/reply-routing.js';
 import { createRoomContext } from './conversation/room-context.js';
+import { createBudgetGuard } from './cost/budget-guard.js';
+import { readPriceFile } from './cost/price-file.js';
+import { createPriceTable } from './cost/price-table.js';
+import { createSpendLedger } from './cost/spend-ledger.js';
+import { attachUsageAccounting } from './cost/usage-accounting.js';
 import { createDevtoolsReplies, type DevtoolsReplies } from './devtools/devtools-replies.js';
 import { devtoolsRoutes } from './devtools/devtools-routes.js';
 import { readMetricTotals } from './devtools/metric-totals.js';
@@ -45,6 +50,8 @@ import { formatStartupBanner, packageVersion, startupSummary } from './process/s
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 
+/** The app label of spend and usage series while one process serves one Feishu app. */
+const DEFAULT_APP_LABEL = 'default';
 export interface RunningBot {
   config: Config;
   log: Logger;
@@ -174,6 +181,17 @@ export async function startBot(
   attachHealthMonitor(bus, monitor);
   const metrics = createMetrics({ instanceId: config.instanceId, countJobs: () => store.countJobs(), monitor });
   metrics.attach(bus);
+  // Spend per chat, person, app and model: priced here, summed in the store for the budgets.
+  const prices = createPriceTable(config.cost.pricesFile === undefined ? {} : readPriceFile(config.cost.pricesFile));
+  const spendLedger = createSpendLedger({ store, timeZone: config.cost.timeZone, appId: DEFAULT_APP_LABEL });
+  attachUsageAccounting({ bus, prices, ledger: spendLedger, appId: DEFAULT_APP_LABEL, log });
+  const budget =
+    config.cost.dailyBudgetPerChatUsd > 0 || config.cost.dailyBudgetPerUserUsd > 0
+      ? createBudgetGuard({
+          ledger: spendLedger,
+          budgets: { perChatUsd: config.cost.dailyBudgetPerChatUsd, perUserUsd: config.cost.dailyBudgetPerUserUsd },
+        })
+      : undefined;
   logBotEvents(bus, log);
   /** Read per /health/ready request: the long connection adds its check once it exists. */
   const readinessChecks: ReadinessCheck[] = [storeWrites.check];
@@ -186,6 +204,7 @@ export async function startBot(
           ringSize: config.devtools.ringSize,
           traceRetention: config.devtools.traceRetention,
           secrets: config.secrets,
+          prices,
           // Call, token and tool totals are the ones /metrics serves, not a count of its own.
           totals: () => readMetricTotals(metrics.registry),
           onError: (error, where) => log.warn({ err: error, where }, 'devtools tracker'),
@@ -272,6 +291,7 @@ export async function startBot(
       ? {
           answer: createMessageHandler({
             policy: config.policy,
+            budget,
             memoryTokenBudget: config.model.memoryTokenBudget,
             appId: config.feishu.appId,
             store,
@@ -342,6 +362,7 @@ export async function startBot(
       app: webhookRoutes({
         inbox,
         encryptKey: config.feishu.encryptKey,
+        allowUnsigned: config.feishu.allowUnsignedWebhook,
         verificationToken: config.feishu.verificationToken,
         maxSkewSeconds: config.feishu.maxSkewSeconds,
         log,

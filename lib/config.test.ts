@@ -56,10 +56,36 @@ describe('loadConfig', () => {
     expect(config.secrets).toEqual(expect.arrayContaining(['app-secret-value', 'encrypt-key-value', 'sk-test-key']));
   });
 
-  it('requires webhook security in production', () => {
-    const { FEISHU_ENCRYPT_KEY: _unused, ...withoutKey } = productionEnvironment;
-    expect(() => loadConfig(withoutKey)).toThrow(/FEISHU_ENCRYPT_KEY or FEISHU_VERIFICATION_TOKEN/);
+  it('refuses a production webhook without FEISHU_ENCRYPT_KEY unless unsigned is opted into, in one message', () => {
+    const { FEISHU_ENCRYPT_KEY: _unused, ...keyless } = productionEnvironment;
+    const withoutKey = { ...keyless, FEISHU_VERIFICATION_TOKEN: 'verification-token' };
+    let problems: string[] = [];
+    try {
+      loadConfig(withoutKey);
+    } catch (error) {
+      problems = error instanceof ConfigError ? error.problems : [];
+    }
+    // The verification token alone is no longer enough: it travels in every event body.
+    expect(withoutKey.FEISHU_VERIFICATION_TOKEN).toBeDefined();
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^FEISHU_ENCRYPT_KEY: required in webhook mode/);
+    expect(problems[0]).toContain('FEISHU_ALLOW_UNSIGNED_WEBHOOK=true');
     expect(() => loadConfig({ ...withoutKey, FEISHU_EVENT_MODE: 'websocket' })).not.toThrow();
+
+    const optedIn = loadConfig({ ...withoutKey, FEISHU_ALLOW_UNSIGNED_WEBHOOK: 'true' });
+    expect(optedIn.feishu.allowUnsignedWebhook).toBe(true);
+    // The start-up warning (bot.ts logs every notice as a warning).
+    expect(optedIn.notices.join('\n')).toMatch(/Webhook unsigned \(FEISHU_ALLOW_UNSIGNED_WEBHOOK=true\)/);
+    const { FEISHU_VERIFICATION_TOKEN: _token, ...nothing } = withoutKey;
+    expect(() => loadConfig({ ...nothing, FEISHU_ALLOW_UNSIGNED_WEBHOOK: 'true' })).toThrow(
+      /FEISHU_VERIFICATION_TOKEN: required with FEISHU_ALLOW_UNSIGNED_WEBHOOK/,
+    );
+  });
+
+  it('starts outside production without the key, with a warning that the webhook refuses events', () => {
+    const config = loadConfig({ FEISHU_APP_ID: 'cli_a', FEISHU_APP_SECRET: 's', FEISHU_VERIFICATION_TOKEN: 't' });
+    expect(config.feishu.allowUnsignedWebhook).toBe(false);
+    expect(config.notices.join('\n')).toContain('Webhook refuses every event but the URL check: FEISHU_ENCRYPT_KEY');
   });
 
   it('rejects an app id the long connection would silently refuse', () => {

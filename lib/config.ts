@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { isTimeZone } from './cost/budget-day.js';
 
 /**
  * Every environment variable the bot reads, in one table. The names in the README's first
@@ -35,6 +36,12 @@ const commaList = z
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
+const nonNegativeNumber = (fallback: number) => z.coerce.number().finite().min(0).default(fallback);
+const timeZone = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine(isTimeZone, { message: 'must be an IANA time zone such as UTC or Asia/Shanghai' });
 const ratio = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
 const hoursToMs = (hours: number) => hours * 3_600_000;
 const daysToMs = (days: number) => days * 86_400_000;
@@ -98,6 +105,13 @@ export const SETTINGS = {
   FEISHU_VERIFICATION_TOKEN: secret('feishu.verificationToken'),
   FEISHU_DOMAIN: setting('feishu.domain', feishuDomain),
   FEISHU_EVENT_MODE: setting('feishu.eventMode', z.enum(['webhook', 'websocket']).default('webhook')),
+  /**
+   * Webhook mode without FEISHU_ENCRYPT_KEY: events are checked by the verification token alone,
+   * which travels in plain text in every event body, so anyone who saw one event can forge more.
+   * Off by default: without the key (and without this) the webhook answers only Feishu's URL
+   * check, and a production start is refused.
+   */
+  FEISHU_ALLOW_UNSIGNED_WEBHOOK: setting('feishu.allowUnsignedWebhook', booleanFlag.default(false)),
   /**
    * Seconds a signed webhook request may be old before it is rejected as a replay. Feishu
    * re-delivers for about 7.1 h (15 s, 5 min, 1 h, 6 h) and may keep the first timestamp, so a
@@ -216,6 +230,14 @@ export const SETTINGS = {
   USER_MESSAGES_PER_MINUTE: setting('policy.userMessagesPerMinute', positiveInt(10)),
   CHAT_MESSAGES_PER_MINUTE: setting('policy.chatMessagesPerMinute', positiveInt(30)),
   MAX_INPUT_CHARS: setting('policy.maxInputChars', positiveInt(8_000)),
+
+  /** JSON `{ "<model>": { "inputPerMillion", "outputPerMillion" } }` (USD) over the built-in list prices. */
+  MODEL_PRICES_FILE: setting('cost.pricesFile', optionalText),
+  /** Daily budgets in USD of estimated model cost; 0 (the default) means none. */
+  DAILY_BUDGET_USD_PER_CHAT: setting('cost.dailyBudgetPerChatUsd', nonNegativeNumber(0)),
+  DAILY_BUDGET_USD_PER_USER: setting('cost.dailyBudgetPerUserUsd', nonNegativeNumber(0)),
+  /** Where the budget day starts and ends (an IANA zone such as Asia/Shanghai). */
+  BUDGET_TIME_ZONE: setting('cost.timeZone', timeZone('UTC')),
 
   HEALTH_WINDOW_SECONDS: setting('health.windowSeconds', positiveInt(300)),
   HEALTH_DEGRADED_ERROR_RATE: setting('health.degradedErrorRate', ratio(0.2)),
@@ -379,16 +401,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         : `Feishu channel off: ${missing.join(', ')} not set`,
     );
   }
-  if (
-    production &&
-    feishuEnabled &&
-    feishu.eventMode === 'webhook' &&
-    feishu.encryptKey === undefined &&
-    feishu.verificationToken === undefined
-  ) {
-    problems.push(
-      'FEISHU_ENCRYPT_KEY or FEISHU_VERIFICATION_TOKEN: required in production webhook mode, else anyone can post events',
-    );
+  if (feishuEnabled && feishu.eventMode === 'webhook' && feishu.encryptKey === undefined) {
+    if (feishu.allowUnsignedWebhook) {
+      notices.push(
+        'Webhook unsigned (FEISHU_ALLOW_UNSIGNED_WEBHOOK=true): events are checked by the verification token alone, ' +
+          'which travels in every event body, so anyone who saw one event can forge others; set FEISHU_ENCRYPT_KEY',
+      );
+      if (production && feishu.verificationToken === undefined) {
+        problems.push(
+          'FEISHU_VERIFICATION_TOKEN: required with FEISHU_ALLOW_UNSIGNED_WEBHOOK=true, else anyone can post events',
+        );
+      }
+    } else if (production) {
+      problems.push(
+        'FEISHU_ENCRYPT_KEY: required in webhook mode, so Feishu signs every event (the Encrypt Key under ' +
+          'Events & Callbacks → Encryption Strategy); FEISHU_ALLOW_UNSIGNED_WEBHOOK=true runs on the forgeable verification token alone',
+      );
+    } else {
+      notices.push(
+        'Webhook refuses every event but the URL check: FEISHU_ENCRYPT_KEY not set ' +
+          '(or FEISHU_ALLOW_UNSIGNED_WEBHOOK=true to run on the verification token alone)',
+      );
+    }
   }
   if (feishu.eventMode === 'websocket' && feishu.appId !== undefined && !LONG_CONNECTION_APP_ID.test(feishu.appId)) {
     problems.push('FEISHU_APP_ID: the long connection needs an id like cli_ followed by 16 hex digits');

@@ -2,6 +2,7 @@ import type { ConversationContext } from '../agents/conversation-context.js';
 import type { ManagerAgent } from '../agents/manager-agent.js';
 import { type ConversationMemory, createConversationMemory } from '../agents/memory.js';
 import type { Config } from '../config.js';
+import type { BudgetGuard } from '../cost/budget-guard.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
 import type { NormalisedMessage, NormaliseResult } from '../feishu/normalise-message.js';
 import { conversationKey } from '../inbox/conversation-key.js';
@@ -21,6 +22,8 @@ import { formatRoom, type GroupContextMode, type RoomContext } from './room-cont
 export interface MessageHandlerOptions {
   /** Allowlists, rate limits and the input length limit. */
   policy: Config['policy'];
+  /** Daily budgets per chat and user (checked with the policy). */
+  budget?: BudgetGuard | undefined;
   /** How much history (in tokens) goes with each question. */
   memoryTokenBudget: Config['model']['memoryTokenBudget'];
   /** The app's id: Feishu history messages sent by it are the bot's own turns when a thread is seeded. */
@@ -107,6 +110,7 @@ function summaryLine(answer: {
  */
 export function createMessageHandler({
   policy: policySettings,
+  budget,
   memoryTokenBudget,
   appId,
   store,
@@ -132,7 +136,7 @@ export function createMessageHandler({
   groupContext,
   now = Date.now,
 }: MessageHandlerOptions): JobHandler {
-  const policy = createConversationPolicy({ policy: policySettings, store });
+  const policy = createConversationPolicy({ policy: policySettings, store, budget });
 
   const handle = async (job: JobContext): Promise<void> => {
     const { signal } = job;

@@ -47,6 +47,22 @@ export type BotEvent =
       outputTokens: number;
       errorCategory?: ErrorCategory;
     }
+  | {
+      /** One model call's tokens and estimated cost, attributed to the chat and person who asked. */
+      type: 'usage.recorded';
+      traceId: string;
+      app: string;
+      agent: string;
+      model: string;
+      /** Absent for calls outside a received message (the doctor, a scheduled run's setup). */
+      chatId?: string;
+      userId?: string;
+      inputTokens: number;
+      outputTokens: number;
+      costUsd: number;
+      /** False when the price table does not know the model: cost 0, and no budget counts it. */
+      priced: boolean;
+    }
   | { type: 'agent.delegation'; traceId: string; from: string; to: string; task: string }
   | {
       type: 'tool.call';
@@ -70,6 +86,20 @@ export type BotEvent =
     }
   | { type: 'model.fallback'; traceId: string; from: string; to: string; reason: ErrorCategory }
   | { type: 'model.rate-limit'; traceId?: string; model: string; retryAfterMs?: number; remaining?: number }
+  | {
+      /**
+       * One verdict on one model inside an agent call: it answered, it failed (by category), or
+       * its open breaker refused the call unsent. A turn a fallback answered is still a success
+       * ('agent.call'); the primary's failure is visible per model here.
+       */
+      type: 'model.attempt';
+      traceId?: string;
+      agent: string;
+      model: string;
+      outcome: 'success' | 'error' | 'refused';
+      latencyMs: number;
+      category?: ErrorCategory;
+    }
   | {
       /** A model's circuit breaker changed state; `cooldownMs` and `category` when it opened. */
       type: 'model.breaker';

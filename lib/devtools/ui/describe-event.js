@@ -59,6 +59,16 @@ export function describe(event) {
           .filter(Boolean)
           .join(' · '),
       };
+    case 'model.attempt':
+      return {
+        title:
+          event.outcome === 'success'
+            ? `${event.model} answered`
+            : event.outcome === 'refused'
+              ? `${event.model} skipped: circuit breaker open`
+              : `${event.model} failed (${event.category || 'OTHER'})`,
+        sub: `${event.agent} · ${formatMs(event.latencyMs)}`,
+      };
     case 'model.breaker':
       return {
         title: `Circuit breaker ${event.state} on ${event.model}`,

@@ -5,10 +5,13 @@ import { createManagerAgentFromConfig } from './agents/manager-agent.js';
 import type { UserAuthorization } from './agents/tools/user-authorization.js';
 import { createApp, type RouteModule } from './app.js';
 import { type Config, isLoopbackHost } from './config.js';
+import { createCardActionRouter } from './conversation/card-actions.js';
 import { createMessageHandler } from './conversation/handle-message.js';
 import { createDeadLetterReply, createNoticeHandler } from './conversation/notice-handlers.js';
 import { createReplyRouter } from './conversation/reply-routing.js';
 import { createRoomContext } from './conversation/room-context.js';
+import { createRunStops, stopButtonHandler } from './conversation/run-stops.js';
+import { createTypedStop } from './conversation/typed-stop.js';
 import { createBudgetGuard } from './cost/budget-guard.js';
 import { readPriceFile } from './cost/price-file.js';
 import { createPriceTable } from './cost/price-table.js';
@@ -19,6 +22,8 @@ import { devtoolsRoutes } from './devtools/devtools-routes.js';
 import { readMetricTotals } from './devtools/metric-totals.js';
 import { createTracker, type Tracker } from './devtools/tracker.js';
 import { type BotIdentity, fetchBotIdentity } from './feishu/bot-identity.js';
+import { feishuCardActionHandler } from './feishu/card-callback.js';
+import { createChatAdminCheck } from './feishu/chat-admins.js';
 import { createFeishuClient, type FeishuClient } from './feishu/feishu-client.js';
 import { type LongConnection, startLongConnection } from './feishu/long-connection.js';
 import { createUserNames } from './feishu/user-names.js';
@@ -285,6 +290,25 @@ export async function startBot(
         ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
       })
     : undefined;
+  // Stop requests and card buttons: the run's Stop control, a typed "stop", on either transport.
+  const runStops = createRunStops({ store, log });
+  const isChatAdmin = feishuClient ? createChatAdminCheck({ client: feishuClient, bus }) : undefined;
+  const onCardAction = feishuCardActionHandler({
+    onPress: createCardActionRouter({
+      handlers: { stop: stopButtonHandler(runStops) },
+      store,
+      ...(isChatAdmin === undefined ? {} : { isChatAdmin }),
+      bus,
+      log,
+    }),
+    log,
+  });
+  const typedStop = createTypedStop({
+    stops: runStops,
+    ...(isChatAdmin === undefined ? {} : { isChatAdmin }),
+    botOpenId,
+    log,
+  });
   const handlers: Record<string, JobHandler> = {
     [BUSY_NOTICE_KIND]: createNoticeHandler({ bus, log, botOpenId, replySinkFor, policy: config.policy }),
     ...(managerAgent
@@ -301,6 +325,7 @@ export async function startBot(
             botOpenId,
             replySinkFor,
             managerAgent,
+            runStops,
             ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
             groupContext: {
               room: createRoomContext({
@@ -345,7 +370,10 @@ export async function startBot(
     log,
     dedupeTtlMs: config.inbox.dedupeTtlMs,
     maxBacklog: config.inbox.maxBacklog,
-    onEnqueued: (job) => dispatcher.wake(job.kind),
+    onEnqueued: (job) => {
+      dispatcher.wake(job.kind);
+      typedStop(job);
+    },
   });
   const webhookMounted = feishuClient !== undefined && config.feishu.eventMode === 'webhook';
   const routes: RouteModule[] = [
@@ -367,6 +395,7 @@ export async function startBot(
         maxSkewSeconds: config.feishu.maxSkewSeconds,
         log,
         bus,
+        onCardAction,
       }),
     });
   }
@@ -422,6 +451,7 @@ export async function startBot(
           inbox,
           log,
           bus,
+          onCardAction,
         })
       : undefined;
   if (connection) {

@@ -155,7 +155,7 @@ export const SETTINGS = {
   TOOL_RESULT_MAX_CHARS: setting('tools.maxResultChars', positiveInt(20_000)),
   /** Rows, records, events or documents one tool result lists at most. */
   TOOL_RESULT_MAX_ITEMS: setting('tools.maxResultItems', positiveInt(100)),
-  /** Tools the manager calls itself (comma list of names, docs/tools.md); unset: currentTime, readDocument, getUser. */
+  /** Tools the manager calls itself (comma list of names, docs/tools.md); unset: currentTime, readDocument, getUser, readWebPage (and webSearch with a search provider). */
   MANAGER_TOOLS: setting(
     'tools.managerTools',
     z
@@ -188,6 +188,15 @@ export const SETTINGS = {
   SEARCH_BASE_URL: setting('search.baseURL', z.string().url().optional()),
   /** Results one web search lists at most. */
   SEARCH_MAX_RESULTS: setting('search.maxResults', z.coerce.number().int().min(1).max(20).default(5)),
+  /** One page fetch by `readWebPage`, redirects included (within TOOL_TIMEOUT_MS). */
+  FETCH_TIMEOUT_MS: setting('fetch.timeoutMs', positiveInt(10_000)),
+  /** Bytes of a fetched page read at most (after decompression); the rest is never downloaded. */
+  FETCH_MAX_BYTES: setting('fetch.maxBytes', positiveInt(2_000_000)),
+  /**
+   * Host names `readWebPage` may fetch although they resolve to private addresses (an intranet
+   * the operator opens on purpose); everything else private, loopback or link-local is refused.
+   */
+  FETCH_ALLOW_PRIVATE_HOSTS: setting('fetch.allowPrivateHosts', commaList),
 
   /**
    * What the bot sees of a group's discussion it was not mentioned in, when it is mentioned:

@@ -22,6 +22,8 @@ import { formatRoom, type GroupContextMode, type RoomContext } from './room-cont
 export interface MessageHandlerOptions {
   /** Allowlists, rate limits and the input length limit. */
   policy: Config['policy'];
+  /** Forgets a person's own Feishu authorization (`/logout`); absent when per-person authorization is off. */
+  forgetUserAuthorization?: ((userId: string) => Promise<boolean>) | undefined;
   /** Daily budgets per chat and user (checked with the policy). */
   budget?: BudgetGuard | undefined;
   /** How much history (in tokens) goes with each question. */
@@ -110,6 +112,7 @@ function summaryLine(answer: {
  */
 export function createMessageHandler({
   policy: policySettings,
+  forgetUserAuthorization,
   budget,
   memoryTokenBudget,
   appId,
@@ -201,6 +204,9 @@ export function createMessageHandler({
       clearMemory: () => memory.clear(key),
       specialists: managerAgent.specialists,
       inThread: Boolean(message.threadId || message.rootId),
+      ...(forgetUserAuthorization === undefined
+        ? {}
+        : { forgetUserAuthorization: () => forgetUserAuthorization(message.sender.openId) }),
     });
     log.info({ traceId: read.job.job.id, command: name, key }, 'command');
     await sink.finish(text);

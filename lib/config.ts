@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { isTimeZone } from './cost/budget-day.js';
 
 /**
  * Every environment variable the bot reads, in one table. The names in the README's first
@@ -35,6 +36,12 @@ const commaList = z
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
+const nonNegativeNumber = (fallback: number) => z.coerce.number().finite().min(0).default(fallback);
+const timeZone = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine(isTimeZone, { message: 'must be an IANA time zone such as UTC or Asia/Shanghai' });
 const ratio = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
 const hoursToMs = (hours: number) => hours * 3_600_000;
 const daysToMs = (days: number) => days * 86_400_000;
@@ -148,7 +155,7 @@ export const SETTINGS = {
   TOOL_RESULT_MAX_CHARS: setting('tools.maxResultChars', positiveInt(20_000)),
   /** Rows, records, events or documents one tool result lists at most. */
   TOOL_RESULT_MAX_ITEMS: setting('tools.maxResultItems', positiveInt(100)),
-  /** Tools the manager calls itself (comma list of names, docs/tools.md); unset: currentTime, readDocument, getUser. */
+  /** Tools the manager calls itself (comma list of names, docs/tools.md); unset: currentTime, readDocument, getUser, readWebPage (and webSearch with a search provider). */
   MANAGER_TOOLS: setting(
     'tools.managerTools',
     z
@@ -181,6 +188,15 @@ export const SETTINGS = {
   SEARCH_BASE_URL: setting('search.baseURL', z.string().url().optional()),
   /** Results one web search lists at most. */
   SEARCH_MAX_RESULTS: setting('search.maxResults', z.coerce.number().int().min(1).max(20).default(5)),
+  /** One page fetch by `readWebPage`, redirects included (within TOOL_TIMEOUT_MS). */
+  FETCH_TIMEOUT_MS: setting('fetch.timeoutMs', positiveInt(10_000)),
+  /** Bytes of a fetched page read at most (after decompression); the rest is never downloaded. */
+  FETCH_MAX_BYTES: setting('fetch.maxBytes', positiveInt(2_000_000)),
+  /**
+   * Host names `readWebPage` may fetch although they resolve to private addresses (an intranet
+   * the operator opens on purpose); everything else private, loopback or link-local is refused.
+   */
+  FETCH_ALLOW_PRIVATE_HOSTS: setting('fetch.allowPrivateHosts', commaList),
 
   /**
    * What the bot sees of a group's discussion it was not mentioned in, when it is mentioned:
@@ -215,12 +231,25 @@ export const SETTINGS = {
   CHAT_MESSAGES_PER_MINUTE: setting('policy.chatMessagesPerMinute', positiveInt(30)),
   MAX_INPUT_CHARS: setting('policy.maxInputChars', positiveInt(8_000)),
 
+  /** JSON `{ "<model>": { "inputPerMillion", "outputPerMillion" } }` (USD) over the built-in list prices. */
+  MODEL_PRICES_FILE: setting('cost.pricesFile', optionalText),
+  /** Daily budgets in USD of estimated model cost; 0 (the default) means none. */
+  DAILY_BUDGET_USD_PER_CHAT: setting('cost.dailyBudgetPerChatUsd', nonNegativeNumber(0)),
+  DAILY_BUDGET_USD_PER_USER: setting('cost.dailyBudgetPerUserUsd', nonNegativeNumber(0)),
+  /** Where the budget day starts and ends (an IANA zone such as Asia/Shanghai). */
+  BUDGET_TIME_ZONE: setting('cost.timeZone', timeZone('UTC')),
+
   HEALTH_WINDOW_SECONDS: setting('health.windowSeconds', positiveInt(300)),
   HEALTH_DEGRADED_ERROR_RATE: setting('health.degradedErrorRate', ratio(0.2)),
   HEALTH_UNHEALTHY_ERROR_RATE: setting('health.unhealthyErrorRate', ratio(0.5)),
   HEALTH_DEGRADED_RATE_LIMITS: setting('health.degradedRateLimits', positiveInt(5)),
   HEALTH_MIN_CALLS: setting('health.minCalls', positiveInt(5)),
   HEALTH_DEGRADED_P95_MS: setting('health.degradedP95Ms', positiveInt(60_000)),
+  /**
+   * How long conditions must stay clear (by the recovery margin) before the status gets better;
+   * unset: a quarter of the window, at most 30 s, so a short window is not held for half of it.
+   */
+  HEALTH_RECOVERY_HOLD_SECONDS: setting('health.recoveryHoldSeconds', z.coerce.number().min(0).optional()),
 
   SHUTDOWN_TIMEOUT_MS: setting('shutdownTimeoutMs', positiveInt(10_000)),
   /** Unhandled rejections within UNHANDLED_REJECTION_WINDOW_MS that count as a crash (drain, exit 1). */

@@ -27,6 +27,37 @@ describe('createMetrics + GET /metrics', () => {
     expect(sampleValue(families, 'feishu_bot_process_errors_total', { kind: 'uncaughtException' })).toBe(0);
   });
 
+  it('adds up spend by app, model, chat and person, with chats and people past the cap under other', async () => {
+    const metrics = createMetrics({ instanceId: 'i', collectDefault: false, maxSpendSubjects: 2 });
+    const bus = createEventBus();
+    metrics.attach(bus);
+    const usage = (chatId: string, userId: string, model: string, costUsd: number, priced = true) =>
+      bus.emit({
+        type: 'usage.recorded',
+        traceId: 't',
+        app: 'alpha',
+        agent: 'manager',
+        model,
+        chatId,
+        userId,
+        inputTokens: 100,
+        outputTokens: 10,
+        costUsd,
+        priced,
+      });
+    usage('oc_1', 'ou_1', 'gpt-4o', 0.25);
+    usage('oc_2', 'ou_2', 'gpt-4o', 0.5);
+    usage('oc_3', 'ou_3', 'gpt-4o', 1);
+    usage('oc_1', 'ou_1', 'llama3', 0, false);
+    const { families } = await scrape(metrics);
+    expect(sampleValue(families, 'feishu_bot_cost_usd_total', { app: 'alpha', model: 'gpt-4o' })).toBe(1.75);
+    expect(sampleValue(families, 'feishu_bot_chat_cost_usd_total', { chat: 'oc_1' })).toBe(0.25);
+    expect(sampleValue(families, 'feishu_bot_chat_cost_usd_total', { chat: 'other' })).toBe(1.5);
+    expect(sampleValue(families, 'feishu_bot_user_cost_usd_total', { user: 'other' })).toBe(1.5);
+    expect(sampleValue(families, 'feishu_bot_unpriced_tokens_total', { model: 'llama3' })).toBe(110);
+    expect(sampleValue(families, 'feishu_bot_model_tokens_total', { model: 'gpt-4o', direction: 'input' })).toBe(300);
+  });
+
   it('counts bus events with bounded labels and no chat or user ids', async () => {
     const monitor = new HealthMonitor();
     const metrics = createMetrics({ instanceId: 'i', collectDefault: false, monitor, maxAgents: 4 });

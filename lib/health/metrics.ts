@@ -22,6 +22,11 @@ export interface MetricsOptions {
   maxAgents?: number;
   maxModels?: number;
   maxApis?: number;
+  /**
+   * Chats and people with their own spend series; the rest add up under 'other', so a bot in
+   * thousands of chats keeps a bounded number of series.
+   */
+  maxSpendSubjects?: number;
   /** A scrape does not wait longer than this for `countJobs`. Default 2 000 ms. */
   scrapeTimeoutMs?: number;
 }
@@ -48,7 +53,8 @@ const MAX_LABEL_LENGTH = 64;
 
 /**
  * Keeps a free-form label (agent, model, api) to a bounded set of values: the first `max - 1`
- * distinct values pass, everything after is 'other'. Chat and user ids are never labels at all.
+ * distinct values pass, everything after is 'other'. Chat and user ids are labels only of the
+ * spend series, through their own limiter.
  */
 export class LabelLimiter {
   private readonly names: CappedNameMap<string>;
@@ -78,6 +84,7 @@ export function createMetrics({
   maxAgents = 64,
   maxModels = 32,
   maxApis = 64,
+  maxSpendSubjects = 100,
   scrapeTimeoutMs = 2_000,
 }: MetricsOptions): BotMetrics {
   const registry = new Registry();
@@ -91,6 +98,9 @@ export function createMetrics({
   const eventTypes = new LabelLimiter(32);
   const kinds = new LabelLimiter(16);
   const ignoreReasons = new LabelLimiter(32);
+  const apps = new LabelLimiter(16);
+  const spendChats = new LabelLimiter(maxSpendSubjects);
+  const spendUsers = new LabelLimiter(maxSpendSubjects);
   const rejectReasons = new LabelLimiter(32);
   const registers = [registry];
 
@@ -257,6 +267,36 @@ export function createMetrics({
     help: 'Reconnects of the Feishu long connection since start.',
     registers,
   });
+  const modelTokens = new Counter({
+    name: `${PREFIX}model_tokens_total`,
+    help: 'Model tokens used, by app, model and direction (input, output).',
+    labelNames: ['app', 'model', 'direction'] as const,
+    registers,
+  });
+  const costByModel = new Counter({
+    name: `${PREFIX}cost_usd_total`,
+    help: 'Estimated model cost in USD (MODEL_PRICES_FILE over list prices), by app and model; unpriced models add 0.',
+    labelNames: ['app', 'model'] as const,
+    registers,
+  });
+  const unpricedTokens = new Counter({
+    name: `${PREFIX}unpriced_tokens_total`,
+    help: 'Tokens of models the price table does not know (their cost is missing from the cost series).',
+    labelNames: ['app', 'model'] as const,
+    registers,
+  });
+  const costByChat = new Counter({
+    name: `${PREFIX}chat_cost_usd_total`,
+    help: "Estimated model cost in USD by the chat that asked (the first chats seen each get a series, later ones add to 'other').",
+    labelNames: ['app', 'chat'] as const,
+    registers,
+  });
+  const costByUser = new Counter({
+    name: `${PREFIX}user_cost_usd_total`,
+    help: "Estimated model cost in USD by the person who asked (the first people seen each get a series, later ones add to 'other').",
+    labelNames: ['app', 'user'] as const,
+    registers,
+  });
   const processErrors = new Counter({
     name: `${PREFIX}process_errors_total`,
     help: 'Uncaught exceptions and unhandled rejections.',
@@ -376,6 +416,20 @@ export function createMetrics({
         if (event.outcome === 'error' && event.errorCategory !== undefined) {
           errors.inc({ category: event.errorCategory });
         }
+        break;
+      }
+      case 'usage.recorded': {
+        const app = apps.value(event.app);
+        const model = models.value(event.model);
+        if (event.inputTokens > 0) modelTokens.inc({ app, model, direction: 'input' }, event.inputTokens);
+        if (event.outputTokens > 0) modelTokens.inc({ app, model, direction: 'output' }, event.outputTokens);
+        if (!event.priced) {
+          unpricedTokens.inc({ app, model }, event.inputTokens + event.outputTokens);
+          break;
+        }
+        costByModel.inc({ app, model }, event.costUsd);
+        if (event.chatId !== undefined) costByChat.inc({ app, chat: spendChats.value(event.chatId) }, event.costUsd);
+        if (event.userId !== undefined) costByUser.inc({ app, user: spendUsers.value(event.userId) }, event.costUsd);
         break;
       }
       case 'tool.call': {

@@ -54,6 +54,22 @@ export type BotEvent =
       outputTokens: number;
       errorCategory?: ErrorCategory;
     }
+  | {
+      /** One model call's tokens and estimated cost, attributed to the chat and person who asked. */
+      type: 'usage.recorded';
+      traceId: string;
+      app: string;
+      agent: string;
+      model: string;
+      /** Absent for calls outside a received message (the doctor, a scheduled run's setup). */
+      chatId?: string;
+      userId?: string;
+      inputTokens: number;
+      outputTokens: number;
+      costUsd: number;
+      /** False when the price table does not know the model: cost 0, and no budget counts it. */
+      priced: boolean;
+    }
   | { type: 'agent.delegation'; traceId: string; from: string; to: string; task: string }
   | {
       type: 'tool.call';
@@ -121,6 +137,21 @@ export type BotEvent =
        */
       text: string;
       notice?: string;
+    }
+  | {
+      /** A card button was pressed; `traceId` is the run the button belongs to, when it names one. */
+      type: 'card.action';
+      traceId?: string;
+      action: string;
+      outcome: 'done' | 'refused' | 'duplicate' | 'unknown' | 'failed';
+    }
+  | {
+      /** A run was stopped by its asker (the Stop button, or "stop" typed in the conversation). */
+      type: 'run.stopped';
+      traceId: string;
+      via: 'button' | 'message';
+      /** Characters of the answer that were shown before it stopped. */
+      length: number;
     }
   | { type: 'feishu.api'; api: string; outcome: 'ok' | 'rate-limited' | 'error'; latencyMs: number; code?: number }
   | { type: 'feishu.connection'; state: ConnectionState; reconnects: number }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { isTimeZone } from './cost/budget-day.js';
 
 /**
  * Every environment variable the bot reads, in one table. The names in the README's first
@@ -35,6 +36,12 @@ const commaList = z
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
+const nonNegativeNumber = (fallback: number) => z.coerce.number().finite().min(0).default(fallback);
+const timeZone = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine(isTimeZone, { message: 'must be an IANA time zone such as UTC or Asia/Shanghai' });
 const ratio = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
 const hoursToMs = (hours: number) => hours * 3_600_000;
 const daysToMs = (days: number) => days * 86_400_000;
@@ -98,6 +105,13 @@ export const SETTINGS = {
   FEISHU_VERIFICATION_TOKEN: secret('feishu.verificationToken'),
   FEISHU_DOMAIN: setting('feishu.domain', feishuDomain),
   FEISHU_EVENT_MODE: setting('feishu.eventMode', z.enum(['webhook', 'websocket']).default('webhook')),
+  /**
+   * Webhook mode without FEISHU_ENCRYPT_KEY: events are checked by the verification token alone,
+   * which travels in plain text in every event body, so anyone who saw one event can forge more.
+   * Off by default: without the key (and without this) the webhook answers only Feishu's URL
+   * check, and a production start is refused.
+   */
+  FEISHU_ALLOW_UNSIGNED_WEBHOOK: setting('feishu.allowUnsignedWebhook', booleanFlag.default(false)),
   /**
    * Seconds a signed webhook request may be old before it is rejected as a replay. Feishu
    * re-delivers for about 7.1 h (15 s, 5 min, 1 h, 6 h) and may keep the first timestamp, so a
@@ -166,6 +180,15 @@ export const SETTINGS = {
       .transform((minutes) => minutes * 60_000),
   ),
 
+  /** Web search behind the `webSearch` tool: `tavily`, `brave` or `searxng`; unset: web search is off. */
+  SEARCH_PROVIDER: setting('search.provider', z.enum(['tavily', 'brave', 'searxng']).optional()),
+  /** The provider's API key (required for tavily and brave). */
+  SEARCH_API_KEY: secret('search.apiKey'),
+  /** The provider's base URL: required for searxng (your instance), optional for the others (a proxy). */
+  SEARCH_BASE_URL: setting('search.baseURL', z.string().url().optional()),
+  /** Results one web search lists at most. */
+  SEARCH_MAX_RESULTS: setting('search.maxResults', z.coerce.number().int().min(1).max(20).default(5)),
+
   /**
    * What the bot sees of a group's discussion it was not mentioned in, when it is mentioned:
    * `on-demand` reads the newest messages from Feishu then, `stored` keeps them as they arrive
@@ -183,13 +206,7 @@ export const SETTINGS = {
     z.coerce.number().min(0).default(7).transform(daysToMs),
   ),
   /** IANA time zone schedules are read and shown in, for chats that set none (`/schedules timezone`). */
-  SCHEDULE_TIME_ZONE: setting(
-    'schedules.defaultTimeZone',
-    z
-      .string()
-      .default('Asia/Shanghai')
-      .refine((zone) => isTimeZone(zone), { message: 'must be an IANA time zone such as Asia/Shanghai' }),
-  ),
+  SCHEDULE_TIME_ZONE: setting('schedules.defaultTimeZone', timeZone('Asia/Shanghai')),
   /** Schedules one chat may hold at most. */
   SCHEDULES_PER_CHAT: setting('schedules.maxPerChat', positiveInt(20)),
   /** A due time missed by more than this (the service was down) is skipped with a note, not run late. */
@@ -244,6 +261,14 @@ export const SETTINGS = {
   USER_MESSAGES_PER_MINUTE: setting('policy.userMessagesPerMinute', positiveInt(10)),
   CHAT_MESSAGES_PER_MINUTE: setting('policy.chatMessagesPerMinute', positiveInt(30)),
   MAX_INPUT_CHARS: setting('policy.maxInputChars', positiveInt(8_000)),
+
+  /** JSON `{ "<model>": { "inputPerMillion", "outputPerMillion" } }` (USD) over the built-in list prices. */
+  MODEL_PRICES_FILE: setting('cost.pricesFile', optionalText),
+  /** Daily budgets in USD of estimated model cost; 0 (the default) means none. */
+  DAILY_BUDGET_USD_PER_CHAT: setting('cost.dailyBudgetPerChatUsd', nonNegativeNumber(0)),
+  DAILY_BUDGET_USD_PER_USER: setting('cost.dailyBudgetPerUserUsd', nonNegativeNumber(0)),
+  /** Where the budget day starts and ends (an IANA zone such as Asia/Shanghai). */
+  BUDGET_TIME_ZONE: setting('cost.timeZone', timeZone('UTC')),
 
   HEALTH_WINDOW_SECONDS: setting('health.windowSeconds', positiveInt(300)),
   HEALTH_DEGRADED_ERROR_RATE: setting('health.degradedErrorRate', ratio(0.2)),
@@ -360,16 +385,6 @@ export class ConfigError extends Error {
 /** The long-connection client silently refuses app ids of any other shape. */
 const LONG_CONNECTION_APP_ID = /^cli_[0-9a-f]{16}$/;
 
-/** Whether `zone` is an IANA time zone this runtime knows. */
-function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** A shorter NOTIFY_TOKEN could be guessed. */
 export const MIN_NOTIFY_TOKEN_LENGTH = 32;
 
@@ -420,16 +435,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         : `Feishu channel off: ${missing.join(', ')} not set`,
     );
   }
-  if (
-    production &&
-    feishuEnabled &&
-    feishu.eventMode === 'webhook' &&
-    feishu.encryptKey === undefined &&
-    feishu.verificationToken === undefined
-  ) {
-    problems.push(
-      'FEISHU_ENCRYPT_KEY or FEISHU_VERIFICATION_TOKEN: required in production webhook mode, else anyone can post events',
-    );
+  if (feishuEnabled && feishu.eventMode === 'webhook' && feishu.encryptKey === undefined) {
+    if (feishu.allowUnsignedWebhook) {
+      notices.push(
+        'Webhook unsigned (FEISHU_ALLOW_UNSIGNED_WEBHOOK=true): events are checked by the verification token alone, ' +
+          'which travels in every event body, so anyone who saw one event can forge others; set FEISHU_ENCRYPT_KEY',
+      );
+      if (production && feishu.verificationToken === undefined) {
+        problems.push(
+          'FEISHU_VERIFICATION_TOKEN: required with FEISHU_ALLOW_UNSIGNED_WEBHOOK=true, else anyone can post events',
+        );
+      }
+    } else if (production) {
+      problems.push(
+        'FEISHU_ENCRYPT_KEY: required in webhook mode, so Feishu signs every event (the Encrypt Key under ' +
+          'Events & Callbacks → Encryption Strategy); FEISHU_ALLOW_UNSIGNED_WEBHOOK=true runs on the forgeable verification token alone',
+      );
+    } else {
+      notices.push(
+        'Webhook refuses every event but the URL check: FEISHU_ENCRYPT_KEY not set ' +
+          '(or FEISHU_ALLOW_UNSIGNED_WEBHOOK=true to run on the verification token alone)',
+      );
+    }
   }
   if (feishu.eventMode === 'websocket' && feishu.appId !== undefined && !LONG_CONNECTION_APP_ID.test(feishu.appId)) {
     problems.push('FEISHU_APP_ID: the long connection needs an id like cli_ followed by 16 hex digits');
@@ -455,6 +482,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (health.unhealthyErrorRate < health.degradedErrorRate) {
     problems.push('HEALTH_UNHEALTHY_ERROR_RATE: must not be below HEALTH_DEGRADED_ERROR_RATE');
+  }
+
+  const { search } = settings;
+  if ((search.provider === 'tavily' || search.provider === 'brave') && search.apiKey === undefined) {
+    problems.push(`SEARCH_API_KEY: required with SEARCH_PROVIDER=${search.provider}`);
+  }
+  if (search.provider === 'searxng' && search.baseURL === undefined) {
+    problems.push(
+      'SEARCH_BASE_URL: required with SEARCH_PROVIDER=searxng (your instance, e.g. http://searx.internal:8080)',
+    );
+  }
+  if (search.provider === undefined && (search.apiKey !== undefined || search.baseURL !== undefined)) {
+    problems.push('SEARCH_PROVIDER: required when SEARCH_API_KEY or SEARCH_BASE_URL is set (tavily, brave or searxng)');
   }
 
   if (http.headersTimeoutMs > http.requestTimeoutMs) {

@@ -25,6 +25,7 @@ import { appendNotices, createToolNotices } from './tools/tool-notices.js';
 import { createToolRegistry } from './tools/tool-registry.js';
 import { createToolRuntime, type ToolRuntime } from './tools/tool-runtime.js';
 import type { UserAuthorization } from './tools/user-authorization.js';
+import { createSearchProvider } from './tools/web/create-search-provider.js';
 
 export const MANAGER_AGENT_NAME = 'manager';
 
@@ -260,6 +261,7 @@ export function createModelChainFromConfig(
 export async function createManagerAgentFromConfig({
   model,
   tools: toolSettings,
+  search,
   bus,
   log,
   feishuClient,
@@ -276,6 +278,8 @@ export async function createManagerAgentFromConfig({
   extraTools?: readonly AnyToolDefinition[];
   /** Default: the defaults of `lib/config.ts`. */
   tools?: Config['tools'];
+  /** Web search (SEARCH_*); default: off. */
+  search?: Config['search'];
   bus: EventBus;
   log?: Logger;
   feishuClient?: FeishuClient;
@@ -286,7 +290,15 @@ export async function createManagerAgentFromConfig({
   now?: () => Date;
 }): Promise<ManagerAgent> {
   const registry = createToolRegistry([...BUILT_IN_TOOLS, ...extraTools]);
-  const ownTools = [...(toolSettings?.managerTools ?? DEFAULT_MANAGER_TOOLS), ...extraTools.map((tool) => tool.name)];
+  const searchProvider = search === undefined ? undefined : createSearchProvider(search);
+  // With a search provider set up, the manager searches itself unless MANAGER_TOOLS says otherwise.
+  const ownTools = [
+    ...(toolSettings?.managerTools ?? [
+      ...DEFAULT_MANAGER_TOOLS,
+      ...(searchProvider === undefined ? [] : ['webSearch']),
+    ]),
+    ...extraTools.map((tool) => tool.name),
+  ];
   const unknown = ownTools.filter((name) => !registry.has(name));
   if (unknown.length > 0) {
     throw new Error(`MANAGER_TOOLS: unknown tool ${unknown.join(', ')} (available: ${registry.names().join(', ')})`);
@@ -299,6 +311,7 @@ export async function createManagerAgentFromConfig({
     registry,
     bus,
     feishuClient,
+    web: { search: searchProvider, ...(search === undefined ? {} : { maxSearchResults: search.maxResults }) },
     ...(userAuthorization === undefined ? {} : { userAuthorization }),
     ...(resolveUserName === undefined ? {} : { userName: resolveUserName }),
     ...(toolSettings === undefined

@@ -235,6 +235,15 @@ export function createModelChain({
     let servedBy: string | undefined;
     const record = (entry: ModelAttemptRecord) => {
       if (attempts.length < MAX_ATTEMPT_RECORDS) attempts.push(entry);
+      bus?.emit({
+        type: 'model.attempt',
+        ...(traceId === undefined ? {} : { traceId }),
+        agent,
+        model: entry.model,
+        outcome: entry.outcome === 'skipped' ? 'refused' : entry.outcome,
+        latencyMs: entry.latencyMs,
+        ...(entry.category === undefined ? {} : { category: entry.category }),
+      });
     };
 
     // Failed attempts are not 'error' events: the health monitor counts the agent call's final

@@ -40,6 +40,8 @@ export interface WindowFigures {
   reconnects: number;
   /** Per tool: calls, faults and missing-scope refusals in the window (absent: no tools called). */
   tools?: readonly ToolFigures[];
+  /** Per model: requests sent and how many failed (a fallback may have answered the user). */
+  models?: readonly { name: string; attempts: number; failures: number }[];
 }
 
 /** A pending improvement: conditions have been clear (by the margin) since `since`. */
@@ -72,7 +74,8 @@ export interface Judgement extends HealthVerdict {
  *   degradedRateLimits rate limits, p95 latency ≥ degradedP95Ms (with ≥ minCalls calls), or the
  *   long connection is reconnecting; or a tool is broken: a missing Feishu scope in the window, or
  *   its faults ≥ degradedErrorRate of ≥ minCalls calls. A broken tool never makes the bot
- *   unhealthy on its own: the bot still answers, without that tool.
+ *   unhealthy on its own: the bot still answers, without that tool. Likewise a model whose
+ *   requests failed ≥ degradedErrorRate of ≥ minCalls in the window: its fallbacks may answer.
  */
 export function assessConditions(figures: WindowFigures, thresholds: HealthThresholds, factor = 1): HealthVerdict {
   const t = thresholds;
@@ -122,6 +125,14 @@ export function assessConditions(figures: WindowFigures, thresholds: HealthThres
     } else if (tool.calls >= t.minCalls && tool.faults / tool.calls >= t.degradedErrorRate * factor) {
       degraded.push(
         `tool ${tool.name}: ${percent(tool.faults / tool.calls)} of ${tool.calls} calls failed in ${windowText}${tool.lastProblem ? ` (last: ${tool.lastProblem})` : ''}`,
+      );
+    }
+  }
+  for (const model of figures.models ?? []) {
+    // Only degraded: users may still be answered by the fallbacks (their own failures show above).
+    if (model.attempts >= t.minCalls && model.failures / model.attempts >= t.degradedErrorRate * factor) {
+      degraded.push(
+        `model ${model.name}: ${percent(model.failures / model.attempts)} of ${model.attempts} requests failed in ${windowText}`,
       );
     }
   }

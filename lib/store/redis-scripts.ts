@@ -347,3 +347,22 @@ if not expiresAt or expiresAt <= now then
 end
 return redis.call('HINCRBY', KEYS[1], 'total', ARGV[1])
 `;
+
+/**
+ * Saves one version of a chat's settings if it is exactly one more than the newest stored (0
+ * when none), keeps the newest ARGV[6] versions and indexes the chat by the change's time.
+ * ARGV: prefix, chatId, version, entry JSON, at, keep. Returns 1 when saved, 0 on a conflict.
+ */
+export const SAVE_CHAT_SETTINGS = `
+local p = ARGV[1]
+local key = p .. 'chat-settings:' .. ARGV[2]
+local version = tonumber(ARGV[3])
+local newest = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+local current = 0
+if newest[2] then current = tonumber(newest[2]) end
+if current ~= version - 1 then return 0 end
+redis.call('ZADD', key, version, ARGV[4])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', version - tonumber(ARGV[6]))
+redis.call('ZADD', p .. 'chat-settings-index', ARGV[5], ARGV[2])
+return 1
+`;

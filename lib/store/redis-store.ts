@@ -21,11 +21,13 @@ import {
   RENEW,
   RETRY_DEAD,
   runScript,
+  SAVE_CHAT_SETTINGS,
 } from './redis-scripts.js';
 import {
   type AddScheduleResult,
   type Admission,
   type AdmissionResult,
+  type ChatSettingsVersion,
   type ClaimOptions,
   type ClaimScheduleOptions,
   type FailOptions,
@@ -345,6 +347,74 @@ class RedisStore implements Store {
         await batch.exec().then(settled);
         total += idle.length;
       }
+    });
+  }
+
+  clearHistoryWithPrefix(prefix: string): Promise<number> {
+    return this.run(async () => {
+      storeArguments.clearHistoryWithPrefix(prefix);
+      const index = `${this.prefix}history-active`;
+      // Every conversation is in the index (appendHistory adds it), so a scan of it finds them all.
+      const match = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+      const found = new Set<string>();
+      let cursor = '0';
+      do {
+        const [next, items] = await this.redis.zscan(index, cursor, 'MATCH', match, 'COUNT', 500);
+        cursor = next;
+        for (let item = 0; item < items.length; item += 2) found.add(items[item] as string);
+      } while (cursor !== '0');
+      if (found.size === 0) return 0;
+      const batch = this.redis.multi();
+      for (const conversation of found) batch.del(`${this.prefix}history:${conversation}`).zrem(index, conversation);
+      await batch.exec().then(settled);
+      return found.size;
+    });
+  }
+
+  saveChatSettings(entry: ChatSettingsVersion, keepVersions: number): Promise<boolean> {
+    return this.run(async () => {
+      const settings = storeArguments.saveChatSettings(entry, keepVersions);
+      const { chatId, version, changedBy, change, at } = entry;
+      // The settings as validated JSON, spliced in so what was checked is what is stored.
+      const json = `{"chatId":${JSON.stringify(chatId)},"version":${version},"settings":${settings},"changedBy":${JSON.stringify(changedBy)},"change":${JSON.stringify(change)},"at":${at}}`;
+      const saved = await this.script(SAVE_CHAT_SETTINGS, [chatId, version, json, at, keepVersions]);
+      return saved === 1;
+    });
+  }
+
+  chatSettingsHistory(chatId: string, limit: number): Promise<ChatSettingsVersion[]> {
+    return this.run(async () => {
+      storeArguments.limit(limit);
+      if (limit === 0) return [];
+      const items = await this.redis.zrevrange(`${this.prefix}chat-settings:${chatId}`, 0, limit - 1);
+      return items.map((item) => JSON.parse(item) as ChatSettingsVersion);
+    });
+  }
+
+  listChatSettings(limit: number): Promise<ChatSettingsVersion[]> {
+    return this.run(async () => {
+      storeArguments.limit(limit);
+      if (limit === 0) return [];
+      const chats = await this.redis.zrevrange(`${this.prefix}chat-settings-index`, 0, limit - 1);
+      if (chats.length === 0) return [];
+      const batch = this.redis.multi();
+      for (const chatId of chats) batch.zrange(`${this.prefix}chat-settings:${chatId}`, '-1', '-1');
+      const results = settled(await batch.exec());
+      return results
+        .map(([, reply]) => (reply as string[])[0])
+        .filter((item): item is string => item !== undefined)
+        .map((item) => JSON.parse(item) as ChatSettingsVersion);
+    });
+  }
+
+  deleteChatSettings(chatId: string): Promise<void> {
+    return this.run(async () => {
+      await this.redis
+        .multi()
+        .del(`${this.prefix}chat-settings:${chatId}`)
+        .zrem(`${this.prefix}chat-settings-index`, chatId)
+        .exec()
+        .then(settled);
     });
   }
 

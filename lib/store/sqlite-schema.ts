@@ -131,6 +131,22 @@ export const sqliteMigrations: readonly { version: number; description: string; 
       );
       CREATE INDEX schedules_due ON schedules (due_at);
       CREATE INDEX schedules_scope ON schedules (scope, next_run_at);
+      `,
+  },
+  {
+    version: 5,
+    description: 'per-chat settings, one row per version',
+    sql: `
+      CREATE TABLE chat_settings (
+        chat_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        settings TEXT NOT NULL,
+        changed_by TEXT NOT NULL,
+        change TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (chat_id, version)
+      ) WITHOUT ROWID;
+      CREATE INDEX chat_settings_at ON chat_settings (at);
     `,
   },
 ];

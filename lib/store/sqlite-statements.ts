@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { HistoryMessage, Job, JobStatus, Schedule, ScheduleRun } from './store.js';
+import type { ChatSettingsVersion, HistoryMessage, Job, JobStatus, Schedule, ScheduleRun } from './store.js';
 
 /*
  * The SQL of the SQLite store, prepared once per connection, and the mapping of its rows to the
@@ -140,6 +140,23 @@ export function prepareSqliteStatements(db: Database.Database) {
     idleConversations: db.prepare(
       'SELECT conversation FROM history GROUP BY conversation HAVING MAX(at) < @before LIMIT @limit',
     ),
+    // A range on the conversation index: every key that starts with the prefix.
+    conversationsWithPrefix: db.prepare(
+      'SELECT DISTINCT conversation FROM history WHERE conversation >= @prefix AND conversation < @upper',
+    ),
+
+    insertChatSettings: db.prepare(`
+      INSERT INTO chat_settings (chat_id, version, settings, changed_by, change, at)
+      SELECT @chatId, @version, @settings, @changedBy, @change, @at
+      WHERE coalesce((SELECT max(version) FROM chat_settings WHERE chat_id = @chatId), 0) = @version - 1`),
+    trimChatSettings: db.prepare('DELETE FROM chat_settings WHERE chat_id = @chatId AND version <= @version - @keep'),
+    chatSettingsHistory: db.prepare(`
+      SELECT ${chatSettingsColumns} FROM chat_settings WHERE chat_id = @chatId ORDER BY version DESC LIMIT @limit`),
+    listChatSettings: db.prepare(`
+      SELECT ${chatSettingsColumns} FROM chat_settings AS newest
+      WHERE version = (SELECT max(version) FROM chat_settings WHERE chat_id = newest.chat_id)
+      ORDER BY at DESC, chat_id LIMIT @limit`),
+    deleteChatSettings: db.prepare('DELETE FROM chat_settings WHERE chat_id = @chatId'),
 
     incrementCounter: db.prepare(`
       INSERT INTO counters (key, window_start, count, expires_at) VALUES (@key, @windowStart, 1, @expiresAt)
@@ -189,6 +206,28 @@ export function prepareSqliteStatements(db: Database.Database) {
     deleteSchedule: db.prepare('DELETE FROM schedules WHERE id = @id'),
 
     ping: db.prepare('SELECT 1'),
+  };
+}
+
+const chatSettingsColumns = 'chat_id, version, settings, changed_by, change, at';
+
+export interface ChatSettingsRow {
+  chat_id: string;
+  version: number;
+  settings: string;
+  changed_by: string;
+  change: string;
+  at: number;
+}
+
+export function toChatSettingsVersion(row: ChatSettingsRow): ChatSettingsVersion {
+  return {
+    chatId: row.chat_id,
+    version: row.version,
+    settings: JSON.parse(row.settings) as Record<string, unknown>,
+    changedBy: row.changed_by,
+    change: row.change,
+    at: row.at,
   };
 }
 

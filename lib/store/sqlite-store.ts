@@ -2,10 +2,12 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { openSqliteConnection, type SqliteConnectionOptions } from './sqlite-connection.js';
 import { createGroupCommit, type GroupCommitOptions } from './sqlite-group-commit.js';
 import {
+  type ChatSettingsRow,
   type HistoryRow,
   type JobRow,
   prepareSqliteStatements,
   type ScheduleRow,
+  toChatSettingsVersion,
   toHistoryMessage,
   toJob,
   toSchedule,
@@ -261,6 +263,49 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         const idle = statements.idleConversations.all({ before, limit: PURGE_BATCH }) as { conversation: string }[];
         for (const { conversation } of idle) statements.clearHistory.run({ conversation });
         return idle.length;
+      });
+    },
+
+    clearHistoryWithPrefix(prefix) {
+      return write('clearHistoryWithPrefix', () => {
+        storeArguments.clearHistoryWithPrefix(prefix);
+        const conversations = statements.conversationsWithPrefix.all({ prefix, upper: `${prefix}\u{10ffff}` }) as {
+          conversation: string;
+        }[];
+        for (const { conversation } of conversations) statements.clearHistory.run({ conversation });
+        return conversations.length;
+      });
+    },
+
+    saveChatSettings(entry, keepVersions) {
+      return write('saveChatSettings', () => {
+        const settings = storeArguments.saveChatSettings(entry, keepVersions);
+        const { chatId, version, changedBy, change, at } = entry;
+        const inserted = statements.insertChatSettings.run({ chatId, version, settings, changedBy, change, at });
+        if (inserted.changes !== 1) return false;
+        statements.trimChatSettings.run({ chatId, version, keep: keepVersions });
+        return true;
+      });
+    },
+
+    chatSettingsHistory(chatId, limit) {
+      return read('chatSettingsHistory', () => {
+        storeArguments.limit(limit);
+        const rows = statements.chatSettingsHistory.all({ chatId, limit }) as ChatSettingsRow[];
+        return rows.map(toChatSettingsVersion);
+      });
+    },
+
+    listChatSettings(limit) {
+      return read('listChatSettings', () => {
+        storeArguments.limit(limit);
+        return (statements.listChatSettings.all({ limit }) as ChatSettingsRow[]).map(toChatSettingsVersion);
+      });
+    },
+
+    deleteChatSettings(chatId) {
+      return write('deleteChatSettings', () => {
+        statements.deleteChatSettings.run({ chatId });
       });
     },
 

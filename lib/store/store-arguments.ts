@@ -1,6 +1,7 @@
 import { errorMessage } from '../util/error-message.js';
 import {
   type Admission,
+  type ChatSettingsVersion,
   type ClaimOptions,
   type FailOptions,
   type HistoryMessage,
@@ -24,6 +25,22 @@ import {
  * }
  */
 export const storeArguments = {
+  clearHistoryWithPrefix(prefix: string): void {
+    requireText(prefix, 'prefix');
+  },
+
+  /** Returns the settings as JSON. */
+  saveChatSettings(entry: ChatSettingsVersion, keepVersions: number): string {
+    requireText(entry.chatId, 'entry.chatId');
+    requireText(entry.changedBy, 'entry.changedBy');
+    requirePositiveInteger(entry.version, 'entry.version');
+    requirePositiveInteger(keepVersions, 'keepVersions');
+    if (typeof entry.settings !== 'object' || entry.settings === null || Array.isArray(entry.settings)) {
+      throw StoreArgumentError.type('entry.settings must be an object');
+    }
+    return toJson(entry.settings, 'entry.settings');
+  },
+
   claimKey(key: string, ttlMs: number): void {
     requireText(key, 'key');
     requirePositiveNumber(ttlMs, 'ttlMs');

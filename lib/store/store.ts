@@ -80,6 +80,23 @@ export interface HistoryMessage {
   messageId?: string;
 }
 
+/**
+ * One version of a chat's settings: the whole settings object as it stood after one change, who
+ * made the change, what it was and when. Version 1 is the first change; each save adds one.
+ */
+export interface ChatSettingsVersion {
+  chatId: string;
+  version: number;
+  /** The chat's own values (a JSON object); keys it does not set come from the global defaults. */
+  settings: Record<string, unknown>;
+  /** Who changed it: an open_id, or `devtools`. */
+  changedBy: string;
+  /** What changed, in words (e.g. `model = gpt-4o`). */
+  change: string;
+  /** Epoch ms. */
+  at: number;
+}
+
 /** A durable schedule as the store keeps it; what it does (cron, time zone, text) is in `payload`. */
 export interface NewSchedule {
   /** Stable id; adding is idempotent on it. */
@@ -182,6 +199,22 @@ export interface Store {
   clearHistory(conversation: string): Promise<void>;
   /** Deletes whole conversations whose newest message is older than `before`; returns how many. */
   purgeHistory(before: number): Promise<number>;
+  /** Deletes every conversation whose key starts with `prefix` (a chat left); returns how many. */
+  clearHistoryWithPrefix(prefix: string): Promise<number>;
+
+  // ── per-chat settings, versioned ────────────────────────────────────────────
+  /**
+   * Saves `entry` as the chat's newest version if and only if it is exactly one more than the
+   * version stored now (0 when there is none): two admins saving at once cannot both win, the
+   * loser gets false and reads again. Keeps the newest `keepVersions` versions of the chat.
+   */
+  saveChatSettings(entry: ChatSettingsVersion, keepVersions: number): Promise<boolean>;
+  /** The chat's versions, newest first (the first is the one in effect); empty when never set. */
+  chatSettingsHistory(chatId: string, limit: number): Promise<ChatSettingsVersion[]>;
+  /** The newest version of each chat that has settings, most recently changed first. */
+  listChatSettings(limit: number): Promise<ChatSettingsVersion[]>;
+  /** Forgets a chat's settings and their history. */
+  deleteChatSettings(chatId: string): Promise<void>;
 
   // ── counters with expiry (rate limits) ─────────────────────────────────────
   /** Adds one to the fixed window of `windowMs` containing `now`; returns the new count. */
@@ -287,6 +320,9 @@ export const STORE_WRITE_METHODS: ReadonlySet<string> = new Set<keyof Store>([
   'appendHistory',
   'clearHistory',
   'purgeHistory',
+  'clearHistoryWithPrefix',
+  'saveChatSettings',
+  'deleteChatSettings',
   'incrementCounter',
   'addToTotal',
   'putRecord',

@@ -528,6 +528,123 @@ export function describeStoreConformance(name: string, options: StoreConformance
       });
     });
 
+    describe('history by prefix', () => {
+      const line = (at: number): HistoryMessage => ({ role: 'user', content: `at ${at}`, at: T0 + at });
+
+      it('clears every conversation whose key starts with the prefix, and nothing else', async () => {
+        await store.appendHistory('chat:oc_a', [line(1)], 10);
+        await store.appendHistory('chat:oc_a:thread:omt_1', [line(2)], 10);
+        await store.appendHistory('chat:oc_a:thread:omt_2', [line(3)], 10);
+        await store.appendHistory('chat:oc_ab', [line(4)], 10);
+        await store.appendHistory('chat:oc_*', [line(5)], 10);
+        expect(await store.clearHistoryWithPrefix('chat:oc_a:')).toBe(2);
+        expect(await store.readHistory('chat:oc_a:thread:omt_1', 10)).toEqual([]);
+        expect(await store.readHistory('chat:oc_a', 10)).toEqual([line(1)]);
+        expect(await store.readHistory('chat:oc_ab', 10)).toEqual([line(4)]);
+        // A glob character in the prefix is a character, not a pattern.
+        expect(await store.clearHistoryWithPrefix('chat:oc_*')).toBe(1);
+        expect(await store.readHistory('chat:oc_ab', 10)).toEqual([line(4)]);
+        expect(await store.clearHistoryWithPrefix('nothing:')).toBe(0);
+        // A cleared conversation is gone from the idle purge too.
+        expect(await store.purgeHistory(T0 + HOUR)).toBe(2);
+      });
+    });
+
+    describe('chat settings', () => {
+      const version = (chatId: string, number: number, settings: Record<string, unknown>, at = T0 + number) => ({
+        chatId,
+        version: number,
+        settings,
+        changedBy: 'ou_admin',
+        change: `change ${number}`,
+        at,
+      });
+
+      it('saves versions one after another and reads them newest first', async () => {
+        expect(await store.chatSettingsHistory('oc_1', 10)).toEqual([]);
+        expect(await store.saveChatSettings(version('oc_1', 1, { persona: 'release assistant' }), 10)).toBe(true);
+        expect(
+          await store.saveChatSettings(version('oc_1', 2, { persona: 'release assistant', model: 'm2' }), 10),
+        ).toBe(true);
+        const history = await store.chatSettingsHistory('oc_1', 10);
+        expect(history).toEqual([
+          version('oc_1', 2, { persona: 'release assistant', model: 'm2' }),
+          version('oc_1', 1, { persona: 'release assistant' }),
+        ]);
+        expect(await store.chatSettingsHistory('oc_1', 1)).toEqual([history[0]]);
+        expect(await store.chatSettingsHistory('oc_1', 0)).toEqual([]);
+      });
+
+      it('refuses a version that is not exactly the next one (a concurrent change won)', async () => {
+        expect(await store.saveChatSettings(version('oc_1', 2, {}), 10)).toBe(false);
+        expect(await store.saveChatSettings(version('oc_1', 1, { a: 1 }), 10)).toBe(true);
+        expect(await store.saveChatSettings(version('oc_1', 1, { a: 2 }), 10)).toBe(false);
+        expect(await store.saveChatSettings(version('oc_1', 3, { a: 3 }), 10)).toBe(false);
+        expect((await store.chatSettingsHistory('oc_1', 10)).map((each) => each.settings)).toEqual([{ a: 1 }]);
+      });
+
+      it('lets exactly one of two simultaneous saves of the same version win', async () => {
+        const other = await openAgain();
+        const results = await Promise.all([
+          store.saveChatSettings(version('oc_race', 1, { by: 'first' }), 10),
+          other.saveChatSettings(version('oc_race', 1, { by: 'second' }), 10),
+        ]);
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect(await store.chatSettingsHistory('oc_race', 10)).toHaveLength(1);
+      });
+
+      it('keeps the newest keepVersions versions', async () => {
+        for (let number = 1; number <= 5; number += 1) {
+          expect(await store.saveChatSettings(version('oc_1', number, { number }), 3)).toBe(true);
+        }
+        expect((await store.chatSettingsHistory('oc_1', 10)).map((each) => each.version)).toEqual([5, 4, 3]);
+        expect(await store.saveChatSettings(version('oc_1', 6, { number: 6 }), 3)).toBe(true);
+      });
+
+      it('lists the newest version of each chat, most recently changed first, and deletes one chat', async () => {
+        await store.saveChatSettings(version('oc_a', 1, { a: 1 }, T0 + 10), 10);
+        await store.saveChatSettings(version('oc_b', 1, { b: 1 }, T0 + 20), 10);
+        await store.saveChatSettings(version('oc_a', 2, { a: 2 }, T0 + 30), 10);
+        expect(await store.listChatSettings(10)).toEqual([
+          version('oc_a', 2, { a: 2 }, T0 + 30),
+          version('oc_b', 1, { b: 1 }, T0 + 20),
+        ]);
+        expect(await store.listChatSettings(1)).toEqual([version('oc_a', 2, { a: 2 }, T0 + 30)]);
+        await store.deleteChatSettings('oc_a');
+        expect(await store.chatSettingsHistory('oc_a', 10)).toEqual([]);
+        expect(await store.listChatSettings(10)).toEqual([version('oc_b', 1, { b: 1 }, T0 + 20)]);
+        // Deleted settings start again from version 1.
+        expect(await store.saveChatSettings(version('oc_a', 1, { again: true }), 10)).toBe(true);
+        await expect(store.deleteChatSettings('never')).resolves.toBeUndefined();
+      });
+
+      it('refuses bad versions, settings and bounds with the store argument error', async () => {
+        const bad = [
+          () => store.saveChatSettings(version('', 1, {}), 10),
+          () => store.saveChatSettings(version('oc_1', 0, {}), 10),
+          () => store.saveChatSettings(version('oc_1', 1.5, {}), 10),
+          () => store.saveChatSettings(version('oc_1', 1, {}), 0),
+          () =>
+            store.saveChatSettings(
+              { ...version('oc_1', 1, {}), settings: [] as unknown as Record<string, unknown> },
+              10,
+            ),
+          () => store.saveChatSettings({ ...version('oc_1', 1, {}), changedBy: '' }, 10),
+          () => store.chatSettingsHistory('oc_1', -1),
+          () => store.listChatSettings(-1),
+          () => store.clearHistoryWithPrefix(''),
+        ];
+        for (const call of bad) {
+          const error = await call().then(
+            () => undefined,
+            (failure: unknown) => failure,
+          );
+          expect(StoreArgumentError.isInstance(error)).toBe(true);
+        }
+        expect(await store.chatSettingsHistory('oc_1', 10)).toEqual([]);
+      });
+    });
+
     describe('counters', () => {
       const MINUTE = 60_000;
       const windowStart = Math.floor(T0 / MINUTE) * MINUTE;

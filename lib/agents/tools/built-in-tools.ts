@@ -17,6 +17,7 @@ import { searchWikiTool } from './feishu/search-wiki.js';
 import { readChatHistoryTool } from './read-chat-history.js';
 import type { AnyToolDefinition } from './tool-definition.js';
 import { createToolRegistry, type ToolRegistry } from './tool-registry.js';
+import { webSearchTool } from './web-search.js';
 
 /**
  * Every tool the bot ships. Adding a tool is its file plus one line here (docs/tools.md).
@@ -40,6 +41,7 @@ export const BUILT_IN_TOOLS: readonly AnyToolDefinition[] = [
   getTaskTool,
   getUserTool,
   findUserTool,
+  webSearchTool,
 ];
 
 /** The registry of the built-in tools. */

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { FeishuAccess } from '../../feishu/feishu-access.js';
 import type { ConversationContext } from '../conversation-context.js';
+import type { SearchProvider } from './web/search-provider.js';
 
 /**
  * Whether a tool only reads or also changes something. Write tools are meant to ask the user
@@ -24,6 +25,14 @@ export interface ToolLimits {
 
 export type { FeishuAccess, FeishuRequestOptions } from '../../feishu/feishu-access.js';
 
+/** The web as tools may reach it: the configured search provider. */
+export interface WebAccess {
+  /** Undefined when SEARCH_PROVIDER is not set: web search is off. */
+  search: SearchProvider | undefined;
+  /** Results one search lists at most (SEARCH_MAX_RESULTS, within `limits.maxItems`). */
+  maxSearchResults: number;
+}
+
 /** What a tool's `execute` gets besides its input. */
 export interface ToolRunContext {
   conversation: ConversationContext;
@@ -34,6 +43,7 @@ export interface ToolRunContext {
   limits: ToolLimits;
   /** Feishu with this tool's identity; undefined when the Feishu channel is off. */
   feishu: FeishuAccess | undefined;
+  web: WebAccess;
   /** A person's display name (Feishu contacts, cached), for transcripts; undefined when unknown. */
   userName?: ((openId: string) => Promise<string | undefined>) | undefined;
   now(): Date;

@@ -11,6 +11,7 @@ import type {
   FeishuRequestOptions,
   ToolLimits,
   ToolRunContext,
+  WebAccess,
 } from './tool-definition.js';
 import { ToolError, type ToolErrorCategory, toToolError } from './tool-error.js';
 import type { ToolNotices } from './tool-notices.js';
@@ -33,6 +34,8 @@ export interface ToolRuntimeOptions {
   limits?: Partial<ToolLimits>;
   /** One tool call's deadline, Feishu requests included. */
   timeoutMs?: number;
+  /** The web search provider and its result count; default: web search off. */
+  web?: Partial<WebAccess>;
   /** Display names for the people tools mention (chat transcripts). */
   userName?: ((openId: string) => Promise<string | undefined>) | undefined;
   now?: () => Date;
@@ -68,10 +71,10 @@ function errorForModel(failure: ToolError): string {
     NEEDS_USER_AUTH: 'The user is told that this needs their authorization. Do not guess the content.',
     NOT_FOUND: 'Check the link or id with the user; do not guess the content.',
     BAD_INPUT: 'Fix the arguments and try once more, or ask the user.',
-    RATE_LIMIT: 'Feishu asks to slow down: try once more later in this answer, or say it is busy.',
+    RATE_LIMIT: 'The service asks to slow down: try once more later in this answer, or say it is busy.',
     TIMEOUT: 'Say you could not read it in time; do not guess the content.',
-    UNAVAILABLE: 'Feishu is not answering: say so; do not guess the content.',
-    BAD_RESPONSE: 'Feishu sent something unreadable: say so; do not guess the content.',
+    UNAVAILABLE: 'The service is not answering: say so; do not guess the content.',
+    BAD_RESPONSE: 'The service sent something unreadable: say so; do not guess the content.',
     OTHER: 'Say the tool failed; do not guess the content.',
   };
   return `TOOL ERROR (${failure.code}): ${failure.message}. ${advice[failure.code]}`;
@@ -100,10 +103,12 @@ export function createToolRuntime({
   userAuthorization = notAuthorizedUserAuthorization,
   limits: givenLimits = {},
   timeoutMs = DEFAULT_TOOL_TIMEOUT_MS,
+  web: givenWeb = {},
   userName,
   now = () => new Date(),
 }: ToolRuntimeOptions): ToolRuntime {
   const limits: ToolLimits = { ...DEFAULT_TOOL_LIMITS, ...givenLimits };
+  const web: WebAccess = { search: givenWeb.search, maxSearchResults: givenWeb.maxSearchResults ?? 5 };
 
   async function feishuFor(
     definition: AnyToolDefinition,
@@ -188,6 +193,7 @@ export function createToolRuntime({
           signal: controller.signal,
           limits,
           feishu,
+          web,
           userName,
           now,
         };

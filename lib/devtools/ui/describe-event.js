@@ -59,6 +59,16 @@ export function describe(event) {
           .filter(Boolean)
           .join(' · '),
       };
+    case 'model.attempt':
+      return {
+        title:
+          event.outcome === 'success'
+            ? `${event.model} answered`
+            : event.outcome === 'refused'
+              ? `${event.model} skipped: circuit breaker open`
+              : `${event.model} failed (${event.category || 'OTHER'})`,
+        sub: `${event.agent} · ${formatMs(event.latencyMs)}`,
+      };
     case 'model.breaker':
       return {
         title: `Circuit breaker ${event.state} on ${event.model}`,
@@ -82,6 +92,13 @@ export function describe(event) {
       return {
         title: `Reply sent (${event.mode}${event.cards > 1 ? `, ${event.cards} cards` : ''}, ${formatNumber(event.length)} chars)`,
         sub: event.notice ? `${event.notice} · ${excerpt(event.text)}` : excerpt(event.text),
+      };
+    case 'card.action':
+      return { title: `Card button ${event.action}: ${event.outcome}`, sub: '' };
+    case 'run.stopped':
+      return {
+        title: `Stopped by the asker (${event.via === 'message' ? 'typed stop' : 'Stop button'})`,
+        sub: `${formatNumber(event.length)} chars shown`,
       };
     case 'feishu.api':
       return {

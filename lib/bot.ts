@@ -297,6 +297,7 @@ export async function startBot(
         model: config.model,
         tools: config.tools,
         search: config.search,
+        fetch: config.fetch,
         bus,
         log,
         feishuClient,

@@ -155,7 +155,7 @@ export const SETTINGS = {
   TOOL_RESULT_MAX_CHARS: setting('tools.maxResultChars', positiveInt(20_000)),
   /** Rows, records, events or documents one tool result lists at most. */
   TOOL_RESULT_MAX_ITEMS: setting('tools.maxResultItems', positiveInt(100)),
-  /** Tools the manager calls itself (comma list of names, docs/tools.md); unset: currentTime, readDocument, getUser. */
+  /** Tools the manager calls itself (comma list of names, docs/tools.md); unset: currentTime, readDocument, getUser, readWebPage (and webSearch with a search provider). */
   MANAGER_TOOLS: setting(
     'tools.managerTools',
     z
@@ -188,6 +188,15 @@ export const SETTINGS = {
   SEARCH_BASE_URL: setting('search.baseURL', z.string().url().optional()),
   /** Results one web search lists at most. */
   SEARCH_MAX_RESULTS: setting('search.maxResults', z.coerce.number().int().min(1).max(20).default(5)),
+  /** One page fetch by `readWebPage`, redirects included (within TOOL_TIMEOUT_MS). */
+  FETCH_TIMEOUT_MS: setting('fetch.timeoutMs', positiveInt(10_000)),
+  /** Bytes of a fetched page read at most (after decompression); the rest is never downloaded. */
+  FETCH_MAX_BYTES: setting('fetch.maxBytes', positiveInt(2_000_000)),
+  /**
+   * Host names `readWebPage` may fetch although they resolve to private addresses (an intranet
+   * the operator opens on purpose); everything else private, loopback or link-local is refused.
+   */
+  FETCH_ALLOW_PRIVATE_HOSTS: setting('fetch.allowPrivateHosts', commaList),
 
   /**
    * What the bot sees of a group's discussion it was not mentioned in, when it is mentioned:
@@ -276,6 +285,11 @@ export const SETTINGS = {
   HEALTH_DEGRADED_RATE_LIMITS: setting('health.degradedRateLimits', positiveInt(5)),
   HEALTH_MIN_CALLS: setting('health.minCalls', positiveInt(5)),
   HEALTH_DEGRADED_P95_MS: setting('health.degradedP95Ms', positiveInt(60_000)),
+  /**
+   * How long conditions must stay clear (by the recovery margin) before the status gets better;
+   * unset: a quarter of the window, at most 30 s, so a short window is not held for half of it.
+   */
+  HEALTH_RECOVERY_HOLD_SECONDS: setting('health.recoveryHoldSeconds', z.coerce.number().min(0).optional()),
 
   SHUTDOWN_TIMEOUT_MS: setting('shutdownTimeoutMs', positiveInt(10_000)),
   /** Unhandled rejections within UNHANDLED_REJECTION_WINDOW_MS that count as a crash (drain, exit 1). */

@@ -26,11 +26,12 @@ import { createToolRegistry } from './tools/tool-registry.js';
 import { createToolRuntime, type ToolRuntime } from './tools/tool-runtime.js';
 import type { UserAuthorization } from './tools/user-authorization.js';
 import { createSearchProvider } from './tools/web/create-search-provider.js';
+import { createPageFetcher } from './tools/web/fetch-page.js';
 
 export const MANAGER_AGENT_NAME = 'manager';
 
 /** Tools the manager uses itself unless MANAGER_TOOLS says otherwise (specialists are its tools too). */
-export const DEFAULT_MANAGER_TOOLS: readonly string[] = ['currentTime', 'readDocument', 'getUser'];
+export const DEFAULT_MANAGER_TOOLS: readonly string[] = ['currentTime', 'readDocument', 'getUser', 'readWebPage'];
 /** Characters of a quoted message put in the instructions at most. */
 const MAX_QUOTED_CHARS = 2_000;
 
@@ -262,6 +263,7 @@ export async function createManagerAgentFromConfig({
   model,
   tools: toolSettings,
   search,
+  fetch: fetchSettings,
   bus,
   log,
   feishuClient,
@@ -280,6 +282,8 @@ export async function createManagerAgentFromConfig({
   tools?: Config['tools'];
   /** Web search (SEARCH_*); default: off. */
   search?: Config['search'];
+  /** Page fetching limits (FETCH_*); default: those of `lib/config.ts`. */
+  fetch?: Config['fetch'];
   bus: EventBus;
   log?: Logger;
   feishuClient?: FeishuClient;
@@ -311,7 +315,19 @@ export async function createManagerAgentFromConfig({
     registry,
     bus,
     feishuClient,
-    web: { search: searchProvider, ...(search === undefined ? {} : { maxSearchResults: search.maxResults }) },
+    web: {
+      search: searchProvider,
+      ...(search === undefined ? {} : { maxSearchResults: search.maxResults }),
+      fetchPage: createPageFetcher(
+        fetchSettings === undefined
+          ? {}
+          : {
+              maxBytes: fetchSettings.maxBytes,
+              timeoutMs: fetchSettings.timeoutMs,
+              allowPrivateHosts: fetchSettings.allowPrivateHosts,
+            },
+      ),
+    },
     ...(userAuthorization === undefined ? {} : { userAuthorization }),
     ...(resolveUserName === undefined ? {} : { userName: resolveUserName }),
     ...(toolSettings === undefined

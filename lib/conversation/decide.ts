@@ -1,5 +1,11 @@
-import { ignoreReason, type NormalisedMessage, type UnsupportedMessage } from '../feishu/normalise-message.js';
-import { type CommandName, parseCommand } from './commands.js';
+import {
+  BOT_SENDER_REASON,
+  botSender,
+  ignoreReason,
+  type NormalisedMessage,
+  type UnsupportedMessage,
+} from '../feishu/normalise-message.js';
+import { type CommandName, isStopRequest, parseCommand } from './commands.js';
 import type { PolicyVerdict } from './policy.js';
 
 /**
@@ -64,14 +70,17 @@ export function addressedToBot<Message extends DecidableMessage>(
  */
 export function decide({ message, verdict }: DecisionInput): Decision {
   if (message.kind === 'unsupported') {
+    // Not even a notice for a bot: two bots telling each other "I can only read text" loop forever.
+    if (message.sender !== undefined && botSender(message.sender) !== undefined) {
+      return { action: 'ignore', reason: BOT_SENDER_REASON };
+    }
     const reason = `unsupported: ${message.detail}`;
     // In a direct chat the person is clearly talking to us: say why nothing else happens.
     const tellSender =
       message.reason === 'MESSAGE_TYPE_UNSUPPORTED' &&
       message.chatType === 'p2p' &&
       Boolean(message.messageId) &&
-      Boolean(message.chatId) &&
-      message.sender?.type !== 'app';
+      Boolean(message.chatId);
     return tellSender ? { action: 'notice', kind: 'unsupported-type', reason } : { action: 'ignore', reason };
   }
   const notAddressed = ignoreReason(message);
@@ -80,6 +89,8 @@ export function decide({ message, verdict }: DecisionInput): Decision {
   if (verdict === undefined) return { action: 'ignore', reason: 'policy not consulted' };
   if (verdict.action === 'ignore') return { action: 'ignore', reason: verdict.reason };
   if (verdict.action === 'reply') return { action: 'refuse', reason: verdict.reason, text: verdict.text };
+  // The stop itself happened when the message arrived (see typed-stop.ts); nothing to answer.
+  if (isStopRequest(message.text)) return { action: 'ignore', reason: 'stop request' };
   const command = parseCommand(message.text);
   if (command !== undefined) return { action: 'command', command };
   if (message.text.trim() === '') return { action: 'notice', kind: 'greeting' };

@@ -11,6 +11,13 @@ export function describe(event) {
       return { title: `Duplicate delivery (same ${event.key})`, sub: `via ${event.source}` };
     case 'event.rejected':
       return { title: `Rejected ${event.status}: ${event.reason}`, sub: `via ${event.source}` };
+    case 'event.dropped':
+      return { title: 'Dropped: older than the dedupe window (a replay)', sub: `via ${event.source}` };
+    case 'message.bot-skipped':
+      return {
+        title: `Not answered: sent by ${event.sender === 'self' ? 'this bot itself' : `a bot (${event.sender})`}`,
+        sub: '',
+      };
     case 'job.queued':
       return { title: `Queued as ${event.kind}`, sub: `lane ${event.lane}` };
     case 'job.started':
@@ -92,6 +99,13 @@ export function describe(event) {
       return {
         title: `Reply sent (${event.mode}${event.cards > 1 ? `, ${event.cards} cards` : ''}, ${formatNumber(event.length)} chars)`,
         sub: event.notice ? `${event.notice} · ${excerpt(event.text)}` : excerpt(event.text),
+      };
+    case 'card.action':
+      return { title: `Card button ${event.action}: ${event.outcome}`, sub: '' };
+    case 'run.stopped':
+      return {
+        title: `Stopped by the asker (${event.via === 'message' ? 'typed stop' : 'Stop button'})`,
+        sub: `${formatNumber(event.length)} chars shown`,
       };
     case 'feishu.api':
       return {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { fdatasync, fstatSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -50,6 +50,33 @@ describe('SQLite store specifics', () => {
     const db = new Database(path);
     toClose.push(db);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+  });
+
+  it('answers a write only after its commit was flushed to disk, so an acknowledged event survives a power cut', async () => {
+    const path = newPath();
+    const flushed: number[] = [];
+    let releaseFlush = () => {};
+    const store = open(path, {
+      // The real fdatasync, held until the test lets it run.
+      flushLog: (fd) =>
+        new Promise<void>((resolve, reject) => {
+          releaseFlush = () => fdatasync(fd, (error) => (error ? reject(error) : resolve()));
+        }).then(() => {
+          flushed.push(fstatSync(fd).ino);
+        }),
+    });
+    let settled = false;
+    const write = store.enqueue({ id: 'durable', lane: 'lane', kind: 'answer', payload: {} }, T0).then(() => {
+      settled = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Committed (another connection sees it), but not answered while the log is not on disk.
+    expect(inspect(path).prepare("SELECT id FROM jobs WHERE id = 'durable'").get()).toEqual({ id: 'durable' });
+    expect(settled).toBe(false);
+    releaseFlush();
+    await write;
+    // The flushed file is the store's write-ahead log.
+    expect(flushed).toEqual([statSync(`${path}-wal`).ino]);
   });
 
   it('folds the WAL into the database file from a background worker, not inside commits', async () => {

@@ -2,6 +2,7 @@ import type { ConversationContext } from '../agents/conversation-context.js';
 import type { ManagerAgent } from '../agents/manager-agent.js';
 import { type ConversationMemory, createConversationMemory } from '../agents/memory.js';
 import type { Config } from '../config.js';
+import type { BudgetGuard } from '../cost/budget-guard.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
 import type { NormalisedMessage, NormaliseResult } from '../feishu/normalise-message.js';
 import { conversationKey } from '../inbox/conversation-key.js';
@@ -15,11 +16,15 @@ import { type CommandName, runCommand } from './commands.js';
 import { addressedToBot, decide, type NoticeKind } from './decide.js';
 import { type BotOpenId, type MessageJob, readMessageJob, startReply } from './message-job.js';
 import { createConversationPolicy, type PolicyVerdict } from './policy.js';
-import type { ReplySinkFor } from './reply-sink.js';
+import type { ReplySink, ReplySinkFor } from './reply-sink.js';
+import { formatRoom, type GroupContextMode, type RoomContext } from './room-context.js';
+import type { RunStops, RunWatch } from './run-stops.js';
 
 export interface MessageHandlerOptions {
   /** Allowlists, rate limits and the input length limit. */
   policy: Config['policy'];
+  /** Daily budgets per chat and user (checked with the policy). */
+  budget?: BudgetGuard | undefined;
   /** How much history (in tokens) goes with each question. */
   memoryTokenBudget: Config['model']['memoryTokenBudget'];
   /** The app's id: Feishu history messages sent by it are the bot's own turns when a thread is seeded. */
@@ -40,6 +45,16 @@ export interface MessageHandlerOptions {
   userNameTimeoutMs?: number;
   /** Default: built from the store, `memoryTokenBudget` and the bot's ids. */
   memory?: ConversationMemory;
+  /**
+   * Stop requests (the Stop button, a typed "stop"). With it every answer offers Stop and ends
+   * as "Stopped" with the text so far when asked to; without it answers cannot be stopped.
+   */
+  runStops?: RunStops;
+  /**
+   * The group's recent discussion the bot was not mentioned in ("reads the room"), and which
+   * mode a chat uses. Without it group answers see only their own conversation.
+   */
+  groupContext?: { room: RoomContext; mode(chatId: string): GroupContextMode | Promise<GroupContextMode> };
   now?: () => number;
 }
 
@@ -53,6 +68,10 @@ export class JobAbortedError extends Error {
 }
 
 const INTERRUPTED_NOTICE = 'I was interrupted by a restart and will pick this up again in a moment.';
+/** What a stopped answer's card ends with, after the text so far. */
+export const STOPPED_NOTICE = '⏹ Stopped';
+/** How a stopped answer is remembered, so the next turn knows it was cut short. */
+export const STOPPED_MEMORY_MARK = '[stopped by the user before the answer was complete]';
 const NOTICES: Record<NoticeKind, string> = {
   'unsupported-type': 'I can only read text messages for now. Please send your question as text.',
   greeting: 'Hi! Ask me anything, or send /help to see what I can do.',
@@ -101,6 +120,7 @@ function summaryLine(answer: {
  */
 export function createMessageHandler({
   policy: policySettings,
+  budget,
   memoryTokenBudget,
   appId,
   store,
@@ -112,6 +132,7 @@ export function createMessageHandler({
   managerAgent,
   resolveUserName,
   userNameTimeoutMs = 1_000,
+  runStops,
   memory = createConversationMemory({
     store,
     tokenBudget: memoryTokenBudget,
@@ -121,10 +142,12 @@ export function createMessageHandler({
       (id): id is string => id !== undefined,
     ),
     ...(feishuClient === undefined ? {} : { feishuClient }),
+    ...(resolveUserName === undefined ? {} : { resolveUserName }),
   }),
+  groupContext,
   now = Date.now,
 }: MessageHandlerOptions): JobHandler {
-  const policy = createConversationPolicy({ policy: policySettings, store });
+  const policy = createConversationPolicy({ policy: policySettings, store, budget });
 
   const handle = async (job: JobContext): Promise<void> => {
     const { signal } = job;
@@ -161,6 +184,7 @@ export function createMessageHandler({
     switch (decision.action) {
       case 'ignore':
         bus.emit({ type: 'message.ignored', traceId, reason: decision.reason });
+        await keepForRoom(message, traceId);
         return;
       case 'notice': {
         if (decision.reason !== undefined) bus.emit({ type: 'message.ignored', traceId, reason: decision.reason });
@@ -193,12 +217,68 @@ export function createMessageHandler({
     await sink.finish(text);
   }
 
+  /** In `stored` mode, a group message not addressed to the bot is kept for when it is. */
+  async function keepForRoom(message: NormaliseResult, traceId: string): Promise<void> {
+    if (groupContext === undefined || message.kind !== 'message' || message.chatType !== 'group') return;
+    if (message.mentionsBot || message.sender.type === 'app' || message.text === '') return;
+    try {
+      if ((await groupContext.mode(message.chatId)) !== 'stored') return;
+      await groupContext.room.remember(message, {
+        messageId: message.messageId,
+        senderId: message.sender.openId,
+        text: message.text,
+        at: message.createTime || now(),
+      });
+    } catch (error) {
+      log.warn({ traceId, err: error }, 'could not keep a group message for later context');
+    }
+  }
+
+  /** The group's recent discussion before this message, as text for the model; '' when none. */
+  async function roomBackground(
+    message: NormalisedMessage,
+    history: readonly HistoryMessage[],
+    traceId: string,
+  ): Promise<string> {
+    if (groupContext === undefined || message.chatType !== 'group') return '';
+    const mode = await Promise.resolve(groupContext.mode(message.chatId)).catch((error: unknown) => {
+      log.warn({ traceId, err: error }, 'group context setting not readable: answering without it');
+      return 'off' as const;
+    });
+    const known = new Set(history.map((turn) => turn.messageId).filter((id): id is string => id !== undefined));
+    const room = await groupContext.room.read({
+      where: message,
+      mode,
+      currentMessageId: message.messageId,
+      currentTime: message.createTime,
+      known,
+      traceId,
+    });
+    return room.length === 0 ? '' : formatRoom(room);
+  }
+
   /** Runs the manager with the conversation's memory and streams its answer into the reply. */
   async function answer(read: MessageJob, message: NormalisedMessage): Promise<void> {
+    const { job } = read;
+    // Before anything slow (memory seeding, the model), so a "thinking" state shows at once.
+    const sink = await startReply(read, replySinkFor, { stoppable: runStops !== undefined });
+    const traceId = job.job.id;
+    const watch = await runStops?.watch(traceId, { lane: job.job.lane, asker: message.sender.openId });
+    try {
+      await answerInto(read, message, sink, watch);
+    } finally {
+      await watch?.close();
+    }
+  }
+
+  async function answerInto(
+    read: MessageJob,
+    message: NormalisedMessage,
+    sink: ReplySink,
+    watch: RunWatch | undefined,
+  ): Promise<void> {
     const { job, inbound } = read;
     const { signal } = job;
-    // Before anything slow (memory seeding, the model), so a "thinking" state shows at once.
-    const sink = await startReply(read, replySinkFor);
     const traceId = job.job.id;
     const chatType = inbound.source === 'devtools' ? 'local' : message.chatType;
     const key = conversationKey(message);
@@ -225,13 +305,26 @@ export function createMessageHandler({
       ...(message.rootId ? { rootId: message.rootId } : {}),
       ...(message.parentId ? { parentId: message.parentId } : {}),
     };
+    const background = chatType === 'local' ? '' : await roomBackground(message, history, traceId);
     const answer = await managerAgent.answer({
       context,
       history,
       input: message.text,
-      signal,
+      background,
+      // A stop ends the model call and any running tool, like a drain does, but the job is done.
+      signal: watch === undefined ? signal : AbortSignal.any([signal, watch.signal]),
       onText: (text) => sink.update(text),
     });
+
+    const stoppedVia = watch?.stoppedVia();
+    if (stoppedVia !== undefined && !signal.aborted) {
+      await sink.fail(answer.text, STOPPED_NOTICE);
+      bus.emit({ type: 'run.stopped', traceId, via: stoppedVia, length: answer.text.length });
+      if (alreadyStored) return;
+      const partial = answer.text.trim() === '' ? STOPPED_MEMORY_MARK : `${answer.text}\n\n${STOPPED_MEMORY_MARK}`;
+      await remember(key, message, userName, partial, traceId);
+      return;
+    }
 
     if (answer.outcome === 'aborted' || signal.aborted) {
       if (signal.reason !== 'lease-lost') {
@@ -246,6 +339,17 @@ export function createMessageHandler({
     else await sink.fail(answer.text, answer.notice ?? 'Something went wrong. Please try again.');
 
     if (alreadyStored) return;
+    await remember(key, message, userName, answer.text, traceId);
+  }
+
+  /** Appends the question and the answer (when it said anything) to the conversation's memory. */
+  async function remember(
+    key: string,
+    message: NormalisedMessage,
+    userName: string | undefined,
+    answerText: string,
+    traceId: string,
+  ): Promise<void> {
     const turns: HistoryMessage[] = [
       {
         role: 'user',
@@ -255,7 +359,7 @@ export function createMessageHandler({
         messageId: message.messageId,
       },
     ];
-    if (answer.text.trim() !== '') turns.push({ role: 'assistant', content: answer.text, at: now() });
+    if (answerText.trim() !== '') turns.push({ role: 'assistant', content: answerText, at: now() });
     try {
       await memory.append(key, turns);
     } catch (error) {

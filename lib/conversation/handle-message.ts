@@ -9,6 +9,9 @@ import { conversationKey } from '../inbox/conversation-key.js';
 import type { JobContext, JobHandler } from '../inbox/job-handler.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
+import { proactiveTargetOf } from '../schedules/proactive-job.js';
+import { runScheduleCommand } from '../schedules/schedule-commands.js';
+import type { ScheduleService } from '../schedules/schedule-service.js';
 import type { HistoryMessage, Store } from '../store/store.js';
 import { errorMessage } from '../util/error-message.js';
 import { withTimeout } from '../util/with-timeout.js';
@@ -37,6 +40,8 @@ export interface MessageHandlerOptions {
   botOpenId?: BotOpenId | undefined;
   replySinkFor: ReplySinkFor;
   managerAgent: ManagerAgent;
+  /** `/remind` and `/schedules`; absent: those commands say schedules are not available. */
+  schedules?: ScheduleService | undefined;
   /**
    * Looks up a person's display name (e.g. Feishu contact API) for the instructions and the
    * "author: text" of group turns. Optional; bounded by `userNameTimeoutMs`, failures ignored.
@@ -130,6 +135,7 @@ export function createMessageHandler({
   botOpenId,
   replySinkFor,
   managerAgent,
+  schedules,
   resolveUserName,
   userNameTimeoutMs = 1_000,
   runStops,
@@ -208,10 +214,23 @@ export function createMessageHandler({
   async function command(read: MessageJob, message: NormalisedMessage, name: CommandName): Promise<void> {
     const sink = await startReply(read, replySinkFor);
     const key = conversationKey(message);
+    const feishuChat = read.inbound.source !== 'devtools';
     const text = await runCommand(name, {
       clearMemory: () => memory.clear(key),
       specialists: managerAgent.specialists,
       inThread: Boolean(message.threadId || message.rootId),
+      args: message.text.trim().replace(/^\S+\s*/, ''),
+      ...(schedules === undefined || !feishuChat
+        ? {}
+        : {
+            schedules: (command, args) =>
+              runScheduleCommand(command, args, {
+                service: schedules,
+                target: proactiveTargetOf(message),
+                userId: message.sender.openId,
+                now: now(),
+              }),
+          }),
     });
     log.info({ traceId: read.job.job.id, command: name, key }, 'command');
     await sink.finish(text);
@@ -304,6 +323,8 @@ export function createMessageHandler({
       ...(message.threadId ? { threadId: message.threadId } : {}),
       ...(message.rootId ? { rootId: message.rootId } : {}),
       ...(message.parentId ? { parentId: message.parentId } : {}),
+      // "Tomorrow 9:00" means the chat's tomorrow: the schedule tools read times in this zone.
+      ...(schedules === undefined ? {} : { timeZone: await schedules.timeZoneOf(message.chatId) }),
     };
     const background = chatType === 'local' ? '' : await roomBackground(message, history, traceId);
     const answer = await managerAgent.answer({

@@ -228,7 +228,6 @@ export function createMessageHandler({
                 service: schedules,
                 target: proactiveTargetOf(message),
                 userId: message.sender.openId,
-                now: now(),
               }),
           }),
     });

@@ -1,5 +1,6 @@
 import { ignoreReason, type NormalisedMessage, type UnsupportedMessage } from '../feishu/normalise-message.js';
 import { type CommandName, parseCommand } from './commands.js';
+import { hasNonTextParts } from './message-parts.js';
 import type { PolicyVerdict } from './policy.js';
 
 /**
@@ -7,7 +8,8 @@ import type { PolicyVerdict } from './policy.js';
  * platform payload, so a richer message shape only has to keep these fields meaning the same.
  */
 export type DecidableMessage =
-  | Pick<NormalisedMessage, 'kind' | 'chatType' | 'sender' | 'mentionsBot' | 'text'>
+  | (Pick<NormalisedMessage, 'kind' | 'chatType' | 'sender' | 'mentionsBot' | 'text'> &
+      Partial<Pick<NormalisedMessage, 'parts'>>)
   | Pick<UnsupportedMessage, 'kind' | 'reason' | 'detail' | 'chatType' | 'messageId' | 'chatId' | 'sender'>;
 
 /** The fixed short replies the decision can choose instead of an answer. */
@@ -82,6 +84,7 @@ export function decide({ message, verdict }: DecisionInput): Decision {
   if (verdict.action === 'reply') return { action: 'refuse', reason: verdict.reason, text: verdict.text };
   const command = parseCommand(message.text);
   if (command !== undefined) return { action: 'command', command };
-  if (message.text.trim() === '') return { action: 'notice', kind: 'greeting' };
+  // A picture, a file or a voice message with no words is still something to answer.
+  if (message.text.trim() === '' && !hasNonTextParts(message.parts)) return { action: 'notice', kind: 'greeting' };
   return { action: 'answer' };
 }

@@ -54,7 +54,8 @@ export class JobAbortedError extends Error {
 
 const INTERRUPTED_NOTICE = 'I was interrupted by a restart and will pick this up again in a moment.';
 const NOTICES: Record<NoticeKind, string> = {
-  'unsupported-type': 'I can only read text messages for now. Please send your question as text.',
+  'unsupported-type':
+    'I cannot read this kind of message. Send your question as text, a picture, a file or a voice message.',
   greeting: 'Hi! Ask me anything, or send /help to see what I can do.',
 };
 

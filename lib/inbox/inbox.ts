@@ -51,7 +51,11 @@ interface MessageKeys {
   lane: string;
 }
 
-function messageKeys(event: unknown): MessageKeys | undefined {
+function messageKeys({ event, message: neutral }: InboundEvent): MessageKeys | undefined {
+  if (neutral !== undefined) {
+    const { messageId, chatId } = neutral;
+    return { messageId, chatId, lane: conversationKey(neutral) };
+  }
   if (!isObject(event) || !isObject(event.message)) return undefined;
   const message = event.message;
   const messageId = text(message.message_id);
@@ -168,7 +172,7 @@ export function createInbox({
   return {
     async accept(inbound: InboundEvent): Promise<AcceptResult> {
       const kind = jobKinds[inbound.eventType];
-      const keys = inbound.eventType === MESSAGE_EVENT_TYPE ? messageKeys(inbound.event) : undefined;
+      const keys = inbound.eventType === MESSAGE_EVENT_TYPE ? messageKeys(inbound) : undefined;
       const jobId = keys ? `message:${keys.messageId}` : `event:${inbound.eventId}`;
       bus.emit({
         type: 'event.received',

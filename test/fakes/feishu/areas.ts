@@ -11,6 +11,7 @@ export { cardkitArea } from './cardkit.js';
 export { contactArea } from './contact.js';
 export { docxArea } from './docx.js';
 export { imMessagesArea } from './im-messages.js';
+export { messageResourcesArea } from './message-resources.js';
 export { reactionsArea } from './reactions.js';
 export { searchArea } from './search.js';
 export { sheetsArea } from './sheets.js';

@@ -8,6 +8,7 @@ import { type Config, isLoopbackHost } from './config.js';
 import { createMessageHandler } from './conversation/handle-message.js';
 import { createDeadLetterReply, createNoticeHandler } from './conversation/notice-handlers.js';
 import { createReplyRouter } from './conversation/reply-routing.js';
+import { createTurnResolverFromConfig } from './conversation/turn-resolver-from-config.js';
 import { createDevtoolsReplies, type DevtoolsReplies } from './devtools/devtools-replies.js';
 import { devtoolsRoutes } from './devtools/devtools-routes.js';
 import { readMetricTotals } from './devtools/metric-totals.js';
@@ -262,6 +263,10 @@ export async function startBot(
   const userNames = feishuClient
     ? createUserNames({ client: feishuClient, bus, ttlMs: config.tools.userNameCacheMs })
     : undefined;
+  // Images, files, voice, quotes and forwarded bundles, resolved in the job (docs/messages.md).
+  const attachmentWork = managerAgent
+    ? createTurnResolverFromConfig({ config, feishuClient, bus, log, botOpenId, nameOf: userNames?.name })
+    : undefined;
   const handlers: Record<string, JobHandler> = {
     [BUSY_NOTICE_KIND]: createNoticeHandler({ bus, log, botOpenId, replySinkFor, policy: config.policy }),
     ...(managerAgent
@@ -278,6 +283,8 @@ export async function startBot(
             replySinkFor,
             managerAgent,
             ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
+            turns: attachmentWork?.turns,
+            vision: { primarySeesImages: config.model.primarySeesImages, visionModel: config.model.visionModel },
           }),
         }
       : {}),
@@ -422,6 +429,7 @@ export async function startBot(
     },
     { name: 'drain dispatcher', run: () => dispatcher.drain(Math.floor(config.shutdownTimeoutMs * 0.6)) },
     { name: 'close server', run: () => serverClosed },
+    { name: 'stop the extraction worker', run: () => attachmentWork?.close() },
     // Writes finished traces before the store closes.
     { name: 'close devtools tracker', run: () => devtools?.tracker.close() },
     { name: 'close store', run: () => store.close() },

@@ -1,6 +1,7 @@
 import type { ConversationContext } from '../agents/conversation-context.js';
 import type { ManagerAgent } from '../agents/manager-agent.js';
 import { type ConversationMemory, createConversationMemory } from '../agents/memory.js';
+import { appendNotices } from '../agents/tools/tool-notices.js';
 import type { Config } from '../config.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
 import type { NormalisedMessage, NormaliseResult } from '../feishu/normalise-message.js';
@@ -16,6 +17,7 @@ import { addressedToBot, decide, type NoticeKind } from './decide.js';
 import { type BotOpenId, type MessageJob, readMessageJob, startReply } from './message-job.js';
 import { createConversationPolicy, type PolicyVerdict } from './policy.js';
 import type { ReplySinkFor } from './reply-sink.js';
+import type { ResolvedTurn, TurnResolver } from './resolve-turn.js';
 
 export interface MessageHandlerOptions {
   /** Allowlists, rate limits and the input length limit. */
@@ -40,6 +42,13 @@ export interface MessageHandlerOptions {
   userNameTimeoutMs?: number;
   /** Default: built from the store, `memoryTokenBudget` and the bot's ids. */
   memory?: ConversationMemory;
+  /**
+   * Resolves the message's parts in the job (images, files, voice, quote, forwarded bundle).
+   * Without one, the model gets the plain text and the manager reads a quoted message itself.
+   */
+  turns?: TurnResolver | undefined;
+  /** Which model sees images: MODEL itself, or VISION_MODEL for turns with images. */
+  vision?: { primarySeesImages: boolean; visionModel?: string | undefined };
   now?: () => number;
 }
 
@@ -113,6 +122,8 @@ export function createMessageHandler({
   managerAgent,
   resolveUserName,
   userNameTimeoutMs = 1_000,
+  turns,
+  vision = { primarySeesImages: true },
   memory = createConversationMemory({
     store,
     tokenBudget: memoryTokenBudget,
@@ -226,43 +237,74 @@ export function createMessageHandler({
       ...(message.rootId ? { rootId: message.rootId } : {}),
       ...(message.parentId ? { parentId: message.parentId } : {}),
     };
-    const answer = await managerAgent.answer({
-      context,
-      history,
-      input: message.text,
-      signal,
-      onText: (text) => sink.update(text),
-    });
-
-    if (answer.outcome === 'aborted' || signal.aborted) {
+    const interrupted = async (said: string): Promise<never> => {
       if (signal.reason !== 'lease-lost') {
-        await sink.fail(answer.text, INTERRUPTED_NOTICE).catch((error: unknown) => {
+        await sink.fail(said, INTERRUPTED_NOTICE).catch((error: unknown) => {
           log.warn({ traceId, err: error }, 'could not close the reply after an interruption');
         });
       }
       throw new JobAbortedError(signal.reason);
-    }
+    };
 
-    if (answer.outcome === 'success') await sink.finish(answer.text, summaryLine(answer));
-    else await sink.fail(answer.text, answer.notice ?? 'Something went wrong. Please try again.');
-
-    if (alreadyStored) return;
-    const turns: HistoryMessage[] = [
-      {
-        role: 'user',
-        content: message.text,
-        at: message.createTime || now(),
-        author: userName ?? message.sender.openId,
-        messageId: message.messageId,
-      },
-    ];
-    if (answer.text.trim() !== '') turns.push({ role: 'assistant', content: answer.text, at: now() });
+    // Downloading, extracting and transcribing happen here, in the job, never before the ack.
+    const canSeeImages = vision.primarySeesImages || vision.visionModel !== undefined;
+    let turn: ResolvedTurn | undefined;
     try {
-      await memory.append(key, turns);
+      turn = await turns?.resolve(message, { jobId: job.job.id, traceId, signal, canSeeImages });
     } catch (error) {
-      // The user has the answer; re-running the job for memory would answer twice.
-      log.error({ traceId, key, err: error }, 'could not store the conversation turn');
+      if (signal.aborted) await interrupted('');
+      throw error;
     }
+    const remember = async (answerText: string) => {
+      if (alreadyStored) return;
+      const stored: HistoryMessage[] = [
+        {
+          role: 'user',
+          content: turn?.memoryText || message.text,
+          at: message.createTime || now(),
+          author: userName ?? message.sender.openId,
+          messageId: message.messageId,
+        },
+      ];
+      if (answerText.trim() !== '') stored.push({ role: 'assistant', content: answerText, at: now() });
+      try {
+        await memory.append(key, stored);
+      } catch (error) {
+        // The user has the answer; re-running the job for memory would answer twice.
+        log.error({ traceId, key, err: error }, 'could not store the conversation turn');
+      }
+    };
+
+    if (turn !== undefined && !turn.readable) {
+      // Nothing the model could read (a corrupt file alone, a sticker): say why, do not guess.
+      const notices = turn.notices.length > 0 ? turn.notices : ['I could not read anything in this message.'];
+      await sink.finish(appendNotices('', notices));
+      await remember('');
+      await turns?.release(job.job.id);
+      return;
+    }
+
+    const preferredModel =
+      turn !== undefined && turn.images > 0 && !vision.primarySeesImages ? vision.visionModel : undefined;
+    const answer = await managerAgent.answer({
+      context,
+      history,
+      input: message.text,
+      ...(turn === undefined ? {} : { content: turn.content, quoted: turn.quoted ?? null }),
+      ...(preferredModel === undefined ? {} : { preferredModel }),
+      signal,
+      onText: (text) => sink.update(text),
+    });
+
+    if (answer.outcome === 'aborted' || signal.aborted) await interrupted(answer.text);
+
+    const notices = turn?.notices ?? [];
+    const shown = appendNotices(answer.text, notices);
+    if (answer.outcome === 'success') await sink.finish(shown, summaryLine(answer));
+    else await sink.fail(shown, answer.notice ?? 'Something went wrong. Please try again.');
+
+    await remember(answer.text);
+    await turns?.release(job.job.id);
   }
 
   /** A display name, or undefined when there is no resolver, it fails or it is too slow. */

@@ -5,15 +5,26 @@ import { createManagerAgentFromConfig } from './agents/manager-agent.js';
 import type { UserAuthorization } from './agents/tools/user-authorization.js';
 import { createApp, type RouteModule } from './app.js';
 import { type Config, isLoopbackHost } from './config.js';
+import { createCardActionRouter } from './conversation/card-actions.js';
 import { createMessageHandler } from './conversation/handle-message.js';
 import { createDeadLetterReply, createNoticeHandler } from './conversation/notice-handlers.js';
 import { createReplyRouter } from './conversation/reply-routing.js';
+import { createRoomContext } from './conversation/room-context.js';
+import { createRunStops, stopButtonHandler } from './conversation/run-stops.js';
 import { createTurnResolverFromConfig } from './conversation/turn-resolver-from-config.js';
+import { createTypedStop } from './conversation/typed-stop.js';
+import { createBudgetGuard } from './cost/budget-guard.js';
+import { readPriceFile } from './cost/price-file.js';
+import { createPriceTable } from './cost/price-table.js';
+import { createSpendLedger } from './cost/spend-ledger.js';
+import { attachUsageAccounting } from './cost/usage-accounting.js';
 import { createDevtoolsReplies, type DevtoolsReplies } from './devtools/devtools-replies.js';
 import { devtoolsRoutes } from './devtools/devtools-routes.js';
 import { readMetricTotals } from './devtools/metric-totals.js';
 import { createTracker, type Tracker } from './devtools/tracker.js';
 import { type BotIdentity, fetchBotIdentity } from './feishu/bot-identity.js';
+import { feishuCardActionHandler } from './feishu/card-callback.js';
+import { createChatAdminCheck } from './feishu/chat-admins.js';
 import { createFeishuClient, type FeishuClient } from './feishu/feishu-client.js';
 import { type LongConnection, startLongConnection } from './feishu/long-connection.js';
 import { createUserNames } from './feishu/user-names.js';
@@ -45,6 +56,8 @@ import { formatStartupBanner, packageVersion, startupSummary } from './process/s
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 
+/** The app label of spend and usage series while one process serves one Feishu app. */
+const DEFAULT_APP_LABEL = 'default';
 export interface RunningBot {
   config: Config;
   log: Logger;
@@ -174,6 +187,17 @@ export async function startBot(
   attachHealthMonitor(bus, monitor);
   const metrics = createMetrics({ instanceId: config.instanceId, countJobs: () => store.countJobs(), monitor });
   metrics.attach(bus);
+  // Spend per chat, person, app and model: priced here, summed in the store for the budgets.
+  const prices = createPriceTable(config.cost.pricesFile === undefined ? {} : readPriceFile(config.cost.pricesFile));
+  const spendLedger = createSpendLedger({ store, timeZone: config.cost.timeZone, appId: DEFAULT_APP_LABEL });
+  attachUsageAccounting({ bus, prices, ledger: spendLedger, appId: DEFAULT_APP_LABEL, log });
+  const budget =
+    config.cost.dailyBudgetPerChatUsd > 0 || config.cost.dailyBudgetPerUserUsd > 0
+      ? createBudgetGuard({
+          ledger: spendLedger,
+          budgets: { perChatUsd: config.cost.dailyBudgetPerChatUsd, perUserUsd: config.cost.dailyBudgetPerUserUsd },
+        })
+      : undefined;
   logBotEvents(bus, log);
   /** Read per /health/ready request: the long connection adds its check once it exists. */
   const readinessChecks: ReadinessCheck[] = [storeWrites.check];
@@ -186,6 +210,7 @@ export async function startBot(
           ringSize: config.devtools.ringSize,
           traceRetention: config.devtools.traceRetention,
           secrets: config.secrets,
+          prices,
           // Call, token and tool totals are the ones /metrics serves, not a count of its own.
           totals: () => readMetricTotals(metrics.registry),
           onError: (error, where) => log.warn({ err: error, where }, 'devtools tracker'),
@@ -248,31 +273,54 @@ export async function startBot(
     log,
   });
   const botOpenId = botIdentity ? async () => (await botIdentity()).openId : undefined;
+  // Senders' display names for the agent (group turns, instructions) and the devtools.
+  const userNames = feishuClient
+    ? createUserNames({ client: feishuClient, bus, ttlMs: config.tools.userNameCacheMs })
+    : undefined;
   // Without a model the 'answer' kind has no handler: messages wait durably for a process that has one.
   const managerAgent = config.model.enabled
     ? await createManagerAgentFromConfig({
         model: config.model,
         tools: config.tools,
+        search: config.search,
+        fetch: config.fetch,
         bus,
         log,
         feishuClient,
         ...(userAuthorization === undefined ? {} : { userAuthorization }),
+        ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
       })
-    : undefined;
-  // Senders' display names for the agent (group turns, instructions) and the devtools.
-  const userNames = feishuClient
-    ? createUserNames({ client: feishuClient, bus, ttlMs: config.tools.userNameCacheMs })
     : undefined;
   // Images, files, voice, quotes and forwarded bundles, resolved in the job (docs/messages.md).
   const attachmentWork = managerAgent
     ? createTurnResolverFromConfig({ config, feishuClient, bus, log, botOpenId, nameOf: userNames?.name })
     : undefined;
+  // Stop requests and card buttons: the run's Stop control, a typed "stop", on either transport.
+  const runStops = createRunStops({ store, log });
+  const isChatAdmin = feishuClient ? createChatAdminCheck({ client: feishuClient, bus }) : undefined;
+  const onCardAction = feishuCardActionHandler({
+    onPress: createCardActionRouter({
+      handlers: { stop: stopButtonHandler(runStops) },
+      store,
+      ...(isChatAdmin === undefined ? {} : { isChatAdmin }),
+      bus,
+      log,
+    }),
+    log,
+  });
+  const typedStop = createTypedStop({
+    stops: runStops,
+    ...(isChatAdmin === undefined ? {} : { isChatAdmin }),
+    botOpenId,
+    log,
+  });
   const handlers: Record<string, JobHandler> = {
     [BUSY_NOTICE_KIND]: createNoticeHandler({ bus, log, botOpenId, replySinkFor, policy: config.policy }),
     ...(managerAgent
       ? {
           answer: createMessageHandler({
             policy: config.policy,
+            budget,
             memoryTokenBudget: config.model.memoryTokenBudget,
             appId: config.feishu.appId,
             store,
@@ -282,9 +330,23 @@ export async function startBot(
             botOpenId,
             replySinkFor,
             managerAgent,
+            runStops,
             ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
             turns: attachmentWork?.turns,
             vision: { primarySeesImages: config.model.primarySeesImages, visionModel: config.model.visionModel },
+            groupContext: {
+              room: createRoomContext({
+                store,
+                feishuClient,
+                bus,
+                log,
+                resolveUserName: userNames?.name,
+                botIds: [config.feishu.appId].filter((id): id is string => id !== undefined),
+                maxMessages: config.groups.contextMaxMessages,
+                tokenBudget: config.groups.contextTokenBudget,
+              }),
+              mode: () => config.groups.context,
+            },
           }),
         }
       : {}),
@@ -315,7 +377,10 @@ export async function startBot(
     log,
     dedupeTtlMs: config.inbox.dedupeTtlMs,
     maxBacklog: config.inbox.maxBacklog,
-    onEnqueued: (job) => dispatcher.wake(job.kind),
+    onEnqueued: (job) => {
+      dispatcher.wake(job.kind);
+      typedStop(job);
+    },
   });
   const webhookMounted = feishuClient !== undefined && config.feishu.eventMode === 'webhook';
   const routes: RouteModule[] = [
@@ -332,10 +397,12 @@ export async function startBot(
       app: webhookRoutes({
         inbox,
         encryptKey: config.feishu.encryptKey,
+        allowUnsigned: config.feishu.allowUnsignedWebhook,
         verificationToken: config.feishu.verificationToken,
         maxSkewSeconds: config.feishu.maxSkewSeconds,
         log,
         bus,
+        onCardAction,
       }),
     });
   }
@@ -391,6 +458,7 @@ export async function startBot(
           inbox,
           log,
           bus,
+          onCardAction,
         })
       : undefined;
   if (connection) {

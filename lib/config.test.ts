@@ -56,10 +56,36 @@ describe('loadConfig', () => {
     expect(config.secrets).toEqual(expect.arrayContaining(['app-secret-value', 'encrypt-key-value', 'sk-test-key']));
   });
 
-  it('requires webhook security in production', () => {
-    const { FEISHU_ENCRYPT_KEY: _unused, ...withoutKey } = productionEnvironment;
-    expect(() => loadConfig(withoutKey)).toThrow(/FEISHU_ENCRYPT_KEY or FEISHU_VERIFICATION_TOKEN/);
+  it('refuses a production webhook without FEISHU_ENCRYPT_KEY unless unsigned is opted into, in one message', () => {
+    const { FEISHU_ENCRYPT_KEY: _unused, ...keyless } = productionEnvironment;
+    const withoutKey = { ...keyless, FEISHU_VERIFICATION_TOKEN: 'verification-token' };
+    let problems: string[] = [];
+    try {
+      loadConfig(withoutKey);
+    } catch (error) {
+      problems = error instanceof ConfigError ? error.problems : [];
+    }
+    // The verification token alone is no longer enough: it travels in every event body.
+    expect(withoutKey.FEISHU_VERIFICATION_TOKEN).toBeDefined();
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^FEISHU_ENCRYPT_KEY: required in webhook mode/);
+    expect(problems[0]).toContain('FEISHU_ALLOW_UNSIGNED_WEBHOOK=true');
     expect(() => loadConfig({ ...withoutKey, FEISHU_EVENT_MODE: 'websocket' })).not.toThrow();
+
+    const optedIn = loadConfig({ ...withoutKey, FEISHU_ALLOW_UNSIGNED_WEBHOOK: 'true' });
+    expect(optedIn.feishu.allowUnsignedWebhook).toBe(true);
+    // The start-up warning (bot.ts logs every notice as a warning).
+    expect(optedIn.notices.join('\n')).toMatch(/Webhook unsigned \(FEISHU_ALLOW_UNSIGNED_WEBHOOK=true\)/);
+    const { FEISHU_VERIFICATION_TOKEN: _token, ...nothing } = withoutKey;
+    expect(() => loadConfig({ ...nothing, FEISHU_ALLOW_UNSIGNED_WEBHOOK: 'true' })).toThrow(
+      /FEISHU_VERIFICATION_TOKEN: required with FEISHU_ALLOW_UNSIGNED_WEBHOOK/,
+    );
+  });
+
+  it('starts outside production without the key, with a warning that the webhook refuses events', () => {
+    const config = loadConfig({ FEISHU_APP_ID: 'cli_a', FEISHU_APP_SECRET: 's', FEISHU_VERIFICATION_TOKEN: 't' });
+    expect(config.feishu.allowUnsignedWebhook).toBe(false);
+    expect(config.notices.join('\n')).toContain('Webhook refuses every event but the URL check: FEISHU_ENCRYPT_KEY');
   });
 
   it('rejects an app id the long connection would silently refuse', () => {
@@ -105,6 +131,9 @@ describe('loadConfig', () => {
       MEMORY_RETENTION_DAYS: '2',
       DEDUPE_TTL_HOURS: '30',
       SPECIALISTS_FILE: 'specialists.json',
+      SEARCH_PROVIDER: 'tavily',
+      SEARCH_API_KEY: 'search-api-key-value',
+      SEARCH_BASE_URL: 'https://search-proxy.example.com',
     };
     const config = loadConfig(environment) as unknown as Record<string, unknown>;
     const rows = Object.entries(SETTINGS);
@@ -118,7 +147,7 @@ describe('loadConfig', () => {
     expect(config.instanceId).toBe('bot-7');
     expect((config.model as { memoryRetentionMs: number }).memoryRetentionMs).toBe(2 * 86_400_000);
     const secretValues = rows.filter(([, row]) => row.secret).map(([name]) => environment[name]);
-    expect(secretValues).toHaveLength(5);
+    expect(secretValues).toHaveLength(6);
     expect([...(config.secrets as string[])].sort()).toEqual([...secretValues].sort());
   });
 
@@ -176,6 +205,27 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '15000' })).toThrow(
       /HTTP_HEADERS_TIMEOUT_MS/,
     );
+  });
+
+  it('web search: a provider needs its key or base URL, and a key without a provider is refused', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+    };
+    expect(problems({ SEARCH_PROVIDER: 'brave' })).toEqual(['SEARCH_API_KEY: required with SEARCH_PROVIDER=brave']);
+    expect(problems({ SEARCH_PROVIDER: 'searxng' })[0]).toMatch(
+      /^SEARCH_BASE_URL: required with SEARCH_PROVIDER=searxng/,
+    );
+    expect(problems({ SEARCH_API_KEY: 'tvly-0123456789' })[0]).toMatch(/^SEARCH_PROVIDER: required/);
+    expect(problems({ SEARCH_PROVIDER: 'bing' })[0]).toMatch(/^SEARCH_PROVIDER: /);
+    const config = loadConfig({ SEARCH_PROVIDER: 'tavily', SEARCH_API_KEY: 'tvly-0123456789' });
+    expect(config.search).toEqual({ provider: 'tavily', apiKey: 'tvly-0123456789', baseURL: undefined, maxResults: 5 });
+    // The key is a secret: scrubbed from logs, traces and /health.
+    expect(config.secrets).toContain('tvly-0123456789');
   });
 
   it('documents every setting in the README configuration tables', () => {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { isTimeZone } from './cost/budget-day.js';
 
 /**
  * Every environment variable the bot reads, in one table. The names in the README's first
@@ -35,6 +36,12 @@ const commaList = z
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
+const nonNegativeNumber = (fallback: number) => z.coerce.number().finite().min(0).default(fallback);
+const timeZone = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine(isTimeZone, { message: 'must be an IANA time zone such as UTC or Asia/Shanghai' });
 const ratio = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
 const hoursToMs = (hours: number) => hours * 3_600_000;
 const daysToMs = (days: number) => days * 86_400_000;
@@ -99,6 +106,13 @@ export const SETTINGS = {
   FEISHU_DOMAIN: setting('feishu.domain', feishuDomain),
   FEISHU_EVENT_MODE: setting('feishu.eventMode', z.enum(['webhook', 'websocket']).default('webhook')),
   /**
+   * Webhook mode without FEISHU_ENCRYPT_KEY: events are checked by the verification token alone,
+   * which travels in plain text in every event body, so anyone who saw one event can forge more.
+   * Off by default: without the key (and without this) the webhook answers only Feishu's URL
+   * check, and a production start is refused.
+   */
+  FEISHU_ALLOW_UNSIGNED_WEBHOOK: setting('feishu.allowUnsignedWebhook', booleanFlag.default(false)),
+  /**
    * Seconds a signed webhook request may be old before it is rejected as a replay. Feishu
    * re-delivers for about 7.1 h (15 s, 5 min, 1 h, 6 h) and may keep the first timestamp, so a
    * shorter window could refuse a real re-delivery; a replay inside the window is a duplicate
@@ -118,7 +132,13 @@ export const SETTINGS = {
   /** Longest retry-after the model chain waits on one model before it falls over to the next. */
   MODEL_MAX_RETRY_DELAY_MS: setting('model.maxRetryDelayMs', positiveInt(10_000)),
   CIRCUIT_BREAKER_FAILURES: setting('model.breakerFailures', positiveInt(3)),
-  CIRCUIT_BREAKER_COOLDOWN_MS: setting('model.breakerCooldownMs', positiveInt(30_000)),
+  /** First cooldown of an opened breaker before one probe may go; doubled per failed probe. */
+  CIRCUIT_BREAKER_FIRST_COOLDOWN_MS: setting('model.breakerFirstCooldownMs', positiveInt(1_000)),
+  /**
+   * The longest cooldown the doubling reaches: during a long outage one probe per model goes this
+   * often, and users are answered again at most this long after the provider recovers.
+   */
+  CIRCUIT_BREAKER_COOLDOWN_MS: setting('model.breakerCooldownMs', positiveInt(4_000)),
   AGENT_MAX_STEPS: setting('model.maxSteps', positiveInt(8)),
   MEMORY_TOKEN_BUDGET: setting('model.memoryTokenBudget', positiveInt(6_000)),
   /** A conversation nobody spoke in for this long is forgotten, so memory stays bounded. */
@@ -164,7 +184,7 @@ export const SETTINGS = {
   TOOL_RESULT_MAX_CHARS: setting('tools.maxResultChars', positiveInt(20_000)),
   /** Rows, records, events or documents one tool result lists at most. */
   TOOL_RESULT_MAX_ITEMS: setting('tools.maxResultItems', positiveInt(100)),
-  /** Tools the manager calls itself (comma list of names, docs/tools.md); unset: currentTime, readDocument, getUser. */
+  /** Tools the manager calls itself (comma list of names, docs/tools.md); unset: currentTime, readDocument, getUser, readWebPage (and webSearch with a search provider). */
   MANAGER_TOOLS: setting(
     'tools.managerTools',
     z
@@ -189,6 +209,41 @@ export const SETTINGS = {
       .transform((minutes) => minutes * 60_000),
   ),
 
+  /** Web search behind the `webSearch` tool: `tavily`, `brave` or `searxng`; unset: web search is off. */
+  SEARCH_PROVIDER: setting('search.provider', z.enum(['tavily', 'brave', 'searxng']).optional()),
+  /** The provider's API key (required for tavily and brave). */
+  SEARCH_API_KEY: secret('search.apiKey'),
+  /** The provider's base URL: required for searxng (your instance), optional for the others (a proxy). */
+  SEARCH_BASE_URL: setting('search.baseURL', z.string().url().optional()),
+  /** Results one web search lists at most. */
+  SEARCH_MAX_RESULTS: setting('search.maxResults', z.coerce.number().int().min(1).max(20).default(5)),
+  /** One page fetch by `readWebPage`, redirects included (within TOOL_TIMEOUT_MS). */
+  FETCH_TIMEOUT_MS: setting('fetch.timeoutMs', positiveInt(10_000)),
+  /** Bytes of a fetched page read at most (after decompression); the rest is never downloaded. */
+  FETCH_MAX_BYTES: setting('fetch.maxBytes', positiveInt(2_000_000)),
+  /**
+   * Host names `readWebPage` may fetch although they resolve to private addresses (an intranet
+   * the operator opens on purpose); everything else private, loopback or link-local is refused.
+   */
+  FETCH_ALLOW_PRIVATE_HOSTS: setting('fetch.allowPrivateHosts', commaList),
+
+  /**
+   * What the bot sees of a group's discussion it was not mentioned in, when it is mentioned:
+   * `on-demand` reads the newest messages from Feishu then, `stored` keeps them as they arrive
+   * (needs the group-message scope, so Feishu sends every group message), `off` sees only its own
+   * conversation. Each chat's admins may choose otherwise (docs/groups.md).
+   */
+  GROUP_CONTEXT: setting('groups.context', z.enum(['on-demand', 'stored', 'off']).default('on-demand')),
+  /** Messages of that discussion given to the model at most. */
+  GROUP_CONTEXT_MAX_MESSAGES: setting('groups.contextMaxMessages', positiveInt(30)),
+  /** Estimated tokens of that discussion given to the model at most (the newest part is kept). */
+  GROUP_CONTEXT_TOKEN_BUDGET: setting('groups.contextTokenBudget', positiveInt(1_500)),
+  /** After the bot is removed from a chat, that chat's memory and settings are deleted after this. */
+  CHAT_STATE_RETENTION_DAYS: setting(
+    'groups.removedChatRetentionMs',
+    z.coerce.number().min(0).default(7).transform(daysToMs),
+  ),
+
   STORE_URL: setting('store.url', storeUrl),
   DEDUPE_TTL_HOURS: setting('inbox.dedupeTtlMs', z.coerce.number().min(12).default(24).transform(hoursToMs)),
   MAX_CONCURRENT_JOBS: setting('inbox.maxConcurrentJobs', positiveInt(4)),
@@ -205,12 +260,25 @@ export const SETTINGS = {
   CHAT_MESSAGES_PER_MINUTE: setting('policy.chatMessagesPerMinute', positiveInt(30)),
   MAX_INPUT_CHARS: setting('policy.maxInputChars', positiveInt(8_000)),
 
+  /** JSON `{ "<model>": { "inputPerMillion", "outputPerMillion" } }` (USD) over the built-in list prices. */
+  MODEL_PRICES_FILE: setting('cost.pricesFile', optionalText),
+  /** Daily budgets in USD of estimated model cost; 0 (the default) means none. */
+  DAILY_BUDGET_USD_PER_CHAT: setting('cost.dailyBudgetPerChatUsd', nonNegativeNumber(0)),
+  DAILY_BUDGET_USD_PER_USER: setting('cost.dailyBudgetPerUserUsd', nonNegativeNumber(0)),
+  /** Where the budget day starts and ends (an IANA zone such as Asia/Shanghai). */
+  BUDGET_TIME_ZONE: setting('cost.timeZone', timeZone('UTC')),
+
   HEALTH_WINDOW_SECONDS: setting('health.windowSeconds', positiveInt(300)),
   HEALTH_DEGRADED_ERROR_RATE: setting('health.degradedErrorRate', ratio(0.2)),
   HEALTH_UNHEALTHY_ERROR_RATE: setting('health.unhealthyErrorRate', ratio(0.5)),
   HEALTH_DEGRADED_RATE_LIMITS: setting('health.degradedRateLimits', positiveInt(5)),
   HEALTH_MIN_CALLS: setting('health.minCalls', positiveInt(5)),
   HEALTH_DEGRADED_P95_MS: setting('health.degradedP95Ms', positiveInt(60_000)),
+  /**
+   * How long conditions must stay clear (by the recovery margin) before the status gets better;
+   * unset: a quarter of the window, at most 30 s, so a short window is not held for half of it.
+   */
+  HEALTH_RECOVERY_HOLD_SECONDS: setting('health.recoveryHoldSeconds', z.coerce.number().min(0).optional()),
 
   SHUTDOWN_TIMEOUT_MS: setting('shutdownTimeoutMs', positiveInt(10_000)),
   /** Unhandled rejections within UNHANDLED_REJECTION_WINDOW_MS that count as a crash (drain, exit 1). */
@@ -367,16 +435,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         : `Feishu channel off: ${missing.join(', ')} not set`,
     );
   }
-  if (
-    production &&
-    feishuEnabled &&
-    feishu.eventMode === 'webhook' &&
-    feishu.encryptKey === undefined &&
-    feishu.verificationToken === undefined
-  ) {
-    problems.push(
-      'FEISHU_ENCRYPT_KEY or FEISHU_VERIFICATION_TOKEN: required in production webhook mode, else anyone can post events',
-    );
+  if (feishuEnabled && feishu.eventMode === 'webhook' && feishu.encryptKey === undefined) {
+    if (feishu.allowUnsignedWebhook) {
+      notices.push(
+        'Webhook unsigned (FEISHU_ALLOW_UNSIGNED_WEBHOOK=true): events are checked by the verification token alone, ' +
+          'which travels in every event body, so anyone who saw one event can forge others; set FEISHU_ENCRYPT_KEY',
+      );
+      if (production && feishu.verificationToken === undefined) {
+        problems.push(
+          'FEISHU_VERIFICATION_TOKEN: required with FEISHU_ALLOW_UNSIGNED_WEBHOOK=true, else anyone can post events',
+        );
+      }
+    } else if (production) {
+      problems.push(
+        'FEISHU_ENCRYPT_KEY: required in webhook mode, so Feishu signs every event (the Encrypt Key under ' +
+          'Events & Callbacks → Encryption Strategy); FEISHU_ALLOW_UNSIGNED_WEBHOOK=true runs on the forgeable verification token alone',
+      );
+    } else {
+      notices.push(
+        'Webhook refuses every event but the URL check: FEISHU_ENCRYPT_KEY not set ' +
+          '(or FEISHU_ALLOW_UNSIGNED_WEBHOOK=true to run on the verification token alone)',
+      );
+    }
   }
   if (feishu.eventMode === 'websocket' && feishu.appId !== undefined && !LONG_CONNECTION_APP_ID.test(feishu.appId)) {
     problems.push('FEISHU_APP_ID: the long connection needs an id like cli_ followed by 16 hex digits');
@@ -402,6 +482,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (health.unhealthyErrorRate < health.degradedErrorRate) {
     problems.push('HEALTH_UNHEALTHY_ERROR_RATE: must not be below HEALTH_DEGRADED_ERROR_RATE');
+  }
+
+  const { search } = settings;
+  if ((search.provider === 'tavily' || search.provider === 'brave') && search.apiKey === undefined) {
+    problems.push(`SEARCH_API_KEY: required with SEARCH_PROVIDER=${search.provider}`);
+  }
+  if (search.provider === 'searxng' && search.baseURL === undefined) {
+    problems.push(
+      'SEARCH_BASE_URL: required with SEARCH_PROVIDER=searxng (your instance, e.g. http://searx.internal:8080)',
+    );
+  }
+  if (search.provider === undefined && (search.apiKey !== undefined || search.baseURL !== undefined)) {
+    problems.push('SEARCH_PROVIDER: required when SEARCH_API_KEY or SEARCH_BASE_URL is set (tavily, brave or searxng)');
   }
 
   if (http.headersTimeoutMs > http.requestTimeoutMs) {

@@ -5,8 +5,12 @@ import { type Config, isLoopbackHost } from './config.js';
  * component states in `/health` and `npm run doctor` all say it the same way from here.
  */
 
-/** How the webhook checks that an event came from Feishu. */
-export type WebhookSecurity = 'signed' | 'unsigned' | 'off';
+/**
+ * How the webhook checks that an event came from Feishu: `signed` (FEISHU_ENCRYPT_KEY),
+ * `unsigned` (the verification token alone, FEISHU_ALLOW_UNSIGNED_WEBHOOK=true), `refused` (no
+ * key and no opt-in: only the URL check is answered), `off` (no webhook).
+ */
+export type WebhookSecurity = 'signed' | 'unsigned' | 'refused' | 'off';
 
 export interface FeatureState {
   /** Stable short name, e.g. `feishu`, `agent`, `devtools`. */
@@ -16,7 +20,10 @@ export interface FeatureState {
   detail: string;
 }
 
-type FeishuSettings = Pick<Config['feishu'], 'enabled' | 'appId' | 'appSecret' | 'eventMode' | 'encryptKey'>;
+type FeishuSettings = Pick<
+  Config['feishu'],
+  'enabled' | 'appId' | 'appSecret' | 'eventMode' | 'encryptKey' | 'allowUnsignedWebhook'
+>;
 type ModelSettings = Pick<Config['model'], 'enabled' | 'primary' | 'fallbacks' | 'apiKey' | 'baseURL'>;
 
 /**
@@ -45,12 +52,13 @@ export function feishuOffReason(feishu: Pick<FeishuSettings, 'enabled' | 'appId'
 
 /**
  * `signed` when webhook events must carry Feishu's signature (an encrypt key is set), `unsigned`
- * when the webhook runs on the verification token alone, `off` without a webhook (no Feishu
- * channel, or the long connection instead).
+ * when the operator opted into the verification token alone, `refused` when neither (events are
+ * refused), `off` without a webhook (no Feishu channel, or the long connection instead).
  */
 export function webhookSecurity(feishu: FeishuSettings): WebhookSecurity {
   if (!feishu.enabled || feishu.eventMode !== 'webhook') return 'off';
-  return feishu.encryptKey === undefined ? 'unsigned' : 'signed';
+  if (feishu.encryptKey !== undefined) return 'signed';
+  return feishu.allowUnsignedWebhook ? 'unsigned' : 'refused';
 }
 
 /**
@@ -85,10 +93,12 @@ export function featureStates(
         webhook === 'signed'
           ? 'every event must carry a valid signature (FEISHU_ENCRYPT_KEY)'
           : webhook === 'unsigned'
-            ? 'FEISHU_ENCRYPT_KEY not set: events are checked by the verification token alone'
-            : feishuOff === undefined
-              ? 'no webhook: the long connection authenticates with the app credentials'
-              : 'no webhook: Feishu channel off',
+            ? 'FEISHU_ENCRYPT_KEY not set and FEISHU_ALLOW_UNSIGNED_WEBHOOK=true: events are checked by the forgeable verification token alone'
+            : webhook === 'refused'
+              ? 'FEISHU_ENCRYPT_KEY not set: every event is refused (401) until it is, or FEISHU_ALLOW_UNSIGNED_WEBHOOK=true'
+              : feishuOff === undefined
+                ? 'no webhook: the long connection authenticates with the app credentials'
+                : 'no webhook: Feishu channel off',
     },
     {
       name: 'agent',

@@ -234,6 +234,8 @@ const USER_MESSAGES: Record<ErrorCategory, string> = {
   AUTH: 'The bot cannot sign in to its model provider. An operator needs to check the API key.',
   CONTEXT_LENGTH: 'This conversation is too long for the model. Send /reset to start fresh, or shorten your message.',
   CONTENT_FILTER: "The model provider's content filter refused this request.",
+  CIRCUIT_OPEN:
+    'The model provider has been failing, so I am pausing requests to it for a few seconds. Please try again shortly.',
   OTHER: 'Something went wrong while generating the answer. Please try again.',
 };
 

@@ -24,11 +24,13 @@ import { feishuLinkHints } from './tools/feishu-links.js';
 import { appendNotices, createToolNotices } from './tools/tool-notices.js';
 import { createToolRuntime, type ToolRuntime } from './tools/tool-runtime.js';
 import type { UserAuthorization } from './tools/user-authorization.js';
+import { createSearchProvider } from './tools/web/create-search-provider.js';
+import { createPageFetcher } from './tools/web/fetch-page.js';
 
 export const MANAGER_AGENT_NAME = 'manager';
 
 /** Tools the manager uses itself unless MANAGER_TOOLS says otherwise (specialists are its tools too). */
-export const DEFAULT_MANAGER_TOOLS: readonly string[] = ['currentTime', 'readDocument', 'getUser'];
+export const DEFAULT_MANAGER_TOOLS: readonly string[] = ['currentTime', 'readDocument', 'getUser', 'readWebPage'];
 /** Characters of a quoted message put in the instructions at most. */
 const MAX_QUOTED_CHARS = 2_000;
 
@@ -50,6 +52,11 @@ export interface AnswerOptions {
   quoted?: string | null;
   /** Tried before MODEL for this turn (VISION_MODEL for a turn with images). */
   preferredModel?: string;
+  /**
+   * Text the model reads just before the question, such as the group's recent discussion the
+   * bot was not mentioned in. Not stored in memory.
+   */
+  background?: string | undefined;
   /** Stops the model (shutdown, lease lost): the result is then 'aborted'. */
   signal?: AbortSignal;
   /** Called with the FULL answer so far after every delta (feed it to ReplySink.update). */
@@ -174,7 +181,7 @@ export function createManagerAgent({
     name: MANAGER_AGENT_NAME,
     specialists,
     chain,
-    async answer({ context, history, input, content, quoted: given, preferredModel, signal, onText }) {
+    async answer({ context, history, input, content, quoted: given, preferredModel, background, signal, onText }) {
       // What the user must be told about the tools, whatever the model makes of their errors.
       const notices = createToolNotices();
       const toolSet = tools.toolSet(ownTools, { agent: MANAGER_AGENT_NAME, conversation: context, notices });
@@ -220,7 +227,11 @@ export function createManagerAgent({
           quoted,
           ...(botName === undefined ? {} : { botName }),
         }),
-        messages: [...historyToMessages(history, context.chatType), current],
+        messages: [
+          ...historyToMessages(history, context.chatType),
+          ...(background === undefined || background === '' ? [] : [{ role: 'user' as const, content: background }]),
+          current,
+        ],
         ...(preferredModel === undefined ? {} : { preferredModel }),
         tools: toolSet,
         maxSteps,
@@ -261,6 +272,7 @@ export function createModelChainFromConfig(
     maxRetries: model.maxRetries,
     maxRetryDelayMs: model.maxRetryDelayMs,
     breakerFailures: model.breakerFailures,
+    breakerFirstCooldownMs: model.breakerFirstCooldownMs,
     breakerCooldownMs: model.breakerCooldownMs,
     bus,
     ...(log === undefined ? {} : { log }),
@@ -277,24 +289,38 @@ export function createModelChainFromConfig(
 export async function createManagerAgentFromConfig({
   model,
   tools: toolSettings,
+  search,
+  fetch: fetchSettings,
   bus,
   log,
   feishuClient,
   userAuthorization,
+  resolveUserName,
   now,
 }: {
   model: Config['model'];
   /** Default: the defaults of `lib/config.ts`. */
   tools?: Config['tools'];
+  /** Web search (SEARCH_*); default: off. */
+  search?: Config['search'];
+  /** Page fetching limits (FETCH_*); default: those of `lib/config.ts`. */
+  fetch?: Config['fetch'];
   bus: EventBus;
   log?: Logger;
   feishuClient?: FeishuClient;
   /** Where user-identity tools get the asking user's token; default: nobody is authorized. */
   userAuthorization?: UserAuthorization;
+  /** Display names for transcripts the tools write (chat history). */
+  resolveUserName?: (openId: string) => Promise<string | undefined>;
   now?: () => Date;
 }): Promise<ManagerAgent> {
   const registry = defaultToolRegistry();
-  const ownTools = toolSettings?.managerTools ?? DEFAULT_MANAGER_TOOLS;
+  const searchProvider = search === undefined ? undefined : createSearchProvider(search);
+  // With a search provider set up, the manager searches itself unless MANAGER_TOOLS says otherwise.
+  const ownTools = toolSettings?.managerTools ?? [
+    ...DEFAULT_MANAGER_TOOLS,
+    ...(searchProvider === undefined ? [] : ['webSearch']),
+  ];
   const unknown = ownTools.filter((name) => !registry.has(name));
   if (unknown.length > 0) {
     throw new Error(`MANAGER_TOOLS: unknown tool ${unknown.join(', ')} (available: ${registry.names().join(', ')})`);
@@ -307,7 +333,21 @@ export async function createManagerAgentFromConfig({
     registry,
     bus,
     feishuClient,
+    web: {
+      search: searchProvider,
+      ...(search === undefined ? {} : { maxSearchResults: search.maxResults }),
+      fetchPage: createPageFetcher(
+        fetchSettings === undefined
+          ? {}
+          : {
+              maxBytes: fetchSettings.maxBytes,
+              timeoutMs: fetchSettings.timeoutMs,
+              allowPrivateHosts: fetchSettings.allowPrivateHosts,
+            },
+      ),
+    },
     ...(userAuthorization === undefined ? {} : { userAuthorization }),
+    ...(resolveUserName === undefined ? {} : { userName: resolveUserName }),
     ...(toolSettings === undefined
       ? {}
       : {

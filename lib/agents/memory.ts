@@ -1,4 +1,5 @@
 import type { FeishuClient } from '../feishu/feishu-client.js';
+import { namesFor } from '../feishu/user-names.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
 import type { HistoryMessage, Store } from '../store/store.js';
@@ -32,6 +33,8 @@ export interface ConversationMemoryOptions {
    * Thread messages from these become 'assistant' turns; with none given, every bot's do.
    */
   botIds?: readonly string[];
+  /** Display names for the senders of a seeded thread (open_ids stay when unknown). */
+  resolveUserName?: (openId: string) => Promise<string | undefined>;
   /** Bounds for seeding a thread: pages of 50, and messages kept. */
   seedMaxPages?: number;
   seedMaxMessages?: number;
@@ -111,6 +114,7 @@ export function createConversationMemory({
   seedMaxMessages = 100,
   seedMarkerTtlMs = 30 * 24 * 3_600_000,
   log,
+  resolveUserName,
 }: ConversationMemoryOptions): ConversationMemory {
   async function seedThread(key: string, threadId: string, currentMessageId: string | undefined, traceId?: string) {
     if (feishuClient === undefined || bus === undefined) return;
@@ -127,17 +131,22 @@ export function createConversationMemory({
       });
       // Everything from the current message on arrived while we were queued; it is not "earlier".
       const current = messages.findIndex((message) => message.messageId === currentMessageId);
-      const earlier = (current === -1 ? messages : messages.slice(0, current))
-        .filter((message) => message.text.length > 0)
-        .map(
-          (message): HistoryMessage => ({
-            role: message.senderType === 'app' && isOwnMessage(message.senderId) ? 'assistant' : 'user',
-            content: message.text,
-            at: message.createTime,
-            author: message.senderId,
-            messageId: message.messageId,
-          }),
-        );
+      const before = (current === -1 ? messages : messages.slice(0, current)).filter(
+        (message) => message.text.length > 0,
+      );
+      const names = await namesFor(
+        before.filter((message) => message.senderType !== 'app').map((message) => message.senderId),
+        resolveUserName,
+      );
+      const earlier = before.map(
+        (message): HistoryMessage => ({
+          role: message.senderType === 'app' && isOwnMessage(message.senderId) ? 'assistant' : 'user',
+          content: message.text,
+          at: message.createTime,
+          author: names.get(message.senderId) ?? message.senderId,
+          messageId: message.messageId,
+        }),
+      );
       if (earlier.length > 0) await store.appendHistory(key, earlier.slice(-maxStoredMessages), maxStoredMessages);
       log?.info({ traceId, key, seeded: earlier.length }, 'seeded memory from the thread');
     } catch (error) {

@@ -1,7 +1,7 @@
 import type { LanguageModelV3, LanguageModelV3CallOptions } from '@ai-sdk/provider';
 import { streamText } from 'ai';
 import { MockLanguageModelV3 } from 'ai/test';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { apiCallError, brokenStream, hangingResult, textParts, textResult } from '../../test/support/test-model.js';
 import type { BotEvent } from '../observe/bot-event.js';
 import { createEventBus } from '../observe/event-bus.js';
@@ -155,6 +155,83 @@ describe('model chain', () => {
     expect(outcome.servedBy).toBe('fallback');
     expect(calls.primary).toBe(4);
     expect(chain.breakerState('primary')).toBe('open');
+  });
+
+  it('every model open: the call waits briefly for a cooldown to end, else fails with CIRCUIT_OPEN unsent', async () => {
+    let down = true;
+    let clock = 0;
+    const sleeps: number[] = [];
+    const { chain, calls, events } = setup(
+      {
+        primary: async () => {
+          if (down) throw apiCallError(503);
+          return textResult('back');
+        },
+      },
+      {
+        maxRetries: 0,
+        breakerFirstCooldownMs: 1_500,
+        breakerCooldownMs: 8_000,
+        breakerWaitMs: 2_000,
+        now: () => clock,
+        sleep: async (ms) => {
+          sleeps.push(ms);
+          clock += ms;
+        },
+      },
+    );
+    for (let i = 0; i < 3; i++) await run(chain);
+    expect(chain.breakerState('primary')).toBe('open');
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: 'model.breaker', model: 'primary', state: 'open', cooldownMs: 1_500 }),
+    );
+    // The cooldown ends within the wait: the call waits for it and is the probe.
+    down = false;
+    const probe = await run(chain);
+    expect(sleeps).toEqual([1_500]);
+    expect(probe.text).toBe('back');
+    expect(chain.breakerState('primary')).toBe('closed');
+
+    down = true;
+    for (let i = 0; i < 3; i++) await run(chain);
+    clock += 1_500;
+    await run(chain); // a failed probe: the next cooldown is 3 s, longer than the wait
+    sleeps.length = 0;
+    const refused = await run(chain);
+    expect(sleeps).toEqual([]);
+    expect(calls.primary).toBe(8);
+    expect((refused.error as ModelChainError).category).toBe('CIRCUIT_OPEN');
+    expect((refused.error as ModelChainError).message).toMatch(/circuit breaker is open \(primary: OTHER\)/);
+    expect(refused.attempts).toEqual([
+      { model: 'primary', outcome: 'skipped', latencyMs: 0, category: 'CIRCUIT_OPEN' },
+    ]);
+  });
+
+  it('while the half-open probe is out, other calls go to the fallback instead of stampeding', async () => {
+    let releaseProbe: (() => void) | undefined;
+    let primaryDown = true;
+    const { chain, calls, advance } = setup({
+      primary: async () => {
+        if (primaryDown) throw apiCallError(500);
+        await new Promise<void>((resolve) => {
+          releaseProbe = resolve;
+        });
+        return textResult('probe answer');
+      },
+      fallback: async () => textResult('fallback answer'),
+    });
+    await run(chain);
+    expect(calls.primary).toBe(3);
+    primaryDown = false;
+    advance(1_000);
+    const probe = run(chain);
+    await vi.waitFor(() => expect(releaseProbe).toBeDefined());
+    const others = await Promise.all([run(chain), run(chain), run(chain)]);
+    expect(others.map((outcome) => outcome.servedBy)).toEqual(['fallback', 'fallback', 'fallback']);
+    expect(calls.primary).toBe(4);
+    releaseProbe?.();
+    expect((await probe).servedBy).toBe('primary');
+    expect(chain.breakerState('primary')).toBe('closed');
   });
 
   it('cuts off a model that sends no first token and falls over', async () => {

@@ -10,7 +10,7 @@ import type { ErrorCategory } from '../observe/error-category.js';
 import type { EventBus } from '../observe/event-bus.js';
 import { backoffDelay } from '../util/backoff.js';
 import { sleep as realSleep, type Sleep } from '../util/sleep.js';
-import { type BreakerState, type CircuitBreaker, createCircuitBreaker } from './circuit-breaker.js';
+import { type BreakerChange, type BreakerState, type CircuitBreaker, createCircuitBreaker } from './circuit-breaker.js';
 import {
   type ClassifiedModelError,
   classifyModelError,
@@ -23,7 +23,10 @@ import {
  *
  * Policy, in order, per call:
  * 1. Candidates are the preferred model (a specialist's own), the primary, then FALLBACK_MODELS,
- *    without duplicates. A model whose circuit breaker is open is skipped.
+ *    without duplicates. A model whose circuit breaker is open is skipped (a refusal, category
+ *    CIRCUIT_OPEN); while a half-open breaker's one probe is out, the others skip it too. When
+ *    every candidate refuses, the call waits up to `breakerWaitMs` for a probe's verdict or a
+ *    cooldown's end before failing with CIRCUIT_OPEN.
  * 2. One attempt at a time. Each attempt has a first-token timeout (cancelled by the first delta)
  *    and a total timeout, both enforced with an AbortSignal.
  * 3. A failure about the MODEL (429, 5xx, 404, timeout, network) is retried on the same model
@@ -56,7 +59,11 @@ export interface ModelChainOptions {
   /** First exponential backoff pause when the provider gives no retry-after. */
   initialRetryDelayMs?: number;
   breakerFailures?: number;
+  /** First cooldown of an opened breaker; doubled per failed probe up to `breakerCooldownMs`. */
+  breakerFirstCooldownMs?: number;
   breakerCooldownMs?: number;
+  /** How long a call whose every model refuses waits for a probe's verdict or a cooldown's end. */
+  breakerWaitMs?: number;
   bus?: EventBus;
   log?: Logger;
   now?: () => number;
@@ -122,6 +129,8 @@ export class ModelChainError extends Error {
 }
 
 const MAX_ATTEMPT_RECORDS = 100;
+/** How often a call whose every model refuses looks again while another call's probe is out. */
+const PROBE_POLL_MS = 100;
 
 type AttemptOutcome<T> =
   | { ok: true; value: T }
@@ -147,7 +156,9 @@ export function createModelChain({
   maxRetryDelayMs = 10_000,
   initialRetryDelayMs = 500,
   breakerFailures = 3,
-  breakerCooldownMs = 30_000,
+  breakerFirstCooldownMs = 1_000,
+  breakerCooldownMs = 4_000,
+  breakerWaitMs = 2_000,
   bus,
   log,
   now = Date.now,
@@ -169,10 +180,37 @@ export function createModelChain({
   const breakerFor = (modelId: string): CircuitBreaker => {
     let breaker = breakers.get(modelId);
     if (breaker === undefined) {
-      breaker = createCircuitBreaker({ failureThreshold: breakerFailures, cooldownMs: breakerCooldownMs, now });
+      breaker = createCircuitBreaker({
+        failureThreshold: breakerFailures,
+        firstCooldownMs: breakerFirstCooldownMs,
+        cooldownMs: breakerCooldownMs,
+        // A probe is a real request: it has until its first token before it counts as vanished.
+        probeTimeoutMs: firstTokenTimeoutMs,
+        onChange: (change) => reportBreaker(modelId, change),
+        now,
+      });
       breakers.set(modelId, breaker);
     }
     return breaker;
+  };
+
+  const reportBreaker = (modelId: string, change: BreakerChange) => {
+    bus?.emit({ type: 'model.breaker', model: modelId, ...change });
+    if (change.state === 'open') {
+      log?.warn({ model: modelId, cooldownMs: change.cooldownMs, category: change.category }, 'circuit breaker opened');
+    } else if (change.state === 'closed') {
+      log?.info({ model: modelId }, 'circuit breaker closed: the probe succeeded');
+    }
+  };
+
+  /**
+   * How long to pause before asking the refusing breakers again, or undefined when none may let
+   * a call through within `budgetMs` (the call then fails with CIRCUIT_OPEN).
+   */
+  const breakerPause = (candidates: readonly string[], budgetMs: number): number | undefined => {
+    let pause = Number.POSITIVE_INFINITY;
+    for (const modelId of candidates) pause = Math.min(pause, breakerFor(modelId).waitMs() ?? PROBE_POLL_MS);
+    return pause > budgetMs ? undefined : Math.max(pause, 10);
   };
 
   /** Pause before retry number `retry` (1-based) on the same model, or undefined to fall over now. */
@@ -197,6 +235,15 @@ export function createModelChain({
     let servedBy: string | undefined;
     const record = (entry: ModelAttemptRecord) => {
       if (attempts.length < MAX_ATTEMPT_RECORDS) attempts.push(entry);
+      bus?.emit({
+        type: 'model.attempt',
+        ...(traceId === undefined ? {} : { traceId }),
+        agent,
+        model: entry.model,
+        outcome: entry.outcome === 'skipped' ? 'refused' : entry.outcome,
+        latencyMs: entry.latencyMs,
+        ...(entry.category === undefined ? {} : { category: entry.category }),
+      });
     };
 
     // Failed attempts are not 'error' events: the health monitor counts the agent call's final
@@ -232,63 +279,72 @@ export function createModelChain({
     ): Promise<T> {
       let lastFailure: ClassifiedModelError | undefined;
       let previousModel: string | undefined;
-      for (const modelId of candidates) {
-        const breaker = breakerFor(modelId);
-        if (!breaker.tryAcquire()) {
-          record({ model: modelId, outcome: 'skipped', latencyMs: 0 });
-          lastFailure ??= {
-            category: breaker.lastFailureCategory ?? 'OTHER',
-            modelFault: true,
-            retryable: false,
-            message: `circuit open for ${modelId}`,
-          };
-          previousModel ??= modelId;
-          continue;
-        }
-        if (previousModel !== undefined) {
-          bus?.emit({
-            type: 'model.fallback',
-            traceId: traceId ?? '',
-            from: previousModel,
-            to: modelId,
-            reason: lastFailure?.category ?? 'OTHER',
-          });
-          log?.info({ traceId, agent, from: previousModel, to: modelId }, 'falling over to the next model');
-        }
-        for (let retry = 0; ; retry++) {
-          throwIfAborted(callerSignal);
-          const startedAt = now();
-          const outcome = await attempt(modelId, breaker);
-          if (outcome.ok) return outcome.value;
-          if (outcome.callerAborted) {
-            breaker.release();
-            throw outcome.error;
+      let attempted = false;
+      const refused = new Set<string>();
+      const waitUntil = now() + breakerWaitMs;
+      for (;;) {
+        for (const modelId of candidates) {
+          const breaker = breakerFor(modelId);
+          if (!breaker.tryAcquire()) {
+            if (!refused.has(modelId)) {
+              refused.add(modelId);
+              record({ model: modelId, outcome: 'skipped', latencyMs: 0, category: 'CIRCUIT_OPEN' });
+            }
+            previousModel ??= modelId;
+            continue;
           }
-          const { failure } = outcome;
-          lastFailure = failure;
-          reportFailure(modelId, failure, now() - startedAt);
-          if (!failure.modelFault) {
-            // The model answered; the request is what is wrong. It proves the model is up.
-            breaker.recordSuccess();
-            throw new ModelChainError({
-              category: failure.category,
-              message: failure.message,
-              model: modelId,
-              cause: outcome.error,
-            });
+          attempted = true;
+          if (previousModel !== undefined) {
+            const reason = lastFailure?.category ?? 'CIRCUIT_OPEN';
+            bus?.emit({ type: 'model.fallback', traceId: traceId ?? '', from: previousModel, to: modelId, reason });
+            log?.info({ traceId, agent, from: previousModel, to: modelId, reason }, 'falling over to the next model');
           }
-          breaker.recordFailure(failure.category);
-          const delay =
-            failure.retryable && failure.category !== 'TIMEOUT' ? retryDelay(failure, retry + 1) : undefined;
-          if (delay === undefined || retry >= maxRetries || breaker.state() !== 'closed') break;
-          await sleep(delay, callerSignal);
+          for (let retry = 0; ; retry++) {
+            throwIfAborted(callerSignal);
+            const startedAt = now();
+            const outcome = await attempt(modelId, breaker);
+            if (outcome.ok) return outcome.value;
+            if (outcome.callerAborted) {
+              breaker.release();
+              throw outcome.error;
+            }
+            const { failure } = outcome;
+            lastFailure = failure;
+            reportFailure(modelId, failure, now() - startedAt);
+            if (!failure.modelFault) {
+              // The model answered; the request is what is wrong. It proves the model is up.
+              breaker.recordSuccess();
+              throw new ModelChainError({
+                category: failure.category,
+                message: failure.message,
+                model: modelId,
+                cause: outcome.error,
+              });
+            }
+            breaker.recordFailure(failure.category, failure.retryAfterMs);
+            const delay =
+              failure.retryable && failure.category !== 'TIMEOUT' ? retryDelay(failure, retry + 1) : undefined;
+            if (delay === undefined || retry >= maxRetries || breaker.state() !== 'closed') break;
+            await sleep(delay, callerSignal);
+          }
+          previousModel = modelId;
         }
-        previousModel = modelId;
+        if (attempted) break;
+        // Every model refused: a probe's verdict or a cooldown's end may be moments away.
+        const pause = breakerPause(candidates, waitUntil - now());
+        if (pause === undefined) break;
+        await sleep(pause, callerSignal);
       }
-      const category = lastFailure?.category ?? 'OTHER';
+      if (lastFailure === undefined) {
+        const why = candidates.map((id) => `${id}: ${breakerFor(id).lastFailureCategory ?? 'OTHER'}`).join(', ');
+        throw new ModelChainError({
+          category: 'CIRCUIT_OPEN',
+          message: `Every model's circuit breaker is open (${why}): not sent`,
+        });
+      }
       throw new ModelChainError({
-        category,
-        message: `Every model failed (${candidates.join(', ')}): ${lastFailure?.message ?? 'no model available'}`,
+        category: lastFailure.category,
+        message: `Every model failed (${candidates.join(', ')}): ${lastFailure.message}`,
       });
     }
 
@@ -352,7 +408,7 @@ export function createModelChain({
                 ? classifyModelError(guard.timeout(), now)
                 : classifyModelError(error, now);
               reportFailure(modelId, failure, now() - startedAt);
-              if (failure.modelFault) breaker.recordFailure(failure.category);
+              if (failure.modelFault) breaker.recordFailure(failure.category, failure.retryAfterMs);
               controller.enqueue({
                 type: 'error',
                 error: new ModelChainError({

@@ -19,6 +19,22 @@ export function parseCommand(text: string): CommandName | undefined {
   return match ? (match[1]?.toLowerCase() as CommandName) : undefined;
 }
 
+/** "stop" / "停止" (optionally `/stop`, trailing punctuation), the whole message: stop the running answer. */
+const STOP_REQUEST = /^[/／]?(?:stop|停止|停)[.!。！]*$/i;
+
+/**
+ * Whether a message asks to stop the answer running in its conversation. Only the whole message
+ * counts, so "how do I stop a container" is a question, not a request.
+ *
+ * @example
+ * isStopRequest('stop');    // true
+ * isStopRequest(' 停止 ');   // true
+ * isStopRequest('stop the build'); // false
+ */
+export function isStopRequest(text: string): boolean {
+  return STOP_REQUEST.test(text.trim());
+}
+
 export interface CommandContext {
   /** Forgets this conversation (chat or thread). */
   clearMemory(): Promise<void>;

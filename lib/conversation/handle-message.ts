@@ -3,6 +3,7 @@ import type { ManagerAgent } from '../agents/manager-agent.js';
 import { type ConversationMemory, createConversationMemory } from '../agents/memory.js';
 import { appendNotices } from '../agents/tools/tool-notices.js';
 import type { Config } from '../config.js';
+import type { BudgetGuard } from '../cost/budget-guard.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
 import type { NormalisedMessage, NormaliseResult } from '../feishu/normalise-message.js';
 import { conversationKey } from '../inbox/conversation-key.js';
@@ -16,12 +17,16 @@ import { type CommandName, runCommand } from './commands.js';
 import { addressedToBot, decide, type NoticeKind } from './decide.js';
 import { type BotOpenId, type MessageJob, readMessageJob, startReply } from './message-job.js';
 import { createConversationPolicy, type PolicyVerdict } from './policy.js';
-import type { ReplySinkFor } from './reply-sink.js';
+import type { ReplySink, ReplySinkFor } from './reply-sink.js';
 import type { ResolvedTurn, TurnResolver } from './resolve-turn.js';
+import { formatRoom, type GroupContextMode, type RoomContext } from './room-context.js';
+import type { RunStops, RunWatch } from './run-stops.js';
 
 export interface MessageHandlerOptions {
   /** Allowlists, rate limits and the input length limit. */
   policy: Config['policy'];
+  /** Daily budgets per chat and user (checked with the policy). */
+  budget?: BudgetGuard | undefined;
   /** How much history (in tokens) goes with each question. */
   memoryTokenBudget: Config['model']['memoryTokenBudget'];
   /** The app's id: Feishu history messages sent by it are the bot's own turns when a thread is seeded. */
@@ -49,6 +54,16 @@ export interface MessageHandlerOptions {
   turns?: TurnResolver | undefined;
   /** Which model sees images: MODEL itself, or VISION_MODEL for turns with images. */
   vision?: { primarySeesImages: boolean; visionModel?: string | undefined };
+  /**
+   * Stop requests (the Stop button, a typed "stop"). With it every answer offers Stop and ends
+   * as "Stopped" with the text so far when asked to; without it answers cannot be stopped.
+   */
+  runStops?: RunStops;
+  /**
+   * The group's recent discussion the bot was not mentioned in ("reads the room"), and which
+   * mode a chat uses. Without it group answers see only their own conversation.
+   */
+  groupContext?: { room: RoomContext; mode(chatId: string): GroupContextMode | Promise<GroupContextMode> };
   now?: () => number;
 }
 
@@ -62,6 +77,10 @@ export class JobAbortedError extends Error {
 }
 
 const INTERRUPTED_NOTICE = 'I was interrupted by a restart and will pick this up again in a moment.';
+/** What a stopped answer's card ends with, after the text so far. */
+export const STOPPED_NOTICE = '⏹ Stopped';
+/** How a stopped answer is remembered, so the next turn knows it was cut short. */
+export const STOPPED_MEMORY_MARK = '[stopped by the user before the answer was complete]';
 const NOTICES: Record<NoticeKind, string> = {
   'unsupported-type':
     'I cannot read this kind of message. Send your question as text, a picture, a file or a voice message.',
@@ -111,6 +130,7 @@ function summaryLine(answer: {
  */
 export function createMessageHandler({
   policy: policySettings,
+  budget,
   memoryTokenBudget,
   appId,
   store,
@@ -122,6 +142,7 @@ export function createMessageHandler({
   managerAgent,
   resolveUserName,
   userNameTimeoutMs = 1_000,
+  runStops,
   turns,
   vision = { primarySeesImages: true },
   memory = createConversationMemory({
@@ -133,10 +154,12 @@ export function createMessageHandler({
       (id): id is string => id !== undefined,
     ),
     ...(feishuClient === undefined ? {} : { feishuClient }),
+    ...(resolveUserName === undefined ? {} : { resolveUserName }),
   }),
+  groupContext,
   now = Date.now,
 }: MessageHandlerOptions): JobHandler {
-  const policy = createConversationPolicy({ policy: policySettings, store });
+  const policy = createConversationPolicy({ policy: policySettings, store, budget });
 
   const handle = async (job: JobContext): Promise<void> => {
     const { signal } = job;
@@ -173,6 +196,7 @@ export function createMessageHandler({
     switch (decision.action) {
       case 'ignore':
         bus.emit({ type: 'message.ignored', traceId, reason: decision.reason });
+        await keepForRoom(message, traceId);
         return;
       case 'notice': {
         if (decision.reason !== undefined) bus.emit({ type: 'message.ignored', traceId, reason: decision.reason });
@@ -205,12 +229,68 @@ export function createMessageHandler({
     await sink.finish(text);
   }
 
+  /** In `stored` mode, a group message not addressed to the bot is kept for when it is. */
+  async function keepForRoom(message: NormaliseResult, traceId: string): Promise<void> {
+    if (groupContext === undefined || message.kind !== 'message' || message.chatType !== 'group') return;
+    if (message.mentionsBot || message.sender.type === 'app' || message.text === '') return;
+    try {
+      if ((await groupContext.mode(message.chatId)) !== 'stored') return;
+      await groupContext.room.remember(message, {
+        messageId: message.messageId,
+        senderId: message.sender.openId,
+        text: message.text,
+        at: message.createTime || now(),
+      });
+    } catch (error) {
+      log.warn({ traceId, err: error }, 'could not keep a group message for later context');
+    }
+  }
+
+  /** The group's recent discussion before this message, as text for the model; '' when none. */
+  async function roomBackground(
+    message: NormalisedMessage,
+    history: readonly HistoryMessage[],
+    traceId: string,
+  ): Promise<string> {
+    if (groupContext === undefined || message.chatType !== 'group') return '';
+    const mode = await Promise.resolve(groupContext.mode(message.chatId)).catch((error: unknown) => {
+      log.warn({ traceId, err: error }, 'group context setting not readable: answering without it');
+      return 'off' as const;
+    });
+    const known = new Set(history.map((turn) => turn.messageId).filter((id): id is string => id !== undefined));
+    const room = await groupContext.room.read({
+      where: message,
+      mode,
+      currentMessageId: message.messageId,
+      currentTime: message.createTime,
+      known,
+      traceId,
+    });
+    return room.length === 0 ? '' : formatRoom(room);
+  }
+
   /** Runs the manager with the conversation's memory and streams its answer into the reply. */
   async function answer(read: MessageJob, message: NormalisedMessage): Promise<void> {
+    const { job } = read;
+    // Before anything slow (memory seeding, the model), so a "thinking" state shows at once.
+    const sink = await startReply(read, replySinkFor, { stoppable: runStops !== undefined });
+    const traceId = job.job.id;
+    const watch = await runStops?.watch(traceId, { lane: job.job.lane, asker: message.sender.openId });
+    try {
+      await answerInto(read, message, sink, watch);
+    } finally {
+      await watch?.close();
+    }
+  }
+
+  async function answerInto(
+    read: MessageJob,
+    message: NormalisedMessage,
+    sink: ReplySink,
+    watch: RunWatch | undefined,
+  ): Promise<void> {
     const { job, inbound } = read;
     const { signal } = job;
-    // Before anything slow (memory seeding, the model), so a "thinking" state shows at once.
-    const sink = await startReply(read, replySinkFor);
     const traceId = job.job.id;
     const chatType = inbound.source === 'devtools' ? 'local' : message.chatType;
     const key = conversationKey(message);
@@ -255,35 +335,18 @@ export function createMessageHandler({
       if (signal.aborted) await interrupted('');
       throw error;
     }
-    const remember = async (answerText: string) => {
-      if (alreadyStored) return;
-      const stored: HistoryMessage[] = [
-        {
-          role: 'user',
-          content: turn?.memoryText || message.text,
-          at: message.createTime || now(),
-          author: userName ?? message.sender.openId,
-          messageId: message.messageId,
-        },
-      ];
-      if (answerText.trim() !== '') stored.push({ role: 'assistant', content: answerText, at: now() });
-      try {
-        await memory.append(key, stored);
-      } catch (error) {
-        // The user has the answer; re-running the job for memory would answer twice.
-        log.error({ traceId, key, err: error }, 'could not store the conversation turn');
-      }
-    };
-
+    // What memory keeps of the user's turn: text, documents' text (bounded), images by key.
+    const asked = turn?.memoryText || message.text;
     if (turn !== undefined && !turn.readable) {
       // Nothing the model could read (a corrupt file alone, a sticker): say why, do not guess.
       const notices = turn.notices.length > 0 ? turn.notices : ['I could not read anything in this message.'];
       await sink.finish(appendNotices('', notices));
-      await remember('');
+      if (!alreadyStored) await remember(key, message, userName, '', traceId, asked);
       await turns?.release(job.job.id);
       return;
     }
 
+    const background = chatType === 'local' ? '' : await roomBackground(message, history, traceId);
     const preferredModel =
       turn !== undefined && turn.images > 0 && !vision.primarySeesImages ? vision.visionModel : undefined;
     const answer = await managerAgent.answer({
@@ -292,19 +355,58 @@ export function createMessageHandler({
       input: message.text,
       ...(turn === undefined ? {} : { content: turn.content, quoted: turn.quoted ?? null }),
       ...(preferredModel === undefined ? {} : { preferredModel }),
-      signal,
+      background,
+      // A stop ends the model call and any running tool, like a drain does, but the job is done.
+      signal: watch === undefined ? signal : AbortSignal.any([signal, watch.signal]),
       onText: (text) => sink.update(text),
     });
 
+    const stoppedVia = watch?.stoppedVia();
+    if (stoppedVia !== undefined && !signal.aborted) {
+      await sink.fail(answer.text, STOPPED_NOTICE);
+      bus.emit({ type: 'run.stopped', traceId, via: stoppedVia, length: answer.text.length });
+      if (alreadyStored) return;
+      const partial = answer.text.trim() === '' ? STOPPED_MEMORY_MARK : `${answer.text}\n\n${STOPPED_MEMORY_MARK}`;
+      await remember(key, message, userName, partial, traceId, asked);
+      await turns?.release(job.job.id);
+      return;
+    }
+
     if (answer.outcome === 'aborted' || signal.aborted) await interrupted(answer.text);
 
-    const notices = turn?.notices ?? [];
-    const shown = appendNotices(answer.text, notices);
+    const shown = appendNotices(answer.text, turn?.notices ?? []);
     if (answer.outcome === 'success') await sink.finish(shown, summaryLine(answer));
     else await sink.fail(shown, answer.notice ?? 'Something went wrong. Please try again.');
 
-    await remember(answer.text);
+    if (!alreadyStored) await remember(key, message, userName, answer.text, traceId, asked);
     await turns?.release(job.job.id);
+  }
+
+  /** Appends the question and the answer (when it said anything) to the conversation's memory. */
+  async function remember(
+    key: string,
+    message: NormalisedMessage,
+    userName: string | undefined,
+    answerText: string,
+    traceId: string,
+    asked: string = message.text,
+  ): Promise<void> {
+    const stored: HistoryMessage[] = [
+      {
+        role: 'user',
+        content: asked,
+        at: message.createTime || now(),
+        author: userName ?? message.sender.openId,
+        messageId: message.messageId,
+      },
+    ];
+    if (answerText.trim() !== '') stored.push({ role: 'assistant', content: answerText, at: now() });
+    try {
+      await memory.append(key, stored);
+    } catch (error) {
+      // The user has the answer; re-running the job for memory would answer twice.
+      log.error({ traceId, key, err: error }, 'could not store the conversation turn');
+    }
   }
 
   /** A display name, or undefined when there is no resolver, it fails or it is too slow. */

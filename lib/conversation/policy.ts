@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import type { BudgetGuard } from '../cost/budget-guard.js';
 import type { Store } from '../store/store.js';
 
 /** What to do with a message before the agent sees it. */
@@ -30,6 +31,8 @@ export interface ConversationPolicy {
 export interface ConversationPolicyOptions {
   policy: Config['policy'];
   store: Store;
+  /** Daily budgets per chat and user; without one nothing is refused for spend. */
+  budget?: BudgetGuard | undefined;
   /** Rate-limit window (the limits are "per minute"). */
   windowMs?: number;
   now?: () => number;
@@ -66,6 +69,7 @@ export function createAllowlists(policy: Pick<Config['policy'], 'allowedChatIds'
  *    the limit in a window gets a friendly reply; later ones in the same window are ignored, so
  *    a flood does not make the bot flood back.
  * 3. Input length (MAX_INPUT_CHARS): a friendly reply asking to shorten it.
+ * 4. Daily budgets (DAILY_BUDGET_USD_PER_CHAT / _PER_USER): a reply saying when the budget resets.
  *
  * @example
  * const verdict = await policy.evaluate({ chatId, userId, text });
@@ -74,6 +78,7 @@ export function createAllowlists(policy: Pick<Config['policy'], 'allowedChatIds'
 export function createConversationPolicy({
   policy,
   store,
+  budget,
   windowMs = 60_000,
   now = Date.now,
 }: ConversationPolicyOptions): ConversationPolicy {
@@ -120,6 +125,9 @@ export function createConversationPolicy({
           text: `Your message is too long for me (${length} characters; the limit is ${policy.maxInputChars}). Please shorten it or split it into parts.`,
         };
       }
+      // Operators testing in the devtools playground are not the people budgets are for.
+      const overBudget = source === 'devtools' ? undefined : await budget?.check({ chatId, userId }, now());
+      if (overBudget) return { action: 'reply', reason: overBudget.reason, text: overBudget.text };
       return { action: 'allow' };
     },
   };

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_PRICE_TABLE } from '../cost/price-table.js';
 import type { BotEvent } from '../observe/bot-event.js';
 import { createEventTally } from './event-tally.js';
-import { estimateCost } from './model-prices.js';
+
+const estimateCost = DEFAULT_PRICE_TABLE.estimate;
 
 const call = (outcome: 'success' | 'error', errorCategory?: 'RATE_LIMIT'): BotEvent => ({
   type: 'agent.call',

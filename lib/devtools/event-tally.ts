@@ -1,12 +1,12 @@
+import { DEFAULT_PRICE_TABLE, type PriceTable } from '../cost/price-table.js';
 import type { BotEvent } from '../observe/bot-event.js';
 import { ERROR_CATEGORIES, type ErrorCategory } from '../observe/error-category.js';
-import { estimateCost } from './model-prices.js';
 
 /** Since-start figures devtools shows that no Prometheus series holds. */
 export interface EventTallyFigures {
   byType: Record<string, number>;
   messages: number;
-  /** From lib/devtools/model-prices.ts: `/metrics` counts tokens by agent, the price depends on the model. */
+  /** From the configured price table (lib/cost): `/metrics` counts tokens by agent, the price depends on the model. */
   estimatedCostUsd: number;
   /** Failed agent calls by category (uncategorised as OTHER); `/metrics` mixes these with `error` events. */
   agentErrorsByCategory: Record<ErrorCategory, number>;
@@ -34,7 +34,7 @@ const MAX_TYPES = 128;
  * bus.subscribe((event) => tally.add(event));
  * tally.figures().estimatedCostUsd;
  */
-export function createEventTally(): EventTally {
+export function createEventTally(prices: PriceTable = DEFAULT_PRICE_TABLE): EventTally {
   const byType = new Map<string, number>();
   let messages = 0;
   let estimatedCostUsd = 0;
@@ -51,7 +51,7 @@ export function createEventTally(): EventTally {
           messages++;
           break;
         case 'agent.call':
-          estimatedCostUsd += estimateCost(event.model, event.inputTokens, event.outputTokens).usd;
+          estimatedCostUsd += prices.estimate(event.model, event.inputTokens, event.outputTokens).usd;
           if (event.outcome === 'error') agentErrorsByCategory[event.errorCategory ?? 'OTHER']++;
           break;
         case 'error':

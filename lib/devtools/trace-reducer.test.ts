@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_PRICE_TABLE } from '../cost/price-table.js';
 import type { BotEvent } from '../observe/bot-event.js';
-import { estimateCost } from './model-prices.js';
+
+const estimateCost = DEFAULT_PRICE_TABLE.estimate;
+
 import { copySummary, emptySummary, reduceTrace, type TraceSummary } from './trace-reducer.js';
 import type { TrackedEvent } from './tracked-event.js';
 

@@ -1,6 +1,6 @@
+import { DEFAULT_PRICE_TABLE, type PriceTable } from '../cost/price-table.js';
 import type { EventSource, ReplyMode } from '../observe/bot-event.js';
 import type { ErrorCategory } from '../observe/error-category.js';
-import { estimateCost } from './model-prices.js';
 import type { TrackedEvent } from './tracked-event.js';
 
 export type TraceStatus = 'running' | 'done' | 'failed' | 'dead';
@@ -32,7 +32,7 @@ export interface TraceSummary {
   toolCalls: number;
   inputTokens: number;
   outputTokens: number;
-  /** Estimate from lib/devtools/model-prices.ts; models it does not know count as zero. */
+  /** Estimate from the configured price table (lib/cost); models it does not know count as zero. */
   estimatedCostUsd: number;
   unpricedModels: string[];
   errorCount: number;
@@ -145,7 +145,11 @@ export function emptySummary(id: string, at: number): TraceSummary {
  * for (const event of timeline) reduceTrace(summary, event);
  * summary.status; // 'done'
  */
-export function reduceTrace(summary: TraceSummary, event: TrackedEvent): void {
+export function reduceTrace(
+  summary: TraceSummary,
+  event: TrackedEvent,
+  prices: PriceTable = DEFAULT_PRICE_TABLE,
+): void {
   summary.lastAt = Math.max(summary.lastAt, event.at);
   summary.firstAt = Math.min(summary.firstAt, event.at);
   summary.durationMs = summary.lastAt - summary.firstAt;
@@ -180,7 +184,7 @@ export function reduceTrace(summary: TraceSummary, event: TrackedEvent): void {
       summary.agentCalls++;
       summary.inputTokens += event.inputTokens;
       summary.outputTokens += event.outputTokens;
-      const cost = estimateCost(event.model, event.inputTokens, event.outputTokens);
+      const cost = prices.estimate(event.model, event.inputTokens, event.outputTokens);
       summary.estimatedCostUsd += cost.usd;
       if (!cost.known) addName(summary.unpricedModels, event.model);
       if (event.outcome === 'error') {

@@ -1,3 +1,4 @@
+import { DEFAULT_PRICE_TABLE, type PriceTable } from '../cost/price-table.js';
 import { pageLimit } from './page-limit.js';
 import {
   copySummary,
@@ -28,6 +29,8 @@ export interface TraceTableOptions {
   maxTraces?: number;
   /** Events kept per trace timeline; further events are counted, not kept. */
   maxEventsPerTrace?: number;
+  /** Prices the traces' estimated cost (MODEL_PRICES_FILE over the built-in table). */
+  prices?: PriceTable;
 }
 
 export interface TraceTable {
@@ -61,7 +64,11 @@ interface TraceState {
  * traces.record(event.traceId, event);
  * traces.list({ status: 'failed', limit: 20 });
  */
-export function createTraceTable({ maxTraces = 300, maxEventsPerTrace = 200 }: TraceTableOptions = {}): TraceTable {
+export function createTraceTable({
+  maxTraces = 300,
+  maxEventsPerTrace = 200,
+  prices = DEFAULT_PRICE_TABLE,
+}: TraceTableOptions = {}): TraceTable {
   const states = new Map<string, TraceState>(); // insertion order = least recently touched first
 
   function keep(id: string, state: TraceState): void {
@@ -87,7 +94,7 @@ export function createTraceTable({ maxTraces = 300, maxEventsPerTrace = 200 }: T
       recordSent(state.sent, event);
       if (state.events.length < maxEventsPerTrace) state.events.push(event);
       else state.summary.droppedEvents++;
-      reduceTrace(state.summary, event);
+      reduceTrace(state.summary, event, prices);
       return state.summary;
     },
 

@@ -1,11 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_PRICE_TABLE } from '../cost/price-table.js';
 import { createMetrics } from '../health/metrics.js';
 import type { BotEvent } from '../observe/bot-event.js';
 import { createEventBus, type EventBus } from '../observe/event-bus.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { readMetricTotals } from './metric-totals.js';
-import { estimateCost } from './model-prices.js';
+
+const estimateCost = DEFAULT_PRICE_TABLE.estimate;
+
 import { createTracker, type Tracker } from './tracker.js';
 
 let clock = 1_000_000;

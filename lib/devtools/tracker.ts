@@ -1,3 +1,4 @@
+import { DEFAULT_PRICE_TABLE, type PriceTable } from '../cost/price-table.js';
 import type { EventBus } from '../observe/event-bus.js';
 import { createRedactor } from '../observe/redact.js';
 import type { Store } from '../store/store.js';
@@ -60,6 +61,8 @@ export interface TrackerOptions {
   secrets?: readonly string[];
   /** Called when persisting or loading traces fails; tracking itself never throws. */
   onError?: (error: unknown, where: string) => void;
+  /** Prices the estimated cost of traces and totals (MODEL_PRICES_FILE over the built-in table). */
+  prices?: PriceTable;
 }
 
 /**
@@ -86,11 +89,12 @@ export function createTracker({
   subscriberQueue = 1_000,
   secrets = [],
   onError = () => {},
+  prices = DEFAULT_PRICE_TABLE,
 }: TrackerOptions): Tracker {
   const since = Date.now();
   const ring = createEventRing(ringSize);
-  const traces = createTraceTable({ maxTraces, maxEventsPerTrace });
-  const tally = createEventTally();
+  const traces = createTraceTable({ maxTraces, maxEventsPerTrace, prices });
+  const tally = createEventTally(prices);
   const feed = createLiveFeed({ maxSubscribers, subscriberQueue });
   const sanitise = createEventSanitiser({ redact: createRedactor(secrets), maxTextChars });
   const persistence = store

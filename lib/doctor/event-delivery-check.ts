@@ -75,10 +75,19 @@ async function probeWebhook(context: DoctorContext): Promise<CheckOutcome> {
     `Request URL (Events & Callbacks → Event configuration): https://<public host>/webhook/event`,
     `Card callback URL (Events & Callbacks → Callback configuration): https://<public host>/webhook/card`,
   ];
-  if (webhookSecurity(context.config.feishu) === 'unsigned') {
+  const security = webhookSecurity(context.config.feishu);
+  if (security === 'refused') {
+    return {
+      status: 'fail',
+      summary: `${base}/webhook/event answers Feishu's URL verification but refuses every event: FEISHU_ENCRYPT_KEY is not set`,
+      details,
+      fix: 'Set an Encrypt Key in Events & Callbacks → Encryption Strategy and the same value in FEISHU_ENCRYPT_KEY',
+    };
+  }
+  if (security === 'unsigned') {
     return {
       status: 'warn',
-      summary: `${base}/webhook/event and /webhook/card answer Feishu's URL verification, but unsigned: FEISHU_ENCRYPT_KEY is not set`,
+      summary: `${base}/webhook/event and /webhook/card answer Feishu's URL verification, but unsigned (FEISHU_ALLOW_UNSIGNED_WEBHOOK=true): FEISHU_ENCRYPT_KEY is not set, so anyone who saw one event can forge others`,
       details,
       fix: 'Set an Encrypt Key in Events & Callbacks → Encryption Strategy and the same value in FEISHU_ENCRYPT_KEY, so only signed events are accepted',
     };

@@ -92,3 +92,28 @@ export function createUserNames({
     },
   };
 }
+
+/**
+ * Display names for several people at once (one lookup each, together), for transcripts: at
+ * most `max` distinct open_ids are looked up; the others, and any that fail, are left out.
+ *
+ * @example
+ * const names = await namesFor(['ou_1', 'ou_2'], userNames.name);
+ * const author = names.get(senderId) ?? senderId;
+ */
+export async function namesFor(
+  ids: readonly string[],
+  resolve: ((openId: string) => Promise<string | undefined>) | undefined,
+  max = 20,
+): Promise<Map<string, string>> {
+  const names = new Map<string, string>();
+  if (resolve === undefined) return names;
+  const people = [...new Set(ids)].filter((id) => id.startsWith('ou_')).slice(0, max);
+  await Promise.all(
+    people.map(async (id) => {
+      const name = await resolve(id).catch(() => undefined);
+      if (name !== undefined && name.trim() !== '') names.set(id, name.trim().slice(0, 100));
+    }),
+  );
+  return names;
+}

@@ -60,10 +60,14 @@ describe('componentStates', () => {
       longConnection: { state: 'off', connected: false, reason: 'FEISHU_APP_ID, FEISHU_APP_SECRET not set' },
       reason: 'FEISHU_APP_ID, FEISHU_APP_SECRET not set',
     });
+    // Without the key the webhook refuses events; it is `unsigned` only when the operator opted in.
     expect(report({ ...withModel, ...withFeishu }).states.feishu).toMatchObject({
-      webhook: 'unsigned',
+      webhook: 'refused',
       longConnection: { state: 'off', connected: false, reason: 'FEISHU_EVENT_MODE=webhook' },
     });
+    expect(report({ ...withModel, ...withFeishu, FEISHU_ALLOW_UNSIGNED_WEBHOOK: 'true' }).states.feishu.webhook).toBe(
+      'unsigned',
+    );
     const signed = report({ ...withModel, ...withFeishu, FEISHU_ENCRYPT_KEY: 'encrypt-key' }).states.feishu;
     expect(signed.webhook).toBe('signed');
     expect(signed).not.toHaveProperty('reason');

@@ -30,7 +30,10 @@ export interface LongConnectionComponent {
 }
 
 export interface FeishuComponent {
-  /** `signed`: events need Feishu's signature; `unsigned`: the verification token alone; `off`: no webhook. */
+  /**
+   * `signed`: events need Feishu's signature; `unsigned`: the verification token alone (opted in
+   * with FEISHU_ALLOW_UNSIGNED_WEBHOOK); `refused`: neither, every event is refused; `off`: no webhook.
+   */
   webhook: WebhookSecurity;
   longConnection: LongConnectionComponent;
   /** Why the Feishu channel is off, when it is. */
@@ -71,7 +74,10 @@ interface ConnectionStatus {
 }
 
 export interface ComponentStatesOptions {
-  feishu: Pick<Config['feishu'], 'enabled' | 'appId' | 'appSecret' | 'eventMode' | 'encryptKey'>;
+  feishu: Pick<
+    Config['feishu'],
+    'enabled' | 'appId' | 'appSecret' | 'eventMode' | 'encryptKey' | 'allowUnsignedWebhook'
+  >;
   model: Pick<Config['model'], 'enabled' | 'primary' | 'fallbacks' | 'apiKey' | 'baseURL'>;
   storeKind: string;
   /** The long connection's live state; undefined until it is started (and always in webhook mode). */

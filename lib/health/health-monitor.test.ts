@@ -288,6 +288,25 @@ describe('HealthMonitor errors and configuration', () => {
     );
   });
 
+  it('holds a recovery for a quarter of the window, at most 30 s, unless configured', () => {
+    const holdFor = (options: HealthMonitorOptions) => {
+      const { monitor, advance } = setup(options);
+      for (let index = 0; index < 5; index++) monitor.trackAgentCall('manager', 100, 'error');
+      advance(monitor.windowSeconds * 1_000);
+      monitor.trackAgentCall('manager', 100, 'success');
+      let held = 0;
+      while (monitor.status().status !== 'healthy') {
+        advance(1_000);
+        held += 1_000;
+      }
+      return held;
+    };
+    expect(holdFor({ windowSeconds: 20 })).toBe(5_000);
+    expect(holdFor({ windowSeconds: 60 })).toBe(15_000);
+    expect(holdFor({ windowSeconds: 300 })).toBe(30_000);
+    expect(holdFor({ windowSeconds: 300, recoveryDwellMs: 8_000 })).toBe(8_000);
+  });
+
   it('takes its thresholds from config', () => {
     const options = healthOptionsFromConfig(
       {
@@ -297,10 +316,11 @@ describe('HealthMonitor errors and configuration', () => {
         degradedRateLimits: 2,
         minCalls: 3,
         degradedP95Ms: 5_000,
+        recoveryHoldSeconds: 7,
       },
       ['abcd1234'],
     );
-    expect(options).toMatchObject({ windowSeconds: 60, minCalls: 3, secrets: ['abcd1234'] });
+    expect(options).toMatchObject({ windowSeconds: 60, minCalls: 3, recoveryDwellMs: 7_000, secrets: ['abcd1234'] });
     const { monitor } = setup(options);
     expect(monitor.windowSeconds).toBe(60);
     monitor.trackRateLimit('m');
@@ -375,5 +395,81 @@ describe('health monitor: answers that never reach anyone', () => {
     expect(monitor.snapshot().status).not.toBe('healthy');
     advance(301_000);
     expect(monitor.snapshot().deliveries).toEqual({ answered: 0, failed: 0 });
+  });
+});
+
+describe('health monitor: what users experienced, with per-model detail', () => {
+  it('a turn a fallback answered is a success; the primary failing and its breaker refusing show per model', () => {
+    const { monitor, advance } = setup();
+    const bus = createEventBus();
+    attachHealthMonitor(bus, monitor);
+    const attempt = (
+      model: string,
+      outcome: 'success' | 'error' | 'refused',
+      category?: 'RATE_LIMIT' | 'CIRCUIT_OPEN',
+    ) =>
+      bus.emit({
+        type: 'model.attempt',
+        traceId: 't',
+        agent: 'manager',
+        model,
+        outcome,
+        latencyMs: 5,
+        ...(category ? { category } : {}),
+      });
+    for (let index = 0; index < 10; index++) {
+      if (index < 5) attempt('primary', 'error', 'RATE_LIMIT');
+      else attempt('primary', 'refused', 'CIRCUIT_OPEN');
+      attempt('backup', 'success');
+      bus.emit({
+        type: 'agent.call',
+        traceId: 't',
+        agent: 'manager',
+        model: 'backup',
+        latencyMs: 900,
+        outcome: 'success',
+        inputTokens: 1,
+        outputTokens: 1,
+      });
+      advance(1_000);
+    }
+    bus.emit({ type: 'model.breaker', model: 'primary', state: 'open', cooldownMs: 4_000, category: 'RATE_LIMIT' });
+    const snapshot = monitor.snapshot();
+    expect(snapshot.calls).toMatchObject({ total: 10, errors: 0 });
+    expect(snapshot.errors.total).toBe(0);
+    expect(snapshot.models.primary).toMatchObject({
+      attempts: 5,
+      failures: 5,
+      refused: 5,
+      errorRate: 1,
+      failuresByCategory: { RATE_LIMIT: 5 },
+      breaker: { state: 'open', cooldownMs: 4_000 },
+    });
+    expect(snapshot.models.backup).toMatchObject({ attempts: 10, successes: 10, failures: 0, refused: 0 });
+    // Users were answered: never unhealthy; the failing primary is a degraded reason of its own.
+    expect(snapshot.status).toBe('degraded');
+    expect(snapshot.reasons).toEqual(['model primary: 100% of 5 requests failed in 300 s']);
+  });
+
+  it('a call nothing could answer because every breaker was open is a CIRCUIT_OPEN failure', () => {
+    const { monitor } = setup();
+    const bus = createEventBus();
+    attachHealthMonitor(bus, monitor);
+    bus.emit({
+      type: 'agent.call',
+      traceId: 't',
+      agent: 'manager',
+      model: 'primary',
+      latencyMs: 2,
+      outcome: 'error',
+      inputTokens: 0,
+      outputTokens: 0,
+      errorCategory: 'CIRCUIT_OPEN',
+    });
+    expect(monitor.snapshot()).toMatchObject({
+      calls: { total: 1, errors: 1 },
+      errors: { total: 1, other: 1, byCategory: { CIRCUIT_OPEN: 1 } },
+      lastError: { category: 'CIRCUIT_OPEN' },
+    });
   });
 });

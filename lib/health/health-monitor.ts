@@ -9,6 +9,7 @@ import { type HealthMonitorOptions, type ResolvedHealthOptions, resolveHealthOpt
 import { type HealthVerdict, type Judgement, judge, type WindowFigures } from './health-rules.js';
 import { type HealthSnapshot, healthSnapshot } from './health-snapshot.js';
 import { histogramQuantile, LATENCY_BUCKET_COUNT } from './latency-histogram.js';
+import { type BreakerStateSeen, ModelWindow } from './model-window.js';
 import { RateLimitWindow } from './rate-limit-window.js';
 import { sanitiseErrorMessage } from './sanitise-error-message.js';
 import { SlidingWindow } from './sliding-window.js';
@@ -48,6 +49,8 @@ export class HealthMonitor {
   private readonly redact: Redactor;
   private readonly agents: CappedNameMap<CallWindow>;
   private readonly models: CappedNameMap<RateLimitWindow>;
+  /** Per model: requests sent, failures by category, breaker refusals and state. */
+  private readonly modelAttempts: CappedNameMap<ModelWindow>;
   /** Tool calls, apart from agent calls: a broken tool degrades the bot but never makes it unhealthy. */
   private readonly tools: CappedNameMap<ToolWindow>;
   /** One counter per error category. */
@@ -75,6 +78,7 @@ export class HealthMonitor {
     const slots = { slotCount: resolved.bucketCount, slotMs: this.slotMs };
     this.agents = new CappedNameMap({ maxEntries: resolved.maxAgents, create: () => new CallWindow(slots) });
     this.models = new CappedNameMap({ maxEntries: resolved.maxModels, create: () => new RateLimitWindow(slots) });
+    this.modelAttempts = new CappedNameMap({ maxEntries: resolved.maxModels, create: () => new ModelWindow(slots) });
     this.tools = new CappedNameMap({ maxEntries: resolved.maxAgents, create: () => new ToolWindow(slots) });
     this.errors = new SlidingWindow({ ...slots, width: ERROR_CATEGORIES.length });
     this.deliveries = new SlidingWindow({ ...slots, width: 2 });
@@ -164,6 +168,19 @@ export class HealthMonitor {
     this.models.get(key).record(this.options.now(), retryAfterMs, remaining);
   }
 
+  /**
+   * Counts one verdict on one model: answered, failed (by category) or refused by its open
+   * breaker. Per-model detail only: what the user experienced is the agent call's outcome.
+   */
+  trackModelAttempt(model: string, outcome: 'success' | 'error' | 'refused', category?: ErrorCategory): void {
+    this.modelAttempts.get(model).record(this.options.now(), outcome, category);
+  }
+
+  /** A model's circuit breaker changed state (shown per model in /health). */
+  setModelBreaker(model: string, state: BreakerStateSeen, cooldownMs?: number): void {
+    this.modelAttempts.get(model).setBreaker(this.options.now(), state, cooldownMs);
+  }
+
   /** The Feishu long connection's state ('off' in webhook mode). */
   setConnectionState(state: ConnectionState, reconnects = this.reconnects): void {
     this.connection = state;
@@ -198,6 +215,7 @@ export class HealthMonitor {
       ],
       errorsByCategory: this.errors.sumInto(now, this.categoryCounts.fill(0)),
       rateLimits: this.models.entries().map(([name, limits]) => [name, limits.read(now)] as const),
+      models: this.modelAttempts.entries().map(([name, window]) => [name, window.read(now)] as const),
       lastError: this.lastError,
       process: { uncaughtExceptions: this.uncaughtExceptions, unhandledRejections: this.unhandledRejections },
     });
@@ -225,6 +243,7 @@ export class HealthMonitor {
       connection: this.connection,
       reconnects: this.reconnects,
       tools: this.tools.entries().map(([name, window]) => window.figures(name, now, this.histogram)),
+      models: this.modelAttempts.entries().map(([name, window]) => ({ name, ...window.counts(now) })),
     };
   }
 
@@ -237,8 +256,12 @@ export class HealthMonitor {
     this.lastEvaluatedEpoch = Math.floor(figures.at / this.slotMs);
     const from = this.judgement.status;
     this.judgement = judge(figures, this.options, this.judgement);
-    const { status, reasons } = this.judgement;
-    if (status !== from) this.options.onStatusChange?.({ from, to: status, reasons, at: figures.at });
+    const { status, reasons, improvement } = this.judgement;
+    if (status !== from) {
+      // The log line says why, also when the new status has no reasons of its own (healthy).
+      const why = improvement === undefined ? reasons : [`recovered: ${improvement}`, ...reasons];
+      this.options.onStatusChange?.({ from, to: status, reasons: why, at: figures.at });
+    }
     return { status, reasons };
   }
 }
@@ -275,6 +298,12 @@ export function attachHealthMonitor(bus: EventBus, monitor: HealthMonitor): () =
       }
       case 'model.rate-limit':
         monitor.trackRateLimit(event.model, event.retryAfterMs, event.remaining);
+        break;
+      case 'model.attempt':
+        monitor.trackModelAttempt(event.model, event.outcome, event.category);
+        break;
+      case 'model.breaker':
+        monitor.setModelBreaker(event.model, event.state, event.cooldownMs);
         break;
       case 'feishu.connection':
         monitor.setConnectionState(event.state, event.reconnects);

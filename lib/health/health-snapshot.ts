@@ -2,6 +2,7 @@ import type { ConnectionState } from '../observe/bot-event.js';
 import { ERROR_CATEGORIES, type ErrorCategory } from '../observe/error-category.js';
 import type { CallSummary } from './call-window.js';
 import type { HealthStatus, HealthVerdict, WindowFigures } from './health-rules.js';
+import type { ModelReading } from './model-window.js';
 import type { RateLimitReading } from './rate-limit-window.js';
 
 export interface AgentHealth {
@@ -36,6 +37,19 @@ export interface RateLimitHealth {
   remaining: number | null;
 }
 
+/** One model's requests in the window, apart from what users experienced (`calls`). */
+export interface ModelHealth {
+  attempts: number;
+  successes: number;
+  failures: number;
+  /** failures / attempts, 0 without attempts. */
+  errorRate: number;
+  /** Calls its open circuit breaker turned away unsent (CIRCUIT_OPEN). */
+  refused: number;
+  failuresByCategory: Partial<Record<ErrorCategory, number>>;
+  breaker: { state: 'closed' | 'open' | 'half-open'; since: string | null; cooldownMs: number | null };
+}
+
 /** What the monitor knows; `/health` adds uptime, instance and readiness checks around it. */
 export interface HealthSnapshot {
   status: HealthStatus;
@@ -54,6 +68,8 @@ export interface HealthSnapshot {
   agents: Record<string, AgentHealth>;
   lastError: LastError | null;
   rateLimits: { total: number; byModel: Record<string, RateLimitHealth> };
+  /** Per model: requests, failures and breaker refusals in the window, and the breaker's state. */
+  models: Record<string, ModelHealth>;
   feishu: { connection: ConnectionState; reconnects: number };
   process: { uncaughtExceptions: number; unhandledRejections: number };
   /** Inbox jobs finished in the window: answered, or failed (retried or given up). */
@@ -69,6 +85,7 @@ export interface HealthReading {
   /** Errors in the window per category, indexed like ERROR_CATEGORIES. */
   errorsByCategory: ArrayLike<number>;
   rateLimits: ReadonlyArray<readonly [string, RateLimitReading]>;
+  models?: ReadonlyArray<readonly [string, ModelReading]>;
   lastError: { category: ErrorCategory; message: string; at: number } | null;
   process: { uncaughtExceptions: number; unhandledRejections: number };
 }
@@ -95,6 +112,14 @@ export function healthSnapshot(reading: HealthReading): HealthSnapshot {
   for (const [name, limits] of reading.rateLimits) {
     rateLimitTotal += limits.count;
     byModel[name] = { ...limits, lastAt: isoOrNull(limits.lastAt) };
+  }
+  const models: Record<string, ModelHealth> = {};
+  for (const [name, model] of reading.models ?? []) {
+    models[name] = {
+      ...model,
+      errorRate: model.attempts === 0 ? 0 : round(model.failures / model.attempts, 4),
+      breaker: { ...model.breaker, since: isoOrNull(model.breaker.since) },
+    };
   }
   return {
     status: reading.verdict.status,
@@ -126,6 +151,7 @@ export function healthSnapshot(reading: HealthReading): HealthSnapshot {
             timestamp: new Date(reading.lastError.at).toISOString(),
           },
     rateLimits: { total: rateLimitTotal, byModel },
+    models,
     feishu: { connection: figures.connection, reconnects: figures.reconnects },
     deliveries: { answered: figures.answered, failed: figures.failedDeliveries },
     process: reading.process,

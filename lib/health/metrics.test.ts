@@ -27,6 +27,37 @@ describe('createMetrics + GET /metrics', () => {
     expect(sampleValue(families, 'feishu_bot_process_errors_total', { kind: 'uncaughtException' })).toBe(0);
   });
 
+  it('adds up spend by app, model, chat and person, with chats and people past the cap under other', async () => {
+    const metrics = createMetrics({ instanceId: 'i', collectDefault: false, maxSpendSubjects: 2 });
+    const bus = createEventBus();
+    metrics.attach(bus);
+    const usage = (chatId: string, userId: string, model: string, costUsd: number, priced = true) =>
+      bus.emit({
+        type: 'usage.recorded',
+        traceId: 't',
+        app: 'alpha',
+        agent: 'manager',
+        model,
+        chatId,
+        userId,
+        inputTokens: 100,
+        outputTokens: 10,
+        costUsd,
+        priced,
+      });
+    usage('oc_1', 'ou_1', 'gpt-4o', 0.25);
+    usage('oc_2', 'ou_2', 'gpt-4o', 0.5);
+    usage('oc_3', 'ou_3', 'gpt-4o', 1);
+    usage('oc_1', 'ou_1', 'llama3', 0, false);
+    const { families } = await scrape(metrics);
+    expect(sampleValue(families, 'feishu_bot_cost_usd_total', { app: 'alpha', model: 'gpt-4o' })).toBe(1.75);
+    expect(sampleValue(families, 'feishu_bot_chat_cost_usd_total', { chat: 'oc_1' })).toBe(0.25);
+    expect(sampleValue(families, 'feishu_bot_chat_cost_usd_total', { chat: 'other' })).toBe(1.5);
+    expect(sampleValue(families, 'feishu_bot_user_cost_usd_total', { user: 'other' })).toBe(1.5);
+    expect(sampleValue(families, 'feishu_bot_unpriced_tokens_total', { model: 'llama3' })).toBe(110);
+    expect(sampleValue(families, 'feishu_bot_model_tokens_total', { model: 'gpt-4o', direction: 'input' })).toBe(300);
+  });
+
   it('counts bus events with bounded labels and no chat or user ids', async () => {
     const monitor = new HealthMonitor();
     const metrics = createMetrics({ instanceId: 'i', collectDefault: false, monitor, maxAgents: 4 });
@@ -66,6 +97,19 @@ describe('createMetrics + GET /metrics', () => {
       });
     }
     bus.emit({ type: 'model.rate-limit', model: 'gpt-4o-mini', retryAfterMs: 1_000, remaining: 0 });
+    // The primary fails and its breaker opens; the fallback answers: per-model detail, not user errors.
+    for (const outcome of ['error', 'error', 'refused', 'success'] as const) {
+      bus.emit({
+        type: 'model.attempt',
+        traceId: 't1',
+        agent: 'manager',
+        model: outcome === 'success' ? 'backup' : 'gpt-4o-mini',
+        outcome,
+        latencyMs: 10,
+        ...(outcome === 'success' ? {} : { category: outcome === 'refused' ? 'CIRCUIT_OPEN' : 'RATE_LIMIT' }),
+      });
+    }
+    bus.emit({ type: 'model.breaker', model: 'gpt-4o-mini', state: 'open', cooldownMs: 1_000, category: 'RATE_LIMIT' });
     bus.emit({ type: 'error', category: 'NETWORK', message: `send to ${chatId} failed`, where: 'reply' });
     bus.emit({ type: 'feishu.api', api: 'im.message.reply', outcome: 'ok', latencyMs: 120 });
     bus.emit({ type: 'feishu.api', api: 'im.message.reply', outcome: 'rate-limited', latencyMs: 80, code: 99991400 });
@@ -101,6 +145,16 @@ describe('createMetrics + GET /metrics', () => {
     expect(value('feishu_bot_errors_total', { category: 'TIMEOUT' })).toBe(1);
     expect(value('feishu_bot_errors_total', { category: 'NETWORK' })).toBe(1);
     expect(value('feishu_bot_rate_limits_total', { model: 'gpt-4o-mini' })).toBe(1);
+    expect(
+      value('feishu_bot_model_attempts_total', { model: 'gpt-4o-mini', outcome: 'error', category: 'RATE_LIMIT' }),
+    ).toBe(2);
+    expect(
+      value('feishu_bot_model_attempts_total', { model: 'gpt-4o-mini', outcome: 'refused', category: 'CIRCUIT_OPEN' }),
+    ).toBe(1);
+    expect(value('feishu_bot_model_attempts_total', { model: 'backup', outcome: 'success', category: 'none' })).toBe(1);
+    expect(value('feishu_bot_model_breaker_state', { model: 'gpt-4o-mini', state: 'open' })).toBe(1);
+    expect(value('feishu_bot_model_breaker_state', { model: 'gpt-4o-mini', state: 'closed' })).toBe(0);
+    expect(value('feishu_bot_errors_total', { category: 'CIRCUIT_OPEN' })).toBe(0);
     expect(value('feishu_bot_feishu_api_calls_total', { api: 'im.message.reply', outcome: 'ok' })).toBe(1);
     expect(value('feishu_bot_feishu_api_calls_total', { api: 'im.message.reply', outcome: 'rate-limited' })).toBe(1);
     expect(value('feishu_bot_feishu_connection_state', { state: 'connected' })).toBe(1);

@@ -22,6 +22,11 @@ export interface MetricsOptions {
   maxAgents?: number;
   maxModels?: number;
   maxApis?: number;
+  /**
+   * Chats and people with their own spend series; the rest add up under 'other', so a bot in
+   * thousands of chats keeps a bounded number of series.
+   */
+  maxSpendSubjects?: number;
   /** A scrape does not wait longer than this for `countJobs`. Default 2 000 ms. */
   scrapeTimeoutMs?: number;
 }
@@ -43,11 +48,13 @@ const JOB_SECONDS_BUCKETS = [0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300];
 const HEALTH_STATUSES: readonly HealthStatus[] = ['healthy', 'degraded', 'unhealthy'];
 const CONNECTION_STATES: readonly ConnectionState[] = ['connecting', 'connected', 'reconnecting', 'failed', 'off'];
 const JOB_STATUSES = ['pending', 'leased', 'done', 'dead'] as const;
+const BREAKER_STATES = ['closed', 'open', 'half-open'] as const;
 const MAX_LABEL_LENGTH = 64;
 
 /**
  * Keeps a free-form label (agent, model, api) to a bounded set of values: the first `max - 1`
- * distinct values pass, everything after is 'other'. Chat and user ids are never labels at all.
+ * distinct values pass, everything after is 'other'. Chat and user ids are labels only of the
+ * spend series, through their own limiter.
  */
 export class LabelLimiter {
   private readonly names: CappedNameMap<string>;
@@ -77,6 +84,7 @@ export function createMetrics({
   maxAgents = 64,
   maxModels = 32,
   maxApis = 64,
+  maxSpendSubjects = 100,
   scrapeTimeoutMs = 2_000,
 }: MetricsOptions): BotMetrics {
   const registry = new Registry();
@@ -90,6 +98,10 @@ export function createMetrics({
   const eventTypes = new LabelLimiter(32);
   const kinds = new LabelLimiter(16);
   const ignoreReasons = new LabelLimiter(32);
+  const apps = new LabelLimiter(16);
+  const spendChats = new LabelLimiter(maxSpendSubjects);
+  const spendUsers = new LabelLimiter(maxSpendSubjects);
+  const rejectReasons = new LabelLimiter(32);
   const registers = [registry];
 
   const eventsReceived = new Counter({
@@ -106,8 +118,8 @@ export function createMetrics({
   });
   const eventsRejected = new Counter({
     name: `${PREFIX}events_rejected_total`,
-    help: 'Inbound requests rejected (bad signature, bad JSON, too large, store down), by HTTP status.',
-    labelNames: ['source', 'status'] as const,
+    help: 'Inbound requests rejected (bad signature, bad JSON, too large, store down), by HTTP status and reason code.',
+    labelNames: ['source', 'status', 'reason'] as const,
     registers,
   });
   const jobsQueued = new Counter({
@@ -195,6 +207,18 @@ export function createMetrics({
     labelNames: ['model'] as const,
     registers,
   });
+  const modelAttempts = new Counter({
+    name: `${PREFIX}model_attempts_total`,
+    help: 'Verdicts on model requests inside agent calls, by model, outcome (success, error, refused: not sent, breaker open) and error category; a turn a fallback answered is still a successful agent call.',
+    labelNames: ['model', 'outcome', 'category'] as const,
+    registers,
+  });
+  const breakerState = new Gauge({
+    name: `${PREFIX}model_breaker_state`,
+    help: "A model's circuit breaker: 1 for its current state (closed, open, half-open), 0 for the others.",
+    labelNames: ['model', 'state'] as const,
+    registers,
+  });
   const errors = new Counter({
     name: `${PREFIX}errors_total`,
     help: 'Errors by category.',
@@ -229,6 +253,36 @@ export function createMetrics({
   const reconnects = new Gauge({
     name: `${PREFIX}feishu_reconnects`,
     help: 'Reconnects of the Feishu long connection since start.',
+    registers,
+  });
+  const modelTokens = new Counter({
+    name: `${PREFIX}model_tokens_total`,
+    help: 'Model tokens used, by app, model and direction (input, output).',
+    labelNames: ['app', 'model', 'direction'] as const,
+    registers,
+  });
+  const costByModel = new Counter({
+    name: `${PREFIX}cost_usd_total`,
+    help: 'Estimated model cost in USD (MODEL_PRICES_FILE over list prices), by app and model; unpriced models add 0.',
+    labelNames: ['app', 'model'] as const,
+    registers,
+  });
+  const unpricedTokens = new Counter({
+    name: `${PREFIX}unpriced_tokens_total`,
+    help: 'Tokens of models the price table does not know (their cost is missing from the cost series).',
+    labelNames: ['app', 'model'] as const,
+    registers,
+  });
+  const costByChat = new Counter({
+    name: `${PREFIX}chat_cost_usd_total`,
+    help: "Estimated model cost in USD by the chat that asked (the first chats seen each get a series, later ones add to 'other').",
+    labelNames: ['app', 'chat'] as const,
+    registers,
+  });
+  const costByUser = new Counter({
+    name: `${PREFIX}user_cost_usd_total`,
+    help: "Estimated model cost in USD by the person who asked (the first people seen each get a series, later ones add to 'other').",
+    labelNames: ['app', 'user'] as const,
     registers,
   });
   const processErrors = new Counter({
@@ -312,7 +366,11 @@ export function createMetrics({
         dedupeHits.inc({ source: event.source, key: event.key });
         break;
       case 'event.rejected':
-        eventsRejected.inc({ source: event.source, status: String(event.status) });
+        eventsRejected.inc({
+          source: event.source,
+          status: String(event.status),
+          reason: rejectReasons.value(event.reason),
+        });
         break;
       case 'job.queued':
         jobsQueued.inc({ kind: kinds.value(event.kind) });
@@ -341,6 +399,20 @@ export function createMetrics({
         }
         break;
       }
+      case 'usage.recorded': {
+        const app = apps.value(event.app);
+        const model = models.value(event.model);
+        if (event.inputTokens > 0) modelTokens.inc({ app, model, direction: 'input' }, event.inputTokens);
+        if (event.outputTokens > 0) modelTokens.inc({ app, model, direction: 'output' }, event.outputTokens);
+        if (!event.priced) {
+          unpricedTokens.inc({ app, model }, event.inputTokens + event.outputTokens);
+          break;
+        }
+        costByModel.inc({ app, model }, event.costUsd);
+        if (event.chatId !== undefined) costByChat.inc({ app, chat: spendChats.value(event.chatId) }, event.costUsd);
+        if (event.userId !== undefined) costByUser.inc({ app, user: spendUsers.value(event.userId) }, event.costUsd);
+        break;
+      }
       case 'tool.call': {
         const tool = tools.value(event.tool);
         toolCalls.inc({ tool, outcome: event.error === undefined ? 'success' : 'error' });
@@ -354,6 +426,18 @@ export function createMetrics({
       case 'model.rate-limit':
         rateLimits.inc({ model: models.value(event.model) });
         break;
+      case 'model.attempt':
+        modelAttempts.inc({
+          model: models.value(event.model),
+          outcome: event.outcome,
+          category: event.outcome === 'success' ? 'none' : (event.category ?? 'OTHER'),
+        });
+        break;
+      case 'model.breaker': {
+        const model = models.value(event.model);
+        for (const state of BREAKER_STATES) breakerState.set({ model, state }, state === event.state ? 1 : 0);
+        break;
+      }
       case 'reply.finished':
         replies.inc({ mode: event.mode });
         break;

@@ -47,6 +47,22 @@ export type BotEvent =
       outputTokens: number;
       errorCategory?: ErrorCategory;
     }
+  | {
+      /** One model call's tokens and estimated cost, attributed to the chat and person who asked. */
+      type: 'usage.recorded';
+      traceId: string;
+      app: string;
+      agent: string;
+      model: string;
+      /** Absent for calls outside a received message (the doctor, a scheduled run's setup). */
+      chatId?: string;
+      userId?: string;
+      inputTokens: number;
+      outputTokens: number;
+      costUsd: number;
+      /** False when the price table does not know the model: cost 0, and no budget counts it. */
+      priced: boolean;
+    }
   | { type: 'agent.delegation'; traceId: string; from: string; to: string; task: string }
   | AttachmentResolvedEvent
   | {
@@ -71,6 +87,28 @@ export type BotEvent =
     }
   | { type: 'model.fallback'; traceId: string; from: string; to: string; reason: ErrorCategory }
   | { type: 'model.rate-limit'; traceId?: string; model: string; retryAfterMs?: number; remaining?: number }
+  | {
+      /**
+       * One verdict on one model inside an agent call: it answered, it failed (by category), or
+       * its open breaker refused the call unsent. A turn a fallback answered is still a success
+       * ('agent.call'); the primary's failure is visible per model here.
+       */
+      type: 'model.attempt';
+      traceId?: string;
+      agent: string;
+      model: string;
+      outcome: 'success' | 'error' | 'refused';
+      latencyMs: number;
+      category?: ErrorCategory;
+    }
+  | {
+      /** A model's circuit breaker changed state; `cooldownMs` and `category` when it opened. */
+      type: 'model.breaker';
+      model: string;
+      state: 'open' | 'half-open' | 'closed';
+      cooldownMs?: number;
+      category?: ErrorCategory;
+    }
   | { type: 'reply.started'; traceId: string; mode: ReplyMode; cardId?: string; messageId?: string }
   | { type: 'reply.update'; traceId: string; cardId: string; sequence: number; length: number }
   | {
@@ -93,6 +131,21 @@ export type BotEvent =
        */
       text: string;
       notice?: string;
+    }
+  | {
+      /** A card button was pressed; `traceId` is the run the button belongs to, when it names one. */
+      type: 'card.action';
+      traceId?: string;
+      action: string;
+      outcome: 'done' | 'refused' | 'duplicate' | 'unknown' | 'failed';
+    }
+  | {
+      /** A run was stopped by its asker (the Stop button, or "stop" typed in the conversation). */
+      type: 'run.stopped';
+      traceId: string;
+      via: 'button' | 'message';
+      /** Characters of the answer that were shown before it stopped. */
+      length: number;
     }
   | { type: 'feishu.api'; api: string; outcome: 'ok' | 'rate-limited' | 'error'; latencyMs: number; code?: number }
   | { type: 'feishu.connection'; state: ConnectionState; reconnects: number }

@@ -6,6 +6,8 @@ export const ERROR_CATEGORIES = [
   'AUTH',
   'CONTEXT_LENGTH',
   'CONTENT_FILTER',
+  /** Not sent: every model's circuit breaker was open (the model chain refused without a request). */
+  'CIRCUIT_OPEN',
   'OTHER',
 ] as const;
 

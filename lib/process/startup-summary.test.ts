@@ -74,11 +74,11 @@ describe('startupSummary', () => {
     const lines = banner.split('\n');
     expect(lines[0]).toMatch(/^feishu-agent-bot 9\.9\.9 \(instance .+\)$/);
     expect(banner).toContain('listening  http://127.0.0.1:4000');
-    expect(banner).toContain('feishu     webhook, unsigned');
+    expect(banner).toContain('feishu     webhook, refused');
     expect(banner).toContain('events        http://127.0.0.1:4000/webhook/event');
     expect(banner).toContain('model      off: no model: MODEL, OPENAI_API_KEY not set');
     expect(banner).toContain('✔ feishu:');
-    expect(banner).toContain('– webhook-signature: FEISHU_ENCRYPT_KEY not set');
+    expect(banner).toContain('– webhook-signature: FEISHU_ENCRYPT_KEY not set: every event is refused');
     expect(packageVersion()).toMatch(/^\d+\.\d+\.\d+/);
   });
 });

@@ -22,7 +22,7 @@ export interface StartupSummary {
   listen: string;
   devtools: { url: string } | { off: string };
   feishu:
-    | { mode: 'webhook'; security: 'signed' | 'unsigned'; eventUrl: string; cardUrl: string }
+    | { mode: 'webhook'; security: 'signed' | 'unsigned' | 'refused'; eventUrl: string; cardUrl: string }
     | { mode: 'websocket'; longConnection: string }
     | { off: string };
   model: { primary: string; fallbacks: string[]; baseURL: string } | { off: string };

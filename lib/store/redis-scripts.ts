@@ -228,6 +228,75 @@ end
 return 1
 `;
 
+/*
+ * Schedules: a hash `schedule:<id>`, its runs newest first in the list `schedule-runs:<id>`, the
+ * zset `schedules:due` scored by next run while free and by lease end while held (so a schedule
+ * whose holder died comes due again), and `schedules:scope:<scope>` scored by next run.
+ */
+
+/** ARGV[2..7] = id, scope, nextRunAt, payload JSON, maxPerScope, now. Returns 'added', 'exists' or 'full'. */
+export const ADD_SCHEDULE = `
+local p = ARGV[1]
+local key = p .. 'schedule:' .. ARGV[2]
+if redis.call('EXISTS', key) == 1 then return 'exists' end
+local scopeKey = p .. 'schedules:scope:' .. ARGV[3]
+if redis.call('ZCARD', scopeKey) >= tonumber(ARGV[6]) then return 'full' end
+redis.call('HSET', key, 'id', ARGV[2], 'scope', ARGV[3], 'nextRunAt', ARGV[4], 'payload', ARGV[5],
+  'owner', '', 'leaseUntil', '', 'createdAt', ARGV[7], 'updatedAt', ARGV[7])
+redis.call('ZADD', p .. 'schedules:due', ARGV[4], ARGV[2])
+redis.call('ZADD', scopeKey, ARGV[4], ARGV[2])
+return 'added'
+`;
+
+/** ARGV[2..3] = scope, id. Returns 1 when deleted, 0 when the scope has no such schedule. */
+export const CANCEL_SCHEDULE = `
+local p = ARGV[1]
+local key = p .. 'schedule:' .. ARGV[3]
+if redis.call('HGET', key, 'scope') ~= ARGV[2] then return 0 end
+redis.call('DEL', key, p .. 'schedule-runs:' .. ARGV[3])
+redis.call('ZREM', p .. 'schedules:due', ARGV[3])
+redis.call('ZREM', p .. 'schedules:scope:' .. ARGV[2], ARGV[3])
+return 1
+`;
+
+/** ARGV[2..4] = owner, leaseMs, now. Leases the schedule due soonest; returns its id, or false. */
+export const CLAIM_SCHEDULE = `
+local p = ARGV[1]
+local now = tonumber(ARGV[4])
+local due = redis.call('ZRANGEBYSCORE', p .. 'schedules:due', '-inf', now, 'LIMIT', 0, 1)
+local id = due[1]
+if not id then return false end
+local leaseUntil = now + tonumber(ARGV[3])
+redis.call('HSET', p .. 'schedule:' .. id, 'owner', ARGV[2], 'leaseUntil', leaseUntil, 'updatedAt', now)
+redis.call('ZADD', p .. 'schedules:due', leaseUntil, id)
+return id
+`;
+
+/**
+ * ARGV[2..7] = id, owner, run JSON, nextRunAt or '' (delete), maxRuns, now. Returns 1, or 0 when
+ * `owner` does not hold the schedule (lease lost, cancelled).
+ */
+export const FINISH_SCHEDULE_RUN = `
+local p = ARGV[1]
+local id = ARGV[2]
+local key = p .. 'schedule:' .. id
+local f = redis.call('HMGET', key, 'owner', 'scope')
+if not f[1] or f[1] ~= ARGV[3] then return 0 end
+local runsKey = p .. 'schedule-runs:' .. id
+if ARGV[5] == '' then
+  redis.call('DEL', key, runsKey)
+  redis.call('ZREM', p .. 'schedules:due', id)
+  redis.call('ZREM', p .. 'schedules:scope:' .. f[2], id)
+  return 1
+end
+redis.call('LPUSH', runsKey, ARGV[4])
+redis.call('LTRIM', runsKey, 0, tonumber(ARGV[6]) - 1)
+redis.call('HSET', key, 'nextRunAt', ARGV[5], 'owner', '', 'leaseUntil', '', 'updatedAt', ARGV[7])
+redis.call('ZADD', p .. 'schedules:due', ARGV[5], id)
+redis.call('ZADD', p .. 'schedules:scope:' .. f[2], ARGV[5], id)
+return 1
+`;
+
 /**
  * Runs a script by EVALSHA, so a call sends the script's hash instead of its source (each is up
  * to 2 KB, on every ack and claim). Redis forgets scripts on restart or SCRIPT FLUSH: NOSCRIPT is
@@ -262,3 +331,38 @@ function scriptHash(source: string): string {
   }
   return sha;
 }
+
+/**
+ * KEYS[1] = the total's hash; ARGV = amount, now, ttlMs. The hash keeps its expiry beside the
+ * total, so a caller's `now` decides (as in every other script) and Redis's own expiry only
+ * cleans up. Returns the new total.
+ */
+export const ADD_TO_TOTAL = `
+local now = tonumber(ARGV[2])
+local expiresAt = tonumber(redis.call('HGET', KEYS[1], 'expiresAt'))
+if not expiresAt or expiresAt <= now then
+  redis.call('HSET', KEYS[1], 'total', ARGV[1], 'expiresAt', now + tonumber(ARGV[3]))
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  return tonumber(ARGV[1])
+end
+return redis.call('HINCRBY', KEYS[1], 'total', ARGV[1])
+`;
+
+/**
+ * Saves one version of a chat's settings if it is exactly one more than the newest stored (0
+ * when none), keeps the newest ARGV[6] versions and indexes the chat by the change's time.
+ * ARGV: prefix, chatId, version, entry JSON, at, keep. Returns 1 when saved, 0 on a conflict.
+ */
+export const SAVE_CHAT_SETTINGS = `
+local p = ARGV[1]
+local key = p .. 'chat-settings:' .. ARGV[2]
+local version = tonumber(ARGV[3])
+local newest = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+local current = 0
+if newest[2] then current = tonumber(newest[2]) end
+if current ~= version - 1 then return 0 end
+redis.call('ZADD', key, version, ARGV[4])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', version - tonumber(ARGV[6]))
+redis.call('ZADD', p .. 'chat-settings-index', ARGV[5], ARGV[2])
+return 1
+`;

@@ -2,13 +2,18 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { backoffDelay } from '../util/backoff.js';
 import { errorMessage } from '../util/error-message.js';
 import {
+  ADD_SCHEDULE,
+  ADD_TO_TOTAL,
   ADMIT,
   BACK_TO_PENDING,
+  CANCEL_SCHEDULE,
   CHECKPOINT,
   CLAIM,
   CLAIM_KEY,
+  CLAIM_SCHEDULE,
   ENQUEUE,
   FINISH,
+  FINISH_SCHEDULE_RUN,
   LANE_PAGE_SIZE,
   PURGE,
   PURGE_BATCH,
@@ -16,17 +21,25 @@ import {
   RENEW,
   RETRY_DEAD,
   runScript,
+  SAVE_CHAT_SETTINGS,
 } from './redis-scripts.js';
 import {
+  type AddScheduleResult,
   type Admission,
   type AdmissionResult,
+  type ChatSettingsVersion,
   type ClaimOptions,
+  type ClaimScheduleOptions,
   type FailOptions,
+  type FinishScheduleRunOptions,
   type HistoryMessage,
   type Job,
   type JobCounts,
   type JobStatus,
   type NewJob,
+  type NewSchedule,
+  type Schedule,
+  type ScheduleRun,
   type Store,
   StoreArgumentError,
   StoreUnavailableError,
@@ -337,6 +350,74 @@ class RedisStore implements Store {
     });
   }
 
+  clearHistoryWithPrefix(prefix: string): Promise<number> {
+    return this.run(async () => {
+      storeArguments.clearHistoryWithPrefix(prefix);
+      const index = `${this.prefix}history-active`;
+      // Every conversation is in the index (appendHistory adds it), so a scan of it finds them all.
+      const match = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+      const found = new Set<string>();
+      let cursor = '0';
+      do {
+        const [next, items] = await this.redis.zscan(index, cursor, 'MATCH', match, 'COUNT', 500);
+        cursor = next;
+        for (let item = 0; item < items.length; item += 2) found.add(items[item] as string);
+      } while (cursor !== '0');
+      if (found.size === 0) return 0;
+      const batch = this.redis.multi();
+      for (const conversation of found) batch.del(`${this.prefix}history:${conversation}`).zrem(index, conversation);
+      await batch.exec().then(settled);
+      return found.size;
+    });
+  }
+
+  saveChatSettings(entry: ChatSettingsVersion, keepVersions: number): Promise<boolean> {
+    return this.run(async () => {
+      const settings = storeArguments.saveChatSettings(entry, keepVersions);
+      const { chatId, version, changedBy, change, at } = entry;
+      // The settings as validated JSON, spliced in so what was checked is what is stored.
+      const json = `{"chatId":${JSON.stringify(chatId)},"version":${version},"settings":${settings},"changedBy":${JSON.stringify(changedBy)},"change":${JSON.stringify(change)},"at":${at}}`;
+      const saved = await this.script(SAVE_CHAT_SETTINGS, [chatId, version, json, at, keepVersions]);
+      return saved === 1;
+    });
+  }
+
+  chatSettingsHistory(chatId: string, limit: number): Promise<ChatSettingsVersion[]> {
+    return this.run(async () => {
+      storeArguments.limit(limit);
+      if (limit === 0) return [];
+      const items = await this.redis.zrevrange(`${this.prefix}chat-settings:${chatId}`, 0, limit - 1);
+      return items.map((item) => JSON.parse(item) as ChatSettingsVersion);
+    });
+  }
+
+  listChatSettings(limit: number): Promise<ChatSettingsVersion[]> {
+    return this.run(async () => {
+      storeArguments.limit(limit);
+      if (limit === 0) return [];
+      const chats = await this.redis.zrevrange(`${this.prefix}chat-settings-index`, 0, limit - 1);
+      if (chats.length === 0) return [];
+      const batch = this.redis.multi();
+      for (const chatId of chats) batch.zrange(`${this.prefix}chat-settings:${chatId}`, '-1', '-1');
+      const results = settled(await batch.exec());
+      return results
+        .map(([, reply]) => (reply as string[])[0])
+        .filter((item): item is string => item !== undefined)
+        .map((item) => JSON.parse(item) as ChatSettingsVersion);
+    });
+  }
+
+  deleteChatSettings(chatId: string): Promise<void> {
+    return this.run(async () => {
+      await this.redis
+        .multi()
+        .del(`${this.prefix}chat-settings:${chatId}`)
+        .zrem(`${this.prefix}chat-settings-index`, chatId)
+        .exec()
+        .then(settled);
+    });
+  }
+
   incrementCounter(key: string, windowMs: number, now = Date.now()): Promise<number> {
     return this.run(async () => {
       storeArguments.incrementCounter(key, windowMs);
@@ -350,6 +431,14 @@ class RedisStore implements Store {
           .exec(),
       );
       return Number(results[0]?.[1] ?? 0);
+    });
+  }
+
+  addToTotal(key: string, amount: number, ttlMs: number, now = Date.now()): Promise<number> {
+    return this.run(async () => {
+      storeArguments.addToTotal(key, amount, ttlMs);
+      const result = await this.scriptWithKey(ADD_TO_TOTAL, `${this.prefix}total:${key}`, [amount, now, ttlMs]);
+      return Number(result);
     });
   }
 
@@ -376,6 +465,66 @@ class RedisStore implements Store {
       const values = await this.redis.hmget(`${this.prefix}record:${collection}`, ...ids);
       return values.filter((value): value is string => value !== null).map((value) => JSON.parse(value) as unknown);
     });
+  }
+
+  addSchedule(schedule: NewSchedule, maxPerScope: number, now = Date.now()): Promise<AddScheduleResult> {
+    return this.run(async () => {
+      const payload = storeArguments.addSchedule(schedule, maxPerScope);
+      const { id, scope, nextRunAt } = schedule;
+      return (await this.script(ADD_SCHEDULE, [id, scope, nextRunAt, payload, maxPerScope, now])) as AddScheduleResult;
+    });
+  }
+
+  getSchedule(id: string): Promise<Schedule | null> {
+    return this.run(async () => (await this.readSchedules([id]))[0] ?? null);
+  }
+
+  listSchedules(scope: string, limit: number): Promise<Schedule[]> {
+    return this.run(async () => {
+      storeArguments.limit(limit);
+      if (limit === 0) return [];
+      return this.readSchedules(
+        await this.redis.zrange(`${this.prefix}schedules:scope:${scope}`, '0', String(limit - 1)),
+      );
+    });
+  }
+
+  cancelSchedule(scope: string, id: string): Promise<boolean> {
+    return this.run(async () => (await this.script(CANCEL_SCHEDULE, [scope, id])) === 1);
+  }
+
+  claimDueSchedule({ owner, leaseMs, now = Date.now() }: ClaimScheduleOptions): Promise<Schedule | null> {
+    return this.run(async () => {
+      storeArguments.claimDueSchedule(owner, leaseMs);
+      const id = await this.script(CLAIM_SCHEDULE, [owner, leaseMs, now]);
+      return typeof id === 'string' ? ((await this.readSchedules([id]))[0] ?? null) : null;
+    });
+  }
+
+  finishScheduleRun(id: string, owner: string, options: FinishScheduleRunOptions): Promise<boolean> {
+    const { run, nextRunAt, maxRuns, now = Date.now() } = options;
+    return this.run(async () => {
+      const runJson = storeArguments.finishScheduleRun(run, nextRunAt, maxRuns);
+      const next = nextRunAt === null ? '' : nextRunAt;
+      return (await this.script(FINISH_SCHEDULE_RUN, [id, owner, runJson, next, maxRuns, now])) === 1;
+    });
+  }
+
+  /** The schedules of `ids` that exist, in that order, each with its runs. */
+  private async readSchedules(ids: readonly string[]): Promise<Schedule[]> {
+    if (ids.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) {
+      pipeline.hgetall(`${this.prefix}schedule:${id}`).lrange(`${this.prefix}schedule-runs:${id}`, 0, -1);
+    }
+    const results = settled(await pipeline.exec());
+    const schedules: Schedule[] = [];
+    for (let index = 0; index + 1 < results.length; index += 2) {
+      const record = results[index]?.[1] as Record<string, string>;
+      const runs = results[index + 1]?.[1] as string[];
+      if (Object.keys(record).length > 0) schedules.push(toSchedule(record, runs));
+    }
+    return schedules;
   }
 
   ping(): Promise<void> {
@@ -441,6 +590,20 @@ function toJobFromRecord(record: Record<string, string>): Job {
     availableAt: Number(record.availableAt ?? 0),
     checkpoint: JSON.parse(record.checkpoint ?? 'null') as unknown,
     lastError: record.lastError === undefined || record.lastError === '' ? null : record.lastError,
+    createdAt: Number(record.createdAt ?? 0),
+    updatedAt: Number(record.updatedAt ?? 0),
+  };
+}
+
+function toSchedule(record: Record<string, string>, runs: readonly string[]): Schedule {
+  return {
+    id: record.id ?? '',
+    scope: record.scope ?? '',
+    nextRunAt: Number(record.nextRunAt ?? 0),
+    payload: JSON.parse(record.payload ?? 'null') as unknown,
+    owner: record.owner === undefined || record.owner === '' ? null : record.owner,
+    leaseUntil: record.leaseUntil === undefined || record.leaseUntil === '' ? null : Number(record.leaseUntil),
+    runs: runs.map((run) => JSON.parse(run) as ScheduleRun),
     createdAt: Number(record.createdAt ?? 0),
     updatedAt: Number(record.updatedAt ?? 0),
   };

@@ -111,6 +111,44 @@ export const sqliteMigrations: readonly { version: number; description: string; 
       END;
     `,
   },
+  {
+    version: 4,
+    description: 'schedules',
+    sql: `
+      -- due_at is next_run_at while nobody holds the schedule and lease_until while someone does,
+      -- so one index finds both a schedule that came due and one whose holder died mid-run.
+      CREATE TABLE schedules (
+        id TEXT PRIMARY KEY,
+        scope TEXT NOT NULL,
+        next_run_at INTEGER NOT NULL,
+        due_at INTEGER NOT NULL,
+        payload TEXT NOT NULL,
+        owner TEXT,
+        lease_until INTEGER,
+        runs TEXT NOT NULL DEFAULT '[]',
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX schedules_due ON schedules (due_at);
+      CREATE INDEX schedules_scope ON schedules (scope, next_run_at);
+      `,
+  },
+  {
+    version: 5,
+    description: 'per-chat settings, one row per version',
+    sql: `
+      CREATE TABLE chat_settings (
+        chat_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        settings TEXT NOT NULL,
+        changed_by TEXT NOT NULL,
+        change TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (chat_id, version)
+      ) WITHOUT ROWID;
+      CREATE INDEX chat_settings_at ON chat_settings (at);
+    `,
+  },
 ];
 
 /**

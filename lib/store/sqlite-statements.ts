@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { HistoryMessage, Job, JobStatus } from './store.js';
+import type { ChatSettingsVersion, HistoryMessage, Job, JobStatus, Schedule, ScheduleRun } from './store.js';
 
 /*
  * The SQL of the SQLite store, prepared once per connection, and the mapping of its rows to the
@@ -46,6 +46,18 @@ export interface JobRow {
   updated_at: number;
 }
 
+export interface ScheduleRow {
+  id: string;
+  scope: string;
+  next_run_at: number;
+  payload: string;
+  owner: string | null;
+  lease_until: number | null;
+  runs: string;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface HistoryRow {
   role: HistoryMessage['role'];
   content: string;
@@ -65,6 +77,7 @@ export type SqliteStatements = ReturnType<typeof prepareSqliteStatements>;
 export function prepareSqliteStatements(db: Database.Database) {
   const jobColumns = `seq, id, lane, kind, payload, status, attempts, owner, lease_until, available_at, checkpoint,
     last_error, created_at, updated_at`;
+  const scheduleColumns = 'id, scope, next_run_at, payload, owner, lease_until, runs, created_at, updated_at';
   return {
     claimKey: db.prepare(`
       INSERT INTO dedupe_keys (key, expires_at) VALUES (@key, @expiresAt)
@@ -127,10 +140,35 @@ export function prepareSqliteStatements(db: Database.Database) {
     idleConversations: db.prepare(
       'SELECT conversation FROM history GROUP BY conversation HAVING MAX(at) < @before LIMIT @limit',
     ),
+    // A range on the conversation index: every key that starts with the prefix.
+    conversationsWithPrefix: db.prepare(
+      'SELECT DISTINCT conversation FROM history WHERE conversation >= @prefix AND conversation < @upper',
+    ),
+
+    insertChatSettings: db.prepare(`
+      INSERT INTO chat_settings (chat_id, version, settings, changed_by, change, at)
+      SELECT @chatId, @version, @settings, @changedBy, @change, @at
+      WHERE coalesce((SELECT max(version) FROM chat_settings WHERE chat_id = @chatId), 0) = @version - 1`),
+    trimChatSettings: db.prepare('DELETE FROM chat_settings WHERE chat_id = @chatId AND version <= @version - @keep'),
+    chatSettingsHistory: db.prepare(`
+      SELECT ${chatSettingsColumns} FROM chat_settings WHERE chat_id = @chatId ORDER BY version DESC LIMIT @limit`),
+    listChatSettings: db.prepare(`
+      SELECT ${chatSettingsColumns} FROM chat_settings AS newest
+      WHERE version = (SELECT max(version) FROM chat_settings WHERE chat_id = newest.chat_id)
+      ORDER BY at DESC, chat_id LIMIT @limit`),
+    deleteChatSettings: db.prepare('DELETE FROM chat_settings WHERE chat_id = @chatId'),
 
     incrementCounter: db.prepare(`
       INSERT INTO counters (key, window_start, count, expires_at) VALUES (@key, @windowStart, 1, @expiresAt)
       ON CONFLICT (key, window_start) DO UPDATE SET count = count + 1
+      RETURNING count`),
+    // A total is a counters row with window_start -1 (rate-limit windows start at 0 or later);
+    // an expired row not yet swept starts again from this amount.
+    addToTotal: db.prepare(`
+      INSERT INTO counters (key, window_start, count, expires_at) VALUES (@key, -1, @amount, @expiresAt)
+      ON CONFLICT (key, window_start) DO UPDATE SET
+        count = CASE WHEN expires_at <= @now THEN excluded.count ELSE count + excluded.count END,
+        expires_at = CASE WHEN expires_at <= @now THEN excluded.expires_at ELSE expires_at END
       RETURNING count`),
     sweepCounters: db.prepare(`
       DELETE FROM counters WHERE rowid IN (SELECT rowid FROM counters WHERE expires_at <= @now LIMIT @limit)`),
@@ -144,7 +182,52 @@ export function prepareSqliteStatements(db: Database.Database) {
     getRecord: db.prepare('SELECT value FROM records WHERE collection = @collection AND id = @id'),
     listRecords: db.prepare('SELECT value FROM records WHERE collection = @collection ORDER BY seq DESC LIMIT @limit'),
 
+    addSchedule: db.prepare(`
+      INSERT INTO schedules (id, scope, next_run_at, due_at, payload, created_at, updated_at)
+      VALUES (@id, @scope, @nextRunAt, @nextRunAt, @payload, @now, @now)
+      ON CONFLICT (id) DO NOTHING`),
+    countSchedules: db.prepare('SELECT count(*) AS count FROM schedules WHERE scope = @scope'),
+    scheduleExists: db.prepare('SELECT 1 FROM schedules WHERE id = @id'),
+    getSchedule: db.prepare(`SELECT ${scheduleColumns} FROM schedules WHERE id = @id`),
+    listSchedules: db.prepare(`
+      SELECT ${scheduleColumns} FROM schedules WHERE scope = @scope ORDER BY next_run_at, id LIMIT @limit`),
+    cancelSchedule: db.prepare('DELETE FROM schedules WHERE scope = @scope AND id = @id'),
+    dueSchedule: db.prepare('SELECT id FROM schedules WHERE due_at <= @now ORDER BY due_at, id LIMIT 1'),
+    leaseSchedule: db.prepare(`
+      UPDATE schedules SET owner = @owner, lease_until = @leaseUntil, due_at = @leaseUntil, updated_at = @now
+      WHERE id = @id
+      RETURNING ${scheduleColumns}`),
+    heldScheduleRuns: db.prepare(`
+      SELECT runs FROM schedules WHERE id = @id AND owner = @owner AND lease_until IS NOT NULL`),
+    moveSchedule: db.prepare(`
+      UPDATE schedules SET next_run_at = @nextRunAt, due_at = @nextRunAt, owner = NULL, lease_until = NULL,
+        runs = @runs, updated_at = @now
+      WHERE id = @id`),
+    deleteSchedule: db.prepare('DELETE FROM schedules WHERE id = @id'),
+
     ping: db.prepare('SELECT 1'),
+  };
+}
+
+const chatSettingsColumns = 'chat_id, version, settings, changed_by, change, at';
+
+export interface ChatSettingsRow {
+  chat_id: string;
+  version: number;
+  settings: string;
+  changed_by: string;
+  change: string;
+  at: number;
+}
+
+export function toChatSettingsVersion(row: ChatSettingsRow): ChatSettingsVersion {
+  return {
+    chatId: row.chat_id,
+    version: row.version,
+    settings: JSON.parse(row.settings) as Record<string, unknown>,
+    changedBy: row.changed_by,
+    change: row.change,
+    at: row.at,
   };
 }
 
@@ -171,4 +254,18 @@ export function toHistoryMessage(row: HistoryRow): HistoryMessage {
   if (row.author !== null) message.author = row.author;
   if (row.message_id !== null) message.messageId = row.message_id;
   return message;
+}
+
+export function toSchedule(row: ScheduleRow): Schedule {
+  return {
+    id: row.id,
+    scope: row.scope,
+    nextRunAt: row.next_run_at,
+    payload: JSON.parse(row.payload) as unknown,
+    owner: row.owner,
+    leaseUntil: row.lease_until,
+    runs: JSON.parse(row.runs) as ScheduleRun[],
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
 }

@@ -1,8 +1,18 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { openSqliteConnection, type SqliteConnectionOptions } from './sqlite-connection.js';
 import { createGroupCommit, type GroupCommitOptions } from './sqlite-group-commit.js';
-import { type HistoryRow, type JobRow, prepareSqliteStatements, toHistoryMessage, toJob } from './sqlite-statements.js';
-import type { AdmissionResult, HistoryMessage, JobCounts, JobStatus, NewJob, Store } from './store.js';
+import {
+  type ChatSettingsRow,
+  type HistoryRow,
+  type JobRow,
+  prepareSqliteStatements,
+  type ScheduleRow,
+  toChatSettingsVersion,
+  toHistoryMessage,
+  toJob,
+  toSchedule,
+} from './sqlite-statements.js';
+import type { AdmissionResult, HistoryMessage, JobCounts, JobStatus, NewJob, ScheduleRun, Store } from './store.js';
 import { storeArguments } from './store-arguments.js';
 
 export interface SqliteStoreOptions extends SqliteConnectionOptions, Omit<GroupCommitOptions, 'db'> {
@@ -256,6 +266,49 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       });
     },
 
+    clearHistoryWithPrefix(prefix) {
+      return write('clearHistoryWithPrefix', () => {
+        storeArguments.clearHistoryWithPrefix(prefix);
+        const conversations = statements.conversationsWithPrefix.all({ prefix, upper: `${prefix}\u{10ffff}` }) as {
+          conversation: string;
+        }[];
+        for (const { conversation } of conversations) statements.clearHistory.run({ conversation });
+        return conversations.length;
+      });
+    },
+
+    saveChatSettings(entry, keepVersions) {
+      return write('saveChatSettings', () => {
+        const settings = storeArguments.saveChatSettings(entry, keepVersions);
+        const { chatId, version, changedBy, change, at } = entry;
+        const inserted = statements.insertChatSettings.run({ chatId, version, settings, changedBy, change, at });
+        if (inserted.changes !== 1) return false;
+        statements.trimChatSettings.run({ chatId, version, keep: keepVersions });
+        return true;
+      });
+    },
+
+    chatSettingsHistory(chatId, limit) {
+      return read('chatSettingsHistory', () => {
+        storeArguments.limit(limit);
+        const rows = statements.chatSettingsHistory.all({ chatId, limit }) as ChatSettingsRow[];
+        return rows.map(toChatSettingsVersion);
+      });
+    },
+
+    listChatSettings(limit) {
+      return read('listChatSettings', () => {
+        storeArguments.limit(limit);
+        return (statements.listChatSettings.all({ limit }) as ChatSettingsRow[]).map(toChatSettingsVersion);
+      });
+    },
+
+    deleteChatSettings(chatId) {
+      return write('deleteChatSettings', () => {
+        statements.deleteChatSettings.run({ chatId });
+      });
+    },
+
     incrementCounter(key, windowMs, now = Date.now()) {
       return write('incrementCounter', () => {
         storeArguments.incrementCounter(key, windowMs);
@@ -263,6 +316,15 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         const row = statements.incrementCounter.get({ key, windowStart, expiresAt: windowStart + windowMs }) as {
           count: number;
         };
+        sweepCounters(now);
+        return row.count;
+      });
+    },
+
+    addToTotal(key, amount, ttlMs, now = Date.now()) {
+      return write('addToTotal', () => {
+        storeArguments.addToTotal(key, amount, ttlMs);
+        const row = statements.addToTotal.get({ key, amount, now, expiresAt: now + ttlMs }) as { count: number };
         sweepCounters(now);
         return row.count;
       });
@@ -288,6 +350,60 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         storeArguments.limit(limit);
         const rows = statements.listRecords.all({ collection, limit }) as { value: string }[];
         return rows.map((row) => JSON.parse(row.value) as unknown);
+      });
+    },
+
+    addSchedule(schedule, maxPerScope, now = Date.now()) {
+      return write('addSchedule', () => {
+        const payload = storeArguments.addSchedule(schedule, maxPerScope);
+        if (statements.scheduleExists.get({ id: schedule.id })) return 'exists' as const;
+        const { count } = statements.countSchedules.get({ scope: schedule.scope }) as { count: number };
+        if (count >= maxPerScope) return 'full' as const;
+        statements.addSchedule.run({ ...schedule, payload, now });
+        return 'added' as const;
+      });
+    },
+
+    getSchedule(id) {
+      return read('getSchedule', () => {
+        const row = statements.getSchedule.get({ id }) as ScheduleRow | undefined;
+        return row ? toSchedule(row) : null;
+      });
+    },
+
+    listSchedules(scope, limit) {
+      return read('listSchedules', () => {
+        storeArguments.limit(limit);
+        return (statements.listSchedules.all({ scope, limit }) as ScheduleRow[]).map(toSchedule);
+      });
+    },
+
+    cancelSchedule(scope, id) {
+      return write('cancelSchedule', () => statements.cancelSchedule.run({ scope, id }).changes === 1);
+    },
+
+    claimDueSchedule({ owner, leaseMs, now = Date.now() }) {
+      return write('claimDueSchedule', () => {
+        storeArguments.claimDueSchedule(owner, leaseMs);
+        const due = statements.dueSchedule.get({ now }) as { id: string } | undefined;
+        if (!due) return null;
+        const row = statements.leaseSchedule.get({ id: due.id, owner, leaseUntil: now + leaseMs, now }) as ScheduleRow;
+        return toSchedule(row);
+      });
+    },
+
+    finishScheduleRun(id, owner, { run, nextRunAt, maxRuns, now = Date.now() }) {
+      return write('finishScheduleRun', () => {
+        storeArguments.finishScheduleRun(run, nextRunAt, maxRuns);
+        const held = statements.heldScheduleRuns.get({ id, owner }) as { runs: string } | undefined;
+        if (!held) return false;
+        if (nextRunAt === null) {
+          statements.deleteSchedule.run({ id });
+          return true;
+        }
+        const runs = [run, ...(JSON.parse(held.runs) as ScheduleRun[])].slice(0, maxRuns);
+        statements.moveSchedule.run({ id, nextRunAt, runs: JSON.stringify(runs), now });
+        return true;
       });
     },
 

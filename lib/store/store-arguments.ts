@@ -1,11 +1,14 @@
 import { errorMessage } from '../util/error-message.js';
 import {
   type Admission,
+  type ChatSettingsVersion,
   type ClaimOptions,
   type FailOptions,
   type HistoryMessage,
   type JobStatus,
   type NewJob,
+  type NewSchedule,
+  type ScheduleRun,
   StoreArgumentError,
 } from './store.js';
 
@@ -22,6 +25,22 @@ import {
  * }
  */
 export const storeArguments = {
+  clearHistoryWithPrefix(prefix: string): void {
+    requireText(prefix, 'prefix');
+  },
+
+  /** Returns the settings as JSON. */
+  saveChatSettings(entry: ChatSettingsVersion, keepVersions: number): string {
+    requireText(entry.chatId, 'entry.chatId');
+    requireText(entry.changedBy, 'entry.changedBy');
+    requirePositiveInteger(entry.version, 'entry.version');
+    requirePositiveInteger(keepVersions, 'keepVersions');
+    if (typeof entry.settings !== 'object' || entry.settings === null || Array.isArray(entry.settings)) {
+      throw StoreArgumentError.type('entry.settings must be an object');
+    }
+    return toJson(entry.settings, 'entry.settings');
+  },
+
   claimKey(key: string, ttlMs: number): void {
     requireText(key, 'key');
     requirePositiveNumber(ttlMs, 'ttlMs');
@@ -90,12 +109,44 @@ export const storeArguments = {
     requirePositiveInteger(windowMs, 'windowMs');
   },
 
+  addToTotal(key: string, amount: number, ttlMs: number): void {
+    requireText(key, 'key');
+    requireLimit(amount, 'amount');
+    requirePositiveInteger(ttlMs, 'ttlMs');
+  },
+
   /** Returns the value as JSON. */
   putRecord(collection: string, id: string, value: unknown, maxRecords: number): string {
     requireText(collection, 'collection');
     requireText(id, 'id');
     requirePositiveInteger(maxRecords, 'maxRecords');
     return toJson(value, 'record value');
+  },
+
+  /** Returns the schedule's payload as JSON. */
+  addSchedule(schedule: NewSchedule, maxPerScope: number): string {
+    requireText(schedule.id, 'schedule.id');
+    requireText(schedule.scope, 'schedule.scope');
+    requireTime(schedule.nextRunAt, 'schedule.nextRunAt');
+    requirePositiveInteger(maxPerScope, 'maxPerScope');
+    return toJson(schedule.payload, 'schedule.payload');
+  },
+
+  claimDueSchedule(owner: string, leaseMs: number): void {
+    requireText(owner, 'owner');
+    requirePositiveNumber(leaseMs, 'leaseMs');
+  },
+
+  /** Returns the run as JSON. */
+  finishScheduleRun(run: ScheduleRun, nextRunAt: number | null, maxRuns: number): string {
+    if (nextRunAt !== null) requireTime(nextRunAt, 'nextRunAt');
+    requirePositiveInteger(maxRuns, 'maxRuns');
+    requireTime(run.dueAt, 'run.dueAt');
+    requireTime(run.at, 'run.at');
+    if (run.outcome !== 'ran' && run.outcome !== 'skipped') {
+      throw StoreArgumentError.type("run.outcome must be 'ran' or 'skipped'");
+    }
+    return toJson(run, 'run');
   },
 };
 
@@ -117,6 +168,11 @@ function toJson(value: unknown, what: string): string {
 function requireText(value: unknown, what: string): void {
   if (typeof value !== 'string' || value.length === 0)
     throw StoreArgumentError.type(`${what} must be a non-empty string`);
+}
+
+function requireTime(value: number, what: string): void {
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw StoreArgumentError.range(`${what} must be a time in ms, got ${value}`);
 }
 
 function requirePositiveNumber(value: number, what: string): void {

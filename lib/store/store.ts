@@ -80,6 +80,75 @@ export interface HistoryMessage {
   messageId?: string;
 }
 
+/**
+ * One version of a chat's settings: the whole settings object as it stood after one change, who
+ * made the change, what it was and when. Version 1 is the first change; each save adds one.
+ */
+export interface ChatSettingsVersion {
+  chatId: string;
+  version: number;
+  /** The chat's own values (a JSON object); keys it does not set come from the global defaults. */
+  settings: Record<string, unknown>;
+  /** Who changed it: an open_id, or `devtools`. */
+  changedBy: string;
+  /** What changed, in words (e.g. `model = gpt-4o`). */
+  change: string;
+  /** Epoch ms. */
+  at: number;
+}
+
+/** A durable schedule as the store keeps it; what it does (cron, time zone, text) is in `payload`. */
+export interface NewSchedule {
+  /** Stable id; adding is idempotent on it. */
+  id: string;
+  /** Whose it is (a chat or a user): the per-scope limit, listing and cancelling go by it. */
+  scope: string;
+  /** When it is next due, epoch ms. */
+  nextRunAt: number;
+  /** JSON-serialisable description (schedule-payload.ts in lib/schedules). */
+  payload: unknown;
+}
+
+/** One due time of a schedule and what became of it. */
+export interface ScheduleRun {
+  /** The due time this run was for. */
+  dueAt: number;
+  /** When the scheduler handled it. */
+  at: number;
+  /** `ran`: its job was enqueued; `skipped`: too late (missed by more than the allowed delay). */
+  outcome: 'ran' | 'skipped';
+  /** The job that runs it, for `ran`. */
+  jobId?: string;
+}
+
+export interface Schedule extends NewSchedule {
+  /** The scheduler instance handling its due time now, while `leaseUntil` lies ahead. */
+  owner: string | null;
+  leaseUntil: number | null;
+  /** Newest first, at most the `maxRuns` given to `finishScheduleRun`. */
+  runs: ScheduleRun[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** `added`; `exists` (the id is taken, nothing changed); `full` (the scope holds `maxPerScope` already). */
+export type AddScheduleResult = 'added' | 'exists' | 'full';
+
+export interface ClaimScheduleOptions {
+  owner: string;
+  leaseMs: number;
+  now?: number;
+}
+
+export interface FinishScheduleRunOptions {
+  run: ScheduleRun;
+  /** The next due time, or null when there is none (a one-off): the schedule is deleted. */
+  nextRunAt: number | null;
+  /** Runs kept in the schedule's history. */
+  maxRuns: number;
+  now?: number;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'redis';
 
@@ -130,10 +199,32 @@ export interface Store {
   clearHistory(conversation: string): Promise<void>;
   /** Deletes whole conversations whose newest message is older than `before`; returns how many. */
   purgeHistory(before: number): Promise<number>;
+  /** Deletes every conversation whose key starts with `prefix` (a chat left); returns how many. */
+  clearHistoryWithPrefix(prefix: string): Promise<number>;
+
+  // ── per-chat settings, versioned ────────────────────────────────────────────
+  /**
+   * Saves `entry` as the chat's newest version if and only if it is exactly one more than the
+   * version stored now (0 when there is none): two admins saving at once cannot both win, the
+   * loser gets false and reads again. Keeps the newest `keepVersions` versions of the chat.
+   */
+  saveChatSettings(entry: ChatSettingsVersion, keepVersions: number): Promise<boolean>;
+  /** The chat's versions, newest first (the first is the one in effect); empty when never set. */
+  chatSettingsHistory(chatId: string, limit: number): Promise<ChatSettingsVersion[]>;
+  /** The newest version of each chat that has settings, most recently changed first. */
+  listChatSettings(limit: number): Promise<ChatSettingsVersion[]>;
+  /** Forgets a chat's settings and their history. */
+  deleteChatSettings(chatId: string): Promise<void>;
 
   // ── counters with expiry (rate limits) ─────────────────────────────────────
   /** Adds one to the fixed window of `windowMs` containing `now`; returns the new count. */
   incrementCounter(key: string, windowMs: number, now?: number): Promise<number>;
+  /**
+   * Adds `amount` (a non-negative integer; 0 only reads) to a running total that expires `ttlMs`
+   * after its first addition, and returns the new total. Callers put the period in the key (a
+   * day's spend is `spend:chat:c1:2026-12-07`), so no window boundary can split it.
+   */
+  addToTotal(key: string, amount: number, ttlMs: number, now?: number): Promise<number>;
 
   // ── small records (devtools traces) ────────────────────────────────────────
   /** Upserts a record and keeps only the `maxRecords` most recently written of the collection. */
@@ -141,6 +232,25 @@ export interface Store {
   getRecord(collection: string, id: string): Promise<unknown | null>;
   /** Most recently written first. */
   listRecords(collection: string, limit: number): Promise<unknown[]>;
+
+  // ── schedules (durable, claimed with leases like jobs) ─────────────────────
+  /** Adds a schedule unless its id exists or its scope already holds `maxPerScope`. */
+  addSchedule(schedule: NewSchedule, maxPerScope: number, now?: number): Promise<AddScheduleResult>;
+  getSchedule(id: string): Promise<Schedule | null>;
+  /** A scope's schedules, soonest due first. */
+  listSchedules(scope: string, limit: number): Promise<Schedule[]>;
+  /** Deletes the scope's schedule `id`. False when there is none (or it belongs to another scope). */
+  cancelSchedule(scope: string, id: string): Promise<boolean>;
+  /**
+   * Leases the schedule due soonest whose due time has come (`nextRunAt <= now`) and that nobody
+   * holds (or whose holder's lease expired: it died mid-run). One caller wins, across processes.
+   */
+  claimDueSchedule(options: ClaimScheduleOptions): Promise<Schedule | null>;
+  /**
+   * Records a run of a schedule `owner` holds and releases it: moved to `nextRunAt`, or deleted
+   * when that is null. False when the lease was lost or the schedule was cancelled meanwhile.
+   */
+  finishScheduleRun(id: string, owner: string, options: FinishScheduleRunOptions): Promise<boolean>;
 
   /** Throws when the backing service cannot be reached (readiness, webhook 503). */
   ping(): Promise<void>;
@@ -210,6 +320,14 @@ export const STORE_WRITE_METHODS: ReadonlySet<string> = new Set<keyof Store>([
   'appendHistory',
   'clearHistory',
   'purgeHistory',
+  'clearHistoryWithPrefix',
+  'saveChatSettings',
+  'deleteChatSettings',
   'incrementCounter',
+  'addToTotal',
   'putRecord',
+  'addSchedule',
+  'cancelSchedule',
+  'claimDueSchedule',
+  'finishScheduleRun',
 ]);

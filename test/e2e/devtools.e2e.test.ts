@@ -487,8 +487,10 @@ describe.skipIf(!chromiumAvailable)('devtools UI in headless Chromium', { timeou
       await target.locator('.tab[data-tab="health"]').click();
       const health = target.getByTestId('health');
       const chart = health.locator('.card[data-agent="manager"] svg.chart');
-      await expect.poll(() => chart.locator('rect').count(), { timeout: STEP_TIMEOUT_MS }).toBeGreaterThan(1);
-      expect(await chart.locator('rect.bar-error').count()).toBeGreaterThan(0);
+      // Earlier tests share this bot, so bars may be drawn before the failed call reaches the
+      // polled snapshot: wait for the red bar itself, and for a non-red one beside it.
+      await expect.poll(() => chart.locator('rect.bar-error').count(), { timeout: STEP_TIMEOUT_MS }).toBeGreaterThan(0);
+      expect(await chart.locator('rect.bar-agent').count()).toBeGreaterThan(0);
       for (const component of ['agent', 'feishu', 'store', 'deliveries', 'rate-limits', 'process']) {
         expect(await health.locator(`.component[data-component="${component}"]`).count(), component).toBe(1);
       }

@@ -90,9 +90,12 @@ export interface WebhookFuzzTarget {
 export async function createWebhookFuzzTarget({
   secrets = defaultFuzzSecrets,
   routes = (parts: FuzzRouteParts) => webhookRoutes(parts.options),
+  routeOptions = {},
 }: {
   secrets?: FuzzSecrets;
   routes?: (parts: FuzzRouteParts) => Hono;
+  /** Replaces route options, e.g. `{ encryptKey: undefined }` for a bot without the key. */
+  routeOptions?: Partial<WebhookRoutesOptions>;
 } = {}): Promise<WebhookFuzzTarget> {
   const realStore = await openStore('sqlite::memory:');
   let writes = 0;
@@ -125,6 +128,7 @@ export async function createWebhookFuzzTarget({
       cardActions += 1;
       return {};
     },
+    ...routeOptions,
   };
   const app = createApp({
     log,
@@ -154,10 +158,12 @@ export async function createWebhookFuzzTarget({
  * - 'accept-event': 200 `{ ok: true }` and exactly one new pending job for its message;
  * - 'accept-card': 200 and exactly one card action dispatched;
  * - 'challenge': 200 with the challenge echoed, nothing written;
+ * - 'unauthorized': exactly 401, whatever the body: a request without a valid signature where
+ *   one is required must not tell what decrypts or parses (400) from what does not;
  * - 'any': inputs a key holder could legitimately send (signed, right token, odd content):
  *   only the universal properties apply.
  */
-export type FuzzExpectation = 'reject' | 'accept-event' | 'accept-card' | 'challenge' | 'any';
+export type FuzzExpectation = 'reject' | 'unauthorized' | 'accept-event' | 'accept-card' | 'challenge' | 'any';
 
 export interface BuiltRequest {
   headers: Record<string, string>;
@@ -814,6 +820,46 @@ export function webhookFuzzCases(secrets: FuzzSecrets = defaultFuzzSecrets): fc.
       });
     });
 
+  // 11. unsigned (or junk-signed) with a key configured: whatever the body — garbage, an
+  // undecryptable `encrypt`, a perfectly valid event with the right token — the answer is 401,
+  // so nothing tells an outsider what decrypts.
+  const unsignedWithKey = fc
+    .record({
+      path: pathArbitrary,
+      fields: messageFields,
+      body: fc.constantFrom('random-bytes', 'undecryptable', 'valid-encrypted', 'valid-plain', 'not-json'),
+      bytes: fc.uint8Array({ maxLength: 512 }),
+      key: fc.string({ maxLength: 40 }),
+      iv: ivArbitrary,
+      signature: fc.constantFrom('none', 'junk', 'empty'),
+      junk: headerValue.filter((value) => value.trim() !== ''),
+    })
+    .filter(({ key }) => key !== encryptKey)
+    .map(({ path, fields, body: shape, bytes, key, iv, signature, junk }) =>
+      make(`unsigned-with-key/${shape}/${signature}`, path, 'unauthorized', (unique) => {
+        const event = messageEvent(fields, unique);
+        const body =
+          shape === 'random-bytes'
+            ? bytes
+            : shape === 'undecryptable'
+              ? utf8(JSON.stringify({ encrypt: encryptEvent(event, key, Buffer.from(iv)) }))
+              : shape === 'valid-encrypted'
+                ? encryptedBody(event, iv)
+                : shape === 'valid-plain'
+                  ? utf8(JSON.stringify(event))
+                  : concat(utf8('{"encrypt": '), bytes);
+        const headers: Headers =
+          signature === 'none'
+            ? {}
+            : {
+                'x-lark-request-timestamp': timestamp,
+                'x-lark-request-nonce': 'n',
+                'x-lark-signature': signature === 'junk' ? junk : '',
+              };
+        return { headers, body };
+      }),
+    );
+
   return fc.oneof(
     { arbitrary: randomBytes, weight: 10 },
     { arbitrary: randomJson, weight: 12 },
@@ -825,7 +871,70 @@ export function webhookFuzzCases(secrets: FuzzSecrets = defaultFuzzSecrets): fc.
     { arbitrary: nestedHuge, weight: 6 },
     { arbitrary: unicode, weight: 8 },
     { arbitrary: positive, weight: 14 },
+    { arbitrary: unsignedWithKey, weight: 8 },
   );
+}
+
+/**
+ * Cases for a bot in webhook mode WITHOUT an encrypt key and without FEISHU_ALLOW_UNSIGNED_WEBHOOK:
+ * only Feishu's plain URL check (right token) is answered; every other request is a 401 whatever
+ * it carries, a valid event with the right token included.
+ */
+export function refusedWithoutKeyCases(secrets: FuzzSecrets = defaultFuzzSecrets): fc.Arbitrary<FuzzCase> {
+  const { verificationToken, now } = secrets;
+  const describe = (value: FuzzCase): string => describeCase(value, secrets);
+  const make = (kind: string, path: FuzzCase['path'], expect: FuzzExpectation, build: FuzzCase['build']) => {
+    const value: FuzzCase & fc.WithToStringMethod = {
+      kind,
+      path,
+      expect,
+      build,
+      [fc.toStringMethod]: () => describe(value),
+    };
+    return value;
+  };
+  return fc
+    .record({
+      path: pathArbitrary,
+      shape: fc.constantFrom('valid-event', 'random-bytes', 'random-json', 'encrypted', 'challenge'),
+      bytes: fc.uint8Array({ maxLength: 512 }),
+      json: fc.jsonValue({ maxDepth: 3 }),
+      id: idArbitrary,
+      text: unicodeText,
+    })
+    .map(({ path, shape, bytes, json, id, text }) =>
+      make(
+        `refused-without-key/${shape}`,
+        path,
+        shape === 'challenge' ? 'challenge' : 'unauthorized',
+        (unique): BuiltRequest => {
+          if (shape === 'challenge') {
+            const challenge = `challenge-${id}`;
+            return {
+              headers: {},
+              body: utf8(JSON.stringify({ type: 'url_verification', challenge, token: verificationToken })),
+              challenge,
+            };
+          }
+          const envelope = messageEnvelope({
+            eventId: `${id}-${unique}`,
+            messageId: `om_${id}-${unique}`,
+            text,
+            createTime: now,
+            token: verificationToken,
+          });
+          const body =
+            shape === 'valid-event'
+              ? utf8(JSON.stringify(envelope))
+              : shape === 'random-bytes'
+                ? bytes
+                : shape === 'random-json'
+                  ? utf8(JSON.stringify(json) ?? 'null')
+                  : utf8(JSON.stringify({ encrypt: Buffer.from(bytes).toString('base64') }));
+          return { headers: { 'content-type': 'application/json' }, body };
+        },
+      ),
+    );
 }
 
 // ───────────────────────────── the runner ─────────────────────────────
@@ -873,7 +982,7 @@ export async function runWebhookFuzz({
     cases: 0,
     byCategory: {},
     byStatus: {},
-    byExpectation: { reject: 0, 'accept-event': 0, 'accept-card': 0, challenge: 0, any: 0 },
+    byExpectation: { reject: 0, unauthorized: 0, 'accept-event': 0, 'accept-card': 0, challenge: 0, any: 0 },
     accepted: 0,
     elapsedMs: 0,
   };
@@ -930,6 +1039,9 @@ export async function runWebhookFuzz({
     switch (value.expect) {
       case 'reject':
         if (status < 400) fail(`expected a 4xx, got ${status} ${text.slice(0, 200)}`);
+        break;
+      case 'unauthorized':
+        if (status !== 401) fail(`expected 401 whatever the body, got ${status} ${text.slice(0, 200)}`);
         break;
       case 'accept-event': {
         if (status !== 200 || JSON.stringify(json) !== '{"ok":true}')

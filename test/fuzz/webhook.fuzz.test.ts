@@ -9,6 +9,7 @@ import {
   defaultFuzzSecrets,
   type FuzzRouteParts,
   fuzzSeed,
+  refusedWithoutKeyCases,
   runWebhookFuzz,
   webhookFuzzCases,
 } from './webhook-fuzz-harness.js';
@@ -53,10 +54,12 @@ describe('webhook fuzz: /webhook/event and /webhook/card of the real app', () =>
         'nested-huge',
         'unicode',
         'positive',
+        'unsigned-with-key',
       ]) {
         expect(stats.byCategory[category], category).toBeGreaterThan(50);
       }
       expect(Object.keys(stats.byStatus).sort()).toEqual(['200', '400', '401', '413']);
+      expect(stats.byExpectation.unauthorized).toBeGreaterThan(50);
       // The positive controls went through: the property cannot hold by refusing everything.
       expect(stats.byExpectation['accept-event']).toBeGreaterThan(100);
       expect(stats.accepted).toBe(
@@ -92,6 +95,19 @@ describe('webhook fuzz: /webhook/event and /webhook/card of the real app', () =>
       await target.close();
     }
   });
+
+  it('without an encrypt key and without the unsigned opt-in: 401 for everything but the plain URL check', async () => {
+    const target = await createWebhookFuzzTarget({ routeOptions: { encryptKey: undefined } });
+    try {
+      const stats = await runWebhookFuzz({ target, seed, numRuns: 400, cases: refusedWithoutKeyCases() });
+      expect(stats.byExpectation.unauthorized).toBeGreaterThan(200);
+      expect(stats.byExpectation.challenge).toBeGreaterThan(20);
+      expect(Object.keys(stats.byStatus).sort()).toEqual(['200', '401']);
+      expect(await target.jobCount()).toBe(0);
+    } finally {
+      await target.close();
+    }
+  }, 60_000);
 
   describe('the harness catches broken handlers (a fuzz test that cannot fail proves nothing)', () => {
     it('a route that parses JSON without guarding it → 500 → counterexample', async () => {
@@ -137,6 +153,31 @@ describe('webhook fuzz: /webhook/event and /webhook/card of the real app', () =>
       );
       expect(report).toContain('Counterexample');
       expect(violation).toMatch(/rejected with 4\d\d but wrote [1-9]\d* store calls/);
+    });
+
+    it('a route that decrypts before it checks the signature → an unsigned body answered 400 → counterexample', async () => {
+      const { violation } = await fuzzFailure(
+        ({ options }) => {
+          const broken = new Hono();
+          broken.use('/event', async (c, next) => {
+            // The bug: tell undecryptable bodies (400) apart before looking at the signature.
+            const text = await c.req.text();
+            try {
+              const body = JSON.parse(text) as { encrypt?: unknown };
+              if ('encrypt' in body && !decryptEvent(body.encrypt, defaultFuzzSecrets.encryptKey).ok) {
+                return c.json({ error: 'DECRYPT_FAILED' }, 400);
+              }
+            } catch {
+              return c.json({ error: 'INVALID_JSON' }, 400);
+            }
+            await next();
+          });
+          broken.route('/', webhookRoutes(options));
+          return broken;
+        },
+        webhookFuzzCases(defaultFuzzSecrets).filter((value) => value.expect === 'unauthorized'),
+      );
+      expect(violation).toMatch(/^unsigned-with-key\/.*expected 401 whatever the body, got 400/);
     });
 
     it('a route that refuses everything → the positive controls fail → counterexample', async () => {

@@ -66,6 +66,7 @@ function configFor(env: Record<string, string> = {}): Config {
     MODEL_TOTAL_TIMEOUT_MS: '15000',
     MODEL_MAX_RETRY_DELAY_MS: '500',
     CIRCUIT_BREAKER_FAILURES: '3',
+    CIRCUIT_BREAKER_FIRST_COOLDOWN_MS: '60000',
     CIRCUIT_BREAKER_COOLDOWN_MS: '60000',
     ...env,
   });
@@ -156,6 +157,7 @@ describe('agents over the real provider', () => {
       'documents',
       'getUser',
       'readDocument',
+      'readWebPage',
       'scheduler',
       'summarizer',
       'writer',

@@ -201,19 +201,29 @@ describe('npm run doctor against the fakes', () => {
     const mismatch = await doctor({ PORT: String(bot.port) });
     expect(mismatch.byId('event-delivery')).toMatchObject({
       status: 'fail',
-      summary: expect.stringContaining("refused Feishu's URL verification: HTTP 400"),
+      // Encrypted under another key and unsigned (as Feishu sends the URL check): 401, not a 400
+      // that would tell what decrypts.
+      summary: expect.stringContaining("refused Feishu's URL verification: HTTP 401"),
       fix: expect.stringContaining('FEISHU_ENCRYPT_KEY'),
     });
   });
 
-  it('warns when the webhook runs unsigned (no encrypt key)', async () => {
-    const bot = await runningBot({ FEISHU_ENCRYPT_KEY: '' });
-    const { byId, exitCode } = await doctor({ PORT: String(bot.port), FEISHU_ENCRYPT_KEY: '' });
+  it('warns when the webhook runs unsigned by opt-in, and fails when it refuses events for want of a key', async () => {
+    const unsigned = { FEISHU_ENCRYPT_KEY: '', FEISHU_ALLOW_UNSIGNED_WEBHOOK: 'true' };
+    const bot = await runningBot(unsigned);
+    const { byId, exitCode } = await doctor({ PORT: String(bot.port), ...unsigned });
     expect(byId('event-delivery')).toMatchObject({
       status: 'warn',
-      summary: expect.stringContaining('unsigned: FEISHU_ENCRYPT_KEY is not set'),
+      summary: expect.stringContaining('unsigned (FEISHU_ALLOW_UNSIGNED_WEBHOOK=true): FEISHU_ENCRYPT_KEY is not set'),
     });
     expect(exitCode).toBe(0);
+
+    const refusing = await runningBot({ FEISHU_ENCRYPT_KEY: '' });
+    const refused = await doctor({ PORT: String(refusing.port), FEISHU_ENCRYPT_KEY: '' });
+    expect(refused.byId('event-delivery')).toMatchObject({
+      status: 'fail',
+      summary: expect.stringContaining('refuses every event: FEISHU_ENCRYPT_KEY is not set'),
+    });
   });
 
   it('connects the long connection in websocket mode, and fails when the gateway refuses the app', async () => {

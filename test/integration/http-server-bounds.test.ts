@@ -65,8 +65,10 @@ describe('HTTP server bounds', () => {
     client.socket.write(
       'POST /devtools/api/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{',
     );
+    // Node may cut an unfinished body under either limit; what matters is a 408 within seconds
+    // instead of the five minutes Node allows by default.
     const heldMs = await client.closed(10_000);
-    expect(heldMs).toBeGreaterThanOrEqual(900);
+    expect(heldMs).toBeGreaterThanOrEqual(400);
     expect(client.received()).toMatch(/^HTTP\/1\.1 408/);
   });
 

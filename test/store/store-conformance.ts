@@ -528,6 +528,123 @@ export function describeStoreConformance(name: string, options: StoreConformance
       });
     });
 
+    describe('history by prefix', () => {
+      const line = (at: number): HistoryMessage => ({ role: 'user', content: `at ${at}`, at: T0 + at });
+
+      it('clears every conversation whose key starts with the prefix, and nothing else', async () => {
+        await store.appendHistory('chat:oc_a', [line(1)], 10);
+        await store.appendHistory('chat:oc_a:thread:omt_1', [line(2)], 10);
+        await store.appendHistory('chat:oc_a:thread:omt_2', [line(3)], 10);
+        await store.appendHistory('chat:oc_ab', [line(4)], 10);
+        await store.appendHistory('chat:oc_*', [line(5)], 10);
+        expect(await store.clearHistoryWithPrefix('chat:oc_a:')).toBe(2);
+        expect(await store.readHistory('chat:oc_a:thread:omt_1', 10)).toEqual([]);
+        expect(await store.readHistory('chat:oc_a', 10)).toEqual([line(1)]);
+        expect(await store.readHistory('chat:oc_ab', 10)).toEqual([line(4)]);
+        // A glob character in the prefix is a character, not a pattern.
+        expect(await store.clearHistoryWithPrefix('chat:oc_*')).toBe(1);
+        expect(await store.readHistory('chat:oc_ab', 10)).toEqual([line(4)]);
+        expect(await store.clearHistoryWithPrefix('nothing:')).toBe(0);
+        // A cleared conversation is gone from the idle purge too.
+        expect(await store.purgeHistory(T0 + HOUR)).toBe(2);
+      });
+    });
+
+    describe('chat settings', () => {
+      const version = (chatId: string, number: number, settings: Record<string, unknown>, at = T0 + number) => ({
+        chatId,
+        version: number,
+        settings,
+        changedBy: 'ou_admin',
+        change: `change ${number}`,
+        at,
+      });
+
+      it('saves versions one after another and reads them newest first', async () => {
+        expect(await store.chatSettingsHistory('oc_1', 10)).toEqual([]);
+        expect(await store.saveChatSettings(version('oc_1', 1, { persona: 'release assistant' }), 10)).toBe(true);
+        expect(
+          await store.saveChatSettings(version('oc_1', 2, { persona: 'release assistant', model: 'm2' }), 10),
+        ).toBe(true);
+        const history = await store.chatSettingsHistory('oc_1', 10);
+        expect(history).toEqual([
+          version('oc_1', 2, { persona: 'release assistant', model: 'm2' }),
+          version('oc_1', 1, { persona: 'release assistant' }),
+        ]);
+        expect(await store.chatSettingsHistory('oc_1', 1)).toEqual([history[0]]);
+        expect(await store.chatSettingsHistory('oc_1', 0)).toEqual([]);
+      });
+
+      it('refuses a version that is not exactly the next one (a concurrent change won)', async () => {
+        expect(await store.saveChatSettings(version('oc_1', 2, {}), 10)).toBe(false);
+        expect(await store.saveChatSettings(version('oc_1', 1, { a: 1 }), 10)).toBe(true);
+        expect(await store.saveChatSettings(version('oc_1', 1, { a: 2 }), 10)).toBe(false);
+        expect(await store.saveChatSettings(version('oc_1', 3, { a: 3 }), 10)).toBe(false);
+        expect((await store.chatSettingsHistory('oc_1', 10)).map((each) => each.settings)).toEqual([{ a: 1 }]);
+      });
+
+      it('lets exactly one of two simultaneous saves of the same version win', async () => {
+        const other = await openAgain();
+        const results = await Promise.all([
+          store.saveChatSettings(version('oc_race', 1, { by: 'first' }), 10),
+          other.saveChatSettings(version('oc_race', 1, { by: 'second' }), 10),
+        ]);
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect(await store.chatSettingsHistory('oc_race', 10)).toHaveLength(1);
+      });
+
+      it('keeps the newest keepVersions versions', async () => {
+        for (let number = 1; number <= 5; number += 1) {
+          expect(await store.saveChatSettings(version('oc_1', number, { number }), 3)).toBe(true);
+        }
+        expect((await store.chatSettingsHistory('oc_1', 10)).map((each) => each.version)).toEqual([5, 4, 3]);
+        expect(await store.saveChatSettings(version('oc_1', 6, { number: 6 }), 3)).toBe(true);
+      });
+
+      it('lists the newest version of each chat, most recently changed first, and deletes one chat', async () => {
+        await store.saveChatSettings(version('oc_a', 1, { a: 1 }, T0 + 10), 10);
+        await store.saveChatSettings(version('oc_b', 1, { b: 1 }, T0 + 20), 10);
+        await store.saveChatSettings(version('oc_a', 2, { a: 2 }, T0 + 30), 10);
+        expect(await store.listChatSettings(10)).toEqual([
+          version('oc_a', 2, { a: 2 }, T0 + 30),
+          version('oc_b', 1, { b: 1 }, T0 + 20),
+        ]);
+        expect(await store.listChatSettings(1)).toEqual([version('oc_a', 2, { a: 2 }, T0 + 30)]);
+        await store.deleteChatSettings('oc_a');
+        expect(await store.chatSettingsHistory('oc_a', 10)).toEqual([]);
+        expect(await store.listChatSettings(10)).toEqual([version('oc_b', 1, { b: 1 }, T0 + 20)]);
+        // Deleted settings start again from version 1.
+        expect(await store.saveChatSettings(version('oc_a', 1, { again: true }), 10)).toBe(true);
+        await expect(store.deleteChatSettings('never')).resolves.toBeUndefined();
+      });
+
+      it('refuses bad versions, settings and bounds with the store argument error', async () => {
+        const bad = [
+          () => store.saveChatSettings(version('', 1, {}), 10),
+          () => store.saveChatSettings(version('oc_1', 0, {}), 10),
+          () => store.saveChatSettings(version('oc_1', 1.5, {}), 10),
+          () => store.saveChatSettings(version('oc_1', 1, {}), 0),
+          () =>
+            store.saveChatSettings(
+              { ...version('oc_1', 1, {}), settings: [] as unknown as Record<string, unknown> },
+              10,
+            ),
+          () => store.saveChatSettings({ ...version('oc_1', 1, {}), changedBy: '' }, 10),
+          () => store.chatSettingsHistory('oc_1', -1),
+          () => store.listChatSettings(-1),
+          () => store.clearHistoryWithPrefix(''),
+        ];
+        for (const call of bad) {
+          const error = await call().then(
+            () => undefined,
+            (failure: unknown) => failure,
+          );
+          expect(StoreArgumentError.isInstance(error)).toBe(true);
+        }
+        expect(await store.chatSettingsHistory('oc_1', 10)).toEqual([]);
+      });
+    });
+
     describe('counters', () => {
       const MINUTE = 60_000;
       const windowStart = Math.floor(T0 / MINUTE) * MINUTE;
@@ -554,6 +671,34 @@ export function describeStoreConformance(name: string, options: StoreConformance
           Array.from({ length: 25 }, (_, index) => (index % 2 ? store : other).incrementCounter('hot', MINUTE, T0)),
         );
         expect(counts.sort((left, right) => left - right)).toEqual(Array.from({ length: 25 }, (_, index) => index + 1));
+      });
+    });
+
+    describe('totals', () => {
+      const DAY = 24 * HOUR;
+
+      it('adds to a total until it expires, then starts again from the amount', async () => {
+        expect(await store.addToTotal('spend:c1:2026-12-07', 1_500, DAY, T0)).toBe(1_500);
+        expect(await store.addToTotal('spend:c1:2026-12-07', 250, DAY, T0 + HOUR)).toBe(1_750);
+        expect(await store.addToTotal('spend:c1:2026-12-07', 0, DAY, T0 + DAY - 1)).toBe(1_750);
+        // The expiry counts from the first addition, not the latest.
+        expect(await store.addToTotal('spend:c1:2026-12-07', 10, DAY, T0 + DAY)).toBe(10);
+      });
+
+      it('reads an unknown total as 0, and keeps totals apart from each other and from counters', async () => {
+        expect(await store.addToTotal('never', 0, DAY, T0)).toBe(0);
+        expect(await store.addToTotal('a', 7, DAY, T0)).toBe(7);
+        expect(await store.addToTotal('b', 3, DAY, T0)).toBe(3);
+        expect(await store.incrementCounter('a', 60_000, T0)).toBe(1);
+        expect(await store.addToTotal('a', 0, DAY, T0)).toBe(7);
+      });
+
+      it('loses no addition under concurrency', async () => {
+        const other = await openAgain();
+        await Promise.all(
+          Array.from({ length: 20 }, (_, index) => (index % 2 ? store : other).addToTotal('hot', index + 1, DAY, T0)),
+        );
+        expect(await store.addToTotal('hot', 0, DAY, T0)).toBe(210);
       });
     });
 
@@ -588,6 +733,114 @@ export function describeStoreConformance(name: string, options: StoreConformance
         expect(await store.getRecord('c', 'r4')).toBeNull();
         expect(await store.getRecord('c', 'r0')).toBeNull();
         expect(await store.getRecord('d', 'keep')).toBe('other collection');
+      });
+    });
+
+    describe('schedules', () => {
+      const MINUTE = 60_000;
+      function schedule(id: string, scope: string, nextRunAt: number, payload: unknown = { text: id }) {
+        return { id, scope, nextRunAt, payload };
+      }
+      const ran = (dueAt: number, at = dueAt) => ({ dueAt, at, outcome: 'ran' as const, jobId: `job-${dueAt}` });
+
+      it('adds, reads and lists a scope soonest first, refusing a taken id and a full scope', async () => {
+        expect(await store.addSchedule(schedule('s2', 'chat:a', T0 + 2 * HOUR), 3, T0)).toBe('added');
+        expect(await store.addSchedule(schedule('s1', 'chat:a', T0 + HOUR, { text: '提醒' }), 3, T0)).toBe('added');
+        expect(await store.addSchedule(schedule('s1', 'chat:a', T0), 3, T0)).toBe('exists');
+        expect(await store.addSchedule(schedule('s3', 'chat:b', T0), 3, T0)).toBe('added');
+        expect(await store.addSchedule(schedule('s4', 'chat:a', T0), 3, T0)).toBe('added');
+        expect(await store.addSchedule(schedule('s5', 'chat:a', T0), 3, T0)).toBe('full');
+        expect(await store.getSchedule('s1')).toEqual({
+          ...schedule('s1', 'chat:a', T0 + HOUR, { text: '提醒' }),
+          owner: null,
+          leaseUntil: null,
+          runs: [],
+          createdAt: T0,
+          updatedAt: T0,
+        });
+        expect(await store.getSchedule('s5')).toBeNull();
+        expect((await store.listSchedules('chat:a', 10)).map((each) => each.id)).toEqual(['s4', 's1', 's2']);
+        expect((await store.listSchedules('chat:a', 2)).map((each) => each.id)).toEqual(['s4', 's1']);
+        expect(await store.listSchedules('chat:none', 10)).toEqual([]);
+      });
+
+      it('cancels only within its scope, and a cancelled schedule never comes due', async () => {
+        await store.addSchedule(schedule('s1', 'chat:a', T0), 3, T0);
+        expect(await store.cancelSchedule('chat:b', 's1')).toBe(false);
+        expect(await store.cancelSchedule('chat:a', 's1')).toBe(true);
+        expect(await store.cancelSchedule('chat:a', 's1')).toBe(false);
+        expect(await store.claimDueSchedule({ owner: 'w1', leaseMs: MINUTE, now: T0 + HOUR })).toBeNull();
+        expect(await store.listSchedules('chat:a', 10)).toEqual([]);
+        // The freed place counts again.
+        expect(await store.addSchedule(schedule('s2', 'chat:a', T0), 1, T0)).toBe('added');
+      });
+
+      it('claims a schedule once it is due, soonest first, one holder at a time', async () => {
+        await store.addSchedule(schedule('late', 'chat:a', T0 + 2 * MINUTE), 5, T0);
+        await store.addSchedule(schedule('early', 'chat:b', T0 + MINUTE), 5, T0);
+        expect(await store.claimDueSchedule({ owner: 'w1', leaseMs: MINUTE, now: T0 })).toBeNull();
+        const first = await store.claimDueSchedule({ owner: 'w1', leaseMs: MINUTE, now: T0 + 3 * MINUTE });
+        expect(first).toMatchObject({ id: 'early', owner: 'w1', leaseUntil: T0 + 4 * MINUTE });
+        const second = await store.claimDueSchedule({ owner: 'w2', leaseMs: MINUTE, now: T0 + 3 * MINUTE });
+        expect(second).toMatchObject({ id: 'late', owner: 'w2' });
+        expect(await store.claimDueSchedule({ owner: 'w3', leaseMs: MINUTE, now: T0 + 3 * MINUTE })).toBeNull();
+      });
+
+      it('gives a schedule whose holder died to the next claimer once the lease ends', async () => {
+        await store.addSchedule(schedule('s1', 'chat:a', T0), 5, T0);
+        expect(await store.claimDueSchedule({ owner: 'dead', leaseMs: MINUTE, now: T0 })).toMatchObject({ id: 's1' });
+        expect(await store.claimDueSchedule({ owner: 'w2', leaseMs: MINUTE, now: T0 + MINUTE - 1 })).toBeNull();
+        const taken = await store.claimDueSchedule({ owner: 'w2', leaseMs: MINUTE, now: T0 + MINUTE });
+        expect(taken).toMatchObject({ id: 's1', owner: 'w2', nextRunAt: T0 });
+        // The dead holder cannot finish it any more.
+        const finish = { run: ran(T0), nextRunAt: T0 + HOUR, maxRuns: 5, now: T0 + MINUTE };
+        expect(await store.finishScheduleRun('s1', 'dead', finish)).toBe(false);
+        expect(await store.finishScheduleRun('s1', 'w2', finish)).toBe(true);
+      });
+
+      it('moves a finished run to its next time and keeps the newest maxRuns runs', async () => {
+        await store.addSchedule(schedule('s1', 'chat:a', T0), 5, T0);
+        for (let index = 0; index < 4; index += 1) {
+          const now = T0 + index * HOUR;
+          const held = await store.claimDueSchedule({ owner: 'w1', leaseMs: MINUTE, now });
+          expect(held).toMatchObject({ id: 's1', nextRunAt: now });
+          const next = { run: ran(now, now + 5), nextRunAt: now + HOUR, maxRuns: 2, now: now + 5 };
+          expect(await store.finishScheduleRun('s1', 'w1', next)).toBe(true);
+          expect(await store.claimDueSchedule({ owner: 'w1', leaseMs: MINUTE, now: now + 10 })).toBeNull();
+        }
+        const stored = await store.getSchedule('s1');
+        expect(stored).toMatchObject({ nextRunAt: T0 + 4 * HOUR, owner: null, leaseUntil: null });
+        expect(stored?.runs).toEqual([ran(T0 + 3 * HOUR, T0 + 3 * HOUR + 5), ran(T0 + 2 * HOUR, T0 + 2 * HOUR + 5)]);
+        expect((await store.listSchedules('chat:a', 5))[0]?.nextRunAt).toBe(T0 + 4 * HOUR);
+      });
+
+      it('deletes a schedule whose run has no next time, and refuses a finish after a cancel', async () => {
+        await store.addSchedule(schedule('once', 'chat:a', T0), 1, T0);
+        await store.addSchedule(schedule('gone', 'chat:b', T0 + 1), 1, T0);
+        await store.claimDueSchedule({ owner: 'w1', leaseMs: MINUTE, now: T0 });
+        const skipped = { dueAt: T0, at: T0, outcome: 'skipped' as const };
+        expect(await store.finishScheduleRun('once', 'w1', { run: skipped, nextRunAt: null, maxRuns: 5 })).toBe(true);
+        expect(await store.getSchedule('once')).toBeNull();
+        expect(await store.listSchedules('chat:a', 5)).toEqual([]);
+        expect(await store.addSchedule(schedule('again', 'chat:a', T0), 1, T0)).toBe('added');
+
+        await store.claimDueSchedule({ owner: 'w1', leaseMs: MINUTE, now: T0 + 1 });
+        expect(await store.cancelSchedule('chat:b', 'gone')).toBe(true);
+        expect(await store.finishScheduleRun('gone', 'w1', { run: ran(T0), nextRunAt: T0 + HOUR, maxRuns: 5 })).toBe(
+          false,
+        );
+        expect(await store.getSchedule('gone')).toBeNull();
+      });
+
+      it('gives a due schedule to exactly one of several connections claiming at once', async () => {
+        const others = await Promise.all([openAgain(), openAgain(), openAgain()]);
+        await store.addSchedule(schedule('s1', 'chat:a', T0), 5, T0);
+        const claims = await Promise.all(
+          [store, ...others].map((each, index) =>
+            each.claimDueSchedule({ owner: `w${index}`, leaseMs: MINUTE, now: T0 + 1 }),
+          ),
+        );
+        expect(claims.filter((claim) => claim !== null)).toHaveLength(1);
       });
     });
 
@@ -645,6 +898,41 @@ export function describeStoreConformance(name: string, options: StoreConformance
             (each) => each.enqueue(job('j1', 'a', 'answer', { n: 1n }), T0),
             TypeError,
             /^job\.payload must be JSON-serialisable/,
+          ],
+          [
+            'addSchedule: empty scope',
+            (each) => each.addSchedule({ id: 's1', scope: '', nextRunAt: T0, payload: {} }, 5, T0),
+            TypeError,
+            /^schedule\.scope must be/,
+          ],
+          [
+            'addSchedule: limit 0',
+            (each) => each.addSchedule({ id: 's1', scope: 'chat:a', nextRunAt: T0, payload: {} }, 0, T0),
+            RangeError,
+            /^maxPerScope /,
+          ],
+          [
+            'addSchedule: a time that is not one',
+            (each) => each.addSchedule({ id: 's1', scope: 'chat:a', nextRunAt: Number.NaN, payload: {} }, 5, T0),
+            RangeError,
+            /^schedule\.nextRunAt must be a time/,
+          ],
+          [
+            'claimDueSchedule: lease 0',
+            (each) => each.claimDueSchedule({ owner: 'w', leaseMs: 0, now: T0 }),
+            RangeError,
+            /^leaseMs /,
+          ],
+          [
+            'finishScheduleRun: maxRuns 0',
+            (each) =>
+              each.finishScheduleRun('s1', 'w', {
+                run: { dueAt: T0, at: T0, outcome: 'ran' },
+                nextRunAt: null,
+                maxRuns: 0,
+              }),
+            RangeError,
+            /^maxRuns /,
           ],
           [
             'claimNextJob: empty owner',
@@ -731,6 +1019,10 @@ export function describeStoreConformance(name: string, options: StoreConformance
             RangeError,
             /^windowMs must be a positive integer/,
           ],
+          ['addToTotal: empty key', (each) => each.addToTotal('', 1, 60_000, T0), TypeError, /^key /],
+          ['addToTotal: negative amount', (each) => each.addToTotal('k', -1, 60_000, T0), RangeError, /^amount /],
+          ['addToTotal: fractional amount', (each) => each.addToTotal('k', 0.5, 60_000, T0), RangeError, /^amount /],
+          ['addToTotal: ttl 0', (each) => each.addToTotal('k', 1, 0, T0), RangeError, /^ttlMs /],
           ['putRecord: empty collection', (each) => each.putRecord('', 'r', 1, 5), TypeError, /^collection /],
           ['putRecord: empty id', (each) => each.putRecord('c', '', 1, 5), TypeError, /^id /],
           ['putRecord: maxRecords 0', (each) => each.putRecord('c', 'r', 1, 0), RangeError, /^maxRecords /],

@@ -15,8 +15,10 @@ import { searchBaseRecordsTool } from './feishu/search-base-records.js';
 import { searchDocumentsTool } from './feishu/search-documents.js';
 import { searchWikiTool } from './feishu/search-wiki.js';
 import { readChatHistoryTool } from './read-chat-history.js';
+import { readWebPageTool } from './read-web-page.js';
 import type { AnyToolDefinition } from './tool-definition.js';
 import { createToolRegistry, type ToolRegistry } from './tool-registry.js';
+import { webSearchTool } from './web-search.js';
 
 /**
  * Every tool the bot ships. Adding a tool is its file plus one line here (docs/tools.md).
@@ -40,6 +42,8 @@ export const BUILT_IN_TOOLS: readonly AnyToolDefinition[] = [
   getTaskTool,
   getUserTool,
   findUserTool,
+  webSearchTool,
+  readWebPageTool,
 ];
 
 /** The registry of the built-in tools. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { namesFor } from '../../feishu/user-names.js';
 import { listMessages } from './feishu-history.js';
 import { defineTool } from './tool-definition.js';
 import { itemsNote } from './tool-result.js';
@@ -22,7 +23,7 @@ export const readChatHistoryTool = defineTool({
   scopes: ['im:message:readonly', 'im:message.group_msg'],
   access: 'read',
   identity: 'tenant',
-  execute: async ({ limit, scope }, { conversation, feishu, limits }) => {
+  execute: async ({ limit, scope }, { conversation, feishu, limits, userName }) => {
     if (feishu === undefined || conversation.chatType === 'local') {
       return 'Chat history is not available here (no Feishu connection for this conversation).';
     }
@@ -39,9 +40,13 @@ export const readChatHistoryTool = defineTool({
       maxPages: Math.min(4, Math.ceil(limit / 50)),
     });
     if (messages.length === 0) return 'No messages found.';
+    const names = await namesFor(
+      messages.filter((message) => message.senderType !== 'app').map((message) => message.senderId),
+      userName,
+    );
     const lines = messages.map(
       (message) =>
-        `[${new Date(message.createTime).toISOString().slice(0, 16).replace('T', ' ')}] ${message.senderType === 'app' ? 'bot' : message.senderId}: ${message.text}`,
+        `[${new Date(message.createTime).toISOString().slice(0, 16).replace('T', ' ')}] ${message.senderType === 'app' ? 'bot' : (names.get(message.senderId) ?? message.senderId)}: ${message.text}`,
     );
     let transcript = lines.join('\n');
     // Keep the newest part when it is too long: a summary of recent talk matters most.

@@ -1,6 +1,8 @@
 import type { z } from 'zod';
 import type { FeishuAccess } from '../../feishu/feishu-access.js';
 import type { ConversationContext } from '../conversation-context.js';
+import type { FetchPage } from './web/fetch-page.js';
+import type { SearchProvider } from './web/search-provider.js';
 
 /**
  * Whether a tool only reads or also changes something. Write tools are meant to ask the user
@@ -24,6 +26,16 @@ export interface ToolLimits {
 
 export type { FeishuAccess, FeishuRequestOptions } from '../../feishu/feishu-access.js';
 
+/** The web as tools may reach it: the configured search provider and the guarded page fetcher. */
+export interface WebAccess {
+  /** Undefined when SEARCH_PROVIDER is not set: web search is off. */
+  search: SearchProvider | undefined;
+  /** Results one search lists at most (SEARCH_MAX_RESULTS, within `limits.maxItems`). */
+  maxSearchResults: number;
+  /** Fetches a public page within FETCH_MAX_BYTES and FETCH_TIMEOUT_MS, never a private address. */
+  fetchPage: FetchPage;
+}
+
 /** What a tool's `execute` gets besides its input. */
 export interface ToolRunContext {
   conversation: ConversationContext;
@@ -34,6 +46,9 @@ export interface ToolRunContext {
   limits: ToolLimits;
   /** Feishu with this tool's identity; undefined when the Feishu channel is off. */
   feishu: FeishuAccess | undefined;
+  web: WebAccess;
+  /** A person's display name (Feishu contacts, cached), for transcripts; undefined when unknown. */
+  userName?: ((openId: string) => Promise<string | undefined>) | undefined;
   now(): Date;
 }
 

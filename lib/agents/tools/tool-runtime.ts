@@ -11,12 +11,14 @@ import type {
   FeishuRequestOptions,
   ToolLimits,
   ToolRunContext,
+  WebAccess,
 } from './tool-definition.js';
 import { ToolError, type ToolErrorCategory, toToolError } from './tool-error.js';
 import type { ToolNotices } from './tool-notices.js';
 import type { ToolRegistry } from './tool-registry.js';
 import { boundText } from './tool-result.js';
 import { notAuthorizedUserAuthorization, type UserAuthorization } from './user-authorization.js';
+import { createPageFetcher } from './web/fetch-page.js';
 
 export const DEFAULT_TOOL_LIMITS: ToolLimits = { maxChars: 20_000, maxItems: 100 };
 export const DEFAULT_TOOL_TIMEOUT_MS = 20_000;
@@ -33,6 +35,10 @@ export interface ToolRuntimeOptions {
   limits?: Partial<ToolLimits>;
   /** One tool call's deadline, Feishu requests included. */
   timeoutMs?: number;
+  /** The web search provider, its result count and the page fetcher; default: search off, fetch with default limits. */
+  web?: Partial<WebAccess>;
+  /** Display names for the people tools mention (chat transcripts). */
+  userName?: ((openId: string) => Promise<string | undefined>) | undefined;
   now?: () => Date;
 }
 
@@ -66,13 +72,13 @@ function errorForModel(failure: ToolError): string {
     NEEDS_USER_AUTH: 'The user is told that this needs their authorization. Do not guess the content.',
     NOT_FOUND: 'Check the link or id with the user; do not guess the content.',
     BAD_INPUT: 'Fix the arguments and try once more, or ask the user.',
-    RATE_LIMIT: 'Feishu asks to slow down: try once more later in this answer, or say it is busy.',
+    RATE_LIMIT: 'The service asks to slow down: try once more later in this answer, or say it is busy.',
     TIMEOUT: 'Say you could not read it in time; do not guess the content.',
-    UNAVAILABLE: 'Feishu is not answering: say so; do not guess the content.',
-    BAD_RESPONSE: 'Feishu sent something unreadable: say so; do not guess the content.',
+    UNAVAILABLE: 'The service is not answering: say so; do not guess the content.',
+    BAD_RESPONSE: 'The service sent something unreadable: say so; do not guess the content.',
     OTHER: 'Say the tool failed; do not guess the content.',
   };
-  return `TOOL ERROR (${failure.code}): ${failure.message}. ${advice[failure.code]}`;
+  return `TOOL ERROR (${failure.code}): ${failure.message}. ${failure.advice ?? advice[failure.code]}`;
 }
 
 /**
@@ -98,9 +104,16 @@ export function createToolRuntime({
   userAuthorization = notAuthorizedUserAuthorization,
   limits: givenLimits = {},
   timeoutMs = DEFAULT_TOOL_TIMEOUT_MS,
+  web: givenWeb = {},
+  userName,
   now = () => new Date(),
 }: ToolRuntimeOptions): ToolRuntime {
   const limits: ToolLimits = { ...DEFAULT_TOOL_LIMITS, ...givenLimits };
+  const web: WebAccess = {
+    search: givenWeb.search,
+    maxSearchResults: givenWeb.maxSearchResults ?? 5,
+    fetchPage: givenWeb.fetchPage ?? createPageFetcher(),
+  };
 
   async function feishuFor(
     definition: AnyToolDefinition,
@@ -179,7 +192,16 @@ export function createToolRuntime({
         if (feishu === undefined && definition.identity !== 'none') {
           return `${definition.name} is not available here: the bot is not connected to Feishu.`;
         }
-        const context: ToolRunContext = { conversation, agent, signal: controller.signal, limits, feishu, now };
+        const context: ToolRunContext = {
+          conversation,
+          agent,
+          signal: controller.signal,
+          limits,
+          feishu,
+          web,
+          userName,
+          now,
+        };
         return definition.execute(input, context);
       };
       // The deadline and a stopped answer both abort the controller: whichever comes first ends the call.

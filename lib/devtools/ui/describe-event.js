@@ -59,6 +59,26 @@ export function describe(event) {
           .filter(Boolean)
           .join(' · '),
       };
+    case 'model.attempt':
+      return {
+        title:
+          event.outcome === 'success'
+            ? `${event.model} answered`
+            : event.outcome === 'refused'
+              ? `${event.model} skipped: circuit breaker open`
+              : `${event.model} failed (${event.category || 'OTHER'})`,
+        sub: `${event.agent} · ${formatMs(event.latencyMs)}`,
+      };
+    case 'model.breaker':
+      return {
+        title: `Circuit breaker ${event.state} on ${event.model}`,
+        sub:
+          event.state === 'open'
+            ? `next probe in ${formatMs(event.cooldownMs ?? 0)}${event.category ? ` · after ${event.category}` : ''}`
+            : event.state === 'half-open'
+              ? 'one probe request goes through'
+              : 'the probe succeeded',
+      };
     case 'reply.started':
       return { title: `Reply started (${event.mode})`, sub: event.cardId ? `card ${event.cardId}` : '' };
     case 'reply.update':
@@ -72,6 +92,13 @@ export function describe(event) {
       return {
         title: `Reply sent (${event.mode}${event.cards > 1 ? `, ${event.cards} cards` : ''}, ${formatNumber(event.length)} chars)`,
         sub: event.notice ? `${event.notice} · ${excerpt(event.text)}` : excerpt(event.text),
+      };
+    case 'card.action':
+      return { title: `Card button ${event.action}: ${event.outcome}`, sub: '' };
+    case 'run.stopped':
+      return {
+        title: `Stopped by the asker (${event.via === 'message' ? 'typed stop' : 'Stop button'})`,
+        sub: `${formatNumber(event.length)} chars shown`,
       };
     case 'feishu.api':
       return {

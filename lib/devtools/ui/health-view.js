@@ -16,7 +16,7 @@ function tone(state) {
   if (state === 'ok' || state === 'connected' || state === 'signed' || state === 'healthy') return 'healthy';
   if (state === 'degraded' || state === 'unsigned' || state === 'connecting' || state === 'reconnecting')
     return 'degraded';
-  if (state === 'down' || state === 'failed' || state === 'unhealthy') return 'unhealthy';
+  if (state === 'down' || state === 'failed' || state === 'unhealthy' || state === 'refused') return 'unhealthy';
   if (state === 'off') return 'off';
   return 'unknown';
 }
@@ -63,11 +63,12 @@ function feishuComponent(feishu) {
   const longConnection = feishu.longConnection;
   const webhook = feishu.webhook;
   let state = feishu.connection;
-  if (webhook === 'signed' || webhook === 'unsigned') state = webhook === 'signed' ? 'ok' : 'degraded';
+  if (webhook === 'signed' || webhook === 'unsigned' || webhook === 'refused')
+    state = webhook === 'signed' ? 'ok' : webhook === 'unsigned' ? 'degraded' : 'down';
   else if (longConnection && typeof longConnection.state === 'string') state = longConnection.state;
   if (feishu.reason) state = 'off';
   // In webhook mode the long connection is simply not used: its state and reason say nothing.
-  const viaWebhook = webhook === 'signed' || webhook === 'unsigned';
+  const viaWebhook = webhook === 'signed' || webhook === 'unsigned' || webhook === 'refused';
   return componentCard(
     'feishu',
     'Feishu',
@@ -81,8 +82,10 @@ function feishuComponent(feishu) {
     feishu.reason ??
       (viaWebhook
         ? webhook === 'unsigned'
-          ? 'FEISHU_ENCRYPT_KEY not set: events are checked by the verification token alone'
-          : null
+          ? 'FEISHU_ENCRYPT_KEY not set (FEISHU_ALLOW_UNSIGNED_WEBHOOK=true): events are checked by the forgeable verification token alone'
+          : webhook === 'refused'
+            ? 'FEISHU_ENCRYPT_KEY not set: every event is refused (401)'
+            : null
         : longConnection?.reason),
   );
 }

@@ -1,3 +1,4 @@
+import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { messageEnvelope, webhookRequest } from '../../../test/support/ingress-events.js';
 import { createApp } from '../../app.js';
@@ -8,6 +9,7 @@ import { createEventBus } from '../../observe/event-bus.js';
 import { openSqliteStore } from '../../store/sqlite-store.js';
 import { type Store, StoreUnavailableError } from '../../store/store.js';
 import { encryptEvent } from './decrypt-event.js';
+import { computeSignature } from './verify-signature.js';
 import { type WebhookRoutesOptions, webhookRoutes } from './webhook-routes.js';
 
 const encryptKey = 'encrypt-key-for-tests';
@@ -103,14 +105,14 @@ describe('webhook routes', () => {
       expect(await pendingJobs()).toBe(1);
     });
 
-    it('accepts plain events without an encrypt key, checking only the token', async () => {
-      const target = app({ encryptKey: undefined });
+    it('accepts plain events without an encrypt key only when unsigned is opted into, checking the token', async () => {
+      const target = app({ encryptKey: undefined, allowUnsigned: true });
       expect((await post(target, webhookRequest(envelope()))).status).toBe(200);
       expect(await pendingJobs()).toBe(1);
     });
 
     it('accepts the v1 envelope shape', async () => {
-      const target = app({ encryptKey: undefined });
+      const target = app({ encryptKey: undefined, allowUnsigned: true });
       const v1 = {
         uuid: 'v1-uuid',
         token: verificationToken,
@@ -162,13 +164,19 @@ describe('webhook routes', () => {
         401,
         'TOKEN_INVALID',
       ],
+      ['garbage JSON, signed', () => signedRaw('{"schema": "2.0", '), 400, 'INVALID_JSON'],
       [
-        'garbage JSON',
+        'garbage JSON, unsigned',
         () => ({ headers: { 'content-type': 'application/json' }, body: '{"schema": "2.0", ' }),
-        400,
-        'INVALID_JSON',
+        401,
+        'SIGNATURE_MISSING',
       ],
-      ['not UTF-8', () => ({ headers: {}, body: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]) }), 400, 'INVALID_JSON'],
+      [
+        'not UTF-8, unsigned',
+        () => ({ headers: {}, body: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]) }),
+        401,
+        'SIGNATURE_MISSING',
+      ],
       [
         'truncated ciphertext',
         () => {
@@ -198,9 +206,86 @@ describe('webhook routes', () => {
       expect(await pendingJobs()).toBe(1);
     });
 
+    function signedRaw(body: string) {
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      const rawBody = new TextEncoder().encode(body);
+      return {
+        headers: {
+          'x-lark-request-timestamp': timestamp,
+          'x-lark-request-nonce': 'n',
+          'x-lark-signature': computeSignature({ timestamp, nonce: 'n', encryptKey, rawBody }),
+        },
+        body,
+      };
+    }
+
     function signedBody(body: string) {
       return webhookRequest(JSON.parse(body), { encryptKey, encrypt: false });
     }
+
+    it('checks the signature before decrypting: without a valid one, nothing tells what decrypts (401 either way)', async () => {
+      const good = encryptEvent(envelope(), encryptKey);
+      const undecryptable = JSON.stringify({ encrypt: encryptEvent(envelope(), 'wrong-key') });
+      const decryptable = JSON.stringify({ encrypt: good });
+      const truncated = JSON.stringify({ encrypt: good.slice(0, -12) });
+      const answers = [];
+      for (const body of [undecryptable, decryptable, truncated, 'not json', '{"encrypt": 7}']) {
+        for (const headers of [
+          {} as Record<string, string>,
+          {
+            'x-lark-request-timestamp': String(Math.floor(Date.now() / 1000)),
+            'x-lark-request-nonce': 'n',
+            'x-lark-signature': 'a'.repeat(64),
+          },
+        ]) {
+          const response = await post(app(), { headers, body });
+          answers.push({ status: response.status, error: ((await response.json()) as { error: string }).error });
+        }
+      }
+      expect(answers.every((answer) => answer.status === 401)).toBe(true);
+      expect(new Set(answers.map((answer) => answer.error))).toEqual(
+        new Set(['SIGNATURE_MISSING', 'SIGNATURE_INVALID']),
+      );
+      expect(await pendingJobs()).toBe(0);
+    });
+
+    it('refuses every event without an encrypt key and without the unsigned opt-in, but still answers the URL check', async () => {
+      const target = app({ encryptKey: undefined });
+      const forged = await post(target, webhookRequest(envelope()));
+      expect(forged.status).toBe(401);
+      expect(await forged.json()).toEqual({ error: 'SIGNATURE_REQUIRED' });
+      const card = await post(target, webhookRequest(envelope()), '/webhook/card');
+      expect(card.status).toBe(401);
+      expect(await pendingJobs()).toBe(0);
+      const challenge = await post(
+        target,
+        webhookRequest({ type: 'url_verification', challenge: 'c-1', token: verificationToken }),
+      );
+      expect(await challenge.json()).toEqual({ challenge: 'c-1' });
+    });
+
+    it('logs rejections sampled (first of each reason, then one line per 10 s) while every one is counted on the bus', async () => {
+      const lines: Array<{ reason?: string; suppressed?: number }> = [];
+      const sink = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+      let clock = Date.now();
+      const target = app({ log: sink, now: () => clock });
+      const forged = () => ({
+        headers: {
+          'x-lark-request-timestamp': String(Math.floor(clock / 1000)),
+          'x-lark-request-nonce': 'n',
+          'x-lark-signature': 'f'.repeat(64),
+        },
+        body: '{}',
+      });
+      for (let index = 0; index < 2_000; index += 1) await post(target, forged());
+      await post(target, { headers: {}, body: '{}' });
+      expect(rejections()).toHaveLength(2_001);
+      expect(lines.map((line) => line.reason)).toEqual(['SIGNATURE_INVALID', 'SIGNATURE_MISSING']);
+      clock += 10_000;
+      await post(target, forged());
+      expect(lines).toHaveLength(3);
+      expect(lines[2]).toMatchObject({ reason: 'SIGNATURE_INVALID', suppressed: 1_999 });
+    });
 
     it('answers every failed decryption alike, so the response is no padding oracle', async () => {
       const bodies = [
@@ -318,7 +403,7 @@ describe('webhook routes', () => {
 
     it('accepts a legacy (schema 1) card callback with the right token', async () => {
       const legacy = { open_id: 'ou_user', open_message_id: 'om_1', token: verificationToken, action: { value: {} } };
-      const target = app({ encryptKey: undefined });
+      const target = app({ encryptKey: undefined, allowUnsigned: true });
       expect((await post(target, webhookRequest(legacy), '/webhook/card')).status).toBe(200);
       expect((await post(target, webhookRequest({ ...legacy, token: 'x' }), '/webhook/card')).status).toBe(401);
     });

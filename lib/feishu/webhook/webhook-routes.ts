@@ -4,6 +4,7 @@ import { Hono } from 'hono';
 import type { InboxReceiver } from '../../inbox/inbound-event.js';
 import type { Logger } from '../../log.js';
 import type { EventBus } from '../../observe/event-bus.js';
+import { createSampledLog } from '../../observe/sampled-log.js';
 import { withTimeout } from '../../util/with-timeout.js';
 import { decryptEvent } from './decrypt-event.js';
 import { type Envelope, readEnvelope, toInboundEvent } from './event-envelope.js';
@@ -20,7 +21,23 @@ export type WebhookErrorCode =
   | 'SIGNATURE_INVALID'
   | 'TIMESTAMP_STALE'
   | 'TOKEN_INVALID'
+  /** No encrypt key and no FEISHU_ALLOW_UNSIGNED_WEBHOOK: only Feishu's URL check is answered. */
+  | 'SIGNATURE_REQUIRED'
   | 'STORE_UNAVAILABLE';
+
+/**
+ * A card button press as the card route hands it on (after verification).
+ * Legacy (schema 1) card callbacks have no header: the body itself is the action.
+ */
+export function cardActionFromEnvelope(envelope: Envelope): CardAction {
+  return envelope.kind === 'event'
+    ? { eventId: envelope.eventId, eventType: envelope.eventType, event: envelope.event }
+    : {
+        eventId: undefined,
+        eventType: 'card.action.legacy',
+        event: envelope.kind === 'invalid' ? envelope.body : undefined,
+      };
+}
 
 /** A card button press as the card route hands it on (after verification). */
 export interface CardAction {
@@ -34,8 +51,16 @@ export type CardActionResponse = Record<string, unknown>;
 
 export interface WebhookRoutesOptions {
   inbox: InboxReceiver;
-  /** With a key, every request but the URL check must carry a valid `x-lark-signature`. */
+  /**
+   * With a key, every request but the URL check must carry a valid `x-lark-signature`, checked
+   * before anything in the body is read.
+   */
   encryptKey: string | undefined;
+  /**
+   * Without a key: true runs on the verification token alone (forgeable: the token travels in
+   * every event body); false (the default) refuses every request but the URL check.
+   */
+  allowUnsigned?: boolean;
   /** With a token, v2 `header.token` / v1 `token` must equal it. */
   verificationToken: string | undefined;
   maxSkewSeconds: number;
@@ -46,6 +71,8 @@ export interface WebhookRoutesOptions {
   onCardAction?: (action: CardAction) => Promise<CardActionResponse | undefined>;
   /** Feishu waits 3 s for a card answer; past this we answer `{}` and let the handler finish alone. */
   cardTimeoutMs?: number;
+  /** Rejections are logged at most once per reason per this many ms (every one is still counted). */
+  rejectionLogIntervalMs?: number;
 }
 
 type Verified =
@@ -105,22 +132,25 @@ export function webhookRoutes({
   now = Date.now,
   onCardAction,
   cardTimeoutMs = 2_500,
+  allowUnsigned = false,
+  rejectionLogIntervalMs = 10_000,
 }: WebhookRoutesOptions): Hono {
   const app = new Hono();
   const tokenMatches = verificationToken === undefined ? undefined : secretMatcher(verificationToken);
+  // A flood of forged requests must not become a flood of log lines (a full disk stops the store).
+  const logRejection = createSampledLog({ log, intervalMs: rejectionLogIntervalMs, now });
 
   const reject = (c: Context, status: 400 | 401 | 503, code: WebhookErrorCode, detail?: string) => {
     bus.emit({ type: 'event.rejected', source: 'webhook', status, reason: code });
-    log.warn({ status, code, detail, path: c.req.path }, 'webhook request rejected');
+    logRejection(code, { status, code, detail, path: c.req.path }, 'webhook request rejected');
     // Why a decryption failed (bad padding, not UTF-8, not JSON) stays in the log: told to the
     // caller, it is a CBC padding oracle that decrypts captured bodies without the key.
     const publicDetail = code === 'DECRYPT_FAILED' ? undefined : detail;
     return c.json({ error: code, ...(publicDetail === undefined ? {} : { message: publicDetail }) }, status);
   };
 
-  async function verify(c: Context, route: 'event' | 'card'): Promise<Verified> {
-    // The raw bytes, read once: the signature is over exactly these.
-    const rawBody = new Uint8Array(await c.req.arrayBuffer());
+  /** JSON → decrypt → envelope, or the 4xx a body that does not get that far earns. */
+  function open(rawBody: Uint8Array): { envelope: Envelope; payload: unknown } | Extract<Verified, { ok: false }> {
     let body: unknown;
     try {
       body = JSON.parse(utf8.decode(rawBody));
@@ -134,19 +164,28 @@ export function webhookRoutes({
       if (!decrypted.ok) return { ok: false, status: 400, code: decrypted.code, detail: decrypted.detail };
       payload = decrypted.value;
     }
-    const envelope = readEnvelope(payload);
-    if (envelope.kind === 'challenge') {
-      // Feishu sends the URL check unsigned, encrypted or not; the token is all it carries.
-      if (tokenMatches !== undefined && !tokenMatches(envelope.token)) {
-        return { ok: false, status: 401, code: 'TOKEN_INVALID' };
-      }
-      return { ok: 'challenge', challenge: envelope.challenge };
+    return { envelope: readEnvelope(payload), payload };
+  }
+
+  /** Feishu sends the URL check unsigned, encrypted or not; the token is all it carries. */
+  function challenge(envelope: Extract<Envelope, { kind: 'challenge' }>): Verified {
+    if (tokenMatches !== undefined && !tokenMatches(envelope.token)) {
+      return { ok: false, status: 401, code: 'TOKEN_INVALID' };
     }
-    if (encryptKey !== undefined) {
+    return { ok: 'challenge', challenge: envelope.challenge };
+  }
+
+  async function verify(c: Context, route: 'event' | 'card'): Promise<Verified> {
+    // The raw bytes, read once: the signature is over exactly these.
+    const rawBody = new Uint8Array(await c.req.arrayBuffer());
+    const signature = c.req.header('x-lark-signature');
+    if (encryptKey !== undefined && signature !== undefined && signature !== '') {
+      // Signed: the signature is checked before a byte of the body is parsed or decrypted, so an
+      // outsider learns nothing about what decrypts (400) and what does not (401).
       const check = verifySignature({
         timestamp: c.req.header('x-lark-request-timestamp'),
         nonce: c.req.header('x-lark-request-nonce'),
-        signature: c.req.header('x-lark-signature'),
+        signature,
         encryptKey,
         rawBody,
         maxSkewSeconds,
@@ -154,6 +193,20 @@ export function webhookRoutes({
       });
       if (!check.ok) return { ok: false, status: 401, code: check.code };
     }
+    // Where only a URL check may pass, whatever else arrives is a 401, however broken its body.
+    const onlyChallenge: Verified | undefined =
+      encryptKey === undefined
+        ? allowUnsigned
+          ? undefined
+          : { ok: false, status: 401, code: 'SIGNATURE_REQUIRED' }
+        : signature === undefined || signature === ''
+          ? { ok: false, status: 401, code: 'SIGNATURE_MISSING' }
+          : undefined;
+    const opened = open(rawBody);
+    if ('ok' in opened) return onlyChallenge ?? opened;
+    const { envelope, payload } = opened;
+    if (envelope.kind === 'challenge') return challenge(envelope);
+    if (onlyChallenge !== undefined) return onlyChallenge;
     if (envelope.kind === 'invalid' && (route === 'event' || envelope.body === undefined)) {
       return { ok: false, status: 400, code: 'INVALID_EVENT', detail: envelope.reason };
     }
@@ -195,15 +248,7 @@ export function webhookRoutes({
     if (verified.ok === 'challenge') return c.json({ challenge: verified.challenge });
     if (!verified.ok) return reject(c, verified.status, verified.code, verified.detail);
     const { envelope } = verified;
-    const action: CardAction =
-      envelope.kind === 'event'
-        ? { eventId: envelope.eventId, eventType: envelope.eventType, event: envelope.event }
-        : // Legacy (schema 1) card callbacks have no header: the body itself is the action.
-          {
-            eventId: undefined,
-            eventType: 'card.action.legacy',
-            event: envelope.kind === 'invalid' ? envelope.body : undefined,
-          };
+    const action = cardActionFromEnvelope(envelope);
     if (onCardAction === undefined) return c.json({});
     const handled = onCardAction(action).catch((error: unknown) => {
       log.error({ err: error, eventType: action.eventType }, 'card action handler failed');

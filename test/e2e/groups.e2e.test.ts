@@ -1,0 +1,296 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type RunningBot, startBot } from '../../lib/bot.js';
+import { loadConfig } from '../../lib/config.js';
+import { silentLogger } from '../../lib/log.js';
+import { buildMessageEvent, postEvent } from '../fakes/event-sender.js';
+import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
+import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
+
+/**
+ * Group behaviour through the running service: signed, encrypted events into the webhook, the
+ * real lark SDK against the fake Feishu, the real AI SDK provider against the fake OpenAI.
+ */
+
+const encryptKey = 'groups-encrypt-key';
+const token = 'groups-verification-token';
+const LI_LEI = { openId: 'ou_lilei0000000000000000000000001', name: 'Li Lei' };
+const HAN_MEI = { openId: 'ou_hanmei000000000000000000000002', name: 'Han Meimei' };
+
+/** Polls an async condition (a store read) until it holds, or fails naming it. */
+async function until(probe: () => Promise<boolean>, description: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${description}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function startGroupBot(feishu: FakeFeishu, openai: FakeOpenAI, env: Record<string, string> = {}) {
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    ...feishu.env(),
+    FEISHU_ENCRYPT_KEY: encryptKey,
+    FEISHU_VERIFICATION_TOKEN: token,
+    OPENAI_BASE_URL: openai.baseURL,
+    OPENAI_API_KEY: openai.apiKey,
+    MODEL: 'gpt-test',
+    MODEL_FIRST_TOKEN_TIMEOUT_MS: '5000',
+    STORE_URL: 'sqlite::memory:',
+    ENABLE_DEVTOOLS: 'false',
+    ...env,
+  });
+  return startBot(config, { log: silentLogger(), dispatcher: { pollIntervalMs: 50 } });
+}
+
+describe('groups, end to end', () => {
+  let feishu: FakeFeishu;
+  let openai: FakeOpenAI;
+  let bot: RunningBot;
+  let webhookUrl: string;
+
+  beforeAll(async () => {
+    feishu = await startFakeFeishu();
+    openai = await startFakeOpenAI();
+    bot = await startGroupBot(feishu, openai);
+    webhookUrl = `http://127.0.0.1:${bot.port}/webhook/event`;
+  });
+
+  afterAll(async () => {
+    await bot?.stop();
+    await openai?.close();
+    await feishu?.close();
+  });
+
+  beforeEach(() => {
+    openai.reset();
+    feishu.clearCalls();
+    feishu.seedUser(LI_LEI);
+    feishu.seedUser(HAN_MEI);
+  });
+
+  async function send(options: Parameters<typeof buildMessageEvent>[0]) {
+    const event = buildMessageEvent({ fake: feishu, token, ...options });
+    const response = await postEvent(webhookUrl, event, { encryptKey });
+    expect(response.status).toBe(200);
+    return event.event.message.message_id;
+  }
+
+  async function answered(messageId: string) {
+    await feishu.waitFor(
+      () => {
+        const [reply] = feishu.repliesTo(messageId, { fromBot: true });
+        const card = reply ? feishu.cardForMessage(reply.messageId) : undefined;
+        return card !== undefined && !card.streaming;
+      },
+      { timeoutMs: 20_000, description: `a closed card answering ${messageId}` },
+    );
+    return feishu.repliesTo(messageId, { fromBot: true });
+  }
+
+  it('reads the room: a mention sees the recent discussion of its own chat with display names, not other chats', async () => {
+    const chatId = 'oc_room_chat';
+    const start = Date.now() - 60_000;
+    feishu.seedMessage({ chatId, senderOpenId: LI_LEI.openId, text: 'Shall we ship v2 on Friday?', createTime: start });
+    feishu.seedMessage({
+      chatId,
+      senderOpenId: HAN_MEI.openId,
+      text: 'Only if QA signs off.',
+      createTime: start + 1_000,
+    });
+    feishu.seedMessage({
+      chatId: 'oc_other_chat',
+      senderOpenId: HAN_MEI.openId,
+      text: 'secret salary talk',
+      createTime: start + 2_000,
+    });
+    openai.script('gpt-test', { text: 'Friday, once QA signs off.' });
+
+    const asked = await send({
+      chatType: 'group',
+      chatId,
+      mentionBot: true,
+      senderOpenId: LI_LEI.openId,
+      text: 'so when do we ship?',
+    });
+    await answered(asked);
+
+    const said = JSON.stringify(openai.requestsFor('gpt-test')[0]?.messages);
+    expect(said).toContain('Li Lei: Shall we ship v2 on Friday?');
+    expect(said).toContain('Han Meimei: Only if QA signs off.');
+    expect(said).not.toContain('secret salary talk');
+    // The question itself is the last turn, with its sender's name, and not repeated as context.
+    expect(said.split('so when do we ship?')).toHaveLength(2);
+    // Read from Feishu on demand, from that chat only.
+    const lists = feishu.callsTo('im.message.list');
+    expect(lists.length).toBeGreaterThan(0);
+    expect(lists.every((call) => call.query.container_id === chatId)).toBe(true);
+  });
+
+  it('reads the room again without repeating its own exchange: earlier answers stay memory, not context', async () => {
+    const chatId = 'oc_room_twice';
+    openai.script('gpt-test', { text: 'First answer.' });
+    const first = await send({
+      chatType: 'group',
+      chatId,
+      mentionBot: true,
+      senderOpenId: LI_LEI.openId,
+      text: 'first question',
+    });
+    await answered(first);
+    await send({ chatType: 'group', chatId, senderOpenId: HAN_MEI.openId, text: 'chatter in between' });
+    openai.script('gpt-test', { text: 'Second answer.' });
+    const second = await send({
+      chatType: 'group',
+      chatId,
+      mentionBot: true,
+      senderOpenId: LI_LEI.openId,
+      text: 'second question',
+    });
+    await answered(second);
+    const said = JSON.stringify(openai.requestsFor('gpt-test').at(-1)?.messages);
+    expect(said).toContain('Han Meimei: chatter in between');
+    expect(said.split('first question')).toHaveLength(2);
+    expect(said.split('First answer.')).toHaveLength(2);
+  });
+
+  it('topic groups: answers go into the topic, and each topic has its own memory', async () => {
+    const chatId = 'oc_topic_group';
+    const topicA = 'omt_topic_a';
+    const topicB = 'omt_topic_b';
+    const rootA = feishu.seedMessage({
+      chatId,
+      threadId: topicA,
+      senderOpenId: HAN_MEI.openId,
+      text: 'Topic: the Q3 roadmap',
+    });
+    const rootB = feishu.seedMessage({ chatId, threadId: topicB, senderOpenId: LI_LEI.openId, text: 'Topic: lunch' });
+
+    openai.script('gpt-test', { text: 'Noted: the roadmap has three milestones.' });
+    const inA = await send({
+      chatType: 'group',
+      chatId,
+      threadId: topicA,
+      rootId: rootA.messageId,
+      mentionBot: true,
+      senderOpenId: LI_LEI.openId,
+      text: 'the roadmap has three milestones',
+    });
+    const [replyA] = await answered(inA);
+    expect(replyA?.threadId).toBe(topicA);
+
+    openai.script('gpt-test', { text: 'Noodles it is.' });
+    const inB = await send({
+      chatType: 'group',
+      chatId,
+      threadId: topicB,
+      rootId: rootB.messageId,
+      mentionBot: true,
+      senderOpenId: HAN_MEI.openId,
+      text: 'noodles or rice?',
+    });
+    const [replyB] = await answered(inB);
+    expect(replyB?.threadId).toBe(topicB);
+
+    const toB = JSON.stringify(openai.requestsFor('gpt-test').at(-1)?.messages);
+    // The topic's first message, seeded from Feishu with its author's display name.
+    expect(toB).toContain('Li Lei: Topic: lunch');
+    expect(toB).not.toContain('milestones');
+    expect(toB).not.toContain('roadmap');
+
+    openai.script('gpt-test', { text: 'Three.' });
+    const again = await send({
+      chatType: 'group',
+      chatId,
+      threadId: topicA,
+      rootId: rootA.messageId,
+      mentionBot: true,
+      senderOpenId: HAN_MEI.openId,
+      text: 'how many milestones again?',
+    });
+    const [replyAgain] = await answered(again);
+    expect(replyAgain?.threadId).toBe(topicA);
+    const toA = JSON.stringify(openai.requestsFor('gpt-test').at(-1)?.messages);
+    expect(toA).toContain('Han Meimei: Topic: the Q3 roadmap');
+    expect(toA).toContain('Noted: the roadmap has three milestones.');
+    expect(toA).not.toContain('noodles');
+    // Only the topic's own thread is read from Feishu, never the whole chat.
+    const containers = feishu.callsTo('im.message.list').map((call) => call.query.container_id);
+    expect(containers).not.toContain(chatId);
+  });
+});
+
+describe('groups with the group-message scope (stored context), end to end', () => {
+  let feishu: FakeFeishu;
+  let openai: FakeOpenAI;
+  let bot: RunningBot;
+  let webhookUrl: string;
+
+  beforeAll(async () => {
+    feishu = await startFakeFeishu();
+    openai = await startFakeOpenAI();
+    bot = await startGroupBot(feishu, openai, { GROUP_CONTEXT: 'stored', GROUP_CONTEXT_MAX_MESSAGES: '2' });
+    webhookUrl = `http://127.0.0.1:${bot.port}/webhook/event`;
+    feishu.seedUser(LI_LEI);
+    feishu.seedUser(HAN_MEI);
+  });
+
+  afterAll(async () => {
+    await bot?.stop();
+    await openai?.close();
+    await feishu?.close();
+  });
+
+  it('keeps unmentioned messages as they arrive and gives the newest ones, bounded, to the next mention', async () => {
+    const chatId = 'oc_stored_room';
+    const ids: string[] = [];
+    for (const [who, text] of [
+      [LI_LEI, 'oldest remark'],
+      [HAN_MEI, 'the build is red'],
+      [LI_LEI, 'I am on it'],
+    ] as const) {
+      const event = buildMessageEvent({
+        fake: feishu,
+        token,
+        chatType: 'group',
+        chatId,
+        senderOpenId: who.openId,
+        text,
+      });
+      expect((await postEvent(webhookUrl, event, { encryptKey })).status).toBe(200);
+      ids.push(`message:${event.event.message.message_id}`);
+    }
+    // Each one is worked (and kept) before the mention arrives.
+    await until(async () => {
+      const jobs = await Promise.all(ids.map((id) => bot.store.getJob(id)));
+      return jobs.every((job) => job?.status === 'done');
+    }, 'the unmentioned messages handled');
+    openai.script('gpt-test', { text: 'Li Lei is fixing the build.' });
+    const event = buildMessageEvent({
+      fake: feishu,
+      token,
+      chatType: 'group',
+      chatId,
+      mentionBot: true,
+      senderOpenId: HAN_MEI.openId,
+      text: 'who is on the build?',
+    });
+    expect((await postEvent(webhookUrl, event, { encryptKey })).status).toBe(200);
+    const messageId = event.event.message.message_id;
+    await feishu.waitFor(
+      () => feishu.repliesTo(messageId, { fromBot: true }).length > 0 && openai.requestsFor('gpt-test').length > 0,
+      {
+        timeoutMs: 20_000,
+        description: 'the answer',
+      },
+    );
+    const said = JSON.stringify(openai.requestsFor('gpt-test')[0]?.messages);
+    expect(said).toContain('Han Meimei: the build is red');
+    expect(said).toContain('Li Lei: I am on it');
+    expect(said).not.toContain('oldest remark');
+    // Nothing was fetched: the room came from what the events carried.
+    expect(feishu.callsTo('im.message.list').filter((call) => call.query.container_id === chatId)).toHaveLength(0);
+  });
+});

@@ -1,0 +1,69 @@
+import { expect } from 'vitest';
+import type { StampedBotEvent } from '../../lib/observe/bot-event.js';
+import { buildMessageEvent, postEvent } from '../fakes/event-sender.js';
+import type { FakeFeishu } from '../fakes/fake-feishu.js';
+import type { FakeChatRequest } from '../fakes/openai/steps.js';
+
+/** The text of the last tool result the model was sent ('' when none). */
+export function lastToolResult(request: FakeChatRequest): string {
+  const tool = request.messages.filter((message) => message.role === 'tool').at(-1);
+  return typeof tool?.content === 'string' ? tool.content : JSON.stringify(tool?.content ?? '');
+}
+
+/**
+ * A person asks the running bot: a signed, encrypted message event mentioning the bot in a group
+ * goes to its webhook; resolves once the answer card is closed and the job finished, with the
+ * text the user sees. Fails when anything answers twice or the job does not finish.
+ *
+ * @example
+ * const { shown } = await askInChat({ feishu, webhookUrl, events, encryptKey, token, chatId, senderOpenId, text: 'search the web' });
+ */
+export async function askInChat({
+  feishu,
+  webhookUrl,
+  events,
+  encryptKey,
+  token,
+  chatId,
+  senderOpenId,
+  text,
+  timeoutMs = 20_000,
+}: {
+  feishu: FakeFeishu;
+  webhookUrl: string;
+  /** The bot's bus events since the test began. */
+  events: readonly StampedBotEvent[];
+  encryptKey: string;
+  token: string;
+  chatId: string;
+  senderOpenId: string;
+  text: string;
+  timeoutMs?: number;
+}): Promise<{ messageId: string; shown: string }> {
+  const event = buildMessageEvent({
+    fake: feishu,
+    chatType: 'group',
+    chatId,
+    mentionBot: true,
+    senderOpenId,
+    text,
+    token,
+  });
+  expect((await postEvent(webhookUrl, event, { encryptKey })).status).toBe(200);
+  const messageId = event.event.message.message_id;
+  await feishu.waitFor(
+    () => {
+      const [reply] = feishu.repliesTo(messageId, { fromBot: true });
+      const card = reply ? feishu.cardForMessage(reply.messageId) : undefined;
+      return card !== undefined && !card.streaming;
+    },
+    { timeoutMs, description: `a closed card answering ${messageId}` },
+  );
+  const replies = feishu.repliesTo(messageId, { fromBot: true });
+  expect(replies).toHaveLength(1);
+  // The job finished (not retried, not dead): nothing is answered twice.
+  await feishu.waitFor(() => events.some((each) => each.type === 'job.finished' && each.outcome === 'done'), {
+    description: 'the job to finish',
+  });
+  return { messageId, shown: feishu.visibleText(replies[0]!.messageId) };
+}

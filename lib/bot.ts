@@ -53,6 +53,12 @@ import {
 import { installProcessHandlers as installGlobalProcessHandlers } from './process/process-handlers.js';
 import { createReadiness, type Readiness } from './process/readiness.js';
 import { formatStartupBanner, packageVersion, startupSummary } from './process/startup-summary.js';
+import { notifyRoutes } from './schedules/notify-routes.js';
+import { createProactiveHandler } from './schedules/proactive-handler.js';
+import { PROACTIVE_JOB_KIND } from './schedules/proactive-job.js';
+import { createScheduleService } from './schedules/schedule-service.js';
+import { createScheduleTools } from './schedules/schedule-tools.js';
+import { createScheduler } from './schedules/scheduler.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 
@@ -277,6 +283,15 @@ export async function startBot(
   const userNames = feishuClient
     ? createUserNames({ client: feishuClient, bus, ttlMs: config.tools.userNameCacheMs })
     : undefined;
+  // Schedules and notifications post into Feishu chats: without the Feishu channel they are off.
+  const scheduleService = feishuClient
+    ? createScheduleService({
+        store,
+        defaultTimeZone: config.schedules.defaultTimeZone,
+        maxPerChat: config.schedules.maxPerChat,
+        minIntervalMs: config.schedules.minIntervalMs,
+      })
+    : undefined;
   // Without a model the 'answer' kind has no handler: messages wait durably for a process that has one.
   const managerAgent = config.model.enabled
     ? await createManagerAgentFromConfig({
@@ -289,6 +304,7 @@ export async function startBot(
         feishuClient,
         ...(userAuthorization === undefined ? {} : { userAuthorization }),
         ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
+        ...(scheduleService === undefined ? {} : { extraTools: createScheduleTools(scheduleService) }),
       })
     : undefined;
   // Images, files, voice, quotes and forwarded bundles, resolved in the job (docs/messages.md).
@@ -330,6 +346,7 @@ export async function startBot(
             botOpenId,
             replySinkFor,
             managerAgent,
+            schedules: scheduleService,
             runStops,
             ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
             turns: attachmentWork?.turns,
@@ -347,6 +364,18 @@ export async function startBot(
               }),
               mode: () => config.groups.context,
             },
+          }),
+        }
+      : {}),
+    ...(feishuClient
+      ? {
+          [PROACTIVE_JOB_KIND]: createProactiveHandler({
+            feishuClient,
+            bus,
+            log,
+            managerAgent,
+            store,
+            cardUpdatesPerSecond: config.reply.cardUpdatesPerSecond,
           }),
         }
       : {}),
@@ -382,6 +411,18 @@ export async function startBot(
       typedStop(job);
     },
   });
+  // Every instance polls; the store's leases give each due time to one of them.
+  const scheduler = scheduleService
+    ? createScheduler({
+        store,
+        log,
+        owner: leaseOwner,
+        maxLateMs: config.schedules.maxLateMs,
+        maxRuns: config.schedules.maxRuns,
+        pollMs: config.schedules.pollMs,
+        onEnqueued: (job) => dispatcher.wake(job.kind),
+      })
+    : undefined;
   const webhookMounted = feishuClient !== undefined && config.feishu.eventMode === 'webhook';
   const routes: RouteModule[] = [
     {
@@ -403,6 +444,19 @@ export async function startBot(
         log,
         bus,
         onCardAction,
+      }),
+    });
+  }
+
+  if (feishuClient && config.notify.token !== undefined) {
+    routes.push({
+      path: '/api',
+      app: notifyRoutes({
+        token: config.notify.token,
+        store,
+        log,
+        bodyLimitBytes: config.notify.bodyLimitBytes,
+        onEnqueued: (job) => dispatcher.wake(job.kind),
       }),
     });
   }
@@ -443,6 +497,7 @@ export async function startBot(
   boundToLoopback = isLoopbackHost(address.address);
   // Recovery: jobs whose holder died (expired lease) are claimed on the first pump.
   dispatcher.start();
+  scheduler?.start();
   const housekeeping = startHousekeeping({
     store,
     log,
@@ -490,6 +545,7 @@ export async function startBot(
       run: () => {
         connection?.close();
         housekeeping.stop();
+        void scheduler?.stop();
         devtoolsShutdown.abort();
         // No new connections from now on; open ones may finish their request (webhook acks).
         serverClosed = closeServer(server, Math.min(2_000, config.shutdownTimeoutMs / 4));

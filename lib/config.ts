@@ -243,6 +243,46 @@ export const SETTINGS = {
     'groups.removedChatRetentionMs',
     z.coerce.number().min(0).default(7).transform(daysToMs),
   ),
+  /** IANA time zone schedules are read and shown in, for chats that set none (`/schedules timezone`). */
+  SCHEDULE_TIME_ZONE: setting('schedules.defaultTimeZone', timeZone('Asia/Shanghai')),
+  /** Schedules one chat may hold at most. */
+  SCHEDULES_PER_CHAT: setting('schedules.maxPerChat', positiveInt(20)),
+  /** A due time missed by more than this (the service was down) is skipped with a note, not run late. */
+  SCHEDULE_MAX_LATE_MINUTES: setting(
+    'schedules.maxLateMs',
+    z.coerce
+      .number()
+      .positive()
+      .default(60)
+      .transform((minutes) => minutes * 60_000),
+  ),
+  /** A repeating schedule may not fire more often than this. */
+  SCHEDULE_MIN_INTERVAL_MINUTES: setting(
+    'schedules.minIntervalMs',
+    z.coerce
+      .number()
+      .positive()
+      .default(15)
+      .transform((minutes) => minutes * 60_000),
+  ),
+  /** Runs (ran or skipped) remembered per schedule. */
+  SCHEDULE_RUN_HISTORY: setting('schedules.maxRuns', positiveInt(20)),
+  /** How often each instance asks the store for due schedules. */
+  SCHEDULE_POLL_SECONDS: setting(
+    'schedules.pollMs',
+    z.coerce
+      .number()
+      .positive()
+      .default(15)
+      .transform((s) => s * 1000),
+  ),
+  /**
+   * Bearer token of POST /api/notify (at least 32 characters); unset: the endpoint is off.
+   * Other systems use it to post into a chat through the bot (docs/schedules.md).
+   */
+  NOTIFY_TOKEN: secret('notify.token'),
+  /** Largest POST /api/notify body, in bytes. */
+  NOTIFY_BODY_LIMIT_BYTES: setting('notify.bodyLimitBytes', positiveInt(16 * 1024)),
 
   STORE_URL: setting('store.url', storeUrl),
   DEDUPE_TTL_HOURS: setting('inbox.dedupeTtlMs', z.coerce.number().min(12).default(24).transform(hoursToMs)),
@@ -388,6 +428,9 @@ export class ConfigError extends Error {
 /** The long-connection client silently refuses app ids of any other shape. */
 const LONG_CONNECTION_APP_ID = /^cli_[0-9a-f]{16}$/;
 
+/** A shorter NOTIFY_TOKEN could be guessed. */
+export const MIN_NOTIFY_TOKEN_LENGTH = 32;
+
 /** A shorter DEVTOOLS_TOKEN could be guessed; `openssl rand -hex 32` gives 64 characters. */
 export const MIN_DEVTOOLS_TOKEN_LENGTH = 32;
 
@@ -505,6 +548,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const devtoolsEnabled = settings.devtools.enabled ?? !production;
   const devtoolsToken = settings.devtools.token;
+  const notifyToken = settings.notify.token;
+  if (notifyToken !== undefined && notifyToken.length < MIN_NOTIFY_TOKEN_LENGTH) {
+    problems.push(
+      `NOTIFY_TOKEN: must be at least ${MIN_NOTIFY_TOKEN_LENGTH} characters (for example: openssl rand -hex 32)`,
+    );
+  }
   if (devtoolsToken !== undefined && devtoolsToken.length < MIN_DEVTOOLS_TOKEN_LENGTH) {
     problems.push(
       `DEVTOOLS_TOKEN: must be at least ${MIN_DEVTOOLS_TOKEN_LENGTH} characters (for example: openssl rand -hex 32)`,

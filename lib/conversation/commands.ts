@@ -1,8 +1,8 @@
 import type { SpecialistRegistry } from '../agents/specialist-registry.js';
 
-export type CommandName = 'reset' | 'new' | 'help';
+export type CommandName = 'reset' | 'new' | 'help' | 'remind' | 'schedules';
 
-const COMMAND = /^[/／](reset|new|help)(?:\s|$)/i;
+const COMMAND = /^[/／](reset|new|help|remind|schedules)(?:\s|$)/i;
 
 /**
  * The command a message starts with, if any. Commands are the first word, with an ASCII or a
@@ -38,6 +38,10 @@ export function isStopRequest(text: string): boolean {
 export interface CommandContext {
   /** Forgets this conversation (chat or thread). */
   clearMemory(): Promise<void>;
+  /** What follows the command word (`/remind tomorrow 9:00 …`). */
+  args?: string;
+  /** Runs `/remind` and `/schedules` (lib/schedules); absent where schedules are off. */
+  schedules?: (name: 'remind' | 'schedules', args: string) => Promise<string>;
   specialists?: SpecialistRegistry;
   inThread: boolean;
 }
@@ -53,6 +57,11 @@ export async function runCommand(name: CommandName, context: CommandContext): Pr
         : 'Done: I have forgotten our conversation in this chat. What shall we talk about?';
     case 'help':
       return helpText(context.specialists);
+    case 'remind':
+    case 'schedules':
+      return context.schedules === undefined
+        ? 'Schedules post into Feishu chats; they are not available here.'
+        : context.schedules(name, context.args ?? '');
   }
 }
 
@@ -65,6 +74,8 @@ export function helpText(specialists?: SpecialistRegistry): string {
     '',
     '**Commands**',
     '- `/reset` or `/new`: forget this conversation and start fresh',
+    '- `/remind tomorrow 9:00 …`: a reminder in this chat (`/remind` shows every form)',
+    '- `/schedules`: this chat’s schedules; `/schedules cancel <id>` cancels one',
     '- `/help`: this message',
   ];
   const list = specialists?.list() ?? [];

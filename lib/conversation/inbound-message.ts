@@ -7,6 +7,15 @@ import type { MessagePart } from './message-parts.js';
 
 export type ChatType = 'p2p' | 'group';
 
+/** Who sent a message: Feishu's sender type, and `self` when its open_id is the bot's own. */
+export interface MessageSender {
+  openId: string;
+  /** `user`, or a bot: `bot` (the receive event's schema) or `app` (the message-list API's). */
+  type: string;
+  /** Sent by this bot (its own message echoed back), whatever `type` says. */
+  self?: true;
+}
+
 export interface MessageMention {
   /** Placeholder in the text, e.g. `@_user_1`. */
   key: string;
@@ -22,7 +31,7 @@ export interface NormalisedMessage {
   rootId?: string;
   threadId?: string;
   parentId?: string;
-  sender: { openId: string; type: string };
+  sender: MessageSender;
   /** Plain text; mentions as `@Name`, the bot's own mention removed; `[image]` where a picture was. */
   text: string;
   /**

@@ -8,10 +8,29 @@
  * `at` element without `user_name`. See docs/ingress.md.
  */
 
-import type { ChatType, MessageMention, NormalisedMessage } from '../conversation/inbound-message.js';
+import type { ChatType, MessageMention, MessageSender, NormalisedMessage } from '../conversation/inbound-message.js';
 import { compactParts, type MessagePart, type RelatedMessage } from '../conversation/message-parts.js';
 
-export type { ChatType, MessageMention, NormalisedMessage };
+export type { ChatType, MessageMention, MessageSender, NormalisedMessage };
+
+/** Sender types Feishu uses for bots: `bot` in receive events, `app` in the message APIs. */
+export const BOT_SENDER_TYPES: ReadonlySet<string> = new Set(['bot', 'app']);
+
+/** The reason a message from a bot is not answered (nor noticed): two bots would answer each other forever. */
+export const BOT_SENDER_REASON = 'sender is a bot';
+
+/**
+ * Which kind of bot sent the message, or undefined for a person: `self` (our own open_id, whatever
+ * the type), else the bot sender type.
+ *
+ * @example
+ * if (botSender(message.sender) !== undefined) return; // never answer a bot
+ */
+export function botSender(sender: Pick<MessageSender, 'type' | 'self'>): 'self' | 'bot' | 'app' | undefined {
+  if (sender.self === true) return 'self';
+  if (sender.type === 'bot' || sender.type === 'app') return sender.type;
+  return undefined;
+}
 
 export type UnsupportedReason = 'MESSAGE_TYPE_UNSUPPORTED' | 'MALFORMED';
 
@@ -24,7 +43,7 @@ export interface UnsupportedMessage {
   messageId?: string;
   chatId?: string;
   chatType?: ChatType;
-  sender?: { openId: string; type: string };
+  sender?: MessageSender;
 }
 
 export type NormaliseResult = NormalisedMessage | UnsupportedMessage;
@@ -282,9 +301,11 @@ export function normaliseMessage(event: unknown, { botOpenId }: NormaliseOptions
   const chatId = text(message.chat_id);
   const chatType: ChatType = message.chat_type === 'p2p' ? 'p2p' : 'group';
   const messageType = text(message.message_type) ?? 'unknown';
-  const senderInfo = {
-    openId: text(senderIds.open_id) ?? '',
+  const senderOpenId = text(senderIds.open_id) ?? '';
+  const senderInfo: MessageSender = {
+    openId: senderOpenId,
     type: text(sender.sender_type) ?? 'unknown',
+    ...(botOpenId !== undefined && senderOpenId === botOpenId ? { self: true as const } : {}),
   };
   const where = {
     messageType,
@@ -345,7 +366,7 @@ export function ignoreReason(
   message: Pick<NormalisedMessage, 'chatType' | 'sender' | 'mentionsBot'>,
 ): string | undefined {
   // Bots (including ourselves) talking to each other loop forever.
-  if (message.sender.type === 'app') return 'sender is a bot';
+  if (botSender(message.sender) !== undefined) return BOT_SENDER_REASON;
   if (message.chatType === 'p2p') return undefined;
   return message.mentionsBot ? undefined : 'group message without a mention of the bot';
 }

@@ -28,6 +28,8 @@ import type { RunStops, RunWatch } from './run-stops.js';
 export interface MessageHandlerOptions {
   /** Allowlists, rate limits and the input length limit. */
   policy: Config['policy'];
+  /** Forgets a person's own Feishu authorization (`/logout`); absent when per-person authorization is off. */
+  forgetUserAuthorization?: ((userId: string) => Promise<boolean>) | undefined;
   /** Daily budgets per chat and user (checked with the policy). */
   budget?: BudgetGuard | undefined;
   /** How much history (in tokens) goes with each question. */
@@ -135,6 +137,7 @@ function summaryLine(answer: {
  */
 export function createMessageHandler({
   policy: policySettings,
+  forgetUserAuthorization,
   budget,
   memoryTokenBudget,
   appId,
@@ -234,6 +237,9 @@ export function createMessageHandler({
       clearMemory: () => memory.clear(key),
       specialists: managerAgent.specialists,
       inThread: Boolean(message.threadId || message.rootId),
+      ...(forgetUserAuthorization === undefined
+        ? {}
+        : { forgetUserAuthorization: () => forgetUserAuthorization(message.sender.openId) }),
       args: message.text.trim().replace(/^\S+\s*/, ''),
       ...(schedules === undefined || !feishuChat
         ? {}

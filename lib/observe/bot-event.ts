@@ -70,6 +70,12 @@ export type BotEvent =
       /** False when the price table does not know the model: cost 0, and no budget counts it. */
       priced: boolean;
     }
+  | {
+      /** A person's own Feishu authorization changed (never carries a token). */
+      type: 'user-auth.changed';
+      userId: string;
+      change: 'granted' | 'declined' | 'wrong-person' | 'refreshed' | 'revoked' | 'logged-out';
+    }
   | { type: 'agent.delegation'; traceId: string; from: string; to: string; task: string }
   | AttachmentResolvedEvent
   | {

@@ -11,6 +11,7 @@ import { createDeadLetterReply, createNoticeHandler } from './conversation/notic
 import { createReplyRouter } from './conversation/reply-routing.js';
 import { createRoomContext } from './conversation/room-context.js';
 import { createRunStops, stopButtonHandler } from './conversation/run-stops.js';
+import { createTurnResolverFromConfig } from './conversation/turn-resolver-from-config.js';
 import { createTypedStop } from './conversation/typed-stop.js';
 import { createBudgetGuard } from './cost/budget-guard.js';
 import { readPriceFile } from './cost/price-file.js';
@@ -314,6 +315,10 @@ export async function startBot(
         ...(scheduleService === undefined ? {} : { extraTools: createScheduleTools(scheduleService) }),
       })
     : undefined;
+  // Images, files, voice, quotes and forwarded bundles, resolved in the job (docs/messages.md).
+  const attachmentWork = managerAgent
+    ? createTurnResolverFromConfig({ config, feishuClient, bus, log, botOpenId, nameOf: userNames?.name })
+    : undefined;
   // Stop requests and card buttons: the run's Stop control, a typed "stop", on either transport.
   const runStops = createRunStops({ store, log });
   const isChatAdmin = feishuClient ? createChatAdminCheck({ client: feishuClient, bus }) : undefined;
@@ -353,6 +358,8 @@ export async function startBot(
             schedules: scheduleService,
             runStops,
             ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
+            turns: attachmentWork?.turns,
+            vision: { primarySeesImages: config.model.primarySeesImages, visionModel: config.model.visionModel },
             groupContext: {
               room: createRoomContext({
                 store,
@@ -557,6 +564,7 @@ export async function startBot(
     },
     { name: 'drain dispatcher', run: () => dispatcher.drain(Math.floor(config.shutdownTimeoutMs * 0.6)) },
     { name: 'close server', run: () => serverClosed },
+    { name: 'stop the extraction worker', run: () => attachmentWork?.close() },
     // Writes finished traces before the store closes.
     { name: 'close devtools tracker', run: () => devtools?.tracker.close() },
     { name: 'close store', run: () => store.close() },

@@ -11,6 +11,7 @@ import { createDeadLetterReply, createNoticeHandler } from './conversation/notic
 import { createReplyRouter } from './conversation/reply-routing.js';
 import { createRoomContext } from './conversation/room-context.js';
 import { createRunStops, stopButtonHandler } from './conversation/run-stops.js';
+import { createTurnResolverFromConfig } from './conversation/turn-resolver-from-config.js';
 import { createTypedStop } from './conversation/typed-stop.js';
 import { createBudgetGuard } from './cost/budget-guard.js';
 import { readPriceFile } from './cost/price-file.js';
@@ -60,6 +61,7 @@ import { createScheduleTools } from './schedules/schedule-tools.js';
 import { createScheduler } from './schedules/scheduler.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
+import { userAuthFromConfig } from './user-auth/user-auth-from-config.js';
 
 /** The app label of spend and usage series while one process serves one Feishu app. */
 const DEFAULT_APP_LABEL = 'default';
@@ -127,6 +129,8 @@ export interface StartBotOptions {
   dispatcher?: Partial<
     Pick<DispatcherOptions, 'pollIntervalMs' | 'retryBackoffMs' | 'abortGraceMs' | 'reservedConcurrency'>
   >;
+  /** The schedules' clock and poll interval, so tests move time to a due schedule instead of waiting. */
+  schedules?: { now?: () => number; pollMs?: number };
   /**
    * Take over the process: SIGINT/SIGTERM/PM2 'shutdown' drain and exit, uncaughtException drains
    * and exits 1, unhandledRejection is logged and counted, and FATAL_UNHANDLED_REJECTIONS of them
@@ -153,9 +157,10 @@ export async function startBot(
     log: givenLog,
     handlers: buildHandlers,
     dispatcher: dispatcherTuning = {},
+    schedules: scheduleTuning = {},
     installProcessHandlers = false,
     monitor: givenMonitor,
-    userAuthorization,
+    userAuthorization: givenUserAuthorization,
   }: StartBotOptions = {},
 ): Promise<RunningBot> {
   const logFormat = resolveLogFormat(config.logFormat);
@@ -257,6 +262,9 @@ export async function startBot(
           log,
         })
       : undefined;
+  // Per-person authorization (TOKEN_ENCRYPTION_KEY + PUBLIC_BASE_URL): tools reading as the asker.
+  const userAuth = userAuthFromConfig({ config, feishuClient, store, bus, log });
+  const userAuthorization = givenUserAuthorization ?? userAuth?.authorization;
   const botIdentity = feishuClient ? () => fetchBotIdentity(feishuClient, { bus }) : undefined;
   // Warm the cache in the background: a slow Feishu must not hold up start-up.
   botIdentity?.().catch((error: unknown) => log.warn({ err: error }, 'bot identity not available yet'));
@@ -289,6 +297,7 @@ export async function startBot(
         defaultTimeZone: config.schedules.defaultTimeZone,
         maxPerChat: config.schedules.maxPerChat,
         minIntervalMs: config.schedules.minIntervalMs,
+        ...(scheduleTuning.now === undefined ? {} : { now: scheduleTuning.now }),
       })
     : undefined;
   // Without a model the 'answer' kind has no handler: messages wait durably for a process that has one.
@@ -305,6 +314,10 @@ export async function startBot(
         ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
         ...(scheduleService === undefined ? {} : { extraTools: createScheduleTools(scheduleService) }),
       })
+    : undefined;
+  // Images, files, voice, quotes and forwarded bundles, resolved in the job (docs/messages.md).
+  const attachmentWork = managerAgent
+    ? createTurnResolverFromConfig({ config, feishuClient, bus, log, botOpenId, nameOf: userNames?.name })
     : undefined;
   // Stop requests and card buttons: the run's Stop control, a typed "stop", on either transport.
   const runStops = createRunStops({ store, log });
@@ -330,6 +343,7 @@ export async function startBot(
     ...(managerAgent
       ? {
           answer: createMessageHandler({
+            ...(userAuth ? { forgetUserAuthorization: (userId: string) => userAuth.authorization.forget(userId) } : {}),
             policy: config.policy,
             budget,
             memoryTokenBudget: config.model.memoryTokenBudget,
@@ -344,6 +358,8 @@ export async function startBot(
             schedules: scheduleService,
             runStops,
             ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
+            turns: attachmentWork?.turns,
+            vision: { primarySeesImages: config.model.primarySeesImages, visionModel: config.model.visionModel },
             groupContext: {
               room: createRoomContext({
                 store,
@@ -412,7 +428,8 @@ export async function startBot(
         owner: leaseOwner,
         maxLateMs: config.schedules.maxLateMs,
         maxRuns: config.schedules.maxRuns,
-        pollMs: config.schedules.pollMs,
+        pollMs: scheduleTuning.pollMs ?? config.schedules.pollMs,
+        ...(scheduleTuning.now === undefined ? {} : { now: scheduleTuning.now }),
         onEnqueued: (job) => dispatcher.wake(job.kind),
       })
     : undefined;
@@ -425,6 +442,7 @@ export async function startBot(
     { path: '/', app: health },
     { path: '/', app: metricsRoutes({ registry: metrics.registry }) },
   ];
+  if (userAuth) routes.push({ path: '/', app: userAuth.routes });
   if (webhookMounted) {
     routes.push({
       path: '/webhook',
@@ -546,6 +564,7 @@ export async function startBot(
     },
     { name: 'drain dispatcher', run: () => dispatcher.drain(Math.floor(config.shutdownTimeoutMs * 0.6)) },
     { name: 'close server', run: () => serverClosed },
+    { name: 'stop the extraction worker', run: () => attachmentWork?.close() },
     // Writes finished traces before the store closes.
     { name: 'close devtools tracker', run: () => devtools?.tracker.close() },
     { name: 'close store', run: () => store.close() },

@@ -231,7 +231,7 @@ export function createManagerAgent({
  */
 export function createModelChainFromConfig(
   model: Config['model'],
-  { bus, log }: { bus: EventBus; log?: Logger },
+  { bus, log, maxConcurrency }: { bus: EventBus; log?: Logger; maxConcurrency?: number },
 ): ModelChain {
   if (model.primary === undefined) throw new Error('MODEL is not set: the agent is off');
   return createModelChain({
@@ -245,6 +245,7 @@ export function createModelChainFromConfig(
     breakerFailures: model.breakerFailures,
     breakerFirstCooldownMs: model.breakerFirstCooldownMs,
     breakerCooldownMs: model.breakerCooldownMs,
+    ...(maxConcurrency === undefined ? {} : { maxConcurrency }),
     bus,
     ...(log === undefined ? {} : { log }),
   });
@@ -267,9 +268,12 @@ export async function createManagerAgentFromConfig({
   feishuClient,
   userAuthorization,
   resolveUserName,
+  maxConcurrency,
   now,
 }: {
   model: Config['model'];
+  /** MAX_CONCURRENT_JOBS: the ceiling of every model's adaptive concurrency limit. */
+  maxConcurrency?: number;
   /** Default: the defaults of `lib/config.ts`. */
   tools?: Config['tools'];
   /** Web search (SEARCH_*); default: off. */
@@ -327,7 +331,11 @@ export async function createManagerAgentFromConfig({
         }),
   });
   return createManagerAgent({
-    chain: createModelChainFromConfig(model, { bus, ...(log === undefined ? {} : { log }) }),
+    chain: createModelChainFromConfig(model, {
+      bus,
+      ...(log === undefined ? {} : { log }),
+      ...(maxConcurrency === undefined ? {} : { maxConcurrency }),
+    }),
     specialists,
     tools,
     ownTools,

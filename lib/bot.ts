@@ -53,8 +53,15 @@ import {
 import { installProcessHandlers as installGlobalProcessHandlers } from './process/process-handlers.js';
 import { createReadiness, type Readiness } from './process/readiness.js';
 import { formatStartupBanner, packageVersion, startupSummary } from './process/startup-summary.js';
+import { notifyRoutes } from './schedules/notify-routes.js';
+import { createProactiveHandler } from './schedules/proactive-handler.js';
+import { PROACTIVE_JOB_KIND } from './schedules/proactive-job.js';
+import { createScheduleService } from './schedules/schedule-service.js';
+import { createScheduleTools } from './schedules/schedule-tools.js';
+import { createScheduler } from './schedules/scheduler.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
+import { userAuthFromConfig } from './user-auth/user-auth-from-config.js';
 
 /** The app label of spend and usage series while one process serves one Feishu app. */
 const DEFAULT_APP_LABEL = 'default';
@@ -150,7 +157,7 @@ export async function startBot(
     dispatcher: dispatcherTuning = {},
     installProcessHandlers = false,
     monitor: givenMonitor,
-    userAuthorization,
+    userAuthorization: givenUserAuthorization,
   }: StartBotOptions = {},
 ): Promise<RunningBot> {
   const logFormat = resolveLogFormat(config.logFormat);
@@ -260,6 +267,9 @@ export async function startBot(
           log,
         })
       : undefined;
+  // Per-person authorization (TOKEN_ENCRYPTION_KEY + PUBLIC_BASE_URL): tools reading as the asker.
+  const userAuth = userAuthFromConfig({ config, feishuClient, store, bus, log });
+  const userAuthorization = givenUserAuthorization ?? userAuth?.authorization;
   const botIdentity = feishuClient ? () => fetchBotIdentity(feishuClient, { bus }) : undefined;
   // Warm the cache in the background: a slow Feishu must not hold up start-up.
   botIdentity?.().catch((error: unknown) => log.warn({ err: error }, 'bot identity not available yet'));
@@ -285,6 +295,15 @@ export async function startBot(
   const userNames = feishuClient
     ? createUserNames({ client: feishuClient, bus, ttlMs: config.tools.userNameCacheMs })
     : undefined;
+  // Schedules and notifications post into Feishu chats: without the Feishu channel they are off.
+  const scheduleService = feishuClient
+    ? createScheduleService({
+        store,
+        defaultTimeZone: config.schedules.defaultTimeZone,
+        maxPerChat: config.schedules.maxPerChat,
+        minIntervalMs: config.schedules.minIntervalMs,
+      })
+    : undefined;
   // Without a model the 'answer' kind has no handler: messages wait durably for a process that has one.
   const managerAgent = config.model.enabled
     ? await createManagerAgentFromConfig({
@@ -298,6 +317,7 @@ export async function startBot(
         maxConcurrency: config.inbox.maxConcurrentJobs,
         ...(userAuthorization === undefined ? {} : { userAuthorization }),
         ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
+        ...(scheduleService === undefined ? {} : { extraTools: createScheduleTools(scheduleService) }),
       })
     : undefined;
   // Stop requests and card buttons: the run's Stop control, a typed "stop", on either transport.
@@ -324,6 +344,7 @@ export async function startBot(
     ...(managerAgent
       ? {
           answer: createMessageHandler({
+            ...(userAuth ? { forgetUserAuthorization: (userId: string) => userAuth.authorization.forget(userId) } : {}),
             policy: config.policy,
             budget,
             memoryTokenBudget: config.model.memoryTokenBudget,
@@ -335,6 +356,7 @@ export async function startBot(
             botOpenId,
             replySinkFor,
             managerAgent,
+            schedules: scheduleService,
             runStops,
             ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
             groupContext: {
@@ -350,6 +372,18 @@ export async function startBot(
               }),
               mode: () => config.groups.context,
             },
+          }),
+        }
+      : {}),
+    ...(feishuClient
+      ? {
+          [PROACTIVE_JOB_KIND]: createProactiveHandler({
+            feishuClient,
+            bus,
+            log,
+            managerAgent,
+            store,
+            cardUpdatesPerSecond: config.reply.cardUpdatesPerSecond,
           }),
         }
       : {}),
@@ -397,6 +431,18 @@ export async function startBot(
       typedStop(job);
     },
   });
+  // Every instance polls; the store's leases give each due time to one of them.
+  const scheduler = scheduleService
+    ? createScheduler({
+        store,
+        log,
+        owner: leaseOwner,
+        maxLateMs: config.schedules.maxLateMs,
+        maxRuns: config.schedules.maxRuns,
+        pollMs: config.schedules.pollMs,
+        onEnqueued: (job) => dispatcher.wake(job.kind),
+      })
+    : undefined;
   const webhookMounted = feishuClient !== undefined && config.feishu.eventMode === 'webhook';
   const routes: RouteModule[] = [
     {
@@ -406,6 +452,7 @@ export async function startBot(
     { path: '/', app: health },
     { path: '/', app: metricsRoutes({ registry: metrics.registry }) },
   ];
+  if (userAuth) routes.push({ path: '/', app: userAuth.routes });
   if (webhookMounted) {
     routes.push({
       path: '/webhook',
@@ -418,6 +465,19 @@ export async function startBot(
         log,
         bus,
         onCardAction,
+      }),
+    });
+  }
+
+  if (feishuClient && config.notify.token !== undefined) {
+    routes.push({
+      path: '/api',
+      app: notifyRoutes({
+        token: config.notify.token,
+        store,
+        log,
+        bodyLimitBytes: config.notify.bodyLimitBytes,
+        onEnqueued: (job) => dispatcher.wake(job.kind),
       }),
     });
   }
@@ -458,6 +518,7 @@ export async function startBot(
   boundToLoopback = isLoopbackHost(address.address);
   // Recovery: jobs whose holder died (expired lease) are claimed on the first pump.
   dispatcher.start();
+  scheduler?.start();
   const housekeeping = startHousekeeping({
     store,
     log,
@@ -505,6 +566,7 @@ export async function startBot(
       run: () => {
         connection?.close();
         housekeeping.stop();
+        void scheduler?.stop();
         devtoolsShutdown.abort();
         // No new connections from now on; open ones may finish their request (webhook acks).
         serverClosed = closeServer(server, Math.min(2_000, config.shutdownTimeoutMs / 4));

@@ -16,11 +16,13 @@ import {
   type SpecialistRegistry,
 } from './specialist-registry.js';
 import { type AgentDependencies, specialistTool } from './specialist-tool.js';
-import { defaultToolRegistry } from './tools/built-in-tools.js';
+import { BUILT_IN_TOOLS, defaultToolRegistry } from './tools/built-in-tools.js';
 import { formatNow } from './tools/current-time.js';
 import { readMessageText } from './tools/feishu-history.js';
 import { feishuLinkHints } from './tools/feishu-links.js';
+import type { AnyToolDefinition } from './tools/tool-definition.js';
 import { appendNotices, createToolNotices } from './tools/tool-notices.js';
+import { createToolRegistry } from './tools/tool-registry.js';
 import { createToolRuntime, type ToolRuntime } from './tools/tool-runtime.js';
 import type { UserAuthorization } from './tools/user-authorization.js';
 import { createSearchProvider } from './tools/web/create-search-provider.js';
@@ -269,11 +271,17 @@ export async function createManagerAgentFromConfig({
   userAuthorization,
   resolveUserName,
   maxConcurrency,
+  extraTools = [],
   now,
 }: {
   model: Config['model'];
   /** MAX_CONCURRENT_JOBS: the ceiling of every model's adaptive concurrency limit. */
   maxConcurrency?: number;
+  /**
+   * Tools built at start-up from the bot's own parts (the schedule tools need the store), added
+   * to the built-in ones and given to the manager itself.
+   */
+  extraTools?: readonly AnyToolDefinition[];
   /** Default: the defaults of `lib/config.ts`. */
   tools?: Config['tools'];
   /** Web search (SEARCH_*); default: off. */
@@ -289,12 +297,15 @@ export async function createManagerAgentFromConfig({
   resolveUserName?: (openId: string) => Promise<string | undefined>;
   now?: () => Date;
 }): Promise<ManagerAgent> {
-  const registry = defaultToolRegistry();
+  const registry = createToolRegistry([...BUILT_IN_TOOLS, ...extraTools]);
   const searchProvider = search === undefined ? undefined : createSearchProvider(search);
   // With a search provider set up, the manager searches itself unless MANAGER_TOOLS says otherwise.
-  const ownTools = toolSettings?.managerTools ?? [
-    ...DEFAULT_MANAGER_TOOLS,
-    ...(searchProvider === undefined ? [] : ['webSearch']),
+  const ownTools = [
+    ...(toolSettings?.managerTools ?? [
+      ...DEFAULT_MANAGER_TOOLS,
+      ...(searchProvider === undefined ? [] : ['webSearch']),
+    ]),
+    ...extraTools.map((tool) => tool.name),
   ];
   const unknown = ownTools.filter((name) => !registry.has(name));
   if (unknown.length > 0) {

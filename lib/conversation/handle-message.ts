@@ -4,11 +4,14 @@ import { type ConversationMemory, createConversationMemory } from '../agents/mem
 import type { Config } from '../config.js';
 import type { BudgetGuard } from '../cost/budget-guard.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
-import type { NormalisedMessage, NormaliseResult } from '../feishu/normalise-message.js';
+import { botSender, type NormalisedMessage, type NormaliseResult } from '../feishu/normalise-message.js';
 import { conversationKey } from '../inbox/conversation-key.js';
 import type { JobContext, JobHandler } from '../inbox/job-handler.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
+import { proactiveTargetOf } from '../schedules/proactive-job.js';
+import { runScheduleCommand } from '../schedules/schedule-commands.js';
+import type { ScheduleService } from '../schedules/schedule-service.js';
 import type { HistoryMessage, Store } from '../store/store.js';
 import { errorMessage } from '../util/error-message.js';
 import { withTimeout } from '../util/with-timeout.js';
@@ -23,6 +26,8 @@ import type { RunStops, RunWatch } from './run-stops.js';
 export interface MessageHandlerOptions {
   /** Allowlists, rate limits and the input length limit. */
   policy: Config['policy'];
+  /** Forgets a person's own Feishu authorization (`/logout`); absent when per-person authorization is off. */
+  forgetUserAuthorization?: ((userId: string) => Promise<boolean>) | undefined;
   /** Daily budgets per chat and user (checked with the policy). */
   budget?: BudgetGuard | undefined;
   /** How much history (in tokens) goes with each question. */
@@ -37,6 +42,8 @@ export interface MessageHandlerOptions {
   botOpenId?: BotOpenId | undefined;
   replySinkFor: ReplySinkFor;
   managerAgent: ManagerAgent;
+  /** `/remind` and `/schedules`; absent: those commands say schedules are not available. */
+  schedules?: ScheduleService | undefined;
   /**
    * Looks up a person's display name (e.g. Feishu contact API) for the instructions and the
    * "author: text" of group turns. Optional; bounded by `userNameTimeoutMs`, failures ignored.
@@ -120,6 +127,7 @@ function summaryLine(answer: {
  */
 export function createMessageHandler({
   policy: policySettings,
+  forgetUserAuthorization,
   budget,
   memoryTokenBudget,
   appId,
@@ -130,6 +138,7 @@ export function createMessageHandler({
   botOpenId,
   replySinkFor,
   managerAgent,
+  schedules,
   resolveUserName,
   userNameTimeoutMs = 1_000,
   runStops,
@@ -182,10 +191,13 @@ export function createMessageHandler({
 
     const decision = decide({ message, verdict });
     switch (decision.action) {
-      case 'ignore':
+      case 'ignore': {
         bus.emit({ type: 'message.ignored', traceId, reason: decision.reason });
+        const bot = message.sender === undefined ? undefined : botSender(message.sender);
+        if (bot !== undefined) bus.emit({ type: 'message.bot-skipped', traceId, sender: bot });
         await keepForRoom(message, traceId);
         return;
+      }
       case 'notice': {
         if (decision.reason !== undefined) bus.emit({ type: 'message.ignored', traceId, reason: decision.reason });
         const sink = await startReply(read, replySinkFor);
@@ -208,10 +220,26 @@ export function createMessageHandler({
   async function command(read: MessageJob, message: NormalisedMessage, name: CommandName): Promise<void> {
     const sink = await startReply(read, replySinkFor);
     const key = conversationKey(message);
+    const feishuChat = read.inbound.source !== 'devtools';
     const text = await runCommand(name, {
       clearMemory: () => memory.clear(key),
       specialists: managerAgent.specialists,
       inThread: Boolean(message.threadId || message.rootId),
+      ...(forgetUserAuthorization === undefined
+        ? {}
+        : { forgetUserAuthorization: () => forgetUserAuthorization(message.sender.openId) }),
+      args: message.text.trim().replace(/^\S+\s*/, ''),
+      ...(schedules === undefined || !feishuChat
+        ? {}
+        : {
+            schedules: (command, args) =>
+              runScheduleCommand(command, args, {
+                service: schedules,
+                target: proactiveTargetOf(message),
+                userId: message.sender.openId,
+                now: now(),
+              }),
+          }),
     });
     log.info({ traceId: read.job.job.id, command: name, key }, 'command');
     await sink.finish(text);
@@ -220,7 +248,7 @@ export function createMessageHandler({
   /** In `stored` mode, a group message not addressed to the bot is kept for when it is. */
   async function keepForRoom(message: NormaliseResult, traceId: string): Promise<void> {
     if (groupContext === undefined || message.kind !== 'message' || message.chatType !== 'group') return;
-    if (message.mentionsBot || message.sender.type === 'app' || message.text === '') return;
+    if (message.mentionsBot || botSender(message.sender) !== undefined || message.text === '') return;
     try {
       if ((await groupContext.mode(message.chatId)) !== 'stored') return;
       await groupContext.room.remember(message, {
@@ -304,6 +332,8 @@ export function createMessageHandler({
       ...(message.threadId ? { threadId: message.threadId } : {}),
       ...(message.rootId ? { rootId: message.rootId } : {}),
       ...(message.parentId ? { parentId: message.parentId } : {}),
+      // "Tomorrow 9:00" means the chat's tomorrow: the schedule tools read times in this zone.
+      ...(schedules === undefined ? {} : { timeZone: await schedules.timeZoneOf(message.chatId) }),
     };
     const background = chatType === 'local' ? '' : await roomBackground(message, history, traceId);
     const answer = await managerAgent.answer({

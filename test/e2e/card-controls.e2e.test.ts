@@ -234,7 +234,10 @@ describe('card controls over the webhook: Stop', () => {
     const { replyId, card } = await closed(messageId);
     expect(feishu.visibleText(replyId)).toContain('Here is the answer.');
     const panel = panelOf(card);
-    expect(panel).toMatchObject({ expanded: false, header: { title: { content: expect.stringMatching(/^1 step · /) } } });
+    expect(panel).toMatchObject({
+      expanded: false,
+      header: { title: { content: expect.stringMatching(/^1 step · /) } },
+    });
     expect(JSON.stringify(panel)).toContain('✓ Used `currentTime`');
     expect(JSON.stringify(panel)).not.toContain('Working');
     // Within the card's rate limits all along.

@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createManagerAgentFromConfig } from './agents/manager-agent.js';
+import { defaultToolRegistry } from './agents/tools/built-in-tools.js';
 import type { UserAuthorization } from './agents/tools/user-authorization.js';
 import { createApp, type RouteModule } from './app.js';
 import { type Config, isLoopbackHost } from './config.js';
+import { chatSettingsPolicyFromConfig, createChatSettings } from './conversation/chat-settings.js';
 import { createMessageHandler } from './conversation/handle-message.js';
 import { createDeadLetterReply, createNoticeHandler } from './conversation/notice-handlers.js';
 import { createReplyRouter } from './conversation/reply-routing.js';
@@ -19,6 +21,7 @@ import { devtoolsRoutes } from './devtools/devtools-routes.js';
 import { readMetricTotals } from './devtools/metric-totals.js';
 import { createTracker, type Tracker } from './devtools/tracker.js';
 import { type BotIdentity, fetchBotIdentity } from './feishu/bot-identity.js';
+import { createChatAdmins } from './feishu/chat-admins.js';
 import { createFeishuClient, type FeishuClient } from './feishu/feishu-client.js';
 import { type LongConnection, startLongConnection } from './feishu/long-connection.js';
 import { createUserNames } from './feishu/user-names.js';
@@ -284,6 +287,15 @@ export async function startBot(
         ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
       })
     : undefined;
+  // Per-chat settings over the configured defaults; group owners and admins per Feishu's chat API.
+  const chatSettings = createChatSettings({
+    store,
+    policy: chatSettingsPolicyFromConfig(config, {
+      tools: defaultToolRegistry().names(),
+      specialists: managerAgent?.specialists.list().map((specialist) => specialist.name) ?? [],
+    }),
+  });
+  const chatAdmins = feishuClient ? createChatAdmins({ client: feishuClient, bus }) : undefined;
   const handlers: Record<string, JobHandler> = {
     [BUSY_NOTICE_KIND]: createNoticeHandler({ bus, log, botOpenId, replySinkFor, policy: config.policy }),
     ...(managerAgent
@@ -312,8 +324,10 @@ export async function startBot(
                 maxMessages: config.groups.contextMaxMessages,
                 tokenBudget: config.groups.contextTokenBudget,
               }),
-              mode: () => config.groups.context,
+              mode: async (chatId: string) => (await chatSettings.effective(chatId)).groupContext,
             },
+            chatSettings,
+            chatAdmins,
           }),
         }
       : {}),

@@ -18,6 +18,13 @@ export interface ConversationContext {
   userId?: string;
   /** Their display name, when known. */
   userName?: string;
+  /** Tools this chat's admins turned off: no agent of this answer is offered them. */
+  disabledTools?: readonly string[];
+  /**
+   * False when answers built from the asking user's own Feishu authorization may not be posted
+   * here (a group whose settings say so): user-identity tools then refuse. Unset: allowed.
+   */
+  userReadsInGroup?: boolean;
   /** IANA time zone for "today" in the instructions; default Asia/Shanghai (Feishu's home). */
   timeZone?: string;
 }

@@ -1,8 +1,8 @@
 import type { SpecialistRegistry } from '../agents/specialist-registry.js';
 
-export type CommandName = 'reset' | 'new' | 'help';
+export type CommandName = 'reset' | 'new' | 'help' | 'config';
 
-const COMMAND = /^[/／](reset|new|help)(?:\s|$)/i;
+const COMMAND = /^[/／](reset|new|help|config)(?:\s|$)/i;
 
 /**
  * The command a message starts with, if any. Commands are the first word, with an ASCII or a
@@ -24,6 +24,8 @@ export interface CommandContext {
   clearMemory(): Promise<void>;
   specialists?: SpecialistRegistry;
   inThread: boolean;
+  /** `/config`: reads or changes this chat's settings (config-command.ts); absent: not available. */
+  config?: () => Promise<string>;
 }
 
 /** Runs a command and returns the reply text. */
@@ -37,6 +39,8 @@ export async function runCommand(name: CommandName, context: CommandContext): Pr
         : 'Done: I have forgotten our conversation in this chat. What shall we talk about?';
     case 'help':
       return helpText(context.specialists);
+    case 'config':
+      return context.config === undefined ? 'Chat settings are not available here.' : context.config();
   }
 }
 
@@ -50,6 +54,7 @@ export function helpText(specialists?: SpecialistRegistry): string {
     '**Commands**',
     '- `/reset` or `/new`: forget this conversation and start fresh',
     '- `/help`: this message',
+    "- `/config`: this chat's settings (owners and admins change them; `/config help`)",
   ];
   const list = specialists?.list() ?? [];
   if (list.length > 0) {

@@ -3,6 +3,7 @@ import type { ManagerAgent } from '../agents/manager-agent.js';
 import { type ConversationMemory, createConversationMemory } from '../agents/memory.js';
 import type { Config } from '../config.js';
 import type { BudgetGuard } from '../cost/budget-guard.js';
+import type { ChatAdmins } from '../feishu/chat-admins.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
 import type { NormalisedMessage, NormaliseResult } from '../feishu/normalise-message.js';
 import { conversationKey } from '../inbox/conversation-key.js';
@@ -12,7 +13,9 @@ import type { EventBus } from '../observe/event-bus.js';
 import type { HistoryMessage, Store } from '../store/store.js';
 import { errorMessage } from '../util/error-message.js';
 import { withTimeout } from '../util/with-timeout.js';
+import type { ChatSettings } from './chat-settings.js';
 import { type CommandName, runCommand } from './commands.js';
+import { runConfigCommand } from './config-command.js';
 import { addressedToBot, decide, type NoticeKind } from './decide.js';
 import { type BotOpenId, type MessageJob, readMessageJob, startReply } from './message-job.js';
 import { createConversationPolicy, type PolicyVerdict } from './policy.js';
@@ -49,6 +52,10 @@ export interface MessageHandlerOptions {
    * mode a chat uses. Without it group answers see only their own conversation.
    */
   groupContext?: { room: RoomContext; mode(chatId: string): GroupContextMode | Promise<GroupContextMode> };
+  /** Per-chat settings (persona, model, tools…) read for every answer, and `/config`. */
+  chatSettings?: ChatSettings | undefined;
+  /** Who may change a group's settings (Feishu's chat API). */
+  chatAdmins?: ChatAdmins | undefined;
   now?: () => number;
 }
 
@@ -134,6 +141,8 @@ export function createMessageHandler({
     ...(resolveUserName === undefined ? {} : { resolveUserName }),
   }),
   groupContext,
+  chatSettings,
+  chatAdmins,
   now = Date.now,
 }: MessageHandlerOptions): JobHandler {
   const policy = createConversationPolicy({ policy: policySettings, store, budget });
@@ -197,10 +206,25 @@ export function createMessageHandler({
   async function command(read: MessageJob, message: NormalisedMessage, name: CommandName): Promise<void> {
     const sink = await startReply(read, replySinkFor);
     const key = conversationKey(message);
+    const settings = chatSettings;
     const text = await runCommand(name, {
       clearMemory: () => memory.clear(key),
       specialists: managerAgent.specialists,
       inThread: Boolean(message.threadId || message.rootId),
+      ...(settings === undefined
+        ? {}
+        : {
+            config: () =>
+              runConfigCommand({
+                text: message.text,
+                chatId: message.chatId,
+                chatType: read.inbound.source === 'devtools' ? 'local' : message.chatType,
+                userId: message.sender.openId,
+                settings,
+                admins: chatAdmins,
+                resolveUserName,
+              }),
+          }),
     });
     log.info({ traceId: read.job.job.id, command: name, key }, 'command');
     await sink.finish(text);
@@ -228,12 +252,15 @@ export function createMessageHandler({
     message: NormalisedMessage,
     history: readonly HistoryMessage[],
     traceId: string,
+    chosen: GroupContextMode | undefined,
   ): Promise<string> {
     if (groupContext === undefined || message.chatType !== 'group') return '';
-    const mode = await Promise.resolve(groupContext.mode(message.chatId)).catch((error: unknown) => {
-      log.warn({ traceId, err: error }, 'group context setting not readable: answering without it');
-      return 'off' as const;
-    });
+    const mode =
+      chosen ??
+      (await Promise.resolve(groupContext.mode(message.chatId)).catch((error: unknown) => {
+        log.warn({ traceId, err: error }, 'group context setting not readable: answering without it');
+        return 'off' as const;
+      }));
     const known = new Set(history.map((turn) => turn.messageId).filter((id): id is string => id !== undefined));
     const room = await groupContext.room.read({
       where: message,
@@ -266,6 +293,8 @@ export function createMessageHandler({
     const alreadyStored = earlier >= 0;
     if (alreadyStored) history = history.slice(0, earlier);
 
+    // Read for every answer, so a change made with /config applies from the next message.
+    const settings = chatSettings === undefined ? undefined : await chatSettings.effective(message.chatId);
     const userName = await lookUpUserName(message.sender.openId);
     const context: ConversationContext = {
       traceId,
@@ -277,13 +306,27 @@ export function createMessageHandler({
       ...(message.threadId ? { threadId: message.threadId } : {}),
       ...(message.rootId ? { rootId: message.rootId } : {}),
       ...(message.parentId ? { parentId: message.parentId } : {}),
+      ...(settings === undefined
+        ? {}
+        : { disabledTools: settings.toolsOff, userReadsInGroup: settings.userReadsInGroup }),
     };
-    const background = chatType === 'local' ? '' : await roomBackground(message, history, traceId);
+    const background =
+      chatType === 'local' ? '' : await roomBackground(message, history, traceId, settings?.groupContext);
     const answer = await managerAgent.answer({
       context,
       history,
       input: message.text,
       background,
+      ...(settings === undefined
+        ? {}
+        : {
+            chat: {
+              persona: settings.persona,
+              language: settings.language,
+              model: settings.model,
+              specialistsOff: settings.specialistsOff,
+            },
+          }),
       signal,
       onText: (text) => sink.update(text),
     });

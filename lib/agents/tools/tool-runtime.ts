@@ -126,6 +126,11 @@ export function createToolRuntime({
           userNotice: `${definition.name}: ${message ?? 'this needs your own Feishu authorization of the bot.'}`,
         });
       if (userId === undefined || userId === '') throw refused('there is no Feishu user to act for here.');
+      if (conversation.chatType === 'group' && conversation.userReadsInGroup === false) {
+        throw refused(
+          "this group's settings keep what your own authorization reads out of the group; ask me in a direct chat.",
+        );
+      }
       const result = await userAuthorization.tokenFor({
         userId,
         tool: definition.name,
@@ -233,9 +238,10 @@ export function createToolRuntime({
     registry,
     toolSet(names, request) {
       const tools: ToolSet = {};
+      const disabled = new Set(request.conversation.disabledTools ?? []);
       for (const name of names) {
         const definition = registry.get(name);
-        if (definition === undefined) continue;
+        if (definition === undefined || disabled.has(name)) continue;
         tools[name] = tool({
           description: definition.description,
           inputSchema: definition.inputSchema,

@@ -8,6 +8,7 @@ export { bitableArea } from './bitable.js';
 export { botInfoArea } from './bot-info.js';
 export { calendarArea } from './calendar.js';
 export { cardkitArea } from './cardkit.js';
+export { chatsArea } from './chats.js';
 export { contactArea } from './contact.js';
 export { docxArea } from './docx.js';
 export { imMessagesArea } from './im-messages.js';

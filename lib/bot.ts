@@ -6,11 +6,14 @@ import { defaultToolRegistry } from './agents/tools/built-in-tools.js';
 import type { UserAuthorization } from './agents/tools/user-authorization.js';
 import { createApp, type RouteModule } from './app.js';
 import { type Config, isLoopbackHost } from './config.js';
+import { createCardActionRouter } from './conversation/card-actions.js';
 import { chatSettingsPolicyFromConfig, createChatSettings } from './conversation/chat-settings.js';
 import { createMessageHandler } from './conversation/handle-message.js';
 import { createDeadLetterReply, createNoticeHandler } from './conversation/notice-handlers.js';
 import { createReplyRouter } from './conversation/reply-routing.js';
 import { createRoomContext } from './conversation/room-context.js';
+import { createRunStops, stopButtonHandler } from './conversation/run-stops.js';
+import { createTypedStop } from './conversation/typed-stop.js';
 import { createBudgetGuard } from './cost/budget-guard.js';
 import { readPriceFile } from './cost/price-file.js';
 import { createPriceTable } from './cost/price-table.js';
@@ -21,7 +24,8 @@ import { devtoolsRoutes } from './devtools/devtools-routes.js';
 import { readMetricTotals } from './devtools/metric-totals.js';
 import { createTracker, type Tracker } from './devtools/tracker.js';
 import { type BotIdentity, fetchBotIdentity } from './feishu/bot-identity.js';
-import { createChatAdmins } from './feishu/chat-admins.js';
+import { feishuCardActionHandler } from './feishu/card-callback.js';
+import { createChatAdminCheck, createChatAdmins } from './feishu/chat-admins.js';
 import { createFeishuClient, type FeishuClient } from './feishu/feishu-client.js';
 import { type LongConnection, startLongConnection } from './feishu/long-connection.js';
 import { createUserNames } from './feishu/user-names.js';
@@ -50,6 +54,12 @@ import {
 import { installProcessHandlers as installGlobalProcessHandlers } from './process/process-handlers.js';
 import { createReadiness, type Readiness } from './process/readiness.js';
 import { formatStartupBanner, packageVersion, startupSummary } from './process/startup-summary.js';
+import { notifyRoutes } from './schedules/notify-routes.js';
+import { createProactiveHandler } from './schedules/proactive-handler.js';
+import { PROACTIVE_JOB_KIND } from './schedules/proactive-job.js';
+import { createScheduleService } from './schedules/schedule-service.js';
+import { createScheduleTools } from './schedules/schedule-tools.js';
+import { createScheduler } from './schedules/scheduler.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 
@@ -274,17 +284,28 @@ export async function startBot(
   const userNames = feishuClient
     ? createUserNames({ client: feishuClient, bus, ttlMs: config.tools.userNameCacheMs })
     : undefined;
+  // Schedules and notifications post into Feishu chats: without the Feishu channel they are off.
+  const scheduleService = feishuClient
+    ? createScheduleService({
+        store,
+        defaultTimeZone: config.schedules.defaultTimeZone,
+        maxPerChat: config.schedules.maxPerChat,
+        minIntervalMs: config.schedules.minIntervalMs,
+      })
+    : undefined;
   // Without a model the 'answer' kind has no handler: messages wait durably for a process that has one.
   const managerAgent = config.model.enabled
     ? await createManagerAgentFromConfig({
         model: config.model,
         tools: config.tools,
         search: config.search,
+        fetch: config.fetch,
         bus,
         log,
         feishuClient,
         ...(userAuthorization === undefined ? {} : { userAuthorization }),
         ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
+        ...(scheduleService === undefined ? {} : { extraTools: createScheduleTools(scheduleService) }),
       })
     : undefined;
   // Per-chat settings over the configured defaults; group owners and admins per Feishu's chat API.
@@ -295,7 +316,27 @@ export async function startBot(
       specialists: managerAgent?.specialists.list().map((specialist) => specialist.name) ?? [],
     }),
   });
-  const chatAdmins = feishuClient ? createChatAdmins({ client: feishuClient, bus }) : undefined;
+  // One lookup for /config, card buttons and typed stops; within a card callback's 3 s.
+  const chatAdmins = feishuClient ? createChatAdmins({ client: feishuClient, bus, timeoutMs: 1_500 }) : undefined;
+  // Stop requests and card buttons: the run's Stop control, a typed "stop", on either transport.
+  const runStops = createRunStops({ store, log });
+  const isChatAdmin = chatAdmins ? createChatAdminCheck({ admins: chatAdmins }) : undefined;
+  const onCardAction = feishuCardActionHandler({
+    onPress: createCardActionRouter({
+      handlers: { stop: stopButtonHandler(runStops) },
+      store,
+      ...(isChatAdmin === undefined ? {} : { isChatAdmin }),
+      bus,
+      log,
+    }),
+    log,
+  });
+  const typedStop = createTypedStop({
+    stops: runStops,
+    ...(isChatAdmin === undefined ? {} : { isChatAdmin }),
+    botOpenId,
+    log,
+  });
   const handlers: Record<string, JobHandler> = {
     [BUSY_NOTICE_KIND]: createNoticeHandler({ bus, log, botOpenId, replySinkFor, policy: config.policy }),
     ...(managerAgent
@@ -312,6 +353,8 @@ export async function startBot(
             botOpenId,
             replySinkFor,
             managerAgent,
+            schedules: scheduleService,
+            runStops,
             ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
             groupContext: {
               room: createRoomContext({
@@ -328,6 +371,18 @@ export async function startBot(
             },
             chatSettings,
             chatAdmins,
+          }),
+        }
+      : {}),
+    ...(feishuClient
+      ? {
+          [PROACTIVE_JOB_KIND]: createProactiveHandler({
+            feishuClient,
+            bus,
+            log,
+            managerAgent,
+            store,
+            cardUpdatesPerSecond: config.reply.cardUpdatesPerSecond,
           }),
         }
       : {}),
@@ -358,8 +413,23 @@ export async function startBot(
     log,
     dedupeTtlMs: config.inbox.dedupeTtlMs,
     maxBacklog: config.inbox.maxBacklog,
-    onEnqueued: (job) => dispatcher.wake(job.kind),
+    onEnqueued: (job) => {
+      dispatcher.wake(job.kind);
+      typedStop(job);
+    },
   });
+  // Every instance polls; the store's leases give each due time to one of them.
+  const scheduler = scheduleService
+    ? createScheduler({
+        store,
+        log,
+        owner: leaseOwner,
+        maxLateMs: config.schedules.maxLateMs,
+        maxRuns: config.schedules.maxRuns,
+        pollMs: config.schedules.pollMs,
+        onEnqueued: (job) => dispatcher.wake(job.kind),
+      })
+    : undefined;
   const webhookMounted = feishuClient !== undefined && config.feishu.eventMode === 'webhook';
   const routes: RouteModule[] = [
     {
@@ -380,6 +450,20 @@ export async function startBot(
         maxSkewSeconds: config.feishu.maxSkewSeconds,
         log,
         bus,
+        onCardAction,
+      }),
+    });
+  }
+
+  if (feishuClient && config.notify.token !== undefined) {
+    routes.push({
+      path: '/api',
+      app: notifyRoutes({
+        token: config.notify.token,
+        store,
+        log,
+        bodyLimitBytes: config.notify.bodyLimitBytes,
+        onEnqueued: (job) => dispatcher.wake(job.kind),
       }),
     });
   }
@@ -420,6 +504,7 @@ export async function startBot(
   boundToLoopback = isLoopbackHost(address.address);
   // Recovery: jobs whose holder died (expired lease) are claimed on the first pump.
   dispatcher.start();
+  scheduler?.start();
   const housekeeping = startHousekeeping({
     store,
     log,
@@ -435,6 +520,7 @@ export async function startBot(
           inbox,
           log,
           bus,
+          onCardAction,
         })
       : undefined;
   if (connection) {
@@ -466,6 +552,7 @@ export async function startBot(
       run: () => {
         connection?.close();
         housekeeping.stop();
+        void scheduler?.stop();
         devtoolsShutdown.abort();
         // No new connections from now on; open ones may finish their request (webhook acks).
         serverClosed = closeServer(server, Math.min(2_000, config.shutdownTimeoutMs / 4));

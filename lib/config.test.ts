@@ -127,6 +127,7 @@ describe('loadConfig', () => {
       HOST: '0.0.0.0',
       ENABLE_DEVTOOLS: 'true',
       DEVTOOLS_TOKEN: 'd'.repeat(32),
+      NOTIFY_TOKEN: 'n'.repeat(32),
       FALLBACK_MODELS: 'gpt-4o-mini,deepseek-chat',
       MEMORY_RETENTION_DAYS: '2',
       DEDUPE_TTL_HOURS: '30',
@@ -147,7 +148,7 @@ describe('loadConfig', () => {
     expect(config.instanceId).toBe('bot-7');
     expect((config.model as { memoryRetentionMs: number }).memoryRetentionMs).toBe(2 * 86_400_000);
     const secretValues = rows.filter(([, row]) => row.secret).map(([name]) => environment[name]);
-    expect(secretValues).toHaveLength(6);
+    expect(secretValues).toHaveLength(7);
     expect([...(config.secrets as string[])].sort()).toEqual([...secretValues].sort());
   });
 
@@ -193,6 +194,28 @@ describe('loadConfig', () => {
     expect((thrown as ConfigError).message).toMatch(/DEVTOOLS_TOKEN: must be at least 32 characters/);
     expect((thrown as ConfigError).message).not.toContain(short);
     expect(loadConfig({ DEVTOOLS_TOKEN: 'x'.repeat(32) }).devtools.token).toBe('x'.repeat(32));
+  });
+
+  it('refuses a notify token shorter than 32 characters and a time zone that is none, without echoing the token', () => {
+    const short = 'n'.repeat(31);
+    const refusal = (environment: Record<string, string>) => {
+      try {
+        loadConfig(environment);
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    };
+    const thrown = refusal({ NOTIFY_TOKEN: short });
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as ConfigError).message).toMatch(/NOTIFY_TOKEN: must be at least 32 characters/);
+    expect((thrown as ConfigError).message).not.toContain(short);
+    expect((refusal({ SCHEDULE_TIME_ZONE: 'Mars/Olympus' }) as ConfigError).message).toMatch(
+      /SCHEDULE_TIME_ZONE: must be an IANA time zone such as UTC or Asia\/Shanghai/,
+    );
+    const config = loadConfig({ NOTIFY_TOKEN: 'n'.repeat(32), SCHEDULE_TIME_ZONE: 'Europe/Berlin' });
+    expect(config.notify.token).toBe('n'.repeat(32));
+    expect(config.schedules.defaultTimeZone).toBe('Europe/Berlin');
   });
 
   it('bounds the HTTP server: slow requests cut well within 30 s, a connection cap, keep-alive set', () => {

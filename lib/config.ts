@@ -156,7 +156,7 @@ export const SETTINGS = {
   TOOL_RESULT_MAX_CHARS: setting('tools.maxResultChars', positiveInt(20_000)),
   /** Rows, records, events or documents one tool result lists at most. */
   TOOL_RESULT_MAX_ITEMS: setting('tools.maxResultItems', positiveInt(100)),
-  /** Tools the manager calls itself (comma list of names, docs/tools.md); unset: currentTime, readDocument, getUser. */
+  /** Tools the manager calls itself (comma list of names, docs/tools.md); unset: currentTime, readDocument, getUser, readWebPage (and webSearch with a search provider). */
   MANAGER_TOOLS: setting(
     'tools.managerTools',
     z
@@ -189,6 +189,15 @@ export const SETTINGS = {
   SEARCH_BASE_URL: setting('search.baseURL', z.string().url().optional()),
   /** Results one web search lists at most. */
   SEARCH_MAX_RESULTS: setting('search.maxResults', z.coerce.number().int().min(1).max(20).default(5)),
+  /** One page fetch by `readWebPage`, redirects included (within TOOL_TIMEOUT_MS). */
+  FETCH_TIMEOUT_MS: setting('fetch.timeoutMs', positiveInt(10_000)),
+  /** Bytes of a fetched page read at most (after decompression); the rest is never downloaded. */
+  FETCH_MAX_BYTES: setting('fetch.maxBytes', positiveInt(2_000_000)),
+  /**
+   * Host names `readWebPage` may fetch although they resolve to private addresses (an intranet
+   * the operator opens on purpose); everything else private, loopback or link-local is refused.
+   */
+  FETCH_ALLOW_PRIVATE_HOSTS: setting('fetch.allowPrivateHosts', commaList),
 
   /**
    * What the bot sees of a group's discussion it was not mentioned in, when it is mentioned:
@@ -219,6 +228,46 @@ export const SETTINGS = {
     'groups.removedChatRetentionMs',
     z.coerce.number().min(0).default(7).transform(daysToMs),
   ),
+  /** IANA time zone schedules are read and shown in, for chats that set none (`/schedules timezone`). */
+  SCHEDULE_TIME_ZONE: setting('schedules.defaultTimeZone', timeZone('Asia/Shanghai')),
+  /** Schedules one chat may hold at most. */
+  SCHEDULES_PER_CHAT: setting('schedules.maxPerChat', positiveInt(20)),
+  /** A due time missed by more than this (the service was down) is skipped with a note, not run late. */
+  SCHEDULE_MAX_LATE_MINUTES: setting(
+    'schedules.maxLateMs',
+    z.coerce
+      .number()
+      .positive()
+      .default(60)
+      .transform((minutes) => minutes * 60_000),
+  ),
+  /** A repeating schedule may not fire more often than this. */
+  SCHEDULE_MIN_INTERVAL_MINUTES: setting(
+    'schedules.minIntervalMs',
+    z.coerce
+      .number()
+      .positive()
+      .default(15)
+      .transform((minutes) => minutes * 60_000),
+  ),
+  /** Runs (ran or skipped) remembered per schedule. */
+  SCHEDULE_RUN_HISTORY: setting('schedules.maxRuns', positiveInt(20)),
+  /** How often each instance asks the store for due schedules. */
+  SCHEDULE_POLL_SECONDS: setting(
+    'schedules.pollMs',
+    z.coerce
+      .number()
+      .positive()
+      .default(15)
+      .transform((s) => s * 1000),
+  ),
+  /**
+   * Bearer token of POST /api/notify (at least 32 characters); unset: the endpoint is off.
+   * Other systems use it to post into a chat through the bot (docs/schedules.md).
+   */
+  NOTIFY_TOKEN: secret('notify.token'),
+  /** Largest POST /api/notify body, in bytes. */
+  NOTIFY_BODY_LIMIT_BYTES: setting('notify.bodyLimitBytes', positiveInt(16 * 1024)),
 
   STORE_URL: setting('store.url', storeUrl),
   DEDUPE_TTL_HOURS: setting('inbox.dedupeTtlMs', z.coerce.number().min(12).default(24).transform(hoursToMs)),
@@ -250,6 +299,11 @@ export const SETTINGS = {
   HEALTH_DEGRADED_RATE_LIMITS: setting('health.degradedRateLimits', positiveInt(5)),
   HEALTH_MIN_CALLS: setting('health.minCalls', positiveInt(5)),
   HEALTH_DEGRADED_P95_MS: setting('health.degradedP95Ms', positiveInt(60_000)),
+  /**
+   * How long conditions must stay clear (by the recovery margin) before the status gets better;
+   * unset: a quarter of the window, at most 30 s, so a short window is not held for half of it.
+   */
+  HEALTH_RECOVERY_HOLD_SECONDS: setting('health.recoveryHoldSeconds', z.coerce.number().min(0).optional()),
 
   SHUTDOWN_TIMEOUT_MS: setting('shutdownTimeoutMs', positiveInt(10_000)),
   /** Unhandled rejections within UNHANDLED_REJECTION_WINDOW_MS that count as a crash (drain, exit 1). */
@@ -358,6 +412,9 @@ export class ConfigError extends Error {
 
 /** The long-connection client silently refuses app ids of any other shape. */
 const LONG_CONNECTION_APP_ID = /^cli_[0-9a-f]{16}$/;
+
+/** A shorter NOTIFY_TOKEN could be guessed. */
+export const MIN_NOTIFY_TOKEN_LENGTH = 32;
 
 /** A shorter DEVTOOLS_TOKEN could be guessed; `openssl rand -hex 32` gives 64 characters. */
 export const MIN_DEVTOOLS_TOKEN_LENGTH = 32;
@@ -482,6 +539,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const devtoolsEnabled = settings.devtools.enabled ?? !production;
   const devtoolsToken = settings.devtools.token;
+  const notifyToken = settings.notify.token;
+  if (notifyToken !== undefined && notifyToken.length < MIN_NOTIFY_TOKEN_LENGTH) {
+    problems.push(
+      `NOTIFY_TOKEN: must be at least ${MIN_NOTIFY_TOKEN_LENGTH} characters (for example: openssl rand -hex 32)`,
+    );
+  }
   if (devtoolsToken !== undefined && devtoolsToken.length < MIN_DEVTOOLS_TOKEN_LENGTH) {
     problems.push(
       `DEVTOOLS_TOKEN: must be at least ${MIN_DEVTOOLS_TOKEN_LENGTH} characters (for example: openssl rand -hex 32)`,

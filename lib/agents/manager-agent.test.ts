@@ -150,6 +150,7 @@ describe('manager agent', () => {
       'documents',
       'getUser',
       'readDocument',
+      'readWebPage',
       'scheduler',
       'summarizer',
       'writer',

@@ -16,19 +16,22 @@ import {
   type SpecialistRegistry,
 } from './specialist-registry.js';
 import { type AgentDependencies, specialistTool } from './specialist-tool.js';
-import { defaultToolRegistry } from './tools/built-in-tools.js';
+import { BUILT_IN_TOOLS, defaultToolRegistry } from './tools/built-in-tools.js';
 import { formatNow } from './tools/current-time.js';
 import { readMessageText } from './tools/feishu-history.js';
 import { feishuLinkHints } from './tools/feishu-links.js';
+import type { AnyToolDefinition } from './tools/tool-definition.js';
 import { appendNotices, createToolNotices } from './tools/tool-notices.js';
+import { createToolRegistry } from './tools/tool-registry.js';
 import { createToolRuntime, type ToolRuntime } from './tools/tool-runtime.js';
 import type { UserAuthorization } from './tools/user-authorization.js';
 import { createSearchProvider } from './tools/web/create-search-provider.js';
+import { createPageFetcher } from './tools/web/fetch-page.js';
 
 export const MANAGER_AGENT_NAME = 'manager';
 
 /** Tools the manager uses itself unless MANAGER_TOOLS says otherwise (specialists are its tools too). */
-export const DEFAULT_MANAGER_TOOLS: readonly string[] = ['currentTime', 'readDocument', 'getUser'];
+export const DEFAULT_MANAGER_TOOLS: readonly string[] = ['currentTime', 'readDocument', 'getUser', 'readWebPage'];
 /** Characters of a quoted message put in the instructions at most. */
 const MAX_QUOTED_CHARS = 2_000;
 
@@ -294,18 +297,27 @@ export async function createManagerAgentFromConfig({
   model,
   tools: toolSettings,
   search,
+  fetch: fetchSettings,
   bus,
   log,
   feishuClient,
   userAuthorization,
   resolveUserName,
+  extraTools = [],
   now,
 }: {
   model: Config['model'];
+  /**
+   * Tools built at start-up from the bot's own parts (the schedule tools need the store), added
+   * to the built-in ones and given to the manager itself.
+   */
+  extraTools?: readonly AnyToolDefinition[];
   /** Default: the defaults of `lib/config.ts`. */
   tools?: Config['tools'];
   /** Web search (SEARCH_*); default: off. */
   search?: Config['search'];
+  /** Page fetching limits (FETCH_*); default: those of `lib/config.ts`. */
+  fetch?: Config['fetch'];
   bus: EventBus;
   log?: Logger;
   feishuClient?: FeishuClient;
@@ -315,12 +327,15 @@ export async function createManagerAgentFromConfig({
   resolveUserName?: (openId: string) => Promise<string | undefined>;
   now?: () => Date;
 }): Promise<ManagerAgent> {
-  const registry = defaultToolRegistry();
+  const registry = createToolRegistry([...BUILT_IN_TOOLS, ...extraTools]);
   const searchProvider = search === undefined ? undefined : createSearchProvider(search);
   // With a search provider set up, the manager searches itself unless MANAGER_TOOLS says otherwise.
-  const ownTools = toolSettings?.managerTools ?? [
-    ...DEFAULT_MANAGER_TOOLS,
-    ...(searchProvider === undefined ? [] : ['webSearch']),
+  const ownTools = [
+    ...(toolSettings?.managerTools ?? [
+      ...DEFAULT_MANAGER_TOOLS,
+      ...(searchProvider === undefined ? [] : ['webSearch']),
+    ]),
+    ...extraTools.map((tool) => tool.name),
   ];
   const unknown = ownTools.filter((name) => !registry.has(name));
   if (unknown.length > 0) {
@@ -334,7 +349,19 @@ export async function createManagerAgentFromConfig({
     registry,
     bus,
     feishuClient,
-    web: { search: searchProvider, ...(search === undefined ? {} : { maxSearchResults: search.maxResults }) },
+    web: {
+      search: searchProvider,
+      ...(search === undefined ? {} : { maxSearchResults: search.maxResults }),
+      fetchPage: createPageFetcher(
+        fetchSettings === undefined
+          ? {}
+          : {
+              maxBytes: fetchSettings.maxBytes,
+              timeoutMs: fetchSettings.timeoutMs,
+              allowPrivateHosts: fetchSettings.allowPrivateHosts,
+            },
+      ),
+    },
     ...(userAuthorization === undefined ? {} : { userAuthorization }),
     ...(resolveUserName === undefined ? {} : { userName: resolveUserName }),
     ...(toolSettings === undefined

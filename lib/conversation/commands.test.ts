@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { builtInSpecialists, createSpecialistRegistry } from '../agents/specialist-registry.js';
-import { helpText, parseCommand, runCommand } from './commands.js';
+import { helpText, isStopRequest, parseCommand, runCommand } from './commands.js';
 
 describe('parseCommand', () => {
   it('recognises commands as the first word only', () => {
@@ -31,5 +31,14 @@ describe('runCommand', () => {
     expect(reply).toContain('/reset');
     expect(reply).toContain('**summarizer**');
     expect(reply).toContain('**writer**');
+  });
+});
+
+describe('isStopRequest', () => {
+  it('is the whole message "stop" / "停止", not a question about stopping', () => {
+    for (const text of ['stop', 'Stop', ' STOP! ', '/stop', '停止', '停止。', '停'])
+      expect(isStopRequest(text)).toBe(true);
+    for (const text of ['stop the build', 'how do I stop it', '不要停止', '', 'stopp'])
+      expect(isStopRequest(text)).toBe(false);
   });
 });

@@ -1,8 +1,8 @@
 import type { SpecialistRegistry } from '../agents/specialist-registry.js';
 
-export type CommandName = 'reset' | 'new' | 'help' | 'config';
+export type CommandName = 'reset' | 'new' | 'help' | 'remind' | 'schedules' | 'config';
 
-const COMMAND = /^[/／](reset|new|help|config)(?:\s|$)/i;
+const COMMAND = /^[/／](reset|new|help|remind|schedules|config)(?:\s|$)/i;
 
 /**
  * The command a message starts with, if any. Commands are the first word, with an ASCII or a
@@ -19,9 +19,29 @@ export function parseCommand(text: string): CommandName | undefined {
   return match ? (match[1]?.toLowerCase() as CommandName) : undefined;
 }
 
+/** "stop" / "停止" (optionally `/stop`, trailing punctuation), the whole message: stop the running answer. */
+const STOP_REQUEST = /^[/／]?(?:stop|停止|停)[.!。！]*$/i;
+
+/**
+ * Whether a message asks to stop the answer running in its conversation. Only the whole message
+ * counts, so "how do I stop a container" is a question, not a request.
+ *
+ * @example
+ * isStopRequest('stop');    // true
+ * isStopRequest(' 停止 ');   // true
+ * isStopRequest('stop the build'); // false
+ */
+export function isStopRequest(text: string): boolean {
+  return STOP_REQUEST.test(text.trim());
+}
+
 export interface CommandContext {
   /** Forgets this conversation (chat or thread). */
   clearMemory(): Promise<void>;
+  /** What follows the command word (`/remind tomorrow 9:00 …`). */
+  args?: string;
+  /** Runs `/remind` and `/schedules` (lib/schedules); absent where schedules are off. */
+  schedules?: (name: 'remind' | 'schedules', args: string) => Promise<string>;
   specialists?: SpecialistRegistry;
   inThread: boolean;
   /** `/config`: reads or changes this chat's settings (config-command.ts); absent: not available. */
@@ -41,6 +61,11 @@ export async function runCommand(name: CommandName, context: CommandContext): Pr
       return helpText(context.specialists);
     case 'config':
       return context.config === undefined ? 'Chat settings are not available here.' : context.config();
+    case 'remind':
+    case 'schedules':
+      return context.schedules === undefined
+        ? 'Schedules post into Feishu chats; they are not available here.'
+        : context.schedules(name, context.args ?? '');
   }
 }
 
@@ -53,6 +78,8 @@ export function helpText(specialists?: SpecialistRegistry): string {
     '',
     '**Commands**',
     '- `/reset` or `/new`: forget this conversation and start fresh',
+    '- `/remind tomorrow 9:00 …`: a reminder in this chat (`/remind` shows every form)',
+    '- `/schedules`: this chat’s schedules; `/schedules cancel <id>` cancels one',
     '- `/help`: this message',
     "- `/config`: this chat's settings (owners and admins change them; `/config help`)",
   ];

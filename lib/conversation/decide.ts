@@ -1,5 +1,5 @@
 import { ignoreReason, type NormalisedMessage, type UnsupportedMessage } from '../feishu/normalise-message.js';
-import { type CommandName, parseCommand } from './commands.js';
+import { type CommandName, isStopRequest, parseCommand } from './commands.js';
 import type { PolicyVerdict } from './policy.js';
 
 /**
@@ -80,6 +80,8 @@ export function decide({ message, verdict }: DecisionInput): Decision {
   if (verdict === undefined) return { action: 'ignore', reason: 'policy not consulted' };
   if (verdict.action === 'ignore') return { action: 'ignore', reason: verdict.reason };
   if (verdict.action === 'reply') return { action: 'refuse', reason: verdict.reason, text: verdict.text };
+  // The stop itself happened when the message arrived (see typed-stop.ts); nothing to answer.
+  if (isStopRequest(message.text)) return { action: 'ignore', reason: 'stop request' };
   const command = parseCommand(message.text);
   if (command !== undefined) return { action: 'command', command };
   if (message.text.trim() === '') return { action: 'notice', kind: 'greeting' };

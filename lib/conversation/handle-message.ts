@@ -10,6 +10,9 @@ import { conversationKey } from '../inbox/conversation-key.js';
 import type { JobContext, JobHandler } from '../inbox/job-handler.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
+import { proactiveTargetOf } from '../schedules/proactive-job.js';
+import { runScheduleCommand } from '../schedules/schedule-commands.js';
+import type { ScheduleService } from '../schedules/schedule-service.js';
 import type { HistoryMessage, Store } from '../store/store.js';
 import { errorMessage } from '../util/error-message.js';
 import { withTimeout } from '../util/with-timeout.js';
@@ -19,8 +22,9 @@ import { runConfigCommand } from './config-command.js';
 import { addressedToBot, decide, type NoticeKind } from './decide.js';
 import { type BotOpenId, type MessageJob, readMessageJob, startReply } from './message-job.js';
 import { createConversationPolicy, type PolicyVerdict } from './policy.js';
-import type { ReplySinkFor } from './reply-sink.js';
+import type { ReplySink, ReplySinkFor } from './reply-sink.js';
 import { formatRoom, type GroupContextMode, type RoomContext } from './room-context.js';
+import type { RunStops, RunWatch } from './run-stops.js';
 
 export interface MessageHandlerOptions {
   /** Allowlists, rate limits and the input length limit. */
@@ -39,6 +43,8 @@ export interface MessageHandlerOptions {
   botOpenId?: BotOpenId | undefined;
   replySinkFor: ReplySinkFor;
   managerAgent: ManagerAgent;
+  /** `/remind` and `/schedules`; absent: those commands say schedules are not available. */
+  schedules?: ScheduleService | undefined;
   /**
    * Looks up a person's display name (e.g. Feishu contact API) for the instructions and the
    * "author: text" of group turns. Optional; bounded by `userNameTimeoutMs`, failures ignored.
@@ -47,6 +53,11 @@ export interface MessageHandlerOptions {
   userNameTimeoutMs?: number;
   /** Default: built from the store, `memoryTokenBudget` and the bot's ids. */
   memory?: ConversationMemory;
+  /**
+   * Stop requests (the Stop button, a typed "stop"). With it every answer offers Stop and ends
+   * as "Stopped" with the text so far when asked to; without it answers cannot be stopped.
+   */
+  runStops?: RunStops;
   /**
    * The group's recent discussion the bot was not mentioned in ("reads the room"), and which
    * mode a chat uses. Without it group answers see only their own conversation.
@@ -69,6 +80,10 @@ export class JobAbortedError extends Error {
 }
 
 const INTERRUPTED_NOTICE = 'I was interrupted by a restart and will pick this up again in a moment.';
+/** What a stopped answer's card ends with, after the text so far. */
+export const STOPPED_NOTICE = '⏹ Stopped';
+/** How a stopped answer is remembered, so the next turn knows it was cut short. */
+export const STOPPED_MEMORY_MARK = '[stopped by the user before the answer was complete]';
 const NOTICES: Record<NoticeKind, string> = {
   'unsupported-type': 'I can only read text messages for now. Please send your question as text.',
   greeting: 'Hi! Ask me anything, or send /help to see what I can do.',
@@ -127,8 +142,10 @@ export function createMessageHandler({
   botOpenId,
   replySinkFor,
   managerAgent,
+  schedules,
   resolveUserName,
   userNameTimeoutMs = 1_000,
+  runStops,
   memory = createConversationMemory({
     store,
     tokenBudget: memoryTokenBudget,
@@ -206,12 +223,24 @@ export function createMessageHandler({
   async function command(read: MessageJob, message: NormalisedMessage, name: CommandName): Promise<void> {
     const sink = await startReply(read, replySinkFor);
     const key = conversationKey(message);
-    const settings = chatSettings;
+    const feishuChat = read.inbound.source !== 'devtools';
     const text = await runCommand(name, {
       clearMemory: () => memory.clear(key),
       specialists: managerAgent.specialists,
       inThread: Boolean(message.threadId || message.rootId),
-      ...(settings === undefined
+      args: message.text.trim().replace(/^\S+\s*/, ''),
+      ...(schedules === undefined || !feishuChat
+        ? {}
+        : {
+            schedules: (command, args) =>
+              runScheduleCommand(command, args, {
+                service: schedules,
+                target: proactiveTargetOf(message),
+                userId: message.sender.openId,
+                now: now(),
+              }),
+          }),
+      ...(chatSettings === undefined
         ? {}
         : {
             config: () =>
@@ -220,7 +249,7 @@ export function createMessageHandler({
                 chatId: message.chatId,
                 chatType: read.inbound.source === 'devtools' ? 'local' : message.chatType,
                 userId: message.sender.openId,
-                settings,
+                settings: chatSettings,
                 admins: chatAdmins,
                 resolveUserName,
               }),
@@ -275,10 +304,26 @@ export function createMessageHandler({
 
   /** Runs the manager with the conversation's memory and streams its answer into the reply. */
   async function answer(read: MessageJob, message: NormalisedMessage): Promise<void> {
+    const { job } = read;
+    // Before anything slow (memory seeding, the model), so a "thinking" state shows at once.
+    const sink = await startReply(read, replySinkFor, { stoppable: runStops !== undefined });
+    const traceId = job.job.id;
+    const watch = await runStops?.watch(traceId, { lane: job.job.lane, asker: message.sender.openId });
+    try {
+      await answerInto(read, message, sink, watch);
+    } finally {
+      await watch?.close();
+    }
+  }
+
+  async function answerInto(
+    read: MessageJob,
+    message: NormalisedMessage,
+    sink: ReplySink,
+    watch: RunWatch | undefined,
+  ): Promise<void> {
     const { job, inbound } = read;
     const { signal } = job;
-    // Before anything slow (memory seeding, the model), so a "thinking" state shows at once.
-    const sink = await startReply(read, replySinkFor);
     const traceId = job.job.id;
     const chatType = inbound.source === 'devtools' ? 'local' : message.chatType;
     const key = conversationKey(message);
@@ -309,6 +354,8 @@ export function createMessageHandler({
       ...(settings === undefined
         ? {}
         : { disabledTools: settings.toolsOff, userReadsInGroup: settings.userReadsInGroup }),
+      // "Tomorrow 9:00" means the chat's tomorrow: the schedule tools read times in this zone.
+      ...(schedules === undefined ? {} : { timeZone: await schedules.timeZoneOf(message.chatId) }),
     };
     const background =
       chatType === 'local' ? '' : await roomBackground(message, history, traceId, settings?.groupContext);
@@ -327,9 +374,20 @@ export function createMessageHandler({
               specialistsOff: settings.specialistsOff,
             },
           }),
-      signal,
+      // A stop ends the model call and any running tool, like a drain does, but the job is done.
+      signal: watch === undefined ? signal : AbortSignal.any([signal, watch.signal]),
       onText: (text) => sink.update(text),
     });
+
+    const stoppedVia = watch?.stoppedVia();
+    if (stoppedVia !== undefined && !signal.aborted) {
+      await sink.fail(answer.text, STOPPED_NOTICE);
+      bus.emit({ type: 'run.stopped', traceId, via: stoppedVia, length: answer.text.length });
+      if (alreadyStored) return;
+      const partial = answer.text.trim() === '' ? STOPPED_MEMORY_MARK : `${answer.text}\n\n${STOPPED_MEMORY_MARK}`;
+      await remember(key, message, userName, partial, traceId);
+      return;
+    }
 
     if (answer.outcome === 'aborted' || signal.aborted) {
       if (signal.reason !== 'lease-lost') {
@@ -344,6 +402,17 @@ export function createMessageHandler({
     else await sink.fail(answer.text, answer.notice ?? 'Something went wrong. Please try again.');
 
     if (alreadyStored) return;
+    await remember(key, message, userName, answer.text, traceId);
+  }
+
+  /** Appends the question and the answer (when it said anything) to the conversation's memory. */
+  async function remember(
+    key: string,
+    message: NormalisedMessage,
+    userName: string | undefined,
+    answerText: string,
+    traceId: string,
+  ): Promise<void> {
     const turns: HistoryMessage[] = [
       {
         role: 'user',
@@ -353,7 +422,7 @@ export function createMessageHandler({
         messageId: message.messageId,
       },
     ];
-    if (answer.text.trim() !== '') turns.push({ role: 'assistant', content: answer.text, at: now() });
+    if (answerText.trim() !== '') turns.push({ role: 'assistant', content: answerText, at: now() });
     try {
       await memory.append(key, turns);
     } catch (error) {

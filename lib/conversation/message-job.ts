@@ -47,7 +47,10 @@ export async function readMessageJob(job: JobContext, botOpenId: BotOpenId | und
 }
 
 /** Where a reply to the job's message goes, when the message carried its id and chat. */
-export function replyContextFor({ job, inbound, message }: MessageJob): ReplyContext | undefined {
+export function replyContextFor(
+  { job, inbound, message }: MessageJob,
+  { stoppable = false }: { stoppable?: boolean } = {},
+): ReplyContext | undefined {
   const { messageId, chatId, chatType } = message;
   if (!messageId || !chatId || chatType === undefined) return undefined;
   const threadId = message.kind === 'message' ? message.threadId : undefined;
@@ -61,6 +64,7 @@ export function replyContextFor({ job, inbound, message }: MessageJob): ReplyCon
     ...(threadId ? { threadId } : {}),
     ...(rootId ? { rootId } : {}),
     replyInThread: threadId !== undefined && threadId !== '',
+    ...(stoppable && message.sender?.openId ? { stoppableBy: message.sender.openId } : {}),
     job,
   };
 }
@@ -73,8 +77,12 @@ export function replyContextFor({ job, inbound, message }: MessageJob): ReplyCon
  * const sink = await startReply(read, replySinkFor);
  * await sink.finish('Hello!');
  */
-export async function startReply(read: MessageJob, replySinkFor: ReplySinkFor): Promise<ReplySink> {
-  const context = replyContextFor(read);
+export async function startReply(
+  read: MessageJob,
+  replySinkFor: ReplySinkFor,
+  options: { stoppable?: boolean } = {},
+): Promise<ReplySink> {
+  const context = replyContextFor(read, options);
   if (context === undefined) {
     throw new MessageJobError('NO_REPLY_TARGET', `job ${read.job.job.id}: the message has no id or chat to reply to`);
   }

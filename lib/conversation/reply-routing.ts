@@ -3,7 +3,11 @@ import type { FeishuClient } from '../feishu/feishu-client.js';
 import { createReplySinkForJob } from '../feishu/reply/reply-for-job.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
+import { controlValue } from './card-actions.js';
 import type { ReplySinkFor } from './reply-sink.js';
+
+/** The Stop button's label on a streaming answer. */
+export const STOP_LABEL = '⏹ Stop';
 
 /** Thrown when a message arrives from a channel whose replies are not wired (a configuration mismatch). */
 export class ReplyRouteError extends Error {
@@ -45,6 +49,18 @@ export function createReplyRouter({ feishu, devtools, bus, log }: ReplyRouterOpt
     }
     if (feishu === undefined) throw new ReplyRouteError('a Feishu message arrived while the Feishu channel is off');
     return createReplySinkForJob({
+      ...(reply.stoppableBy === undefined
+        ? {}
+        : {
+            controls: [
+              {
+                id: 'stop',
+                label: STOP_LABEL,
+                style: 'danger',
+                value: controlValue({ action: 'stop', run: reply.traceId, asker: reply.stoppableBy }),
+              },
+            ],
+          }),
       context: reply.job,
       message: reply,
       client: feishu.client,

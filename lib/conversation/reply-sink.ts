@@ -34,6 +34,11 @@ export interface ReplyContext {
   rootId?: string;
   /** Reply inside the thread: true when the message is in a topic thread. */
   replyInThread: boolean;
+  /**
+   * The answer can be stopped by the person who asked (open_id): the reply offers a Stop control
+   * while it streams. Absent for notices and command replies.
+   */
+  stoppableBy?: string;
   /** The job: idempotencyKey(part), saveCheckpoint, job.checkpoint, job.attempts, signal. */
   job: JobContext;
 }

@@ -1,3 +1,4 @@
+import type { ChatAdminCheck } from '../conversation/card-actions.js';
 import type { EventBus } from '../observe/event-bus.js';
 import { callFeishu } from './call-feishu.js';
 import type { FeishuClient } from './feishu-client.js';
@@ -71,4 +72,17 @@ export function createChatAdmins({
       return (await adminsOf(chatId)).has(openId);
     },
   };
+}
+
+/**
+ * The yes/no form card buttons and typed stops use: a failed lookup answers false, so pressing
+ * another person's button is refused rather than allowed when Feishu cannot say.
+ *
+ * @example
+ * const isChatAdmin = createChatAdminCheck({ client, bus });
+ * await isChatAdmin('oc_1', 'ou_2'); // true for the group's owner
+ */
+export function createChatAdminCheck(options: ChatAdminsOptions | { admins: ChatAdmins }): ChatAdminCheck {
+  const admins = 'admins' in options ? options.admins : createChatAdmins(options);
+  return (chatId, userId) => admins.isAdmin(chatId, userId).catch(() => false);
 }

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
+import { buildCardActionEvent } from '../../test/fakes/event-sender.js';
 import { startFakeLongConnection } from '../../test/fakes/fake-long-connection.js';
 import { messageEnvelope } from '../../test/support/ingress-events.js';
 import type { AcceptResult, InboundEvent } from '../inbox/inbound-event.js';
@@ -11,7 +12,9 @@ import type { StampedBotEvent } from '../observe/bot-event.js';
 import { createEventBus } from '../observe/event-bus.js';
 import { openSqliteStore } from '../store/sqlite-store.js';
 import { StoreUnavailableError } from '../store/store.js';
+import { readCardPress } from './card-callback.js';
 import { type LongConnection, messageEventDispatcher, startLongConnection } from './long-connection.js';
+import type { CardAction } from './webhook/webhook-routes.js';
 
 const APP_ID = 'cli_a1b2c3d4e5f60718';
 
@@ -204,6 +207,78 @@ describe('long connection over real frames (SDK WSClient against the fake gatewa
       const third = messageEnvelope({ eventId: 'ws-ev-3', messageId: 'om_ws_3', chatId: 'oc_ws' });
       expect(await gateway.sendEvent(third)).toEqual({ code: 200 });
       expect((await store.countJobs()).pending).toBe(3);
+    } finally {
+      connection.close();
+      await gateway.close();
+      await store.close();
+    }
+  });
+});
+
+describe('card callbacks over the long connection', () => {
+  it('answers a card frame on the same connection, and a card.action.trigger event frame too; events still flow', async () => {
+    const gateway = await startFakeLongConnection();
+    const store = openSqliteStore(':memory:');
+    const bus = createEventBus();
+    const log = silentLogger();
+    const inbox = createInbox({ store, bus, log, dedupeTtlMs: 24 * 3_600_000, maxBacklog: 100 });
+    const actions: CardAction[] = [];
+    const connection = startLongConnection({
+      appId: APP_ID,
+      appSecret: 'secret',
+      domain: gateway.url,
+      inbox,
+      log,
+      bus,
+      statusPollMs: 10,
+      onCardAction: async (action) => {
+        actions.push(action);
+        if ((action.event as { action?: { value?: { fail?: boolean } } }).action?.value?.fail) {
+          throw new Error('handler broke');
+        }
+        return { toast: { type: 'info', content: 'Stopping…' } };
+      },
+    });
+    try {
+      await connection.ready;
+      const callback = buildCardActionEvent({
+        appId: APP_ID,
+        eventId: 'card-ev-1',
+        messageId: 'om_card_1',
+        chatId: 'oc_ws',
+        operatorOpenId: 'ou_presser',
+        value: { action: 'stop', run: 'message:om_1', asker: 'ou_presser' },
+      });
+      // A `card` frame, which the SDK alone would drop: answered, with the request's type header.
+      expect(await gateway.sendCardAction(callback)).toEqual({
+        code: 200,
+        type: 'card',
+        data: { toast: { type: 'info', content: 'Stopping…' } },
+      });
+      expect(actions[0]).toMatchObject({ eventId: 'card-ev-1', eventType: 'card.action.trigger' });
+      expect(readCardPress(actions[0]!)).toEqual({
+        deliveryId: 'card-ev-1',
+        operatorId: 'ou_presser',
+        messageId: 'om_card_1',
+        chatId: 'oc_ws',
+        value: { action: 'stop', run: 'message:om_1', asker: 'ou_presser' },
+      });
+
+      // The same callback as an `event` frame goes through the SDK's dispatcher to the same handler.
+      expect(
+        await gateway.sendEvent({ ...callback, header: { ...(callback.header as object), event_id: 'card-ev-2' } }),
+      ).toEqual({
+        code: 200,
+      });
+      expect(readCardPress(actions[1]!)).toMatchObject({ deliveryId: 'card-ev-2', operatorId: 'ou_presser' });
+
+      // A handler failure is an error code, not a dropped frame or a crashed connection.
+      const broken = buildCardActionEvent({ appId: APP_ID, messageId: 'om_card_1', value: { fail: true } });
+      expect(await gateway.sendCardAction(broken)).toMatchObject({ code: 500, data: undefined });
+
+      const envelope = messageEnvelope({ eventId: 'ws-ev-after-card', messageId: 'om_ws_after', chatId: 'oc_ws' });
+      expect(await gateway.sendEvent(envelope)).toEqual({ code: 200 });
+      expect(await store.getJob('message:om_ws_after')).toMatchObject({ status: 'pending' });
     } finally {
       connection.close();
       await gateway.close();

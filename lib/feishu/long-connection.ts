@@ -6,6 +6,12 @@ import type { ConnectionState } from '../observe/bot-event.js';
 import type { EventBus } from '../observe/event-bus.js';
 import { errorMessage, toError } from '../util/error-message.js';
 import { feishuDomain, sdkLogger } from './feishu-client.js';
+import { readEnvelope } from './webhook/event-envelope.js';
+import { type CardAction, type CardActionResponse, cardActionFromEnvelope } from './webhook/webhook-routes.js';
+import { installCardFrameHook } from './ws-card-frames.js';
+
+/** The v2 event type of a card button press. */
+export const CARD_ACTION_EVENT_TYPE = 'card.action.trigger';
 
 export interface LongConnectionStatus {
   state: ConnectionState;
@@ -36,6 +42,11 @@ export interface LongConnectionOptions {
   inbox: InboxReceiver;
   log: Logger;
   bus: EventBus;
+  /**
+   * Card button presses received over the connection (as card frames, or as
+   * `card.action.trigger` events); the answer goes back on the same connection.
+   */
+  onCardAction?: (action: CardAction) => Promise<CardActionResponse | undefined>;
   /** How often the SDK's own status is read: it does not call back for first-connect retries. */
   statusPollMs?: number;
   now?: () => number;
@@ -71,11 +82,13 @@ export function messageEventDispatcher({
   log,
   now = Date.now,
   onEvent = () => {},
+  onCardAction,
 }: {
   inbox: InboxReceiver;
   log: Logger;
   now?: () => number;
   onEvent?: (receivedAt: number) => void;
+  onCardAction?: LongConnectionOptions['onCardAction'];
 }): lark.EventDispatcher {
   return new lark.EventDispatcher({ logger: sdkLogger(log, 'feishu-ws'), loggerLevel: lark.LoggerLevel.warn }).register(
     {
@@ -91,6 +104,13 @@ export function messageEventDispatcher({
         // Throwing makes the SDK answer 500, so Feishu delivers the event again later.
         if (result.status === 'unavailable') throw new Error(`inbox unavailable: ${result.reason}`);
       },
+      // The SDK flattens the envelope: header fields (event_id) beside the event's own fields.
+      ...(onCardAction === undefined
+        ? {}
+        : {
+            [CARD_ACTION_EVENT_TYPE]: async (data: JsonObject) =>
+              onCardAction({ eventId: text(data.event_id), eventType: CARD_ACTION_EVENT_TYPE, event: data }),
+          }),
     },
   );
 }
@@ -118,6 +138,7 @@ export function startLongConnection({
   bus,
   statusPollMs = 1_000,
   now = Date.now,
+  onCardAction,
 }: LongConnectionOptions): LongConnection {
   let state: ConnectionState = 'connecting';
   let reconnects = 0;
@@ -169,10 +190,14 @@ export function startLongConnection({
     },
   });
 
+  if (onCardAction !== undefined) {
+    installCardFrameHook(client, (callback) => onCardAction(cardActionFromEnvelope(readEnvelope(callback))), log);
+  }
   const dispatcher = messageEventDispatcher({
     inbox,
     log,
     now,
+    onCardAction,
     onEvent: (at) => {
       lastEventAt = at;
     },

@@ -18,7 +18,7 @@ export interface InboxOptions {
   /** Pending jobs beyond which a new message gets a polite "busy" notice instead of an answer job. */
   maxBacklog: number;
   /** Called after a job is durably enqueued (the dispatcher's `wake(kind)`). Must not throw or block. */
-  onEnqueued?: (job: { id: string; kind: string }) => void;
+  onEnqueued?: (job: NewJob) => void;
   /** How long a backlog count is reused, so the ack path does not count jobs on every event. */
   backlogCacheMs?: number;
   /** Event types that become jobs, and their job kind. Everything else is acknowledged and ignored. */
@@ -224,7 +224,7 @@ export function createInbox({
         }
         bus.emit({ type: 'job.queued', traceId: jobId, jobId: job.id, lane: job.lane, kind: job.kind });
         try {
-          onEnqueued?.({ id: job.id, kind: job.kind });
+          onEnqueued?.(job);
         } catch (error) {
           log.error({ err: error }, 'onEnqueued callback failed');
         }

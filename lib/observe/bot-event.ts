@@ -131,6 +131,21 @@ export type BotEvent =
       text: string;
       notice?: string;
     }
+  | {
+      /** A card button was pressed; `traceId` is the run the button belongs to, when it names one. */
+      type: 'card.action';
+      traceId?: string;
+      action: string;
+      outcome: 'done' | 'refused' | 'duplicate' | 'unknown' | 'failed';
+    }
+  | {
+      /** A run was stopped by its asker (the Stop button, or "stop" typed in the conversation). */
+      type: 'run.stopped';
+      traceId: string;
+      via: 'button' | 'message';
+      /** Characters of the answer that were shown before it stopped. */
+      length: number;
+    }
   | { type: 'feishu.api'; api: string; outcome: 'ok' | 'rate-limited' | 'error'; latencyMs: number; code?: number }
   | { type: 'feishu.connection'; state: ConnectionState; reconnects: number }
   | { type: 'error'; traceId?: string; category: ErrorCategory; message: string; where: string }

@@ -8,6 +8,7 @@ import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
 import { type FakeSearch, startFakeSearch } from '../fakes/fake-search.js';
 import type { FakeChatRequest } from '../fakes/openai/steps.js';
 import { askInChat, lastToolResult } from '../support/ask-in-chat.js';
+import { type PageServer, startPageServer } from '../support/page-server.js';
 
 /**
  * The web tools end to end through the running service: a signed message event → the manager on
@@ -24,6 +25,7 @@ describe('web tools, end to end', () => {
   let feishu: FakeFeishu;
   let openai: FakeOpenAI;
   let search: FakeSearch;
+  let pages: PageServer;
   let bot: RunningBot;
   let webhookUrl: string;
   const events: StampedBotEvent[] = [];
@@ -32,6 +34,7 @@ describe('web tools, end to end', () => {
     feishu = await startFakeFeishu();
     openai = await startFakeOpenAI();
     search = await startFakeSearch();
+    pages = await startPageServer();
     const config = loadConfig({
       NODE_ENV: 'test',
       PORT: '0',
@@ -50,6 +53,9 @@ describe('web tools, end to end', () => {
       CHAT_MESSAGES_PER_MINUTE: '1000',
       TOOL_TIMEOUT_MS: '1500',
       ...search.env('brave'),
+      // The page server stands in for an intranet the operator opened; every other private address stays refused.
+      FETCH_ALLOW_PRIVATE_HOSTS: '127.0.0.1',
+      FETCH_MAX_BYTES: '200000',
     });
     bot = await startBot(config, { log: silentLogger(), dispatcher: { pollIntervalMs: 50 } });
     bot.bus.subscribe((event) => events.push(event));
@@ -59,6 +65,7 @@ describe('web tools, end to end', () => {
   afterAll(async () => {
     await bot?.stop();
     await search?.close();
+    await pages?.close();
     await openai?.close();
     await feishu?.close();
   });
@@ -66,6 +73,7 @@ describe('web tools, end to end', () => {
   beforeEach(() => {
     openai.reset();
     search.reset();
+    pages.requests.length = 0;
     feishu.clearCalls();
     events.length = 0;
   });
@@ -125,5 +133,30 @@ describe('web tools, end to end', () => {
       tool: 'webSearch',
       errorCategory: 'BAD_RESPONSE',
     });
+  });
+
+  it('reads a pasted link: the page text reaches the model, the card quotes it', async () => {
+    const link = `${pages.url}/article`;
+    openai.script('gpt-test', { toolCalls: [{ name: 'readWebPage', arguments: { url: link } }] }, (request) => {
+      const result = lastToolResult(request);
+      expect(result).not.toContain('do-not-read');
+      const day = /ships on (\d+ \w+)/.exec(result)?.[1] ?? 'unknown';
+      return { text: `Acme 3.0 ships on **${day}** (${link}).` };
+    });
+    const { shown } = await ask(`when does it ship? ${link}`);
+    expect(shown).toContain('Acme 3.0 ships on **12 May**');
+    expect(pages.requests).toEqual(['/article']);
+    expect(events.find((event) => event.type === 'tool.call')).toMatchObject({ tool: 'readWebPage', identity: 'none' });
+  });
+
+  it('a link to a loopback name is refused before any request: a clear answer and a finished job', async () => {
+    const link = `http://localhost:${pages.port}/article`;
+    openai.script('gpt-test', { toolCalls: [{ name: 'readWebPage', arguments: { url: link } }] }, (request) => {
+      expect(lastToolResult(request)).toMatch(/^TOOL ERROR \(BAD_INPUT\): readWebPage does not fetch/);
+      return { text: 'That address is on a private network, so I cannot open it.' };
+    });
+    const { shown } = await ask(`summarise ${link}`);
+    expect(shown).toContain('That address is on a private network, so I cannot open it.');
+    expect(pages.requests).toEqual([]);
   });
 });

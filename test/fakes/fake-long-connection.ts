@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { withTimeout } from '../../lib/util/with-timeout.js';
 
@@ -12,6 +18,9 @@ import { withTimeout } from '../../lib/util/with-timeout.js';
  *   protobuf `pbbp2.Frame` (hand-written encoder/decoder for the fields the SDK uses);
  * - `sendEvent(envelope)` pushes an event as a data frame and resolves with the client's ack
  *   (the SDK answers `{"code":200}`, or 500 when the handler threw);
+ * - `sendCardAction(callback)` pushes a card callback (a button press) as a data frame of type
+ *   `card`, as Feishu does, and resolves with the client's answer: `code` and the decoded `data`
+ *   (the toast / card JSON the client put base64-encoded in its response);
  * - `dropConnections()` cuts every socket, so the SDK's reconnect path runs.
  *
  * @example
@@ -204,6 +213,24 @@ function clientFrameReader(onMessage: (opcode: number, payload: Buffer) => void)
 
 // ───────────────────────────── the fake gateway ─────────────────────────────
 
+/** Relays one HTTP request to `target` (same path and headers) and its answer back. */
+function forward(request: IncomingMessage, response: ServerResponse, target: string): void {
+  const url = new URL(request.url ?? '/', target);
+  const upstream = httpRequest(
+    url,
+    { method: request.method, headers: { ...request.headers, host: url.host } },
+    (answer) => {
+      response.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(response);
+    },
+  );
+  upstream.on('error', () => {
+    if (!response.headersSent) response.writeHead(502);
+    response.end();
+  });
+  request.pipe(upstream);
+}
+
 export interface EndpointAnswer {
   /** Feishu `code`; 0 hands out the WebSocket URL. */
   code?: number;
@@ -222,18 +249,43 @@ export interface FakeLongConnection {
   setEndpointAnswer(answer: EndpointAnswer): void;
   /** Pushes a v2 event envelope as a data frame; resolves with the client's ack payload. */
   sendEvent(envelope: unknown, options?: { timeoutMs?: number }): Promise<{ code: number }>;
+  /**
+   * Pushes a card callback as a `card` data frame; resolves with the answer: `code`, the decoded
+   * `data` (undefined when the client sent none) and the `type` header of the answer frame.
+   */
+  sendCardAction(callback: unknown, options?: { timeoutMs?: number }): Promise<CardActionAnswer>;
   /** Destroys every socket, as a network cut would. */
   dropConnections(): void;
   close(): Promise<void>;
 }
 
-export async function startFakeLongConnection(): Promise<FakeLongConnection> {
+export interface CardActionAnswer {
+  code: number;
+  data: unknown;
+  /** The `type` header of the answer frame (Feishu matches it to the request). */
+  type: string | undefined;
+}
+
+interface DataAck {
+  code: number;
+  data?: string;
+}
+
+export interface FakeLongConnectionOptions {
+  /**
+   * Where every other request (the Open API) goes, e.g. the fake Feishu's URL: on Feishu one
+   * domain serves both the gateway and the API, and the SDK's client and WSClient share it.
+   */
+  apiUrl?: string;
+}
+
+export async function startFakeLongConnection({ apiUrl }: FakeLongConnectionOptions = {}): Promise<FakeLongConnection> {
   let endpointAnswer: EndpointAnswer = { code: 0 };
   let endpointCallCount = 0;
   let nextSeq = 1n;
   let nextMessage = 1;
   const sockets = new Set<Socket>();
-  const waitingAcks = new Map<string, (ack: { code: number }) => void>();
+  const waitingAcks = new Map<string, (ack: DataAck, frame: Frame) => void>();
   const SERVICE_ID = 7;
 
   const server: Server = createServer((request, response) => {
@@ -261,6 +313,10 @@ export async function startFakeLongConnection(): Promise<FakeLongConnection> {
             : { code, msg: endpointAnswer.msg ?? 'refused', data: {} };
         response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       });
+      return;
+    }
+    if (apiUrl !== undefined) {
+      forward(request, response, apiUrl);
       return;
     }
     response.writeHead(404).end();
@@ -299,14 +355,42 @@ export async function startFakeLongConnection(): Promise<FakeLongConnection> {
         const frame = decodeFrame(payload);
         const type = frame.headers.find((header) => header.key === 'type')?.value;
         // The SDK's own pings need no answer here (no liveness watchdog configured).
-        if (frame.method !== 1 || type !== 'event') return;
+        if (frame.method !== 1 || (type !== 'event' && type !== 'card')) return;
         const messageId = frame.headers.find((header) => header.key === 'message_id')?.value ?? '';
-        const ack = JSON.parse(text.decode(frame.payload)) as { code: number };
-        waitingAcks.get(messageId)?.(ack);
+        const ack = JSON.parse(text.decode(frame.payload)) as DataAck;
+        waitingAcks.get(messageId)?.(ack, frame);
         waitingAcks.delete(messageId);
       }),
     );
   });
+
+  /** Writes one data frame of `type` to the first open connection; resolves with the client's answer frame. */
+  function push(type: 'event' | 'card', body: unknown, timeoutMs: number): Promise<{ ack: DataAck; frame: Frame }> {
+    const socket = [...sockets][0];
+    if (socket === undefined) return Promise.reject(new Error('no long connection is open'));
+    const messageId = `fake-msg-${nextMessage++}`;
+    const frame = encodeFrame({
+      seqId: nextSeq++,
+      logId: 0n,
+      service: SERVICE_ID,
+      method: 1,
+      headers: [
+        { key: 'type', value: type },
+        { key: 'message_id', value: messageId },
+        { key: 'sum', value: '1' },
+        { key: 'seq', value: '0' },
+        { key: 'trace_id', value: `trace-${messageId}` },
+      ],
+      payload: utf8.encode(JSON.stringify(body)),
+    });
+    const answered = new Promise<{ ack: DataAck; frame: Frame }>((resolve) =>
+      waitingAcks.set(messageId, (ack, answer) => resolve({ ack, frame: answer })),
+    );
+    socket.write(serverFrame(0x2, frame));
+    return withTimeout(answered, timeoutMs, () => new Error(`no ack for ${messageId} within ${timeoutMs} ms`)).finally(
+      () => waitingAcks.delete(messageId),
+    );
+  }
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -318,29 +402,17 @@ export async function startFakeLongConnection(): Promise<FakeLongConnection> {
     setEndpointAnswer(answer) {
       endpointAnswer = answer;
     },
-    sendEvent(envelope, { timeoutMs = 5_000 } = {}) {
-      const socket = [...sockets][0];
-      if (socket === undefined) return Promise.reject(new Error('no long connection is open'));
-      const messageId = `fake-msg-${nextMessage++}`;
-      const frame = encodeFrame({
-        seqId: nextSeq++,
-        logId: 0n,
-        service: SERVICE_ID,
-        method: 1,
-        headers: [
-          { key: 'type', value: 'event' },
-          { key: 'message_id', value: messageId },
-          { key: 'sum', value: '1' },
-          { key: 'seq', value: '0' },
-          { key: 'trace_id', value: `trace-${messageId}` },
-        ],
-        payload: utf8.encode(JSON.stringify(envelope)),
-      });
-      const acked = new Promise<{ code: number }>((resolve) => waitingAcks.set(messageId, resolve));
-      socket.write(serverFrame(0x2, frame));
-      return withTimeout(acked, timeoutMs, () => new Error(`no ack for ${messageId} within ${timeoutMs} ms`)).finally(
-        () => waitingAcks.delete(messageId),
-      );
+    async sendEvent(envelope, { timeoutMs = 5_000 } = {}) {
+      const { ack } = await push('event', envelope, timeoutMs);
+      return { code: ack.code };
+    },
+    async sendCardAction(callback, { timeoutMs = 5_000 } = {}) {
+      const { ack, frame } = await push('card', callback, timeoutMs);
+      return {
+        code: ack.code,
+        data: ack.data === undefined ? undefined : JSON.parse(Buffer.from(ack.data, 'base64').toString('utf8')),
+        type: frame.headers.find((header) => header.key === 'type')?.value,
+      };
     },
     dropConnections() {
       for (const socket of sockets) socket.destroy();

@@ -157,6 +157,7 @@ describe('agents over the real provider', () => {
       'documents',
       'getUser',
       'readDocument',
+      'readWebPage',
       'scheduler',
       'summarizer',
       'writer',

@@ -1,17 +1,23 @@
+import { promises as dns } from 'node:dns';
+import { isIP } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ConversationContext } from '../../lib/agents/conversation-context.js';
 import { defaultToolRegistry } from '../../lib/agents/tools/built-in-tools.js';
 import { createToolNotices } from '../../lib/agents/tools/tool-notices.js';
 import { createToolRuntime, type ToolRuntimeOptions } from '../../lib/agents/tools/tool-runtime.js';
 import { createSearchProvider } from '../../lib/agents/tools/web/create-search-provider.js';
+import { createPageFetcher, type PageFetcherOptions } from '../../lib/agents/tools/web/fetch-page.js';
 import { loadConfig } from '../../lib/config.js';
 import type { BotEvent } from '../../lib/observe/bot-event.js';
 import { createEventBus } from '../../lib/observe/event-bus.js';
 import { type FakeSearch, type FakeSearchProvider, startFakeSearch } from '../fakes/fake-search.js';
+import { type PageServer, startPageServer } from '../support/page-server.js';
 
 /**
  * The web tools through the tool runtime over real HTTP: `webSearch` against the fake search
- * service in each provider's documented shape, including the garbage a provider may send.
+ * service in each provider's documented shape, including the garbage a provider may send;
+ * `readWebPage` against real pages on a local server, and its SSRF guard against addresses
+ * written in the URL, names resolving to private addresses, and redirects.
  */
 
 const conversation: ConversationContext = { traceId: 'job-web', chatId: 'oc_web', chatType: 'p2p', userId: 'ou_web' };
@@ -160,5 +166,146 @@ describe('webSearch', () => {
     const text = await run(runtime(), 'webSearch', { query: 'anything' });
     expect(text).toMatch(/^TOOL ERROR \(OTHER\): web search is not set up on this bot/);
     expect(search.requests).toHaveLength(0);
+  });
+});
+
+describe('readWebPage', () => {
+  let pages: PageServer;
+  beforeAll(async () => {
+    pages = await startPageServer();
+  });
+  afterAll(async () => {
+    await pages?.close();
+  });
+  beforeEach(() => {
+    pages.requests.length = 0;
+  });
+
+  /** A runtime whose fetcher may reach the page server as 127.0.0.1 (an allowed intranet host). */
+  const intranet = (options: PageFetcherOptions = {}, runtimeOptions: Partial<ToolRuntimeOptions> = {}) =>
+    runtime({
+      web: { fetchPage: createPageFetcher({ allowPrivateHosts: ['127.0.0.1'], ...options }) },
+      ...runtimeOptions,
+    });
+  /** The production policy: nothing private, with a resolver the test controls. */
+  const publicOnly = (hosts: Record<string, string[]> = {}) =>
+    runtime({
+      web: {
+        fetchPage: createPageFetcher({
+          resolveHost: async (hostname) => {
+            const addresses = hosts[hostname];
+            if (addresses === undefined) return dns.lookup(hostname, { all: true });
+            return addresses.map((address) => ({ address, family: isIP(address) }));
+          },
+        }),
+      },
+    });
+
+  it('reads a page as Markdown of its main content, without scripts, styles, navigation or footer', async () => {
+    const text = await run(intranet(), 'readWebPage', { url: `${pages.url}/article` });
+    expect(text).toMatch(/^# Release notes \| Acme\nSource: http:\/\/127\.0\.0\.1:\d+\/article\n/);
+    expect(text).toContain('Acme 3.0 is out');
+    expect(text).toContain('Version **3.0** ships on 12 May with [a new changelog](https://acme.example/changelog).');
+    expect(text).toMatch(/\| Team \| 12 USD \|/);
+    for (const hidden of ['do-not-read', 'color: red', 'Pricing', 'all rights reserved']) {
+      expect(text).not.toContain(hidden);
+    }
+    expect(lastToolCall()).toMatchObject({ tool: 'readWebPage', identity: 'none' });
+    expect(lastToolCall()).not.toHaveProperty('error');
+  });
+
+  it('follows a redirect on an allowed host, reads compressed pages and plain text', async () => {
+    const redirected = await run(intranet(), 'readWebPage', { url: `${pages.url}/redirect-ok` });
+    expect(redirected).toContain(`Source: ${pages.url}/article (redirected from ${pages.url}/redirect-ok)`);
+    expect(redirected).toContain('Acme 3.0 is out');
+    expect(await run(intranet(), 'readWebPage', { url: `${pages.url}/gzip` })).toContain('Acme 3.0 is out');
+    expect(await run(intranet(), 'readWebPage', { url: `${pages.url}/text` })).toContain(
+      'plain words, kept as they are',
+    );
+  });
+
+  it('stops reading a huge page at FETCH_MAX_BYTES and says so; the rest is never downloaded', async () => {
+    const closed = pages.hugeClosed();
+    const text = await run(intranet({ maxBytes: 100_000 }), 'readWebPage', { url: `${pages.url}/huge` });
+    expect(text).toContain('[truncated: the page is larger than 100000 bytes; only its beginning was read]');
+    // The connection closed long before the 50 MB the server would send.
+    expect(await closed).toBeLessThan(20_000_000);
+  });
+
+  it('a page that never finishes ends at FETCH_TIMEOUT_MS with a clear error', async () => {
+    const text = await run(intranet({ timeoutMs: 300 }), 'readWebPage', { url: `${pages.url}/slow` });
+    expect(text).toMatch(/^TOOL ERROR \(TIMEOUT\): .*\/slow did not load within 300 ms/);
+  });
+
+  it.each([
+    ['/pdf', 'BAD_INPUT', /is application\/pdf, not a web page or text/],
+    ['/missing', 'NOT_FOUND', /does not exist \(HTTP 404\)/],
+    ['/redirect-loop', 'BAD_RESPONSE', /redirects more than 5 times/],
+  ] as const)('%s: %s', async (path, category, message) => {
+    const text = await run(intranet(), 'readWebPage', { url: `${pages.url}${path}` });
+    expect(text).toMatch(new RegExp(`^TOOL ERROR \\(${category}\\): `));
+    expect(text).toMatch(message);
+  });
+
+  describe('SSRF guard: no request to a private, loopback or link-local address', () => {
+    it.each([
+      ['loopback IPv4', (port: number) => `http://127.0.0.1:${port}/article`],
+      ['loopback in hex', (port: number) => `http://0x7f.1:${port}/article`],
+      ['loopback as a number', (port: number) => `http://2130706433:${port}/article`],
+      ['loopback IPv6', (port: number) => `http://[::1]:${port}/article`],
+      ['IPv4-mapped loopback', (port: number) => `http://[::ffff:127.0.0.1]:${port}/article`],
+      ['localhost (real DNS)', (port: number) => `http://localhost:${port}/article`],
+      ['cloud metadata', () => 'http://169.254.169.254/latest/meta-data/'],
+      ['private network', () => 'http://10.1.2.3/'],
+      ['unspecified', (port: number) => `http://0.0.0.0:${port}/article`],
+    ])('%s', async (_, url) => {
+      const text = await run(publicOnly(), 'readWebPage', { url: url(pages.port) });
+      expect(text).toMatch(/^TOOL ERROR \(BAD_INPUT\): readWebPage does not fetch .*private, loopback or link-local/);
+      expect(text).toContain('Only public web pages can be read');
+      expect(pages.requests).toEqual([]);
+      expect(lastToolCall()).toMatchObject({ tool: 'readWebPage', errorCategory: 'BAD_INPUT' });
+    });
+
+    it.each([
+      ['a name resolving to loopback', ['127.0.0.1']],
+      ['a name resolving to a private address', ['10.20.30.40']],
+      ['a name resolving to link-local (metadata)', ['169.254.169.254']],
+      ['a name resolving to a unique-local IPv6 address', ['fd12:3456::1']],
+      ['a name resolving to IPv4-mapped loopback', ['::ffff:127.0.0.1']],
+      ['a name with one public and one loopback address (rebinding)', ['93.184.216.34', '127.0.0.1']],
+    ])('%s', async (_, addresses) => {
+      const text = await run(publicOnly({ 'docs.attacker.example': addresses }), 'readWebPage', {
+        url: `http://docs.attacker.example:${pages.port}/article`,
+      });
+      expect(text).toMatch(
+        /^TOOL ERROR \(BAD_INPUT\): readWebPage does not fetch .*docs\.attacker\.example resolves to a private, loopback or link-local address/,
+      );
+      expect(pages.requests).toEqual([]);
+    });
+
+    it('checks every redirect: an allowed host redirecting to localhost or to the metadata address is refused', async () => {
+      const toLocalhost = await run(intranet(), 'readWebPage', { url: `${pages.url}/redirect-to-localhost` });
+      expect(toLocalhost).toMatch(
+        /^TOOL ERROR \(BAD_INPUT\): readWebPage does not fetch http:\/\/localhost:\d+\/article: localhost resolves to a private/,
+      );
+      const toMetadata = await run(intranet(), 'readWebPage', { url: `${pages.url}/redirect-to-metadata` });
+      expect(toMetadata).toMatch(
+        /^TOOL ERROR \(BAD_INPUT\): readWebPage does not fetch http:\/\/169\.254\.169\.254\/latest/,
+      );
+      // Only the redirecting pages were asked for, never the targets.
+      expect(pages.requests).toEqual(['/redirect-to-localhost', '/redirect-to-metadata']);
+    });
+
+    it.each([
+      ['file:///etc/passwd', /only http and https links can be read, not file:/],
+      ['ftp://example.com/file', /only http and https links can be read, not ftp:/],
+      ['http://admin:hunter2@example.com/', /links with a user name or password/],
+      ['not a url', /is not a web address/],
+    ])('%s is refused', async (url, message) => {
+      const text = await run(publicOnly(), 'readWebPage', { url });
+      expect(text).toMatch(/^TOOL ERROR \(BAD_INPUT\)/);
+      expect(text).toMatch(message);
+      expect(text).not.toContain('hunter2');
+    });
   });
 });

@@ -15,6 +15,7 @@ import { searchBaseRecordsTool } from './feishu/search-base-records.js';
 import { searchDocumentsTool } from './feishu/search-documents.js';
 import { searchWikiTool } from './feishu/search-wiki.js';
 import { readChatHistoryTool } from './read-chat-history.js';
+import { readWebPageTool } from './read-web-page.js';
 import type { AnyToolDefinition } from './tool-definition.js';
 import { createToolRegistry, type ToolRegistry } from './tool-registry.js';
 import { webSearchTool } from './web-search.js';
@@ -42,6 +43,7 @@ export const BUILT_IN_TOOLS: readonly AnyToolDefinition[] = [
   getUserTool,
   findUserTool,
   webSearchTool,
+  readWebPageTool,
 ];
 
 /** The registry of the built-in tools. */

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { FeishuAccess } from '../../feishu/feishu-access.js';
 import type { ConversationContext } from '../conversation-context.js';
+import type { FetchPage } from './web/fetch-page.js';
 import type { SearchProvider } from './web/search-provider.js';
 
 /**
@@ -25,12 +26,14 @@ export interface ToolLimits {
 
 export type { FeishuAccess, FeishuRequestOptions } from '../../feishu/feishu-access.js';
 
-/** The web as tools may reach it: the configured search provider. */
+/** The web as tools may reach it: the configured search provider and the guarded page fetcher. */
 export interface WebAccess {
   /** Undefined when SEARCH_PROVIDER is not set: web search is off. */
   search: SearchProvider | undefined;
   /** Results one search lists at most (SEARCH_MAX_RESULTS, within `limits.maxItems`). */
   maxSearchResults: number;
+  /** Fetches a public page within FETCH_MAX_BYTES and FETCH_TIMEOUT_MS, never a private address. */
+  fetchPage: FetchPage;
 }
 
 /** What a tool's `execute` gets besides its input. */
@@ -70,6 +73,12 @@ export interface ToolDefinition<Schema extends z.ZodType = z.ZodType> {
   /** Feishu scopes to grant the app (tenant) or to request from the user (user), least privilege first. */
   readonly scopes: readonly string[];
   readonly access: ToolAccess;
+  /**
+   * For a write tool that changes only the bot's own state for this conversation, is confirmed in
+   * the answer and undone by a command (a schedule: `/schedules cancel`): why it needs no approval.
+   * Any other write tool is refused until approvals exist.
+   */
+  readonly withoutApproval?: string;
   readonly identity: ToolIdentity;
   /**
    * Does the work and returns text the model can read (Markdown welcome). Throw a `ToolError`

@@ -21,6 +21,8 @@ export class ToolError extends Error {
   readonly userNotice: string | undefined;
   /** Feishu's business code, when the failure came from Feishu. */
   readonly feishuCode: number | undefined;
+  /** What the model should do about it, when the category's general advice does not fit. */
+  readonly advice: string | undefined;
 
   constructor(
     code: ToolErrorCategory,
@@ -29,10 +31,12 @@ export class ToolError extends Error {
       scopes = [],
       userNotice,
       feishuCode,
+      advice,
       cause,
-    }: { scopes?: readonly string[]; userNotice?: string; feishuCode?: number; cause?: unknown } = {},
+    }: { scopes?: readonly string[]; userNotice?: string; feishuCode?: number; advice?: string; cause?: unknown } = {},
   ) {
     super(message, { cause });
+    this.advice = advice;
     this.code = code;
     this.scopes = scopes;
     this.userNotice = userNotice;

@@ -18,6 +18,7 @@ import type { ToolNotices } from './tool-notices.js';
 import type { ToolRegistry } from './tool-registry.js';
 import { boundText } from './tool-result.js';
 import { notAuthorizedUserAuthorization, type UserAuthorization } from './user-authorization.js';
+import { createPageFetcher } from './web/fetch-page.js';
 
 export const DEFAULT_TOOL_LIMITS: ToolLimits = { maxChars: 20_000, maxItems: 100 };
 export const DEFAULT_TOOL_TIMEOUT_MS = 20_000;
@@ -34,7 +35,7 @@ export interface ToolRuntimeOptions {
   limits?: Partial<ToolLimits>;
   /** One tool call's deadline, Feishu requests included. */
   timeoutMs?: number;
-  /** The web search provider and its result count; default: web search off. */
+  /** The web search provider, its result count and the page fetcher; default: search off, fetch with default limits. */
   web?: Partial<WebAccess>;
   /** Display names for the people tools mention (chat transcripts). */
   userName?: ((openId: string) => Promise<string | undefined>) | undefined;
@@ -77,7 +78,7 @@ function errorForModel(failure: ToolError): string {
     BAD_RESPONSE: 'The service sent something unreadable: say so; do not guess the content.',
     OTHER: 'Say the tool failed; do not guess the content.',
   };
-  return `TOOL ERROR (${failure.code}): ${failure.message}. ${advice[failure.code]}`;
+  return `TOOL ERROR (${failure.code}): ${failure.message}. ${failure.advice ?? advice[failure.code]}`;
 }
 
 /**
@@ -108,7 +109,11 @@ export function createToolRuntime({
   now = () => new Date(),
 }: ToolRuntimeOptions): ToolRuntime {
   const limits: ToolLimits = { ...DEFAULT_TOOL_LIMITS, ...givenLimits };
-  const web: WebAccess = { search: givenWeb.search, maxSearchResults: givenWeb.maxSearchResults ?? 5 };
+  const web: WebAccess = {
+    search: givenWeb.search,
+    maxSearchResults: givenWeb.maxSearchResults ?? 5,
+    fetchPage: givenWeb.fetchPage ?? createPageFetcher(),
+  };
 
   async function feishuFor(
     definition: AnyToolDefinition,

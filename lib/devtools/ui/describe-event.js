@@ -93,6 +93,13 @@ export function describe(event) {
         title: `Reply sent (${event.mode}${event.cards > 1 ? `, ${event.cards} cards` : ''}, ${formatNumber(event.length)} chars)`,
         sub: event.notice ? `${event.notice} · ${excerpt(event.text)}` : excerpt(event.text),
       };
+    case 'card.action':
+      return { title: `Card button ${event.action}: ${event.outcome}`, sub: '' };
+    case 'run.stopped':
+      return {
+        title: `Stopped by the asker (${event.via === 'message' ? 'typed stop' : 'Stop button'})`,
+        sub: `${formatNumber(event.length)} chars shown`,
+      };
     case 'feishu.api':
       return {
         title: `Feishu ${event.api}: ${event.outcome}`,

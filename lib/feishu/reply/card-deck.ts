@@ -1,7 +1,7 @@
 import type { Logger } from '../../log.js';
 import { FeishuApiError } from '../call-feishu.js';
 import type { CardCheckpoint } from './card-checkpoint.js';
-import { buildCardJson } from './card-json.js';
+import { buildCardJson, type CardControl } from './card-json.js';
 import { type CardHandle, type CardKitOperations, isCardLimitError } from './cardkit-operations.js';
 import {
   type CardMarkdownOptions,
@@ -53,6 +53,8 @@ export interface CardDeckOptions {
   thinkingText: string;
   /** Shown for an empty answer (a card element cannot be empty). */
   emptyText: string;
+  /** Buttons every card shows while it streams (Stop); a card loses them when it is closed. */
+  controls?: readonly CardControl[];
   /** A card was closed because the answer continues in the next one; `text` is its part of the answer. */
   onRolledOver?: (card: { index: number; cardId: string; text: string }) => void;
 }
@@ -97,6 +99,7 @@ export function createCardDeck({
   markdown,
   thinkingText,
   emptyText,
+  controls = [],
   onRolledOver = () => {},
 }: CardDeckOptions): CardDeck {
   const cards: CardSlot[] = [];
@@ -126,7 +129,7 @@ export function createCardDeck({
    * stay half-written forever.
    */
   const openCard = async (index: number, content: string, summary: string) => {
-    const card = await cardKit.create(buildCardJson({ body: { text: content }, streaming: true, summary }));
+    const card = await cardKit.create(buildCardJson({ body: { text: content, controls }, streaming: true, summary }));
     const opened = slot(index, card);
     opened.shown = content;
     cards.push(opened);
@@ -155,12 +158,13 @@ export function createCardDeck({
 
   const close = async (target: CardSlot, content: string, raw: string, footer: string | undefined) => {
     const summary = previewSummary(raw) || emptyText;
-    if (footer === undefined) {
+    // A card with buttons is replaced as a whole, so the closed card has none left to press.
+    if (footer === undefined && controls.length === 0) {
       await target.card.setStreaming(false, summary);
       return;
     }
     // The footer is a second element: replace the whole card (final text + footer, streaming off).
-    const body = { text: content, footer: renderCardMarkdown(footer, markdown) };
+    const body = { text: content, ...(footer === undefined ? {} : { footer: renderCardMarkdown(footer, markdown) }) };
     await target.card.replace(buildCardJson({ body, streaming: false, summary }), false);
     target.footer = footer;
   };

@@ -3,6 +3,15 @@ export const ANSWER_ELEMENT_ID = 'answer';
 /** The small line under a finished answer (model, tokens, time). */
 export const FOOTER_ELEMENT_ID = 'footer';
 
+/** A button under a streaming answer (Stop); its `value` comes back in the card callback. */
+export interface CardControl {
+  /** The element id (letters first, at most 20 characters). */
+  id: string;
+  label: string;
+  value: Record<string, string>;
+  style?: 'default' | 'primary' | 'danger';
+}
+
 /**
  * The pieces a reply card shows, each already rendered as card markdown. Every piece becomes its
  * own element with a stable `element_id`, so a later write can replace one piece without the
@@ -14,6 +23,8 @@ export interface CardBodyParts {
   text: string;
   /** Shown under the answer once it is complete. */
   footer?: string;
+  /** Buttons under the answer while it streams (absent on a closed card). */
+  controls?: readonly CardControl[];
 }
 
 /** One element of a schema 2.0 card body. */
@@ -25,10 +36,20 @@ export type CardElement = { tag: string; element_id?: string } & Record<string, 
  * @example
  * buildCardBody({ text: 'Hello', footer: 'gpt-4o · 1.2 s' }).elements.length; // 2
  */
-export function buildCardBody({ text, footer }: CardBodyParts): { elements: CardElement[] } {
+export function buildCardBody({ text, footer, controls = [] }: CardBodyParts): { elements: CardElement[] } {
   const elements: CardElement[] = [{ tag: 'markdown', element_id: ANSWER_ELEMENT_ID, content: text }];
   if (footer !== undefined) {
     elements.push({ tag: 'markdown', element_id: FOOTER_ELEMENT_ID, text_size: 'notation', content: footer });
+  }
+  for (const control of controls) {
+    elements.push({
+      tag: 'button',
+      element_id: control.id,
+      text: { tag: 'plain_text', content: control.label },
+      type: control.style ?? 'default',
+      size: 'small',
+      behaviors: [{ type: 'callback', value: control.value }],
+    });
   }
   return { elements };
 }

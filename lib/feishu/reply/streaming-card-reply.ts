@@ -7,6 +7,7 @@ import {
   createCheckpointSaver,
 } from './card-checkpoint.js';
 import { type CardGoal, CardReplanError, createCardDeck } from './card-deck.js';
+import type { CardControl } from './card-json.js';
 import { createCardKitOperations } from './cardkit-operations.js';
 import { createCoalescingWriter } from './coalescing-writer.js';
 import type { CardMarkdownOptions } from './markdown.js';
@@ -31,6 +32,8 @@ export interface StreamingCardReplyOptions extends ReplyOptions {
   maxCards?: number;
   /** What the card shows before the first words arrive. */
   thinkingText?: string;
+  /** Buttons under the answer while it streams (Stop); gone once the card is closed. */
+  controls?: readonly CardControl[];
   markdown?: Omit<CardMarkdownOptions, 'openFence'>;
   /** Format and reaction of the plain-text fallback. */
   textFallback?: { format?: TextReplyFormat; reaction?: string | false };
@@ -90,6 +93,7 @@ export function createStreamingCardReply({
   backoff,
   requestTimeoutMs = REPLY_DEFAULTS.requestTimeoutMs,
   thinkingText = '⏳ Thinking…',
+  controls,
   emptyText = REPLY_DEFAULTS.emptyText,
   markdown = {},
   textFallback = {},
@@ -128,6 +132,7 @@ export function createStreamingCardReply({
     markdown,
     thinkingText,
     emptyText,
+    ...(controls === undefined ? {} : { controls }),
     onRolledOver: ({ index, cardId, text }) => bus.emit({ type: 'reply.card', traceId, cardId, index, text }),
   });
   let textSink: ReplySink | undefined;

@@ -25,6 +25,20 @@ export type WebhookErrorCode =
   | 'SIGNATURE_REQUIRED'
   | 'STORE_UNAVAILABLE';
 
+/**
+ * A card button press as the card route hands it on (after verification).
+ * Legacy (schema 1) card callbacks have no header: the body itself is the action.
+ */
+export function cardActionFromEnvelope(envelope: Envelope): CardAction {
+  return envelope.kind === 'event'
+    ? { eventId: envelope.eventId, eventType: envelope.eventType, event: envelope.event }
+    : {
+        eventId: undefined,
+        eventType: 'card.action.legacy',
+        event: envelope.kind === 'invalid' ? envelope.body : undefined,
+      };
+}
+
 /** A card button press as the card route hands it on (after verification). */
 export interface CardAction {
   eventId: string | undefined;
@@ -234,15 +248,7 @@ export function webhookRoutes({
     if (verified.ok === 'challenge') return c.json({ challenge: verified.challenge });
     if (!verified.ok) return reject(c, verified.status, verified.code, verified.detail);
     const { envelope } = verified;
-    const action: CardAction =
-      envelope.kind === 'event'
-        ? { eventId: envelope.eventId, eventType: envelope.eventType, event: envelope.event }
-        : // Legacy (schema 1) card callbacks have no header: the body itself is the action.
-          {
-            eventId: undefined,
-            eventType: 'card.action.legacy',
-            event: envelope.kind === 'invalid' ? envelope.body : undefined,
-          };
+    const action = cardActionFromEnvelope(envelope);
     if (onCardAction === undefined) return c.json({});
     const handled = onCardAction(action).catch((error: unknown) => {
       log.error({ err: error, eventType: action.eventType }, 'card action handler failed');

@@ -31,7 +31,7 @@ describe('fake Feishu chats with the real lark SDK client', () => {
     );
     fake.seedChat({ chatId: 'oc_left', ownerOpenId: 'ou_owner', botIsMember: false });
     expect((await sdkFailure(client.im.v1.chat.get({ path: { chat_id: 'oc_left' } }))).code).toBe(
-      FEISHU_CODES.chatOperatorNotInChat,
+      FEISHU_CODES.notInChat,
     );
   });
 });

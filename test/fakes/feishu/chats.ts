@@ -18,13 +18,16 @@ export interface FakeChat {
   botIsMember: boolean;
 }
 
+/** What `seedChat` takes: the chat id and owner, the rest defaulted. */
+export type SeedChat = Partial<FakeChat> & { chatId: string; ownerOpenId: string };
+
 declare module './core.js' {
   interface FeishuApis {
     'im.chat.get': true;
   }
   interface FakeFeishu {
     /** Adds or replaces a group chat (owner, managers, mode). */
-    seedChat(chat: Partial<FakeChat> & { chatId: string; ownerOpenId: string }): FakeChat;
+    seedChat(chat: SeedChat): FakeChat;
   }
 }
 
@@ -32,7 +35,7 @@ export const CHAT_CODES = {
   /** Documented: "Your request specifies a chat_id which is invalid." */
   chatIdInvalid: 232006,
   /** Documented: "Operator can NOT be out of the chat." */
-  chatOperatorNotInChat: 232011,
+  notInChat: 232011,
 } as const;
 
 export const chatsArea = defineFeishuArea({
@@ -48,7 +51,7 @@ export const chatsArea = defineFeishuArea({
       handle({ params, query }) {
         const chat = chats.get(params.chat_id ?? '');
         if (chat === undefined) return fail(CHAT_CODES.chatIdInvalid, 'invalid chat_id');
-        if (!chat.botIsMember) return fail(CHAT_CODES.chatOperatorNotInChat, 'operator is not in the chat');
+        if (!chat.botIsMember) return fail(CHAT_CODES.notInChat, 'operator is not in the chat');
         // Only open ids are kept; other id types answer as Feishu would with a different id space.
         const idType = query.user_id_type ?? 'open_id';
         const id = (openId: string) => (idType === 'open_id' ? openId : `${idType}_${openId.slice(3)}`);

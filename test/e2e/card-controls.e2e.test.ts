@@ -1,0 +1,303 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type RunningBot, startBot } from '../../lib/bot.js';
+import { loadConfig } from '../../lib/config.js';
+import { CARD_PRESS_TEXT } from '../../lib/conversation/card-actions.js';
+import { STOPPED_MEMORY_MARK, STOPPED_NOTICE } from '../../lib/conversation/handle-message.js';
+import { STOP_TEXT } from '../../lib/conversation/run-stops.js';
+import { silentLogger } from '../../lib/log.js';
+import type { StampedBotEvent } from '../../lib/observe/bot-event.js';
+import { buildMessageEvent, DEFAULT_USER_OPEN_ID, postEvent } from '../fakes/event-sender.js';
+import { type CardState, type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
+import { type FakeLongConnection, startFakeLongConnection } from '../fakes/fake-long-connection.js';
+import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
+import { answerCard, buttonValue, pressCallback, pressCard } from '../support/card-press.js';
+
+/**
+ * The Stop button as a person uses it: a signed, encrypted mention → a streaming card with a Stop
+ * button (fake Feishu) → the button's value read from the card Feishu holds → a signed, encrypted
+ * `card.action.trigger` callback to /webhook/card → the toast the presser sees, the card closed as
+ * "Stopped" with the text so far, the model request cut (fake OpenAI), memory and the lane.
+ */
+
+const encryptKey = 'card-controls-encrypt-key';
+const token = 'card-controls-token';
+const GROUP_CHAT = 'oc_card_controls_group';
+const OTHER_USER = 'ou_someone_else_000000000000000000';
+const ADMIN_USER = 'ou_chat_admin_00000000000000000000';
+/** A slow answer: 60 chunks 150 ms apart, so a Stop lands mid-stream. */
+const SLOW_ANSWER = Array.from({ length: 60 }, (_, index) => `word${index}`).join(' ');
+
+describe('card controls over the webhook: Stop', () => {
+  let feishu: FakeFeishu;
+  let openai: FakeOpenAI;
+  let bot: RunningBot;
+  let baseUrl: string;
+  const events: StampedBotEvent[] = [];
+  let threadCount = 0;
+
+  beforeAll(async () => {
+    feishu = await startFakeFeishu();
+    openai = await startFakeOpenAI();
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      ...feishu.env(),
+      FEISHU_ENCRYPT_KEY: encryptKey,
+      FEISHU_VERIFICATION_TOKEN: token,
+      OPENAI_BASE_URL: openai.baseURL,
+      OPENAI_API_KEY: openai.apiKey,
+      MODEL: 'gpt-test',
+      CARD_UPDATES_PER_SECOND: '5',
+      STORE_URL: 'sqlite::memory:',
+      ENABLE_DEVTOOLS: 'false',
+    });
+    bot = await startBot(config, { log: silentLogger(), dispatcher: { pollIntervalMs: 50 } });
+    bot.bus.subscribe((event) => events.push(event));
+    baseUrl = `http://127.0.0.1:${bot.port}`;
+  });
+
+  afterAll(async () => {
+    await bot?.stop();
+    await openai?.close();
+    await feishu?.close();
+  });
+
+  beforeEach(() => {
+    openai.reset();
+    events.length = 0;
+  });
+
+  async function mention(text: string, { thread, sender }: { thread?: string; sender?: string } = {}) {
+    const threadId = thread ?? `omt_controls_${++threadCount}`;
+    const root = feishu.seedMessage({ chatId: GROUP_CHAT, threadId, text: 'thread root' });
+    const event = buildMessageEvent({
+      fake: feishu,
+      chatId: GROUP_CHAT,
+      mentionBot: true,
+      text,
+      rootId: root.messageId,
+      threadId,
+      token,
+      ...(sender === undefined ? {} : { senderOpenId: sender }),
+    });
+    const response = await postEvent(`${baseUrl}/webhook/event`, event, { encryptKey });
+    expect(response.status).toBe(200);
+    return { messageId: event.event.message.message_id, threadId, rootId: root.messageId };
+  }
+
+  const replyCard = (messageId: string) => answerCard(feishu, messageId);
+  const stopButton = (card: CardState) => buttonValue(card, 'stop');
+
+  /** Waits until the answer card streams some words and shows its Stop button; returns the button value. */
+  async function streamingWithStop(messageId: string) {
+    await feishu.waitFor(
+      () => {
+        const found = replyCard(messageId);
+        return found?.card.streaming === true && feishu.visibleText(found.replyId).includes('word1');
+      },
+      { timeoutMs: 15_000, description: 'a streaming card with words' },
+    );
+    const { replyId, card } = replyCard(messageId)!;
+    const value = stopButton(card);
+    expect(value).toBeDefined();
+    return { replyId, value: value! };
+  }
+
+  async function press(replyId: string, value: Record<string, unknown>, operator?: string, eventId?: string) {
+    const { status, ...answer } = await pressCard(`${baseUrl}/webhook/card`, {
+      fake: feishu,
+      replyId,
+      value,
+      encryptKey,
+      token,
+      chatId: GROUP_CHAT,
+      ...(operator === undefined ? {} : { operator }),
+      ...(eventId === undefined ? {} : { eventId }),
+    });
+    expect(status).toBe(200);
+    return answer;
+  }
+
+  async function closed(messageId: string) {
+    await feishu.waitFor(() => replyCard(messageId)?.card.streaming === false, {
+      timeoutMs: 15_000,
+      description: 'the answer card closed',
+    });
+    return replyCard(messageId)!;
+  }
+
+  it('the asker presses Stop: toast, card "Stopped" with the text so far, model cut, memory marked, lane free', async () => {
+    openai.script('gpt-test', { text: SLOW_ANSWER, chunkSize: 6, chunkDelayMs: 150 });
+    const { messageId, threadId, rootId } = await mention('tell me a long story');
+    const { replyId, value } = await streamingWithStop(messageId);
+
+    const pressedAt = Date.now();
+    expect(await press(replyId, value)).toEqual({ toast: { type: 'info', content: STOP_TEXT.stopping } });
+    const { card } = await closed(messageId);
+    const stoppedAfter = Date.now() - pressedAt;
+    // Within a second on a quiet machine; generous here for a loaded CI box.
+    expect(stoppedAfter).toBeLessThan(5_000);
+
+    const shown = feishu.visibleText(replyId);
+    expect(shown).toContain('word1');
+    expect(shown).toContain(STOPPED_NOTICE);
+    expect(shown).not.toContain('word59');
+    // The closed card has no button left to press.
+    expect(stopButton(card)).toBeUndefined();
+    await openai.waitForIdle(5_000);
+    expect(openai.requestsFor('gpt-test')[0]?.outcome).toBe('client-closed');
+    await expect
+      .poll(() => events.find((event) => event.type === 'run.stopped' && event.traceId === value.run), {
+        timeout: 5_000,
+      })
+      .toMatchObject({ via: 'button' });
+    const job = await bot.store.getJob(String(value.run));
+    await expect.poll(async () => (await bot.store.getJob(String(value.run)))?.status, { timeout: 5_000 }).toBe('done');
+    expect(job).not.toBeNull();
+
+    const history = await bot.store.readHistory(`chat:${GROUP_CHAT}:thread:${threadId}`, 10);
+    const assistant = history.filter((turn) => turn.role === 'assistant').at(-1);
+    expect(assistant?.content).toContain(STOPPED_MEMORY_MARK);
+    expect(assistant?.content).toContain('word1');
+
+    // The lane is free: the next question in the thread is answered.
+    openai.script('gpt-test', { text: 'Next answer.' });
+    const next = await mention('and now?', { thread: threadId });
+    expect(rootId).toBeDefined();
+    await closed(next.messageId);
+    expect(feishu.visibleText(replyCard(next.messageId)!.replyId)).toContain('Next answer.');
+    // The second model call saw the stopped answer in its history.
+    const followUp = JSON.stringify(openai.requestsFor('gpt-test').at(-1)?.body);
+    expect(followUp).toContain('stopped by the user');
+  });
+
+  it('someone else gets a toast and the answer goes on; a chat admin may stop it', async () => {
+    feishu.seedChat({ chatId: GROUP_CHAT, ownerOpenId: ADMIN_USER });
+    openai.script('gpt-test', { text: SLOW_ANSWER, chunkSize: 6, chunkDelayMs: 120 });
+    const { messageId } = await mention('another long story');
+    const { replyId, value } = await streamingWithStop(messageId);
+
+    expect(await press(replyId, value, OTHER_USER)).toEqual({
+      toast: { type: 'warning', content: CARD_PRESS_TEXT.notYours },
+    });
+    expect(replyCard(messageId)?.card.streaming).toBe(true);
+    expect(events.find((event) => event.type === 'card.action')).toMatchObject({ outcome: 'refused' });
+
+    expect(await press(replyId, value, ADMIN_USER)).toEqual({ toast: { type: 'info', content: STOP_TEXT.stopping } });
+    await closed(messageId);
+    expect(feishu.visibleText(replyId)).toContain(STOPPED_NOTICE);
+  });
+
+  it('a double press and a repeated delivery: one stop, then "already finished" and "already received"', async () => {
+    openai.script('gpt-test', { text: SLOW_ANSWER, chunkSize: 6, chunkDelayMs: 120 });
+    const { messageId } = await mention('a third long story');
+    const { replyId, value } = await streamingWithStop(messageId);
+
+    expect(await press(replyId, value, DEFAULT_USER_OPEN_ID, 'ev_press_once')).toMatchObject({
+      toast: { content: STOP_TEXT.stopping },
+    });
+    // Feishu delivers the same callback again (same event id).
+    expect(await press(replyId, value, DEFAULT_USER_OPEN_ID, 'ev_press_once')).toMatchObject({
+      toast: { content: CARD_PRESS_TEXT.duplicate },
+    });
+    await closed(messageId);
+    await expect.poll(async () => (await bot.store.getJob(String(value.run)))?.status, { timeout: 5_000 }).toBe('done');
+    // A second press of the (by now replaced) button.
+    expect(await press(replyId, value)).toMatchObject({ toast: { content: STOP_TEXT.finished } });
+    expect(events.filter((event) => event.type === 'run.stopped' && event.traceId === value.run)).toHaveLength(1);
+  });
+
+  it('"stop" typed in the thread stops the running answer, and is not answered itself', async () => {
+    openai.script('gpt-test', { text: SLOW_ANSWER, chunkSize: 6, chunkDelayMs: 150 });
+    const { messageId, threadId } = await mention('yet another long story');
+    const { replyId, value } = await streamingWithStop(messageId);
+
+    const stop = await mention('停止', { thread: threadId });
+    await closed(messageId);
+    expect(feishu.visibleText(replyId)).toContain(STOPPED_NOTICE);
+    await expect
+      .poll(() => events.find((event) => event.type === 'run.stopped' && event.traceId === value.run), {
+        timeout: 5_000,
+      })
+      .toMatchObject({ via: 'message' });
+    await expect
+      .poll(() => events.some((event) => event.type === 'message.ignored' && event.reason === 'stop request'), {
+        timeout: 5_000,
+      })
+      .toBe(true);
+    expect(feishu.repliesTo(stop.messageId, { fromBot: true })).toHaveLength(0);
+    expect(openai.requestsFor('gpt-test')).toHaveLength(1);
+  });
+});
+
+describe('card controls over the long connection: Stop', () => {
+  let feishu: FakeFeishu;
+  let openai: FakeOpenAI;
+  let gateway: FakeLongConnection;
+  let bot: RunningBot;
+
+  beforeAll(async () => {
+    feishu = await startFakeFeishu();
+    openai = await startFakeOpenAI();
+    // One domain serves the gateway and the Open API, as on Feishu.
+    gateway = await startFakeLongConnection({ apiUrl: feishu.url });
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      ...feishu.env(),
+      FEISHU_DOMAIN: gateway.url,
+      FEISHU_EVENT_MODE: 'websocket',
+      OPENAI_BASE_URL: openai.baseURL,
+      OPENAI_API_KEY: openai.apiKey,
+      MODEL: 'gpt-test',
+      STORE_URL: 'sqlite::memory:',
+      ENABLE_DEVTOOLS: 'false',
+    });
+    bot = await startBot(config, { log: silentLogger(), dispatcher: { pollIntervalMs: 50 } });
+    await bot.feishu?.connection?.ready;
+  });
+
+  afterAll(async () => {
+    await bot?.stop();
+    await gateway?.close();
+    await openai?.close();
+    await feishu?.close();
+  });
+
+  it('a press arrives as a card frame, is answered on the connection with a toast, and stops the answer', async () => {
+    openai.script('gpt-test', { text: SLOW_ANSWER, chunkSize: 6, chunkDelayMs: 150 });
+    const event = buildMessageEvent({ fake: feishu, chatType: 'p2p', text: 'a long story over the socket' });
+    expect(await gateway.sendEvent(event)).toEqual({ code: 200 });
+    const messageId = event.event.message.message_id;
+    await feishu.waitFor(
+      () => {
+        const found = answerCard(feishu, messageId);
+        return found?.card.streaming === true && feishu.visibleText(found.replyId).includes('word1');
+      },
+      { timeoutMs: 15_000, description: 'a streaming card with words' },
+    );
+    const { replyId, card } = answerCard(feishu, messageId)!;
+    const value = buttonValue(card, 'stop')!;
+
+    const someoneElse = await gateway.sendCardAction(
+      pressCallback({ fake: feishu, replyId, value, token: '', operator: OTHER_USER }),
+    );
+    expect(someoneElse).toEqual({
+      code: 200,
+      type: 'card',
+      data: { toast: { type: 'warning', content: CARD_PRESS_TEXT.notYours } },
+    });
+    const asker = await gateway.sendCardAction(pressCallback({ fake: feishu, replyId, value, token: '' }));
+    expect(asker).toEqual({ code: 200, type: 'card', data: { toast: { type: 'info', content: STOP_TEXT.stopping } } });
+    await feishu.waitFor(() => answerCard(feishu, messageId)?.card.streaming === false, {
+      timeoutMs: 10_000,
+      description: 'the card closed',
+    });
+    expect(feishu.visibleText(replyId)).toContain(STOPPED_NOTICE);
+    expect(feishu.visibleText(replyId)).not.toContain('word59');
+  });
+});

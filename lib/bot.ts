@@ -62,6 +62,7 @@ import { createScheduleTools } from './schedules/schedule-tools.js';
 import { createScheduler } from './schedules/scheduler.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
+import { userAuthFromConfig } from './user-auth/user-auth-from-config.js';
 
 /** The app label of spend and usage series while one process serves one Feishu app. */
 const DEFAULT_APP_LABEL = 'default';
@@ -157,7 +158,7 @@ export async function startBot(
     dispatcher: dispatcherTuning = {},
     installProcessHandlers = false,
     monitor: givenMonitor,
-    userAuthorization,
+    userAuthorization: givenUserAuthorization,
   }: StartBotOptions = {},
 ): Promise<RunningBot> {
   const logFormat = resolveLogFormat(config.logFormat);
@@ -259,6 +260,9 @@ export async function startBot(
           log,
         })
       : undefined;
+  // Per-person authorization (TOKEN_ENCRYPTION_KEY + PUBLIC_BASE_URL): tools reading as the asker.
+  const userAuth = userAuthFromConfig({ config, feishuClient, store, bus, log });
+  const userAuthorization = givenUserAuthorization ?? userAuth?.authorization;
   const botIdentity = feishuClient ? () => fetchBotIdentity(feishuClient, { bus }) : undefined;
   // Warm the cache in the background: a slow Feishu must not hold up start-up.
   botIdentity?.().catch((error: unknown) => log.warn({ err: error }, 'bot identity not available yet'));
@@ -342,6 +346,7 @@ export async function startBot(
     ...(managerAgent
       ? {
           answer: createMessageHandler({
+            ...(userAuth ? { forgetUserAuthorization: (userId: string) => userAuth.authorization.forget(userId) } : {}),
             policy: config.policy,
             budget,
             memoryTokenBudget: config.model.memoryTokenBudget,
@@ -439,6 +444,7 @@ export async function startBot(
     { path: '/', app: health },
     { path: '/', app: metricsRoutes({ registry: metrics.registry }) },
   ];
+  if (userAuth) routes.push({ path: '/', app: userAuth.routes });
   if (webhookMounted) {
     routes.push({
       path: '/webhook',

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { CHAT_SETTING_NAMES } from './conversation/chat-settings.js';
 import { isTimeZone } from './cost/budget-day.js';
+import { parseTokenKey } from './user-auth/token-cipher.js';
 
 /**
  * Every environment variable the bot reads, in one table. The names in the README's first
@@ -325,6 +326,18 @@ export const SETTINGS = {
   /** On outside production when unset. */
   ENABLE_DEVTOOLS: setting('devtools.enabled', booleanFlag.optional()),
   DEVTOOLS_TOKEN: secret('devtools.token'),
+
+  /**
+   * Per-person Feishu authorization, for tools that read as the asking user: on when
+   * TOKEN_ENCRYPTION_KEY and PUBLIC_BASE_URL are set (and the Feishu channel is on). Feishu's
+   * consent page sends the person back to `${PUBLIC_BASE_URL}/oauth/callback`, which must be in
+   * the app's redirect URLs.
+   */
+  PUBLIC_BASE_URL: setting('userAuth.publicBaseUrl', z.string().url().optional()),
+  /** 32 bytes (64 hex characters or base64) sealing every stored user token with AES-256-GCM. */
+  TOKEN_ENCRYPTION_KEY: secret('userAuth.tokenKey'),
+  /** Answer with what only the asker may see in group chats too (default: direct chats only). */
+  USER_AUTH_IN_GROUPS: setting('userAuth.allowInGroups', booleanFlag.default(false)),
   DEVTOOLS_RING_SIZE: setting('devtools.ringSize', positiveInt(5_000)),
   DEVTOOLS_TRACE_RETENTION: setting('devtools.traceRetention', positiveInt(500)),
 } satisfies Record<string, Setting>;
@@ -357,6 +370,8 @@ interface Derived {
   model: { enabled: boolean };
   /** ENABLE_DEVTOOLS, else on outside production. */
   devtools: { enabled: boolean };
+  /** TOKEN_ENCRYPTION_KEY and PUBLIC_BASE_URL set, and the Feishu channel on. */
+  userAuth: { enabled: boolean };
   /** Human sentences about features that are off, for the start-up log in development. */
   notices: string[];
   /** Every secret value, so the logger can scrub them wherever they appear. */
@@ -562,6 +577,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     notices.push('Devtools answer loopback requests only: DEVTOOLS_TOKEN not set');
   }
 
+  const { userAuth } = settings;
+  if (userAuth.tokenKey !== undefined) {
+    try {
+      parseTokenKey(userAuth.tokenKey);
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  }
+  if ((userAuth.tokenKey === undefined) !== (userAuth.publicBaseUrl === undefined)) {
+    problems.push(
+      userAuth.tokenKey === undefined
+        ? 'TOKEN_ENCRYPTION_KEY: required with PUBLIC_BASE_URL (per-person authorization stores tokens only encrypted)'
+        : 'PUBLIC_BASE_URL: required with TOKEN_ENCRYPTION_KEY (Feishu sends people back to <PUBLIC_BASE_URL>/oauth/callback)',
+    );
+  }
+  if (production && userAuth.publicBaseUrl?.startsWith('http://')) {
+    problems.push('PUBLIC_BASE_URL: must be https:// in production (authorization codes travel in it)');
+  }
+  const userAuthEnabled = feishuEnabled && userAuth.tokenKey !== undefined && userAuth.publicBaseUrl !== undefined;
+  if (feishuEnabled && !userAuthEnabled) {
+    notices.push(
+      'Per-person authorization off: tools that read as the asking user say they need TOKEN_ENCRYPTION_KEY and PUBLIC_BASE_URL',
+    );
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   const secrets = Object.entries(SETTINGS)
@@ -576,6 +616,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     feishu: { ...feishu, enabled: feishuEnabled },
     model: { ...model, enabled: modelEnabled },
     devtools: { ...settings.devtools, enabled: devtoolsEnabled },
+    userAuth: { ...userAuth, enabled: userAuthEnabled },
     notices,
     secrets,
   };

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { addressedToBot, type DecidableMessage, type Decision, decide } from './decide.js';
 import type { PolicyVerdict } from './policy.js';
 
-const person = { openId: 'ou_person', type: 'user' };
-const bot = { openId: 'ou_other_bot', type: 'app' };
+type Sender = { openId: string; type: string; self?: true };
+const person: Sender = { openId: 'ou_person', type: 'user' };
+const bot: Sender = { openId: 'ou_other_bot', type: 'app' };
 
 const direct = (text: string, sender = person): DecidableMessage => ({
   kind: 'message',
@@ -59,7 +60,25 @@ const table: Array<[string, DecidableMessage, PolicyVerdict | undefined, Decisio
     'an image a bot sent in a direct chat',
     image('p2p', bot),
     undefined,
-    { action: 'ignore', reason: 'unsupported: image messages are not read' },
+    { action: 'ignore', reason: 'sender is a bot' },
+  ],
+  [
+    'an image with sender_type bot (the receive event schema) in a direct chat: no notice either',
+    image('p2p', { openId: 'ou_other_bot', type: 'bot' }),
+    undefined,
+    { action: 'ignore', reason: 'sender is a bot' },
+  ],
+  [
+    'a mention from a bot whose sender_type is bot',
+    group('@Bot hello', true, { openId: 'ou_other_bot', type: 'bot' }),
+    allow,
+    { action: 'ignore', reason: 'sender is a bot' },
+  ],
+  [
+    'our own message echoed back, typed as a user',
+    direct('hello', { openId: 'ou_self', type: 'user', self: true }),
+    allow,
+    { action: 'ignore', reason: 'sender is a bot' },
   ],
   [
     'a direct message without a chat id',

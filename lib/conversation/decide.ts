@@ -1,4 +1,10 @@
-import { ignoreReason, type NormalisedMessage, type UnsupportedMessage } from '../feishu/normalise-message.js';
+import {
+  BOT_SENDER_REASON,
+  botSender,
+  ignoreReason,
+  type NormalisedMessage,
+  type UnsupportedMessage,
+} from '../feishu/normalise-message.js';
 import { type CommandName, isStopRequest, parseCommand } from './commands.js';
 import type { PolicyVerdict } from './policy.js';
 
@@ -64,14 +70,17 @@ export function addressedToBot<Message extends DecidableMessage>(
  */
 export function decide({ message, verdict }: DecisionInput): Decision {
   if (message.kind === 'unsupported') {
+    // Not even a notice for a bot: two bots telling each other "I can only read text" loop forever.
+    if (message.sender !== undefined && botSender(message.sender) !== undefined) {
+      return { action: 'ignore', reason: BOT_SENDER_REASON };
+    }
     const reason = `unsupported: ${message.detail}`;
     // In a direct chat the person is clearly talking to us: say why nothing else happens.
     const tellSender =
       message.reason === 'MESSAGE_TYPE_UNSUPPORTED' &&
       message.chatType === 'p2p' &&
       Boolean(message.messageId) &&
-      Boolean(message.chatId) &&
-      message.sender?.type !== 'app';
+      Boolean(message.chatId);
     return tellSender ? { action: 'notice', kind: 'unsupported-type', reason } : { action: 'ignore', reason };
   }
   const notAddressed = ignoreReason(message);

@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import type { BudgetGuard } from '../cost/budget-guard.js';
 import type { ChatAdmins } from '../feishu/chat-admins.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
-import type { NormalisedMessage, NormaliseResult } from '../feishu/normalise-message.js';
+import { botSender, type NormalisedMessage, type NormaliseResult } from '../feishu/normalise-message.js';
 import { conversationKey } from '../inbox/conversation-key.js';
 import type { JobContext, JobHandler } from '../inbox/job-handler.js';
 import type { Logger } from '../log.js';
@@ -29,6 +29,8 @@ import type { RunStops, RunWatch } from './run-stops.js';
 export interface MessageHandlerOptions {
   /** Allowlists, rate limits and the input length limit. */
   policy: Config['policy'];
+  /** Forgets a person's own Feishu authorization (`/logout`); absent when per-person authorization is off. */
+  forgetUserAuthorization?: ((userId: string) => Promise<boolean>) | undefined;
   /** Daily budgets per chat and user (checked with the policy). */
   budget?: BudgetGuard | undefined;
   /** How much history (in tokens) goes with each question. */
@@ -132,6 +134,7 @@ function summaryLine(answer: {
  */
 export function createMessageHandler({
   policy: policySettings,
+  forgetUserAuthorization,
   budget,
   memoryTokenBudget,
   appId,
@@ -197,10 +200,13 @@ export function createMessageHandler({
 
     const decision = decide({ message, verdict });
     switch (decision.action) {
-      case 'ignore':
+      case 'ignore': {
         bus.emit({ type: 'message.ignored', traceId, reason: decision.reason });
+        const bot = message.sender === undefined ? undefined : botSender(message.sender);
+        if (bot !== undefined) bus.emit({ type: 'message.bot-skipped', traceId, sender: bot });
         await keepForRoom(message, traceId);
         return;
+      }
       case 'notice': {
         if (decision.reason !== undefined) bus.emit({ type: 'message.ignored', traceId, reason: decision.reason });
         const sink = await startReply(read, replySinkFor);
@@ -228,6 +234,9 @@ export function createMessageHandler({
       clearMemory: () => memory.clear(key),
       specialists: managerAgent.specialists,
       inThread: Boolean(message.threadId || message.rootId),
+      ...(forgetUserAuthorization === undefined
+        ? {}
+        : { forgetUserAuthorization: () => forgetUserAuthorization(message.sender.openId) }),
       args: message.text.trim().replace(/^\S+\s*/, ''),
       ...(schedules === undefined || !feishuChat
         ? {}
@@ -262,7 +271,7 @@ export function createMessageHandler({
   /** In `stored` mode, a group message not addressed to the bot is kept for when it is. */
   async function keepForRoom(message: NormaliseResult, traceId: string): Promise<void> {
     if (groupContext === undefined || message.kind !== 'message' || message.chatType !== 'group') return;
-    if (message.mentionsBot || message.sender.type === 'app' || message.text === '') return;
+    if (message.mentionsBot || botSender(message.sender) !== undefined || message.text === '') return;
     try {
       if ((await groupContext.mode(message.chatId)) !== 'stored') return;
       await groupContext.room.remember(message, {

@@ -10,6 +10,34 @@
 
 export type ChatType = 'p2p' | 'group';
 
+/** Who sent a message: Feishu's sender type, and `self` when its open_id is the bot's own. */
+export interface MessageSender {
+  openId: string;
+  /** `user`, or a bot: `bot` (the receive event's schema) or `app` (the message-list API's). */
+  type: string;
+  /** Sent by this bot (its own message echoed back), whatever `type` says. */
+  self?: true;
+}
+
+/** Sender types Feishu uses for bots: `bot` in receive events, `app` in the message APIs. */
+export const BOT_SENDER_TYPES: ReadonlySet<string> = new Set(['bot', 'app']);
+
+/** The reason a message from a bot is not answered (nor noticed): two bots would answer each other forever. */
+export const BOT_SENDER_REASON = 'sender is a bot';
+
+/**
+ * Which kind of bot sent the message, or undefined for a person: `self` (our own open_id, whatever
+ * the type), else the bot sender type.
+ *
+ * @example
+ * if (botSender(message.sender) !== undefined) return; // never answer a bot
+ */
+export function botSender(sender: Pick<MessageSender, 'type' | 'self'>): 'self' | 'bot' | 'app' | undefined {
+  if (sender.self === true) return 'self';
+  if (sender.type === 'bot' || sender.type === 'app') return sender.type;
+  return undefined;
+}
+
 export interface MessageMention {
   /** Placeholder in the text, e.g. `@_user_1`. */
   key: string;
@@ -25,7 +53,7 @@ export interface NormalisedMessage {
   rootId?: string;
   threadId?: string;
   parentId?: string;
-  sender: { openId: string; type: string };
+  sender: MessageSender;
   /** Plain text; mentions as `@Name`, the bot's own mention removed. */
   text: string;
   mentions: MessageMention[];
@@ -46,7 +74,7 @@ export interface UnsupportedMessage {
   messageId?: string;
   chatId?: string;
   chatType?: ChatType;
-  sender?: { openId: string; type: string };
+  sender?: MessageSender;
 }
 
 export type NormaliseResult = NormalisedMessage | UnsupportedMessage;
@@ -198,9 +226,11 @@ export function normaliseMessage(event: unknown, { botOpenId }: NormaliseOptions
   const chatId = text(message.chat_id);
   const chatType: ChatType = message.chat_type === 'p2p' ? 'p2p' : 'group';
   const messageType = text(message.message_type) ?? 'unknown';
-  const senderInfo = {
-    openId: text(senderIds.open_id) ?? '',
+  const senderOpenId = text(senderIds.open_id) ?? '';
+  const senderInfo: MessageSender = {
+    openId: senderOpenId,
     type: text(sender.sender_type) ?? 'unknown',
+    ...(botOpenId !== undefined && senderOpenId === botOpenId ? { self: true as const } : {}),
   };
   const where = {
     messageType,
@@ -259,7 +289,7 @@ export function ignoreReason(
   message: Pick<NormalisedMessage, 'chatType' | 'sender' | 'mentionsBot'>,
 ): string | undefined {
   // Bots (including ourselves) talking to each other loop forever.
-  if (message.sender.type === 'app') return 'sender is a bot';
+  if (botSender(message.sender) !== undefined) return BOT_SENDER_REASON;
   if (message.chatType === 'p2p') return undefined;
   return message.mentionsBot ? undefined : 'group message without a mention of the bot';
 }

@@ -14,6 +14,13 @@ export type BotEvent =
   | { type: 'event.received'; traceId: string; source: EventSource; eventType: string; eventId: string }
   | { type: 'event.duplicate'; traceId: string; source: EventSource; key: 'event_id' | 'message_id' }
   | { type: 'event.rejected'; source: EventSource; status: number; reason: string }
+  /**
+   * Acknowledged and dropped without a job: `stale`, created longer ago than the dedupe TTL (its
+   * dedupe keys may be gone, so it could be answered twice).
+   */
+  | { type: 'event.dropped'; traceId: string; source: EventSource; reason: 'stale' }
+  /** A message from a bot (`bot`/`app` sender type, or our own open_id: `self`), neither answered nor noticed. */
+  | { type: 'message.bot-skipped'; traceId: string; sender: 'bot' | 'app' | 'self' }
   | { type: 'job.queued'; traceId: string; jobId: string; lane: string; kind: string }
   | { type: 'job.started'; traceId: string; jobId: string; lane: string; attempt: number }
   | {
@@ -62,6 +69,12 @@ export type BotEvent =
       costUsd: number;
       /** False when the price table does not know the model: cost 0, and no budget counts it. */
       priced: boolean;
+    }
+  | {
+      /** A person's own Feishu authorization changed (never carries a token). */
+      type: 'user-auth.changed';
+      userId: string;
+      change: 'granted' | 'declined' | 'wrong-person' | 'refreshed' | 'revoked' | 'logged-out';
     }
   | { type: 'agent.delegation'; traceId: string; from: string; to: string; task: string }
   | {

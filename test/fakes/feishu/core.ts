@@ -265,7 +265,7 @@ export async function startFeishuServer(
   const waiter = createProbeWaiter({ pollMs: 25 });
   const faults = createFaultBook();
   const tenantTokens = createTenantTokens({ now, expireSeconds: tokenExpireSeconds, authErrorStatus });
-  const userTokens = createUserTokens();
+  const userTokens = createUserTokens({ now });
   const router = createRouter<FeishuRoute>();
   const apiNames = new Set<FeishuApiName>();
   const resets: Array<() => void> = [];

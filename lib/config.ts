@@ -219,11 +219,6 @@ export const SETTINGS = {
   CHAT_ALLOWED_MODELS: setting('groups.allowedModels', commaList),
   /** Chat settings no chat may change (comma list of persona, language, model, tools, specialists, context, user-reads). */
   CHAT_LOCKED_SETTINGS: setting('groups.lockedSettings', commaList),
-  /**
-   * Whether answers built from the asking user's own Feishu authorization may be posted in a
-   * group (everyone there reads them); each chat's admins may change it unless locked.
-   */
-  CHAT_USER_READS_IN_GROUP: setting('groups.userReadsInGroup', booleanFlag.default(false)),
   /** After the bot is removed from a chat, that chat's memory and settings are deleted after this. */
   CHAT_STATE_RETENTION_DAYS: setting(
     'groups.removedChatRetentionMs',
@@ -336,7 +331,10 @@ export const SETTINGS = {
   PUBLIC_BASE_URL: setting('userAuth.publicBaseUrl', z.string().url().optional()),
   /** 32 bytes (64 hex characters or base64) sealing every stored user token with AES-256-GCM. */
   TOKEN_ENCRYPTION_KEY: secret('userAuth.tokenKey'),
-  /** Answer with what only the asker may see in group chats too (default: direct chats only). */
+  /**
+   * Answer with what only the asker may see in group chats too (default: direct chats only); the
+   * default for every chat, which a group's admins may change (`/config user-reads`) unless locked.
+   */
   USER_AUTH_IN_GROUPS: setting('userAuth.allowInGroups', booleanFlag.default(false)),
   DEVTOOLS_RING_SIZE: setting('devtools.ringSize', positiveInt(5_000)),
   DEVTOOLS_TRACE_RETENTION: setting('devtools.traceRetention', positiveInt(500)),

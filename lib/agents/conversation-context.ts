@@ -21,8 +21,8 @@ export interface ConversationContext {
   /** Tools this chat's admins turned off: no agent of this answer is offered them. */
   disabledTools?: readonly string[];
   /**
-   * False when answers built from the asking user's own Feishu authorization may not be posted
-   * here (a group whose settings say so): user-identity tools then refuse. Unset: allowed.
+   * Whether answers built from the asking user's own Feishu authorization may be posted here
+   * (this group's setting); unset: the deployment's USER_AUTH_IN_GROUPS.
    */
   userReadsInGroup?: boolean;
   /** IANA time zone for "today" in the instructions; default Asia/Shanghai (Feishu's home). */

@@ -316,13 +316,13 @@ export function chatSettingsPolicyFromConfig(
       defaultLanguage: ChatLanguage;
       allowedModels: readonly string[];
       lockedSettings: readonly string[];
-      userReadsInGroup: boolean;
     };
+    userAuth: { allowInGroups: boolean };
     model: { primary: string | undefined; fallbacks: readonly string[] };
   },
   { tools, specialists }: { tools: readonly string[]; specialists: readonly string[] },
 ): ChatSettingsPolicy {
-  const { groups, model } = config;
+  const { groups, model, userAuth } = config;
   const configured = [model.primary, ...model.fallbacks].filter((name): name is string => name !== undefined);
   return {
     defaults: {
@@ -330,7 +330,7 @@ export function chatSettingsPolicyFromConfig(
       language: groups.defaultLanguage,
       model: undefined,
       groupContext: groups.context,
-      userReadsInGroup: groups.userReadsInGroup,
+      userReadsInGroup: userAuth.allowInGroups,
     },
     allowedModels: groups.allowedModels.length > 0 ? groups.allowedModels : configured,
     locked: CHAT_SETTING_NAMES.filter((name) => groups.lockedSettings.includes(name)),

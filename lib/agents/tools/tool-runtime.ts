@@ -131,11 +131,6 @@ export function createToolRuntime({
           userNotice: `${definition.name}: ${message ?? 'this needs your own Feishu authorization of the bot.'}`,
         });
       if (userId === undefined || userId === '') throw refused('there is no Feishu user to act for here.');
-      if (conversation.chatType === 'group' && conversation.userReadsInGroup === false) {
-        throw refused(
-          "this group's settings keep what your own authorization reads out of the group; ask me in a direct chat.",
-        );
-      }
       const result = await userAuthorization.tokenFor({
         userId,
         tool: definition.name,

@@ -13,6 +13,7 @@ import { createDeadLetterReply, createNoticeHandler } from './conversation/notic
 import { createReplyRouter } from './conversation/reply-routing.js';
 import { createRoomContext } from './conversation/room-context.js';
 import { createRunStops, stopButtonHandler } from './conversation/run-stops.js';
+import { createTurnResolverFromConfig } from './conversation/turn-resolver-from-config.js';
 import { createTypedStop } from './conversation/typed-stop.js';
 import { createBudgetGuard } from './cost/budget-guard.js';
 import { readPriceFile } from './cost/price-file.js';
@@ -130,6 +131,8 @@ export interface StartBotOptions {
   dispatcher?: Partial<
     Pick<DispatcherOptions, 'pollIntervalMs' | 'retryBackoffMs' | 'abortGraceMs' | 'reservedConcurrency'>
   >;
+  /** The schedules' clock and poll interval, so tests move time to a due schedule instead of waiting. */
+  schedules?: { now?: () => number; pollMs?: number };
   /**
    * Take over the process: SIGINT/SIGTERM/PM2 'shutdown' drain and exit, uncaughtException drains
    * and exits 1, unhandledRejection is logged and counted, and FATAL_UNHANDLED_REJECTIONS of them
@@ -156,6 +159,7 @@ export async function startBot(
     log: givenLog,
     handlers: buildHandlers,
     dispatcher: dispatcherTuning = {},
+    schedules: scheduleTuning = {},
     installProcessHandlers = false,
     monitor: givenMonitor,
     userAuthorization: givenUserAuthorization,
@@ -295,6 +299,7 @@ export async function startBot(
         defaultTimeZone: config.schedules.defaultTimeZone,
         maxPerChat: config.schedules.maxPerChat,
         minIntervalMs: config.schedules.minIntervalMs,
+        ...(scheduleTuning.now === undefined ? {} : { now: scheduleTuning.now }),
       })
     : undefined;
   // Without a model the 'answer' kind has no handler: messages wait durably for a process that has one.
@@ -322,6 +327,10 @@ export async function startBot(
   });
   // One lookup for /config, card buttons and typed stops; within a card callback's 3 s.
   const chatAdmins = feishuClient ? createChatAdmins({ client: feishuClient, bus, timeoutMs: 1_500 }) : undefined;
+  // Images, files, voice, quotes and forwarded bundles, resolved in the job (docs/messages.md).
+  const attachmentWork = managerAgent
+    ? createTurnResolverFromConfig({ config, feishuClient, bus, log, botOpenId, nameOf: userNames?.name })
+    : undefined;
   // Stop requests and card buttons: the run's Stop control, a typed "stop", on either transport.
   const runStops = createRunStops({ store, log });
   const isChatAdmin = chatAdmins ? createChatAdminCheck({ admins: chatAdmins }) : undefined;
@@ -361,6 +370,8 @@ export async function startBot(
             schedules: scheduleService,
             runStops,
             ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
+            turns: attachmentWork?.turns,
+            vision: { primarySeesImages: config.model.primarySeesImages, visionModel: config.model.visionModel },
             groupContext: {
               room: createRoomContext({
                 store,
@@ -431,7 +442,8 @@ export async function startBot(
         owner: leaseOwner,
         maxLateMs: config.schedules.maxLateMs,
         maxRuns: config.schedules.maxRuns,
-        pollMs: config.schedules.pollMs,
+        pollMs: scheduleTuning.pollMs ?? config.schedules.pollMs,
+        ...(scheduleTuning.now === undefined ? {} : { now: scheduleTuning.now }),
         onEnqueued: (job) => dispatcher.wake(job.kind),
       })
     : undefined;
@@ -566,6 +578,7 @@ export async function startBot(
     },
     { name: 'drain dispatcher', run: () => dispatcher.drain(Math.floor(config.shutdownTimeoutMs * 0.6)) },
     { name: 'close server', run: () => serverClosed },
+    { name: 'stop the extraction worker', run: () => attachmentWork?.close() },
     // Writes finished traces before the store closes.
     { name: 'close devtools tracker', run: () => devtools?.tracker.close() },
     { name: 'close store', run: () => store.close() },

@@ -150,6 +150,35 @@ export const SETTINGS = {
   ),
   /** JSON file of extra specialist agents operators add without code (see docs/agents.md). */
   SPECIALISTS_FILE: setting('model.specialistsFile', z.string().min(1).optional()),
+  /** Whether MODEL takes images; when it does not, turns with images go to VISION_MODEL (or get a notice). */
+  MODEL_SUPPORTS_IMAGES: setting(
+    'model.primarySeesImages',
+    booleanFlag.optional().transform((value) => value ?? true),
+  ),
+  /** A model that reads images, for turns with pictures when MODEL cannot (docs/messages.md). */
+  VISION_MODEL: setting('model.visionModel', optionalText),
+  /** OpenAI-compatible speech-to-text model (e.g. whisper-1) for voice messages; unset: a notice instead. */
+  TRANSCRIPTION_MODEL: setting('model.transcriptionModel', optionalText),
+  TRANSCRIPTION_TIMEOUT_MS: setting('model.transcriptionTimeoutMs', positiveInt(60_000)),
+
+  /** Largest file, image or voice message read, in bytes; larger ones get a notice. */
+  ATTACHMENT_MAX_BYTES: setting('attachments.maxBytes', positiveInt(20_000_000)),
+  /** Images of one message the model looks at; the rest get a notice. */
+  ATTACHMENT_MAX_IMAGES: setting('attachments.maxImages', positiveInt(10)),
+  /** One download from Feishu, waiting for the answer included. */
+  ATTACHMENT_DOWNLOAD_TIMEOUT_MS: setting('attachments.downloadTimeoutMs', positiveInt(30_000)),
+  /** Reading one document in the extraction worker. */
+  ATTACHMENT_EXTRACT_TIMEOUT_MS: setting('attachments.extractTimeoutMs', positiveInt(20_000)),
+  /** Characters of one document's text the model gets; longer ones end with what was left out. */
+  ATTACHMENT_TEXT_BUDGET_CHARS: setting('attachments.textBudgetChars', positiveInt(40_000)),
+  /** Characters of one document's text memory keeps for follow-up questions. */
+  ATTACHMENT_MEMORY_CHARS: setting('attachments.memoryChars', positiveInt(4_000)),
+  /** What an Office file may unpack to (a zip bomb is refused before it is inflated). */
+  ATTACHMENT_MAX_UNZIPPED_BYTES: setting('attachments.maxUnzippedBytes', positiveInt(200_000_000)),
+  /** Where downloads wait for a job's retries; unset: a folder in the system's temp directory. */
+  ATTACHMENT_CACHE_DIR: setting('attachments.cacheDir', optionalText),
+  /** All cached downloads together, in bytes (oldest jobs' files go first). */
+  ATTACHMENT_CACHE_MAX_BYTES: setting('attachments.cacheMaxBytes', positiveInt(500_000_000)),
 
   /** One tool call's deadline, Feishu requests included; a slower tool answers "timed out". */
   TOOL_TIMEOUT_MS: setting('tools.timeoutMs', positiveInt(20_000)),

@@ -1,5 +1,6 @@
 import type { ModelMessage } from 'ai';
 import type { Config } from '../config.js';
+import type { TurnContent } from '../conversation/resolve-turn.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
@@ -39,8 +40,20 @@ export interface AnswerOptions {
   context: ConversationContext;
   /** Earlier turns, oldest first (already within the memory budget). */
   history: readonly HistoryMessage[];
-  /** The user's message. */
+  /** The user's message as plain text (links in it are pointed out; commands and limits read it). */
   input: string;
+  /**
+   * What the model gets for the user's turn when the message had more than words: text, images,
+   * documents' text, transcripts, in the user's order. Default: `input` as one text part.
+   */
+  content?: TurnContent;
+  /**
+   * The text of the message replied to, already read by the job; `undefined` lets the manager
+   * read it itself through `readQuotedMessage`, `null` says there is none to read.
+   */
+  quoted?: string | null;
+  /** Tried before MODEL for this turn (VISION_MODEL for a turn with images). */
+  preferredModel?: string;
   /**
    * Text the model reads just before the question, such as the group's recent discussion the
    * bot was not mentioned in. Not stored in memory.
@@ -201,7 +214,18 @@ export function createManagerAgent({
     name: MANAGER_AGENT_NAME,
     specialists,
     chain,
-    async answer({ context, history, input, background, chat, signal, onText }) {
+    async answer({
+      context,
+      history,
+      input,
+      content,
+      quoted: given,
+      preferredModel,
+      background,
+      chat,
+      signal,
+      onText,
+    }) {
       // What the user must be told about the tools, whatever the model makes of their errors.
       const notices = createToolNotices();
       const toolSet = tools.toolSet(ownTools, { agent: MANAGER_AGENT_NAME, conversation: context, notices });
@@ -210,17 +234,32 @@ export function createManagerAgent({
         toolSet[specialist.name] = specialistTool(specialist, { conversation: context, dependencies, notices });
       }
       const quoted =
-        context.parentId === undefined || readQuotedMessage === undefined
-          ? undefined
-          : await withTimeout(readQuotedMessage(context.parentId), 2_000, () => new Error('quoted message: too slow'))
-              .then((text) => (text === undefined || text.trim() === '' ? undefined : text.slice(0, MAX_QUOTED_CHARS)))
-              .catch((error: unknown) => {
-                log?.debug({ traceId: context.traceId, err: error }, 'quoted message not read');
-                return undefined;
-              });
+        given !== undefined
+          ? (given?.slice(0, MAX_QUOTED_CHARS) ?? undefined)
+          : context.parentId === undefined || readQuotedMessage === undefined
+            ? undefined
+            : await withTimeout(readQuotedMessage(context.parentId), 2_000, () => new Error('quoted message: too slow'))
+                .then((text) =>
+                  text === undefined || text.trim() === '' ? undefined : text.slice(0, MAX_QUOTED_CHARS),
+                )
+                .catch((error: unknown) => {
+                  log?.debug({ traceId: context.traceId, err: error }, 'quoted message not read');
+                  return undefined;
+                });
       // Same "author: text" form as the stored group turns, so the model sees one convention.
       const author = context.userName ?? context.userId;
-      const current = context.chatType === 'group' && author !== undefined ? `${author}: ${input}` : input;
+      const prefix = context.chatType === 'group' && author !== undefined ? `${author}: ` : '';
+      const current: ModelMessage = {
+        role: 'user',
+        content:
+          content === undefined || content.length === 0
+            ? `${prefix}${input}`
+            : content.map((part, index) =>
+                index === 0 && part.type === 'text' && prefix !== ''
+                  ? { ...part, text: `${prefix}${part.text}` }
+                  : part,
+              ),
+      };
       const result = await runAgent({
         agent: MANAGER_AGENT_NAME,
         traceId: context.traceId,
@@ -234,12 +273,13 @@ export function createManagerAgent({
           chat,
           ...(botName === undefined ? {} : { botName }),
         }),
-        ...(chat?.model === undefined ? {} : { preferredModel: chat.model }),
         messages: [
           ...historyToMessages(history, context.chatType),
           ...(background === undefined || background === '' ? [] : [{ role: 'user' as const, content: background }]),
-          { role: 'user', content: current },
+          current,
         ],
+        // A turn's own need (a vision model for images) before the chat's chosen model.
+        ...((preferredModel ?? chat?.model) === undefined ? {} : { preferredModel: preferredModel ?? chat?.model }),
         tools: toolSet,
         maxSteps,
         ...(totalTimeoutMs === undefined ? {} : { totalTimeoutMs }),

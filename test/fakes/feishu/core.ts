@@ -452,6 +452,12 @@ function toResponse(reply: Reply): Response {
       headers: { 'content-type': 'text/plain; charset=utf-8', ...headers },
     });
   }
+  if (reply.body instanceof ReadableStream) {
+    return new Response(reply.body as ReadableStream<Uint8Array>, {
+      status: reply.status,
+      headers: { 'content-type': 'application/octet-stream', ...headers },
+    });
+  }
   if (reply.body instanceof Uint8Array) {
     return new Response(reply.body, {
       status: reply.status,

@@ -461,6 +461,7 @@ export async function startBot(
     ? createScheduler({
         store,
         log,
+        bus,
         owner: leaseOwner,
         maxLateMs: config.schedules.maxLateMs,
         maxRuns: config.schedules.maxRuns,
@@ -502,6 +503,7 @@ export async function startBot(
         token: config.notify.token,
         store,
         log,
+        bus,
         bodyLimitBytes: config.notify.bodyLimitBytes,
         onEnqueued: (job) => dispatcher.wake(job.kind),
       }),

@@ -26,6 +26,7 @@ import { feishuCardActionHandler } from './feishu/card-callback.js';
 import { createChatAdminCheck } from './feishu/chat-admins.js';
 import { createFeishuClient, type FeishuClient } from './feishu/feishu-client.js';
 import { type LongConnection, startLongConnection } from './feishu/long-connection.js';
+import { createMessageOriginCheck } from './feishu/message-origin.js';
 import { createUserNames } from './feishu/user-names.js';
 import { webhookRoutes } from './feishu/webhook/webhook-routes.js';
 import { componentStates } from './health/component-states.js';
@@ -343,6 +344,9 @@ export async function startBot(
             managerAgent,
             schedules: scheduleService,
             runStops,
+            // A forged event must not make the bot read one chat on behalf of another.
+            originCheck:
+              feishuClient === undefined ? undefined : createMessageOriginCheck({ client: feishuClient, bus }),
             ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
             groupContext: {
               room: createRoomContext({

@@ -134,6 +134,12 @@ export function createMetrics({
     labelNames: ['sender'] as const,
     registers,
   });
+  const securityEvents = new Counter({
+    name: `${PREFIX}security_events_total`,
+    help: 'Events that look like an attack, by kind and reason (message-origin: Feishu does not confirm the message an event names).',
+    labelNames: ['kind', 'reason'] as const,
+    registers,
+  });
   const jobsQueued = new Counter({
     name: `${PREFIX}jobs_queued_total`,
     help: 'Jobs added to the inbox.',
@@ -309,6 +315,9 @@ export function createMetrics({
   for (const kind of ['uncaughtException', 'unhandledRejection']) processErrors.inc({ kind }, 0);
   for (const outcome of ['done', 'retry', 'dead', 'released']) jobsFinished.inc({ outcome }, 0);
   for (const sender of ['bot', 'app', 'self']) botMessagesSkipped.inc({ sender }, 0);
+  for (const reason of ['MESSAGE_UNKNOWN', 'CHAT_MISMATCH', 'SENDER_MISMATCH']) {
+    securityEvents.inc({ kind: 'message-origin', reason }, 0);
+  }
   setConnection('off', 0);
 
   function setConnection(state: ConnectionState, count: number) {
@@ -387,6 +396,9 @@ export function createMetrics({
         break;
       case 'event.dropped':
         eventsDropped.inc({ source: event.source, reason: event.reason });
+        break;
+      case 'security.event':
+        securityEvents.inc({ kind: event.kind, reason: event.reason });
         break;
       case 'message.bot-skipped':
         botMessagesSkipped.inc({ sender: event.sender });

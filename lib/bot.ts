@@ -11,6 +11,7 @@ import { createDeadLetterReply, createNoticeHandler } from './conversation/notic
 import { createReplyRouter } from './conversation/reply-routing.js';
 import { createRoomContext } from './conversation/room-context.js';
 import { createRunStops, stopButtonHandler } from './conversation/run-stops.js';
+import { createTurnResolverFromConfig } from './conversation/turn-resolver-from-config.js';
 import { createTypedStop } from './conversation/typed-stop.js';
 import { createBudgetGuard } from './cost/budget-guard.js';
 import { readPriceFile } from './cost/price-file.js';
@@ -30,6 +31,7 @@ import { createMessageOriginCheck } from './feishu/message-origin.js';
 import { createUserNames } from './feishu/user-names.js';
 import { webhookRoutes } from './feishu/webhook/webhook-routes.js';
 import { componentStates } from './health/component-states.js';
+import { type ConcurrencyReport, concurrencyReport } from './health/concurrency-report.js';
 import { attachHealthMonitor, HealthMonitor, healthOptionsFromConfig } from './health/health-monitor.js';
 import { type HealthRoutesOptions, healthReport, healthRoutes, type ReadinessCheck } from './health/health-routes.js';
 import { type BotMetrics, createMetrics, metricsRoutes } from './health/metrics.js';
@@ -61,6 +63,7 @@ import { createScheduleTools } from './schedules/schedule-tools.js';
 import { createScheduler } from './schedules/scheduler.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
+import { userAuthFromConfig } from './user-auth/user-auth-from-config.js';
 
 /** The app label of spend and usage series while one process serves one Feishu app. */
 const DEFAULT_APP_LABEL = 'default';
@@ -128,6 +131,8 @@ export interface StartBotOptions {
   dispatcher?: Partial<
     Pick<DispatcherOptions, 'pollIntervalMs' | 'retryBackoffMs' | 'abortGraceMs' | 'reservedConcurrency'>
   >;
+  /** The schedules' clock and poll interval, so tests move time to a due schedule instead of waiting. */
+  schedules?: { now?: () => number; pollMs?: number };
   /**
    * Take over the process: SIGINT/SIGTERM/PM2 'shutdown' drain and exit, uncaughtException drains
    * and exits 1, unhandledRejection is logged and counted, and FATAL_UNHANDLED_REJECTIONS of them
@@ -154,9 +159,10 @@ export async function startBot(
     log: givenLog,
     handlers: buildHandlers,
     dispatcher: dispatcherTuning = {},
+    schedules: scheduleTuning = {},
     installProcessHandlers = false,
     monitor: givenMonitor,
-    userAuthorization,
+    userAuthorization: givenUserAuthorization,
   }: StartBotOptions = {},
 ): Promise<RunningBot> {
   const logFormat = resolveLogFormat(config.logFormat);
@@ -191,7 +197,14 @@ export async function startBot(
       onStatusChange: ({ from, to, reasons }) => log.warn({ from, to, reasons }, 'health status changed'),
     });
   attachHealthMonitor(bus, monitor);
-  const metrics = createMetrics({ instanceId: config.instanceId, countJobs: () => store.countJobs(), monitor });
+  // The adaptive concurrency of agent runs, known once the model chain and dispatcher exist.
+  let readConcurrency: (() => ConcurrencyReport | undefined) | undefined;
+  const metrics = createMetrics({
+    instanceId: config.instanceId,
+    countJobs: () => store.countJobs(),
+    monitor,
+    concurrency: () => readConcurrency?.(),
+  });
   metrics.attach(bus);
   // Spend per chat, person, app and model: priced here, summed in the store for the budgets.
   const prices = createPriceTable(config.cost.pricesFile === undefined ? {} : readPriceFile(config.cost.pricesFile));
@@ -231,6 +244,7 @@ export async function startBot(
   let boundToLoopback = false;
 
   const healthOptions: HealthRoutesOptions = {
+    concurrency: () => readConcurrency?.(),
     monitor,
     readiness,
     store,
@@ -258,6 +272,9 @@ export async function startBot(
           log,
         })
       : undefined;
+  // Per-person authorization (TOKEN_ENCRYPTION_KEY + PUBLIC_BASE_URL): tools reading as the asker.
+  const userAuth = userAuthFromConfig({ config, feishuClient, store, bus, log });
+  const userAuthorization = givenUserAuthorization ?? userAuth?.authorization;
   const botIdentity = feishuClient ? () => fetchBotIdentity(feishuClient, { bus }) : undefined;
   // Warm the cache in the background: a slow Feishu must not hold up start-up.
   botIdentity?.().catch((error: unknown) => log.warn({ err: error }, 'bot identity not available yet'));
@@ -290,6 +307,7 @@ export async function startBot(
         defaultTimeZone: config.schedules.defaultTimeZone,
         maxPerChat: config.schedules.maxPerChat,
         minIntervalMs: config.schedules.minIntervalMs,
+        ...(scheduleTuning.now === undefined ? {} : { now: scheduleTuning.now }),
       })
     : undefined;
   // Without a model the 'answer' kind has no handler: messages wait durably for a process that has one.
@@ -302,10 +320,15 @@ export async function startBot(
         bus,
         log,
         feishuClient,
+        maxConcurrency: config.inbox.maxConcurrentJobs,
         ...(userAuthorization === undefined ? {} : { userAuthorization }),
         ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
         ...(scheduleService === undefined ? {} : { extraTools: createScheduleTools(scheduleService) }),
       })
+    : undefined;
+  // Images, files, voice, quotes and forwarded bundles, resolved in the job (docs/messages.md).
+  const attachmentWork = managerAgent
+    ? createTurnResolverFromConfig({ config, feishuClient, bus, log, botOpenId, nameOf: userNames?.name })
     : undefined;
   // Stop requests and card buttons: the run's Stop control, a typed "stop", on either transport.
   const runStops = createRunStops({ store, log });
@@ -331,6 +354,7 @@ export async function startBot(
     ...(managerAgent
       ? {
           answer: createMessageHandler({
+            ...(userAuth ? { forgetUserAuthorization: (userId: string) => userAuth.authorization.forget(userId) } : {}),
             policy: config.policy,
             budget,
             memoryTokenBudget: config.model.memoryTokenBudget,
@@ -348,6 +372,8 @@ export async function startBot(
             originCheck:
               feishuClient === undefined ? undefined : createMessageOriginCheck({ client: feishuClient, bus }),
             ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
+            turns: attachmentWork?.turns,
+            vision: { primarySeesImages: config.model.primarySeesImages, visionModel: config.model.visionModel },
             groupContext: {
               room: createRoomContext({
                 store,
@@ -388,7 +414,9 @@ export async function startBot(
     // hand back leases its previous incarnation held; those expire and are reclaimed instead.
     owner: leaseOwner,
     handlers,
-    concurrency: config.inbox.maxConcurrentJobs,
+    // Agent runs follow the model chain's adaptive limit (grows while the provider accepts,
+    // halves on a 429), never past MAX_CONCURRENT_JOBS; the lanes keep each conversation in order.
+    concurrency: managerAgent ? () => managerAgent.chain.concurrency().limit : config.inbox.maxConcurrentJobs,
     // A busy notice answers the overload itself: it must not wait for an agent slot.
     reservedKinds: [BUSY_NOTICE_KIND],
     leaseMs: config.inbox.leaseMs,
@@ -397,6 +425,16 @@ export async function startBot(
     onDeadLetter: createDeadLetterReply({ botOpenId, replySinkFor }),
     ...dispatcherTuning,
   });
+  if (managerAgent) {
+    const chain = managerAgent.chain;
+    readConcurrency = () => concurrencyReport(chain.concurrency(), dispatcher.running().main);
+    // A raised limit or a closed breaker admits more runs now, not at the next poll.
+    bus.subscribe((event) => {
+      if ((event.type === 'model.concurrency' && event.limit > event.previous) || event.type === 'model.breaker') {
+        dispatcher.wake('answer');
+      }
+    });
+  }
   const inbox = createInbox({
     store,
     bus,
@@ -416,7 +454,8 @@ export async function startBot(
         owner: leaseOwner,
         maxLateMs: config.schedules.maxLateMs,
         maxRuns: config.schedules.maxRuns,
-        pollMs: config.schedules.pollMs,
+        pollMs: scheduleTuning.pollMs ?? config.schedules.pollMs,
+        ...(scheduleTuning.now === undefined ? {} : { now: scheduleTuning.now }),
         onEnqueued: (job) => dispatcher.wake(job.kind),
       })
     : undefined;
@@ -429,6 +468,7 @@ export async function startBot(
     { path: '/', app: health },
     { path: '/', app: metricsRoutes({ registry: metrics.registry }) },
   ];
+  if (userAuth) routes.push({ path: '/', app: userAuth.routes });
   if (webhookMounted) {
     routes.push({
       path: '/webhook',
@@ -550,6 +590,7 @@ export async function startBot(
     },
     { name: 'drain dispatcher', run: () => dispatcher.drain(Math.floor(config.shutdownTimeoutMs * 0.6)) },
     { name: 'close server', run: () => serverClosed },
+    { name: 'stop the extraction worker', run: () => attachmentWork?.close() },
     // Writes finished traces before the store closes.
     { name: 'close devtools tracker', run: () => devtools?.tracker.close() },
     { name: 'close store', run: () => store.close() },

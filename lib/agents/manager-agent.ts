@@ -1,5 +1,6 @@
 import type { ModelMessage } from 'ai';
 import type { Config } from '../config.js';
+import type { TurnContent } from '../conversation/resolve-turn.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
@@ -39,8 +40,20 @@ export interface AnswerOptions {
   context: ConversationContext;
   /** Earlier turns, oldest first (already within the memory budget). */
   history: readonly HistoryMessage[];
-  /** The user's message. */
+  /** The user's message as plain text (links in it are pointed out; commands and limits read it). */
   input: string;
+  /**
+   * What the model gets for the user's turn when the message had more than words: text, images,
+   * documents' text, transcripts, in the user's order. Default: `input` as one text part.
+   */
+  content?: TurnContent;
+  /**
+   * The text of the message replied to, already read by the job; `undefined` lets the manager
+   * read it itself through `readQuotedMessage`, `null` says there is none to read.
+   */
+  quoted?: string | null;
+  /** Tried before MODEL for this turn (VISION_MODEL for a turn with images). */
+  preferredModel?: string;
   /**
    * Text the model reads just before the question, such as the group's recent discussion the
    * bot was not mentioned in. Not stored in memory.
@@ -170,7 +183,7 @@ export function createManagerAgent({
     name: MANAGER_AGENT_NAME,
     specialists,
     chain,
-    async answer({ context, history, input, background, signal, onText }) {
+    async answer({ context, history, input, content, quoted: given, preferredModel, background, signal, onText }) {
       // What the user must be told about the tools, whatever the model makes of their errors.
       const notices = createToolNotices();
       const toolSet = tools.toolSet(ownTools, { agent: MANAGER_AGENT_NAME, conversation: context, notices });
@@ -178,17 +191,32 @@ export function createManagerAgent({
         toolSet[specialist.name] = specialistTool(specialist, { conversation: context, dependencies, notices });
       }
       const quoted =
-        context.parentId === undefined || readQuotedMessage === undefined
-          ? undefined
-          : await withTimeout(readQuotedMessage(context.parentId), 2_000, () => new Error('quoted message: too slow'))
-              .then((text) => (text === undefined || text.trim() === '' ? undefined : text.slice(0, MAX_QUOTED_CHARS)))
-              .catch((error: unknown) => {
-                log?.debug({ traceId: context.traceId, err: error }, 'quoted message not read');
-                return undefined;
-              });
+        given !== undefined
+          ? (given?.slice(0, MAX_QUOTED_CHARS) ?? undefined)
+          : context.parentId === undefined || readQuotedMessage === undefined
+            ? undefined
+            : await withTimeout(readQuotedMessage(context.parentId), 2_000, () => new Error('quoted message: too slow'))
+                .then((text) =>
+                  text === undefined || text.trim() === '' ? undefined : text.slice(0, MAX_QUOTED_CHARS),
+                )
+                .catch((error: unknown) => {
+                  log?.debug({ traceId: context.traceId, err: error }, 'quoted message not read');
+                  return undefined;
+                });
       // Same "author: text" form as the stored group turns, so the model sees one convention.
       const author = context.userName ?? context.userId;
-      const current = context.chatType === 'group' && author !== undefined ? `${author}: ${input}` : input;
+      const prefix = context.chatType === 'group' && author !== undefined ? `${author}: ` : '';
+      const current: ModelMessage = {
+        role: 'user',
+        content:
+          content === undefined || content.length === 0
+            ? `${prefix}${input}`
+            : content.map((part, index) =>
+                index === 0 && part.type === 'text' && prefix !== ''
+                  ? { ...part, text: `${prefix}${part.text}` }
+                  : part,
+              ),
+      };
       const result = await runAgent({
         agent: MANAGER_AGENT_NAME,
         traceId: context.traceId,
@@ -204,8 +232,9 @@ export function createManagerAgent({
         messages: [
           ...historyToMessages(history, context.chatType),
           ...(background === undefined || background === '' ? [] : [{ role: 'user' as const, content: background }]),
-          { role: 'user', content: current },
+          current,
         ],
+        ...(preferredModel === undefined ? {} : { preferredModel }),
         tools: toolSet,
         maxSteps,
         ...(totalTimeoutMs === undefined ? {} : { totalTimeoutMs }),
@@ -233,7 +262,7 @@ export function createManagerAgent({
  */
 export function createModelChainFromConfig(
   model: Config['model'],
-  { bus, log }: { bus: EventBus; log?: Logger },
+  { bus, log, maxConcurrency }: { bus: EventBus; log?: Logger; maxConcurrency?: number },
 ): ModelChain {
   if (model.primary === undefined) throw new Error('MODEL is not set: the agent is off');
   return createModelChain({
@@ -247,6 +276,7 @@ export function createModelChainFromConfig(
     breakerFailures: model.breakerFailures,
     breakerFirstCooldownMs: model.breakerFirstCooldownMs,
     breakerCooldownMs: model.breakerCooldownMs,
+    ...(maxConcurrency === undefined ? {} : { maxConcurrency }),
     bus,
     ...(log === undefined ? {} : { log }),
   });
@@ -269,10 +299,13 @@ export async function createManagerAgentFromConfig({
   feishuClient,
   userAuthorization,
   resolveUserName,
+  maxConcurrency,
   extraTools = [],
   now,
 }: {
   model: Config['model'];
+  /** MAX_CONCURRENT_JOBS: the ceiling of every model's adaptive concurrency limit. */
+  maxConcurrency?: number;
   /**
    * Tools built at start-up from the bot's own parts (the schedule tools need the store), added
    * to the built-in ones and given to the manager itself.
@@ -338,7 +371,11 @@ export async function createManagerAgentFromConfig({
         }),
   });
   return createManagerAgent({
-    chain: createModelChainFromConfig(model, { bus, ...(log === undefined ? {} : { log }) }),
+    chain: createModelChainFromConfig(model, {
+      bus,
+      ...(log === undefined ? {} : { log }),
+      ...(maxConcurrency === undefined ? {} : { maxConcurrency }),
+    }),
     specialists,
     tools,
     ownTools,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { addressedToBot, type DecidableMessage, type Decision, decide } from './decide.js';
+import type { MessagePart } from './message-parts.js';
 import type { PolicyVerdict } from './policy.js';
 
 type Sender = { openId: string; type: string; self?: true };
@@ -29,6 +30,9 @@ const image = (chatType: 'p2p' | 'group', sender = person): DecidableMessage => 
   chatType,
   sender,
 });
+
+const pdf: MessagePart = { type: 'file', messageId: 'om_1', key: 'file_1', name: 'q3.pdf' };
+const quote: MessagePart = { type: 'quote', messageId: 'om_0' };
 
 const allow: PolicyVerdict = { action: 'allow' };
 const tooLong: PolicyVerdict = { action: 'reply', reason: 'input too long', text: 'Please shorten it.' };
@@ -142,6 +146,18 @@ const table: Array<[string, DecidableMessage, PolicyVerdict | undefined, Decisio
   ['an unknown /word goes to the agent', direct('/weather'), allow, { action: 'answer' }],
   ['a bare mention', group('', true), allow, { action: 'notice', kind: 'greeting' }],
   ['a whitespace-only direct message', direct('  \n '), allow, { action: 'notice', kind: 'greeting' }],
+  [
+    'a file with no words is answered, not greeted',
+    { kind: 'message', chatType: 'p2p', sender: person, mentionsBot: false, text: '', parts: [pdf] },
+    allow,
+    { action: 'answer' },
+  ],
+  [
+    'a bare mention replying to a message asks about that message',
+    { kind: 'message', chatType: 'group', sender: person, mentionsBot: true, text: '', parts: [quote] },
+    allow,
+    { action: 'answer' },
+  ],
   [
     'an addressed message nobody put to the policy',
     direct('hello'),

@@ -6,6 +6,7 @@ import {
   type UnsupportedMessage,
 } from '../feishu/normalise-message.js';
 import { type CommandName, isStopRequest, parseCommand } from './commands.js';
+import { hasNonTextParts } from './message-parts.js';
 import type { PolicyVerdict } from './policy.js';
 
 /**
@@ -13,7 +14,8 @@ import type { PolicyVerdict } from './policy.js';
  * platform payload, so a richer message shape only has to keep these fields meaning the same.
  */
 export type DecidableMessage =
-  | Pick<NormalisedMessage, 'kind' | 'chatType' | 'sender' | 'mentionsBot' | 'text'>
+  | (Pick<NormalisedMessage, 'kind' | 'chatType' | 'sender' | 'mentionsBot' | 'text'> &
+      Partial<Pick<NormalisedMessage, 'parts'>>)
   | Pick<UnsupportedMessage, 'kind' | 'reason' | 'detail' | 'chatType' | 'messageId' | 'chatId' | 'sender'>;
 
 /** The fixed short replies the decision can choose instead of an answer. */
@@ -93,6 +95,7 @@ export function decide({ message, verdict }: DecisionInput): Decision {
   if (isStopRequest(message.text)) return { action: 'ignore', reason: 'stop request' };
   const command = parseCommand(message.text);
   if (command !== undefined) return { action: 'command', command };
-  if (message.text.trim() === '') return { action: 'notice', kind: 'greeting' };
+  // A picture, a file or a voice message with no words is still something to answer.
+  if (message.text.trim() === '' && !hasNonTextParts(message.parts)) return { action: 'notice', kind: 'greeting' };
   return { action: 'answer' };
 }

@@ -55,7 +55,12 @@ interface MessageKeys {
   botSender: 'bot' | 'app' | undefined;
 }
 
-function messageKeys(event: unknown): MessageKeys | undefined {
+function messageKeys({ event, message: neutral }: InboundEvent): MessageKeys | undefined {
+  if (neutral !== undefined) {
+    const { messageId, chatId, sender } = neutral;
+    const botSender = BOT_SENDER_TYPES.has(sender.type) ? (sender.type as 'bot' | 'app') : undefined;
+    return { messageId, chatId, lane: conversationKey(neutral), botSender };
+  }
   if (!isObject(event) || !isObject(event.message)) return undefined;
   const message = event.message;
   const messageId = text(message.message_id);
@@ -176,7 +181,7 @@ export function createInbox({
   return {
     async accept(inbound: InboundEvent): Promise<AcceptResult> {
       const kind = jobKinds[inbound.eventType];
-      const keys = inbound.eventType === MESSAGE_EVENT_TYPE ? messageKeys(inbound.event) : undefined;
+      const keys = inbound.eventType === MESSAGE_EVENT_TYPE ? messageKeys(inbound) : undefined;
       const jobId = keys ? `message:${keys.messageId}` : `event:${inbound.eventId}`;
       bus.emit({
         type: 'event.received',

@@ -80,7 +80,14 @@ export type BotEvent =
       /** False when the price table does not know the model: cost 0, and no budget counts it. */
       priced: boolean;
     }
+  | {
+      /** A person's own Feishu authorization changed (never carries a token). */
+      type: 'user-auth.changed';
+      userId: string;
+      change: 'granted' | 'declined' | 'wrong-person' | 'refreshed' | 'revoked' | 'logged-out';
+    }
   | { type: 'agent.delegation'; traceId: string; from: string; to: string; task: string }
+  | AttachmentResolvedEvent
   | {
       type: 'tool.call';
       traceId: string;
@@ -116,6 +123,14 @@ export type BotEvent =
       outcome: 'success' | 'error' | 'refused';
       latencyMs: number;
       category?: ErrorCategory;
+    }
+  | {
+      /** A model's adaptive concurrency limit changed, and why (grown, or cut on a 429 or a latency spike). */
+      type: 'model.concurrency';
+      model: string;
+      limit: number;
+      previous: number;
+      reason: string;
     }
   | {
       /** A model's circuit breaker changed state; `cooldownMs` and `category` when it opened. */
@@ -175,3 +190,34 @@ export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'fai
 export type BotEventType = BotEvent['type'];
 /** An event with the time the bus stamped on it. */
 export type StampedBotEvent = BotEvent & { at: number };
+
+/**
+ * One part of a message resolved in the job (downloaded and read, transcribed, or read back from
+ * Feishu), or the notice it became instead. Names and sizes only: no bytes, no document text.
+ */
+export interface AttachmentResolvedEvent {
+  type: 'attachment.resolved';
+  traceId: string;
+  part: 'image' | 'file' | 'audio' | 'quote' | 'forward' | 'unreadable';
+  /** The message the part belongs to, and the platform's key for its resource. */
+  messageId?: string;
+  key?: string;
+  /** The file name, or "the image" / "the voice message". */
+  name: string;
+  /** Detected from the bytes. */
+  mediaType?: string;
+  sizeBytes?: number;
+  outcome: 'ok' | 'notice';
+  /** Served from the job's resource cache (a retry), not downloaded again. */
+  cached?: boolean;
+  /** Characters of text the model got from it (a document, a transcript, a quoted or forwarded message). */
+  chars?: number;
+  /** The transcript of a voice message, capped for display. */
+  transcript?: string;
+  /** The notice the user saw instead, and its stable code. */
+  notice?: string;
+  code?: string;
+  downloadMs?: number;
+  /** Downloading and reading it together. */
+  elapsedMs: number;
+}

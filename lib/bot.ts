@@ -31,6 +31,7 @@ import { type LongConnection, startLongConnection } from './feishu/long-connecti
 import { createUserNames } from './feishu/user-names.js';
 import { webhookRoutes } from './feishu/webhook/webhook-routes.js';
 import { componentStates } from './health/component-states.js';
+import { type ConcurrencyReport, concurrencyReport } from './health/concurrency-report.js';
 import { attachHealthMonitor, HealthMonitor, healthOptionsFromConfig } from './health/health-monitor.js';
 import { type HealthRoutesOptions, healthReport, healthRoutes, type ReadinessCheck } from './health/health-routes.js';
 import { type BotMetrics, createMetrics, metricsRoutes } from './health/metrics.js';
@@ -130,6 +131,8 @@ export interface StartBotOptions {
   dispatcher?: Partial<
     Pick<DispatcherOptions, 'pollIntervalMs' | 'retryBackoffMs' | 'abortGraceMs' | 'reservedConcurrency'>
   >;
+  /** The schedules' clock and poll interval, so tests move time to a due schedule instead of waiting. */
+  schedules?: { now?: () => number; pollMs?: number };
   /**
    * Take over the process: SIGINT/SIGTERM/PM2 'shutdown' drain and exit, uncaughtException drains
    * and exits 1, unhandledRejection is logged and counted, and FATAL_UNHANDLED_REJECTIONS of them
@@ -156,6 +159,7 @@ export async function startBot(
     log: givenLog,
     handlers: buildHandlers,
     dispatcher: dispatcherTuning = {},
+    schedules: scheduleTuning = {},
     installProcessHandlers = false,
     monitor: givenMonitor,
     userAuthorization: givenUserAuthorization,
@@ -193,7 +197,14 @@ export async function startBot(
       onStatusChange: ({ from, to, reasons }) => log.warn({ from, to, reasons }, 'health status changed'),
     });
   attachHealthMonitor(bus, monitor);
-  const metrics = createMetrics({ instanceId: config.instanceId, countJobs: () => store.countJobs(), monitor });
+  // The adaptive concurrency of agent runs, known once the model chain and dispatcher exist.
+  let readConcurrency: (() => ConcurrencyReport | undefined) | undefined;
+  const metrics = createMetrics({
+    instanceId: config.instanceId,
+    countJobs: () => store.countJobs(),
+    monitor,
+    concurrency: () => readConcurrency?.(),
+  });
   metrics.attach(bus);
   // Spend per chat, person, app and model: priced here, summed in the store for the budgets.
   const prices = createPriceTable(config.cost.pricesFile === undefined ? {} : readPriceFile(config.cost.pricesFile));
@@ -235,6 +246,7 @@ export async function startBot(
   let boundToLoopback = false;
 
   const healthOptions: HealthRoutesOptions = {
+    concurrency: () => readConcurrency?.(),
     monitor,
     readiness,
     store,
@@ -297,6 +309,7 @@ export async function startBot(
         defaultTimeZone: config.schedules.defaultTimeZone,
         maxPerChat: config.schedules.maxPerChat,
         minIntervalMs: config.schedules.minIntervalMs,
+        ...(scheduleTuning.now === undefined ? {} : { now: scheduleTuning.now }),
       })
     : undefined;
   // Without a model the 'answer' kind has no handler: messages wait durably for a process that has one.
@@ -309,6 +322,7 @@ export async function startBot(
         bus,
         log,
         feishuClient,
+        maxConcurrency: config.inbox.maxConcurrentJobs,
         ...(userAuthorization === undefined ? {} : { userAuthorization }),
         ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
         ...(scheduleService === undefined ? {} : { extraTools: createScheduleTools(scheduleService) }),
@@ -411,7 +425,9 @@ export async function startBot(
     // hand back leases its previous incarnation held; those expire and are reclaimed instead.
     owner: leaseOwner,
     handlers,
-    concurrency: config.inbox.maxConcurrentJobs,
+    // Agent runs follow the model chain's adaptive limit (grows while the provider accepts,
+    // halves on a 429), never past MAX_CONCURRENT_JOBS; the lanes keep each conversation in order.
+    concurrency: managerAgent ? () => managerAgent.chain.concurrency().limit : config.inbox.maxConcurrentJobs,
     // A busy notice answers the overload itself: it must not wait for an agent slot.
     reservedKinds: [BUSY_NOTICE_KIND],
     leaseMs: config.inbox.leaseMs,
@@ -420,6 +436,16 @@ export async function startBot(
     onDeadLetter: createDeadLetterReply({ botOpenId, replySinkFor }),
     ...dispatcherTuning,
   });
+  if (managerAgent) {
+    const chain = managerAgent.chain;
+    readConcurrency = () => concurrencyReport(chain.concurrency(), dispatcher.running().main);
+    // A raised limit or a closed breaker admits more runs now, not at the next poll.
+    bus.subscribe((event) => {
+      if ((event.type === 'model.concurrency' && event.limit > event.previous) || event.type === 'model.breaker') {
+        dispatcher.wake('answer');
+      }
+    });
+  }
   const inbox = createInbox({
     store,
     bus,
@@ -439,7 +465,8 @@ export async function startBot(
         owner: leaseOwner,
         maxLateMs: config.schedules.maxLateMs,
         maxRuns: config.schedules.maxRuns,
-        pollMs: config.schedules.pollMs,
+        pollMs: scheduleTuning.pollMs ?? config.schedules.pollMs,
+        ...(scheduleTuning.now === undefined ? {} : { now: scheduleTuning.now }),
         onEnqueued: (job) => dispatcher.wake(job.kind),
       })
     : undefined;

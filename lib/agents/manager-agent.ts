@@ -262,7 +262,7 @@ export function createManagerAgent({
  */
 export function createModelChainFromConfig(
   model: Config['model'],
-  { bus, log }: { bus: EventBus; log?: Logger },
+  { bus, log, maxConcurrency }: { bus: EventBus; log?: Logger; maxConcurrency?: number },
 ): ModelChain {
   if (model.primary === undefined) throw new Error('MODEL is not set: the agent is off');
   return createModelChain({
@@ -276,6 +276,7 @@ export function createModelChainFromConfig(
     breakerFailures: model.breakerFailures,
     breakerFirstCooldownMs: model.breakerFirstCooldownMs,
     breakerCooldownMs: model.breakerCooldownMs,
+    ...(maxConcurrency === undefined ? {} : { maxConcurrency }),
     bus,
     ...(log === undefined ? {} : { log }),
   });
@@ -298,10 +299,13 @@ export async function createManagerAgentFromConfig({
   feishuClient,
   userAuthorization,
   resolveUserName,
+  maxConcurrency,
   extraTools = [],
   now,
 }: {
   model: Config['model'];
+  /** MAX_CONCURRENT_JOBS: the ceiling of every model's adaptive concurrency limit. */
+  maxConcurrency?: number;
   /**
    * Tools built at start-up from the bot's own parts (the schedule tools need the store), added
    * to the built-in ones and given to the manager itself.
@@ -367,7 +371,11 @@ export async function createManagerAgentFromConfig({
         }),
   });
   return createManagerAgent({
-    chain: createModelChainFromConfig(model, { bus, ...(log === undefined ? {} : { log }) }),
+    chain: createModelChainFromConfig(model, {
+      bus,
+      ...(log === undefined ? {} : { log }),
+      ...(maxConcurrency === undefined ? {} : { maxConcurrency }),
+    }),
     specialists,
     tools,
     ownTools,

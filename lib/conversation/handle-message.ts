@@ -249,7 +249,6 @@ export function createMessageHandler({
                 service: schedules,
                 target: proactiveTargetOf(message),
                 userId: message.sender.openId,
-                now: now(),
               }),
           }),
     });

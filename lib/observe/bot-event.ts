@@ -128,6 +128,14 @@ export type BotEvent =
       category?: ErrorCategory;
     }
   | {
+      /** A model's adaptive concurrency limit changed, and why (grown, or cut on a 429 or a latency spike). */
+      type: 'model.concurrency';
+      model: string;
+      limit: number;
+      previous: number;
+      reason: string;
+    }
+  | {
       /** A model's circuit breaker changed state; `cooldownMs` and `category` when it opened. */
       type: 'model.breaker';
       model: string;

@@ -75,7 +75,8 @@ export interface ScheduleCommandContext {
   service: ScheduleService;
   target: ProactiveTarget;
   userId?: string | undefined;
-  now: number;
+  /** Default: the service's clock. */
+  now?: number;
 }
 
 /**
@@ -88,7 +89,7 @@ export interface ScheduleCommandContext {
 export async function runScheduleCommand(
   name: ScheduleCommandName,
   args: string,
-  { service, target, userId, now }: ScheduleCommandContext,
+  { service, target, userId, now = service.now() }: ScheduleCommandContext,
 ): Promise<string> {
   try {
     if (name === 'remind') {

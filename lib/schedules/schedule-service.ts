@@ -64,6 +64,8 @@ export interface ScheduleService {
   timeZoneOf(chatId: string): Promise<string>;
   setTimeZone(chatId: string, timeZone: string): Promise<void>;
   readonly maxPerChat: number;
+  /** The clock schedules are read by ("in 30m" counts from it). */
+  now(): number;
 }
 
 /**
@@ -90,6 +92,7 @@ export function createScheduleService({
   return {
     maxPerChat,
     timeZoneOf,
+    now,
 
     async setTimeZone(chatId, timeZone) {
       await store.putRecord(TIME_ZONE_COLLECTION, chatId, checkTimeZone(timeZone), MAX_TIME_ZONES);

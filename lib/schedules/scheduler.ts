@@ -83,7 +83,8 @@ export function createScheduler({
     const skipped = late > maxLateMs;
     const jobId = runJobId(schedule.id, dueAt);
     const job = proactiveJob(jobId, skipped ? skipNote(schedule, payload, late) : runOf(schedule, payload));
-    const added = await store.enqueue(job, at);
+    // Stamped by the store's clock like every enqueue: the dispatcher claims it by that clock.
+    const added = await store.enqueue(job);
     if (added) onEnqueued?.(job);
     const run: ScheduleRun = { dueAt, at, outcome: skipped ? 'skipped' : 'ran', jobId };
     // After downtime a cron schedule continues from now: every occurrence missed meanwhile is one.

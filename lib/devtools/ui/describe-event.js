@@ -83,6 +83,11 @@ export function describe(event) {
               : `${event.model} failed (${event.category || 'OTHER'})`,
         sub: `${event.agent} · ${formatMs(event.latencyMs)}`,
       };
+    case 'model.concurrency':
+      return {
+        title: `Concurrency limit of ${event.model}: ${event.previous} → ${event.limit}`,
+        sub: event.reason,
+      };
     case 'model.breaker':
       return {
         title: `Circuit breaker ${event.state} on ${event.model}`,

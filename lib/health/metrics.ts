@@ -138,6 +138,12 @@ export function createMetrics({
     labelNames: ['sender'] as const,
     registers,
   });
+  const scheduleRuns = new Counter({
+    name: `${PREFIX}schedule_runs_total`,
+    help: 'Due times of schedules handled, by outcome (ran, skipped as missed, duplicate after a crash).',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
   const jobsQueued = new Counter({
     name: `${PREFIX}jobs_queued_total`,
     help: 'Jobs added to the inbox.',
@@ -452,6 +458,9 @@ export function createMetrics({
         break;
       case 'job.queued':
         jobsQueued.inc({ kind: kinds.value(event.kind) });
+        break;
+      case 'schedule.run':
+        scheduleRuns.inc({ outcome: event.outcome });
         break;
       case 'job.started':
         jobsStarted.inc();

@@ -238,9 +238,10 @@ export function createToolRuntime({
     registry,
     toolSet(names, request) {
       const tools: ToolSet = {};
+      const disabled = new Set(request.conversation.disabledTools ?? []);
       for (const name of names) {
         const definition = registry.get(name);
-        if (definition === undefined) continue;
+        if (definition === undefined || disabled.has(name)) continue;
         tools[name] = tool({
           description: definition.description,
           inputSchema: definition.inputSchema,

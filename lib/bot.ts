@@ -20,6 +20,7 @@ import { readPriceFile } from './cost/price-file.js';
 import { createPriceTable } from './cost/price-table.js';
 import { createSpendLedger } from './cost/spend-ledger.js';
 import { attachUsageAccounting } from './cost/usage-accounting.js';
+import { createAttachmentThumbnails } from './devtools/attachment-thumbnails.js';
 import { createDevtoolsReplies, type DevtoolsReplies } from './devtools/devtools-replies.js';
 import { devtoolsRoutes } from './devtools/devtools-routes.js';
 import { readMetricTotals } from './devtools/metric-totals.js';
@@ -237,6 +238,8 @@ export async function startBot(
           onError: (error, where) => log.warn({ err: error, where }, 'devtools tracker'),
         }),
         replies: createDevtoolsReplies({ bus, redact: createRedactor(config.secrets) }),
+        // Previews of the images users sent, for the trace (memory only, bounded).
+        thumbnails: createAttachmentThumbnails(),
       }
     : undefined;
   await devtools?.tracker.load();
@@ -340,7 +343,19 @@ export async function startBot(
   const chatAdmins = feishuClient ? createChatAdmins({ client: feishuClient, bus, timeoutMs: 1_500 }) : undefined;
   // Images, files, voice, quotes and forwarded bundles, resolved in the job (docs/messages.md).
   const attachmentWork = managerAgent
-    ? createTurnResolverFromConfig({ config, feishuClient, bus, log, botOpenId, nameOf: userNames?.name })
+    ? createTurnResolverFromConfig({
+        config,
+        feishuClient,
+        bus,
+        log,
+        botOpenId,
+        nameOf: userNames?.name,
+        onImage: devtools
+          ? (traceId, key, image) => {
+              void devtools.thumbnails.add(traceId, key, image);
+            }
+          : undefined,
+      })
     : undefined;
   // Stop requests and card buttons: the run's Stop control, a typed "stop", on either transport.
   const runStops = createRunStops({ store, log });
@@ -521,6 +536,7 @@ export async function startBot(
       app: devtoolsRoutes({
         tracker: devtools.tracker,
         replies: devtools.replies,
+        thumbnails: devtools.thumbnails,
         inbox,
         store,
         // Exactly the body GET /health answers, built by the same function.

@@ -451,11 +451,26 @@ export function createMessageHandler({
     // Downloading, extracting and transcribing happen here, in the job, never before the ack.
     const canSeeImages = vision.primarySeesImages || vision.visionModel !== undefined;
     let turn: ResolvedTurn | undefined;
+    const resolveStarted = now();
     try {
       turn = await turns?.resolve(message, { jobId: job.job.id, traceId, signal, canSeeImages });
     } catch (error) {
       if (signal.aborted) await interrupted('');
       throw error;
+    }
+    const preferredModel =
+      turn !== undefined && turn.images > 0 && !vision.primarySeesImages ? vision.visionModel : undefined;
+    if (turn !== undefined) {
+      bus.emit({
+        type: 'turn.resolved',
+        traceId,
+        parts: turn.summary.join('\n'),
+        partCount: turn.summary.length,
+        images: turn.images,
+        ...(preferredModel === undefined ? {} : { model: preferredModel }),
+        notices: turn.notices.join('\n'),
+        elapsedMs: now() - resolveStarted,
+      });
     }
     // What memory keeps of the user's turn: text, documents' text (bounded), images by key.
     const asked = turn?.memoryText || message.text;
@@ -470,8 +485,6 @@ export function createMessageHandler({
 
     const background =
       chatType === 'local' ? '' : await roomBackground(message, history, traceId, settings?.groupContext);
-    const preferredModel =
-      turn !== undefined && turn.images > 0 && !vision.primarySeesImages ? vision.visionModel : undefined;
     const answer = await managerAgent.answer({
       context,
       history,

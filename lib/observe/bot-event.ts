@@ -102,6 +102,19 @@ export type BotEvent =
   | { type: 'agent.delegation'; traceId: string; from: string; to: string; task: string }
   | AttachmentResolvedEvent
   | {
+      type: 'turn.resolved';
+      traceId: string;
+      /** What reached the model for the user's turn, one line per part, in order (no bytes); flat like every event. */
+      parts: string;
+      partCount: number;
+      images: number;
+      /** The model asked first for this turn (VISION_MODEL for images), when not MODEL. */
+      model?: string;
+      /** Notices shown to the user beside the answer, one a line. */
+      notices: string;
+      elapsedMs: number;
+    }
+  | {
       type: 'tool.call';
       traceId: string;
       agent: string;

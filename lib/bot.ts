@@ -6,6 +6,7 @@ import { defaultToolRegistry } from './agents/tools/built-in-tools.js';
 import type { UserAuthorization } from './agents/tools/user-authorization.js';
 import { createApp, type RouteModule } from './app.js';
 import { type Config, isLoopbackHost } from './config.js';
+import { feedbackButtonHandler } from './conversation/answer-feedback.js';
 import { createCardActionRouter } from './conversation/card-actions.js';
 import { chatSettingsPolicyFromConfig, createChatSettings } from './conversation/chat-settings.js';
 import { createMessageHandler } from './conversation/handle-message.js';
@@ -362,7 +363,8 @@ export async function startBot(
   const isChatAdmin = chatAdmins ? createChatAdminCheck({ admins: chatAdmins }) : undefined;
   const onCardAction = feishuCardActionHandler({
     onPress: createCardActionRouter({
-      handlers: { stop: stopButtonHandler(runStops) },
+      // One handler per control kind: a new kind of button is one more entry here.
+      handlers: { stop: stopButtonHandler(runStops), feedback: feedbackButtonHandler({ store, bus }) },
       store,
       ...(isChatAdmin === undefined ? {} : { isChatAdmin }),
       bus,

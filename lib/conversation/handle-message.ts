@@ -18,6 +18,7 @@ import type { ScheduleService } from '../schedules/schedule-service.js';
 import type { HistoryMessage, Store } from '../store/store.js';
 import { errorMessage } from '../util/error-message.js';
 import { withTimeout } from '../util/with-timeout.js';
+import { rememberAnswer } from './answer-feedback.js';
 import type { ChatSettings } from './chat-settings.js';
 import { type CommandName, runCommand } from './commands.js';
 import { runConfigCommand } from './config-command.js';
@@ -536,8 +537,15 @@ export function createMessageHandler({
     if (answer.outcome === 'aborted' || signal.aborted) await interrupted(answer.text);
 
     const shown = appendNotices(answer.text, turn?.notices ?? []);
-    if (answer.outcome === 'success') await sink.finish(shown, summaryLine(answer));
-    else await sink.fail(shown, answer.notice ?? 'Something went wrong. Please try again.');
+    if (answer.outcome === 'success') {
+      // Before the card shows its feedback buttons, so a quick press finds what answered.
+      await rememberAnswer(store, traceId, {
+        agent: 'manager',
+        model: answer.model ?? 'unknown',
+        latencyMs: answer.latencyMs,
+      }).catch((error: unknown) => log.warn({ traceId, err: error }, 'could not record what answered'));
+      await sink.finish(shown, summaryLine(answer));
+    } else await sink.fail(shown, answer.notice ?? 'Something went wrong. Please try again.');
 
     if (!alreadyStored) await remember(key, message, userName, answer.text, traceId, asked);
     await turns?.release(job.job.id);

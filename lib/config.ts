@@ -215,6 +215,16 @@ export const SETTINGS = {
     z.coerce.number().min(0).default(7).transform(daysToMs),
   ),
 
+  /**
+   * JSON file of MCP servers whose tools the agents get (`{ "mcpServers": { "name": { "command", "args", "env" } | { "url", "headers" } } }`,
+   * docs/tools.md); a bad file stops the start with a message naming every problem.
+   */
+  MCP_SERVERS_FILE: setting('mcp.serversFile', z.string().min(1).optional()),
+  /** Connecting to one MCP server and listing its tools, per attempt. */
+  MCP_CONNECT_TIMEOUT_MS: setting('mcp.connectTimeoutMs', positiveInt(10_000)),
+  /** Longest pause between attempts to restart a crashed or unreachable MCP server (doubling from 0.5 s). */
+  MCP_RESTART_MAX_DELAY_MS: setting('mcp.restartMaxDelayMs', positiveInt(60_000)),
+
   STORE_URL: setting('store.url', storeUrl),
   DEDUPE_TTL_HOURS: setting('inbox.dedupeTtlMs', z.coerce.number().min(12).default(24).transform(hoursToMs)),
   MAX_CONCURRENT_JOBS: setting('inbox.maxConcurrentJobs', positiveInt(4)),

@@ -11,6 +11,7 @@ import { createDeadLetterReply, createNoticeHandler } from './conversation/notic
 import { createReplyRouter } from './conversation/reply-routing.js';
 import { createRoomContext } from './conversation/room-context.js';
 import { createRunStops, stopButtonHandler } from './conversation/run-stops.js';
+import { createTurnResolverFromConfig } from './conversation/turn-resolver-from-config.js';
 import { createTypedStop } from './conversation/typed-stop.js';
 import { createBudgetGuard } from './cost/budget-guard.js';
 import { readPriceFile } from './cost/price-file.js';
@@ -52,8 +53,15 @@ import {
 import { installProcessHandlers as installGlobalProcessHandlers } from './process/process-handlers.js';
 import { createReadiness, type Readiness } from './process/readiness.js';
 import { formatStartupBanner, packageVersion, startupSummary } from './process/startup-summary.js';
+import { notifyRoutes } from './schedules/notify-routes.js';
+import { createProactiveHandler } from './schedules/proactive-handler.js';
+import { PROACTIVE_JOB_KIND } from './schedules/proactive-job.js';
+import { createScheduleService } from './schedules/schedule-service.js';
+import { createScheduleTools } from './schedules/schedule-tools.js';
+import { createScheduler } from './schedules/scheduler.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
+import { userAuthFromConfig } from './user-auth/user-auth-from-config.js';
 
 /** The app label of spend and usage series while one process serves one Feishu app. */
 const DEFAULT_APP_LABEL = 'default';
@@ -121,6 +129,8 @@ export interface StartBotOptions {
   dispatcher?: Partial<
     Pick<DispatcherOptions, 'pollIntervalMs' | 'retryBackoffMs' | 'abortGraceMs' | 'reservedConcurrency'>
   >;
+  /** The schedules' clock and poll interval, so tests move time to a due schedule instead of waiting. */
+  schedules?: { now?: () => number; pollMs?: number };
   /**
    * Take over the process: SIGINT/SIGTERM/PM2 'shutdown' drain and exit, uncaughtException drains
    * and exits 1, unhandledRejection is logged and counted, and FATAL_UNHANDLED_REJECTIONS of them
@@ -147,9 +157,10 @@ export async function startBot(
     log: givenLog,
     handlers: buildHandlers,
     dispatcher: dispatcherTuning = {},
+    schedules: scheduleTuning = {},
     installProcessHandlers = false,
     monitor: givenMonitor,
-    userAuthorization,
+    userAuthorization: givenUserAuthorization,
   }: StartBotOptions = {},
 ): Promise<RunningBot> {
   const logFormat = resolveLogFormat(config.logFormat);
@@ -252,6 +263,9 @@ export async function startBot(
           log,
         })
       : undefined;
+  // Per-person authorization (TOKEN_ENCRYPTION_KEY + PUBLIC_BASE_URL): tools reading as the asker.
+  const userAuth = userAuthFromConfig({ config, feishuClient, store, bus, log });
+  const userAuthorization = givenUserAuthorization ?? userAuth?.authorization;
   const botIdentity = feishuClient ? () => fetchBotIdentity(feishuClient, { bus }) : undefined;
   // Warm the cache in the background: a slow Feishu must not hold up start-up.
   botIdentity?.().catch((error: unknown) => log.warn({ err: error }, 'bot identity not available yet'));
@@ -277,6 +291,16 @@ export async function startBot(
   const userNames = feishuClient
     ? createUserNames({ client: feishuClient, bus, ttlMs: config.tools.userNameCacheMs })
     : undefined;
+  // Schedules and notifications post into Feishu chats: without the Feishu channel they are off.
+  const scheduleService = feishuClient
+    ? createScheduleService({
+        store,
+        defaultTimeZone: config.schedules.defaultTimeZone,
+        maxPerChat: config.schedules.maxPerChat,
+        minIntervalMs: config.schedules.minIntervalMs,
+        ...(scheduleTuning.now === undefined ? {} : { now: scheduleTuning.now }),
+      })
+    : undefined;
   // Without a model the 'answer' kind has no handler: messages wait durably for a process that has one.
   const managerAgent = config.model.enabled
     ? await createManagerAgentFromConfig({
@@ -290,7 +314,12 @@ export async function startBot(
         feishuClient,
         ...(userAuthorization === undefined ? {} : { userAuthorization }),
         ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
+        ...(scheduleService === undefined ? {} : { extraTools: createScheduleTools(scheduleService) }),
       })
+    : undefined;
+  // Images, files, voice, quotes and forwarded bundles, resolved in the job (docs/messages.md).
+  const attachmentWork = managerAgent
+    ? createTurnResolverFromConfig({ config, feishuClient, bus, log, botOpenId, nameOf: userNames?.name })
     : undefined;
   // Stop requests and card buttons: the run's Stop control, a typed "stop", on either transport.
   const runStops = createRunStops({ store, log });
@@ -316,6 +345,7 @@ export async function startBot(
     ...(managerAgent
       ? {
           answer: createMessageHandler({
+            ...(userAuth ? { forgetUserAuthorization: (userId: string) => userAuth.authorization.forget(userId) } : {}),
             policy: config.policy,
             budget,
             memoryTokenBudget: config.model.memoryTokenBudget,
@@ -327,8 +357,11 @@ export async function startBot(
             botOpenId,
             replySinkFor,
             managerAgent,
+            schedules: scheduleService,
             runStops,
             ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
+            turns: attachmentWork?.turns,
+            vision: { primarySeesImages: config.model.primarySeesImages, visionModel: config.model.visionModel },
             groupContext: {
               room: createRoomContext({
                 store,
@@ -342,6 +375,18 @@ export async function startBot(
               }),
               mode: () => config.groups.context,
             },
+          }),
+        }
+      : {}),
+    ...(feishuClient
+      ? {
+          [PROACTIVE_JOB_KIND]: createProactiveHandler({
+            feishuClient,
+            bus,
+            log,
+            managerAgent,
+            store,
+            cardUpdatesPerSecond: config.reply.cardUpdatesPerSecond,
           }),
         }
       : {}),
@@ -377,6 +422,19 @@ export async function startBot(
       typedStop(job);
     },
   });
+  // Every instance polls; the store's leases give each due time to one of them.
+  const scheduler = scheduleService
+    ? createScheduler({
+        store,
+        log,
+        owner: leaseOwner,
+        maxLateMs: config.schedules.maxLateMs,
+        maxRuns: config.schedules.maxRuns,
+        pollMs: scheduleTuning.pollMs ?? config.schedules.pollMs,
+        ...(scheduleTuning.now === undefined ? {} : { now: scheduleTuning.now }),
+        onEnqueued: (job) => dispatcher.wake(job.kind),
+      })
+    : undefined;
   const webhookMounted = feishuClient !== undefined && config.feishu.eventMode === 'webhook';
   const routes: RouteModule[] = [
     {
@@ -386,6 +444,7 @@ export async function startBot(
     { path: '/', app: health },
     { path: '/', app: metricsRoutes({ registry: metrics.registry }) },
   ];
+  if (userAuth) routes.push({ path: '/', app: userAuth.routes });
   if (webhookMounted) {
     routes.push({
       path: '/webhook',
@@ -398,6 +457,19 @@ export async function startBot(
         log,
         bus,
         onCardAction,
+      }),
+    });
+  }
+
+  if (feishuClient && config.notify.token !== undefined) {
+    routes.push({
+      path: '/api',
+      app: notifyRoutes({
+        token: config.notify.token,
+        store,
+        log,
+        bodyLimitBytes: config.notify.bodyLimitBytes,
+        onEnqueued: (job) => dispatcher.wake(job.kind),
       }),
     });
   }
@@ -438,6 +510,7 @@ export async function startBot(
   boundToLoopback = isLoopbackHost(address.address);
   // Recovery: jobs whose holder died (expired lease) are claimed on the first pump.
   dispatcher.start();
+  scheduler?.start();
   const housekeeping = startHousekeeping({
     store,
     log,
@@ -485,6 +558,7 @@ export async function startBot(
       run: () => {
         connection?.close();
         housekeeping.stop();
+        void scheduler?.stop();
         devtoolsShutdown.abort();
         // No new connections from now on; open ones may finish their request (webhook acks).
         serverClosed = closeServer(server, Math.min(2_000, config.shutdownTimeoutMs / 4));
@@ -494,6 +568,7 @@ export async function startBot(
     { name: 'close server', run: () => serverClosed },
     // After the answers that may still call their tools; stdio servers' processes end with it.
     { name: 'close MCP servers', run: () => managerAgent?.mcp?.close() },
+    { name: 'stop the extraction worker', run: () => attachmentWork?.close() },
     // Writes finished traces before the store closes.
     { name: 'close devtools tracker', run: () => devtools?.tracker.close() },
     { name: 'close store', run: () => store.close() },

@@ -127,6 +127,7 @@ describe('loadConfig', () => {
       HOST: '0.0.0.0',
       ENABLE_DEVTOOLS: 'true',
       DEVTOOLS_TOKEN: 'd'.repeat(32),
+      NOTIFY_TOKEN: 'n'.repeat(32),
       FALLBACK_MODELS: 'gpt-4o-mini,deepseek-chat',
       MEMORY_RETENTION_DAYS: '2',
       DEDUPE_TTL_HOURS: '30',
@@ -134,6 +135,13 @@ describe('loadConfig', () => {
       SEARCH_PROVIDER: 'tavily',
       SEARCH_API_KEY: 'search-api-key-value',
       SEARCH_BASE_URL: 'https://search-proxy.example.com',
+      PUBLIC_BASE_URL: 'https://bot.example.com',
+      TOKEN_ENCRYPTION_KEY: 'ab'.repeat(32),
+      USER_AUTH_IN_GROUPS: 'true',
+      MODEL_PRICES_FILE: 'prices.json',
+      DAILY_BUDGET_USD_PER_CHAT: '5',
+      DAILY_BUDGET_USD_PER_USER: '1.5',
+      BUDGET_TIME_ZONE: 'Asia/Shanghai',
     };
     const config = loadConfig(environment) as unknown as Record<string, unknown>;
     const rows = Object.entries(SETTINGS);
@@ -147,8 +155,32 @@ describe('loadConfig', () => {
     expect(config.instanceId).toBe('bot-7');
     expect((config.model as { memoryRetentionMs: number }).memoryRetentionMs).toBe(2 * 86_400_000);
     const secretValues = rows.filter(([, row]) => row.secret).map(([name]) => environment[name]);
-    expect(secretValues).toHaveLength(6);
+    // Every secret row is set above, so each one's value must be scrubbed.
+    expect(secretValues.length).toBeGreaterThanOrEqual(8);
+    expect(secretValues).not.toContain(undefined);
     expect([...(config.secrets as string[])].sort()).toEqual([...secretValues].sort());
+  });
+
+  it('turns per-person authorization on with a valid key and public URL, and names what is missing', () => {
+    const feishu = { FEISHU_APP_ID: 'cli_0123456789abcdef', FEISHU_APP_SECRET: 'secret-value' };
+    const on = loadConfig({
+      ...feishu,
+      PUBLIC_BASE_URL: 'https://bot.example.com',
+      TOKEN_ENCRYPTION_KEY: 'ab'.repeat(32),
+    });
+    expect(on.userAuth).toMatchObject({ enabled: true, allowInGroups: false });
+    expect(on.secrets).toContain('ab'.repeat(32));
+    expect(loadConfig(feishu).userAuth.enabled).toBe(false);
+    expect(() => loadConfig({ ...feishu, PUBLIC_BASE_URL: 'https://bot.example.com' })).toThrow(
+      /TOKEN_ENCRYPTION_KEY: required/,
+    );
+    expect(() => loadConfig({ ...feishu, TOKEN_ENCRYPTION_KEY: 'ab'.repeat(32) })).toThrow(/PUBLIC_BASE_URL: required/);
+    expect(() =>
+      loadConfig({ ...feishu, PUBLIC_BASE_URL: 'https://bot.example.com', TOKEN_ENCRYPTION_KEY: 'too short' }),
+    ).toThrow(/TOKEN_ENCRYPTION_KEY must be 32 bytes/);
+    expect(() => loadConfig({ BUDGET_TIME_ZONE: 'Mars/Olympus' })).toThrow(
+      /BUDGET_TIME_ZONE: must be an IANA time zone/,
+    );
   });
 
   it('listens on loopback outside production and on every interface in production', () => {
@@ -193,6 +225,28 @@ describe('loadConfig', () => {
     expect((thrown as ConfigError).message).toMatch(/DEVTOOLS_TOKEN: must be at least 32 characters/);
     expect((thrown as ConfigError).message).not.toContain(short);
     expect(loadConfig({ DEVTOOLS_TOKEN: 'x'.repeat(32) }).devtools.token).toBe('x'.repeat(32));
+  });
+
+  it('refuses a notify token shorter than 32 characters and a time zone that is none, without echoing the token', () => {
+    const short = 'n'.repeat(31);
+    const refusal = (environment: Record<string, string>) => {
+      try {
+        loadConfig(environment);
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    };
+    const thrown = refusal({ NOTIFY_TOKEN: short });
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as ConfigError).message).toMatch(/NOTIFY_TOKEN: must be at least 32 characters/);
+    expect((thrown as ConfigError).message).not.toContain(short);
+    expect((refusal({ SCHEDULE_TIME_ZONE: 'Mars/Olympus' }) as ConfigError).message).toMatch(
+      /SCHEDULE_TIME_ZONE: must be an IANA time zone such as UTC or Asia\/Shanghai/,
+    );
+    const config = loadConfig({ NOTIFY_TOKEN: 'n'.repeat(32), SCHEDULE_TIME_ZONE: 'Europe/Berlin' });
+    expect(config.notify.token).toBe('n'.repeat(32));
+    expect(config.schedules.defaultTimeZone).toBe('Europe/Berlin');
   });
 
   it('bounds the HTTP server: slow requests cut well within 30 s, a connection cap, keep-alive set', () => {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { isTimeZone } from './cost/budget-day.js';
+import { parseTokenKey } from './user-auth/token-cipher.js';
 
 /**
  * Every environment variable the bot reads, in one table. The names in the README's first
@@ -148,6 +149,35 @@ export const SETTINGS = {
   ),
   /** JSON file of extra specialist agents operators add without code (see docs/agents.md). */
   SPECIALISTS_FILE: setting('model.specialistsFile', z.string().min(1).optional()),
+  /** Whether MODEL takes images; when it does not, turns with images go to VISION_MODEL (or get a notice). */
+  MODEL_SUPPORTS_IMAGES: setting(
+    'model.primarySeesImages',
+    booleanFlag.optional().transform((value) => value ?? true),
+  ),
+  /** A model that reads images, for turns with pictures when MODEL cannot (docs/messages.md). */
+  VISION_MODEL: setting('model.visionModel', optionalText),
+  /** OpenAI-compatible speech-to-text model (e.g. whisper-1) for voice messages; unset: a notice instead. */
+  TRANSCRIPTION_MODEL: setting('model.transcriptionModel', optionalText),
+  TRANSCRIPTION_TIMEOUT_MS: setting('model.transcriptionTimeoutMs', positiveInt(60_000)),
+
+  /** Largest file, image or voice message read, in bytes; larger ones get a notice. */
+  ATTACHMENT_MAX_BYTES: setting('attachments.maxBytes', positiveInt(20_000_000)),
+  /** Images of one message the model looks at; the rest get a notice. */
+  ATTACHMENT_MAX_IMAGES: setting('attachments.maxImages', positiveInt(10)),
+  /** One download from Feishu, waiting for the answer included. */
+  ATTACHMENT_DOWNLOAD_TIMEOUT_MS: setting('attachments.downloadTimeoutMs', positiveInt(30_000)),
+  /** Reading one document in the extraction worker. */
+  ATTACHMENT_EXTRACT_TIMEOUT_MS: setting('attachments.extractTimeoutMs', positiveInt(20_000)),
+  /** Characters of one document's text the model gets; longer ones end with what was left out. */
+  ATTACHMENT_TEXT_BUDGET_CHARS: setting('attachments.textBudgetChars', positiveInt(40_000)),
+  /** Characters of one document's text memory keeps for follow-up questions. */
+  ATTACHMENT_MEMORY_CHARS: setting('attachments.memoryChars', positiveInt(4_000)),
+  /** What an Office file may unpack to (a zip bomb is refused before it is inflated). */
+  ATTACHMENT_MAX_UNZIPPED_BYTES: setting('attachments.maxUnzippedBytes', positiveInt(200_000_000)),
+  /** Where downloads wait for a job's retries; unset: a folder in the system's temp directory. */
+  ATTACHMENT_CACHE_DIR: setting('attachments.cacheDir', optionalText),
+  /** All cached downloads together, in bytes (oldest jobs' files go first). */
+  ATTACHMENT_CACHE_MAX_BYTES: setting('attachments.cacheMaxBytes', positiveInt(500_000_000)),
 
   /** One tool call's deadline, Feishu requests included; a slower tool answers "timed out". */
   TOOL_TIMEOUT_MS: setting('tools.timeoutMs', positiveInt(20_000)),
@@ -214,6 +244,46 @@ export const SETTINGS = {
     'groups.removedChatRetentionMs',
     z.coerce.number().min(0).default(7).transform(daysToMs),
   ),
+  /** IANA time zone schedules are read and shown in, for chats that set none (`/schedules timezone`). */
+  SCHEDULE_TIME_ZONE: setting('schedules.defaultTimeZone', timeZone('Asia/Shanghai')),
+  /** Schedules one chat may hold at most. */
+  SCHEDULES_PER_CHAT: setting('schedules.maxPerChat', positiveInt(20)),
+  /** A due time missed by more than this (the service was down) is skipped with a note, not run late. */
+  SCHEDULE_MAX_LATE_MINUTES: setting(
+    'schedules.maxLateMs',
+    z.coerce
+      .number()
+      .positive()
+      .default(60)
+      .transform((minutes) => minutes * 60_000),
+  ),
+  /** A repeating schedule may not fire more often than this. */
+  SCHEDULE_MIN_INTERVAL_MINUTES: setting(
+    'schedules.minIntervalMs',
+    z.coerce
+      .number()
+      .positive()
+      .default(15)
+      .transform((minutes) => minutes * 60_000),
+  ),
+  /** Runs (ran or skipped) remembered per schedule. */
+  SCHEDULE_RUN_HISTORY: setting('schedules.maxRuns', positiveInt(20)),
+  /** How often each instance asks the store for due schedules. */
+  SCHEDULE_POLL_SECONDS: setting(
+    'schedules.pollMs',
+    z.coerce
+      .number()
+      .positive()
+      .default(15)
+      .transform((s) => s * 1000),
+  ),
+  /**
+   * Bearer token of POST /api/notify (at least 32 characters); unset: the endpoint is off.
+   * Other systems use it to post into a chat through the bot (docs/schedules.md).
+   */
+  NOTIFY_TOKEN: secret('notify.token'),
+  /** Largest POST /api/notify body, in bytes. */
+  NOTIFY_BODY_LIMIT_BYTES: setting('notify.bodyLimitBytes', positiveInt(16 * 1024)),
 
   /**
    * JSON file of MCP servers whose tools the agents get (`{ "mcpServers": { "name": { "command", "args", "env" } | { "url", "headers" } } }`,
@@ -255,6 +325,11 @@ export const SETTINGS = {
   HEALTH_DEGRADED_RATE_LIMITS: setting('health.degradedRateLimits', positiveInt(5)),
   HEALTH_MIN_CALLS: setting('health.minCalls', positiveInt(5)),
   HEALTH_DEGRADED_P95_MS: setting('health.degradedP95Ms', positiveInt(60_000)),
+  /**
+   * How long conditions must stay clear (by the recovery margin) before the status gets better;
+   * unset: a quarter of the window, at most 30 s, so a short window is not held for half of it.
+   */
+  HEALTH_RECOVERY_HOLD_SECONDS: setting('health.recoveryHoldSeconds', z.coerce.number().min(0).optional()),
 
   SHUTDOWN_TIMEOUT_MS: setting('shutdownTimeoutMs', positiveInt(10_000)),
   /** Unhandled rejections within UNHANDLED_REJECTION_WINDOW_MS that count as a crash (drain, exit 1). */
@@ -276,6 +351,18 @@ export const SETTINGS = {
   /** On outside production when unset. */
   ENABLE_DEVTOOLS: setting('devtools.enabled', booleanFlag.optional()),
   DEVTOOLS_TOKEN: secret('devtools.token'),
+
+  /**
+   * Per-person Feishu authorization, for tools that read as the asking user: on when
+   * TOKEN_ENCRYPTION_KEY and PUBLIC_BASE_URL are set (and the Feishu channel is on). Feishu's
+   * consent page sends the person back to `${PUBLIC_BASE_URL}/oauth/callback`, which must be in
+   * the app's redirect URLs.
+   */
+  PUBLIC_BASE_URL: setting('userAuth.publicBaseUrl', z.string().url().optional()),
+  /** 32 bytes (64 hex characters or base64) sealing every stored user token with AES-256-GCM. */
+  TOKEN_ENCRYPTION_KEY: secret('userAuth.tokenKey'),
+  /** Answer with what only the asker may see in group chats too (default: direct chats only). */
+  USER_AUTH_IN_GROUPS: setting('userAuth.allowInGroups', booleanFlag.default(false)),
   DEVTOOLS_RING_SIZE: setting('devtools.ringSize', positiveInt(5_000)),
   DEVTOOLS_TRACE_RETENTION: setting('devtools.traceRetention', positiveInt(500)),
 } satisfies Record<string, Setting>;
@@ -308,6 +395,8 @@ interface Derived {
   model: { enabled: boolean };
   /** ENABLE_DEVTOOLS, else on outside production. */
   devtools: { enabled: boolean };
+  /** TOKEN_ENCRYPTION_KEY and PUBLIC_BASE_URL set, and the Feishu channel on. */
+  userAuth: { enabled: boolean };
   /** Human sentences about features that are off, for the start-up log in development. */
   notices: string[];
   /** Every secret value, so the logger can scrub them wherever they appear. */
@@ -363,6 +452,9 @@ export class ConfigError extends Error {
 
 /** The long-connection client silently refuses app ids of any other shape. */
 const LONG_CONNECTION_APP_ID = /^cli_[0-9a-f]{16}$/;
+
+/** A shorter NOTIFY_TOKEN could be guessed. */
+export const MIN_NOTIFY_TOKEN_LENGTH = 32;
 
 /** A shorter DEVTOOLS_TOKEN could be guessed; `openssl rand -hex 32` gives 64 characters. */
 export const MIN_DEVTOOLS_TOKEN_LENGTH = 32;
@@ -481,6 +573,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const devtoolsEnabled = settings.devtools.enabled ?? !production;
   const devtoolsToken = settings.devtools.token;
+  const notifyToken = settings.notify.token;
+  if (notifyToken !== undefined && notifyToken.length < MIN_NOTIFY_TOKEN_LENGTH) {
+    problems.push(
+      `NOTIFY_TOKEN: must be at least ${MIN_NOTIFY_TOKEN_LENGTH} characters (for example: openssl rand -hex 32)`,
+    );
+  }
   if (devtoolsToken !== undefined && devtoolsToken.length < MIN_DEVTOOLS_TOKEN_LENGTH) {
     problems.push(
       `DEVTOOLS_TOKEN: must be at least ${MIN_DEVTOOLS_TOKEN_LENGTH} characters (for example: openssl rand -hex 32)`,
@@ -498,6 +596,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     notices.push('Devtools answer loopback requests only: DEVTOOLS_TOKEN not set');
   }
 
+  const { userAuth } = settings;
+  if (userAuth.tokenKey !== undefined) {
+    try {
+      parseTokenKey(userAuth.tokenKey);
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  }
+  if ((userAuth.tokenKey === undefined) !== (userAuth.publicBaseUrl === undefined)) {
+    problems.push(
+      userAuth.tokenKey === undefined
+        ? 'TOKEN_ENCRYPTION_KEY: required with PUBLIC_BASE_URL (per-person authorization stores tokens only encrypted)'
+        : 'PUBLIC_BASE_URL: required with TOKEN_ENCRYPTION_KEY (Feishu sends people back to <PUBLIC_BASE_URL>/oauth/callback)',
+    );
+  }
+  if (production && userAuth.publicBaseUrl?.startsWith('http://')) {
+    problems.push('PUBLIC_BASE_URL: must be https:// in production (authorization codes travel in it)');
+  }
+  const userAuthEnabled = feishuEnabled && userAuth.tokenKey !== undefined && userAuth.publicBaseUrl !== undefined;
+  if (feishuEnabled && !userAuthEnabled) {
+    notices.push(
+      'Per-person authorization off: tools that read as the asking user say they need TOKEN_ENCRYPTION_KEY and PUBLIC_BASE_URL',
+    );
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   const secrets = Object.entries(SETTINGS)
@@ -512,6 +635,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     feishu: { ...feishu, enabled: feishuEnabled },
     model: { ...model, enabled: modelEnabled },
     devtools: { ...settings.devtools, enabled: devtoolsEnabled },
+    userAuth: { ...userAuth, enabled: userAuthEnabled },
     notices,
     secrets,
   };

@@ -1,5 +1,6 @@
 import type { ModelMessage } from 'ai';
 import type { Config } from '../config.js';
+import type { TurnContent } from '../conversation/resolve-turn.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
@@ -18,11 +19,13 @@ import {
   type SpecialistRegistry,
 } from './specialist-registry.js';
 import { type AgentDependencies, specialistTool } from './specialist-tool.js';
-import { defaultToolRegistry } from './tools/built-in-tools.js';
+import { BUILT_IN_TOOLS, defaultToolRegistry } from './tools/built-in-tools.js';
 import { formatNow } from './tools/current-time.js';
 import { readMessageText } from './tools/feishu-history.js';
 import { feishuLinkHints } from './tools/feishu-links.js';
+import type { AnyToolDefinition } from './tools/tool-definition.js';
 import { appendNotices, createToolNotices } from './tools/tool-notices.js';
+import { createToolRegistry } from './tools/tool-registry.js';
 import { createToolRuntime, type ToolRuntime } from './tools/tool-runtime.js';
 import type { UserAuthorization } from './tools/user-authorization.js';
 import { createSearchProvider } from './tools/web/create-search-provider.js';
@@ -39,8 +42,20 @@ export interface AnswerOptions {
   context: ConversationContext;
   /** Earlier turns, oldest first (already within the memory budget). */
   history: readonly HistoryMessage[];
-  /** The user's message. */
+  /** The user's message as plain text (links in it are pointed out; commands and limits read it). */
   input: string;
+  /**
+   * What the model gets for the user's turn when the message had more than words: text, images,
+   * documents' text, transcripts, in the user's order. Default: `input` as one text part.
+   */
+  content?: TurnContent;
+  /**
+   * The text of the message replied to, already read by the job; `undefined` lets the manager
+   * read it itself through `readQuotedMessage`, `null` says there is none to read.
+   */
+  quoted?: string | null;
+  /** Tried before MODEL for this turn (VISION_MODEL for a turn with images). */
+  preferredModel?: string;
   /**
    * Text the model reads just before the question, such as the group's recent discussion the
    * bot was not mentioned in. Not stored in memory.
@@ -172,7 +187,7 @@ export function createManagerAgent({
     name: MANAGER_AGENT_NAME,
     specialists,
     chain,
-    async answer({ context, history, input, background, signal, onText }) {
+    async answer({ context, history, input, content, quoted: given, preferredModel, background, signal, onText }) {
       // What the user must be told about the tools, whatever the model makes of their errors.
       const notices = createToolNotices();
       const toolSet = tools.toolSet(ownTools, { agent: MANAGER_AGENT_NAME, conversation: context, notices });
@@ -180,17 +195,32 @@ export function createManagerAgent({
         toolSet[specialist.name] = specialistTool(specialist, { conversation: context, dependencies, notices });
       }
       const quoted =
-        context.parentId === undefined || readQuotedMessage === undefined
-          ? undefined
-          : await withTimeout(readQuotedMessage(context.parentId), 2_000, () => new Error('quoted message: too slow'))
-              .then((text) => (text === undefined || text.trim() === '' ? undefined : text.slice(0, MAX_QUOTED_CHARS)))
-              .catch((error: unknown) => {
-                log?.debug({ traceId: context.traceId, err: error }, 'quoted message not read');
-                return undefined;
-              });
+        given !== undefined
+          ? (given?.slice(0, MAX_QUOTED_CHARS) ?? undefined)
+          : context.parentId === undefined || readQuotedMessage === undefined
+            ? undefined
+            : await withTimeout(readQuotedMessage(context.parentId), 2_000, () => new Error('quoted message: too slow'))
+                .then((text) =>
+                  text === undefined || text.trim() === '' ? undefined : text.slice(0, MAX_QUOTED_CHARS),
+                )
+                .catch((error: unknown) => {
+                  log?.debug({ traceId: context.traceId, err: error }, 'quoted message not read');
+                  return undefined;
+                });
       // Same "author: text" form as the stored group turns, so the model sees one convention.
       const author = context.userName ?? context.userId;
-      const current = context.chatType === 'group' && author !== undefined ? `${author}: ${input}` : input;
+      const prefix = context.chatType === 'group' && author !== undefined ? `${author}: ` : '';
+      const current: ModelMessage = {
+        role: 'user',
+        content:
+          content === undefined || content.length === 0
+            ? `${prefix}${input}`
+            : content.map((part, index) =>
+                index === 0 && part.type === 'text' && prefix !== ''
+                  ? { ...part, text: `${prefix}${part.text}` }
+                  : part,
+              ),
+      };
       const result = await runAgent({
         agent: MANAGER_AGENT_NAME,
         traceId: context.traceId,
@@ -206,8 +236,9 @@ export function createManagerAgent({
         messages: [
           ...historyToMessages(history, context.chatType),
           ...(background === undefined || background === '' ? [] : [{ role: 'user' as const, content: background }]),
-          { role: 'user', content: current },
+          current,
         ],
+        ...(preferredModel === undefined ? {} : { preferredModel }),
         tools: toolSet,
         maxSteps,
         ...(totalTimeoutMs === undefined ? {} : { totalTimeoutMs }),
@@ -272,9 +303,15 @@ export async function createManagerAgentFromConfig({
   feishuClient,
   userAuthorization,
   resolveUserName,
+  extraTools = [],
   now,
 }: {
   model: Config['model'];
+  /**
+   * Tools built at start-up from the bot's own parts (the schedule tools need the store), added
+   * to the built-in ones and given to the manager itself.
+   */
+  extraTools?: readonly AnyToolDefinition[];
   /** Default: the defaults of `lib/config.ts`. */
   tools?: Config['tools'];
   /** Web search (SEARCH_*); default: off. */
@@ -292,12 +329,15 @@ export async function createManagerAgentFromConfig({
   resolveUserName?: (openId: string) => Promise<string | undefined>;
   now?: () => Date;
 }): Promise<ManagerAgent> {
-  const registry = defaultToolRegistry();
+  const registry = createToolRegistry([...BUILT_IN_TOOLS, ...extraTools]);
   const searchProvider = search === undefined ? undefined : createSearchProvider(search);
   // With a search provider set up, the manager searches itself unless MANAGER_TOOLS says otherwise.
-  const ownTools = toolSettings?.managerTools ?? [
-    ...DEFAULT_MANAGER_TOOLS,
-    ...(searchProvider === undefined ? [] : ['webSearch']),
+  const ownTools = [
+    ...(toolSettings?.managerTools ?? [
+      ...DEFAULT_MANAGER_TOOLS,
+      ...(searchProvider === undefined ? [] : ['webSearch']),
+    ]),
+    ...extraTools.map((tool) => tool.name),
   ];
   const unknown = ownTools.filter((name) => !registry.has(name));
   if (unknown.length > 0) {

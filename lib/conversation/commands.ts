@@ -1,8 +1,8 @@
 import type { SpecialistRegistry } from '../agents/specialist-registry.js';
 
-export type CommandName = 'reset' | 'new' | 'help';
+export type CommandName = 'reset' | 'new' | 'help' | 'remind' | 'schedules' | 'logout';
 
-const COMMAND = /^[/／](reset|new|help)(?:\s|$)/i;
+const COMMAND = /^[/／](reset|new|help|remind|schedules|logout)(?:\s|$)/i;
 
 /**
  * The command a message starts with, if any. Commands are the first word, with an ASCII or a
@@ -38,8 +38,14 @@ export function isStopRequest(text: string): boolean {
 export interface CommandContext {
   /** Forgets this conversation (chat or thread). */
   clearMemory(): Promise<void>;
+  /** What follows the command word (`/remind tomorrow 9:00 …`). */
+  args?: string;
+  /** Runs `/remind` and `/schedules` (lib/schedules); absent where schedules are off. */
+  schedules?: (name: 'remind' | 'schedules', args: string) => Promise<string>;
   specialists?: SpecialistRegistry;
   inThread: boolean;
+  /** Forgets the asker's own Feishu authorization; undefined when per-person authorization is off. */
+  forgetUserAuthorization?: (() => Promise<boolean>) | undefined;
 }
 
 /** Runs a command and returns the reply text. */
@@ -53,6 +59,19 @@ export async function runCommand(name: CommandName, context: CommandContext): Pr
         : 'Done: I have forgotten our conversation in this chat. What shall we talk about?';
     case 'help':
       return helpText(context.specialists);
+    case 'logout': {
+      if (context.forgetUserAuthorization === undefined) {
+        return 'Nothing to withdraw: this bot never reads with your own Feishu authorization.';
+      }
+      return (await context.forgetUserAuthorization())
+        ? 'Done: I no longer hold your Feishu authorization. I will ask again if a question needs it.'
+        : 'You had not authorized me, so there was nothing to withdraw.';
+    }
+    case 'remind':
+    case 'schedules':
+      return context.schedules === undefined
+        ? 'Schedules post into Feishu chats; they are not available here.'
+        : context.schedules(name, context.args ?? '');
   }
 }
 
@@ -65,7 +84,10 @@ export function helpText(specialists?: SpecialistRegistry): string {
     '',
     '**Commands**',
     '- `/reset` or `/new`: forget this conversation and start fresh',
+    '- `/remind tomorrow 9:00 …`: a reminder in this chat (`/remind` shows every form)',
+    '- `/schedules`: this chat’s schedules; `/schedules cancel <id>` cancels one',
     '- `/help`: this message',
+    '- `/logout`: withdraw the Feishu authorization you gave me for reading as you',
   ];
   const list = specialists?.list() ?? [];
   if (list.length > 0) {

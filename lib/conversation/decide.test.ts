@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { addressedToBot, type DecidableMessage, type Decision, decide } from './decide.js';
+import type { MessagePart } from './message-parts.js';
 import type { PolicyVerdict } from './policy.js';
 
-const person = { openId: 'ou_person', type: 'user' };
-const bot = { openId: 'ou_other_bot', type: 'app' };
+type Sender = { openId: string; type: string; self?: true };
+const person: Sender = { openId: 'ou_person', type: 'user' };
+const bot: Sender = { openId: 'ou_other_bot', type: 'app' };
 
 const direct = (text: string, sender = person): DecidableMessage => ({
   kind: 'message',
@@ -28,6 +30,9 @@ const image = (chatType: 'p2p' | 'group', sender = person): DecidableMessage => 
   chatType,
   sender,
 });
+
+const pdf: MessagePart = { type: 'file', messageId: 'om_1', key: 'file_1', name: 'q3.pdf' };
+const quote: MessagePart = { type: 'quote', messageId: 'om_0' };
 
 const allow: PolicyVerdict = { action: 'allow' };
 const tooLong: PolicyVerdict = { action: 'reply', reason: 'input too long', text: 'Please shorten it.' };
@@ -59,7 +64,25 @@ const table: Array<[string, DecidableMessage, PolicyVerdict | undefined, Decisio
     'an image a bot sent in a direct chat',
     image('p2p', bot),
     undefined,
-    { action: 'ignore', reason: 'unsupported: image messages are not read' },
+    { action: 'ignore', reason: 'sender is a bot' },
+  ],
+  [
+    'an image with sender_type bot (the receive event schema) in a direct chat: no notice either',
+    image('p2p', { openId: 'ou_other_bot', type: 'bot' }),
+    undefined,
+    { action: 'ignore', reason: 'sender is a bot' },
+  ],
+  [
+    'a mention from a bot whose sender_type is bot',
+    group('@Bot hello', true, { openId: 'ou_other_bot', type: 'bot' }),
+    allow,
+    { action: 'ignore', reason: 'sender is a bot' },
+  ],
+  [
+    'our own message echoed back, typed as a user',
+    direct('hello', { openId: 'ou_self', type: 'user', self: true }),
+    allow,
+    { action: 'ignore', reason: 'sender is a bot' },
   ],
   [
     'a direct message without a chat id',
@@ -123,6 +146,18 @@ const table: Array<[string, DecidableMessage, PolicyVerdict | undefined, Decisio
   ['an unknown /word goes to the agent', direct('/weather'), allow, { action: 'answer' }],
   ['a bare mention', group('', true), allow, { action: 'notice', kind: 'greeting' }],
   ['a whitespace-only direct message', direct('  \n '), allow, { action: 'notice', kind: 'greeting' }],
+  [
+    'a file with no words is answered, not greeted',
+    { kind: 'message', chatType: 'p2p', sender: person, mentionsBot: false, text: '', parts: [pdf] },
+    allow,
+    { action: 'answer' },
+  ],
+  [
+    'a bare mention replying to a message asks about that message',
+    { kind: 'message', chatType: 'group', sender: person, mentionsBot: true, text: '', parts: [quote] },
+    allow,
+    { action: 'answer' },
+  ],
   [
     'an addressed message nobody put to the policy',
     direct('hello'),

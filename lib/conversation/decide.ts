@@ -1,5 +1,12 @@
-import { ignoreReason, type NormalisedMessage, type UnsupportedMessage } from '../feishu/normalise-message.js';
+import {
+  BOT_SENDER_REASON,
+  botSender,
+  ignoreReason,
+  type NormalisedMessage,
+  type UnsupportedMessage,
+} from '../feishu/normalise-message.js';
 import { type CommandName, isStopRequest, parseCommand } from './commands.js';
+import { hasNonTextParts } from './message-parts.js';
 import type { PolicyVerdict } from './policy.js';
 
 /**
@@ -7,7 +14,8 @@ import type { PolicyVerdict } from './policy.js';
  * platform payload, so a richer message shape only has to keep these fields meaning the same.
  */
 export type DecidableMessage =
-  | Pick<NormalisedMessage, 'kind' | 'chatType' | 'sender' | 'mentionsBot' | 'text'>
+  | (Pick<NormalisedMessage, 'kind' | 'chatType' | 'sender' | 'mentionsBot' | 'text'> &
+      Partial<Pick<NormalisedMessage, 'parts'>>)
   | Pick<UnsupportedMessage, 'kind' | 'reason' | 'detail' | 'chatType' | 'messageId' | 'chatId' | 'sender'>;
 
 /** The fixed short replies the decision can choose instead of an answer. */
@@ -64,14 +72,17 @@ export function addressedToBot<Message extends DecidableMessage>(
  */
 export function decide({ message, verdict }: DecisionInput): Decision {
   if (message.kind === 'unsupported') {
+    // Not even a notice for a bot: two bots telling each other "I can only read text" loop forever.
+    if (message.sender !== undefined && botSender(message.sender) !== undefined) {
+      return { action: 'ignore', reason: BOT_SENDER_REASON };
+    }
     const reason = `unsupported: ${message.detail}`;
     // In a direct chat the person is clearly talking to us: say why nothing else happens.
     const tellSender =
       message.reason === 'MESSAGE_TYPE_UNSUPPORTED' &&
       message.chatType === 'p2p' &&
       Boolean(message.messageId) &&
-      Boolean(message.chatId) &&
-      message.sender?.type !== 'app';
+      Boolean(message.chatId);
     return tellSender ? { action: 'notice', kind: 'unsupported-type', reason } : { action: 'ignore', reason };
   }
   const notAddressed = ignoreReason(message);
@@ -84,6 +95,7 @@ export function decide({ message, verdict }: DecisionInput): Decision {
   if (isStopRequest(message.text)) return { action: 'ignore', reason: 'stop request' };
   const command = parseCommand(message.text);
   if (command !== undefined) return { action: 'command', command };
-  if (message.text.trim() === '') return { action: 'notice', kind: 'greeting' };
+  // A picture, a file or a voice message with no words is still something to answer.
+  if (message.text.trim() === '' && !hasNonTextParts(message.parts)) return { action: 'notice', kind: 'greeting' };
   return { action: 'answer' };
 }

@@ -246,9 +246,9 @@ describe('createMessageHandler', () => {
     ]);
   });
 
-  it('tells a direct chat politely that images are not understood', async () => {
-    await handler(jobContext(messageEvent({ text: '', chatType: 'p2p', chatId: 'oc_dm', messageType: 'image' })));
-    expect(sinks[0]?.sink.finalText).toMatch(/only read text/);
+  it('tells a direct chat politely which kinds of message it cannot read', async () => {
+    await handler(jobContext(messageEvent({ text: '', chatType: 'p2p', chatId: 'oc_dm', messageType: 'share_chat' })));
+    expect(sinks[0]?.sink.finalText).toMatch(/cannot read this kind of message/);
     expect(prompts).toHaveLength(0);
   });
 });

@@ -1,14 +1,18 @@
 import type { ConversationContext } from '../agents/conversation-context.js';
 import type { ManagerAgent } from '../agents/manager-agent.js';
 import { type ConversationMemory, createConversationMemory } from '../agents/memory.js';
+import { appendNotices } from '../agents/tools/tool-notices.js';
 import type { Config } from '../config.js';
 import type { BudgetGuard } from '../cost/budget-guard.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
-import type { NormalisedMessage, NormaliseResult } from '../feishu/normalise-message.js';
+import { botSender, type NormalisedMessage, type NormaliseResult } from '../feishu/normalise-message.js';
 import { conversationKey } from '../inbox/conversation-key.js';
 import type { JobContext, JobHandler } from '../inbox/job-handler.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
+import { proactiveTargetOf } from '../schedules/proactive-job.js';
+import { runScheduleCommand } from '../schedules/schedule-commands.js';
+import type { ScheduleService } from '../schedules/schedule-service.js';
 import type { HistoryMessage, Store } from '../store/store.js';
 import { errorMessage } from '../util/error-message.js';
 import { withTimeout } from '../util/with-timeout.js';
@@ -17,12 +21,15 @@ import { addressedToBot, decide, type NoticeKind } from './decide.js';
 import { type BotOpenId, type MessageJob, readMessageJob, startReply } from './message-job.js';
 import { createConversationPolicy, type PolicyVerdict } from './policy.js';
 import type { ReplySink, ReplySinkFor } from './reply-sink.js';
+import type { ResolvedTurn, TurnResolver } from './resolve-turn.js';
 import { formatRoom, type GroupContextMode, type RoomContext } from './room-context.js';
 import type { RunStops, RunWatch } from './run-stops.js';
 
 export interface MessageHandlerOptions {
   /** Allowlists, rate limits and the input length limit. */
   policy: Config['policy'];
+  /** Forgets a person's own Feishu authorization (`/logout`); absent when per-person authorization is off. */
+  forgetUserAuthorization?: ((userId: string) => Promise<boolean>) | undefined;
   /** Daily budgets per chat and user (checked with the policy). */
   budget?: BudgetGuard | undefined;
   /** How much history (in tokens) goes with each question. */
@@ -37,6 +44,8 @@ export interface MessageHandlerOptions {
   botOpenId?: BotOpenId | undefined;
   replySinkFor: ReplySinkFor;
   managerAgent: ManagerAgent;
+  /** `/remind` and `/schedules`; absent: those commands say schedules are not available. */
+  schedules?: ScheduleService | undefined;
   /**
    * Looks up a person's display name (e.g. Feishu contact API) for the instructions and the
    * "author: text" of group turns. Optional; bounded by `userNameTimeoutMs`, failures ignored.
@@ -45,6 +54,13 @@ export interface MessageHandlerOptions {
   userNameTimeoutMs?: number;
   /** Default: built from the store, `memoryTokenBudget` and the bot's ids. */
   memory?: ConversationMemory;
+  /**
+   * Resolves the message's parts in the job (images, files, voice, quote, forwarded bundle).
+   * Without one, the model gets the plain text and the manager reads a quoted message itself.
+   */
+  turns?: TurnResolver | undefined;
+  /** Which model sees images: MODEL itself, or VISION_MODEL for turns with images. */
+  vision?: { primarySeesImages: boolean; visionModel?: string | undefined };
   /**
    * Stop requests (the Stop button, a typed "stop"). With it every answer offers Stop and ends
    * as "Stopped" with the text so far when asked to; without it answers cannot be stopped.
@@ -73,7 +89,8 @@ export const STOPPED_NOTICE = '⏹ Stopped';
 /** How a stopped answer is remembered, so the next turn knows it was cut short. */
 export const STOPPED_MEMORY_MARK = '[stopped by the user before the answer was complete]';
 const NOTICES: Record<NoticeKind, string> = {
-  'unsupported-type': 'I can only read text messages for now. Please send your question as text.',
+  'unsupported-type':
+    'I cannot read this kind of message. Send your question as text, a picture, a file or a voice message.',
   greeting: 'Hi! Ask me anything, or send /help to see what I can do.',
 };
 
@@ -120,6 +137,7 @@ function summaryLine(answer: {
  */
 export function createMessageHandler({
   policy: policySettings,
+  forgetUserAuthorization,
   budget,
   memoryTokenBudget,
   appId,
@@ -130,9 +148,12 @@ export function createMessageHandler({
   botOpenId,
   replySinkFor,
   managerAgent,
+  schedules,
   resolveUserName,
   userNameTimeoutMs = 1_000,
   runStops,
+  turns,
+  vision = { primarySeesImages: true },
   memory = createConversationMemory({
     store,
     tokenBudget: memoryTokenBudget,
@@ -182,10 +203,13 @@ export function createMessageHandler({
 
     const decision = decide({ message, verdict });
     switch (decision.action) {
-      case 'ignore':
+      case 'ignore': {
         bus.emit({ type: 'message.ignored', traceId, reason: decision.reason });
+        const bot = message.sender === undefined ? undefined : botSender(message.sender);
+        if (bot !== undefined) bus.emit({ type: 'message.bot-skipped', traceId, sender: bot });
         await keepForRoom(message, traceId);
         return;
+      }
       case 'notice': {
         if (decision.reason !== undefined) bus.emit({ type: 'message.ignored', traceId, reason: decision.reason });
         const sink = await startReply(read, replySinkFor);
@@ -208,10 +232,25 @@ export function createMessageHandler({
   async function command(read: MessageJob, message: NormalisedMessage, name: CommandName): Promise<void> {
     const sink = await startReply(read, replySinkFor);
     const key = conversationKey(message);
+    const feishuChat = read.inbound.source !== 'devtools';
     const text = await runCommand(name, {
       clearMemory: () => memory.clear(key),
       specialists: managerAgent.specialists,
       inThread: Boolean(message.threadId || message.rootId),
+      ...(forgetUserAuthorization === undefined
+        ? {}
+        : { forgetUserAuthorization: () => forgetUserAuthorization(message.sender.openId) }),
+      args: message.text.trim().replace(/^\S+\s*/, ''),
+      ...(schedules === undefined || !feishuChat
+        ? {}
+        : {
+            schedules: (command, args) =>
+              runScheduleCommand(command, args, {
+                service: schedules,
+                target: proactiveTargetOf(message),
+                userId: message.sender.openId,
+              }),
+          }),
     });
     log.info({ traceId: read.job.job.id, command: name, key }, 'command');
     await sink.finish(text);
@@ -220,7 +259,7 @@ export function createMessageHandler({
   /** In `stored` mode, a group message not addressed to the bot is kept for when it is. */
   async function keepForRoom(message: NormaliseResult, traceId: string): Promise<void> {
     if (groupContext === undefined || message.kind !== 'message' || message.chatType !== 'group') return;
-    if (message.mentionsBot || message.sender.type === 'app' || message.text === '') return;
+    if (message.mentionsBot || botSender(message.sender) !== undefined || message.text === '') return;
     try {
       if ((await groupContext.mode(message.chatId)) !== 'stored') return;
       await groupContext.room.remember(message, {
@@ -304,12 +343,47 @@ export function createMessageHandler({
       ...(message.threadId ? { threadId: message.threadId } : {}),
       ...(message.rootId ? { rootId: message.rootId } : {}),
       ...(message.parentId ? { parentId: message.parentId } : {}),
+      // "Tomorrow 9:00" means the chat's tomorrow: the schedule tools read times in this zone.
+      ...(schedules === undefined ? {} : { timeZone: await schedules.timeZoneOf(message.chatId) }),
     };
+    const interrupted = async (said: string): Promise<never> => {
+      if (signal.reason !== 'lease-lost') {
+        await sink.fail(said, INTERRUPTED_NOTICE).catch((error: unknown) => {
+          log.warn({ traceId, err: error }, 'could not close the reply after an interruption');
+        });
+      }
+      throw new JobAbortedError(signal.reason);
+    };
+
+    // Downloading, extracting and transcribing happen here, in the job, never before the ack.
+    const canSeeImages = vision.primarySeesImages || vision.visionModel !== undefined;
+    let turn: ResolvedTurn | undefined;
+    try {
+      turn = await turns?.resolve(message, { jobId: job.job.id, traceId, signal, canSeeImages });
+    } catch (error) {
+      if (signal.aborted) await interrupted('');
+      throw error;
+    }
+    // What memory keeps of the user's turn: text, documents' text (bounded), images by key.
+    const asked = turn?.memoryText || message.text;
+    if (turn !== undefined && !turn.readable) {
+      // Nothing the model could read (a corrupt file alone, a sticker): say why, do not guess.
+      const notices = turn.notices.length > 0 ? turn.notices : ['I could not read anything in this message.'];
+      await sink.finish(appendNotices('', notices));
+      if (!alreadyStored) await remember(key, message, userName, '', traceId, asked);
+      await turns?.release(job.job.id);
+      return;
+    }
+
     const background = chatType === 'local' ? '' : await roomBackground(message, history, traceId);
+    const preferredModel =
+      turn !== undefined && turn.images > 0 && !vision.primarySeesImages ? vision.visionModel : undefined;
     const answer = await managerAgent.answer({
       context,
       history,
       input: message.text,
+      ...(turn === undefined ? {} : { content: turn.content, quoted: turn.quoted ?? null }),
+      ...(preferredModel === undefined ? {} : { preferredModel }),
       background,
       // A stop ends the model call and any running tool, like a drain does, but the job is done.
       signal: watch === undefined ? signal : AbortSignal.any([signal, watch.signal]),
@@ -322,24 +396,19 @@ export function createMessageHandler({
       bus.emit({ type: 'run.stopped', traceId, via: stoppedVia, length: answer.text.length });
       if (alreadyStored) return;
       const partial = answer.text.trim() === '' ? STOPPED_MEMORY_MARK : `${answer.text}\n\n${STOPPED_MEMORY_MARK}`;
-      await remember(key, message, userName, partial, traceId);
+      await remember(key, message, userName, partial, traceId, asked);
+      await turns?.release(job.job.id);
       return;
     }
 
-    if (answer.outcome === 'aborted' || signal.aborted) {
-      if (signal.reason !== 'lease-lost') {
-        await sink.fail(answer.text, INTERRUPTED_NOTICE).catch((error: unknown) => {
-          log.warn({ traceId, err: error }, 'could not close the reply after an interruption');
-        });
-      }
-      throw new JobAbortedError(signal.reason);
-    }
+    if (answer.outcome === 'aborted' || signal.aborted) await interrupted(answer.text);
 
-    if (answer.outcome === 'success') await sink.finish(answer.text, summaryLine(answer));
-    else await sink.fail(answer.text, answer.notice ?? 'Something went wrong. Please try again.');
+    const shown = appendNotices(answer.text, turn?.notices ?? []);
+    if (answer.outcome === 'success') await sink.finish(shown, summaryLine(answer));
+    else await sink.fail(shown, answer.notice ?? 'Something went wrong. Please try again.');
 
-    if (alreadyStored) return;
-    await remember(key, message, userName, answer.text, traceId);
+    if (!alreadyStored) await remember(key, message, userName, answer.text, traceId, asked);
+    await turns?.release(job.job.id);
   }
 
   /** Appends the question and the answer (when it said anything) to the conversation's memory. */
@@ -349,19 +418,20 @@ export function createMessageHandler({
     userName: string | undefined,
     answerText: string,
     traceId: string,
+    asked: string = message.text,
   ): Promise<void> {
-    const turns: HistoryMessage[] = [
+    const stored: HistoryMessage[] = [
       {
         role: 'user',
-        content: message.text,
+        content: asked,
         at: message.createTime || now(),
         author: userName ?? message.sender.openId,
         messageId: message.messageId,
       },
     ];
-    if (answerText.trim() !== '') turns.push({ role: 'assistant', content: answerText, at: now() });
+    if (answerText.trim() !== '') stored.push({ role: 'assistant', content: answerText, at: now() });
     try {
-      await memory.append(key, turns);
+      await memory.append(key, stored);
     } catch (error) {
       // The user has the answer; re-running the job for memory would answer twice.
       log.error({ traceId, key, err: error }, 'could not store the conversation turn');

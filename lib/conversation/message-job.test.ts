@@ -39,7 +39,13 @@ describe('replyContextFor / startReply', () => {
   });
 
   it('can reply to an unreadable direct message that carried its ids, outside any thread', async () => {
-    const event = messageEvent({ text: '', chatType: 'p2p', chatId: 'oc_dm', messageType: 'image', messageId: 'om_i' });
+    const event = messageEvent({
+      text: '',
+      chatType: 'p2p',
+      chatId: 'oc_dm',
+      messageType: 'share_chat',
+      messageId: 'om_i',
+    });
     const read = await readMessageJob(jobContext(event), BOT_OPEN_ID);
     expect(read.message.kind).toBe('unsupported');
     expect(replyContextFor(read)).toMatchObject({ messageId: 'om_i', chatId: 'oc_dm', replyInThread: false });

@@ -43,7 +43,8 @@ function readInbound(payload: unknown): InboundEvent {
 export async function readMessageJob(job: JobContext, botOpenId: BotOpenId | undefined): Promise<MessageJob> {
   const inbound = readInbound(job.job.payload);
   const openId = typeof botOpenId === 'function' ? await botOpenId() : botOpenId;
-  return { job, inbound, message: normaliseMessage(inbound.event, { botOpenId: openId }) };
+  const message = inbound.message ?? normaliseMessage(inbound.event, { botOpenId: openId });
+  return { job, inbound, message };
 }
 
 /** Where a reply to the job's message goes, when the message carried its id and chat. */

@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { ignoreReason } from '../feishu/normalise-message.js';
+import { botSender, ignoreReason } from '../feishu/normalise-message.js';
 import { REPLY_CHECKPOINT_KEY } from '../feishu/reply/reply-for-job.js';
 import type { JobContext, JobHandler } from '../inbox/job-handler.js';
 import type { Logger } from '../log.js';
@@ -45,6 +45,8 @@ export function createNoticeHandler({
     const reason = ignoreReason(message);
     if (reason !== undefined) {
       bus.emit({ type: 'message.ignored', traceId, reason });
+      const bot = botSender(message.sender);
+      if (bot !== undefined) bus.emit({ type: 'message.bot-skipped', traceId, sender: bot });
       return;
     }
     const refused = allowlists?.check({

@@ -44,7 +44,7 @@ export function createTypedStop({
     const inbound = inboundOf(job.payload);
     if (inbound === undefined) return;
     const openId = typeof botOpenId === 'function' ? await botOpenId() : botOpenId;
-    const message = normaliseMessage(inbound.event, { botOpenId: openId });
+    const message = inbound.message ?? normaliseMessage(inbound.event, { botOpenId: openId });
     if (message.kind !== 'message' || !isStopRequest(message.text)) return;
     const active = await stops.activeRun(job.lane);
     if (active === undefined) return;

@@ -598,8 +598,7 @@ describe('devtools API', () => {
     const { traceId } = await json<{ traceId: string }>(posted);
     const accepted = h.accepted[0];
     if (!accepted) throw new Error('nothing reached the inbox');
-    const message = (accepted.event as { message: { content: string } }).message;
-    expect(JSON.parse(message.content)).toEqual({ text: XSS });
+    expect(accepted.message?.parts).toEqual([{ type: 'text', text: XSS }]);
     h.bus.emit({
       type: 'message.received',
       traceId,

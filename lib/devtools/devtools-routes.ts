@@ -308,6 +308,8 @@ function deadLetterView(job: Job) {
 }
 
 function messagePreview(payload: unknown): string | null {
+  const neutral = (payload as { message?: { text?: unknown } } | null)?.message;
+  if (typeof neutral?.text === 'string') return neutral.text.slice(0, 200);
   const message = (payload as { event?: { message?: { content?: unknown } } } | null)?.event?.message;
   if (typeof message?.content !== 'string') return null;
   try {

@@ -40,7 +40,7 @@ describe('parsePlaygroundRequest', () => {
 });
 
 describe('buildPlaygroundEvent', () => {
-  it('is shaped exactly like a Feishu p2p text message', () => {
+  it('carries the neutral message directly: a direct chat with one text part', () => {
     let id = 0;
     const event = buildPlaygroundEvent(
       { text: 'hello "bot"', sessionId: 's1' },
@@ -52,17 +52,19 @@ describe('buildPlaygroundEvent', () => {
       eventType: 'im.message.receive_v1',
       createdAt: 1_700_000_000_000,
       receivedAt: 1_700_000_000_000,
-      event: {
-        sender: { sender_id: { open_id: 'ou_devtools_s1' }, sender_type: 'user' },
-        message: {
-          message_id: 'om_devtools_uuid-1',
-          chat_id: 'oc_devtools_s1',
-          chat_type: 'p2p',
-          message_type: 'text',
-          content: '{"text":"hello \\"bot\\""}',
-          create_time: '1700000000000',
-          mentions: [],
-        },
+      event: {},
+      message: {
+        kind: 'message',
+        messageId: 'om_devtools_uuid-1',
+        chatId: 'oc_devtools_s1',
+        chatType: 'p2p',
+        sender: { openId: 'ou_devtools_s1', type: 'user' },
+        text: 'hello "bot"',
+        parts: [{ type: 'text', text: 'hello "bot"' }],
+        mentions: [],
+        mentionsBot: false,
+        createTime: 1_700_000_000_000,
+        messageType: 'text',
       },
     });
   });
@@ -71,7 +73,7 @@ describe('buildPlaygroundEvent', () => {
     const first = buildPlaygroundEvent({ text: 'a' });
     const second = buildPlaygroundEvent({ text: 'a' });
     expect(first.eventId).not.toBe(second.eventId);
-    const messageId = (event: InboundEvent) => (event.event as { message: { message_id: string } }).message.message_id;
+    const messageId = (event: InboundEvent) => event.message?.messageId;
     expect(messageId(first)).not.toBe(messageId(second));
     expect(messageId(first)).toMatch(/^om_devtools_[0-9a-f-]{36}$/);
   });

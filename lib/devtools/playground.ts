@@ -56,8 +56,9 @@ export interface PlaygroundEventOptions {
 }
 
 /**
- * Turns a playground message into an InboundEvent shaped exactly like a Feishu p2p text message,
- * so it takes the same inbox → dispatcher → conversation → agent path as a real one. Only
+ * Turns a playground message into an InboundEvent carrying the neutral message directly (a
+ * direct chat with one text part), so it takes the same inbox → dispatcher → conversation →
+ * agent path as a Feishu message without pretending to be Feishu JSON. Only
  * `source: 'devtools'` tells the conversation layer to answer into the devtools reply sink.
  */
 export function buildPlaygroundEvent(
@@ -72,17 +73,19 @@ export function buildPlaygroundEvent(
     eventType: 'im.message.receive_v1',
     createdAt: at,
     receivedAt: at,
-    event: {
-      sender: { sender_id: { open_id: `ou_devtools_${sessionId}` }, sender_type: 'user' },
-      message: {
-        message_id: `om_devtools_${messageUuid}`,
-        chat_id: `oc_devtools_${sessionId}`,
-        chat_type: 'p2p',
-        message_type: 'text',
-        content: JSON.stringify({ text }),
-        create_time: String(at),
-        mentions: [],
-      },
+    event: {},
+    message: {
+      kind: 'message',
+      messageId: `om_devtools_${messageUuid}`,
+      chatId: `oc_devtools_${sessionId}`,
+      chatType: 'p2p',
+      sender: { openId: `ou_devtools_${sessionId}`, type: 'user' },
+      text,
+      parts: [{ type: 'text', text }],
+      mentions: [],
+      mentionsBot: false,
+      createTime: at,
+      messageType: 'text',
     },
   };
 }

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ignoreReason, type NormalisedMessage, normaliseMessage, shouldAnswer } from './normalise-message.js';
+import {
+  ignoreReason,
+  type NormalisedMessage,
+  normaliseMessage,
+  readMessageItem,
+  shouldAnswer,
+} from './normalise-message.js';
 
 const BOT = 'ou_bot';
 
@@ -127,10 +133,12 @@ describe('normaliseMessage', () => {
   });
 
   it('unsupported types and malformed content are typed results, not throws', () => {
-    expect(normaliseMessage(event({ type: 'image', content: { image_key: 'k' } }), { botOpenId: BOT })).toMatchObject({
+    expect(
+      normaliseMessage(event({ type: 'share_chat', content: { chat_id: 'oc_x' } }), { botOpenId: BOT }),
+    ).toMatchObject({
       kind: 'unsupported',
       reason: 'MESSAGE_TYPE_UNSUPPORTED',
-      messageType: 'image',
+      messageType: 'share_chat',
       chatId: 'oc_1',
       messageId: 'om_1',
     });
@@ -143,6 +151,96 @@ describe('normaliseMessage', () => {
       reason: 'MALFORMED',
     });
     expect(normaliseMessage(null, { botOpenId: BOT })).toMatchObject({ kind: 'unsupported', reason: 'MALFORMED' });
+  });
+});
+
+describe('normaliseMessage: parts in order', () => {
+  it('image, file, voice and forwarded bundles become parts that name their resource', () => {
+    const image = message(
+      normaliseMessage(event({ type: 'image', content: { image_key: 'img_1' } }), { botOpenId: BOT }),
+    );
+    expect(image.parts).toEqual([{ type: 'image', messageId: 'om_1', key: 'img_1' }]);
+    expect(image.text).toBe('[image]');
+    const file = message(
+      normaliseMessage(event({ type: 'file', content: { file_key: 'file_1', file_name: 'q3.pdf' } }), {
+        botOpenId: BOT,
+      }),
+    );
+    expect(file.parts).toEqual([{ type: 'file', messageId: 'om_1', key: 'file_1', name: 'q3.pdf' }]);
+    const voice = message(
+      normaliseMessage(event({ type: 'audio', content: { file_key: 'file_2', duration: 3000 } }), { botOpenId: BOT }),
+    );
+    expect(voice.parts).toEqual([{ type: 'audio', messageId: 'om_1', key: 'file_2', durationMs: 3000 }]);
+    const bundle = message(
+      normaliseMessage(event({ type: 'merge_forward', content: { content: 'Merged and Forwarded Message' } }), {
+        botOpenId: BOT,
+      }),
+    );
+    expect(bundle.parts).toEqual([{ type: 'forward', messageId: 'om_1' }]);
+    const sticker = message(
+      normaliseMessage(event({ type: 'sticker', content: { file_key: 'x' } }), { botOpenId: BOT }),
+    );
+    expect(sticker.parts).toEqual([{ type: 'unreadable', what: 'a sticker' }]);
+  });
+
+  it('post keeps links, mentions, code blocks and images in order', () => {
+    const content = {
+      title: 'Bug',
+      content: [
+        [
+          { tag: 'at', user_id: '@_user_1' },
+          { tag: 'text', text: ' see ' },
+          { tag: 'a', text: 'the log', href: 'https://example.com/log' },
+          { tag: 'text', text: ' and ask ' },
+          { tag: 'at', user_id: '@_user_2' },
+        ],
+        [{ tag: 'img', image_key: 'img_a' }],
+        [{ tag: 'code_block', language: 'PYTHON', text: 'print(1)\n' }],
+        [{ tag: 'text', text: 'thanks' }],
+      ],
+    };
+    const result = message(
+      normaliseMessage(event({ type: 'post', content, mentions: [botMention, bobMention] }), { botOpenId: BOT }),
+    );
+    expect(result.parts).toEqual([
+      { type: 'text', text: 'Bug\nsee the log (https://example.com/log) and ask @Bob' },
+      { type: 'image', messageId: 'om_1', key: 'img_a' },
+      { type: 'text', text: '```python\nprint(1)\n```\n\nthanks' },
+    ]);
+    expect(result.text).toContain('[image]');
+  });
+
+  it('a reply starts with the quoted message, to be read in the job', () => {
+    const result = message(
+      normaliseMessage(event({ content: { text: 'what about this?' }, extra: { parent_id: 'om_parent' } }), {
+        botOpenId: BOT,
+      }),
+    );
+    expect(result.parts).toEqual([
+      { type: 'quote', messageId: 'om_parent' },
+      { type: 'text', text: 'what about this?' },
+    ]);
+  });
+
+  it('reads Open API items (quotes, bundle members), unknown types as a named unreadable part', () => {
+    const item = {
+      message_id: 'om_sub',
+      msg_type: 'text',
+      upper_message_id: 'om_bundle',
+      create_time: '1700000000000',
+      sender: { id: 'ou_bob', sender_type: 'user' },
+      body: { content: JSON.stringify({ text: 'hi @_user_1' }) },
+      mentions: [{ key: '@_user_1', id: 'ou_carol', name: 'Carol' }],
+    };
+    expect(readMessageItem(item, { botOpenId: BOT })).toMatchObject({
+      messageId: 'om_sub',
+      senderId: 'ou_bob',
+      upperMessageId: 'om_bundle',
+      text: 'hi @Carol',
+      parts: [{ type: 'text', text: 'hi @Carol' }],
+    });
+    const card = readMessageItem({ ...item, msg_type: 'interactive' }, { botOpenId: BOT });
+    expect(card?.parts).toEqual([{ type: 'unreadable', what: 'a card' }]);
   });
 });
 

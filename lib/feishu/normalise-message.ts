@@ -8,31 +8,28 @@
  * `at` element without `user_name`. See docs/ingress.md.
  */
 
-export type ChatType = 'p2p' | 'group';
+import type { ChatType, MessageMention, MessageSender, NormalisedMessage } from '../conversation/inbound-message.js';
+import { compactParts, type MessagePart, type RelatedMessage } from '../conversation/message-parts.js';
 
-export interface MessageMention {
-  /** Placeholder in the text, e.g. `@_user_1`. */
-  key: string;
-  openId: string | undefined;
-  name: string;
-}
+export type { ChatType, MessageMention, MessageSender, NormalisedMessage };
 
-export interface NormalisedMessage {
-  kind: 'message';
-  messageId: string;
-  chatId: string;
-  chatType: ChatType;
-  rootId?: string;
-  threadId?: string;
-  parentId?: string;
-  sender: { openId: string; type: string };
-  /** Plain text; mentions as `@Name`, the bot's own mention removed. */
-  text: string;
-  mentions: MessageMention[];
-  mentionsBot: boolean;
-  /** Epoch ms. */
-  createTime: number;
-  messageType: string;
+/** Sender types Feishu uses for bots: `bot` in receive events, `app` in the message APIs. */
+export const BOT_SENDER_TYPES: ReadonlySet<string> = new Set(['bot', 'app']);
+
+/** The reason a message from a bot is not answered (nor noticed): two bots would answer each other forever. */
+export const BOT_SENDER_REASON = 'sender is a bot';
+
+/**
+ * Which kind of bot sent the message, or undefined for a person: `self` (our own open_id, whatever
+ * the type), else the bot sender type.
+ *
+ * @example
+ * if (botSender(message.sender) !== undefined) return; // never answer a bot
+ */
+export function botSender(sender: Pick<MessageSender, 'type' | 'self'>): 'self' | 'bot' | 'app' | undefined {
+  if (sender.self === true) return 'self';
+  if (sender.type === 'bot' || sender.type === 'app') return sender.type;
+  return undefined;
 }
 
 export type UnsupportedReason = 'MESSAGE_TYPE_UNSUPPORTED' | 'MALFORMED';
@@ -46,7 +43,7 @@ export interface UnsupportedMessage {
   messageId?: string;
   chatId?: string;
   chatType?: ChatType;
-  sender?: { openId: string; type: string };
+  sender?: MessageSender;
 }
 
 export type NormaliseResult = NormalisedMessage | UnsupportedMessage;
@@ -66,7 +63,7 @@ function text(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
-const SUPPORTED_TYPES = new Set(['text', 'post']);
+const SUPPORTED_TYPES = new Set(['text', 'post', 'image', 'file', 'audio', 'media', 'sticker', 'merge_forward']);
 const ALL_KEY = '@_all';
 
 function readMentions(raw: unknown): MessageMention[] {
@@ -76,8 +73,9 @@ function readMentions(raw: unknown): MessageMention[] {
     if (!isObject(item)) continue;
     const key = text(item.key);
     if (key === undefined) continue;
-    const id = isObject(item.id) ? item.id : {};
-    mentions.push({ key, openId: text(id.open_id), name: text(item.name) ?? text(id.open_id) ?? 'someone' });
+    // Events carry `id: { open_id }`; message items from the Open API carry `id: "ou_…"`.
+    const openId = isObject(item.id) ? text(item.id.open_id) : text(item.id);
+    mentions.push({ key, openId, name: text(item.name) ?? openId ?? 'someone' });
   }
   return mentions;
 }
@@ -131,7 +129,10 @@ function postBody(content: JsonObject): { title: string; lines: unknown[] } | un
   return undefined;
 }
 
-function plainFromPostElement(element: unknown, mentions: MentionResolver): string {
+/** One piece of a message: words, or a part that is not words (an image, a video). */
+type Segment = string | MessagePart;
+
+function postElementSegment(element: unknown, mentions: MentionResolver, messageId: string): Segment {
   if (!isObject(element)) return '';
   switch (element.tag) {
     case 'text':
@@ -153,14 +154,19 @@ function plainFromPostElement(element: unknown, mentions: MentionResolver): stri
       const name = text(element.user_name);
       return name ? `@${name.replace(/^@/, '')}` : '';
     }
-    case 'code_block':
-      return typeof element.text === 'string' ? `\n${element.text}\n` : '';
+    case 'code_block': {
+      if (typeof element.text !== 'string') return '';
+      const language = text(element.language)?.toLowerCase() ?? '';
+      return { type: 'text', text: `\n\`\`\`${language}\n${element.text.replace(/\n$/, '')}\n\`\`\`\n` };
+    }
     case 'emotion':
       return text(element.emoji_type) ? `:${element.emoji_type as string}:` : '';
-    case 'img':
-      return '[image]';
+    case 'img': {
+      const key = text(element.image_key);
+      return key ? { type: 'image', messageId, key } : '[image]';
+    }
     case 'media':
-      return '[video]';
+      return { type: 'unreadable', what: 'a video' };
     case 'hr':
       return '\n---\n';
     default:
@@ -168,13 +174,110 @@ function plainFromPostElement(element: unknown, mentions: MentionResolver): stri
   }
 }
 
-function plainFromPost(content: JsonObject, mentions: MentionResolver): string | undefined {
+/** What a non-text segment reads as in the plain text. */
+function plainOf(segment: Segment): string {
+  if (typeof segment === 'string') return segment;
+  switch (segment.type) {
+    case 'text':
+      // A code block: the plain text keeps it on lines of its own, without the fence.
+      return segment.text.replace(/^\n```[^\n]*\n/, '\n').replace(/\n```\n$/, '\n');
+    case 'image':
+      return '[image]';
+    case 'unreadable':
+      return `[${segment.what.replace(/^an? /, '')}]`;
+    default:
+      return '';
+  }
+}
+
+function partOf(segment: Segment): MessagePart {
+  return typeof segment === 'string' ? { type: 'text', text: segment } : segment;
+}
+
+function postSegments(content: JsonObject, mentions: MentionResolver, messageId: string): Segment[] | undefined {
   const body = postBody(content);
   if (body === undefined) return undefined;
-  const lines = body.lines.map((line) =>
-    Array.isArray(line) ? line.map((element) => plainFromPostElement(element, mentions)).join('') : '',
-  );
-  return [body.title, ...lines].filter((line, index) => index > 0 || line.length > 0).join('\n');
+  const segments: Segment[] = [];
+  if (body.title.length > 0) segments.push(body.title);
+  body.lines.forEach((line, index) => {
+    if (index > 0 || body.title.length > 0) segments.push('\n');
+    if (Array.isArray(line))
+      for (const element of line) segments.push(postElementSegment(element, mentions, messageId));
+  });
+  return segments;
+}
+
+/** The segments of a message's content by type, or undefined when the content is not what the type promises. */
+function contentSegments(
+  messageType: string,
+  content: JsonObject,
+  mentions: MentionResolver,
+  messageId: string,
+): Segment[] | undefined {
+  switch (messageType) {
+    case 'text':
+      return [plainFromText(content, mentions)];
+    case 'post':
+      return postSegments(content, mentions, messageId);
+    case 'image': {
+      const key = text(content.image_key);
+      return key ? [{ type: 'image', messageId, key }] : undefined;
+    }
+    case 'file': {
+      const key = text(content.file_key);
+      if (!key) return undefined;
+      const name = text(content.file_name);
+      return [{ type: 'file', messageId, key, ...(name ? { name } : {}) }];
+    }
+    case 'audio': {
+      const key = text(content.file_key);
+      if (!key) return undefined;
+      const duration = typeof content.duration === 'number' && content.duration > 0 ? content.duration : undefined;
+      return [{ type: 'audio', messageId, key, ...(duration ? { durationMs: duration } : {}) }];
+    }
+    case 'media':
+      return [{ type: 'unreadable', what: 'a video' }];
+    case 'sticker':
+      // Feishu serves no sticker resources, so there is nothing to download.
+      return [{ type: 'unreadable', what: 'a sticker' }];
+    case 'merge_forward':
+      return [{ type: 'forward', messageId }];
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The plain text and the ordered parts of one message's content, mentions resolved. Shared by
+ * the event path and by messages read back from the Open API (a quote, a forwarded bundle).
+ *
+ * @example
+ * readContent({ messageType: 'image', content: '{"image_key":"img_1"}', messageId: 'om_1', mentions: [], botOpenId });
+ * // { text: '[image]', parts: [{ type: 'image', messageId: 'om_1', key: 'img_1' }] }
+ */
+export function readContent({
+  messageType,
+  content,
+  messageId,
+  mentions,
+  botOpenId,
+}: {
+  messageType: string;
+  content: unknown;
+  messageId: string;
+  mentions: readonly MessageMention[];
+  botOpenId: string | undefined;
+}): { text: string; parts: MessagePart[] } | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(typeof content === 'string' ? content : '');
+  } catch {
+    return undefined;
+  }
+  if (!isObject(parsed)) return undefined;
+  const segments = contentSegments(messageType, parsed, resolver(mentions, botOpenId), messageId);
+  if (segments === undefined) return undefined;
+  return { text: tidy(segments.map(plainOf).join('')), parts: compactParts(segments.map(partOf)) };
 }
 
 function epochMs(value: unknown): number {
@@ -198,9 +301,11 @@ export function normaliseMessage(event: unknown, { botOpenId }: NormaliseOptions
   const chatId = text(message.chat_id);
   const chatType: ChatType = message.chat_type === 'p2p' ? 'p2p' : 'group';
   const messageType = text(message.message_type) ?? 'unknown';
-  const senderInfo = {
-    openId: text(senderIds.open_id) ?? '',
+  const senderOpenId = text(senderIds.open_id) ?? '';
+  const senderInfo: MessageSender = {
+    openId: senderOpenId,
     type: text(sender.sender_type) ?? 'unknown',
+    ...(botOpenId !== undefined && senderOpenId === botOpenId ? { self: true as const } : {}),
   };
   const where = {
     messageType,
@@ -229,14 +334,15 @@ export function normaliseMessage(event: unknown, { botOpenId }: NormaliseOptions
     return { kind: 'unsupported', reason: 'MALFORMED', detail: 'content is not an object', ...where };
   }
   const mentions = readMentions(message.mentions);
-  const resolve = resolver(mentions, botOpenId);
-  const plain = messageType === 'text' ? plainFromText(content, resolve) : plainFromPost(content, resolve);
-  if (plain === undefined) {
-    return { kind: 'unsupported', reason: 'MALFORMED', detail: 'post without content', ...where };
+  const read = readContent({ messageType, content: message.content, messageId, mentions, botOpenId });
+  if (read === undefined) {
+    return { kind: 'unsupported', reason: 'MALFORMED', detail: `${messageType} without content`, ...where };
   }
   const rootId = text(message.root_id);
   const threadId = text(message.thread_id);
   const parentId = text(message.parent_id);
+  // A reply brings the message it answers into the turn (read in the job, not here).
+  const parts: MessagePart[] = parentId ? [{ type: 'quote', messageId: parentId }, ...read.parts] : read.parts;
   return {
     kind: 'message',
     messageId,
@@ -246,7 +352,8 @@ export function normaliseMessage(event: unknown, { botOpenId }: NormaliseOptions
     ...(threadId ? { threadId } : {}),
     ...(parentId ? { parentId } : {}),
     sender: senderInfo,
-    text: tidy(plain),
+    text: read.text,
+    parts,
     mentions,
     mentionsBot: botOpenId !== undefined && mentions.some((mention) => mention.openId === botOpenId),
     createTime: epochMs(message.create_time),
@@ -259,7 +366,7 @@ export function ignoreReason(
   message: Pick<NormalisedMessage, 'chatType' | 'sender' | 'mentionsBot'>,
 ): string | undefined {
   // Bots (including ourselves) talking to each other loop forever.
-  if (message.sender.type === 'app') return 'sender is a bot';
+  if (botSender(message.sender) !== undefined) return BOT_SENDER_REASON;
   if (message.chatType === 'p2p') return undefined;
   return message.mentionsBot ? undefined : 'group message without a mention of the bot';
 }
@@ -272,4 +379,38 @@ export function ignoreReason(
  */
 export function shouldAnswer(message: Pick<NormalisedMessage, 'chatType' | 'sender' | 'mentionsBot'>): boolean {
   return ignoreReason(message) === undefined;
+}
+
+/**
+ * One message item of the Open API (`im.v1.message.get` / `list`: `msg_type`, `body.content`,
+ * `sender.id`, `upper_message_id` inside a forwarded bundle) in the neutral shape. A type the
+ * bot cannot read becomes one `unreadable` part naming it, so a bundle keeps its order.
+ *
+ * @example
+ * const quoted = readMessageItem(body.data.items[0], { botOpenId });
+ */
+export function readMessageItem(item: unknown, { botOpenId }: NormaliseOptions): RelatedMessage | undefined {
+  if (!isObject(item)) return undefined;
+  const messageId = text(item.message_id);
+  if (messageId === undefined) return undefined;
+  const sender = isObject(item.sender) ? item.sender : {};
+  const messageType = text(item.msg_type) ?? 'unknown';
+  const body = isObject(item.body) ? item.body : {};
+  const upperMessageId = text(item.upper_message_id);
+  const base = {
+    messageId,
+    senderId: text(sender.id) ?? 'unknown',
+    senderType: text(sender.sender_type) ?? 'unknown',
+    createTime: epochMs(item.create_time),
+    messageType,
+    ...(upperMessageId ? { upperMessageId } : {}),
+    ...(item.deleted === true ? { deleted: true } : {}),
+  };
+  if (item.deleted === true) return { ...base, text: '', parts: [] };
+  const read = SUPPORTED_TYPES.has(messageType)
+    ? readContent({ messageType, content: body.content, messageId, mentions: readMentions(item.mentions), botOpenId })
+    : undefined;
+  if (read !== undefined) return { ...base, ...read };
+  const what = messageType === 'interactive' ? 'a card' : `a ${messageType.replace(/_/g, ' ')} message`;
+  return { ...base, text: `[${what}]`, parts: [{ type: 'unreadable', what }] };
 }

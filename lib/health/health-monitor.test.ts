@@ -288,6 +288,25 @@ describe('HealthMonitor errors and configuration', () => {
     );
   });
 
+  it('holds a recovery for a quarter of the window, at most 30 s, unless configured', () => {
+    const holdFor = (options: HealthMonitorOptions) => {
+      const { monitor, advance } = setup(options);
+      for (let index = 0; index < 5; index++) monitor.trackAgentCall('manager', 100, 'error');
+      advance(monitor.windowSeconds * 1_000);
+      monitor.trackAgentCall('manager', 100, 'success');
+      let held = 0;
+      while (monitor.status().status !== 'healthy') {
+        advance(1_000);
+        held += 1_000;
+      }
+      return held;
+    };
+    expect(holdFor({ windowSeconds: 20 })).toBe(5_000);
+    expect(holdFor({ windowSeconds: 60 })).toBe(15_000);
+    expect(holdFor({ windowSeconds: 300 })).toBe(30_000);
+    expect(holdFor({ windowSeconds: 300, recoveryDwellMs: 8_000 })).toBe(8_000);
+  });
+
   it('takes its thresholds from config', () => {
     const options = healthOptionsFromConfig(
       {
@@ -297,10 +316,11 @@ describe('HealthMonitor errors and configuration', () => {
         degradedRateLimits: 2,
         minCalls: 3,
         degradedP95Ms: 5_000,
+        recoveryHoldSeconds: 7,
       },
       ['abcd1234'],
     );
-    expect(options).toMatchObject({ windowSeconds: 60, minCalls: 3, secrets: ['abcd1234'] });
+    expect(options).toMatchObject({ windowSeconds: 60, minCalls: 3, recoveryDwellMs: 7_000, secrets: ['abcd1234'] });
     const { monitor } = setup(options);
     expect(monitor.windowSeconds).toBe(60);
     monitor.trackRateLimit('m');

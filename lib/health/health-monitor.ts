@@ -256,8 +256,12 @@ export class HealthMonitor {
     this.lastEvaluatedEpoch = Math.floor(figures.at / this.slotMs);
     const from = this.judgement.status;
     this.judgement = judge(figures, this.options, this.judgement);
-    const { status, reasons } = this.judgement;
-    if (status !== from) this.options.onStatusChange?.({ from, to: status, reasons, at: figures.at });
+    const { status, reasons, improvement } = this.judgement;
+    if (status !== from) {
+      // The log line says why, also when the new status has no reasons of its own (healthy).
+      const why = improvement === undefined ? reasons : [`recovered: ${improvement}`, ...reasons];
+      this.options.onStatusChange?.({ from, to: status, reasons: why, at: figures.at });
+    }
     return { status, reasons };
   }
 }

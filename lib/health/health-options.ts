@@ -31,7 +31,10 @@ export interface HealthMonitorOptions {
    * (0 < factor ≤ 1) when deciding whether the status may get better. Default 0.75.
    */
   recoveryFactor?: number;
-  /** …and stay clear (by that margin) for this long before the status gets better. Default 30 s. */
+  /**
+   * …and stay clear (by that margin) for this long (the recovery hold) before the status gets
+   * better. Default: a quarter of the window, at most 30 s.
+   */
   recoveryDwellMs?: number;
   /** Distinct agent names tracked; further names are counted under 'other'. Default 64. */
   maxAgents?: number;
@@ -65,7 +68,7 @@ const DEFAULTS: Omit<ResolvedHealthOptions, 'onStatusChange'> = {
   minCalls: 5,
   degradedP95Ms: 60_000,
   recoveryFactor: 0.75,
-  recoveryDwellMs: 30_000,
+  recoveryDwellMs: Number.NaN,
   maxAgents: 64,
   maxModels: 32,
   maxErrorMessageLength: 300,
@@ -80,6 +83,7 @@ const DEFAULTS: Omit<ResolvedHealthOptions, 'onStatusChange'> = {
 export function resolveHealthOptions(options: HealthMonitorOptions): ResolvedHealthOptions {
   const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
   const resolved: ResolvedHealthOptions = { ...DEFAULTS, onStatusChange: undefined, ...given };
+  if (given.recoveryDwellMs === undefined) resolved.recoveryDwellMs = defaultRecoveryHoldMs(resolved.windowSeconds);
   const problems: string[] = [];
   const positive = (name: keyof ResolvedHealthOptions) => {
     const value = resolved[name];
@@ -105,6 +109,11 @@ export function resolveHealthOptions(options: HealthMonitorOptions): ResolvedHea
   return resolved;
 }
 
+/** The recovery hold when none is configured: a quarter of the window, at most 30 s. */
+export function defaultRecoveryHoldMs(windowSeconds: number): number {
+  return Math.min(30_000, (windowSeconds * 1000) / 4);
+}
+
 /**
  * Health monitor options from the validated config's `health` section; the secrets to scrub
  * from error messages come separately (`config.secrets`).
@@ -123,6 +132,7 @@ export function healthOptionsFromConfig(
     degradedRateLimits: health.degradedRateLimits,
     minCalls: health.minCalls,
     degradedP95Ms: health.degradedP95Ms,
+    ...(health.recoveryHoldSeconds === undefined ? {} : { recoveryDwellMs: health.recoveryHoldSeconds * 1000 }),
     secrets,
   };
 }

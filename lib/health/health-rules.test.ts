@@ -164,26 +164,28 @@ describe('judge (hysteresis)', () => {
       undefined,
     ],
     [
-      'starts the recovery dwell once clear by the margin',
+      'starts the recovery hold once clear by the margin, saying what it waits for',
       { status: 'unhealthy' },
       quiet,
       {},
       'unhealthy',
-      [/^recovering: holding unhealthy until conditions stay clear for 30 s \(0 s so far\)$/],
-      { since: AT, target: 'healthy' },
+      [
+        /^recovering: holding unhealthy until conditions stay clear for 30 s \(0 s so far\); healthy at 2026-01-01T03:00:30.000Z unless they get worse$/,
+      ],
+      { clearSince: { healthy: AT, degraded: AT } },
     ],
     [
-      'keeps holding during the dwell',
-      { status: 'unhealthy', recovery: { since: AT - 29_000, target: 'healthy' } },
+      'keeps holding during the hold',
+      { status: 'unhealthy', recovery: { clearSince: { healthy: AT - 29_000, degraded: AT - 29_000 } } },
       quiet,
       {},
       'unhealthy',
-      [/\(29 s so far\)/],
-      { since: AT - 29_000, target: 'healthy' },
+      [/\(29 s so far\); healthy at 2026-01-01T03:00:01.000Z/],
+      { clearSince: { healthy: AT - 29_000, degraded: AT - 29_000 } },
     ],
     [
-      'gets better once clear for the dwell',
-      { status: 'unhealthy', recovery: { since: AT - 30_000, target: 'healthy' } },
+      'gets better straight to healthy once clear for the hold',
+      { status: 'unhealthy', recovery: { clearSince: { healthy: AT - 30_000, degraded: AT - 30_000 } } },
       quiet,
       {},
       'healthy',
@@ -192,7 +194,7 @@ describe('judge (hysteresis)', () => {
     ],
     [
       'improves one step when only the worse condition cleared',
-      { status: 'unhealthy', recovery: { since: AT - 30_000, target: 'degraded' } },
+      { status: 'unhealthy', recovery: { clearSince: { degraded: AT - 30_000 } } },
       rateLimited,
       {},
       'degraded',
@@ -200,26 +202,28 @@ describe('judge (hysteresis)', () => {
       undefined,
     ],
     [
-      'raises the dwell target when a lesser condition returns, keeping its start',
-      { status: 'unhealthy', recovery: { since: AT - 10_000, target: 'healthy' } },
+      'drops the healthy clock when a lesser condition returns, keeping the degraded one',
+      { status: 'unhealthy', recovery: { clearSince: { healthy: AT - 10_000, degraded: AT - 10_000 } } },
       rateLimited,
       {},
       'unhealthy',
-      [/5 rate limits/, /recovering: .*\(10 s so far\)/],
-      { since: AT - 10_000, target: 'degraded' },
+      [/5 rate limits/, /recovering: holding unhealthy .*\(10 s so far\); degraded at/],
+      { clearSince: { degraded: AT - 10_000 } },
     ],
     [
-      'does not lower the dwell target during the dwell',
-      { status: 'unhealthy', recovery: { since: AT - 30_000, target: 'degraded' } },
+      'a step to degraded keeps the clock healthy has been running, and says what it waits for',
+      { status: 'unhealthy', recovery: { clearSince: { healthy: AT - 12_000, degraded: AT - 30_000 } } },
       quiet,
       {},
       'degraded',
-      [],
-      undefined,
+      [
+        /^recovering: holding degraded until conditions stay clear for 30 s \(12 s so far\); healthy at 2026-01-01T03:00:18.000Z/,
+      ],
+      { clearSince: { healthy: AT - 12_000 } },
     ],
     [
       'drops a pending recovery when conditions get bad again',
-      { status: 'unhealthy', recovery: { since: AT - 20_000, target: 'healthy' } },
+      { status: 'unhealthy', recovery: { clearSince: { healthy: AT - 20_000, degraded: AT - 20_000 } } },
       outage,
       {},
       'unhealthy',
@@ -227,7 +231,7 @@ describe('judge (hysteresis)', () => {
       undefined,
     ],
     [
-      'improves at once without a dwell',
+      'improves at once without a hold',
       { status: 'degraded' },
       quiet,
       { recoveryDwellMs: 0 },
@@ -255,5 +259,16 @@ describe('judge (hysteresis)', () => {
       statuses.push(last.status);
     }
     expect(statuses).toEqual(['unhealthy', 'unhealthy', 'unhealthy', 'healthy']);
+  });
+
+  it('says why it got better, for the status-change log line', () => {
+    const judgement = judge(window({ at: AT }), thresholds, {
+      status: 'unhealthy',
+      recovery: { clearSince: { healthy: AT - 31_000, degraded: AT - 31_000 } },
+    });
+    expect(judgement).toMatchObject({ status: 'healthy', reasons: [] });
+    expect(judgement.improvement).toBe(
+      'conditions clear by the recovery margin (thresholds × 0.75) for 31 s, the 30 s hold',
+    );
   });
 });

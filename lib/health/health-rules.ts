@@ -14,7 +14,7 @@ export interface HealthVerdict {
 }
 
 /** The thresholds the rules compare the window against: the `health` config plus the recovery margin. */
-export type HealthThresholds = Config['health'] & {
+export type HealthThresholds = Omit<Config['health'], 'recoveryHoldSeconds'> & {
   recoveryFactor: number;
   recoveryDwellMs: number;
 };
@@ -44,11 +44,13 @@ export interface WindowFigures {
   models?: readonly { name: string; attempts: number; failures: number }[];
 }
 
-/** A pending improvement: conditions have been clear (by the margin) since `since`. */
+/**
+ * A pending improvement: for each status better than the current one, since when the conditions
+ * (by the recovery margin) have allowed it without a break. Kept per status, so a step to
+ * degraded does not restart the clock that healthy has already been running.
+ */
 export interface Recovery {
-  since: number;
-  /** The best status the clear conditions allowed during the dwell. */
-  target: HealthStatus;
+  clearSince: Partial<Record<Exclude<HealthStatus, 'unhealthy'>, number>>;
 }
 
 /** What judging needs to remember from the previous judgement. */
@@ -60,6 +62,8 @@ export interface PreviousJudgement {
 export interface Judgement extends HealthVerdict {
   /** Set while the status is holding out for recovery; pass it back in with the next judgement. */
   recovery: Recovery | undefined;
+  /** When the status got better: why (for the status-change log line; `reasons` may be empty then). */
+  improvement?: string;
 }
 
 /**
@@ -145,8 +149,10 @@ export function assessConditions(figures: WindowFigures, thresholds: HealthThres
  * The status for `figures`, given the previous judgement: the conditions of `assessConditions`
  * with hysteresis. Getting worse is immediate, so an outage shows at once. Getting better needs
  * the conditions to clear by a margin (thresholds × recoveryFactor) and to stay clear for
- * recoveryDwellMs; a second step (unhealthy → degraded → healthy) starts its own dwell.
- * Pure: the caller keeps the returned judgement and reports a changed status.
+ * recoveryDwellMs (the hold). The clock of each better status runs on its own: if healthy has
+ * been allowed for the whole hold, the status goes straight there, and a step to degraded keeps
+ * the clock healthy has already been running. Pure: the caller keeps the returned judgement and
+ * reports a changed status.
  *
  * @example
  * let last: PreviousJudgement = { status: 'healthy' };
@@ -169,31 +175,47 @@ export function judge(figures: WindowFigures, thresholds: HealthThresholds, prev
       recovery: undefined,
     };
   }
-  const pending = previous.recovery;
-  const recovery: Recovery =
-    pending === undefined
-      ? { since: figures.at, target: relaxed.status }
-      : STATUS_RANK[relaxed.status] > STATUS_RANK[pending.target]
-        ? { since: pending.since, target: relaxed.status }
-        : pending;
-  const clearFor = figures.at - recovery.since;
-  if (clearFor >= thresholds.recoveryDwellMs) {
-    const target = recovery.target;
-    return {
-      status: target,
-      reasons: target === relaxed.status ? relaxed.reasons : strict.reasons,
-      recovery: undefined,
-    };
+  const hold = thresholds.recoveryDwellMs;
+  const earlier = previous.recovery?.clearSince ?? {};
+  const clearSince: Recovery['clearSince'] = {};
+  for (const status of BETTER_FIRST) {
+    if (STATUS_RANK[status] < STATUS_RANK[current] && STATUS_RANK[relaxed.status] <= STATUS_RANK[status]) {
+      clearSince[status] = earlier[status] ?? figures.at;
+    }
   }
+  const reached = BETTER_FIRST.find((status) => {
+    const since = clearSince[status];
+    return since !== undefined && figures.at - since >= hold;
+  });
+  const status = reached ?? current;
+  // Still pending: the better statuses than the one reached, with their clocks.
+  const pending: Recovery['clearSince'] = {};
+  for (const candidate of BETTER_FIRST) {
+    const since = clearSince[candidate];
+    if (since !== undefined && STATUS_RANK[candidate] < STATUS_RANK[status]) pending[candidate] = since;
+  }
+  const next = BETTER_FIRST.find((candidate) => pending[candidate] !== undefined);
+  const waiting =
+    next === undefined
+      ? []
+      : [
+          `recovering: holding ${status} until conditions stay clear for ${seconds(hold)} (${seconds(figures.at - pending[next]!)} so far); ${next} at ${new Date(pending[next]! + hold).toISOString()} unless they get worse`,
+        ];
+  const reasons = status === current || status === relaxed.status ? relaxed.reasons : strict.reasons;
   return {
-    status: current,
-    reasons: [
-      ...relaxed.reasons,
-      `recovering: holding ${current} until conditions stay clear for ${seconds(thresholds.recoveryDwellMs)} (${seconds(clearFor)} so far)`,
-    ],
-    recovery,
+    status,
+    reasons: [...reasons, ...waiting],
+    recovery: next === undefined ? undefined : { clearSince: pending },
+    ...(reached === undefined
+      ? {}
+      : {
+          improvement: `conditions clear by the recovery margin (thresholds × ${thresholds.recoveryFactor}) for ${seconds(figures.at - clearSince[reached]!)}, the ${seconds(hold)} hold`,
+        }),
   };
 }
+
+/** The statuses an unhealthy or degraded bot may recover to, best first. */
+const BETTER_FIRST = ['healthy', 'degraded'] as const;
 
 function percent(rate: number): string {
   return `${Math.round(rate * 1000) / 10}%`;

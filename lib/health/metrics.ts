@@ -122,6 +122,18 @@ export function createMetrics({
     labelNames: ['source', 'status', 'reason'] as const,
     registers,
   });
+  const eventsDropped = new Counter({
+    name: `${PREFIX}events_dropped_total`,
+    help: 'Inbound events acknowledged and dropped without a job, by reason (stale: older than the dedupe TTL).',
+    labelNames: ['source', 'reason'] as const,
+    registers,
+  });
+  const botMessagesSkipped = new Counter({
+    name: `${PREFIX}bot_messages_skipped_total`,
+    help: 'Messages from bots neither answered nor noticed, by sender (bot, app, self: our own open_id).',
+    labelNames: ['sender'] as const,
+    registers,
+  });
   const jobsQueued = new Counter({
     name: `${PREFIX}jobs_queued_total`,
     help: 'Jobs added to the inbox.',
@@ -296,6 +308,7 @@ export function createMetrics({
   for (const category of ERROR_CATEGORIES) errors.inc({ category }, 0);
   for (const kind of ['uncaughtException', 'unhandledRejection']) processErrors.inc({ kind }, 0);
   for (const outcome of ['done', 'retry', 'dead', 'released']) jobsFinished.inc({ outcome }, 0);
+  for (const sender of ['bot', 'app', 'self']) botMessagesSkipped.inc({ sender }, 0);
   setConnection('off', 0);
 
   function setConnection(state: ConnectionState, count: number) {
@@ -371,6 +384,12 @@ export function createMetrics({
           status: String(event.status),
           reason: rejectReasons.value(event.reason),
         });
+        break;
+      case 'event.dropped':
+        eventsDropped.inc({ source: event.source, reason: event.reason });
+        break;
+      case 'message.bot-skipped':
+        botMessagesSkipped.inc({ sender: event.sender });
         break;
       case 'job.queued':
         jobsQueued.inc({ kind: kinds.value(event.kind) });

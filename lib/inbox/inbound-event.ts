@@ -1,3 +1,4 @@
+import type { NormalisedMessage } from '../conversation/inbound-message.js';
 import type { EventSource } from '../observe/bot-event.js';
 
 /**
@@ -14,8 +15,14 @@ export interface InboundEvent {
   /** `header.create_time` in epoch ms when Feishu sent it, else the receive time. */
   createdAt: number;
   receivedAt: number;
-  /** The v2 `event` object (for messages: `{ sender, message }`). */
+  /** The v2 `event` object (for messages: `{ sender, message }`); empty when `message` is given. */
   event: unknown;
+  /**
+   * The message already in the neutral shape, when the receiver built it itself (the devtools
+   * playground); Feishu events are normalised from `event` in the job instead, where the bot's
+   * own open_id (needed for mentions) is known.
+   */
+  message?: NormalisedMessage;
 }
 
 /** The outcome of `inbox.accept`, which the transport turns into its ack. */

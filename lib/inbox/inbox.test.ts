@@ -115,4 +115,41 @@ describe('inbox', () => {
     expect(await store.getJob('message:om_3')).toMatchObject({ kind: 'notice', lane: 'notice:chat:oc_chat' });
     expect(events.some((event) => event.type === 'job.busy')).toBe(true);
   });
+
+  it('drops (acks, counts, stores nothing) an event created longer ago than the dedupe TTL, after housekeeping purged its keys', async () => {
+    let clock = Date.UTC(2026, 0, 1);
+    const receiver = inbox({ now: () => clock });
+    const event = inboundMessage({ eventId: 'ev-old', messageId: 'om_old', createTime: clock });
+    expect((await receiver.accept(event)).status).toBe('accepted');
+    const job = await store.claimNextJob({ owner: 'worker', leaseMs: 60_000, now: clock });
+    expect(job?.id).toBe('message:om_old');
+    await store.completeJob('message:om_old', 'worker', clock);
+    // +73 h: the dedupe claim (24 h) expired and housekeeping deleted the finished job (72 h).
+    clock += 73 * 3_600_000;
+    await store.purgeJobs(clock - 72 * 3_600_000);
+    expect(await store.getJob('message:om_old')).toBeNull();
+    events = [];
+
+    const replayed = await receiver.accept({ ...event, receivedAt: clock });
+    expect(replayed).toEqual({ status: 'ignored', reason: expect.stringContaining('stale') });
+    expect(await store.getJob('message:om_old')).toBeNull();
+    expect(events.map((each) => each.type)).toEqual(['event.received', 'event.dropped']);
+    expect(events[1]).toMatchObject({ reason: 'stale', source: 'webhook' });
+    // Inside the window an event is still taken.
+    const fresh = inboundMessage({ eventId: 'ev-new', messageId: 'om_new', createTime: clock - DAY + 1 });
+    expect((await receiver.accept(fresh)).status).toBe('accepted');
+  });
+
+  it.each(['bot', 'app'])(
+    'stores nothing for a message whose sender_type is %s, and reports it skipped',
+    async (senderType) => {
+      const result = await inbox({ maxBacklog: 0 }).accept(
+        inboundMessage({ eventId: `ev-${senderType}`, messageId: `om_${senderType}`, senderType }),
+      );
+      // Not even the busy notice (backlog 0 would turn an answer into one).
+      expect(result).toEqual({ status: 'ignored', reason: 'sender is a bot' });
+      expect(await store.countJobs()).toMatchObject({ pending: 0 });
+      expect(events.find((event) => event.type === 'message.bot-skipped')).toMatchObject({ sender: senderType });
+    },
+  );
 });

@@ -1,5 +1,7 @@
+import { BOT_SENDER_TYPES } from '../feishu/normalise-message.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
+import { createSampledLog } from '../observe/sampled-log.js';
 import type { NewJob, Store } from '../store/store.js';
 import { errorMessage } from '../util/error-message.js';
 import { conversationKey } from './conversation-key.js';
@@ -49,18 +51,27 @@ interface MessageKeys {
   messageId: string;
   chatId: string;
   lane: string;
+  /** `bot` or `app` when a bot sent it (never answered, never noticed). */
+  botSender: 'bot' | 'app' | undefined;
 }
 
-function messageKeys(event: unknown): MessageKeys | undefined {
+function messageKeys({ event, message: neutral }: InboundEvent): MessageKeys | undefined {
+  if (neutral !== undefined) {
+    const { messageId, chatId, sender } = neutral;
+    const botSender = BOT_SENDER_TYPES.has(sender.type) ? (sender.type as 'bot' | 'app') : undefined;
+    return { messageId, chatId, lane: conversationKey(neutral), botSender };
+  }
   if (!isObject(event) || !isObject(event.message)) return undefined;
   const message = event.message;
   const messageId = text(message.message_id);
   const chatId = text(message.chat_id);
   if (messageId === undefined || chatId === undefined) return undefined;
+  const senderType = isObject(event.sender) ? text(event.sender.sender_type) : undefined;
   return {
     messageId,
     chatId,
     lane: conversationKey({ chatId, threadId: text(message.thread_id), rootId: text(message.root_id) }),
+    botSender: senderType !== undefined && BOT_SENDER_TYPES.has(senderType) ? (senderType as 'bot' | 'app') : undefined,
   };
 }
 
@@ -92,6 +103,8 @@ export function createInbox({
   if (dedupeTtlMs < 12 * 3_600_000) {
     log.warn({ dedupeTtlMs }, 'dedupe TTL under 12 h: Feishu re-deliveries may be answered twice');
   }
+  // A replay flood or a chatty bot must not become a flood of log lines.
+  const logDrop = createSampledLog({ log, now });
   let backlog: { pending: number; at: number } | undefined;
   let backlogRefresh: Promise<number> | undefined;
 
@@ -168,7 +181,7 @@ export function createInbox({
   return {
     async accept(inbound: InboundEvent): Promise<AcceptResult> {
       const kind = jobKinds[inbound.eventType];
-      const keys = inbound.eventType === MESSAGE_EVENT_TYPE ? messageKeys(inbound.event) : undefined;
+      const keys = inbound.eventType === MESSAGE_EVENT_TYPE ? messageKeys(inbound) : undefined;
       const jobId = keys ? `message:${keys.messageId}` : `event:${inbound.eventId}`;
       bus.emit({
         type: 'event.received',
@@ -180,6 +193,19 @@ export function createInbox({
       if (inbound.eventType === MESSAGE_EVENT_TYPE && keys === undefined) {
         log.warn({ eventId: inbound.eventId }, 'message event without message_id or chat_id ignored');
         return { status: 'ignored', reason: 'malformed message event' };
+      }
+      // Older than its dedupe keys live: housekeeping may have purged them, so a replay (or a
+      // very late re-delivery) would be answered again. Acknowledged and dropped, in every mode.
+      if (now() - inbound.createdAt > dedupeTtlMs) {
+        bus.emit({ type: 'event.dropped', traceId: jobId, source: inbound.source, reason: 'stale' });
+        logDrop('stale', { eventId: inbound.eventId, createdAt: inbound.createdAt }, 'stale event dropped');
+        return { status: 'ignored', reason: 'stale: created before the dedupe window' };
+      }
+      // Bots are never answered nor noticed (two bots would answer each other forever), so their
+      // messages are not even stored; our own open_id is recognised later, by the conversation.
+      if (keys?.botSender !== undefined) {
+        bus.emit({ type: 'message.bot-skipped', traceId: jobId, sender: keys.botSender });
+        return { status: 'ignored', reason: 'sender is a bot' };
       }
 
       const eventKey = `event:${inbound.eventId}`;

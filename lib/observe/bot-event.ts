@@ -14,6 +14,13 @@ export type BotEvent =
   | { type: 'event.received'; traceId: string; source: EventSource; eventType: string; eventId: string }
   | { type: 'event.duplicate'; traceId: string; source: EventSource; key: 'event_id' | 'message_id' }
   | { type: 'event.rejected'; source: EventSource; status: number; reason: string }
+  /**
+   * Acknowledged and dropped without a job: `stale`, created longer ago than the dedupe TTL (its
+   * dedupe keys may be gone, so it could be answered twice).
+   */
+  | { type: 'event.dropped'; traceId: string; source: EventSource; reason: 'stale' }
+  /** A message from a bot (`bot`/`app` sender type, or our own open_id: `self`), neither answered nor noticed. */
+  | { type: 'message.bot-skipped'; traceId: string; sender: 'bot' | 'app' | 'self' }
   | { type: 'job.queued'; traceId: string; jobId: string; lane: string; kind: string }
   | { type: 'job.started'; traceId: string; jobId: string; lane: string; attempt: number }
   | {
@@ -63,7 +70,14 @@ export type BotEvent =
       /** False when the price table does not know the model: cost 0, and no budget counts it. */
       priced: boolean;
     }
+  | {
+      /** A person's own Feishu authorization changed (never carries a token). */
+      type: 'user-auth.changed';
+      userId: string;
+      change: 'granted' | 'declined' | 'wrong-person' | 'refreshed' | 'revoked' | 'logged-out';
+    }
   | { type: 'agent.delegation'; traceId: string; from: string; to: string; task: string }
+  | AttachmentResolvedEvent
   | {
       type: 'tool.call';
       traceId: string;
@@ -158,3 +172,34 @@ export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'fai
 export type BotEventType = BotEvent['type'];
 /** An event with the time the bus stamped on it. */
 export type StampedBotEvent = BotEvent & { at: number };
+
+/**
+ * One part of a message resolved in the job (downloaded and read, transcribed, or read back from
+ * Feishu), or the notice it became instead. Names and sizes only: no bytes, no document text.
+ */
+export interface AttachmentResolvedEvent {
+  type: 'attachment.resolved';
+  traceId: string;
+  part: 'image' | 'file' | 'audio' | 'quote' | 'forward' | 'unreadable';
+  /** The message the part belongs to, and the platform's key for its resource. */
+  messageId?: string;
+  key?: string;
+  /** The file name, or "the image" / "the voice message". */
+  name: string;
+  /** Detected from the bytes. */
+  mediaType?: string;
+  sizeBytes?: number;
+  outcome: 'ok' | 'notice';
+  /** Served from the job's resource cache (a retry), not downloaded again. */
+  cached?: boolean;
+  /** Characters of text the model got from it (a document, a transcript, a quoted or forwarded message). */
+  chars?: number;
+  /** The transcript of a voice message, capped for display. */
+  transcript?: string;
+  /** The notice the user saw instead, and its stable code. */
+  notice?: string;
+  code?: string;
+  downloadMs?: number;
+  /** Downloading and reading it together. */
+  elapsedMs: number;
+}

@@ -1,4 +1,5 @@
 import { Cron } from 'croner';
+import { isTimeZone } from '../cost/budget-day.js';
 
 /**
  * When a schedule fires: once at an instant, or on a five-field cron pattern read in a time zone
@@ -24,15 +25,11 @@ export class ScheduleTimeError extends Error {
 
 /** Throws BAD_TIME_ZONE unless `timeZone` is an IANA zone this runtime knows. */
 export function checkTimeZone(timeZone: string): string {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone }).format(0);
-    return timeZone;
-  } catch {
-    throw new ScheduleTimeError(
-      'BAD_TIME_ZONE',
-      `Unknown time zone "${timeZone}" (use an IANA name such as Asia/Shanghai)`,
-    );
-  }
+  if (isTimeZone(timeZone)) return timeZone;
+  throw new ScheduleTimeError(
+    'BAD_TIME_ZONE',
+    `Unknown time zone "${timeZone}" (use an IANA name such as Asia/Shanghai)`,
+  );
 }
 
 function cronFor(pattern: string, timeZone: string): Cron {

@@ -112,6 +112,31 @@ describe('createGroupCommit', () => {
     ).rejects.toBe(bug);
   });
 
+  it("answers a commit's writes only once afterCommit (the log flush) resolves, as unavailable if it fails", async () => {
+    let finishFlush: (error?: Error) => void = () => {};
+    const { insertParent, parents } = setUp({
+      afterCommit: () =>
+        new Promise<void>((resolve, reject) => {
+          finishFlush = (error) => (error ? reject(error) : resolve());
+        }),
+    });
+    let settled = false;
+    const first = insertParent(1).then(() => {
+      settled = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(parents()).toEqual([1]);
+    expect(settled).toBe(false);
+    finishFlush();
+    await first;
+    const second = insertParent(2).catch((caught: unknown) => caught);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    finishFlush(new Error('EIO'));
+    const error = await second;
+    expect(StoreUnavailableError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ message: expect.stringMatching(/synced to disk/) });
+  });
+
   it('refuses writes beyond maxQueuedWrites as unavailable, at once', async () => {
     const { insertParent, parents } = setUp({ maxQueuedWrites: 2 });
     const results = await Promise.allSettled([insertParent(1), insertParent(2), insertParent(3)]);

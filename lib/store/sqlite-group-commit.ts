@@ -11,6 +11,11 @@ export interface GroupCommitOptions {
   maxQueuedWrites?: number;
   /** Called after each commit with how many writes it held (tests, batch-size figures). */
   onCommit?: (writes: number) => void;
+  /**
+   * Makes a commit durable (the WAL flushed to disk, sqlite-log-sync.ts); the commit's callers
+   * settle only when it resolves. Without it they settle right after the COMMIT.
+   */
+  afterCommit?: () => Promise<void>;
 }
 
 export interface GroupCommit {
@@ -51,6 +56,7 @@ export function createGroupCommit({
   maxBatchWrites = 500,
   maxQueuedWrites = 20_000,
   onCommit,
+  afterCommit,
 }: GroupCommitOptions): GroupCommit {
   /** One queued write in its own savepoint: it fails alone, leaving the batch's other writes intact. */
   const inSavepoint = db.transaction((work: () => unknown) => work());
@@ -133,6 +139,21 @@ export function createGroupCommit({
         }
       }
     }
+    if (lost === undefined && afterCommit !== undefined) {
+      afterCommit().then(
+        () => settle(batch, outcomes, undefined),
+        (error: unknown) =>
+          settle(
+            batch,
+            outcomes,
+            new StoreUnavailableError('SQLite commit could not be synced to disk', { cause: error }),
+          ),
+      );
+    } else settle(batch, outcomes, lost);
+  }
+
+  /** Answers every caller of a batch: its own outcome, or the batch's failure when it is not on disk. */
+  function settle(batch: readonly QueuedWrite[], outcomes: readonly Outcome[], lost: unknown): void {
     batch.forEach((entry, index) => {
       const outcome = outcomes[index];
       if (lost !== undefined) {

@@ -45,16 +45,24 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     busyTimeoutMs,
     checkpointIntervalMs,
     walLimitBytes,
+    flushLog,
     maxBatchWrites,
     maxQueuedWrites,
     onCommit,
     sweepEvery = 100,
     sweepLimit = 500,
   } = options;
-  const connection = openSqliteConnection(path, { busyTimeoutMs, checkpointIntervalMs, walLimitBytes });
+  const connection = openSqliteConnection(path, { busyTimeoutMs, checkpointIntervalMs, walLimitBytes, flushLog });
   const { db } = connection;
   const statements = prepareSqliteStatements(db);
-  const commits = createGroupCommit({ db, maxBatchWrites, maxQueuedWrites, onCommit });
+  const commits = createGroupCommit({
+    db,
+    maxBatchWrites,
+    maxQueuedWrites,
+    onCommit,
+    // Every caller (the ack first of all) is answered once its commit is on disk.
+    afterCommit: connection.syncLog,
+  });
   const { read, write } = commits;
 
   // Expired dedupe keys and counter windows go in bounded sweeps, every `sweepEvery` writes.

@@ -2,13 +2,15 @@
  * A server for the load benchmarks, in its own process (started by `startChildServer` in
  * bench-support.ts) so the load generator does not share its event loop.
  *
- *   node --import tsx test/bench/bench-server.ts bare | read | verify
+ *   node --import tsx test/bench/bench-server.ts bare | read | verify | sdk
  *   node --import tsx test/bench/bench-server.ts bot <sqlite-file> <noop|hold>
  *
  * - `bare`: a Hono route answering 200 `{"ok":true}` on @hono/node-server, nothing else: the
  *   same-run baseline. `read`: the same route reading and parsing the body. `verify`: the bot's
  *   app and webhook routes (decryption, signature, token) with an inbox that stores nothing.
- *   Together they show where the ack's time goes over real HTTP.
+ *   Together they show where the ack's time goes over real HTTP. `sdk`: the Lark SDK's own
+ *   webhook receiver (`adaptDefault` + `EventDispatcher`, same encrypt key and token) with a
+ *   handler that stores nothing; its STATS line counts the events it dispatched.
  * - `bot`: the real service from `startBot` (webhook mode, encrypt key + verification token from
  *   BENCH_ENCRYPT_KEY / BENCH_VERIFICATION_TOKEN, a SQLite FILE store, devtools off as in
  *   production), with the Feishu API
@@ -19,9 +21,11 @@
  * Prints `READY {"port":…}` once listening and, on SIGTERM, `STATS {…}` (memory, CPU since ready,
  * jobs) before it exits.
  */
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 import { type ServerType, serve } from '@hono/node-server';
+import * as lark from '@larksuiteoapi/node-sdk';
 import { Hono } from 'hono';
 import { createApp } from '../../lib/app.js';
 import { startBot } from '../../lib/bot.js';
@@ -90,7 +94,35 @@ function verifyOnlyApp(): Hono {
   return createApp({ log, routes: [{ path: '/webhook', app: routes }] });
 }
 
-if (mode === 'bare' || mode === 'read' || mode === 'verify') {
+/**
+ * The Lark SDK's own webhook receiver: `adaptDefault` + `EventDispatcher` with the same encrypt
+ * key and token on Node's http server. It decrypts, checks the signature and dispatches to a
+ * handler that stores nothing: the yardstick a durable ack is compared with.
+ */
+async function sdkDispatcherServer(): Promise<{ server: Server; handled: () => number }> {
+  let handled = 0;
+  const dispatcher = new lark.EventDispatcher({
+    encryptKey: process.env.BENCH_ENCRYPT_KEY ?? 'bench-encrypt-key',
+    verificationToken: process.env.BENCH_VERIFICATION_TOKEN ?? 'bench-verification-token',
+    loggerLevel: lark.LoggerLevel.error,
+  }).register({
+    'im.message.receive_v1': async () => {
+      handled += 1;
+    },
+  });
+  const server = createServer(lark.adaptDefault('/webhook/event', dispatcher, { autoChallenge: true }));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, handled: () => handled };
+}
+
+if (mode === 'sdk') {
+  const { server, handled } = await sdkDispatcherServer();
+  markReady({ port: (server.address() as AddressInfo).port });
+  onTerminate(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    return { handled: handled() };
+  });
+} else if (mode === 'bare' || mode === 'read' || mode === 'verify') {
   const app =
     mode === 'verify'
       ? verifyOnlyApp()
@@ -147,6 +179,6 @@ if (mode === 'bare' || mode === 'read' || mode === 'verify') {
     return { answered: completed };
   });
 } else {
-  process.stderr.write('usage: bench-server.ts bare | read | verify | bot <sqlite-file> <noop|hold>\n');
+  process.stderr.write('usage: bench-server.ts bare | read | verify | sdk | bot <sqlite-file> <noop|hold>\n');
   process.exit(2);
 }

@@ -11,16 +11,18 @@
  * once (no delays). Messages go one at a time (each waits for the previous final card), so the
  * figures are latency, not queueing; each comes from a different user in their own direct chat.
  *
- * Times come from the fake Feishu's call log: the first `cardkit.cardElement.content` call and
- * the call that closes streaming (`cardkit.card.settings`, or the full `cardkit.card.update`
- * that also writes the footer) of the card that answers the message,
+ * Times come from the fake Feishu's call log: the first call that puts answer text on the card
+ * (`cardkit.cardElement.content`, or the closing `cardkit.card.update` when the model was done
+ * before the first write) and the call that closes streaming (the full `cardkit.card.update` with
+ * the final text, footer and no buttons) of the card that answers the message,
  * relative to the moment just before the POST. Resolution is 1 ms (the fake stamps Date.now()).
  *
  * Same-run baseline: the raw round trip of one fake Feishu API call (a text reply through the
  * lark SDK client) plus one complete fake model call (the same answer, streamed through
  * @ai-sdk/openai) — the least any answer costs. The ratio says how much the pipeline adds:
  * several Feishu calls per card, the durable inbox, and the card throttle
- * (CARD_UPDATES_PER_SECOND, 4 by default: the final text waits for its slot).
+ * (CARD_UPDATES_PER_SECOND, 4 by default). Goal: the card closed p50 ≤ 100 ms after the event
+ * (the final text and the close are one operation that skips the throttle's spacing).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -81,8 +83,12 @@ async function oneMessage(bot: RunningBot, feishu: FakeFeishu, index: number): P
   const cardCalls = feishu.calls.filter(
     (call) => (call.path === cardPath || call.path.startsWith(`${cardPath}/`)) && call.status === 200,
   );
-  const firstContent = cardCalls.find((call) => call.api === 'cardkit.cardElement.content');
-  // Streaming is closed by `card.settings`, or by the full `card.update` that also writes the footer.
+  // The answer's first words reach the card by a streamed content write, or (an instant model)
+  // straight in the one full update that closes it.
+  const firstContent = cardCalls.find(
+    (call) => call.api === 'cardkit.cardElement.content' || call.api === 'cardkit.card.update',
+  );
+  // Streaming is closed by `card.settings`, or by the full `card.update` that also writes the final text.
   const closing = cardCalls.findLast(
     (call) => call.api === 'cardkit.card.settings' || call.api === 'cardkit.card.update',
   );
@@ -190,8 +196,9 @@ try {
       row('→ final card (streaming off)', final),
     ],
   );
+  const goal = final.p50 <= 100 ? 'PASS' : 'FAIL';
   summaryLine(
-    `end to end (instant model): first card update p50 ${first.p50.toFixed(0)} ms / p99 ${first.p99.toFixed(0)} ms, final card p50 ${final.p50.toFixed(0)} ms / p99 ${final.p99.toFixed(0)} ms; baseline one Feishu call + one model call p50 ${baseline.p50.toFixed(1)} ms → ${ratio(first.p50, baseline.p50)} / ${ratio(final.p50, baseline.p50)}`,
+    `end to end (instant model): card closed p50 ${final.p50.toFixed(0)} ms (goal ≤ 100 ms: ${goal}); first card update p50 ${first.p50.toFixed(0)} ms / p99 ${first.p99.toFixed(0)} ms, final card p50 ${final.p50.toFixed(0)} ms / p99 ${final.p99.toFixed(0)} ms; baseline one Feishu call + one model call p50 ${baseline.p50.toFixed(1)} ms → ${ratio(first.p50, baseline.p50)} / ${ratio(final.p50, baseline.p50)}`,
   );
 } finally {
   await bot.stop();

@@ -6,9 +6,11 @@ import { STOPPED_MEMORY_MARK, STOPPED_NOTICE } from '../../lib/conversation/hand
 import { STOP_TEXT } from '../../lib/conversation/run-stops.js';
 import { silentLogger } from '../../lib/log.js';
 import type { StampedBotEvent } from '../../lib/observe/bot-event.js';
-import { buildCardActionEvent, buildMessageEvent, DEFAULT_USER_OPEN_ID, postEvent } from '../fakes/event-sender.js';
+import { buildMessageEvent, DEFAULT_USER_OPEN_ID, postEvent } from '../fakes/event-sender.js';
 import { type CardState, type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
+import { type FakeLongConnection, startFakeLongConnection } from '../fakes/fake-long-connection.js';
 import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
+import { answerCard, buttonValue, pressCallback, pressCard } from '../support/card-press.js';
 
 /**
  * The Stop button as a person uses it: a signed, encrypted mention → a streaming card with a Stop
@@ -85,18 +87,8 @@ describe('card controls over the webhook: Stop', () => {
     return { messageId: event.event.message.message_id, threadId, rootId: root.messageId };
   }
 
-  function replyCard(messageId: string): { replyId: string; card: CardState } | undefined {
-    const [reply] = feishu.repliesTo(messageId, { fromBot: true });
-    const card = reply ? feishu.cardForMessage(reply.messageId) : undefined;
-    return reply && card ? { replyId: reply.messageId, card } : undefined;
-  }
-
-  function stopButton(card: CardState): Record<string, unknown> | undefined {
-    const elements = (card.card.body as { elements?: Array<Record<string, unknown>> } | undefined)?.elements ?? [];
-    const button = elements.find((element) => element.tag === 'button' && element.element_id === 'stop');
-    const behaviors = button?.behaviors as Array<{ type: string; value: Record<string, unknown> }> | undefined;
-    return behaviors?.find((behavior) => behavior.type === 'callback')?.value;
-  }
+  const replyCard = (messageId: string) => answerCard(feishu, messageId);
+  const stopButton = (card: CardState) => buttonValue(card, 'stop');
 
   /** Waits until the answer card streams some words and shows its Stop button; returns the button value. */
   async function streamingWithStop(messageId: string) {
@@ -113,24 +105,19 @@ describe('card controls over the webhook: Stop', () => {
     return { replyId, value: value! };
   }
 
-  async function press(
-    replyId: string,
-    value: Record<string, unknown>,
-    operator = DEFAULT_USER_OPEN_ID,
-    eventId?: string,
-  ) {
-    const callback = buildCardActionEvent({
+  async function press(replyId: string, value: Record<string, unknown>, operator?: string, eventId?: string) {
+    const { status, ...answer } = await pressCard(`${baseUrl}/webhook/card`, {
       fake: feishu,
-      token,
-      operatorOpenId: operator,
-      messageId: replyId,
-      chatId: GROUP_CHAT,
+      replyId,
       value,
+      encryptKey,
+      token,
+      chatId: GROUP_CHAT,
+      ...(operator === undefined ? {} : { operator }),
       ...(eventId === undefined ? {} : { eventId }),
     });
-    const response = await postEvent(`${baseUrl}/webhook/card`, callback, { encryptKey });
-    expect(response.status).toBe(200);
-    return (await response.json()) as { toast?: { type: string; content: string } };
+    expect(status).toBe(200);
+    return answer;
   }
 
   async function closed(messageId: string) {
@@ -242,5 +229,75 @@ describe('card controls over the webhook: Stop', () => {
       .toBe(true);
     expect(feishu.repliesTo(stop.messageId, { fromBot: true })).toHaveLength(0);
     expect(openai.requestsFor('gpt-test')).toHaveLength(1);
+  });
+});
+
+describe('card controls over the long connection: Stop', () => {
+  let feishu: FakeFeishu;
+  let openai: FakeOpenAI;
+  let gateway: FakeLongConnection;
+  let bot: RunningBot;
+
+  beforeAll(async () => {
+    feishu = await startFakeFeishu();
+    openai = await startFakeOpenAI();
+    // One domain serves the gateway and the Open API, as on Feishu.
+    gateway = await startFakeLongConnection({ apiUrl: feishu.url });
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      ...feishu.env(),
+      FEISHU_DOMAIN: gateway.url,
+      FEISHU_EVENT_MODE: 'websocket',
+      OPENAI_BASE_URL: openai.baseURL,
+      OPENAI_API_KEY: openai.apiKey,
+      MODEL: 'gpt-test',
+      STORE_URL: 'sqlite::memory:',
+      ENABLE_DEVTOOLS: 'false',
+    });
+    bot = await startBot(config, { log: silentLogger(), dispatcher: { pollIntervalMs: 50 } });
+    await bot.feishu?.connection?.ready;
+  });
+
+  afterAll(async () => {
+    await bot?.stop();
+    await gateway?.close();
+    await openai?.close();
+    await feishu?.close();
+  });
+
+  it('a press arrives as a card frame, is answered on the connection with a toast, and stops the answer', async () => {
+    openai.script('gpt-test', { text: SLOW_ANSWER, chunkSize: 6, chunkDelayMs: 150 });
+    const event = buildMessageEvent({ fake: feishu, chatType: 'p2p', text: 'a long story over the socket' });
+    expect(await gateway.sendEvent(event)).toEqual({ code: 200 });
+    const messageId = event.event.message.message_id;
+    await feishu.waitFor(
+      () => {
+        const found = answerCard(feishu, messageId);
+        return found?.card.streaming === true && feishu.visibleText(found.replyId).includes('word1');
+      },
+      { timeoutMs: 15_000, description: 'a streaming card with words' },
+    );
+    const { replyId, card } = answerCard(feishu, messageId)!;
+    const value = buttonValue(card, 'stop')!;
+
+    const someoneElse = await gateway.sendCardAction(
+      pressCallback({ fake: feishu, replyId, value, token: '', operator: OTHER_USER }),
+    );
+    expect(someoneElse).toEqual({
+      code: 200,
+      type: 'card',
+      data: { toast: { type: 'warning', content: CARD_PRESS_TEXT.notYours } },
+    });
+    const asker = await gateway.sendCardAction(pressCallback({ fake: feishu, replyId, value, token: '' }));
+    expect(asker).toEqual({ code: 200, type: 'card', data: { toast: { type: 'info', content: STOP_TEXT.stopping } } });
+    await feishu.waitFor(() => answerCard(feishu, messageId)?.card.streaming === false, {
+      timeoutMs: 10_000,
+      description: 'the card closed',
+    });
+    expect(feishu.visibleText(replyId)).toContain(STOPPED_NOTICE);
+    expect(feishu.visibleText(replyId)).not.toContain('word59');
   });
 });

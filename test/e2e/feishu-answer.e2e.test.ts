@@ -180,4 +180,70 @@ describe('a mention in a group thread, end to end', () => {
     expect(openai.requests).toHaveLength(0);
     expect(events.some((each) => each.type === 'message.ignored')).toBe(true);
   });
+
+  it('answers no bot and sends no notice to one: sender_type bot, app, our own open_id, a bot image in a direct chat', async () => {
+    const fromBots = [
+      // Another bot @mentioning ours, typed as Feishu's receive event types bots.
+      buildMessageEvent({
+        fake: feishu,
+        chatType: 'group',
+        chatId: GROUP_CHAT,
+        mentionBot: true,
+        text: 'ping',
+        token,
+        senderType: 'bot',
+        senderOpenId: 'ou_other_bot',
+      }),
+      // The same as the message APIs type it.
+      buildMessageEvent({
+        fake: feishu,
+        chatType: 'group',
+        chatId: GROUP_CHAT,
+        mentionBot: true,
+        text: 'ping',
+        token,
+        senderType: 'app',
+        senderOpenId: 'ou_other_bot',
+      }),
+      // Our own message echoed back, whatever its type says.
+      buildMessageEvent({
+        fake: feishu,
+        chatType: 'group',
+        chatId: GROUP_CHAT,
+        mentionBot: true,
+        text: 'echo',
+        token,
+        senderOpenId: feishu.botOpenId,
+      }),
+      // An image from a bot in a direct chat: a person would get the "text only" notice.
+      buildMessageEvent({
+        fake: feishu,
+        chatType: 'p2p',
+        messageType: 'image',
+        content: { image_key: 'img_1' },
+        token,
+        senderType: 'bot',
+        senderOpenId: 'ou_other_bot',
+      }),
+    ];
+    for (const event of fromBots) expect((await postEvent(webhookUrl, event, { encryptKey })).status).toBe(200);
+    // The echo becomes a job (only the conversation knows our open_id); the others are never stored.
+    await feishu.waitFor(() => events.filter((event) => event.type === 'message.bot-skipped').length === 4, {
+      timeoutMs: 10_000,
+      description: 'four bot messages skipped',
+    });
+    // A person is still answered.
+    openai.script('gpt-test', { text: 'Hello, person.' });
+    await closedCardReply(await mention('hello?', { threadId: 'omt_after_bots' }));
+
+    for (const event of fromBots) {
+      expect(feishu.repliesTo(event.event.message.message_id, { fromBot: true })).toHaveLength(0);
+    }
+    expect(openai.requests).toHaveLength(1);
+    const skipped = events.filter((event) => event.type === 'message.bot-skipped').map((event) => event.sender);
+    expect(skipped.sort()).toEqual(['app', 'bot', 'bot', 'self']);
+    const metrics = await (await fetch(`http://127.0.0.1:${bot.port}/metrics`)).text();
+    expect(metrics).toMatch(/feishu_bot_bot_messages_skipped_total\{sender="bot"[^}]*\} 2/);
+    expect(metrics).toMatch(/feishu_bot_bot_messages_skipped_total\{sender="self"[^}]*\} 1/);
+  });
 });

@@ -49,7 +49,7 @@ export interface FeishuMessageReceiveEvent {
   event: {
     sender: {
       sender_id: FeishuUserId;
-      sender_type: 'user' | 'app';
+      sender_type: 'user' | 'bot' | 'app';
       tenant_key: string;
     };
     message: {
@@ -121,7 +121,8 @@ export interface MessageEventOptions {
   threadId?: string;
   /** Default `DEFAULT_USER_OPEN_ID`. */
   senderOpenId?: string;
-  senderType?: 'user' | 'app';
+  /** `bot` is what Feishu's receive event says for a bot sender; `app` what the message APIs say. */
+  senderType?: 'user' | 'bot' | 'app';
   messageId?: string;
   eventId?: string;
   /** Verification token put in `header.token` (default `''`). */

@@ -52,6 +52,7 @@ export type {
 export type { FakeUser } from './feishu/directory-store.js';
 export type { SeedDocPart, SeedDocument } from './feishu/docx.js';
 export type { FaultInjection, InjectedFault } from './feishu/faults.js';
+export type { SeedResource } from './feishu/message-resources.js';
 export type { FakeMention, FakeMessage, FakeMessageSender, SeedMessageOptions } from './feishu/message-store.js';
 export { p2pChatIdFor } from './feishu/message-store.js';
 export type { FakeReaction } from './feishu/reactions.js';

@@ -48,6 +48,8 @@ export interface FuzzSecrets {
   bodyLimitBytes: number;
   /** The fixed clock the routes and the generator share, so a seed reproduces a run exactly. */
   now: number;
+  /** The inbox's dedupe TTL: events created longer ago are acknowledged and dropped. */
+  dedupeTtlMs: number;
 }
 
 export const defaultFuzzSecrets: FuzzSecrets = {
@@ -57,6 +59,7 @@ export const defaultFuzzSecrets: FuzzSecrets = {
   maxSkewSeconds: 300,
   bodyLimitBytes: 64 * 1024,
   now: Date.UTC(2026, 0, 1, 12, 0, 0),
+  dedupeTtlMs: 24 * 3_600_000,
 };
 
 /** What a route factory gets, so a test can wrap (or break) the real routes. */
@@ -114,7 +117,7 @@ export async function createWebhookFuzzTarget({
   const log = pino({ level: 'error' }, { write: (line: string) => errors.push(line) });
   const bus = createEventBus();
   const now = () => secrets.now;
-  const inbox = createInbox({ store, bus, log, dedupeTtlMs: 24 * 3_600_000, maxBacklog: 1_000_000, now });
+  const inbox = createInbox({ store, bus, log, dedupeTtlMs: secrets.dedupeTtlMs, maxBacklog: 1_000_000, now });
   let cardActions = 0;
   const options: WebhookRoutesOptions = {
     inbox,
@@ -160,10 +163,12 @@ export async function createWebhookFuzzTarget({
  * - 'challenge': 200 with the challenge echoed, nothing written;
  * - 'unauthorized': exactly 401, whatever the body: a request without a valid signature where
  *   one is required must not tell what decrypts or parses (400) from what does not;
+ * - 'drop': acknowledged (200) and dropped: no job, nothing written (a replay older than the dedupe
+ *   TTL, a message from a bot);
  * - 'any': inputs a key holder could legitimately send (signed, right token, odd content):
  *   only the universal properties apply.
  */
-export type FuzzExpectation = 'reject' | 'unauthorized' | 'accept-event' | 'accept-card' | 'challenge' | 'any';
+export type FuzzExpectation = 'reject' | 'unauthorized' | 'drop' | 'accept-event' | 'accept-card' | 'challenge' | 'any';
 
 export interface BuiltRequest {
   headers: Record<string, string>;
@@ -264,7 +269,7 @@ function describeCase(value: FuzzCase, secrets: FuzzSecrets): string {
 
 /** Builds the arbitrary of all cases. Exported so other suites (or a bench) can sample it. */
 export function webhookFuzzCases(secrets: FuzzSecrets = defaultFuzzSecrets): fc.Arbitrary<FuzzCase> {
-  const { encryptKey, verificationToken, maxSkewSeconds, bodyLimitBytes, now } = secrets;
+  const { encryptKey, verificationToken, maxSkewSeconds, bodyLimitBytes, now, dedupeTtlMs } = secrets;
   const nowSeconds = Math.floor(now / 1000);
   const timestamp = String(nowSeconds);
 
@@ -860,6 +865,35 @@ export function webhookFuzzCases(secrets: FuzzSecrets = defaultFuzzSecrets): fc.
       }),
     );
 
+  // 12. genuine, signed deliveries that must be acknowledged and dropped without a trace: a replay
+  // created before the dedupe window (its keys may be purged), and messages bots sent.
+  const dropped = fc
+    .record({
+      fields: messageFields,
+      variant: fc.constantFrom('stale', 'sender-bot', 'sender-app'),
+      ageMs: fc.integer({ min: dedupeTtlMs + 1, max: 30 * dedupeTtlMs }),
+      iv: ivArbitrary,
+      encrypted: fc.boolean(),
+      nonce: nonceArbitrary,
+    })
+    .map(({ fields, variant, ageMs, iv, encrypted, nonce }) =>
+      make(`dropped/${variant}/${encrypted ? 'encrypted' : 'plain'}`, '/webhook/event', 'drop', (unique) => {
+        const fresh = messageEvent(fields, unique);
+        const event =
+          variant === 'stale'
+            ? { ...fresh, header: { ...fresh.header, create_time: String(now - ageMs) } }
+            : {
+                ...fresh,
+                event: {
+                  ...fresh.event,
+                  sender: { ...fresh.event.sender, sender_type: variant === 'sender-bot' ? 'bot' : 'app' },
+                },
+              };
+        const body = encrypted ? encryptedBody(event, iv) : utf8(JSON.stringify(event));
+        return { headers: signatureHeaders(body, encryptKey, timestamp, nonce), body };
+      }),
+    );
+
   return fc.oneof(
     { arbitrary: randomBytes, weight: 10 },
     { arbitrary: randomJson, weight: 12 },
@@ -872,6 +906,7 @@ export function webhookFuzzCases(secrets: FuzzSecrets = defaultFuzzSecrets): fc.
     { arbitrary: unicode, weight: 8 },
     { arbitrary: positive, weight: 14 },
     { arbitrary: unsignedWithKey, weight: 8 },
+    { arbitrary: dropped, weight: 6 },
   );
 }
 
@@ -982,7 +1017,7 @@ export async function runWebhookFuzz({
     cases: 0,
     byCategory: {},
     byStatus: {},
-    byExpectation: { reject: 0, unauthorized: 0, 'accept-event': 0, 'accept-card': 0, challenge: 0, any: 0 },
+    byExpectation: { reject: 0, unauthorized: 0, drop: 0, 'accept-event': 0, 'accept-card': 0, challenge: 0, any: 0 },
     accepted: 0,
     elapsedMs: 0,
   };
@@ -1042,6 +1077,10 @@ export async function runWebhookFuzz({
         break;
       case 'unauthorized':
         if (status !== 401) fail(`expected 401 whatever the body, got ${status} ${text.slice(0, 200)}`);
+        break;
+      case 'drop':
+        if (status !== 200) fail(`expected 200 (acknowledged, dropped), got ${status} ${text.slice(0, 200)}`);
+        if (written !== 0 || newJobs !== 0) fail(`dropped event wrote ${written} store calls, ${newJobs} jobs`);
         break;
       case 'accept-event': {
         if (status !== 200 || JSON.stringify(json) !== '{"ok":true}')

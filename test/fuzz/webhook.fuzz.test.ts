@@ -55,11 +55,13 @@ describe('webhook fuzz: /webhook/event and /webhook/card of the real app', () =>
         'unicode',
         'positive',
         'unsigned-with-key',
+        'dropped',
       ]) {
         expect(stats.byCategory[category], category).toBeGreaterThan(50);
       }
       expect(Object.keys(stats.byStatus).sort()).toEqual(['200', '400', '401', '413']);
       expect(stats.byExpectation.unauthorized).toBeGreaterThan(50);
+      expect(stats.byExpectation.drop).toBeGreaterThan(50);
       // The positive controls went through: the property cannot hold by refusing everything.
       expect(stats.byExpectation['accept-event']).toBeGreaterThan(100);
       expect(stats.accepted).toBe(

@@ -46,12 +46,13 @@ describe('an interrupted answer whose notice the card refuses', () => {
     drain.abort('shutdown');
     // Feishu refuses every card write for now (a rate limit that outlasts the retries).
     let refusing = true;
+    // Both ways a card is written: streamed text, and the update that closes it with its final text.
     const refusal = chat.fake.inject({
-      api: 'cardkit.cardElement.content',
+      api: '*',
       status: 400,
       code: 230020,
       times: Infinity,
-      match: () => refusing,
+      match: ({ path }) => refusing && (path.endsWith('/content') || /\/cards\/[^/]+$/.test(path)),
     });
     await first.fail('The first half of', NOTICE);
     expect(refusal.hits).toBeGreaterThan(0);

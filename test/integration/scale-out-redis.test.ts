@@ -10,7 +10,6 @@
  * - /health and /metrics say which instance answered.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../lib/store/open-store.js';
 import type { Job, Store } from '../../lib/store/store.js';
@@ -25,26 +24,11 @@ import {
   useServiceFakes,
   waitForClosedCard,
 } from '../support/real-stack.js';
+import { removeRedisPrefix } from '../support/redis-prefix.js';
 import { REDIS_URL, requireRedis } from '../support/requirements.js';
 
 const redisAvailable = await requireRedis();
 const LEASE_MS = 2_000;
-
-/** Deletes every key under `prefix` (SCAN, not KEYS: the shared Redis may hold other runs' data). */
-async function removeRedisPrefix(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
-  redis.on('error', () => {});
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
 
 async function waitForJob(store: Store, id: string, done: (job: Job | null) => boolean, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;

@@ -176,14 +176,18 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
       onProgress: (sent) => {
         if (injected || sent < answer.length / 3) return;
         injected = true;
+        // Every card write: streamed text, or the one update that closes the card with its final text.
+        const cardWrite = ({ path }: { path: string }) => path.endsWith('/content') || /\/cards\/[^/]+$/.test(path);
         chat.fake.inject({
-          api: 'cardkit.cardElement.content',
+          api: '*',
+          match: cardWrite,
           times: 3,
           status: 400,
           code: FEISHU_CODES.messageRateLimited,
         });
         chat.fake.inject({
-          api: 'cardkit.cardElement.content',
+          api: '*',
+          match: cardWrite,
           times: 1,
           status: 429,
           headers: { 'x-ogw-ratelimit-reset': '1' },
@@ -196,12 +200,14 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
     expect(botReplies()).toHaveLength(1);
     expect(chat.fake.visibleText(reply!.messageId)).toBe(answer);
     expect(cardOf(reply!).streaming).toBe(false);
-    const contentCalls = chat.fake.callsTo('cardkit.cardElement.content');
-    expect(contentCalls.filter((call) => call.injected)).toHaveLength(4);
-    // After the 429 that asked for a 1 s pause, the next write waited for it.
-    const limited = contentCalls.findIndex((call) => call.status === 429);
+    // After the 429 that asked for a 1 s pause, the next write (more text, or the closing update) waited for it.
+    const writes = chat.fake.calls.filter(
+      (call) => call.api === 'cardkit.cardElement.content' || call.api === 'cardkit.card.update',
+    );
+    expect(writes.filter((call) => call.injected)).toHaveLength(4);
+    const limited = writes.findIndex((call) => call.status === 429);
     expect(limited).toBeGreaterThanOrEqual(0);
-    expect(contentCalls[limited + 1]!.at - contentCalls[limited]!.at).toBeGreaterThanOrEqual(950);
+    expect(writes[limited + 1]!.at - writes[limited]!.at).toBeGreaterThanOrEqual(950);
     const outcomes = events.filter((event) => event.type === 'feishu.api').map((event) => event.outcome);
     expect(outcomes.filter((outcome) => outcome === 'rate-limited')).toHaveLength(4);
   });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { fdatasync, fstatSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -52,6 +52,33 @@ describe('SQLite store specifics', () => {
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
   });
 
+  it('answers a write only after its commit was flushed to disk, so an acknowledged event survives a power cut', async () => {
+    const path = newPath();
+    const flushed: number[] = [];
+    let releaseFlush = () => {};
+    const store = open(path, {
+      // The real fdatasync, held until the test lets it run.
+      flushLog: (fd) =>
+        new Promise<void>((resolve, reject) => {
+          releaseFlush = () => fdatasync(fd, (error) => (error ? reject(error) : resolve()));
+        }).then(() => {
+          flushed.push(fstatSync(fd).ino);
+        }),
+    });
+    let settled = false;
+    const write = store.enqueue({ id: 'durable', lane: 'lane', kind: 'answer', payload: {} }, T0).then(() => {
+      settled = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Committed (another connection sees it), but not answered while the log is not on disk.
+    expect(inspect(path).prepare("SELECT id FROM jobs WHERE id = 'durable'").get()).toEqual({ id: 'durable' });
+    expect(settled).toBe(false);
+    releaseFlush();
+    await write;
+    // The flushed file is the store's write-ahead log.
+    expect(flushed).toEqual([statSync(`${path}-wal`).ino]);
+  });
+
   it('folds the WAL into the database file from a background worker, not inside commits', async () => {
     const path = newPath();
     const store = open(path, { checkpointIntervalMs: 50 });
@@ -80,8 +107,10 @@ describe('SQLite store specifics', () => {
     let appended = 0;
     let truncations = 0;
     let sequence = 0;
-    const until = Date.now() + 3_000;
-    while (Date.now() < until) {
+    // Until enough went through the log (every commit waits for its flush to disk, whose speed
+    // depends on the machine), within a deadline.
+    const until = Date.now() + 20_000;
+    while (appended <= 25 * walLimitBytes && Date.now() < until) {
       // Back-to-back group commits, as under load: a PASSIVE checkpoint never catches up.
       await Promise.all(
         Array.from({ length: 20 }, () => {

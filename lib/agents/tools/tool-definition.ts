@@ -73,6 +73,12 @@ export interface ToolDefinition<Schema extends z.ZodType = z.ZodType> {
   /** Feishu scopes to grant the app (tenant) or to request from the user (user), least privilege first. */
   readonly scopes: readonly string[];
   readonly access: ToolAccess;
+  /**
+   * For a write tool that changes only the bot's own state for this conversation, is confirmed in
+   * the answer and undone by a command (a schedule: `/schedules cancel`): why it needs no approval.
+   * Any other write tool is refused until approvals exist.
+   */
+  readonly withoutApproval?: string;
   readonly identity: ToolIdentity;
   /**
    * Does the work and returns text the model can read (Markdown welcome). Throw a `ToolError`

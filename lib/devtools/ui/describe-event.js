@@ -11,6 +11,13 @@ export function describe(event) {
       return { title: `Duplicate delivery (same ${event.key})`, sub: `via ${event.source}` };
     case 'event.rejected':
       return { title: `Rejected ${event.status}: ${event.reason}`, sub: `via ${event.source}` };
+    case 'event.dropped':
+      return { title: 'Dropped: older than the dedupe window (a replay)', sub: `via ${event.source}` };
+    case 'message.bot-skipped':
+      return {
+        title: `Not answered: sent by ${event.sender === 'self' ? 'this bot itself' : `a bot (${event.sender})`}`,
+        sub: '',
+      };
     case 'job.queued':
       return { title: `Queued as ${event.kind}`, sub: `lane ${event.lane}` };
     case 'job.started':

@@ -139,9 +139,10 @@ export function createCardDeck({
     return opened;
   };
 
-  const write = async (target: CardSlot, content: string) => {
+  /** Runs a write; a size refusal shrinks the cards and asks for a re-plan (`CardReplanError`). */
+  const withinLimits = async (operation: () => Promise<void>) => {
     try {
-      await target.card.setAnswer(content);
+      await operation();
     } catch (error) {
       if (!isCardLimitError(error) || cardBytesLimit <= MIN_CARD_BYTES) throw error;
       cardBytesLimit = Math.max(MIN_CARD_BYTES, Math.floor(cardBytesLimit * 0.7));
@@ -152,22 +153,28 @@ export function createCardDeck({
       );
       throw new CardReplanError('card size limit');
     }
-    target.shown = content;
-    target.footer = undefined;
   };
 
-  const close = async (target: CardSlot, content: string, raw: string, footer: string | undefined) => {
-    const summary = previewSummary(raw) || emptyText;
-    // A card with buttons is replaced as a whole, so the closed card has none left to press.
-    if (footer === undefined && controls.length === 0) {
-      await target.card.setStreaming(false, summary);
-      return;
-    }
-    // The footer is a second element: replace the whole card (final text + footer, streaming off).
-    const body = { text: content, ...(footer === undefined ? {} : { footer: renderCardMarkdown(footer, markdown) }) };
-    await target.card.replace(buildCardJson({ body, streaming: false, summary }), false);
-    target.footer = footer;
-  };
+  const write = (target: CardSlot, content: string) =>
+    withinLimits(async () => {
+      await target.card.setAnswer(content);
+      target.shown = content;
+      target.footer = undefined;
+    });
+
+  /**
+   * Closes a card in ONE operation: the whole card replaced with its final text, its footer and
+   * no buttons, streaming off. Writing the text and then turning streaming off would be two
+   * operations, the second waiting for a rate slot after the first.
+   */
+  const close = (target: CardSlot, content: string, raw: string, footer: string | undefined) =>
+    withinLimits(async () => {
+      const summary = previewSummary(raw) || emptyText;
+      const body = { text: content, ...(footer === undefined ? {} : { footer: renderCardMarkdown(footer, markdown) }) };
+      await target.card.replace(buildCardJson({ body, streaming: false, summary }), false);
+      target.shown = content;
+      target.footer = footer;
+    });
 
   const recall = async (target: CardSlot): Promise<boolean> => {
     if (target.messageId === undefined || !(await cardKit.recall(target.messageId))) return false;
@@ -202,16 +209,17 @@ export function createCardDeck({
             content,
             last && !goal.final ? thinkingText : previewSummary(raw) || emptyText,
           );
-        } else {
-          if (target.messageId === undefined) await send(target);
-          if (target.shown !== content) await write(target, content);
+        } else if (target.messageId === undefined) {
+          await send(target);
         }
-        if (!last || goal.final) {
-          const footer = last && goal.final ? goal.footer : undefined;
-          if (target.card.streaming !== false || target.footer !== footer) {
-            await close(target, content, raw, footer);
-            if (!last) onRolledOver({ index, cardId: target.card.cardId, text: raw });
-          }
+        if (last && !goal.final) {
+          if (target.shown !== content) await write(target, content);
+          continue;
+        }
+        const footer = last && goal.final ? goal.footer : undefined;
+        if (target.card.streaming !== false || target.footer !== footer || target.shown !== content) {
+          await close(target, content, raw, footer);
+          if (!last) onRolledOver({ index, cardId: target.card.cardId, text: raw });
         }
       }
       // Cards left over from a longer earlier text (a resumed attempt, or a model that started

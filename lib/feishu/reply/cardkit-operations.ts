@@ -33,7 +33,10 @@ export interface CardHandle {
    * when it is (or Feishu says it is) closed. Reports `reply.update`.
    */
   setAnswer(content: string): Promise<void>;
-  /** `card.update`: replaces the whole card (`buildCardJson`) and so its streaming mode. */
+  /**
+   * `card.update`: replaces the whole card (`buildCardJson`) and so its streaming mode. Closing
+   * (`streaming` false) is urgent: it skips the gate's spacing, not its per-second window.
+   */
   replace(cardJson: string, streaming: boolean): Promise<void>;
   /** Resolves when a write started now would be allowed. */
   ready(): Promise<void>;
@@ -109,13 +112,14 @@ export function createCardKitOperations({
     let streaming = initiallyStreaming;
 
     /** One sequenced operation: through the gate, with a fresh sequence; 300317 bumps it. */
-    const sequenced = async (api: string, operation: (sequence: number) => Promise<unknown>) => {
+    const sequenced = async (api: string, operation: (sequence: number) => Promise<unknown>, urgent = false) => {
       for (let bumps = 0; ; bumps++) {
         operations += bumps === 0 ? 1 : 10 ** bumps;
         const sequence = sequenceBase + operations;
         try {
-          await gate.run(() =>
-            call(api, () => operation(sequence) as Promise<{ code?: number; msg?: string } | undefined>),
+          await gate.run(
+            () => call(api, () => operation(sequence) as Promise<{ code?: number; msg?: string } | undefined>),
+            { urgent },
           );
           return sequence;
         } catch (error) {
@@ -166,11 +170,14 @@ export function createCardKitOperations({
         }
       },
       async replace(cardJson, on) {
-        await sequenced('cardkit.v1.card.update', (sequence) =>
-          client.cardkit.v1.card.update({
-            path: { card_id: cardId },
-            data: { card: { type: 'card_json', data: cardJson }, sequence },
-          }),
+        await sequenced(
+          'cardkit.v1.card.update',
+          (sequence) =>
+            client.cardkit.v1.card.update({
+              path: { card_id: cardId },
+              data: { card: { type: 'card_json', data: cardJson }, sequence },
+            }),
+          !on,
         );
         streaming = on;
       },

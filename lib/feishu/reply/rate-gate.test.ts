@@ -80,3 +80,27 @@ describe('createRateGate', () => {
     expect(() => createRateGate({ perSecond: 0 })).toThrow(RangeError);
   });
 });
+
+describe('urgent calls', () => {
+  it('skip the spacing but never the per-second window', async () => {
+    const clock = { at: 0 };
+    const starts: number[] = [];
+    const gate = createRateGate({
+      perSecond: 2,
+      now: () => clock.at,
+      sleep: async (ms) => {
+        clock.at += ms;
+      },
+    });
+    const call = () => {
+      starts.push(clock.at);
+      return Promise.resolve();
+    };
+    await gate.run(call);
+    // Urgent: at once, where a normal call would wait 500 ms of spacing.
+    await gate.run(call, { urgent: true });
+    // The window (2 per second) is full: even an urgent call waits for it.
+    await gate.run(call, { urgent: true });
+    expect(starts).toEqual([0, 0, 1000]);
+  });
+});

@@ -15,8 +15,12 @@ import { sleep as realSleep, type Sleep } from '../../util/sleep.js';
  * await gate.run(() => client.cardkit.v1.cardElement.content(...));
  */
 export interface RateGate {
-  /** Waits for its turn, then runs `fn`; calls never overlap. */
-  run<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Waits for its turn, then runs `fn`; calls never overlap. `urgent` skips the spacing (a
+   * smoothing rule of ours, not the server's) but never the per-second window: the close of a
+   * finished answer goes out at once instead of a spacing interval after the last write.
+   */
+  run<T>(fn: () => Promise<T>, options?: { urgent?: boolean }): Promise<T>;
   /** Resolves when a call started now would be allowed (without reserving the turn). */
   ready(): Promise<void>;
   /** No call starts before `until` (epoch ms): the server asked us to back off. */
@@ -43,21 +47,21 @@ export function createRateGate({
   let pausedUntil = 0;
   let tail: Promise<unknown> = Promise.resolve();
 
-  const earliestStart = (): number => {
-    let at = Math.max(lastStartedAt + spacingMs, pausedUntil);
+  const earliestStart = (urgent = false): number => {
+    let at = Math.max(urgent ? Number.NEGATIVE_INFINITY : lastStartedAt + spacingMs, pausedUntil);
     if (finishedAt.length >= slots) at = Math.max(at, finishedAt[finishedAt.length - slots]! + windowMs);
     return at;
   };
 
-  const waitForTurn = async (): Promise<void> => {
+  const waitForTurn = async (urgent = false): Promise<void> => {
     // Re-check after each sleep: a pause may have been added meanwhile.
-    for (let wait = earliestStart() - now(); wait > 0; wait = earliestStart() - now()) await sleep(wait);
+    for (let wait = earliestStart(urgent) - now(); wait > 0; wait = earliestStart(urgent) - now()) await sleep(wait);
   };
 
   return {
-    run<T>(fn: () => Promise<T>): Promise<T> {
+    run<T>(fn: () => Promise<T>, { urgent = false }: { urgent?: boolean } = {}): Promise<T> {
       const result = tail.then(async () => {
-        await waitForTurn();
+        await waitForTurn(urgent);
         lastStartedAt = now();
         try {
           return await fn();

@@ -30,7 +30,7 @@ export interface ReplySinkForJobOptions
    * The user's message (a NormalisedMessage or the conversation's ReplyContext fits): replies
    * go under it, in its thread when it has one (or as `replyInThread` says).
    */
-  message: { messageId: string; chatId: string; threadId?: string | undefined; replyInThread?: boolean };
+  message: { messageId?: string | undefined; chatId: string; threadId?: string | undefined; replyInThread?: boolean };
   client: FeishuClient;
   bus: EventBus;
   log: Logger;

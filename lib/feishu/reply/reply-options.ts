@@ -4,10 +4,13 @@ import type { Sleep } from '../../util/sleep.js';
 import type { FeishuClient } from '../feishu-client.js';
 import type { RetryPolicyOptions } from './retry-policy.js';
 
-/** Where an answer goes: under the user's message, in its thread when it has one. */
+/**
+ * Where an answer goes: under the user's message, in its thread when it has one; or, with no
+ * message (a scheduled run, a notification), straight into the chat.
+ */
 export interface ReplyTarget {
-  /** The user's message the answer replies to. */
-  messageId: string;
+  /** The user's message the answer replies to; absent: a new message in the chat. */
+  messageId?: string | undefined;
   /** Its chat, used when the message was recalled and a reply is no longer possible. */
   chatId: string;
   /** Reply inside the message's thread (true for messages that are in a thread). */

@@ -29,7 +29,8 @@ export interface SendReplyOptions {
 /**
  * Replies to the user's message (in its thread when asked), retrying transient failures with
  * the same `uuid` so a retry after a lost answer cannot post twice. When the user's message was
- * recalled, the answer goes to the chat instead. Returns the new message id.
+ * recalled, or the target names no message, the answer goes to the chat instead. Returns the new
+ * message id.
  */
 export async function sendReply({
   client,
@@ -44,27 +45,7 @@ export async function sendReply({
   retry,
   sleep,
 }: SendReplyOptions): Promise<string> {
-  try {
-    const body = await withRetries(
-      () =>
-        callFeishu(
-          bus,
-          'im.v1.message.reply',
-          () =>
-            client.im.v1.message.reply({
-              path: { message_id: target.messageId },
-              data: { msg_type: msgType, content, uuid, reply_in_thread: target.replyInThread },
-            }),
-          { client, timeoutMs },
-        ),
-      { policy: retry, sleep },
-    );
-    return requireMessageId(body?.data?.message_id, 'im.v1.message.reply');
-  } catch (error) {
-    if (!(FeishuApiError.isInstance(error) && error.code !== undefined && TARGET_GONE_CODES.has(error.code))) {
-      throw error;
-    }
-    log.warn({ code: error.code, messageId: target.messageId }, 'reply target is gone; posting to the chat instead');
+  const postToChat = async (chatUuid: string) => {
     const body = await withRetries(
       () =>
         callFeishu(
@@ -80,6 +61,31 @@ export async function sendReply({
       { policy: retry, sleep },
     );
     return requireMessageId(body?.data?.message_id, 'im.v1.message.create');
+  };
+  const { messageId } = target;
+  if (messageId === undefined) return postToChat(uuid);
+  try {
+    const body = await withRetries(
+      () =>
+        callFeishu(
+          bus,
+          'im.v1.message.reply',
+          () =>
+            client.im.v1.message.reply({
+              path: { message_id: messageId },
+              data: { msg_type: msgType, content, uuid, reply_in_thread: target.replyInThread },
+            }),
+          { client, timeoutMs },
+        ),
+      { policy: retry, sleep },
+    );
+    return requireMessageId(body?.data?.message_id, 'im.v1.message.reply');
+  } catch (error) {
+    if (!(FeishuApiError.isInstance(error) && error.code !== undefined && TARGET_GONE_CODES.has(error.code))) {
+      throw error;
+    }
+    log.warn({ code: error.code, messageId }, 'reply target is gone; posting to the chat instead');
+    return postToChat(chatUuid);
   }
 }
 

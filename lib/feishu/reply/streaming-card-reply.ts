@@ -144,12 +144,18 @@ export function createStreamingCardReply({
   /** The goal the cards last showed completely. */
   let synced: CardGoal | undefined;
 
+  let offerFinal: () => void = () => {};
+  const finalOffered = new Promise<void>((resolve) => {
+    offerFinal = resolve;
+  });
   const writer = createCoalescingWriter<CardGoal>({
     write: async (goal) => {
       await deck.sync(goal);
       synced = goal;
     },
-    waitTurn: () => deck.ready(),
+    // The final text need not wait for the spacing between writes: it closes the card in one
+    // urgent operation (see card-deck.ts), so a finished answer is shown at once.
+    waitTurn: () => (latest.final ? Promise.resolve() : Promise.race([deck.ready(), finalOffered])),
     retryDelay: (error, failures) => {
       if (error instanceof CardReplanError) return failures <= retry.maxRetries ? 0 : undefined;
       const delay = retryDelayFor(error, failures, retry);
@@ -216,6 +222,7 @@ export function createStreamingCardReply({
     }
     if (!degraded) {
       latest = goal;
+      offerFinal();
       writer.offer(goal);
       await writer.flush();
     }

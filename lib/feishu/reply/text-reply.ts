@@ -62,14 +62,15 @@ export function createTextReply({
       : JSON.stringify({ text: escapeTextMessage(text) });
 
   const removeReaction = async () => {
-    if (reactionId === undefined) return;
+    if (reactionId === undefined || target.messageId === undefined) return;
     const id = reactionId;
+    const messageId = target.messageId;
     reactionId = undefined;
     try {
       await callFeishu(
         bus,
         'im.v1.messageReaction.delete',
-        () => client.im.v1.messageReaction.delete({ path: { message_id: target.messageId, reaction_id: id } }),
+        () => client.im.v1.messageReaction.delete({ path: { message_id: messageId, reaction_id: id } }),
         { client, timeoutMs: requestTimeoutMs },
       );
     } catch (error) {
@@ -112,14 +113,16 @@ export function createTextReply({
   return {
     async start() {
       bus.emit({ type: 'reply.started', traceId, mode: 'text' });
-      if (reaction === false) return;
+      // Nothing to react to when the answer is not a reply (a scheduled run, a notification).
+      const messageId = target.messageId;
+      if (reaction === false || messageId === undefined) return;
       try {
         const body = await callFeishu(
           bus,
           'im.v1.messageReaction.create',
           () =>
             client.im.v1.messageReaction.create({
-              path: { message_id: target.messageId },
+              path: { message_id: messageId },
               data: { reaction_type: { emoji_type: reaction } },
             }),
           { client, timeoutMs: requestTimeoutMs },

@@ -12,6 +12,8 @@ export { chatsArea } from './chats.js';
 export { contactArea } from './contact.js';
 export { docxArea } from './docx.js';
 export { imMessagesArea } from './im-messages.js';
+export { messageResourcesArea } from './message-resources.js';
+export { oauthArea } from './oauth.js';
 export { reactionsArea } from './reactions.js';
 export { searchArea } from './search.js';
 export { sheetsArea } from './sheets.js';

@@ -265,7 +265,7 @@ export async function startFeishuServer(
   const waiter = createProbeWaiter({ pollMs: 25 });
   const faults = createFaultBook();
   const tenantTokens = createTenantTokens({ now, expireSeconds: tokenExpireSeconds, authErrorStatus });
-  const userTokens = createUserTokens();
+  const userTokens = createUserTokens({ now });
   const router = createRouter<FeishuRoute>();
   const apiNames = new Set<FeishuApiName>();
   const resets: Array<() => void> = [];
@@ -450,6 +450,12 @@ function toResponse(reply: Reply): Response {
     return new Response(reply.body, {
       status: reply.status,
       headers: { 'content-type': 'text/plain; charset=utf-8', ...headers },
+    });
+  }
+  if (reply.body instanceof ReadableStream) {
+    return new Response(reply.body as ReadableStream<Uint8Array>, {
+      status: reply.status,
+      headers: { 'content-type': 'application/octet-stream', ...headers },
     });
   }
   if (reply.body instanceof Uint8Array) {

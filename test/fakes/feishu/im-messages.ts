@@ -243,11 +243,25 @@ export const imMessagesArea = defineFeishuArea({
       return ok({});
     }
 
+    /**
+     * One message; for a forwarded bundle (`merge_forward`) the bundle first, then its members
+     * flattened depth-first in order, each with `upper_message_id`, as Feishu documents it.
+     */
     function getMessage({ params }: FeishuRequest): Reply {
       const messageId = params.message_id;
       const target = messageId ? store.messages.get(messageId) : undefined;
       if (!target) return fail(IM_CODES.imInvalidParameter, `message_id ${String(messageId)} not found`);
-      return ok({ items: [store.item(target)] });
+      const items = [store.item(target)];
+      const addMembers = (bundleId: string, depth: number) => {
+        if (depth > 10) return;
+        for (const member of store.messages.values()) {
+          if (member.upperMessageId !== bundleId) continue;
+          items.push(store.item(member));
+          if (member.msgType === 'merge_forward') addMembers(member.messageId, depth + 1);
+        }
+      };
+      if (target.msgType === 'merge_forward') addMembers(target.messageId, 1);
+      return ok({ items });
     }
 
     core.route({ api: 'im.message.create', method: 'POST', path: '/open-apis/im/v1/messages', handle: createMessage });
@@ -350,6 +364,8 @@ function listMessages(store: MessageStore, query: Record<string, string>): Reply
     return fail(IM_CODES.imInvalidParameter, 'sort_type must be ByCreateTimeAsc or ByCreateTimeDesc');
   }
   let items = [...store.messages.values()].filter((message) => {
+    // Members of a forwarded bundle are read through the bundle, never listed in a chat.
+    if (message.upperMessageId) return false;
     if (containerType === 'thread') return message.threadId === containerId;
     if (message.chatId !== containerId) return false;
     // The chat stream shows a thread's root but not the replies inside the thread.

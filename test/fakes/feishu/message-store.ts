@@ -80,6 +80,8 @@ export interface FakeMessage {
   uuid: string | undefined;
   /** True when the bot sent it through the API (false for seeded/ingested user messages). */
   fromBot: boolean;
+  /** Inside a forwarded bundle (`merge_forward`): the bundle it belongs to. */
+  upperMessageId: string | undefined;
 }
 
 export interface SeedMessageOptions {
@@ -100,6 +102,8 @@ export interface SeedMessageOptions {
   createTime?: number;
   messageId?: string;
   mentions?: FakeMention[];
+  /** A member of a forwarded bundle: the bundle's (`merge_forward`) message id. */
+  upperMessageId?: string;
 }
 
 /** The chat id the fake uses for a user's direct chat with the bot (deterministic). */
@@ -169,6 +173,7 @@ export function messageStore(core: FeishuCore): MessageStore {
         cardId: fields.cardId,
         uuid: fields.uuid,
         fromBot: fields.fromBot ?? false,
+        upperMessageId: fields.upperMessageId,
       };
     },
     store(message) {
@@ -195,6 +200,7 @@ export function messageStore(core: FeishuCore): MessageStore {
         deleted: message.deleted,
         updated: message.updated,
         chat_id: message.chatId,
+        ...(message.upperMessageId ? { upper_message_id: message.upperMessageId } : {}),
         sender: {
           id: message.sender.id,
           id_type: message.sender.idType,
@@ -256,6 +262,7 @@ export function messageStore(core: FeishuCore): MessageStore {
         sender,
         mentions: seed.mentions,
         fromBot: false,
+        upperMessageId: seed.upperMessageId,
       });
       if (seed.chatType) chats.set(seed.chatId, seed.chatType);
       store.store(message);

@@ -1,0 +1,145 @@
+import type { ConversationContext } from '../agents/conversation-context.js';
+import type { ManagerAgent } from '../agents/manager-agent.js';
+import { JobAbortedError } from '../conversation/handle-message.js';
+import type { ReplySink } from '../conversation/reply-sink.js';
+import type { FeishuClient } from '../feishu/feishu-client.js';
+import { createReplySinkForJob } from '../feishu/reply/reply-for-job.js';
+import { conversationKey } from '../inbox/conversation-key.js';
+import type { JobContext, JobHandler } from '../inbox/job-handler.js';
+import type { Logger } from '../log.js';
+import type { EventBus } from '../observe/event-bus.js';
+import type { HistoryMessage, Store } from '../store/store.js';
+import { type ProactivePayload, proactivePayload } from './proactive-job.js';
+
+export interface ProactiveHandlerOptions {
+  feishuClient: FeishuClient;
+  bus: EventBus;
+  log: Logger;
+  /** Answers `run` requests; without it (no model) a `run` posts a notice instead. */
+  managerAgent?: ManagerAgent | undefined;
+  /** The chat's memory gets a run's request and answer, so people can follow up on it. */
+  store?: Store | undefined;
+  maxHistoryMessages?: number;
+  cardUpdatesPerSecond?: number;
+  now?: () => number;
+}
+
+/** Thrown when a proactive job's payload is not one (written by another build, or damaged). */
+export class ProactivePayloadError extends Error {
+  readonly code = 'NOT_A_PROACTIVE_JOB';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProactivePayloadError';
+  }
+}
+
+const NO_AGENT_NOTICE = 'A scheduled task came due, but no model is configured to run it.';
+const INTERRUPTED_NOTICE = 'I was interrupted by a restart and will pick this up again in a moment.';
+
+/**
+ * The handler of `proactive` jobs: what a due schedule or a notification posts into a chat. A
+ * reminder and a message are posted as a card with the text; a run asks the manager agent and
+ * streams its answer into a card like any answer (same card, tools, model chain). The card is a
+ * new message in the chat (or in the topic it was set up in), and is bound to the job like any
+ * reply: a resumed attempt continues it, a retry cannot post a second one.
+ *
+ * @example
+ * handlers.proactive = createProactiveHandler({ feishuClient, bus, log, managerAgent, store });
+ */
+export function createProactiveHandler({
+  feishuClient,
+  bus,
+  log,
+  managerAgent,
+  store,
+  maxHistoryMessages = 200,
+  cardUpdatesPerSecond,
+  now = Date.now,
+}: ProactiveHandlerOptions): JobHandler {
+  function sinkFor(job: JobContext, payload: ProactivePayload): ReplySink {
+    const { chatId, rootMessageId } = payload.target;
+    return createReplySinkForJob({
+      context: job,
+      message: { chatId, messageId: rootMessageId, replyInThread: rootMessageId !== undefined },
+      client: feishuClient,
+      bus,
+      log,
+      ...(cardUpdatesPerSecond === undefined ? {} : { updatesPerSecond: cardUpdatesPerSecond }),
+    });
+  }
+
+  async function run(job: JobContext, payload: ProactivePayload, sink: ReplySink): Promise<void> {
+    const { signal } = job;
+    if (managerAgent === undefined) {
+      await sink.finish(NO_AGENT_NOTICE);
+      return;
+    }
+    const { chatId, chatType, threadId, rootMessageId } = payload.target;
+    const context: ConversationContext = {
+      traceId: job.job.id,
+      chatId,
+      chatType,
+      ...(threadId === undefined ? {} : { threadId }),
+      ...(rootMessageId === undefined ? {} : { rootId: rootMessageId }),
+      ...(payload.requestedBy === undefined ? {} : { userId: payload.requestedBy }),
+      ...(payload.timeZone === undefined ? {} : { timeZone: payload.timeZone }),
+    };
+    const answer = await managerAgent.answer({
+      context,
+      history: [],
+      input: payload.text,
+      signal,
+      onText: (text) => sink.update(text),
+    });
+    if (answer.outcome === 'aborted' || signal.aborted) {
+      if (signal.reason !== 'lease-lost') {
+        await sink.fail(answer.text, INTERRUPTED_NOTICE).catch((error: unknown) => {
+          log.warn({ traceId: job.job.id, err: error }, 'could not close the reply after an interruption');
+        });
+      }
+      throw new JobAbortedError(signal.reason);
+    }
+    if (answer.outcome === 'success') await sink.finish(answer.text);
+    else await sink.fail(answer.text, answer.notice ?? 'Something went wrong. Please try again.');
+    if (store === undefined || answer.text.trim() === '') return;
+    const at = now();
+    const turns: HistoryMessage[] = [
+      {
+        role: 'user',
+        content: `(scheduled) ${payload.text}`,
+        at,
+        ...(payload.requestedBy ? { author: payload.requestedBy } : {}),
+      },
+      { role: 'assistant', content: answer.text, at },
+    ];
+    try {
+      await store.appendHistory(
+        conversationKey({ chatId, threadId, rootId: rootMessageId }),
+        turns,
+        maxHistoryMessages,
+      );
+    } catch (error) {
+      // The chat has the answer; running the job again for memory would post it twice.
+      log.warn({ traceId: job.job.id, err: error }, 'could not store the scheduled run in memory');
+    }
+  }
+
+  return async (job) => {
+    if (job.signal.aborted) throw new JobAbortedError(job.signal.reason);
+    const parsed = proactivePayload.safeParse(job.job.payload);
+    if (!parsed.success) throw new ProactivePayloadError(`job ${job.job.id}: payload is not a proactive job`);
+    const payload = parsed.data;
+    bus.emit({
+      type: 'message.received',
+      traceId: job.job.id,
+      chatId: payload.target.chatId,
+      chatType: payload.target.chatType,
+      userId: payload.requestedBy ?? payload.origin,
+      text: `[${payload.origin} ${payload.action}] ${payload.text.slice(0, 180)}`,
+    });
+    const sink = sinkFor(job, payload);
+    await sink.start();
+    if (payload.action === 'run') return run(job, payload, sink);
+    await sink.finish(payload.action === 'remind' ? `⏰ **Reminder**\n\n${payload.text}` : payload.text);
+  };
+}

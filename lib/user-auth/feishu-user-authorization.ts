@@ -1,0 +1,167 @@
+import type { UserAuthorization, UserTokenResult } from '../agents/tools/user-authorization.js';
+import type { Logger } from '../log.js';
+import type { EventBus } from '../observe/event-bus.js';
+import type { Store } from '../store/store.js';
+import { sleep as defaultSleep } from '../util/sleep.js';
+import type { AuthorizationRequests } from './authorization-requests.js';
+import type { AuthorizePrompt } from './authorize-prompt.js';
+import { AuthorizationRevokedError, type FeishuOAuthClient, type UserTokenSet } from './feishu-oauth-client.js';
+import type { UserTokenVault } from './user-token-vault.js';
+
+export interface FeishuUserAuthorization extends UserAuthorization {
+  /** Forgets the person's tokens (`/logout`); true when there were any. */
+  forget(userId: string): Promise<boolean>;
+}
+
+export interface FeishuUserAuthorizationOptions {
+  oauth: FeishuOAuthClient;
+  vault: UserTokenVault;
+  requests: AuthorizationRequests;
+  store: Pick<Store, 'claimKey' | 'releaseKey'>;
+  /** Asked for on every authorization besides the tool's own, so the grant can be refreshed. */
+  baseScopes?: readonly string[];
+  /**
+   * Whether content read with a person's own authorization may be answered in a group chat
+   * (USER_AUTH_IN_GROUPS). Off: the bot says so and offers a direct chat.
+   */
+  allowInGroups?: boolean;
+  /** Sends the Authorize card (to the person directly); failures only cost the card, the answer still says it. */
+  prompt?: (prompt: AuthorizePrompt) => Promise<void>;
+  /** Refresh this long before the access token expires. */
+  refreshMarginMs?: number;
+  /** How long another instance's refresh is waited for before giving up. */
+  refreshWaitMs?: number;
+  log?: Logger;
+  /** Reports refreshes, revocations and logouts (`user-auth.changed`, never a token). */
+  bus?: EventBus;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * Per-person Feishu authorization behind the tools' `UserAuthorization` seam:
+ * - never authorized (or logged out): starts an authorization and answers with a personal link;
+ *   the Authorize card goes to the person directly;
+ * - the grant lacks a tool's scopes: a new authorization asking for them too;
+ * - the access token near expiry: refreshed once across every instance (a store lock, since
+ *   Feishu's refresh tokens work once), the new refresh token stored before it is used;
+ * - a refused refresh (revoked, expired): the tokens are dropped and the person asked again;
+ * - a group chat, unless allowed: refused with an offer to answer in a direct chat.
+ * Tokens never leave this module except as the one call's bearer.
+ *
+ * @example
+ * const userAuthorization = createFeishuUserAuthorization({ oauth, vault, requests, store, prompt });
+ * startBot(config, { userAuthorization });
+ */
+export function createFeishuUserAuthorization({
+  oauth,
+  vault,
+  requests,
+  store,
+  baseScopes = ['offline_access'],
+  allowInGroups = false,
+  prompt,
+  refreshMarginMs = 5 * 60_000,
+  refreshWaitMs = 5_000,
+  log,
+  bus,
+  now = Date.now,
+  sleep = defaultSleep,
+}: FeishuUserAuthorizationOptions): FeishuUserAuthorization {
+  /** One refresh per person in this process; other instances are kept out by the store lock. */
+  const refreshing = new Map<string, Promise<UserTokenSet | undefined>>();
+
+  async function askToAuthorize(
+    userId: string,
+    scopes: readonly string[],
+    tool: string,
+    reason: 'not-authorized' | 'missing-scopes',
+  ): Promise<UserTokenResult> {
+    const wanted = [...new Set([...baseScopes, ...scopes])];
+    const { state, codeChallenge } = await requests.start(userId, wanted);
+    const url = oauth.authorizationUrl({ state, codeChallenge, scopes: wanted });
+    if (prompt !== undefined) {
+      prompt({ userId, url, tools: [tool], key: state }).catch((error: unknown) => {
+        log?.warn({ err: error, tool }, 'could not send the Authorize card');
+      });
+    }
+    const why =
+      reason === 'missing-scopes'
+        ? 'this needs more of your Feishu permissions than you granted so far.'
+        : 'this needs your own Feishu authorization.';
+    return {
+      ok: false,
+      reason,
+      message: `${why} [Authorize the bot](${url}) (I also sent you the button in a direct message; the link is yours alone and works for 10 minutes), then ask again.`,
+    };
+  }
+
+  async function refreshOnce(userId: string, refreshToken: string): Promise<UserTokenSet | undefined> {
+    const lock = `user-token-refresh:${userId}`;
+    const deadline = now() + refreshWaitMs;
+    while (!(await store.claimKey(lock, 30_000, now()))) {
+      // Another instance refreshes: its new tokens land in the vault.
+      if (now() > deadline) return undefined;
+      await sleep(100);
+      const current = await vault.load(userId);
+      if (current !== undefined && current.refreshToken !== refreshToken) return current;
+    }
+    try {
+      const latest = await vault.load(userId);
+      // Refreshed by someone else between our read and the lock.
+      if (latest !== undefined && latest.refreshToken !== refreshToken) return latest;
+      const fresh = await oauth.refresh(refreshToken);
+      await vault.save(userId, { ...fresh, refreshToken: fresh.refreshToken ?? refreshToken });
+      bus?.emit({ type: 'user-auth.changed', userId, change: 'refreshed' });
+      return fresh;
+    } catch (error) {
+      if (AuthorizationRevokedError.isInstance(error)) {
+        await vault.remove(userId);
+        bus?.emit({ type: 'user-auth.changed', userId, change: 'revoked' });
+        return undefined;
+      }
+      throw error;
+    } finally {
+      await store.releaseKey(lock).catch(() => {});
+    }
+  }
+
+  return {
+    async tokenFor({ userId, tool, scopes, conversation }) {
+      if (conversation.chatType === 'group' && !allowInGroups) {
+        return {
+          ok: false,
+          reason: 'not-allowed-here',
+          message:
+            'in group chats I do not answer with what only you can see. Ask me in a direct chat and I will read it with your authorization there.',
+        };
+      }
+      let tokens: UserTokenSet | undefined = await vault.load(userId);
+      if (tokens === undefined) return askToAuthorize(userId, scopes, tool, 'not-authorized');
+      if (!scopes.every((scope) => tokens?.scopes.includes(scope))) {
+        return askToAuthorize(userId, [...tokens.scopes, ...scopes], tool, 'missing-scopes');
+      }
+      if (tokens.expiresAt - refreshMarginMs <= now()) {
+        const refreshToken = tokens.refreshToken;
+        if (refreshToken === undefined || (tokens.refreshExpiresAt !== undefined && tokens.refreshExpiresAt <= now())) {
+          await vault.remove(userId);
+          return askToAuthorize(userId, scopes, tool, 'not-authorized');
+        }
+        let pending = refreshing.get(userId);
+        if (pending === undefined) {
+          pending = refreshOnce(userId, refreshToken).finally(() => refreshing.delete(userId));
+          refreshing.set(userId, pending);
+        }
+        tokens = await pending;
+        if (tokens === undefined) return askToAuthorize(userId, scopes, tool, 'not-authorized');
+      }
+      return { ok: true, accessToken: tokens.accessToken };
+    },
+    async forget(userId) {
+      const had = (await vault.load(userId)) !== undefined;
+      await vault.remove(userId);
+      if (had) bus?.emit({ type: 'user-auth.changed', userId, change: 'logged-out' });
+      return had;
+    },
+  };
+}

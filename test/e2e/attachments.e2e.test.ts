@@ -1,0 +1,323 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type RunningBot, startBot } from '../../lib/bot.js';
+import { loadConfig } from '../../lib/config.js';
+import { silentLogger } from '../../lib/log.js';
+import type { StampedBotEvent } from '../../lib/observe/bot-event.js';
+import { buildMessageEvent, type MessageEventOptions, postEvent } from '../fakes/event-sender.js';
+import { type FakeFeishu, p2pChatIdFor, startFakeFeishu } from '../fakes/fake-feishu.js';
+import { type FakeOpenAI, type FakeRecordedRequest, startFakeOpenAI } from '../fakes/fake-openai.js';
+import { fixture } from '../support/attachment-fixtures.js';
+import { docxZipBomb } from '../support/hostile-files.js';
+
+/**
+ * Everything a user sends, end to end and every part real: a signed, encrypted Feishu event →
+ * inbox → dispatcher → the job downloads the resource from the fake Feishu through the real lark
+ * SDK → type detection, extraction in the worker, sharp, speech-to-text on the fake OpenAI →
+ * the manager on the real AI SDK → the CardKit card the user sees. Each bad input ends in a
+ * visible notice and a finished job, answered once.
+ */
+
+const encryptKey = 'attachments-e2e-encrypt-key';
+const token = 'attachments-e2e-verification-token';
+const ALICE = 'ou_alice0000000000000000000000attach';
+const BOB = 'ou_bob000000000000000000000000attach';
+const CHAT = p2pChatIdFor(ALICE);
+const MODEL = 'gpt-test';
+const VISION = 'gpt-vision-test';
+const WHISPER = 'whisper-test';
+
+/** Everything the model was sent for the user's side, images as their data URLs. */
+function userSide(request: FakeRecordedRequest): string {
+  return JSON.stringify(request.messages.filter((message) => message.role === 'user'));
+}
+
+function systemText(request: FakeRecordedRequest): string {
+  const system = request.messages.find((message) => message.role === 'system');
+  return typeof system?.content === 'string' ? system.content : '';
+}
+
+describe('attachments, quotes and forwarded bundles, end to end', () => {
+  let feishu: FakeFeishu;
+  let openai: FakeOpenAI;
+  let bot: RunningBot;
+  let webhookUrl: string;
+  let cacheDir: string;
+  const events: StampedBotEvent[] = [];
+
+  beforeAll(async () => {
+    feishu = await startFakeFeishu();
+    openai = await startFakeOpenAI({ models: [MODEL, VISION, WHISPER] });
+    cacheDir = mkdtempSync(join(tmpdir(), 'attachments-e2e-'));
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      ...feishu.env(),
+      FEISHU_ENCRYPT_KEY: encryptKey,
+      FEISHU_VERIFICATION_TOKEN: token,
+      OPENAI_BASE_URL: openai.baseURL,
+      OPENAI_API_KEY: openai.apiKey,
+      MODEL,
+      MODEL_MAX_RETRIES: '0',
+      // MODEL cannot see: turns with images go to VISION_MODEL.
+      MODEL_SUPPORTS_IMAGES: 'false',
+      VISION_MODEL: VISION,
+      TRANSCRIPTION_MODEL: WHISPER,
+      STORE_URL: 'sqlite::memory:',
+      ENABLE_DEVTOOLS: 'false',
+      USER_MESSAGES_PER_MINUTE: '1000',
+      CHAT_MESSAGES_PER_MINUTE: '1000',
+      ATTACHMENT_MAX_BYTES: '2000000',
+      ATTACHMENT_DOWNLOAD_TIMEOUT_MS: '1500',
+      ATTACHMENT_MAX_UNZIPPED_BYTES: '20000000',
+      ATTACHMENT_CACHE_DIR: cacheDir,
+    });
+    bot = await startBot(config, { log: silentLogger(), dispatcher: { pollIntervalMs: 50 } });
+    bot.bus.subscribe((event) => events.push(event));
+    webhookUrl = `http://127.0.0.1:${bot.port}/webhook/event`;
+  }, 60_000);
+
+  afterAll(async () => {
+    await bot?.stop();
+    await openai?.close();
+    await feishu?.close();
+    if (cacheDir) rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  beforeEach(() => {
+    openai.reset();
+    feishu.clearCalls();
+    events.length = 0;
+  });
+
+  /**
+   * Alice sends a message in her direct chat (its resources seeded first); resolves with what the
+   * card shows once it is closed and the job is done. Exactly one reply, one finished job.
+   */
+  async function send(
+    options: MessageEventOptions,
+    resources: Array<{ key: string; bytes: Buffer; fileName?: string; stallAfterBytes?: number }> = [],
+  ): Promise<{ messageId: string; shown: string }> {
+    const event = buildMessageEvent({ fake: feishu, chatType: 'p2p', senderOpenId: ALICE, token, ...options });
+    const messageId = event.event.message.message_id;
+    for (const resource of resources) feishu.seedResource({ messageId, ...resource });
+    expect((await postEvent(webhookUrl, event, { encryptKey })).status).toBe(200);
+    const traceId = `message:${messageId}`;
+    await feishu.waitFor(
+      () => {
+        const [reply] = feishu.repliesTo(messageId, { fromBot: true });
+        const card = reply ? feishu.cardForMessage(reply.messageId) : undefined;
+        return card !== undefined && !card.streaming;
+      },
+      { timeoutMs: 30_000, description: `a closed card answering ${messageId}` },
+    );
+    await feishu.waitFor(() => events.some((each) => each.type === 'job.finished' && each.traceId === traceId), {
+      timeoutMs: 10_000,
+      description: 'the job to finish',
+    });
+    const finished = events.filter((each) => each.type === 'job.finished' && each.traceId === traceId);
+    expect(finished.map((each) => each.type === 'job.finished' && each.outcome)).toEqual(['done']);
+    const replies = feishu.repliesTo(messageId, { fromBot: true });
+    expect(replies).toHaveLength(1);
+    return { messageId, shown: feishu.visibleText(replies[0]?.messageId ?? '') };
+  }
+
+  const file = (key: string, name: string): MessageEventOptions => ({
+    messageType: 'file',
+    content: { file_key: key, file_name: name },
+  });
+
+  it('an image goes to VISION_MODEL as an image part carrying the original bytes', async () => {
+    openai.script(VISION, { text: 'The dashboard shows 42 open tickets.' });
+    const png = fixture('screenshot.png');
+    const { shown } = await send({ messageType: 'image', content: { image_key: 'img_v3_shot' } }, [
+      { key: 'img_v3_shot', bytes: png },
+    ]);
+    expect(shown).toContain('42 open tickets');
+    const [request] = openai.requestsFor(VISION);
+    expect(request).toBeDefined();
+    expect(userSide(request as FakeRecordedRequest)).toContain(`data:image/png;base64,${png.toString('base64')}`);
+    expect(openai.requestsFor(MODEL)).toHaveLength(0);
+    expect(feishu.callsTo('im.messageResource.get')[0]?.query).toMatchObject({ type: 'image' });
+    expect(events.find((event) => event.type === 'attachment.resolved')).toMatchObject({
+      part: 'image',
+      outcome: 'ok',
+      mediaType: 'image/png',
+      sizeBytes: png.byteLength,
+    });
+  });
+
+  it('a PDF becomes its text in the model request, and a follow-up about it works from memory', async () => {
+    openai.script(MODEL, { text: 'It is the quarterly report.' }, { text: 'The page 2 marker is cobalt-2.' });
+    const { messageId } = await send(file('file_report', 'q3 report.pdf'), [
+      { key: 'file_report', bytes: fixture('report.pdf') },
+    ]);
+    const [first] = openai.requestsFor(MODEL);
+    expect(userSide(first as FakeRecordedRequest)).toContain('Page 3 of the quarterly report');
+    expect(userSide(first as FakeRecordedRequest)).toContain('File q3 report.pdf (application/pdf');
+    expect(events.find((event) => event.type === 'attachment.resolved')).toMatchObject({ part: 'file', outcome: 'ok' });
+
+    await send({ text: 'what is the marker on page 2 of the PDF above?' });
+    const second = openai.requestsFor(MODEL)[1] as FakeRecordedRequest;
+    // The earlier turn is in the history in its compact form (text cut to ATTACHMENT_MEMORY_CHARS,
+    // with a note): no second download needed.
+    expect(userSide(second)).toContain('Marker for page 2: cobalt-2.');
+    expect(userSide(second)).toContain('more characters not kept');
+    expect(feishu.resourceDownloads()[`${messageId}/file_report`]).toBe(1);
+  });
+
+  it('a Word document and an Excel workbook reach the model as text', async () => {
+    await send(file('file_plan', 'plan.docx'), [{ key: 'file_plan', bytes: fixture('plan.docx') }]);
+    expect(userSide(openai.requestsFor(MODEL)[0] as FakeRecordedRequest)).toContain('Launch plan');
+    await send(file('file_budget', 'budget.xlsx'), [{ key: 'file_budget', bytes: fixture('budget.xlsx') }]);
+    const sheet = userSide(openai.requestsFor(MODEL)[1] as FakeRecordedRequest);
+    expect(sheet).toContain('North');
+    expect(sheet).toContain('华东');
+  });
+
+  it('a voice message is transcribed by TRANSCRIPTION_MODEL and the transcript reaches the model', async () => {
+    openai.script(WHISPER, { text: 'Please book the meeting room for Thursday at three.' });
+    const voice = fixture('voice.opus');
+    await send({ messageType: 'audio', content: { file_key: 'file_voice', duration: 3000 } }, [
+      { key: 'file_voice', bytes: voice },
+    ]);
+    expect(openai.transcriptions().at(-1)?.file?.bytes.equals(voice)).toBe(true);
+    expect(feishu.callsTo('im.messageResource.get')[0]?.query).toMatchObject({ type: 'file' });
+    expect(userSide(openai.requestsFor(MODEL)[0] as FakeRecordedRequest)).toContain(
+      'Voice message, transcribed]: Please book the meeting room for Thursday at three.',
+    );
+    expect(events.find((event) => event.type === 'attachment.resolved')).toMatchObject({
+      part: 'audio',
+      transcript: 'Please book the meeting room for Thursday at three.',
+    });
+  });
+
+  it('a reply to an earlier picture brings the quoted words and the picture into the turn', async () => {
+    const quoted = feishu.seedMessage({
+      chatId: CHAT,
+      chatType: 'p2p',
+      senderOpenId: BOB,
+      msgType: 'post',
+      content: JSON.stringify({
+        title: '',
+        content: [[{ tag: 'text', text: 'Here is the error we saw' }], [{ tag: 'img', image_key: 'img_quoted' }]],
+      }),
+    });
+    const png = fixture('screenshot.png');
+    feishu.seedResource({ messageId: quoted.messageId, key: 'img_quoted', bytes: png });
+    await send({ text: 'what does it say?', parentId: quoted.messageId });
+    const [request] = openai.requestsFor(VISION);
+    expect(systemText(request as FakeRecordedRequest)).toContain('«Here is the error we saw');
+    expect(userSide(request as FakeRecordedRequest)).toContain(png.toString('base64'));
+    expect(userSide(request as FakeRecordedRequest)).toContain('what does it say?');
+  });
+
+  it('a forwarded bundle is expanded in order with its senders; its pictures are named, not guessed', async () => {
+    const event = buildMessageEvent({
+      fake: feishu,
+      chatType: 'p2p',
+      senderOpenId: ALICE,
+      token,
+      messageType: 'merge_forward',
+      content: { content: 'Merged and Forwarded Message' },
+    });
+    const bundleId = event.event.message.message_id;
+    feishu.seedMessage({
+      chatId: 'oc_team',
+      senderOpenId: BOB,
+      text: 'The build is red again',
+      upperMessageId: bundleId,
+    });
+    feishu.seedMessage({
+      chatId: 'oc_team',
+      senderOpenId: ALICE,
+      msgType: 'image',
+      content: JSON.stringify({ image_key: 'img_in_bundle' }),
+      upperMessageId: bundleId,
+    });
+    feishu.seedMessage({
+      chatId: 'oc_team',
+      senderOpenId: BOB,
+      text: 'Fixed by reverting 4f2c',
+      upperMessageId: bundleId,
+    });
+    expect((await postEvent(webhookUrl, event, { encryptKey })).status).toBe(200);
+    await feishu.waitFor(
+      () => events.some((each) => each.type === 'job.finished' && each.traceId === `message:${bundleId}`),
+      {
+        timeoutMs: 30_000,
+        description: 'the bundle job to finish',
+      },
+    );
+    const sent = userSide(openai.requestsFor(MODEL)[0] as FakeRecordedRequest);
+    const red = sent.indexOf('The build is red again');
+    const fixed = sent.indexOf('Fixed by reverting 4f2c');
+    expect(red).toBeGreaterThan(-1);
+    expect(fixed).toBeGreaterThan(red);
+    expect(sent).toContain(`${BOB}`);
+    expect(sent).toContain('inside a forwarded bundle');
+    const [reply] = feishu.repliesTo(bundleId, { fromBot: true });
+    expect(feishu.visibleText(reply?.messageId ?? '')).toContain('I cannot read an image inside a forwarded bundle');
+    expect(feishu.callsTo('im.messageResource.get')).toHaveLength(0);
+  });
+
+  describe('bad inputs: a visible notice, a finished job, one answer, no guessing model', () => {
+    it.each([
+      ['a corrupt PDF', 'broken.pdf', () => fixture('corrupt.pdf'), /broken\.pdf: .*damaged/],
+      ['an encrypted PDF', 'secret.pdf', () => fixture('encrypted.pdf'), /secret\.pdf: .*password-protected/],
+      ['a zip bomb', 'bomb.docx', () => docxZipBomb({ inflatedBytes: 50_000_000, honest: false }), /bomb\.docx: /],
+      ['a file over ATTACHMENT_MAX_BYTES', 'huge.pdf', () => Buffer.alloc(2_500_000, 0x20), /huge\.pdf: .*larger than/],
+    ])('%s', async (_label, name, bytes, notice) => {
+      const content = await bytes();
+      const { shown } = await send(file('file_bad', name), [{ key: 'file_bad', bytes: content }]);
+      expect(shown).toMatch(notice);
+      expect(openai.requestsFor(MODEL)).toHaveLength(0);
+    });
+
+    it('a resource Feishu no longer has', async () => {
+      const { shown } = await send(file('file_gone', 'gone.pdf'));
+      expect(shown).toContain('gone.pdf: it could not be downloaded from Feishu');
+      expect(openai.requestsFor(MODEL)).toHaveLength(0);
+      expect(events.find((event) => event.type === 'attachment.resolved')).toMatchObject({ outcome: 'notice' });
+    });
+
+    it('a download that stops mid-way is cut by its timeout', async () => {
+      const report = fixture('report.pdf');
+      const { shown } = await send(file('file_slow', 'slow.pdf'), [
+        { key: 'file_slow', bytes: report, stallAfterBytes: 1_000 },
+      ]);
+      expect(shown).toMatch(/slow\.pdf: .*(did not finish|took longer)/);
+    });
+
+    it('words with a broken file: the words are answered and the notice is shown beside the answer', async () => {
+      openai.script(MODEL, { text: 'Here is what I can say.' });
+      const event = buildMessageEvent({
+        fake: feishu,
+        chatType: 'p2p',
+        senderOpenId: ALICE,
+        token,
+        post: {
+          content: [[{ tag: 'text', text: 'summarise this please' }], [{ tag: 'img', image_key: 'img_missing' }]],
+        },
+      });
+      const messageId = event.event.message.message_id;
+      expect((await postEvent(webhookUrl, event, { encryptKey })).status).toBe(200);
+      await feishu.waitFor(
+        () => events.some((each) => each.type === 'job.finished' && each.traceId === `message:${messageId}`),
+        {
+          timeoutMs: 30_000,
+          description: 'the job to finish',
+        },
+      );
+      const [reply] = feishu.repliesTo(messageId, { fromBot: true });
+      const shown = feishu.visibleText(reply?.messageId ?? '');
+      expect(shown).toContain('Here is what I can say.');
+      expect(shown).toContain('the image: it could not be downloaded from Feishu');
+      expect(userSide(openai.requestsFor(MODEL)[0] as FakeRecordedRequest)).toContain('summarise this please');
+    });
+  });
+});

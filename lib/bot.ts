@@ -30,6 +30,7 @@ import { type LongConnection, startLongConnection } from './feishu/long-connecti
 import { createUserNames } from './feishu/user-names.js';
 import { webhookRoutes } from './feishu/webhook/webhook-routes.js';
 import { componentStates } from './health/component-states.js';
+import { type ConcurrencyReport, concurrencyReport } from './health/concurrency-report.js';
 import { attachHealthMonitor, HealthMonitor, healthOptionsFromConfig } from './health/health-monitor.js';
 import { type HealthRoutesOptions, healthReport, healthRoutes, type ReadinessCheck } from './health/health-routes.js';
 import { type BotMetrics, createMetrics, metricsRoutes } from './health/metrics.js';
@@ -195,7 +196,14 @@ export async function startBot(
       onStatusChange: ({ from, to, reasons }) => log.warn({ from, to, reasons }, 'health status changed'),
     });
   attachHealthMonitor(bus, monitor);
-  const metrics = createMetrics({ instanceId: config.instanceId, countJobs: () => store.countJobs(), monitor });
+  // The adaptive concurrency of agent runs, known once the model chain and dispatcher exist.
+  let readConcurrency: (() => ConcurrencyReport | undefined) | undefined;
+  const metrics = createMetrics({
+    instanceId: config.instanceId,
+    countJobs: () => store.countJobs(),
+    monitor,
+    concurrency: () => readConcurrency?.(),
+  });
   metrics.attach(bus);
   // Spend per chat, person, app and model: priced here, summed in the store for the budgets.
   const prices = createPriceTable(config.cost.pricesFile === undefined ? {} : readPriceFile(config.cost.pricesFile));
@@ -235,6 +243,7 @@ export async function startBot(
   let boundToLoopback = false;
 
   const healthOptions: HealthRoutesOptions = {
+    concurrency: () => readConcurrency?.(),
     monitor,
     readiness,
     store,
@@ -312,6 +321,7 @@ export async function startBot(
         bus,
         log,
         feishuClient,
+        maxConcurrency: config.inbox.maxConcurrentJobs,
         ...(userAuthorization === undefined ? {} : { userAuthorization }),
         ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
         ...(scheduleService === undefined ? {} : { extraTools: createScheduleTools(scheduleService) }),
@@ -402,7 +412,9 @@ export async function startBot(
     // hand back leases its previous incarnation held; those expire and are reclaimed instead.
     owner: leaseOwner,
     handlers,
-    concurrency: config.inbox.maxConcurrentJobs,
+    // Agent runs follow the model chain's adaptive limit (grows while the provider accepts,
+    // halves on a 429), never past MAX_CONCURRENT_JOBS; the lanes keep each conversation in order.
+    concurrency: managerAgent ? () => managerAgent.chain.concurrency().limit : config.inbox.maxConcurrentJobs,
     // A busy notice answers the overload itself: it must not wait for an agent slot.
     reservedKinds: [BUSY_NOTICE_KIND],
     leaseMs: config.inbox.leaseMs,
@@ -411,6 +423,16 @@ export async function startBot(
     onDeadLetter: createDeadLetterReply({ botOpenId, replySinkFor }),
     ...dispatcherTuning,
   });
+  if (managerAgent) {
+    const chain = managerAgent.chain;
+    readConcurrency = () => concurrencyReport(chain.concurrency(), dispatcher.running().main);
+    // A raised limit or a closed breaker admits more runs now, not at the next poll.
+    bus.subscribe((event) => {
+      if ((event.type === 'model.concurrency' && event.limit > event.previous) || event.type === 'model.breaker') {
+        dispatcher.wake('answer');
+      }
+    });
+  }
   const inbox = createInbox({
     store,
     bus,
@@ -427,6 +449,7 @@ export async function startBot(
     ? createScheduler({
         store,
         log,
+        bus,
         owner: leaseOwner,
         maxLateMs: config.schedules.maxLateMs,
         maxRuns: config.schedules.maxRuns,
@@ -468,6 +491,7 @@ export async function startBot(
         token: config.notify.token,
         store,
         log,
+        bus,
         bodyLimitBytes: config.notify.bodyLimitBytes,
         onEnqueued: (job) => dispatcher.wake(job.kind),
       }),

@@ -297,7 +297,12 @@ export const SETTINGS = {
 
   STORE_URL: setting('store.url', storeUrl),
   DEDUPE_TTL_HOURS: setting('inbox.dedupeTtlMs', z.coerce.number().min(12).default(24).transform(hoursToMs)),
-  MAX_CONCURRENT_JOBS: setting('inbox.maxConcurrentJobs', positiveInt(4)),
+  /**
+   * Hard ceiling of agent runs at once. Below it the limit adapts (starts at 16 per model, grows
+   * while the provider accepts requests, halves on a 429): the work is almost all waiting on the
+   * network, and the provider's rate limits are the real bound.
+   */
+  MAX_CONCURRENT_JOBS: setting('inbox.maxConcurrentJobs', positiveInt(64)),
   MAX_BACKLOG: setting('inbox.maxBacklog', positiveInt(500)),
   JOB_LEASE_MS: setting('inbox.leaseMs', positiveInt(60_000)),
   JOB_MAX_ATTEMPTS: setting('inbox.maxAttempts', positiveInt(3)),

@@ -266,7 +266,7 @@ export function createManagerAgent({
  */
 export function createModelChainFromConfig(
   model: Config['model'],
-  { bus, log }: { bus: EventBus; log?: Logger },
+  { bus, log, maxConcurrency }: { bus: EventBus; log?: Logger; maxConcurrency?: number },
 ): ModelChain {
   if (model.primary === undefined) throw new Error('MODEL is not set: the agent is off');
   return createModelChain({
@@ -280,6 +280,7 @@ export function createModelChainFromConfig(
     breakerFailures: model.breakerFailures,
     breakerFirstCooldownMs: model.breakerFirstCooldownMs,
     breakerCooldownMs: model.breakerCooldownMs,
+    ...(maxConcurrency === undefined ? {} : { maxConcurrency }),
     bus,
     ...(log === undefined ? {} : { log }),
   });
@@ -303,10 +304,13 @@ export async function createManagerAgentFromConfig({
   feishuClient,
   userAuthorization,
   resolveUserName,
+  maxConcurrency,
   extraTools = [],
   now,
 }: {
   model: Config['model'];
+  /** MAX_CONCURRENT_JOBS: the ceiling of every model's adaptive concurrency limit. */
+  maxConcurrency?: number;
   /**
    * Tools built at start-up from the bot's own parts (the schedule tools need the store), added
    * to the built-in ones and given to the manager itself.
@@ -392,7 +396,11 @@ export async function createManagerAgentFromConfig({
   });
   try {
     const manager = createManagerAgent({
-      chain: createModelChainFromConfig(model, { bus, ...(log === undefined ? {} : { log }) }),
+      chain: createModelChainFromConfig(model, {
+        bus,
+        ...(log === undefined ? {} : { log }),
+        ...(maxConcurrency === undefined ? {} : { maxConcurrency }),
+      }),
       specialists,
       tools,
       ownTools,

@@ -234,6 +234,60 @@ describe('model chain', () => {
     expect(chain.breakerState('primary')).toBe('closed');
   });
 
+  it('a 429 halves the model concurrency limit and says why; /health reads it from concurrency()', async () => {
+    let attempt = 0;
+    const { chain, events } = setup(
+      {
+        primary: async () => {
+          attempt += 1;
+          if (attempt === 1) throw apiCallError(429, { responseHeaders: { 'retry-after-ms': '10' } });
+          return textResult('after the limit');
+        },
+      },
+      { initialConcurrency: 8, maxConcurrency: 20 },
+    );
+    expect(chain.concurrency()).toMatchObject({
+      limit: 8,
+      ceiling: 20,
+      byModel: { primary: { limit: 8, inFlight: 0 } },
+    });
+    expect((await run(chain)).text).toBe('after the limit');
+    expect(events).toContainEqual({
+      type: 'model.concurrency',
+      model: 'primary',
+      limit: 4,
+      previous: 8,
+      reason: 'cut to 4: the provider rate-limited a request (429)',
+      at: expect.any(Number),
+    });
+    expect(chain.concurrency().byModel.primary).toMatchObject({
+      limit: 4,
+      inFlight: 0,
+      reason: expect.stringMatching(/^cut to 4/),
+    });
+  });
+
+  it('a model at its limit: the request waits for a permit, then the next model with room serves', async () => {
+    const release: Array<() => void> = [];
+    const { chain } = setup(
+      {
+        primary: async () => {
+          await new Promise<void>((resolve) => release.push(resolve));
+          return textResult('primary');
+        },
+        fallback: async () => textResult('fallback'),
+      },
+      { initialConcurrency: 1, limitWaitMs: 50 },
+    );
+    const first = run(chain);
+    await vi.waitFor(() => expect(release).toHaveLength(1));
+    // The primary's one slot is taken for longer than the wait: the fallback serves.
+    expect((await run(chain)).servedBy).toBe('fallback');
+    release[0]!();
+    expect((await first).servedBy).toBe('primary');
+    expect(chain.concurrency().byModel.primary).toMatchObject({ inFlight: 0 });
+  });
+
   it('cuts off a model that sends no first token and falls over', async () => {
     const { chain, calls, events } = setup(
       {

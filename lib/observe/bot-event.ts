@@ -22,6 +22,19 @@ export type BotEvent =
   /** A message from a bot (`bot`/`app` sender type, or our own open_id: `self`), neither answered nor noticed. */
   | { type: 'message.bot-skipped'; traceId: string; sender: 'bot' | 'app' | 'self' }
   | { type: 'job.queued'; traceId: string; jobId: string; lane: string; kind: string }
+  /**
+   * A schedule's due time was handled: its run enqueued (`ran`), skipped with a note because it
+   * was missed by too much (`skipped`), or found already enqueued by an instance that died before
+   * recording it (`duplicate`). `traceId` is the run's job id.
+   */
+  | {
+      type: 'schedule.run';
+      traceId: string;
+      scheduleId: string;
+      chatId: string;
+      outcome: 'ran' | 'skipped' | 'duplicate';
+      lateMs: number;
+    }
   | { type: 'job.started'; traceId: string; jobId: string; lane: string; attempt: number }
   | {
       type: 'job.finished';
@@ -113,6 +126,14 @@ export type BotEvent =
       outcome: 'success' | 'error' | 'refused';
       latencyMs: number;
       category?: ErrorCategory;
+    }
+  | {
+      /** A model's adaptive concurrency limit changed, and why (grown, or cut on a 429 or a latency spike). */
+      type: 'model.concurrency';
+      model: string;
+      limit: number;
+      previous: number;
+      reason: string;
     }
   | {
       /** A model's circuit breaker changed state; `cooldownMs` and `category` when it opened. */

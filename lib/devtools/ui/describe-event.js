@@ -20,6 +20,18 @@ export function describe(event) {
       };
     case 'job.queued':
       return { title: `Queued as ${event.kind}`, sub: `lane ${event.lane}` };
+    case 'schedule.run': {
+      const late = event.lateMs > 60_000 ? `, ${Math.round(event.lateMs / 60_000)} min late` : '';
+      const what = {
+        ran: 'run queued',
+        skipped: 'missed: skipped with a note',
+        duplicate: 'already queued (after a crash)',
+      };
+      return {
+        title: `Schedule ${event.scheduleId} due: ${what[event.outcome] || event.outcome}${late}`,
+        sub: `chat ${event.chatId}`,
+      };
+    }
     case 'job.started':
       return { title: `Job started (attempt ${event.attempt})`, sub: `lane ${event.lane}` };
     case 'job.finished':
@@ -75,6 +87,11 @@ export function describe(event) {
               ? `${event.model} skipped: circuit breaker open`
               : `${event.model} failed (${event.category || 'OTHER'})`,
         sub: `${event.agent} · ${formatMs(event.latencyMs)}`,
+      };
+    case 'model.concurrency':
+      return {
+        title: `Concurrency limit of ${event.model}: ${event.previous} → ${event.limit}`,
+        sub: event.reason,
       };
     case 'model.breaker':
       return {

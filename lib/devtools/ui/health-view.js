@@ -1,5 +1,5 @@
 // The Health tab: GET /health's snapshot (polled), each component's state (agent, Feishu, store,
-// Redis, deliveries, rate limits, process, readiness checks), per-agent charts of the recent calls
+// Redis, deliveries, rate limits, concurrency limits and breakers, process, readiness checks), per-agent charts of the recent calls
 // (from the event ring, so they show the first call at once and survive a reload), and the errors
 // of the window, one row per category. Fields /health does not have (yet) are left out, never
 // shown as "null".
@@ -138,6 +138,32 @@ function rateLimitsComponent(rateLimits) {
     lines.push([model, details]);
   }
   return componentCard('rate-limits', 'Rate limits', rateLimits.total > 0 ? 'degraded' : 'ok', lines);
+}
+
+/** Agent runs admitted at once (adaptive), each model's limit with why, and its breaker. */
+function concurrencyComponent(concurrency, models) {
+  if (!concurrency) return null;
+  const lines = [
+    [
+      'Agent runs',
+      `${formatNumber(concurrency.running)} running of ${formatNumber(concurrency.limit)} (ceiling ${formatNumber(concurrency.ceiling)})`,
+    ],
+  ];
+  for (const [model, reading] of Object.entries(concurrency.byModel || {})) {
+    const breaker = models?.[model]?.breaker?.state;
+    lines.push([
+      model,
+      present([
+        `limit ${formatNumber(reading.limit)}`,
+        `${formatNumber(reading.inFlight)} in flight`,
+        reading.waiting > 0 ? `${formatNumber(reading.waiting)} waiting` : null,
+        breaker && breaker !== 'closed' ? `breaker ${breaker}` : null,
+        reading.reason,
+      ]).join(' · '),
+    ]);
+  }
+  const cut = Object.values(concurrency.byModel || {}).some((reading) => /^cut /.test(reading.reason));
+  return componentCard('concurrency', 'Concurrency', cut ? 'degraded' : 'ok', lines);
 }
 
 function processComponent(process) {
@@ -322,6 +348,7 @@ export function createHealthView({ playgroundStatus = () => null, stats = () => 
       redisComponent(health.redis),
       deliveriesComponent(health.deliveries, windowSeconds),
       rateLimitsComponent(health.rateLimits),
+      concurrencyComponent(health.concurrency, health.models),
       processComponent(health.process),
       checksComponent(health.checks),
     ]);

@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createManagerAgentFromConfig } from './agents/manager-agent.js';
+import { defaultToolRegistry } from './agents/tools/built-in-tools.js';
 import type { UserAuthorization } from './agents/tools/user-authorization.js';
 import { createApp, type RouteModule } from './app.js';
 import { type Config, isLoopbackHost } from './config.js';
 import { createCardActionRouter } from './conversation/card-actions.js';
+import { chatSettingsPolicyFromConfig, createChatSettings } from './conversation/chat-settings.js';
 import { createMessageHandler } from './conversation/handle-message.js';
 import { createDeadLetterReply, createNoticeHandler } from './conversation/notice-handlers.js';
 import { createReplyRouter } from './conversation/reply-routing.js';
@@ -24,7 +26,7 @@ import { readMetricTotals } from './devtools/metric-totals.js';
 import { createTracker, type Tracker } from './devtools/tracker.js';
 import { type BotIdentity, fetchBotIdentity } from './feishu/bot-identity.js';
 import { feishuCardActionHandler } from './feishu/card-callback.js';
-import { createChatAdminCheck } from './feishu/chat-admins.js';
+import { createChatAdminCheck, createChatAdmins } from './feishu/chat-admins.js';
 import { createFeishuClient, type FeishuClient } from './feishu/feishu-client.js';
 import { type LongConnection, startLongConnection } from './feishu/long-connection.js';
 import { createUserNames } from './feishu/user-names.js';
@@ -327,13 +329,23 @@ export async function startBot(
         ...(scheduleService === undefined ? {} : { extraTools: createScheduleTools(scheduleService) }),
       })
     : undefined;
+  // Per-chat settings over the configured defaults; group owners and admins per Feishu's chat API.
+  const chatSettings = createChatSettings({
+    store,
+    policy: chatSettingsPolicyFromConfig(config, {
+      tools: defaultToolRegistry().names(),
+      specialists: managerAgent?.specialists.list().map((specialist) => specialist.name) ?? [],
+    }),
+  });
+  // One lookup for /config, card buttons and typed stops; within a card callback's 3 s.
+  const chatAdmins = feishuClient ? createChatAdmins({ client: feishuClient, bus, timeoutMs: 1_500 }) : undefined;
   // Images, files, voice, quotes and forwarded bundles, resolved in the job (docs/messages.md).
   const attachmentWork = managerAgent
     ? createTurnResolverFromConfig({ config, feishuClient, bus, log, botOpenId, nameOf: userNames?.name })
     : undefined;
   // Stop requests and card buttons: the run's Stop control, a typed "stop", on either transport.
   const runStops = createRunStops({ store, log });
-  const isChatAdmin = feishuClient ? createChatAdminCheck({ client: feishuClient, bus }) : undefined;
+  const isChatAdmin = chatAdmins ? createChatAdminCheck({ admins: chatAdmins }) : undefined;
   const onCardAction = feishuCardActionHandler({
     onPress: createCardActionRouter({
       handlers: { stop: stopButtonHandler(runStops) },
@@ -383,8 +395,10 @@ export async function startBot(
                 maxMessages: config.groups.contextMaxMessages,
                 tokenBudget: config.groups.contextTokenBudget,
               }),
-              mode: () => config.groups.context,
+              mode: async (chatId: string) => (await chatSettings.effective(chatId)).groupContext,
             },
+            chatSettings,
+            chatAdmins,
           }),
         }
       : {}),

@@ -4,6 +4,7 @@ import { type ConversationMemory, createConversationMemory } from '../agents/mem
 import { appendNotices } from '../agents/tools/tool-notices.js';
 import type { Config } from '../config.js';
 import type { BudgetGuard } from '../cost/budget-guard.js';
+import type { ChatAdmins } from '../feishu/chat-admins.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
 import { botSender, type NormalisedMessage, type NormaliseResult } from '../feishu/normalise-message.js';
 import { conversationKey } from '../inbox/conversation-key.js';
@@ -16,7 +17,9 @@ import type { ScheduleService } from '../schedules/schedule-service.js';
 import type { HistoryMessage, Store } from '../store/store.js';
 import { errorMessage } from '../util/error-message.js';
 import { withTimeout } from '../util/with-timeout.js';
+import type { ChatSettings } from './chat-settings.js';
 import { type CommandName, runCommand } from './commands.js';
+import { runConfigCommand } from './config-command.js';
 import { addressedToBot, decide, type NoticeKind } from './decide.js';
 import { type BotOpenId, type MessageJob, readMessageJob, startReply } from './message-job.js';
 import { createConversationPolicy, type PolicyVerdict } from './policy.js';
@@ -71,6 +74,10 @@ export interface MessageHandlerOptions {
    * mode a chat uses. Without it group answers see only their own conversation.
    */
   groupContext?: { room: RoomContext; mode(chatId: string): GroupContextMode | Promise<GroupContextMode> };
+  /** Per-chat settings (persona, model, tools…) read for every answer, and `/config`. */
+  chatSettings?: ChatSettings | undefined;
+  /** Who may change a group's settings (Feishu's chat API). */
+  chatAdmins?: ChatAdmins | undefined;
   now?: () => number;
 }
 
@@ -166,6 +173,8 @@ export function createMessageHandler({
     ...(resolveUserName === undefined ? {} : { resolveUserName }),
   }),
   groupContext,
+  chatSettings,
+  chatAdmins,
   now = Date.now,
 }: MessageHandlerOptions): JobHandler {
   const policy = createConversationPolicy({ policy: policySettings, store, budget });
@@ -251,6 +260,20 @@ export function createMessageHandler({
                 userId: message.sender.openId,
               }),
           }),
+      ...(chatSettings === undefined
+        ? {}
+        : {
+            config: () =>
+              runConfigCommand({
+                text: message.text,
+                chatId: message.chatId,
+                chatType: read.inbound.source === 'devtools' ? 'local' : message.chatType,
+                userId: message.sender.openId,
+                settings: chatSettings,
+                admins: chatAdmins,
+                resolveUserName,
+              }),
+          }),
     });
     log.info({ traceId: read.job.job.id, command: name, key }, 'command');
     await sink.finish(text);
@@ -278,12 +301,15 @@ export function createMessageHandler({
     message: NormalisedMessage,
     history: readonly HistoryMessage[],
     traceId: string,
+    chosen: GroupContextMode | undefined,
   ): Promise<string> {
     if (groupContext === undefined || message.chatType !== 'group') return '';
-    const mode = await Promise.resolve(groupContext.mode(message.chatId)).catch((error: unknown) => {
-      log.warn({ traceId, err: error }, 'group context setting not readable: answering without it');
-      return 'off' as const;
-    });
+    const mode =
+      chosen ??
+      (await Promise.resolve(groupContext.mode(message.chatId)).catch((error: unknown) => {
+        log.warn({ traceId, err: error }, 'group context setting not readable: answering without it');
+        return 'off' as const;
+      }));
     const known = new Set(history.map((turn) => turn.messageId).filter((id): id is string => id !== undefined));
     const room = await groupContext.room.read({
       where: message,
@@ -332,6 +358,8 @@ export function createMessageHandler({
     const alreadyStored = earlier >= 0;
     if (alreadyStored) history = history.slice(0, earlier);
 
+    // Read for every answer, so a change made with /config applies from the next message.
+    const settings = chatSettings === undefined ? undefined : await chatSettings.effective(message.chatId);
     const userName = await lookUpUserName(message.sender.openId);
     const context: ConversationContext = {
       traceId,
@@ -343,6 +371,9 @@ export function createMessageHandler({
       ...(message.threadId ? { threadId: message.threadId } : {}),
       ...(message.rootId ? { rootId: message.rootId } : {}),
       ...(message.parentId ? { parentId: message.parentId } : {}),
+      ...(settings === undefined
+        ? {}
+        : { disabledTools: settings.toolsOff, userReadsInGroup: settings.userReadsInGroup }),
       // "Tomorrow 9:00" means the chat's tomorrow: the schedule tools read times in this zone.
       ...(schedules === undefined ? {} : { timeZone: await schedules.timeZoneOf(message.chatId) }),
     };
@@ -375,7 +406,8 @@ export function createMessageHandler({
       return;
     }
 
-    const background = chatType === 'local' ? '' : await roomBackground(message, history, traceId);
+    const background =
+      chatType === 'local' ? '' : await roomBackground(message, history, traceId, settings?.groupContext);
     const preferredModel =
       turn !== undefined && turn.images > 0 && !vision.primarySeesImages ? vision.visionModel : undefined;
     const answer = await managerAgent.answer({
@@ -385,6 +417,16 @@ export function createMessageHandler({
       ...(turn === undefined ? {} : { content: turn.content, quoted: turn.quoted ?? null }),
       ...(preferredModel === undefined ? {} : { preferredModel }),
       background,
+      ...(settings === undefined
+        ? {}
+        : {
+            chat: {
+              persona: settings.persona,
+              language: settings.language,
+              model: settings.model,
+              specialistsOff: settings.specialistsOff,
+            },
+          }),
       // A stop ends the model call and any running tool, like a drain does, but the job is done.
       signal: watch === undefined ? signal : AbortSignal.any([signal, watch.signal]),
       onText: (text) => sink.update(text),

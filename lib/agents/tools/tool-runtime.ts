@@ -245,10 +245,12 @@ export function createToolRuntime({
     registry,
     toolSet(names, request) {
       const tools: ToolSet = {};
+      // A chat's admins may switch tools off (MCP tools too, by their registry name).
+      const disabled = new Set(request.conversation.disabledTools ?? []);
       const definitions = names.map((name) => registry.get(name)).filter((definition) => definition !== undefined);
       for (const definition of [...definitions, ...extraTools(request.agent)]) {
         const name = definition.name;
-        if (name in tools) continue;
+        if (name in tools || disabled.has(name)) continue;
         tools[name] = tool({
           description: definition.description,
           inputSchema: definition.inputSchema,

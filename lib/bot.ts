@@ -30,6 +30,7 @@ import { feishuCardActionHandler } from './feishu/card-callback.js';
 import { createChatAdminCheck, createChatAdmins } from './feishu/chat-admins.js';
 import { createFeishuClient, type FeishuClient } from './feishu/feishu-client.js';
 import { type LongConnection, startLongConnection } from './feishu/long-connection.js';
+import { createMessageOriginCheck } from './feishu/message-origin.js';
 import { createUserNames } from './feishu/user-names.js';
 import { webhookRoutes } from './feishu/webhook/webhook-routes.js';
 import { componentStates } from './health/component-states.js';
@@ -262,6 +263,7 @@ export async function startBot(
       // Read per request: both exist by the time a request can arrive.
       connectionStatus: () => connection?.status(),
       canAnswer: () => 'answer' in handlers,
+      mcpServers: () => managerAgent?.mcp?.statuses() ?? [],
     }),
   };
   const health = healthRoutes(healthOptions);
@@ -321,6 +323,7 @@ export async function startBot(
         tools: config.tools,
         search: config.search,
         fetch: config.fetch,
+        mcp: config.mcp,
         bus,
         log,
         feishuClient,
@@ -394,6 +397,9 @@ export async function startBot(
             managerAgent,
             schedules: scheduleService,
             runStops,
+            // A forged event must not make the bot read one chat on behalf of another.
+            originCheck:
+              feishuClient === undefined ? undefined : createMessageOriginCheck({ client: feishuClient, bus }),
             ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
             turns: attachmentWork?.turns,
             vision: { primarySeesImages: config.model.primarySeesImages, visionModel: config.model.visionModel },
@@ -618,6 +624,8 @@ export async function startBot(
     },
     { name: 'drain dispatcher', run: () => dispatcher.drain(Math.floor(config.shutdownTimeoutMs * 0.6)) },
     { name: 'close server', run: () => serverClosed },
+    // After the answers that may still call their tools; stdio servers' processes end with it.
+    { name: 'close MCP servers', run: () => managerAgent?.mcp?.close() },
     { name: 'stop the extraction worker', run: () => attachmentWork?.close() },
     // Writes finished traces before the store closes.
     { name: 'close devtools tracker', run: () => devtools?.tracker.close() },

@@ -19,6 +19,16 @@ export type BotEvent =
    * dedupe keys may be gone, so it could be answered twice).
    */
   | { type: 'event.dropped'; traceId: string; source: EventSource; reason: 'stale' }
+  /**
+   * Something that looks like an attack. `message-origin`: Feishu does not confirm the message an
+   * event names in the chat and from the sender it claims (a forged event); the job ends unanswered.
+   */
+  | {
+      type: 'security.event';
+      traceId: string;
+      kind: 'message-origin';
+      reason: 'MESSAGE_UNKNOWN' | 'CHAT_MISMATCH' | 'SENDER_MISMATCH';
+    }
   /** A message from a bot (`bot`/`app` sender type, or our own open_id: `self`), neither answered nor noticed. */
   | { type: 'message.bot-skipped'; traceId: string; sender: 'bot' | 'app' | 'self' }
   | { type: 'job.queued'; traceId: string; jobId: string; lane: string; kind: string }

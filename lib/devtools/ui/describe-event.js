@@ -13,6 +13,11 @@ export function describe(event) {
       return { title: `Rejected ${event.status}: ${event.reason}`, sub: `via ${event.source}` };
     case 'event.dropped':
       return { title: 'Dropped: older than the dedupe window (a replay)', sub: `via ${event.source}` };
+    case 'security.event':
+      return {
+        title: `Security: ${event.kind} ${event.reason}, not answered`,
+        sub: 'Feishu does not confirm the message this event names',
+      };
     case 'message.bot-skipped':
       return {
         title: `Not answered: sent by ${event.sender === 'self' ? 'this bot itself' : `a bot (${event.sender})`}`,

@@ -27,6 +27,7 @@ import { createConversationPolicy, type PolicyVerdict } from './policy.js';
 import type { ReplySink, ReplySinkFor } from './reply-sink.js';
 import type { ResolvedTurn, TurnResolver } from './resolve-turn.js';
 import { formatRoom, type GroupContextMode, type RoomContext } from './room-context.js';
+import { trackRunSteps } from './run-steps.js';
 import type { RunStops, RunWatch } from './run-stops.js';
 
 export interface MessageHandlerOptions {
@@ -485,27 +486,41 @@ export function createMessageHandler({
 
     const background =
       chatType === 'local' ? '' : await roomBackground(message, history, traceId, settings?.groupContext);
-    const answer = await managerAgent.answer({
-      context,
-      history,
-      input: message.text,
-      ...(turn === undefined ? {} : { content: turn.content, quoted: turn.quoted ?? null }),
-      ...(preferredModel === undefined ? {} : { preferredModel }),
-      background,
-      ...(settings === undefined
-        ? {}
-        : {
-            chat: {
-              persona: settings.persona,
-              language: settings.language,
-              model: settings.model,
-              specialistsOff: settings.specialistsOff,
-            },
-          }),
-      // A stop ends the model call and any running tool, like a drain does, but the job is done.
-      signal: watch === undefined ? signal : AbortSignal.any([signal, watch.signal]),
-      onText: (text) => sink.update(text),
-    });
+    const steps =
+      sink.progress === undefined
+        ? undefined
+        : trackRunSteps({ bus, traceId, onProgress: (progress) => sink.progress?.(progress) });
+    let answer: Awaited<ReturnType<ManagerAgent['answer']>>;
+    try {
+      answer = await managerAgent.answer({
+        context,
+        history,
+        input: message.text,
+        ...(turn === undefined ? {} : { content: turn.content, quoted: turn.quoted ?? null }),
+        ...(preferredModel === undefined ? {} : { preferredModel }),
+        background,
+        ...(settings === undefined
+          ? {}
+          : {
+              chat: {
+                persona: settings.persona,
+                language: settings.language,
+                model: settings.model,
+                specialistsOff: settings.specialistsOff,
+              },
+            }),
+        // A stop ends the model call and any running tool, like a drain does, but the job is done.
+        signal: watch === undefined ? signal : AbortSignal.any([signal, watch.signal]),
+        onText: (text) => {
+          steps?.textArrived();
+          sink.update(text);
+        },
+      });
+    } finally {
+      // The panel is summed up and folded with the answer, whatever its outcome.
+      const final = steps?.finish();
+      if (final !== undefined) sink.progress?.(final);
+    }
 
     const stoppedVia = watch?.stoppedVia();
     if (stoppedVia !== undefined && !signal.aborted) {

@@ -20,6 +20,7 @@ import { readPriceFile } from './cost/price-file.js';
 import { createPriceTable } from './cost/price-table.js';
 import { createSpendLedger } from './cost/spend-ledger.js';
 import { attachUsageAccounting } from './cost/usage-accounting.js';
+import { createAttachmentThumbnails } from './devtools/attachment-thumbnails.js';
 import { createDevtoolsReplies, type DevtoolsReplies } from './devtools/devtools-replies.js';
 import { devtoolsRoutes } from './devtools/devtools-routes.js';
 import { readMetricTotals } from './devtools/metric-totals.js';
@@ -29,6 +30,7 @@ import { feishuCardActionHandler } from './feishu/card-callback.js';
 import { createChatAdminCheck, createChatAdmins } from './feishu/chat-admins.js';
 import { createFeishuClient, type FeishuClient } from './feishu/feishu-client.js';
 import { type LongConnection, startLongConnection } from './feishu/long-connection.js';
+import { createMessageOriginCheck } from './feishu/message-origin.js';
 import { createUserNames } from './feishu/user-names.js';
 import { webhookRoutes } from './feishu/webhook/webhook-routes.js';
 import { componentStates } from './health/component-states.js';
@@ -236,6 +238,8 @@ export async function startBot(
           onError: (error, where) => log.warn({ err: error, where }, 'devtools tracker'),
         }),
         replies: createDevtoolsReplies({ bus, redact: createRedactor(config.secrets) }),
+        // Previews of the images users sent, for the trace (memory only, bounded).
+        thumbnails: createAttachmentThumbnails(),
       }
     : undefined;
   await devtools?.tracker.load();
@@ -259,6 +263,7 @@ export async function startBot(
       // Read per request: both exist by the time a request can arrive.
       connectionStatus: () => connection?.status(),
       canAnswer: () => 'answer' in handlers,
+      mcpServers: () => managerAgent?.mcp?.statuses() ?? [],
     }),
   };
   const health = healthRoutes(healthOptions);
@@ -318,6 +323,7 @@ export async function startBot(
         tools: config.tools,
         search: config.search,
         fetch: config.fetch,
+        mcp: config.mcp,
         bus,
         log,
         feishuClient,
@@ -339,7 +345,19 @@ export async function startBot(
   const chatAdmins = feishuClient ? createChatAdmins({ client: feishuClient, bus, timeoutMs: 1_500 }) : undefined;
   // Images, files, voice, quotes and forwarded bundles, resolved in the job (docs/messages.md).
   const attachmentWork = managerAgent
-    ? createTurnResolverFromConfig({ config, feishuClient, bus, log, botOpenId, nameOf: userNames?.name })
+    ? createTurnResolverFromConfig({
+        config,
+        feishuClient,
+        bus,
+        log,
+        botOpenId,
+        nameOf: userNames?.name,
+        onImage: devtools
+          ? (traceId, key, image) => {
+              void devtools.thumbnails.add(traceId, key, image);
+            }
+          : undefined,
+      })
     : undefined;
   // Stop requests and card buttons: the run's Stop control, a typed "stop", on either transport.
   const runStops = createRunStops({ store, log });
@@ -379,6 +397,9 @@ export async function startBot(
             managerAgent,
             schedules: scheduleService,
             runStops,
+            // A forged event must not make the bot read one chat on behalf of another.
+            originCheck:
+              feishuClient === undefined ? undefined : createMessageOriginCheck({ client: feishuClient, bus }),
             ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
             turns: attachmentWork?.turns,
             vision: { primarySeesImages: config.model.primarySeesImages, visionModel: config.model.visionModel },
@@ -523,6 +544,7 @@ export async function startBot(
       app: devtoolsRoutes({
         tracker: devtools.tracker,
         replies: devtools.replies,
+        thumbnails: devtools.thumbnails,
         inbox,
         store,
         // Exactly the body GET /health answers, built by the same function.
@@ -608,6 +630,8 @@ export async function startBot(
     },
     { name: 'drain dispatcher', run: () => dispatcher.drain(Math.floor(config.shutdownTimeoutMs * 0.6)) },
     { name: 'close server', run: () => serverClosed },
+    // After the answers that may still call their tools; stdio servers' processes end with it.
+    { name: 'close MCP servers', run: () => managerAgent?.mcp?.close() },
     { name: 'stop the extraction worker', run: () => attachmentWork?.close() },
     // Writes finished traces before the store closes.
     { name: 'close devtools tracker', run: () => devtools?.tracker.close() },

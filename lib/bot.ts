@@ -27,6 +27,7 @@ import { readPriceFile } from './cost/price-file.js';
 import { createPriceTable } from './cost/price-table.js';
 import { createSpendLedger } from './cost/spend-ledger.js';
 import { attachUsageAccounting } from './cost/usage-accounting.js';
+import { createAttachmentThumbnails } from './devtools/attachment-thumbnails.js';
 import { createDevtoolsReplies, type DevtoolsReplies } from './devtools/devtools-replies.js';
 import { devtoolsRoutes } from './devtools/devtools-routes.js';
 import { readMetricTotals } from './devtools/metric-totals.js';
@@ -36,6 +37,7 @@ import { feishuCardActionHandler } from './feishu/card-callback.js';
 import { createChatAdminCheck, createChatAdmins } from './feishu/chat-admins.js';
 import { createFeishuClient, type FeishuClient } from './feishu/feishu-client.js';
 import { type LongConnection, startLongConnection } from './feishu/long-connection.js';
+import { createMessageOriginCheck } from './feishu/message-origin.js';
 import { createUserNames } from './feishu/user-names.js';
 import { webhookRoutes } from './feishu/webhook/webhook-routes.js';
 import { componentStates } from './health/component-states.js';
@@ -247,6 +249,8 @@ export async function startBot(
           onError: (error, where) => log.warn({ err: error, where }, 'devtools tracker'),
         }),
         replies: createDevtoolsReplies({ bus, redact: createRedactor(config.secrets) }),
+        // Previews of the images users sent, for the trace (memory only, bounded).
+        thumbnails: createAttachmentThumbnails(),
       }
     : undefined;
   await devtools?.tracker.load();
@@ -350,7 +354,19 @@ export async function startBot(
   const chatAdmins = feishuClient ? createChatAdmins({ client: feishuClient, bus, timeoutMs: 1_500 }) : undefined;
   // Images, files, voice, quotes and forwarded bundles, resolved in the job (docs/messages.md).
   const attachmentWork = managerAgent
-    ? createTurnResolverFromConfig({ config, feishuClient, bus, log, botOpenId, nameOf: userNames?.name })
+    ? createTurnResolverFromConfig({
+        config,
+        feishuClient,
+        bus,
+        log,
+        botOpenId,
+        nameOf: userNames?.name,
+        onImage: devtools
+          ? (traceId, key, image) => {
+              void devtools.thumbnails.add(traceId, key, image);
+            }
+          : undefined,
+      })
     : undefined;
   // Stop requests and card buttons: the run's Stop control, a typed "stop", on either transport.
   const runStops = createRunStops({ store, log });
@@ -400,6 +416,9 @@ export async function startBot(
             managerAgent,
             schedules: scheduleService,
             runStops,
+            // A forged event must not make the bot read one chat on behalf of another.
+            originCheck:
+              feishuClient === undefined ? undefined : createMessageOriginCheck({ client: feishuClient, bus }),
             ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
             turns: attachmentWork?.turns,
             vision: { primarySeesImages: config.model.primarySeesImages, visionModel: config.model.visionModel },
@@ -543,6 +562,7 @@ export async function startBot(
       app: devtoolsRoutes({
         tracker: devtools.tracker,
         replies: devtools.replies,
+        thumbnails: devtools.thumbnails,
         inbox,
         store,
         // Exactly the body GET /health answers, built by the same function.

@@ -6,6 +6,7 @@ import type { Config } from '../config.js';
 import type { BudgetGuard } from '../cost/budget-guard.js';
 import type { ChatAdmins } from '../feishu/chat-admins.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
+import type { MessageOriginCheck, OriginCheck } from '../feishu/message-origin.js';
 import { botSender, type NormalisedMessage, type NormaliseResult } from '../feishu/normalise-message.js';
 import { conversationKey } from '../inbox/conversation-key.js';
 import type { JobContext, JobHandler } from '../inbox/job-handler.js';
@@ -26,6 +27,7 @@ import { createConversationPolicy, type PolicyVerdict } from './policy.js';
 import type { ReplySink, ReplySinkFor } from './reply-sink.js';
 import type { ResolvedTurn, TurnResolver } from './resolve-turn.js';
 import { formatRoom, type GroupContextMode, type RoomContext } from './room-context.js';
+import { trackRunSteps } from './run-steps.js';
 import type { RunStops, RunWatch } from './run-stops.js';
 
 export interface MessageHandlerOptions {
@@ -74,6 +76,12 @@ export interface MessageHandlerOptions {
    * mode a chat uses. Without it group answers see only their own conversation.
    */
   groupContext?: { room: RoomContext; mode(chatId: string): GroupContextMode | Promise<GroupContextMode> };
+  /**
+   * Confirms a Feishu message with Feishu before its answer or command reads anything on its
+   * behalf (memory, the quoted message, tools); a message Feishu does not confirm gets no reply
+   * and a `security.event`. Without it (tests of other parts) the event's claims are trusted.
+   */
+  originCheck?: MessageOriginCheck | undefined;
   /** Per-chat settings (persona, model, tools…) read for every answer, and `/config`. */
   chatSettings?: ChatSettings | undefined;
   /** Who may change a group's settings (Feishu's chat API). */
@@ -173,6 +181,7 @@ export function createMessageHandler({
     ...(resolveUserName === undefined ? {} : { resolveUserName }),
   }),
   groupContext,
+  originCheck,
   chatSettings,
   chatAdmins,
   now = Date.now,
@@ -187,7 +196,10 @@ export function createMessageHandler({
     const { message, inbound } = read;
 
     let verdict: PolicyVerdict | undefined;
+    let origin: Promise<OriginCheck> | undefined;
     if (addressedToBot(message)) {
+      // Asked now, awaited only before an answer or command: it overlaps the lookups below.
+      origin = askOrigin(read, message);
       // Cached by the resolver: the answer below asks again without a second lookup.
       const userName = await lookUpUserName(message.sender.openId);
       bus.emit({
@@ -232,11 +244,62 @@ export function createMessageHandler({
         return;
       }
       case 'command':
-        return command(read, readable(message), decision.command);
-      case 'answer':
-        return answer(read, readable(message));
+      case 'answer': {
+        const confirmed = await confirmedOrigin(read, readable(message), origin);
+        if (confirmed === undefined) return;
+        return decision.action === 'command'
+          ? command(confirmed, readable(confirmed.message), decision.command)
+          : answer(confirmed, readable(confirmed.message));
+      }
     }
   };
+
+  /** Feishu's record of the message, for messages from Feishu when an origin check is wired. */
+  function askOrigin(read: MessageJob, message: NormalisedMessage): Promise<OriginCheck> | undefined {
+    if (originCheck === undefined || read.inbound.source === 'devtools') return undefined;
+    const asked = originCheck.confirm({
+      messageId: message.messageId,
+      chatId: message.chatId,
+      senderOpenId: message.sender.openId,
+    });
+    // Not awaited when the decision is to ignore or refuse; a failure then matters to nobody.
+    asked.catch(() => undefined);
+    return asked;
+  }
+
+  /**
+   * The job with Feishu's chat, sender and thread in place of the event's claims, or undefined
+   * when Feishu does not confirm the message (reported, no reply). A lookup that failed throws,
+   * so the job is retried.
+   */
+  async function confirmedOrigin(
+    read: MessageJob,
+    message: NormalisedMessage,
+    origin: Promise<OriginCheck> | undefined,
+  ): Promise<MessageJob | undefined> {
+    if (origin === undefined) return read;
+    const check = await origin;
+    const traceId = read.job.job.id;
+    if (!check.ok) {
+      bus.emit({ type: 'security.event', traceId, kind: 'message-origin', reason: check.reason });
+      log.warn(
+        { traceId, messageId: message.messageId, reason: check.reason, detail: check.detail },
+        'event refused: Feishu does not confirm its message in the chat and sender it names; no reply',
+      );
+      return undefined;
+    }
+    const { rootId: _root, parentId: _parent, threadId: _thread, ...rest } = message;
+    const { chatId, senderOpenId, rootId, parentId, threadId } = check.origin;
+    const confirmed: NormalisedMessage = {
+      ...rest,
+      chatId,
+      sender: { ...message.sender, openId: senderOpenId },
+      ...(rootId ? { rootId } : {}),
+      ...(parentId ? { parentId } : {}),
+      ...(threadId ? { threadId } : {}),
+    };
+    return { ...read, message: confirmed };
+  }
 
   async function command(read: MessageJob, message: NormalisedMessage, name: CommandName): Promise<void> {
     const sink = await startReply(read, replySinkFor);
@@ -389,11 +452,26 @@ export function createMessageHandler({
     // Downloading, extracting and transcribing happen here, in the job, never before the ack.
     const canSeeImages = vision.primarySeesImages || vision.visionModel !== undefined;
     let turn: ResolvedTurn | undefined;
+    const resolveStarted = now();
     try {
       turn = await turns?.resolve(message, { jobId: job.job.id, traceId, signal, canSeeImages });
     } catch (error) {
       if (signal.aborted) await interrupted('');
       throw error;
+    }
+    const preferredModel =
+      turn !== undefined && turn.images > 0 && !vision.primarySeesImages ? vision.visionModel : undefined;
+    if (turn !== undefined) {
+      bus.emit({
+        type: 'turn.resolved',
+        traceId,
+        parts: turn.summary.join('\n'),
+        partCount: turn.summary.length,
+        images: turn.images,
+        ...(preferredModel === undefined ? {} : { model: preferredModel }),
+        notices: turn.notices.join('\n'),
+        elapsedMs: now() - resolveStarted,
+      });
     }
     // What memory keeps of the user's turn: text, documents' text (bounded), images by key.
     const asked = turn?.memoryText || message.text;
@@ -408,29 +486,41 @@ export function createMessageHandler({
 
     const background =
       chatType === 'local' ? '' : await roomBackground(message, history, traceId, settings?.groupContext);
-    const preferredModel =
-      turn !== undefined && turn.images > 0 && !vision.primarySeesImages ? vision.visionModel : undefined;
-    const answer = await managerAgent.answer({
-      context,
-      history,
-      input: message.text,
-      ...(turn === undefined ? {} : { content: turn.content, quoted: turn.quoted ?? null }),
-      ...(preferredModel === undefined ? {} : { preferredModel }),
-      background,
-      ...(settings === undefined
-        ? {}
-        : {
-            chat: {
-              persona: settings.persona,
-              language: settings.language,
-              model: settings.model,
-              specialistsOff: settings.specialistsOff,
-            },
-          }),
-      // A stop ends the model call and any running tool, like a drain does, but the job is done.
-      signal: watch === undefined ? signal : AbortSignal.any([signal, watch.signal]),
-      onText: (text) => sink.update(text),
-    });
+    const steps =
+      sink.progress === undefined
+        ? undefined
+        : trackRunSteps({ bus, traceId, onProgress: (progress) => sink.progress?.(progress) });
+    let answer: Awaited<ReturnType<ManagerAgent['answer']>>;
+    try {
+      answer = await managerAgent.answer({
+        context,
+        history,
+        input: message.text,
+        ...(turn === undefined ? {} : { content: turn.content, quoted: turn.quoted ?? null }),
+        ...(preferredModel === undefined ? {} : { preferredModel }),
+        background,
+        ...(settings === undefined
+          ? {}
+          : {
+              chat: {
+                persona: settings.persona,
+                language: settings.language,
+                model: settings.model,
+                specialistsOff: settings.specialistsOff,
+              },
+            }),
+        // A stop ends the model call and any running tool, like a drain does, but the job is done.
+        signal: watch === undefined ? signal : AbortSignal.any([signal, watch.signal]),
+        onText: (text) => {
+          steps?.textArrived();
+          sink.update(text);
+        },
+      });
+    } finally {
+      // The panel is summed up and folded with the answer, whatever its outcome.
+      const final = steps?.finish();
+      if (final !== undefined) sink.progress?.(final);
+    }
 
     const stoppedVia = watch?.stoppedVia();
     if (stoppedVia !== undefined && !signal.aborted) {

@@ -138,6 +138,12 @@ export function createMetrics({
     labelNames: ['sender'] as const,
     registers,
   });
+  const securityEvents = new Counter({
+    name: `${PREFIX}security_events_total`,
+    help: 'Events that look like an attack, by kind and reason (message-origin: Feishu does not confirm the message an event names).',
+    labelNames: ['kind', 'reason'] as const,
+    registers,
+  });
   const scheduleRuns = new Counter({
     name: `${PREFIX}schedule_runs_total`,
     help: 'Due times of schedules handled, by outcome (ran, skipped as missed, duplicate after a crash).',
@@ -374,6 +380,9 @@ export function createMetrics({
   for (const kind of ['uncaughtException', 'unhandledRejection']) processErrors.inc({ kind }, 0);
   for (const outcome of ['done', 'retry', 'dead', 'released']) jobsFinished.inc({ outcome }, 0);
   for (const sender of ['bot', 'app', 'self']) botMessagesSkipped.inc({ sender }, 0);
+  for (const reason of ['MESSAGE_UNKNOWN', 'CHAT_MISMATCH', 'SENDER_MISMATCH']) {
+    securityEvents.inc({ kind: 'message-origin', reason }, 0);
+  }
   setConnection('off', 0);
 
   function setConnection(state: ConnectionState, count: number) {
@@ -452,6 +461,9 @@ export function createMetrics({
         break;
       case 'event.dropped':
         eventsDropped.inc({ source: event.source, reason: event.reason });
+        break;
+      case 'security.event':
+        securityEvents.inc({ kind: event.kind, reason: event.reason });
         break;
       case 'message.bot-skipped':
         botMessagesSkipped.inc({ sender: event.sender });

@@ -274,6 +274,7 @@ export async function startBot(
       // Read per request: both exist by the time a request can arrive.
       connectionStatus: () => connection?.status(),
       canAnswer: () => 'answer' in handlers,
+      mcpServers: () => managerAgent?.mcp?.statuses() ?? [],
     }),
   };
   const health = healthRoutes(healthOptions);
@@ -333,6 +334,7 @@ export async function startBot(
         tools: config.tools,
         search: config.search,
         fetch: config.fetch,
+        mcp: config.mcp,
         bus,
         log,
         feishuClient,
@@ -649,6 +651,8 @@ export async function startBot(
     },
     { name: 'drain dispatcher', run: () => dispatcher.drain(Math.floor(config.shutdownTimeoutMs * 0.6)) },
     { name: 'close server', run: () => serverClosed },
+    // After the answers that may still call their tools; stdio servers' processes end with it.
+    { name: 'close MCP servers', run: () => managerAgent?.mcp?.close() },
     { name: 'stop the extraction worker', run: () => attachmentWork?.close() },
     // Writes finished traces before the store closes.
     { name: 'close devtools tracker', run: () => devtools?.tracker.close() },

@@ -7,6 +7,8 @@ import type { EventBus } from '../observe/event-bus.js';
 import type { HistoryMessage } from '../store/store.js';
 import { withTimeout } from '../util/with-timeout.js';
 import type { ConversationContext } from './conversation-context.js';
+import { createMcpHub, type McpHub } from './mcp/mcp-hub.js';
+import { loadMcpServersFile } from './mcp/mcp-servers-file.js';
 import { createModelChain, type ModelChain } from './model-chain.js';
 import { modelProvider } from './model-provider.js';
 import { type AgentRunResult, runAgent } from './run-agent.js';
@@ -88,6 +90,8 @@ const LANGUAGE_LINE = {
 
 export interface ManagerAgent {
   readonly name: string;
+  /** The MCP servers (MCP_SERVERS_FILE) whose tools the agents get, when configured: health rows, shutdown. */
+  readonly mcp?: McpHub;
   readonly specialists: SpecialistRegistry;
   readonly chain: ModelChain;
   answer(options: AnswerOptions): Promise<ManagerAnswer>;
@@ -339,6 +343,7 @@ export async function createManagerAgentFromConfig({
   tools: toolSettings,
   search,
   fetch: fetchSettings,
+  mcp: mcpSettings,
   bus,
   log,
   feishuClient,
@@ -362,6 +367,8 @@ export async function createManagerAgentFromConfig({
   search?: Config['search'];
   /** Page fetching limits (FETCH_*); default: those of `lib/config.ts`. */
   fetch?: Config['fetch'];
+  /** MCP servers (MCP_*); default: none. */
+  mcp?: Config['mcp'];
   bus: EventBus;
   log?: Logger;
   feishuClient?: FeishuClient;
@@ -389,6 +396,22 @@ export async function createManagerAgentFromConfig({
     model.specialistsFile === undefined ? [] : await loadSpecialistsFile(model.specialistsFile, { tools: registry });
   const specialists = createSpecialistRegistry([...builtInSpecialists(), ...fromFile]);
   log?.info({ specialists: specialists.list().map((specialist) => specialist.name) }, 'specialists loaded');
+  const mcpHub =
+    mcpSettings?.serversFile === undefined
+      ? undefined
+      : createMcpHub({
+          servers: await loadMcpServersFile(mcpSettings.serversFile, {
+            knownSpecialists: specialists.list().map((specialist) => specialist.name),
+          }),
+          reservedNames: registry.names(),
+          connectTimeoutMs: mcpSettings.connectTimeoutMs,
+          restartMaxMs: mcpSettings.restartMaxDelayMs,
+          ...(toolSettings === undefined ? {} : { callTimeoutMs: toolSettings.timeoutMs }),
+          ...(log === undefined ? {} : { log }),
+        });
+  // Every server's first attempt (bounded by MCP_CONNECT_TIMEOUT_MS): one that is down starts
+  // without its tools and is restarted in the background.
+  await mcpHub?.started;
   const tools = createToolRuntime({
     registry,
     bus,
@@ -406,6 +429,7 @@ export async function createManagerAgentFromConfig({
             },
       ),
     },
+    ...(mcpHub === undefined ? {} : { extraTools: (agent: string) => mcpHub.toolsFor(agent) }),
     ...(userAuthorization === undefined ? {} : { userAuthorization }),
     ...(resolveUserName === undefined ? {} : { userName: resolveUserName }),
     ...(toolSettings === undefined
@@ -415,22 +439,29 @@ export async function createManagerAgentFromConfig({
           limits: { maxChars: toolSettings.maxResultChars, maxItems: toolSettings.maxResultItems },
         }),
   });
-  return createManagerAgent({
-    chain: createModelChainFromConfig(model, {
+  try {
+    const manager = createManagerAgent({
+      chain: createModelChainFromConfig(model, {
+        bus,
+        ...(log === undefined ? {} : { log }),
+        ...(maxConcurrency === undefined ? {} : { maxConcurrency }),
+      }),
+      specialists,
+      tools,
+      ownTools,
+      ...(feishuClient === undefined
+        ? {}
+        : { readQuotedMessage: (messageId: string) => readMessageText({ client: feishuClient, bus, messageId }) }),
       bus,
+      maxSteps: model.maxSteps,
+      totalTimeoutMs: model.totalTimeoutMs,
       ...(log === undefined ? {} : { log }),
-      ...(maxConcurrency === undefined ? {} : { maxConcurrency }),
-    }),
-    specialists,
-    tools,
-    ownTools,
-    ...(feishuClient === undefined
-      ? {}
-      : { readQuotedMessage: (messageId: string) => readMessageText({ client: feishuClient, bus, messageId }) }),
-    bus,
-    maxSteps: model.maxSteps,
-    totalTimeoutMs: model.totalTimeoutMs,
-    ...(log === undefined ? {} : { log }),
-    ...(now === undefined ? {} : { now }),
-  });
+      ...(now === undefined ? {} : { now }),
+    });
+    return mcpHub === undefined ? manager : { ...manager, mcp: mcpHub };
+  } catch (error) {
+    // The servers' processes must not outlive a start that failed.
+    await mcpHub?.close();
+    throw error;
+  }
 }

@@ -294,6 +294,16 @@ export const SETTINGS = {
   /** Largest POST /api/notify body, in bytes. */
   NOTIFY_BODY_LIMIT_BYTES: setting('notify.bodyLimitBytes', positiveInt(16 * 1024)),
 
+  /**
+   * JSON file of MCP servers whose tools the agents get (`{ "mcpServers": { "name": { "command", "args", "env" } | { "url", "headers" } } }`,
+   * docs/tools.md); a bad file stops the start with a message naming every problem.
+   */
+  MCP_SERVERS_FILE: setting('mcp.serversFile', z.string().min(1).optional()),
+  /** Connecting to one MCP server and listing its tools, per attempt. */
+  MCP_CONNECT_TIMEOUT_MS: setting('mcp.connectTimeoutMs', positiveInt(10_000)),
+  /** Longest pause between attempts to restart a crashed or unreachable MCP server (doubling from 0.5 s). */
+  MCP_RESTART_MAX_DELAY_MS: setting('mcp.restartMaxDelayMs', positiveInt(60_000)),
+
   STORE_URL: setting('store.url', storeUrl),
   DEDUPE_TTL_HOURS: setting('inbox.dedupeTtlMs', z.coerce.number().min(12).default(24).transform(hoursToMs)),
   /**

@@ -7,6 +7,8 @@ import type { EventBus } from '../observe/event-bus.js';
 import type { HistoryMessage } from '../store/store.js';
 import { withTimeout } from '../util/with-timeout.js';
 import type { ConversationContext } from './conversation-context.js';
+import { createMcpHub, type McpHub } from './mcp/mcp-hub.js';
+import { loadMcpServersFile } from './mcp/mcp-servers-file.js';
 import { createModelChain, type ModelChain } from './model-chain.js';
 import { modelProvider } from './model-provider.js';
 import { type AgentRunResult, runAgent } from './run-agent.js';
@@ -20,7 +22,7 @@ import { type AgentDependencies, specialistTool } from './specialist-tool.js';
 import { BUILT_IN_TOOLS, defaultToolRegistry } from './tools/built-in-tools.js';
 import { formatNow } from './tools/current-time.js';
 import { readMessageText } from './tools/feishu-history.js';
-import { feishuLinkHints } from './tools/feishu-links.js';
+import { feishuLinkHints, webLinkHints } from './tools/feishu-links.js';
 import type { AnyToolDefinition } from './tools/tool-definition.js';
 import { appendNotices, createToolNotices } from './tools/tool-notices.js';
 import { createToolRegistry } from './tools/tool-registry.js';
@@ -88,6 +90,8 @@ const LANGUAGE_LINE = {
 
 export interface ManagerAgent {
   readonly name: string;
+  /** The MCP servers (MCP_SERVERS_FILE) whose tools the agents get, when configured: health rows, shutdown. */
+  readonly mcp?: McpHub;
   readonly specialists: SpecialistRegistry;
   readonly chain: ModelChain;
   answer(options: AnswerOptions): Promise<ManagerAnswer>;
@@ -123,6 +127,7 @@ export function buildManagerInstructions({
   input = '',
   quoted,
   chat,
+  readsWebLinks = false,
 }: {
   context: ConversationContext;
   specialists: SpecialistRegistry;
@@ -134,6 +139,8 @@ export function buildManagerInstructions({
   quoted?: string | undefined;
   /** This chat's persona and language. */
   chat?: ChatAnswerSettings | undefined;
+  /** The manager has readWebPage: other web links in the message are pointed out too. */
+  readsWebLinks?: boolean;
 }): string {
   const place =
     context.chatType === 'p2p'
@@ -173,6 +180,7 @@ export function buildManagerInstructions({
       ? []
       : ['', 'The user is replying to this earlier message (what "this" or "it" may refer to):', `«${quoted}»`]),
     ...feishuLinkHints(quoted === undefined ? input : `${input}\n${quoted}`),
+    ...(readsWebLinks ? webLinkHints(quoted === undefined ? input : `${input}\n${quoted}`) : []),
   ].join('\n');
 }
 
@@ -271,6 +279,7 @@ export function createManagerAgent({
           input,
           quoted,
           chat,
+          readsWebLinks: ownTools.includes('readWebPage'),
           ...(botName === undefined ? {} : { botName }),
         }),
         messages: [
@@ -339,6 +348,7 @@ export async function createManagerAgentFromConfig({
   tools: toolSettings,
   search,
   fetch: fetchSettings,
+  mcp: mcpSettings,
   bus,
   log,
   feishuClient,
@@ -362,6 +372,8 @@ export async function createManagerAgentFromConfig({
   search?: Config['search'];
   /** Page fetching limits (FETCH_*); default: those of `lib/config.ts`. */
   fetch?: Config['fetch'];
+  /** MCP servers (MCP_*); default: none. */
+  mcp?: Config['mcp'];
   bus: EventBus;
   log?: Logger;
   feishuClient?: FeishuClient;
@@ -389,6 +401,22 @@ export async function createManagerAgentFromConfig({
     model.specialistsFile === undefined ? [] : await loadSpecialistsFile(model.specialistsFile, { tools: registry });
   const specialists = createSpecialistRegistry([...builtInSpecialists(), ...fromFile]);
   log?.info({ specialists: specialists.list().map((specialist) => specialist.name) }, 'specialists loaded');
+  const mcpHub =
+    mcpSettings?.serversFile === undefined
+      ? undefined
+      : createMcpHub({
+          servers: await loadMcpServersFile(mcpSettings.serversFile, {
+            knownSpecialists: specialists.list().map((specialist) => specialist.name),
+          }),
+          reservedNames: registry.names(),
+          connectTimeoutMs: mcpSettings.connectTimeoutMs,
+          restartMaxMs: mcpSettings.restartMaxDelayMs,
+          ...(toolSettings === undefined ? {} : { callTimeoutMs: toolSettings.timeoutMs }),
+          ...(log === undefined ? {} : { log }),
+        });
+  // Every server's first attempt (bounded by MCP_CONNECT_TIMEOUT_MS): one that is down starts
+  // without its tools and is restarted in the background.
+  await mcpHub?.started;
   const tools = createToolRuntime({
     registry,
     bus,
@@ -406,6 +434,7 @@ export async function createManagerAgentFromConfig({
             },
       ),
     },
+    ...(mcpHub === undefined ? {} : { extraTools: (agent: string) => mcpHub.toolsFor(agent) }),
     ...(userAuthorization === undefined ? {} : { userAuthorization }),
     ...(resolveUserName === undefined ? {} : { userName: resolveUserName }),
     ...(toolSettings === undefined
@@ -415,22 +444,29 @@ export async function createManagerAgentFromConfig({
           limits: { maxChars: toolSettings.maxResultChars, maxItems: toolSettings.maxResultItems },
         }),
   });
-  return createManagerAgent({
-    chain: createModelChainFromConfig(model, {
+  try {
+    const manager = createManagerAgent({
+      chain: createModelChainFromConfig(model, {
+        bus,
+        ...(log === undefined ? {} : { log }),
+        ...(maxConcurrency === undefined ? {} : { maxConcurrency }),
+      }),
+      specialists,
+      tools,
+      ownTools,
+      ...(feishuClient === undefined
+        ? {}
+        : { readQuotedMessage: (messageId: string) => readMessageText({ client: feishuClient, bus, messageId }) }),
       bus,
+      maxSteps: model.maxSteps,
+      totalTimeoutMs: model.totalTimeoutMs,
       ...(log === undefined ? {} : { log }),
-      ...(maxConcurrency === undefined ? {} : { maxConcurrency }),
-    }),
-    specialists,
-    tools,
-    ownTools,
-    ...(feishuClient === undefined
-      ? {}
-      : { readQuotedMessage: (messageId: string) => readMessageText({ client: feishuClient, bus, messageId }) }),
-    bus,
-    maxSteps: model.maxSteps,
-    totalTimeoutMs: model.totalTimeoutMs,
-    ...(log === undefined ? {} : { log }),
-    ...(now === undefined ? {} : { now }),
-  });
+      ...(now === undefined ? {} : { now }),
+    });
+    return mcpHub === undefined ? manager : { ...manager, mcp: mcpHub };
+  } catch (error) {
+    // The servers' processes must not outlive a start that failed.
+    await mcpHub?.close();
+    throw error;
+  }
 }

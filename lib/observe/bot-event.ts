@@ -18,7 +18,11 @@ export type BotEvent =
    * Acknowledged and dropped without a job: `stale`, created longer ago than the dedupe TTL (its
    * dedupe keys may be gone, so it could be answered twice).
    */
-  | { type: 'event.dropped'; traceId: string; source: EventSource; reason: 'stale' }
+  /**
+   * Acknowledged and not stored: `stale` (older than the dedupe TTL), `flood` (a chat or sender
+   * past its cap of stored messages a minute), `backlog-full` (pending jobs past the hard cap).
+   */
+  | { type: 'event.dropped'; traceId: string; source: EventSource; reason: 'stale' | 'flood' | 'backlog-full' }
   /** A message from a bot (`bot`/`app` sender type, or our own open_id: `self`), neither answered nor noticed. */
   | { type: 'message.bot-skipped'; traceId: string; sender: 'bot' | 'app' | 'self' }
   | { type: 'job.queued'; traceId: string; jobId: string; lane: string; kind: string }

@@ -2,10 +2,19 @@ import { randomUUID } from 'node:crypto';
 import type { ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createManagerAgentFromConfig } from './agents/manager-agent.js';
+import { defaultToolRegistry } from './agents/tools/built-in-tools.js';
 import type { UserAuthorization } from './agents/tools/user-authorization.js';
 import { createApp, type RouteModule } from './app.js';
 import { type Config, isLoopbackHost } from './config.js';
 import { createCardActionRouter } from './conversation/card-actions.js';
+import {
+  BOT_ADDED_EVENT,
+  BOT_REMOVED_EVENT,
+  CHAT_MEMBERSHIP_KIND,
+  type ChatMembership,
+  createChatMembership,
+} from './conversation/chat-membership.js';
+import { type ChatSettings, chatSettingsPolicyFromConfig, createChatSettings } from './conversation/chat-settings.js';
 import { createMessageHandler } from './conversation/handle-message.js';
 import { createDeadLetterReply, createNoticeHandler } from './conversation/notice-handlers.js';
 import { createReplyRouter } from './conversation/reply-routing.js';
@@ -18,15 +27,17 @@ import { readPriceFile } from './cost/price-file.js';
 import { createPriceTable } from './cost/price-table.js';
 import { createSpendLedger } from './cost/spend-ledger.js';
 import { attachUsageAccounting } from './cost/usage-accounting.js';
+import { createAttachmentThumbnails } from './devtools/attachment-thumbnails.js';
 import { createDevtoolsReplies, type DevtoolsReplies } from './devtools/devtools-replies.js';
 import { devtoolsRoutes } from './devtools/devtools-routes.js';
 import { readMetricTotals } from './devtools/metric-totals.js';
 import { createTracker, type Tracker } from './devtools/tracker.js';
 import { type BotIdentity, fetchBotIdentity } from './feishu/bot-identity.js';
 import { feishuCardActionHandler } from './feishu/card-callback.js';
-import { createChatAdminCheck } from './feishu/chat-admins.js';
+import { createChatAdminCheck, createChatAdmins } from './feishu/chat-admins.js';
 import { createFeishuClient, type FeishuClient } from './feishu/feishu-client.js';
 import { type LongConnection, startLongConnection } from './feishu/long-connection.js';
+import { createMessageOriginCheck } from './feishu/message-origin.js';
 import { createUserNames } from './feishu/user-names.js';
 import { webhookRoutes } from './feishu/webhook/webhook-routes.js';
 import { componentStates } from './health/component-states.js';
@@ -38,8 +49,8 @@ import { watchStoreWrites } from './health/store-write-health.js';
 import { listen } from './http/listen.js';
 import { rootRoute } from './http/root-route.js';
 import { createDispatcher, type Dispatcher, type DispatcherOptions } from './inbox/dispatcher.js';
-import { startHousekeeping } from './inbox/housekeeping.js';
-import { BUSY_NOTICE_KIND, createInbox, type Inbox } from './inbox/inbox.js';
+import { type Housekeeping, startHousekeeping } from './inbox/housekeeping.js';
+import { BUSY_NOTICE_KIND, createInbox, type Inbox, MESSAGE_EVENT_TYPE } from './inbox/inbox.js';
 import type { JobHandler } from './inbox/job-handler.js';
 import { createLogger, type Logger, resolveLogFormat } from './log.js';
 import { createEventBus, type EventBus } from './observe/event-bus.js';
@@ -55,7 +66,7 @@ import { installProcessHandlers as installGlobalProcessHandlers } from './proces
 import { createReadiness, type Readiness } from './process/readiness.js';
 import { formatStartupBanner, packageVersion, startupSummary } from './process/startup-summary.js';
 import { notifyRoutes } from './schedules/notify-routes.js';
-import { createProactiveHandler } from './schedules/proactive-handler.js';
+import { createProactiveDeadLetter, createProactiveHandler } from './schedules/proactive-handler.js';
 import { PROACTIVE_JOB_KIND } from './schedules/proactive-job.js';
 import { createScheduleService } from './schedules/schedule-service.js';
 import { createScheduleTools } from './schedules/schedule-tools.js';
@@ -100,6 +111,10 @@ export interface RunningBot {
     | undefined;
   /** Present when config.devtools.enabled: the tracker (bus observer) and the playground's reply sinks. */
   devtools: { tracker: Tracker; replies: DevtoolsReplies } | undefined;
+  /** Per-chat settings and the groups the bot joined or left (devtools, housekeeping). */
+  chats: { settings: ChatSettings; membership: ChatMembership };
+  /** The periodic clean-up of the store; `runOnce()` runs a pass now. */
+  housekeeping: Housekeeping;
   /** Drains and closes everything; resolves when it is safe to exit. */
   stop(): Promise<void>;
 }
@@ -237,6 +252,8 @@ export async function startBot(
           onError: (error, where) => log.warn({ err: error, where }, 'devtools tracker'),
         }),
         replies: createDevtoolsReplies({ bus, redact: createRedactor(config.secrets) }),
+        // Previews of the images users sent, for the trace (memory only, bounded).
+        thumbnails: createAttachmentThumbnails(),
       }
     : undefined;
   await devtools?.tracker.load();
@@ -260,6 +277,7 @@ export async function startBot(
       // Read per request: both exist by the time a request can arrive.
       connectionStatus: () => connection?.status(),
       canAnswer: () => 'answer' in handlers,
+      mcpServers: () => managerAgent?.mcp?.statuses() ?? [],
     }),
   };
   const health = healthRoutes(healthOptions);
@@ -319,6 +337,7 @@ export async function startBot(
         tools: config.tools,
         search: config.search,
         fetch: config.fetch,
+        mcp: config.mcp,
         bus,
         log,
         feishuClient,
@@ -328,13 +347,35 @@ export async function startBot(
         ...(scheduleService === undefined ? {} : { extraTools: createScheduleTools(scheduleService) }),
       })
     : undefined;
+  // Per-chat settings over the configured defaults; group owners and admins per Feishu's chat API.
+  const chatSettings = createChatSettings({
+    store,
+    policy: chatSettingsPolicyFromConfig(config, {
+      tools: defaultToolRegistry().names(),
+      specialists: managerAgent?.specialists.list().map((specialist) => specialist.name) ?? [],
+    }),
+  });
+  // One lookup for /config, card buttons and typed stops; within a card callback's 3 s.
+  const chatAdmins = feishuClient ? createChatAdmins({ client: feishuClient, bus, timeoutMs: 1_500 }) : undefined;
   // Images, files, voice, quotes and forwarded bundles, resolved in the job (docs/messages.md).
   const attachmentWork = managerAgent
-    ? createTurnResolverFromConfig({ config, feishuClient, bus, log, botOpenId, nameOf: userNames?.name })
+    ? createTurnResolverFromConfig({
+        config,
+        feishuClient,
+        bus,
+        log,
+        botOpenId,
+        nameOf: userNames?.name,
+        onImage: devtools
+          ? (traceId, key, image) => {
+              void devtools.thumbnails.add(traceId, key, image);
+            }
+          : undefined,
+      })
     : undefined;
   // Stop requests and card buttons: the run's Stop control, a typed "stop", on either transport.
   const runStops = createRunStops({ store, log });
-  const isChatAdmin = feishuClient ? createChatAdminCheck({ client: feishuClient, bus }) : undefined;
+  const isChatAdmin = chatAdmins ? createChatAdminCheck({ admins: chatAdmins }) : undefined;
   const onCardAction = feishuCardActionHandler({
     onPress: createCardActionRouter({
       handlers: { stop: stopButtonHandler(runStops) },
@@ -351,7 +392,17 @@ export async function startBot(
     botOpenId,
     log,
   });
+  // Joining a group (welcome card) and leaving one (its state purged after the retention).
+  const chatMembership = createChatMembership({
+    store,
+    bus,
+    log,
+    feishuClient,
+    chatSettings,
+    retentionMs: config.groups.removedChatRetentionMs,
+  });
   const handlers: Record<string, JobHandler> = {
+    [CHAT_MEMBERSHIP_KIND]: chatMembership.handler,
     [BUSY_NOTICE_KIND]: createNoticeHandler({ bus, log, botOpenId, replySinkFor, policy: config.policy, store }),
     ...(managerAgent
       ? {
@@ -370,6 +421,9 @@ export async function startBot(
             managerAgent,
             schedules: scheduleService,
             runStops,
+            // A forged event must not make the bot read one chat on behalf of another.
+            originCheck:
+              feishuClient === undefined ? undefined : createMessageOriginCheck({ client: feishuClient, bus }),
             ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
             turns: attachmentWork?.turns,
             vision: { primarySeesImages: config.model.primarySeesImages, visionModel: config.model.visionModel },
@@ -384,8 +438,10 @@ export async function startBot(
                 maxMessages: config.groups.contextMaxMessages,
                 tokenBudget: config.groups.contextTokenBudget,
               }),
-              mode: () => config.groups.context,
+              mode: async (chatId: string) => (await chatSettings.effective(chatId)).groupContext,
             },
+            chatSettings,
+            chatAdmins,
           }),
         }
       : {}),
@@ -403,6 +459,10 @@ export async function startBot(
       : {}),
     ...buildHandlers?.(handlerDependencies),
   };
+  const messageDeadLetter = createDeadLetterReply({ botOpenId, replySinkFor });
+  const proactiveDeadLetter = feishuClient
+    ? createProactiveDeadLetter({ feishuClient, bus, log, cardUpdatesPerSecond: config.reply.cardUpdatesPerSecond })
+    : undefined;
   const leaseOwner = `${config.instanceId}#${randomUUID().slice(0, 8)}`;
   if (!('answer' in handlers)) log.warn('no answer handler wired: messages are stored but not answered yet');
   const dispatcher = createDispatcher({
@@ -421,7 +481,8 @@ export async function startBot(
     leaseMs: config.inbox.leaseMs,
     maxAttempts: config.inbox.maxAttempts,
     // A message given up on must not leave its card streaming half an answer forever.
-    onDeadLetter: createDeadLetterReply({ botOpenId, replySinkFor }),
+    onDeadLetter: (job) =>
+      job.job.kind === PROACTIVE_JOB_KIND && proactiveDeadLetter ? proactiveDeadLetter(job) : messageDeadLetter(job),
     ...dispatcherTuning,
   });
   if (managerAgent) {
@@ -446,6 +507,11 @@ export async function startBot(
       perChat: FLOOD_CAP_FACTOR * config.policy.chatMessagesPerMinute,
       perUser: FLOOD_CAP_FACTOR * config.policy.userMessagesPerMinute,
     },
+    jobKinds: {
+      [MESSAGE_EVENT_TYPE]: 'answer',
+      [BOT_ADDED_EVENT]: CHAT_MEMBERSHIP_KIND,
+      [BOT_REMOVED_EVENT]: CHAT_MEMBERSHIP_KIND,
+    },
     onEnqueued: (job) => {
       dispatcher.wake(job.kind);
       typedStop(job);
@@ -456,6 +522,7 @@ export async function startBot(
     ? createScheduler({
         store,
         log,
+        bus,
         owner: leaseOwner,
         maxLateMs: config.schedules.maxLateMs,
         maxRuns: config.schedules.maxRuns,
@@ -497,7 +564,9 @@ export async function startBot(
         token: config.notify.token,
         store,
         log,
+        bus,
         bodyLimitBytes: config.notify.bodyLimitBytes,
+        allowedChatIds: config.policy.allowedChatIds,
         onEnqueued: (job) => dispatcher.wake(job.kind),
       }),
     });
@@ -510,6 +579,7 @@ export async function startBot(
       app: devtoolsRoutes({
         tracker: devtools.tracker,
         replies: devtools.replies,
+        thumbnails: devtools.thumbnails,
         inbox,
         store,
         // Exactly the body GET /health answers, built by the same function.
@@ -545,6 +615,7 @@ export async function startBot(
     log,
     retentionMs: config.inbox.retentionMs,
     historyRetentionMs: config.model.memoryRetentionMs,
+    extraPasses: [{ name: 'chats the bot left', run: () => chatMembership.purgeRemoved() }],
   });
   const connection =
     feishuClient && config.feishu.eventMode === 'websocket' && config.feishu.appId && config.feishu.appSecret
@@ -595,6 +666,8 @@ export async function startBot(
     },
     { name: 'drain dispatcher', run: () => dispatcher.drain(Math.floor(config.shutdownTimeoutMs * 0.6)) },
     { name: 'close server', run: () => serverClosed },
+    // After the answers that may still call their tools; stdio servers' processes end with it.
+    { name: 'close MCP servers', run: () => managerAgent?.mcp?.close() },
     { name: 'stop the extraction worker', run: () => attachmentWork?.close() },
     // Writes finished traces before the store closes.
     { name: 'close devtools tracker', run: () => devtools?.tracker.close() },
@@ -642,6 +715,8 @@ export async function startBot(
     dispatcher,
     feishu,
     devtools,
+    chats: { settings: chatSettings, membership: chatMembership },
+    housekeeping,
     stop,
   };
 }

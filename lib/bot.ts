@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createManagerAgentFromConfig } from './agents/manager-agent.js';
+import { defaultToolRegistry } from './agents/tools/built-in-tools.js';
 import type { UserAuthorization } from './agents/tools/user-authorization.js';
 import { createApp, type RouteModule } from './app.js';
 import { type Config, isLoopbackHost } from './config.js';
 import { createCardActionRouter } from './conversation/card-actions.js';
+import { chatSettingsPolicyFromConfig, createChatSettings } from './conversation/chat-settings.js';
 import { createMessageHandler } from './conversation/handle-message.js';
 import { createDeadLetterReply, createNoticeHandler } from './conversation/notice-handlers.js';
 import { createReplyRouter } from './conversation/reply-routing.js';
@@ -18,15 +20,17 @@ import { readPriceFile } from './cost/price-file.js';
 import { createPriceTable } from './cost/price-table.js';
 import { createSpendLedger } from './cost/spend-ledger.js';
 import { attachUsageAccounting } from './cost/usage-accounting.js';
+import { createAttachmentThumbnails } from './devtools/attachment-thumbnails.js';
 import { createDevtoolsReplies, type DevtoolsReplies } from './devtools/devtools-replies.js';
 import { devtoolsRoutes } from './devtools/devtools-routes.js';
 import { readMetricTotals } from './devtools/metric-totals.js';
 import { createTracker, type Tracker } from './devtools/tracker.js';
 import { type BotIdentity, fetchBotIdentity } from './feishu/bot-identity.js';
 import { feishuCardActionHandler } from './feishu/card-callback.js';
-import { createChatAdminCheck } from './feishu/chat-admins.js';
+import { createChatAdminCheck, createChatAdmins } from './feishu/chat-admins.js';
 import { createFeishuClient, type FeishuClient } from './feishu/feishu-client.js';
 import { type LongConnection, startLongConnection } from './feishu/long-connection.js';
+import { createMessageOriginCheck } from './feishu/message-origin.js';
 import { createUserNames } from './feishu/user-names.js';
 import { webhookRoutes } from './feishu/webhook/webhook-routes.js';
 import { componentStates } from './health/component-states.js';
@@ -234,6 +238,8 @@ export async function startBot(
           onError: (error, where) => log.warn({ err: error, where }, 'devtools tracker'),
         }),
         replies: createDevtoolsReplies({ bus, redact: createRedactor(config.secrets) }),
+        // Previews of the images users sent, for the trace (memory only, bounded).
+        thumbnails: createAttachmentThumbnails(),
       }
     : undefined;
   await devtools?.tracker.load();
@@ -257,6 +263,7 @@ export async function startBot(
       // Read per request: both exist by the time a request can arrive.
       connectionStatus: () => connection?.status(),
       canAnswer: () => 'answer' in handlers,
+      mcpServers: () => managerAgent?.mcp?.statuses() ?? [],
     }),
   };
   const health = healthRoutes(healthOptions);
@@ -316,6 +323,7 @@ export async function startBot(
         tools: config.tools,
         search: config.search,
         fetch: config.fetch,
+        mcp: config.mcp,
         bus,
         log,
         feishuClient,
@@ -325,13 +333,35 @@ export async function startBot(
         ...(scheduleService === undefined ? {} : { extraTools: createScheduleTools(scheduleService) }),
       })
     : undefined;
+  // Per-chat settings over the configured defaults; group owners and admins per Feishu's chat API.
+  const chatSettings = createChatSettings({
+    store,
+    policy: chatSettingsPolicyFromConfig(config, {
+      tools: defaultToolRegistry().names(),
+      specialists: managerAgent?.specialists.list().map((specialist) => specialist.name) ?? [],
+    }),
+  });
+  // One lookup for /config, card buttons and typed stops; within a card callback's 3 s.
+  const chatAdmins = feishuClient ? createChatAdmins({ client: feishuClient, bus, timeoutMs: 1_500 }) : undefined;
   // Images, files, voice, quotes and forwarded bundles, resolved in the job (docs/messages.md).
   const attachmentWork = managerAgent
-    ? createTurnResolverFromConfig({ config, feishuClient, bus, log, botOpenId, nameOf: userNames?.name })
+    ? createTurnResolverFromConfig({
+        config,
+        feishuClient,
+        bus,
+        log,
+        botOpenId,
+        nameOf: userNames?.name,
+        onImage: devtools
+          ? (traceId, key, image) => {
+              void devtools.thumbnails.add(traceId, key, image);
+            }
+          : undefined,
+      })
     : undefined;
   // Stop requests and card buttons: the run's Stop control, a typed "stop", on either transport.
   const runStops = createRunStops({ store, log });
-  const isChatAdmin = feishuClient ? createChatAdminCheck({ client: feishuClient, bus }) : undefined;
+  const isChatAdmin = chatAdmins ? createChatAdminCheck({ admins: chatAdmins }) : undefined;
   const onCardAction = feishuCardActionHandler({
     onPress: createCardActionRouter({
       handlers: { stop: stopButtonHandler(runStops) },
@@ -367,6 +397,9 @@ export async function startBot(
             managerAgent,
             schedules: scheduleService,
             runStops,
+            // A forged event must not make the bot read one chat on behalf of another.
+            originCheck:
+              feishuClient === undefined ? undefined : createMessageOriginCheck({ client: feishuClient, bus }),
             ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
             turns: attachmentWork?.turns,
             vision: { primarySeesImages: config.model.primarySeesImages, visionModel: config.model.visionModel },
@@ -381,8 +414,10 @@ export async function startBot(
                 maxMessages: config.groups.contextMaxMessages,
                 tokenBudget: config.groups.contextTokenBudget,
               }),
-              mode: () => config.groups.context,
+              mode: async (chatId: string) => (await chatSettings.effective(chatId)).groupContext,
             },
+            chatSettings,
+            chatAdmins,
           }),
         }
       : {}),
@@ -447,6 +482,7 @@ export async function startBot(
     ? createScheduler({
         store,
         log,
+        bus,
         owner: leaseOwner,
         maxLateMs: config.schedules.maxLateMs,
         maxRuns: config.schedules.maxRuns,
@@ -488,6 +524,7 @@ export async function startBot(
         token: config.notify.token,
         store,
         log,
+        bus,
         bodyLimitBytes: config.notify.bodyLimitBytes,
         onEnqueued: (job) => dispatcher.wake(job.kind),
       }),
@@ -501,6 +538,7 @@ export async function startBot(
       app: devtoolsRoutes({
         tracker: devtools.tracker,
         replies: devtools.replies,
+        thumbnails: devtools.thumbnails,
         inbox,
         store,
         // Exactly the body GET /health answers, built by the same function.
@@ -586,6 +624,8 @@ export async function startBot(
     },
     { name: 'drain dispatcher', run: () => dispatcher.drain(Math.floor(config.shutdownTimeoutMs * 0.6)) },
     { name: 'close server', run: () => serverClosed },
+    // After the answers that may still call their tools; stdio servers' processes end with it.
+    { name: 'close MCP servers', run: () => managerAgent?.mcp?.close() },
     { name: 'stop the extraction worker', run: () => attachmentWork?.close() },
     // Writes finished traces before the store closes.
     { name: 'close devtools tracker', run: () => devtools?.tracker.close() },

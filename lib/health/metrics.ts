@@ -138,6 +138,18 @@ export function createMetrics({
     labelNames: ['sender'] as const,
     registers,
   });
+  const securityEvents = new Counter({
+    name: `${PREFIX}security_events_total`,
+    help: 'Events that look like an attack, by kind and reason (message-origin: Feishu does not confirm the message an event names).',
+    labelNames: ['kind', 'reason'] as const,
+    registers,
+  });
+  const scheduleRuns = new Counter({
+    name: `${PREFIX}schedule_runs_total`,
+    help: 'Due times of schedules handled, by outcome (ran, skipped as missed, duplicate after a crash).',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
   const jobsQueued = new Counter({
     name: `${PREFIX}jobs_queued_total`,
     help: 'Jobs added to the inbox.',
@@ -368,6 +380,9 @@ export function createMetrics({
   for (const kind of ['uncaughtException', 'unhandledRejection']) processErrors.inc({ kind }, 0);
   for (const outcome of ['done', 'retry', 'dead', 'released']) jobsFinished.inc({ outcome }, 0);
   for (const sender of ['bot', 'app', 'self']) botMessagesSkipped.inc({ sender }, 0);
+  for (const reason of ['MESSAGE_UNKNOWN', 'CHAT_MISMATCH', 'SENDER_MISMATCH']) {
+    securityEvents.inc({ kind: 'message-origin', reason }, 0);
+  }
   setConnection('off', 0);
 
   function setConnection(state: ConnectionState, count: number) {
@@ -447,11 +462,17 @@ export function createMetrics({
       case 'event.dropped':
         eventsDropped.inc({ source: event.source, reason: event.reason });
         break;
+      case 'security.event':
+        securityEvents.inc({ kind: event.kind, reason: event.reason });
+        break;
       case 'message.bot-skipped':
         botMessagesSkipped.inc({ sender: event.sender });
         break;
       case 'job.queued':
         jobsQueued.inc({ kind: kinds.value(event.kind) });
+        break;
+      case 'schedule.run':
+        scheduleRuns.inc({ outcome: event.outcome });
         break;
       case 'job.started':
         jobsStarted.inc();

@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { bodyLimit } from '../http/body-limit.js';
 import type { Logger } from '../log.js';
+import type { EventBus } from '../observe/event-bus.js';
 import { type Store, StoreUnavailableError } from '../store/store.js';
 import { secretMatcher } from '../util/secret-matcher.js';
 import { type ProactivePayload, proactiveJob, proactivePayload } from './proactive-job.js';
@@ -12,6 +13,8 @@ export interface NotifyRoutesOptions {
   token: string;
   store: Store;
   log: Logger;
+  /** Gets `job.queued` for an accepted request. */
+  bus?: EventBus;
   /** NOTIFY_BODY_LIMIT_BYTES. */
   bodyLimitBytes?: number;
   /** Called after a job is enqueued (the dispatcher's `wake`). */
@@ -50,6 +53,7 @@ export function notifyRoutes({
   token,
   store,
   log,
+  bus,
   bodyLimitBytes = 16 * 1024,
   onEnqueued,
   now = Date.now,
@@ -103,6 +107,7 @@ export function notifyRoutes({
       try {
         const job = proactiveJob(id, payload);
         if (await store.enqueue(job, now())) {
+          bus?.emit({ type: 'job.queued', traceId: id, jobId: id, lane: job.lane, kind: job.kind });
           onEnqueued?.(job);
           log.info({ jobId: id, action: request.action, chatId: request.chatId }, 'notify accepted');
           return c.json(answer, 202);

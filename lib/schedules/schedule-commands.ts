@@ -142,9 +142,9 @@ function listText(schedules: readonly ScheduleView[], timeZone: string): string 
   for (const each of schedules) {
     const what = each.action === 'run' ? 'task' : 'reminder';
     const repeat = each.repeat === 'once' ? 'once' : `\`${each.repeat}\``;
-    lines.push(
-      `- \`${each.id}\` ${what}, ${repeat}, next ${each.next}: ${each.text.replace(/\n/g, ' ').slice(0, 120)}`,
-    );
+    const last = each.lastRun === undefined ? '' : ` (last: ${each.lastRun})`;
+    const text = each.text.replace(/\n/g, ' ').slice(0, 120);
+    lines.push(`- \`${each.id}\` ${what}, ${repeat}, next ${each.next}${last}: ${text}`);
   }
   lines.push('', 'Cancel one with `/schedules cancel <id>`.');
   return lines.join('\n');

@@ -29,6 +29,8 @@ export interface ScheduleView {
   repeat: string;
   next: string;
   timeZone: string;
+  /** The newest run, e.g. `ran 2026-12-07 10:00 (Asia/Shanghai)`, when there was one. */
+  lastRun?: string;
 }
 
 export type ScheduleServiceErrorCode = 'SCHEDULE_LIMIT' | 'TEXT_TOO_LONG' | 'EMPTY_TEXT';
@@ -156,8 +158,15 @@ export function createScheduleService({
   };
 }
 
-function view({ id, nextRunAt, payload }: Pick<Schedule, 'id' | 'nextRunAt'> & { payload: SchedulePayload }) {
+function view({
+  id,
+  nextRunAt,
+  payload,
+  runs = [],
+}: Pick<Schedule, 'id' | 'nextRunAt'> & { payload: SchedulePayload; runs?: Schedule['runs'] }): ScheduleView {
+  const [last] = runs;
   return {
+    ...(last === undefined ? {} : { lastRun: `${last.outcome} ${formatInZone(last.dueAt, payload.timeZone)}` }),
     id,
     action: payload.action,
     text: payload.text,

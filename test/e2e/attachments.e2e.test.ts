@@ -28,6 +28,7 @@ const CHAT = p2pChatIdFor(ALICE);
 const MODEL = 'gpt-test';
 const VISION = 'gpt-vision-test';
 const WHISPER = 'whisper-test';
+const DEVTOOLS_TOKEN = 'attachments-e2e-devtools-token-0123456789';
 
 /** Everything the model was sent for the user's side, images as their data URLs. */
 function userSide(request: FakeRecordedRequest): string {
@@ -68,7 +69,8 @@ describe('attachments, quotes and forwarded bundles, end to end', () => {
       VISION_MODEL: VISION,
       TRANSCRIPTION_MODEL: WHISPER,
       STORE_URL: 'sqlite::memory:',
-      ENABLE_DEVTOOLS: 'false',
+      ENABLE_DEVTOOLS: 'true',
+      DEVTOOLS_TOKEN: DEVTOOLS_TOKEN,
       USER_MESSAGES_PER_MINUTE: '1000',
       CHAT_MESSAGES_PER_MINUTE: '1000',
       ATTACHMENT_MAX_BYTES: '2000000',
@@ -134,7 +136,7 @@ describe('attachments, quotes and forwarded bundles, end to end', () => {
   it('an image goes to VISION_MODEL as an image part carrying the original bytes', async () => {
     openai.script(VISION, { text: 'The dashboard shows 42 open tickets.' });
     const png = fixture('screenshot.png');
-    const { shown } = await send({ messageType: 'image', content: { image_key: 'img_v3_shot' } }, [
+    const { shown, messageId } = await send({ messageType: 'image', content: { image_key: 'img_v3_shot' } }, [
       { key: 'img_v3_shot', bytes: png },
     ]);
     expect(shown).toContain('42 open tickets');
@@ -149,6 +151,20 @@ describe('attachments, quotes and forwarded bundles, end to end', () => {
       mediaType: 'image/png',
       sizeBytes: png.byteLength,
     });
+
+    // The devtools trace shows the part, what reached the model, and a preview behind the token.
+    const base = `http://127.0.0.1:${bot.port}/devtools/api/traces/${encodeURIComponent(`message:${messageId}`)}`;
+    const authorization = { authorization: `Bearer ${DEVTOOLS_TOKEN}` };
+    const trace = (await (await fetch(base, { headers: authorization })).json()) as {
+      events: Array<{ type: string; parts?: string; model?: string }>;
+    };
+    const resolved = trace.events.find((event) => event.type === 'turn.resolved');
+    expect(resolved?.model).toBe(VISION);
+    expect(resolved?.parts).toMatch(/^image \(image\/png, 3\.\d KB\)$/);
+    expect(trace.events.some((event) => event.type === 'attachment.resolved')).toBe(true);
+    const preview = await fetch(`${base}/attachments/img_v3_shot`, { headers: authorization });
+    expect(preview.status).toBe(200);
+    expect(preview.headers.get('content-type')).toBe('image/jpeg');
   });
 
   it('a PDF becomes its text in the model request, and a follow-up about it works from memory', async () => {

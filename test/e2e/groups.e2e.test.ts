@@ -294,3 +294,111 @@ describe('groups with the group-message scope (stored context), end to end', () 
     expect(feishu.callsTo('im.message.list').filter((call) => call.query.container_id === chatId)).toHaveLength(0);
   });
 });
+
+describe('per-chat settings with /config, end to end', () => {
+  const ZHANG = { openId: 'ou_zhang00000000000000000000000003', name: 'Zhang Wei' };
+  const chatId = 'oc_config_chat';
+  let feishu: FakeFeishu;
+  let openai: FakeOpenAI;
+  let bot: RunningBot;
+  let webhookUrl: string;
+
+  beforeAll(async () => {
+    feishu = await startFakeFeishu();
+    openai = await startFakeOpenAI();
+    bot = await startGroupBot(feishu, openai, {
+      CHAT_ALLOWED_MODELS: 'gpt-test,gpt-alt',
+      CHAT_LOCKED_SETTINGS: 'language',
+    });
+    webhookUrl = `http://127.0.0.1:${bot.port}/webhook/event`;
+  });
+
+  afterAll(async () => {
+    await bot?.stop();
+    await openai?.close();
+    await feishu?.close();
+  });
+
+  beforeEach(() => {
+    openai.reset();
+    feishu.clearCalls();
+    for (const person of [LI_LEI, HAN_MEI, ZHANG]) feishu.seedUser(person);
+    // Li Lei owns the group and Han Meimei manages it; Zhang Wei is a member.
+    feishu.seedChat({ chatId, name: 'Release team', ownerOpenId: LI_LEI.openId, managerOpenIds: [HAN_MEI.openId] });
+  });
+
+  /** Sends `text` mentioning the bot as `who` and returns what the user sees of the bot's reply. */
+  async function say(who: { openId: string }, text: string): Promise<string> {
+    const event = buildMessageEvent({
+      fake: feishu,
+      token,
+      chatType: 'group',
+      chatId,
+      mentionBot: true,
+      senderOpenId: who.openId,
+      text,
+    });
+    expect((await postEvent(webhookUrl, event, { encryptKey })).status).toBe(200);
+    const messageId = event.event.message.message_id;
+    await feishu.waitFor(
+      () => {
+        const [reply] = feishu.repliesTo(messageId, { fromBot: true });
+        const card = reply ? feishu.cardForMessage(reply.messageId) : undefined;
+        return reply !== undefined && (card === undefined || !card.streaming);
+      },
+      { timeoutMs: 20_000, description: `the reply to "${text}"` },
+    );
+    const [reply] = feishu.repliesTo(messageId, { fromBot: true });
+    return feishu.visibleText(reply!.messageId);
+  }
+
+  it('refuses a change from a member who is not an admin, checked with the chat API, and changes nothing', async () => {
+    const reply = await say(ZHANG, '/config model gpt-alt');
+    expect(reply).toContain('Only the group owner or a group admin');
+    expect(feishu.callsTo('im.chat.get').map((call) => call.path)).toContain(`/open-apis/im/v1/chats/${chatId}`);
+    expect(await bot.store.chatSettingsHistory(chatId, 10)).toEqual([]);
+    expect(openai.requests).toHaveLength(0);
+    // Anyone may look.
+    expect(await say(ZHANG, '/config')).toContain('model: (default)');
+  });
+
+  it('lets the owner and an admin set persona, model and tools, effective on the next message and versioned', async () => {
+    expect(
+      await say(LI_LEI, '/config persona You are the release assistant of this team. Sign with RELEASE-BOT.'),
+    ).toContain('Saved');
+    expect(await say(HAN_MEI, '/config model gpt-alt')).toContain('model: gpt-alt');
+    expect(await say(HAN_MEI, '/config tools readDocument off')).toContain('readDocument off');
+    expect(openai.requests).toHaveLength(0);
+
+    openai.script('gpt-alt', { text: 'Ship on Friday. — RELEASE-BOT' });
+    expect(await say(ZHANG, 'when do we ship?')).toContain('RELEASE-BOT');
+    const [request] = openai.requestsFor('gpt-alt');
+    expect(openai.requestsFor('gpt-test')).toHaveLength(0);
+    const system = JSON.stringify(request?.messages[0]);
+    expect(system).toContain('You are the release assistant of this team. Sign with RELEASE-BOT.');
+    const toolNames = (request?.tools ?? []).map((each) => (each as { function?: { name?: string } }).function?.name);
+    expect(toolNames).not.toContain('readDocument');
+    expect(toolNames).toContain('currentTime');
+
+    const history = await bot.store.chatSettingsHistory(chatId, 10);
+    expect(history.map((version) => [version.version, version.changedBy, version.change])).toEqual([
+      [3, HAN_MEI.openId, 'tools: readDocument off'],
+      [2, HAN_MEI.openId, 'model = gpt-alt'],
+      [1, LI_LEI.openId, expect.stringContaining('persona = You are the release assistant')],
+    ]);
+    const shown = await say(ZHANG, '/config history');
+    expect(shown).toContain('Han Meimei');
+    expect(shown).toContain('Li Lei');
+
+    // A model outside the allowed list and a locked setting are refused with the reason.
+    expect(await say(LI_LEI, '/config model gpt-secret')).toContain('not an allowed model');
+    expect(await say(LI_LEI, '/config language zh')).toContain('locked');
+    expect((await bot.store.chatSettingsHistory(chatId, 10))[0]?.version).toBe(3);
+
+    // Back to the defaults: the next answer uses the configured model again.
+    expect(await say(LI_LEI, '/config reset all')).toContain('model: (default)');
+    openai.script('gpt-test', { text: 'Default model here.' });
+    expect(await say(ZHANG, 'still there?')).toContain('Default model here.');
+    expect(JSON.stringify(openai.requestsFor('gpt-test')[0]?.messages[0])).not.toContain('RELEASE-BOT');
+  });
+});

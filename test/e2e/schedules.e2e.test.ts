@@ -68,9 +68,17 @@ describe('schedules and notifications, end to end', () => {
     chatId = `oc_schedules_${chatNumber}`;
   });
 
-  /** A person @mentions the bot in the group with `text`; returns their message id. */
-  async function say(text: string): Promise<string> {
-    const event = buildMessageEvent({ fake: feishu, chatType: 'group', chatId, mentionBot: true, text, token });
+  /** A person @mentions the bot in the group (in a topic, when given) with `text`; returns their message id. */
+  async function say(text: string, topic?: { rootId: string; threadId: string }): Promise<string> {
+    const event = buildMessageEvent({
+      fake: feishu,
+      chatType: 'group',
+      chatId,
+      mentionBot: true,
+      text,
+      token,
+      ...(topic === undefined ? {} : { rootId: topic.rootId, threadId: topic.threadId }),
+    });
     const response = await postEvent(`${baseUrl}/webhook/event`, event, { encryptKey });
     expect(response.status).toBe(200);
     return event.event.message.message_id;
@@ -132,6 +140,29 @@ describe('schedules and notifications, end to end', () => {
     expect(others).toEqual([]);
     expect(ownPosts()).toHaveLength(1);
     expect(await replyText(await say('/schedules'))).toContain('No schedules in this chat');
+  });
+
+  it('a reminder set in a topic appears in that topic', async () => {
+    const threadId = `omt_topic_${chatNumber}`;
+    const root = feishu.seedMessage({ chatId, threadId, text: 'Release 2.0 topic' });
+    const topic = { rootId: root.messageId, threadId };
+    expect(await replyText(await say('/remind in 5m check the canary', topic))).toContain('Reminder set');
+    offsetMs += 6 * MINUTE;
+    await feishu.waitFor(
+      () =>
+        feishu
+          .repliesTo(root.messageId, { fromBot: true })
+          .some(
+            (reply) =>
+              reply.parentId === root.messageId && feishu.visibleText(reply.messageId).includes('check the canary'),
+          ),
+      { timeoutMs: 20_000, description: 'the reminder in the topic' },
+    );
+    const reminder = feishu
+      .repliesTo(root.messageId, { fromBot: true })
+      .find((reply) => feishu.visibleText(reply.messageId).includes('check the canary'));
+    expect(reminder?.threadId).toBe(threadId);
+    expect(ownPosts()).toEqual([]);
   });
 
   it('a cancelled reminder never appears', async () => {
@@ -200,6 +231,23 @@ describe('schedules and notifications, end to end', () => {
     expect(await replay.json()).toEqual(firstBody);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(feishu.messages({ chatId, fromBot: true })).toHaveLength(1);
+  });
+
+  it('POST /api/notify with action run: the manager answers the request into a card in the chat', async () => {
+    openai.script('gpt-test', { text: 'Incident summary: the queue drained at 10:42.' });
+    const response = await fetch(`${baseUrl}/api/notify`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${NOTIFY_TOKEN}`,
+        'idempotency-key': `run-${chatNumber}`,
+      },
+      body: JSON.stringify({ chatId, action: 'run', text: 'Summarize incident 77 for the team' }),
+    });
+    expect(response.status).toBe(202);
+    const [post] = await waitForOwnPosts(1);
+    expect(feishu.visibleText(post?.messageId ?? '')).toContain('Incident summary: the queue drained at 10:42.');
+    expect(JSON.stringify(openai.requests[0]?.body ?? {})).toContain('Summarize incident 77 for the team');
   });
 });
 

@@ -67,3 +67,40 @@ export async function askInChat({
   });
   return { messageId, shown: feishu.visibleText(replies[0]!.messageId) };
 }
+
+/**
+ * The settings of a bot that answers signed, encrypted webhook events from the fake Feishu with
+ * the fake OpenAI's `gpt-test`, in memory, without devtools or rate limits; `extra` on top.
+ */
+export function chatBotEnvironment({
+  feishu,
+  openai,
+  encryptKey,
+  token,
+  extra = {},
+}: {
+  feishu: FakeFeishu;
+  openai: { baseURL: string; apiKey: string };
+  encryptKey: string;
+  token: string;
+  extra?: Record<string, string>;
+}): Record<string, string> {
+  return {
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    ...feishu.env(),
+    FEISHU_ENCRYPT_KEY: encryptKey,
+    FEISHU_VERIFICATION_TOKEN: token,
+    OPENAI_BASE_URL: openai.baseURL,
+    OPENAI_API_KEY: openai.apiKey,
+    MODEL: 'gpt-test',
+    MODEL_MAX_RETRIES: '0',
+    STORE_URL: 'sqlite::memory:',
+    ENABLE_DEVTOOLS: 'false',
+    USER_MESSAGES_PER_MINUTE: '1000',
+    CHAT_MESSAGES_PER_MINUTE: '1000',
+    ...extra,
+  };
+}

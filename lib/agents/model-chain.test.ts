@@ -289,7 +289,7 @@ describe('model chain', () => {
       chain.responseStarted(signal, 200, (name) => (name === 'x-ratelimit-remaining-requests' ? '0' : undefined));
     const third = run(chain);
     await vi.waitFor(() => expect(release).toHaveLength(3));
-    expect(chain.concurrency().byModel.primary.limit).toBe(4);
+    expect(chain.concurrency().byModel.primary?.limit).toBe(4);
     for (const resolve of release) resolve();
     await Promise.all([...runs, third]);
     expect(chain.concurrency().byModel.primary).toMatchObject({

@@ -7,7 +7,14 @@ import type { UserAuthorization } from './agents/tools/user-authorization.js';
 import { createApp, type RouteModule } from './app.js';
 import { type Config, isLoopbackHost } from './config.js';
 import { createCardActionRouter } from './conversation/card-actions.js';
-import { chatSettingsPolicyFromConfig, createChatSettings } from './conversation/chat-settings.js';
+import {
+  BOT_ADDED_EVENT,
+  BOT_REMOVED_EVENT,
+  CHAT_MEMBERSHIP_KIND,
+  type ChatMembership,
+  createChatMembership,
+} from './conversation/chat-membership.js';
+import { type ChatSettings, chatSettingsPolicyFromConfig, createChatSettings } from './conversation/chat-settings.js';
 import { createMessageHandler } from './conversation/handle-message.js';
 import { createDeadLetterReply, createNoticeHandler } from './conversation/notice-handlers.js';
 import { createReplyRouter } from './conversation/reply-routing.js';
@@ -42,8 +49,8 @@ import { watchStoreWrites } from './health/store-write-health.js';
 import { listen } from './http/listen.js';
 import { rootRoute } from './http/root-route.js';
 import { createDispatcher, type Dispatcher, type DispatcherOptions } from './inbox/dispatcher.js';
-import { startHousekeeping } from './inbox/housekeeping.js';
-import { BUSY_NOTICE_KIND, createInbox, type Inbox } from './inbox/inbox.js';
+import { type Housekeeping, startHousekeeping } from './inbox/housekeeping.js';
+import { BUSY_NOTICE_KIND, createInbox, type Inbox, MESSAGE_EVENT_TYPE } from './inbox/inbox.js';
 import type { JobHandler } from './inbox/job-handler.js';
 import { createLogger, type Logger, resolveLogFormat } from './log.js';
 import { createEventBus, type EventBus } from './observe/event-bus.js';
@@ -59,7 +66,7 @@ import { installProcessHandlers as installGlobalProcessHandlers } from './proces
 import { createReadiness, type Readiness } from './process/readiness.js';
 import { formatStartupBanner, packageVersion, startupSummary } from './process/startup-summary.js';
 import { notifyRoutes } from './schedules/notify-routes.js';
-import { createProactiveHandler } from './schedules/proactive-handler.js';
+import { createProactiveDeadLetter, createProactiveHandler } from './schedules/proactive-handler.js';
 import { PROACTIVE_JOB_KIND } from './schedules/proactive-job.js';
 import { createScheduleService } from './schedules/schedule-service.js';
 import { createScheduleTools } from './schedules/schedule-tools.js';
@@ -101,6 +108,10 @@ export interface RunningBot {
     | undefined;
   /** Present when config.devtools.enabled: the tracker (bus observer) and the playground's reply sinks. */
   devtools: { tracker: Tracker; replies: DevtoolsReplies } | undefined;
+  /** Per-chat settings and the groups the bot joined or left (devtools, housekeeping). */
+  chats: { settings: ChatSettings; membership: ChatMembership };
+  /** The periodic clean-up of the store; `runOnce()` runs a pass now. */
+  housekeeping: Housekeeping;
   /** Drains and closes everything; resolves when it is safe to exit. */
   stop(): Promise<void>;
 }
@@ -378,7 +389,17 @@ export async function startBot(
     botOpenId,
     log,
   });
+  // Joining a group (welcome card) and leaving one (its state purged after the retention).
+  const chatMembership = createChatMembership({
+    store,
+    bus,
+    log,
+    feishuClient,
+    chatSettings,
+    retentionMs: config.groups.removedChatRetentionMs,
+  });
   const handlers: Record<string, JobHandler> = {
+    [CHAT_MEMBERSHIP_KIND]: chatMembership.handler,
     [BUSY_NOTICE_KIND]: createNoticeHandler({ bus, log, botOpenId, replySinkFor, policy: config.policy }),
     ...(managerAgent
       ? {
@@ -435,6 +456,10 @@ export async function startBot(
       : {}),
     ...buildHandlers?.(handlerDependencies),
   };
+  const messageDeadLetter = createDeadLetterReply({ botOpenId, replySinkFor });
+  const proactiveDeadLetter = feishuClient
+    ? createProactiveDeadLetter({ feishuClient, bus, log, cardUpdatesPerSecond: config.reply.cardUpdatesPerSecond })
+    : undefined;
   const leaseOwner = `${config.instanceId}#${randomUUID().slice(0, 8)}`;
   if (!('answer' in handlers)) log.warn('no answer handler wired: messages are stored but not answered yet');
   const dispatcher = createDispatcher({
@@ -453,7 +478,8 @@ export async function startBot(
     leaseMs: config.inbox.leaseMs,
     maxAttempts: config.inbox.maxAttempts,
     // A message given up on must not leave its card streaming half an answer forever.
-    onDeadLetter: createDeadLetterReply({ botOpenId, replySinkFor }),
+    onDeadLetter: (job) =>
+      job.job.kind === PROACTIVE_JOB_KIND && proactiveDeadLetter ? proactiveDeadLetter(job) : messageDeadLetter(job),
     ...dispatcherTuning,
   });
   if (managerAgent) {
@@ -472,6 +498,11 @@ export async function startBot(
     log,
     dedupeTtlMs: config.inbox.dedupeTtlMs,
     maxBacklog: config.inbox.maxBacklog,
+    jobKinds: {
+      [MESSAGE_EVENT_TYPE]: 'answer',
+      [BOT_ADDED_EVENT]: CHAT_MEMBERSHIP_KIND,
+      [BOT_REMOVED_EVENT]: CHAT_MEMBERSHIP_KIND,
+    },
     onEnqueued: (job) => {
       dispatcher.wake(job.kind);
       typedStop(job);
@@ -526,6 +557,7 @@ export async function startBot(
         log,
         bus,
         bodyLimitBytes: config.notify.bodyLimitBytes,
+        allowedChatIds: config.policy.allowedChatIds,
         onEnqueued: (job) => dispatcher.wake(job.kind),
       }),
     });
@@ -574,6 +606,7 @@ export async function startBot(
     log,
     retentionMs: config.inbox.retentionMs,
     historyRetentionMs: config.model.memoryRetentionMs,
+    extraPasses: [{ name: 'chats the bot left', run: () => chatMembership.purgeRemoved() }],
   });
   const connection =
     feishuClient && config.feishu.eventMode === 'websocket' && config.feishu.appId && config.feishu.appSecret
@@ -673,6 +706,8 @@ export async function startBot(
     dispatcher,
     feishu,
     devtools,
+    chats: { settings: chatSettings, membership: chatMembership },
+    housekeeping,
     stop,
   };
 }

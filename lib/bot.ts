@@ -66,7 +66,7 @@ import { installProcessHandlers as installGlobalProcessHandlers } from './proces
 import { createReadiness, type Readiness } from './process/readiness.js';
 import { formatStartupBanner, packageVersion, startupSummary } from './process/startup-summary.js';
 import { notifyRoutes } from './schedules/notify-routes.js';
-import { createProactiveHandler } from './schedules/proactive-handler.js';
+import { createProactiveDeadLetter, createProactiveHandler } from './schedules/proactive-handler.js';
 import { PROACTIVE_JOB_KIND } from './schedules/proactive-job.js';
 import { createScheduleService } from './schedules/schedule-service.js';
 import { createScheduleTools } from './schedules/schedule-tools.js';
@@ -456,6 +456,10 @@ export async function startBot(
       : {}),
     ...buildHandlers?.(handlerDependencies),
   };
+  const messageDeadLetter = createDeadLetterReply({ botOpenId, replySinkFor });
+  const proactiveDeadLetter = feishuClient
+    ? createProactiveDeadLetter({ feishuClient, bus, log, cardUpdatesPerSecond: config.reply.cardUpdatesPerSecond })
+    : undefined;
   const leaseOwner = `${config.instanceId}#${randomUUID().slice(0, 8)}`;
   if (!('answer' in handlers)) log.warn('no answer handler wired: messages are stored but not answered yet');
   const dispatcher = createDispatcher({
@@ -474,7 +478,8 @@ export async function startBot(
     leaseMs: config.inbox.leaseMs,
     maxAttempts: config.inbox.maxAttempts,
     // A message given up on must not leave its card streaming half an answer forever.
-    onDeadLetter: createDeadLetterReply({ botOpenId, replySinkFor }),
+    onDeadLetter: (job) =>
+      job.job.kind === PROACTIVE_JOB_KIND && proactiveDeadLetter ? proactiveDeadLetter(job) : messageDeadLetter(job),
     ...dispatcherTuning,
   });
   if (managerAgent) {
@@ -552,6 +557,7 @@ export async function startBot(
         log,
         bus,
         bodyLimitBytes: config.notify.bodyLimitBytes,
+        allowedChatIds: config.policy.allowedChatIds,
         onEnqueued: (job) => dispatcher.wake(job.kind),
       }),
     });

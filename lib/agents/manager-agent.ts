@@ -22,7 +22,7 @@ import { type AgentDependencies, specialistTool } from './specialist-tool.js';
 import { BUILT_IN_TOOLS, defaultToolRegistry } from './tools/built-in-tools.js';
 import { formatNow } from './tools/current-time.js';
 import { readMessageText } from './tools/feishu-history.js';
-import { feishuLinkHints } from './tools/feishu-links.js';
+import { feishuLinkHints, webLinkHints } from './tools/feishu-links.js';
 import type { AnyToolDefinition } from './tools/tool-definition.js';
 import { appendNotices, createToolNotices } from './tools/tool-notices.js';
 import { createToolRegistry } from './tools/tool-registry.js';
@@ -127,6 +127,7 @@ export function buildManagerInstructions({
   input = '',
   quoted,
   chat,
+  readsWebLinks = false,
 }: {
   context: ConversationContext;
   specialists: SpecialistRegistry;
@@ -138,6 +139,8 @@ export function buildManagerInstructions({
   quoted?: string | undefined;
   /** This chat's persona and language. */
   chat?: ChatAnswerSettings | undefined;
+  /** The manager has readWebPage: other web links in the message are pointed out too. */
+  readsWebLinks?: boolean;
 }): string {
   const place =
     context.chatType === 'p2p'
@@ -177,6 +180,7 @@ export function buildManagerInstructions({
       ? []
       : ['', 'The user is replying to this earlier message (what "this" or "it" may refer to):', `«${quoted}»`]),
     ...feishuLinkHints(quoted === undefined ? input : `${input}\n${quoted}`),
+    ...(readsWebLinks ? webLinkHints(quoted === undefined ? input : `${input}\n${quoted}`) : []),
   ].join('\n');
 }
 
@@ -275,6 +279,7 @@ export function createManagerAgent({
           input,
           quoted,
           chat,
+          readsWebLinks: ownTools.includes('readWebPage'),
           ...(botName === undefined ? {} : { botName }),
         }),
         messages: [

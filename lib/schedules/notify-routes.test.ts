@@ -76,6 +76,21 @@ describe('POST /api/notify', () => {
     expect(await jobs()).toHaveLength(2);
   });
 
+  it('refuses a chat outside the allowlist when one is set', async () => {
+    const limited = notifyRoutes({ token: TOKEN, store, log: silentLogger(), allowedChatIds: ['oc_allowed'] });
+    const send = (chatId: string, key: string) =>
+      limited.request('/notify', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}`, 'idempotency-key': key },
+        body: JSON.stringify({ chatId, text: 'hello' }),
+      });
+    const refused = await send('oc_elsewhere', 'k-a');
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({ error: 'chat_not_allowed' });
+    expect(await jobs()).toEqual([]);
+    expect((await send('oc_allowed', 'k-b')).status).toBe(202);
+  });
+
   it('starts a run for a topic when asked', async () => {
     const response = await post({
       chatId: 'oc_a',

@@ -15,6 +15,8 @@ export interface NotifyRoutesOptions {
   log: Logger;
   /** Gets `job.queued` for an accepted request. */
   bus?: EventBus;
+  /** ALLOWED_CHAT_IDS: when not empty, only these chats may be posted into. */
+  allowedChatIds?: readonly string[];
   /** NOTIFY_BODY_LIMIT_BYTES. */
   bodyLimitBytes?: number;
   /** Called after a job is enqueued (the dispatcher's `wake`). */
@@ -54,6 +56,7 @@ export function notifyRoutes({
   store,
   log,
   bus,
+  allowedChatIds = [],
   bodyLimitBytes = 16 * 1024,
   onEnqueued,
   now = Date.now,
@@ -89,6 +92,9 @@ export function notifyRoutes({
         return c.json({ error: 'invalid_request', fields }, 400);
       }
       const request = parsed.data;
+      if (allowedChatIds.length > 0 && !allowedChatIds.includes(request.chatId)) {
+        return c.json({ error: 'chat_not_allowed', message: 'the chat is not in ALLOWED_CHAT_IDS' }, 403);
+      }
       const requestHash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
       const id = `notify-${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
       const payload: ProactivePayload = {

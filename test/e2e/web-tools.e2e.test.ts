@@ -130,12 +130,20 @@ describe('web tools, end to end', () => {
 
   it('reads a pasted link: the page text reaches the model, the card quotes it', async () => {
     const link = `${pages.url}/article`;
-    openai.script('gpt-test', { toolCalls: [{ name: 'readWebPage', arguments: { url: link } }] }, (request) => {
-      const result = lastToolResult(request);
-      expect(result).not.toContain('do-not-read');
-      const day = /ships on (\d+ \w+)/.exec(result)?.[1] ?? 'unknown';
-      return { text: `Acme 3.0 ships on **${day}** (${link}).` };
-    });
+    openai.script(
+      'gpt-test',
+      (request) => {
+        // The pasted link was pointed out to the model with the tool that reads it.
+        expect(JSON.stringify(request.messages)).toContain(`- ${link} → readWebPage`);
+        return { toolCalls: [{ name: 'readWebPage', arguments: { url: link } }] };
+      },
+      (request) => {
+        const result = lastToolResult(request);
+        expect(result).not.toContain('do-not-read');
+        const day = /ships on (\d+ \w+)/.exec(result)?.[1] ?? 'unknown';
+        return { text: `Acme 3.0 ships on **${day}** (${link}).` };
+      },
+    );
     const { shown } = await ask(`when does it ship? ${link}`);
     expect(shown).toContain('Acme 3.0 ships on **12 May**');
     expect(pages.requests).toEqual(['/article']);

@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createManagerAgentFromConfig } from './agents/manager-agent.js';
+import { defaultToolRegistry } from './agents/tools/built-in-tools.js';
 import type { UserAuthorization } from './agents/tools/user-authorization.js';
 import { createApp, type RouteModule } from './app.js';
 import { type Config, isLoopbackHost } from './config.js';
+import { APPROVAL_JOB_KIND, createApprovalService } from './conversation/approvals.js';
 import { createCardActionRouter } from './conversation/card-actions.js';
 import { createMessageHandler } from './conversation/handle-message.js';
 import { createDeadLetterReply, createNoticeHandler } from './conversation/notice-handlers.js';
@@ -96,6 +98,11 @@ export interface RunningBot {
     | undefined;
   /** Present when config.devtools.enabled: the tracker (bus observer) and the playground's reply sinks. */
   devtools: { tracker: Tracker; replies: DevtoolsReplies } | undefined;
+  /**
+   * Expires approvals nobody decided on by `now` (a timer does it every 30 s); returns how many.
+   * Undefined when write tools cannot ask (no Feishu channel or no agent).
+   */
+  expireApprovals: ((now?: number) => Promise<number>) | undefined;
   /** Drains and closes everything; resolves when it is safe to exit. */
   stop(): Promise<void>;
 }
@@ -315,12 +322,31 @@ export async function startBot(
   const attachmentWork = managerAgent
     ? createTurnResolverFromConfig({ config, feishuClient, bus, log, botOpenId, nameOf: userNames?.name })
     : undefined;
+  // Write tools ask first: a paused run, an approval card, the decision continuing it as a job.
+  const toolRegistry = defaultToolRegistry();
+  const approvals =
+    feishuClient && managerAgent
+      ? createApprovalService({
+          store,
+          feishuClient,
+          describe: (name, input) => {
+            const definition = toolRegistry.get(name);
+            const parsed = definition?.inputSchema.safeParse(input);
+            return parsed?.success ? definition?.approval?.describe(parsed.data) : undefined;
+          },
+          // The dispatcher exists by the time anyone can press a button.
+          onEnqueued: (job) => dispatcher.wake(job.kind),
+          bus,
+          log,
+          timeoutMs: config.approvals.timeoutMinutes * 60_000,
+        })
+      : undefined;
   // Stop requests and card buttons: the run's Stop control, a typed "stop", on either transport.
   const runStops = createRunStops({ store, log });
   const isChatAdmin = feishuClient ? createChatAdminCheck({ client: feishuClient, bus }) : undefined;
   const onCardAction = feishuCardActionHandler({
     onPress: createCardActionRouter({
-      handlers: { stop: stopButtonHandler(runStops) },
+      handlers: { stop: stopButtonHandler(runStops), ...approvals?.cardHandlers },
       store,
       ...(isChatAdmin === undefined ? {} : { isChatAdmin }),
       bus,
@@ -339,6 +365,7 @@ export async function startBot(
     ...(managerAgent
       ? {
           answer: createMessageHandler({
+            approvals,
             ...(userAuth ? { forgetUserAuthorization: (userId: string) => userAuth.authorization.forget(userId) } : {}),
             policy: config.policy,
             budget,
@@ -386,6 +413,8 @@ export async function startBot(
       : {}),
     ...buildHandlers?.(handlerDependencies),
   };
+  // A decided approval continues its run through the same conversation step.
+  if (approvals && handlers.answer) handlers[APPROVAL_JOB_KIND] = handlers.answer;
   const leaseOwner = `${config.instanceId}#${randomUUID().slice(0, 8)}`;
   if (!('answer' in handlers)) log.warn('no answer handler wired: messages are stored but not answered yet');
   const dispatcher = createDispatcher({
@@ -504,6 +533,13 @@ export async function startBot(
   // Recovery: jobs whose holder died (expired lease) are claimed on the first pump.
   dispatcher.start();
   scheduler?.start();
+  // Runs nobody decided on in time: their cards say so and nothing changes.
+  const approvalExpiry = approvals
+    ? setInterval(() => {
+        approvals.expireOverdue().catch((error: unknown) => log.warn({ err: error }, 'approval expiry sweep failed'));
+      }, 30_000)
+    : undefined;
+  approvalExpiry?.unref();
   const housekeeping = startHousekeeping({
     store,
     log,
@@ -552,6 +588,7 @@ export async function startBot(
         connection?.close();
         housekeeping.stop();
         void scheduler?.stop();
+        if (approvalExpiry !== undefined) clearInterval(approvalExpiry);
         devtoolsShutdown.abort();
         // No new connections from now on; open ones may finish their request (webhook acks).
         serverClosed = closeServer(server, Math.min(2_000, config.shutdownTimeoutMs / 4));
@@ -606,6 +643,7 @@ export async function startBot(
     dispatcher,
     feishu,
     devtools,
+    expireApprovals: approvals === undefined ? undefined : (at) => approvals.expireOverdue(at),
     stop,
   };
 }

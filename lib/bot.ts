@@ -8,6 +8,14 @@ import { createApp, type RouteModule } from './app.js';
 import { type Config, isLoopbackHost } from './config.js';
 import { APPROVAL_JOB_KIND, createApprovalService } from './conversation/approvals.js';
 import { createCardActionRouter } from './conversation/card-actions.js';
+import {
+  BOT_ADDED_EVENT,
+  BOT_REMOVED_EVENT,
+  CHAT_MEMBERSHIP_KIND,
+  type ChatMembership,
+  createChatMembership,
+} from './conversation/chat-membership.js';
+import { type ChatSettings, chatSettingsPolicyFromConfig, createChatSettings } from './conversation/chat-settings.js';
 import { createMessageHandler } from './conversation/handle-message.js';
 import { createDeadLetterReply, createNoticeHandler } from './conversation/notice-handlers.js';
 import { createReplyRouter } from './conversation/reply-routing.js';
@@ -20,18 +28,21 @@ import { readPriceFile } from './cost/price-file.js';
 import { createPriceTable } from './cost/price-table.js';
 import { createSpendLedger } from './cost/spend-ledger.js';
 import { attachUsageAccounting } from './cost/usage-accounting.js';
+import { createAttachmentThumbnails } from './devtools/attachment-thumbnails.js';
 import { createDevtoolsReplies, type DevtoolsReplies } from './devtools/devtools-replies.js';
 import { devtoolsRoutes } from './devtools/devtools-routes.js';
 import { readMetricTotals } from './devtools/metric-totals.js';
 import { createTracker, type Tracker } from './devtools/tracker.js';
 import { type BotIdentity, fetchBotIdentity } from './feishu/bot-identity.js';
 import { feishuCardActionHandler } from './feishu/card-callback.js';
-import { createChatAdminCheck } from './feishu/chat-admins.js';
+import { createChatAdminCheck, createChatAdmins } from './feishu/chat-admins.js';
 import { createFeishuClient, type FeishuClient } from './feishu/feishu-client.js';
 import { type LongConnection, startLongConnection } from './feishu/long-connection.js';
+import { createMessageOriginCheck } from './feishu/message-origin.js';
 import { createUserNames } from './feishu/user-names.js';
 import { webhookRoutes } from './feishu/webhook/webhook-routes.js';
 import { componentStates } from './health/component-states.js';
+import { type ConcurrencyReport, concurrencyReport } from './health/concurrency-report.js';
 import { attachHealthMonitor, HealthMonitor, healthOptionsFromConfig } from './health/health-monitor.js';
 import { type HealthRoutesOptions, healthReport, healthRoutes, type ReadinessCheck } from './health/health-routes.js';
 import { type BotMetrics, createMetrics, metricsRoutes } from './health/metrics.js';
@@ -39,8 +50,8 @@ import { watchStoreWrites } from './health/store-write-health.js';
 import { listen } from './http/listen.js';
 import { rootRoute } from './http/root-route.js';
 import { createDispatcher, type Dispatcher, type DispatcherOptions } from './inbox/dispatcher.js';
-import { startHousekeeping } from './inbox/housekeeping.js';
-import { BUSY_NOTICE_KIND, createInbox, type Inbox } from './inbox/inbox.js';
+import { type Housekeeping, startHousekeeping } from './inbox/housekeeping.js';
+import { BUSY_NOTICE_KIND, createInbox, type Inbox, MESSAGE_EVENT_TYPE } from './inbox/inbox.js';
 import type { JobHandler } from './inbox/job-handler.js';
 import { createLogger, type Logger, resolveLogFormat } from './log.js';
 import { createEventBus, type EventBus } from './observe/event-bus.js';
@@ -56,7 +67,7 @@ import { installProcessHandlers as installGlobalProcessHandlers } from './proces
 import { createReadiness, type Readiness } from './process/readiness.js';
 import { formatStartupBanner, packageVersion, startupSummary } from './process/startup-summary.js';
 import { notifyRoutes } from './schedules/notify-routes.js';
-import { createProactiveHandler } from './schedules/proactive-handler.js';
+import { createProactiveDeadLetter, createProactiveHandler } from './schedules/proactive-handler.js';
 import { PROACTIVE_JOB_KIND } from './schedules/proactive-job.js';
 import { createScheduleService } from './schedules/schedule-service.js';
 import { createScheduleTools } from './schedules/schedule-tools.js';
@@ -103,6 +114,10 @@ export interface RunningBot {
    * Undefined when write tools cannot ask (no Feishu channel or no agent).
    */
   expireApprovals: ((now?: number) => Promise<number>) | undefined;
+  /** Per-chat settings and the groups the bot joined or left (devtools, housekeeping). */
+  chats: { settings: ChatSettings; membership: ChatMembership };
+  /** The periodic clean-up of the store; `runOnce()` runs a pass now. */
+  housekeeping: Housekeeping;
   /** Drains and closes everything; resolves when it is safe to exit. */
   stop(): Promise<void>;
 }
@@ -136,6 +151,8 @@ export interface StartBotOptions {
   dispatcher?: Partial<
     Pick<DispatcherOptions, 'pollIntervalMs' | 'retryBackoffMs' | 'abortGraceMs' | 'reservedConcurrency'>
   >;
+  /** The schedules' clock and poll interval, so tests move time to a due schedule instead of waiting. */
+  schedules?: { now?: () => number; pollMs?: number };
   /**
    * Take over the process: SIGINT/SIGTERM/PM2 'shutdown' drain and exit, uncaughtException drains
    * and exits 1, unhandledRejection is logged and counted, and FATAL_UNHANDLED_REJECTIONS of them
@@ -162,6 +179,7 @@ export async function startBot(
     log: givenLog,
     handlers: buildHandlers,
     dispatcher: dispatcherTuning = {},
+    schedules: scheduleTuning = {},
     installProcessHandlers = false,
     monitor: givenMonitor,
     userAuthorization: givenUserAuthorization,
@@ -199,7 +217,14 @@ export async function startBot(
       onStatusChange: ({ from, to, reasons }) => log.warn({ from, to, reasons }, 'health status changed'),
     });
   attachHealthMonitor(bus, monitor);
-  const metrics = createMetrics({ instanceId: config.instanceId, countJobs: () => store.countJobs(), monitor });
+  // The adaptive concurrency of agent runs, known once the model chain and dispatcher exist.
+  let readConcurrency: (() => ConcurrencyReport | undefined) | undefined;
+  const metrics = createMetrics({
+    instanceId: config.instanceId,
+    countJobs: () => store.countJobs(),
+    monitor,
+    concurrency: () => readConcurrency?.(),
+  });
   metrics.attach(bus);
   // Spend per chat, person, app and model: priced here, summed in the store for the budgets.
   const prices = createPriceTable(config.cost.pricesFile === undefined ? {} : readPriceFile(config.cost.pricesFile));
@@ -230,6 +255,8 @@ export async function startBot(
           onError: (error, where) => log.warn({ err: error, where }, 'devtools tracker'),
         }),
         replies: createDevtoolsReplies({ bus, redact: createRedactor(config.secrets) }),
+        // Previews of the images users sent, for the trace (memory only, bounded).
+        thumbnails: createAttachmentThumbnails(),
       }
     : undefined;
   await devtools?.tracker.load();
@@ -239,6 +266,7 @@ export async function startBot(
   let boundToLoopback = false;
 
   const healthOptions: HealthRoutesOptions = {
+    concurrency: () => readConcurrency?.(),
     monitor,
     readiness,
     store,
@@ -252,6 +280,7 @@ export async function startBot(
       // Read per request: both exist by the time a request can arrive.
       connectionStatus: () => connection?.status(),
       canAnswer: () => 'answer' in handlers,
+      mcpServers: () => managerAgent?.mcp?.statuses() ?? [],
     }),
   };
   const health = healthRoutes(healthOptions);
@@ -301,6 +330,7 @@ export async function startBot(
         defaultTimeZone: config.schedules.defaultTimeZone,
         maxPerChat: config.schedules.maxPerChat,
         minIntervalMs: config.schedules.minIntervalMs,
+        ...(scheduleTuning.now === undefined ? {} : { now: scheduleTuning.now }),
       })
     : undefined;
   // Without a model the 'answer' kind has no handler: messages wait durably for a process that has one.
@@ -310,17 +340,41 @@ export async function startBot(
         tools: config.tools,
         search: config.search,
         fetch: config.fetch,
+        mcp: config.mcp,
         bus,
         log,
         feishuClient,
+        maxConcurrency: config.inbox.maxConcurrentJobs,
         ...(userAuthorization === undefined ? {} : { userAuthorization }),
         ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
         ...(scheduleService === undefined ? {} : { extraTools: createScheduleTools(scheduleService) }),
       })
     : undefined;
+  // Per-chat settings over the configured defaults; group owners and admins per Feishu's chat API.
+  const chatSettings = createChatSettings({
+    store,
+    policy: chatSettingsPolicyFromConfig(config, {
+      tools: defaultToolRegistry().names(),
+      specialists: managerAgent?.specialists.list().map((specialist) => specialist.name) ?? [],
+    }),
+  });
+  // One lookup for /config, card buttons and typed stops; within a card callback's 3 s.
+  const chatAdmins = feishuClient ? createChatAdmins({ client: feishuClient, bus, timeoutMs: 1_500 }) : undefined;
   // Images, files, voice, quotes and forwarded bundles, resolved in the job (docs/messages.md).
   const attachmentWork = managerAgent
-    ? createTurnResolverFromConfig({ config, feishuClient, bus, log, botOpenId, nameOf: userNames?.name })
+    ? createTurnResolverFromConfig({
+        config,
+        feishuClient,
+        bus,
+        log,
+        botOpenId,
+        nameOf: userNames?.name,
+        onImage: devtools
+          ? (traceId, key, image) => {
+              void devtools.thumbnails.add(traceId, key, image);
+            }
+          : undefined,
+      })
     : undefined;
   // Write tools ask first: a paused run, an approval card, the decision continuing it as a job.
   const toolRegistry = defaultToolRegistry();
@@ -343,7 +397,7 @@ export async function startBot(
       : undefined;
   // Stop requests and card buttons: the run's Stop control, a typed "stop", on either transport.
   const runStops = createRunStops({ store, log });
-  const isChatAdmin = feishuClient ? createChatAdminCheck({ client: feishuClient, bus }) : undefined;
+  const isChatAdmin = chatAdmins ? createChatAdminCheck({ admins: chatAdmins }) : undefined;
   const onCardAction = feishuCardActionHandler({
     onPress: createCardActionRouter({
       handlers: { stop: stopButtonHandler(runStops), ...approvals?.cardHandlers },
@@ -360,7 +414,17 @@ export async function startBot(
     botOpenId,
     log,
   });
+  // Joining a group (welcome card) and leaving one (its state purged after the retention).
+  const chatMembership = createChatMembership({
+    store,
+    bus,
+    log,
+    feishuClient,
+    chatSettings,
+    retentionMs: config.groups.removedChatRetentionMs,
+  });
   const handlers: Record<string, JobHandler> = {
+    [CHAT_MEMBERSHIP_KIND]: chatMembership.handler,
     [BUSY_NOTICE_KIND]: createNoticeHandler({ bus, log, botOpenId, replySinkFor, policy: config.policy }),
     ...(managerAgent
       ? {
@@ -380,6 +444,9 @@ export async function startBot(
             managerAgent,
             schedules: scheduleService,
             runStops,
+            // A forged event must not make the bot read one chat on behalf of another.
+            originCheck:
+              feishuClient === undefined ? undefined : createMessageOriginCheck({ client: feishuClient, bus }),
             ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
             turns: attachmentWork?.turns,
             vision: { primarySeesImages: config.model.primarySeesImages, visionModel: config.model.visionModel },
@@ -394,8 +461,10 @@ export async function startBot(
                 maxMessages: config.groups.contextMaxMessages,
                 tokenBudget: config.groups.contextTokenBudget,
               }),
-              mode: () => config.groups.context,
+              mode: async (chatId: string) => (await chatSettings.effective(chatId)).groupContext,
             },
+            chatSettings,
+            chatAdmins,
           }),
         }
       : {}),
@@ -415,6 +484,10 @@ export async function startBot(
   };
   // A decided approval continues its run through the same conversation step.
   if (approvals && handlers.answer) handlers[APPROVAL_JOB_KIND] = handlers.answer;
+  const messageDeadLetter = createDeadLetterReply({ botOpenId, replySinkFor });
+  const proactiveDeadLetter = feishuClient
+    ? createProactiveDeadLetter({ feishuClient, bus, log, cardUpdatesPerSecond: config.reply.cardUpdatesPerSecond })
+    : undefined;
   const leaseOwner = `${config.instanceId}#${randomUUID().slice(0, 8)}`;
   if (!('answer' in handlers)) log.warn('no answer handler wired: messages are stored but not answered yet');
   const dispatcher = createDispatcher({
@@ -425,21 +498,39 @@ export async function startBot(
     // hand back leases its previous incarnation held; those expire and are reclaimed instead.
     owner: leaseOwner,
     handlers,
-    concurrency: config.inbox.maxConcurrentJobs,
+    // Agent runs follow the model chain's adaptive limit (grows while the provider accepts,
+    // halves on a 429), never past MAX_CONCURRENT_JOBS; the lanes keep each conversation in order.
+    concurrency: managerAgent ? () => managerAgent.chain.concurrency().limit : config.inbox.maxConcurrentJobs,
     // A busy notice answers the overload itself: it must not wait for an agent slot.
     reservedKinds: [BUSY_NOTICE_KIND],
     leaseMs: config.inbox.leaseMs,
     maxAttempts: config.inbox.maxAttempts,
     // A message given up on must not leave its card streaming half an answer forever.
-    onDeadLetter: createDeadLetterReply({ botOpenId, replySinkFor }),
+    onDeadLetter: (job) =>
+      job.job.kind === PROACTIVE_JOB_KIND && proactiveDeadLetter ? proactiveDeadLetter(job) : messageDeadLetter(job),
     ...dispatcherTuning,
   });
+  if (managerAgent) {
+    const chain = managerAgent.chain;
+    readConcurrency = () => concurrencyReport(chain.concurrency(), dispatcher.running().main);
+    // A raised limit or a closed breaker admits more runs now, not at the next poll.
+    bus.subscribe((event) => {
+      if ((event.type === 'model.concurrency' && event.limit > event.previous) || event.type === 'model.breaker') {
+        dispatcher.wake('answer');
+      }
+    });
+  }
   const inbox = createInbox({
     store,
     bus,
     log,
     dedupeTtlMs: config.inbox.dedupeTtlMs,
     maxBacklog: config.inbox.maxBacklog,
+    jobKinds: {
+      [MESSAGE_EVENT_TYPE]: 'answer',
+      [BOT_ADDED_EVENT]: CHAT_MEMBERSHIP_KIND,
+      [BOT_REMOVED_EVENT]: CHAT_MEMBERSHIP_KIND,
+    },
     onEnqueued: (job) => {
       dispatcher.wake(job.kind);
       typedStop(job);
@@ -450,10 +541,12 @@ export async function startBot(
     ? createScheduler({
         store,
         log,
+        bus,
         owner: leaseOwner,
         maxLateMs: config.schedules.maxLateMs,
         maxRuns: config.schedules.maxRuns,
-        pollMs: config.schedules.pollMs,
+        pollMs: scheduleTuning.pollMs ?? config.schedules.pollMs,
+        ...(scheduleTuning.now === undefined ? {} : { now: scheduleTuning.now }),
         onEnqueued: (job) => dispatcher.wake(job.kind),
       })
     : undefined;
@@ -490,7 +583,9 @@ export async function startBot(
         token: config.notify.token,
         store,
         log,
+        bus,
         bodyLimitBytes: config.notify.bodyLimitBytes,
+        allowedChatIds: config.policy.allowedChatIds,
         onEnqueued: (job) => dispatcher.wake(job.kind),
       }),
     });
@@ -503,6 +598,7 @@ export async function startBot(
       app: devtoolsRoutes({
         tracker: devtools.tracker,
         replies: devtools.replies,
+        thumbnails: devtools.thumbnails,
         inbox,
         store,
         // Exactly the body GET /health answers, built by the same function.
@@ -545,6 +641,7 @@ export async function startBot(
     log,
     retentionMs: config.inbox.retentionMs,
     historyRetentionMs: config.model.memoryRetentionMs,
+    extraPasses: [{ name: 'chats the bot left', run: () => chatMembership.purgeRemoved() }],
   });
   const connection =
     feishuClient && config.feishu.eventMode === 'websocket' && config.feishu.appId && config.feishu.appSecret
@@ -596,6 +693,8 @@ export async function startBot(
     },
     { name: 'drain dispatcher', run: () => dispatcher.drain(Math.floor(config.shutdownTimeoutMs * 0.6)) },
     { name: 'close server', run: () => serverClosed },
+    // After the answers that may still call their tools; stdio servers' processes end with it.
+    { name: 'close MCP servers', run: () => managerAgent?.mcp?.close() },
     { name: 'stop the extraction worker', run: () => attachmentWork?.close() },
     // Writes finished traces before the store closes.
     { name: 'close devtools tracker', run: () => devtools?.tracker.close() },
@@ -644,6 +743,8 @@ export async function startBot(
     feishu,
     devtools,
     expireApprovals: approvals === undefined ? undefined : (at) => approvals.expireOverdue(at),
+    chats: { settings: chatSettings, membership: chatMembership },
+    housekeeping,
     stop,
   };
 }

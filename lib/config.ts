@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { CHAT_SETTING_NAMES } from './conversation/chat-settings.js';
 import { isTimeZone } from './cost/budget-day.js';
 import { parseTokenKey } from './user-auth/token-cipher.js';
 
@@ -239,6 +240,14 @@ export const SETTINGS = {
   GROUP_CONTEXT_MAX_MESSAGES: setting('groups.contextMaxMessages', positiveInt(30)),
   /** Estimated tokens of that discussion given to the model at most (the newest part is kept). */
   GROUP_CONTEXT_TOKEN_BUDGET: setting('groups.contextTokenBudget', positiveInt(1_500)),
+  /** Instructions every chat gets unless its admins set their own persona (`/config persona`). */
+  CHAT_DEFAULT_PERSONA: setting('groups.defaultPersona', optionalText),
+  /** The language the bot answers in unless a chat chooses: `auto` follows the user's message. */
+  CHAT_DEFAULT_LANGUAGE: setting('groups.defaultLanguage', z.enum(['auto', 'zh', 'en']).default('auto')),
+  /** Models a chat's admins may choose (`/config model`); unset: MODEL and FALLBACK_MODELS. */
+  CHAT_ALLOWED_MODELS: setting('groups.allowedModels', commaList),
+  /** Chat settings no chat may change (comma list of persona, language, model, tools, specialists, context, user-reads). */
+  CHAT_LOCKED_SETTINGS: setting('groups.lockedSettings', commaList),
   /** After the bot is removed from a chat, that chat's memory and settings are deleted after this. */
   CHAT_STATE_RETENTION_DAYS: setting(
     'groups.removedChatRetentionMs',
@@ -287,9 +296,24 @@ export const SETTINGS = {
   /** Largest POST /api/notify body, in bytes. */
   NOTIFY_BODY_LIMIT_BYTES: setting('notify.bodyLimitBytes', positiveInt(16 * 1024)),
 
+  /**
+   * JSON file of MCP servers whose tools the agents get (`{ "mcpServers": { "name": { "command", "args", "env" } | { "url", "headers" } } }`,
+   * docs/tools.md); a bad file stops the start with a message naming every problem.
+   */
+  MCP_SERVERS_FILE: setting('mcp.serversFile', z.string().min(1).optional()),
+  /** Connecting to one MCP server and listing its tools, per attempt. */
+  MCP_CONNECT_TIMEOUT_MS: setting('mcp.connectTimeoutMs', positiveInt(10_000)),
+  /** Longest pause between attempts to restart a crashed or unreachable MCP server (doubling from 0.5 s). */
+  MCP_RESTART_MAX_DELAY_MS: setting('mcp.restartMaxDelayMs', positiveInt(60_000)),
+
   STORE_URL: setting('store.url', storeUrl),
   DEDUPE_TTL_HOURS: setting('inbox.dedupeTtlMs', z.coerce.number().min(12).default(24).transform(hoursToMs)),
-  MAX_CONCURRENT_JOBS: setting('inbox.maxConcurrentJobs', positiveInt(4)),
+  /**
+   * Hard ceiling of agent runs at once. Below it the limit adapts (starts at 16 per model, grows
+   * while the provider accepts requests, halves on a 429): the work is almost all waiting on the
+   * network, and the provider's rate limits are the real bound.
+   */
+  MAX_CONCURRENT_JOBS: setting('inbox.maxConcurrentJobs', positiveInt(64)),
   MAX_BACKLOG: setting('inbox.maxBacklog', positiveInt(500)),
   JOB_LEASE_MS: setting('inbox.leaseMs', positiveInt(60_000)),
   JOB_MAX_ATTEMPTS: setting('inbox.maxAttempts', positiveInt(3)),
@@ -353,7 +377,10 @@ export const SETTINGS = {
   PUBLIC_BASE_URL: setting('userAuth.publicBaseUrl', z.string().url().optional()),
   /** 32 bytes (64 hex characters or base64) sealing every stored user token with AES-256-GCM. */
   TOKEN_ENCRYPTION_KEY: secret('userAuth.tokenKey'),
-  /** Answer with what only the asker may see in group chats too (default: direct chats only). */
+  /**
+   * Answer with what only the asker may see in group chats too (default: direct chats only); the
+   * default for every chat, which a group's admins may change (`/config user-reads`) unless locked.
+   */
   USER_AUTH_IN_GROUPS: setting('userAuth.allowInGroups', booleanFlag.default(false)),
   DEVTOOLS_RING_SIZE: setting('devtools.ringSize', positiveInt(5_000)),
   DEVTOOLS_TRACE_RETENTION: setting('devtools.traceRetention', positiveInt(500)),
@@ -555,6 +582,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (search.provider === undefined && (search.apiKey !== undefined || search.baseURL !== undefined)) {
     problems.push('SEARCH_PROVIDER: required when SEARCH_API_KEY or SEARCH_BASE_URL is set (tavily, brave or searxng)');
+  }
+
+  const settingNames: readonly string[] = CHAT_SETTING_NAMES;
+  const unknownLocks = settings.groups.lockedSettings.filter((name) => !settingNames.includes(name));
+  if (unknownLocks.length > 0) {
+    problems.push(`CHAT_LOCKED_SETTINGS: unknown ${unknownLocks.join(', ')} (settings: ${settingNames.join(', ')})`);
   }
 
   if (http.headersTimeoutMs > http.requestTimeoutMs) {

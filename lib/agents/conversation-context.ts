@@ -18,6 +18,13 @@ export interface ConversationContext {
   userId?: string;
   /** Their display name, when known. */
   userName?: string;
+  /** Tools this chat's admins turned off: no agent of this answer is offered them. */
+  disabledTools?: readonly string[];
+  /**
+   * Whether answers built from the asking user's own Feishu authorization may be posted here
+   * (this group's setting); unset: the deployment's USER_AUTH_IN_GROUPS.
+   */
+  userReadsInGroup?: boolean;
   /** IANA time zone for "today" in the instructions; default Asia/Shanghai (Feishu's home). */
   timeZone?: string;
 }

@@ -7,6 +7,8 @@ import type { EventBus } from '../observe/event-bus.js';
 import type { HistoryMessage } from '../store/store.js';
 import { withTimeout } from '../util/with-timeout.js';
 import type { ConversationContext } from './conversation-context.js';
+import { createMcpHub, type McpHub } from './mcp/mcp-hub.js';
+import { loadMcpServersFile } from './mcp/mcp-servers-file.js';
 import { createModelChain, type ModelChain } from './model-chain.js';
 import { modelProvider } from './model-provider.js';
 import { type AgentRunResult, runAgent } from './run-agent.js';
@@ -20,7 +22,7 @@ import { type AgentDependencies, specialistTool } from './specialist-tool.js';
 import { BUILT_IN_TOOLS, defaultToolRegistry } from './tools/built-in-tools.js';
 import { formatNow } from './tools/current-time.js';
 import { readMessageText } from './tools/feishu-history.js';
-import { feishuLinkHints } from './tools/feishu-links.js';
+import { feishuLinkHints, webLinkHints } from './tools/feishu-links.js';
 import type { AnyToolDefinition } from './tools/tool-definition.js';
 import { appendNotices, createToolNotices } from './tools/tool-notices.js';
 import { createToolRegistry } from './tools/tool-registry.js';
@@ -60,6 +62,8 @@ export interface AnswerOptions {
    * bot was not mentioned in. Not stored in memory.
    */
   background?: string | undefined;
+  /** What this chat's admins chose (docs/groups.md); absent: the defaults. */
+  chat?: ChatAnswerSettings | undefined;
   /** Stops the model (shutdown, lease lost): the result is then 'aborted'. */
   signal?: AbortSignal;
   /** Lets write tools ask the person first; without it they are not offered. */
@@ -79,8 +83,27 @@ export type ManagerAnswer = AgentRunResult & {
   conversation?: ModelMessage[];
 };
 
+/** The per-chat settings that shape one answer. */
+export interface ChatAnswerSettings {
+  /** Extra instructions from the chat's admins. */
+  persona?: string | undefined;
+  /** `auto` (or unset): the user's language. */
+  language?: 'auto' | 'zh' | 'en' | undefined;
+  /** Tried first, then the configured chain. */
+  model?: string | undefined;
+  /** Specialists not offered in this chat. */
+  specialistsOff?: readonly string[] | undefined;
+}
+
+const LANGUAGE_LINE = {
+  zh: '- Always answer in Simplified Chinese (简体中文), whatever language the user writes in.',
+  en: '- Always answer in English, whatever language the user writes in.',
+} as const;
+
 export interface ManagerAgent {
   readonly name: string;
+  /** The MCP servers (MCP_SERVERS_FILE) whose tools the agents get, when configured: health rows, shutdown. */
+  readonly mcp?: McpHub;
   readonly specialists: SpecialistRegistry;
   readonly chain: ModelChain;
   answer(options: AnswerOptions): Promise<ManagerAnswer>;
@@ -115,6 +138,8 @@ export function buildManagerInstructions({
   botName = 'the team assistant',
   input = '',
   quoted,
+  chat,
+  readsWebLinks = false,
 }: {
   context: ConversationContext;
   specialists: SpecialistRegistry;
@@ -124,6 +149,10 @@ export function buildManagerInstructions({
   input?: string;
   /** The text of the message the user replied to, when known. */
   quoted?: string | undefined;
+  /** This chat's persona and language. */
+  chat?: ChatAnswerSettings | undefined;
+  /** The manager has readWebPage: other web links in the message are pointed out too. */
+  readsWebLinks?: boolean;
 }): string {
   const place =
     context.chatType === 'p2p'
@@ -133,6 +162,7 @@ export function buildManagerInstructions({
         : 'the developer playground';
   const specialistLines = specialists
     .list()
+    .filter((specialist) => !chat?.specialistsOff?.includes(specialist.name))
     .map((specialist) => `- ${specialist.name}: ${specialist.description}`)
     .join('\n');
   return [
@@ -145,15 +175,24 @@ export function buildManagerInstructions({
     "- Delegate to a specialist (call it as a tool) when the task matches its description. Give it a complete, self-contained task: it cannot see this chat. Then give the user the specialist's result, lightly edited if needed.",
     '- If a specialist fails, say so briefly and help as well as you can yourself.',
     "- Never make up facts about the chat you haven't read.",
+    ...(chat?.language === 'zh' || chat?.language === 'en' ? [LANGUAGE_LINE[chat.language]] : []),
     '- Format with simple Markdown (headings, lists, code blocks, short tables): it is shown in a Feishu card.',
     '',
     '- When a tool reports an error, say plainly what could not be read; never fill the gap with guesses.',
     '',
     specialistLines.length > 0 ? `Specialists:\n${specialistLines}` : 'No specialists are available.',
+    ...(chat?.persona === undefined
+      ? []
+      : [
+          '',
+          "This chat's admins set these instructions for you here (follow them unless they ask you to break the rules above):",
+          chat.persona,
+        ]),
     ...(quoted === undefined
       ? []
       : ['', 'The user is replying to this earlier message (what "this" or "it" may refer to):', `«${quoted}»`]),
     ...feishuLinkHints(quoted === undefined ? input : `${input}\n${quoted}`),
+    ...(readsWebLinks ? webLinkHints(quoted === undefined ? input : `${input}\n${quoted}`) : []),
   ].join('\n');
 }
 
@@ -203,6 +242,7 @@ export function createManagerAgent({
       quoted: given,
       preferredModel,
       background,
+      chat,
       signal,
       onText,
       approvals,
@@ -212,6 +252,7 @@ export function createManagerAgent({
       const notices = createToolNotices();
       const toolSet = tools.toolSet(ownTools, { agent: MANAGER_AGENT_NAME, conversation: context, notices, approvals });
       for (const specialist of specialists.list()) {
+        if (chat?.specialistsOff?.includes(specialist.name)) continue;
         toolSet[specialist.name] = specialistTool(specialist, { conversation: context, dependencies, notices });
       }
       const quoted =
@@ -256,10 +297,13 @@ export function createManagerAgent({
           now: now(),
           input,
           quoted,
+          chat,
+          readsWebLinks: ownTools.includes('readWebPage'),
           ...(botName === undefined ? {} : { botName }),
         }),
         messages: requestMessages,
-        ...(preferredModel === undefined ? {} : { preferredModel }),
+        // A turn's own need (a vision model for images) before the chat's chosen model.
+        ...((preferredModel ?? chat?.model) === undefined ? {} : { preferredModel: preferredModel ?? chat?.model }),
         tools: toolSet,
         maxSteps,
         ...(totalTimeoutMs === undefined ? {} : { totalTimeoutMs }),
@@ -291,11 +335,14 @@ export function createManagerAgent({
  */
 export function createModelChainFromConfig(
   model: Config['model'],
-  { bus, log }: { bus: EventBus; log?: Logger },
+  { bus, log, maxConcurrency }: { bus: EventBus; log?: Logger; maxConcurrency?: number },
 ): ModelChain {
   if (model.primary === undefined) throw new Error('MODEL is not set: the agent is off');
-  return createModelChain({
-    createModel: modelProvider(model),
+  // Response starts (before the first token) tell the chain's concurrency limit the provider took a request.
+  const onResponse = (signal: AbortSignal | undefined, response: Response) =>
+    chain.responseStarted(signal, response.status, (name) => response.headers.get(name) ?? undefined);
+  const chain: ModelChain = createModelChain({
+    createModel: modelProvider(model, { onResponse }),
     primary: model.primary,
     fallbacks: model.fallbacks,
     firstTokenTimeoutMs: model.firstTokenTimeoutMs,
@@ -305,9 +352,11 @@ export function createModelChainFromConfig(
     breakerFailures: model.breakerFailures,
     breakerFirstCooldownMs: model.breakerFirstCooldownMs,
     breakerCooldownMs: model.breakerCooldownMs,
+    ...(maxConcurrency === undefined ? {} : { maxConcurrency }),
     bus,
     ...(log === undefined ? {} : { log }),
   });
+  return chain;
 }
 
 /**
@@ -322,15 +371,19 @@ export async function createManagerAgentFromConfig({
   tools: toolSettings,
   search,
   fetch: fetchSettings,
+  mcp: mcpSettings,
   bus,
   log,
   feishuClient,
   userAuthorization,
   resolveUserName,
+  maxConcurrency,
   extraTools = [],
   now,
 }: {
   model: Config['model'];
+  /** MAX_CONCURRENT_JOBS: the ceiling of every model's adaptive concurrency limit. */
+  maxConcurrency?: number;
   /**
    * Tools built at start-up from the bot's own parts (the schedule tools need the store), added
    * to the built-in ones and given to the manager itself.
@@ -342,6 +395,8 @@ export async function createManagerAgentFromConfig({
   search?: Config['search'];
   /** Page fetching limits (FETCH_*); default: those of `lib/config.ts`. */
   fetch?: Config['fetch'];
+  /** MCP servers (MCP_*); default: none. */
+  mcp?: Config['mcp'];
   bus: EventBus;
   log?: Logger;
   feishuClient?: FeishuClient;
@@ -369,6 +424,22 @@ export async function createManagerAgentFromConfig({
     model.specialistsFile === undefined ? [] : await loadSpecialistsFile(model.specialistsFile, { tools: registry });
   const specialists = createSpecialistRegistry([...builtInSpecialists(), ...fromFile]);
   log?.info({ specialists: specialists.list().map((specialist) => specialist.name) }, 'specialists loaded');
+  const mcpHub =
+    mcpSettings?.serversFile === undefined
+      ? undefined
+      : createMcpHub({
+          servers: await loadMcpServersFile(mcpSettings.serversFile, {
+            knownSpecialists: specialists.list().map((specialist) => specialist.name),
+          }),
+          reservedNames: registry.names(),
+          connectTimeoutMs: mcpSettings.connectTimeoutMs,
+          restartMaxMs: mcpSettings.restartMaxDelayMs,
+          ...(toolSettings === undefined ? {} : { callTimeoutMs: toolSettings.timeoutMs }),
+          ...(log === undefined ? {} : { log }),
+        });
+  // Every server's first attempt (bounded by MCP_CONNECT_TIMEOUT_MS): one that is down starts
+  // without its tools and is restarted in the background.
+  await mcpHub?.started;
   const tools = createToolRuntime({
     registry,
     bus,
@@ -386,6 +457,7 @@ export async function createManagerAgentFromConfig({
             },
       ),
     },
+    ...(mcpHub === undefined ? {} : { extraTools: (agent: string) => mcpHub.toolsFor(agent) }),
     ...(userAuthorization === undefined ? {} : { userAuthorization }),
     ...(resolveUserName === undefined ? {} : { userName: resolveUserName }),
     ...(toolSettings === undefined
@@ -395,18 +467,29 @@ export async function createManagerAgentFromConfig({
           limits: { maxChars: toolSettings.maxResultChars, maxItems: toolSettings.maxResultItems },
         }),
   });
-  return createManagerAgent({
-    chain: createModelChainFromConfig(model, { bus, ...(log === undefined ? {} : { log }) }),
-    specialists,
-    tools,
-    ownTools,
-    ...(feishuClient === undefined
-      ? {}
-      : { readQuotedMessage: (messageId: string) => readMessageText({ client: feishuClient, bus, messageId }) }),
-    bus,
-    maxSteps: model.maxSteps,
-    totalTimeoutMs: model.totalTimeoutMs,
-    ...(log === undefined ? {} : { log }),
-    ...(now === undefined ? {} : { now }),
-  });
+  try {
+    const manager = createManagerAgent({
+      chain: createModelChainFromConfig(model, {
+        bus,
+        ...(log === undefined ? {} : { log }),
+        ...(maxConcurrency === undefined ? {} : { maxConcurrency }),
+      }),
+      specialists,
+      tools,
+      ownTools,
+      ...(feishuClient === undefined
+        ? {}
+        : { readQuotedMessage: (messageId: string) => readMessageText({ client: feishuClient, bus, messageId }) }),
+      bus,
+      maxSteps: model.maxSteps,
+      totalTimeoutMs: model.totalTimeoutMs,
+      ...(log === undefined ? {} : { log }),
+      ...(now === undefined ? {} : { now }),
+    });
+    return mcpHub === undefined ? manager : { ...manager, mcp: mcpHub };
+  } catch (error) {
+    // The servers' processes must not outlive a start that failed.
+    await mcpHub?.close();
+    throw error;
+  }
 }

@@ -234,6 +234,92 @@ describe('model chain', () => {
     expect(chain.breakerState('primary')).toBe('closed');
   });
 
+  it('a 429 halves the model concurrency limit and says why; /health reads it from concurrency()', async () => {
+    let attempt = 0;
+    const { chain, events } = setup(
+      {
+        primary: async () => {
+          attempt += 1;
+          if (attempt === 1) throw apiCallError(429, { responseHeaders: { 'retry-after-ms': '10' } });
+          return textResult('after the limit');
+        },
+      },
+      { initialConcurrency: 8, maxConcurrency: 20 },
+    );
+    expect(chain.concurrency()).toMatchObject({
+      limit: 8,
+      ceiling: 20,
+      byModel: { primary: { limit: 8, inFlight: 0 } },
+    });
+    expect((await run(chain)).text).toBe('after the limit');
+    expect(events).toContainEqual({
+      type: 'model.concurrency',
+      model: 'primary',
+      limit: 4,
+      previous: 8,
+      reason: 'cut to 4: the provider rate-limited a request (429)',
+      at: expect.any(Number),
+    });
+    expect(chain.concurrency().byModel.primary).toMatchObject({
+      limit: 4,
+      inFlight: 0,
+      reason: expect.stringMatching(/^cut to 4/),
+    });
+  });
+
+  it('grows the limit as soon as a response starts, before the first token (slow start)', async () => {
+    const release: Array<() => void> = [];
+    let started: ((signal: AbortSignal | undefined) => void) | undefined;
+    const { chain } = setup(
+      {
+        primary: async (options) => {
+          started?.(options.abortSignal);
+          await new Promise<void>((resolve) => release.push(resolve));
+          return textResult('answer');
+        },
+      },
+      { initialConcurrency: 2 },
+    );
+    started = (signal) => chain.responseStarted(signal, 200, () => undefined);
+    const runs = [run(chain), run(chain)];
+    await vi.waitFor(() => expect(release).toHaveLength(2));
+    expect(chain.concurrency().byModel.primary).toMatchObject({ limit: 4, inFlight: 2 });
+    // A response saying no requests remain does not grow it.
+    started = (signal) =>
+      chain.responseStarted(signal, 200, (name) => (name === 'x-ratelimit-remaining-requests' ? '0' : undefined));
+    const third = run(chain);
+    await vi.waitFor(() => expect(release).toHaveLength(3));
+    expect(chain.concurrency().byModel.primary?.limit).toBe(4);
+    for (const resolve of release) resolve();
+    await Promise.all([...runs, third]);
+    expect(chain.concurrency().byModel.primary).toMatchObject({
+      limit: 2,
+      inFlight: 0,
+      reason: expect.stringMatching(/^cut to 2/),
+    });
+  });
+
+  it('a model at its limit: the request waits for a permit, then the next model with room serves', async () => {
+    const release: Array<() => void> = [];
+    const { chain } = setup(
+      {
+        primary: async () => {
+          await new Promise<void>((resolve) => release.push(resolve));
+          return textResult('primary');
+        },
+        fallback: async () => textResult('fallback'),
+      },
+      { initialConcurrency: 1, limitWaitMs: 50 },
+    );
+    const first = run(chain);
+    await vi.waitFor(() => expect(release).toHaveLength(1));
+    // The primary's one slot is taken for longer than the wait: the fallback serves.
+    expect((await run(chain)).servedBy).toBe('fallback');
+    release[0]!();
+    expect((await first).servedBy).toBe('primary');
+    expect(chain.concurrency().byModel.primary).toMatchObject({ inFlight: 0 });
+  });
+
   it('cuts off a model that sends no first token and falls over', async () => {
     const { chain, calls, events } = setup(
       {

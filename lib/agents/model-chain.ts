@@ -17,6 +17,12 @@ import {
   ModelTimeoutError,
   userMessageFor,
 } from './classify-model-error.js';
+import {
+  type ConcurrencyLimiter,
+  createConcurrencyLimiter,
+  type LimiterReading,
+  type Permit,
+} from './concurrency-limiter.js';
 
 /**
  * The model chain: every model call (every step of an agent's tool loop) goes through it.
@@ -27,16 +33,20 @@ import {
  *    CIRCUIT_OPEN); while a half-open breaker's one probe is out, the others skip it too. When
  *    every candidate refuses, the call waits up to `breakerWaitMs` for a probe's verdict or a
  *    cooldown's end before failing with CIRCUIT_OPEN.
- * 2. One attempt at a time. Each attempt has a first-token timeout (cancelled by the first delta)
+ * 2. Each request needs a permit from its model's adaptive concurrency limit
+ *    (concurrency-limiter.ts: grows while the provider accepts, halves on a 429). A model at its
+ *    limit is waited for up to `limitWaitMs` (the last candidate up to the first-token timeout),
+ *    then the next candidate with room serves.
+ * 3. One attempt at a time. Each attempt has a first-token timeout (cancelled by the first delta)
  *    and a total timeout, both enforced with an AbortSignal.
- * 3. A failure about the MODEL (429, 5xx, 404, timeout, network) is retried on the same model
+ * 4. A failure about the MODEL (429, 5xx, 404, timeout, network) is retried on the same model
  *    with backoff honouring `retry-after-ms`/`retry-after`, up to `maxRetries` times, unless the
  *    wait would exceed `maxRetryDelayMs` (then it falls over at once instead of waiting) or the
  *    failure was a timeout (waiting again for a hung model wastes the user's time). Then it
  *    falls over to the next candidate.
- * 4. A failure about the REQUEST (AUTH, CONTEXT_LENGTH, CONTENT_FILTER, other 4xx) ends the call:
+ * 5. A failure about the REQUEST (AUTH, CONTEXT_LENGTH, CONTENT_FILTER, other 4xx) ends the call:
  *    no other model fixes it, and it does not count against the model's breaker.
- * 5. Nothing reaches the caller before the first text delta (or the end of a text-less step, such
+ * 6. Nothing reaches the caller before the first text delta (or the end of a text-less step, such
  *    as a pure tool call), so falling over before it is invisible. After the first text delta a
  *    failure is NOT restarted on another model (the user would see the text jump): the stream
  *    ends with an error part carrying a `ModelChainError` with `partial: true`, and the caller
@@ -64,6 +74,12 @@ export interface ModelChainOptions {
   breakerCooldownMs?: number;
   /** How long a call whose every model refuses waits for a probe's verdict or a cooldown's end. */
   breakerWaitMs?: number;
+  /** Starting concurrency limit per model (it adapts). Default 16. */
+  initialConcurrency?: number;
+  /** Hard ceiling of every model's limit (MAX_CONCURRENT_JOBS). Default 64. */
+  maxConcurrency?: number;
+  /** How long a request waits for its model's permit before the next model with room serves. */
+  limitWaitMs?: number;
   bus?: EventBus;
   log?: Logger;
   now?: () => number;
@@ -98,6 +114,26 @@ export interface ModelChain {
    */
   call(options: { traceId?: string; agent: string; preferredModel?: string }): ChainCall;
   breakerState(modelId: string): BreakerState;
+  /**
+   * The adaptive concurrency: per model, and the admission limit for agent runs (the sum over the
+   * models whose breaker is not open, within the ceiling), which the dispatcher follows.
+   */
+  concurrency(): ChainConcurrency;
+  /**
+   * A provider response started (status and headers, before the body) for the request sent
+   * with `signal`: without a 429 or an exhausted rate-limit header, its model's limit may grow.
+   * The SDK's doStream only resolves at the first token, too late for a burst; the provider's
+   * fetch reports here (model-provider.ts `onResponse`).
+   */
+  responseStarted(signal: AbortSignal | undefined, status: number, header: (name: string) => string | undefined): void;
+}
+
+export interface ChainConcurrency {
+  /** Agent runs to admit at once now. */
+  limit: number;
+  /** MAX_CONCURRENT_JOBS. */
+  ceiling: number;
+  byModel: Record<string, LimiterReading>;
 }
 
 /** The chain gave up; `category` says why, `partial` whether text had already streamed. */
@@ -159,6 +195,9 @@ export function createModelChain({
   breakerFirstCooldownMs = 1_000,
   breakerCooldownMs = 4_000,
   breakerWaitMs = 2_000,
+  initialConcurrency = 16,
+  maxConcurrency = 64,
+  limitWaitMs = 2_000,
   bus,
   log,
   now = Date.now,
@@ -168,6 +207,9 @@ export function createModelChain({
   const models = unique([primary, ...fallbacks]);
   const providerModels = new Map<string, LanguageModelV3>();
   const breakers = new Map<string, CircuitBreaker>();
+  const limiters = new Map<string, ConcurrencyLimiter>();
+  /** Requests in flight by the abort signal they were sent with, until their response starts. */
+  const awaitingResponse = new WeakMap<AbortSignal, (status: number, remaining: number | undefined) => void>();
 
   const providerModel = (modelId: string): LanguageModelV3 => {
     let model = providerModels.get(modelId);
@@ -192,6 +234,30 @@ export function createModelChain({
       breakers.set(modelId, breaker);
     }
     return breaker;
+  };
+
+  const limiterFor = (modelId: string): ConcurrencyLimiter => {
+    let limiter = limiters.get(modelId);
+    if (limiter === undefined) {
+      limiter = createConcurrencyLimiter({
+        initial: initialConcurrency,
+        max: maxConcurrency,
+        now,
+        onChange: ({ limit, previous, reason }) => {
+          bus?.emit({ type: 'model.concurrency', model: modelId, limit, previous, reason });
+          if (limit < previous) log?.warn({ model: modelId, limit, previous, reason }, 'concurrency limit cut');
+          else log?.debug({ model: modelId, limit, previous, reason }, 'concurrency limit raised');
+        },
+      });
+      limiters.set(modelId, limiter);
+    }
+    return limiter;
+  };
+
+  /** A permit for a request to `modelId`, waiting up to `waitMs` when it is at its limit. */
+  const permitFor = async (modelId: string, waitMs: number, signal: AbortSignal | undefined) => {
+    const limiter = limiterFor(modelId);
+    return limiter.tryAcquire() ?? (await limiter.acquire(waitMs, signal));
   };
 
   const reportBreaker = (modelId: string, change: BreakerChange) => {
@@ -275,7 +341,7 @@ export function createModelChain({
     /** Tries candidates in order with retries; `attempt` runs one call on one model. */
     async function runChain<T>(
       callerSignal: AbortSignal | undefined,
-      attempt: (modelId: string, breaker: CircuitBreaker) => Promise<AttemptOutcome<T>>,
+      attempt: (modelId: string, breaker: CircuitBreaker, permit: Permit) => Promise<AttemptOutcome<T>>,
     ): Promise<T> {
       let lastFailure: ClassifiedModelError | undefined;
       let previousModel: string | undefined;
@@ -283,9 +349,34 @@ export function createModelChain({
       const refused = new Set<string>();
       const waitUntil = now() + breakerWaitMs;
       for (;;) {
-        for (const modelId of candidates) {
+        for (const [index, modelId] of candidates.entries()) {
           const breaker = breakerFor(modelId);
-          if (!breaker.tryAcquire()) {
+          // An open breaker refuses at once: no waiting for a permit it would not use.
+          let permit =
+            breaker.state() === 'open'
+              ? undefined
+              : await permitFor(
+                  modelId,
+                  index === candidates.length - 1 ? firstTokenTimeoutMs : limitWaitMs,
+                  callerSignal,
+                );
+          throwIfAborted(callerSignal);
+          if (permit !== undefined && breaker.state() !== 'open' && !breaker.tryAcquire()) {
+            permit.release();
+            permit = undefined;
+          }
+          if (permit === undefined && breaker.state() === 'closed') {
+            // At its concurrency limit for the whole wait: the next model with room serves.
+            lastFailure ??= {
+              category: 'RATE_LIMIT',
+              modelFault: true,
+              retryable: false,
+              message: `${modelId} is at its concurrency limit (${limiterFor(modelId).limit})`,
+            };
+            previousModel ??= modelId;
+            continue;
+          }
+          if (permit === undefined) {
             if (!refused.has(modelId)) {
               refused.add(modelId);
               record({ model: modelId, outcome: 'skipped', latencyMs: 0, category: 'CIRCUIT_OPEN' });
@@ -301,8 +392,10 @@ export function createModelChain({
           }
           for (let retry = 0; ; retry++) {
             throwIfAborted(callerSignal);
+            if (retry > 0) permit = await permitFor(modelId, limitWaitMs, callerSignal);
+            if (permit === undefined) break;
             const startedAt = now();
-            const outcome = await attempt(modelId, breaker);
+            const outcome = await attempt(modelId, breaker, permit);
             if (outcome.ok) return outcome.value;
             if (outcome.callerAborted) {
               breaker.release();
@@ -351,13 +444,28 @@ export function createModelChain({
     const attemptStream = async (
       modelId: string,
       breaker: CircuitBreaker,
+      permit: Permit,
       options: LanguageModelV3CallOptions,
     ): Promise<AttemptOutcome<LanguageModelV3StreamResult>> => {
       const guard = createAttemptGuard(options.abortSignal, totalTimeoutMs, firstTokenTimeoutMs);
       const startedAt = now();
       let reader: ReadableStreamDefaultReader<LanguageModelV3StreamPart> | undefined;
+      let exhausted = false;
+      let firstTokenMs: number | undefined;
+      // The permit covers the request until its stream ends, however it ends.
+      const done = () => {
+        awaitingResponse.delete(guard.signal);
+        permit.release({ rateLimited: exhausted, ...(firstTokenMs === undefined ? {} : { latencyMs: firstTokenMs }) });
+      };
+      awaitingResponse.set(guard.signal, (status, remaining) => {
+        awaitingResponse.delete(guard.signal);
+        if (remaining === 0) exhausted = true;
+        else if (status < 400) permit.accepted();
+      });
       try {
         const result = await guard.race(providerModel(modelId).doStream({ ...options, abortSignal: guard.signal }));
+        exhausted ||= remainingOf(result.response?.headers) === 0;
+        if (!exhausted) permit.accepted();
         reader = result.stream.getReader();
         const buffered: LanguageModelV3StreamPart[] = [];
         let ended = false;
@@ -376,13 +484,15 @@ export function createModelChain({
         }
         servedBy = modelId;
         breaker.recordSuccess();
-        record({ model: modelId, outcome: 'success', latencyMs: now() - startedAt });
+        firstTokenMs = now() - startedAt;
+        record({ model: modelId, outcome: 'success', latencyMs: firstTokenMs });
         const committedReader = reader;
         const stream = new ReadableStream<LanguageModelV3StreamPart>({
           start(controller) {
             for (const part of buffered) controller.enqueue(part);
             if (ended) {
               guard.dispose();
+              done();
               controller.close();
             }
           },
@@ -391,6 +501,7 @@ export function createModelChain({
               const next = await guard.race(committedReader.read());
               if (next.done) {
                 guard.dispose();
+                done();
                 controller.close();
                 return;
               }
@@ -399,6 +510,7 @@ export function createModelChain({
             } catch (error) {
               const callerAborted = guard.callerAborted();
               guard.dispose();
+              done();
               committedReader.cancel().catch(() => {});
               if (callerAborted) {
                 controller.error(error);
@@ -424,6 +536,7 @@ export function createModelChain({
           },
           cancel(reason) {
             guard.dispose();
+            done();
             return committedReader.cancel(reason);
           },
         });
@@ -433,11 +546,14 @@ export function createModelChain({
         const timeout = guard.timeout();
         guard.dispose();
         reader?.cancel().catch(() => {});
+        const failure = classifyModelError(timeout ?? error, now);
+        exhausted ||= failure.category === 'RATE_LIMIT';
+        done();
         return {
           ok: false,
           error: callerAborted ? error : (timeout ?? error),
           callerAborted,
-          failure: classifyModelError(timeout ?? error, now),
+          failure,
         };
       }
     };
@@ -445,6 +561,7 @@ export function createModelChain({
     const attemptGenerate = async (
       modelId: string,
       breaker: CircuitBreaker,
+      permit: Permit,
       options: LanguageModelV3CallOptions,
     ): Promise<AttemptOutcome<LanguageModelV3GenerateResult>> => {
       // No stream, so no first token: only the total timeout applies.
@@ -454,16 +571,22 @@ export function createModelChain({
         const value = await guard.race(providerModel(modelId).doGenerate({ ...options, abortSignal: guard.signal }));
         servedBy = modelId;
         breaker.recordSuccess();
-        record({ model: modelId, outcome: 'success', latencyMs: now() - startedAt });
+        const latencyMs = now() - startedAt;
+        const exhausted = remainingOf(value.response?.headers) === 0;
+        if (!exhausted) permit.accepted();
+        permit.release({ rateLimited: exhausted });
+        record({ model: modelId, outcome: 'success', latencyMs });
         return { ok: true, value };
       } catch (error) {
         const callerAborted = guard.callerAborted();
         const timeout = guard.timeout();
+        const failure = classifyModelError(timeout ?? error, now);
+        permit.release({ rateLimited: failure.category === 'RATE_LIMIT' });
         return {
           ok: false,
           error: callerAborted ? error : (timeout ?? error),
           callerAborted,
-          failure: classifyModelError(timeout ?? error, now),
+          failure,
         };
       } finally {
         guard.dispose();
@@ -479,9 +602,9 @@ export function createModelChain({
         return providerModel(first).supportedUrls;
       },
       doStream: (options) =>
-        runChain(options.abortSignal, (modelId, breaker) => attemptStream(modelId, breaker, options)),
+        runChain(options.abortSignal, (modelId, breaker, permit) => attemptStream(modelId, breaker, permit, options)),
       doGenerate: (options) =>
-        runChain(options.abortSignal, (modelId, breaker) => attemptGenerate(modelId, breaker, options)),
+        runChain(options.abortSignal, (modelId, breaker, permit) => attemptGenerate(modelId, breaker, permit, options)),
     };
 
     return {
@@ -497,6 +620,22 @@ export function createModelChain({
     models,
     call,
     breakerState: (modelId) => breakerFor(modelId).state(),
+    responseStarted(signal, status, header) {
+      if (signal === undefined) return;
+      const remaining = Number.parseInt(header('x-ratelimit-remaining-requests') ?? '', 10);
+      awaitingResponse.get(signal)?.(status, Number.isFinite(remaining) ? remaining : undefined);
+    },
+    concurrency() {
+      const byModel: Record<string, LimiterReading> = {};
+      let open = 0;
+      for (const modelId of models) {
+        byModel[modelId] = limiterFor(modelId).read();
+        if (breakerFor(modelId).state() !== 'open') open += byModel[modelId].limit;
+      }
+      // Every breaker open: runs still start (and fail fast or wait for a probe), one model's worth.
+      const admission = open > 0 ? open : (byModel[primary]?.limit ?? 1);
+      return { limit: Math.min(maxConcurrency, admission), ceiling: maxConcurrency, byModel };
+    },
   };
 }
 
@@ -586,6 +725,14 @@ function abortError(reason: unknown): Error {
   const error = new Error(`Aborted${reason === undefined ? '' : `: ${String(reason)}`}`);
   error.name = 'AbortError';
   return error;
+}
+
+/** `x-ratelimit-remaining-requests` of a response that started, when the provider sends it. */
+function remainingOf(headers: Record<string, string | undefined> | undefined): number | undefined {
+  const raw = headers?.['x-ratelimit-remaining-requests'];
+  if (raw === undefined) return undefined;
+  const value = Number.parseInt(raw, 10);
+  return Number.isFinite(value) ? value : undefined;
 }
 
 function unique(values: readonly string[]): string[] {

@@ -1,8 +1,8 @@
 import type { SpecialistRegistry } from '../agents/specialist-registry.js';
 
-export type CommandName = 'reset' | 'new' | 'help' | 'remind' | 'schedules' | 'logout';
+export type CommandName = 'reset' | 'new' | 'help' | 'remind' | 'schedules' | 'logout' | 'config';
 
-const COMMAND = /^[/／](reset|new|help|remind|schedules|logout)(?:\s|$)/i;
+const COMMAND = /^[/／](reset|new|help|remind|schedules|logout|config)(?:\s|$)/i;
 
 /**
  * The command a message starts with, if any. Commands are the first word, with an ASCII or a
@@ -46,6 +46,8 @@ export interface CommandContext {
   inThread: boolean;
   /** Forgets the asker's own Feishu authorization; undefined when per-person authorization is off. */
   forgetUserAuthorization?: (() => Promise<boolean>) | undefined;
+  /** `/config`: reads or changes this chat's settings (config-command.ts); absent: not available. */
+  config?: () => Promise<string>;
 }
 
 /** Runs a command and returns the reply text. */
@@ -67,6 +69,8 @@ export async function runCommand(name: CommandName, context: CommandContext): Pr
         ? 'Done: I no longer hold your Feishu authorization. I will ask again if a question needs it.'
         : 'You had not authorized me, so there was nothing to withdraw.';
     }
+    case 'config':
+      return context.config === undefined ? 'Chat settings are not available here.' : context.config();
     case 'remind':
     case 'schedules':
       return context.schedules === undefined
@@ -88,6 +92,7 @@ export function helpText(specialists?: SpecialistRegistry): string {
     '- `/schedules`: this chat’s schedules; `/schedules cancel <id>` cancels one',
     '- `/help`: this message',
     '- `/logout`: withdraw the Feishu authorization you gave me for reading as you',
+    "- `/config`: this chat's settings (owners and admins change them; `/config help`)",
   ];
   const list = specialists?.list() ?? [];
   if (list.length > 0) {

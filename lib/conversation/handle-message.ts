@@ -5,7 +5,9 @@ import { appendNotices } from '../agents/tools/tool-notices.js';
 import type { ToolApprovalGate } from '../agents/tools/tool-runtime.js';
 import type { Config } from '../config.js';
 import type { BudgetGuard } from '../cost/budget-guard.js';
+import type { ChatAdmins } from '../feishu/chat-admins.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
+import type { MessageOriginCheck, OriginCheck } from '../feishu/message-origin.js';
 import { botSender, type NormalisedMessage, type NormaliseResult } from '../feishu/normalise-message.js';
 import { conversationKey } from '../inbox/conversation-key.js';
 import type { JobContext, JobHandler } from '../inbox/job-handler.js';
@@ -18,13 +20,16 @@ import type { HistoryMessage, Store } from '../store/store.js';
 import { errorMessage } from '../util/error-message.js';
 import { withTimeout } from '../util/with-timeout.js';
 import { APPROVAL_JOB_KIND, type ApprovalJobPayload, type ApprovalService, type PausedRun } from './approvals.js';
+import type { ChatSettings } from './chat-settings.js';
 import { type CommandName, runCommand } from './commands.js';
+import { runConfigCommand } from './config-command.js';
 import { addressedToBot, decide, type NoticeKind } from './decide.js';
 import { type BotOpenId, type MessageJob, readMessageJob, startReply } from './message-job.js';
 import { createConversationPolicy, type PolicyVerdict } from './policy.js';
 import type { ReplySink, ReplySinkFor } from './reply-sink.js';
 import type { ResolvedTurn, TurnResolver } from './resolve-turn.js';
 import { formatRoom, type GroupContextMode, type RoomContext } from './room-context.js';
+import { trackRunSteps } from './run-steps.js';
 import type { RunStops, RunWatch } from './run-stops.js';
 
 export interface MessageHandlerOptions {
@@ -79,6 +84,16 @@ export interface MessageHandlerOptions {
    * mode a chat uses. Without it group answers see only their own conversation.
    */
   groupContext?: { room: RoomContext; mode(chatId: string): GroupContextMode | Promise<GroupContextMode> };
+  /**
+   * Confirms a Feishu message with Feishu before its answer or command reads anything on its
+   * behalf (memory, the quoted message, tools); a message Feishu does not confirm gets no reply
+   * and a `security.event`. Without it (tests of other parts) the event's claims are trusted.
+   */
+  originCheck?: MessageOriginCheck | undefined;
+  /** Per-chat settings (persona, model, tools…) read for every answer, and `/config`. */
+  chatSettings?: ChatSettings | undefined;
+  /** Who may change a group's settings (Feishu's chat API). */
+  chatAdmins?: ChatAdmins | undefined;
   now?: () => number;
 }
 
@@ -183,6 +198,9 @@ export function createMessageHandler({
     ...(resolveUserName === undefined ? {} : { resolveUserName }),
   }),
   groupContext,
+  originCheck,
+  chatSettings,
+  chatAdmins,
   now = Date.now,
 }: MessageHandlerOptions): JobHandler {
   const policy = createConversationPolicy({ policy: policySettings, store, budget });
@@ -196,7 +214,10 @@ export function createMessageHandler({
     if (job.job.kind === APPROVAL_JOB_KIND) return continueAfterDecision(read);
 
     let verdict: PolicyVerdict | undefined;
+    let origin: Promise<OriginCheck> | undefined;
     if (addressedToBot(message)) {
+      // Asked now, awaited only before an answer or command: it overlaps the lookups below.
+      origin = askOrigin(read, message);
       // Cached by the resolver: the answer below asks again without a second lookup.
       const userName = await lookUpUserName(message.sender.openId);
       bus.emit({
@@ -241,11 +262,62 @@ export function createMessageHandler({
         return;
       }
       case 'command':
-        return command(read, readable(message), decision.command);
-      case 'answer':
-        return answer(read, readable(message));
+      case 'answer': {
+        const confirmed = await confirmedOrigin(read, readable(message), origin);
+        if (confirmed === undefined) return;
+        return decision.action === 'command'
+          ? command(confirmed, readable(confirmed.message), decision.command)
+          : answer(confirmed, readable(confirmed.message));
+      }
     }
   };
+
+  /** Feishu's record of the message, for messages from Feishu when an origin check is wired. */
+  function askOrigin(read: MessageJob, message: NormalisedMessage): Promise<OriginCheck> | undefined {
+    if (originCheck === undefined || read.inbound.source === 'devtools') return undefined;
+    const asked = originCheck.confirm({
+      messageId: message.messageId,
+      chatId: message.chatId,
+      senderOpenId: message.sender.openId,
+    });
+    // Not awaited when the decision is to ignore or refuse; a failure then matters to nobody.
+    asked.catch(() => undefined);
+    return asked;
+  }
+
+  /**
+   * The job with Feishu's chat, sender and thread in place of the event's claims, or undefined
+   * when Feishu does not confirm the message (reported, no reply). A lookup that failed throws,
+   * so the job is retried.
+   */
+  async function confirmedOrigin(
+    read: MessageJob,
+    message: NormalisedMessage,
+    origin: Promise<OriginCheck> | undefined,
+  ): Promise<MessageJob | undefined> {
+    if (origin === undefined) return read;
+    const check = await origin;
+    const traceId = read.job.job.id;
+    if (!check.ok) {
+      bus.emit({ type: 'security.event', traceId, kind: 'message-origin', reason: check.reason });
+      log.warn(
+        { traceId, messageId: message.messageId, reason: check.reason, detail: check.detail },
+        'event refused: Feishu does not confirm its message in the chat and sender it names; no reply',
+      );
+      return undefined;
+    }
+    const { rootId: _root, parentId: _parent, threadId: _thread, ...rest } = message;
+    const { chatId, senderOpenId, rootId, parentId, threadId } = check.origin;
+    const confirmed: NormalisedMessage = {
+      ...rest,
+      chatId,
+      sender: { ...message.sender, openId: senderOpenId },
+      ...(rootId ? { rootId } : {}),
+      ...(parentId ? { parentId } : {}),
+      ...(threadId ? { threadId } : {}),
+    };
+    return { ...read, message: confirmed };
+  }
 
   async function command(read: MessageJob, message: NormalisedMessage, name: CommandName): Promise<void> {
     const sink = await startReply(read, replySinkFor);
@@ -267,7 +339,20 @@ export function createMessageHandler({
                 service: schedules,
                 target: proactiveTargetOf(message),
                 userId: message.sender.openId,
-                now: now(),
+              }),
+          }),
+      ...(chatSettings === undefined
+        ? {}
+        : {
+            config: () =>
+              runConfigCommand({
+                text: message.text,
+                chatId: message.chatId,
+                chatType: read.inbound.source === 'devtools' ? 'local' : message.chatType,
+                userId: message.sender.openId,
+                settings: chatSettings,
+                admins: chatAdmins,
+                resolveUserName,
               }),
           }),
     });
@@ -297,12 +382,15 @@ export function createMessageHandler({
     message: NormalisedMessage,
     history: readonly HistoryMessage[],
     traceId: string,
+    chosen: GroupContextMode | undefined,
   ): Promise<string> {
     if (groupContext === undefined || message.chatType !== 'group') return '';
-    const mode = await Promise.resolve(groupContext.mode(message.chatId)).catch((error: unknown) => {
-      log.warn({ traceId, err: error }, 'group context setting not readable: answering without it');
-      return 'off' as const;
-    });
+    const mode =
+      chosen ??
+      (await Promise.resolve(groupContext.mode(message.chatId)).catch((error: unknown) => {
+        log.warn({ traceId, err: error }, 'group context setting not readable: answering without it');
+        return 'off' as const;
+      }));
     const known = new Set(history.map((turn) => turn.messageId).filter((id): id is string => id !== undefined));
     const room = await groupContext.room.read({
       where: message,
@@ -371,6 +459,8 @@ export function createMessageHandler({
     const alreadyStored = earlier >= 0 || resume !== undefined;
     if (alreadyStored) history = history.slice(0, earlier);
 
+    // Read for every answer, so a change made with /config applies from the next message.
+    const settings = chatSettings === undefined ? undefined : await chatSettings.effective(message.chatId);
     const userName = await lookUpUserName(message.sender.openId);
     const context: ConversationContext = {
       traceId,
@@ -382,6 +472,9 @@ export function createMessageHandler({
       ...(message.threadId ? { threadId: message.threadId } : {}),
       ...(message.rootId ? { rootId: message.rootId } : {}),
       ...(message.parentId ? { parentId: message.parentId } : {}),
+      ...(settings === undefined
+        ? {}
+        : { disabledTools: settings.toolsOff, userReadsInGroup: settings.userReadsInGroup }),
       // "Tomorrow 9:00" means the chat's tomorrow: the schedule tools read times in this zone.
       ...(schedules === undefined ? {} : { timeZone: await schedules.timeZoneOf(message.chatId) }),
     };
@@ -397,12 +490,27 @@ export function createMessageHandler({
     // Downloading, extracting and transcribing happen here, in the job, never before the ack.
     const canSeeImages = vision.primarySeesImages || vision.visionModel !== undefined;
     let turn: ResolvedTurn | undefined;
+    const resolveStarted = now();
     try {
       if (resume === undefined)
         turn = await turns?.resolve(message, { jobId: job.job.id, traceId, signal, canSeeImages });
     } catch (error) {
       if (signal.aborted) await interrupted('');
       throw error;
+    }
+    const preferredModel =
+      turn !== undefined && turn.images > 0 && !vision.primarySeesImages ? vision.visionModel : undefined;
+    if (turn !== undefined) {
+      bus.emit({
+        type: 'turn.resolved',
+        traceId,
+        parts: turn.summary.join('\n'),
+        partCount: turn.summary.length,
+        images: turn.images,
+        ...(preferredModel === undefined ? {} : { model: preferredModel }),
+        notices: turn.notices.join('\n'),
+        elapsedMs: now() - resolveStarted,
+      });
     }
     // What memory keeps of the user's turn: text, documents' text (bounded), images by key.
     const asked = turn?.memoryText || message.text;
@@ -416,7 +524,9 @@ export function createMessageHandler({
     }
 
     const background =
-      chatType === 'local' || resume !== undefined ? '' : await roomBackground(message, history, traceId);
+      chatType === 'local' || resume !== undefined
+        ? ''
+        : await roomBackground(message, history, traceId, settings?.groupContext);
     // Write tools ask first, on Feishu only (the playground has no buttons to press).
     const chatGate = approvals !== undefined && chatType !== 'local' ? approvals.gate(message.chatId) : undefined;
     // The SDK asks again for the calls a continuation carries decisions for: they must still
@@ -428,21 +538,43 @@ export function createMessageHandler({
         : {
             alwaysAllowed: async (tool, callId) => !decided.has(callId) && (await chatGate.alwaysAllowed(tool, callId)),
           };
-    const preferredModel =
-      turn !== undefined && turn.images > 0 && !vision.primarySeesImages ? vision.visionModel : undefined;
-    const answer = await managerAgent.answer({
-      context,
-      history,
-      input: message.text,
-      ...(turn === undefined ? {} : { content: turn.content, quoted: turn.quoted ?? null }),
-      ...(preferredModel === undefined ? {} : { preferredModel }),
-      background,
-      // A stop ends the model call and any running tool, like a drain does, but the job is done.
-      signal: watch === undefined ? signal : AbortSignal.any([signal, watch.signal]),
-      onText: (text) => sink.update(text),
-      ...(gate === undefined ? {} : { approvals: gate }),
-      ...(resume === undefined || approvals === undefined ? {} : { continuation: approvals.continuation(resume) }),
-    });
+    const steps =
+      sink.progress === undefined
+        ? undefined
+        : trackRunSteps({ bus, traceId, onProgress: (progress) => sink.progress?.(progress) });
+    let answer: Awaited<ReturnType<ManagerAgent['answer']>>;
+    try {
+      answer = await managerAgent.answer({
+        context,
+        history,
+        input: message.text,
+        ...(turn === undefined ? {} : { content: turn.content, quoted: turn.quoted ?? null }),
+        ...(preferredModel === undefined ? {} : { preferredModel }),
+        background,
+        ...(settings === undefined
+          ? {}
+          : {
+              chat: {
+                persona: settings.persona,
+                language: settings.language,
+                model: settings.model,
+                specialistsOff: settings.specialistsOff,
+              },
+            }),
+        // A stop ends the model call and any running tool, like a drain does, but the job is done.
+        signal: watch === undefined ? signal : AbortSignal.any([signal, watch.signal]),
+        onText: (text) => {
+          steps?.textArrived();
+          sink.update(text);
+        },
+        ...(gate === undefined ? {} : { approvals: gate }),
+        ...(resume === undefined || approvals === undefined ? {} : { continuation: approvals.continuation(resume) }),
+      });
+    } finally {
+      // The panel is summed up and folded with the answer, whatever its outcome.
+      const final = steps?.finish();
+      if (final !== undefined) sink.progress?.(final);
+    }
 
     const stoppedVia = watch?.stoppedVia();
     if (stoppedVia !== undefined && !signal.aborted) {

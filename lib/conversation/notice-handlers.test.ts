@@ -56,4 +56,30 @@ describe('createNoticeHandler', () => {
     expect(sinks).toBe(0);
     expect(ignored).toEqual(['not allowed']);
   });
+
+  it.each([
+    ['sender_type bot', { senderType: 'bot' }, 'bot'],
+    ['sender_type app', { senderType: 'app' }, 'app'],
+    ['our own open_id, typed as a user', { userId: BOT_OPEN_ID }, 'self'],
+  ] as const)('sends no busy notice to a bot (%s), and counts it skipped', async (_name, sender, form) => {
+    const bus = createEventBus();
+    const skipped: string[] = [];
+    bus.subscribe((event) => {
+      if (event.type === 'message.bot-skipped') skipped.push(event.sender);
+    });
+    let sinks = 0;
+    const notice = createNoticeHandler({
+      bus,
+      log,
+      botOpenId: BOT_OPEN_ID,
+      replySinkFor: () => {
+        sinks += 1;
+        return createRecordingReplySink();
+      },
+      policy: config.policy,
+    });
+    await notice(jobContext(messageEvent({ text: 'ping', ...sender })));
+    expect(sinks).toBe(0);
+    expect(skipped).toEqual([form]);
+  });
 });

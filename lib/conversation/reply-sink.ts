@@ -18,6 +18,32 @@ export interface ReplySink {
   finish(finalText: string, summary?: string): Promise<void>;
   /** Closes the reply with what was said so far plus a short honest notice. */
   fail(partialText: string, notice: string): Promise<void>;
+  /**
+   * What the agent is doing (the steps so far, time since it started), the whole picture each
+   * time like `update`. Optional: a sink without a place to show it ignores it. Must not block.
+   */
+  progress?(progress: ReplyProgress): void;
+}
+
+/** One thing the agent did or is doing while it answers. */
+export interface ReplyStep {
+  kind: 'specialist' | 'tool';
+  /** The specialist's or tool's name. */
+  name: string;
+  state: 'running' | 'done' | 'failed';
+  /** How long it took, or has been running. */
+  elapsedMs: number;
+}
+
+/** The agent's progress as a reply shows it. */
+export interface ReplyProgress {
+  steps: readonly ReplyStep[];
+  /** Since the answer started. */
+  elapsedMs: number;
+  /** Steps left out of `steps` (only the newest are kept). */
+  omitted: number;
+  /** True once the answer is complete: the panel is summarised and folded. */
+  done: boolean;
 }
 
 /** Everything a ReplySink factory needs to answer one message (Feishu card, text, devtools). */

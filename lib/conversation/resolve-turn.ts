@@ -15,6 +15,8 @@ export type TurnContent = Array<TextPart | ImagePart>;
 
 export interface ResolvedTurn {
   content: TurnContent;
+  /** One line per content part, for the trace: what reached the model, without the bytes. */
+  summary: string[];
   /** The text of the message replied to, for the instructions (its attachments are in `content`). */
   quoted?: string;
   /** Short sentences the user must see (a file that could not be read, an image over the cap). */
@@ -58,6 +60,8 @@ export interface TurnResolverOptions {
   limits?: Partial<TurnLimits>;
   bus: EventBus;
   log?: Logger;
+  /** Sees each image that reaches the model (the devtools keep a small preview); must not throw. */
+  onImage?: (traceId: string, key: string, image: Uint8Array) => void;
   /** Display names for senders of quoted and forwarded messages; failures fall back to the id. */
   nameOf?: (senderId: string) => Promise<string | undefined>;
   now?: () => number;
@@ -126,6 +130,7 @@ export function createTurnResolver({
   bus,
   log,
   nameOf,
+  onImage,
   now = () => performance.now(),
 }: TurnResolverOptions): TurnResolver {
   const limits: TurnLimits = { ...DEFAULT_TURN_LIMITS, ...given };
@@ -246,6 +251,11 @@ export function createTurnResolver({
         turn.readable = true;
         if (label !== '') addText(turn, `[${label}the image below]`, '');
         turn.content.push({ type: 'image', image: resolved.image.bytes, mediaType: resolved.image.mediaType });
+        try {
+          onImage?.(context.traceId, part.key, resolved.image.bytes);
+        } catch (error) {
+          log?.debug({ traceId: context.traceId, err: errorMessage(error) }, 'image listener failed');
+        }
         turn.memory.push(`[image ${part.key}]`);
         emit({ ...done, outcome: 'ok' });
         return;
@@ -422,6 +432,7 @@ export function createTurnResolver({
       const readable = turn.readable || quoted !== undefined;
       return {
         content: turn.content,
+        summary: summarise(turn.content),
         ...(quoted === undefined ? {} : { quoted }),
         notices: turn.notices,
         images: turn.images,
@@ -435,4 +446,13 @@ export function createTurnResolver({
       });
     },
   };
+}
+
+/** `text (1 234 chars)` / `image (image/png, 3.1 KB)` per part, in order. */
+export function summarise(content: TurnContent): string[] {
+  return content.map((part) =>
+    part.type === 'text'
+      ? `text (${part.text.length} chars): ${part.text.slice(0, 80).replace(/\s+/g, ' ')}${part.text.length > 80 ? '…' : ''}`
+      : `image (${part.mediaType ?? 'image'}, ${part.image instanceof Uint8Array ? formatBytes(part.image.byteLength) : 'by URL'})`,
+  );
 }

@@ -25,6 +25,7 @@ export function createTurnResolverFromConfig({
   log,
   botOpenId,
   nameOf,
+  onImage,
 }: {
   config: Pick<Config, 'attachments' | 'model'>;
   feishuClient: FeishuClient | undefined;
@@ -32,6 +33,8 @@ export function createTurnResolverFromConfig({
   log: Logger;
   botOpenId?: (() => Promise<string | undefined>) | undefined;
   nameOf?: ((senderId: string) => Promise<string | undefined>) | undefined;
+  /** Sees each image that reaches the model (the devtools' previews). */
+  onImage?: ((traceId: string, key: string, image: Uint8Array) => void) | undefined;
 }): { turns: TurnResolver; close: () => Promise<void> } {
   const { attachments, model } = config;
   const extraction = createExtractionPool({ timeoutMs: attachments.extractTimeoutMs });
@@ -71,6 +74,7 @@ export function createTurnResolverFromConfig({
     bus,
     log,
     ...(nameOf === undefined ? {} : { nameOf }),
+    ...(onImage === undefined ? {} : { onImage }),
   });
   return { turns, close: () => extraction.close() };
 }

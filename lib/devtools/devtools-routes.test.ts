@@ -1,6 +1,7 @@
 import type { Hono } from 'hono';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fixture } from '../../test/support/attachment-fixtures.js';
 import { createApp } from '../app.js';
 import { createMetrics } from '../health/metrics.js';
 import type { AcceptResult, InboundEvent } from '../inbox/inbound-event.js';
@@ -9,6 +10,7 @@ import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { sleep } from '../util/sleep.js';
 import { withTimeout } from '../util/with-timeout.js';
+import { type AttachmentThumbnails, createAttachmentThumbnails } from './attachment-thumbnails.js';
 import { DEVTOOLS_COOKIE } from './devtools-auth.js';
 import { createDevtoolsReplies, type DevtoolsReplies } from './devtools-replies.js';
 import { AGENT_OFF_MESSAGE, devtoolsRoutes } from './devtools-routes.js';
@@ -50,6 +52,7 @@ async function harness({
   canAnswer = undefined as (() => boolean) | undefined,
   boundToLoopback = true,
   maxChatStreams = undefined as number | undefined,
+  thumbnails = undefined as AttachmentThumbnails | undefined,
 } = {}): Promise<Harness> {
   const clock = { now: Date.now() };
   const bus = createEventBus();
@@ -76,6 +79,7 @@ async function harness({
   };
   const routes = devtoolsRoutes({
     tracker,
+    thumbnails,
     replies,
     inbox: withInbox ? inbox : undefined,
     store,
@@ -219,6 +223,23 @@ describe('devtools access control', () => {
     for (const route of await everyRoute(h)) {
       expect([route.path, await call(h, route, { authorization: `Bearer ${TOKEN}` })]).toEqual([route.path, 200]);
     }
+  });
+
+  it('serves a preview of an image a user sent only with credentials, never cached by others', async () => {
+    const thumbnails = createAttachmentThumbnails();
+    await thumbnails.add('message:om_1', 'img_1', fixture('screenshot.png'));
+    const h = await harness({ thumbnails });
+    const path = '/devtools/api/traces/message%3Aom_1/attachments/img_1';
+    expect((await h.app.request(path)).status).toBe(401);
+    const preview = await h.app.request(path, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(preview.status).toBe(200);
+    expect(preview.headers.get('content-type')).toBe('image/jpeg');
+    expect(preview.headers.get('cache-control')).toContain('no-store');
+    expect(Buffer.from(await preview.arrayBuffer()).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+    const missing = await h.app.request('/devtools/api/traces/message%3Aom_1/attachments/img_2', {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(missing.status).toBe(404);
   });
 
   it('answers 401 to a wrong token, in the header or the cookie', async () => {

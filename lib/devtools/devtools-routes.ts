@@ -3,6 +3,7 @@ import { type Context, Hono } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import type { InboxReceiver } from '../inbox/inbound-event.js';
 import type { Job, Store } from '../store/store.js';
+import type { AttachmentThumbnails } from './attachment-thumbnails.js';
 import { createAuthThrottle, throttleClient } from './auth-throttle.js';
 import {
   DEVTOOLS_COOKIE,
@@ -26,6 +27,8 @@ export interface DevtoolsRoutesOptions
   extends Pick<DevtoolsStreamsOptions, 'heartbeatMs' | 'chatStreamMaxMs' | 'maxChatStreams'> {
   tracker: Tracker;
   replies: DevtoolsReplies;
+  /** Previews of images users sent, served at /api/traces/:id/attachments/:key. */
+  thumbnails?: AttachmentThumbnails | undefined;
   /** The inbox the playground feeds; without one POST /api/chat answers 503. */
   inbox?: InboxReceiver;
   store: Pick<Store, 'listJobs' | 'retryJob'>;
@@ -99,6 +102,7 @@ export const AGENT_OFF_MESSAGE =
  */
 export function devtoolsRoutes({
   tracker,
+  thumbnails,
   replies,
   inbox,
   store,
@@ -228,6 +232,18 @@ export function devtoolsRoutes({
   app.get('/api/traces/:id', async (c) => {
     const trace = await tracker.trace(c.req.param('id'));
     return trace ? c.json(trace) : c.json({ error: 'not_found', message: 'No such trace (it may have aged out)' }, 404);
+  });
+
+  app.get('/api/traces/:id/attachments/:key', (c) => {
+    const preview = thumbnails?.get(c.req.param('id'), c.req.param('key'));
+    if (preview === undefined) {
+      return c.json({ error: 'not_found', message: 'No preview of that image (it may have aged out)' }, 404);
+    }
+    return c.body(new Uint8Array(preview.bytes), 200, {
+      'content-type': preview.mediaType,
+      // A user's picture: never kept by a shared cache.
+      'cache-control': 'private, no-store',
+    });
   });
 
   app.get('/api/stats', async (c) => c.json(await tracker.stats()));

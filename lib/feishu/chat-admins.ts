@@ -3,14 +3,25 @@ import type { EventBus } from '../observe/event-bus.js';
 import { callFeishu } from './call-feishu.js';
 import type { FeishuClient } from './feishu-client.js';
 
+/** Who may change a chat's settings, as Feishu says now. */
+export interface ChatAdmins {
+  /**
+   * True when `openId` owns or manages the group (`im.v1.chat.get`: `owner_id`,
+   * `user_manager_id_list`). Throws when Feishu cannot say (the caller refuses and tells why).
+   */
+  isAdmin(chatId: string, openId: string): Promise<boolean>;
+}
+
 export interface ChatAdminsOptions {
   client: FeishuClient;
   bus: EventBus;
-  /** A chat's owner and managers are read again after this long. Default 60 s. */
+  /**
+   * An answer is reused this long: a `/config` burst asks Feishu once, and a removed admin loses
+   * the right within this time. Default 30 s.
+   */
   ttlMs?: number;
-  /** Chats remembered at most; the least recently asked about is forgotten first. */
+  /** Chats remembered at most (least recently asked forgotten first). */
   maxChats?: number;
-  /** A card callback must be answered within 3 s: the lookup gets less than that. */
   timeoutMs?: number;
   now?: () => number;
 }
@@ -21,26 +32,25 @@ interface Entry {
 }
 
 /**
- * Whether someone administers a chat (its owner or one of its managers), from Feishu's chat API
- * (`im.v1.chat.get` with open_ids), cached per chat. A failed lookup answers false: pressing
- * another person's button is refused rather than allowed when Feishu cannot say.
+ * Chat owners and managers from Feishu's chat API, never from the event (an event says who
+ * wrote, not what they may do). Cached briefly and bounded.
  *
  * @example
- * const isChatAdmin = createChatAdminCheck({ client, bus });
- * await isChatAdmin('oc_1', 'ou_2'); // true for the group's owner
+ * const admins = createChatAdmins({ client, bus });
+ * if (!(await admins.isAdmin(message.chatId, message.sender.openId))) return 'Only the owner or a group admin can change settings.';
  */
-export function createChatAdminCheck({
+export function createChatAdmins({
   client,
   bus,
-  ttlMs = 60_000,
+  ttlMs = 30_000,
   maxChats = 1_000,
-  timeoutMs = 1_500,
+  timeoutMs = 5_000,
   now = Date.now,
-}: ChatAdminsOptions): ChatAdminCheck {
-  const chats = new Map<string, Entry>();
+}: ChatAdminsOptions): ChatAdmins {
+  const cache = new Map<string, Entry>();
 
-  async function admins(chatId: string): Promise<ReadonlySet<string>> {
-    const cached = chats.get(chatId);
+  async function adminsOf(chatId: string): Promise<ReadonlySet<string>> {
+    const cached = cache.get(chatId);
     if (cached !== undefined && cached.expiresAt > now()) return cached.admins;
     const body = await callFeishu(
       bus,
@@ -48,19 +58,31 @@ export function createChatAdminCheck({
       () => client.im.v1.chat.get({ path: { chat_id: chatId }, params: { user_id_type: 'open_id' } }),
       { client, timeoutMs },
     );
-    const ids = new Set<string>(body?.data?.user_manager_id_list ?? []);
-    if (body?.data?.owner_id) ids.add(body.data.owner_id);
-    chats.delete(chatId);
-    chats.set(chatId, { admins: ids, expiresAt: now() + ttlMs });
-    while (chats.size > maxChats) chats.delete(chats.keys().next().value as string);
-    return ids;
+    const admins = new Set<string>(body.data?.user_manager_id_list ?? []);
+    if (body.data?.owner_id_type === 'open_id' && body.data.owner_id) admins.add(body.data.owner_id);
+    cache.delete(chatId);
+    cache.set(chatId, { admins, expiresAt: now() + ttlMs });
+    while (cache.size > maxChats) cache.delete(cache.keys().next().value as string);
+    return admins;
   }
 
-  return async (chatId, userId) => {
-    try {
-      return (await admins(chatId)).has(userId);
-    } catch {
-      return false;
-    }
+  return {
+    async isAdmin(chatId, openId) {
+      if (openId === '') return false;
+      return (await adminsOf(chatId)).has(openId);
+    },
   };
+}
+
+/**
+ * The yes/no form card buttons and typed stops use: a failed lookup answers false, so pressing
+ * another person's button is refused rather than allowed when Feishu cannot say.
+ *
+ * @example
+ * const isChatAdmin = createChatAdminCheck({ client, bus });
+ * await isChatAdmin('oc_1', 'ou_2'); // true for the group's owner
+ */
+export function createChatAdminCheck(options: ChatAdminsOptions | { admins: ChatAdmins }): ChatAdminCheck {
+  const admins = 'admins' in options ? options.admins : createChatAdmins(options);
+  return (chatId, userId) => admins.isAdmin(chatId, userId).catch(() => false);
 }

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildCardActionEvent } from '../../test/fakes/event-sender.js';
+import { buildBotMembershipEvent, buildCardActionEvent } from '../../test/fakes/event-sender.js';
 import { startFakeLongConnection } from '../../test/fakes/fake-long-connection.js';
 import { messageEnvelope } from '../../test/support/ingress-events.js';
 import type { AcceptResult, InboundEvent } from '../inbox/inbound-event.js';
@@ -129,6 +129,37 @@ describe('long connection event handling (the SDK dispatcher, without WS frames)
       },
     ]);
     expect(seenAt).toBe(1234);
+  });
+
+  it('passes the bot joining a group to the inbox with the event body as Feishu sent it', async () => {
+    const accepted: InboundEvent[] = [];
+    const dispatcher = messageEventDispatcher({
+      inbox: {
+        accept: async (event): Promise<AcceptResult> => {
+          accepted.push(event);
+          return { status: 'accepted', jobId: 'event:ev-added' };
+        },
+      },
+      log: silentLogger(),
+      now: () => 99,
+    });
+    const envelope = buildBotMembershipEvent({
+      kind: 'added',
+      chatId: 'oc_joined',
+      eventId: 'ev-added',
+      createTime: 5,
+    });
+    await dispatcher.invoke(envelope, { needCheck: false });
+    expect(accepted).toEqual([
+      {
+        source: 'websocket',
+        eventId: 'ev-added',
+        eventType: 'im.chat.member.bot.added_v1',
+        createdAt: 5,
+        receivedAt: 99,
+        event: envelope.event,
+      },
+    ]);
   });
 
   it('throws when the inbox cannot persist, so the SDK answers 500 and Feishu re-delivers', async () => {

@@ -1,4 +1,5 @@
 import * as lark from '@larksuiteoapi/node-sdk';
+import { BOT_ADDED_EVENT, BOT_REMOVED_EVENT } from '../conversation/chat-membership.js';
 import type { InboundEvent, InboxReceiver } from '../inbox/inbound-event.js';
 import { MESSAGE_EVENT_TYPE } from '../inbox/inbox.js';
 import type { Logger } from '../log.js';
@@ -59,7 +60,12 @@ function text(value: unknown): string | undefined {
 }
 
 /** The SDK hands handlers the v2 envelope flattened: header fields and event fields side by side. */
-export function inboundFromLongConnection(data: JsonObject, receivedAt: number): InboundEvent | undefined {
+export function inboundFromLongConnection(
+  data: JsonObject,
+  receivedAt: number,
+  /** The event body; default: a message event's `sender` and `message`. */
+  event: unknown = { sender: data.sender, message: data.message },
+): InboundEvent | undefined {
   const eventId = text(data.event_id);
   if (eventId === undefined) return undefined;
   const createdAt = Number(data.create_time);
@@ -69,8 +75,14 @@ export function inboundFromLongConnection(data: JsonObject, receivedAt: number):
     eventType: text(data.event_type) ?? MESSAGE_EVENT_TYPE,
     createdAt: Number.isFinite(createdAt) && createdAt > 0 ? createdAt : receivedAt,
     receivedAt,
-    event: { sender: data.sender, message: data.message },
+    event,
   };
+}
+
+/** The body of a bot-added/removed event, taken back out of the SDK's flattened envelope. */
+function membershipBody(data: JsonObject): JsonObject {
+  const { chat_id, operator_id, external, operator_tenant_key, name, i18n_names } = data;
+  return { chat_id, operator_id, external, operator_tenant_key, name, i18n_names };
 }
 
 /**
@@ -104,6 +116,20 @@ export function messageEventDispatcher({
         // Throwing makes the SDK answer 500, so Feishu delivers the event again later.
         if (result.status === 'unavailable') throw new Error(`inbox unavailable: ${result.reason}`);
       },
+      // The bot joining or leaving a group: a welcome, and its state purged later.
+      ...Object.fromEntries(
+        [BOT_ADDED_EVENT, BOT_REMOVED_EVENT].map((type) => [
+          type,
+          async (data: JsonObject) => {
+            const receivedAt = now();
+            onEvent(receivedAt);
+            const inbound = inboundFromLongConnection({ ...data, event_type: type }, receivedAt, membershipBody(data));
+            if (inbound === undefined) return;
+            const result = await inbox.accept(inbound);
+            if (result.status === 'unavailable') throw new Error(`inbox unavailable: ${result.reason}`);
+          },
+        ]),
+      ),
       // The SDK flattens the envelope: header fields (event_id) beside the event's own fields.
       ...(onCardAction === undefined
         ? {}

@@ -62,6 +62,12 @@ export function requiredScopes(config: Pick<Config, 'feishu'>): ScopeRequirement
       on,
     },
     {
+      feature: 'read pictures, files and voice messages people send, quotes and forwarded bundles',
+      anyOf: ['im:message:readonly', 'im:message', 'im:message.history:readonly'],
+      level: 'optional',
+      on,
+    },
+    {
       feature: 'read group history (group chats also need this sensitive scope)',
       anyOf: ['im:message.group_msg'],
       level: 'optional',

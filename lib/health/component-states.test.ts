@@ -108,6 +108,23 @@ describe('componentStates', () => {
     expect(report(withModel).states.store).toEqual({ kind: 'sqlite', state: 'ok' });
   });
 
+  it('shows a row per MCP server, and degrades (by name and reason) while one is not connected', () => {
+    const row = { transport: 'stdio' as const, offeredTools: 5, skippedTools: 1, agents: ['manager'], restarts: 0 };
+    const ready = report(withModel, { mcpServers: () => [{ name: 'orders', state: 'ready', ...row }] });
+    expect(ready.states.mcp).toEqual({ orders: { state: 'ready', ...row } });
+    expect(ready.floors).toEqual([]);
+    const down = report(withModel, {
+      mcpServers: () => [
+        { name: 'orders', state: 'restarting', ...row, restarts: 2, lastError: 'the connection closed' },
+      ],
+    });
+    expect(down.states.mcp?.orders).toMatchObject({ state: 'restarting', restarts: 2 });
+    expect(down.floors).toEqual([
+      { status: 'degraded', reason: 'MCP server orders is restarting: the connection closed' },
+    ]);
+    expect(report(withModel).states).not.toHaveProperty('mcp');
+  });
+
   it('reports the store down while it answers but cannot write', () => {
     const states = componentStates({
       feishu: loadConfig({}).feishu,

@@ -51,6 +51,22 @@ export interface ComponentStates {
   store: DependencyComponent & { kind: string };
   /** Present when Redis is configured (STORE_URL=redis://…). */
   redis?: DependencyComponent;
+  /** One row per MCP server (MCP_SERVERS_FILE), by name; absent without servers. */
+  mcp?: Record<string, McpServerComponent>;
+}
+
+/** An MCP server's row: its connection and what it offers to whom. */
+export interface McpServerComponent {
+  transport: 'stdio' | 'http';
+  state: 'connecting' | 'ready' | 'restarting' | 'closed';
+  /** Tools offered to the agents / not offered because they may write. */
+  offeredTools: number;
+  skippedTools: number;
+  /** `manager`, or the specialists the entry names. */
+  agents: string[];
+  restarts: number;
+  lastError?: string;
+  nextAttemptAt?: string;
 }
 
 /** The component states plus the status floor they impose, each with its reason. */
@@ -84,6 +100,8 @@ export interface ComponentStatesOptions {
   connectionStatus?: () => ConnectionStatus | undefined;
   /** Whether a handler answers messages (the manager agent, or a stand-in wired by a test). */
   canAnswer: () => boolean;
+  /** The MCP servers' live rows, read per request; none when no servers are configured. */
+  mcpServers?: () => ReadonlyArray<McpServerComponent & { name: string }>;
 }
 
 /**
@@ -100,6 +118,7 @@ export function componentStates({
   storeKind,
   connectionStatus = () => undefined,
   canAnswer,
+  mcpServers = () => [],
 }: ComponentStatesOptions): (context: ComponentContext) => ComponentReport {
   const models = [model.primary, ...model.fallbacks].filter((name): name is string => name !== undefined);
   const agentOff = agentOffReason(model);
@@ -139,6 +158,17 @@ export function componentStates({
     const storeState: DependencyComponent =
       storeFailure === undefined ? { state: 'ok' } : { state: 'down', error: storeFailure.error ?? 'no answer' };
 
+    const servers = mcpServers();
+    // A server that is not connected takes its tools away: degraded, by name, until it is back.
+    for (const server of servers) {
+      if (server.state !== 'ready') {
+        floors.push({
+          status: 'degraded',
+          reason: `MCP server ${server.name} is ${server.state}${server.lastError ? `: ${server.lastError}` : ''}`,
+        });
+      }
+    }
+
     return {
       states: {
         agent,
@@ -150,6 +180,9 @@ export function componentStates({
         },
         store: { kind: storeKind, ...storeState },
         ...(storeKind === 'redis' ? { redis: storeState } : {}),
+        ...(servers.length === 0
+          ? {}
+          : { mcp: Object.fromEntries(servers.map(({ name, ...row }) => [name, row] as const)) }),
       },
       floors,
     };

@@ -4,6 +4,7 @@ import type { Store } from '../store/store.js';
 import { errorMessage } from '../util/error-message.js';
 import { withTimeout } from '../util/with-timeout.js';
 import type { ComponentContext, ComponentReport, ComponentStates } from './component-states.js';
+import type { ConcurrencyReport } from './concurrency-report.js';
 import type { HealthMonitor } from './health-monitor.js';
 import { type HealthStatus, STATUS_RANK } from './health-rules.js';
 import type { HealthSnapshot } from './health-snapshot.js';
@@ -46,6 +47,8 @@ export interface HealthRoutesOptions {
   components?: (context: ComponentContext) => ComponentReport;
   /** A check that has not answered by then has failed. Default 2 000 ms. */
   checkTimeoutMs?: number;
+  /** The adaptive concurrency of agent runs, read per request (absent without a model). */
+  concurrency?: () => ConcurrencyReport | undefined;
   now?: () => number;
 }
 
@@ -56,6 +59,7 @@ export interface HealthBody extends HealthSnapshot, Partial<Omit<ComponentStates
   instance: string | undefined;
   phase: Readiness['phase'];
   checks: CheckResult[];
+  concurrency?: ConcurrencyReport;
 }
 
 const NO_STORE = { 'Cache-Control': 'no-store' };
@@ -69,7 +73,7 @@ const NO_STORE = { 'Cache-Control': 'no-store' };
  * (await healthSnapshot()).status; // 'healthy'
  */
 export function healthReport(options: HealthRoutesOptions): () => Promise<HealthBody> {
-  const { monitor, readiness, startedAt, instanceId, components, now = Date.now } = options;
+  const { monitor, readiness, startedAt, instanceId, components, concurrency, now = Date.now } = options;
   const runChecks = checkRunner(options);
   return async () => {
     const snapshot = monitor.snapshot();
@@ -83,6 +87,7 @@ export function healthReport(options: HealthRoutesOptions): () => Promise<Health
       reasons.push(`check ${result.name} failed: ${result.error}`);
     }
     const report = components?.({ snapshot, checks: results });
+    const admitted = concurrency?.();
     for (const floor of report?.floors ?? []) {
       if (STATUS_RANK[floor.status] > STATUS_RANK[status]) status = floor.status;
       reasons.push(floor.reason);
@@ -96,6 +101,7 @@ export function healthReport(options: HealthRoutesOptions): () => Promise<Health
       instance: instanceId,
       phase: readiness.phase,
       checks: results,
+      ...(admitted === undefined ? {} : { concurrency: admitted }),
     };
   };
 }

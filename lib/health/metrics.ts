@@ -6,6 +6,7 @@ import type { EventBus } from '../observe/event-bus.js';
 import type { JobCounts } from '../store/store.js';
 import { withTimeout } from '../util/with-timeout.js';
 import { CappedNameMap } from './capped-name-map.js';
+import type { ConcurrencyReport } from './concurrency-report.js';
 import type { HealthMonitor } from './health-monitor.js';
 import type { HealthStatus } from './health-rules.js';
 
@@ -29,6 +30,8 @@ export interface MetricsOptions {
   maxSpendSubjects?: number;
   /** A scrape does not wait longer than this for `countJobs`. Default 2 000 ms. */
   scrapeTimeoutMs?: number;
+  /** Read at scrape time for the adaptive concurrency gauges. */
+  concurrency?: () => ConcurrencyReport | undefined;
 }
 
 export interface BotMetrics {
@@ -86,6 +89,7 @@ export function createMetrics({
   maxApis = 64,
   maxSpendSubjects = 100,
   scrapeTimeoutMs = 2_000,
+  concurrency,
 }: MetricsOptions): BotMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ instance: instanceId });
@@ -132,6 +136,18 @@ export function createMetrics({
     name: `${PREFIX}bot_messages_skipped_total`,
     help: 'Messages from bots neither answered nor noticed, by sender (bot, app, self: our own open_id).',
     labelNames: ['sender'] as const,
+    registers,
+  });
+  const securityEvents = new Counter({
+    name: `${PREFIX}security_events_total`,
+    help: 'Events that look like an attack, by kind and reason (message-origin: Feishu does not confirm the message an event names).',
+    labelNames: ['kind', 'reason'] as const,
+    registers,
+  });
+  const scheduleRuns = new Counter({
+    name: `${PREFIX}schedule_runs_total`,
+    help: 'Due times of schedules handled, by outcome (ran, skipped as missed, duplicate after a crash).',
+    labelNames: ['outcome'] as const,
     registers,
   });
   const jobsQueued = new Counter({
@@ -231,6 +247,61 @@ export function createMetrics({
     labelNames: ['model', 'state'] as const,
     registers,
   });
+  const limitChanges = new Counter({
+    name: `${PREFIX}concurrency_limit_changes_total`,
+    help: "Changes of a model's adaptive concurrency limit, by direction (raised, cut).",
+    labelNames: ['model', 'direction'] as const,
+    registers,
+  });
+  new Gauge({
+    name: `${PREFIX}concurrency_limit`,
+    help: 'Agent runs admitted at once now (adaptive, within MAX_CONCURRENT_JOBS).',
+    registers,
+    collect() {
+      const report = concurrency?.();
+      if (report !== undefined) this.set(report.limit);
+    },
+  });
+  new Gauge({
+    name: `${PREFIX}concurrency_ceiling`,
+    help: 'MAX_CONCURRENT_JOBS: the hard ceiling of the adaptive limit.',
+    registers,
+    collect() {
+      const report = concurrency?.();
+      if (report !== undefined) this.set(report.ceiling);
+    },
+  });
+  new Gauge({
+    name: `${PREFIX}agent_runs_running`,
+    help: 'Agent runs (answer jobs) running now in this process.',
+    registers,
+    collect() {
+      const report = concurrency?.();
+      if (report !== undefined) this.set(report.running);
+    },
+  });
+  new Gauge({
+    name: `${PREFIX}model_concurrency_limit`,
+    help: "A model's adaptive concurrency limit now.",
+    labelNames: ['model'] as const,
+    registers,
+    collect() {
+      for (const [model, reading] of Object.entries(concurrency?.()?.byModel ?? {})) {
+        this.set({ model: models.value(model) }, reading.limit);
+      }
+    },
+  });
+  new Gauge({
+    name: `${PREFIX}model_requests_in_flight`,
+    help: 'Requests to a model in flight now.',
+    labelNames: ['model'] as const,
+    registers,
+    collect() {
+      for (const [model, reading] of Object.entries(concurrency?.()?.byModel ?? {})) {
+        this.set({ model: models.value(model) }, reading.inFlight);
+      }
+    },
+  });
   const errors = new Counter({
     name: `${PREFIX}errors_total`,
     help: 'Errors by category.',
@@ -309,6 +380,9 @@ export function createMetrics({
   for (const kind of ['uncaughtException', 'unhandledRejection']) processErrors.inc({ kind }, 0);
   for (const outcome of ['done', 'retry', 'dead', 'released']) jobsFinished.inc({ outcome }, 0);
   for (const sender of ['bot', 'app', 'self']) botMessagesSkipped.inc({ sender }, 0);
+  for (const reason of ['MESSAGE_UNKNOWN', 'CHAT_MISMATCH', 'SENDER_MISMATCH']) {
+    securityEvents.inc({ kind: 'message-origin', reason }, 0);
+  }
   setConnection('off', 0);
 
   function setConnection(state: ConnectionState, count: number) {
@@ -388,11 +462,17 @@ export function createMetrics({
       case 'event.dropped':
         eventsDropped.inc({ source: event.source, reason: event.reason });
         break;
+      case 'security.event':
+        securityEvents.inc({ kind: event.kind, reason: event.reason });
+        break;
       case 'message.bot-skipped':
         botMessagesSkipped.inc({ sender: event.sender });
         break;
       case 'job.queued':
         jobsQueued.inc({ kind: kinds.value(event.kind) });
+        break;
+      case 'schedule.run':
+        scheduleRuns.inc({ outcome: event.outcome });
         break;
       case 'job.started':
         jobsStarted.inc();
@@ -450,6 +530,12 @@ export function createMetrics({
           model: models.value(event.model),
           outcome: event.outcome,
           category: event.outcome === 'success' ? 'none' : (event.category ?? 'OTHER'),
+        });
+        break;
+      case 'model.concurrency':
+        limitChanges.inc({
+          model: models.value(event.model),
+          direction: event.limit > event.previous ? 'raised' : 'cut',
         });
         break;
       case 'model.breaker': {

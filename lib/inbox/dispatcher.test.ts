@@ -115,6 +115,34 @@ describe('dispatcher', () => {
     expect(peak).toBe(2);
   });
 
+  it('follows an adaptive limit read at every claim, and admits more once woken after it grows', async () => {
+    let limit = 1;
+    let running = 0;
+    let peak = 0;
+    const gates = Array.from({ length: 4 }, () => deferred());
+    for (let index = 0; index < 4; index++) {
+      await store.enqueue({ id: `j${index}`, lane: `chat:${index}`, kind: 'answer', payload: {} });
+    }
+    const dispatcher = start(
+      {
+        answer: async ({ job }) => {
+          running += 1;
+          peak = Math.max(peak, running);
+          await gates[Number(job.id.slice(1))]!.promise;
+          running -= 1;
+        },
+      },
+      { concurrency: () => limit, pollIntervalMs: 60_000 },
+    );
+    await waitFor(() => running === 1);
+    limit = 3;
+    dispatcher.wake('answer');
+    await waitFor(() => running === 3);
+    expect(peak).toBe(3);
+    for (const gate of gates) gate.resolve();
+    await waitFor(async () => (await store.countJobs()).done === 4);
+  });
+
   it('runs a busy notice even while every agent slot is taken', async () => {
     const gate = deferred();
     const noticed: string[] = [];

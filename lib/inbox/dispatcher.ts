@@ -15,8 +15,11 @@ export interface DispatcherOptions {
   owner: string;
   /** One handler per job kind; only kinds with a handler are claimed. */
   handlers: Readonly<Record<string, JobHandler>>;
-  /** Most jobs running at once in the main pool (agent runs), not counting `reservedKinds`. */
-  concurrency: number;
+  /**
+   * Most jobs running at once in the main pool (agent runs), not counting `reservedKinds`; a
+   * function is read at every claim (the model chain's adaptive limit). Call `wake` when it grows.
+   */
+  concurrency: number | (() => number);
   /**
    * Kinds that run in a small pool of their own, never waiting behind the main `concurrency` cap:
    * a short reply about the overload (the busy notice) must not wait for the overload to clear.
@@ -117,7 +120,10 @@ export function createDispatcher({
     main: Object.keys(handlers).filter((kind) => !reservedKinds.includes(kind)),
     reserved: reservedKinds.filter((kind) => kind in handlers),
   };
-  const capOf: Record<Pool, number> = { main: concurrency, reserved: reservedConcurrency };
+  const capOf: Record<Pool, () => number> = {
+    main: typeof concurrency === 'number' ? () => concurrency : () => Math.max(1, Math.floor(concurrency())),
+    reserved: () => reservedConcurrency,
+  };
   const runningIn: Record<Pool, number> = { main: 0, reserved: 0 };
   const inFlight = new Map<string, RunningJob>();
   let started = false;
@@ -163,7 +169,7 @@ export function createDispatcher({
         wanted.reserved = false;
         // The reserved pool first: its jobs are the quick replies that must not wait.
         for (const pool of ['reserved', 'main'] as const) {
-          while (round[pool] && !stopping && runningIn[pool] < capOf[pool]) {
+          while (round[pool] && !stopping && runningIn[pool] < capOf[pool]()) {
             const job = await claim(kindsOf[pool]);
             if (job === null) break;
             if (await handBackIfStopping(job)) break;
@@ -390,7 +396,7 @@ export function createDispatcher({
         return;
       }
       const pool: Pool = reservedKinds.includes(kind) ? 'reserved' : 'main';
-      if (runningIn[pool] >= capOf[pool]) return;
+      if (runningIn[pool] >= capOf[pool]()) return;
       void pump({ main: pool === 'main', reserved: pool === 'reserved' });
     },
     drain,

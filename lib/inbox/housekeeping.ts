@@ -8,6 +8,8 @@ export interface HousekeepingOptions {
   retentionMs: number;
   /** Conversations whose newest message is older than this are forgotten (MEMORY_RETENTION_DAYS). */
   historyRetentionMs?: number;
+  /** More bounded clean-ups run in each pass after the purges (e.g. chats the bot left). */
+  extraPasses?: readonly { name: string; run(): Promise<unknown> }[];
   intervalMs?: number;
   now?: () => number;
 }
@@ -35,6 +37,7 @@ export function startHousekeeping({
   log,
   retentionMs,
   historyRetentionMs,
+  extraPasses = [],
   intervalMs = 10 * 60_000,
   now = Date.now,
 }: HousekeepingOptions): Housekeeping {
@@ -45,6 +48,12 @@ export function startHousekeeping({
     if (historyRetentionMs !== undefined) {
       const forgotten = await store.purgeHistory(now() - historyRetentionMs);
       if (forgotten > 0) log.info({ conversations: forgotten }, 'forgot conversations idle past MEMORY_RETENTION_DAYS');
+    }
+    for (const extra of extraPasses) {
+      // One failing clean-up must not stop the others; it is tried again at the next pass.
+      await extra
+        .run()
+        .catch((error: unknown) => log.warn({ err: error, pass: extra.name }, 'housekeeping pass failed'));
     }
     return deleted;
   };

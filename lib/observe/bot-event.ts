@@ -19,9 +19,32 @@ export type BotEvent =
    * dedupe keys may be gone, so it could be answered twice).
    */
   | { type: 'event.dropped'; traceId: string; source: EventSource; reason: 'stale' }
+  /**
+   * Something that looks like an attack. `message-origin`: Feishu does not confirm the message an
+   * event names in the chat and from the sender it claims (a forged event); the job ends unanswered.
+   */
+  | {
+      type: 'security.event';
+      traceId: string;
+      kind: 'message-origin';
+      reason: 'MESSAGE_UNKNOWN' | 'CHAT_MISMATCH' | 'SENDER_MISMATCH';
+    }
   /** A message from a bot (`bot`/`app` sender type, or our own open_id: `self`), neither answered nor noticed. */
   | { type: 'message.bot-skipped'; traceId: string; sender: 'bot' | 'app' | 'self' }
   | { type: 'job.queued'; traceId: string; jobId: string; lane: string; kind: string }
+  /**
+   * A schedule's due time was handled: its run enqueued (`ran`), skipped with a note because it
+   * was missed by too much (`skipped`), or found already enqueued by an instance that died before
+   * recording it (`duplicate`). `traceId` is the run's job id.
+   */
+  | {
+      type: 'schedule.run';
+      traceId: string;
+      scheduleId: string;
+      chatId: string;
+      outcome: 'ran' | 'skipped' | 'duplicate';
+      lateMs: number;
+    }
   | { type: 'job.started'; traceId: string; jobId: string; lane: string; attempt: number }
   | {
       type: 'job.finished';
@@ -94,6 +117,19 @@ export type BotEvent =
   | { type: 'agent.delegation'; traceId: string; from: string; to: string; task: string }
   | AttachmentResolvedEvent
   | {
+      type: 'turn.resolved';
+      traceId: string;
+      /** What reached the model for the user's turn, one line per part, in order (no bytes); flat like every event. */
+      parts: string;
+      partCount: number;
+      images: number;
+      /** The model asked first for this turn (VISION_MODEL for images), when not MODEL. */
+      model?: string;
+      /** Notices shown to the user beside the answer, one a line. */
+      notices: string;
+      elapsedMs: number;
+    }
+  | {
       type: 'tool.call';
       traceId: string;
       agent: string;
@@ -128,6 +164,14 @@ export type BotEvent =
       outcome: 'success' | 'error' | 'refused';
       latencyMs: number;
       category?: ErrorCategory;
+    }
+  | {
+      /** A model's adaptive concurrency limit changed, and why (grown, or cut on a 429 or a latency spike). */
+      type: 'model.concurrency';
+      model: string;
+      limit: number;
+      previous: number;
+      reason: string;
     }
   | {
       /** A model's circuit breaker changed state; `cooldownMs` and `category` when it opened. */

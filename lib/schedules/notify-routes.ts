@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { bodyLimit } from '../http/body-limit.js';
 import type { Logger } from '../log.js';
+import type { EventBus } from '../observe/event-bus.js';
 import { type Store, StoreUnavailableError } from '../store/store.js';
 import { secretMatcher } from '../util/secret-matcher.js';
 import { type ProactivePayload, proactiveJob, proactivePayload } from './proactive-job.js';
@@ -12,6 +13,10 @@ export interface NotifyRoutesOptions {
   token: string;
   store: Store;
   log: Logger;
+  /** Gets `job.queued` for an accepted request. */
+  bus?: EventBus;
+  /** ALLOWED_CHAT_IDS: when not empty, only these chats may be posted into. */
+  allowedChatIds?: readonly string[];
   /** NOTIFY_BODY_LIMIT_BYTES. */
   bodyLimitBytes?: number;
   /** Called after a job is enqueued (the dispatcher's `wake`). */
@@ -50,6 +55,8 @@ export function notifyRoutes({
   token,
   store,
   log,
+  bus,
+  allowedChatIds = [],
   bodyLimitBytes = 16 * 1024,
   onEnqueued,
   now = Date.now,
@@ -85,6 +92,9 @@ export function notifyRoutes({
         return c.json({ error: 'invalid_request', fields }, 400);
       }
       const request = parsed.data;
+      if (allowedChatIds.length > 0 && !allowedChatIds.includes(request.chatId)) {
+        return c.json({ error: 'chat_not_allowed', message: 'the chat is not in ALLOWED_CHAT_IDS' }, 403);
+      }
       const requestHash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
       const id = `notify-${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
       const payload: ProactivePayload = {
@@ -103,6 +113,7 @@ export function notifyRoutes({
       try {
         const job = proactiveJob(id, payload);
         if (await store.enqueue(job, now())) {
+          bus?.emit({ type: 'job.queued', traceId: id, jobId: id, lane: job.lane, kind: job.kind });
           onEnqueued?.(job);
           log.info({ jobId: id, action: request.action, chatId: request.chatId }, 'notify accepted');
           return c.json(answer, 202);

@@ -3,7 +3,7 @@ import type { ManagerAgent } from '../agents/manager-agent.js';
 import { JobAbortedError } from '../conversation/handle-message.js';
 import type { ReplySink } from '../conversation/reply-sink.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
-import { createReplySinkForJob } from '../feishu/reply/reply-for-job.js';
+import { createReplySinkForJob, REPLY_CHECKPOINT_KEY } from '../feishu/reply/reply-for-job.js';
 import { conversationKey } from '../inbox/conversation-key.js';
 import type { JobContext, JobHandler } from '../inbox/job-handler.js';
 import type { Logger } from '../log.js';
@@ -33,6 +33,7 @@ export class ProactivePayloadError extends Error {
   }
 }
 
+const GIVEN_UP_NOTICE = 'Sorry, I could not finish this scheduled post.';
 const NO_AGENT_NOTICE = 'A scheduled task came due, but no model is configured to run it.';
 const INTERRUPTED_NOTICE = 'I was interrupted by a restart and will pick this up again in a moment.';
 
@@ -46,6 +47,50 @@ const INTERRUPTED_NOTICE = 'I was interrupted by a restart and will pick this up
  * @example
  * handlers.proactive = createProactiveHandler({ feishuClient, bus, log, managerAgent, store });
  */
+/**
+ * What a `proactive` job that was given up on (dead letter) leaves in the chat: a card it had
+ * started is closed with a short notice instead of streaming forever; nothing is posted when no
+ * card was started.
+ *
+ * @example
+ * onDeadLetter: (job, error) => (job.job.kind === PROACTIVE_JOB_KIND ? proactiveDeadLetter(job) : messageDeadLetter(job, error)),
+ */
+export function createProactiveDeadLetter(
+  options: Pick<ProactiveHandlerOptions, 'feishuClient' | 'bus' | 'log' | 'cardUpdatesPerSecond'>,
+): (job: JobContext) => Promise<void> {
+  return async (job) => {
+    const { checkpoint } = job.job;
+    if (typeof checkpoint !== 'object' || checkpoint === null || !(REPLY_CHECKPOINT_KEY in checkpoint)) return;
+    const parsed = proactivePayload.safeParse(job.job.payload);
+    if (!parsed.success) return;
+    const sink = proactiveSink(options, job, parsed.data);
+    await sink.start();
+    await sink.fail('', GIVEN_UP_NOTICE);
+  };
+}
+
+/** A new card in the target chat (or a reply in its topic), bound to the job like any reply. */
+function proactiveSink(
+  {
+    feishuClient,
+    bus,
+    log,
+    cardUpdatesPerSecond,
+  }: Pick<ProactiveHandlerOptions, 'feishuClient' | 'bus' | 'log' | 'cardUpdatesPerSecond'>,
+  job: JobContext,
+  payload: ProactivePayload,
+): ReplySink {
+  const { chatId, rootMessageId } = payload.target;
+  return createReplySinkForJob({
+    context: job,
+    message: { chatId, messageId: rootMessageId, replyInThread: rootMessageId !== undefined },
+    client: feishuClient,
+    bus,
+    log,
+    ...(cardUpdatesPerSecond === undefined ? {} : { updatesPerSecond: cardUpdatesPerSecond }),
+  });
+}
+
 export function createProactiveHandler({
   feishuClient,
   bus,
@@ -56,17 +101,8 @@ export function createProactiveHandler({
   cardUpdatesPerSecond,
   now = Date.now,
 }: ProactiveHandlerOptions): JobHandler {
-  function sinkFor(job: JobContext, payload: ProactivePayload): ReplySink {
-    const { chatId, rootMessageId } = payload.target;
-    return createReplySinkForJob({
-      context: job,
-      message: { chatId, messageId: rootMessageId, replyInThread: rootMessageId !== undefined },
-      client: feishuClient,
-      bus,
-      log,
-      ...(cardUpdatesPerSecond === undefined ? {} : { updatesPerSecond: cardUpdatesPerSecond }),
-    });
-  }
+  const sinkFor = (job: JobContext, payload: ProactivePayload) =>
+    proactiveSink({ feishuClient, bus, log, cardUpdatesPerSecond }, job, payload);
 
   async function run(job: JobContext, payload: ProactivePayload, sink: ReplySink): Promise<void> {
     const { signal } = job;

@@ -75,7 +75,8 @@ export interface ScheduleCommandContext {
   service: ScheduleService;
   target: ProactiveTarget;
   userId?: string | undefined;
-  now: number;
+  /** Default: the service's clock. */
+  now?: number;
 }
 
 /**
@@ -88,7 +89,7 @@ export interface ScheduleCommandContext {
 export async function runScheduleCommand(
   name: ScheduleCommandName,
   args: string,
-  { service, target, userId, now }: ScheduleCommandContext,
+  { service, target, userId, now = service.now() }: ScheduleCommandContext,
 ): Promise<string> {
   try {
     if (name === 'remind') {
@@ -141,9 +142,9 @@ function listText(schedules: readonly ScheduleView[], timeZone: string): string 
   for (const each of schedules) {
     const what = each.action === 'run' ? 'task' : 'reminder';
     const repeat = each.repeat === 'once' ? 'once' : `\`${each.repeat}\``;
-    lines.push(
-      `- \`${each.id}\` ${what}, ${repeat}, next ${each.next}: ${each.text.replace(/\n/g, ' ').slice(0, 120)}`,
-    );
+    const last = each.lastRun === undefined ? '' : ` (last: ${each.lastRun})`;
+    const text = each.text.replace(/\n/g, ' ').slice(0, 120);
+    lines.push(`- \`${each.id}\` ${what}, ${repeat}, next ${each.next}${last}: ${text}`);
   }
   lines.push('', 'Cancel one with `/schedules cancel <id>`.');
   return lines.join('\n');

@@ -29,6 +29,8 @@ export interface ScheduleView {
   repeat: string;
   next: string;
   timeZone: string;
+  /** The newest run, e.g. `ran 2026-12-07 10:00 (Asia/Shanghai)`, when there was one. */
+  lastRun?: string;
 }
 
 export type ScheduleServiceErrorCode = 'SCHEDULE_LIMIT' | 'TEXT_TOO_LONG' | 'EMPTY_TEXT';
@@ -64,6 +66,8 @@ export interface ScheduleService {
   timeZoneOf(chatId: string): Promise<string>;
   setTimeZone(chatId: string, timeZone: string): Promise<void>;
   readonly maxPerChat: number;
+  /** The clock schedules are read by ("in 30m" counts from it). */
+  now(): number;
 }
 
 /**
@@ -90,6 +94,7 @@ export function createScheduleService({
   return {
     maxPerChat,
     timeZoneOf,
+    now,
 
     async setTimeZone(chatId, timeZone) {
       await store.putRecord(TIME_ZONE_COLLECTION, chatId, checkTimeZone(timeZone), MAX_TIME_ZONES);
@@ -153,8 +158,15 @@ export function createScheduleService({
   };
 }
 
-function view({ id, nextRunAt, payload }: Pick<Schedule, 'id' | 'nextRunAt'> & { payload: SchedulePayload }) {
+function view({
+  id,
+  nextRunAt,
+  payload,
+  runs = [],
+}: Pick<Schedule, 'id' | 'nextRunAt'> & { payload: SchedulePayload; runs?: Schedule['runs'] }): ScheduleView {
+  const [last] = runs;
   return {
+    ...(last === undefined ? {} : { lastRun: `${last.outcome} ${formatInZone(last.dueAt, payload.timeZone)}` }),
     id,
     action: payload.action,
     text: payload.text,

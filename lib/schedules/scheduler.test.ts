@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../log.js';
+import type { BotEvent } from '../observe/bot-event.js';
+import { createEventBus } from '../observe/event-bus.js';
 import { openStore } from '../store/open-store.js';
 import type { Job, Store } from '../store/store.js';
 import { PROACTIVE_JOB_KIND, type ProactivePayload } from './proactive-job.js';
@@ -37,6 +39,8 @@ describe('scheduler (fake clock, real SQLite store)', () => {
   let store: Store;
   let clock: ReturnType<typeof fakeClock>;
   let service: ScheduleService;
+  let runs: Extract<BotEvent, { type: 'schedule.run' }>[];
+  let bus: ReturnType<typeof createEventBus>;
 
   async function open(): Promise<Store> {
     const each = await openStore(`sqlite:${path}`);
@@ -48,6 +52,7 @@ describe('scheduler (fake clock, real SQLite store)', () => {
     return createScheduler({
       store: on,
       log: silentLogger(),
+      bus,
       owner,
       maxLateMs: HOUR,
       maxRuns: 3,
@@ -66,6 +71,11 @@ describe('scheduler (fake clock, real SQLite store)', () => {
     path = join(directory, `schedules-${file}.db`);
     store = await open();
     clock = fakeClock(Date.UTC(2026, 2, 20, 12));
+    runs = [];
+    bus = createEventBus();
+    bus.subscribe((event) => {
+      if (event.type === 'schedule.run') runs.push(event);
+    });
     service = createScheduleService({
       store,
       defaultTimeZone: 'Europe/Berlin',
@@ -139,6 +149,7 @@ describe('scheduler (fake clock, real SQLite store)', () => {
     expect(stored?.runs.map((run) => run.outcome)).toEqual(['ran', 'ran']);
     const [view] = await service.list('oc_team');
     expect(view?.next).toBe('2026-04-06 10:00 (Europe/Berlin)');
+    expect(view?.lastRun).toBe('ran 2026-03-30 10:00 (Europe/Berlin)');
   });
 
   it('skips a due time missed by more than the limit with a note, and continues from now', async () => {
@@ -159,6 +170,9 @@ describe('scheduler (fake clock, real SQLite store)', () => {
     ]);
     // Not 22 March: the missed occurrences are not replayed one after another.
     expect(stored?.nextRunAt).toBe(Date.UTC(2026, 2, 24, 8));
+    expect(runs).toMatchObject([
+      { scheduleId: created.id, outcome: 'skipped', lateMs: clock.now() - Date.UTC(2026, 2, 21, 8) },
+    ]);
   });
 
   it('runs a due time that is late but within the limit', async () => {
@@ -212,6 +226,7 @@ describe('scheduler (fake clock, real SQLite store)', () => {
     expect(await proactiveJobs()).toHaveLength(1);
     const stored = await store.getSchedule(created.id);
     expect(stored?.runs[0]).toMatchObject({ dueAt, outcome: 'ran' });
+    expect(runs.map((run) => run.outcome)).toEqual(['duplicate']);
     expect(stored?.nextRunAt).toBe(Date.UTC(2026, 2, 22, 8));
   });
 

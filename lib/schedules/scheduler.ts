@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '../log.js';
+import type { EventBus } from '../observe/event-bus.js';
 import type { Schedule, ScheduleRun, Store } from '../store/store.js';
 import { errorMessage } from '../util/error-message.js';
 import { type ProactivePayload, proactiveJob } from './proactive-job.js';
@@ -9,6 +10,8 @@ import { formatInZone, nextRunAfter } from './schedule-time.js';
 export interface SchedulerOptions {
   store: Store;
   log: Logger;
+  /** Gets `schedule.run` and `job.queued` (metrics, devtools). */
+  bus?: EventBus;
   /** This instance's lease owner (unique per boot, like the dispatcher's). */
   owner: string;
   /** A due time missed by more than this is skipped with a note instead of run late. */
@@ -50,6 +53,7 @@ export interface Scheduler {
 export function createScheduler({
   store,
   log,
+  bus,
   owner,
   maxLateMs,
   maxRuns,
@@ -83,8 +87,21 @@ export function createScheduler({
     const skipped = late > maxLateMs;
     const jobId = runJobId(schedule.id, dueAt);
     const job = proactiveJob(jobId, skipped ? skipNote(schedule, payload, late) : runOf(schedule, payload));
-    const added = await store.enqueue(job, at);
-    if (added) onEnqueued?.(job);
+    // Stamped by the store's clock like every enqueue: the dispatcher claims it by that clock.
+    const added = await store.enqueue(job);
+    if (added) {
+      bus?.emit({ type: 'job.queued', traceId: jobId, jobId, lane: job.lane, kind: job.kind });
+      onEnqueued?.(job);
+    }
+    const outcome = !added ? 'duplicate' : skipped ? 'skipped' : 'ran';
+    bus?.emit({
+      type: 'schedule.run',
+      traceId: jobId,
+      scheduleId: schedule.id,
+      chatId: payload.target.chatId,
+      outcome,
+      lateMs: late,
+    });
     const run: ScheduleRun = { dueAt, at, outcome: skipped ? 'skipped' : 'ran', jobId };
     // After downtime a cron schedule continues from now: every occurrence missed meanwhile is one.
     const nextRunAt = nextRunAfter(payload.when, Math.max(dueAt, at));

@@ -8,8 +8,14 @@ import { migrateSqliteSchema } from './sqlite-schema.js';
 import { StoreUnavailableError } from './store.js';
 
 export interface SqliteConnectionOptions {
-  /** How long a writer waits for another process's lock before failing. */
+  /**
+   * How long one statement waits, synchronously, for another connection's lock. better-sqlite3
+   * waits on the event loop, so nothing else is served meanwhile: keep it short. A write waits
+   * longer without holding the loop (the group commit's `lockWaitMs`).
+   */
   busyTimeoutMs?: number;
+  /** The same while the file is opened and migrated, before the process serves anything. */
+  openBusyTimeoutMs?: number;
   /** How often the background checkpointer folds the WAL into the database file (file stores). */
   checkpointIntervalMs?: number;
   /** WAL size past which the checkpointer empties the log (sqlite-checkpointer.ts): its disk bound. */
@@ -26,9 +32,6 @@ export interface SqliteConnection {
   close(): Promise<void>;
 }
 
-/** The busy timeout while the writer empties the WAL: brief, the next checkpoint asks again. */
-const TRUNCATE_BUSY_TIMEOUT_MS = 100;
-
 /** Automatic checkpoint interval (pages) when the checkpointer cannot run: SQLite's own default. */
 const FALLBACK_AUTOCHECKPOINT_PAGES = 1_000;
 
@@ -38,10 +41,7 @@ const FALLBACK_AUTOCHECKPOINT_PAGES = 1_000;
  * (`busy_timeout`) are the ones a deployment may need to trade differently; change them here
  * and nowhere else.
  */
-function applyConnectionSettings(db: Database.Database, busyTimeoutMs: number): void {
-  // A writer waits this long for another process's write lock (PM2 processes share one file)
-  // instead of failing at once; past it the write fails as unavailable (503, Feishu retries).
-  setBusyTimeout(db, busyTimeoutMs);
+function applyConnectionSettings(db: Database.Database): void {
   // Readers never block the writer nor the writer them, and the checkpointer's PASSIVE
   // checkpoints (sqlite-checkpointer.ts) need a write-ahead log.
   db.pragma('journal_mode = WAL');
@@ -68,24 +68,35 @@ function setBusyTimeout(db: Database.Database, ms: number): void {
  * Throws StoreUnavailableError when the file cannot be opened or prepared.
  *
  * @example
- * const { db, close } = openSqliteConnection('./data/bot.db', { busyTimeoutMs: 5_000 });
+ * const { db, close } = openSqliteConnection('./data/bot.db', { busyTimeoutMs: 10 });
  */
 export function openSqliteConnection(
   path: string,
-  { busyTimeoutMs = 5_000, checkpointIntervalMs = 1_000, walLimitBytes, flushLog }: SqliteConnectionOptions = {},
+  {
+    busyTimeoutMs = 10,
+    openBusyTimeoutMs = 5_000,
+    checkpointIntervalMs = 1_000,
+    walLimitBytes,
+    flushLog,
+  }: SqliteConnectionOptions = {},
 ): SqliteConnection {
   let db: Database.Database;
   try {
-    // better-sqlite3 sets the busy timeout from `timeout` at open; applyConnectionSettings sets it
-    // again explicitly, so every setting can be read in one place.
-    db = new Database(path, { timeout: busyTimeoutMs });
+    // Opening and migrating may wait for another process's write (PM2 processes share one file);
+    // nothing is served yet, so this wait may be long.
+    db = new Database(path, { timeout: openBusyTimeoutMs });
   } catch (error) {
     // Whatever the reason (missing directory, permissions, not a database), there is no store.
     throw new StoreUnavailableError(`cannot open SQLite store at "${path}": ${errorMessage(error)}`, { cause: error });
   }
   try {
-    applyConnectionSettings(db, busyTimeoutMs);
+    applyConnectionSettings(db);
     migrateSqliteSchema(db);
+    // From here on the process serves requests: a statement waits for another connection's lock
+    // only briefly, on the loop. A write that meets a held lock is retried asynchronously with
+    // back-off by the group commit (sqlite-group-commit.ts) and fails as unavailable (503, Feishu
+    // retries) only past its budget; a read rarely waits at all in WAL mode.
+    setBusyTimeout(db, busyTimeoutMs);
   } catch (error) {
     db.close();
     throw toSqliteStoreError(error, `cannot prepare SQLite store at "${path}"`);
@@ -98,14 +109,11 @@ export function openSqliteConnection(
     truncateScheduled = false;
     if (closed) return;
     try {
-      // Another process writing (PM2 cluster) may hold the lock: wait briefly, else the next
-      // checkpoint asks again.
-      setBusyTimeout(db, TRUNCATE_BUSY_TIMEOUT_MS);
+      // Another process writing (PM2 cluster) may hold the lock: the short busy timeout waits
+      // briefly, else the next checkpoint asks again.
       db.pragma('wal_checkpoint(TRUNCATE)');
     } catch {
       // Nothing to do: a failed truncate leaves the WAL as it was, and the next one retries.
-    } finally {
-      setBusyTimeout(db, busyTimeoutMs);
     }
   };
   const checkpointer =

@@ -12,6 +12,16 @@ export interface GroupCommitOptions {
   /** Called after each commit with how many writes it held (tests, batch-size figures). */
   onCommit?: (writes: number) => void;
   /**
+   * How long a write may wait for another connection's write lock (another process on the same
+   * file) before it fails as unavailable: the webhook then answers 503 and Feishu retries, so it
+   * stays under Feishu's 3 s. The wait never holds the event loop (see `flush`).
+   */
+  lockWaitMs?: number;
+  /** First pause before trying the lock again; it doubles up to `maxLockRetryMs`. */
+  lockRetryMs?: number;
+  maxLockRetryMs?: number;
+  now?: () => number;
+  /**
    * Makes a commit durable (the WAL flushed to disk, sqlite-log-sync.ts); the commit's callers
    * settle only when it resolves. Without it they settle right after the COMMIT.
    */
@@ -30,6 +40,8 @@ export interface GroupCommit {
 
 interface QueuedWrite {
   operation: string;
+  /** When the write was asked for: its lock-wait budget runs from here. */
+  queuedAt: number;
   work: () => unknown;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
@@ -57,6 +69,10 @@ export function createGroupCommit({
   maxQueuedWrites = 20_000,
   onCommit,
   afterCommit,
+  lockWaitMs = 2_000,
+  lockRetryMs = 5,
+  maxLockRetryMs = 100,
+  now = Date.now,
 }: GroupCommitOptions): GroupCommit {
   /** One queued write in its own savepoint: it fails alone, leaving the batch's other writes intact. */
   const inSavepoint = db.transaction((work: () => unknown) => work());
@@ -68,6 +84,9 @@ export function createGroupCommit({
   const queue: QueuedWrite[] = [];
   let flushScheduled = false;
   let closed = false;
+  /** Set while the queue waits for another connection's write lock; its timer flushes. */
+  let lockRetry: NodeJS.Timeout | undefined;
+  let lockAttempts = 0;
 
   const closedError = (operation: string) => new StoreUnavailableError(`SQLite store is closed (${operation})`);
 
@@ -89,8 +108,8 @@ export function createGroupCommit({
       );
     }
     return new Promise<T>((resolve, reject) => {
-      queue.push({ operation, work, resolve: resolve as (value: unknown) => void, reject });
-      if (!flushScheduled) {
+      queue.push({ operation, queuedAt: now(), work, resolve: resolve as (value: unknown) => void, reject });
+      if (!flushScheduled && lockRetry === undefined) {
         flushScheduled = true;
         // After the I/O callbacks of this turn: every request that arrived with this one joins it.
         nextTurn(flush);
@@ -100,24 +119,75 @@ export function createGroupCommit({
 
   function flush(): void {
     flushScheduled = false;
-    const batch = queue.splice(0, maxBatchWrites);
-    if (queue.length > 0) {
-      flushScheduled = true;
-      nextTurn(flush);
-    }
-    if (batch.length === 0) return;
+    if (lockRetry !== undefined || queue.length === 0) return;
     if (closed) {
-      for (const entry of batch) entry.reject(closedError(entry.operation));
+      for (const entry of queue.splice(0)) entry.reject(closedError(entry.operation));
       return;
     }
+    try {
+      transactionControl.begin.run();
+    } catch (error) {
+      if (isLockBusy(error)) waitForLock(error);
+      // Anything else (disk, I/O) fails the batch that could not begin.
+      else failBatch(queue.splice(0, maxBatchWrites), error);
+      scheduleRest();
+      return;
+    }
+    lockAttempts = 0;
+    const batch = queue.splice(0, maxBatchWrites);
+    scheduleRest();
     commitBatch(batch);
   }
 
+  function scheduleRest(): void {
+    if (queue.length === 0 || flushScheduled || lockRetry !== undefined) return;
+    flushScheduled = true;
+    nextTurn(flush);
+  }
+
+  /**
+   * Another connection holds the write lock. better-sqlite3 would wait for it synchronously (the
+   * busy timeout), holding the event loop and with it every request, /health/live included; the
+   * connection's busy timeout is therefore short, and the queue tries again on a timer with
+   * back-off. Writes whose wait has passed `lockWaitMs` fail as unavailable now; the others, and
+   * every write asked for meanwhile, go with the next try.
+   */
+  function waitForLock(cause: unknown): void {
+    const at = now();
+    let expired = 0;
+    while (expired < queue.length && at - (queue[expired]?.queuedAt ?? at) >= lockWaitMs) expired += 1;
+    for (const entry of queue.splice(0, expired)) {
+      entry.reject(
+        new StoreUnavailableError(
+          `SQLite ${entry.operation}: another connection held the write lock for more than ${lockWaitMs} ms`,
+          { cause },
+        ),
+      );
+    }
+    const oldest = queue[0];
+    if (oldest === undefined) {
+      lockAttempts = 0;
+      return;
+    }
+    // Back off, but try once more right when the oldest write's budget runs out.
+    const backoff = Math.min(maxLockRetryMs, lockRetryMs * 2 ** lockAttempts);
+    lockAttempts += 1;
+    const delay = Math.max(1, Math.min(backoff, lockWaitMs - (at - oldest.queuedAt)));
+    lockRetry = setTimeout(() => {
+      lockRetry = undefined;
+      flush();
+    }, delay);
+  }
+
+  function failBatch(batch: readonly QueuedWrite[], error: unknown): void {
+    for (const entry of batch) entry.reject(toSqliteStoreError(error, `SQLite ${entry.operation} was not committed`));
+  }
+
+  /** Runs a batch inside the transaction `flush` began, commits it and settles its callers. */
   function commitBatch(batch: readonly QueuedWrite[]): void {
     const outcomes: Outcome[] = [];
     let lost: unknown;
     try {
-      transactionControl.begin.run();
       for (const entry of batch) {
         try {
           outcomes.push({ ok: true, value: inSavepoint(entry.work) });
@@ -173,11 +243,29 @@ export function createGroupCommit({
     write,
     close() {
       if (closed) return;
-      while (queue.length > 0) commitBatch(queue.splice(0, maxBatchWrites));
+      clearTimeout(lockRetry);
+      lockRetry = undefined;
+      while (queue.length > 0) {
+        const batch = queue.splice(0, maxBatchWrites);
+        try {
+          // A last try for the lock (the short busy timeout); a closing process cannot wait longer.
+          transactionControl.begin.run();
+        } catch (error) {
+          failBatch(batch, error);
+          continue;
+        }
+        commitBatch(batch);
+      }
       closed = true;
     },
     get closed() {
       return closed;
     },
   };
+}
+
+/** SQLITE_BUSY and its extended codes: another connection holds a lock we need. */
+function isLockBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }

@@ -15,7 +15,7 @@ import {
 import type { AdmissionResult, HistoryMessage, JobCounts, JobStatus, NewJob, ScheduleRun, Store } from './store.js';
 import { storeArguments } from './store-arguments.js';
 
-export interface SqliteStoreOptions extends SqliteConnectionOptions, Omit<GroupCommitOptions, 'db'> {
+export interface SqliteStoreOptions extends SqliteConnectionOptions, Omit<GroupCommitOptions, 'db' | 'now'> {
   /** Expired dedupe keys and counter windows are deleted every this many writes to them… */
   sweepEvery?: number;
   /** …at most this many rows per sweep, so one call never stalls on a huge backlog. */
@@ -43,6 +43,10 @@ const PURGE_BATCH = 1_000;
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Store {
   const {
     busyTimeoutMs,
+    openBusyTimeoutMs,
+    lockWaitMs,
+    lockRetryMs,
+    maxLockRetryMs,
     checkpointIntervalMs,
     walLimitBytes,
     flushLog,
@@ -52,7 +56,13 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     sweepEvery = 100,
     sweepLimit = 500,
   } = options;
-  const connection = openSqliteConnection(path, { busyTimeoutMs, checkpointIntervalMs, walLimitBytes, flushLog });
+  const connection = openSqliteConnection(path, {
+    busyTimeoutMs,
+    openBusyTimeoutMs,
+    checkpointIntervalMs,
+    walLimitBytes,
+    flushLog,
+  });
   const { db } = connection;
   const statements = prepareSqliteStatements(db);
   const commits = createGroupCommit({
@@ -60,6 +70,9 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     maxBatchWrites,
     maxQueuedWrites,
     onCommit,
+    lockWaitMs,
+    lockRetryMs,
+    maxLockRetryMs,
     // Every caller (the ack first of all) is answered once its commit is on disk.
     afterCommit: connection.syncLog,
   });

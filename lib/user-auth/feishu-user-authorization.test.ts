@@ -148,6 +148,14 @@ describe('Feishu user authorization', () => {
       scopes: ['search:docs:read'],
     });
     expect(await allowed.request(GROUP)).toEqual({ ok: true, accessToken: 'u-2' });
+    // A group's own setting wins over the deployment's default, either way.
+    expect(await allowed.request({ ...GROUP, userReadsInGroup: false })).toMatchObject({ reason: 'not-allowed-here' });
+    await refused.vault.save('ou_a', {
+      accessToken: 'u-3',
+      expiresAt: refused.now() + HOUR,
+      scopes: ['search:docs:read'],
+    });
+    expect(await refused.request({ ...GROUP, userReadsInGroup: true })).toEqual({ ok: true, accessToken: 'u-3' });
   });
 
   it('claims an authorization request once, and not after its lifetime', async () => {

@@ -128,7 +128,8 @@ export function createFeishuUserAuthorization({
 
   return {
     async tokenFor({ userId, tool, scopes, conversation }) {
-      if (conversation.chatType === 'group' && !allowInGroups) {
+      // The chat's own setting (its admins' `/config user-reads`) over the deployment's default.
+      if (conversation.chatType === 'group' && !(conversation.userReadsInGroup ?? allowInGroups)) {
         return {
           ok: false,
           reason: 'not-allowed-here',

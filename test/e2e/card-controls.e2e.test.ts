@@ -209,6 +209,47 @@ describe('card controls over the webhook: Stop', () => {
     expect(events.filter((event) => event.type === 'run.stopped' && event.traceId === value.run)).toHaveLength(1);
   });
 
+  it('shows live steps while the agent works (tool call, then a silent phase) and folds them when done', async () => {
+    openai.script(
+      'gpt-test',
+      { toolCalls: [{ name: 'currentTime', arguments: { timeZone: 'UTC' } }] },
+      { text: 'It is late. Here is the answer.', firstTokenDelayMs: 3_500, chunkSize: 8, chunkDelayMs: 20 },
+    );
+    const { messageId } = await mention('what time is it?');
+    const panelOf = (card: CardState) => {
+      const elements = (card.card.body as { elements?: Array<Record<string, unknown>> }).elements ?? [];
+      return elements.find((element) => element.element_id === 'steps_panel');
+    };
+    // The tool call shows at once; the silent phase after it says the agent is still working, with the time.
+    await feishu.waitFor(
+      () => {
+        const found = replyCard(messageId);
+        const steps = found?.card.elements.steps?.content ?? '';
+        return found?.card.streaming === true && steps.includes('`currentTime`') && /Working… [1-9]/.test(steps);
+      },
+      { timeoutMs: 15_000, description: 'the steps panel with the tool call and a working status' },
+    );
+    expect(panelOf(replyCard(messageId)!.card)).toMatchObject({ tag: 'collapsible_panel', expanded: true });
+
+    const { replyId, card } = await closed(messageId);
+    expect(feishu.visibleText(replyId)).toContain('Here is the answer.');
+    const panel = panelOf(card);
+    expect(panel).toMatchObject({
+      expanded: false,
+      header: { title: { content: expect.stringMatching(/^1 step · /) } },
+    });
+    expect(JSON.stringify(panel)).toContain('✓ Used `currentTime`');
+    expect(JSON.stringify(panel)).not.toContain('Working');
+    // Within the card's rate limits all along.
+    expect(card.rejectedSequences).toEqual([]);
+    expect(feishu.calls.filter((call) => call.path.includes(card.cardId) && call.status === 429)).toEqual([]);
+
+    // A plain, quick answer has no panel.
+    openai.script('gpt-test', { text: 'Quick.' });
+    const quick = await mention('quick one');
+    expect(panelOf((await closed(quick.messageId)).card)).toBeUndefined();
+  });
+
   it('"stop" typed in the thread stops the running answer, and is not answered itself', async () => {
     openai.script('gpt-test', { text: SLOW_ANSWER, chunkSize: 6, chunkDelayMs: 150 });
     const { messageId, threadId } = await mention('yet another long story');

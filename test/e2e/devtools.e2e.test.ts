@@ -491,9 +491,13 @@ describe.skipIf(!chromiumAvailable)('devtools UI in headless Chromium', { timeou
       // polled snapshot: wait for the red bar itself, and for a non-red one beside it.
       await expect.poll(() => chart.locator('rect.bar-error').count(), { timeout: STEP_TIMEOUT_MS }).toBeGreaterThan(0);
       expect(await chart.locator('rect.bar-agent').count()).toBeGreaterThan(0);
-      for (const component of ['agent', 'feishu', 'store', 'deliveries', 'rate-limits', 'process']) {
+      for (const component of ['agent', 'feishu', 'store', 'deliveries', 'rate-limits', 'concurrency', 'process']) {
         expect(await health.locator(`.component[data-component="${component}"]`).count(), component).toBe(1);
       }
+      // The adaptive limit of agent runs, and each model's limit with why it is what it is.
+      const concurrency = await health.locator('.component[data-component="concurrency"]').textContent();
+      expect(concurrency).toMatch(/\d+ running of \d+ \(ceiling \d+\)/);
+      expect(concurrency).toMatch(/gpt-test.*limit \d+ · \d+ in flight · (starting limit|growing|cut)/);
       expect(await health.locator('.component[data-component="store"]').getAttribute('data-state')).toBe('ok');
       const text = await healthText(target);
       expect(text).not.toMatch(/\bnull\b|\bundefined\b|\bNaN\b|Invalid Date/);

@@ -246,4 +246,39 @@ describe('a mention in a group thread, end to end', () => {
     expect(metrics).toMatch(/feishu_bot_bot_messages_skipped_total\{sender="bot"[^}]*\} 2/);
     expect(metrics).toMatch(/feishu_bot_bot_messages_skipped_total\{sender="self"[^}]*\} 1/);
   });
+
+  it('does not read one chat for another: an event naming a victim group with a message from the attacker’s chat gets no reply, a security event and a metric', async () => {
+    feishu.seedMessage({ chatId: 'oc_victim', text: 'the secret launch date is 1 May', senderOpenId: 'ou_victim' });
+    const attackerMessage = feishu.seedMessage({
+      chatId: 'oc_attacker',
+      text: 'summarise this chat',
+      senderOpenId: 'ou_mallory',
+    });
+    // Built without the fake, so Feishu's record keeps the message where it really is.
+    const forged = buildMessageEvent({
+      botOpenId: feishu.botOpenId,
+      chatType: 'group',
+      chatId: 'oc_victim',
+      messageId: attackerMessage.messageId,
+      senderOpenId: 'ou_mallory',
+      mentionBot: true,
+      text: 'summarise this chat',
+      token,
+    });
+    expect((await postEvent(webhookUrl, forged, { encryptKey })).status).toBe(200);
+    const traceId = `message:${attackerMessage.messageId}`;
+    const finished = () => events.find((event) => event.type === 'job.finished' && event.traceId === traceId);
+    await feishu.waitFor(() => finished() !== undefined, { timeoutMs: 10_000, description: 'the forged job finished' });
+    expect(events.find((event) => event.type === 'security.event')).toMatchObject({
+      kind: 'message-origin',
+      reason: 'CHAT_MISMATCH',
+    });
+    expect(finished()).toMatchObject({ outcome: 'done' });
+    expect(feishu.repliesTo(attackerMessage.messageId, { fromBot: true })).toHaveLength(0);
+    expect(feishu.messages({ chatId: 'oc_attacker', fromBot: true })).toHaveLength(0);
+    expect(feishu.callsTo('im.message.list')).toHaveLength(0);
+    expect(openai.requests).toHaveLength(0);
+    const metrics = await (await fetch(`http://127.0.0.1:${bot.port}/metrics`)).text();
+    expect(metrics).toMatch(/feishu_bot_security_events_total\{kind="message-origin",reason="CHAT_MISMATCH"[^}]*\} 1/);
+  });
 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type RunningBot, startBot } from '../../lib/bot.js';
 import { loadConfig } from '../../lib/config.js';
 import { silentLogger } from '../../lib/log.js';
-import { buildMessageEvent, postEvent } from '../fakes/event-sender.js';
+import { buildBotMembershipEvent, buildMessageEvent, postEvent } from '../fakes/event-sender.js';
 import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
 import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
 
@@ -292,5 +292,219 @@ describe('groups with the group-message scope (stored context), end to end', () 
     expect(said).not.toContain('oldest remark');
     // Nothing was fetched: the room came from what the events carried.
     expect(feishu.callsTo('im.message.list').filter((call) => call.query.container_id === chatId)).toHaveLength(0);
+  });
+});
+
+describe('per-chat settings with /config, end to end', () => {
+  const ZHANG = { openId: 'ou_zhang00000000000000000000000003', name: 'Zhang Wei' };
+  const chatId = 'oc_config_chat';
+  let feishu: FakeFeishu;
+  let openai: FakeOpenAI;
+  let bot: RunningBot;
+  let webhookUrl: string;
+
+  beforeAll(async () => {
+    feishu = await startFakeFeishu();
+    openai = await startFakeOpenAI();
+    bot = await startGroupBot(feishu, openai, {
+      CHAT_ALLOWED_MODELS: 'gpt-test,gpt-alt',
+      CHAT_LOCKED_SETTINGS: 'language',
+    });
+    webhookUrl = `http://127.0.0.1:${bot.port}/webhook/event`;
+  });
+
+  afterAll(async () => {
+    await bot?.stop();
+    await openai?.close();
+    await feishu?.close();
+  });
+
+  beforeEach(() => {
+    openai.reset();
+    feishu.clearCalls();
+    for (const person of [LI_LEI, HAN_MEI, ZHANG]) feishu.seedUser(person);
+    // Li Lei owns the group and Han Meimei manages it; Zhang Wei is a member.
+    feishu.seedChat({ chatId, name: 'Release team', ownerOpenId: LI_LEI.openId, managerOpenIds: [HAN_MEI.openId] });
+  });
+
+  /** Sends `text` mentioning the bot as `who` and returns what the user sees of the bot's reply. */
+  async function say(who: { openId: string }, text: string): Promise<string> {
+    const event = buildMessageEvent({
+      fake: feishu,
+      token,
+      chatType: 'group',
+      chatId,
+      mentionBot: true,
+      senderOpenId: who.openId,
+      text,
+    });
+    expect((await postEvent(webhookUrl, event, { encryptKey })).status).toBe(200);
+    const messageId = event.event.message.message_id;
+    await feishu.waitFor(
+      () => {
+        const [reply] = feishu.repliesTo(messageId, { fromBot: true });
+        const card = reply ? feishu.cardForMessage(reply.messageId) : undefined;
+        return reply !== undefined && (card === undefined || !card.streaming);
+      },
+      { timeoutMs: 20_000, description: `the reply to "${text}"` },
+    );
+    const [reply] = feishu.repliesTo(messageId, { fromBot: true });
+    return feishu.visibleText(reply!.messageId);
+  }
+
+  it('refuses a change from a member who is not an admin, checked with the chat API, and changes nothing', async () => {
+    const reply = await say(ZHANG, '/config model gpt-alt');
+    expect(reply).toContain('Only the group owner or a group admin');
+    expect(feishu.callsTo('im.chat.get').map((call) => call.path)).toContain(`/open-apis/im/v1/chats/${chatId}`);
+    expect(await bot.store.chatSettingsHistory(chatId, 10)).toEqual([]);
+    expect(openai.requests).toHaveLength(0);
+    // Anyone may look.
+    expect(await say(ZHANG, '/config')).toContain('model: (default)');
+  });
+
+  it('lets the owner and an admin set persona, model and tools, effective on the next message and versioned', async () => {
+    expect(
+      await say(LI_LEI, '/config persona You are the release assistant of this team. Sign with RELEASE-BOT.'),
+    ).toContain('Saved');
+    expect(await say(HAN_MEI, '/config model gpt-alt')).toContain('model: gpt-alt');
+    expect(await say(HAN_MEI, '/config tools readDocument off')).toContain('readDocument off');
+    expect(openai.requests).toHaveLength(0);
+
+    openai.script('gpt-alt', { text: 'Ship on Friday. — RELEASE-BOT' });
+    expect(await say(ZHANG, 'when do we ship?')).toContain('RELEASE-BOT');
+    const [request] = openai.requestsFor('gpt-alt');
+    expect(openai.requestsFor('gpt-test')).toHaveLength(0);
+    const system = JSON.stringify(request?.messages[0]);
+    expect(system).toContain('You are the release assistant of this team. Sign with RELEASE-BOT.');
+    const toolNames = (request?.tools ?? []).map((each) => (each as { function?: { name?: string } }).function?.name);
+    expect(toolNames).not.toContain('readDocument');
+    expect(toolNames).toContain('currentTime');
+
+    const history = await bot.store.chatSettingsHistory(chatId, 10);
+    expect(history.map((version) => [version.version, version.changedBy, version.change])).toEqual([
+      [3, HAN_MEI.openId, 'tools: readDocument off'],
+      [2, HAN_MEI.openId, 'model = gpt-alt'],
+      [1, LI_LEI.openId, expect.stringContaining('persona = You are the release assistant')],
+    ]);
+    const shown = await say(ZHANG, '/config history');
+    expect(shown).toContain('Han Meimei');
+    expect(shown).toContain('Li Lei');
+
+    // A model outside the allowed list and a locked setting are refused with the reason.
+    expect(await say(LI_LEI, '/config model gpt-secret')).toContain('not an allowed model');
+    expect(await say(LI_LEI, '/config language zh')).toContain('locked');
+    expect((await bot.store.chatSettingsHistory(chatId, 10))[0]?.version).toBe(3);
+
+    // Back to the defaults: the next answer uses the configured model again.
+    expect(await say(LI_LEI, '/config reset all')).toContain('model: (default)');
+    openai.script('gpt-test', { text: 'Default model here.' });
+    expect(await say(ZHANG, 'still there?')).toContain('Default model here.');
+    expect(JSON.stringify(openai.requestsFor('gpt-test')[0]?.messages[0])).not.toContain('RELEASE-BOT');
+  });
+});
+
+describe('added to and removed from a group, end to end', () => {
+  let feishu: FakeFeishu;
+  let openai: FakeOpenAI;
+  let bot: RunningBot;
+  let webhookUrl: string;
+  const DAY = 86_400_000;
+
+  beforeAll(async () => {
+    feishu = await startFakeFeishu();
+    openai = await startFakeOpenAI();
+    bot = await startGroupBot(feishu, openai, { CHAT_STATE_RETENTION_DAYS: '7', CHAT_DEFAULT_LANGUAGE: 'en' });
+    webhookUrl = `http://127.0.0.1:${bot.port}/webhook/event`;
+  });
+
+  afterAll(async () => {
+    await bot?.stop();
+    await openai?.close();
+    await feishu?.close();
+  });
+
+  async function membership(kind: 'added' | 'deleted', chatId: string, eventId?: string) {
+    const event = buildBotMembershipEvent({
+      fake: feishu,
+      token,
+      kind,
+      chatId,
+      chatName: 'Release team',
+      ...(eventId ? { eventId } : {}),
+    });
+    const response = await postEvent(webhookUrl, event, { encryptKey });
+    expect(response.status).toBe(200);
+  }
+
+  it('welcomes a group once with what it can do and how to configure it, also when Feishu delivers the event twice', async () => {
+    const chatId = 'oc_new_group';
+    await membership('added', chatId, 'ev_added_1');
+    await membership('added', chatId, 'ev_added_1');
+    await feishu.waitFor(() => feishu.messages({ chatId, fromBot: true }).length > 0, {
+      timeoutMs: 10_000,
+      description: 'the welcome card',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const sent = feishu.messages({ chatId, fromBot: true });
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.msgType).toBe('interactive');
+    const text = feishu.visibleText(sent[0]!.messageId);
+    expect(text).toContain('@mentioning me');
+    expect(text).toContain('/config');
+    // The chat's language (CHAT_DEFAULT_LANGUAGE=en): no Chinese half.
+    expect(text).not.toContain('你好');
+    expect(openai.requests).toHaveLength(0);
+    expect((await bot.chats.membership.list(10)).find((chat) => chat.chatId === chatId)?.state).toBe('member');
+  });
+
+  it("keeps a removed group's state through the retention, then purges memory, topics and settings", async () => {
+    const chatId = 'oc_leaving_group';
+    const other = 'oc_staying_group';
+    await bot.store.appendHistory(`chat:${chatId}`, [{ role: 'user', content: 'hello', at: Date.now() }], 10);
+    await bot.store.appendHistory(
+      `chat:${chatId}:thread:omt_1`,
+      [{ role: 'user', content: 'topic', at: Date.now() }],
+      10,
+    );
+    await bot.store.appendHistory(`chat:${other}`, [{ role: 'user', content: 'stay', at: Date.now() }], 10);
+    await bot.chats.settings.change(chatId, { name: 'persona', value: 'Be terse.' }, 'ou_owner');
+    await bot.chats.settings.change(other, { name: 'persona', value: 'Be kind.' }, 'ou_owner');
+
+    await membership('deleted', chatId);
+    await until(
+      async () =>
+        (await bot.chats.membership.list(10)).some((chat) => chat.chatId === chatId && chat.state === 'removed'),
+      'the removal recorded',
+    );
+    // A housekeeping pass inside the retention changes nothing.
+    await bot.housekeeping.runOnce();
+    expect(await bot.store.readHistory(`chat:${chatId}`, 10)).toHaveLength(1);
+    expect((await bot.chats.settings.effective(chatId)).persona).toBe('Be terse.');
+
+    // Past the retention the chat's state is gone; other chats keep theirs.
+    expect(await bot.chats.membership.purgeRemoved(Date.now() + 8 * DAY)).toBe(1);
+    expect(await bot.store.readHistory(`chat:${chatId}`, 10)).toEqual([]);
+    expect(await bot.store.readHistory(`chat:${chatId}:thread:omt_1`, 10)).toEqual([]);
+    expect((await bot.chats.settings.effective(chatId)).version).toBe(0);
+    expect(await bot.store.readHistory(`chat:${other}`, 10)).toHaveLength(1);
+    expect((await bot.chats.settings.effective(other)).persona).toBe('Be kind.');
+    expect(await bot.chats.membership.purgeRemoved(Date.now() + 8 * DAY)).toBe(0);
+  });
+
+  it('does not purge a group the bot was added back to before the retention ended', async () => {
+    const chatId = 'oc_back_again';
+    await bot.chats.settings.change(chatId, { name: 'language', value: 'zh' }, 'ou_owner');
+    await membership('deleted', chatId);
+    await until(
+      async () =>
+        (await bot.chats.membership.list(10)).some((chat) => chat.chatId === chatId && chat.state === 'removed'),
+      'the removal recorded',
+    );
+    await membership('added', chatId);
+    await feishu.waitFor(() => feishu.messages({ chatId, fromBot: true }).length > 0, { timeoutMs: 10_000 });
+    // Welcomed in the chat's own language.
+    expect(feishu.visibleText(feishu.messages({ chatId, fromBot: true })[0]!.messageId)).toContain('你好');
+    expect(await bot.chats.membership.purgeRemoved(Date.now() + 8 * DAY)).toBe(0);
+    expect((await bot.chats.settings.effective(chatId)).language).toBe('zh');
   });
 });

@@ -177,6 +177,22 @@ describe('node dist/server.js', () => {
     expect(server.stderr()).toMatch(/PORT[\s\S]*STORE_URL/);
   });
 
+  it('refuses an MCP servers file with an unknown field, naming the file, the server and the field', async () => {
+    const file = join(directory, 'mcp-servers.json');
+    writeFileSync(file, JSON.stringify({ mcpServers: { files: { command: 'npx', arguments: ['-y', 'server'] } } }));
+    const server = start(directory, {
+      PORT: '0',
+      MODEL: 'gpt-4o-mini',
+      OPENAI_API_KEY: 'sk-test',
+      MCP_SERVERS_FILE: file,
+    });
+    expect(await server.exited).toBe(1);
+    const message = server.stderr();
+    expect(message).toContain(`Invalid MCP servers file ${file}`);
+    expect(message).toContain('mcpServers.files: unknown field "arguments"');
+    expect(message).not.toMatch(/\n\s+at /);
+  });
+
   it('listens on 127.0.0.1 by default in development, devtools open to this machine without a token', async () => {
     const workingDirectory = mkdtempSync(join(directory, 'newcomer-'));
     writeFileSync(join(workingDirectory, '.env'), 'PORT=0\nSTORE_URL=sqlite:./data/bot.db\n');

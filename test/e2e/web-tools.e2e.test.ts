@@ -7,7 +7,7 @@ import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
 import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
 import { type FakeSearch, startFakeSearch } from '../fakes/fake-search.js';
 import type { FakeChatRequest } from '../fakes/openai/steps.js';
-import { askInChat, lastToolResult } from '../support/ask-in-chat.js';
+import { askInChat, chatBotEnvironment, lastToolResult } from '../support/ask-in-chat.js';
 import { type PageServer, startPageServer } from '../support/page-server.js';
 
 /**
@@ -35,28 +35,21 @@ describe('web tools, end to end', () => {
     openai = await startFakeOpenAI();
     search = await startFakeSearch();
     pages = await startPageServer();
-    const config = loadConfig({
-      NODE_ENV: 'test',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'silent',
-      ...feishu.env(),
-      FEISHU_ENCRYPT_KEY: encryptKey,
-      FEISHU_VERIFICATION_TOKEN: token,
-      OPENAI_BASE_URL: openai.baseURL,
-      OPENAI_API_KEY: openai.apiKey,
-      MODEL: 'gpt-test',
-      MODEL_MAX_RETRIES: '0',
-      STORE_URL: 'sqlite::memory:',
-      ENABLE_DEVTOOLS: 'false',
-      USER_MESSAGES_PER_MINUTE: '1000',
-      CHAT_MESSAGES_PER_MINUTE: '1000',
-      TOOL_TIMEOUT_MS: '1500',
-      ...search.env('brave'),
-      // The page server stands in for an intranet the operator opened; every other private address stays refused.
-      FETCH_ALLOW_PRIVATE_HOSTS: '127.0.0.1',
-      FETCH_MAX_BYTES: '200000',
-    });
+    const config = loadConfig(
+      chatBotEnvironment({
+        feishu,
+        openai,
+        encryptKey,
+        token,
+        extra: {
+          TOOL_TIMEOUT_MS: '1500',
+          ...search.env('brave'),
+          // The page server stands in for an intranet the operator opened; every other private address stays refused.
+          FETCH_ALLOW_PRIVATE_HOSTS: '127.0.0.1',
+          FETCH_MAX_BYTES: '200000',
+        },
+      }),
+    );
     bot = await startBot(config, { log: silentLogger(), dispatcher: { pollIntervalMs: 50 } });
     bot.bus.subscribe((event) => events.push(event));
     webhookUrl = `http://127.0.0.1:${bot.port}/webhook/event`;
@@ -137,12 +130,20 @@ describe('web tools, end to end', () => {
 
   it('reads a pasted link: the page text reaches the model, the card quotes it', async () => {
     const link = `${pages.url}/article`;
-    openai.script('gpt-test', { toolCalls: [{ name: 'readWebPage', arguments: { url: link } }] }, (request) => {
-      const result = lastToolResult(request);
-      expect(result).not.toContain('do-not-read');
-      const day = /ships on (\d+ \w+)/.exec(result)?.[1] ?? 'unknown';
-      return { text: `Acme 3.0 ships on **${day}** (${link}).` };
-    });
+    openai.script(
+      'gpt-test',
+      (request) => {
+        // The pasted link was pointed out to the model with the tool that reads it.
+        expect(JSON.stringify(request.messages)).toContain(`- ${link} → readWebPage`);
+        return { toolCalls: [{ name: 'readWebPage', arguments: { url: link } }] };
+      },
+      (request) => {
+        const result = lastToolResult(request);
+        expect(result).not.toContain('do-not-read');
+        const day = /ships on (\d+ \w+)/.exec(result)?.[1] ?? 'unknown';
+        return { text: `Acme 3.0 ships on **${day}** (${link}).` };
+      },
+    );
     const { shown } = await ask(`when does it ship? ${link}`);
     expect(shown).toContain('Acme 3.0 ships on **12 May**');
     expect(pages.requests).toEqual(['/article']);

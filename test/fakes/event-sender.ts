@@ -337,6 +337,47 @@ export function buildCardActionEvent(options: {
   };
 }
 
+/**
+ * A v2 `im.chat.member.bot.added_v1` or `im.chat.member.bot.deleted_v1` event (the bot added to
+ * or removed from a group), shaped as the SDK's event handler types: `chat_id`, `operator_id`,
+ * `external`, `operator_tenant_key`, `name`, `i18n_names`.
+ */
+export function buildBotMembershipEvent(options: {
+  kind: 'added' | 'deleted';
+  chatId: string;
+  fake?: FakeFeishu;
+  appId?: string;
+  tenantKey?: string;
+  token?: string;
+  operatorOpenId?: string;
+  chatName?: string;
+  eventId?: string;
+  /** Epoch ms (default now). */
+  createTime?: number;
+}): Record<string, unknown> {
+  const tenantKey = options.tenantKey ?? options.fake?.tenantKey ?? 'tenant_default';
+  const name = options.chatName ?? 'Test group';
+  return {
+    schema: '2.0',
+    header: {
+      event_id: options.eventId ?? hex(16),
+      event_type: `im.chat.member.bot.${options.kind}_v1`,
+      create_time: String(options.createTime ?? Date.now()),
+      token: options.token ?? '',
+      app_id: options.appId ?? options.fake?.appId ?? `cli_${hex(8)}`,
+      tenant_key: tenantKey,
+    },
+    event: {
+      chat_id: options.chatId,
+      operator_id: userIdFor(options.operatorOpenId ?? DEFAULT_USER_OPEN_ID),
+      external: false,
+      operator_tenant_key: tenantKey,
+      name,
+      i18n_names: { zh_cn: name, en_us: name },
+    },
+  };
+}
+
 // ───────────────────────────── crypto ─────────────────────────────
 
 /** `{ encrypt }` exactly as Feishu builds it: AES-256-CBC, key = sha256(encryptKey), base64(iv ‖ ciphertext). */

@@ -40,7 +40,7 @@ export { DEFAULT_GRANTED_SCOPES } from './feishu/application-scopes.js';
 export type { SeedBase } from './feishu/bitable.js';
 export type { CardEntity } from './feishu/card-store.js';
 export type { CardElementState, CardState } from './feishu/cardkit.js';
-export type { SeedChat } from './feishu/chats.js';
+export type { FakeChat, SeedChat } from './feishu/chats.js';
 export type {
   FakeFeishu,
   FakeFeishuOptions,

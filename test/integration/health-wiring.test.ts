@@ -46,7 +46,18 @@ describe('health and metrics wired into startBot', () => {
 
     const healthy = await get('/health');
     expect(healthy.status).toBe(200);
-    expect(await healthy.json()).toMatchObject({ status: 'healthy', instance: 'wiring-a', window: { seconds: 300 } });
+    expect(await healthy.json()).toMatchObject({
+      status: 'healthy',
+      instance: 'wiring-a',
+      window: { seconds: 300 },
+      // Agent runs follow the model's adaptive limit (16 to start), within MAX_CONCURRENT_JOBS.
+      concurrency: {
+        limit: 16,
+        ceiling: 64,
+        running: 0,
+        byModel: { 'gpt-test': { limit: 16, inFlight: 0, waiting: 0, reason: 'starting limit 16', changedAt: null } },
+      },
+    });
 
     for (let index = 0; index < 5; index++) {
       bot.bus.emit({
@@ -77,6 +88,10 @@ describe('health and metrics wired into startBot', () => {
     expect(sampleValue(families, 'feishu_bot_health_status', { status: 'unhealthy', instance: 'wiring-a' })).toBe(1);
     expect(sampleValue(families, 'feishu_bot_store_up')).toBe(1);
     expect(sampleValue(families, 'feishu_bot_inbox_depth')).toBe(0);
+    expect(sampleValue(families, 'feishu_bot_concurrency_limit')).toBe(16);
+    expect(sampleValue(families, 'feishu_bot_concurrency_ceiling')).toBe(64);
+    expect(sampleValue(families, 'feishu_bot_model_concurrency_limit', { model: 'gpt-test' })).toBe(16);
+    expect(sampleValue(families, 'feishu_bot_model_requests_in_flight', { model: 'gpt-test' })).toBe(0);
   });
 
   it('keeps two bots in one process apart and stop() turns ready to 503', async () => {

@@ -381,7 +381,7 @@ describe('SQLite store specifics', () => {
 
     it('rejects every write of a transaction that could not commit, as unavailable, and stores none', async () => {
       const path = newPath();
-      const store = open(path, { busyTimeoutMs: 50 });
+      const store = open(path, { lockWaitMs: 50 });
       await store.enqueue(job('before'), T0);
       // Another process holds the write lock past our busy timeout.
       const other = new Database(path);
@@ -395,6 +395,33 @@ describe('SQLite store specifics', () => {
       }
       expect(await store.getJob('a')).toBeNull();
       expect(await store.claimKey('k', 60_000, T0)).toBe(true);
+    });
+
+    it("waits for another connection's write lock without holding the event loop, then commits", async () => {
+      const path = newPath();
+      const store = open(path, { lockWaitMs: 30_000 });
+      await store.enqueue(job('before'), T0);
+      const other = new Database(path);
+      toClose.push(other);
+      other.exec('BEGIN IMMEDIATE');
+      let settled = false;
+      const write = store.enqueue(job('waited'), T0).then(() => {
+        settled = true;
+      });
+      // Timers keep firing while the write waits: the loop is free (a synchronous busy wait
+      // would hold it until the lock is released, which this same thread does below).
+      let longestGap = 0;
+      let last = performance.now();
+      for (let tick = 0; tick < 20; tick++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        longestGap = Math.max(longestGap, performance.now() - last);
+        last = performance.now();
+      }
+      expect(longestGap).toBeLessThan(1_000);
+      expect(settled).toBe(false);
+      other.exec('COMMIT');
+      await write;
+      expect(await store.getJob('waited')).toMatchObject({ status: 'pending' });
     });
 
     it('keeps call order: a read asked for after a write sees it', async () => {

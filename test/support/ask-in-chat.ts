@@ -51,6 +51,27 @@ export async function askInChat({
   });
   expect((await postEvent(webhookUrl, event, { encryptKey })).status).toBe(200);
   const messageId = event.event.message.message_id;
+  return { messageId, shown: await waitForClosedAnswer({ feishu, events, messageId, timeoutMs }) };
+}
+
+/**
+ * Waits until the answer to `messageId` is a closed card and its job finished; returns the text
+ * the user sees. Fails when anything answered twice or the job ended other than done.
+ *
+ * @example
+ * const shown = await waitForClosedAnswer({ feishu, events, messageId });
+ */
+export async function waitForClosedAnswer({
+  feishu,
+  events,
+  messageId,
+  timeoutMs = 20_000,
+}: {
+  feishu: FakeFeishu;
+  events: readonly StampedBotEvent[];
+  messageId: string;
+  timeoutMs?: number;
+}): Promise<string> {
   await feishu.waitFor(
     () => {
       const [reply] = feishu.repliesTo(messageId, { fromBot: true });
@@ -59,11 +80,52 @@ export async function askInChat({
     },
     { timeoutMs, description: `a closed card answering ${messageId}` },
   );
-  const replies = feishu.repliesTo(messageId, { fromBot: true });
-  expect(replies).toHaveLength(1);
-  // The job finished (not retried, not dead): nothing is answered twice.
-  await feishu.waitFor(() => events.some((each) => each.type === 'job.finished' && each.outcome === 'done'), {
+  const traceId = `message:${messageId}`;
+  await feishu.waitFor(() => events.some((each) => each.type === 'job.finished' && each.traceId === traceId), {
+    timeoutMs: 10_000,
     description: 'the job to finish',
   });
-  return { messageId, shown: feishu.visibleText(replies[0]!.messageId) };
+  // The job finished once and done (not retried, not dead): nothing is answered twice.
+  const finished = events.filter((each) => each.type === 'job.finished' && each.traceId === traceId);
+  expect(finished.map((each) => (each.type === 'job.finished' ? each.outcome : ''))).toEqual(['done']);
+  const replies = feishu.repliesTo(messageId, { fromBot: true });
+  expect(replies).toHaveLength(1);
+  return feishu.visibleText(replies[0]?.messageId ?? '');
+}
+
+/**
+ * The settings of a bot that answers signed, encrypted webhook events from the fake Feishu with
+ * the fake OpenAI's `gpt-test`, in memory, without devtools or rate limits; `extra` on top.
+ */
+export function chatBotEnvironment({
+  feishu,
+  openai,
+  encryptKey,
+  token,
+  extra = {},
+}: {
+  feishu: FakeFeishu;
+  openai: { baseURL: string; apiKey: string };
+  encryptKey: string;
+  token: string;
+  extra?: Record<string, string>;
+}): Record<string, string> {
+  return {
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    ...feishu.env(),
+    FEISHU_ENCRYPT_KEY: encryptKey,
+    FEISHU_VERIFICATION_TOKEN: token,
+    OPENAI_BASE_URL: openai.baseURL,
+    OPENAI_API_KEY: openai.apiKey,
+    MODEL: 'gpt-test',
+    MODEL_MAX_RETRIES: '0',
+    STORE_URL: 'sqlite::memory:',
+    ENABLE_DEVTOOLS: 'false',
+    USER_MESSAGES_PER_MINUTE: '1000',
+    CHAT_MESSAGES_PER_MINUTE: '1000',
+    ...extra,
+  };
 }

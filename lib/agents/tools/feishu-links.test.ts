@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { feishuLinkHints, findFeishuLinks, parseFeishuLink } from './feishu-links.js';
+import { feishuLinkHints, findFeishuLinks, parseFeishuLink, webLinkHints } from './feishu-links.js';
 
 describe('Feishu links', () => {
   it('reads docx, wiki, sheet (with sheet) and base (with table) links on Feishu and Lark hosts', () => {
@@ -28,5 +28,18 @@ describe('Feishu links', () => {
     expect(hints).toContain('docx https://a.feishu.cn/docx/AbCdEf1234567890 → readDocument');
     expect(hints).toContain('→ readSheet');
     expect(feishuLinkHints('no links here')).toEqual([]);
+  });
+
+  it('points out other web links for readWebPage, once each, Feishu links left to their own tools', () => {
+    expect(
+      webLinkHints(
+        'compare https://nodejs.org/en/blog, https://acme.feishu.cn/docx/DoxcnAbc0123456789 and https://nodejs.org/en/blog again',
+      ),
+    ).toEqual([
+      '',
+      'The message links these web pages. Read them with readWebPage before answering anything about them:',
+      '- https://nodejs.org/en/blog → readWebPage',
+    ]);
+    expect(webLinkHints('no links here')).toEqual([]);
   });
 });

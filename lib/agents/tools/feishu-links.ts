@@ -99,3 +99,32 @@ export function feishuLinkHints(input: string): string[] {
     ...links.map((link) => `- ${link.kind} ${link.url} → ${READ_WITH[link.kind]}`),
   ];
 }
+
+/**
+ * Instruction lines for the other web links in a message (not Feishu documents): each with
+ * `readWebPage`, so "what does this page say" is read rather than guessed. At most 5.
+ *
+ * @example
+ * webLinkHints('see https://nodejs.org/en/blog'); // ['', 'The message links these web pages…', '- https://nodejs.org/en/blog → readWebPage']
+ */
+export function webLinkHints(input: string): string[] {
+  const links: string[] = [];
+  for (const match of input.matchAll(URL_IN_TEXT)) {
+    const text = match[0].replace(/[.,;:!?]+$/, '');
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      continue;
+    }
+    if (HOSTS.test(url.hostname) || links.includes(url.href)) continue;
+    links.push(url.href);
+    if (links.length >= 5) break;
+  }
+  if (links.length === 0) return [];
+  return [
+    '',
+    'The message links these web pages. Read them with readWebPage before answering anything about them:',
+    ...links.map((link) => `- ${link} → readWebPage`),
+  ];
+}

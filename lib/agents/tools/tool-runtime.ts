@@ -37,6 +37,12 @@ export interface ToolRuntimeOptions {
   timeoutMs?: number;
   /** The web search provider, its result count and the page fetcher; default: search off, fetch with default limits. */
   web?: Partial<WebAccess>;
+  /**
+   * Tools beyond the registry for one agent, looked up per call (MCP servers' tools, which come
+   * and go with their connections): offered besides the named ones, with the same deadline,
+   * bounds and reporting.
+   */
+  extraTools?: (agent: string) => readonly AnyToolDefinition[];
   /** Display names for the people tools mention (chat transcripts). */
   userName?: ((openId: string) => Promise<string | undefined>) | undefined;
   now?: () => Date;
@@ -116,6 +122,7 @@ export function createToolRuntime({
   limits: givenLimits = {},
   timeoutMs = DEFAULT_TOOL_TIMEOUT_MS,
   web: givenWeb = {},
+  extraTools = () => [],
   userName,
   now = () => new Date(),
 }: ToolRuntimeOptions): ToolRuntime {
@@ -249,9 +256,12 @@ export function createToolRuntime({
     registry,
     toolSet(names, request) {
       const tools: ToolSet = {};
-      for (const name of names) {
-        const definition = registry.get(name);
-        if (definition === undefined) continue;
+      // A chat's admins may switch tools off (MCP tools too, by their registry name).
+      const disabled = new Set(request.conversation.disabledTools ?? []);
+      const definitions = names.map((name) => registry.get(name)).filter((definition) => definition !== undefined);
+      for (const definition of [...definitions, ...extraTools(request.agent)]) {
+        const name = definition.name;
+        if (name in tools || disabled.has(name)) continue;
         const gate = definition.approval === undefined ? undefined : request.approvals;
         if (definition.approval !== undefined && gate === undefined) continue;
         tools[name] = tool({

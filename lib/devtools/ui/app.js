@@ -31,7 +31,7 @@ const MAX_LOCAL_TEXTS = 500;
 /** Fields every event has; the expanded step shows the others. */
 const COMMON_FIELDS = new Set(['type', 'traceId', 'seq', 'at']);
 /** Fields shown as a block of text rather than inline. */
-const LONG_FIELDS = new Set(['input', 'output', 'text', 'message', 'task', 'error', 'reason', 'notice']);
+const LONG_FIELDS = new Set(['input', 'output', 'text', 'message', 'task', 'error', 'reason', 'notice', 'transcript']);
 const SELECTED_TRACE_KEY = 'devtools-selected-trace';
 
 const state = {
@@ -299,8 +299,26 @@ function stepDetails(event) {
     blocks.push(textBlock('Arguments', event.input));
     blocks.push(textBlock(event.error ? 'Error' : 'Result', event.error || event.output));
   }
+  if (event.type === 'attachment.resolved' && event.part === 'image' && event.outcome === 'ok' && event.key) {
+    // Served by the authenticated devtools API (a small preview, never the original).
+    const src = `${API}/traces/${encodeURIComponent(event.traceId)}/attachments/${encodeURIComponent(event.key)}`;
+    blocks.push(
+      el('div', { className: 'step-block' }, [
+        el('div', { className: 'step-label', text: 'Preview' }),
+        el('img', {
+          className: 'attachment-thumb',
+          attrs: { src, alt: event.name, loading: 'lazy' },
+          dataset: { testid: 'attachment-thumb' },
+        }),
+      ]),
+    );
+  }
+  if (event.type === 'turn.resolved') {
+    blocks.push(textBlock('What reached the model', event.parts || ''));
+  }
   for (const [name, value] of fields) {
     if (event.type === 'tool.call' && (name === 'input' || name === 'output' || name === 'error')) continue;
+    if (event.type === 'turn.resolved' && name === 'parts') continue;
     if ((event.type === 'reply.finished' || event.type === 'reply.card') && name === 'text') {
       blocks.push(
         el('div', { className: 'step-block' }, [

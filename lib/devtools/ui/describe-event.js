@@ -13,6 +13,11 @@ export function describe(event) {
       return { title: `Rejected ${event.status}: ${event.reason}`, sub: `via ${event.source}` };
     case 'event.dropped':
       return { title: 'Dropped: older than the dedupe window (a replay)', sub: `via ${event.source}` };
+    case 'security.event':
+      return {
+        title: `Security: ${event.kind} ${event.reason}, not answered`,
+        sub: 'Feishu does not confirm the message this event names',
+      };
     case 'message.bot-skipped':
       return {
         title: `Not answered: sent by ${event.sender === 'self' ? 'this bot itself' : `a bot (${event.sender})`}`,
@@ -20,6 +25,18 @@ export function describe(event) {
       };
     case 'job.queued':
       return { title: `Queued as ${event.kind}`, sub: `lane ${event.lane}` };
+    case 'schedule.run': {
+      const late = event.lateMs > 60_000 ? `, ${Math.round(event.lateMs / 60_000)} min late` : '';
+      const what = {
+        ran: 'run queued',
+        skipped: 'missed: skipped with a note',
+        duplicate: 'already queued (after a crash)',
+      };
+      return {
+        title: `Schedule ${event.scheduleId} due: ${what[event.outcome] || event.outcome}${late}`,
+        sub: `chat ${event.chatId}`,
+      };
+    }
     case 'job.started':
       return { title: `Job started (attempt ${event.attempt})`, sub: `lane ${event.lane}` };
     case 'job.finished':
@@ -30,6 +47,13 @@ export function describe(event) {
       return {
         title: event.text,
         sub: `${event.chatType} · chat ${event.chatId} · user ${event.userName ? `${event.userName} (${event.userId})` : event.userId}`,
+      };
+    case 'attachment.resolved':
+      return describeAttachment(event);
+    case 'turn.resolved':
+      return {
+        title: `Model gets ${event.partCount} part${event.partCount === 1 ? '' : 's'}${event.images ? `, ${event.images} image${event.images === 1 ? '' : 's'}` : ''}${event.model ? ` → ${event.model}` : ''}`,
+        sub: [formatMs(event.elapsedMs), ...String(event.notices || '').split('\n')].filter(Boolean).join(' · '),
       };
     case 'message.ignored':
       return { title: `Not answered: ${event.reason}`, sub: '' };
@@ -75,6 +99,11 @@ export function describe(event) {
               ? `${event.model} skipped: circuit breaker open`
               : `${event.model} failed (${event.category || 'OTHER'})`,
         sub: `${event.agent} · ${formatMs(event.latencyMs)}`,
+      };
+    case 'model.concurrency':
+      return {
+        title: `Concurrency limit of ${event.model}: ${event.previous} → ${event.limit}`,
+        sub: event.reason,
       };
     case 'model.breaker':
       return {
@@ -123,12 +152,52 @@ export function describe(event) {
   }
 }
 
+const PART_NAMES = {
+  image: 'Image',
+  file: 'File',
+  audio: 'Voice',
+  quote: 'Quoted message',
+  forward: 'Forwarded messages',
+  unreadable: 'Unreadable',
+};
+
+/** Name, type, size, characters or transcript, and how long downloading and reading took. */
+function describeAttachment(event) {
+  const what = `${PART_NAMES[event.part] || event.part} ${event.name}`;
+  const size = event.sizeBytes === undefined ? '' : `${formatNumber(event.sizeBytes)} bytes`;
+  const read =
+    event.transcript !== undefined
+      ? `“${excerpt(event.transcript, 80)}”`
+      : event.chars === undefined
+        ? ''
+        : `${formatNumber(event.chars)} chars`;
+  return {
+    title:
+      event.outcome === 'notice'
+        ? `${what}: ${event.notice || event.code || 'not read'}`
+        : `${what}${read ? ` → ${read}` : ''}`,
+    sub: [
+      event.mediaType,
+      size,
+      event.cached
+        ? 'from the job cache'
+        : event.downloadMs === undefined
+          ? ''
+          : `downloaded in ${formatMs(event.downloadMs)}`,
+      `resolved in ${formatMs(event.elapsedMs)}`,
+    ]
+      .filter(Boolean)
+      .join(' · '),
+  };
+}
+
 export function isErrorEvent(event) {
   return (
     event.type === 'error' ||
     event.type === 'process.error' ||
     (event.type === 'agent.call' && event.outcome === 'error') ||
     (event.type === 'tool.call' && Boolean(event.error)) ||
+    (event.type === 'attachment.resolved' && event.outcome === 'notice') ||
     (event.type === 'job.finished' && (event.outcome === 'dead' || event.outcome === 'retry'))
   );
 }

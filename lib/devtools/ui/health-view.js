@@ -1,5 +1,5 @@
 // The Health tab: GET /health's snapshot (polled), each component's state (agent, Feishu, store,
-// Redis, deliveries, rate limits, process, readiness checks), per-agent charts of the recent calls
+// Redis, MCP servers, deliveries, rate limits, concurrency limits and breakers, process, readiness checks), per-agent charts of the recent calls
 // (from the event ring, so they show the first call at once and survive a reload), and the errors
 // of the window, one row per category. Fields /health does not have (yet) are left out, never
 // shown as "null".
@@ -13,8 +13,15 @@ const STATUSES = ['healthy', 'degraded', 'unhealthy'];
 
 /** CSS tone of a component state. */
 function tone(state) {
-  if (state === 'ok' || state === 'connected' || state === 'signed' || state === 'healthy') return 'healthy';
-  if (state === 'degraded' || state === 'unsigned' || state === 'connecting' || state === 'reconnecting')
+  if (state === 'ok' || state === 'connected' || state === 'signed' || state === 'healthy' || state === 'ready')
+    return 'healthy';
+  if (
+    state === 'degraded' ||
+    state === 'unsigned' ||
+    state === 'connecting' ||
+    state === 'reconnecting' ||
+    state === 'restarting'
+  )
     return 'degraded';
   if (state === 'down' || state === 'failed' || state === 'unhealthy' || state === 'refused') return 'unhealthy';
   if (state === 'off') return 'off';
@@ -113,6 +120,29 @@ function redisComponent(redis) {
   return componentCard('redis', 'Redis', redis.state, [], redis.error);
 }
 
+/** One card per MCP server (MCP_SERVERS_FILE): its connection, what it offers to whom, restarts. */
+function mcpComponents(servers) {
+  if (!servers || typeof servers !== 'object') return [];
+  return Object.entries(servers).map(([name, server]) =>
+    componentCard(
+      `mcp-${name}`,
+      `MCP ${name}`,
+      server.state,
+      [
+        ['Transport', server.transport],
+        [
+          'Tools',
+          `${formatNumber(server.offeredTools)} offered${server.skippedTools > 0 ? `, ${formatNumber(server.skippedTools)} not (may write)` : ''}`,
+        ],
+        ['For', Array.isArray(server.agents) ? server.agents.join(', ') : null],
+        ['Restarts', formatNumber(server.restarts)],
+        ['Next attempt', server.nextAttemptAt ? clockTime(server.nextAttemptAt) : null],
+      ],
+      server.lastError,
+    ),
+  );
+}
+
 function deliveriesComponent(deliveries, windowSeconds) {
   if (!deliveries) return null;
   const state = deliveries.failed > 0 ? (deliveries.answered > 0 ? 'degraded' : 'down') : 'ok';
@@ -138,6 +168,32 @@ function rateLimitsComponent(rateLimits) {
     lines.push([model, details]);
   }
   return componentCard('rate-limits', 'Rate limits', rateLimits.total > 0 ? 'degraded' : 'ok', lines);
+}
+
+/** Agent runs admitted at once (adaptive), each model's limit with why, and its breaker. */
+function concurrencyComponent(concurrency, models) {
+  if (!concurrency) return null;
+  const lines = [
+    [
+      'Agent runs',
+      `${formatNumber(concurrency.running)} running of ${formatNumber(concurrency.limit)} (ceiling ${formatNumber(concurrency.ceiling)})`,
+    ],
+  ];
+  for (const [model, reading] of Object.entries(concurrency.byModel || {})) {
+    const breaker = models?.[model]?.breaker?.state;
+    lines.push([
+      model,
+      present([
+        `limit ${formatNumber(reading.limit)}`,
+        `${formatNumber(reading.inFlight)} in flight`,
+        reading.waiting > 0 ? `${formatNumber(reading.waiting)} waiting` : null,
+        breaker && breaker !== 'closed' ? `breaker ${breaker}` : null,
+        reading.reason,
+      ]).join(' · '),
+    ]);
+  }
+  const cut = Object.values(concurrency.byModel || {}).some((reading) => /^cut /.test(reading.reason));
+  return componentCard('concurrency', 'Concurrency', cut ? 'degraded' : 'ok', lines);
 }
 
 function processComponent(process) {
@@ -320,8 +376,10 @@ export function createHealthView({ playgroundStatus = () => null, stats = () => 
       feishuComponent(health.feishu),
       storeComponent(health),
       redisComponent(health.redis),
+      ...mcpComponents(health.mcp),
       deliveriesComponent(health.deliveries, windowSeconds),
       rateLimitsComponent(health.rateLimits),
+      concurrencyComponent(health.concurrency, health.models),
       processComponent(health.process),
       checksComponent(health.checks),
     ]);

@@ -1,7 +1,7 @@
 import type { Logger } from '../../log.js';
 import { FeishuApiError } from '../call-feishu.js';
 import type { CardCheckpoint } from './card-checkpoint.js';
-import { buildCardJson, type CardControl } from './card-json.js';
+import { buildCardJson, type CardControl, STEPS_ELEMENT_ID } from './card-json.js';
 import { type CardHandle, type CardKitOperations, isCardLimitError } from './cardkit-operations.js';
 import {
   type CardMarkdownOptions,
@@ -10,12 +10,15 @@ import {
   renderCardMarkdown,
   renderSegment,
 } from './markdown.js';
+import type { StepsPanel } from './steps-panel.js';
 
-/** What the cards should show: the full text so far, whether it is final, and its footer. */
+/** What the cards should show: the full text so far, whether it is final, its footer and steps panel. */
 export interface CardGoal {
   text: string;
   final: boolean;
   footer?: string;
+  /** The agent's steps, shown in a panel on the first card (folded when the card closes). */
+  steps?: StepsPanel;
 }
 
 /** One card of the answer, as this attempt knows it. */
@@ -29,6 +32,8 @@ export interface CardSlot {
   footer: string | undefined;
   /** Its message was recalled (an answer that ended shorter than an earlier text). */
   recalled: boolean;
+  /** The steps panel the card shows, once it has one (first card only). */
+  panel: StepsPanel | undefined;
 }
 
 /** Thrown from `sync` after Feishu refused a card's size: call `sync` again to re-plan smaller cards. */
@@ -114,6 +119,7 @@ export function createCardDeck({
     shown: undefined,
     footer: undefined,
     recalled: false,
+    panel: undefined,
   });
 
   const send = async (slotToSend: CardSlot) => {
@@ -167,13 +173,36 @@ export function createCardDeck({
    * no buttons, streaming off. Writing the text and then turning streaming off would be two
    * operations, the second waiting for a rate slot after the first.
    */
-  const close = (target: CardSlot, content: string, raw: string, footer: string | undefined) =>
+  const close = (target: CardSlot, content: string, raw: string, footer: string | undefined, steps?: StepsPanel) =>
     withinLimits(async () => {
       const summary = previewSummary(raw) || emptyText;
-      const body = { text: content, ...(footer === undefined ? {} : { footer: renderCardMarkdown(footer, markdown) }) };
+      const panel = steps ?? target.panel;
+      const body = {
+        text: content,
+        ...(footer === undefined ? {} : { footer: renderCardMarkdown(footer, markdown) }),
+        // Folded: the answer is what matters now; the steps stay one tap away.
+        ...(panel === undefined ? {} : { steps: { ...panel, expanded: false } }),
+      };
       await target.card.replace(buildCardJson({ body, streaming: false, summary }), false);
       target.shown = content;
       target.footer = footer;
+      target.panel = panel;
+    });
+
+  /**
+   * Shows the steps on the open first card: the first time by replacing the card with the panel
+   * added (one operation, text and buttons kept), later by rewriting only the panel's list.
+   */
+  const showSteps = (target: CardSlot, content: string, steps: StepsPanel) =>
+    withinLimits(async () => {
+      if (target.panel === undefined) {
+        const body = { text: content, controls, steps: { ...steps, expanded: true } };
+        await target.card.replace(buildCardJson({ body, streaming: true, summary: thinkingText }), true);
+        target.shown = content;
+      } else if (target.panel.content !== steps.content) {
+        await target.card.setText(STEPS_ELEMENT_ID, steps.content);
+      }
+      target.panel = steps;
     });
 
   const recall = async (target: CardSlot): Promise<boolean> => {
@@ -212,13 +241,17 @@ export function createCardDeck({
         } else if (target.messageId === undefined) {
           await send(target);
         }
+        // The panel lives on the first card while it is the open one; a rolled-over card keeps it folded.
+        const steps = index === 0 && last ? goal.steps : undefined;
         if (last && !goal.final) {
+          if (steps !== undefined) await showSteps(target, content, steps);
           if (target.shown !== content) await write(target, content);
           continue;
         }
         const footer = last && goal.final ? goal.footer : undefined;
-        if (target.card.streaming !== false || target.footer !== footer || target.shown !== content) {
-          await close(target, content, raw, footer);
+        const stepsChanged = steps !== undefined && steps.content !== target.panel?.content;
+        if (target.card.streaming !== false || target.footer !== footer || target.shown !== content || stepsChanged) {
+          await close(target, content, raw, footer, steps);
           if (!last) onRolledOver({ index, cardId: target.card.cardId, text: raw });
         }
       }

@@ -2,6 +2,9 @@
 export const ANSWER_ELEMENT_ID = 'answer';
 /** The small line under a finished answer (model, tokens, time). */
 export const FOOTER_ELEMENT_ID = 'footer';
+/** The collapsible panel of the agent's steps, and the markdown list inside it. */
+export const STEPS_PANEL_ID = 'steps_panel';
+export const STEPS_ELEMENT_ID = 'steps';
 
 /** A button under a streaming answer (Stop); its `value` comes back in the card callback. */
 export interface CardControl {
@@ -25,6 +28,8 @@ export interface CardBodyParts {
   footer?: string;
   /** Buttons under the answer while it streams (absent on a closed card). */
   controls?: readonly CardControl[];
+  /** The steps panel above the answer: its list (markdown), its title, and whether it is open. */
+  steps?: { content: string; title: string; expanded: boolean };
 }
 
 /** One element of a schema 2.0 card body. */
@@ -36,8 +41,18 @@ export type CardElement = { tag: string; element_id?: string } & Record<string, 
  * @example
  * buildCardBody({ text: 'Hello', footer: 'gpt-4o · 1.2 s' }).elements.length; // 2
  */
-export function buildCardBody({ text, footer, controls = [] }: CardBodyParts): { elements: CardElement[] } {
-  const elements: CardElement[] = [{ tag: 'markdown', element_id: ANSWER_ELEMENT_ID, content: text }];
+export function buildCardBody({ text, footer, controls = [], steps }: CardBodyParts): { elements: CardElement[] } {
+  const elements: CardElement[] = [];
+  if (steps !== undefined) {
+    elements.push({
+      tag: 'collapsible_panel',
+      element_id: STEPS_PANEL_ID,
+      expanded: steps.expanded,
+      header: { title: { tag: 'markdown', content: steps.title } },
+      elements: [{ tag: 'markdown', element_id: STEPS_ELEMENT_ID, text_size: 'notation', content: steps.content }],
+    });
+  }
+  elements.push({ tag: 'markdown', element_id: ANSWER_ELEMENT_ID, content: text });
   if (footer !== undefined) {
     elements.push({ tag: 'markdown', element_id: FOOTER_ELEMENT_ID, text_size: 'notation', content: footer });
   }

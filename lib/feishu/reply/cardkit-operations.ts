@@ -33,6 +33,8 @@ export interface CardHandle {
    * when it is (or Feishu says it is) closed. Reports `reply.update`.
    */
   setAnswer(content: string): Promise<void>;
+  /** The same for another markdown element of the card (the steps panel's list); no `reply.update`. */
+  setText(elementId: string, content: string): Promise<void>;
   /**
    * `card.update`: replaces the whole card (`buildCardJson`) and so its streaming mode. Closing
    * (`streaming` false) is urgent: it skips the gate's spacing, not its per-second window.
@@ -132,6 +134,27 @@ export function createCardKitOperations({
       }
     };
 
+    /** `cardElement.content` with the FULL text; re-opens the stream when it is (or Feishu says it is) closed. */
+    const writeText = async (elementId: string, content: string): Promise<number> => {
+      for (let reopened = 0; ; reopened++) {
+        if (streaming !== true) await card.setStreaming(true);
+        try {
+          return await sequenced('cardkit.v1.cardElement.content', (sequenceNumber) =>
+            client.cardkit.v1.cardElement.content({
+              path: { card_id: cardId, element_id: elementId },
+              data: { content, sequence: sequenceNumber },
+            }),
+          );
+        } catch (error) {
+          const closed =
+            FeishuApiError.isInstance(error) && error.code !== undefined && STREAMING_CLOSED_CODES.has(error.code);
+          if (!closed || reopened >= 2) throw error;
+          // Streaming closes itself after about 10 minutes; open it again and carry on.
+          streaming = false;
+        }
+      }
+    };
+
     const card: CardHandle = {
       cardId,
       get streaming() {
@@ -149,25 +172,11 @@ export function createCardKitOperations({
         streaming = on;
       },
       async setAnswer(content) {
-        for (let reopened = 0; ; reopened++) {
-          if (streaming !== true) await card.setStreaming(true);
-          try {
-            const sequence = await sequenced('cardkit.v1.cardElement.content', (sequenceNumber) =>
-              client.cardkit.v1.cardElement.content({
-                path: { card_id: cardId, element_id: ANSWER_ELEMENT_ID },
-                data: { content, sequence: sequenceNumber },
-              }),
-            );
-            bus.emit({ type: 'reply.update', traceId, cardId, sequence, length: content.length });
-            return;
-          } catch (error) {
-            const closed =
-              FeishuApiError.isInstance(error) && error.code !== undefined && STREAMING_CLOSED_CODES.has(error.code);
-            if (!closed || reopened >= 2) throw error;
-            // Streaming closes itself after about 10 minutes; open it again and carry on.
-            streaming = false;
-          }
-        }
+        const sequence = await writeText(ANSWER_ELEMENT_ID, content);
+        bus.emit({ type: 'reply.update', traceId, cardId, sequence, length: content.length });
+      },
+      async setText(elementId, content) {
+        await writeText(elementId, content);
       },
       async replace(cardJson, on) {
         await sequenced(

@@ -13,6 +13,7 @@ import { createCoalescingWriter } from './coalescing-writer.js';
 import type { CardMarkdownOptions } from './markdown.js';
 import { REPLY_DEFAULTS, type ReplyOptions } from './reply-options.js';
 import { resolveRetryPolicy, retryDelayFor } from './retry-policy.js';
+import { renderStepsPanel, type StepsPanel } from './steps-panel.js';
 import { createTextReply, type TextReplyFormat, withNotice } from './text-reply.js';
 
 export interface StreamingCardReplyOptions extends ReplyOptions {
@@ -280,6 +281,10 @@ export function createStreamingCardReply({
     if (latest.text !== '' || deck.cards.some((card) => card.shown === undefined)) writer.offer(latest);
   }
 
+  /** The steps panel as it should look; kept apart so a text update does not drop it. */
+  let steps: StepsPanel | undefined;
+  const withSteps = (goal: CardGoal): CardGoal => (steps === undefined ? goal : { ...goal, steps });
+
   return {
     start,
     update(fullText) {
@@ -289,17 +294,25 @@ export function createStreamingCardReply({
         return;
       }
       if (fullText === latest.text) return;
-      latest = { text: fullText, final: false };
+      latest = withSteps({ text: fullText, final: false });
       // Before start has shown the card, only remember it; start hands it to the writer.
+      if (started && deck.cards.length > 0 && !degraded) writer.offer(latest);
+    },
+    progress(progress) {
+      if (finished || abandoned() || mode === 'text') return;
+      steps = renderStepsPanel(progress);
+      latest = withSteps({ text: latest.text, final: false });
       if (started && deck.cards.length > 0 && !degraded) writer.offer(latest);
     },
     finish(finalText, summary) {
       return complete(
-        summary === undefined ? { text: finalText, final: true } : { text: finalText, final: true, footer: summary },
+        withSteps(
+          summary === undefined ? { text: finalText, final: true } : { text: finalText, final: true, footer: summary },
+        ),
       );
     },
     fail(partialText, notice) {
-      return complete({ text: withNotice(partialText, notice), final: true }, { partialText, notice });
+      return complete(withSteps({ text: withNotice(partialText, notice), final: true }), { partialText, notice });
     },
   };
 }

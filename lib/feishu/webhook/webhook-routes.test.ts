@@ -116,7 +116,7 @@ describe('webhook routes', () => {
       const v1 = {
         uuid: 'v1-uuid',
         token: verificationToken,
-        ts: '1700000000.1',
+        ts: String(Date.now() / 1000),
         type: 'event_callback',
         event: { type: 'message', chat_id: 'oc' },
       };

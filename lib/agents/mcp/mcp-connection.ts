@@ -1,0 +1,238 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { CallToolResult, Tool as McpTool } from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from '../../log.js';
+import { packageVersion } from '../../process/startup-summary.js';
+import { backoffDelay } from '../../util/backoff.js';
+import { errorMessage } from '../../util/error-message.js';
+import type { McpServerConfig } from './mcp-servers-file.js';
+
+export type McpServerState = 'connecting' | 'ready' | 'restarting' | 'closed';
+
+/** One server's row in `/health`. */
+export interface McpServerStatus {
+  name: string;
+  transport: 'stdio' | 'http';
+  state: McpServerState;
+  /** Tools the server listed. */
+  tools: number;
+  /** Times the connection was lost and made again. */
+  restarts: number;
+  /** The last connection problem (secrets redacted by /health), when there was one. */
+  lastError?: string;
+  /** ISO time of the next attempt while restarting. */
+  nextAttemptAt?: string;
+}
+
+export interface McpConnectionOptions {
+  server: McpServerConfig;
+  log?: Logger;
+  /** Connecting and listing the tools, per attempt. */
+  connectTimeoutMs?: number;
+  /** Back-off between attempts after a crash or a failed start: doubling from the first, capped. */
+  restartInitialMs?: number;
+  restartMaxMs?: number;
+  /** Called when the tool list changes (a new connection listed them). */
+  onTools?: (tools: readonly McpTool[]) => void;
+}
+
+/** Tools one server may offer at most: a server listing thousands is refused beyond this. */
+const MAX_TOOLS = 100;
+/** Pages of `tools/list` read at most. */
+const MAX_TOOL_PAGES = 10;
+/** stderr lines of a stdio server kept for the log, each cut to this. */
+const STDERR_LINE_MAX = 500;
+
+export interface McpConnection {
+  readonly name: string;
+  /** The tools of the current (or last) connection. */
+  tools(): readonly McpTool[];
+  /** Calls a tool on the current connection; rejects at once when the server is not ready. */
+  callTool(name: string, input: unknown, options: { signal: AbortSignal; timeoutMs: number }): Promise<CallToolResult>;
+  status(): McpServerStatus;
+  /** Resolves once the first attempt (successful or not) is over. */
+  readonly started: Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Thrown when a call cannot be made because the server is not connected. */
+export class McpServerDownError extends Error {
+  readonly code = 'MCP_SERVER_DOWN';
+  constructor(server: string, state: McpServerState, lastError: string | undefined) {
+    super(
+      `the MCP server ${server} is ${state === 'closed' ? 'stopped' : 'not connected (it is being restarted)'}${lastError ? `: ${lastError}` : ''}`,
+    );
+    this.name = 'McpServerDownError';
+  }
+}
+
+function transportFor(server: McpServerConfig, log: Logger | undefined): Transport {
+  if (server.transport === 'http') {
+    return new StreamableHTTPClientTransport(new URL(server.url), {
+      requestInit: { headers: server.headers ?? {} },
+    });
+  }
+  const transport = new StdioClientTransport({
+    command: server.command,
+    ...(server.args === undefined ? {} : { args: server.args }),
+    ...(server.env === undefined ? {} : { env: server.env }),
+    ...(server.cwd === undefined ? {} : { cwd: server.cwd }),
+    // Piped into our log (cut and redacted) instead of the service's own stderr.
+    stderr: 'pipe',
+  });
+  transport.stderr?.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (line.trim() !== '')
+        log?.debug({ mcpServer: server.name, stderr: line.slice(0, STDERR_LINE_MAX) }, 'mcp server stderr');
+    }
+  });
+  return transport;
+}
+
+/**
+ * A supervised connection to one MCP server over the official SDK's client: connects and lists
+ * the tools (within `connectTimeoutMs`); when the connection is lost (a stdio server exits or
+ * crashes, an HTTP server stops answering) or a start fails, it connects again after a back-off
+ * that doubles from `restartInitialMs` up to `restartMaxMs`, for as long as the bot runs. Calls
+ * while it is down fail at once with McpServerDownError instead of waiting.
+ *
+ * @example
+ * const connection = createMcpConnection({ server, log });
+ * await connection.started;
+ * const result = await connection.callTool('search', { q: 'x' }, { signal, timeoutMs: 20_000 });
+ */
+export function createMcpConnection({
+  server,
+  log,
+  connectTimeoutMs = 10_000,
+  restartInitialMs = 500,
+  restartMaxMs = 60_000,
+  onTools,
+}: McpConnectionOptions): McpConnection {
+  let state: McpServerState = 'connecting';
+  let client: Client | undefined;
+  let tools: McpTool[] = [];
+  let restarts = 0;
+  let failures = 0;
+  let lastError: string | undefined;
+  let nextAttemptAt: number | undefined;
+  let timer: NodeJS.Timeout | undefined;
+
+  function scheduleRestart(reason: string) {
+    if (state === 'closed') return;
+    failures += 1;
+    lastError = reason;
+    state = 'restarting';
+    const delay = backoffDelay(failures, { initialMs: restartInitialMs, maxMs: restartMaxMs, jitter: 0.2 });
+    nextAttemptAt = Date.now() + delay;
+    log?.warn({ mcpServer: server.name, reason, retryInMs: delay, failures }, 'mcp server down: restarting');
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      restarts += 1;
+      void connect();
+    }, delay);
+    timer.unref();
+  }
+
+  async function listTools(current: Client): Promise<McpTool[]> {
+    const found: McpTool[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < MAX_TOOL_PAGES; page += 1) {
+      const result = await current.listTools(cursor === undefined ? {} : { cursor }, { timeout: connectTimeoutMs });
+      found.push(...result.tools);
+      cursor = result.nextCursor;
+      if (cursor === undefined || found.length >= MAX_TOOLS) break;
+    }
+    return found.slice(0, MAX_TOOLS);
+  }
+
+  async function connect(): Promise<void> {
+    if (state === 'closed') return;
+    state = failures === 0 && restarts === 0 ? 'connecting' : 'restarting';
+    nextAttemptAt = undefined;
+    const current = new Client({ name: 'feishu-agent-bot', version: packageVersion() }, { capabilities: {} });
+    let settled = false;
+    current.onclose = () => {
+      // Only the connection in use matters; an old one closing after a restart does not.
+      if (client !== current || state === 'closed') return;
+      client = undefined;
+      scheduleRestart(
+        settled ? 'the connection closed (the server exited or stopped answering)' : 'closed while starting',
+      );
+    };
+    current.onerror = (error) => {
+      log?.debug({ mcpServer: server.name, err: errorMessage(error) }, 'mcp transport error');
+      // The SDK's HTTP client reports a response stream cut mid-call only here (it has no error
+      // code for it) and leaves the call waiting; closing the client ends the call at once and
+      // onclose restarts the connection.
+      if (server.transport === 'http' && client === current && /SSE stream disconnected/.test(errorMessage(error))) {
+        void current.close().catch(() => undefined);
+      }
+    };
+    try {
+      client = current;
+      await current.connect(transportFor(server, log), { timeout: connectTimeoutMs });
+      tools = await listTools(current);
+      settled = true;
+      if ((state as McpServerState) === 'closed') {
+        await current.close().catch(() => undefined);
+        return;
+      }
+      state = 'ready';
+      failures = 0;
+      log?.info({ mcpServer: server.name, tools: tools.map((tool) => tool.name) }, 'mcp server connected');
+      onTools?.(tools);
+    } catch (error) {
+      settled = true;
+      if (client === current) client = undefined;
+      await current.close().catch(() => undefined);
+      scheduleRestart(`could not start: ${errorMessage(error)}`);
+    }
+  }
+
+  const started = connect();
+
+  return {
+    name: server.name,
+    started,
+    tools: () => tools,
+    async callTool(name, input, { signal, timeoutMs }) {
+      const current = client;
+      if (state !== 'ready' || current === undefined) throw new McpServerDownError(server.name, state, lastError);
+      try {
+        return (await current.callTool({ name, arguments: (input ?? {}) as Record<string, unknown> }, undefined, {
+          signal,
+          timeout: timeoutMs,
+        })) as CallToolResult;
+      } catch (error) {
+        // An HTTP server that stopped answering has no connection to lose: start again from here.
+        if (server.transport === 'http' && !signal.aborted && error instanceof TypeError && client === current) {
+          client = undefined;
+          void current.close().catch(() => undefined);
+          scheduleRestart(`stopped answering: ${errorMessage(error)}`);
+        }
+        throw error;
+      }
+    },
+    status: () => ({
+      name: server.name,
+      transport: server.transport,
+      state,
+      tools: tools.length,
+      restarts,
+      ...(lastError === undefined ? {} : { lastError }),
+      ...(nextAttemptAt === undefined || state !== 'restarting'
+        ? {}
+        : { nextAttemptAt: new Date(nextAttemptAt).toISOString() }),
+    }),
+    async close() {
+      state = 'closed';
+      clearTimeout(timer);
+      const current = client;
+      client = undefined;
+      await current?.close().catch(() => undefined);
+    },
+  };
+}

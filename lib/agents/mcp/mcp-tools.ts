@@ -1,0 +1,141 @@
+import type { CallToolResult, Tool as McpTool } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { errorMessage } from '../../util/error-message.js';
+import { type AnyToolDefinition, defineTool } from '../tools/tool-definition.js';
+import { ToolError } from '../tools/tool-error.js';
+import { itemsNote } from '../tools/tool-result.js';
+import { type McpConnection, McpServerDownError } from './mcp-connection.js';
+
+/** Tool descriptions from a server are cut to this: they go into every model request. */
+const DESCRIPTION_MAX = 1_000;
+
+/** `read_file` → `ReadFile`: the parts of a name as camel-case words, letters and digits only. */
+function pascal(text: string): string {
+  return text
+    .split(/[^a-zA-Z0-9]+/)
+    .filter((part) => part !== '')
+    .map((part) => part[0]!.toUpperCase() + part.slice(1))
+    .join('');
+}
+
+/**
+ * The registry name of an MCP tool: `mcp` + server + tool in camel case, at most 64 characters
+ * (OpenAI's limit), e.g. server `files`, tool `read_file` → `mcpFilesReadFile`.
+ */
+export function mcpToolName(server: string, tool: string): string {
+  return `mcp${pascal(server)}${pascal(tool) || 'Tool'}`.slice(0, 64);
+}
+
+/** The tool's JSON Schema as zod (the AI SDK sends it to the model and checks arguments with it). */
+function inputSchemaOf(tool: McpTool): z.ZodType {
+  try {
+    return z.fromJSONSchema(tool.inputSchema as Parameters<typeof z.fromJSONSchema>[0]);
+  } catch {
+    // A schema zod cannot read: any object, and the server checks the arguments itself.
+    return z.record(z.string(), z.unknown());
+  }
+}
+
+/**
+ * A tool result as text the model can read: text parts as they are, resource links as Markdown
+ * links, embedded text resources as text, images, audio and binary resources named but left out;
+ * at most `maxItems` parts; structured content as JSON when there is no text. A result the
+ * server marks as an error becomes a ToolError the model reads as such.
+ */
+export function mcpResultText(result: CallToolResult & { toolResult?: unknown }, maxItems: number): string {
+  const content = Array.isArray(result.content) ? result.content : [];
+  const parts: string[] = [];
+  for (const item of content.slice(0, maxItems)) {
+    switch (item.type) {
+      case 'text':
+        parts.push(item.text);
+        break;
+      case 'image':
+      case 'audio':
+        parts.push(`[${item.type} (${item.mimeType}) not shown]`);
+        break;
+      case 'resource_link':
+        parts.push(`[${item.title ?? item.name}](${item.uri})`);
+        break;
+      case 'resource':
+        parts.push('text' in item.resource ? item.resource.text : `[binary resource ${item.resource.uri} not shown]`);
+        break;
+    }
+  }
+  if (content.length > maxItems) parts.push(itemsNote(maxItems, content.length, 'parts'));
+  if (parts.length === 0 && result.structuredContent !== undefined)
+    parts.push(JSON.stringify(result.structuredContent));
+  if (parts.length === 0 && result.toolResult !== undefined) parts.push(JSON.stringify(result.toolResult));
+  const text = parts.join('\n\n');
+  if (result.isError === true) {
+    throw new ToolError('BAD_INPUT', `the tool reported an error: ${text.slice(0, 1_000) || '(no details)'}`, {
+      advice: 'Fix the arguments and try once more, or tell the user what failed; do not guess the result.',
+    });
+  }
+  return text;
+}
+
+/** A failed MCP call as a ToolError: server down or gone mid-call, its timeout, refused arguments. */
+function mcpFailure(server: string, error: unknown): ToolError {
+  if (ToolError.isInstance(error)) return error;
+  if (error instanceof McpServerDownError) return new ToolError('UNAVAILABLE', error.message, { cause: error });
+  if (error instanceof McpError) {
+    if (error.code === ErrorCode.ConnectionClosed) {
+      return new ToolError('UNAVAILABLE', `the MCP server ${server} stopped during the call (it is being restarted)`, {
+        cause: error,
+      });
+    }
+    if (error.code === ErrorCode.RequestTimeout) {
+      return new ToolError('TIMEOUT', `the MCP server ${server} did not answer in time`, { cause: error });
+    }
+    if (error.code === ErrorCode.InvalidParams || error.code === ErrorCode.MethodNotFound) {
+      return new ToolError('BAD_INPUT', `the MCP server ${server} refused the call: ${error.message}`, {
+        cause: error,
+      });
+    }
+    return new ToolError('OTHER', `the MCP server ${server} failed: ${error.message}`, { cause: error });
+  }
+  return new ToolError('UNAVAILABLE', `the MCP server ${server} could not be reached: ${errorMessage(error)}`, {
+    cause: error,
+  });
+}
+
+/**
+ * One MCP tool as a tool definition: no identity, read-only (the caller offers only tools the
+ * server marks read-only or the operator vouches for), and a call through the supervised
+ * connection within `timeoutMs` (the tool runtime's own deadline applies as well).
+ */
+export function mcpToolDefinition({
+  name,
+  server,
+  tool,
+  connection,
+  timeoutMs,
+}: {
+  name: string;
+  server: string;
+  tool: McpTool;
+  connection: McpConnection;
+  timeoutMs: number;
+}): AnyToolDefinition {
+  const about = (tool.description ?? tool.annotations?.title ?? tool.title ?? tool.name).trim();
+  return defineTool({
+    name,
+    description: `${about.slice(0, DESCRIPTION_MAX)} (tool "${tool.name}" of the MCP server "${server}")`,
+    inputSchema: inputSchemaOf(tool),
+    scopes: [],
+    access: 'read',
+    identity: 'none',
+    execute: async (input, { signal, limits }) => {
+      let result: CallToolResult;
+      try {
+        result = await connection.callTool(tool.name, input, { signal, timeoutMs });
+      } catch (error) {
+        if (signal.aborted) throw signal.reason;
+        throw mcpFailure(server, error);
+      }
+      return mcpResultText(result, limits.maxItems);
+    },
+  });
+}

@@ -1,0 +1,340 @@
+import { z } from 'zod';
+import type { ChatSettingsVersion, Store } from '../store/store.js';
+import type { GroupContextMode } from './room-context.js';
+
+/**
+ * Per-chat settings ("personas"): what a chat's owner and admins may change for their chat, on
+ * top of the global defaults from the configuration, with operator locks. Stored in the store as
+ * versions (who changed what, when), read for every message, so a change takes effect on the next
+ * message on every instance.
+ */
+
+/** The names of the settings, as `/config`, CHAT_LOCKED_SETTINGS and the devtools use them. */
+export const CHAT_SETTING_NAMES = [
+  'persona',
+  'language',
+  'model',
+  'tools',
+  'specialists',
+  'context',
+  'user-reads',
+] as const;
+export type ChatSettingName = (typeof CHAT_SETTING_NAMES)[number];
+
+export type ChatLanguage = 'auto' | 'zh' | 'en';
+
+/** What a chat stores: only what its admins set; the rest follows the defaults. */
+export const chatOverridesSchema = z
+  .object({
+    persona: z.string().min(1).max(2_000).optional(),
+    language: z.enum(['auto', 'zh', 'en']).optional(),
+    model: z.string().min(1).max(200).optional(),
+    toolsOff: z.array(z.string().min(1).max(100)).max(100).optional(),
+    specialistsOff: z.array(z.string().min(1).max(100)).max(100).optional(),
+    groupContext: z.enum(['on-demand', 'stored', 'off']).optional(),
+    userReadsInGroup: z.boolean().optional(),
+  })
+  .strict();
+export type ChatOverrides = z.infer<typeof chatOverridesSchema>;
+
+/** The settings in effect for one chat. */
+export interface EffectiveChatSettings {
+  /** Extra instructions from the chat's admins (or the default persona). */
+  persona: string | undefined;
+  language: ChatLanguage;
+  /** A model from the allowed list tried first; undefined: the configured chain. */
+  model: string | undefined;
+  toolsOff: readonly string[];
+  specialistsOff: readonly string[];
+  groupContext: GroupContextMode;
+  /** Whether answers built from a user's own Feishu authorization may be posted in the group. */
+  userReadsInGroup: boolean;
+  /** The stored version in effect (0: only defaults). */
+  version: number;
+}
+
+/** Global defaults and the operator's bounds, from the configuration. */
+export interface ChatSettingsPolicy {
+  defaults: Omit<EffectiveChatSettings, 'version' | 'toolsOff' | 'specialistsOff'>;
+  /** Models a chat may choose. */
+  allowedModels: readonly string[];
+  /** Settings no chat may change (the default applies even if a value was stored earlier). */
+  locked: readonly ChatSettingName[];
+  /** Tools and specialists that exist, so `/config tools x off` refuses a typo. */
+  tools: readonly string[];
+  specialists: readonly string[];
+}
+
+/** One change asked for: a setting and its new value, or `reset` to go back to the default. */
+export type ChatSettingChange =
+  | { name: 'persona'; value: string }
+  | { name: 'language'; value: ChatLanguage }
+  | { name: 'model'; value: string }
+  | { name: 'tools' | 'specialists'; item: string; on: boolean }
+  | { name: 'context'; value: GroupContextMode }
+  | { name: 'user-reads'; value: boolean }
+  | { name: 'reset'; setting: ChatSettingName | 'all' };
+
+/** Why a change was refused; stable codes, the text says it to a person. */
+export class ChatSettingsError extends Error {
+  constructor(
+    readonly code: 'LOCKED' | 'NOT_ALLOWED' | 'UNKNOWN' | 'CONFLICT',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ChatSettingsError';
+  }
+  static isInstance(error: unknown): error is ChatSettingsError {
+    return error instanceof Error && error.name === 'ChatSettingsError';
+  }
+}
+
+export interface ChatSettings {
+  readonly policy: ChatSettingsPolicy;
+  effective(chatId: string): Promise<EffectiveChatSettings>;
+  /** The chat's stored values (what its admins set), and the version they are. */
+  stored(chatId: string): Promise<{ overrides: ChatOverrides; version: number }>;
+  /** Applies one change as the next version; returns the settings now in effect. */
+  change(chatId: string, change: ChatSettingChange, changedBy: string): Promise<EffectiveChatSettings>;
+  /** Replaces the chat's stored values at once (devtools), checked like single changes. */
+  replace(
+    chatId: string,
+    overrides: ChatOverrides,
+    changedBy: string,
+    expectedVersion?: number,
+  ): Promise<EffectiveChatSettings>;
+  history(chatId: string, limit: number): Promise<ChatSettingsVersion[]>;
+  list(limit: number): Promise<ChatSettingsVersion[]>;
+  /** Forgets the chat's settings (the bot left it). */
+  purge(chatId: string): Promise<void>;
+}
+
+export interface ChatSettingsOptions {
+  store: Store;
+  policy: ChatSettingsPolicy;
+  /** Versions kept per chat. */
+  keepVersions?: number;
+  now?: () => number;
+}
+
+/** Which stored field a setting name is. */
+const FIELD: Record<ChatSettingName, keyof ChatOverrides> = {
+  persona: 'persona',
+  language: 'language',
+  model: 'model',
+  tools: 'toolsOff',
+  specialists: 'specialistsOff',
+  context: 'groupContext',
+  'user-reads': 'userReadsInGroup',
+};
+
+/** A stored value that no longer validates (an older build, a hand edit) counts as not set. */
+function readOverrides(version: ChatSettingsVersion | undefined): ChatOverrides {
+  if (version === undefined) return {};
+  const parsed = chatOverridesSchema.safeParse(version.settings);
+  return parsed.success ? parsed.data : {};
+}
+
+/**
+ * @example
+ * const settings = createChatSettings({ store, policy: chatSettingsPolicyFromConfig(config, { tools, specialists }) });
+ * await settings.change('oc_1', { name: 'model', value: 'gpt-4o' }, 'ou_admin');
+ * (await settings.effective('oc_1')).model; // 'gpt-4o'
+ */
+export function createChatSettings({
+  store,
+  policy,
+  keepVersions = 50,
+  now = Date.now,
+}: ChatSettingsOptions): ChatSettings {
+  const locked = new Set<ChatSettingName>(policy.locked);
+
+  function resolve(overrides: ChatOverrides, version: number): EffectiveChatSettings {
+    const own = <Name extends ChatSettingName>(name: Name) => !locked.has(name);
+    const model =
+      own('model') && overrides.model !== undefined && policy.allowedModels.includes(overrides.model)
+        ? overrides.model
+        : policy.defaults.model;
+    return {
+      persona: own('persona') ? (overrides.persona ?? policy.defaults.persona) : policy.defaults.persona,
+      language: own('language') ? (overrides.language ?? policy.defaults.language) : policy.defaults.language,
+      model,
+      toolsOff: own('tools') ? (overrides.toolsOff ?? []) : [],
+      specialistsOff: own('specialists') ? (overrides.specialistsOff ?? []) : [],
+      groupContext: own('context')
+        ? (overrides.groupContext ?? policy.defaults.groupContext)
+        : policy.defaults.groupContext,
+      userReadsInGroup: own('user-reads')
+        ? (overrides.userReadsInGroup ?? policy.defaults.userReadsInGroup)
+        : policy.defaults.userReadsInGroup,
+      version,
+    };
+  }
+
+  async function current(chatId: string): Promise<{ overrides: ChatOverrides; version: number }> {
+    const [newest] = await store.chatSettingsHistory(chatId, 1);
+    return { overrides: readOverrides(newest), version: newest?.version ?? 0 };
+  }
+
+  function check(overrides: ChatOverrides, before: ChatOverrides): void {
+    for (const name of CHAT_SETTING_NAMES) {
+      const field = FIELD[name];
+      if (locked.has(name) && JSON.stringify(overrides[field]) !== JSON.stringify(before[field])) {
+        throw new ChatSettingsError('LOCKED', `${name} is locked by the operator for every chat.`);
+      }
+    }
+    if (overrides.model !== undefined && !policy.allowedModels.includes(overrides.model)) {
+      throw new ChatSettingsError(
+        'NOT_ALLOWED',
+        `${overrides.model} is not an allowed model (allowed: ${policy.allowedModels.join(', ') || 'none'}).`,
+      );
+    }
+    for (const tool of overrides.toolsOff ?? []) {
+      if (!policy.tools.includes(tool)) {
+        throw new ChatSettingsError('UNKNOWN', `There is no tool called ${tool} (tools: ${policy.tools.join(', ')}).`);
+      }
+    }
+    for (const specialist of overrides.specialistsOff ?? []) {
+      if (!policy.specialists.includes(specialist)) {
+        throw new ChatSettingsError(
+          'UNKNOWN',
+          `There is no specialist called ${specialist} (specialists: ${policy.specialists.join(', ')}).`,
+        );
+      }
+    }
+  }
+
+  function apply(before: ChatOverrides, change: ChatSettingChange): { next: ChatOverrides; summary: string } {
+    const next: ChatOverrides = { ...before };
+    switch (change.name) {
+      case 'persona':
+        next.persona = change.value.trim().slice(0, 2_000);
+        return {
+          next,
+          summary: `persona = ${next.persona.length > 60 ? `${next.persona.slice(0, 59)}…` : next.persona}`,
+        };
+      case 'language':
+        next.language = change.value;
+        return { next, summary: `language = ${change.value}` };
+      case 'model':
+        next.model = change.value;
+        return { next, summary: `model = ${change.value}` };
+      case 'tools':
+      case 'specialists': {
+        const field = change.name === 'tools' ? 'toolsOff' : 'specialistsOff';
+        const off = new Set(before[field] ?? []);
+        if (change.on) off.delete(change.item);
+        else off.add(change.item);
+        if (off.size === 0) delete next[field];
+        else next[field] = [...off].sort();
+        return { next, summary: `${change.name}: ${change.item} ${change.on ? 'on' : 'off'}` };
+      }
+      case 'context':
+        next.groupContext = change.value;
+        return { next, summary: `context = ${change.value}` };
+      case 'user-reads':
+        next.userReadsInGroup = change.value;
+        return { next, summary: `user-reads = ${change.value ? 'on' : 'off'}` };
+      case 'reset':
+        if (change.setting === 'all') return { next: {}, summary: 'reset all' };
+        delete next[FIELD[change.setting]];
+        return { next, summary: `reset ${change.setting}` };
+    }
+  }
+
+  /** Saves `next` as the version after `version`; false when someone else saved first. */
+  function save(chatId: string, version: number, next: ChatOverrides, changedBy: string, summary: string) {
+    return store.saveChatSettings(
+      { chatId, version: version + 1, settings: next, changedBy, change: summary, at: now() },
+      keepVersions,
+    );
+  }
+
+  return {
+    policy,
+    async effective(chatId) {
+      const { overrides, version } = await current(chatId);
+      return resolve(overrides, version);
+    },
+    stored: current,
+    async change(chatId, change, changedBy) {
+      // A concurrent change makes the save lose; read again and re-apply, a few times at most.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const { overrides, version } = await current(chatId);
+        const { next, summary } = apply(overrides, change);
+        if (change.name === 'reset' && change.setting !== 'all' && locked.has(change.setting)) {
+          throw new ChatSettingsError('LOCKED', `${change.setting} is locked by the operator for every chat.`);
+        }
+        check(next, change.name === 'reset' && change.setting === 'all' ? next : overrides);
+        if (await save(chatId, version, next, changedBy, summary)) return resolve(next, version + 1);
+      }
+      throw new ChatSettingsError('CONFLICT', 'The settings changed at the same moment; please try again.');
+    },
+    async replace(chatId, overrides, changedBy, expectedVersion) {
+      const parsed = chatOverridesSchema.safeParse(overrides);
+      if (!parsed.success) {
+        throw new ChatSettingsError(
+          'NOT_ALLOWED',
+          parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '),
+        );
+      }
+      const before = await current(chatId);
+      if (expectedVersion !== undefined && expectedVersion !== before.version) {
+        throw new ChatSettingsError(
+          'CONFLICT',
+          `The settings are at version ${before.version}, not ${expectedVersion}: reload them.`,
+        );
+      }
+      check(parsed.data, before.overrides);
+      const changed = CHAT_SETTING_NAMES.filter(
+        (name) => JSON.stringify(parsed.data[FIELD[name]]) !== JSON.stringify(before.overrides[FIELD[name]]),
+      );
+      const summary = changed.length === 0 ? 'no change' : `changed ${changed.join(', ')}`;
+      if (!(await save(chatId, before.version, parsed.data, changedBy, summary))) {
+        throw new ChatSettingsError('CONFLICT', 'The settings changed at the same moment: reload them.');
+      }
+      return resolve(parsed.data, before.version + 1);
+    },
+    history: (chatId, limit) => store.chatSettingsHistory(chatId, limit),
+    list: (limit) => store.listChatSettings(limit),
+    purge: (chatId) => store.deleteChatSettings(chatId),
+  };
+}
+
+/**
+ * The policy from the configuration: defaults, the allowed models (CHAT_ALLOWED_MODELS, else
+ * MODEL and FALLBACK_MODELS) and the locks, over the tools and specialists that exist.
+ *
+ * @example
+ * const policy = chatSettingsPolicyFromConfig(config, { tools: manager.toolNames, specialists: manager.specialists.list().map((s) => s.name) });
+ */
+export function chatSettingsPolicyFromConfig(
+  config: {
+    groups: {
+      context: GroupContextMode;
+      defaultPersona: string | undefined;
+      defaultLanguage: ChatLanguage;
+      allowedModels: readonly string[];
+      lockedSettings: readonly string[];
+    };
+    userAuth: { allowInGroups: boolean };
+    model: { primary: string | undefined; fallbacks: readonly string[] };
+  },
+  { tools, specialists }: { tools: readonly string[]; specialists: readonly string[] },
+): ChatSettingsPolicy {
+  const { groups, model, userAuth } = config;
+  const configured = [model.primary, ...model.fallbacks].filter((name): name is string => name !== undefined);
+  return {
+    defaults: {
+      persona: groups.defaultPersona,
+      language: groups.defaultLanguage,
+      model: undefined,
+      groupContext: groups.context,
+      userReadsInGroup: userAuth.allowInGroups,
+    },
+    allowedModels: groups.allowedModels.length > 0 ? groups.allowedModels : configured,
+    locked: CHAT_SETTING_NAMES.filter((name) => groups.lockedSettings.includes(name)),
+    tools,
+    specialists,
+  };
+}

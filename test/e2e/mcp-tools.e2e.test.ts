@@ -1,0 +1,187 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type RunningBot, startBot } from '../../lib/bot.js';
+import { loadConfig } from '../../lib/config.js';
+import { silentLogger } from '../../lib/log.js';
+import type { StampedBotEvent } from '../../lib/observe/bot-event.js';
+import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
+import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
+import type { FakeChatRequest } from '../fakes/openai/steps.js';
+import { askInChat, chatBotEnvironment, lastToolResult } from '../support/ask-in-chat.js';
+import { type HttpMcpServer, startHttpMcpServer } from '../support/mcp-fixture.js';
+
+/**
+ * MCP servers end to end through the running service: MCP_SERVERS_FILE names a real stdio MCP
+ * server (a child process the bot starts) for the manager and a real streamable-HTTP one for the
+ * documents specialist; a signed message event → the model asks for an MCP tool → the server
+ * answers → the model's next request carries the result → the card. A server that hangs and one
+ * that dies mid-call each end in a clear answer and a finished job, and the one that died is
+ * restarted and shown in /health.
+ */
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const STDIO_SERVER = fileURLToPath(new URL('../fixtures/mcp/stdio-server.ts', import.meta.url));
+const encryptKey = 'mcp-e2e-encrypt-key';
+const token = 'mcp-e2e-verification-token';
+const GROUP_CHAT = 'oc_mcp_group';
+const ALICE = 'ou_alice00000000000000000000000mcp';
+
+interface McpRow {
+  state: string;
+  restarts: number;
+  offeredTools: number;
+  skippedTools: number;
+  agents: string[];
+}
+
+describe('MCP servers, end to end', () => {
+  let feishu: FakeFeishu;
+  let openai: FakeOpenAI;
+  let http: HttpMcpServer;
+  let bot: RunningBot;
+  let webhookUrl: string;
+  const events: StampedBotEvent[] = [];
+
+  beforeAll(async () => {
+    feishu = await startFakeFeishu();
+    openai = await startFakeOpenAI();
+    http = await startHttpMcpServer({ token: 'crm-token' });
+    const file = join(mkdtempSync(join(tmpdir(), 'mcp-e2e-')), 'mcp-servers.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        mcpServers: {
+          orders: { command: process.execPath, args: ['--import', 'tsx', STDIO_SERVER], cwd: REPO },
+          crm: { url: http.url, headers: { authorization: 'Bearer crm-token' }, specialists: ['documents'] },
+        },
+      }),
+    );
+    const config = loadConfig(
+      chatBotEnvironment({
+        feishu,
+        openai,
+        encryptKey,
+        token,
+        extra: {
+          TOOL_TIMEOUT_MS: '2000',
+          MCP_SERVERS_FILE: file,
+          MCP_CONNECT_TIMEOUT_MS: '15000',
+          MCP_RESTART_MAX_DELAY_MS: '1000',
+        },
+      }),
+    );
+    bot = await startBot(config, { log: silentLogger(), dispatcher: { pollIntervalMs: 50 } });
+    bot.bus.subscribe((event) => events.push(event));
+    webhookUrl = `http://127.0.0.1:${bot.port}/webhook/event`;
+  });
+
+  afterAll(async () => {
+    await bot?.stop();
+    await http?.close();
+    await openai?.close();
+    await feishu?.close();
+  });
+
+  beforeEach(() => {
+    openai.reset();
+    feishu.clearCalls();
+    events.length = 0;
+  });
+
+  const ask = (text: string) =>
+    askInChat({ feishu, webhookUrl, events, encryptKey, token, chatId: GROUP_CHAT, senderOpenId: ALICE, text });
+  const mcpRows = async () =>
+    ((await (await fetch(`http://127.0.0.1:${bot.port}/health`)).json()) as { mcp?: Record<string, McpRow> }).mcp;
+
+  it('the manager calls a stdio MCP tool: the result reaches the model and the card; /health has a row per server', async () => {
+    openai.script(
+      'gpt-test',
+      (request) => {
+        const offered = JSON.stringify(request.tools);
+        expect(offered).toContain('"name":"mcpOrdersLookupOrder"');
+        // Not marked read-only: never offered. The crm server's tools go to the documents specialist only.
+        expect(offered).not.toContain('mcpOrdersDeleteOrder');
+        expect(offered).not.toContain('mcpCrm');
+        return { toolCalls: [{ name: 'mcpOrdersLookupOrder', arguments: { orderId: 'A-1001' } }] };
+      },
+      (request) => {
+        const tracking = /tracking (SF\d+)/.exec(lastToolResult(request))?.[1] ?? 'unknown';
+        return { text: `Your lamps shipped on 3 May, tracking **${tracking}**.` };
+      },
+    );
+    const { shown } = await ask('where is my order A-1001?');
+    expect(shown).toContain('tracking **SF1234567890**');
+    const [, second] = openai.requestsFor('gpt-test');
+    expect(lastToolResult(second as unknown as FakeChatRequest)).toMatch(/^Order A-1001: 3 × desk lamp/);
+    expect(events.find((event) => event.type === 'tool.call')).toMatchObject({
+      agent: 'manager',
+      tool: 'mcpOrdersLookupOrder',
+      identity: 'none',
+    });
+    expect(await mcpRows()).toEqual({
+      orders: expect.objectContaining({ state: 'ready', offeredTools: 5, skippedTools: 1, agents: ['manager'] }),
+      crm: expect.objectContaining({ state: 'ready', offeredTools: 5, agents: ['documents'] }),
+    });
+  });
+
+  it('a specialist named in the entry gets the HTTP server’s tools', async () => {
+    openai.script(
+      'gpt-test',
+      { toolCalls: [{ name: 'documents', arguments: { task: 'Look up order A-1002 in the CRM.' } }] },
+      (request) => {
+        expect(JSON.stringify(request.tools)).toContain('"name":"mcpCrmLookupOrder"');
+        return { toolCalls: [{ name: 'mcpCrmLookupOrder', arguments: { orderId: 'A-1002' } }] };
+      },
+      (request) => ({ text: `CRM: ${lastToolResult(request).split(' (server')[0]}` }),
+      (request) => ({ text: `From the CRM — ${lastToolResult(request)}` }),
+    );
+    const { shown } = await ask('ask the documents specialist about order A-1002');
+    expect(shown).toContain('From the CRM — CRM: Order A-1002: 1 × office chair, waiting for stock');
+    expect(events.find((event) => event.type === 'tool.call')).toMatchObject({
+      agent: 'documents',
+      tool: 'mcpCrmLookupOrder',
+    });
+  });
+
+  it('an MCP tool that hangs: the deadline ends it, the user gets a clear answer, the job finishes', async () => {
+    openai.script('gpt-test', { toolCalls: [{ name: 'mcpOrdersHang', arguments: {} }] }, (request) => {
+      expect(lastToolResult(request)).toMatch(/^TOOL ERROR \(TIMEOUT\)/);
+      return { text: 'The order system did not answer in time; please try again later.' };
+    });
+    const { shown } = await ask('check the hanging thing');
+    expect(shown).toContain('The order system did not answer in time');
+    expect(events.find((event) => event.type === 'tool.call')).toMatchObject({
+      tool: 'mcpOrdersHang',
+      errorCategory: 'TIMEOUT',
+    });
+  });
+
+  it('an MCP server that dies mid-call: a clear answer, a finished job, and the server is restarted', async () => {
+    openai.script('gpt-test', { toolCalls: [{ name: 'mcpOrdersDie', arguments: {} }] }, (request) => {
+      expect(lastToolResult(request)).toMatch(
+        /^TOOL ERROR \(UNAVAILABLE\): the MCP server orders stopped during the call/,
+      );
+      return { text: 'The order system stopped while I asked it; it is being restarted.' };
+    });
+    const { shown } = await ask('make it crash');
+    expect(shown).toContain('The order system stopped while I asked it');
+    // Restarted in the background (a new process), shown in /health.
+    const deadline = Date.now() + 20_000;
+    while ((await mcpRows())?.orders?.state !== 'ready' && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect((await mcpRows())?.orders).toMatchObject({ state: 'ready', restarts: 1 });
+    // And it serves again.
+    openai.script(
+      'gpt-test',
+      { toolCalls: [{ name: 'mcpOrdersLookupOrder', arguments: { orderId: 'A-1002' } }] },
+      (request) => ({
+        text: lastToolResult(request).split(' (server')[0] ?? '',
+      }),
+    );
+    expect((await ask('and order A-1002?')).shown).toContain('Order A-1002: 1 × office chair');
+  });
+});

@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createFeishuClient, type FeishuClient } from '../../lib/feishu/feishu-client.js';
+import { createReplySinkForJob } from '../../lib/feishu/reply/reply-for-job.js';
+import { silentLogger } from '../../lib/log.js';
+import { createEventBus } from '../../lib/observe/event-bus.js';
+import { createProactiveDeadLetter, createProactiveHandler } from '../../lib/schedules/proactive-handler.js';
+import type { ProactivePayload } from '../../lib/schedules/proactive-job.js';
+import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
+import { jobAttempts } from '../support/job-attempts.js';
+
+/**
+ * The card a due schedule or a notification posts, with the real lark SDK against the fake
+ * Feishu: a new message in the chat (no message to reply to), continued rather than posted twice
+ * by an attempt after a crash, and closed with a notice when the job is given up on.
+ */
+describe('proactive posts with the real streaming card sink', () => {
+  let fake: FakeFeishu;
+  let client: FeishuClient;
+  const bus = createEventBus();
+  const log = silentLogger();
+  const chatId = 'oc_proactive';
+
+  beforeAll(async () => {
+    fake = await startFakeFeishu();
+    client = createFeishuClient({ appId: fake.appId, appSecret: fake.appSecret, domain: fake.url, log });
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+  beforeEach(() => fake.reset());
+
+  const payload: ProactivePayload = {
+    origin: 'schedule',
+    action: 'remind',
+    text: 'Release review at 15:00',
+    target: { chatId, chatType: 'group' },
+  };
+  const attemptsOf = (id: string) => jobAttempts({ id, lane: `chat:${chatId}`, payload, keyPrefix: id });
+
+  /** An earlier holder that opened the card and wrote part of it, then died. */
+  async function dyingHolder(attempts: ReturnType<typeof attemptsOf>) {
+    const dying = createReplySinkForJob({ context: attempts.context(1), message: { chatId }, client, bus, log });
+    await dying.start();
+    dying.update('⏰ **Remi');
+    await fake.waitFor(() => fake.cards()[0]?.elements.answer?.content === '⏰ **Remi');
+  }
+
+  it('posts the reminder as a new card in the chat', async () => {
+    await createProactiveHandler({ feishuClient: client, bus, log })(attemptsOf('schedule-a').context(1));
+    const [post, ...others] = fake.messages({ chatId, fromBot: true });
+    expect(others).toEqual([]);
+    expect(post?.parentId).toBeUndefined();
+    expect(fake.cardForMessage(post?.messageId ?? '')?.streaming).toBe(false);
+    expect(fake.visibleText(post?.messageId ?? '')).toContain('Release review at 15:00');
+  });
+
+  it('after a restart mid-post, the next attempt finishes the same card instead of posting a second', async () => {
+    const attempts = attemptsOf('schedule-b');
+    await dyingHolder(attempts);
+    await createProactiveHandler({ feishuClient: client, bus, log })(attempts.context(2));
+    const posts = fake.messages({ chatId, fromBot: true });
+    expect(posts).toHaveLength(1);
+    expect(fake.cardForMessage(posts[0]?.messageId ?? '')?.streaming).toBe(false);
+    expect(fake.visibleText(posts[0]?.messageId ?? '')).toContain('Release review at 15:00');
+  });
+
+  it('given up on, closes the card it had started with a notice; without a card posts nothing', async () => {
+    const deadLetter = createProactiveDeadLetter({ feishuClient: client, bus, log });
+    await deadLetter(attemptsOf('schedule-c').context(3));
+    expect(fake.messages({ chatId, fromBot: true })).toEqual([]);
+
+    const attempts = attemptsOf('schedule-d');
+    await dyingHolder(attempts);
+    await deadLetter(attempts.context(3));
+    const posts = fake.messages({ chatId, fromBot: true });
+    expect(posts).toHaveLength(1);
+    expect(fake.cardForMessage(posts[0]?.messageId ?? '')?.streaming).toBe(false);
+    expect(fake.visibleText(posts[0]?.messageId ?? '')).toBe('Sorry, I could not finish this scheduled post.');
+  });
+});

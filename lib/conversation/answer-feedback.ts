@@ -43,9 +43,9 @@ function isAnsweredBy(value: unknown): value is AnsweredBy {
  * instance) is stored and counted with it.
  *
  * @example
- * await rememberAnswer(store, job.id, { agent: 'manager', model: answer.model, latencyMs: answer.latencyMs });
+ * await recordAnsweredBy(store, job.id, { agent: 'manager', model: answer.model, latencyMs: answer.latencyMs });
  */
-export async function rememberAnswer(store: Store, run: string, answeredBy: AnsweredBy): Promise<void> {
+export async function recordAnsweredBy(store: Store, run: string, answeredBy: AnsweredBy): Promise<void> {
   await store.putRecord(ANSWERS, run, answeredBy, MAX_RECORDS);
 }
 

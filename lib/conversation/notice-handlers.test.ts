@@ -9,6 +9,7 @@ import {
 import { loadConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import { createEventBus } from '../observe/event-bus.js';
+import { openStore } from '../store/open-store.js';
 import { createNoticeHandler } from './notice-handlers.js';
 
 const config = loadConfig({ NODE_ENV: 'test' });
@@ -55,5 +56,57 @@ describe('createNoticeHandler', () => {
     await notice(jobContext(messageEvent({ text: 'hello' })));
     expect(sinks).toBe(0);
     expect(ignored).toEqual(['not allowed']);
+  });
+
+  it('counts busy notices against the per-user and per-chat limits: a flood gets its one rate-limit reply, then silence', async () => {
+    const store = await openStore('sqlite::memory:');
+    try {
+      const sinks: RecordingReplySink[] = [];
+      const notice = createNoticeHandler({
+        bus: createEventBus(),
+        log,
+        botOpenId: BOT_OPEN_ID,
+        replySinkFor: () => {
+          const sink = createRecordingReplySink();
+          sinks.push(sink);
+          return sink;
+        },
+        policy: { ...config.policy, userMessagesPerMinute: 2 },
+        store,
+      });
+      for (let index = 0; index < 6; index++) await notice(jobContext(messageEvent({ text: `flood ${index}` })));
+      const texts = sinks.map((sink) => sink.finalText ?? '');
+      expect(texts).toHaveLength(3);
+      expect(texts.slice(0, 2).every((text) => /lot of messages/.test(text))).toBe(true);
+      expect(texts[2]).toMatch(/faster than I can answer/);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it.each([
+    ['sender_type bot', { senderType: 'bot' }, 'bot'],
+    ['sender_type app', { senderType: 'app' }, 'app'],
+    ['our own open_id, typed as a user', { userId: BOT_OPEN_ID }, 'self'],
+  ] as const)('sends no busy notice to a bot (%s), and counts it skipped', async (_name, sender, form) => {
+    const bus = createEventBus();
+    const skipped: string[] = [];
+    bus.subscribe((event) => {
+      if (event.type === 'message.bot-skipped') skipped.push(event.sender);
+    });
+    let sinks = 0;
+    const notice = createNoticeHandler({
+      bus,
+      log,
+      botOpenId: BOT_OPEN_ID,
+      replySinkFor: () => {
+        sinks += 1;
+        return createRecordingReplySink();
+      },
+      policy: config.policy,
+    });
+    await notice(jobContext(messageEvent({ text: 'ping', ...sender })));
+    expect(sinks).toBe(0);
+    expect(skipped).toEqual([form]);
   });
 });

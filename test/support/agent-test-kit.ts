@@ -74,7 +74,7 @@ export interface MessageEventOptions {
   chatId?: string;
   chatType?: 'p2p' | 'group';
   userId?: string;
-  senderType?: 'user' | 'app';
+  senderType?: 'user' | 'bot' | 'app';
   messageId?: string;
   threadId?: string;
   rootId?: string;

@@ -75,6 +75,9 @@ import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 import { userAuthFromConfig } from './user-auth/user-auth-from-config.js';
 
+/** A chat or sender may store this many times its per-minute rate limit before messages are dropped. */
+const FLOOD_CAP_FACTOR = 4;
+
 /** The app label of spend and usage series while one process serves one Feishu app. */
 const DEFAULT_APP_LABEL = 'default';
 export interface RunningBot {
@@ -400,7 +403,7 @@ export async function startBot(
   });
   const handlers: Record<string, JobHandler> = {
     [CHAT_MEMBERSHIP_KIND]: chatMembership.handler,
-    [BUSY_NOTICE_KIND]: createNoticeHandler({ bus, log, botOpenId, replySinkFor, policy: config.policy }),
+    [BUSY_NOTICE_KIND]: createNoticeHandler({ bus, log, botOpenId, replySinkFor, policy: config.policy, store }),
     ...(managerAgent
       ? {
           answer: createMessageHandler({
@@ -498,6 +501,12 @@ export async function startBot(
     log,
     dedupeTtlMs: config.inbox.dedupeTtlMs,
     maxBacklog: config.inbox.maxBacklog,
+    // Generous multiples of the rate limits: these count every message a chat stores (also those
+    // not addressed to the bot), and past them the rate limits would answer nothing anyway.
+    floodCaps: {
+      perChat: FLOOD_CAP_FACTOR * config.policy.chatMessagesPerMinute,
+      perUser: FLOOD_CAP_FACTOR * config.policy.userMessagesPerMinute,
+    },
     jobKinds: {
       [MESSAGE_EVENT_TYPE]: 'answer',
       [BOT_ADDED_EVENT]: CHAT_MEMBERSHIP_KIND,
@@ -581,6 +590,7 @@ export async function startBot(
         maxChatChars: config.policy.maxInputChars,
         // Without a model (and no stand-in) the playground says the agent is off at once.
         canAnswer: () => 'answer' in handlers,
+        chats: { settings: chatSettings, membership: chatMembership },
       }),
     });
   }

@@ -319,8 +319,11 @@ export function createModelChainFromConfig(
   { bus, log, maxConcurrency }: { bus: EventBus; log?: Logger; maxConcurrency?: number },
 ): ModelChain {
   if (model.primary === undefined) throw new Error('MODEL is not set: the agent is off');
-  return createModelChain({
-    createModel: modelProvider(model),
+  // Response starts (before the first token) tell the chain's concurrency limit the provider took a request.
+  const onResponse = (signal: AbortSignal | undefined, response: Response) =>
+    chain.responseStarted(signal, response.status, (name) => response.headers.get(name) ?? undefined);
+  const chain: ModelChain = createModelChain({
+    createModel: modelProvider(model, { onResponse }),
     primary: model.primary,
     fallbacks: model.fallbacks,
     firstTokenTimeoutMs: model.firstTokenTimeoutMs,
@@ -334,6 +337,7 @@ export function createModelChainFromConfig(
     bus,
     ...(log === undefined ? {} : { log }),
   });
+  return chain;
 }
 
 /**

@@ -267,6 +267,38 @@ describe('model chain', () => {
     });
   });
 
+  it('grows the limit as soon as a response starts, before the first token (slow start)', async () => {
+    const release: Array<() => void> = [];
+    let started: ((signal: AbortSignal | undefined) => void) | undefined;
+    const { chain } = setup(
+      {
+        primary: async (options) => {
+          started?.(options.abortSignal);
+          await new Promise<void>((resolve) => release.push(resolve));
+          return textResult('answer');
+        },
+      },
+      { initialConcurrency: 2 },
+    );
+    started = (signal) => chain.responseStarted(signal, 200, () => undefined);
+    const runs = [run(chain), run(chain)];
+    await vi.waitFor(() => expect(release).toHaveLength(2));
+    expect(chain.concurrency().byModel.primary).toMatchObject({ limit: 4, inFlight: 2 });
+    // A response saying no requests remain does not grow it.
+    started = (signal) =>
+      chain.responseStarted(signal, 200, (name) => (name === 'x-ratelimit-remaining-requests' ? '0' : undefined));
+    const third = run(chain);
+    await vi.waitFor(() => expect(release).toHaveLength(3));
+    expect(chain.concurrency().byModel.primary?.limit).toBe(4);
+    for (const resolve of release) resolve();
+    await Promise.all([...runs, third]);
+    expect(chain.concurrency().byModel.primary).toMatchObject({
+      limit: 2,
+      inFlight: 0,
+      reason: expect.stringMatching(/^cut to 2/),
+    });
+  });
+
   it('a model at its limit: the request waits for a permit, then the next model with room serves', async () => {
     const release: Array<() => void> = [];
     const { chain } = setup(

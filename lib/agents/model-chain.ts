@@ -119,6 +119,13 @@ export interface ModelChain {
    * models whose breaker is not open, within the ceiling), which the dispatcher follows.
    */
   concurrency(): ChainConcurrency;
+  /**
+   * A provider response started (status and headers, before the body) for the request sent
+   * with `signal`: without a 429 or an exhausted rate-limit header, its model's limit may grow.
+   * The SDK's doStream only resolves at the first token, too late for a burst; the provider's
+   * fetch reports here (model-provider.ts `onResponse`).
+   */
+  responseStarted(signal: AbortSignal | undefined, status: number, header: (name: string) => string | undefined): void;
 }
 
 export interface ChainConcurrency {
@@ -201,6 +208,8 @@ export function createModelChain({
   const providerModels = new Map<string, LanguageModelV3>();
   const breakers = new Map<string, CircuitBreaker>();
   const limiters = new Map<string, ConcurrencyLimiter>();
+  /** Requests in flight by the abort signal they were sent with, until their response starts. */
+  const awaitingResponse = new WeakMap<AbortSignal, (status: number, remaining: number | undefined) => void>();
 
   const providerModel = (modelId: string): LanguageModelV3 => {
     let model = providerModels.get(modelId);
@@ -444,11 +453,18 @@ export function createModelChain({
       let exhausted = false;
       let firstTokenMs: number | undefined;
       // The permit covers the request until its stream ends, however it ends.
-      const done = () =>
+      const done = () => {
+        awaitingResponse.delete(guard.signal);
         permit.release({ rateLimited: exhausted, ...(firstTokenMs === undefined ? {} : { latencyMs: firstTokenMs }) });
+      };
+      awaitingResponse.set(guard.signal, (status, remaining) => {
+        awaitingResponse.delete(guard.signal);
+        if (remaining === 0) exhausted = true;
+        else if (status < 400) permit.accepted();
+      });
       try {
         const result = await guard.race(providerModel(modelId).doStream({ ...options, abortSignal: guard.signal }));
-        exhausted = remainingOf(result.response?.headers) === 0;
+        exhausted ||= remainingOf(result.response?.headers) === 0;
         if (!exhausted) permit.accepted();
         reader = result.stream.getReader();
         const buffered: LanguageModelV3StreamPart[] = [];
@@ -604,6 +620,11 @@ export function createModelChain({
     models,
     call,
     breakerState: (modelId) => breakerFor(modelId).state(),
+    responseStarted(signal, status, header) {
+      if (signal === undefined) return;
+      const remaining = Number.parseInt(header('x-ratelimit-remaining-requests') ?? '', 10);
+      awaitingResponse.get(signal)?.(status, Number.isFinite(remaining) ? remaining : undefined);
+    },
     concurrency() {
       const byModel: Record<string, LimiterReading> = {};
       let open = 0;

@@ -95,6 +95,22 @@ describe('createMessageHandler', () => {
     await store.close();
   });
 
+  it('counts "cannot read this" notices against the rate limits: a flood of them gets one rate-limit reply, then silence', async () => {
+    const { userMessagesPerMinute, chatMessagesPerMinute } = config.policy;
+    const sent = Math.max(userMessagesPerMinute, chatMessagesPerMinute) + 3;
+    for (let index = 0; index < sent; index++) {
+      await handler(jobContext(messageEvent({ text: '', chatType: 'p2p', chatId: 'oc_dm', messageType: 'location' })));
+    }
+    const texts = sinks.map(({ sink }) => sink.finalText ?? '');
+    const notices = texts.filter((text) => /cannot read/.test(text));
+    expect(notices).toHaveLength(Math.min(userMessagesPerMinute, chatMessagesPerMinute));
+    // Beyond them: each limit's one friendly reply, then silence.
+    expect(texts.filter((text) => /faster than I can answer|more messages than I can handle/.test(text))).toHaveLength(
+      2,
+    );
+    expect(texts).toHaveLength(notices.length + 2);
+  });
+
   it('answers a mention in a group thread: start, full-text updates, finish with a summary', async () => {
     const event = messageEvent({ text: 'hello bot', threadId: 'omt_1', rootId: 'om_root' });
     await handler(jobContext(event));

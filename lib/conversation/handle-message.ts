@@ -23,7 +23,7 @@ import { type CommandName, runCommand } from './commands.js';
 import { runConfigCommand } from './config-command.js';
 import { addressedToBot, decide, type NoticeKind } from './decide.js';
 import { type BotOpenId, type MessageJob, readMessageJob, startReply } from './message-job.js';
-import { createConversationPolicy, type PolicyVerdict } from './policy.js';
+import { createConversationPolicy, createRateLimits, type PolicyVerdict } from './policy.js';
 import type { ReplySink, ReplySinkFor } from './reply-sink.js';
 import type { ResolvedTurn, TurnResolver } from './resolve-turn.js';
 import { formatRoom, type GroupContextMode, type RoomContext } from './room-context.js';
@@ -187,6 +187,7 @@ export function createMessageHandler({
   now = Date.now,
 }: MessageHandlerOptions): JobHandler {
   const policy = createConversationPolicy({ policy: policySettings, store, budget });
+  const rateLimits = createRateLimits({ policy: policySettings, store });
 
   const handle = async (job: JobContext): Promise<void> => {
     const { signal } = job;
@@ -233,8 +234,18 @@ export function createMessageHandler({
       }
       case 'notice': {
         if (decision.reason !== undefined) bus.emit({ type: 'message.ignored', traceId, reason: decision.reason });
+        // "I cannot read this" counts against the same limits as an answer (a greeting already
+        // did, through the policy): a flood of images must not become a flood of notices.
+        const limited =
+          decision.kind === 'unsupported-type' && job.job.attempts === 1 && message.chatId !== undefined
+            ? await rateLimits.check({ chatId: message.chatId, userId: message.sender?.openId ?? '' })
+            : undefined;
+        if (limited?.action === 'ignore') {
+          bus.emit({ type: 'message.ignored', traceId, reason: limited.reason });
+          return;
+        }
         const sink = await startReply(read, replySinkFor);
-        await sink.finish(NOTICES[decision.kind]);
+        await sink.finish(limited?.action === 'reply' ? limited.text : NOTICES[decision.kind]);
         return;
       }
       case 'refuse': {

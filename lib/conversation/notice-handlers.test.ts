@@ -9,6 +9,7 @@ import {
 import { loadConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import { createEventBus } from '../observe/event-bus.js';
+import { openStore } from '../store/open-store.js';
 import { createNoticeHandler } from './notice-handlers.js';
 
 const config = loadConfig({ NODE_ENV: 'test' });
@@ -65,6 +66,32 @@ describe('createNoticeHandler', () => {
     await notice(jobContext(messageEvent({ text: 'hello' })));
     expect(counted.sinks).toBe(0);
     expect(counted.seen).toEqual(['not allowed']);
+  });
+
+  it('counts busy notices against the per-user and per-chat limits: a flood gets its one rate-limit reply, then silence', async () => {
+    const store = await openStore('sqlite::memory:');
+    try {
+      const sinks: RecordingReplySink[] = [];
+      const notice = createNoticeHandler({
+        bus: createEventBus(),
+        log,
+        botOpenId: BOT_OPEN_ID,
+        replySinkFor: () => {
+          const sink = createRecordingReplySink();
+          sinks.push(sink);
+          return sink;
+        },
+        policy: { ...config.policy, userMessagesPerMinute: 2 },
+        store,
+      });
+      for (let index = 0; index < 6; index++) await notice(jobContext(messageEvent({ text: `flood ${index}` })));
+      const texts = sinks.map((sink) => sink.finalText ?? '');
+      expect(texts).toHaveLength(3);
+      expect(texts.slice(0, 2).every((text) => /lot of messages/.test(text))).toBe(true);
+      expect(texts[2]).toMatch(/faster than I can answer/);
+    } finally {
+      await store.close();
+    }
   });
 
   it.each([

@@ -4,8 +4,9 @@ import { REPLY_CHECKPOINT_KEY } from '../feishu/reply/reply-for-job.js';
 import type { JobContext, JobHandler } from '../inbox/job-handler.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
+import type { Store } from '../store/store.js';
 import { type BotOpenId, readMessageJob, startReply } from './message-job.js';
-import { createAllowlists } from './policy.js';
+import { createAllowlists, createRateLimits } from './policy.js';
 import type { ReplySinkFor } from './reply-sink.js';
 
 const BUSY_NOTICE = "I'm handling a lot of messages right now. Please try again in a minute.";
@@ -16,8 +17,16 @@ export interface NoticeHandlerOptions {
   log: Logger;
   botOpenId?: BotOpenId;
   replySinkFor: ReplySinkFor;
-  /** Allowlists apply to the busy notice too (rate limits do not: it is itself the overload answer). */
-  policy?: Pick<Config['policy'], 'allowedChatIds' | 'allowedUserIds'>;
+  /**
+   * Allowlists and, with a `store`, the per-user and per-chat rate limits apply to the busy
+   * notice as to an answer: a flooding chat gets its one rate-limit reply, not a notice per message.
+   */
+  policy?: Pick<
+    Config['policy'],
+    'allowedChatIds' | 'allowedUserIds' | 'userMessagesPerMinute' | 'chatMessagesPerMinute'
+  >;
+  /** Where the rate-limit counters live (the answers' counters: one budget per user and chat). */
+  store?: Store;
   text?: string;
 }
 
@@ -34,9 +43,11 @@ export function createNoticeHandler({
   botOpenId,
   replySinkFor,
   policy,
+  store,
   text = BUSY_NOTICE,
 }: NoticeHandlerOptions): JobHandler {
   const allowlists = policy === undefined ? undefined : createAllowlists(policy);
+  const rateLimits = policy === undefined || store === undefined ? undefined : createRateLimits({ policy, store });
   return async (job) => {
     const traceId = job.job.id;
     const read = await readMessageJob(job, botOpenId);
@@ -58,7 +69,21 @@ export function createNoticeHandler({
       bus.emit({ type: 'message.ignored', traceId, reason: 'not allowed' });
       return;
     }
+    // Counted once: a retried notice job was counted by its first attempt.
+    const limited =
+      job.job.attempts > 1 || read.inbound.source === 'devtools'
+        ? undefined
+        : await rateLimits?.check({ chatId: message.chatId, userId: message.sender.openId });
+    if (limited?.action === 'ignore') {
+      bus.emit({ type: 'message.ignored', traceId, reason: limited.reason });
+      return;
+    }
     const sink = await startReply(read, replySinkFor);
+    if (limited?.action === 'reply') {
+      bus.emit({ type: 'message.ignored', traceId, reason: limited.reason });
+      await sink.finish(limited.text);
+      return;
+    }
     await sink.finish(text);
     log.info({ traceId, chatId: message.chatId }, 'answered with a busy notice');
   };

@@ -60,6 +60,61 @@ export function createAllowlists(policy: Pick<Config['policy'], 'allowedChatIds'
 }
 
 /**
+ * Rule 2 of the policy on its own: the per-user then per-chat rate limits. The busy notice and
+ * the "cannot read this" notice count against them too, so a flood of messages cannot turn into
+ * a flood of notices. Returns the verdict for a message over a limit, undefined within them.
+ *
+ * @example
+ * const limited = await rateLimits.check({ chatId, userId });
+ * if (limited?.action === 'reply') await sink.finish(limited.text);
+ */
+export function createRateLimits({
+  policy,
+  store,
+  windowMs = 60_000,
+  now = Date.now,
+}: Pick<ConversationPolicyOptions, 'store' | 'windowMs' | 'now'> & {
+  policy: Pick<Config['policy'], 'userMessagesPerMinute' | 'chatMessagesPerMinute'>;
+}): RateLimits {
+  async function overLimit(key: string, limit: number): Promise<'ok' | 'first' | 'again'> {
+    const count = await store.incrementCounter(key, windowMs, now());
+    if (count <= limit) return 'ok';
+    return count === limit + 1 ? 'first' : 'again';
+  }
+
+  return {
+    async check({ chatId, userId }) {
+      const user = await overLimit(`rate:user:${userId}`, policy.userMessagesPerMinute);
+      if (user !== 'ok') {
+        return user === 'first'
+          ? {
+              action: 'reply',
+              reason: 'user rate limited',
+              text: `You're sending messages faster than I can answer (at most ${policy.userMessagesPerMinute} a minute). Please wait a moment, then ask again.`,
+            }
+          : { action: 'ignore', reason: 'user rate limited' };
+      }
+      const chat = await overLimit(`rate:chat:${chatId}`, policy.chatMessagesPerMinute);
+      if (chat !== 'ok') {
+        return chat === 'first'
+          ? {
+              action: 'reply',
+              reason: 'chat rate limited',
+              text: `This chat is sending me more messages than I can handle (at most ${policy.chatMessagesPerMinute} a minute). Please wait a minute, then ask again.`,
+            }
+          : { action: 'ignore', reason: 'chat rate limited' };
+      }
+
+      return undefined;
+    },
+  };
+}
+
+export interface RateLimits {
+  check(subject: Pick<PolicySubject, 'chatId' | 'userId'>): Promise<PolicyVerdict | undefined>;
+}
+
+/**
  * Access and fairness rules, in order:
  * 1. Allowlists of chats and users (ALLOWED_CHAT_IDS, ALLOWED_USER_IDS): off when empty; a message
  *    from elsewhere is ignored silently (a bot that answers "not allowed" in every chat it is
@@ -84,11 +139,7 @@ export function createConversationPolicy({
 }: ConversationPolicyOptions): ConversationPolicy {
   const allowlists = createAllowlists(policy);
 
-  async function overLimit(key: string, limit: number): Promise<'ok' | 'first' | 'again'> {
-    const count = await store.incrementCounter(key, windowMs, now());
-    if (count <= limit) return 'ok';
-    return count === limit + 1 ? 'first' : 'again';
-  }
+  const rateLimits = createRateLimits({ policy, store, windowMs, now });
 
   return {
     async evaluate({ chatId, userId, text, source, alreadyAdmitted = false }) {
@@ -96,26 +147,8 @@ export function createConversationPolicy({
       if (refused) return refused;
       if (alreadyAdmitted) return { action: 'allow' };
 
-      const user = await overLimit(`rate:user:${userId}`, policy.userMessagesPerMinute);
-      if (user !== 'ok') {
-        return user === 'first'
-          ? {
-              action: 'reply',
-              reason: 'user rate limited',
-              text: `You're sending messages faster than I can answer (at most ${policy.userMessagesPerMinute} a minute). Please wait a moment, then ask again.`,
-            }
-          : { action: 'ignore', reason: 'user rate limited' };
-      }
-      const chat = await overLimit(`rate:chat:${chatId}`, policy.chatMessagesPerMinute);
-      if (chat !== 'ok') {
-        return chat === 'first'
-          ? {
-              action: 'reply',
-              reason: 'chat rate limited',
-              text: `This chat is sending me more messages than I can handle (at most ${policy.chatMessagesPerMinute} a minute). Please wait a minute, then ask again.`,
-            }
-          : { action: 'ignore', reason: 'chat rate limited' };
-      }
+      const limited = await rateLimits.check({ chatId, userId });
+      if (limited) return limited;
 
       const length = [...text].length;
       if (length > policy.maxInputChars) {

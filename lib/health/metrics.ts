@@ -128,7 +128,7 @@ export function createMetrics({
   });
   const eventsDropped = new Counter({
     name: `${PREFIX}events_dropped_total`,
-    help: 'Inbound events acknowledged and dropped without a job, by reason (stale: older than the dedupe TTL).',
+    help: 'Inbound events acknowledged and dropped without a job, by reason (stale: older than the dedupe TTL; flood: a chat or sender past its cap of stored messages a minute; backlog-full: pending jobs past the hard cap).',
     labelNames: ['source', 'reason'] as const,
     registers,
   });

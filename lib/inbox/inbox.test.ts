@@ -1,3 +1,4 @@
+import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { inboundMessage } from '../../test/support/ingress-events.js';
 import { silentLogger } from '../log.js';
@@ -114,6 +115,93 @@ describe('inbox', () => {
     expect(result).toEqual({ status: 'accepted', jobId: 'message:om_3' });
     expect(await store.getJob('message:om_3')).toMatchObject({ kind: 'notice', lane: 'notice:chat:oc_chat' });
     expect(events.some((event) => event.type === 'job.busy')).toBe(true);
+  });
+
+  it('past the hard cap (twice the backlog): acked and dropped, stored nothing, counted', async () => {
+    const logged: { msg: string }[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => logged.push(JSON.parse(line)) });
+    const receiver = inbox({ maxBacklog: 2, log });
+    const results = [];
+    for (let index = 1; index <= 8; index++) {
+      results.push(
+        await receiver.accept(
+          inboundMessage({ eventId: `ev${index}`, messageId: `om_${index}`, chatId: `oc_${index}` }),
+        ),
+      );
+    }
+    // Two answers, two busy notices, then nothing more is stored.
+    expect(results.map((result) => result.status)).toEqual([
+      'accepted',
+      'accepted',
+      'accepted',
+      'accepted',
+      'ignored',
+      'ignored',
+      'ignored',
+      'ignored',
+    ]);
+    expect((await store.countJobs()).pending).toBe(4);
+    expect(await store.getJob('message:om_5')).toBeNull();
+    const dropped = events.filter((event) => event.type === 'event.dropped');
+    expect(dropped).toHaveLength(4);
+    expect(dropped[0]).toMatchObject({ reason: 'backlog-full' });
+    // Logged sampled: the first drop, not one line per event.
+    expect(logged.filter((line) => line.msg.includes('hard cap'))).toHaveLength(1);
+    // The busy notices are sampled too: one line, not one per message.
+    expect(logged.filter((line) => line.msg.includes('busy notice'))).toHaveLength(1);
+  });
+
+  it('past its flood cap a chat or a sender is acked and dropped, and other chats are still answered', async () => {
+    const receiver = inbox({ floodCaps: { perChat: 3, perUser: 5 } });
+    const flood = [];
+    for (let index = 1; index <= 6; index++) {
+      flood.push(
+        await receiver.accept(
+          inboundMessage({
+            eventId: `ev${index}`,
+            messageId: `om_${index}`,
+            chatId: 'oc_flood',
+            senderOpenId: `ou_${index}`,
+          }),
+        ),
+      );
+    }
+    expect(flood.map((result) => result.status)).toEqual([
+      'accepted',
+      'accepted',
+      'accepted',
+      'ignored',
+      'ignored',
+      'ignored',
+    ]);
+    expect(events.filter((event) => event.type === 'event.dropped')).toHaveLength(3);
+    expect(events.find((event) => event.type === 'event.dropped')).toMatchObject({ reason: 'flood' });
+    // One sender across many chats hits the sender cap.
+    const spread = [];
+    for (let index = 1; index <= 6; index++) {
+      spread.push(
+        await receiver.accept(
+          inboundMessage({
+            eventId: `es${index}`,
+            messageId: `os_${index}`,
+            chatId: `oc_s${index}`,
+            senderOpenId: 'ou_spammer',
+          }),
+        ),
+      );
+    }
+    expect(spread.map((result) => result.status)).toEqual([
+      'accepted',
+      'accepted',
+      'accepted',
+      'accepted',
+      'accepted',
+      'ignored',
+    ]);
+    expect(
+      (await receiver.accept(inboundMessage({ eventId: 'ev-calm', messageId: 'om_calm', chatId: 'oc_calm' }))).status,
+    ).toBe('accepted');
+    expect((await store.countJobs()).pending).toBe(3 + 5 + 1);
   });
 
   it('drops (acks, counts, stores nothing) an event created longer ago than the dedupe TTL, after housekeeping purged its keys', async () => {

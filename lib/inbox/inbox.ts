@@ -5,6 +5,7 @@ import { createSampledLog } from '../observe/sampled-log.js';
 import type { NewJob, Store } from '../store/store.js';
 import { errorMessage } from '../util/error-message.js';
 import { conversationKey } from './conversation-key.js';
+import { createFloodGuard } from './flood-guard.js';
 import type { AcceptResult, InboundEvent, InboxReceiver } from './inbound-event.js';
 
 export const MESSAGE_EVENT_TYPE = 'im.message.receive_v1';
@@ -19,6 +20,17 @@ export interface InboxOptions {
   dedupeTtlMs: number;
   /** Pending jobs beyond which a new message gets a polite "busy" notice instead of an answer job. */
   maxBacklog: number;
+  /**
+   * Pending jobs (answers and notices) beyond which a message is acknowledged and dropped, not
+   * stored at all: what bounds the disk when a flood outruns the agents. Default 2 × maxBacklog.
+   */
+  maxStoredBacklog?: number;
+  /**
+   * Per-chat and per-sender caps on stored messages per minute (createFloodGuard): beyond them a
+   * message is acknowledged and dropped, so one flooding chat cannot fill the backlog and push
+   * every other chat onto notices. Off when absent; the devtools playground is never capped.
+   */
+  floodCaps?: { perChat: number; perUser: number };
   /** Called after a job is durably enqueued (the dispatcher's `wake(kind)`). Must not throw or block. */
   onEnqueued?: (job: NewJob) => void;
   /** How long a backlog count is reused, so the ack path does not count jobs on every event. */
@@ -51,6 +63,8 @@ interface MessageKeys {
   messageId: string;
   chatId: string;
   lane: string;
+  /** The sender's open_id, when the event names one. */
+  senderId: string | undefined;
   /** `bot` or `app` when a bot sent it (never answered, never noticed). */
   botSender: 'bot' | 'app' | undefined;
 }
@@ -59,7 +73,7 @@ function messageKeys({ event, message: neutral }: InboundEvent): MessageKeys | u
   if (neutral !== undefined) {
     const { messageId, chatId, sender } = neutral;
     const botSender = BOT_SENDER_TYPES.has(sender.type) ? (sender.type as 'bot' | 'app') : undefined;
-    return { messageId, chatId, lane: conversationKey(neutral), botSender };
+    return { messageId, chatId, lane: conversationKey(neutral), senderId: text(sender.openId), botSender };
   }
   if (!isObject(event) || !isObject(event.message)) return undefined;
   const message = event.message;
@@ -67,9 +81,11 @@ function messageKeys({ event, message: neutral }: InboundEvent): MessageKeys | u
   const chatId = text(message.chat_id);
   if (messageId === undefined || chatId === undefined) return undefined;
   const senderType = isObject(event.sender) ? text(event.sender.sender_type) : undefined;
+  const senderIds = isObject(event.sender) && isObject(event.sender.sender_id) ? event.sender.sender_id : {};
   return {
     messageId,
     chatId,
+    senderId: text(senderIds.open_id),
     lane: conversationKey({ chatId, threadId: text(message.thread_id), rootId: text(message.root_id) }),
     botSender: senderType !== undefined && BOT_SENDER_TYPES.has(senderType) ? (senderType as 'bot' | 'app') : undefined,
   };
@@ -93,6 +109,8 @@ export function createInbox({
   log,
   dedupeTtlMs,
   maxBacklog,
+  maxStoredBacklog = 2 * maxBacklog,
+  floodCaps,
   onEnqueued,
   backlogCacheMs = 1_000,
   jobKinds = { [MESSAGE_EVENT_TYPE]: 'answer' },
@@ -105,6 +123,8 @@ export function createInbox({
   }
   // A replay flood or a chatty bot must not become a flood of log lines.
   const logDrop = createSampledLog({ log, now });
+  const logBusy = createSampledLog({ log, now });
+  const floodGuard = floodCaps === undefined ? undefined : createFloodGuard(floodCaps);
   let backlog: { pending: number; at: number } | undefined;
   let backlogRefresh: Promise<number> | undefined;
 
@@ -217,6 +237,16 @@ export function createInbox({
       // claim that landed. Releasing them is safe because the job id is a key too: the redelivery
       // then finds its job and is a duplicate.
       let attempted: readonly string[] = [];
+      /** Acknowledged and not stored: counted on the bus (metrics), logged sampled. */
+      const drop = (
+        reason: 'flood' | 'backlog-full',
+        fields: Record<string, unknown>,
+        message: string,
+      ): AcceptResult => {
+        bus.emit({ type: 'event.dropped', traceId: jobId, source: inbound.source, reason });
+        logDrop(reason, { eventId: inbound.eventId, ...fields }, message);
+        return { status: 'ignored', reason: message };
+      };
       const duplicate = (key: 'event_id' | 'message_id'): AcceptResult => {
         bus.emit({ type: 'event.duplicate', traceId: jobId, source: inbound.source, key });
         return { status: 'duplicate', key };
@@ -230,7 +260,18 @@ export function createInbox({
           return { status: 'ignored', reason: `no work for ${inbound.eventType}` };
         }
         const lane = keys?.lane ?? `event:${inbound.eventId}`;
+        const flood =
+          keys === undefined || floodGuard === undefined || inbound.source === 'devtools'
+            ? 'ok'
+            : floodGuard.admit(keys.chatId, keys.senderId, now());
+        if (flood !== 'ok') {
+          // Past what the rate limits would ever answer: storing it would only fill the disk.
+          return drop('flood', { chatId: keys?.chatId, cap: flood }, `a ${flood} past its flood cap: event dropped`);
+        }
         const pending = await pendingJobs();
+        if (pending >= maxStoredBacklog) {
+          return drop('backlog-full', { pending, maxStoredBacklog }, 'backlog past its hard cap: event dropped');
+        }
         const busy = pending >= maxBacklog;
         const job: NewJob = busy
           ? // Its own lane, so the notice is not stuck behind the backlog it is about. Same id as the
@@ -246,7 +287,7 @@ export function createInbox({
         if (backlog !== undefined) backlog.pending += 1;
         if (busy) {
           bus.emit({ type: 'job.busy', traceId: jobId, jobId: job.id, backlog: pending });
-          log.warn({ jobId: job.id, pending, maxBacklog }, 'backlog full: answering with a busy notice');
+          logBusy('backlog-full', { jobId: job.id, pending, maxBacklog }, 'backlog full: answering with a busy notice');
         }
         bus.emit({ type: 'job.queued', traceId: jobId, jobId: job.id, lane: job.lane, kind: job.kind });
         try {

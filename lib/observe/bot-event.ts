@@ -15,10 +15,11 @@ export type BotEvent =
   | { type: 'event.duplicate'; traceId: string; source: EventSource; key: 'event_id' | 'message_id' }
   | { type: 'event.rejected'; source: EventSource; status: number; reason: string }
   /**
-   * Acknowledged and dropped without a job: `stale`, created longer ago than the dedupe TTL (its
-   * dedupe keys may be gone, so it could be answered twice).
+   * Acknowledged and not stored: `stale` (created longer ago than the dedupe TTL: its dedupe keys
+   * may be gone, so it could be answered twice), `flood` (a chat or sender past its cap of stored
+   * messages a minute), `backlog-full` (pending jobs past the hard cap).
    */
-  | { type: 'event.dropped'; traceId: string; source: EventSource; reason: 'stale' }
+  | { type: 'event.dropped'; traceId: string; source: EventSource; reason: 'stale' | 'flood' | 'backlog-full' }
   /**
    * Something that looks like an attack. `message-origin`: Feishu does not confirm the message an
    * event names in the chat and from the sender it claims (a forged event); the job ends unanswered.

@@ -80,6 +80,13 @@ const known: readonly Bench[] = [
     timeoutMs: 15 * 60_000,
   },
   {
+    label: 'burst: 20 askers at once, 2 s to the first token; then 429s from the provider',
+    file: 'burst.bench.ts',
+    args: ['20', '2000'],
+    quickArgs: ['8', '500'],
+    timeoutMs: 10 * 60_000,
+  },
+  {
     label: 'extra: SQLite job queue with 100 000 done jobs',
     file: 'sqlite-store.bench.ts',
     args: ['2000', '100000'],

@@ -9,6 +9,7 @@ import type { StampedBotEvent } from '../../lib/observe/bot-event.js';
 import { buildMessageEvent, type MessageEventOptions, postEvent } from '../fakes/event-sender.js';
 import { type FakeFeishu, p2pChatIdFor, startFakeFeishu } from '../fakes/fake-feishu.js';
 import { type FakeOpenAI, type FakeRecordedRequest, startFakeOpenAI } from '../fakes/fake-openai.js';
+import { chatBotEnvironment, waitForClosedAnswer } from '../support/ask-in-chat.js';
 import { fixture } from '../support/attachment-fixtures.js';
 import { docxZipBomb } from '../support/hostile-files.js';
 
@@ -52,32 +53,27 @@ describe('attachments, quotes and forwarded bundles, end to end', () => {
     feishu = await startFakeFeishu();
     openai = await startFakeOpenAI({ models: [MODEL, VISION, WHISPER] });
     cacheDir = mkdtempSync(join(tmpdir(), 'attachments-e2e-'));
-    const config = loadConfig({
-      NODE_ENV: 'test',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'silent',
-      ...feishu.env(),
-      FEISHU_ENCRYPT_KEY: encryptKey,
-      FEISHU_VERIFICATION_TOKEN: token,
-      OPENAI_BASE_URL: openai.baseURL,
-      OPENAI_API_KEY: openai.apiKey,
-      MODEL,
-      MODEL_MAX_RETRIES: '0',
-      // MODEL cannot see: turns with images go to VISION_MODEL.
-      MODEL_SUPPORTS_IMAGES: 'false',
-      VISION_MODEL: VISION,
-      TRANSCRIPTION_MODEL: WHISPER,
-      STORE_URL: 'sqlite::memory:',
-      ENABLE_DEVTOOLS: 'true',
-      DEVTOOLS_TOKEN: DEVTOOLS_TOKEN,
-      USER_MESSAGES_PER_MINUTE: '1000',
-      CHAT_MESSAGES_PER_MINUTE: '1000',
-      ATTACHMENT_MAX_BYTES: '2000000',
-      ATTACHMENT_DOWNLOAD_TIMEOUT_MS: '1500',
-      ATTACHMENT_MAX_UNZIPPED_BYTES: '20000000',
-      ATTACHMENT_CACHE_DIR: cacheDir,
-    });
+    const config = loadConfig(
+      chatBotEnvironment({
+        feishu,
+        openai,
+        encryptKey,
+        token,
+        extra: {
+          MODEL,
+          // MODEL cannot see: turns with images go to VISION_MODEL.
+          MODEL_SUPPORTS_IMAGES: 'false',
+          VISION_MODEL: VISION,
+          TRANSCRIPTION_MODEL: WHISPER,
+          ENABLE_DEVTOOLS: 'true',
+          DEVTOOLS_TOKEN,
+          ATTACHMENT_MAX_BYTES: '2000000',
+          ATTACHMENT_DOWNLOAD_TIMEOUT_MS: '1500',
+          ATTACHMENT_MAX_UNZIPPED_BYTES: '20000000',
+          ATTACHMENT_CACHE_DIR: cacheDir,
+        },
+      }),
+    );
     bot = await startBot(config, { log: silentLogger(), dispatcher: { pollIntervalMs: 50 } });
     bot.bus.subscribe((event) => events.push(event));
     webhookUrl = `http://127.0.0.1:${bot.port}/webhook/event`;
@@ -103,29 +99,13 @@ describe('attachments, quotes and forwarded bundles, end to end', () => {
   async function send(
     options: MessageEventOptions,
     resources: Array<{ key: string; bytes: Buffer; fileName?: string; stallAfterBytes?: number }> = [],
+    url = webhookUrl,
   ): Promise<{ messageId: string; shown: string }> {
     const event = buildMessageEvent({ fake: feishu, chatType: 'p2p', senderOpenId: ALICE, token, ...options });
     const messageId = event.event.message.message_id;
     for (const resource of resources) feishu.seedResource({ messageId, ...resource });
-    expect((await postEvent(webhookUrl, event, { encryptKey })).status).toBe(200);
-    const traceId = `message:${messageId}`;
-    await feishu.waitFor(
-      () => {
-        const [reply] = feishu.repliesTo(messageId, { fromBot: true });
-        const card = reply ? feishu.cardForMessage(reply.messageId) : undefined;
-        return card !== undefined && !card.streaming;
-      },
-      { timeoutMs: 30_000, description: `a closed card answering ${messageId}` },
-    );
-    await feishu.waitFor(() => events.some((each) => each.type === 'job.finished' && each.traceId === traceId), {
-      timeoutMs: 10_000,
-      description: 'the job to finish',
-    });
-    const finished = events.filter((each) => each.type === 'job.finished' && each.traceId === traceId);
-    expect(finished.map((each) => each.type === 'job.finished' && each.outcome)).toEqual(['done']);
-    const replies = feishu.repliesTo(messageId, { fromBot: true });
-    expect(replies).toHaveLength(1);
-    return { messageId, shown: feishu.visibleText(replies[0]?.messageId ?? '') };
+    expect((await postEvent(url, event, { encryptKey })).status).toBe(200);
+    return { messageId, shown: await waitForClosedAnswer({ feishu, events, messageId, timeoutMs: 30_000 }) };
   }
 
   const file = (key: string, name: string): MessageEventOptions => ({
@@ -262,13 +242,7 @@ describe('attachments, quotes and forwarded bundles, end to end', () => {
       upperMessageId: bundleId,
     });
     expect((await postEvent(webhookUrl, event, { encryptKey })).status).toBe(200);
-    await feishu.waitFor(
-      () => events.some((each) => each.type === 'job.finished' && each.traceId === `message:${bundleId}`),
-      {
-        timeoutMs: 30_000,
-        description: 'the bundle job to finish',
-      },
-    );
+    const shown = await waitForClosedAnswer({ feishu, events, messageId: bundleId, timeoutMs: 30_000 });
     const sent = userSide(openai.requestsFor(MODEL)[0] as FakeRecordedRequest);
     const red = sent.indexOf('The build is red again');
     const fixed = sent.indexOf('Fixed by reverting 4f2c');
@@ -276,8 +250,7 @@ describe('attachments, quotes and forwarded bundles, end to end', () => {
     expect(fixed).toBeGreaterThan(red);
     expect(sent).toContain(`${BOB}`);
     expect(sent).toContain('inside a forwarded bundle');
-    const [reply] = feishu.repliesTo(bundleId, { fromBot: true });
-    expect(feishu.visibleText(reply?.messageId ?? '')).toContain('I cannot read an image inside a forwarded bundle');
+    expect(shown).toContain('I cannot read an image inside a forwarded bundle');
     expect(feishu.callsTo('im.messageResource.get')).toHaveLength(0);
   });
 
@@ -322,18 +295,47 @@ describe('attachments, quotes and forwarded bundles, end to end', () => {
       });
       const messageId = event.event.message.message_id;
       expect((await postEvent(webhookUrl, event, { encryptKey })).status).toBe(200);
-      await feishu.waitFor(
-        () => events.some((each) => each.type === 'job.finished' && each.traceId === `message:${messageId}`),
-        {
-          timeoutMs: 30_000,
-          description: 'the job to finish',
-        },
-      );
-      const [reply] = feishu.repliesTo(messageId, { fromBot: true });
-      const shown = feishu.visibleText(reply?.messageId ?? '');
+      const shown = await waitForClosedAnswer({ feishu, events, messageId, timeoutMs: 30_000 });
       expect(shown).toContain('Here is what I can say.');
       expect(shown).toContain('the image: it could not be downloaded from Feishu');
       expect(userSide(openai.requestsFor(MODEL)[0] as FakeRecordedRequest)).toContain('summarise this please');
+    });
+  });
+  describe('without a model that sees pictures or hears voice', () => {
+    let blind: RunningBot;
+    let blindUrl: string;
+    beforeAll(async () => {
+      const config = loadConfig(
+        chatBotEnvironment({ feishu, openai, encryptKey, token, extra: { MODEL, MODEL_SUPPORTS_IMAGES: 'false' } }),
+      );
+      blind = await startBot(config, { log: silentLogger(), dispatcher: { pollIntervalMs: 50 } });
+      blind.bus.subscribe((event) => events.push(event));
+      blindUrl = `http://127.0.0.1:${blind.port}/webhook/event`;
+    }, 60_000);
+    afterAll(async () => {
+      await blind?.stop();
+    });
+
+    it('a picture gets a clear notice instead of a guess, and is not downloaded', async () => {
+      const { shown } = await send(
+        { messageType: 'image', content: { image_key: 'img_blind' } },
+        [{ key: 'img_blind', bytes: fixture('screenshot.png') }],
+        blindUrl,
+      );
+      expect(shown).toContain('I cannot see images: no model that reads pictures is configured (VISION_MODEL).');
+      expect(openai.requests).toHaveLength(0);
+      expect(feishu.callsTo('im.messageResource.get')).toHaveLength(0);
+    });
+
+    it('a voice message gets a notice that no speech-to-text model is configured', async () => {
+      const { shown } = await send(
+        { messageType: 'audio', content: { file_key: 'file_voice_blind', duration: 3000 } },
+        [{ key: 'file_voice_blind', bytes: fixture('voice.opus') }],
+        blindUrl,
+      );
+      expect(shown).toMatch(/the voice message: .*no speech-to-text model is configured/);
+      expect(openai.transcriptions().some((upload) => upload.file?.name === 'file_voice_blind')).toBe(false);
+      expect(openai.requests).toHaveLength(0);
     });
   });
 });

@@ -51,6 +51,27 @@ export async function askInChat({
   });
   expect((await postEvent(webhookUrl, event, { encryptKey })).status).toBe(200);
   const messageId = event.event.message.message_id;
+  return { messageId, shown: await waitForClosedAnswer({ feishu, events, messageId, timeoutMs }) };
+}
+
+/**
+ * Waits until the answer to `messageId` is a closed card and its job finished; returns the text
+ * the user sees. Fails when anything answered twice or the job ended other than done.
+ *
+ * @example
+ * const shown = await waitForClosedAnswer({ feishu, events, messageId });
+ */
+export async function waitForClosedAnswer({
+  feishu,
+  events,
+  messageId,
+  timeoutMs = 20_000,
+}: {
+  feishu: FakeFeishu;
+  events: readonly StampedBotEvent[];
+  messageId: string;
+  timeoutMs?: number;
+}): Promise<string> {
   await feishu.waitFor(
     () => {
       const [reply] = feishu.repliesTo(messageId, { fromBot: true });
@@ -59,13 +80,17 @@ export async function askInChat({
     },
     { timeoutMs, description: `a closed card answering ${messageId}` },
   );
-  const replies = feishu.repliesTo(messageId, { fromBot: true });
-  expect(replies).toHaveLength(1);
-  // The job finished (not retried, not dead): nothing is answered twice.
-  await feishu.waitFor(() => events.some((each) => each.type === 'job.finished' && each.outcome === 'done'), {
+  const traceId = `message:${messageId}`;
+  await feishu.waitFor(() => events.some((each) => each.type === 'job.finished' && each.traceId === traceId), {
+    timeoutMs: 10_000,
     description: 'the job to finish',
   });
-  return { messageId, shown: feishu.visibleText(replies[0]!.messageId) };
+  // The job finished once and done (not retried, not dead): nothing is answered twice.
+  const finished = events.filter((each) => each.type === 'job.finished' && each.traceId === traceId);
+  expect(finished.map((each) => (each.type === 'job.finished' ? each.outcome : ''))).toEqual(['done']);
+  const replies = feishu.repliesTo(messageId, { fromBot: true });
+  expect(replies).toHaveLength(1);
+  return feishu.visibleText(replies[0]?.messageId ?? '');
 }
 
 /**

@@ -14,6 +14,7 @@ export function messageEnvelope({
   threadId,
   createTime = Date.now(),
   senderType = 'user',
+  senderOpenId = 'ou_user',
   mentions = [],
 }: {
   eventId: string;
@@ -26,6 +27,7 @@ export function messageEnvelope({
   threadId?: string;
   createTime?: number;
   senderType?: string;
+  senderOpenId?: string;
   mentions?: unknown[];
 }) {
   return {
@@ -40,7 +42,7 @@ export function messageEnvelope({
     },
     event: {
       sender: {
-        sender_id: { open_id: 'ou_user', user_id: 'u1', union_id: 'on_u' },
+        sender_id: { open_id: senderOpenId, user_id: 'u1', union_id: 'on_u' },
         sender_type: senderType,
         tenant_key: 'tenant',
       },

@@ -1,20 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { createOpenAI } from '@ai-sdk/openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeOpenAI, startFakeOpenAI } from '../../test/fakes/fake-openai.js';
 import { fixture } from '../../test/support/attachment-fixtures.js';
-import { startTranscriptionServer } from '../../test/support/transcription-server.js';
 import { AttachmentError } from './attachment-error.js';
 import { createExtractionPool, type ExtractionPool } from './extraction-pool.js';
 import { createAttachmentResolver } from './resolve-attachment.js';
 import { createVoiceTranscriber } from './transcribe-voice.js';
 
 let pool: ExtractionPool;
-let stt: Awaited<ReturnType<typeof startTranscriptionServer>>;
+let stt: FakeOpenAI;
 
 beforeAll(async () => {
   pool = createExtractionPool();
-  stt = await startTranscriptionServer();
-  stt.answer(() => ({ status: 200, body: { text: 'Please book the meeting room for Thursday at three.' } }));
+  stt = await startFakeOpenAI({ models: ['whisper-1'] });
   await pool.warm();
 });
 
@@ -54,10 +53,11 @@ describe('createAttachmentResolver', () => {
 
   it('transcribes a voice message, or says plainly that it cannot', async () => {
     const voice = fixture('voice.opus');
+    stt.script('whisper-1', { text: 'Please book the meeting room for Thursday at three.' });
     const heard = await resolver().resolve({ kind: 'audio', bytes: voice });
     if (heard.kind !== 'transcript') throw new Error(`expected a transcript, got ${heard.kind}`);
     expect(heard.transcript.text).toBe('Please book the meeting room for Thursday at three.');
-    expect(stt.recorded.at(-1)!.file!.bytes.equals(voice)).toBe(true);
+    expect(stt.transcriptions().at(-1)?.file?.bytes.equals(voice)).toBe(true);
     const deaf = await resolver({ withTranscriber: false }).resolve({ kind: 'audio', bytes: voice });
     expect(deaf).toMatchObject({
       kind: 'notice',

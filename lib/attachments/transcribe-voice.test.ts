@@ -1,20 +1,23 @@
 import { readFileSync } from 'node:fs';
 import { createOpenAI } from '@ai-sdk/openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type FakeOpenAI, startFakeOpenAI } from '../../test/fakes/fake-openai.js';
 import { attachmentFailure } from '../../test/support/attachment-fixtures.js';
-import { startTranscriptionServer, type TranscriptionAnswer } from '../../test/support/transcription-server.js';
 import { createVoiceTranscriber } from './transcribe-voice.js';
 
 const voice = readFileSync(new URL('../../test/fixtures/attachments/voice.opus', import.meta.url));
-let stt: Awaited<ReturnType<typeof startTranscriptionServer>>;
-const answer = (next: TranscriptionAnswer) => stt.answer(next);
+let stt: FakeOpenAI;
+/** Uploads before the current test, so each test reads only its own. */
+let before = 0;
+const recorded = () => stt.transcriptions().slice(before);
 
 beforeAll(async () => {
-  stt = await startTranscriptionServer();
+  stt = await startFakeOpenAI({ models: ['whisper-1'] });
 });
 
 beforeEach(() => {
-  stt.recorded.length = 0;
+  stt.reset();
+  before = stt.transcriptions().length;
 });
 
 afterAll(async () => {
@@ -25,14 +28,14 @@ const model = () => createOpenAI({ baseURL: stt.baseURL, apiKey: stt.apiKey }).t
 
 describe('createVoiceTranscriber against an OpenAI-compatible endpoint', () => {
   it('uploads the Ogg Opus bytes as they are and returns the text', async () => {
-    answer(() => ({ status: 200, body: { text: ' Please book the meeting room for Thursday at three. ' } }));
+    stt.script('whisper-1', { text: ' Please book the meeting room for Thursday at three. ' });
     const transcript = await createVoiceTranscriber({ model: model() }).transcribe({
       bytes: voice,
       name: 'the voice message',
     });
     expect(transcript.text).toBe('Please book the meeting room for Thursday at three.');
-    expect(stt.recorded).toHaveLength(1);
-    const [request] = stt.recorded;
+    expect(recorded()).toHaveLength(1);
+    const [request] = recorded();
     expect(request!.authorization).toBe(`Bearer ${stt.apiKey}`);
     expect(request!.fields.model).toBe('whisper-1');
     expect(request!.file).toMatchObject({ name: 'audio.ogg', type: 'audio/ogg' });
@@ -40,45 +43,18 @@ describe('createVoiceTranscriber against an OpenAI-compatible endpoint', () => {
   });
 
   it('sends a language hint and reads language and duration from verbose_json', async () => {
-    answer((fields) => ({
-      status: 200,
-      body:
-        fields.response_format === 'verbose_json'
-          ? {
-              task: 'transcribe',
-              language: 'english',
-              duration: 2.9,
-              text: 'Please book the meeting room.',
-              segments: [
-                {
-                  id: 0,
-                  seek: 0,
-                  start: 0,
-                  end: 2.9,
-                  text: 'Please book the meeting room.',
-                  tokens: [1],
-                  temperature: 0,
-                  avg_logprob: -0.2,
-                  compression_ratio: 1,
-                  no_speech_prob: 0.01,
-                },
-              ],
-            }
-          : { text: 'wrong format asked for' },
-    }));
+    // The fake answers verbose_json (language, duration, segments) when it is asked for.
+    stt.script('whisper-1', { text: 'Please book the meeting room.' });
     const transcript = await createVoiceTranscriber({ model: model(), language: 'en' }).transcribe({
       bytes: voice,
       name: 'v',
     });
-    expect(stt.recorded[0]!.fields).toMatchObject({ language: 'en', response_format: 'verbose_json' });
-    expect(transcript).toEqual({ text: 'Please book the meeting room.', language: 'en', durationSeconds: 2.9 });
+    expect(recorded()[0]?.fields).toMatchObject({ language: 'en', response_format: 'verbose_json' });
+    expect(transcript).toEqual({ text: 'Please book the meeting room.', language: 'en', durationSeconds: 2 });
   });
 
   it('turns a server error into ATTACHMENT_TRANSCRIPTION_FAILED with the status', async () => {
-    answer(() => ({
-      status: 500,
-      body: { error: { message: 'boom', type: 'server_error', param: null, code: null } },
-    }));
+    stt.script('whisper-1', { error: { status: 500, message: 'boom' } });
     const error = await attachmentFailure(
       createVoiceTranscriber({ model: model(), maxRetries: 0 }).transcribe({ bytes: voice, name: 'the voice message' }),
     );
@@ -87,7 +63,7 @@ describe('createVoiceTranscriber against an OpenAI-compatible endpoint', () => {
   });
 
   it('says so when no speech was recognised', async () => {
-    answer(() => ({ status: 200, body: { text: '' } }));
+    stt.script('whisper-1', { text: '' });
     const error = await attachmentFailure(
       createVoiceTranscriber({ model: model() }).transcribe({ bytes: voice, name: 'v' }),
     );
@@ -95,7 +71,7 @@ describe('createVoiceTranscriber against an OpenAI-compatible endpoint', () => {
   });
 
   it('times out on an endpoint that never answers, and aborts on the caller’s signal', async () => {
-    answer(() => 'hang');
+    stt.script('whisper-1', { hang: true }, { hang: true });
     const timedOut = await attachmentFailure(
       createVoiceTranscriber({ model: model(), timeoutMs: 200 }).transcribe({ bytes: voice, name: 'v' }),
     );
@@ -117,6 +93,6 @@ describe('createVoiceTranscriber against an OpenAI-compatible endpoint', () => {
       createVoiceTranscriber({ model: model(), maxBytes: 1_000 }).transcribe({ bytes: voice, name: 'long.opus' }),
     );
     expect(error.code).toBe('ATTACHMENT_TOO_LARGE');
-    expect(stt.recorded).toHaveLength(0);
+    expect(recorded()).toHaveLength(0);
   });
 });

@@ -21,6 +21,8 @@ declare module './core.js' {
 
 export interface FakeTranscriptionUpload {
   model: string;
+  /** The Authorization header as sent. */
+  authorization: string | undefined;
   fields: Record<string, string>;
   file: { name: string; type: string; bytes: Buffer } | undefined;
 }
@@ -59,7 +61,7 @@ export const audioTranscriptionsEndpoint = defineOpenAIEndpoint({
           file: file === undefined ? null : { name: file.name, bytes: file.bytes.byteLength },
         };
         if (uploads.length >= MAX_UPLOADS) uploads.shift();
-        uploads.push({ model, fields, file });
+        uploads.push({ model, authorization: exchange.record.headers.authorization, fields, file });
         core.notify();
         const respondError = (spec: FakeErrorSpec) => {
           exchange.sendJson(
@@ -97,7 +99,8 @@ export const audioTranscriptionsEndpoint = defineOpenAIEndpoint({
           const duration = Math.max(1, Math.round(text.length / 15));
           exchange.sendJson(200, {
             task: 'transcribe',
-            language: fields.language ?? 'english',
+            // OpenAI names the language in full ("english"); the SDK maps it to a code.
+            language: 'english',
             duration,
             text,
             segments: [

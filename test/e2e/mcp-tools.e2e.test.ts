@@ -122,8 +122,8 @@ describe('MCP servers, end to end', () => {
       identity: 'none',
     });
     expect(await mcpRows()).toEqual({
-      orders: expect.objectContaining({ state: 'ready', offeredTools: 5, skippedTools: 1, agents: ['manager'] }),
-      crm: expect.objectContaining({ state: 'ready', offeredTools: 5, agents: ['documents'] }),
+      orders: expect.objectContaining({ state: 'ready', offeredTools: 6, skippedTools: 1, agents: ['manager'] }),
+      crm: expect.objectContaining({ state: 'ready', offeredTools: 6, agents: ['documents'] }),
     });
   });
 

@@ -89,6 +89,7 @@ describe('an MCP server over stdio', () => {
       'mcpOrdersBrokenTool',
       'mcpOrdersHang',
       'mcpOrdersDie',
+      'mcpOrdersAddTool',
     ]);
     // delete_order is not marked read-only: never offered.
     expect(hub.statuses()).toEqual([
@@ -96,7 +97,7 @@ describe('an MCP server over stdio', () => {
         name: 'orders',
         transport: 'stdio',
         state: 'ready',
-        offeredTools: 5,
+        offeredTools: 6,
         skippedTools: 1,
         restarts: 0,
         agents: ['manager'],
@@ -146,6 +147,18 @@ describe('an MCP server over stdio', () => {
     expect(hub.statuses()[0]?.lastError).toMatch(/the connection closed/);
   });
 
+  it('a server that changes its tools: the agents are offered the new list', async () => {
+    const { hub, call } = start([stdioServer()]);
+    await hub.started;
+    expect(hub.toolsFor('manager').map((tool) => tool.name)).not.toContain('mcpOrdersNewTool');
+    expect(await call('manager', 'mcpOrdersAddTool')).toBe('added new_tool');
+    await eventually(
+      () => hub.toolsFor('manager').some((tool) => tool.name === 'mcpOrdersNewTool'),
+      'the changed tool list',
+    );
+    expect(await call('manager', 'mcpOrdersNewTool')).toBe('new tool answers');
+  });
+
   it('a server that cannot start: the start does not wait for it, it is retried, the row says why', async () => {
     const { hub, call } = start([
       stdioServer({ name: 'missing', command: '/nonexistent/mcp-server', args: [] } as Partial<McpServerConfig>),
@@ -171,7 +184,7 @@ describe('an MCP server over stdio', () => {
     const { hub } = start([stdioServer({ readOnly: true })]);
     await hub.started;
     expect(hub.toolsFor('manager').map((tool) => tool.name)).toContain('mcpOrdersDeleteOrder');
-    expect(hub.statuses()[0]).toMatchObject({ offeredTools: 6, skippedTools: 0 });
+    expect(hub.statuses()[0]).toMatchObject({ offeredTools: 7, skippedTools: 0 });
   });
 });
 
@@ -194,7 +207,7 @@ describe('an MCP server over streamable HTTP', () => {
   it('connects with the configured headers and calls a tool', async () => {
     const { hub, call } = start([httpServer()]);
     await hub.started;
-    expect(hub.statuses()[0]).toMatchObject({ transport: 'http', state: 'ready', offeredTools: 5 });
+    expect(hub.statuses()[0]).toMatchObject({ transport: 'http', state: 'ready', offeredTools: 6 });
     expect(await call('manager', 'mcpOrdersLookupOrder', { orderId: 'A-1001' })).toContain('Order A-1001');
     expect(http.authorizations.every((value) => value === 'Bearer mcp-http-secret')).toBe(true);
   });

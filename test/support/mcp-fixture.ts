@@ -5,7 +5,8 @@
  *
  * Tools: `lookup_order` (read-only), `list_parts` (read-only, 150 text parts), `broken_tool`
  * (read-only, answers `isError`), `hang` (read-only, never answers), `die` (read-only, the server
- * goes away mid-call), `delete_order` (not marked read-only: must not be offered).
+ * goes away mid-call), `add_tool` (read-only, registers `new_tool` at run time), `delete_order`
+ * (not marked read-only: must not be offered).
  *
  * @example
  * const http = await startHttpMcpServer({ token: 'secret' });
@@ -66,6 +67,19 @@ export function fixtureMcpServer({
     async () => {
       setTimeout(onDie, 50);
       return new Promise(() => undefined);
+    },
+  );
+  server.registerTool(
+    'add_tool',
+    {
+      description: 'Adds the tool new_tool to this server (it tells the client the list changed).',
+      annotations: readOnly,
+    },
+    async () => {
+      server.registerTool('new_tool', { description: 'Added at run time.', annotations: readOnly }, async () => ({
+        content: [{ type: 'text', text: 'new tool answers' }],
+      }));
+      return { content: [{ type: 'text', text: 'added new_tool' }] };
     },
   );
   server.registerTool(

@@ -20,7 +20,7 @@ export interface McpServerStatus {
   tools: number;
   /** Times the connection was lost and made again. */
   restarts: number;
-  /** The last connection problem (secrets redacted by /health), when there was one. */
+  /** The last connection problem (credentials of the entry redacted), when there was one. */
   lastError?: string;
   /** ISO time of the next attempt while restarting. */
   nextAttemptAt?: string;
@@ -47,6 +47,8 @@ const STDERR_LINE_MAX = 500;
 
 export interface McpConnection {
   readonly name: string;
+  /** Scrubs the entry's credentials (headers, env, URL query) from text about this server. */
+  redact(text: string): string;
   /** The tools of the current (or last) connection. */
   tools(): readonly McpTool[];
   /** Calls a tool on the current connection; rejects at once when the server is not ready. */
@@ -68,7 +70,34 @@ export class McpServerDownError extends Error {
   }
 }
 
-function transportFor(server: McpServerConfig, log: Logger | undefined): Transport {
+/**
+ * The values in a server's entry that may be credentials (header values, env values, the URL's
+ * user info and query), replaced by `[Redacted]` in whatever the bot says about the server: its
+ * health row, log lines and the server's own stderr. Config secrets are scrubbed by the logger and
+ * /health already; these live only in the MCP servers file.
+ */
+export function serverRedactor(server: McpServerConfig): (text: string) => string {
+  const values = new Set<string>();
+  if (server.transport === 'http') {
+    for (const value of Object.values(server.headers ?? {})) {
+      values.add(value);
+      // `Bearer <token>`: the token alone may appear too.
+      const token = value.split(/\s+/).at(-1);
+      if (token !== undefined) values.add(token);
+    }
+    const url = new URL(server.url);
+    for (const value of url.searchParams.values()) values.add(value);
+    if (url.password !== '') values.add(decodeURIComponent(url.password));
+    if (url.username !== '') values.add(decodeURIComponent(url.username));
+  } else {
+    for (const value of Object.values(server.env ?? {})) values.add(value);
+  }
+  // Short values would hit ordinary words; longest first so a token inside a header value goes too.
+  const secrets = [...values].filter((value) => value.length >= 6).sort((a, b) => b.length - a.length);
+  return (text) => secrets.reduce((out, secret) => out.split(secret).join('[Redacted]'), text);
+}
+
+function transportFor(server: McpServerConfig, log: Logger | undefined, redact: (text: string) => string): Transport {
   if (server.transport === 'http') {
     return new StreamableHTTPClientTransport(new URL(server.url), {
       requestInit: { headers: server.headers ?? {} },
@@ -85,7 +114,7 @@ function transportFor(server: McpServerConfig, log: Logger | undefined): Transpo
   transport.stderr?.on('data', (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split('\n')) {
       if (line.trim() !== '')
-        log?.debug({ mcpServer: server.name, stderr: line.slice(0, STDERR_LINE_MAX) }, 'mcp server stderr');
+        log?.debug({ mcpServer: server.name, stderr: redact(line.slice(0, STDERR_LINE_MAX)) }, 'mcp server stderr');
     }
   });
   return transport;
@@ -111,6 +140,7 @@ export function createMcpConnection({
   restartMaxMs = 60_000,
   onTools,
 }: McpConnectionOptions): McpConnection {
+  const redact = serverRedactor(server);
   let state: McpServerState = 'connecting';
   let client: Client | undefined;
   let tools: McpTool[] = [];
@@ -123,11 +153,11 @@ export function createMcpConnection({
   function scheduleRestart(reason: string) {
     if (state === 'closed') return;
     failures += 1;
-    lastError = reason;
+    lastError = redact(reason).slice(0, 500);
     state = 'restarting';
     const delay = backoffDelay(failures, { initialMs: restartInitialMs, maxMs: restartMaxMs, jitter: 0.2 });
     nextAttemptAt = Date.now() + delay;
-    log?.warn({ mcpServer: server.name, reason, retryInMs: delay, failures }, 'mcp server down: restarting');
+    log?.warn({ mcpServer: server.name, reason: lastError, retryInMs: delay, failures }, 'mcp server down: restarting');
     clearTimeout(timer);
     timer = setTimeout(() => {
       restarts += 1;
@@ -152,7 +182,23 @@ export function createMcpConnection({
     if (state === 'closed') return;
     state = failures === 0 && restarts === 0 ? 'connecting' : 'restarting';
     nextAttemptAt = undefined;
-    const current = new Client({ name: 'feishu-agent-bot', version: packageVersion() }, { capabilities: {} });
+    const current = new Client(
+      { name: 'feishu-agent-bot', version: packageVersion() },
+      {
+        capabilities: {},
+        // A server that adds or removes tools says so: the agents are offered the new list from then on.
+        listChanged: {
+          tools: {
+            onChanged: (error, listed) => {
+              if (error !== null || listed === null || client !== current || state !== 'ready') return;
+              tools = listed.slice(0, MAX_TOOLS);
+              log?.info({ mcpServer: server.name, tools: tools.map((tool) => tool.name) }, 'mcp server tools changed');
+              onTools?.(tools);
+            },
+          },
+        },
+      },
+    );
     let settled = false;
     current.onclose = () => {
       // Only the connection in use matters; an old one closing after a restart does not.
@@ -163,7 +209,7 @@ export function createMcpConnection({
       );
     };
     current.onerror = (error) => {
-      log?.debug({ mcpServer: server.name, err: errorMessage(error) }, 'mcp transport error');
+      log?.debug({ mcpServer: server.name, err: redact(errorMessage(error)) }, 'mcp transport error');
       // The SDK's HTTP client reports a response stream cut mid-call only here (it has no error
       // code for it) and leaves the call waiting; closing the client ends the call at once and
       // onclose restarts the connection.
@@ -173,7 +219,7 @@ export function createMcpConnection({
     };
     try {
       client = current;
-      await current.connect(transportFor(server, log), { timeout: connectTimeoutMs });
+      await current.connect(transportFor(server, log, redact), { timeout: connectTimeoutMs });
       tools = await listTools(current);
       settled = true;
       if ((state as McpServerState) === 'closed') {
@@ -196,6 +242,7 @@ export function createMcpConnection({
 
   return {
     name: server.name,
+    redact,
     started,
     tools: () => tools,
     async callTool(name, input, { signal, timeoutMs }) {

@@ -133,7 +133,12 @@ export function mcpToolDefinition({
         result = await connection.callTool(tool.name, input, { signal, timeoutMs });
       } catch (error) {
         if (signal.aborted) throw signal.reason;
-        throw mcpFailure(server, error);
+        const failure = mcpFailure(server, error);
+        // The model, the devtools and the logs read this: no credential of the entry in it.
+        throw new ToolError(failure.code, connection.redact(failure.message), {
+          ...(failure.advice === undefined ? {} : { advice: failure.advice }),
+          cause: failure,
+        });
       }
       return mcpResultText(result, limits.maxItems);
     },

@@ -479,6 +479,7 @@ describe('devtools API', () => {
       'health-view.js',
       'markdown.js',
       'playground.js',
+      'chats-view.js',
     ];
     for (const name of modules) {
       const script = await h.app.request(`/devtools/assets/${name}`);

@@ -5,6 +5,7 @@ import type { InboxReceiver } from '../inbox/inbound-event.js';
 import type { Job, Store } from '../store/store.js';
 import type { AttachmentThumbnails } from './attachment-thumbnails.js';
 import { createAuthThrottle, throttleClient } from './auth-throttle.js';
+import { chatSettingsRoutes, type DevtoolsChats } from './chat-settings-routes.js';
 import {
   DEVTOOLS_COOKIE,
   devtoolsAuth,
@@ -56,6 +57,8 @@ export interface DevtoolsRoutesOptions
   canAnswer?: () => boolean;
   /** What the playground answers when nothing can answer. */
   agentOffMessage?: string;
+  /** Per-chat settings and memberships for the Chats tab; without them its API answers 404. */
+  chats?: DevtoolsChats | undefined;
   /** Login cookie lifetime; the server checks the expiry signed into the cookie. */
   sessionMaxAgeSeconds?: number;
   /**
@@ -82,6 +85,7 @@ const ASSETS: Readonly<Record<string, string>> = {
   'health-view.js': JAVASCRIPT,
   'markdown.js': JAVASCRIPT,
   'playground.js': JAVASCRIPT,
+  'chats-view.js': JAVASCRIPT,
   'app.css': 'text/css; charset=utf-8',
   'favicon.svg': 'image/svg+xml',
   'marked.esm.js': JAVASCRIPT,
@@ -122,6 +126,7 @@ export function devtoolsRoutes({
   maxTokenFailuresPerMinute = 20,
   maxThrottledClients = 10_000,
   shutdownSignal,
+  chats,
 }: DevtoolsRoutesOptions): Hono {
   const app = new Hono();
   const playground = inbox ? createPlayground({ inbox, maxChars: maxChatChars, now }) : undefined;
@@ -263,6 +268,8 @@ export function devtoolsRoutes({
   });
 
   // ── playground ────────────────────────────────────────────────────────────
+  if (chats !== undefined) chatSettingsRoutes(app, chats);
+
   app.get('/api/playground', (c) =>
     c.json(canAnswer() ? { answering: true } : { answering: false, message: agentOffMessage }),
   );

@@ -508,3 +508,96 @@ describe('added to and removed from a group, end to end', () => {
     expect((await bot.chats.settings.effective(chatId)).language).toBe('zh');
   });
 });
+
+describe('chat settings in the devtools (token-protected API), end to end', () => {
+  const DEVTOOLS_TOKEN = 'groups-devtools-token-0123456789abcdef';
+  const chatId = 'oc_devtools_chat';
+  let feishu: FakeFeishu;
+  let openai: FakeOpenAI;
+  let bot: RunningBot;
+  let base: string;
+  const auth = { authorization: `Bearer ${DEVTOOLS_TOKEN}` };
+
+  beforeAll(async () => {
+    feishu = await startFakeFeishu();
+    openai = await startFakeOpenAI();
+    // Bound beyond loopback: no loopback pass, only the token opens the devtools.
+    bot = await startGroupBot(feishu, openai, {
+      HOST: '0.0.0.0',
+      ENABLE_DEVTOOLS: 'true',
+      DEVTOOLS_TOKEN,
+      CHAT_ALLOWED_MODELS: 'gpt-test,gpt-alt',
+      CHAT_LOCKED_SETTINGS: 'user-reads',
+    });
+    base = `http://127.0.0.1:${bot.port}`;
+  });
+
+  afterAll(async () => {
+    await bot?.stop();
+    await openai?.close();
+    await feishu?.close();
+  });
+
+  const save = (body: unknown, headers: Record<string, string> = auth) =>
+    fetch(`${base}/devtools/api/chats/${chatId}/settings`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  it('refuses without the token, saves a version by devtools that the next message uses, and refuses stale or locked edits', async () => {
+    expect((await fetch(`${base}/devtools/api/chats`)).status).toBe(401);
+    expect((await save({ settings: { model: 'gpt-alt' } }, {})).status).toBe(401);
+    expect((await save({ settings: { model: 'gpt-alt' } }, { authorization: 'Bearer wrong-token' })).status).toBe(401);
+    expect(await bot.store.chatSettingsHistory(chatId, 10)).toEqual([]);
+
+    const saved = await save({
+      settings: { persona: 'Answer like a ship captain.', model: 'gpt-alt' },
+      expectedVersion: 0,
+    });
+    expect(saved.status).toBe(200);
+    expect(await saved.json()).toMatchObject({ effective: { model: 'gpt-alt', version: 1 } });
+
+    const listed = (await (await fetch(`${base}/devtools/api/chats`, { headers: auth })).json()) as {
+      chats: Array<{ chatId: string; changedBy: string; effective: { persona: string } }>;
+      policy: { allowedModels: string[]; locked: string[] };
+    };
+    expect(listed.policy).toMatchObject({ allowedModels: ['gpt-test', 'gpt-alt'], locked: ['user-reads'] });
+    expect(listed.chats.find((chat) => chat.chatId === chatId)).toMatchObject({
+      changedBy: 'devtools',
+      effective: { persona: 'Answer like a ship captain.' },
+    });
+
+    // Someone saved in between (version 1 exists): a save expecting version 0 is refused.
+    expect((await save({ settings: { persona: 'Late.' }, expectedVersion: 0 })).status).toBe(409);
+    expect((await save({ settings: { userReadsInGroup: true }, expectedVersion: 1 })).status).toBe(400);
+    expect((await save({ settings: { model: 'gpt-secret' }, expectedVersion: 1 })).status).toBe(400);
+    expect((await save({ settings: { colour: 'blue' }, expectedVersion: 1 })).status).toBe(400);
+
+    // Effective on the next message in Feishu.
+    openai.script('gpt-alt', { text: 'Aye, Friday it is.' });
+    const event = buildMessageEvent({
+      fake: feishu,
+      token,
+      chatType: 'group',
+      chatId,
+      mentionBot: true,
+      text: 'when do we ship?',
+    });
+    expect((await postEvent(`${base}/webhook/event`, event, { encryptKey })).status).toBe(200);
+    await feishu.waitFor(() => openai.requestsFor('gpt-alt').length > 0, {
+      timeoutMs: 20_000,
+      description: 'the answer',
+    });
+    expect(JSON.stringify(openai.requestsFor('gpt-alt')[0]?.messages[0])).toContain('Answer like a ship captain.');
+
+    const detail = (await (await fetch(`${base}/devtools/api/chats/${chatId}`, { headers: auth })).json()) as {
+      version: number;
+      history: Array<{ changedBy: string; change: string }>;
+    };
+    expect(detail.version).toBe(1);
+    expect(detail.history).toEqual([
+      expect.objectContaining({ changedBy: 'devtools', change: 'changed persona, model' }),
+    ]);
+  });
+});

@@ -4,6 +4,7 @@
 // scripts and styles.
 
 import { API, api } from './api.js';
+import { createChatsView } from './chats-view.js';
 import { describe, excerpt, isErrorEvent } from './describe-event.js';
 import {
   $,
@@ -65,6 +66,7 @@ function selectTab(name) {
   for (const panel of document.querySelectorAll('.tab-panel')) panel.hidden = panel.id !== `tab-${name}`;
   if (name === 'dead') refreshDeadLetters();
   if (name === 'health') health.refresh();
+  if (name === 'chats') chats.refresh();
 }
 
 // ── header: stats, health and agent state ────────────────────────────────────
@@ -602,6 +604,7 @@ async function refreshDeadLetters() {
 
 // ── start ────────────────────────────────────────────────────────────────────
 
+const chats = createChatsView();
 const health = createHealthView({
   playgroundStatus: () => state.playgroundStatus,
   stats: () => state.stats,

@@ -1,0 +1,94 @@
+import type { Hono } from 'hono';
+import type { ChatMembership } from '../conversation/chat-membership.js';
+import { type ChatSettings, ChatSettingsError, chatOverridesSchema } from '../conversation/chat-settings.js';
+
+/** What the devtools' Chats tab reads and edits. */
+export interface DevtoolsChats {
+  settings: ChatSettings;
+  membership: ChatMembership;
+}
+
+/** Chats listed at most. */
+const MAX_CHATS = 200;
+/** Versions shown per chat. */
+const MAX_VERSIONS = 50;
+const CHAT_ID = /^[A-Za-z0-9_-]{1,100}$/;
+
+/**
+ * The devtools API of per-chat settings, under the devtools' token check (devtools-routes.ts):
+ *
+ * - `GET /api/chats`: the chats with settings or a membership record, each with its settings in
+ *   effect, plus the policy (allowed models, locks, tools, specialists, defaults);
+ * - `GET /api/chats/:chatId`: one chat's stored values, settings in effect and version history;
+ * - `POST /api/chats/:chatId/settings` `{ settings, expectedVersion }`: replaces the chat's
+ *   stored values as the next version, by `devtools`; 409 when someone changed them meanwhile.
+ *
+ * @example
+ * chatSettingsRoutes(app, { settings, membership });
+ */
+export function chatSettingsRoutes(app: Hono, chats: DevtoolsChats): void {
+  const { settings, membership } = chats;
+
+  app.get('/api/chats', async (c) => {
+    const [versions, members] = await Promise.all([settings.list(MAX_CHATS), membership.list(MAX_CHATS)]);
+    const ids = [...new Set([...versions.map((version) => version.chatId), ...members.map((member) => member.chatId)])];
+    const rows = await Promise.all(
+      ids.slice(0, MAX_CHATS).map(async (chatId) => {
+        const newest = versions.find((version) => version.chatId === chatId);
+        const member = members.find((each) => each.chatId === chatId);
+        return {
+          chatId,
+          name: member?.name ?? null,
+          membership: member?.state ?? null,
+          effective: await settings.effective(chatId),
+          changedBy: newest?.changedBy ?? null,
+          change: newest?.change ?? null,
+          changedAt: newest?.at ?? null,
+        };
+      }),
+    );
+    return c.json({ chats: rows, policy: settings.policy });
+  });
+
+  app.get('/api/chats/:chatId', async (c) => {
+    const chatId = c.req.param('chatId');
+    if (!CHAT_ID.test(chatId)) return c.json({ error: 'bad_chat_id', message: 'Not a chat id' }, 400);
+    const [stored, effective, history] = await Promise.all([
+      settings.stored(chatId),
+      settings.effective(chatId),
+      settings.history(chatId, MAX_VERSIONS),
+    ]);
+    return c.json({ chatId, stored: stored.overrides, version: stored.version, effective, history });
+  });
+
+  app.post('/api/chats/:chatId/settings', async (c) => {
+    const chatId = c.req.param('chatId');
+    if (!CHAT_ID.test(chatId)) return c.json({ error: 'bad_chat_id', message: 'Not a chat id' }, 400);
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      return c.json({ error: 'bad_json', message: 'The body is not JSON' }, 400);
+    }
+    const request = body as { settings?: unknown; expectedVersion?: unknown } | null;
+    const parsed = chatOverridesSchema.safeParse(request?.settings ?? {});
+    if (!parsed.success) {
+      const message = parsed.error.issues
+        .map((issue) => `${issue.path.join('.') || 'settings'}: ${issue.message}`)
+        .join('; ');
+      return c.json({ error: 'bad_settings', message }, 400);
+    }
+    const expected = request?.expectedVersion;
+    if (expected !== undefined && (typeof expected !== 'number' || !Number.isSafeInteger(expected) || expected < 0)) {
+      return c.json({ error: 'bad_version', message: 'expectedVersion must be a whole number' }, 400);
+    }
+    try {
+      const effective = await settings.replace(chatId, parsed.data, 'devtools', expected);
+      return c.json({ chatId, effective });
+    } catch (error) {
+      if (!ChatSettingsError.isInstance(error)) throw error;
+      const status = error.code === 'CONFLICT' ? 409 : 400;
+      return c.json({ error: error.code.toLowerCase(), message: error.message }, status);
+    }
+  });
+}

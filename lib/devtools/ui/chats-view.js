@@ -1,0 +1,201 @@
+// The Chats tab: each chat's settings (persona, language, model, tools, specialists, group
+// context, user reads), who changed what and when, and a form that saves a new version.
+
+import { api } from './api.js';
+import { $, clockTime, el, timeAgo } from './dom.js';
+
+const LANGUAGES = ['auto', 'zh', 'en'];
+const CONTEXTS = ['on-demand', 'stored', 'off'];
+
+function option(value, label, selected) {
+  const node = el('option', { text: label });
+  node.value = value;
+  node.selected = selected;
+  return node;
+}
+
+function field(label, control, locked) {
+  return el('label', { className: 'chat-field' }, [
+    el('span', { className: 'chat-field-label', text: locked ? `${label} 🔒` : label }),
+    control,
+  ]);
+}
+
+/** Checkboxes named `name`, one per item, checked when the item is on. */
+function switches(name, items, off, locked) {
+  const box = el('div', { className: 'chat-switches', dataset: { testid: `chat-${name}` } });
+  for (const item of items) {
+    const input = el('input', { attrs: { type: 'checkbox', name, value: item } });
+    input.checked = !off.includes(item);
+    input.disabled = locked;
+    box.append(el('label', { className: 'chat-switch' }, [input, el('span', { text: item })]));
+  }
+  if (items.length === 0) box.append(el('span', { className: 'hint', text: 'none' }));
+  return box;
+}
+
+/**
+ * @example
+ * const chats = createChatsView();
+ * chats.refresh();
+ */
+export function createChatsView() {
+  let policy = null;
+  let selected = null;
+
+  async function refresh() {
+    const list = $('chat-list');
+    try {
+      const body = await api('/chats');
+      policy = body.policy;
+      list.replaceChildren(
+        ...body.chats.map((chat) =>
+          el(
+            'li',
+            {
+              className: `chat-row${chat.chatId === selected ? ' selected' : ''}`,
+              dataset: { chatId: chat.chatId, testid: 'chat-row' },
+              onClick: () => open(chat.chatId),
+            },
+            [
+              el('strong', { text: chat.name ?? chat.chatId }),
+              el('span', { className: 'hint', text: ` v${chat.effective.version}` }),
+              chat.membership
+                ? el('span', { className: `badge badge-${chat.membership}`, text: chat.membership })
+                : null,
+              chat.change
+                ? el('div', {
+                    className: 'hint',
+                    text: `${chat.change} · ${chat.changedBy} · ${timeAgo(chat.changedAt)}`,
+                  })
+                : null,
+            ],
+          ),
+        ),
+      );
+      $('chats-empty').hidden = body.chats.length > 0;
+    } catch (error) {
+      $('chats-empty').hidden = false;
+      $('chats-empty').textContent = `Could not load chats: ${error.message}`;
+    }
+  }
+
+  async function open(chatId) {
+    selected = chatId;
+    if (policy === null) await refresh();
+    const detail = $('chat-detail');
+    detail.replaceChildren(el('p', { className: 'empty', text: 'Loading…' }));
+    try {
+      const chat = await api(`/chats/${encodeURIComponent(chatId)}`);
+      render(chat);
+    } catch (error) {
+      detail.replaceChildren(el('p', { className: 'error', text: error.message }));
+    }
+  }
+
+  function render(chat) {
+    const { stored, effective } = chat;
+    const locked = (name) => policy.locked.includes(name);
+    const persona = el('textarea', {
+      attrs: { name: 'persona', rows: 4, maxlength: 2000 },
+      dataset: { testid: 'chat-persona' },
+    });
+    persona.value = stored.persona ?? '';
+    persona.placeholder = policy.defaults.persona ?? '(default)';
+    persona.disabled = locked('persona');
+    const language = el('select', { attrs: { name: 'language' }, dataset: { testid: 'chat-language' } }, [
+      option('', `(default: ${policy.defaults.language})`, stored.language === undefined),
+      ...LANGUAGES.map((value) => option(value, value, stored.language === value)),
+    ]);
+    language.disabled = locked('language');
+    const model = el('select', { attrs: { name: 'model' }, dataset: { testid: 'chat-model' } }, [
+      option('', '(default chain)', stored.model === undefined),
+      ...policy.allowedModels.map((value) => option(value, value, stored.model === value)),
+    ]);
+    model.disabled = locked('model');
+    const context = el('select', { attrs: { name: 'context' }, dataset: { testid: 'chat-context' } }, [
+      option('', `(default: ${policy.defaults.groupContext})`, stored.groupContext === undefined),
+      ...CONTEXTS.map((value) => option(value, value, stored.groupContext === value)),
+    ]);
+    context.disabled = locked('context');
+    const userReads = el('select', { attrs: { name: 'user-reads' }, dataset: { testid: 'chat-user-reads' } }, [
+      option(
+        '',
+        `(default: ${policy.defaults.userReadsInGroup ? 'on' : 'off'})`,
+        stored.userReadsInGroup === undefined,
+      ),
+      option('on', 'on', stored.userReadsInGroup === true),
+      option('off', 'off', stored.userReadsInGroup === false),
+    ]);
+    userReads.disabled = locked('user-reads');
+    const status = el('p', { className: 'hint', dataset: { testid: 'chat-save-status' } });
+    const form = el('form', { className: 'chat-form-settings', dataset: { testid: 'chat-settings-form' } }, [
+      field('Persona (system prompt for this chat)', persona, locked('persona')),
+      field('Language', language, locked('language')),
+      field('Model', model, locked('model')),
+      field('Group context', context, locked('context')),
+      field('User-authorized reads in the group', userReads, locked('user-reads')),
+      field('Tools', switches('tools', policy.tools, effective.toolsOff, locked('tools')), locked('tools')),
+      field(
+        'Specialists',
+        switches('specialists', policy.specialists, effective.specialistsOff, locked('specialists')),
+        locked('specialists'),
+      ),
+      el('button', {
+        className: 'button-primary',
+        text: 'Save',
+        attrs: { type: 'submit' },
+        dataset: { testid: 'chat-save' },
+      }),
+      status,
+    ]);
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const off = (name) =>
+        [...form.querySelectorAll(`input[name="${name}"]`)]
+          .filter((input) => !input.checked)
+          .map((input) => input.value);
+      const settings = {};
+      if (persona.value.trim() !== '') settings.persona = persona.value.trim();
+      if (language.value !== '') settings.language = language.value;
+      if (model.value !== '') settings.model = model.value;
+      if (context.value !== '') settings.groupContext = context.value;
+      if (userReads.value !== '') settings.userReadsInGroup = userReads.value === 'on';
+      if (off('tools').length > 0) settings.toolsOff = off('tools');
+      if (off('specialists').length > 0) settings.specialistsOff = off('specialists');
+      status.textContent = 'Saving…';
+      try {
+        await api(`/chats/${encodeURIComponent(chat.chatId)}/settings`, {
+          method: 'POST',
+          body: JSON.stringify({ settings, expectedVersion: chat.version }),
+        });
+        await open(chat.chatId);
+        await refresh();
+        $('chat-save-status-global').textContent = `Saved ${chat.chatId}: applies from the next message.`;
+      } catch (error) {
+        status.textContent = `Not saved: ${error.message}`;
+      }
+    });
+    const history = el(
+      'ol',
+      { className: 'chat-history', dataset: { testid: 'chat-history' } },
+      chat.history.map((version) =>
+        el('li', {}, [
+          el('strong', { text: `v${version.version} ` }),
+          el('span', { text: version.change }),
+          el('span', { className: 'hint', text: ` · ${version.changedBy} · ${clockTime(version.at)}` }),
+        ]),
+      ),
+    );
+    $('chat-detail').replaceChildren(
+      el('h3', { text: chat.chatId }),
+      el('p', { className: 'hint', text: `Version ${chat.version}. Changes apply from the next message.` }),
+      form,
+      el('h4', { text: 'History' }),
+      chat.history.length > 0 ? history : el('p', { className: 'hint', text: 'No changes yet: the defaults apply.' }),
+    );
+  }
+
+  $('chats-refresh')?.addEventListener('click', () => refresh());
+  return { refresh, open };
+}

@@ -227,6 +227,8 @@ export async function startBot(
     countJobs: () => store.countJobs(),
     monitor,
     concurrency: () => readConcurrency?.(),
+    // Read per scrape; the manager (and its MCP servers) exists before the server listens.
+    mcpServers: () => managerAgent?.mcp?.statuses() ?? [],
   });
   metrics.attach(bus);
   // Spend per chat, person, app and model: priced here, summed in the store for the budgets.

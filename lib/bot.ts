@@ -6,6 +6,7 @@ import { defaultToolRegistry } from './agents/tools/built-in-tools.js';
 import type { UserAuthorization } from './agents/tools/user-authorization.js';
 import { createApp, type RouteModule } from './app.js';
 import { type Config, isLoopbackHost } from './config.js';
+import { APPROVAL_JOB_KIND, createApprovalService } from './conversation/approvals.js';
 import { createCardActionRouter } from './conversation/card-actions.js';
 import {
   BOT_ADDED_EVENT,
@@ -111,6 +112,11 @@ export interface RunningBot {
     | undefined;
   /** Present when config.devtools.enabled: the tracker (bus observer) and the playground's reply sinks. */
   devtools: { tracker: Tracker; replies: DevtoolsReplies } | undefined;
+  /**
+   * Expires approvals nobody decided on by `now` (a timer does it every 30 s); returns how many.
+   * Undefined when write tools cannot ask (no Feishu channel or no agent).
+   */
+  expireApprovals: ((now?: number) => Promise<number>) | undefined;
   /** Per-chat settings and the groups the bot joined or left (devtools, housekeeping). */
   chats: { settings: ChatSettings; membership: ChatMembership };
   /** The periodic clean-up of the store; `runOnce()` runs a pass now. */
@@ -221,6 +227,8 @@ export async function startBot(
     countJobs: () => store.countJobs(),
     monitor,
     concurrency: () => readConcurrency?.(),
+    // Read per scrape; the manager (and its MCP servers) exists before the server listens.
+    mcpServers: () => managerAgent?.mcp?.statuses() ?? [],
   });
   metrics.attach(bus);
   // Spend per chat, person, app and model: priced here, summed in the store for the budgets.
@@ -373,12 +381,31 @@ export async function startBot(
           : undefined,
       })
     : undefined;
+  // Write tools ask first: a paused run, an approval card, the decision continuing it as a job.
+  const toolRegistry = defaultToolRegistry();
+  const approvals =
+    feishuClient && managerAgent
+      ? createApprovalService({
+          store,
+          feishuClient,
+          describe: (name, input) => {
+            const definition = toolRegistry.get(name);
+            const parsed = definition?.inputSchema.safeParse(input);
+            return parsed?.success ? definition?.approval?.describe(parsed.data) : undefined;
+          },
+          // The dispatcher exists by the time anyone can press a button.
+          onEnqueued: (job) => dispatcher.wake(job.kind),
+          bus,
+          log,
+          timeoutMs: config.approvals.timeoutMinutes * 60_000,
+        })
+      : undefined;
   // Stop requests and card buttons: the run's Stop control, a typed "stop", on either transport.
   const runStops = createRunStops({ store, log });
   const isChatAdmin = chatAdmins ? createChatAdminCheck({ admins: chatAdmins }) : undefined;
   const onCardAction = feishuCardActionHandler({
     onPress: createCardActionRouter({
-      handlers: { stop: stopButtonHandler(runStops) },
+      handlers: { stop: stopButtonHandler(runStops), ...approvals?.cardHandlers },
       store,
       ...(isChatAdmin === undefined ? {} : { isChatAdmin }),
       bus,
@@ -407,6 +434,7 @@ export async function startBot(
     ...(managerAgent
       ? {
           answer: createMessageHandler({
+            approvals,
             ...(userAuth ? { forgetUserAuthorization: (userId: string) => userAuth.authorization.forget(userId) } : {}),
             policy: config.policy,
             budget,
@@ -459,6 +487,8 @@ export async function startBot(
       : {}),
     ...buildHandlers?.(handlerDependencies),
   };
+  // A decided approval continues its run through the same conversation step.
+  if (approvals && handlers.answer) handlers[APPROVAL_JOB_KIND] = handlers.answer;
   const messageDeadLetter = createDeadLetterReply({ botOpenId, replySinkFor });
   const proactiveDeadLetter = feishuClient
     ? createProactiveDeadLetter({ feishuClient, bus, log, cardUpdatesPerSecond: config.reply.cardUpdatesPerSecond })
@@ -611,6 +641,13 @@ export async function startBot(
   // Recovery: jobs whose holder died (expired lease) are claimed on the first pump.
   dispatcher.start();
   scheduler?.start();
+  // Runs nobody decided on in time: their cards say so and nothing changes.
+  const approvalExpiry = approvals
+    ? setInterval(() => {
+        approvals.expireOverdue().catch((error: unknown) => log.warn({ err: error }, 'approval expiry sweep failed'));
+      }, 30_000)
+    : undefined;
+  approvalExpiry?.unref();
   const housekeeping = startHousekeeping({
     store,
     log,
@@ -660,6 +697,7 @@ export async function startBot(
         connection?.close();
         housekeeping.stop();
         void scheduler?.stop();
+        if (approvalExpiry !== undefined) clearInterval(approvalExpiry);
         devtoolsShutdown.abort();
         // No new connections from now on; open ones may finish their request (webhook acks).
         serverClosed = closeServer(server, Math.min(2_000, config.shutdownTimeoutMs / 4));
@@ -716,6 +754,7 @@ export async function startBot(
     dispatcher,
     feishu,
     devtools,
+    expireApprovals: approvals === undefined ? undefined : (at) => approvals.expireOverdue(at),
     chats: { settings: chatSettings, membership: chatMembership },
     housekeeping,
     stop,

@@ -256,6 +256,8 @@ export const SETTINGS = {
   /** IANA time zone schedules are read and shown in, for chats that set none (`/schedules timezone`). */
   SCHEDULE_TIME_ZONE: setting('schedules.defaultTimeZone', timeZone('Asia/Shanghai')),
   /** Schedules one chat may hold at most. */
+  /** How long a change a write tool asked to make waits for Approve / Deny before it expires. */
+  APPROVAL_TIMEOUT_MINUTES: setting('approvals.timeoutMinutes', positiveInt(60)),
   SCHEDULES_PER_CHAT: setting('schedules.maxPerChat', positiveInt(20)),
   /** A due time missed by more than this (the service was down) is skipped with a note, not run late. */
   SCHEDULE_MAX_LATE_MINUTES: setting(

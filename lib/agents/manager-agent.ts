@@ -26,6 +26,7 @@ import { feishuLinkHints, webLinkHints } from './tools/feishu-links.js';
 import type { AnyToolDefinition } from './tools/tool-definition.js';
 import { appendNotices, createToolNotices } from './tools/tool-notices.js';
 import { createToolRegistry } from './tools/tool-registry.js';
+import type { ToolApprovalGate } from './tools/tool-runtime.js';
 import { createToolRuntime, type ToolRuntime } from './tools/tool-runtime.js';
 import type { UserAuthorization } from './tools/user-authorization.js';
 import { createSearchProvider } from './tools/web/create-search-provider.js';
@@ -65,11 +66,22 @@ export interface AnswerOptions {
   chat?: ChatAnswerSettings | undefined;
   /** Stops the model (shutdown, lease lost): the result is then 'aborted'. */
   signal?: AbortSignal;
+  /** Lets write tools ask the person first; without it they are not offered. */
+  approvals?: ToolApprovalGate | undefined;
+  /**
+   * Continues a run that paused for approval: the whole conversation as the model saw it, ending
+   * with the person's decision (a tool-approval-response). History, input and background are
+   * then not used.
+   */
+  continuation?: ModelMessage[] | undefined;
   /** Called with the FULL answer so far after every delta (feed it to ReplySink.update). */
   onText?: (fullText: string) => void;
 }
 
-export type ManagerAnswer = AgentRunResult;
+export type ManagerAnswer = AgentRunResult & {
+  /** With pending approvals: the conversation to continue from (request plus the model's reply). */
+  conversation?: ModelMessage[];
+};
 
 /** The per-chat settings that shape one answer. */
 export interface ChatAnswerSettings {
@@ -233,10 +245,12 @@ export function createManagerAgent({
       chat,
       signal,
       onText,
+      approvals,
+      continuation,
     }) {
       // What the user must be told about the tools, whatever the model makes of their errors.
       const notices = createToolNotices();
-      const toolSet = tools.toolSet(ownTools, { agent: MANAGER_AGENT_NAME, conversation: context, notices });
+      const toolSet = tools.toolSet(ownTools, { agent: MANAGER_AGENT_NAME, conversation: context, notices, approvals });
       for (const specialist of specialists.list()) {
         if (chat?.specialistsOff?.includes(specialist.name)) continue;
         toolSet[specialist.name] = specialistTool(specialist, { conversation: context, dependencies, notices });
@@ -268,7 +282,12 @@ export function createManagerAgent({
                   : part,
               ),
       };
-      const result = await runAgent({
+      const requestMessages: ModelMessage[] = continuation ?? [
+        ...historyToMessages(history, context.chatType),
+        ...(background === undefined || background === '' ? [] : [{ role: 'user' as const, content: background }]),
+        current,
+      ];
+      const run = await runAgent({
         agent: MANAGER_AGENT_NAME,
         traceId: context.traceId,
         chain,
@@ -282,11 +301,7 @@ export function createManagerAgent({
           readsWebLinks: ownTools.includes('readWebPage'),
           ...(botName === undefined ? {} : { botName }),
         }),
-        messages: [
-          ...historyToMessages(history, context.chatType),
-          ...(background === undefined || background === '' ? [] : [{ role: 'user' as const, content: background }]),
-          current,
-        ],
+        messages: requestMessages,
         // A turn's own need (a vision model for images) before the chat's chosen model.
         ...((preferredModel ?? chat?.model) === undefined ? {} : { preferredModel: preferredModel ?? chat?.model }),
         tools: toolSet,
@@ -297,6 +312,10 @@ export function createManagerAgent({
         bus,
         ...(log === undefined ? {} : { log }),
       });
+      const result: ManagerAnswer =
+        run.responseMessages === undefined
+          ? run
+          : { ...run, conversation: [...requestMessages, ...run.responseMessages] };
       if (result.outcome === 'aborted' || notices.list().length === 0) return result;
       const text = appendNotices(result.text, notices.list());
       try {

@@ -20,6 +20,21 @@ export interface AgentRunResult {
   /** The short sentence to show the user when outcome is 'error'. */
   notice?: string;
   finishReason?: string;
+  /**
+   * Write tools the model called that wait for the person's approval (the AI SDK's
+   * tool-approval-request); the run stopped there. Empty or absent: nothing waits.
+   */
+  pendingApprovals?: PendingToolApproval[];
+  /** With pending approvals: the messages the model produced (to send again with the decision). */
+  responseMessages?: ModelMessage[];
+}
+
+/** One tool call waiting for approval, as the AI SDK asked for it. */
+export interface PendingToolApproval {
+  approvalId: string;
+  toolCallId: string;
+  toolName: string;
+  input: unknown;
 }
 
 export interface RunAgentOptions {
@@ -88,6 +103,8 @@ export async function runAgent({
   let failure: unknown;
   let finishReason: string | undefined;
   let aborted = false;
+  const pendingApprovals: PendingToolApproval[] = [];
+  let responseMessages: ModelMessage[] | undefined;
 
   try {
     const result = streamText({
@@ -129,10 +146,20 @@ export async function runAgent({
         case 'abort':
           aborted = true;
           break;
+        case 'tool-approval-request':
+          pendingApprovals.push({
+            approvalId: part.approvalId,
+            toolCallId: part.toolCall.toolCallId,
+            toolName: part.toolCall.toolName,
+            input: part.toolCall.input,
+          });
+          break;
         default:
           break;
       }
     }
+    // The conversation so far must be kept to continue once the person decides.
+    if (pendingApprovals.length > 0 && failure === undefined) responseMessages = (await result.response).messages;
   } catch (error) {
     failure ??= error;
   } finally {
@@ -172,7 +199,11 @@ export async function runAgent({
     ...(category === undefined ? {} : { errorCategory: category }),
   });
 
-  if (category === undefined) return { ...base, outcome: 'success' };
+  if (category === undefined) {
+    return responseMessages === undefined
+      ? { ...base, outcome: 'success' }
+      : { ...base, outcome: 'success', pendingApprovals, responseMessages };
+  }
   log?.warn({ traceId, agent, category, model, partial: text.length > 0 }, 'agent call failed');
   return { ...base, outcome: 'error', errorCategory: category, notice: userMessageFor(category) };
 }

@@ -2,6 +2,7 @@ import type { ConversationContext } from '../agents/conversation-context.js';
 import type { ManagerAgent } from '../agents/manager-agent.js';
 import { type ConversationMemory, createConversationMemory } from '../agents/memory.js';
 import { appendNotices } from '../agents/tools/tool-notices.js';
+import type { ToolApprovalGate } from '../agents/tools/tool-runtime.js';
 import type { Config } from '../config.js';
 import type { BudgetGuard } from '../cost/budget-guard.js';
 import type { ChatAdmins } from '../feishu/chat-admins.js';
@@ -18,6 +19,7 @@ import type { ScheduleService } from '../schedules/schedule-service.js';
 import type { HistoryMessage, Store } from '../store/store.js';
 import { errorMessage } from '../util/error-message.js';
 import { withTimeout } from '../util/with-timeout.js';
+import { APPROVAL_JOB_KIND, type ApprovalJobPayload, type ApprovalService, type PausedRun } from './approvals.js';
 import type { ChatSettings } from './chat-settings.js';
 import { type CommandName, runCommand } from './commands.js';
 import { runConfigCommand } from './config-command.js';
@@ -35,6 +37,12 @@ export interface MessageHandlerOptions {
   policy: Config['policy'];
   /** Forgets a person's own Feishu authorization (`/logout`); absent when per-person authorization is off. */
   forgetUserAuthorization?: ((userId: string) => Promise<boolean>) | undefined;
+  /**
+   * Write tools ask before acting: a run that wants to change something pauses with an approval
+   * card and continues as an 'approval' job (register this handler for that kind too). Without
+   * it, write tools that need approval are not offered.
+   */
+  approvals?: ApprovalService | undefined;
   /** Daily budgets per chat and user (checked with the policy). */
   budget?: BudgetGuard | undefined;
   /** How much history (in tokens) goes with each question. */
@@ -98,6 +106,14 @@ export class JobAbortedError extends Error {
   }
 }
 
+const APPROVAL_WAITING_NOTE = 'Waiting for your approval: see the card below.';
+const APPROVAL_UNSENT_NOTE = 'I wanted to make a change but could not ask for approval, so nothing was changed.';
+
+function decisionNote(paused: PausedRun): string {
+  const tools = paused.pending.map((call) => call.toolName).join(', ');
+  return paused.decision === 'denied' ? `the person denied ${tools}` : `the person approved ${tools}`;
+}
+
 const INTERRUPTED_NOTICE = 'I was interrupted by a restart and will pick this up again in a moment.';
 /** What a stopped answer's card ends with, after the text so far. */
 export const STOPPED_NOTICE = '⏹ Stopped';
@@ -152,6 +168,7 @@ function summaryLine(answer: {
  */
 export function createMessageHandler({
   policy: policySettings,
+  approvals,
   forgetUserAuthorization,
   budget,
   memoryTokenBudget,
@@ -195,6 +212,7 @@ export function createMessageHandler({
     if (signal.aborted) throw new JobAbortedError(signal.reason);
     const read = await readMessageJob(job, botOpenId);
     const { message, inbound } = read;
+    if (job.job.kind === APPROVAL_JOB_KIND) return continueAfterDecision(read);
 
     let verdict: PolicyVerdict | undefined;
     let origin: Promise<OriginCheck> | undefined;
@@ -397,14 +415,29 @@ export function createMessageHandler({
   }
 
   /** Runs the manager with the conversation's memory and streams its answer into the reply. */
-  async function answer(read: MessageJob, message: NormalisedMessage): Promise<void> {
+  /** An 'approval' job: the person decided on a paused run's changes; the run goes on from there. */
+  async function continueAfterDecision(read: MessageJob): Promise<void> {
+    const run = (read.job.job.payload as Partial<ApprovalJobPayload>).approvalRun;
+    const paused = run === undefined ? undefined : await approvals?.load(run);
+    if (approvals === undefined || paused === undefined || paused.decision === undefined) {
+      log.warn({ traceId: read.job.job.id, run }, 'approval job without a decided paused run: nothing to continue');
+      return;
+    }
+    await approvals.closeCard(paused).catch((error: unknown) => {
+      log.warn({ traceId: read.job.job.id, err: error }, 'could not show the decision on the approval card');
+    });
+    if (paused.decision === 'expired' || read.message.kind !== 'message') return;
+    await answer(read, read.message, paused);
+  }
+
+  async function answer(read: MessageJob, message: NormalisedMessage, resume?: PausedRun): Promise<void> {
     const { job } = read;
     // Before anything slow (memory seeding, the model), so a "thinking" state shows at once.
     const sink = await startReply(read, replySinkFor, { stoppable: runStops !== undefined });
     const traceId = job.job.id;
     const watch = await runStops?.watch(traceId, { lane: job.job.lane, asker: message.sender.openId });
     try {
-      await answerInto(read, message, sink, watch);
+      await answerInto(read, message, sink, watch, resume);
     } finally {
       await watch?.close();
     }
@@ -415,21 +448,26 @@ export function createMessageHandler({
     message: NormalisedMessage,
     sink: ReplySink,
     watch: RunWatch | undefined,
+    resume?: PausedRun,
   ): Promise<void> {
     const { job, inbound } = read;
     const { signal } = job;
     const traceId = job.job.id;
     const chatType = inbound.source === 'devtools' ? 'local' : message.chatType;
     const key = conversationKey(message);
-    let history = await memory.load({
-      key,
-      ...(message.threadId && chatType !== 'local' ? { threadId: message.threadId } : {}),
-      currentMessageId: message.messageId,
-      traceId,
-    });
+    let history =
+      resume !== undefined
+        ? []
+        : await memory.load({
+            key,
+            ...(message.threadId && chatType !== 'local' ? { threadId: message.threadId } : {}),
+            currentMessageId: message.messageId,
+            traceId,
+          });
     // A re-run of this job after a crash: forget what the earlier attempt stored for this message.
     const earlier = history.findIndex((turn) => turn.messageId === message.messageId);
-    const alreadyStored = earlier >= 0;
+    // A continuation adds the answer after the decision; the question is in memory already.
+    const alreadyStored = earlier >= 0 || resume !== undefined;
     if (alreadyStored) history = history.slice(0, earlier);
 
     // Read for every answer, so a change made with /config applies from the next message.
@@ -465,7 +503,8 @@ export function createMessageHandler({
     let turn: ResolvedTurn | undefined;
     const resolveStarted = now();
     try {
-      turn = await turns?.resolve(message, { jobId: job.job.id, traceId, signal, canSeeImages });
+      if (resume === undefined)
+        turn = await turns?.resolve(message, { jobId: job.job.id, traceId, signal, canSeeImages });
     } catch (error) {
       if (signal.aborted) await interrupted('');
       throw error;
@@ -496,7 +535,20 @@ export function createMessageHandler({
     }
 
     const background =
-      chatType === 'local' ? '' : await roomBackground(message, history, traceId, settings?.groupContext);
+      chatType === 'local' || resume !== undefined
+        ? ''
+        : await roomBackground(message, history, traceId, settings?.groupContext);
+    // Write tools ask first, on Feishu only (the playground has no buttons to press).
+    const chatGate = approvals !== undefined && chatType !== 'local' ? approvals.gate(message.chatId) : undefined;
+    // The SDK asks again for the calls a continuation carries decisions for: they must still
+    // "need approval" then, even when the decision was "always allow".
+    const decided = new Set(resume?.pending.map((call) => call.toolCallId));
+    const gate: ToolApprovalGate | undefined =
+      chatGate === undefined
+        ? undefined
+        : {
+            alwaysAllowed: async (tool, callId) => !decided.has(callId) && (await chatGate.alwaysAllowed(tool, callId)),
+          };
     const steps =
       sink.progress === undefined
         ? undefined
@@ -526,6 +578,8 @@ export function createMessageHandler({
           steps?.textArrived();
           sink.update(text);
         },
+        ...(gate === undefined ? {} : { approvals: gate }),
+        ...(resume === undefined || approvals === undefined ? {} : { continuation: approvals.continuation(resume) }),
       });
     } finally {
       // The panel is summed up and folded with the answer, whatever its outcome.
@@ -547,11 +601,43 @@ export function createMessageHandler({
     if (answer.outcome === 'aborted' || signal.aborted) await interrupted(answer.text);
 
     const shown = appendNotices(answer.text, turn?.notices ?? []);
+    const waiting = answer.pendingApprovals ?? [];
+    if (answer.outcome === 'success' && waiting.length > 0 && answer.conversation !== undefined && approvals) {
+      const asked = await approvals.pause({
+        run: traceId,
+        lane: job.job.lane,
+        inbound,
+        chatId: message.chatId,
+        asker: message.sender.openId,
+        messageId: message.messageId,
+        replyInThread: Boolean(message.threadId),
+        conversation: answer.conversation,
+        pending: waiting,
+      });
+      const note = asked ? APPROVAL_WAITING_NOTE : APPROVAL_UNSENT_NOTE;
+      await sink.finish(appendNotices(shown, [note]), summaryLine(answer));
+      const said = `${answer.text}\n\n(${note})`.trim();
+      if (!alreadyStored) await remember(key, message, userName, said, traceId, turn?.memoryText || message.text);
+      else if (resume !== undefined) await rememberAnswer(key, said, traceId);
+      await turns?.release(job.job.id);
+      return;
+    }
     if (answer.outcome === 'success') await sink.finish(shown, summaryLine(answer));
     else await sink.fail(shown, answer.notice ?? 'Something went wrong. Please try again.');
 
     if (!alreadyStored) await remember(key, message, userName, answer.text, traceId, asked);
+    else if (resume !== undefined) await rememberAnswer(key, `(${decisionNote(resume)}) ${answer.text}`, traceId);
     await turns?.release(job.job.id);
+  }
+
+  /** The answer a continuation gave after the person's decision (the question is stored already). */
+  async function rememberAnswer(key: string, text: string, traceId: string): Promise<void> {
+    if (text.trim() === '') return;
+    try {
+      await memory.append(key, [{ role: 'assistant', content: text, at: now() }]);
+    } catch (error) {
+      log.error({ traceId, key, err: error }, 'could not store the answer after an approval');
+    }
   }
 
   /** Appends the question and the answer (when it said anything) to the conversation's memory. */

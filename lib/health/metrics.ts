@@ -32,6 +32,8 @@ export interface MetricsOptions {
   scrapeTimeoutMs?: number;
   /** Read at scrape time for the adaptive concurrency gauges. */
   concurrency?: () => ConcurrencyReport | undefined;
+  /** Read at scrape time for the MCP server gauges (MCP_SERVERS_FILE); at most 20 servers. */
+  mcpServers?: () => ReadonlyArray<{ name: string; state: string; restarts: number }>;
 }
 
 export interface BotMetrics {
@@ -90,6 +92,7 @@ export function createMetrics({
   maxSpendSubjects = 100,
   scrapeTimeoutMs = 2_000,
   concurrency,
+  mcpServers = () => [],
 }: MetricsOptions): BotMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ instance: instanceId });
@@ -389,6 +392,27 @@ export function createMetrics({
     for (const candidate of CONNECTION_STATES) connectionState.set({ state: candidate }, candidate === state ? 1 : 0);
     reconnects.set(count);
   }
+
+  new Gauge({
+    name: `${PREFIX}mcp_server_up`,
+    help: 'Each MCP server: 1 while connected (ready), 0 while connecting, restarting or closed.',
+    labelNames: ['server'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const server of mcpServers()) this.set({ server: server.name }, server.state === 'ready' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: `${PREFIX}mcp_server_restarts`,
+    help: 'Times each MCP server lost its connection (crash, exit, cut) and was connected again, since start.',
+    labelNames: ['server'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const server of mcpServers()) this.set({ server: server.name }, server.restarts);
+    },
+  });
 
   new Gauge({
     name: `${PREFIX}health_status`,

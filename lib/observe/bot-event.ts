@@ -100,6 +100,21 @@ export type BotEvent =
       userId: string;
       change: 'granted' | 'declined' | 'wrong-person' | 'refreshed' | 'revoked' | 'logged-out';
     }
+  | {
+      /** A run paused: its write tools wait for the person's approval. */
+      type: 'approval.requested';
+      traceId: string;
+      tools: string[];
+      expiresAt: number;
+    }
+  | {
+      type: 'approval.decided';
+      traceId: string;
+      decision: 'approved' | 'always' | 'denied' | 'expired';
+      tools: string[];
+      /** open_id of who pressed; absent when it expired. */
+      by?: string;
+    }
   | { type: 'agent.delegation'; traceId: string; from: string; to: string; task: string }
   | AttachmentResolvedEvent
   | {

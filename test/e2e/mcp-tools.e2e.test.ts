@@ -12,6 +12,7 @@ import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
 import type { FakeChatRequest } from '../fakes/openai/steps.js';
 import { askInChat, chatBotEnvironment, lastToolResult } from '../support/ask-in-chat.js';
 import { type HttpMcpServer, startHttpMcpServer } from '../support/mcp-fixture.js';
+import { parsePrometheusText, sampleValue } from '../support/prometheus-text.js';
 
 /**
  * MCP servers end to end through the running service: MCP_SERVERS_FILE names a real stdio MCP
@@ -174,6 +175,10 @@ describe('MCP servers, end to end', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect((await mcpRows())?.orders).toMatchObject({ state: 'ready', restarts: 1 });
+    const metrics = parsePrometheusText(await (await fetch(`http://127.0.0.1:${bot.port}/metrics`)).text());
+    expect(sampleValue(metrics, 'feishu_bot_mcp_server_up', { server: 'orders' })).toBe(1);
+    expect(sampleValue(metrics, 'feishu_bot_mcp_server_restarts', { server: 'orders' })).toBe(1);
+    expect(sampleValue(metrics, 'feishu_bot_mcp_server_up', { server: 'crm' })).toBe(1);
     // And it serves again.
     openai.script(
       'gpt-test',

@@ -59,9 +59,15 @@ describe('HTTP server bounds', () => {
   }
 
   it('cuts a client that sends the headers and one byte of its body, with 408', async () => {
-    const bot = await start({ HTTP_REQUEST_TIMEOUT_MS: '1000', HTTP_HEADERS_TIMEOUT_MS: '500' });
+    // With an agent configured (never called here) the playground reads the body, as the webhook
+    // does, instead of answering "agent off" at once: it waits for the rest.
+    const bot = await start({
+      HTTP_REQUEST_TIMEOUT_MS: '1000',
+      HTTP_HEADERS_TIMEOUT_MS: '500',
+      MODEL: 'gpt-test',
+      OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
+    });
     const client = await rawClient(bot.port);
-    // The playground route reads the body, as the webhook does: it waits for the rest.
     client.socket.write(
       'POST /devtools/api/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{',
     );

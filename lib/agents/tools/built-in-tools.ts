@@ -1,4 +1,5 @@
 import { currentTimeTool } from './current-time.js';
+import { createTaskTool } from './feishu/create-task.js';
 import { findCommonSlotTool } from './feishu/find-common-slot.js';
 import { findUserTool } from './feishu/find-user.js';
 import { getFreeBusyTool } from './feishu/get-free-busy.js';
@@ -14,6 +15,7 @@ import { readSheetTool } from './feishu/read-sheet.js';
 import { searchBaseRecordsTool } from './feishu/search-base-records.js';
 import { searchDocumentsTool } from './feishu/search-documents.js';
 import { searchWikiTool } from './feishu/search-wiki.js';
+import { sendMessageTool } from './feishu/send-message.js';
 import { readChatHistoryTool } from './read-chat-history.js';
 import { readWebPageTool } from './read-web-page.js';
 import type { AnyToolDefinition } from './tool-definition.js';
@@ -44,6 +46,8 @@ export const BUILT_IN_TOOLS: readonly AnyToolDefinition[] = [
   findUserTool,
   webSearchTool,
   readWebPageTool,
+  createTaskTool,
+  sendMessageTool,
 ];
 
 /** The registry of the built-in tools. */

@@ -16,6 +16,16 @@ export type ToolAccess = 'read' | 'write';
  */
 export type ToolIdentity = 'tenant' | 'user' | 'none';
 
+/** What a person approves before a write tool acts: the exact change, in words they can check. */
+export interface ApprovalSummary {
+  /** What will happen, e.g. "Create a task". */
+  action: string;
+  /** Where: the chat, calendar, base table or document it lands in. */
+  target: string;
+  /** Every field that will be written, in order. */
+  fields: ReadonlyArray<{ label: string; value: string }>;
+}
+
 /** Bounds on what one tool call may hand back to the model. */
 export interface ToolLimits {
   /** Characters of the result at most; longer results are cut with a "truncated" note. */
@@ -79,6 +89,12 @@ export interface ToolDefinition<Schema extends z.ZodType = z.ZodType> {
    * Any other write tool is refused until approvals exist.
    */
   readonly withoutApproval?: string;
+  /**
+   * For a write tool: the change in words the person checks before approving (target and every
+   * field written). The run pauses on the AI SDK's `needsApproval` until they press Approve, Always
+   * allow in this chat, or Deny.
+   */
+  readonly approval?: { describe(input: z.output<Schema>): ApprovalSummary };
   readonly identity: ToolIdentity;
   /**
    * Does the work and returns text the model can read (Markdown welcome). Throw a `ToolError`

@@ -22,10 +22,10 @@ export class ToolRegistryError extends Error {
 }
 
 /**
- * The registry of tool definitions. Names must be unique and camelCase. Write tools are refused
- * for now: they must ask the user before acting (the AI SDK's `needsApproval`), which the reply
- * path cannot do yet. The exception is a tool that says why it needs no approval
- * (`withoutApproval`): it only changes the bot's own state for the chat, visibly and undoably.
+ * The registry of tool definitions. Names must be unique and camelCase. A write tool must ask the
+ * person before acting (`approval.describe`, the AI SDK's `needsApproval`), unless it says why it
+ * needs no approval (`withoutApproval`): it only changes the bot's own state for the chat, visibly
+ * and undoably.
  *
  * @example
  * const registry = createToolRegistry([currentTimeTool, readDocumentTool]);
@@ -38,9 +38,9 @@ export function createToolRegistry(definitions: readonly AnyToolDefinition[]): T
       throw new ToolRegistryError(`Invalid tool name "${definition.name}": use camelCase letters and digits`);
     }
     if (byName.has(definition.name)) throw new ToolRegistryError(`Tool "${definition.name}" is registered twice`);
-    if (definition.access === 'write' && !definition.withoutApproval) {
+    if (definition.access === 'write' && !definition.withoutApproval && definition.approval === undefined) {
       throw new ToolRegistryError(
-        `Tool "${definition.name}" writes: write tools need user approval, which is not wired yet`,
+        `Tool "${definition.name}" writes: give it an approval summary (approval.describe) so the person can approve the change`,
       );
     }
     byName.set(definition.name, definition);

@@ -39,11 +39,44 @@ function setup(tools = [echo], options: Partial<Parameters<typeof createToolRunt
 }
 
 describe('tool registry', () => {
-  it('refuses duplicate or malformed names and write tools (they need approval first)', () => {
+  it('refuses duplicate or malformed names, and write tools that cannot ask for approval', () => {
     expect(() => createToolRegistry([echo, echo])).toThrow(/registered twice/);
     expect(() => createToolRegistry([{ ...echo, name: 'docs.read' }])).toThrow(/Invalid tool name/);
-    expect(() => createToolRegistry([{ ...echo, name: 'sendMessage', access: 'write' }])).toThrow(/need user approval/);
-    expect(createToolRegistry([echo]).names()).toEqual(['echo']);
+    expect(() => createToolRegistry([{ ...echo, name: 'post', access: 'write' }])).toThrow(/approval summary/);
+    const approved = {
+      ...echo,
+      name: 'post',
+      access: 'write' as const,
+      approval: { describe: () => ({ action: 'Post', target: 'chat', fields: [] }) },
+    };
+    expect(createToolRegistry([echo, approved]).names()).toEqual(['echo', 'post']);
+  });
+
+  it('offers a write tool only where approvals can be asked, and asks unless the chat always allows it', async () => {
+    const approved = {
+      ...echo,
+      name: 'post',
+      access: 'write' as const,
+      approval: { describe: () => ({ action: 'Post', target: 'chat', fields: [] }) },
+    };
+    const runtime = createToolRuntime({ registry: createToolRegistry([echo, approved]), bus: createEventBus() });
+    const conversation = { traceId: 't', chatId: 'oc_1', chatType: 'group' as const };
+    const without = runtime.toolSet(['echo', 'post'], { agent: 'manager', conversation, notices: createToolNotices() });
+    expect(Object.keys(without)).toEqual(['echo']);
+    const allowed = new Set<string>();
+    const withGate = runtime.toolSet(['echo', 'post'], {
+      agent: 'manager',
+      conversation,
+      notices: createToolNotices(),
+      approvals: { alwaysAllowed: async (tool) => allowed.has(tool) },
+    });
+    const needsApproval = withGate.post?.needsApproval;
+    if (typeof needsApproval !== 'function') throw new Error('post should ask for approval');
+    const asks = async (toolCallId: string) => await needsApproval({ text: 'x' }, { toolCallId, messages: [] });
+    expect(await asks('c1')).toBe(true);
+    allowed.add('post');
+    expect(await asks('c2')).toBe(false);
+    expect(withGate.echo?.needsApproval).toBeUndefined();
   });
 });
 

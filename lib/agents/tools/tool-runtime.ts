@@ -53,6 +53,17 @@ export interface ToolSetRequest {
   agent: string;
   conversation: ConversationContext;
   notices: ToolNotices;
+  /**
+   * Where write tools ask before acting. Without it (a specialist, the devtools playground, a
+   * scheduled run) write tools that need approval are not offered at all.
+   */
+  approvals?: ToolApprovalGate | undefined;
+}
+
+/** Whether a write tool may act without asking (the chat's "Always allow" for it). */
+export interface ToolApprovalGate {
+  /** `toolCallId` lets a continuing run keep asking for the calls it holds decisions for. */
+  alwaysAllowed(tool: string, toolCallId: string): Promise<boolean>;
 }
 
 /** Turns registered tool definitions into AI SDK tools for one agent call. */
@@ -251,10 +262,16 @@ export function createToolRuntime({
       for (const definition of [...definitions, ...extraTools(request.agent)]) {
         const name = definition.name;
         if (name in tools || disabled.has(name)) continue;
+        const gate = definition.approval === undefined ? undefined : request.approvals;
+        if (definition.approval !== undefined && gate === undefined) continue;
         tools[name] = tool({
           description: definition.description,
           inputSchema: definition.inputSchema,
           execute: (input: unknown, { abortSignal }) => run(definition, input, request, abortSignal),
+          // The AI SDK pauses the step with a tool-approval-request; the reply path asks the person.
+          ...(gate === undefined
+            ? {}
+            : { needsApproval: async (_input, { toolCallId }) => !(await gate.alwaysAllowed(name, toolCallId)) }),
         });
       }
       return tools;

@@ -13,10 +13,13 @@ declare module './core.js' {
   interface FeishuApis {
     'task.task.list': true;
     'task.task.get': true;
+    'task.task.create': true;
   }
   interface FakeFeishu {
     /** A task assigned to `assignee`; returns its guid. Times in epoch ms. */
     seedTask(task: SeedTask): string;
+    /** Tasks created through the API (not seeded), oldest first. */
+    createdTasks(): Array<SeedTask & { guid: string; clientToken?: string; creator: string }>;
   }
 }
 
@@ -35,11 +38,15 @@ export const TASK_CODES = {
   taskForbidden: 1470403,
   /** The fake's pick for "task not found". */
   taskNotFound: 1470404,
+  /** The fake's pick for a create without a summary. */
+  taskInvalidParams: 1470422,
 } as const;
 
 interface Task extends SeedTask {
   guid: string;
   createdAt: number;
+  /** Set on tasks created through the API. */
+  created?: { clientToken?: string; creator: string };
 }
 
 function item(task: Task) {
@@ -60,9 +67,45 @@ function item(task: Task) {
 export const taskArea = defineFeishuArea({
   name: 'task',
   codes: TASK_CODES,
-  install(core): Pick<FakeFeishu, 'seedTask'> {
+  install(core): Pick<FakeFeishu, 'seedTask' | 'createdTasks'> {
     const tasks = new Map<string, Task>();
     core.onReset(() => tasks.clear());
+
+    // POST /open-apis/task/v2/tasks: `summary` required, `due.timestamp` in ms, members with
+    // role assignee, `client_token` making a repeated create return the first task (the SDK's
+    // task.v2.task.create; app or user token).
+    core.route({
+      api: 'task.task.create',
+      method: 'POST',
+      path: '/open-apis/task/v2/tasks',
+      handle({ body, caller }) {
+        const summary = typeof body.summary === 'string' ? body.summary.trim() : '';
+        if (summary === '') return fail(TASK_CODES.taskInvalidParams, 'summary is required');
+        const clientToken = typeof body.client_token === 'string' ? body.client_token : undefined;
+        if (clientToken !== undefined) {
+          const earlier = [...tasks.values()].find((task) => task.created?.clientToken === clientToken);
+          if (earlier !== undefined) return ok({ task: item(earlier) });
+        }
+        const due = (body.due as { timestamp?: unknown } | undefined)?.timestamp;
+        const members = Array.isArray(body.members) ? (body.members as Array<{ id?: unknown; role?: unknown }>) : [];
+        const assignee = members.find((member) => member.role === 'assignee')?.id;
+        const guid = randomUUID();
+        const task: Task = {
+          guid,
+          summary,
+          ...(typeof body.description === 'string' ? { description: body.description } : {}),
+          ...(typeof due === 'string' && /^\d+$/.test(due) ? { due: Number(due) } : {}),
+          assignee: typeof assignee === 'string' ? assignee : '',
+          createdAt: core.now(),
+          created: {
+            ...(clientToken === undefined ? {} : { clientToken }),
+            creator: caller.kind === 'user' ? caller.openId : core.appId,
+          },
+        };
+        tasks.set(guid, task);
+        return ok({ task: item(task) });
+      },
+    });
 
     core.route({
       api: 'task.task.list',
@@ -93,6 +136,18 @@ export const taskArea = defineFeishuArea({
       },
     });
     return {
+      createdTasks: () =>
+        [...tasks.values()]
+          .filter((task) => task.created !== undefined)
+          .map((task) => ({
+            guid: task.guid,
+            summary: task.summary,
+            assignee: task.assignee,
+            ...(task.description === undefined ? {} : { description: task.description }),
+            ...(task.due === undefined ? {} : { due: task.due }),
+            ...(task.created?.clientToken === undefined ? {} : { clientToken: task.created.clientToken }),
+            creator: task.created?.creator ?? '',
+          })),
       seedTask(seed) {
         const guid = randomUUID();
         tasks.set(guid, { ...seed, guid, createdAt: core.now() });

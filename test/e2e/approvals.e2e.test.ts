@@ -1,0 +1,254 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type RunningBot, startBot } from '../../lib/bot.js';
+import { loadConfig } from '../../lib/config.js';
+import { silentLogger } from '../../lib/log.js';
+import type { StampedBotEvent } from '../../lib/observe/bot-event.js';
+import { buildMessageEvent, postEvent } from '../fakes/event-sender.js';
+import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
+import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
+import type { FakeChatRequest } from '../fakes/openai/steps.js';
+import { pressCard } from '../support/card-press.js';
+
+/**
+ * Write tools as a team meets them: the model wants to create a task, the run pauses with an
+ * approval card naming the exact change, and the task exists only after the asker presses
+ * Approve (through a signed card callback); Deny sends the model a refusal and changes nothing;
+ * "Always allow in this chat" lets the next one through without asking; someone else's press is
+ * refused; a decision survives a restart of the bot; and an unanswered request expires.
+ */
+
+const encryptKey = 'approvals-e2e-encrypt-key';
+const token = 'approvals-e2e-verification-token';
+const CHAT = 'oc_approvals_group';
+const ASKER = 'ou_asker000000000000000000000000ap';
+const STRANGER = 'ou_stranger0000000000000000000000ap';
+
+function lastToolResult(request: FakeChatRequest): string {
+  const tool = request.messages.filter((message) => message.role === 'tool').at(-1);
+  return typeof tool?.content === 'string' ? tool.content : JSON.stringify(tool?.content ?? '');
+}
+
+describe('approvals for write tools, end to end', () => {
+  let feishu: FakeFeishu;
+  let openai: FakeOpenAI;
+  let bot: RunningBot | undefined;
+  let directory: string;
+  let thread = 0;
+  const events: StampedBotEvent[] = [];
+
+  async function start(extra: Record<string, string> = {}): Promise<RunningBot> {
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      ...feishu.env(),
+      FEISHU_ENCRYPT_KEY: encryptKey,
+      FEISHU_VERIFICATION_TOKEN: token,
+      OPENAI_BASE_URL: openai.baseURL,
+      OPENAI_API_KEY: openai.apiKey,
+      MODEL: 'gpt-test',
+      MODEL_MAX_RETRIES: '0',
+      STORE_URL: `sqlite:${join(directory, 'bot.db')}`,
+      ENABLE_DEVTOOLS: 'false',
+      USER_MESSAGES_PER_MINUTE: '1000',
+      CHAT_MESSAGES_PER_MINUTE: '1000',
+      MANAGER_TOOLS: 'currentTime,createTask',
+      ...extra,
+    });
+    const started = await startBot(config, { log: silentLogger(), dispatcher: { pollIntervalMs: 50 } });
+    started.bus.subscribe((event) => events.push(event));
+    return started;
+  }
+
+  beforeEach(async () => {
+    directory = mkdtempSync(join(tmpdir(), 'approvals-e2e-'));
+    feishu = await startFakeFeishu();
+    openai = await startFakeOpenAI();
+    events.length = 0;
+    bot = await start();
+  });
+
+  afterEach(async () => {
+    await bot?.stop();
+    await openai.close();
+    await feishu.close();
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  /** The model asks to create the task, then reports what the tool answered. */
+  function scriptCreateTask(summary: string): void {
+    openai.script(
+      'gpt-test',
+      { toolCalls: [{ name: 'createTask', arguments: { summary, due: '2026-12-18T18:00:00+08:00' } }] },
+      (request) => ({ text: `Result: ${lastToolResult(request).slice(0, 200)}` }),
+    );
+  }
+
+  async function ask(text: string): Promise<string> {
+    const threadId = `omt_approvals_${++thread}`;
+    const root = feishu.seedMessage({ chatId: CHAT, threadId, text: 'thread root' });
+    const event = buildMessageEvent({
+      fake: feishu,
+      chatId: CHAT,
+      mentionBot: true,
+      senderOpenId: ASKER,
+      text,
+      token,
+      rootId: root.messageId,
+      threadId,
+    });
+    expect((await postEvent(`http://127.0.0.1:${bot?.port}/webhook/event`, event, { encryptKey })).status).toBe(200);
+    return event.event.message.message_id;
+  }
+
+  /** The approval card under the question, once it is there. */
+  async function approvalCard(messageId: string) {
+    return feishu.waitFor(
+      () =>
+        feishu
+          .repliesTo(messageId, { fromBot: true })
+          .find((reply) => reply.msgType === 'interactive' && reply.content.includes('approval-approve')),
+      { timeoutMs: 20_000, description: 'the approval card' },
+    );
+  }
+
+  function buttonValue(content: string, action: string): Record<string, unknown> {
+    const card = JSON.parse(content) as { body: { elements: Array<Record<string, unknown>> } };
+    const button = card.body.elements.find((element) => element.element_id === action);
+    const behaviors = button?.behaviors as Array<{ value: Record<string, unknown> }> | undefined;
+    expect(behaviors?.[0]?.value).toBeDefined();
+    return behaviors?.[0]?.value as Record<string, unknown>;
+  }
+
+  async function press(cardId: string, value: Record<string, unknown>, operator = ASKER) {
+    const { status, toast } = await pressCard(`http://127.0.0.1:${bot?.port}/webhook/card`, {
+      fake: feishu,
+      replyId: cardId,
+      value,
+      encryptKey,
+      token,
+      chatId: CHAT,
+      operator,
+    });
+    expect(status).toBe(200);
+    return toast;
+  }
+
+  /** The text of the newest closed answer card under the question. */
+  async function answerText(messageId: string, containing: string): Promise<string> {
+    return feishu.waitFor(
+      () =>
+        feishu
+          .repliesTo(messageId, { fromBot: true })
+          .map((reply) => feishu.visibleText(reply.messageId))
+          .find((text) => text.includes(containing)),
+      { timeoutMs: 20_000, description: `an answer with "${containing}"` },
+    );
+  }
+
+  it('creates the task only after the asker approves the exact change; a stranger cannot decide', async () => {
+    scriptCreateTask('Ship the release notes');
+    const question = await ask('remind the team: create a task to ship the release notes');
+    const card = await approvalCard(question);
+    expect(card.content).toContain('Create a task');
+    expect(card.content).toContain('Ship the release notes');
+    expect(card.content).toContain('2026-12-18T18:00:00+08:00');
+    expect(await answerText(question, 'Waiting for your approval')).toBeTruthy();
+    expect(feishu.createdTasks()).toEqual([]);
+    expect(events.some((event) => event.type === 'approval.requested')).toBe(true);
+
+    const approve = buttonValue(card.content, 'approval-approve');
+    expect(await press(card.messageId, approve, STRANGER)).toMatchObject({
+      content: 'Only the person who asked (or a chat admin) can use these buttons.',
+    });
+    expect(await press(card.messageId, approve)).toMatchObject({ content: 'Approved: going ahead.' });
+
+    const after = await answerText(question, 'Result: Created the task');
+    expect(after).toContain('Ship the release notes');
+    const tasks = feishu.createdTasks();
+    expect(tasks).toHaveLength(1);
+    expect(tasks[0]).toMatchObject({
+      summary: 'Ship the release notes',
+      assignee: ASKER,
+      due: Date.parse('2026-12-18T10:00:00Z'),
+    });
+    // The card shows the decision and keeps no button to press again.
+    await feishu.waitFor(() => feishu.message(card.messageId)?.content.includes('Approved'), {
+      description: 'the decided card',
+    });
+    expect(feishu.message(card.messageId)?.content).not.toContain('approval-approve');
+    expect(await press(card.messageId, approve)).toMatchObject({ content: 'Already decided.' });
+    expect(feishu.createdTasks()).toHaveLength(1);
+    expect(events.find((event) => event.type === 'approval.decided')).toMatchObject({
+      decision: 'approved',
+      by: ASKER,
+    });
+  });
+
+  it('Deny tells the model and changes nothing; Always allow lets the next one through without a card', async () => {
+    scriptCreateTask('Book the venue');
+    const first = await ask('create a task to book the venue');
+    const card = await approvalCard(first);
+    expect(await press(card.messageId, buttonValue(card.content, 'approval-deny'))).toMatchObject({
+      content: 'Denied: nothing will be changed.',
+    });
+    const denied = await answerText(first, 'Result:');
+    expect(denied.toLowerCase()).toContain('denied');
+    expect(feishu.createdTasks()).toEqual([]);
+
+    scriptCreateTask('Order the badges');
+    const second = await ask('create a task to order the badges');
+    const secondCard = await approvalCard(second);
+    await press(secondCard.messageId, buttonValue(secondCard.content, 'approval-always'));
+    await answerText(second, 'Result: Created the task');
+
+    scriptCreateTask('Print the agenda');
+    const third = await ask('and one to print the agenda');
+    await answerText(third, 'Result: Created the task');
+    expect(feishu.repliesTo(third, { fromBot: true }).some((reply) => reply.content.includes('approval-approve'))).toBe(
+      false,
+    );
+    expect(feishu.createdTasks().map((task) => task.summary)).toEqual(['Order the badges', 'Print the agenda']);
+  });
+
+  it('a decision made after a restart continues the paused run; an unanswered request expires', async () => {
+    scriptCreateTask('Renew the certificate');
+    const question = await ask('create a task to renew the certificate');
+    const card = await approvalCard(question);
+    await bot?.stop();
+    bot = await start();
+    await press(card.messageId, buttonValue(card.content, 'approval-approve'));
+    await answerText(question, 'Result: Created the task');
+    expect(feishu.createdTasks().map((task) => task.summary)).toEqual(['Renew the certificate']);
+
+    await bot?.stop();
+    bot = await start({ APPROVAL_TIMEOUT_MINUTES: '1' });
+    scriptCreateTask('Never decided');
+    const unanswered = await ask('create a task nobody approves');
+    const pending = await approvalCard(unanswered);
+    const approveLater = buttonValue(pending.content, 'approval-approve');
+    await feishu.waitFor(
+      () =>
+        events.some(
+          (event) =>
+            event.type === 'approval.requested' &&
+            event.traceId !== undefined &&
+            events.filter((e) => e.type === 'approval.requested').length >= 2,
+        ),
+      { description: 'the second approval request recorded' },
+    );
+    // Expiry is swept on a timer; run the sweep a minute later, as the timer would.
+    expect(await bot.expireApprovals?.(Date.now() + 61_000)).toBe(1);
+    await feishu.waitFor(() => feishu.message(pending.messageId)?.content.includes('Expired'), {
+      description: 'the expired card',
+    });
+    expect(await press(pending.messageId, approveLater)).toMatchObject({
+      content: 'Already decided.',
+    });
+    expect(feishu.createdTasks().map((task) => task.summary)).toEqual(['Renew the certificate']);
+  });
+});

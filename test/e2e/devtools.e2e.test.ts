@@ -12,6 +12,7 @@ import type { RunningBot } from '../../lib/bot.js';
 import { buildMessageEvent, postEvent } from '../fakes/event-sender.js';
 import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
 import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
+import { fixture } from '../support/attachment-fixtures.js';
 import {
   DEVTOOLS_BOT_ENCRYPT_KEY,
   DEVTOOLS_BOT_VERIFICATION_TOKEN,
@@ -409,6 +410,52 @@ describe.skipIf(!chromiumAvailable)('devtools UI in headless Chromium', { timeou
       expect(await firstCard.locator('.sent-text p').first().textContent()).toContain('Paragraph 0:');
       // The whole answer is capped in devtools, with a note of how much was cut.
       expect(await target.getByTestId('sent-text').textContent()).toMatch(/Paragraph 0:[\s\S]*\[\+\d+ chars\]/);
+      expect(pageErrors).toEqual([]);
+    });
+
+    it('shows each part of a message with a picture: the preview, its type and size, and what reached the model', async () => {
+      openai.script('gpt-test', { text: 'The dashboard shows 42 open tickets.' });
+      const event = buildMessageEvent({
+        fake: feishu,
+        chatType: 'group',
+        chatId: GROUP_CHAT,
+        mentionBot: true,
+        token: DEVTOOLS_BOT_VERIFICATION_TOKEN,
+        post: {
+          content: [[{ tag: 'text', text: 'what does this dashboard show?' }], [{ tag: 'img', image_key: 'img_dev' }]],
+        },
+      });
+      const messageId = event.event.message.message_id;
+      feishu.seedResource({ messageId, key: 'img_dev', bytes: fixture('screenshot.png') });
+      const target = await openDevtools(base);
+      expect((await postEvent(`${base}/webhook/event`, event, { encryptKey: DEVTOOLS_BOT_ENCRYPT_KEY })).status).toBe(
+        200,
+      );
+      const item = target.locator(`.trace-item[data-trace-id="message:${messageId}"]`);
+      await expect.poll(() => item.getAttribute('data-status'), { timeout: STEP_TIMEOUT_MS }).toBe('done');
+      await item.locator('button').click();
+      const part = target.locator('.tl-row[data-type="attachment.resolved"]').first();
+      expect(await part.locator('.tl-summary').innerText()).toMatch(
+        /The image[\s\S]*image\/png · 3,?\d{3} bytes/,
+      );
+      await part.locator('summary').click();
+      // The preview loads through the devtools API with the page's own credentials.
+      await expect.poll(() => part.getByTestId('attachment-thumb').count(), { timeout: STEP_TIMEOUT_MS }).toBe(1);
+      await expect
+        .poll(
+          () =>
+            target.evaluate(
+              `(() => { const image = document.querySelector('[data-testid="attachment-thumb"]'); return image && image.complete ? image.naturalWidth : 0; })()`,
+            ),
+          { timeout: STEP_TIMEOUT_MS },
+        )
+        .toBeGreaterThan(0);
+      const turn = target.locator('.tl-row[data-type="turn.resolved"]').first();
+      await turn.locator('summary').click();
+      expect(await turn.locator('.tl-details').innerText()).toMatch(
+        /What reached the model[\s\S]*text \(\d+ chars\): what does this dashboard show\?[\s\S]*image \(image\/png/,
+      );
+      await target.screenshot({ path: join(SCREENSHOTS, 'attachment-trace.png') });
       expect(pageErrors).toEqual([]);
     });
 

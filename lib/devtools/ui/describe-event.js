@@ -163,7 +163,10 @@ const PART_NAMES = {
 
 /** Name, type, size, characters or transcript, and how long downloading and reading took. */
 function describeAttachment(event) {
-  const what = `${PART_NAMES[event.part] || event.part} ${event.name}`;
+  // "the image" / "the voice message" name themselves; files and quotes get their kind first.
+  const what = /^the /.test(event.name)
+    ? `${event.name[0].toUpperCase()}${event.name.slice(1)}`
+    : `${PART_NAMES[event.part] || event.part} ${event.name}`;
   const size = event.sizeBytes === undefined ? '' : `${formatNumber(event.sizeBytes)} bytes`;
   const read =
     event.transcript !== undefined

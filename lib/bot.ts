@@ -427,6 +427,7 @@ export async function startBot(
     feishuClient,
     chatSettings,
     retentionMs: config.groups.removedChatRetentionMs,
+    purgeChat: scheduleService?.forgetChat,
   });
   const handlers: Record<string, JobHandler> = {
     [CHAT_MEMBERSHIP_KIND]: chatMembership.handler,
@@ -696,13 +697,14 @@ export async function startBot(
       run: () => {
         connection?.close();
         housekeeping.stop();
-        void scheduler?.stop();
         if (approvalExpiry !== undefined) clearInterval(approvalExpiry);
         devtoolsShutdown.abort();
         // No new connections from now on; open ones may finish their request (webhook acks).
         serverClosed = closeServer(server, Math.min(2_000, config.shutdownTimeoutMs / 4));
       },
     },
+    // A tick in flight finishes its enqueue and record before the store can close.
+    { name: 'stop scheduler', run: () => scheduler?.stop() },
     { name: 'drain dispatcher', run: () => dispatcher.drain(Math.floor(config.shutdownTimeoutMs * 0.6)) },
     { name: 'close server', run: () => serverClosed },
     // After the answers that may still call their tools; stdio servers' processes end with it.

@@ -37,6 +37,8 @@ export interface ChatMembershipOptions {
   chatSettings: ChatSettings;
   /** After removal, the chat's state is kept this long (CHAT_STATE_RETENTION_DAYS), then purged. */
   retentionMs: number;
+  /** Purges state kept elsewhere for the chat too (its schedules). */
+  purgeChat?: ((chatId: string) => Promise<unknown>) | undefined;
   botName?: string;
   now?: () => number;
 }
@@ -111,6 +113,7 @@ export function createChatMembership({
   feishuClient,
   chatSettings,
   retentionMs,
+  purgeChat,
   botName,
   now = Date.now,
 }: ChatMembershipOptions): ChatMembership {
@@ -143,6 +146,7 @@ export function createChatMembership({
       await store.clearHistoryWithPrefix(`${key}:`);
     }
     await chatSettings.purge(chatId);
+    await purgeChat?.(chatId);
   }
 
   return {

@@ -63,6 +63,8 @@ export interface ScheduleService {
   create(request: NewScheduleRequest): Promise<ScheduleView>;
   list(chatId: string, limit?: number): Promise<ScheduleView[]>;
   cancel(chatId: string, id: string): Promise<boolean>;
+  /** Cancels every schedule of a chat (the bot left it); returns how many. */
+  forgetChat(chatId: string): Promise<number>;
   timeZoneOf(chatId: string): Promise<string>;
   setTimeZone(chatId: string, timeZone: string): Promise<void>;
   readonly maxPerChat: number;
@@ -154,6 +156,18 @@ export function createScheduleService({
 
     cancel(chatId, id) {
       return store.cancelSchedule(scheduleScope(chatId), id.trim().toLowerCase());
+    },
+
+    async forgetChat(chatId) {
+      const scope = scheduleScope(chatId);
+      let cancelled = 0;
+      // Page until empty (a chat may hold more than a page if SCHEDULES_PER_CHAT was higher), bounded.
+      for (let round = 0; round < 100; round += 1) {
+        const schedules = await store.listSchedules(scope, 100);
+        if (schedules.length === 0) break;
+        for (const schedule of schedules) if (await store.cancelSchedule(scope, schedule.id)) cancelled += 1;
+      }
+      return cancelled;
     },
   };
 }

@@ -193,6 +193,22 @@ describe('scheduler (fake clock, real SQLite store)', () => {
     expect(await proactiveJobs()).toEqual([]);
   });
 
+  it('forgets every schedule of a chat the bot left, and only that chat', async () => {
+    for (const text of ['a', 'b', 'c'])
+      await service.create({ target, when: { at: clock.now() + HOUR }, action: 'remind', text });
+    await service.create({
+      target: { chatId: 'oc_other', chatType: 'group' },
+      when: { at: clock.now() + HOUR },
+      action: 'remind',
+      text: 'd',
+    });
+    expect(await service.forgetChat('oc_team')).toBe(3);
+    expect(await service.list('oc_team')).toEqual([]);
+    expect(await service.list('oc_other')).toHaveLength(1);
+    clock.advance(2 * HOUR);
+    expect(await scheduler('a').tick()).toBe(1);
+  });
+
   it('gives one due schedule to one of two instances ticking at once: one run', async () => {
     const other = await open();
     await service.create({ target, when: { at: clock.now() + HOUR }, action: 'remind', text: 'Once only' });

@@ -154,12 +154,14 @@ describe('under real PM2', () => {
     // The drain ran its steps in order and closed the store last.
     const steps = appLog()
       .filter((line) => line.msg === 'shutdown step done')
-      .slice(-5)
       .map((line) => line.step);
-    expect(steps).toEqual([
+    expect(steps.slice(steps.lastIndexOf('stop accepting'))).toEqual([
       'stop accepting',
+      'stop scheduler',
       'drain dispatcher',
       'close server',
+      'close MCP servers',
+      'stop the extraction worker',
       'close devtools tracker',
       'close store',
     ]);

@@ -435,9 +435,7 @@ describe.skipIf(!chromiumAvailable)('devtools UI in headless Chromium', { timeou
       await expect.poll(() => item.getAttribute('data-status'), { timeout: STEP_TIMEOUT_MS }).toBe('done');
       await item.locator('button').click();
       const part = target.locator('.tl-row[data-type="attachment.resolved"]').first();
-      expect(await part.locator('.tl-summary').innerText()).toMatch(
-        /The image[\s\S]*image\/png · 3,?\d{3} bytes/,
-      );
+      expect(await part.locator('.tl-summary').innerText()).toMatch(/The image[\s\S]*image\/png · 3,?\d{3} bytes/);
       await part.locator('summary').click();
       // The preview loads through the devtools API with the page's own credentials.
       await expect.poll(() => part.getByTestId('attachment-thumb').count(), { timeout: STEP_TIMEOUT_MS }).toBe(1);

@@ -166,6 +166,25 @@ describe('attachments, quotes and forwarded bundles, end to end', () => {
     expect(feishu.resourceDownloads()[`${messageId}/file_report`]).toBe(1);
   });
 
+  it('a download that fails for a moment (503, then a rate limit) is retried under the Feishu call policy', async () => {
+    feishu.inject({ api: 'im.messageResource.get', status: 503 });
+    feishu.inject({ api: 'im.messageResource.get', status: 429, headers: { 'x-ogw-ratelimit-reset': '0' } });
+    const { shown, messageId } = await send(file('file_flaky', 'flaky.pdf'), [
+      { key: 'file_flaky', bytes: fixture('report.pdf') },
+    ]);
+    expect(shown).not.toContain('could not be downloaded');
+    expect(userSide(openai.requestsFor(MODEL)[0] as FakeRecordedRequest)).toContain('Page 1 of the quarterly report');
+    expect(feishu.callsTo('im.messageResource.get').map((call) => call.status)).toEqual([503, 429, 200]);
+    expect(feishu.resourceDownloads()[`${messageId}/file_flaky`]).toBe(1);
+    // Each attempt is reported to health like every Feishu call.
+    const reported = events.filter((event) => event.type === 'feishu.api' && event.api === 'im.v1.messageResource.get');
+    expect(reported.map((event) => event.type === 'feishu.api' && event.outcome)).toEqual([
+      'error',
+      'rate-limited',
+      'ok',
+    ]);
+  });
+
   it('a Word document and an Excel workbook reach the model as text', async () => {
     await send(file('file_plan', 'plan.docx'), [{ key: 'file_plan', bytes: fixture('plan.docx') }]);
     expect(userSide(openai.requestsFor(MODEL)[0] as FakeRecordedRequest)).toContain('Launch plan');

@@ -481,6 +481,8 @@ export async function startBot(
             bus,
             log,
             managerAgent,
+            chatSettings,
+            budget,
             store,
             cardUpdatesPerSecond: config.reply.cardUpdatesPerSecond,
           }),

@@ -36,26 +36,36 @@ describe('createNoticeHandler', () => {
     expect(sinks[0]?.finalText).toMatch(/lot of messages/);
   });
 
-  it('sends no notice where the allowlists say the bot may not talk', async () => {
+  /** A notice handler whose replies are counted, and the bus events of one type it emitted. */
+  function countingNotice(policy: typeof config.policy, eventType: 'message.ignored' | 'message.bot-skipped') {
     const bus = createEventBus();
-    const ignored: string[] = [];
+    const seen: string[] = [];
     bus.subscribe((event) => {
-      if (event.type === 'message.ignored') ignored.push(event.reason);
+      if (event.type === 'message.ignored' && eventType === event.type) seen.push(event.reason);
+      if (event.type === 'message.bot-skipped' && eventType === event.type) seen.push(event.sender);
     });
-    let sinks = 0;
+    const counted = { sinks: 0, seen };
     const notice = createNoticeHandler({
       bus,
       log,
       botOpenId: BOT_OPEN_ID,
       replySinkFor: () => {
-        sinks += 1;
+        counted.sinks += 1;
         return createRecordingReplySink();
       },
-      policy: { ...config.policy, allowedChatIds: ['oc_somewhere_else'] },
+      policy,
     });
+    return { notice, counted };
+  }
+
+  it('sends no notice where the allowlists say the bot may not talk', async () => {
+    const { notice, counted } = countingNotice(
+      { ...config.policy, allowedChatIds: ['oc_somewhere_else'] },
+      'message.ignored',
+    );
     await notice(jobContext(messageEvent({ text: 'hello' })));
-    expect(sinks).toBe(0);
-    expect(ignored).toEqual(['not allowed']);
+    expect(counted.sinks).toBe(0);
+    expect(counted.seen).toEqual(['not allowed']);
   });
 
   it('counts busy notices against the per-user and per-chat limits: a flood gets its one rate-limit reply, then silence', async () => {
@@ -89,24 +99,9 @@ describe('createNoticeHandler', () => {
     ['sender_type app', { senderType: 'app' }, 'app'],
     ['our own open_id, typed as a user', { userId: BOT_OPEN_ID }, 'self'],
   ] as const)('sends no busy notice to a bot (%s), and counts it skipped', async (_name, sender, form) => {
-    const bus = createEventBus();
-    const skipped: string[] = [];
-    bus.subscribe((event) => {
-      if (event.type === 'message.bot-skipped') skipped.push(event.sender);
-    });
-    let sinks = 0;
-    const notice = createNoticeHandler({
-      bus,
-      log,
-      botOpenId: BOT_OPEN_ID,
-      replySinkFor: () => {
-        sinks += 1;
-        return createRecordingReplySink();
-      },
-      policy: config.policy,
-    });
+    const { notice, counted } = countingNotice(config.policy, 'message.bot-skipped');
     await notice(jobContext(messageEvent({ text: 'ping', ...sender })));
-    expect(sinks).toBe(0);
-    expect(skipped).toEqual([form]);
+    expect(counted.sinks).toBe(0);
+    expect(counted.seen).toEqual([form]);
   });
 });

@@ -182,39 +182,14 @@ describe('a mention in a group thread, end to end', () => {
   });
 
   it('answers no bot and sends no notice to one: sender_type bot, app, our own open_id, a bot image in a direct chat', async () => {
+    const groupMention = { fake: feishu, chatType: 'group', chatId: GROUP_CHAT, mentionBot: true, token } as const;
     const fromBots = [
       // Another bot @mentioning ours, typed as Feishu's receive event types bots.
-      buildMessageEvent({
-        fake: feishu,
-        chatType: 'group',
-        chatId: GROUP_CHAT,
-        mentionBot: true,
-        text: 'ping',
-        token,
-        senderType: 'bot',
-        senderOpenId: 'ou_other_bot',
-      }),
+      buildMessageEvent({ ...groupMention, text: 'ping', senderType: 'bot', senderOpenId: 'ou_other_bot' }),
       // The same as the message APIs type it.
-      buildMessageEvent({
-        fake: feishu,
-        chatType: 'group',
-        chatId: GROUP_CHAT,
-        mentionBot: true,
-        text: 'ping',
-        token,
-        senderType: 'app',
-        senderOpenId: 'ou_other_bot',
-      }),
+      buildMessageEvent({ ...groupMention, text: 'ping', senderType: 'app', senderOpenId: 'ou_other_bot' }),
       // Our own message echoed back, whatever its type says.
-      buildMessageEvent({
-        fake: feishu,
-        chatType: 'group',
-        chatId: GROUP_CHAT,
-        mentionBot: true,
-        text: 'echo',
-        token,
-        senderOpenId: feishu.botOpenId,
-      }),
+      buildMessageEvent({ ...groupMention, text: 'echo', senderOpenId: feishu.botOpenId }),
       // An image from a bot in a direct chat: a person would get the "text only" notice.
       buildMessageEvent({
         fake: feishu,

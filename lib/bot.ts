@@ -481,6 +481,8 @@ export async function startBot(
             bus,
             log,
             managerAgent,
+            chatSettings,
+            budget,
             store,
             cardUpdatesPerSecond: config.reply.cardUpdatesPerSecond,
           }),
@@ -621,7 +623,7 @@ export async function startBot(
         maxChatChars: config.policy.maxInputChars,
         // Without a model (and no stand-in) the playground says the agent is off at once.
         canAnswer: () => 'answer' in handlers,
-        chats: { settings: chatSettings, membership: chatMembership },
+        chats: { settings: chatSettings, membership: chatMembership, resolveUserName: userNames?.name },
       }),
     });
   }

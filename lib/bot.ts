@@ -592,7 +592,12 @@ export async function startBot(
   const routes: RouteModule[] = [
     {
       path: '/',
-      app: rootRoute({ version: packageVersion(), devtools: devtools !== undefined, webhook: webhookMounted }),
+      app: rootRoute({
+        version: packageVersion(),
+        devtools: devtools !== undefined,
+        webhook: webhookMounted,
+        notify: feishuClient !== undefined && config.notify.token !== undefined,
+      }),
     },
     { path: '/', app: health },
     { path: '/', app: metricsRoutes({ registry: metrics.registry }) },

@@ -22,6 +22,7 @@ import { createDeadLetterReply, createNoticeHandler } from './conversation/notic
 import { createReplyRouter } from './conversation/reply-routing.js';
 import { createRoomContext } from './conversation/room-context.js';
 import { createRunStops, stopButtonHandler } from './conversation/run-stops.js';
+import { SETTINGS_ACTION, settingsButtonHandler } from './conversation/settings-card.js';
 import { createTurnResolverFromConfig } from './conversation/turn-resolver-from-config.js';
 import { createTypedStop } from './conversation/typed-stop.js';
 import { createBudgetGuard } from './cost/budget-guard.js';
@@ -411,6 +412,17 @@ export async function startBot(
         stop: stopButtonHandler(runStops),
         feedback: feedbackButtonHandler({ store, bus }),
         ...approvals?.cardHandlers,
+        ...(feishuClient === undefined
+          ? {}
+          : {
+              [SETTINGS_ACTION]: settingsButtonHandler({
+                settings: chatSettings,
+                admins: chatAdmins,
+                feishuClient,
+                bus,
+                log,
+              }),
+            }),
       },
       store,
       ...(isChatAdmin === undefined ? {} : { isChatAdmin }),
@@ -500,7 +512,13 @@ export async function startBot(
   if (approvals && handlers.answer) handlers[APPROVAL_JOB_KIND] = handlers.answer;
   const messageDeadLetter = createDeadLetterReply({ botOpenId, replySinkFor });
   const proactiveDeadLetter = feishuClient
-    ? createProactiveDeadLetter({ feishuClient, bus, log, cardUpdatesPerSecond: config.reply.cardUpdatesPerSecond })
+    ? createProactiveDeadLetter({
+        feishuClient,
+        bus,
+        log,
+        chatSettings,
+        cardUpdatesPerSecond: config.reply.cardUpdatesPerSecond,
+      })
     : undefined;
   const leaseOwner = `${config.instanceId}#${randomUUID().slice(0, 8)}`;
   if (!('answer' in handlers)) log.warn('no answer handler wired: messages are stored but not answered yet');
@@ -520,8 +538,13 @@ export async function startBot(
     leaseMs: config.inbox.leaseMs,
     maxAttempts: config.inbox.maxAttempts,
     // A message given up on must not leave its card streaming half an answer forever.
-    onDeadLetter: (job) =>
-      job.job.kind === PROACTIVE_JOB_KIND && proactiveDeadLetter ? proactiveDeadLetter(job) : messageDeadLetter(job),
+    onDeadLetter: async (job) => {
+      // A job given up on will not retry: its cached downloads go now, not after a day.
+      await attachmentWork?.turns.release(job.job.id);
+      return job.job.kind === PROACTIVE_JOB_KIND && proactiveDeadLetter
+        ? proactiveDeadLetter(job)
+        : messageDeadLetter(job);
+    },
     ...dispatcherTuning,
   });
   if (managerAgent) {
@@ -574,7 +597,12 @@ export async function startBot(
   const routes: RouteModule[] = [
     {
       path: '/',
-      app: rootRoute({ version: packageVersion(), devtools: devtools !== undefined, webhook: webhookMounted }),
+      app: rootRoute({
+        version: packageVersion(),
+        devtools: devtools !== undefined,
+        webhook: webhookMounted,
+        notify: feishuClient !== undefined && config.notify.token !== undefined,
+      }),
     },
     { path: '/', app: health },
     { path: '/', app: metricsRoutes({ registry: metrics.registry }) },
@@ -634,7 +662,17 @@ export async function startBot(
     });
   }
 
-  const app = createApp({ log, bodyLimitBytes: config.feishu.bodyLimitBytes, routes });
+  const app = createApp({
+    log,
+    bodyLimitBytes: config.feishu.bodyLimitBytes,
+    routes,
+    // Counted like every other webhook rejection (never logged: a flood of them must not fill the disk).
+    onPayloadTooLarge: (path) => {
+      if (path.startsWith('/webhook/')) {
+        bus.emit({ type: 'event.rejected', source: 'webhook', status: 413, reason: 'PAYLOAD_TOO_LARGE' });
+      }
+    },
+  });
 
   const { server, address } = await listen({
     fetch: app.fetch,

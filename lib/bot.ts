@@ -6,6 +6,7 @@ import { defaultToolRegistry } from './agents/tools/built-in-tools.js';
 import type { UserAuthorization } from './agents/tools/user-authorization.js';
 import { createApp, type RouteModule } from './app.js';
 import { type Config, isLoopbackHost } from './config.js';
+import { feedbackButtonHandler } from './conversation/answer-feedback.js';
 import { APPROVAL_JOB_KIND, createApprovalService } from './conversation/approvals.js';
 import { createCardActionRouter } from './conversation/card-actions.js';
 import {
@@ -405,7 +406,12 @@ export async function startBot(
   const isChatAdmin = chatAdmins ? createChatAdminCheck({ admins: chatAdmins }) : undefined;
   const onCardAction = feishuCardActionHandler({
     onPress: createCardActionRouter({
-      handlers: { stop: stopButtonHandler(runStops), ...approvals?.cardHandlers },
+      // One handler per control kind: a new kind of button is one more entry here.
+      handlers: {
+        stop: stopButtonHandler(runStops),
+        feedback: feedbackButtonHandler({ store, bus }),
+        ...approvals?.cardHandlers,
+      },
       store,
       ...(isChatAdmin === undefined ? {} : { isChatAdmin }),
       bus,
@@ -481,6 +487,8 @@ export async function startBot(
             bus,
             log,
             managerAgent,
+            chatSettings,
+            budget,
             store,
             cardUpdatesPerSecond: config.reply.cardUpdatesPerSecond,
           }),
@@ -621,7 +629,7 @@ export async function startBot(
         maxChatChars: config.policy.maxInputChars,
         // Without a model (and no stand-in) the playground says the agent is off at once.
         canAnswer: () => 'answer' in handlers,
-        chats: { settings: chatSettings, membership: chatMembership },
+        chats: { settings: chatSettings, membership: chatMembership, resolveUserName: userNames?.name },
       }),
     });
   }

@@ -31,18 +31,25 @@ export interface ControlValue {
   run: string;
   /** The open_id of the person who asked: only they (or a chat admin) may press. */
   asker: string;
+  /** Which of the control's options (a rating, a decision), when it has several buttons. */
+  choice?: string;
 }
 
 /** The button value of a control: `action` selects the handler, `run` and `asker` scope it. */
 export function controlValue(value: ControlValue): Record<string, string> {
-  return { action: value.action, run: value.run, asker: value.asker };
+  return {
+    action: value.action,
+    run: value.run,
+    asker: value.asker,
+    ...(value.choice === undefined ? {} : { choice: value.choice }),
+  };
 }
 
 function readControl(value: Record<string, unknown>): ControlValue | undefined {
-  const { action, run, asker } = value;
+  const { action, run, asker, choice } = value;
   if (typeof action !== 'string' || typeof run !== 'string' || typeof asker !== 'string') return undefined;
   if (action === '' || run === '') return undefined;
-  return { action, run, asker };
+  return { action, run, asker, ...(typeof choice === 'string' ? { choice } : {}) };
 }
 
 /** One kind of control (Stop, …): what it does once the press is authorized and new. */

@@ -19,6 +19,7 @@ import type { ScheduleService } from '../schedules/schedule-service.js';
 import type { HistoryMessage, Store } from '../store/store.js';
 import { errorMessage } from '../util/error-message.js';
 import { withTimeout } from '../util/with-timeout.js';
+import { recordAnsweredBy } from './answer-feedback.js';
 import { APPROVAL_JOB_KIND, type ApprovalJobPayload, type ApprovalService, type PausedRun } from './approvals.js';
 import type { ChatSettings } from './chat-settings.js';
 import { type CommandName, runCommand } from './commands.js';
@@ -622,8 +623,15 @@ export function createMessageHandler({
       await turns?.release(job.job.id);
       return;
     }
-    if (answer.outcome === 'success') await sink.finish(shown, summaryLine(answer));
-    else await sink.fail(shown, answer.notice ?? 'Something went wrong. Please try again.');
+    if (answer.outcome === 'success') {
+      // Before the card shows its feedback buttons, so a quick press finds what answered.
+      await recordAnsweredBy(store, traceId, {
+        agent: 'manager',
+        model: answer.model ?? 'unknown',
+        latencyMs: answer.latencyMs,
+      }).catch((error: unknown) => log.warn({ traceId, err: error }, 'could not record what answered'));
+      await sink.finish(shown, summaryLine(answer));
+    } else await sink.fail(shown, answer.notice ?? 'Something went wrong. Please try again.');
 
     if (!alreadyStored) await remember(key, message, userName, answer.text, traceId, asked);
     else if (resume !== undefined) await rememberAnswer(key, `(${decisionNote(resume)}) ${answer.text}`, traceId);

@@ -8,6 +8,8 @@ import type { ReplySinkFor } from './reply-sink.js';
 
 /** The Stop button's label on a streaming answer. */
 export const STOP_LABEL = '⏹ Stop';
+/** The feedback buttons' labels on a finished answer. */
+export const FEEDBACK_LABELS = { up: '👍', down: '👎' } as const;
 
 /** Thrown when a message arrives from a channel whose replies are not wired (a configuration mismatch). */
 export class ReplyRouteError extends Error {
@@ -48,8 +50,9 @@ export function createReplyRouter({ feishu, devtools, bus, log }: ReplyRouterOpt
       return devtools.sinkFor(reply.traceId);
     }
     if (feishu === undefined) throw new ReplyRouteError('a Feishu message arrived while the Feishu channel is off');
+    const asker = reply.stoppableBy;
     return createReplySinkForJob({
-      ...(reply.stoppableBy === undefined
+      ...(asker === undefined
         ? {}
         : {
             controls: [
@@ -57,9 +60,15 @@ export function createReplyRouter({ feishu, devtools, bus, log }: ReplyRouterOpt
                 id: 'stop',
                 label: STOP_LABEL,
                 style: 'danger',
-                value: controlValue({ action: 'stop', run: reply.traceId, asker: reply.stoppableBy }),
+                value: controlValue({ action: 'stop', run: reply.traceId, asker }),
               },
             ],
+            // A finished answer can be rated by the person who asked.
+            finishControls: (['up', 'down'] as const).map((choice) => ({
+              id: `feedback_${choice}`,
+              label: FEEDBACK_LABELS[choice],
+              value: controlValue({ action: 'feedback', run: reply.traceId, asker, choice }),
+            })),
           }),
       context: reply.job,
       message: reply,

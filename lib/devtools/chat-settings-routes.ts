@@ -1,11 +1,14 @@
 import type { Hono } from 'hono';
 import type { ChatMembership } from '../conversation/chat-membership.js';
 import { type ChatSettings, ChatSettingsError, chatOverridesSchema } from '../conversation/chat-settings.js';
+import { namesFor } from '../feishu/user-names.js';
 
 /** What the devtools' Chats tab reads and edits. */
 export interface DevtoolsChats {
   settings: ChatSettings;
   membership: ChatMembership;
+  /** Display names of the people who changed settings (Feishu contacts, cached). */
+  resolveUserName?: ((openId: string) => Promise<string | undefined>) | undefined;
 }
 
 /** Chats listed at most. */
@@ -27,7 +30,15 @@ const CHAT_ID = /^[A-Za-z0-9_-]{1,100}$/;
  * chatSettingsRoutes(app, { settings, membership });
  */
 export function chatSettingsRoutes(app: Hono, chats: DevtoolsChats): void {
-  const { settings, membership } = chats;
+  const { settings, membership, resolveUserName } = chats;
+  /** `changedBy` with the person's display name beside it (`devtools` and unknown ids stay as they are). */
+  async function named<Row extends { changedBy: string | null }>(rows: Row[]) {
+    const names = await namesFor(
+      rows.map((row) => row.changedBy ?? ''),
+      resolveUserName,
+    );
+    return rows.map((row) => ({ ...row, changedByName: (row.changedBy && names.get(row.changedBy)) ?? row.changedBy }));
+  }
 
   app.get('/api/chats', async (c) => {
     const [versions, members] = await Promise.all([settings.list(MAX_CHATS), membership.list(MAX_CHATS)]);
@@ -47,7 +58,7 @@ export function chatSettingsRoutes(app: Hono, chats: DevtoolsChats): void {
         };
       }),
     );
-    return c.json({ chats: rows, policy: settings.policy });
+    return c.json({ chats: await named(rows), policy: settings.policy });
   });
 
   app.get('/api/chats/:chatId', async (c) => {
@@ -58,7 +69,13 @@ export function chatSettingsRoutes(app: Hono, chats: DevtoolsChats): void {
       settings.effective(chatId),
       settings.history(chatId, MAX_VERSIONS),
     ]);
-    return c.json({ chatId, stored: stored.overrides, version: stored.version, effective, history });
+    return c.json({
+      chatId,
+      stored: stored.overrides,
+      version: stored.version,
+      effective,
+      history: await named(history),
+    });
   });
 
   app.post('/api/chats/:chatId/settings', async (c) => {

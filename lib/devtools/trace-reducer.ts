@@ -45,6 +45,8 @@ export interface TraceSummary {
   eventCount: number;
   /** Events beyond the per-trace cap, counted but not kept. */
   droppedEvents: number;
+  /** The asker's rating of the answer (👍 up, 👎 down; the latest counts), null when not rated. */
+  feedback: 'up' | 'down' | null;
 }
 
 /** One card an answer filled before it continued in the next. */
@@ -133,6 +135,7 @@ export function emptySummary(id: string, at: number): TraceSummary {
     ignoredReason: null,
     eventCount: 0,
     droppedEvents: 0,
+    feedback: null,
   };
 }
 
@@ -210,6 +213,9 @@ export function reduceTrace(
       summary.replyMode = event.mode;
       summary.replyPreview = preview(event.text);
       if (event.notice) summary.notice = event.notice;
+      break;
+    case 'answer.feedback':
+      summary.feedback = event.rating;
       break;
     case 'error':
       summary.errorCount++;

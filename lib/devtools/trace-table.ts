@@ -19,6 +19,8 @@ export interface TraceFilter {
   chat?: string;
   /** Traces that contain an event of any of these types. */
   types?: readonly string[];
+  /** Answers rated so (👍 up, 👎 down), or rated at all (`any`). */
+  feedback?: 'up' | 'down' | 'any';
   /** Case-insensitive substring of id, text, chat, user, error, agents, tools. */
   text?: string;
   limit?: number;
@@ -117,6 +119,8 @@ export function createTraceTable({
         if (filter.agent && !summary.agents.includes(filter.agent)) continue;
         if (filter.tool && !summary.tools.includes(filter.tool)) continue;
         if (filter.chat && summary.chatId !== filter.chat) continue;
+        if (filter.feedback && (summary.feedback ?? null) === null) continue;
+        if (filter.feedback && filter.feedback !== 'any' && summary.feedback !== filter.feedback) continue;
         if (filter.types && filter.types.length > 0 && !filter.types.some((type) => eventTypes.has(type))) continue;
         if (needle && !searchableText(summary).includes(needle)) continue;
         result.push(copySummary(summary));

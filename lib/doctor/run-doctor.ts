@@ -14,8 +14,9 @@ import { eventDeliveryCheck } from './event-delivery-check.js';
 import { botIdentityCheck, feishuCredentialsCheck, scopesCheck } from './feishu-checks.js';
 import { modelAnswersCheck, modelImagesCheck } from './model-checks.js';
 import { redisCheck, storeCheck } from './storage-checks.js';
+import { mcpServersCheck, webSearchCheck } from './tool-checks.js';
 
-/** The checklist, in the order a newcomer fixes things: Feishu app, events, model, storage. */
+/** The checklist, in the order a newcomer fixes things: Feishu app, events, model, storage, optional tools. */
 export const DOCTOR_CHECKS: readonly DoctorCheck[] = [
   {
     id: 'configuration',
@@ -37,6 +38,8 @@ export const DOCTOR_CHECKS: readonly DoctorCheck[] = [
   modelImagesCheck,
   storeCheck,
   redisCheck,
+  webSearchCheck,
+  mcpServersCheck,
 ];
 
 export interface RunDoctorOptions {

@@ -238,6 +238,25 @@ describe('long connection over real frames (SDK WSClient against the fake gatewa
       const third = messageEnvelope({ eventId: 'ws-ev-3', messageId: 'om_ws_3', chatId: 'oc_ws' });
       expect(await gateway.sendEvent(third)).toEqual({ code: 200 });
       expect((await store.countJobs()).pending).toBe(3);
+
+      // Older than the dedupe TTL (a replay whose keys may be purged), or sent by a bot: acked
+      // so Feishu stops, and dropped without a job, over the long connection as on the webhook.
+      const stale = messageEnvelope({
+        eventId: 'ws-ev-old',
+        messageId: 'om_ws_old',
+        chatId: 'oc_ws',
+        createTime: Date.now() - 25 * 3_600_000,
+      });
+      const fromBot = messageEnvelope({
+        eventId: 'ws-ev-bot',
+        messageId: 'om_ws_bot',
+        chatId: 'oc_ws',
+        senderType: 'bot',
+      });
+      expect(await gateway.sendEvent(stale)).toEqual({ code: 200 });
+      expect(await gateway.sendEvent(fromBot)).toEqual({ code: 200 });
+      expect((await store.countJobs()).pending).toBe(3);
+      expect(events.some((event) => event.type === 'event.dropped' && event.source === 'websocket')).toBe(true);
     } finally {
       connection.close();
       await gateway.close();

@@ -207,6 +207,12 @@ export function createMetrics({
     labelNames: ['agent', 'direction'] as const,
     registers,
   });
+  const answerFeedback = new Counter({
+    name: `${PREFIX}answer_feedback_total`,
+    help: 'Ratings people gave finished answers (up, down), by the agent that answered and its model.',
+    labelNames: ['agent', 'model', 'rating'] as const,
+    registers,
+  });
   const toolCalls = new Counter({
     name: `${PREFIX}tool_calls_total`,
     help: 'Tool calls by tool and outcome.',
@@ -569,6 +575,13 @@ export function createMetrics({
       }
       case 'reply.finished':
         replies.inc({ mode: event.mode });
+        break;
+      case 'answer.feedback':
+        answerFeedback.inc({
+          agent: agents.value(event.agent),
+          model: models.value(event.model),
+          rating: event.rating,
+        });
         break;
       case 'feishu.api': {
         const api = apis.value(event.api);

@@ -213,6 +213,15 @@ export type BotEvent =
       outcome: 'done' | 'refused' | 'duplicate' | 'unknown' | 'failed';
     }
   | {
+      /** The asker (or a chat admin) rated a finished answer: 👍 up or 👎 down. The latest vote counts. */
+      type: 'answer.feedback';
+      traceId: string;
+      rating: 'up' | 'down';
+      /** The agent that answered and the model that served it. */
+      agent: string;
+      model: string;
+    }
+  | {
       /** A run was stopped by its asker (the Stop button, or "stop" typed in the conversation). */
       type: 'run.stopped';
       traceId: string;

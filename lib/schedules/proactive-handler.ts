@@ -1,7 +1,9 @@
 import type { ConversationContext } from '../agents/conversation-context.js';
 import type { ManagerAgent } from '../agents/manager-agent.js';
+import type { ChatSettings } from '../conversation/chat-settings.js';
 import { JobAbortedError } from '../conversation/handle-message.js';
 import type { ReplySink } from '../conversation/reply-sink.js';
+import type { BudgetGuard } from '../cost/budget-guard.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
 import { createReplySinkForJob, REPLY_CHECKPOINT_KEY } from '../feishu/reply/reply-for-job.js';
 import { conversationKey } from '../inbox/conversation-key.js';
@@ -17,6 +19,10 @@ export interface ProactiveHandlerOptions {
   log: Logger;
   /** Answers `run` requests; without it (no model) a `run` posts a notice instead. */
   managerAgent?: ManagerAgent | undefined;
+  /** The chat's settings (persona, language, model, tools and specialists off) hold for a run too. */
+  chatSettings?: ChatSettings | undefined;
+  /** Daily budgets: a run past the chat's (or its requester's) budget posts the notice instead. */
+  budget?: BudgetGuard | undefined;
   /** The chat's memory gets a run's request and answer, so people can follow up on it. */
   store?: Store | undefined;
   maxHistoryMessages?: number;
@@ -96,6 +102,8 @@ export function createProactiveHandler({
   bus,
   log,
   managerAgent,
+  chatSettings,
+  budget,
   store,
   maxHistoryMessages = 200,
   cardUpdatesPerSecond,
@@ -106,15 +114,25 @@ export function createProactiveHandler({
 
   async function run(job: JobContext, payload: ProactivePayload, sink: ReplySink): Promise<void> {
     const { signal } = job;
+    const { chatId, chatType, threadId, rootMessageId } = payload.target;
+    const refusal = await budget?.check({ chatId, userId: payload.requestedBy ?? '' });
+    if (refusal !== undefined) {
+      bus.emit({ type: 'message.ignored', traceId: job.job.id, reason: refusal.reason });
+      await sink.finish(refusal.text);
+      return;
+    }
     if (managerAgent === undefined) {
       await sink.finish(NO_AGENT_NOTICE);
       return;
     }
-    const { chatId, chatType, threadId, rootMessageId } = payload.target;
+    const settings = chatSettings === undefined ? undefined : await chatSettings.effective(chatId);
     const context: ConversationContext = {
       traceId: job.job.id,
       chatId,
       chatType,
+      ...(settings === undefined
+        ? {}
+        : { disabledTools: settings.toolsOff, userReadsInGroup: settings.userReadsInGroup }),
       ...(threadId === undefined ? {} : { threadId }),
       ...(rootMessageId === undefined ? {} : { rootId: rootMessageId }),
       ...(payload.requestedBy === undefined ? {} : { userId: payload.requestedBy }),
@@ -124,6 +142,16 @@ export function createProactiveHandler({
       context,
       history: [],
       input: payload.text,
+      ...(settings === undefined
+        ? {}
+        : {
+            chat: {
+              persona: settings.persona,
+              language: settings.language,
+              model: settings.model,
+              specialistsOff: settings.specialistsOff,
+            },
+          }),
       signal,
       onText: (text) => sink.update(text),
     });

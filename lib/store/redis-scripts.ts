@@ -263,13 +263,22 @@ return 1
 export const CLAIM_SCHEDULE = `
 local p = ARGV[1]
 local now = tonumber(ARGV[4])
-local due = redis.call('ZRANGEBYSCORE', p .. 'schedules:due', '-inf', now, 'LIMIT', 0, 1)
-local id = due[1]
-if not id then return false end
-local leaseUntil = now + tonumber(ARGV[3])
-redis.call('HSET', p .. 'schedule:' .. id, 'owner', ARGV[2], 'leaseUntil', leaseUntil, 'updatedAt', now)
-redis.call('ZADD', p .. 'schedules:due', leaseUntil, id)
-return id
+-- A due entry whose schedule is gone (never left by these scripts, but a hand-edited Redis could)
+-- is dropped rather than turned into a half-written hash; a few are skipped per call at most.
+for _ = 1, 10 do
+  local due = redis.call('ZRANGEBYSCORE', p .. 'schedules:due', '-inf', now, 'LIMIT', 0, 1)
+  local id = due[1]
+  if not id then return false end
+  local key = p .. 'schedule:' .. id
+  if redis.call('EXISTS', key) == 1 then
+    local leaseUntil = now + tonumber(ARGV[3])
+    redis.call('HSET', key, 'owner', ARGV[2], 'leaseUntil', leaseUntil, 'updatedAt', now)
+    redis.call('ZADD', p .. 'schedules:due', leaseUntil, id)
+    return id
+  end
+  redis.call('ZREM', p .. 'schedules:due', id)
+end
+return false
 `;
 
 /**

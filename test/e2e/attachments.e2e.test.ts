@@ -166,6 +166,25 @@ describe('attachments, quotes and forwarded bundles, end to end', () => {
     expect(feishu.resourceDownloads()[`${messageId}/file_report`]).toBe(1);
   });
 
+  it('a download that fails for a moment (503, then a rate limit) is retried under the Feishu call policy', async () => {
+    feishu.inject({ api: 'im.messageResource.get', status: 503 });
+    feishu.inject({ api: 'im.messageResource.get', status: 429, headers: { 'x-ogw-ratelimit-reset': '0' } });
+    const { shown, messageId } = await send(file('file_flaky', 'flaky.pdf'), [
+      { key: 'file_flaky', bytes: fixture('report.pdf') },
+    ]);
+    expect(shown).not.toContain('could not be downloaded');
+    expect(userSide(openai.requestsFor(MODEL)[0] as FakeRecordedRequest)).toContain('Page 1 of the quarterly report');
+    expect(feishu.callsTo('im.messageResource.get').map((call) => call.status)).toEqual([503, 429, 200]);
+    expect(feishu.resourceDownloads()[`${messageId}/file_flaky`]).toBe(1);
+    // Each attempt is reported to health like every Feishu call.
+    const reported = events.filter((event) => event.type === 'feishu.api' && event.api === 'im.v1.messageResource.get');
+    expect(reported.map((event) => event.type === 'feishu.api' && event.outcome)).toEqual([
+      'error',
+      'rate-limited',
+      'ok',
+    ]);
+  });
+
   it('a Word document and an Excel workbook reach the model as text', async () => {
     await send(file('file_plan', 'plan.docx'), [{ key: 'file_plan', bytes: fixture('plan.docx') }]);
     expect(userSide(openai.requestsFor(MODEL)[0] as FakeRecordedRequest)).toContain('Launch plan');
@@ -337,5 +356,65 @@ describe('attachments, quotes and forwarded bundles, end to end', () => {
       expect(openai.transcriptions().some((upload) => upload.file?.name === 'file_voice_blind')).toBe(false);
       expect(openai.requests).toHaveLength(0);
     });
+  });
+  describe('a restart in the middle of an answer', () => {
+    it('resumes the job on the next process from the cached download: the file is downloaded once, answered once', async () => {
+      const storeDir = mkdtempSync(join(tmpdir(), 'attachments-restart-'));
+      const environment = chatBotEnvironment({
+        feishu,
+        openai,
+        encryptKey,
+        token,
+        extra: {
+          MODEL,
+          STORE_URL: `sqlite:${join(storeDir, 'bot.db')}`,
+          ATTACHMENT_CACHE_DIR: join(storeDir, 'cache'),
+          SHUTDOWN_TIMEOUT_MS: '3000',
+          JOB_LEASE_MS: '2000',
+        },
+      });
+      let first: RunningBot | undefined;
+      let second: RunningBot | undefined;
+      try {
+        first = await startBot(loadConfig(environment), { log: silentLogger(), dispatcher: { pollIntervalMs: 50 } });
+        first.bus.subscribe((event) => events.push(event));
+        // The model never answers the first process: it is stopped while waiting.
+        openai.script(MODEL, { hang: true }, { text: 'The report says revenue is on track.' });
+        const event = buildMessageEvent({
+          fake: feishu,
+          chatType: 'p2p',
+          senderOpenId: ALICE,
+          token,
+          messageType: 'file',
+          content: { file_key: 'file_restart', file_name: 'restart.pdf' },
+        });
+        const messageId = event.event.message.message_id;
+        feishu.seedResource({ messageId, key: 'file_restart', bytes: fixture('report.pdf') });
+        const url = `http://127.0.0.1:${first.port}/webhook/event`;
+        expect((await postEvent(url, event, { encryptKey })).status).toBe(200);
+        await openai.waitForRequests(1, { model: MODEL, timeoutMs: 20_000 });
+        await first.stop();
+
+        second = await startBot(loadConfig(environment), { log: silentLogger(), dispatcher: { pollIntervalMs: 50 } });
+        second.bus.subscribe((event) => events.push(event));
+        await feishu.waitFor(
+          () => {
+            const [reply] = feishu.repliesTo(messageId, { fromBot: true });
+            return reply !== undefined && feishu.visibleText(reply.messageId).includes('revenue is on track');
+          },
+          { timeoutMs: 30_000, description: 'the resumed answer' },
+        );
+        expect(feishu.repliesTo(messageId, { fromBot: true })).toHaveLength(1);
+        expect(feishu.resourceDownloads()[`${messageId}/file_restart`]).toBe(1);
+        const parts = events.filter(
+          (each) => each.type === 'attachment.resolved' && each.traceId === `message:${messageId}`,
+        );
+        expect(parts.map((each) => each.type === 'attachment.resolved' && each.cached)).toEqual([false, true]);
+      } finally {
+        await second?.stop();
+        await first?.stop();
+        rmSync(storeDir, { recursive: true, force: true });
+      }
+    }, 90_000);
   });
 });

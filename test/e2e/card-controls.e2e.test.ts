@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type RunningBot, startBot } from '../../lib/bot.js';
 import { loadConfig } from '../../lib/config.js';
+import { FEEDBACK_TEXT, feedbackFor } from '../../lib/conversation/answer-feedback.js';
 import { CARD_PRESS_TEXT } from '../../lib/conversation/card-actions.js';
 import { STOPPED_MEMORY_MARK, STOPPED_NOTICE } from '../../lib/conversation/handle-message.js';
 import { STOP_TEXT } from '../../lib/conversation/run-stops.js';
@@ -144,8 +145,9 @@ describe('card controls over the webhook: Stop', () => {
     expect(shown).toContain('word1');
     expect(shown).toContain(STOPPED_NOTICE);
     expect(shown).not.toContain('word59');
-    // The closed card has no button left to press.
+    // The closed card has no button left to press: no Stop, and a stopped answer is not rated.
     expect(stopButton(card)).toBeUndefined();
+    expect(buttonValue(card, 'feedback_up')).toBeUndefined();
     await openai.waitForIdle(5_000);
     expect(openai.requestsFor('gpt-test')[0]?.outcome).toBe('client-closed');
     await expect
@@ -248,6 +250,33 @@ describe('card controls over the webhook: Stop', () => {
     openai.script('gpt-test', { text: 'Quick.' });
     const quick = await mention('quick one');
     expect(panelOf((await closed(quick.messageId)).card)).toBeUndefined();
+  });
+
+  it('a finished answer can be rated 👍 / 👎 by the asker; the latest vote is stored with what answered', async () => {
+    openai.script('gpt-test', { text: 'A finished answer.' });
+    const { messageId } = await mention('rate me');
+    const { replyId, card } = await closed(messageId);
+    expect(stopButton(card)).toBeUndefined();
+    const down = buttonValue(card, 'feedback_down');
+    const up = buttonValue(card, 'feedback_up');
+    expect(down).toMatchObject({ action: 'feedback', choice: 'down', asker: DEFAULT_USER_OPEN_ID });
+    expect(feishu.visibleText(replyId)).toContain('👍');
+
+    expect(await press(replyId, down!, OTHER_USER)).toEqual({
+      toast: { type: 'warning', content: CARD_PRESS_TEXT.notYours },
+    });
+    expect(await feedbackFor(bot.store, String(down!.run))).toBeUndefined();
+    expect(await press(replyId, down!)).toEqual({ toast: { type: 'success', content: FEEDBACK_TEXT.thanks.down } });
+    expect(await press(replyId, up!)).toEqual({ toast: { type: 'success', content: FEEDBACK_TEXT.thanks.up } });
+    expect(await feedbackFor(bot.store, String(up!.run))).toMatchObject({
+      rating: 'up',
+      by: DEFAULT_USER_OPEN_ID,
+      agent: 'manager',
+      model: 'gpt-test',
+    });
+    const metrics = await (await fetch(`${baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/answer_feedback_total\{[^}]*rating="up"[^}]*\} 1/);
+    expect(metrics).toMatch(/answer_feedback_total\{[^}]*rating="down"[^}]*\} 1/);
   });
 
   it('"stop" typed in the thread stops the running answer, and is not answered itself', async () => {

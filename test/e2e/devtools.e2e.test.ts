@@ -13,6 +13,7 @@ import { buildMessageEvent, postEvent } from '../fakes/event-sender.js';
 import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
 import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
 import { fixture } from '../support/attachment-fixtures.js';
+import { answerCard, buttonValue, pressCard } from '../support/card-press.js';
 import {
   DEVTOOLS_BOT_ENCRYPT_KEY,
   DEVTOOLS_BOT_VERIFICATION_TOKEN,
@@ -410,6 +411,58 @@ describe.skipIf(!chromiumAvailable)('devtools UI in headless Chromium', { timeou
       expect(await firstCard.locator('.sent-text p').first().textContent()).toContain('Paragraph 0:');
       // The whole answer is capped in devtools, with a note of how much was cut.
       expect(await target.getByTestId('sent-text').textContent()).toMatch(/Paragraph 0:[\s\S]*\[\+\d+ chars\]/);
+      expect(pageErrors).toEqual([]);
+    });
+
+    it('lists answers people rated with 👍 / 👎 on the card, filtered by their rating', async () => {
+      /** A mention answered at once; returns its trace id and the closed answer card. */
+      const answered = async (text: string) => {
+        openai.script('gpt-test', { text: `Answer to: ${text}` });
+        const traceId = await groupMessage(text, true);
+        const messageId = traceId.slice('message:'.length);
+        await feishu.waitFor(() => answerCard(feishu, messageId)?.card.streaming === false, {
+          timeoutMs: STEP_TIMEOUT_MS,
+          description: `the closed card answering ${messageId}`,
+        });
+        return { traceId, ...answerCard(feishu, messageId)! };
+      };
+      const rate = async (card: Awaited<ReturnType<typeof answered>>, choice: 'up' | 'down') => {
+        const value = buttonValue(card.card, `feedback_${choice}`);
+        expect(value).toBeDefined();
+        const answer = await pressCard(`${base}/webhook/card`, {
+          fake: feishu,
+          replyId: card.replyId,
+          value: value!,
+          encryptKey: DEVTOOLS_BOT_ENCRYPT_KEY,
+          token: DEVTOOLS_BOT_VERIFICATION_TOKEN,
+          chatId: GROUP_CHAT,
+        });
+        expect(answer.toast?.type).toBe('success');
+      };
+      const disliked = await answered('feedback question one');
+      const liked = await answered('feedback question two');
+      const unrated = await answered('feedback question three');
+      await rate(disliked, 'down');
+      await rate(liked, 'up');
+
+      const target = await openDevtools(base);
+      const item = (trace: { traceId: string }) => target.locator(`.trace-item[data-trace-id="${trace.traceId}"]`);
+      await target.getByTestId('filter-feedback').selectOption('down');
+      await expect.poll(() => item(disliked).count(), { timeout: STEP_TIMEOUT_MS }).toBe(1);
+      await expect.poll(() => item(liked).count(), { timeout: STEP_TIMEOUT_MS }).toBe(0);
+      expect(await item(unrated).count()).toBe(0);
+      expect(await item(disliked).getByTestId('trace-feedback').textContent()).toContain('disliked');
+
+      await target.getByTestId('filter-feedback').selectOption('up');
+      await expect.poll(() => item(liked).count(), { timeout: STEP_TIMEOUT_MS }).toBe(1);
+      expect(await item(disliked).count()).toBe(0);
+      expect(await item(liked).getByTestId('trace-feedback').textContent()).toContain('liked');
+
+      // Counted for operators by agent and model.
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).toMatch(
+        /answer_feedback_total\{[^}]*agent="manager"[^}]*model="gpt-test"[^}]*rating="down"[^}]*\} 1/,
+      );
       expect(pageErrors).toEqual([]);
     });
 

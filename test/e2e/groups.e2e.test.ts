@@ -551,12 +551,32 @@ describe('chat settings in the devtools (token-protected API), end to end', () =
     expect((await save({ settings: { model: 'gpt-alt' } }, { authorization: 'Bearer wrong-token' })).status).toBe(401);
     expect(await bot.store.chatSettingsHistory(chatId, 10)).toEqual([]);
 
-    const saved = await save({
+    // The owner changes something with /config in Feishu while the form shows version 0.
+    feishu.seedUser(LI_LEI);
+    feishu.seedChat({ chatId, ownerOpenId: LI_LEI.openId });
+    const config = buildMessageEvent({
+      fake: feishu,
+      token,
+      chatType: 'group',
+      chatId,
+      mentionBot: true,
+      senderOpenId: LI_LEI.openId,
+      text: '/config language en',
+    });
+    expect((await postEvent(`${base}/webhook/event`, config, { encryptKey })).status).toBe(200);
+    await until(async () => (await bot.store.chatSettingsHistory(chatId, 10)).length === 1, 'the /config change');
+    const stale = await save({
       settings: { persona: 'Answer like a ship captain.', model: 'gpt-alt' },
       expectedVersion: 0,
     });
+    expect(stale.status).toBe(409);
+
+    const saved = await save({
+      settings: { persona: 'Answer like a ship captain.', model: 'gpt-alt', language: 'en' },
+      expectedVersion: 1,
+    });
     expect(saved.status).toBe(200);
-    expect(await saved.json()).toMatchObject({ effective: { model: 'gpt-alt', version: 1 } });
+    expect(await saved.json()).toMatchObject({ effective: { model: 'gpt-alt', version: 2 } });
 
     const listed = (await (await fetch(`${base}/devtools/api/chats`, { headers: auth })).json()) as {
       chats: Array<{ chatId: string; changedBy: string; effective: { persona: string } }>;
@@ -568,11 +588,10 @@ describe('chat settings in the devtools (token-protected API), end to end', () =
       effective: { persona: 'Answer like a ship captain.' },
     });
 
-    // Someone saved in between (version 1 exists): a save expecting version 0 is refused.
-    expect((await save({ settings: { persona: 'Late.' }, expectedVersion: 0 })).status).toBe(409);
-    expect((await save({ settings: { userReadsInGroup: true }, expectedVersion: 1 })).status).toBe(400);
-    expect((await save({ settings: { model: 'gpt-secret' }, expectedVersion: 1 })).status).toBe(400);
-    expect((await save({ settings: { colour: 'blue' }, expectedVersion: 1 })).status).toBe(400);
+    expect((await save({ settings: { persona: 'Late.' }, expectedVersion: 1 })).status).toBe(409);
+    expect((await save({ settings: { userReadsInGroup: true }, expectedVersion: 2 })).status).toBe(400);
+    expect((await save({ settings: { model: 'gpt-secret' }, expectedVersion: 2 })).status).toBe(400);
+    expect((await save({ settings: { colour: 'blue' }, expectedVersion: 2 })).status).toBe(400);
 
     // Effective on the next message in Feishu.
     openai.script('gpt-alt', { text: 'Aye, Friday it is.' });
@@ -593,11 +612,13 @@ describe('chat settings in the devtools (token-protected API), end to end', () =
 
     const detail = (await (await fetch(`${base}/devtools/api/chats/${chatId}`, { headers: auth })).json()) as {
       version: number;
-      history: Array<{ changedBy: string; change: string }>;
+      history: Array<{ changedBy: string; changedByName: string; change: string }>;
     };
-    expect(detail.version).toBe(1);
+    expect(detail.version).toBe(2);
     expect(detail.history).toEqual([
       expect.objectContaining({ changedBy: 'devtools', change: 'changed persona, model' }),
+      // People are shown by their display name.
+      expect.objectContaining({ changedBy: LI_LEI.openId, changedByName: 'Li Lei', change: 'language = en' }),
     ]);
   });
 });

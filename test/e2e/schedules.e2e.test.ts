@@ -233,7 +233,8 @@ describe('schedules and notifications, end to end', () => {
     expect(feishu.messages({ chatId, fromBot: true })).toHaveLength(1);
   });
 
-  it('POST /api/notify with action run: the manager answers the request into a card in the chat', async () => {
+  it('POST /api/notify with action run: the manager answers the request into a card in the chat, with the chat’s persona', async () => {
+    await bot.chats.settings.change(chatId, { name: 'persona', value: 'Sign every answer with OPS-DESK.' }, 'ou_owner');
     openai.script('gpt-test', { text: 'Incident summary: the queue drained at 10:42.' });
     const response = await fetch(`${baseUrl}/api/notify`, {
       method: 'POST',
@@ -247,7 +248,9 @@ describe('schedules and notifications, end to end', () => {
     expect(response.status).toBe(202);
     const [post] = await waitForOwnPosts(1);
     expect(feishu.visibleText(post?.messageId ?? '')).toContain('Incident summary: the queue drained at 10:42.');
-    expect(JSON.stringify(openai.requests[0]?.body ?? {})).toContain('Summarize incident 77 for the team');
+    const request = JSON.stringify(openai.requests[0]?.body ?? {});
+    expect(request).toContain('Summarize incident 77 for the team');
+    expect(request).toContain('Sign every answer with OPS-DESK.');
   });
 });
 

@@ -10,10 +10,12 @@ import type { CheckResult } from '../../lib/doctor/doctor-check.js';
 import { eventDeliveryCheck } from '../../lib/doctor/event-delivery-check.js';
 import { formatChecklist } from '../../lib/doctor/format-checklist.js';
 import { runDoctor } from '../../lib/doctor/run-doctor.js';
+import { mcpServersCheck, webSearchCheck } from '../../lib/doctor/tool-checks.js';
 import { silentLogger } from '../../lib/log.js';
 import { DEFAULT_GRANTED_SCOPES, type FakeFeishu, FEISHU_CODES, startFakeFeishu } from '../fakes/fake-feishu.js';
 import { startFakeLongConnection } from '../fakes/fake-long-connection.js';
 import { type FakeChatRequest, type FakeOpenAI, type FakeStaticStep, startFakeOpenAI } from '../fakes/fake-openai.js';
+import { startFakeSearch } from '../fakes/fake-search.js';
 import { ENCRYPT_KEY, serviceEnvironment } from '../support/real-stack.js';
 import { REDIS_URL, requireRedis } from '../support/requirements.js';
 
@@ -98,6 +100,8 @@ describe('npm run doctor against the fakes', () => {
       ['model-images', 'pass'],
       ['store', 'pass'],
       ['redis', 'skip'],
+      ['web-search', 'skip'],
+      ['mcp-servers', 'skip'],
     ]);
     expect(byId('bot-identity').summary).toBe(`bot "${feishu.botName}" (open_id ${feishu.botOpenId})`);
     expect(byId('model').details).toEqual([
@@ -344,6 +348,50 @@ describe('the doctor command (node dist/lib/doctor/doctor-cli.js)', () => {
       child.on('exit', (code) => resolve({ code, output }));
     });
   }
+
+  it('asks the search provider and starts each MCP server: working ones pass, garbage and a missing command warn', async () => {
+    const search = await startFakeSearch();
+    try {
+      const mcpFile = join(directory, 'mcp-servers.json');
+      writeFileSync(
+        mcpFile,
+        JSON.stringify({
+          mcpServers: {
+            orders: {
+              command: process.execPath,
+              args: ['--import', 'tsx', join(import.meta.dirname, '../fixtures/mcp/stdio-server.ts')],
+              cwd: join(import.meta.dirname, '../..'),
+            },
+            files: { command: '/nonexistent/mcp-files-server' },
+          },
+        }),
+      );
+      search.seed('feishu open platform', [
+        { title: 'Feishu Open Platform', url: 'https://open.feishu.cn/', snippet: 'Build apps on Feishu.' },
+      ]);
+      const config = loadConfig(environment({ ...search.env('tavily'), MCP_SERVERS_FILE: mcpFile }));
+      const run = () =>
+        runDoctor(config, { timeouts: { ...fast, connectMs: 15_000 }, checks: [webSearchCheck, mcpServersCheck] });
+      const first = await run();
+      expect(first.results.map((result) => [result.id, result.status, result.summary])).toEqual([
+        ['web-search', 'pass', 'tavily answered (first: https://open.feishu.cn/)'],
+        ['mcp-servers', 'warn', '1 of 2 not connected: files'],
+      ]);
+      expect(first.results[1]?.details?.[0]).toMatch(/^✔ orders \(stdio\): 6 tools offered to manager, 1 not/);
+      expect(first.results[1]?.details?.[1]).toMatch(/^✘ files \(stdio\): /);
+      expect(first.exitCode).toBe(0);
+
+      search.answerNext({ status: 200, body: '<html>captcha</html>', contentType: 'text/html' });
+      const second = await run();
+      expect(second.results[0]).toMatchObject({ status: 'warn' });
+      expect(second.results[0]?.summary).toMatch(
+        /^tavily did not answer a test search: the tavily search service answered with something that is not JSON/,
+      );
+      expect(formatChecklist(second.results)).not.toContain(search.apiKey);
+    } finally {
+      await search.close();
+    }
+  });
 
   it('prints the checklist and exits 0 when the bot is ready', async () => {
     const bot = await runningBot();

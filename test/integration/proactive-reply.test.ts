@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createBudgetGuard } from '../../lib/cost/budget-guard.js';
+import { createSpendLedger } from '../../lib/cost/spend-ledger.js';
 import { createFeishuClient, type FeishuClient } from '../../lib/feishu/feishu-client.js';
 import { createReplySinkForJob } from '../../lib/feishu/reply/reply-for-job.js';
 import { silentLogger } from '../../lib/log.js';
 import { createEventBus } from '../../lib/observe/event-bus.js';
 import { createProactiveDeadLetter, createProactiveHandler } from '../../lib/schedules/proactive-handler.js';
 import type { ProactivePayload } from '../../lib/schedules/proactive-job.js';
+import { openStore } from '../../lib/store/open-store.js';
 import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
 import { jobAttempts } from '../support/job-attempts.js';
 
@@ -62,6 +65,34 @@ describe('proactive posts with the real streaming card sink', () => {
     expect(posts).toHaveLength(1);
     expect(fake.cardForMessage(posts[0]?.messageId ?? '')?.streaming).toBe(false);
     expect(fake.visibleText(posts[0]?.messageId ?? '')).toContain('Release review at 15:00');
+  });
+
+  it('a scheduled run past the chat’s daily budget posts the budget notice instead of running', async () => {
+    const store = await openStore('sqlite::memory:');
+    try {
+      const ledger = createSpendLedger({ store, timeZone: 'UTC' });
+      await ledger.record({ chatId, userId: 'ou_planner' }, 2_000_000);
+      const budget = createBudgetGuard({ ledger, budgets: { perChatUsd: 1 } });
+      const run: ProactivePayload = {
+        ...payload,
+        action: 'run',
+        text: 'Summarize the week',
+        requestedBy: 'ou_planner',
+      };
+      const attempts = jobAttempts({
+        id: 'schedule-budget',
+        lane: `chat:${chatId}`,
+        payload: run,
+        keyPrefix: 'budget',
+      });
+      await createProactiveHandler({ feishuClient: client, bus, log, budget })(attempts.context(1));
+      const [post, ...others] = fake.messages({ chatId, fromBot: true });
+      expect(others).toEqual([]);
+      expect(fake.visibleText(post?.messageId ?? '')).toMatch(/budget/i);
+      expect(fake.visibleText(post?.messageId ?? '')).not.toContain('no model is configured');
+    } finally {
+      await store.close();
+    }
   });
 
   it('given up on, closes the card it had started with a notice; without a card posts nothing', async () => {

@@ -1,4 +1,6 @@
 import { currentTimeTool } from './current-time.js';
+import { completeTaskTool } from './feishu/complete-task.js';
+import { createCalendarEventTool } from './feishu/create-calendar-event.js';
 import { createTaskTool } from './feishu/create-task.js';
 import { findCommonSlotTool } from './feishu/find-common-slot.js';
 import { findUserTool } from './feishu/find-user.js';
@@ -16,6 +18,7 @@ import { searchBaseRecordsTool } from './feishu/search-base-records.js';
 import { searchDocumentsTool } from './feishu/search-documents.js';
 import { searchWikiTool } from './feishu/search-wiki.js';
 import { sendMessageTool } from './feishu/send-message.js';
+import { addBaseRecordTool, updateBaseRecordTool } from './feishu/write-base-record.js';
 import { readChatHistoryTool } from './read-chat-history.js';
 import { readWebPageTool } from './read-web-page.js';
 import type { AnyToolDefinition } from './tool-definition.js';
@@ -47,6 +50,10 @@ export const BUILT_IN_TOOLS: readonly AnyToolDefinition[] = [
   webSearchTool,
   readWebPageTool,
   createTaskTool,
+  completeTaskTool,
+  createCalendarEventTool,
+  addBaseRecordTool,
+  updateBaseRecordTool,
   sendMessageTool,
 ];
 

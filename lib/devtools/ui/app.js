@@ -138,6 +138,7 @@ function traceQuery() {
   };
   add('q', 'filter-q');
   add('status', 'filter-status');
+  add('feedback', 'filter-feedback');
   add('agent', 'filter-agent');
   add('tool', 'filter-tool');
   params.set('limit', '200');
@@ -193,6 +194,13 @@ function renderTraces() {
         ...trace.agents.map((agent) => el('span', { className: 'chip chip-agent', text: agent })),
         ...trace.tools.map((tool) => el('span', { className: 'chip chip-tool', text: tool })),
         trace.errorCategory ? el('span', { className: 'chip chip-error', text: trace.errorCategory }) : null,
+        trace.feedback
+          ? el('span', {
+              className: `chip chip-feedback chip-feedback-${trace.feedback}`,
+              text: trace.feedback === 'up' ? '👍 liked' : '👎 disliked',
+              attrs: { 'data-testid': 'trace-feedback' },
+            })
+          : null,
       ]),
     ]);
     button.addEventListener('click', () => selectTrace(trace.id));
@@ -633,6 +641,7 @@ function wire() {
   const refreshFiltered = throttle(refreshTraces, 250);
   for (const id of ['filter-q', 'filter-agent', 'filter-tool']) $(id).addEventListener('input', refreshFiltered);
   $('filter-status').addEventListener('change', refreshTraces);
+  $('filter-feedback').addEventListener('change', refreshTraces);
   $('trace-filters').addEventListener('submit', (event) => event.preventDefault());
 
   $('feed-pause').addEventListener('click', () => {

@@ -66,7 +66,7 @@ export function createChatsView() {
               chat.change
                 ? el('div', {
                     className: 'hint',
-                    text: `${chat.change} · ${chat.changedBy} · ${timeAgo(chat.changedAt)}`,
+                    text: `${chat.change} · ${chat.changedByName} · ${timeAgo(chat.changedAt)}`,
                   })
                 : null,
             ],
@@ -183,7 +183,7 @@ export function createChatsView() {
         el('li', {}, [
           el('strong', { text: `v${version.version} ` }),
           el('span', { text: version.change }),
-          el('span', { className: 'hint', text: ` · ${version.changedBy} · ${clockTime(version.at)}` }),
+          el('span', { className: 'hint', text: ` · ${version.changedByName} · ${clockTime(version.at)}` }),
         ]),
       ),
     );

@@ -131,6 +131,11 @@ export function describe(event) {
       };
     case 'card.action':
       return { title: `Card button ${event.action}: ${event.outcome}`, sub: '' };
+    case 'answer.feedback':
+      return {
+        title: event.rating === 'up' ? 'Rated 👍 by the asker' : 'Rated 👎 by the asker',
+        sub: `${event.agent} · ${event.model}`,
+      };
     case 'run.stopped':
       return {
         title: `Stopped by the asker (${event.via === 'message' ? 'typed stop' : 'Stop button'})`,

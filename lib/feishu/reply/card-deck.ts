@@ -19,6 +19,8 @@ export interface CardGoal {
   footer?: string;
   /** The agent's steps, shown in a panel on the first card (folded when the card closes). */
   steps?: StepsPanel;
+  /** Buttons the last card keeps once the answer is final (feedback). */
+  controls?: readonly CardControl[];
 }
 
 /** One card of the answer, as this attempt knows it. */
@@ -173,13 +175,21 @@ export function createCardDeck({
    * no buttons, streaming off. Writing the text and then turning streaming off would be two
    * operations, the second waiting for a rate slot after the first.
    */
-  const close = (target: CardSlot, content: string, raw: string, footer: string | undefined, steps?: StepsPanel) =>
+  const close = (
+    target: CardSlot,
+    content: string,
+    raw: string,
+    footer: string | undefined,
+    steps?: StepsPanel,
+    closedControls?: readonly CardControl[],
+  ) =>
     withinLimits(async () => {
       const summary = previewSummary(raw) || emptyText;
       const panel = steps ?? target.panel;
       const body = {
         text: content,
         ...(footer === undefined ? {} : { footer: renderCardMarkdown(footer, markdown) }),
+        ...(closedControls === undefined ? {} : { controls: closedControls }),
         // Folded: the answer is what matters now; the steps stay one tap away.
         ...(panel === undefined ? {} : { steps: { ...panel, expanded: false } }),
       };
@@ -251,7 +261,7 @@ export function createCardDeck({
         const footer = last && goal.final ? goal.footer : undefined;
         const stepsChanged = steps !== undefined && steps.content !== target.panel?.content;
         if (target.card.streaming !== false || target.footer !== footer || target.shown !== content || stepsChanged) {
-          await close(target, content, raw, footer, steps);
+          await close(target, content, raw, footer, steps, last && goal.final ? goal.controls : undefined);
           if (!last) onRolledOver({ index, cardId: target.card.cardId, text: raw });
         }
       }

@@ -35,6 +35,8 @@ export interface StreamingCardReplyOptions extends ReplyOptions {
   thinkingText?: string;
   /** Buttons under the answer while it streams (Stop); gone once the card is closed. */
   controls?: readonly CardControl[];
+  /** Buttons under a finished answer (feedback): on the last card when `finish` closes it, not after `fail`. */
+  finishControls?: readonly CardControl[];
   markdown?: Omit<CardMarkdownOptions, 'openFence'>;
   /** Format and reaction of the plain-text fallback. */
   textFallback?: { format?: TextReplyFormat; reaction?: string | false };
@@ -95,6 +97,7 @@ export function createStreamingCardReply({
   requestTimeoutMs = REPLY_DEFAULTS.requestTimeoutMs,
   thinkingText = '⏳ Thinking…',
   controls,
+  finishControls,
   emptyText = REPLY_DEFAULTS.emptyText,
   markdown = {},
   textFallback = {},
@@ -306,9 +309,12 @@ export function createStreamingCardReply({
     },
     finish(finalText, summary) {
       return complete(
-        withSteps(
-          summary === undefined ? { text: finalText, final: true } : { text: finalText, final: true, footer: summary },
-        ),
+        withSteps({
+          text: finalText,
+          final: true,
+          ...(summary === undefined ? {} : { footer: summary }),
+          ...(finishControls === undefined ? {} : { controls: finishControls }),
+        }),
       );
     },
     fail(partialText, notice) {

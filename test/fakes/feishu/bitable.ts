@@ -1,6 +1,6 @@
 import { defineFeishuArea, type FakeFeishu } from './core.js';
 import { page } from './paging.js';
-import { fail, ok } from './reply.js';
+import { fail, ok, type Reply } from './reply.js';
 import { hex, isRecord } from './util.js';
 
 /**
@@ -15,10 +15,14 @@ declare module './core.js' {
     'bitable.appTable.list': true;
     'bitable.appTableField.list': true;
     'bitable.appTableRecord.search': true;
+    'bitable.appTableRecord.create': true;
+    'bitable.appTableRecord.update': true;
   }
   interface FakeFeishu {
     /** Stores a base; returns its app token. */
     seedBase(base: SeedBase): string;
+    /** A table's records as they are now (fields by name). */
+    baseRecords(appToken: string, tableId: string): Array<{ recordId: string; fields: Record<string, unknown> }>;
   }
 }
 
@@ -40,6 +44,8 @@ export const BITABLE_CODES = {
   baseTableNotFound: 1254041,
   /** Documented: a field name in the request does not exist. */
   baseFieldNotFound: 1254045,
+  /** Documented: the record does not exist. */
+  baseRecordNotFound: 1254043,
 } as const;
 
 interface Table {
@@ -87,15 +93,66 @@ function matches(value: unknown, operator: string, wanted: string[]): boolean {
 export const bitableArea = defineFeishuArea({
   name: 'bitable',
   codes: BITABLE_CODES,
-  install(core): Pick<FakeFeishu, 'seedBase'> {
+  install(core): Pick<FakeFeishu, 'seedBase' | 'baseRecords'> {
     const bases = new Map<string, Table[]>();
-    core.onReset(() => bases.clear());
+    const clientTokens = new Map<string, string>();
+    core.onReset(() => {
+      bases.clear();
+      clientTokens.clear();
+    });
     const tableOf = (appToken: string | undefined, tableId: string | undefined) => {
       const tables = bases.get(appToken ?? '');
       if (tables === undefined) return fail(BITABLE_CODES.baseNotFound, 'NOTEXIST');
       const table = tables.find((candidate) => candidate.tableId === tableId);
       return table ?? fail(BITABLE_CODES.baseTableNotFound, 'TableIdNotFound');
     };
+    /** Field values by name, refusing names the table lacks (documented 1254045). */
+    const checkFields = (table: Table, fields: unknown): { fields: Record<string, unknown> } | { refused: Reply } => {
+      if (!isRecord(fields)) return { refused: fail(BITABLE_CODES.baseFieldNotFound, 'fields is required') };
+      const unknown = Object.keys(fields).find((name) => !table.fields.some((field) => field.name === name));
+      return unknown === undefined
+        ? { fields }
+        : { refused: fail(BITABLE_CODES.baseFieldNotFound, `FieldNameNotFound: ${unknown}`) };
+    };
+
+    // POST …/records (create; `client_token` makes a repeat return the first record) and
+    // PUT …/records/:record_id (update: the given fields replace theirs), as the SDK's
+    // bitable.v1.appTableRecord.create / update send and read them.
+    core.route({
+      api: 'bitable.appTableRecord.create',
+      method: 'POST',
+      path: '/open-apis/bitable/v1/apps/:app_token/tables/:table_id/records',
+      handle({ params, query, body }) {
+        const table = tableOf(params.app_token, params.table_id);
+        if ('status' in table) return table;
+        const checked = checkFields(table, body.fields);
+        if ('refused' in checked) return checked.refused;
+        const { fields } = checked;
+        const token = query.client_token;
+        const earlier = token === undefined ? undefined : clientTokens.get(token);
+        const existing = table.records.find((record) => record.recordId === earlier);
+        if (existing !== undefined) return ok({ record: { record_id: existing.recordId, fields: existing.fields } });
+        const record = { recordId: `rec${hex(10)}`, fields: { ...fields } };
+        table.records.push(record);
+        if (token !== undefined) clientTokens.set(token, record.recordId);
+        return ok({ record: { record_id: record.recordId, fields: record.fields } });
+      },
+    });
+    core.route({
+      api: 'bitable.appTableRecord.update',
+      method: 'PUT',
+      path: '/open-apis/bitable/v1/apps/:app_token/tables/:table_id/records/:record_id',
+      handle({ params, body }) {
+        const table = tableOf(params.app_token, params.table_id);
+        if ('status' in table) return table;
+        const record = table.records.find((candidate) => candidate.recordId === params.record_id);
+        if (record === undefined) return fail(BITABLE_CODES.baseRecordNotFound, 'RecordIdNotFound');
+        const checked = checkFields(table, body.fields);
+        if ('refused' in checked) return checked.refused;
+        Object.assign(record.fields, checked.fields);
+        return ok({ record: { record_id: record.recordId, fields: record.fields } });
+      },
+    });
 
     core.route({
       api: 'bitable.appTable.list',
@@ -180,6 +237,10 @@ export const bitableArea = defineFeishuArea({
       },
     });
     return {
+      baseRecords(appToken, tableId) {
+        const table = tableOf(appToken, tableId);
+        return 'status' in table ? [] : table.records.map((record) => ({ ...record, fields: { ...record.fields } }));
+      },
       seedBase(seed) {
         const appToken = seed.appToken ?? `Bascn${hex(10)}`;
         bases.set(

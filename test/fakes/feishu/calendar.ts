@@ -16,6 +16,7 @@ declare module './core.js' {
     'calendar.calendar.primary': true;
     'calendar.calendarEvent.list': true;
     'calendar.freebusy.batch': true;
+    'calendar.calendarEvent.create': true;
   }
   interface FakeFeishu {
     /** Puts an event in `openId`'s primary calendar (times in epoch ms). */
@@ -31,6 +32,8 @@ export const CALENDAR_CODES = {
   calendarNotFound: 191002,
   /** The fake's pick for invalid times (docs: invalid parameters). */
   calendarInvalidParameter: 190002,
+  /** The fake's pick for writing a calendar the caller does not own. */
+  calendarNoPermission: 190003,
 } as const;
 
 interface Event {
@@ -71,6 +74,53 @@ export const calendarArea = defineFeishuArea({
               user_id: owner,
             },
           ],
+        });
+      },
+    });
+    // POST …/calendars/:calendar_id/events: only into the caller's own primary calendar (the
+    // user's with a user token, the bot's with the app's); `start_time` / `end_time` timestamps in
+    // seconds; `idempotency_key` makes a repeat return the first event.
+    const byKey = new Map<string, string>();
+    core.onReset(() => byKey.clear());
+    core.route({
+      api: 'calendar.calendarEvent.create',
+      method: 'POST',
+      path: '/open-apis/calendar/v4/calendars/:calendar_id/events',
+      handle({ params, query, body, caller }) {
+        const owner = caller.kind === 'user' ? caller.openId : core.botOpenId;
+        if (params.calendar_id !== calendarIdOf(owner)) {
+          return fail(CALENDAR_CODES.calendarNoPermission, 'no permission to write this calendar');
+        }
+        const seconds = (value: unknown) => Number((value as { timestamp?: unknown } | undefined)?.timestamp);
+        const start = seconds(body.start_time) * 1000;
+        const end = seconds(body.end_time) * 1000;
+        if (!Number.isFinite(start) || !Number.isFinite(end) || end <= start) {
+          return fail(CALENDAR_CODES.calendarInvalidParameter, 'invalid start_time / end_time');
+        }
+        const events = byCalendar.get(params.calendar_id) ?? [];
+        byCalendar.set(params.calendar_id, events);
+        const key = query.idempotency_key === undefined ? undefined : `${params.calendar_id}:${query.idempotency_key}`;
+        let event = events.find((candidate) => candidate.eventId === (key === undefined ? undefined : byKey.get(key)));
+        if (event === undefined) {
+          event = {
+            eventId: `${hex(8)}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(12)}_0`,
+            summary: typeof body.summary === 'string' ? body.summary : '',
+            start,
+            end,
+          };
+          events.push(event);
+          if (key !== undefined) byKey.set(key, event.eventId);
+        }
+        return ok({
+          event: {
+            event_id: event.eventId,
+            organizer_calendar_id: params.calendar_id,
+            summary: event.summary,
+            start_time: { timestamp: String(Math.floor(event.start / 1000)) },
+            end_time: { timestamp: String(Math.floor(event.end / 1000)) },
+            status: 'confirmed',
+            app_link: `https://applink.feishu.cn/client/calendar/event/detail?eventId=${event.eventId}`,
+          },
         });
       },
     });

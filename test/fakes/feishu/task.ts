@@ -14,6 +14,7 @@ declare module './core.js' {
     'task.task.list': true;
     'task.task.get': true;
     'task.task.create': true;
+    'task.task.patch': true;
   }
   interface FakeFeishu {
     /** A task assigned to `assignee`; returns its guid. Times in epoch ms. */
@@ -74,6 +75,30 @@ export const taskArea = defineFeishuArea({
     // POST /open-apis/task/v2/tasks: `summary` required, `due.timestamp` in ms, members with
     // role assignee, `client_token` making a repeated create return the first task (the SDK's
     // task.v2.task.create; app or user token).
+    // PATCH …/tasks/:task_guid: `task` holds the new values of the fields named in
+    // `update_fields` (completed_at "0" reopens); answers the task as it is then.
+    core.route({
+      api: 'task.task.patch',
+      method: 'PATCH',
+      path: '/open-apis/task/v2/tasks/:task_guid',
+      handle({ params, body, caller }) {
+        const task = tasks.get(params.task_guid ?? '');
+        if (task === undefined) return fail(TASK_CODES.taskNotFound, 'task not found');
+        if (caller.kind === 'user' && caller.openId !== task.assignee)
+          return fail(TASK_CODES.taskForbidden, 'no permission');
+        const fields = Array.isArray(body.update_fields) ? body.update_fields : [];
+        const values = (body.task ?? {}) as { completed_at?: unknown; summary?: unknown };
+        if (fields.length === 0) return fail(TASK_CODES.taskInvalidParams, 'update_fields is required');
+        if (fields.includes('completed_at')) {
+          const at = Number(values.completed_at);
+          if (!Number.isFinite(at)) return fail(TASK_CODES.taskInvalidParams, 'completed_at must be a timestamp');
+          if (at === 0) delete task.completedAt;
+          else task.completedAt = at;
+        }
+        if (fields.includes('summary') && typeof values.summary === 'string') task.summary = values.summary;
+        return ok({ task: item(task) });
+      },
+    });
     core.route({
       api: 'task.task.create',
       method: 'POST',

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { defineTool } from '../tool-definition.js';
+import { ToolError } from '../tool-error.js';
+import { readResponse } from './response.js';
+
+const GUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
+
+/** `completeTask`: marks a task done (or open again), once the person approved which task. */
+export const completeTaskTool = defineTool({
+  name: 'completeTask',
+  description:
+    'Mark a Feishu task as done, or reopen it (done: false). Takes its id (guid) or link. The person is asked to approve first.',
+  inputSchema: z.object({
+    task: z.string().trim().min(8).max(500).describe('The task id (guid) or a task link'),
+    done: z.boolean().default(true).describe('false reopens a completed task'),
+  }),
+  scopes: ['task:task:write'],
+  access: 'write',
+  identity: 'tenant',
+  approval: {
+    describe: ({ task, done }) => ({
+      action: done === false ? 'Reopen a task' : 'Mark a task as done',
+      target: 'Feishu Tasks',
+      fields: [{ label: 'Task', value: GUID.exec(task)?.[0] ?? task }],
+    }),
+  },
+  execute: async ({ task, done }, { feishu, now }) => {
+    if (feishu === undefined) throw new ToolError('OTHER', 'no Feishu connection');
+    const guid = GUID.exec(task)?.[0];
+    if (guid === undefined) throw new ToolError('BAD_INPUT', `"${task.slice(0, 60)}" holds no task id`);
+    // Setting the same completion again is harmless, so a re-run needs no key.
+    const body = await feishu.call('task.v2.task.patch', (options) =>
+      feishu.client.task.v2.task.patch(
+        {
+          path: { task_guid: guid },
+          params: { user_id_type: 'open_id' },
+          data: {
+            task: { completed_at: done === false ? '0' : String(now().getTime()) },
+            update_fields: ['completed_at'],
+          },
+        },
+        options,
+      ),
+    );
+    const updated = readResponse(
+      z.object({ task: z.looseObject({ summary: z.string().optional() }) }),
+      body?.data,
+      'task.v2.task.patch',
+    );
+    return `${done === false ? 'Reopened' : 'Completed'} the task "${updated.task.summary ?? guid}".`;
+  },
+});

@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { defineTool } from '../tool-definition.js';
+import { ToolError } from '../tool-error.js';
+import { checkTimeZone, formatLocal } from './calendar-time.js';
+import { changeKey } from './idempotency-key.js';
+import { readResponse } from './response.js';
+
+const isoTime = z
+  .string()
+  .trim()
+  .refine((value) => /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(value) && !Number.isNaN(Date.parse(value)), {
+    message: 'an ISO 8601 date-time with its offset, e.g. 2026-12-08T15:00:00+08:00',
+  });
+
+const primary = z.object({
+  calendars: z.array(z.looseObject({ calendar: z.looseObject({ calendar_id: z.string() }).optional() })).default([]),
+});
+const created = z.object({
+  event: z.looseObject({ event_id: z.string(), app_link: z.string().optional() }),
+});
+
+/**
+ * `createCalendarEvent`: an event in the asking person's own primary calendar (their
+ * authorization: a bot cannot write people's calendars), once they approved title and times.
+ * The same approved event re-run sends the same `idempotency_key`.
+ */
+export const createCalendarEventTool = defineTool({
+  name: 'createCalendarEvent',
+  description:
+    "Add an event to the asking person's own Feishu calendar: title, start, end (ISO 8601 with offset), optional description. The person is asked to approve first.",
+  inputSchema: z.object({
+    summary: z.string().trim().min(1).max(200).describe('The event title'),
+    start: isoTime.describe('Start, ISO 8601 with offset'),
+    end: isoTime.describe('End, ISO 8601 with offset'),
+    description: z.string().trim().max(2000).optional(),
+  }),
+  scopes: ['calendar:calendar', 'calendar:calendar.event:create'],
+  access: 'write',
+  identity: 'user',
+  approval: {
+    describe: ({ summary, start, end, description }) => ({
+      action: 'Add a calendar event',
+      target: 'your primary calendar',
+      fields: [
+        { label: 'Title', value: summary },
+        { label: 'Start', value: start },
+        { label: 'End', value: end },
+        ...(description === undefined ? [] : [{ label: 'Description', value: description }]),
+      ],
+    }),
+  },
+  execute: async (event, { feishu, conversation }) => {
+    if (feishu === undefined) throw new ToolError('OTHER', 'no Feishu connection');
+    const start = Date.parse(event.start);
+    const end = Date.parse(event.end);
+    if (end <= start || end - start > 7 * 86_400_000)
+      throw new ToolError('BAD_INPUT', 'the event must end after it starts, within 7 days');
+    const calendars = await feishu.call('calendar.v4.calendar.primary', (options) =>
+      feishu.client.calendar.v4.calendar.primary({ params: { user_id_type: 'open_id' } }, options),
+    );
+    const calendarId = readResponse(primary, calendars?.data, 'calendar.v4.calendar.primary').calendars[0]?.calendar
+      ?.calendar_id;
+    if (calendarId === undefined) throw new ToolError('NOT_FOUND', 'no primary calendar');
+    const body = await feishu.call('calendar.v4.calendarEvent.create', (options) =>
+      feishu.client.calendar.v4.calendarEvent.create(
+        {
+          path: { calendar_id: calendarId },
+          params: {
+            idempotency_key: changeKey(conversation.traceId, 'createCalendarEvent', event),
+            user_id_type: 'open_id',
+          },
+          data: {
+            summary: event.summary,
+            ...(event.description === undefined ? {} : { description: event.description }),
+            start_time: { timestamp: String(Math.floor(start / 1000)) },
+            end_time: { timestamp: String(Math.floor(end / 1000)) },
+          },
+        },
+        options,
+      ),
+    );
+    const made = readResponse(created, body?.data, 'calendar.v4.calendarEvent.create').event;
+    const zone = checkTimeZone(conversation.timeZone ?? 'Asia/Shanghai');
+    return [
+      `Added "${event.summary}" to your calendar: ${formatLocal(start, zone)} – ${formatLocal(end, zone)} (${zone}).`,
+      ...(made.app_link ? [`Link: ${made.app_link}`] : []),
+    ].join('\n');
+  },
+});

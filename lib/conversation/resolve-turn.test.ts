@@ -9,7 +9,7 @@ import { createResourceCache } from '../attachments/resource-cache.js';
 import type { AttachmentResolvedEvent } from '../observe/bot-event.js';
 import { createEventBus } from '../observe/event-bus.js';
 import type { NormalisedMessage } from './inbound-message.js';
-import type { MessagePart } from './message-parts.js';
+import type { MessagePart, RelatedMessage } from './message-parts.js';
 import type { MessageSource } from './message-source.js';
 import { createTurnResolver } from './resolve-turn.js';
 
@@ -36,13 +36,16 @@ function message(parts: MessagePart[], text = ''): NormalisedMessage {
   };
 }
 
-/** A source serving fixture bytes by key, counting downloads. */
-function source(files: Record<string, Buffer>): MessageSource & { downloads: string[] } {
+/** A source serving fixture bytes by key, counting downloads; `messages` answers readMessages. */
+function source(
+  files: Record<string, Buffer>,
+  messages: RelatedMessage[] = [],
+): MessageSource & { downloads: string[] } {
   const downloads: string[] = [];
   return {
     downloads,
     async readMessages() {
-      return [];
+      return messages;
     },
     async download(part) {
       downloads.push(part.key);
@@ -53,13 +56,13 @@ function source(files: Record<string, Buffer>): MessageSource & { downloads: str
   };
 }
 
-function setUp(files: Record<string, Buffer>, limits = {}) {
+function setUp(files: Record<string, Buffer>, limits = {}, messages: RelatedMessage[] = []) {
   const bus = createEventBus();
   const events: AttachmentResolvedEvent[] = [];
   bus.subscribe((event) => {
     if (event.type === 'attachment.resolved') events.push(event);
   });
-  const feishu = source(files);
+  const feishu = source(files, messages);
   const turns = createTurnResolver({
     source: feishu,
     resolver: createAttachmentResolver({ extraction }),
@@ -143,5 +146,40 @@ describe('createTurnResolver', () => {
       'gone.pdf: it could not be downloaded from Feishu (it may have been recalled or expired).',
       'I cannot read a sticker.',
     ]);
+  });
+
+  it('a forwarded bundle is bounded: messages cut, the count past the cap named, nesting followed to a depth', async () => {
+    const member = (id: string, upper: string, text: string, messageType = 'text'): RelatedMessage => ({
+      messageId: id,
+      senderId: 'ou_bob',
+      senderType: 'user',
+      createTime: 0,
+      messageType,
+      text,
+      parts: messageType === 'text' ? [{ type: 'text', text }] : [],
+      upperMessageId: upper,
+    });
+    const bundle: RelatedMessage = { ...member('om_b', '', ''), messageType: 'merge_forward' };
+    delete bundle.upperMessageId;
+    const members = [
+      member('om_long', 'om_b', 'x'.repeat(5_000)),
+      member('om_inner', 'om_b', '', 'merge_forward'),
+      member('om_deep', 'om_inner', 'deep inside'),
+      ...Array.from({ length: 60 }, (_, index) => member(`om_${index}`, 'om_b', `message ${index}`)),
+    ];
+    const { turns } = setUp({}, { maxForwardMessages: 50, maxForwardDepth: 1, memoryChars: 1_000 }, [
+      bundle,
+      ...members,
+    ]);
+    const turn = await turns.resolve(message([{ type: 'forward', messageId: 'om_b' }]), context('job-bundle'));
+    const text = turn.content.map((part) => (part.type === 'text' ? part.text : '')).join('\n');
+    expect(text).toContain('more characters not kept');
+    expect(text).not.toContain('x'.repeat(2_100));
+    expect(text).toContain('forwarded more messages (not expanded: too deeply nested)');
+    expect(text).not.toContain('deep inside');
+    expect(text).toContain('message 47');
+    expect(text).not.toContain('message 48');
+    expect(text).toContain('[… 12 more forwarded messages not included]');
+    expect(turn.memoryText.length).toBeLessThanOrEqual(4_000 + 100);
   });
 });

@@ -43,6 +43,11 @@ export interface TurnLimits {
   memoryChars: number;
 }
 
+/** Characters of one forwarded message the model gets (a bundle holds up to `maxForwardMessages`). */
+const FORWARDED_MESSAGE_CHARS = 2_000;
+/** Memory keeps at most this many documents' worth (`memoryChars` each) of one turn. */
+const MEMORY_TURN_DOCUMENTS = 4;
+
 export const DEFAULT_TURN_LIMITS: TurnLimits = {
   maxBytes: 20_000_000,
   maxImages: 10,
@@ -365,7 +370,8 @@ export function createTurnResolver({
           continue;
         }
         const words = member.parts.filter((part) => part.type === 'text').map((part) => part.text);
-        addText(turn, `${indent}${who}${when}: ${words.join(' ')}`.trimEnd());
+        const said = cut(words.join(' '), FORWARDED_MESSAGE_CHARS);
+        addText(turn, `${indent}${who}${when}: ${said}`.trimEnd(), `${indent}${who}: ${cut(said, 300)}`.trimEnd());
         for (const part of member.parts) {
           if (part.type !== 'text') await addPart(turn, part, context, `From ${who}: `);
         }
@@ -437,7 +443,10 @@ export function createTurnResolver({
         notices: turn.notices,
         images: turn.images,
         readable,
-        memoryText: turn.memory.filter((line) => line !== '').join('\n'),
+        memoryText: cut(
+          turn.memory.filter((line) => line !== '').join('\n'),
+          limits.memoryChars * MEMORY_TURN_DOCUMENTS,
+        ),
       };
     },
     async release(jobId) {

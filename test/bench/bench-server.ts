@@ -153,6 +153,10 @@ if (mode === 'sdk') {
       STORE_URL: storePath.startsWith('redis://') ? storePath : `sqlite:${storePath}`,
       // Every event of the run is an answer job, never a "busy" notice.
       MAX_BACKLOG: '10000000',
+      // One sender, many events a minute: the flood caps at the door (4 × these limits) must
+      // not drop what the bench means to store.
+      USER_MESSAGES_PER_MINUTE: '100000000',
+      CHAT_MESSAGES_PER_MINUTE: '100000000',
       // As in production (NODE_ENV=production turns devtools off unless asked for).
       ENABLE_DEVTOOLS: 'false',
       SHUTDOWN_TIMEOUT_MS: '200',

@@ -305,6 +305,8 @@ export const SETTINGS = {
   MCP_CONNECT_TIMEOUT_MS: setting('mcp.connectTimeoutMs', positiveInt(10_000)),
   /** Longest pause between attempts to restart a crashed or unreachable MCP server (doubling from 0.5 s). */
   MCP_RESTART_MAX_DELAY_MS: setting('mcp.restartMaxDelayMs', positiveInt(60_000)),
+  /** Bytes one message from an MCP server (a tool result) may have; a larger one drops the connection. */
+  MCP_MAX_MESSAGE_BYTES: setting('mcp.maxMessageBytes', positiveInt(4_000_000)),
 
   STORE_URL: setting('store.url', storeUrl),
   DEDUPE_TTL_HOURS: setting('inbox.dedupeTtlMs', z.coerce.number().min(12).default(24).transform(hoursToMs)),

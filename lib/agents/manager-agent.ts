@@ -434,6 +434,7 @@ export async function createManagerAgentFromConfig({
           reservedNames: registry.names(),
           connectTimeoutMs: mcpSettings.connectTimeoutMs,
           restartMaxMs: mcpSettings.restartMaxDelayMs,
+          maxMessageBytes: mcpSettings.maxMessageBytes,
           ...(toolSettings === undefined ? {} : { callTimeoutMs: toolSettings.timeoutMs }),
           ...(log === undefined ? {} : { log }),
         });

@@ -27,4 +27,15 @@ describe('createFloodGuard', () => {
     expect(guard.admit('oc_1', undefined, T0)).toBe('ok');
     expect(guard.admit('oc_5', undefined, T0)).toBe('chat');
   });
+
+  it('does not count a released admission (a duplicate stores nothing)', () => {
+    const guard = createFloodGuard({ perChat: 2, perUser: 100 });
+    for (let delivery = 0; delivery < 5; delivery++) {
+      expect(guard.admit('oc_a', 'ou_1', T0)).toBe('ok');
+      guard.release('oc_a', 'ou_1', T0);
+    }
+    expect(guard.admit('oc_a', 'ou_1', T0)).toBe('ok');
+    expect(guard.admit('oc_a', 'ou_1', T0)).toBe('ok');
+    expect(guard.admit('oc_a', 'ou_1', T0)).toBe('chat');
+  });
 });

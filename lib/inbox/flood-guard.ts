@@ -4,6 +4,8 @@ export type FloodVerdict = 'ok' | 'chat' | 'user';
 export interface FloodGuard {
   /** Counts one message of `chatId` from `userId` at `at`, and says whether it is past a cap. */
   admit(chatId: string, userId: string | undefined, at: number): FloodVerdict;
+  /** Takes back an `admit` that stored nothing (a duplicate, a failed write): it does not count. */
+  release(chatId: string, userId: string | undefined, at: number): void;
 }
 
 export interface FloodGuardOptions {
@@ -52,7 +54,17 @@ export function createFloodGuard({
     return 1;
   }
 
+  function uncount(key: string, window: number): void {
+    const entry = counts.get(key);
+    if (entry !== undefined && entry.window === window && entry.count > 0) entry.count -= 1;
+  }
+
   return {
+    release(chatId, userId, at) {
+      const window = Math.floor(at / windowMs);
+      uncount(`chat:${chatId}`, window);
+      if (userId !== undefined) uncount(`user:${userId}`, window);
+    },
     admit(chatId, userId, at) {
       const window = Math.floor(at / windowMs);
       // Both are counted either way: a sender flooding many chats is still one sender.

@@ -204,6 +204,14 @@ describe('inbox', () => {
     expect((await store.countJobs()).pending).toBe(3 + 5 + 1);
   });
 
+  it('does not count re-deliveries against the flood cap: only stored messages do', async () => {
+    const receiver = inbox({ floodCaps: { perChat: 2, perUser: 100 } });
+    const first = inboundMessage({ eventId: 'ev1', messageId: 'om_1', chatId: 'oc_busy' });
+    for (let delivery = 0; delivery < 5; delivery++) await receiver.accept(first);
+    const second = await receiver.accept(inboundMessage({ eventId: 'ev2', messageId: 'om_2', chatId: 'oc_busy' }));
+    expect(second.status).toBe('accepted');
+  });
+
   it('drops (acks, counts, stores nothing) an event created longer ago than the dedupe TTL, after housekeeping purged its keys', async () => {
     let clock = Date.UTC(2026, 0, 1);
     const receiver = inbox({ now: () => clock });

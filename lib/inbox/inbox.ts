@@ -237,6 +237,7 @@ export function createInbox({
       // claim that landed. Releasing them is safe because the job id is a key too: the redelivery
       // then finds its job and is a duplicate.
       let attempted: readonly string[] = [];
+      let uncountFlood = (): void => {};
       /** Acknowledged and not stored: counted on the bus (metrics), logged sampled. */
       const drop = (
         reason: 'flood' | 'backlog-full',
@@ -260,16 +261,20 @@ export function createInbox({
           return { status: 'ignored', reason: `no work for ${inbound.eventType}` };
         }
         const lane = keys?.lane ?? `event:${inbound.eventId}`;
-        const flood =
-          keys === undefined || floodGuard === undefined || inbound.source === 'devtools'
-            ? 'ok'
-            : floodGuard.admit(keys.chatId, keys.senderId, now());
+        const floodAt = now();
+        const guarded = keys !== undefined && floodGuard !== undefined && inbound.source !== 'devtools';
+        const flood = guarded ? floodGuard.admit(keys.chatId, keys.senderId, floodAt) : 'ok';
+        /** A message that ends up stored nowhere (a duplicate, a failed write) does not count. */
+        uncountFlood = () => {
+          if (guarded) floodGuard.release(keys.chatId, keys.senderId, floodAt);
+        };
         if (flood !== 'ok') {
           // Past what the rate limits would ever answer: storing it would only fill the disk.
           return drop('flood', { chatId: keys?.chatId, cap: flood }, `a ${flood} past its flood cap: event dropped`);
         }
         const pending = await pendingJobs();
         if (pending >= maxStoredBacklog) {
+          uncountFlood();
           return drop('backlog-full', { pending, maxStoredBacklog }, 'backlog past its hard cap: event dropped');
         }
         const busy = pending >= maxBacklog;
@@ -282,6 +287,7 @@ export function createInbox({
         const admission = await store.admit({ keys: keysToClaim, ttlMs: dedupeTtlMs, job }, now());
         if (admission.status !== 'enqueued') {
           // 'exists': this message is already a job (another event id for it, or a lapsed or released claim).
+          uncountFlood();
           return duplicate(admission.status === 'duplicate' ? 'event_id' : 'message_id');
         }
         if (backlog !== undefined) backlog.pending += 1;
@@ -298,6 +304,7 @@ export function createInbox({
         return { status: 'accepted', jobId: job.id };
       } catch (error) {
         log.error({ err: error, eventId: inbound.eventId, jobId }, 'inbox could not persist an event');
+        uncountFlood();
         await release(attempted);
         return { status: 'unavailable', reason: errorMessage(error) };
       }

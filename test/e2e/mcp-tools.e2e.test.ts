@@ -123,8 +123,8 @@ describe('MCP servers, end to end', () => {
       identity: 'none',
     });
     expect(await mcpRows()).toEqual({
-      orders: expect.objectContaining({ state: 'ready', offeredTools: 6, skippedTools: 1, agents: ['manager'] }),
-      crm: expect.objectContaining({ state: 'ready', offeredTools: 6, agents: ['documents'] }),
+      orders: expect.objectContaining({ state: 'ready', offeredTools: 7, skippedTools: 1, agents: ['manager'] }),
+      crm: expect.objectContaining({ state: 'ready', offeredTools: 7, agents: ['documents'] }),
     });
   });
 

@@ -35,9 +35,10 @@ const stdioServer = (extra: Partial<McpServerConfig> = {}): McpServerConfig =>
 let events: BotEvent[];
 let hub: McpHub | undefined;
 
-function start(servers: McpServerConfig[], { toolTimeoutMs = 5_000, maxItems = 100 } = {}) {
+function start(servers: McpServerConfig[], { toolTimeoutMs = 5_000, maxItems = 100, maxMessageBytes = 500_000 } = {}) {
   hub = createMcpHub({
     servers,
+    maxMessageBytes,
     reservedNames: registry.names(),
     callTimeoutMs: toolTimeoutMs,
     connectTimeoutMs: 8_000,
@@ -89,6 +90,7 @@ describe('an MCP server over stdio', () => {
       'mcpOrdersBrokenTool',
       'mcpOrdersHang',
       'mcpOrdersDie',
+      'mcpOrdersFlood',
       'mcpOrdersAddTool',
     ]);
     // delete_order is not marked read-only: never offered.
@@ -97,7 +99,7 @@ describe('an MCP server over stdio', () => {
         name: 'orders',
         transport: 'stdio',
         state: 'ready',
-        offeredTools: 6,
+        offeredTools: 7,
         skippedTools: 1,
         restarts: 0,
         agents: ['manager'],
@@ -159,6 +161,16 @@ describe('an MCP server over stdio', () => {
     expect(await call('manager', 'mcpOrdersNewTool')).toBe('new tool answers');
   });
 
+  it('an answer larger than MCP_MAX_MESSAGE_BYTES drops the connection (never read whole), and the server is restarted', async () => {
+    const { hub, call } = start([stdioServer()]);
+    await hub.started;
+    const text = await call('manager', 'mcpOrdersFlood');
+    expect(text).toMatch(/^TOOL ERROR \(UNAVAILABLE\): the MCP server orders stopped during the call/);
+    await eventually(() => hub.statuses()[0]?.state === 'ready' && hub.statuses()[0]?.restarts === 1, 'the restart');
+    expect(hub.statuses()[0]?.lastError).toMatch(/exceeded maximum size of 500000 bytes/);
+    expect(await call('manager', 'mcpOrdersLookupOrder', { orderId: 'A-1001' })).toContain('Order A-1001');
+  });
+
   it('a server that cannot start: the start does not wait for it, it is retried, the row says why', async () => {
     const { hub, call } = start([
       stdioServer({ name: 'missing', command: '/nonexistent/mcp-server', args: [] } as Partial<McpServerConfig>),
@@ -184,7 +196,7 @@ describe('an MCP server over stdio', () => {
     const { hub } = start([stdioServer({ readOnly: true })]);
     await hub.started;
     expect(hub.toolsFor('manager').map((tool) => tool.name)).toContain('mcpOrdersDeleteOrder');
-    expect(hub.statuses()[0]).toMatchObject({ offeredTools: 7, skippedTools: 0 });
+    expect(hub.statuses()[0]).toMatchObject({ offeredTools: 8, skippedTools: 0 });
   });
 });
 
@@ -207,7 +219,7 @@ describe('an MCP server over streamable HTTP', () => {
   it('connects with the configured headers and calls a tool', async () => {
     const { hub, call } = start([httpServer()]);
     await hub.started;
-    expect(hub.statuses()[0]).toMatchObject({ transport: 'http', state: 'ready', offeredTools: 6 });
+    expect(hub.statuses()[0]).toMatchObject({ transport: 'http', state: 'ready', offeredTools: 7 });
     expect(await call('manager', 'mcpOrdersLookupOrder', { orderId: 'A-1001' })).toContain('Order A-1001');
     expect(http.authorizations.every((value) => value === 'Bearer mcp-http-secret')).toBe(true);
   });
@@ -223,6 +235,17 @@ describe('an MCP server over streamable HTTP', () => {
     const { hub, call } = start([httpServer()], { toolTimeoutMs: 1_500 });
     await hub.started;
     expect(await call('manager', 'mcpOrdersHang')).toMatch(/^TOOL ERROR \(TIMEOUT\)/);
+  });
+
+  it('an answer larger than MCP_MAX_MESSAGE_BYTES fails the call with a clear error', async () => {
+    const { hub, call } = start([httpServer()]);
+    await hub.started;
+    const text = await call('manager', 'mcpOrdersFlood');
+    expect(text).toMatch(
+      /^TOOL ERROR \((UNAVAILABLE|BAD_RESPONSE)\): the MCP server orders (stopped during the call|sent an answer larger)/,
+    );
+    await eventually(() => hub.statuses()[0]?.state === 'ready', 'the reconnection');
+    expect(await call('manager', 'mcpOrdersLookupOrder', { orderId: 'A-1001' })).toContain('Order A-1001');
   });
 
   it('a server that dies mid-call: a clear error, and it is connected again once it is back', async () => {

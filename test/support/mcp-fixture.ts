@@ -5,7 +5,7 @@
  *
  * Tools: `lookup_order` (read-only), `list_parts` (read-only, 150 text parts), `broken_tool`
  * (read-only, answers `isError`), `hang` (read-only, never answers), `die` (read-only, the server
- * goes away mid-call), `add_tool` (read-only, registers `new_tool` at run time), `delete_order`
+ * goes away mid-call), `flood` (read-only, about 2 MB of text), `add_tool` (read-only, registers `new_tool` at run time), `delete_order`
  * (not marked read-only: must not be offered).
  *
  * @example
@@ -68,6 +68,11 @@ export function fixtureMcpServer({
       setTimeout(onDie, 50);
       return new Promise(() => undefined);
     },
+  );
+  server.registerTool(
+    'flood',
+    { description: 'Answers with about 2 MB of text.', annotations: readOnly },
+    async () => ({ content: [{ type: 'text', text: 'x'.repeat(2_000_000) }] }),
   );
   server.registerTool(
     'add_tool',

@@ -34,6 +34,11 @@ export interface McpConnectionOptions {
   /** Back-off between attempts after a crash or a failed start: doubling from the first, capped. */
   restartInitialMs?: number;
   restartMaxMs?: number;
+  /**
+   * Bytes one message from the server may have at most (a tool result included): beyond it the
+   * connection is dropped and restarted, so a runaway server cannot fill the bot's memory.
+   */
+  maxMessageBytes?: number;
   /** Called when the tool list changes (a new connection listed them). */
   onTools?: (tools: readonly McpTool[]) => void;
 }
@@ -97,10 +102,42 @@ export function serverRedactor(server: McpServerConfig): (text: string) => strin
   return (text) => secrets.reduce((out, secret) => out.split(secret).join('[Redacted]'), text);
 }
 
-function transportFor(server: McpServerConfig, log: Logger | undefined, redact: (text: string) => string): Transport {
+/** A response body cut off (and the request failed) once it passes `maxBytes`. */
+function boundedBody(body: ReadableStream<Uint8Array>, maxBytes: number): ReadableStream<Uint8Array> {
+  let size = 0;
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        size += chunk.byteLength;
+        if (size > maxBytes) controller.error(new Error(`the server sent more than ${maxBytes} bytes in one answer`));
+        else controller.enqueue(chunk);
+      },
+    }),
+  );
+}
+
+function transportFor(
+  server: McpServerConfig,
+  {
+    log,
+    redact,
+    maxMessageBytes,
+  }: { log: Logger | undefined; redact: (text: string) => string; maxMessageBytes: number },
+): Transport {
   if (server.transport === 'http') {
     return new StreamableHTTPClientTransport(new URL(server.url), {
       requestInit: { headers: server.headers ?? {} },
+      // Answers to calls (POST) are bounded like a stdio message; the long-lived GET stream of
+      // server notifications is left alone.
+      fetch: async (url, init) => {
+        const response = await fetch(url, init);
+        if (init?.method !== 'POST' || response.body === null) return response;
+        return new Response(boundedBody(response.body, maxMessageBytes), {
+          status: response.status,
+          statusText: response.statusText,
+          headers: response.headers,
+        });
+      },
     });
   }
   const transport = new StdioClientTransport({
@@ -110,11 +147,14 @@ function transportFor(server: McpServerConfig, log: Logger | undefined, redact: 
     ...(server.cwd === undefined ? {} : { cwd: server.cwd }),
     // Piped into our log (cut and redacted) instead of the service's own stderr.
     stderr: 'pipe',
+    // The SDK drops the connection when a message grows past this.
+    maxBufferSize: maxMessageBytes,
   });
   transport.stderr?.on('data', (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split('\n')) {
-      if (line.trim() !== '')
+      if (line.trim() !== '') {
         log?.debug({ mcpServer: server.name, stderr: redact(line.slice(0, STDERR_LINE_MAX)) }, 'mcp server stderr');
+      }
     }
   });
   return transport;
@@ -138,6 +178,7 @@ export function createMcpConnection({
   connectTimeoutMs = 10_000,
   restartInitialMs = 500,
   restartMaxMs = 60_000,
+  maxMessageBytes = 4_000_000,
   onTools,
 }: McpConnectionOptions): McpConnection {
   const redact = serverRedactor(server);
@@ -200,16 +241,21 @@ export function createMcpConnection({
       },
     );
     let settled = false;
+    // Why the transport gave up, when it said so before closing (a message too large).
+    let transportError: string | undefined;
     current.onclose = () => {
       // Only the connection in use matters; an old one closing after a restart does not.
       if (client !== current || state === 'closed') return;
       client = undefined;
       scheduleRestart(
-        settled ? 'the connection closed (the server exited or stopped answering)' : 'closed while starting',
+        settled
+          ? `the connection closed (${transportError ?? 'the server exited or stopped answering'})`
+          : 'closed while starting',
       );
     };
     current.onerror = (error) => {
       log?.debug({ mcpServer: server.name, err: redact(errorMessage(error)) }, 'mcp transport error');
+      if (/exceeded maximum size|more than \d+ bytes/.test(errorMessage(error))) transportError = errorMessage(error);
       // The SDK's HTTP client reports a response stream cut mid-call only here (it has no error
       // code for it) and leaves the call waiting; closing the client ends the call at once and
       // onclose restarts the connection.
@@ -219,7 +265,7 @@ export function createMcpConnection({
     };
     try {
       client = current;
-      await current.connect(transportFor(server, log, redact), { timeout: connectTimeoutMs });
+      await current.connect(transportFor(server, { log, redact, maxMessageBytes }), { timeout: connectTimeoutMs });
       tools = await listTools(current);
       settled = true;
       if ((state as McpServerState) === 'closed') {

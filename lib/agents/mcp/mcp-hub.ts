@@ -33,6 +33,8 @@ export interface McpHubOptions {
   connectTimeoutMs?: number;
   restartInitialMs?: number;
   restartMaxMs?: number;
+  /** Bytes one message from a server may have at most (MCP_MAX_MESSAGE_BYTES). */
+  maxMessageBytes?: number;
   /** Names the MCP tools must not take (the built-in tools). */
   reservedNames?: readonly string[];
 }
@@ -63,6 +65,7 @@ export function createMcpHub({
   connectTimeoutMs,
   restartInitialMs,
   restartMaxMs,
+  maxMessageBytes,
   reservedNames = [],
 }: McpHubOptions): McpHub {
   const entries: ServerEntry[] = [];
@@ -109,6 +112,7 @@ export function createMcpHub({
         ...(connectTimeoutMs === undefined ? {} : { connectTimeoutMs }),
         ...(restartInitialMs === undefined ? {} : { restartInitialMs }),
         ...(restartMaxMs === undefined ? {} : { restartMaxMs }),
+        ...(maxMessageBytes === undefined ? {} : { maxMessageBytes }),
         onTools: (tools) => offer(entry, tools),
       }),
       definitions: [],

@@ -96,6 +96,12 @@ function mcpFailure(server: string, error: unknown): ToolError {
     }
     return new ToolError('OTHER', `the MCP server ${server} failed: ${error.message}`, { cause: error });
   }
+  if (/more than \d+ bytes|exceeded maximum size/.test(errorMessage(error))) {
+    return new ToolError('BAD_RESPONSE', `the MCP server ${server} sent an answer larger than the bot accepts`, {
+      cause: error,
+      advice: 'Ask for less (a narrower query, fewer items), or tell the user the answer was too large.',
+    });
+  }
   return new ToolError('UNAVAILABLE', `the MCP server ${server} could not be reached: ${errorMessage(error)}`, {
     cause: error,
   });

@@ -22,6 +22,7 @@ import { createDeadLetterReply, createNoticeHandler } from './conversation/notic
 import { createReplyRouter } from './conversation/reply-routing.js';
 import { createRoomContext } from './conversation/room-context.js';
 import { createRunStops, stopButtonHandler } from './conversation/run-stops.js';
+import { SETTINGS_ACTION, settingsButtonHandler } from './conversation/settings-card.js';
 import { createTurnResolverFromConfig } from './conversation/turn-resolver-from-config.js';
 import { createTypedStop } from './conversation/typed-stop.js';
 import { createBudgetGuard } from './cost/budget-guard.js';
@@ -411,6 +412,17 @@ export async function startBot(
         stop: stopButtonHandler(runStops),
         feedback: feedbackButtonHandler({ store, bus }),
         ...approvals?.cardHandlers,
+        ...(feishuClient === undefined
+          ? {}
+          : {
+              [SETTINGS_ACTION]: settingsButtonHandler({
+                settings: chatSettings,
+                admins: chatAdmins,
+                feishuClient,
+                bus,
+                log,
+              }),
+            }),
       },
       store,
       ...(isChatAdmin === undefined ? {} : { isChatAdmin }),

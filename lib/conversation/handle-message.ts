@@ -5,6 +5,7 @@ import { appendNotices } from '../agents/tools/tool-notices.js';
 import type { ToolApprovalGate } from '../agents/tools/tool-runtime.js';
 import type { Config } from '../config.js';
 import type { BudgetGuard } from '../cost/budget-guard.js';
+import { callFeishu } from '../feishu/call-feishu.js';
 import type { ChatAdmins } from '../feishu/chat-admins.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
 import type { MessageOriginCheck, OriginCheck } from '../feishu/message-origin.js';
@@ -23,7 +24,7 @@ import { recordAnsweredBy } from './answer-feedback.js';
 import { APPROVAL_JOB_KIND, type ApprovalJobPayload, type ApprovalService, type PausedRun } from './approvals.js';
 import type { ChatSettings } from './chat-settings.js';
 import { type CommandName, runCommand } from './commands.js';
-import { runConfigCommand } from './config-command.js';
+import { parseConfigRequest, runConfigCommand } from './config-command.js';
 import { addressedToBot, decide, type NoticeKind } from './decide.js';
 import { type BotOpenId, type MessageJob, readMessageJob, startReply } from './message-job.js';
 import { createConversationPolicy, createRateLimits, type PolicyVerdict } from './policy.js';
@@ -32,6 +33,7 @@ import type { ResolvedTurn, TurnResolver } from './resolve-turn.js';
 import { formatRoom, type GroupContextMode, type RoomContext } from './room-context.js';
 import { trackRunSteps } from './run-steps.js';
 import type { RunStops, RunWatch } from './run-stops.js';
+import { settingsCard } from './settings-card.js';
 
 export interface MessageHandlerOptions {
   /** Allowlists, rate limits and the input length limit. */
@@ -332,6 +334,7 @@ export function createMessageHandler({
   }
 
   async function command(read: MessageJob, message: NormalisedMessage, name: CommandName): Promise<void> {
+    if (name === 'config' && (await replyWithSettingsCard(read, message))) return;
     const sink = await startReply(read, replySinkFor);
     const key = conversationKey(message);
     const feishuChat = read.inbound.source !== 'devtools';
@@ -370,6 +373,38 @@ export function createMessageHandler({
     });
     log.info({ traceId: read.job.job.id, command: name, key }, 'command');
     await sink.finish(text);
+  }
+
+  /**
+   * `/config` on its own in Feishu answers with the settings card (buttons for each choice);
+   * false when it does not apply (the playground, another `/config` form, no Feishu client).
+   */
+  async function replyWithSettingsCard(read: MessageJob, message: NormalisedMessage): Promise<boolean> {
+    if (chatSettings === undefined || feishuClient === undefined || read.inbound.source === 'devtools') return false;
+    if (parseConfigRequest(message.text).action !== 'show') return false;
+    const content = settingsCard({
+      chatId: message.chatId,
+      chatType: message.chatType,
+      asker: message.sender.openId,
+      effective: await chatSettings.effective(message.chatId),
+      settings: chatSettings,
+    });
+    await callFeishu(
+      bus,
+      'im.v1.message.reply',
+      () =>
+        feishuClient.im.v1.message.reply({
+          path: { message_id: message.messageId },
+          data: {
+            msg_type: 'interactive',
+            content,
+            uuid: read.job.idempotencyKey('settings-card'),
+            reply_in_thread: Boolean(message.threadId),
+          },
+        }),
+      { client: feishuClient, timeoutMs: 10_000 },
+    );
+    return true;
   }
 
   /** In `stored` mode, a group message not addressed to the bot is kept for when it is. */

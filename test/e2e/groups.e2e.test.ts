@@ -5,6 +5,7 @@ import { silentLogger } from '../../lib/log.js';
 import { buildBotMembershipEvent, buildMessageEvent, postEvent } from '../fakes/event-sender.js';
 import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
 import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
+import { pressCard } from '../support/card-press.js';
 
 /**
  * Group behaviour through the running service: signed, encrypted events into the webhook, the
@@ -400,6 +401,125 @@ describe('per-chat settings with /config, end to end', () => {
     openai.script('gpt-test', { text: 'Default model here.' });
     expect(await say(ZHANG, 'still there?')).toContain('Default model here.');
     expect(JSON.stringify(openai.requestsFor('gpt-test')[0]?.messages[0])).not.toContain('RELEASE-BOT');
+  });
+});
+
+describe('the settings card, end to end', () => {
+  const ZHANG = { openId: 'ou_zhang00000000000000000000000003', name: 'Zhang Wei' };
+  const chatId = 'oc_settings_card';
+  let feishu: FakeFeishu;
+  let openai: FakeOpenAI;
+  let bot: RunningBot;
+  let base: string;
+
+  beforeAll(async () => {
+    feishu = await startFakeFeishu();
+    openai = await startFakeOpenAI();
+    bot = await startGroupBot(feishu, openai, { CHAT_ALLOWED_MODELS: 'gpt-test,gpt-alt' });
+    base = `http://127.0.0.1:${bot.port}`;
+    for (const person of [LI_LEI, HAN_MEI, ZHANG]) feishu.seedUser(person);
+    feishu.seedChat({ chatId, ownerOpenId: LI_LEI.openId, managerOpenIds: [HAN_MEI.openId] });
+  });
+
+  afterAll(async () => {
+    await bot?.stop();
+    await openai?.close();
+    await feishu?.close();
+  });
+
+  /** The callback value of the card's button whose value matches `setting` and `to`. */
+  function button(replyId: string, setting: string, to: string): Record<string, unknown> {
+    const card = JSON.parse(feishu.message(replyId)!.content) as { body: { elements: Array<Record<string, unknown>> } };
+    for (const element of card.body.elements) {
+      const behaviors = element.behaviors as Array<{ value: Record<string, unknown> }> | undefined;
+      const value = behaviors?.[0]?.value;
+      if (value?.setting === setting && value.to === to) return value;
+    }
+    throw new Error(`no ${setting} → ${to} button on the card`);
+  }
+
+  it('answers /config with buttons; a member cannot press them, an admin can, and the card shows the new settings', async () => {
+    const event = buildMessageEvent({
+      fake: feishu,
+      token,
+      chatType: 'group',
+      chatId,
+      mentionBot: true,
+      senderOpenId: ZHANG.openId,
+      text: '/config',
+    });
+    expect((await postEvent(`${base}/webhook/event`, event, { encryptKey })).status).toBe(200);
+    const asked = event.event.message.message_id;
+    await feishu.waitFor(() => feishu.repliesTo(asked, { fromBot: true }).length > 0, {
+      timeoutMs: 10_000,
+      description: 'the settings card',
+    });
+    const [reply] = feishu.repliesTo(asked, { fromBot: true });
+    expect(reply?.msgType).toBe('interactive');
+    expect(feishu.visibleText(reply!.messageId)).toContain('context: on-demand');
+
+    // Zhang asked, but is no admin: the press changes nothing.
+    const refused = await pressCard(`${base}/webhook/card`, {
+      fake: feishu,
+      replyId: reply!.messageId,
+      value: button(reply!.messageId, 'context', 'off'),
+      encryptKey,
+      token,
+      operator: ZHANG.openId,
+      chatId,
+    });
+    expect(refused.toast?.content).toContain('owner or a group admin');
+    expect(await bot.store.chatSettingsHistory(chatId, 10)).toEqual([]);
+
+    // Han Meimei manages the group: her presses are saved as versions by her.
+    const saved = await pressCard(`${base}/webhook/card`, {
+      fake: feishu,
+      replyId: reply!.messageId,
+      value: button(reply!.messageId, 'context', 'off'),
+      encryptKey,
+      token,
+      operator: HAN_MEI.openId,
+      chatId,
+    });
+    expect(saved.toast?.content).toContain('Saved');
+    await feishu.waitFor(() => feishu.visibleText(reply!.messageId).includes('context: off'), {
+      timeoutMs: 10_000,
+      description: 'the redrawn card',
+    });
+    await pressCard(`${base}/webhook/card`, {
+      fake: feishu,
+      replyId: reply!.messageId,
+      value: button(reply!.messageId, 'model', 'gpt-alt'),
+      encryptKey,
+      token,
+      operator: HAN_MEI.openId,
+      chatId,
+    });
+    expect(
+      (await bot.store.chatSettingsHistory(chatId, 10)).map((version) => [version.changedBy, version.change]),
+    ).toEqual([
+      [HAN_MEI.openId, 'model = gpt-alt'],
+      [HAN_MEI.openId, 'context = off'],
+    ]);
+
+    // The next message uses them: the chosen model, and no room read (context off).
+    feishu.clearCalls();
+    openai.script('gpt-alt', { text: 'From the card settings.' });
+    const next = buildMessageEvent({
+      fake: feishu,
+      token,
+      chatType: 'group',
+      chatId,
+      mentionBot: true,
+      senderOpenId: ZHANG.openId,
+      text: 'hello?',
+    });
+    expect((await postEvent(`${base}/webhook/event`, next, { encryptKey })).status).toBe(200);
+    await feishu.waitFor(() => openai.requestsFor('gpt-alt').length > 0, {
+      timeoutMs: 20_000,
+      description: 'the answer',
+    });
+    expect(feishu.callsTo('im.message.list')).toHaveLength(0);
   });
 });
 

@@ -78,7 +78,15 @@ describe('write tools', () => {
       .list()
       .filter((definition) => definition.access === 'write' && !definition.withoutApproval);
     expect(writers.map((definition) => definition.name).sort()).toEqual(
-      ['addBaseRecord', 'completeTask', 'createCalendarEvent', 'createTask', 'sendMessage', 'updateBaseRecord'].sort(),
+      [
+        'addBaseRecord',
+        'completeTask',
+        'createCalendarEvent',
+        'createDocument',
+        'createTask',
+        'sendMessage',
+        'updateBaseRecord',
+      ].sort(),
     );
     const runtime = createToolRuntime({ registry, bus: createEventBus() });
     const offered = runtime.toolSet(
@@ -163,6 +171,19 @@ describe('write tools', () => {
     );
     expect(feishu.baseRecords(appToken, 'tblDeals')[0]?.fields).toEqual({ Customer: 'ACME', Amount: 1500 });
     expect(await run('addBaseRecord', { base, fields: { Nope: 'x' } })).toMatch(/Nope|1254045/);
+  });
+
+  it('createDocument creates a document the asker owns, with the approved content, filled once', async () => {
+    const input = { title: 'Launch notes', content: '# Launch\n\n- pricing page\n- press release\n\nShip on Friday.' };
+    expect(summary('createDocument', input)?.fields[0]).toEqual({ label: 'Title', value: 'Launch notes' });
+    expect(await run('createDocument', input)).toMatch(
+      /Created the document "Launch notes" \(4 blocks\): https:\/\/feishu\.cn\/docx\/Doxcn/,
+    );
+    const [document] = feishu.createdDocuments();
+    expect(document).toMatchObject({ title: 'Launch notes', owner: ALICE });
+    expect(document?.text).toContain('Launch\npricing page\npress release\nShip on Friday.');
+    const read = await run('readDocument', { document: document?.documentId ?? '' });
+    expect(read).toContain('- pricing page');
   });
 
   it('sendMessage posts the approved text into the other chat, once', async () => {

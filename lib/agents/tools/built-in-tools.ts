@@ -1,6 +1,7 @@
 import { currentTimeTool } from './current-time.js';
 import { completeTaskTool } from './feishu/complete-task.js';
 import { createCalendarEventTool } from './feishu/create-calendar-event.js';
+import { createDocumentTool } from './feishu/create-document.js';
 import { createTaskTool } from './feishu/create-task.js';
 import { findCommonSlotTool } from './feishu/find-common-slot.js';
 import { findUserTool } from './feishu/find-user.js';
@@ -52,6 +53,7 @@ export const BUILT_IN_TOOLS: readonly AnyToolDefinition[] = [
   createTaskTool,
   completeTaskTool,
   createCalendarEventTool,
+  createDocumentTool,
   addBaseRecordTool,
   updateBaseRecordTool,
   sendMessageTool,

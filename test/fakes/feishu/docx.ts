@@ -15,10 +15,14 @@ declare module './core.js' {
   interface FeishuApis {
     'docx.documentBlock.list': true;
     'docx.document.rawContent': true;
+    'docx.document.create': true;
+    'docx.documentBlockChildren.create': true;
   }
   interface FakeFeishu {
     /** Stores a document built from simple parts; returns its id. */
     seedDocument(document: SeedDocument): string;
+    /** Documents created through the API: id, title, owner (user or app) and plain text. */
+    createdDocuments(): Array<{ documentId: string; title: string; owner: string; text: string }>;
   }
 }
 
@@ -45,6 +49,10 @@ export const DOCX_CODES = {
   docNotFound: 1770002,
   /** Documented: the caller has no permission on the document ("forBidden"). */
   docForbidden: 1770032,
+  /** The fake's pick for an unknown parent block. */
+  docBlockNotFound: 1770003,
+  /** The fake's pick for a malformed request (docs: invalid param). */
+  docInvalidParam: 1770001,
 } as const;
 
 type Block = Record<string, unknown> & { block_id: string; block_type: number; parent_id: string; children?: string[] };
@@ -138,11 +146,69 @@ function plainText(blocks: readonly Block[]): string {
 export const docxArea = defineFeishuArea({
   name: 'docx',
   codes: DOCX_CODES,
-  install(core): Pick<FakeFeishu, 'seedDocument'> {
+  install(core): Pick<FakeFeishu, 'seedDocument' | 'createdDocuments'> {
     const documents = new Map<string, Block[]>();
-    core.onReset(() => documents.clear());
+    const created = new Map<string, { title: string; owner: string }>();
+    const childTokens = new Map<string, string[]>();
+    core.onReset(() => {
+      documents.clear();
+      created.clear();
+      childTokens.clear();
+    });
     const find = (id: string | undefined) => (id === undefined ? undefined : documents.get(id));
     const notFound = () => fail(DOCX_CODES.docNotFound, 'not found', 404);
+
+    // POST /open-apis/docx/v1/documents ({ title, folder_token? }): an empty document owned by
+    // the caller. POST …/documents/:document_id/blocks/:block_id/children ({ children, index? },
+    // `client_token` making a repeat answer the first children): blocks appended under a block.
+    core.route({
+      api: 'docx.document.create',
+      method: 'POST',
+      path: '/open-apis/docx/v1/documents',
+      handle({ body, caller }) {
+        const title = typeof body.title === 'string' ? body.title : '';
+        const documentId = `Doxcn${hex(10)}`;
+        documents.set(documentId, buildBlocks(documentId, { title, parts: [] }));
+        created.set(documentId, { title, owner: caller.kind === 'user' ? caller.openId : core.appId });
+        return ok({ document: { document_id: documentId, revision_id: 1, title } });
+      },
+    });
+    core.route({
+      api: 'docx.documentBlockChildren.create',
+      method: 'POST',
+      path: '/open-apis/docx/v1/documents/:document_id/blocks/:block_id/children',
+      handle({ params, query, body }) {
+        const blocks = find(params.document_id);
+        if (blocks === undefined) return notFound();
+        const parent = blocks.find((block) => block.block_id === params.block_id);
+        if (parent === undefined) return fail(DOCX_CODES.docBlockNotFound, 'block not found');
+        const key = query.client_token === undefined ? undefined : `${params.document_id}:${query.client_token}`;
+        const earlier = key === undefined ? undefined : childTokens.get(key);
+        if (earlier !== undefined) {
+          return ok({
+            children: blocks.filter((block) => earlier.includes(block.block_id)),
+            client_token: query.client_token,
+          });
+        }
+        const given = Array.isArray(body.children) ? (body.children as Array<Record<string, unknown>>) : [];
+        if (given.length === 0 || given.length > 50)
+          return fail(DOCX_CODES.docInvalidParam, 'children: 1 to 50 blocks');
+        const added: Block[] = given.map((child) => ({
+          ...child,
+          block_id: `doxcn${hex(10)}`,
+          block_type: Number(child.block_type),
+          parent_id: parent.block_id,
+        }));
+        blocks.push(...added);
+        parent.children = [...(parent.children ?? []), ...added.map((block) => block.block_id)];
+        if (key !== undefined)
+          childTokens.set(
+            key,
+            added.map((block) => block.block_id),
+          );
+        return ok({ children: added, document_revision_id: 2, client_token: query.client_token ?? '' });
+      },
+    });
 
     core.route({
       api: 'docx.documentBlock.list',
@@ -164,6 +230,13 @@ export const docxArea = defineFeishuArea({
       },
     });
     return {
+      createdDocuments: () =>
+        [...created.entries()].map(([documentId, { title, owner }]) => ({
+          documentId,
+          title,
+          owner,
+          text: plainText(documents.get(documentId) ?? []),
+        })),
       seedDocument(document) {
         const documentId = document.documentId ?? `Doxcn${hex(10)}`;
         documents.set(documentId, buildBlocks(documentId, document));

@@ -512,7 +512,13 @@ export async function startBot(
   if (approvals && handlers.answer) handlers[APPROVAL_JOB_KIND] = handlers.answer;
   const messageDeadLetter = createDeadLetterReply({ botOpenId, replySinkFor });
   const proactiveDeadLetter = feishuClient
-    ? createProactiveDeadLetter({ feishuClient, bus, log, cardUpdatesPerSecond: config.reply.cardUpdatesPerSecond })
+    ? createProactiveDeadLetter({
+        feishuClient,
+        bus,
+        log,
+        chatSettings,
+        cardUpdatesPerSecond: config.reply.cardUpdatesPerSecond,
+      })
     : undefined;
   const leaseOwner = `${config.instanceId}#${randomUUID().slice(0, 8)}`;
   if (!('answer' in handlers)) log.warn('no answer handler wired: messages are stored but not answered yet');

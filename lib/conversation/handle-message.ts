@@ -349,11 +349,12 @@ export function createMessageHandler({
       ...(schedules === undefined || !feishuChat
         ? {}
         : {
-            schedules: (command, args) =>
+            schedules: async (command, args) =>
               runScheduleCommand(command, args, {
                 service: schedules,
                 target: proactiveTargetOf(message),
                 userId: message.sender.openId,
+                language: (await chatSettings?.effective(message.chatId))?.language,
               }),
           }),
       ...(chatSettings === undefined

@@ -12,6 +12,9 @@ import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
 import type { HistoryMessage, Store } from '../store/store.js';
 import { type ProactivePayload, proactivePayload } from './proactive-job.js';
+import { languageFor } from './schedule-language.js';
+import { type ScheduleTexts, scheduleTexts } from './schedule-texts.js';
+import { formatInZone } from './schedule-time.js';
 
 export interface ProactiveHandlerOptions {
   feishuClient: FeishuClient;
@@ -39,10 +42,6 @@ export class ProactivePayloadError extends Error {
   }
 }
 
-const GIVEN_UP_NOTICE = 'Sorry, I could not finish this scheduled post.';
-const NO_AGENT_NOTICE = 'A scheduled task came due, but no model is configured to run it.';
-const INTERRUPTED_NOTICE = 'I was interrupted by a restart and will pick this up again in a moment.';
-
 /**
  * The handler of `proactive` jobs: what a due schedule or a notification posts into a chat. A
  * reminder and a message are posted as a card with the text; a run asks the manager agent and
@@ -62,7 +61,7 @@ const INTERRUPTED_NOTICE = 'I was interrupted by a restart and will pick this up
  * onDeadLetter: (job, error) => (job.job.kind === PROACTIVE_JOB_KIND ? proactiveDeadLetter(job) : messageDeadLetter(job, error)),
  */
 export function createProactiveDeadLetter(
-  options: Pick<ProactiveHandlerOptions, 'feishuClient' | 'bus' | 'log' | 'cardUpdatesPerSecond'>,
+  options: Pick<ProactiveHandlerOptions, 'feishuClient' | 'bus' | 'log' | 'cardUpdatesPerSecond' | 'chatSettings'>,
 ): (job: JobContext) => Promise<void> {
   return async (job) => {
     const { checkpoint } = job.job;
@@ -71,7 +70,17 @@ export function createProactiveDeadLetter(
     if (!parsed.success) return;
     const sink = proactiveSink(options, job, parsed.data);
     await sink.start();
-    await sink.fail('', GIVEN_UP_NOTICE);
+    await sink.fail(
+      '',
+      scheduleTexts(
+        languageFor(
+          options.chatSettings === undefined
+            ? undefined
+            : (await options.chatSettings.effective(parsed.data.target.chatId)).language,
+          parsed.data.text,
+        ),
+      ).givenUp,
+    );
   };
 }
 
@@ -112,7 +121,7 @@ export function createProactiveHandler({
   const sinkFor = (job: JobContext, payload: ProactivePayload) =>
     proactiveSink({ feishuClient, bus, log, cardUpdatesPerSecond }, job, payload);
 
-  async function run(job: JobContext, payload: ProactivePayload, sink: ReplySink): Promise<void> {
+  async function run(job: JobContext, payload: ProactivePayload, sink: ReplySink, say: ScheduleTexts): Promise<void> {
     const { signal } = job;
     const { chatId, chatType, threadId, rootMessageId } = payload.target;
     const refusal = await budget?.check({ chatId, userId: payload.requestedBy ?? '' });
@@ -122,7 +131,7 @@ export function createProactiveHandler({
       return;
     }
     if (managerAgent === undefined) {
-      await sink.finish(NO_AGENT_NOTICE);
+      await sink.finish(say.noAgent);
       return;
     }
     const settings = chatSettings === undefined ? undefined : await chatSettings.effective(chatId);
@@ -157,14 +166,14 @@ export function createProactiveHandler({
     });
     if (answer.outcome === 'aborted' || signal.aborted) {
       if (signal.reason !== 'lease-lost') {
-        await sink.fail(answer.text, INTERRUPTED_NOTICE).catch((error: unknown) => {
+        await sink.fail(answer.text, say.interrupted).catch((error: unknown) => {
           log.warn({ traceId: job.job.id, err: error }, 'could not close the reply after an interruption');
         });
       }
       throw new JobAbortedError(signal.reason);
     }
     if (answer.outcome === 'success') await sink.finish(answer.text);
-    else await sink.fail(answer.text, answer.notice ?? 'Something went wrong. Please try again.');
+    else await sink.fail(answer.text, answer.notice ?? say.failed);
     if (store === undefined || answer.text.trim() === '') return;
     const at = now();
     const turns: HistoryMessage[] = [
@@ -203,7 +212,15 @@ export function createProactiveHandler({
     });
     const sink = sinkFor(job, payload);
     await sink.start();
-    if (payload.action === 'run') return run(job, payload, sink);
-    await sink.finish(payload.action === 'remind' ? `⏰ **Reminder**\n\n${payload.text}` : payload.text);
+    const language =
+      chatSettings === undefined ? undefined : (await chatSettings.effective(payload.target.chatId)).language;
+    const say = scheduleTexts(languageFor(language, payload.text));
+    if (payload.missed !== undefined) {
+      const due = payload.dueAt === undefined ? '?' : formatInZone(payload.dueAt, payload.timeZone ?? 'UTC');
+      await sink.finish(say.missedNote(payload.action, due, Math.round(payload.missed.lateMs / 60_000), payload.text));
+      return;
+    }
+    if (payload.action === 'run') return run(job, payload, sink, say);
+    await sink.finish(payload.action === 'remind' ? say.reminderCard(payload.text) : payload.text);
   };
 }

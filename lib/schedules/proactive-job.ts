@@ -34,6 +34,8 @@ export const proactivePayload = z.strictObject({
   /** The due time a schedule's run is for. */
   dueAt: z.number().int().optional(),
   timeZone: z.string().max(64).optional(),
+  /** Set when the due time was missed by too much: a short note is posted instead of the work. */
+  missed: z.strictObject({ lateMs: z.number().int().min(0) }).optional(),
   /** A notification's request digest: a replayed idempotency key must come with the same request. */
   requestHash: z.string().max(64).optional(),
 });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseRemind } from './schedule-commands.js';
+import { openStore } from '../store/open-store.js';
+import { parseRemind, runScheduleCommand } from './schedule-commands.js';
+import { createScheduleService } from './schedule-service.js';
 
 // Monday 7 December 2026, 20:00 UTC: already Tuesday 8 December 04:00 in Shanghai.
 const now = Date.UTC(2026, 11, 7, 20);
@@ -40,5 +42,36 @@ describe('parseRemind', () => {
     expect(parseRemind('', shanghai)).toBeUndefined();
     expect(() => parseRemind('every day 25:00 x', shanghai)).toThrow(/not a time of day/);
     expect(() => parseRemind('2026-02-30 09:00 x', shanghai)).toThrow(/not a real date/);
+  });
+});
+
+describe('runScheduleCommand', () => {
+  it('answers in the chat’s language, else in the language the person wrote in, with refusals worded too', async () => {
+    const store = await openStore('sqlite::memory:');
+    try {
+      const service = createScheduleService({
+        store,
+        defaultTimeZone: 'Asia/Shanghai',
+        maxPerChat: 1,
+        minIntervalMs: 900_000,
+        now: () => now,
+      });
+      const context = { service, target: { chatId: 'oc_zh', chatType: 'group' as const }, userId: 'ou_a' };
+      expect(await runScheduleCommand('remind', '明天 09:30 交周报', context)).toMatch(
+        /^⏰ 提醒已设置：下次 2026-12-09 09:30/,
+      );
+      expect(await runScheduleCommand('remind', 'tomorrow 9:00 more', context)).toMatch(/already has 1 schedules/);
+      expect(await runScheduleCommand('remind', 'tomorrow 9:00 more', { ...context, language: 'zh' })).toBe(
+        '本群的定时任务已达上限，请先取消一个（/schedules）。',
+      );
+      expect(await runScheduleCommand('schedules', '', { ...context, language: 'en' })).toMatch(
+        /^\*\*Schedules in this chat\*\* \(1\)/,
+      );
+      expect(await runScheduleCommand('schedules', '', { ...context, language: 'zh' })).toMatch(
+        /^\*\*本群的定时任务\*\*（1）/,
+      );
+    } finally {
+      await store.close();
+    }
   });
 });

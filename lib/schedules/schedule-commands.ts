@@ -1,20 +1,11 @@
+import type { ChatLanguage } from '../conversation/chat-settings.js';
 import type { ProactiveTarget } from './proactive-job.js';
-import { type ScheduleService, ScheduleServiceError, type ScheduleView } from './schedule-service.js';
+import { languageFor } from './schedule-language.js';
+import { type ScheduleService, ScheduleServiceError } from './schedule-service.js';
+import { scheduleTexts } from './schedule-texts.js';
 import { localDate, localTimeToInstant, ScheduleTimeError } from './schedule-time.js';
 
 export type ScheduleCommandName = 'remind' | 'schedules';
-
-export const REMIND_USAGE = [
-  '**Set a reminder**',
-  '- `/remind in 30m Stand-up` (m, h or d)',
-  '- `/remind tomorrow 9:00 Send the report` (also `today`)',
-  '- `/remind 2026-12-08 09:00 Release review`',
-  '- `/remind every monday 10:00 Plan the week` (`every day`, `every weekday`, a weekday)',
-  '- `/remind cron 0 10 * * 1 Plan the week` (five cron fields)',
-  '',
-  'Times are in this chat’s time zone (`/schedules timezone Asia/Shanghai` sets it). `/schedules` lists them,',
-  '`/schedules cancel <id>` cancels one. You can also just ask me, e.g. “every Monday 10:00 summarize this chat’s week”.',
-].join('\n');
 
 const WEEKDAYS: Record<string, number> = {
   sun: 0,
@@ -75,13 +66,16 @@ export interface ScheduleCommandContext {
   service: ScheduleService;
   target: ProactiveTarget;
   userId?: string | undefined;
+  /** The chat's language setting; `auto` or absent: the language the person wrote in. */
+  language?: ChatLanguage | undefined;
   /** Default: the service's clock. */
   now?: number;
 }
 
 /**
- * Runs `/remind …` or `/schedules [cancel <id> | timezone <zone>]` and returns the reply text.
- * Mistakes (a time in the past, an unknown zone, the chat's limit) are answered, never thrown.
+ * Runs `/remind …` or `/schedules [cancel <id> | timezone <zone>]` and returns the reply text, in
+ * the chat's language (or the person's, when the chat leaves it to them). Mistakes (a time in the
+ * past, an unknown zone, the chat's limit) are answered, never thrown.
  *
  * @example
  * await runScheduleCommand('remind', 'tomorrow 9:00 send the report', { service, target, now: Date.now() });
@@ -89,14 +83,14 @@ export interface ScheduleCommandContext {
 export async function runScheduleCommand(
   name: ScheduleCommandName,
   args: string,
-  { service, target, userId, now = service.now() }: ScheduleCommandContext,
+  { service, target, userId, language, now = service.now() }: ScheduleCommandContext,
 ): Promise<string> {
+  const say = scheduleTexts(languageFor(language, args));
   try {
     if (name === 'remind') {
       const timeZone = await service.timeZoneOf(target.chatId);
       const parsed = parseRemind(args, { now, timeZone });
-      if (parsed === undefined)
-        return args.trim() === '' ? REMIND_USAGE : `I could not read that time.\n\n${REMIND_USAGE}`;
+      if (parsed === undefined) return args.trim() === '' ? say.usage : say.unreadableTime;
       const created = await service.create({
         target,
         when: parsed.when,
@@ -104,48 +98,31 @@ export async function runScheduleCommand(
         text: parsed.text,
         createdBy: userId,
       });
-      return [
-        `⏰ Reminder set: ${created.repeat === 'once' ? '' : `repeats \`${created.repeat}\`, `}next ${created.next}.`,
-        `> ${created.text}`,
-        '',
-        `Cancel it with \`/schedules cancel ${created.id}\`.`,
-      ].join('\n');
+      return say.reminderSet(created);
     }
     const [sub = '', ...rest] = args.trim().split(/\s+/);
     const value = rest.join(' ');
     switch (sub.toLowerCase()) {
       case '':
-      case 'list':
-        return listText(await service.list(target.chatId), await service.timeZoneOf(target.chatId));
+      case 'list': {
+        const schedules = await service.list(target.chatId);
+        return schedules.length === 0 ? say.noSchedules(await service.timeZoneOf(target.chatId)) : say.list(schedules);
+      }
       case 'cancel':
-        if (value === '') return 'Which one? `/schedules cancel <id>` (the ids are in `/schedules`).';
-        return (await service.cancel(target.chatId, value))
-          ? `Cancelled schedule \`${value}\`.`
-          : `This chat has no schedule \`${value}\`. \`/schedules\` lists them.`;
+        if (value === '') return say.whichOne;
+        return (await service.cancel(target.chatId, value)) ? say.cancelled(value) : say.noSuchSchedule(value);
       case 'timezone':
       case 'tz':
-        if (value === '') return `This chat’s time zone is ${await service.timeZoneOf(target.chatId)}.`;
+        if (value === '') return say.timeZoneIs(await service.timeZoneOf(target.chatId));
         await service.setTimeZone(target.chatId, value);
-        return `This chat’s time zone is now ${value}; new schedules use it.`;
+        return say.timeZoneSet(value);
       default:
-        return 'Use `/schedules`, `/schedules cancel <id>` or `/schedules timezone <zone>`.';
+        return say.schedulesUsage;
     }
   } catch (error) {
-    if (ScheduleTimeError.isInstance(error) || error instanceof ScheduleServiceError) return error.message;
+    if (ScheduleTimeError.isInstance(error) || error instanceof ScheduleServiceError) {
+      return say.refusal(error.code, error.message);
+    }
     throw error;
   }
-}
-
-function listText(schedules: readonly ScheduleView[], timeZone: string): string {
-  if (schedules.length === 0) return `No schedules in this chat. \`/remind\` sets one (time zone ${timeZone}).`;
-  const lines = [`**Schedules in this chat** (${schedules.length})`];
-  for (const each of schedules) {
-    const what = each.action === 'run' ? 'task' : 'reminder';
-    const repeat = each.repeat === 'once' ? 'once' : `\`${each.repeat}\``;
-    const last = each.lastRun === undefined ? '' : ` (last: ${each.lastRun})`;
-    const text = each.text.replace(/\n/g, ' ').slice(0, 120);
-    lines.push(`- \`${each.id}\` ${what}, ${repeat}, next ${each.next}${last}: ${text}`);
-  }
-  lines.push('', 'Cancel one with `/schedules cancel <id>`.');
-  return lines.join('\n');
 }

@@ -161,9 +161,9 @@ describe('scheduler (fake clock, real SQLite store)', () => {
     const [note, ...others] = await proactiveJobs();
     expect(others).toEqual([]);
     const payload = note?.payload as ProactivePayload;
-    expect(payload.action).toBe('message');
-    expect(payload.text).toMatch(/^Skipped a reminder that was due at 2026-03-21 09:00 \(Europe\/Berlin\)/);
-    expect(payload.text).toContain('> Stand-up');
+    // Posted as a short note saying it was missed, not as the reminder itself.
+    expect(payload).toMatchObject({ action: 'remind', text: 'Stand-up', dueAt: Date.UTC(2026, 2, 21, 8) });
+    expect(payload.missed).toEqual({ lateMs: clock.now() - Date.UTC(2026, 2, 21, 8) });
     const stored = await store.getSchedule(created.id);
     expect(stored?.runs).toEqual([
       { dueAt: Date.UTC(2026, 2, 21, 8), at: clock.now(), outcome: 'skipped', jobId: note?.id },
@@ -180,7 +180,9 @@ describe('scheduler (fake clock, real SQLite store)', () => {
     await service.create({ target, when: { at: clock.now() + MINUTE }, action: 'remind', text: 'Tea' });
     clock.advance(MINUTE + HOUR - 1);
     expect(await ticker.tick()).toBe(1);
-    expect((await proactiveJobs())[0]?.payload).toMatchObject({ action: 'remind', text: 'Tea' });
+    const [late] = await proactiveJobs();
+    expect(late?.payload).toMatchObject({ action: 'remind', text: 'Tea' });
+    expect(late?.payload).not.toHaveProperty('missed');
   });
 
   it('never runs a cancelled schedule', async () => {

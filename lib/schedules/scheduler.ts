@@ -5,7 +5,7 @@ import type { Schedule, ScheduleRun, Store } from '../store/store.js';
 import { errorMessage } from '../util/error-message.js';
 import { type ProactivePayload, proactiveJob } from './proactive-job.js';
 import { type SchedulePayload, schedulePayload } from './schedule-payload.js';
-import { formatInZone, nextRunAfter } from './schedule-time.js';
+import { nextRunAfter } from './schedule-time.js';
 
 export interface SchedulerOptions {
   store: Store;
@@ -172,13 +172,5 @@ function runOf(schedule: Schedule, payload: SchedulePayload): ProactivePayload {
 }
 
 function skipNote(schedule: Schedule, payload: SchedulePayload, lateMs: number): ProactivePayload {
-  const minutes = Math.round(lateMs / 60_000);
-  const what = payload.action === 'remind' ? 'reminder' : 'scheduled task';
-  const text = [
-    `Skipped a ${what} that was due at ${formatInZone(schedule.nextRunAt, payload.timeZone)}:`,
-    `I was not running then, and ${minutes} minutes late is too late to be useful.`,
-    '',
-    `> ${payload.text.replace(/\n/g, ' ').slice(0, 300)}`,
-  ].join('\n');
-  return { ...runOf(schedule, payload), action: 'message', text };
+  return { ...runOf(schedule, payload), missed: { lateMs } };
 }

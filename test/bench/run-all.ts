@@ -65,6 +65,13 @@ const known: readonly Bench[] = [
     timeoutMs: 10 * 60_000,
   },
   {
+    label: '(b) card controls: Stop → "Stopped", first token → first text on the card',
+    file: 'card-controls.bench.ts',
+    args: ['40'],
+    quickArgs: ['8'],
+    timeoutMs: 10 * 60_000,
+  },
+  {
     label: '(c) health monitor cost per tracked call',
     file: 'health-monitor.bench.ts',
     args: ['5000000'],

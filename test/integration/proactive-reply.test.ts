@@ -57,6 +57,30 @@ describe('proactive posts with the real streaming card sink', () => {
     expect(fake.visibleText(post?.messageId ?? '')).toContain('Release review at 15:00');
   });
 
+  it('writes in the language of the text when the chat leaves it open: a Chinese reminder, an English missed note', async () => {
+    const chinese: ProactivePayload = { ...payload, text: '下午三点发布评审' };
+    await createProactiveHandler({ feishuClient: client, bus, log })(
+      jobAttempts({ id: 'schedule-zh', lane: `chat:${chatId}`, payload: chinese, keyPrefix: 'zh' }).context(1),
+    );
+    const missed: ProactivePayload = {
+      ...payload,
+      dueAt: Date.UTC(2026, 11, 7, 1),
+      timeZone: 'Asia/Shanghai',
+      missed: { lateMs: 125 * 60_000 },
+    };
+    await createProactiveHandler({ feishuClient: client, bus, log })(
+      jobAttempts({ id: 'schedule-missed', lane: `chat:${chatId}`, payload: missed, keyPrefix: 'missed' }).context(1),
+    );
+    const [reminder, note] = fake.messages({ chatId, fromBot: true });
+    expect(fake.visibleText(reminder?.messageId ?? '')).toContain('⏰ **提醒**');
+    expect(fake.visibleText(reminder?.messageId ?? '')).toContain('下午三点发布评审');
+    const noteText = fake.visibleText(note?.messageId ?? '');
+    expect(noteText).toContain('Skipped a reminder that was due at 2026-12-07 09:00 (Asia/Shanghai)');
+    expect(noteText).toContain('125 minutes late');
+    expect(noteText).toContain('> Release review at 15:00');
+    expect(noteText).not.toContain('⏰');
+  });
+
   it('after a restart mid-post, the next attempt finishes the same card instead of posting a second', async () => {
     const attempts = attemptsOf('schedule-b');
     await dyingHolder(attempts);

@@ -1,0 +1,109 @@
+/**
+ * The devtools Chats tab in real headless Chromium against the running bot: an operator sees a
+ * chat's settings (set in Feishu with /config), edits them in the form, and the next Feishu
+ * message is answered with them.
+ */
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningBot } from '../../lib/bot.js';
+import { buildMessageEvent, postEvent } from '../fakes/event-sender.js';
+import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
+import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
+import {
+  DEVTOOLS_BOT_ENCRYPT_KEY as encryptKey,
+  startDevtoolsBot,
+  DEVTOOLS_BOT_VERIFICATION_TOKEN as token,
+} from '../support/devtools-bot.js';
+import { CHROMIUM_PATH, requireChromium } from '../support/requirements.js';
+
+const STEP_TIMEOUT_MS = 20_000;
+const OWNER = { openId: 'ou_owner0000000000000000000000000a', name: 'Wang Fang' };
+const CHAT = 'oc_devtools_chats_tab';
+
+describe.skipIf(!requireChromium())('devtools Chats tab in headless Chromium', { timeout: 90_000 }, () => {
+  let browser: Browser;
+  let feishu: FakeFeishu;
+  let openai: FakeOpenAI;
+  let bot: RunningBot;
+  let base: string;
+
+  beforeAll(async () => {
+    feishu = await startFakeFeishu();
+    openai = await startFakeOpenAI();
+    ({ bot, base } = await startDevtoolsBot({ openai, feishu, env: { CHAT_ALLOWED_MODELS: 'gpt-test,gpt-alt' } }));
+    browser = await chromium.launch({
+      executablePath: CHROMIUM_PATH,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu'],
+    });
+    feishu.seedUser(OWNER);
+    feishu.seedChat({ chatId: CHAT, name: 'Release team', ownerOpenId: OWNER.openId });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await bot?.stop();
+    await openai?.close();
+    await feishu?.close();
+  });
+
+  async function mention(text: string) {
+    const event = buildMessageEvent({
+      fake: feishu,
+      token,
+      chatType: 'group',
+      chatId: CHAT,
+      mentionBot: true,
+      senderOpenId: OWNER.openId,
+      text,
+    });
+    expect((await postEvent(`${base}/webhook/event`, event, { encryptKey })).status).toBe(200);
+    return event.event.message.message_id;
+  }
+
+  it('shows a chat set in Feishu, saves an edit as a new version by devtools, and the next message uses it', async () => {
+    const asked = await mention('/config persona Speak like a pirate.');
+    await feishu.waitFor(() => feishu.repliesTo(asked, { fromBot: true }).length > 0, { timeoutMs: STEP_TIMEOUT_MS });
+
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text());
+    });
+    expect((await page.goto(`${base}/devtools`))?.status()).toBe(200);
+    await page.locator('.tab[data-tab="chats"]').click();
+    const row = page.locator(`[data-testid="chat-row"][data-chat-id="${CHAT}"]`);
+    await row.waitFor({ timeout: STEP_TIMEOUT_MS });
+    // Who changed it, by name.
+    expect(await row.textContent()).toContain('Wang Fang');
+    await row.click();
+    const persona = page.getByTestId('chat-persona');
+    await persona.waitFor({ timeout: STEP_TIMEOUT_MS });
+    expect(await persona.inputValue()).toBe('Speak like a pirate.');
+
+    await page.getByTestId('chat-model').selectOption('gpt-alt');
+    await page.locator('[data-testid="chat-tools"] input[value="readDocument"]').uncheck();
+    await page.getByTestId('chat-save').click();
+    await page.locator('[data-testid="chat-history"] li').nth(1).waitFor({ timeout: STEP_TIMEOUT_MS });
+    expect(await page.getByTestId('chat-history').textContent()).toContain('changed model, tools');
+
+    const [newest] = await bot.store.chatSettingsHistory(CHAT, 1);
+    expect(newest).toMatchObject({
+      version: 2,
+      changedBy: 'devtools',
+      settings: { persona: 'Speak like a pirate.', model: 'gpt-alt', toolsOff: ['readDocument'] },
+    });
+
+    openai.script('gpt-alt', { text: 'Arr, ready.' });
+    await mention('ready?');
+    await feishu.waitFor(() => openai.requestsFor('gpt-alt').length > 0, { timeoutMs: STEP_TIMEOUT_MS });
+    const request = openai.requestsFor('gpt-alt')[0];
+    expect(JSON.stringify(request?.messages[0])).toContain('Speak like a pirate.');
+    const tools = (request?.tools ?? []).map((each) => (each as { function?: { name?: string } }).function?.name);
+    expect(tools).not.toContain('readDocument');
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+});

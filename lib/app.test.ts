@@ -20,6 +20,14 @@ describe('createApp', () => {
     expect(await response.json()).toMatchObject({ error: 'payload_too_large' });
   });
 
+  it('tells onPayloadTooLarge the path of each body refused for its size', async () => {
+    const paths: string[] = [];
+    const app = createApp({ log: silentLogger(), bodyLimitBytes: 16, onPayloadTooLarge: (path) => paths.push(path) });
+    await app.request('/webhook/event', { method: 'POST', body: 'x'.repeat(64) });
+    await app.request('/webhook/event', { method: 'POST', body: 'x'.repeat(8) });
+    expect(paths).toEqual(['/webhook/event']);
+  });
+
   it('passes a body within the limit', async () => {
     const response = await appWithEcho(1024).request('/echo', { method: 'POST', body: 'x'.repeat(512) });
     expect(response.status).toBe(200);

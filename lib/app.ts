@@ -44,6 +44,8 @@ export interface AppOptions {
   bodyLimitBytes?: number;
   /** Feature routes (health, webhook, devtools, metrics) mounted in order. */
   routes?: readonly RouteModule[];
+  /** Told the path of every body refused for its size (413), so webhook floods are counted too. */
+  onPayloadTooLarge?: (path: string) => void;
 }
 
 /**
@@ -54,7 +56,7 @@ export interface AppOptions {
  * const app = createApp({ log, routes: [{ path: '/', app: healthRoutes(...) }] });
  * const response = await app.request('/health/live');
  */
-export function createApp({ log, bodyLimitBytes = 1024 * 1024, routes = [] }: AppOptions): Hono {
+export function createApp({ log, bodyLimitBytes = 1024 * 1024, routes = [], onPayloadTooLarge }: AppOptions): Hono {
   const app = new Hono();
   app.use(responseHeaders({ headers: MACHINE_HEADERS }));
   const browserOnly = Object.fromEntries(
@@ -68,7 +70,10 @@ export function createApp({ log, bodyLimitBytes = 1024 * 1024, routes = [] }: Ap
   app.use(
     bodyLimit({
       maxSize: bodyLimitBytes,
-      onError: (c) => c.json({ error: 'payload_too_large', message: `Body exceeds ${bodyLimitBytes} bytes` }, 413),
+      onError: (c) => {
+        onPayloadTooLarge?.(c.req.path);
+        return c.json({ error: 'payload_too_large', message: `Body exceeds ${bodyLimitBytes} bytes` }, 413);
+      },
     }),
   );
   for (const route of routes) app.route(route.path, route.app);

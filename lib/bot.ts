@@ -652,7 +652,17 @@ export async function startBot(
     });
   }
 
-  const app = createApp({ log, bodyLimitBytes: config.feishu.bodyLimitBytes, routes });
+  const app = createApp({
+    log,
+    bodyLimitBytes: config.feishu.bodyLimitBytes,
+    routes,
+    // Counted like every other webhook rejection (never logged: a flood of them must not fill the disk).
+    onPayloadTooLarge: (path) => {
+      if (path.startsWith('/webhook/')) {
+        bus.emit({ type: 'event.rejected', source: 'webhook', status: 413, reason: 'PAYLOAD_TOO_LARGE' });
+      }
+    },
+  });
 
   const { server, address } = await listen({
     fetch: app.fetch,

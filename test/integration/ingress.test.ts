@@ -105,6 +105,14 @@ describe('ingress over real HTTP: exactly one reply per message', () => {
     const huge = buildMessageEvent({ fake, chatType: 'p2p', text: 'x'.repeat(2 * 1024 * 1024), token });
     statuses.push((await fetch(webhookUrl, eventRequest(huge, { encryptKey }))).status);
     expect(statuses).toEqual([401, 401, 401, 401, 400, 400, 401, 413]);
+    // Every rejection is counted by status and reason, the oversized body included.
+    const metrics = await (await fetch(webhookUrl.replace('/webhook/event', '/metrics'))).text();
+    expect(metrics).toMatch(
+      /feishu_bot_events_rejected_total\{source="webhook",status="413",reason="PAYLOAD_TOO_LARGE"[^}]*\} 1/,
+    );
+    expect(metrics).toMatch(
+      /feishu_bot_events_rejected_total\{source="webhook",status="401",reason="SIGNATURE_INVALID"[^}]*\} [1-9]/,
+    );
     const after = await bot.store.countJobs();
     expect(after).toEqual(before);
     // Still serving: the untampered event goes through and is answered.

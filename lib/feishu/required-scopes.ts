@@ -73,6 +73,12 @@ export function requiredScopes(config: Pick<Config, 'feishu'>): ScopeRequirement
       level: 'optional',
       on,
     },
+    {
+      feature: 'check group owners and admins (/config, the settings card, card buttons)',
+      anyOf: ['im:chat:readonly', 'im:chat'],
+      level: 'optional',
+      on,
+    },
     ...toolScopes(on),
   ];
 }

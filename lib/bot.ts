@@ -538,8 +538,13 @@ export async function startBot(
     leaseMs: config.inbox.leaseMs,
     maxAttempts: config.inbox.maxAttempts,
     // A message given up on must not leave its card streaming half an answer forever.
-    onDeadLetter: (job) =>
-      job.job.kind === PROACTIVE_JOB_KIND && proactiveDeadLetter ? proactiveDeadLetter(job) : messageDeadLetter(job),
+    onDeadLetter: async (job) => {
+      // A job given up on will not retry: its cached downloads go now, not after a day.
+      await attachmentWork?.turns.release(job.job.id);
+      return job.job.kind === PROACTIVE_JOB_KIND && proactiveDeadLetter
+        ? proactiveDeadLetter(job)
+        : messageDeadLetter(job);
+    },
     ...dispatcherTuning,
   });
   if (managerAgent) {
@@ -592,7 +597,12 @@ export async function startBot(
   const routes: RouteModule[] = [
     {
       path: '/',
-      app: rootRoute({ version: packageVersion(), devtools: devtools !== undefined, webhook: webhookMounted }),
+      app: rootRoute({
+        version: packageVersion(),
+        devtools: devtools !== undefined,
+        webhook: webhookMounted,
+        notify: feishuClient !== undefined && config.notify.token !== undefined,
+      }),
     },
     { path: '/', app: health },
     { path: '/', app: metricsRoutes({ registry: metrics.registry }) },

@@ -10,8 +10,10 @@ const report = readFileSync(new URL('../../test/fixtures/attachments/report.pdf'
 
 /**
  * The two Open API routes a resource download touches, as Feishu answers them (token JSON, then
- * the raw file with Content-Type, Content-Length and Content-Disposition). Kept here until the
- * shared fake Feishu serves `GET /open-apis/im/v1/messages/:id/resources/:key`.
+ * the raw file with Content-Type, Content-Length and Content-Disposition). A server of its own
+ * rather than the shared fake Feishu (which serves resources for the end-to-end tests), because
+ * these cases need what no honest server does: a Content-Length that lies, headers that arrive
+ * after the deadline, and a view of when the client closed each socket.
  */
 let server: Server;
 let baseUrl: string;

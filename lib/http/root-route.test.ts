@@ -30,5 +30,13 @@ describe('GET /', () => {
       routes: Array<{ path: string }>;
     };
     expect(body.routes.some((route) => route.path.startsWith('/webhook'))).toBe(false);
+    expect(body.routes.some((route) => route.path === '/api/notify')).toBe(false);
+  });
+
+  it('lists POST /api/notify when it is mounted', async () => {
+    const body = (await (
+      await rootRoute({ version: '1', devtools: false, webhook: false, notify: true }).request('/')
+    ).json()) as { routes: Array<{ method: string; path: string }> };
+    expect(body.routes).toContainEqual(expect.objectContaining({ method: 'POST', path: '/api/notify' }));
   });
 });

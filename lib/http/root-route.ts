@@ -6,6 +6,8 @@ export interface RootRouteOptions {
   devtools: boolean;
   /** The Feishu webhook routes are mounted (webhook mode with credentials). */
   webhook: boolean;
+  /** POST /api/notify is mounted (NOTIFY_TOKEN set). */
+  notify?: boolean;
 }
 
 /**
@@ -15,7 +17,7 @@ export interface RootRouteOptions {
  * @example
  * routes.push({ path: '/', app: rootRoute({ version, devtools: config.devtools.enabled, webhook: true }) });
  */
-export function rootRoute({ version, devtools, webhook }: RootRouteOptions): Hono {
+export function rootRoute({ version, devtools, webhook, notify = false }: RootRouteOptions): Hono {
   const routes: Array<{ method: string; path: string; what: string }> = [
     { method: 'GET', path: '/health', what: 'status and component states; 200 healthy or degraded, 503 unhealthy' },
     { method: 'GET', path: '/health/live', what: '200 while the process answers' },
@@ -27,6 +29,9 @@ export function rootRoute({ version, devtools, webhook }: RootRouteOptions): Hon
       { method: 'POST', path: '/webhook/event', what: 'Feishu events (the Request URL)' },
       { method: 'POST', path: '/webhook/card', what: 'Feishu card callbacks (the card callback URL)' },
     );
+  }
+  if (notify) {
+    routes.push({ method: 'POST', path: '/api/notify', what: 'other systems post into a chat (bearer token)' });
   }
   if (devtools) routes.push({ method: 'GET', path: '/devtools', what: 'the devtools web UI' });
   const index = {

@@ -38,7 +38,7 @@ interface McpRow {
   agents: string[];
 }
 
-describe('MCP servers, end to end', () => {
+describe('MCP servers, end to end', { timeout: 90_000 }, () => {
   let feishu: FakeFeishu;
   let openai: FakeOpenAI;
   let http: HttpMcpServer;
@@ -69,7 +69,7 @@ describe('MCP servers, end to end', () => {
         extra: {
           TOOL_TIMEOUT_MS: '2000',
           MCP_SERVERS_FILE: file,
-          MCP_CONNECT_TIMEOUT_MS: '15000',
+          MCP_CONNECT_TIMEOUT_MS: '30000',
           MCP_RESTART_MAX_DELAY_MS: '1000',
         },
       }),
@@ -170,7 +170,7 @@ describe('MCP servers, end to end', () => {
     const { shown } = await ask('make it crash');
     expect(shown).toContain('The order system stopped while I asked it');
     // Restarted in the background (a new process), shown in /health.
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 40_000;
     while ((await mcpRows())?.orders?.state !== 'ready' && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

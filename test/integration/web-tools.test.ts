@@ -214,7 +214,7 @@ describe('readWebPage', () => {
     expect(lastToolCall()).not.toHaveProperty('error');
   });
 
-  it('follows a redirect on an allowed host, reads compressed pages and plain text', async () => {
+  it('follows a redirect on an allowed host, reads compressed pages, plain text and a GBK page', async () => {
     const redirected = await run(intranet(), 'readWebPage', { url: `${pages.url}/redirect-ok` });
     expect(redirected).toContain(`Source: ${pages.url}/article (redirected from ${pages.url}/redirect-ok)`);
     expect(redirected).toContain('Acme 3.0 is out');
@@ -222,6 +222,8 @@ describe('readWebPage', () => {
     expect(await run(intranet(), 'readWebPage', { url: `${pages.url}/text` })).toContain(
       'plain words, kept as they are',
     );
+    // No charset in the header: the one the page's head declares (GBK) is used, not UTF-8.
+    expect(await run(intranet(), 'readWebPage', { url: `${pages.url}/gbk` })).toContain('你好世界');
   });
 
   it('stops reading a huge page at FETCH_MAX_BYTES and says so; the rest is never downloaded', async () => {

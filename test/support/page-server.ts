@@ -41,6 +41,19 @@ export async function startPageServer() {
           .writeHead(200, { 'content-type': 'text/html', 'content-encoding': 'gzip' })
           .end(gzipSync(ARTICLE_HTML));
         return;
+      case '/gbk':
+        // 你好世界 in GBK, declared only in the page's head (as many pages in China do).
+        response.writeHead(200, { 'content-type': 'text/html' });
+        response.end(
+          Buffer.concat([
+            Buffer.from(
+              '<html><head><meta http-equiv="Content-Type" content="text/html; charset=gbk"><title>GBK</title></head><body><p>',
+            ),
+            Buffer.from('c4e3bac3cac0bde7', 'hex'),
+            Buffer.from('</p></body></html>'),
+          ]),
+        );
+        return;
       case '/text':
         response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('plain words, kept as they are');
         return;

@@ -75,6 +75,12 @@ export function requiredScopes(
       level: 'optional',
       on,
     },
+    {
+      feature: 'check group owners and admins (/config, the settings card, card buttons)',
+      anyOf: ['im:chat:readonly', 'im:chat'],
+      level: 'optional',
+      on,
+    },
     ...toolScopes(on, new Set(config.tools?.managerTools ?? [])),
   ];
 }

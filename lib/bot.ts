@@ -41,6 +41,7 @@ import { createChatAdminCheck, createChatAdmins } from './feishu/chat-admins.js'
 import { createFeishuClient, type FeishuClient } from './feishu/feishu-client.js';
 import { type LongConnection, startLongConnection } from './feishu/long-connection.js';
 import { createMessageOriginCheck } from './feishu/message-origin.js';
+import { startCardWatchdog } from './feishu/reply/card-watchdog.js';
 import { createUserNames } from './feishu/user-names.js';
 import { webhookRoutes } from './feishu/webhook/webhook-routes.js';
 import { componentStates } from './health/component-states.js';
@@ -687,6 +688,8 @@ export async function startBot(
   boundToLoopback = isLoopbackHost(address.address);
   // Recovery: jobs whose holder died (expired lease) are claimed on the first pump.
   dispatcher.start();
+  // No card stays streaming after its job ended, whatever stopped the reply from closing it.
+  const cardWatchdog = feishuClient ? startCardWatchdog({ store, client: feishuClient, bus, log }) : undefined;
   scheduler?.start();
   // Runs nobody decided on in time: their cards say so and nothing changes.
   const approvalExpiry = approvals
@@ -743,6 +746,7 @@ export async function startBot(
       run: () => {
         connection?.close();
         housekeeping.stop();
+        cardWatchdog?.stop();
         if (approvalExpiry !== undefined) clearInterval(approvalExpiry);
         devtoolsShutdown.abort();
         // No new connections from now on; open ones may finish their request (webhook acks).

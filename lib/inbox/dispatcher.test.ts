@@ -143,6 +143,56 @@ describe('dispatcher', () => {
     await waitFor(async () => (await store.countJobs()).done === 4);
   });
 
+  it('claims a burst together, one job per lane, never past the cap', async () => {
+    let claimCalls = 0;
+    const started: string[] = [];
+    const gates = new Map<string, ReturnType<typeof deferred>>();
+    for (let index = 0; index < 6; index++) {
+      const id = `burst${index}`;
+      gates.set(id, deferred());
+      // Two messages in each of three conversations.
+      await store.enqueue({ id, lane: `chat:${index % 3}`, kind: 'answer', payload: {} });
+    }
+    const counting = new Proxy(store, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (property === 'claimNextJob') {
+          return (...args: Parameters<Store['claimNextJob']>) => {
+            claimCalls += 1;
+            return target.claimNextJob(...args);
+          };
+        }
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const dispatcher = createDispatcher({
+      store: counting,
+      bus,
+      log: silentLogger(),
+      owner: 'me',
+      handlers: {
+        answer: async ({ job }) => {
+          started.push(job.id);
+          await gates.get(job.id)?.promise;
+        },
+      },
+      concurrency: 5,
+      leaseMs: 5_000,
+      maxAttempts: 3,
+      pollIntervalMs: 60_000,
+    });
+    dispatchers.push(dispatcher);
+    dispatcher.start();
+    await waitFor(() => started.length === 3);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    // The first of each conversation, no second message of a lane while its first runs.
+    expect(started.sort()).toEqual(['burst0', 'burst1', 'burst2']);
+    expect(dispatcher.running().main).toBe(3);
+    expect(claimCalls).toBeLessThanOrEqual(5);
+    for (const gate of gates.values()) gate.resolve();
+    await waitFor(async () => (await store.countJobs()).done === 6);
+  });
+
   it('runs a busy notice even while every agent slot is taken', async () => {
     const gate = deferred();
     const noticed: string[] = [];
@@ -224,7 +274,10 @@ describe('dispatcher', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(claims).toBe(before);
     dispatcher.wake('notice');
-    await waitFor(() => claims === before + 1);
+    await waitFor(() => claims > before);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // One batch for the notice pool's free slots (2), nothing for the full agent pool.
+    expect(claims - before).toBe(2);
     gate.resolve();
   });
 

@@ -76,6 +76,9 @@ export interface Dispatcher {
 
 type Pool = 'main' | 'reserved';
 
+/** Claims sent to the store together at most (a bounded batch however large the pool). */
+const MAX_CLAIMS_AT_ONCE = 16;
+
 interface RunningJob {
   job: Job;
   controller: AbortController;
@@ -170,10 +173,7 @@ export function createDispatcher({
         // The reserved pool first: its jobs are the quick replies that must not wait.
         for (const pool of ['reserved', 'main'] as const) {
           while (round[pool] && !stopping && runningIn[pool] < capOf[pool]()) {
-            const job = await claim(kindsOf[pool]);
-            if (job === null) break;
-            if (await handBackIfStopping(job)) break;
-            launch(job, pool);
+            if (!(await claimBatch(pool))) break;
           }
         }
       }
@@ -183,6 +183,29 @@ export function createDispatcher({
     } finally {
       pumping = false;
     }
+  }
+
+  /**
+   * Claims up to the pool's free slots at once and launches what it got; false once the queue
+   * had no more (or the drain began). Claims asked for together share one durable commit
+   * (SQLite's group commit) instead of paying one each, so a burst of askers starts together;
+   * each claim is still atomic, so no two take jobs of one lane.
+   */
+  async function claimBatch(pool: Pool): Promise<boolean> {
+    const free = Math.min(capOf[pool]() - runningIn[pool], MAX_CLAIMS_AT_ONCE);
+    const claims = await Promise.allSettled(Array.from({ length: free }, () => claim(kindsOf[pool])));
+    let more = true;
+    let failure: unknown;
+    for (const claimed of claims) {
+      if (claimed.status === 'rejected') {
+        failure ??= claimed.reason;
+        more = false;
+      } else if (claimed.value === null) more = false;
+      else if (await handBackIfStopping(claimed.value)) more = false;
+      else launch(claimed.value, pool);
+    }
+    if (failure !== undefined) throw failure;
+    return more;
   }
 
   /**

@@ -274,6 +274,10 @@ describe('card controls over the webhook: Stop', () => {
       agent: 'manager',
       model: 'gpt-test',
     });
+    // The reply closed its own card and says so, so the card watchdog leaves it alone.
+    await expect
+      .poll(async () => (await bot.store.getJob(String(up!.run)))?.checkpoint, { timeout: 5_000 })
+      .toMatchObject({ reply: { closed: true } });
     const metrics = await (await fetch(`${baseUrl}/metrics`)).text();
     expect(metrics).toMatch(/answer_feedback_total\{[^}]*rating="up"[^}]*\} 1/);
     expect(metrics).toMatch(/answer_feedback_total\{[^}]*rating="down"[^}]*\} 1/);

@@ -114,8 +114,9 @@ describe('a provider outage and its recovery, end to end', () => {
       if (healthyAt !== undefined && Date.now() - healthyAt > 5_000) break;
       await new Promise((resolve) => setTimeout(resolve, 300));
     }
-    // The breakers probe within a few seconds (first cooldown 1 s, at most 4 s).
-    expect(answeredAt! - recoveredAt).toBeLessThan(5_000 + 3_000);
+    // The breakers probe within a few seconds (first cooldown 1 s, at most 4 s); the margin is
+    // for a loaded machine (the simulated-clock test holds the 5 s goal exactly).
+    expect(answeredAt! - recoveredAt).toBeLessThan(10_000);
     // Back to 200 within the window + 15 s, and no 503 once it was 200.
     expect(healthyAt! - recoveredAt).toBeLessThan(35_000);
     expect(statuses.slice(statuses.indexOf(200))).not.toContain(503);

@@ -12,6 +12,8 @@ export interface CardCheckpoint {
   mode: 'card' | 'text';
   /** Cards in answer order; `messageId` is absent when the card was created but not yet sent. */
   cards: Array<{ cardId: string; messageId?: string }>;
+  /** Every card was closed by the reply itself; absent, the card watchdog closes them once the job ended. */
+  closed?: true;
 }
 
 /**
@@ -23,12 +25,14 @@ export interface CardCheckpoint {
 export function cardCheckpoint(
   mode: CardCheckpoint['mode'],
   cards: ReadonlyArray<{ cardId: string; messageId: string | undefined }>,
+  closed = false,
 ): CardCheckpoint {
   return {
     kind: 'feishu-reply',
     version: 1,
     mode,
     cards: cards.map(({ cardId, messageId }) => (messageId === undefined ? { cardId } : { cardId, messageId })),
+    ...(closed ? { closed: true as const } : {}),
   };
 }
 
@@ -54,7 +58,13 @@ export function parseCardCheckpoint(value: unknown): CardCheckpoint | undefined 
       typeof card.messageId === 'string' ? { cardId: card.cardId, messageId: card.messageId } : { cardId: card.cardId },
     );
   }
-  return { kind: 'feishu-reply', version: 1, mode: record.mode, cards };
+  return {
+    kind: 'feishu-reply',
+    version: 1,
+    mode: record.mode,
+    cards,
+    ...(record.closed === true ? { closed: true as const } : {}),
+  };
 }
 
 /** The first card's id could not be saved in the job checkpoint, so the card was not sent. */

@@ -13,7 +13,7 @@ const CARD_LIMIT_CODES: ReadonlySet<number> = new Set([11310, 230099, 200860]);
 /** The sequence was not above the card's last one. */
 const SEQUENCE_CODE = 300317;
 /** Sequences are `attempt * SEQUENCES_PER_ATTEMPT + n`. */
-const SEQUENCES_PER_ATTEMPT = 1_000_000;
+export const SEQUENCES_PER_ATTEMPT = 1_000_000;
 const MAX_ATTEMPT = 2000;
 
 /** Feishu refused a write because the card is over its size or element limit. */

@@ -119,11 +119,14 @@ export function createStreamingCardReply({
   });
   const save = createCheckpointSaver({ saveCheckpoint, log, traceId });
   let mode: CardCheckpoint['mode'] = 'card';
+  /** Every card was closed by this reply: the card watchdog leaves them alone. */
+  let allClosed = false;
   const persist = (options?: { required?: boolean }) =>
     save(
       cardCheckpoint(
         mode,
         deck.cards.map(({ card, messageId }) => ({ cardId: card.cardId, messageId })),
+        allClosed,
       ),
       options,
     );
@@ -232,6 +235,8 @@ export function createStreamingCardReply({
     }
     await writer.stop();
     if (synced === goal) {
+      allClosed = true;
+      await persist();
       bus.emit({
         type: 'reply.finished',
         traceId,

@@ -1,0 +1,119 @@
+import type { Logger } from '../../log.js';
+import type { EventBus } from '../../observe/event-bus.js';
+import type { Job, JobStatus, Store } from '../../store/store.js';
+import { errorMessage } from '../../util/error-message.js';
+import { callFeishu } from '../call-feishu.js';
+import type { FeishuClient } from '../feishu-client.js';
+import { parseCardCheckpoint } from './card-checkpoint.js';
+import { SEQUENCES_PER_ATTEMPT } from './cardkit-operations.js';
+import { REPLY_ATTEMPT_KEY, REPLY_CHECKPOINT_KEY } from './reply-for-job.js';
+
+/** Store collection: jobs whose cards the watchdog has closed (so it does each once). */
+const SWEPT = 'card-watchdog';
+const MAX_RECORDS = 10_000;
+
+export interface CardWatchdog {
+  /** One pass over recently ended jobs; resolves with how many cards it closed. */
+  sweep(): Promise<number>;
+  stop(): void;
+}
+
+export interface CardWatchdogOptions {
+  store: Store;
+  client: FeishuClient;
+  bus: EventBus;
+  log: Logger;
+  /** How often it looks. Default 60 s. */
+  intervalMs?: number;
+  /** Ended jobs looked at per pass and status (newest first). */
+  lookback?: number;
+  requestTimeoutMs?: number;
+}
+
+function checkpointObject(job: Job): Record<string, unknown> {
+  const value = job.checkpoint;
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+/**
+ * Closes cards whose job ended while they were still streaming: a reply that could not close
+ * them (Feishu refusing the last writes, a process gone between the answer and the close) must
+ * not leave a card with a typing cursor forever. A reply that closed its cards says so in its
+ * checkpoint (`closed`); for the other ended jobs (done or dead) the watchdog turns streaming off
+ * on each card once, with a sequence above every attempt's, and remembers the job in the store,
+ * so several instances and later passes leave it alone.
+ *
+ * @example
+ * const watchdog = startCardWatchdog({ store, client, bus, log });
+ * // on shutdown:
+ * watchdog.stop();
+ */
+export function startCardWatchdog({
+  store,
+  client,
+  bus,
+  log,
+  intervalMs = 60_000,
+  lookback = 50,
+  requestTimeoutMs = 10_000,
+}: CardWatchdogOptions): CardWatchdog {
+  async function closeCards(job: Job): Promise<number> {
+    const stored = checkpointObject(job);
+    const reply = parseCardCheckpoint(stored[REPLY_CHECKPOINT_KEY]);
+    if (reply === undefined || reply.closed === true) return 0;
+    const sent = reply.cards.filter((card) => card.messageId !== undefined);
+    if (sent.length === 0) return 0;
+    if ((await store.getRecord(SWEPT, job.id)) !== null) return 0;
+    const previous = stored[REPLY_ATTEMPT_KEY];
+    const attempt = Math.max(job.attempts, typeof previous === 'number' ? previous : 0) + 1;
+    let closed = 0;
+    for (const [index, card] of sent.entries()) {
+      try {
+        await callFeishu(
+          bus,
+          'cardkit.v1.card.settings',
+          () =>
+            client.cardkit.v1.card.settings({
+              path: { card_id: card.cardId },
+              data: {
+                settings: JSON.stringify({ config: { streaming_mode: false } }),
+                sequence: attempt * SEQUENCES_PER_ATTEMPT + index + 1,
+              },
+            }),
+          { client, timeoutMs: requestTimeoutMs },
+        );
+        closed += 1;
+      } catch (error) {
+        log.warn(
+          { err: errorMessage(error), jobId: job.id, cardId: card.cardId },
+          'card watchdog could not close a card',
+        );
+      }
+    }
+    await store.putRecord(SWEPT, job.id, { at: Date.now(), closed }, MAX_RECORDS);
+    log.warn({ jobId: job.id, cards: closed }, 'card watchdog closed the cards of an ended job');
+    return closed;
+  }
+
+  async function sweep(): Promise<number> {
+    let closed = 0;
+    for (const status of ['done', 'dead'] satisfies JobStatus[]) {
+      for (const job of await store.listJobs({ status, limit: lookback })) closed += await closeCards(job);
+    }
+    return closed;
+  }
+
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    sweep()
+      .catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'card watchdog pass failed'))
+      .finally(() => {
+        running = false;
+      });
+  }, intervalMs);
+  timer.unref();
+
+  return { sweep, stop: () => clearInterval(timer) };
+}

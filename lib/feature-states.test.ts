@@ -15,3 +15,30 @@ describe('featureStates: devtools', () => {
     );
   });
 });
+
+describe('featureStates: web search and MCP servers', () => {
+  const feature = (environment: Record<string, string>, name: string) =>
+    featureStates(loadConfig(environment)).find((state) => state.name === name);
+
+  it('names the search provider and the origin of its base URL only, or why search is off', () => {
+    expect(feature({}, 'web-search')).toEqual({
+      name: 'web-search',
+      on: false,
+      detail: 'SEARCH_PROVIDER not set: the webSearch tool is off',
+    });
+    expect(
+      feature(
+        { SEARCH_PROVIDER: 'searxng', SEARCH_BASE_URL: 'https://searx.internal:8443/path?token=t0k3n-value' },
+        'web-search',
+      ),
+    ).toEqual({ name: 'web-search', on: true, detail: 'searxng at https://searx.internal:8443' });
+  });
+
+  it('names the MCP servers file, or says there is none', () => {
+    expect(feature({ MCP_SERVERS_FILE: '/etc/bot/mcp.json' }, 'mcp-servers')).toMatchObject({
+      on: true,
+      detail: '/etc/bot/mcp.json',
+    });
+    expect(feature({}, 'mcp-servers')).toMatchObject({ on: false, detail: 'MCP_SERVERS_FILE not set: no MCP tools' });
+  });
+});

@@ -68,7 +68,7 @@ export function webhookSecurity(feishu: FeishuSettings): WebhookSecurity {
  * for (const { name, on, detail } of featureStates(config)) console.log(on ? '✔' : '–', name, detail);
  */
 export function featureStates(
-  config: Pick<Config, 'feishu' | 'model' | 'devtools' | 'policy' | 'host'>,
+  config: Pick<Config, 'feishu' | 'model' | 'devtools' | 'policy' | 'host' | 'search' | 'mcp'>,
 ): FeatureState[] {
   const { feishu, model, devtools } = config;
   const feishuOff = feishuOffReason(feishu);
@@ -120,6 +120,20 @@ export function featureStates(
       name: 'specialists-file',
       on: model.specialistsFile !== undefined,
       detail: model.specialistsFile ?? 'SPECIALISTS_FILE not set: built-in specialists only',
+    },
+    {
+      name: 'web-search',
+      on: config.search.provider !== undefined,
+      detail:
+        config.search.provider === undefined
+          ? 'SEARCH_PROVIDER not set: the webSearch tool is off'
+          : // The origin only: a base URL's path or query may carry what is not for a banner.
+            `${config.search.provider}${config.search.baseURL === undefined ? '' : ` at ${new URL(config.search.baseURL).origin}`}`,
+    },
+    {
+      name: 'mcp-servers',
+      on: config.mcp.serversFile !== undefined,
+      detail: config.mcp.serversFile ?? 'MCP_SERVERS_FILE not set: no MCP tools',
     },
     {
       name: 'allowlists',

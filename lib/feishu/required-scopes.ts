@@ -22,7 +22,9 @@ export interface ScopeRequirement {
  * @example
  * for (const row of requiredScopes(config)) if (row.on && !row.anyOf.some((s) => granted.has(s))) missing.push(row);
  */
-export function requiredScopes(config: Pick<Config, 'feishu'>): ScopeRequirement[] {
+export function requiredScopes(
+  config: Pick<Config, 'feishu'> & { tools?: Pick<Config['tools'], 'managerTools'> },
+): ScopeRequirement[] {
   const on = config.feishu.enabled;
   return [
     {
@@ -79,19 +81,21 @@ export function requiredScopes(config: Pick<Config, 'feishu'>): ScopeRequirement
       level: 'optional',
       on,
     },
-    ...toolScopes(on),
+    ...toolScopes(on, new Set(config.tools?.managerTools ?? [])),
   ];
 }
 
 /**
  * One optional row per scope of each tool that acts as the app (docs/tools.md), from the tools'
  * own declarations, so a new tool is checked without a second list. Tools acting as the user
- * need user-token scopes, which the tenant's scope list does not show.
+ * need user-token scopes, which the tenant's scope list does not show. Write tools count only
+ * when named in MANAGER_TOOLS (they are off otherwise).
  */
-function toolScopes(on: boolean): ScopeRequirement[] {
+function toolScopes(on: boolean, enabled: ReadonlySet<string>): ScopeRequirement[] {
   const rows = new Map<string, string[]>();
   for (const tool of BUILT_IN_TOOLS) {
     if (tool.identity !== 'tenant') continue;
+    if (tool.access === 'write' && !enabled.has(tool.name)) continue;
     for (const scope of tool.scopes) rows.set(scope, [...(rows.get(scope) ?? []), tool.name]);
   }
   // Chat history has its own rows above.

@@ -32,7 +32,7 @@ export interface StartupSummary {
 }
 
 export interface StartupSummaryOptions {
-  config: Pick<Config, 'instanceId' | 'host' | 'feishu' | 'model' | 'devtools' | 'policy' | 'store'>;
+  config: Pick<Config, 'instanceId' | 'host' | 'feishu' | 'model' | 'devtools' | 'policy' | 'store' | 'search' | 'mcp'>;
   /** The bound port (PORT=0 picks one). */
   port: number;
   /** The long connection's state at this moment, in websocket mode. */

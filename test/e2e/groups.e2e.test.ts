@@ -46,23 +46,40 @@ async function startGroupBot(feishu: FakeFeishu, openai: FakeOpenAI, env: Record
   return startBot(config, { log: silentLogger(), dispatcher: { pollIntervalMs: 50 } });
 }
 
+/** A bot on fresh fakes for one describe block: started before its tests, stopped after them. */
+interface GroupBotHarness {
+  feishu: FakeFeishu;
+  openai: FakeOpenAI;
+  bot: RunningBot;
+  base: string;
+  webhookUrl: string;
+}
+
+function useGroupBot(env: Record<string, string> = {}): GroupBotHarness {
+  const harness = {} as GroupBotHarness;
+  beforeAll(async () => {
+    harness.feishu = await startFakeFeishu();
+    harness.openai = await startFakeOpenAI();
+    harness.bot = await startGroupBot(harness.feishu, harness.openai, env);
+    harness.base = `http://127.0.0.1:${harness.bot.port}`;
+    harness.webhookUrl = `${harness.base}/webhook/event`;
+  });
+  afterAll(async () => {
+    await harness.bot?.stop();
+    await harness.openai?.close();
+    await harness.feishu?.close();
+  });
+  return harness;
+}
+
 describe('groups, end to end', () => {
   let feishu: FakeFeishu;
   let openai: FakeOpenAI;
-  let bot: RunningBot;
   let webhookUrl: string;
 
-  beforeAll(async () => {
-    feishu = await startFakeFeishu();
-    openai = await startFakeOpenAI();
-    bot = await startGroupBot(feishu, openai);
-    webhookUrl = `http://127.0.0.1:${bot.port}/webhook/event`;
-  });
-
-  afterAll(async () => {
-    await bot?.stop();
-    await openai?.close();
-    await feishu?.close();
+  const harness = useGroupBot();
+  beforeAll(() => {
+    ({ feishu, openai, webhookUrl } = harness);
   });
 
   beforeEach(() => {
@@ -169,29 +186,16 @@ describe('groups, end to end', () => {
     });
     const rootB = feishu.seedMessage({ chatId, threadId: topicB, senderOpenId: LI_LEI.openId, text: 'Topic: lunch' });
 
+    const askInTopic = (threadId: string, rootId: string, who: { openId: string }, text: string) =>
+      send({ chatType: 'group', chatId, threadId, rootId, mentionBot: true, senderOpenId: who.openId, text });
+
     openai.script('gpt-test', { text: 'Noted: the roadmap has three milestones.' });
-    const inA = await send({
-      chatType: 'group',
-      chatId,
-      threadId: topicA,
-      rootId: rootA.messageId,
-      mentionBot: true,
-      senderOpenId: LI_LEI.openId,
-      text: 'the roadmap has three milestones',
-    });
+    const inA = await askInTopic(topicA, rootA.messageId, LI_LEI, 'the roadmap has three milestones');
     const [replyA] = await answered(inA);
     expect(replyA?.threadId).toBe(topicA);
 
     openai.script('gpt-test', { text: 'Noodles it is.' });
-    const inB = await send({
-      chatType: 'group',
-      chatId,
-      threadId: topicB,
-      rootId: rootB.messageId,
-      mentionBot: true,
-      senderOpenId: HAN_MEI.openId,
-      text: 'noodles or rice?',
-    });
+    const inB = await askInTopic(topicB, rootB.messageId, HAN_MEI, 'noodles or rice?');
     const [replyB] = await answered(inB);
     expect(replyB?.threadId).toBe(topicB);
 
@@ -202,15 +206,7 @@ describe('groups, end to end', () => {
     expect(toB).not.toContain('roadmap');
 
     openai.script('gpt-test', { text: 'Three.' });
-    const again = await send({
-      chatType: 'group',
-      chatId,
-      threadId: topicA,
-      rootId: rootA.messageId,
-      mentionBot: true,
-      senderOpenId: HAN_MEI.openId,
-      text: 'how many milestones again?',
-    });
+    const again = await askInTopic(topicA, rootA.messageId, HAN_MEI, 'how many milestones again?');
     const [replyAgain] = await answered(again);
     expect(replyAgain?.threadId).toBe(topicA);
     const toA = JSON.stringify(openai.requestsFor('gpt-test').at(-1)?.messages);
@@ -229,19 +225,11 @@ describe('groups with the group-message scope (stored context), end to end', () 
   let bot: RunningBot;
   let webhookUrl: string;
 
-  beforeAll(async () => {
-    feishu = await startFakeFeishu();
-    openai = await startFakeOpenAI();
-    bot = await startGroupBot(feishu, openai, { GROUP_CONTEXT: 'stored', GROUP_CONTEXT_MAX_MESSAGES: '2' });
-    webhookUrl = `http://127.0.0.1:${bot.port}/webhook/event`;
+  const harness = useGroupBot({ GROUP_CONTEXT: 'stored', GROUP_CONTEXT_MAX_MESSAGES: '2' });
+  beforeAll(() => {
+    ({ feishu, openai, bot, webhookUrl } = harness);
     feishu.seedUser(LI_LEI);
     feishu.seedUser(HAN_MEI);
-  });
-
-  afterAll(async () => {
-    await bot?.stop();
-    await openai?.close();
-    await feishu?.close();
   });
 
   it('keeps unmentioned messages as they arrive and gives the newest ones, bounded, to the next mention', async () => {
@@ -304,20 +292,12 @@ describe('per-chat settings with /config, end to end', () => {
   let bot: RunningBot;
   let webhookUrl: string;
 
-  beforeAll(async () => {
-    feishu = await startFakeFeishu();
-    openai = await startFakeOpenAI();
-    bot = await startGroupBot(feishu, openai, {
-      CHAT_ALLOWED_MODELS: 'gpt-test,gpt-alt',
-      CHAT_LOCKED_SETTINGS: 'language',
-    });
-    webhookUrl = `http://127.0.0.1:${bot.port}/webhook/event`;
+  const harness = useGroupBot({
+    CHAT_ALLOWED_MODELS: 'gpt-test,gpt-alt',
+    CHAT_LOCKED_SETTINGS: 'language',
   });
-
-  afterAll(async () => {
-    await bot?.stop();
-    await openai?.close();
-    await feishu?.close();
+  beforeAll(() => {
+    ({ feishu, openai, bot, webhookUrl } = harness);
   });
 
   beforeEach(() => {
@@ -412,19 +392,11 @@ describe('the settings card, end to end', () => {
   let bot: RunningBot;
   let base: string;
 
-  beforeAll(async () => {
-    feishu = await startFakeFeishu();
-    openai = await startFakeOpenAI();
-    bot = await startGroupBot(feishu, openai, { CHAT_ALLOWED_MODELS: 'gpt-test,gpt-alt' });
-    base = `http://127.0.0.1:${bot.port}`;
+  const harness = useGroupBot({ CHAT_ALLOWED_MODELS: 'gpt-test,gpt-alt' });
+  beforeAll(() => {
+    ({ feishu, openai, bot, base } = harness);
     for (const person of [LI_LEI, HAN_MEI, ZHANG]) feishu.seedUser(person);
     feishu.seedChat({ chatId, ownerOpenId: LI_LEI.openId, managerOpenIds: [HAN_MEI.openId] });
-  });
-
-  afterAll(async () => {
-    await bot?.stop();
-    await openai?.close();
-    await feishu?.close();
   });
 
   /** The callback value of the card's button whose value matches `setting` and `to`. */
@@ -530,17 +502,9 @@ describe('added to and removed from a group, end to end', () => {
   let webhookUrl: string;
   const DAY = 86_400_000;
 
-  beforeAll(async () => {
-    feishu = await startFakeFeishu();
-    openai = await startFakeOpenAI();
-    bot = await startGroupBot(feishu, openai, { CHAT_STATE_RETENTION_DAYS: '7', CHAT_DEFAULT_LANGUAGE: 'en' });
-    webhookUrl = `http://127.0.0.1:${bot.port}/webhook/event`;
-  });
-
-  afterAll(async () => {
-    await bot?.stop();
-    await openai?.close();
-    await feishu?.close();
+  const harness = useGroupBot({ CHAT_STATE_RETENTION_DAYS: '7', CHAT_DEFAULT_LANGUAGE: 'en' });
+  beforeAll(() => {
+    ({ feishu, openai, bot, webhookUrl } = harness);
   });
 
   async function membership(kind: 'added' | 'deleted', chatId: string, eventId?: string) {
@@ -638,24 +602,16 @@ describe('chat settings in the devtools (token-protected API), end to end', () =
   let base: string;
   const auth = { authorization: `Bearer ${DEVTOOLS_TOKEN}` };
 
-  beforeAll(async () => {
-    feishu = await startFakeFeishu();
-    openai = await startFakeOpenAI();
-    // Bound beyond loopback: no loopback pass, only the token opens the devtools.
-    bot = await startGroupBot(feishu, openai, {
-      HOST: '0.0.0.0',
-      ENABLE_DEVTOOLS: 'true',
-      DEVTOOLS_TOKEN,
-      CHAT_ALLOWED_MODELS: 'gpt-test,gpt-alt',
-      CHAT_LOCKED_SETTINGS: 'user-reads',
-    });
-    base = `http://127.0.0.1:${bot.port}`;
+  // Bound beyond loopback: no loopback pass, only the token opens the devtools.
+  const harness = useGroupBot({
+    HOST: '0.0.0.0',
+    ENABLE_DEVTOOLS: 'true',
+    DEVTOOLS_TOKEN,
+    CHAT_ALLOWED_MODELS: 'gpt-test,gpt-alt',
+    CHAT_LOCKED_SETTINGS: 'user-reads',
   });
-
-  afterAll(async () => {
-    await bot?.stop();
-    await openai?.close();
-    await feishu?.close();
+  beforeAll(() => {
+    ({ feishu, openai, bot, base } = harness);
   });
 
   const save = (body: unknown, headers: Record<string, string> = auth) =>

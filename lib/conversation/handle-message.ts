@@ -100,6 +100,42 @@ export interface MessageHandlerOptions {
   now?: () => number;
 }
 
+/** Thrown out of a slow phase before the model (memory seeding, attachments) when the asker stopped the run. */
+class RunStoppedError extends Error {
+  readonly code = 'RUN_STOPPED';
+  constructor() {
+    super('run stopped by the asker');
+    this.name = 'RunStoppedError';
+  }
+  static isInstance(error: unknown): error is RunStoppedError {
+    return error instanceof Error && (error as { code?: unknown }).code === 'RUN_STOPPED';
+  }
+}
+
+/** `work`, or a RunStoppedError as soon as the run is stopped (the work is left to finish unheard). */
+function untilStopped<T>(watch: RunWatch | undefined, work: Promise<T>): Promise<T> {
+  if (watch === undefined) return work;
+  const { signal } = watch;
+  if (signal.aborted) {
+    work.catch(() => {});
+    return Promise.reject(new RunStoppedError());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onStop = () => reject(new RunStoppedError());
+    signal.addEventListener('abort', onStop, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onStop);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onStop);
+        reject(error);
+      },
+    );
+  });
+}
+
 /** Thrown to hand a job back when its signal aborted (shutdown, lease lost). */
 export class JobAbortedError extends Error {
   readonly code = 'JOB_ABORTED';
@@ -475,6 +511,14 @@ export function createMessageHandler({
     const watch = await runStops?.watch(traceId, { lane: job.job.lane, asker: message.sender.openId });
     try {
       await answerInto(read, message, sink, watch, resume);
+    } catch (error) {
+      if (!RunStoppedError.isInstance(error) || job.signal.aborted) throw error;
+      // Stopped before the model even started (memory seeding, attachments): nothing was said.
+      await sink.fail('', STOPPED_NOTICE);
+      bus.emit({ type: 'run.stopped', traceId, via: watch?.stoppedVia() ?? 'button', length: 0 });
+      if (resume === undefined)
+        await remember(conversationKey(message), message, undefined, STOPPED_MEMORY_MARK, traceId);
+      await turns?.release(job.job.id);
     } finally {
       await watch?.close();
     }
@@ -495,12 +539,15 @@ export function createMessageHandler({
     let history =
       resume !== undefined
         ? []
-        : await memory.load({
-            key,
-            ...(message.threadId && chatType !== 'local' ? { threadId: message.threadId } : {}),
-            currentMessageId: message.messageId,
-            traceId,
-          });
+        : await untilStopped(
+            watch,
+            memory.load({
+              key,
+              ...(message.threadId && chatType !== 'local' ? { threadId: message.threadId } : {}),
+              currentMessageId: message.messageId,
+              traceId,
+            }),
+          );
     // A re-run of this job after a crash: forget what the earlier attempt stored for this message.
     const earlier = history.findIndex((turn) => turn.messageId === message.messageId);
     // A continuation adds the answer after the decision; the question is in memory already.
@@ -541,7 +588,10 @@ export function createMessageHandler({
     const resolveStarted = now();
     try {
       if (resume === undefined)
-        turn = await turns?.resolve(message, { jobId: job.job.id, traceId, signal, canSeeImages });
+        turn =
+          turns === undefined
+            ? undefined
+            : await untilStopped(watch, turns.resolve(message, { jobId: job.job.id, traceId, signal, canSeeImages }));
     } catch (error) {
       if (signal.aborted) await interrupted('');
       throw error;
@@ -574,7 +624,7 @@ export function createMessageHandler({
     const background =
       chatType === 'local' || resume !== undefined
         ? ''
-        : await roomBackground(message, history, traceId, settings?.groupContext);
+        : await untilStopped(watch, roomBackground(message, history, traceId, settings?.groupContext));
     // Write tools ask first, on Feishu only (the playground has no buttons to press).
     const chatGate = approvals !== undefined && chatType !== 'local' ? approvals.gate(message.chatId) : undefined;
     // The SDK asks again for the calls a continuation carries decisions for: they must still

@@ -175,6 +175,33 @@ describe('card controls over the webhook: Stop', () => {
     expect(followUp).toContain('stopped by the user');
   });
 
+  it('Stop does not wait for a slow phase before the model (reading the thread into memory)', async () => {
+    // Reading the thread from Feishu takes 20 s.
+    const slowThread = feishu.inject({
+      api: 'im.message.list',
+      latencyMs: 20_000,
+      // Only this message's read: later tests read their threads at full speed.
+      times: 1,
+      match: ({ query }) => query.container_id_type === 'thread',
+    });
+    const { messageId } = await mention('a question in a long thread');
+    await feishu.waitFor(() => slowThread.hits > 0 && replyCard(messageId) !== undefined, {
+      timeoutMs: 15_000,
+      description: 'the thread being read',
+    });
+    const seeding = replyCard(messageId)!;
+    const pressedAt = Date.now();
+    expect(await press(seeding.replyId, stopButton(seeding.card)!)).toMatchObject({
+      toast: { content: STOP_TEXT.stopping },
+    });
+    await closed(messageId);
+    // Generous for a loaded machine, and still far below the 20 s the read would have taken.
+    expect(Date.now() - pressedAt).toBeLessThan(8_000);
+    expect(feishu.visibleText(seeding.replyId)).toContain(STOPPED_NOTICE);
+    // The model was never asked.
+    expect(openai.requestsFor('gpt-test')).toHaveLength(0);
+  });
+
   it('someone else gets a toast and the answer goes on; a chat admin may stop it', async () => {
     feishu.seedChat({ chatId: GROUP_CHAT, ownerOpenId: ADMIN_USER });
     openai.script('gpt-test', { text: SLOW_ANSWER, chunkSize: 6, chunkDelayMs: 120 });

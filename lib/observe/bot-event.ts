@@ -222,6 +222,17 @@ export type BotEvent =
       model: string;
     }
   | {
+      /**
+       * The reply gave up on CardKit for the rest of the run and goes on as plain text messages
+       * (cards refused at the start, or a card that could no longer be written).
+       */
+      type: 'reply.fallback';
+      traceId: string;
+      to: 'text';
+      /** Why, first line of the error (codes, no secrets). */
+      reason: string;
+    }
+  | {
       /** A run was stopped by its asker (the Stop button, or "stop" typed in the conversation). */
       type: 'run.stopped';
       traceId: string;

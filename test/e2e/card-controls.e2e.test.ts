@@ -8,7 +8,7 @@ import { STOP_TEXT } from '../../lib/conversation/run-stops.js';
 import { silentLogger } from '../../lib/log.js';
 import type { StampedBotEvent } from '../../lib/observe/bot-event.js';
 import { buildMessageEvent, DEFAULT_USER_OPEN_ID, postEvent } from '../fakes/event-sender.js';
-import { type CardState, type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
+import { type CardState, type FakeFeishu, FEISHU_CODES, startFakeFeishu } from '../fakes/fake-feishu.js';
 import { type FakeLongConnection, startFakeLongConnection } from '../fakes/fake-long-connection.js';
 import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
 import { answerCard, buttonValue, pressCallback, pressCard } from '../support/card-press.js';
@@ -281,6 +281,21 @@ describe('card controls over the webhook: Stop', () => {
     const metrics = await (await fetch(`${baseUrl}/metrics`)).text();
     expect(metrics).toMatch(/answer_feedback_total\{[^}]*rating="up"[^}]*\} 1/);
     expect(metrics).toMatch(/answer_feedback_total\{[^}]*rating="down"[^}]*\} 1/);
+  });
+
+  it('an answer with more tables than a card holds is shown whole: the extra tables as code, never refused', async () => {
+    const answer = Array.from(
+      { length: 8 },
+      (_, index) => `Table ${index}:\n\n| item | value |\n|---|---|\n| row${index} | ${index * 10} |`,
+    ).join('\n\n');
+    openai.script('gpt-test', { text: answer, chunkSize: 40, chunkDelayMs: 10 });
+    const { messageId } = await mention('eight tables please');
+    const { replyId, card } = await closed(messageId);
+    const shown = feishu.visibleText(replyId);
+    for (let index = 0; index < 8; index++) expect(shown).toContain(`row${index}`);
+    // Degraded before sending: Feishu never had to refuse a card for its tables.
+    expect(feishu.calls.filter((call) => call.code === FEISHU_CODES.tooManyTables)).toEqual([]);
+    expect(card.streaming).toBe(false);
   });
 
   it('"stop" typed in the thread stops the running answer, and is not answered itself', async () => {

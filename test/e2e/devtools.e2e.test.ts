@@ -595,7 +595,7 @@ describe.skipIf(!chromiumAvailable)('devtools UI in headless Chromium', { timeou
       // The adaptive limit of agent runs, and each model's limit with why it is what it is.
       const concurrency = await health.locator('.component[data-component="concurrency"]').textContent();
       expect(concurrency).toMatch(/\d+ running of \d+ \(ceiling \d+\)/);
-      expect(concurrency).toMatch(/gpt-test.*limit \d+ · \d+ in flight · (starting limit|growing|cut)/);
+      expect(concurrency).toMatch(/gpt-test.*limit \d+ · \d+ in flight.* · (starting limit|growing|cut)/);
       expect(await health.locator('.component[data-component="store"]').getAttribute('data-state')).toBe('ok');
       const text = await healthText(target);
       expect(text).not.toMatch(/\bnull\b|\bundefined\b|\bNaN\b|Invalid Date/);

@@ -369,8 +369,11 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
     expect(replies.map((reply) => reply.msgType)).toEqual(['interactive', 'text']);
     expect(chat.fake.visibleText(replies[1]!.messageId)).toBe(answer);
     expect(replies[1]!.threadId).toBe(THREAD);
-    // The abandoned card does not keep a typing cursor.
+    // The abandoned card does not keep a typing cursor, and the trace says the card was given up.
     expect(cardOf(replies[0]!).streaming).toBe(false);
+    expect(events.filter((event) => event.type === 'reply.fallback')).toEqual([
+      expect.objectContaining({ to: 'text', reason: expect.stringContaining('final text could not be written') }),
+    ]);
     expect(events.filter((event) => event.type === 'reply.finished')).toEqual([
       expect.objectContaining({ mode: 'text', length: answer.length }),
     ]);

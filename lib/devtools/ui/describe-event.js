@@ -131,6 +131,8 @@ export function describe(event) {
       };
     case 'card.action':
       return { title: `Card button ${event.action}: ${event.outcome}`, sub: '' };
+    case 'reply.fallback':
+      return { title: 'Card given up: the answer goes on as text messages', sub: event.reason };
     case 'answer.feedback':
       return {
         title: event.rating === 'up' ? 'Rated 👍 by the asker' : 'Rated 👎 by the asker',

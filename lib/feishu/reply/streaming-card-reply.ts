@@ -1,4 +1,5 @@
 import type { ReplySink } from '../../conversation/reply-sink.js';
+import { errorMessage } from '../../util/error-message.js';
 import { sleep as realSleep } from '../../util/sleep.js';
 import {
   type CardCheckpoint,
@@ -189,6 +190,8 @@ export function createStreamingCardReply({
 
   const switchToText = async (reason: unknown, withReaction: boolean) => {
     log.warn({ err: reason, traceId }, 'CardKit card unavailable; replying with plain text');
+    // Marked in the trace: the rest of this answer is text messages, not a card.
+    bus.emit({ type: 'reply.fallback', traceId, to: 'text', reason: errorMessage(reason).split('\n', 1)[0] ?? '' });
     mode = 'text';
     textSink = createTextReply({
       ...wiring,

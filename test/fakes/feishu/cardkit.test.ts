@@ -84,6 +84,29 @@ describe('fake Feishu CardKit with the real lark SDK client', () => {
     expect(again.code).toBe(FEISHU_CODES.cardContentFailed);
   });
 
+  it('refuses a card holding more tables than Feishu renders (11310), on create and on a streamed write', async () => {
+    const { client } = feishu();
+    const table = (index: number) => `| a${index} | b |\n|---|---|\n| 1 | 2 |`;
+    const tables = (count: number) => Array.from({ length: count }, (_, index) => table(index)).join('\n\n');
+    const tooMany = await sdkFailure(
+      client.cardkit.v1.card.create({ data: { type: 'card_json', data: JSON.stringify(streamingCard(tables(6))) } }),
+    );
+    expect(tooMany).toMatchObject({ status: 400, code: FEISHU_CODES.tooManyTables });
+    // Tables inside a code block are text, not tables.
+    const fenced = `${tables(5)}\n\n\`\`\`\n${table(9)}\n\`\`\``;
+    const created = await client.cardkit.v1.card.create({
+      data: { type: 'card_json', data: JSON.stringify(streamingCard(fenced)) },
+    });
+    const cardId = created.data?.card_id ?? '';
+    const write = await sdkFailure(
+      client.cardkit.v1.cardElement.content({
+        path: { card_id: cardId, element_id: 'answer' },
+        data: { content: tables(6), sequence: 1 },
+      }),
+    );
+    expect(write.code).toBe(FEISHU_CODES.tooManyTables);
+  });
+
   it('treats a repeated CardKit uuid as a replay, and times streaming out', async () => {
     const { fake, client } = feishu();
     const created = await client.cardkit.v1.card.create({

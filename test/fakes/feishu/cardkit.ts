@@ -45,6 +45,8 @@ export const CARDKIT_CODES = {
   uuidConflict: 200770,
   cardJsonInvalid: 200220,
   cardTooLarge: 200860,
+  /** Too many tables in one card (Feishu renders at most `MAX_CARD_TABLES`; the issue names 11310). */
+  tooManyTables: 11310,
   /** Streaming closed itself after the streaming timeout (about 10 minutes). */
   streamingTimeout: 200850,
   /** Streaming mode is off (closed by settings). */
@@ -88,6 +90,40 @@ export interface CardState {
 const CARD_LIMIT_BYTES = 30 * 1024;
 const ELEMENT_CONTENT_MAX_CHARS = 100_000;
 
+/** Markdown tables one card may hold; a card with more is refused with `tooManyTables`. */
+export const MAX_CARD_TABLES = 5;
+
+/** A markdown table's delimiter row, e.g. `|---|:--:|` or `--- | ---`. */
+const TABLE_DELIMITER = /^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)+\|?\s*$/;
+
+/** Markdown tables in the card's markdown elements (code blocks excluded), with `override` for one element's content. */
+function countTables(card: Record<string, unknown>, override?: { elementId: string; content: string }): number {
+  let tables = 0;
+  const countIn = (text: string) => {
+    let inCode = false;
+    for (const line of text.split('\n')) {
+      if (/^\s*(```|~~~)/.test(line)) inCode = !inCode;
+      else if (!inCode && TABLE_DELIMITER.test(line)) tables++;
+    }
+  };
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (const item of node) walk(item);
+      return;
+    }
+    if (!isRecord(node)) return;
+    if (node.tag === 'markdown') {
+      const content =
+        override !== undefined && node.element_id === override.elementId ? override.content : node.content;
+      if (typeof content === 'string') countIn(content);
+      return;
+    }
+    for (const value of Object.values(node)) walk(value);
+  };
+  walk(card.body);
+  return tables;
+}
+
 export const cardkitArea = defineFeishuArea({
   name: 'cardkit',
   codes: CARDKIT_CODES,
@@ -104,6 +140,9 @@ export const cardkitArea = defineFeishuArea({
         return fail(CARDKIT_CODES.cardJsonInvalid, 'Failed to generate card content');
       if (parsed.value.schema !== '2.0') {
         return fail(CARDKIT_CODES.cardJsonInvalid, 'CardKit only supports card JSON schema 2.0');
+      }
+      if (countTables(parsed.value) > MAX_CARD_TABLES) {
+        return fail(CARDKIT_CODES.tooManyTables, 'card table number over limit');
       }
       return { card: parsed.value };
     }
@@ -234,6 +273,9 @@ export const cardkitArea = defineFeishuArea({
       const content = body.content;
       if (typeof content !== 'string' || content.length < 1 || content.length > ELEMENT_CONTENT_MAX_CHARS) {
         return fail(CARDKIT_CODES.invalidParameter, `content must be 1 to ${ELEMENT_CONTENT_MAX_CHARS} characters`);
+      }
+      if (countTables(entity.card, { elementId, content }) > MAX_CARD_TABLES) {
+        return fail(CARDKIT_CODES.tooManyTables, 'card table number over limit');
       }
       accept(entity, body);
       element.content = content;

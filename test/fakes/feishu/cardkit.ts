@@ -153,6 +153,16 @@ export const cardkitArea = defineFeishuArea({
       applyStreamingMode(entity, isRecord(card.config) && card.config.streaming_mode === true, closedBy);
     }
 
+    /** A whole-card update shows its text elements' new content as a content write would. */
+    function recordContents(entity: CardEntity): void {
+      for (const [elementId, element] of entity.elementIndex) {
+        if (typeof element.content !== 'string') continue;
+        const history = entity.contentHistory.get(elementId) ?? [];
+        if (history.at(-1) !== element.content) pushBounded(history, element.content, HISTORY_LIMIT);
+        entity.contentHistory.set(elementId, history);
+      }
+    }
+
     function applyStreamingMode(entity: CardEntity, on: boolean, closedBy: 'settings' | 'never-opened'): void {
       if (on) {
         // Turning it on (again) restarts the timeout; leaving it on keeps the original start.
@@ -308,6 +318,7 @@ export const cardkitArea = defineFeishuArea({
       if (isReply(parsedCard)) return parsedCard;
       accept(entity, body);
       setCard(entity, parsedCard.card, 'settings');
+      recordContents(entity);
       return ok({});
     }
 

@@ -87,12 +87,13 @@ export function decide({ message, verdict }: DecisionInput): Decision {
   }
   const notAddressed = ignoreReason(message);
   if (notAddressed !== undefined) return { action: 'ignore', reason: notAddressed };
+  // The stop itself happened when the message arrived (see typed-stop.ts); nothing to answer, and
+  // nothing for the policy to count: a "stop" must never be refused as one message too many.
+  if (isStopRequest(message.text)) return { action: 'ignore', reason: 'stop request' };
   // Fail closed: a message nobody put to the policy must not reach the model.
   if (verdict === undefined) return { action: 'ignore', reason: 'policy not consulted' };
   if (verdict.action === 'ignore') return { action: 'ignore', reason: verdict.reason };
   if (verdict.action === 'reply') return { action: 'refuse', reason: verdict.reason, text: verdict.text };
-  // The stop itself happened when the message arrived (see typed-stop.ts); nothing to answer.
-  if (isStopRequest(message.text)) return { action: 'ignore', reason: 'stop request' };
   const command = parseCommand(message.text);
   if (command !== undefined) return { action: 'command', command };
   // A picture, a file or a voice message with no words is still something to answer.

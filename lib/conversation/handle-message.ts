@@ -23,7 +23,7 @@ import { withTimeout } from '../util/with-timeout.js';
 import { recordAnsweredBy } from './answer-feedback.js';
 import { APPROVAL_JOB_KIND, type ApprovalJobPayload, type ApprovalService, type PausedRun } from './approvals.js';
 import type { ChatSettings } from './chat-settings.js';
-import { type CommandName, runCommand } from './commands.js';
+import { type CommandName, isStopRequest, runCommand } from './commands.js';
 import { parseConfigRequest, runConfigCommand } from './config-command.js';
 import { addressedToBot, decide, type NoticeKind } from './decide.js';
 import { type BotOpenId, type MessageJob, readMessageJob, startReply } from './message-job.js';
@@ -269,15 +269,18 @@ export function createMessageHandler({
         ...(userName === undefined ? {} : { userName }),
         text: message.text.length > 200 ? `${message.text.slice(0, 199)}…` : message.text,
       });
-      verdict = await policy.evaluate({
-        chatId: message.chatId,
-        userId: message.sender.openId,
-        text: message.text,
-        source: inbound.source,
-        // A retried job (attempts > 1) or a handed-back one (its reply already started) was
-        // admitted before; counting it again could refuse a question whose card is half-written.
-        alreadyAdmitted: job.job.attempts > 1 || job.job.checkpoint != null,
-      });
+      // A typed stop is not a question: it does not count against the rate limits (see decide).
+      verdict = isStopRequest(message.text)
+        ? undefined
+        : await policy.evaluate({
+            chatId: message.chatId,
+            userId: message.sender.openId,
+            text: message.text,
+            source: inbound.source,
+            // A retried job (attempts > 1) or a handed-back one (its reply already started) was
+            // admitted before; counting it again could refuse a question whose card is half-written.
+            alreadyAdmitted: job.job.attempts > 1 || job.job.checkpoint != null,
+          });
     }
 
     const decision = decide({ message, verdict });

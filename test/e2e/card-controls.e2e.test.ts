@@ -51,6 +51,9 @@ describe('card controls over the webhook: Stop', () => {
       OPENAI_API_KEY: openai.apiKey,
       MODEL: 'gpt-test',
       CARD_UPDATES_PER_SECOND: '5',
+      // One person asks every question of this file within a minute.
+      USER_MESSAGES_PER_MINUTE: '1000',
+      CHAT_MESSAGES_PER_MINUTE: '1000',
       STORE_URL: 'sqlite::memory:',
       ENABLE_DEVTOOLS: 'false',
     });

@@ -40,9 +40,11 @@ describe('createExtractionPool', () => {
   });
 
   it('stops a hostile PDF at the time limit without blocking the event loop, then reads the next file', async () => {
-    pool = createExtractionPool({ timeoutMs: 1_500 });
+    // About 2 s of parsing on an idle two-core machine against a 0.5 s limit: the cut is what is
+    // tested, so the file must stay well beyond the limit on a fast machine too.
+    pool = createExtractionPool({ timeoutMs: 500 });
     await pool.warm();
-    const hostile = slowPdf();
+    const hostile = slowPdf(4_000_000);
     let ticks = 0;
     const ticker = setInterval(() => {
       ticks += 1;
@@ -52,9 +54,9 @@ describe('createExtractionPool', () => {
     );
     clearInterval(ticker);
     expect(error.code).toBe('ATTACHMENT_TIMEOUT');
-    expect(error.notice).toBe('hostile.pdf: reading it took longer than 1.5 s.');
+    expect(error.notice).toBe('hostile.pdf: reading it took longer than 500 ms.');
     // The parse ran on another thread: the main loop kept ticking all along (a blocked loop gives ~0).
-    expect(ticks).toBeGreaterThan(50);
+    expect(ticks).toBeGreaterThan(10);
     expect(pool.stats()).toMatchObject({ restarts: 1, running: false, queued: 0 });
     const csv = Buffer.from('a,b\n1,2\n');
     const next = await pool.extract(csv, await detectType(csv, 'x.csv'), { name: 'x.csv', maxChars: 1_000 });

@@ -53,6 +53,21 @@ export interface EffectiveChatSettings {
   version: number;
 }
 
+/** What of a chat's settings shapes one answer of the manager (its `chat` option). */
+export function answerSettingsOf(settings: EffectiveChatSettings): {
+  persona: string | undefined;
+  language: ChatLanguage;
+  model: string | undefined;
+  specialistsOff: readonly string[];
+} {
+  return {
+    persona: settings.persona,
+    language: settings.language,
+    model: settings.model,
+    specialistsOff: settings.specialistsOff,
+  };
+}
+
 /** Global defaults and the operator's bounds, from the configuration. */
 export interface ChatSettingsPolicy {
   defaults: Omit<EffectiveChatSettings, 'version' | 'toolsOff' | 'specialistsOff'>;

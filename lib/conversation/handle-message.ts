@@ -22,7 +22,7 @@ import { errorMessage } from '../util/error-message.js';
 import { withTimeout } from '../util/with-timeout.js';
 import { recordAnsweredBy } from './answer-feedback.js';
 import { APPROVAL_JOB_KIND, type ApprovalJobPayload, type ApprovalService, type PausedRun } from './approvals.js';
-import type { ChatSettings } from './chat-settings.js';
+import { answerSettingsOf, type ChatSettings } from './chat-settings.js';
 import { type CommandName, isStopRequest, runCommand } from './commands.js';
 import { parseConfigRequest, runConfigCommand } from './config-command.js';
 import { addressedToBot, decide, type NoticeKind } from './decide.js';
@@ -652,16 +652,7 @@ export function createMessageHandler({
         ...(turn === undefined ? {} : { content: turn.content, quoted: turn.quoted ?? null }),
         ...(preferredModel === undefined ? {} : { preferredModel }),
         background,
-        ...(settings === undefined
-          ? {}
-          : {
-              chat: {
-                persona: settings.persona,
-                language: settings.language,
-                model: settings.model,
-                specialistsOff: settings.specialistsOff,
-              },
-            }),
+        ...(settings === undefined ? {} : { chat: answerSettingsOf(settings) }),
         // A stop ends the model call and any running tool, like a drain does, but the job is done.
         signal: watch === undefined ? signal : AbortSignal.any([signal, watch.signal]),
         onText: (text) => {

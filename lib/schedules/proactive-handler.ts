@@ -1,6 +1,6 @@
 import type { ConversationContext } from '../agents/conversation-context.js';
 import type { ManagerAgent } from '../agents/manager-agent.js';
-import type { ChatSettings } from '../conversation/chat-settings.js';
+import { answerSettingsOf, type ChatSettings } from '../conversation/chat-settings.js';
 import { JobAbortedError } from '../conversation/handle-message.js';
 import type { ReplySink } from '../conversation/reply-sink.js';
 import type { BudgetGuard } from '../cost/budget-guard.js';
@@ -151,16 +151,7 @@ export function createProactiveHandler({
       context,
       history: [],
       input: payload.text,
-      ...(settings === undefined
-        ? {}
-        : {
-            chat: {
-              persona: settings.persona,
-              language: settings.language,
-              model: settings.model,
-              specialistsOff: settings.specialistsOff,
-            },
-          }),
+      ...(settings === undefined ? {} : { chat: answerSettingsOf(settings) }),
       signal,
       onText: (text) => sink.update(text),
     });

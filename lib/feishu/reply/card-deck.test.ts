@@ -102,6 +102,21 @@ describe('createCardDeck (real lark SDK against the fake Feishu)', () => {
     expect(deck.cards.filter((card) => card.recalled)).toHaveLength(opened - 1);
   });
 
+  it('saves that the first card shows text before its first answer text is written, once', async () => {
+    const { deck, persisted } = deckFor();
+    await deck.open();
+    expect(deck.shows).toBe('thinking');
+    const opened = persisted.length;
+    await deck.sync({ text: '', final: false });
+    expect(deck.shows).toBe('thinking');
+    expect(persisted).toHaveLength(opened);
+    await deck.sync({ text: 'First words', final: false });
+    expect(deck.shows).toBe('text');
+    expect(persisted).toHaveLength(opened + 1);
+    await deck.sync({ text: 'First words and more', final: true });
+    expect(persisted).toHaveLength(opened + 1);
+  });
+
   it('makes cards smaller when Feishu refuses a card size, and the next sync fits', async () => {
     const { deck } = deckFor();
     await deck.open();

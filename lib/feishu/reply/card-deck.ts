@@ -70,6 +70,11 @@ export interface CardDeckOptions {
 export interface CardDeck {
   /** The answer's cards in order. */
   readonly cards: readonly CardSlot[];
+  /**
+   * What the first card shows: `thinking` once opened, `text` from its first answer text (or
+   * final text) on; undefined for cards resumed from a checkpoint until text is written.
+   */
+  readonly shows: 'thinking' | 'text' | undefined;
   /** Opens the first card showing `thinkingText` and sends it as the reply. */
   open(): Promise<void>;
   /** Continues the cards an earlier attempt saved, sending those it had not sent yet. */
@@ -111,6 +116,16 @@ export function createCardDeck({
   onRolledOver = () => {},
 }: CardDeckOptions): CardDeck {
   const cards: CardSlot[] = [];
+  let shows: CardDeck['shows'];
+  /**
+   * Saved before a card first shows anything but `thinkingText`, so the card watchdog knows a card
+   * still on "Thinking…" (rewritten with a notice) from one with text (only closed).
+   */
+  const markText = async (content: string) => {
+    if (shows === 'text' || content === thinkingText) return;
+    shows = 'text';
+    await persist();
+  };
   let cardBytesLimit = Math.max(MIN_CARD_BYTES, maxCardBytes);
   // Incremental: cards already full are not re-planned on every update of a long answer.
   let planner = createCardPlanner({ maxBytes: cardBytesLimit, ...markdown });
@@ -194,6 +209,7 @@ export function createCardDeck({
 
   const write = (target: CardSlot, content: string) =>
     withinLimits(streamingCard(target, content), async () => {
+      await markText(content);
       await target.card.setAnswer(content);
       target.shown = content;
       target.footer = undefined;
@@ -223,6 +239,7 @@ export function createCardDeck({
     };
     const cardJson = buildCardJson({ body, streaming: false, summary });
     return withinLimits(cardJson, async () => {
+      await markText(content);
       await target.card.replace(cardJson, false);
       target.shown = content;
       target.footer = footer;
@@ -256,7 +273,11 @@ export function createCardDeck({
 
   return {
     cards,
+    get shows() {
+      return shows;
+    },
     async open() {
+      shows = 'thinking';
       await openCard(0, thinkingText, thinkingText);
     },
     async resume(saved) {

@@ -1,7 +1,7 @@
 import type { ConversationContext } from '../agents/conversation-context.js';
 import type { ManagerAgent } from '../agents/manager-agent.js';
 import { answerSettingsOf, type ChatSettings } from '../conversation/chat-settings.js';
-import { JobAbortedError } from '../conversation/handle-message.js';
+import { JobAbortedError } from '../conversation/job-aborted.js';
 import type { ReplySink } from '../conversation/reply-sink.js';
 import type { BudgetGuard } from '../cost/budget-guard.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';

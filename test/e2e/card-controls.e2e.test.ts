@@ -205,6 +205,43 @@ describe('card controls over the webhook: Stop', () => {
     expect(openai.requestsFor('gpt-test')).toHaveLength(0);
   });
 
+  it('Stop during a running tool: the card closes as Stopped at once and the tool result never reaches the model', async () => {
+    const documentId = feishu.seedDocument({ title: 'Slow read', parts: [{ text: 'SECRET_TOOL_RESULT' }] });
+    // The document read takes 20 s: longer than the test waits for the Stop.
+    const slowRead = feishu.inject({ api: 'docx.documentBlock.list', latencyMs: 20_000 });
+    openai.script(
+      'gpt-test',
+      { toolCalls: [{ name: 'readDocument', arguments: { document: documentId } }] },
+      { text: 'The document says something.' },
+    );
+    const { messageId } = await mention('read that slow document');
+    await feishu.waitFor(() => slowRead.hits > 0 && replyCard(messageId)?.card.streaming === true, {
+      timeoutMs: 15_000,
+      description: 'the tool reading the document',
+    });
+    const running = replyCard(messageId)!;
+    const pressedAt = Date.now();
+    expect(await press(running.replyId, stopButton(running.card)!)).toEqual({
+      toast: { type: 'info', content: STOP_TEXT.stopping },
+    });
+    await closed(messageId);
+    // Within a second on a quiet machine; generous for a loaded CI box, far below the 20 s read.
+    expect(Date.now() - pressedAt).toBeLessThan(5_000);
+    expect(feishu.visibleText(running.replyId)).toContain(STOPPED_NOTICE);
+    // The read was still under way when the card closed: the tool was cut, not waited for.
+    expect(feishu.callsTo('docx.documentBlock.list').every((call) => call.status === 0)).toBe(true);
+    // Only the first model call (the one that asked for the tool): no result went back to the model.
+    await openai.waitForIdle(5_000);
+    expect(openai.requestsFor('gpt-test')).toHaveLength(1);
+    expect(JSON.stringify(openai.requestsFor('gpt-test'))).not.toContain('SECRET_TOOL_RESULT');
+    await expect
+      .poll(async () => (await bot.store.getJob(String(stopButton(running.card)!.run)))?.status, {
+        timeout: 5_000,
+      })
+      .toBe('done');
+    expect(events.some((event) => event.type === 'tool.call' && event.tool === 'readDocument')).toBe(false);
+  });
+
   it('someone else gets a toast and the answer goes on; a chat admin may stop it', async () => {
     feishu.seedChat({ chatId: GROUP_CHAT, ownerOpenId: ADMIN_USER });
     openai.script('gpt-test', { text: SLOW_ANSWER, chunkSize: 6, chunkDelayMs: 120 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFeishuClient } from '../../lib/feishu/feishu-client.js';
 import { cardCheckpoint } from '../../lib/feishu/reply/card-checkpoint.js';
 import { buildCardJson } from '../../lib/feishu/reply/card-json.js';
-import { startCardWatchdog } from '../../lib/feishu/reply/card-watchdog.js';
+import { startCardWatchdog, WATCHDOG_NOTICE } from '../../lib/feishu/reply/card-watchdog.js';
 import { silentLogger } from '../../lib/log.js';
 import { createEventBus } from '../../lib/observe/event-bus.js';
 import { openSqliteStore } from '../../lib/store/sqlite-store.js';
@@ -28,11 +28,11 @@ describe('card watchdog', () => {
   });
 
   /** A streaming card sent under a user's message, as a reply leaves it; returns its ids. */
-  async function streamingCard(client: ReturnType<typeof createFeishuClient>) {
+  async function streamingCard(client: ReturnType<typeof createFeishuClient>, text = 'Half an ans') {
     const created = await client.cardkit.v1.card.create({
       data: {
         type: 'card_json',
-        data: buildCardJson({ body: { text: 'Half an ans' }, streaming: true, summary: '…' }),
+        data: buildCardJson({ body: { text }, streaming: true, summary: '…' }),
       },
     });
     const cardId = created.data!.card_id!;
@@ -83,6 +83,30 @@ describe('card watchdog', () => {
       const settingsCalls = feishu.callsTo('cardkit.card.settings').length;
       expect(await watchdog.sweep()).toBe(0);
       expect(feishu.callsTo('cardkit.card.settings')).toHaveLength(settingsCalls);
+    } finally {
+      watchdog.stop();
+    }
+  });
+
+  it('rewrites a card still on "Thinking…" with a notice; a card with text is only closed, its text kept', async () => {
+    const client = createFeishuClient({
+      appId: feishu.appId,
+      appSecret: feishu.appSecret,
+      domain: feishu.url,
+      log: silentLogger(),
+    });
+    const thinking = await streamingCard(client, '⏳ Thinking…');
+    const withText = await streamingCard(client, 'Half an answer');
+    await endedJob('job-thinking', cardCheckpoint('card', [thinking], false, 'thinking'));
+    await endedJob('job-text', cardCheckpoint('card', [withText], false, 'text'));
+
+    const watchdog = startCardWatchdog({ store, client, bus: createEventBus(), log: silentLogger() });
+    try {
+      expect(await watchdog.sweep()).toBe(2);
+      expect(feishu.cardState(thinking.cardId)?.streaming).toBe(false);
+      expect(feishu.visibleText(thinking.messageId)).toBe(WATCHDOG_NOTICE);
+      expect(feishu.cardState(withText.cardId)?.streaming).toBe(false);
+      expect(feishu.visibleText(withText.messageId)).toBe('Half an answer');
     } finally {
       watchdog.stop();
     }

@@ -14,6 +14,12 @@ export interface CardCheckpoint {
   cards: Array<{ cardId: string; messageId?: string }>;
   /** Every card was closed by the reply itself; absent, the card watchdog closes them once the job ended. */
   closed?: true;
+  /**
+   * What the first card shows: `thinking` until the first answer text is written (the change is
+   * saved before that text is sent), then `text`. Absent (older checkpoints): unknown. The card
+   * watchdog rewrites a card left on `thinking` with a notice instead of leaving it blank.
+   */
+  shows?: 'thinking' | 'text';
 }
 
 /**
@@ -26,6 +32,7 @@ export function cardCheckpoint(
   mode: CardCheckpoint['mode'],
   cards: ReadonlyArray<{ cardId: string; messageId: string | undefined }>,
   closed = false,
+  shows?: CardCheckpoint['shows'],
 ): CardCheckpoint {
   return {
     kind: 'feishu-reply',
@@ -33,6 +40,7 @@ export function cardCheckpoint(
     mode,
     cards: cards.map(({ cardId, messageId }) => (messageId === undefined ? { cardId } : { cardId, messageId })),
     ...(closed ? { closed: true as const } : {}),
+    ...(shows === undefined ? {} : { shows }),
   };
 }
 
@@ -64,6 +72,7 @@ export function parseCardCheckpoint(value: unknown): CardCheckpoint | undefined 
     mode: record.mode,
     cards,
     ...(record.closed === true ? { closed: true as const } : {}),
+    ...(record.shows === 'thinking' || record.shows === 'text' ? { shows: record.shows } : {}),
   };
 }
 

@@ -7,6 +7,7 @@ import { sleep } from '../../util/sleep.js';
 import { FeishuApiError } from '../call-feishu.js';
 import { type CardDeckOptions, CardReplanError, createCardDeck } from './card-deck.js';
 import { buildCardJson } from './card-json.js';
+import { CARD_LIMITS, cardLimitProblem } from './card-limits.js';
 import { createCardKitOperations } from './cardkit-operations.js';
 import { resolveRetryPolicy } from './retry-policy.js';
 
@@ -101,6 +102,21 @@ describe('createCardDeck (real lark SDK against the fake Feishu)', () => {
     expect(deck.cards.filter((card) => card.recalled)).toHaveLength(opened - 1);
   });
 
+  it('saves that the first card shows text before its first answer text is written, once', async () => {
+    const { deck, persisted } = deckFor();
+    await deck.open();
+    expect(deck.shows).toBe('thinking');
+    const opened = persisted.length;
+    await deck.sync({ text: '', final: false });
+    expect(deck.shows).toBe('thinking');
+    expect(persisted).toHaveLength(opened);
+    await deck.sync({ text: 'First words', final: false });
+    expect(deck.shows).toBe('text');
+    expect(persisted).toHaveLength(opened + 1);
+    await deck.sync({ text: 'First words and more', final: true });
+    expect(persisted).toHaveLength(opened + 1);
+  });
+
   it('makes cards smaller when Feishu refuses a card size, and the next sync fits', async () => {
     const { deck } = deckFor();
     await deck.open();
@@ -111,6 +127,32 @@ describe('createCardDeck (real lark SDK against the fake Feishu)', () => {
     await deck.sync({ text: answer, final: true });
     expect(visible().length).toBeGreaterThanOrEqual(2);
     expect(shownText()).toBe(answer);
+  });
+
+  it("checks a card against Feishu's size limit before sending: the overflow rolls over, never refused", async () => {
+    // A budget above Feishu's 30 KB (as a misconfigured setting would give): the check still holds.
+    const { deck } = deckFor({ maxCardBytes: 64 * 1024 });
+    await deck.open();
+    const answer = prose(100);
+    expect(Buffer.byteLength(answer)).toBeGreaterThan(CARD_LIMITS.maxBytes);
+    let replans = 0;
+    for (;;) {
+      try {
+        await deck.sync({ text: answer, final: true });
+        break;
+      } catch (error) {
+        if (!(error instanceof CardReplanError) || ++replans > 5) throw error;
+      }
+    }
+    expect(replans).toBeGreaterThan(0);
+    expect(visible().length).toBeGreaterThanOrEqual(2);
+    expect(shownText()).toBe(answer);
+    // Feishu never had to refuse a card for its size.
+    expect(chat.fake.calls.filter((call) => call.code === FEISHU_CODES.cardTooLarge)).toEqual([]);
+    for (const reply of visible()) {
+      const card = chat.fake.cardForMessage(reply.messageId)!;
+      expect(cardLimitProblem(JSON.stringify(card.card))).toBeUndefined();
+    }
   });
 
   it('refuses an answer that needs more than maxCards', async () => {

@@ -2,6 +2,7 @@ import type { Logger } from '../../log.js';
 import { FeishuApiError } from '../call-feishu.js';
 import type { CardCheckpoint } from './card-checkpoint.js';
 import { buildCardJson, type CardControl, STEPS_ELEMENT_ID } from './card-json.js';
+import { CardOverLimitError, cardLimitProblem } from './card-limits.js';
 import { type CardHandle, type CardKitOperations, isCardLimitError } from './cardkit-operations.js';
 import {
   type CardMarkdownOptions,
@@ -69,6 +70,11 @@ export interface CardDeckOptions {
 export interface CardDeck {
   /** The answer's cards in order. */
   readonly cards: readonly CardSlot[];
+  /**
+   * What the first card shows: `thinking` once opened, `text` from its first answer text (or
+   * final text) on; undefined for cards resumed from a checkpoint until text is written.
+   */
+  readonly shows: 'thinking' | 'text' | undefined;
   /** Opens the first card showing `thinkingText` and sends it as the reply. */
   open(): Promise<void>;
   /** Continues the cards an earlier attempt saved, sending those it had not sent yet. */
@@ -110,6 +116,16 @@ export function createCardDeck({
   onRolledOver = () => {},
 }: CardDeckOptions): CardDeck {
   const cards: CardSlot[] = [];
+  let shows: CardDeck['shows'];
+  /**
+   * Saved before a card first shows anything but `thinkingText`, so the card watchdog knows a card
+   * still on "Thinking…" (rewritten with a notice) from one with text (only closed).
+   */
+  const markText = async (content: string) => {
+    if (shows === 'text' || content === thinkingText) return;
+    shows = 'text';
+    await persist();
+  };
   let cardBytesLimit = Math.max(MIN_CARD_BYTES, maxCardBytes);
   // Incremental: cards already full are not re-planned on every update of a long answer.
   let planner = createCardPlanner({ maxBytes: cardBytesLimit, ...markdown });
@@ -137,7 +153,12 @@ export function createCardDeck({
    * stay half-written forever.
    */
   const openCard = async (index: number, content: string, summary: string) => {
-    const card = await cardKit.create(buildCardJson({ body: { text: content, controls }, streaming: true, summary }));
+    const cardJson = buildCardJson({ body: { text: content, controls }, streaming: true, summary });
+    let card: CardHandle | undefined;
+    await withinLimits(cardJson, async () => {
+      card = await cardKit.create(cardJson);
+    });
+    if (card === undefined) throw new Error('card.create returned no card');
     const opened = slot(index, card);
     opened.shown = content;
     cards.push(opened);
@@ -147,24 +168,48 @@ export function createCardDeck({
     return opened;
   };
 
-  /** Runs a write; a size refusal shrinks the cards and asks for a re-plan (`CardReplanError`). */
-  const withinLimits = async (operation: () => Promise<void>) => {
+  const shrink = (reason: Record<string, unknown>, message: string) => {
+    cardBytesLimit = Math.max(MIN_CARD_BYTES, Math.floor(cardBytesLimit * 0.7));
+    planner = createCardPlanner({ maxBytes: cardBytesLimit, ...markdown });
+    log.warn({ ...reason, cardBytes: cardBytesLimit }, message);
+    return new CardReplanError('card size limit');
+  };
+
+  /**
+   * Runs a write of a card that will look like `cardJson`. A card over Feishu's documented size or
+   * element count is not sent at all, and a refusal Feishu gives anyway is treated alike: the
+   * cards get smaller and the caller re-plans (`CardReplanError`), the overflow moving to a
+   * follow-up card.
+   */
+  const withinLimits = async (cardJson: string, operation: () => Promise<void>) => {
+    const problem = cardLimitProblem(cardJson);
+    if (problem !== undefined) {
+      if (cardBytesLimit <= MIN_CARD_BYTES) throw new CardOverLimitError(problem);
+      throw shrink({ ...problem }, "card would be over Feishu's limits; rolling over to smaller cards");
+    }
     try {
       await operation();
     } catch (error) {
       if (!isCardLimitError(error) || cardBytesLimit <= MIN_CARD_BYTES) throw error;
-      cardBytesLimit = Math.max(MIN_CARD_BYTES, Math.floor(cardBytesLimit * 0.7));
-      planner = createCardPlanner({ maxBytes: cardBytesLimit, ...markdown });
-      log.warn(
-        { code: error.code, cardBytes: cardBytesLimit },
-        'card refused the content size; rolling over to smaller cards',
-      );
-      throw new CardReplanError('card size limit');
+      throw shrink({ code: error.code }, 'card refused the content size; rolling over to smaller cards');
     }
   };
 
+  /** The card JSON an open card shows after its answer element is set to `content`. */
+  const streamingCard = (target: CardSlot, content: string) =>
+    buildCardJson({
+      body: {
+        text: content,
+        controls,
+        ...(target.panel === undefined ? {} : { steps: { ...target.panel, expanded: true } }),
+      },
+      streaming: true,
+      summary: thinkingText,
+    });
+
   const write = (target: CardSlot, content: string) =>
-    withinLimits(async () => {
+    withinLimits(streamingCard(target, content), async () => {
+      await markText(content);
       await target.card.setAnswer(content);
       target.shown = content;
       target.footer = undefined;
@@ -182,38 +227,43 @@ export function createCardDeck({
     footer: string | undefined,
     steps?: StepsPanel,
     closedControls?: readonly CardControl[],
-  ) =>
-    withinLimits(async () => {
-      const summary = previewSummary(raw) || emptyText;
-      const panel = steps ?? target.panel;
-      const body = {
-        text: content,
-        ...(footer === undefined ? {} : { footer: renderCardMarkdown(footer, markdown) }),
-        ...(closedControls === undefined ? {} : { controls: closedControls }),
-        // Folded: the answer is what matters now; the steps stay one tap away.
-        ...(panel === undefined ? {} : { steps: { ...panel, expanded: false } }),
-      };
-      await target.card.replace(buildCardJson({ body, streaming: false, summary }), false);
+  ) => {
+    const summary = previewSummary(raw) || emptyText;
+    const panel = steps ?? target.panel;
+    const body = {
+      text: content,
+      ...(footer === undefined ? {} : { footer: renderCardMarkdown(footer, markdown) }),
+      ...(closedControls === undefined ? {} : { controls: closedControls }),
+      // Folded: the answer is what matters now; the steps stay one tap away.
+      ...(panel === undefined ? {} : { steps: { ...panel, expanded: false } }),
+    };
+    const cardJson = buildCardJson({ body, streaming: false, summary });
+    return withinLimits(cardJson, async () => {
+      await markText(content);
+      await target.card.replace(cardJson, false);
       target.shown = content;
       target.footer = footer;
       target.panel = panel;
     });
+  };
 
   /**
    * Shows the steps on the open first card: the first time by replacing the card with the panel
    * added (one operation, text and buttons kept), later by rewriting only the panel's list.
    */
-  const showSteps = (target: CardSlot, content: string, steps: StepsPanel) =>
-    withinLimits(async () => {
+  const showSteps = (target: CardSlot, content: string, steps: StepsPanel) => {
+    const body = { text: content, controls, steps: { ...steps, expanded: true } };
+    const cardJson = buildCardJson({ body, streaming: true, summary: thinkingText });
+    return withinLimits(cardJson, async () => {
       if (target.panel === undefined) {
-        const body = { text: content, controls, steps: { ...steps, expanded: true } };
-        await target.card.replace(buildCardJson({ body, streaming: true, summary: thinkingText }), true);
+        await target.card.replace(cardJson, true);
         target.shown = content;
       } else if (target.panel.content !== steps.content) {
         await target.card.setText(STEPS_ELEMENT_ID, steps.content);
       }
       target.panel = steps;
     });
+  };
 
   const recall = async (target: CardSlot): Promise<boolean> => {
     if (target.messageId === undefined || !(await cardKit.recall(target.messageId))) return false;
@@ -223,7 +273,11 @@ export function createCardDeck({
 
   return {
     cards,
+    get shows() {
+      return shows;
+    },
     async open() {
+      shows = 'thinking';
       await openCard(0, thinkingText, thinkingText);
     },
     async resume(saved) {

@@ -5,12 +5,16 @@ import { errorMessage } from '../../util/error-message.js';
 import { callFeishu } from '../call-feishu.js';
 import type { FeishuClient } from '../feishu-client.js';
 import { parseCardCheckpoint } from './card-checkpoint.js';
+import { buildCardJson } from './card-json.js';
 import { SEQUENCES_PER_ATTEMPT } from './cardkit-operations.js';
 import { REPLY_ATTEMPT_KEY, REPLY_CHECKPOINT_KEY } from './reply-for-job.js';
 
 /** Store collection: jobs whose cards the watchdog has closed (so it does each once). */
 const SWEPT = 'card-watchdog';
 const MAX_RECORDS = 10_000;
+
+/** What a card left on "Thinking…" (or blank) by an ended job shows once the watchdog closes it. */
+export const WATCHDOG_NOTICE = '⚠️ This answer stopped before it could be written. Please ask again.';
 
 export interface CardWatchdog {
   /** One pass over recently ended jobs; resolves with how many cards it closed. */
@@ -28,6 +32,8 @@ export interface CardWatchdogOptions {
   /** Ended jobs looked at per pass and status (newest first). */
   lookback?: number;
   requestTimeoutMs?: number;
+  /** Shown on a card closed while it still had no answer text. */
+  notice?: string;
 }
 
 function checkpointObject(job: Job): Record<string, unknown> {
@@ -41,7 +47,9 @@ function checkpointObject(job: Job): Record<string, unknown> {
  * not leave a card with a typing cursor forever. A reply that closed its cards says so in its
  * checkpoint (`closed`); for the other ended jobs (done or dead) the watchdog turns streaming off
  * on each card once, with a sequence above every attempt's, and remembers the job in the store,
- * so several instances and later passes leave it alone.
+ * so several instances and later passes leave it alone. A first card the checkpoint says still
+ * shows "Thinking…" (no answer text was ever written to it) is rewritten with `notice` instead,
+ * so nobody is left looking at an empty card that will never answer.
  *
  * @example
  * const watchdog = startCardWatchdog({ store, client, bus, log });
@@ -56,7 +64,38 @@ export function startCardWatchdog({
   intervalMs = 60_000,
   lookback = 50,
   requestTimeoutMs = 10_000,
+  notice = WATCHDOG_NOTICE,
 }: CardWatchdogOptions): CardWatchdog {
+  /** Turns streaming off, or for a card with no answer text replaces it with the notice (streaming off). */
+  const closeCard = (cardId: string, sequence: number, blank: boolean) =>
+    blank
+      ? callFeishu(
+          bus,
+          'cardkit.v1.card.update',
+          () =>
+            client.cardkit.v1.card.update({
+              path: { card_id: cardId },
+              data: {
+                card: {
+                  type: 'card_json',
+                  data: buildCardJson({ body: { text: notice }, streaming: false, summary: notice }),
+                },
+                sequence,
+              },
+            }),
+          { client, timeoutMs: requestTimeoutMs },
+        )
+      : callFeishu(
+          bus,
+          'cardkit.v1.card.settings',
+          () =>
+            client.cardkit.v1.card.settings({
+              path: { card_id: cardId },
+              data: { settings: JSON.stringify({ config: { streaming_mode: false } }), sequence },
+            }),
+          { client, timeoutMs: requestTimeoutMs },
+        );
+
   async function closeCards(job: Job): Promise<number> {
     const stored = checkpointObject(job);
     const reply = parseCardCheckpoint(stored[REPLY_CHECKPOINT_KEY]);
@@ -69,19 +108,8 @@ export function startCardWatchdog({
     let closed = 0;
     for (const [index, card] of sent.entries()) {
       try {
-        await callFeishu(
-          bus,
-          'cardkit.v1.card.settings',
-          () =>
-            client.cardkit.v1.card.settings({
-              path: { card_id: card.cardId },
-              data: {
-                settings: JSON.stringify({ config: { streaming_mode: false } }),
-                sequence: attempt * SEQUENCES_PER_ATTEMPT + index + 1,
-              },
-            }),
-          { client, timeoutMs: requestTimeoutMs },
-        );
+        const blank = index === 0 && reply.shows === 'thinking';
+        await closeCard(card.cardId, attempt * SEQUENCES_PER_ATTEMPT + index + 1, blank);
         closed += 1;
       } catch (error) {
         log.warn(

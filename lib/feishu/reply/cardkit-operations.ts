@@ -9,7 +9,7 @@ import { sendReply } from './send-reply.js';
 /** Streaming was closed by Feishu (about 10 minutes after it opened) or by settings. */
 const STREAMING_CLOSED_CODES: ReadonlySet<number> = new Set([200850, 300309]);
 /** The card or element is over a size/element limit. */
-const CARD_LIMIT_CODES: ReadonlySet<number> = new Set([11310, 230099, 200860]);
+const CARD_LIMIT_CODES: ReadonlySet<number> = new Set([11310, 230099, 200860, 300305]);
 /** The sequence was not above the card's last one. */
 const SEQUENCE_CODE = 300317;
 /** Sequences are `attempt * SEQUENCES_PER_ATTEMPT + n`. */

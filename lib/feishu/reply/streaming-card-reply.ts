@@ -128,6 +128,7 @@ export function createStreamingCardReply({
         mode,
         deck.cards.map(({ card, messageId }) => ({ cardId: card.cardId, messageId })),
         allClosed,
+        deck.shows,
       ),
       options,
     );

@@ -44,7 +44,10 @@ export const CARDKIT_CODES = {
   cardNotFound: 200740,
   uuidConflict: 200770,
   cardJsonInvalid: 200220,
+  /** Card JSON over 30 KB (cardkit-v1 card.create error codes: "Card content exceeds limit."). */
   cardTooLarge: 200860,
+  /** More than 200 components and elements in one card (documented with card.create). */
+  tooManyElements: 300305,
   /** Too many tables in one card (Feishu renders at most `MAX_CARD_TABLES`; the issue names 11310). */
   tooManyTables: 11310,
   /** Streaming closed itself after the streaming timeout (about 10 minutes). */
@@ -88,6 +91,28 @@ export interface CardState {
 }
 
 const CARD_LIMIT_BYTES = 30 * 1024;
+/** Components plus elements one schema 2.0 card may hold. */
+export const MAX_CARD_ELEMENTS = 200;
+
+/** Every object with a `tag` in the card's body: Feishu counts components and elements alike. */
+function countElements(node: unknown): number {
+  if (Array.isArray(node)) return node.reduce<number>((sum, item) => sum + countElements(item), 0);
+  if (!isRecord(node)) return 0;
+  let count = typeof node.tag === 'string' ? 1 : 0;
+  for (const value of Object.values(node)) count += countElements(value);
+  return count;
+}
+
+/** The card's JSON size in bytes with one markdown element's content replaced. */
+function cardBytesWith(card: Record<string, unknown>, elementId: string, content: string): number {
+  const replace = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(replace);
+    if (!isRecord(node)) return node;
+    if (node.element_id === elementId && typeof node.content === 'string') return { ...node, content };
+    return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, replace(value)]));
+  };
+  return byteLength(JSON.stringify(replace(card)));
+}
 const ELEMENT_CONTENT_MAX_CHARS = 100_000;
 
 /** Markdown tables one card may hold; a card with more is refused with `tooManyTables`. */
@@ -143,6 +168,9 @@ export const cardkitArea = defineFeishuArea({
       }
       if (countTables(parsed.value) > MAX_CARD_TABLES) {
         return fail(CARDKIT_CODES.tooManyTables, 'card table number over limit');
+      }
+      if (countElements(parsed.value.body) > MAX_CARD_ELEMENTS) {
+        return fail(CARDKIT_CODES.tooManyElements, 'The number of card components exceeds 200');
       }
       return { card: parsed.value };
     }
@@ -276,6 +304,10 @@ export const cardkitArea = defineFeishuArea({
       }
       if (countTables(entity.card, { elementId, content }) > MAX_CARD_TABLES) {
         return fail(CARDKIT_CODES.tooManyTables, 'card table number over limit');
+      }
+      // The whole card must stay within its size after the write, as on create and update.
+      if (cardBytesWith(entity.card, elementId, content) > CARD_LIMIT_BYTES) {
+        return fail(CARDKIT_CODES.cardTooLarge, 'Card content exceeds limit.');
       }
       accept(entity, body);
       element.content = content;

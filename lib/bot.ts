@@ -392,7 +392,8 @@ export async function startBot(
           store,
           feishuClient,
           describe: (name, input) => {
-            const definition = toolRegistry.get(name);
+            // MCP tools that may write ask too: "Run <server>.<tool>" with their arguments.
+            const definition = toolRegistry.get(name) ?? managerAgent.mcp?.definition(name);
             const parsed = definition?.inputSchema.safeParse(input);
             return parsed?.success ? definition?.approval?.describe(parsed.data) : undefined;
           },

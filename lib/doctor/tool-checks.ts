@@ -56,7 +56,7 @@ export const mcpServersCheck: DoctorCheck = {
       const rows = hub.statuses();
       const details = rows.map((row) =>
         row.state === 'ready'
-          ? `✔ ${row.name} (${row.transport}): ${row.offeredTools} tools offered to ${row.agents.join(', ')}${row.skippedTools > 0 ? `, ${row.skippedTools} not (not marked read-only)` : ''}`
+          ? `✔ ${row.name} (${row.transport}): ${row.offeredTools} tools offered to ${row.agents.join(', ')}${row.writeTools > 0 ? ` (${row.writeTools} may write: each call approved first)` : ''}${row.skippedTools > 0 ? `, ${row.skippedTools} not (may write, "writeTools": false)` : ''}`
           : `✘ ${row.name} (${row.transport}): ${row.lastError ?? row.state}`,
       );
       const down = rows.filter((row) => row.state !== 'ready');

@@ -59,8 +59,9 @@ export interface ComponentStates {
 export interface McpServerComponent {
   transport: 'stdio' | 'http';
   state: 'connecting' | 'ready' | 'restarting' | 'closed';
-  /** Tools offered to the agents / not offered because they may write. */
+  /** Tools offered to the agents; of them, those that may write (each call approved first); not offered ("writeTools": false). */
   offeredTools: number;
+  writeTools?: number;
   skippedTools: number;
   /** `manager`, or the specialists the entry names. */
   agents: string[];

@@ -137,6 +137,38 @@ describe('createGroupCommit', () => {
     expect(error).toMatchObject({ message: expect.stringMatching(/synced to disk/) });
   });
 
+  it("holds the writes asked for during a commit's flush and commits them together once it ends", async () => {
+    const flushes: (() => void)[] = [];
+    const { commits, insertParent, parents } = setUp({
+      afterCommit: () => new Promise<void>((resolve) => flushes.push(resolve)),
+    });
+    const first = insertParent(1);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(commits).toEqual([1]);
+    // Three turns' writes while the first commit's flush runs: none is committed on its own.
+    const later: Promise<number>[] = [];
+    for (const id of [2, 3, 4]) {
+      later.push(insertParent(id));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(commits).toEqual([1]);
+    expect(parents()).toEqual([1]);
+    flushes.shift()?.();
+    await first;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(commits).toEqual([1, 3]);
+    expect(parents()).toEqual([1, 2, 3, 4]);
+    let settled = false;
+    void Promise.all(later).then(() => {
+      settled = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    // Committed, not yet flushed: still unanswered.
+    expect(settled).toBe(false);
+    flushes.shift()?.();
+    expect(await Promise.all(later)).toEqual([1, 1, 1]);
+  });
+
   it('refuses writes beyond maxQueuedWrites as unavailable, at once', async () => {
     const { insertParent, parents } = setUp({ maxQueuedWrites: 2 });
     const results = await Promise.allSettled([insertParent(1), insertParent(2), insertParent(3)]);

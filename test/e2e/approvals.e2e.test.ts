@@ -10,6 +10,7 @@ import { buildMessageEvent, postEvent } from '../fakes/event-sender.js';
 import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
 import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
 import type { FakeChatRequest } from '../fakes/openai/steps.js';
+import { approvalButton, waitForApprovalCard, waitForReplyText } from '../support/approval-card.js';
 import { pressCard } from '../support/card-press.js';
 
 /**
@@ -105,24 +106,8 @@ describe('approvals for write tools, end to end', () => {
     return event.event.message.message_id;
   }
 
-  /** The approval card under the question, once it is there. */
-  async function approvalCard(messageId: string) {
-    return feishu.waitFor(
-      () =>
-        feishu
-          .repliesTo(messageId, { fromBot: true })
-          .find((reply) => reply.msgType === 'interactive' && reply.content.includes('approval-approve')),
-      { timeoutMs: 20_000, description: 'the approval card' },
-    );
-  }
-
-  function buttonValue(content: string, action: string): Record<string, unknown> {
-    const card = JSON.parse(content) as { body: { elements: Array<Record<string, unknown>> } };
-    const button = card.body.elements.find((element) => element.element_id === action);
-    const behaviors = button?.behaviors as Array<{ value: Record<string, unknown> }> | undefined;
-    expect(behaviors?.[0]?.value).toBeDefined();
-    return behaviors?.[0]?.value as Record<string, unknown>;
-  }
+  const approvalCard = (messageId: string) => waitForApprovalCard(feishu, messageId);
+  const buttonValue = approvalButton;
 
   async function press(cardId: string, value: Record<string, unknown>, operator = ASKER) {
     const { status, toast } = await pressCard(`http://127.0.0.1:${bot?.port}/webhook/card`, {
@@ -138,17 +123,7 @@ describe('approvals for write tools, end to end', () => {
     return toast;
   }
 
-  /** The text of the newest closed answer card under the question. */
-  async function answerText(messageId: string, containing: string): Promise<string> {
-    return feishu.waitFor(
-      () =>
-        feishu
-          .repliesTo(messageId, { fromBot: true })
-          .map((reply) => feishu.visibleText(reply.messageId))
-          .find((text) => text.includes(containing)),
-      { timeoutMs: 20_000, description: `an answer with "${containing}"` },
-    );
-  }
+  const answerText = (messageId: string, containing: string) => waitForReplyText(feishu, messageId, containing);
 
   it('creates the task only after the asker approves the exact change; a stranger cannot decide', async () => {
     scriptCreateTask('Ship the release notes');

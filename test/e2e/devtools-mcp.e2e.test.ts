@@ -68,7 +68,7 @@ describe.skipIf(!chromiumAvailable)('devtools: MCP servers in the Health tab', {
     expect(await crm.getAttribute('data-state')).toBe('ready');
     const crmText = await crm.textContent();
     expect(crmText).toContain('MCP crm');
-    expect(crmText).toContain('7 offered, 1 not (may write)');
+    expect(crmText).toContain('8 offered (1 with approval)');
     expect(crmText).toContain('documents');
     const files = health.locator('.component[data-component="mcp-files"]');
     expect(await files.getAttribute('data-state')).toBe('restarting');

@@ -34,6 +34,7 @@ interface McpRow {
   state: string;
   restarts: number;
   offeredTools: number;
+  writeTools: number;
   skippedTools: number;
   agents: string[];
 }
@@ -103,8 +104,9 @@ describe('MCP servers, end to end', { timeout: 90_000 }, () => {
       (request) => {
         const offered = JSON.stringify(request.tools);
         expect(offered).toContain('"name":"mcpOrdersLookupOrder"');
-        // Not marked read-only: never offered. The crm server's tools go to the documents specialist only.
-        expect(offered).not.toContain('mcpOrdersDeleteOrder');
+        // Not marked read-only: offered as a write tool (it asks first, see mcp-approvals.e2e). The crm
+        // server's tools go to the documents specialist only.
+        expect(offered).toContain('"name":"mcpOrdersDeleteOrder"');
         expect(offered).not.toContain('mcpCrm');
         return { toolCalls: [{ name: 'mcpOrdersLookupOrder', arguments: { orderId: 'A-1001' } }] };
       },
@@ -123,8 +125,14 @@ describe('MCP servers, end to end', { timeout: 90_000 }, () => {
       identity: 'none',
     });
     expect(await mcpRows()).toEqual({
-      orders: expect.objectContaining({ state: 'ready', offeredTools: 7, skippedTools: 1, agents: ['manager'] }),
-      crm: expect.objectContaining({ state: 'ready', offeredTools: 7, agents: ['documents'] }),
+      orders: expect.objectContaining({
+        state: 'ready',
+        offeredTools: 8,
+        writeTools: 1,
+        skippedTools: 0,
+        agents: ['manager'],
+      }),
+      crm: expect.objectContaining({ state: 'ready', offeredTools: 8, writeTools: 1, agents: ['documents'] }),
     });
   });
 

@@ -93,15 +93,17 @@ describe('an MCP server over stdio', { timeout: 90_000 }, () => {
       'mcpOrdersDie',
       'mcpOrdersFlood',
       'mcpOrdersAddTool',
+      'mcpOrdersDeleteOrder',
     ]);
-    // delete_order is not marked read-only: never offered.
+    // delete_order is not marked read-only: a write tool, offered only behind an approval.
     expect(hub.statuses()).toEqual([
       expect.objectContaining({
         name: 'orders',
         transport: 'stdio',
         state: 'ready',
-        offeredTools: 7,
-        skippedTools: 1,
+        offeredTools: 8,
+        writeTools: 1,
+        skippedTools: 0,
         restarts: 0,
         agents: ['manager'],
       }),
@@ -193,11 +195,53 @@ describe('an MCP server over stdio', { timeout: 90_000 }, () => {
     await expect(call('manager', 'mcpOrdersLookupOrder', { orderId: 'A-1002' })).rejects.toThrow(/not offered/);
   });
 
-  it('"readOnly": true offers every tool of the server', async () => {
+  it('a tool that may write is offered only where a person can approve it, named by server and tool with its arguments', async () => {
+    const { hub, runtime } = start([stdioServer()]);
+    await hub.started;
+    const request = { agent: 'manager', conversation, notices: createToolNotices() };
+    // No approval gate (a specialist, the playground, a scheduled run): not offered at all.
+    expect(Object.keys(runtime.toolSet([], request))).not.toContain('mcpOrdersDeleteOrder');
+    const asked: string[] = [];
+    const gated = runtime.toolSet([], {
+      ...request,
+      approvals: {
+        alwaysAllowed: async (tool) => {
+          asked.push(tool);
+          return false;
+        },
+      },
+    });
+    const deleteOrder = gated.mcpOrdersDeleteOrder;
+    expect(deleteOrder).toBeDefined();
+    expect(deleteOrder?.description).toContain('the person approves each call first');
+    const needsApproval = deleteOrder?.needsApproval;
+    expect(typeof needsApproval).toBe('function');
+    if (typeof needsApproval !== 'function') throw new Error('needsApproval is not a function');
+    expect(await needsApproval({ orderId: 'A-1001' }, { toolCallId: 'call-9', messages: [] })).toBe(true);
+    expect(asked).toEqual(['mcpOrdersDeleteOrder']);
+    // Read tools never ask.
+    expect(gated.mcpOrdersLookupOrder?.needsApproval).toBeUndefined();
+    const definition = hub.definition('mcpOrdersDeleteOrder');
+    expect(definition?.access).toBe('write');
+    expect(definition?.approval?.describe({ orderId: 'A-1001' })).toEqual({
+      action: 'Run orders.delete_order',
+      target: 'MCP server "orders"',
+      fields: [{ label: 'orderId', value: 'A-1001' }],
+    });
+  });
+
+  it('"readOnly": true offers every tool of the server as a read tool; "writeTools": false offers none that may write', async () => {
     const { hub } = start([stdioServer({ readOnly: true })]);
     await hub.started;
     expect(hub.toolsFor('manager').map((tool) => tool.name)).toContain('mcpOrdersDeleteOrder');
-    expect(hub.statuses()[0]).toMatchObject({ offeredTools: 8, skippedTools: 0 });
+    expect(hub.definition('mcpOrdersDeleteOrder')?.access).toBe('read');
+    expect(hub.statuses()[0]).toMatchObject({ offeredTools: 8, writeTools: 0, skippedTools: 0 });
+    await hub.close();
+
+    const { hub: noWrites } = start([stdioServer({ writeTools: false })]);
+    await noWrites.started;
+    expect(noWrites.toolsFor('manager').map((tool) => tool.name)).not.toContain('mcpOrdersDeleteOrder');
+    expect(noWrites.statuses()[0]).toMatchObject({ offeredTools: 7, writeTools: 0, skippedTools: 1 });
   });
 });
 
@@ -220,7 +264,7 @@ describe('an MCP server over streamable HTTP', { timeout: 90_000 }, () => {
   it('connects with the configured headers and calls a tool', async () => {
     const { hub, call } = start([httpServer()]);
     await hub.started;
-    expect(hub.statuses()[0]).toMatchObject({ transport: 'http', state: 'ready', offeredTools: 7 });
+    expect(hub.statuses()[0]).toMatchObject({ transport: 'http', state: 'ready', offeredTools: 8, writeTools: 1 });
     expect(await call('manager', 'mcpOrdersLookupOrder', { orderId: 'A-1001' })).toContain('Order A-1001');
     expect(http.authorizations.every((value) => value === 'Bearer mcp-http-secret')).toBe(true);
   });

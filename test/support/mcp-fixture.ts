@@ -6,7 +6,8 @@
  * Tools: `lookup_order` (read-only), `list_parts` (read-only, 150 text parts), `broken_tool`
  * (read-only, answers `isError`), `hang` (read-only, never answers), `die` (read-only, the server
  * goes away mid-call), `flood` (read-only, about 2 MB of text), `add_tool` (read-only, registers `new_tool` at run time), `delete_order`
- * (not marked read-only: must not be offered).
+ * (not marked read-only: offered only behind the person's approval; the HTTP server records each
+ * order it deleted in `deletedOrders`).
  *
  * @example
  * const http = await startHttpMcpServer({ token: 'secret' });
@@ -28,9 +29,12 @@ const ORDERS: Record<string, string> = {
 export function fixtureMcpServer({
   onDie,
   instance = randomUUID().slice(0, 8),
+  deletedOrders = [],
 }: {
   onDie: () => void;
   instance?: string;
+  /** Where `delete_order` records the ids it deleted (the test asserts what the server saw). */
+  deletedOrders?: string[];
 }) {
   const server = new McpServer({ name: 'orders-fixture', version: '1.0.0' });
   const readOnly = { readOnlyHint: true };
@@ -90,7 +94,10 @@ export function fixtureMcpServer({
   server.registerTool(
     'delete_order',
     { description: 'Deletes an order.', inputSchema: { orderId: z.string() } },
-    async ({ orderId }) => ({ content: [{ type: 'text', text: `deleted ${orderId}` }] }),
+    async ({ orderId }) => {
+      if (deletedOrders.length < 100) deletedOrders.push(orderId);
+      return { content: [{ type: 'text', text: `deleted ${orderId}` }] };
+    },
   );
   return server;
 }
@@ -104,6 +111,7 @@ export async function startHttpMcpServer({ token }: { token?: string } = {}) {
   let port = 0;
   let httpServer: Server;
   const authorizations: Array<string | undefined> = [];
+  const deletedOrders: string[] = [];
   const listen = async () => {
     httpServer = createServer(async (request, response) => {
       if (authorizations.length >= 100) authorizations.shift();
@@ -112,7 +120,7 @@ export async function startHttpMcpServer({ token }: { token?: string } = {}) {
         response.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"unauthorized"}');
         return;
       }
-      const server = fixtureMcpServer({ onDie: () => void stop() });
+      const server = fixtureMcpServer({ onDie: () => void stop(), deletedOrders });
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
       response.on('close', () => {
         void transport.close();
@@ -134,6 +142,7 @@ export async function startHttpMcpServer({ token }: { token?: string } = {}) {
       return `http://127.0.0.1:${port}/mcp`;
     },
     authorizations,
+    deletedOrders,
     restart: listen,
     close: () => (httpServer.listening ? stop() : Promise.resolve()),
   };

@@ -7,9 +7,11 @@ import { mcpToolDefinition, mcpToolName } from './mcp-tools.js';
 
 /** A server's health row: the connection's state plus what is offered to whom. */
 export interface McpServerHealth extends McpServerStatus {
-  /** Tools offered to the agents. */
+  /** Tools offered to the agents (those that may write included). */
   offeredTools: number;
-  /** Tools not offered because they may change something (no `readOnlyHint`, no `"readOnly": true`). */
+  /** Of the offered tools, those that may change something and run only after a person approves. */
+  writeTools: number;
+  /** Tools not offered: they may change something and the entry says `"writeTools": false`. */
   skippedTools: number;
   /** Who gets the tools: `manager`, or the specialists the entry lists. */
   agents: string[];
@@ -19,6 +21,8 @@ export interface McpServerHealth extends McpServerStatus {
 export interface McpHub {
   /** The MCP tools the named agent (`manager` or a specialist) is offered right now. */
   toolsFor(agent: string): readonly AnyToolDefinition[];
+  /** The offered MCP tool of that name (for its approval summary), if any. */
+  definition(name: string): AnyToolDefinition | undefined;
   statuses(): McpServerHealth[];
   /** Resolves once every server's first connection attempt is over (connected or not). */
   readonly started: Promise<void>;
@@ -43,15 +47,18 @@ interface ServerEntry {
   server: McpServerConfig;
   connection: McpConnection;
   definitions: AnyToolDefinition[];
+  writes: number;
   skipped: number;
 }
 
 /**
  * Starts a supervised connection per MCP server and keeps each server's tools as tool
  * definitions. A server without `specialists` gives its tools to the manager; with them, only to
- * those specialists. Tools are offered when the server marks them read-only (`readOnlyHint`) or
- * the entry says `"readOnly": true`: write tools need the user's approval first, which the reply
- * path cannot ask for yet. Names are `mcp<Server><Tool>`, made unique.
+ * those specialists. A tool the server marks read-only (`readOnlyHint`), or any tool of an entry
+ * with `"readOnly": true`, is a read tool; any other may change something and becomes a write
+ * tool with an approval summary ("Run <server>.<tool>" and its arguments), which the tool runtime
+ * offers only where a person can approve (the manager in a chat) — or is not offered at all when
+ * the entry says `"writeTools": false`. Names are `mcp<Server><Tool>`, made unique.
  *
  * @example
  * const hub = createMcpHub({ servers: await loadMcpServersFile('mcp.json'), log, callTimeoutMs: 20_000 });
@@ -79,26 +86,34 @@ export function createMcpHub({
     ]);
     const definitions: AnyToolDefinition[] = [];
     let skipped = 0;
+    let writes = 0;
     for (const tool of tools) {
-      if (server.readOnly !== true && tool.annotations?.readOnlyHint !== true) {
+      const access = server.readOnly === true || tool.annotations?.readOnlyHint === true ? 'read' : 'write';
+      if (access === 'write' && server.writeTools === false) {
         skipped += 1;
         continue;
       }
+      if (access === 'write') writes += 1;
       const base = mcpToolName(server.name, tool.name);
       let name = base;
       for (let suffix = 2; taken.has(name); suffix += 1) name = `${base.slice(0, 60)}${suffix}`;
       taken.add(name);
       definitions.push(
-        mcpToolDefinition({ name, server: server.name, tool, connection: entry.connection, timeoutMs: callTimeoutMs }),
+        mcpToolDefinition({
+          name,
+          server: server.name,
+          tool,
+          connection: entry.connection,
+          timeoutMs: callTimeoutMs,
+          access,
+        }),
       );
     }
     if (skipped > 0) {
-      log?.warn(
-        { mcpServer: server.name, skipped },
-        'mcp tools not offered: not marked read-only (set "readOnly": true on the server to vouch for them)',
-      );
+      log?.info({ mcpServer: server.name, skipped }, 'mcp tools not offered: they may write and "writeTools" is false');
     }
     entry.definitions = definitions;
+    entry.writes = writes;
     entry.skipped = skipped;
   }
 
@@ -116,6 +131,7 @@ export function createMcpHub({
         onTools: (tools) => offer(entry, tools),
       }),
       definitions: [],
+      writes: 0,
       skipped: 0,
     };
     entries.push(entry);
@@ -127,10 +143,12 @@ export function createMcpHub({
     started: Promise.all(entries.map((entry) => entry.connection.started)).then(() => undefined),
     toolsFor: (agent) =>
       entries.filter((entry) => agentsOf(entry.server).includes(agent)).flatMap((entry) => entry.definitions),
+    definition: (name) => entries.flatMap((entry) => entry.definitions).find((definition) => definition.name === name),
     statuses: () =>
       entries.map((entry) => ({
         ...entry.connection.status(),
         offeredTools: entry.definitions.length,
+        writeTools: entry.writes,
         skippedTools: entry.skipped,
         agents: agentsOf(entry.server),
       })),

@@ -54,7 +54,17 @@ describe('MCP servers file', () => {
 
   it('refuses unknown fields with a clear message naming the server, the field and what is allowed', () => {
     expect(problems({ mcpServers: { files: { command: 'x', transport: 'stdio', timeout: 5 } } })).toEqual([
-      'mcpServers.files: unknown fields "transport", "timeout" (allowed: command, args, env, cwd | url, headers; specialists, readOnly)',
+      'mcpServers.files: unknown fields "transport", "timeout" (allowed: command, args, env, cwd | url, headers; specialists, readOnly, writeTools)',
+    ]);
+    // The opt-out is spelled exactly; a near miss is refused rather than silently offering write tools.
+    expect(problems({ mcpServers: { files: { command: 'x', writeTool: false } } })).toEqual([
+      'mcpServers.files: unknown field "writeTool" (allowed: command, args, env, cwd | url, headers; specialists, readOnly, writeTools)',
+    ]);
+    expect(problems({ mcpServers: { files: { url: 'https://a.example/mcp', writeTools: 'no' } } })).toEqual([
+      'mcpServers.files.writeTools: Invalid input: expected boolean, received string',
+    ]);
+    expect(parse({ mcpServers: { files: { command: 'x', writeTools: false } } })).toEqual([
+      { name: 'files', transport: 'stdio', command: 'x', writeTools: false },
     ]);
     expect(problems({ mcpServers: {}, servers: [] })).toEqual([
       '(top level): unknown field "servers" (allowed: mcpServers)',

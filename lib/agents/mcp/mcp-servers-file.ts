@@ -8,6 +8,8 @@ const SERVER_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 const specialists = z.array(z.string().min(1).max(40)).max(50).optional();
 /** The operator vouches that every tool of this server only reads (tools are otherwise offered only with readOnlyHint). */
 const readOnly = z.boolean().optional();
+/** `false`: tools that may change something are not offered at all (default: offered behind the person's approval). */
+const writeTools = z.boolean().optional();
 
 const stdioServer = z
   .object({
@@ -17,6 +19,7 @@ const stdioServer = z
     cwd: z.string().min(1).max(1_000).optional(),
     specialists,
     readOnly,
+    writeTools,
   })
   .strict();
 
@@ -29,6 +32,7 @@ const httpServer = z
     headers: z.record(z.string(), z.string().max(10_000)).optional(),
     specialists,
     readOnly,
+    writeTools,
   })
   .strict();
 
@@ -60,7 +64,8 @@ function issues(prefix: string, error: z.ZodError): string[] {
     const where = [prefix, ...issue.path.map(String)].filter((part) => part !== '').join('.');
     const place = where === '' ? '(top level)' : where;
     if (issue.code === 'unrecognized_keys') {
-      const allowed = where === '' ? 'mcpServers' : 'command, args, env, cwd | url, headers; specialists, readOnly';
+      const allowed =
+        where === '' ? 'mcpServers' : 'command, args, env, cwd | url, headers; specialists, readOnly, writeTools';
       return `${place}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => `"${key}"`).join(', ')} (allowed: ${allowed})`;
     }
     return `${place}: ${issue.message}`;
@@ -70,7 +75,8 @@ function issues(prefix: string, error: z.ZodError): string[] {
 /**
  * Parses an MCP servers file in the common shape:
  * `{ "mcpServers": { "name": { "command", "args", "env" } | { "url", "headers" } } }`, each entry
- * optionally with `"specialists": [...]` (only they get its tools) and `"readOnly": true`.
+ * optionally with `"specialists": [...]` (only they get its tools), `"readOnly": true` and
+ * `"writeTools": false` (its tools that may change something are not offered).
  * Unknown fields, a server with both or neither of `command` and `url`, and (given `specialists`)
  * names of specialists that do not exist are refused, all problems at once.
  *

@@ -2,13 +2,19 @@ import type { CallToolResult, Tool as McpTool } from '@modelcontextprotocol/sdk/
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { errorMessage } from '../../util/error-message.js';
-import { type AnyToolDefinition, defineTool } from '../tools/tool-definition.js';
+import { type AnyToolDefinition, type ApprovalSummary, defineTool, type ToolAccess } from '../tools/tool-definition.js';
 import { ToolError } from '../tools/tool-error.js';
 import { itemsNote } from '../tools/tool-result.js';
 import { type McpConnection, McpServerDownError } from './mcp-connection.js';
 
 /** Tool descriptions from a server are cut to this: they go into every model request. */
 const DESCRIPTION_MAX = 1_000;
+
+/** Arguments an approval card lists at most; the rest are counted in one last field. */
+const APPROVAL_FIELDS_MAX = 20;
+/** Characters of one argument's name and value on the approval card. */
+const APPROVAL_LABEL_MAX = 60;
+const APPROVAL_VALUE_MAX = 500;
 
 /** `read_file` → `ReadFile`: the parts of a name as camel-case words, letters and digits only. */
 function pascal(text: string): string {
@@ -76,6 +82,36 @@ export function mcpResultText(result: CallToolResult & { toolResult?: unknown },
   return text;
 }
 
+function cut(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/**
+ * What the person approves before a tool that may change something runs: "Run <server>.<tool>"
+ * on the server, with every argument as a field (strings as they are, anything else as JSON),
+ * each cut to 500 characters and at most 20 of them, the rest counted.
+ *
+ * @example
+ * mcpApprovalSummary('orders', 'delete_order', { orderId: 'A-1' });
+ * // { action: 'Run orders.delete_order', target: 'MCP server "orders"', fields: [{ label: 'orderId', value: 'A-1' }] }
+ */
+export function mcpApprovalSummary(server: string, tool: string, input: unknown): ApprovalSummary {
+  const entries =
+    typeof input === 'object' && input !== null && !Array.isArray(input)
+      ? Object.entries(input)
+      : input === undefined
+        ? []
+        : [['input', input] as const];
+  const fields = entries.slice(0, APPROVAL_FIELDS_MAX).map(([label, value]) => ({
+    label: cut(label, APPROVAL_LABEL_MAX),
+    value: cut(typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value)), APPROVAL_VALUE_MAX),
+  }));
+  if (entries.length > APPROVAL_FIELDS_MAX) {
+    fields.push({ label: '…', value: `${entries.length - APPROVAL_FIELDS_MAX} more arguments not shown` });
+  }
+  return { action: `Run ${server}.${tool}`, target: `MCP server "${server}"`, fields };
+}
+
 /** A failed MCP call as a ToolError: server down or gone mid-call, its timeout, refused arguments. */
 function mcpFailure(server: string, error: unknown): ToolError {
   if (ToolError.isInstance(error)) return error;
@@ -108,9 +144,10 @@ function mcpFailure(server: string, error: unknown): ToolError {
 }
 
 /**
- * One MCP tool as a tool definition: no identity, read-only (the caller offers only tools the
- * server marks read-only or the operator vouches for), and a call through the supervised
- * connection within `timeoutMs` (the tool runtime's own deadline applies as well).
+ * One MCP tool as a tool definition: no identity, and a call through the supervised connection
+ * within `timeoutMs` (the tool runtime's own deadline applies as well). `access: 'write'` (a tool
+ * the server does not mark read-only) adds the approval summary: the runtime then offers it only
+ * where a person can be asked, and it runs only once they approve.
  */
 export function mcpToolDefinition({
   name,
@@ -118,20 +155,26 @@ export function mcpToolDefinition({
   tool,
   connection,
   timeoutMs,
+  access = 'read',
 }: {
   name: string;
   server: string;
   tool: McpTool;
   connection: McpConnection;
   timeoutMs: number;
+  access?: ToolAccess;
 }): AnyToolDefinition {
   const about = (tool.description ?? tool.annotations?.title ?? tool.title ?? tool.name).trim();
+  const asks = access === 'write' ? '; the person approves each call first' : '';
   return defineTool({
     name,
-    description: `${about.slice(0, DESCRIPTION_MAX)} (tool "${tool.name}" of the MCP server "${server}")`,
+    description: `${about.slice(0, DESCRIPTION_MAX)} (tool "${tool.name}" of the MCP server "${server}"${asks})`,
     inputSchema: inputSchemaOf(tool),
     scopes: [],
-    access: 'read',
+    access,
+    ...(access === 'write'
+      ? { approval: { describe: (input: unknown) => mcpApprovalSummary(server, tool.name, input) } }
+      : {}),
     identity: 'none',
     execute: async (input, { signal, limits }) => {
       let result: CallToolResult;

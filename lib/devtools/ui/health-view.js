@@ -132,7 +132,7 @@ function mcpComponents(servers) {
         ['Transport', server.transport],
         [
           'Tools',
-          `${formatNumber(server.offeredTools)} offered${server.skippedTools > 0 ? `, ${formatNumber(server.skippedTools)} not (may write)` : ''}`,
+          `${formatNumber(server.offeredTools)} offered${server.writeTools > 0 ? ` (${formatNumber(server.writeTools)} with approval)` : ''}${server.skippedTools > 0 ? `, ${formatNumber(server.skippedTools)} not (may write)` : ''}`,
         ],
         ['For', Array.isArray(server.agents) ? server.agents.join(', ') : null],
         ['Restarts', formatNumber(server.restarts)],

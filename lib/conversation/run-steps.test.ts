@@ -74,6 +74,49 @@ describe('trackRunSteps', () => {
     expect(reported).toHaveLength(count);
   });
 
+  it('shows a tool as running from its start, and completes that same step when it finishes', () => {
+    const bus = createEventBus();
+    let clock = 1_000;
+    const reported: ReplyProgress[] = [];
+    const steps = trackRunSteps({
+      bus,
+      traceId: 't1',
+      onProgress: (progress) => reported.push(progress),
+      tickMs: 60_000,
+      now: () => clock,
+    });
+    const call = (toolCallId: string, latencyMs: number, error?: string) =>
+      bus.emit({
+        type: 'tool.call',
+        traceId: 't1',
+        agent: 'manager',
+        tool: 'readDocument',
+        toolCallId,
+        input: '',
+        output: '',
+        latencyMs,
+        ...(error === undefined ? {} : { error }),
+      });
+    bus.emit({ type: 'tool.started', traceId: 't1', agent: 'manager', tool: 'readDocument', toolCallId: 'c1' });
+    expect(reported.at(-1)?.steps).toEqual([{ kind: 'tool', name: 'readDocument', state: 'running', elapsedMs: 0 }]);
+    clock += 200;
+    bus.emit({ type: 'tool.started', traceId: 't1', agent: 'manager', tool: 'readDocument', toolCallId: 'c2' });
+    clock += 300;
+    // The second call ends first: matched by its id, not by its name.
+    call('c2', 300, 'boom');
+    expect(reported.at(-1)?.steps).toEqual([
+      { kind: 'tool', name: 'readDocument', state: 'running', elapsedMs: 500 },
+      { kind: 'tool', name: 'readDocument', state: 'failed', elapsedMs: 300 },
+    ]);
+    clock += 100;
+    call('c1', 600);
+    expect(reported.at(-1)?.steps).toEqual([
+      { kind: 'tool', name: 'readDocument', state: 'done', elapsedMs: 600 },
+      { kind: 'tool', name: 'readDocument', state: 'failed', elapsedMs: 300 },
+    ]);
+    expect(steps.finish()?.steps).toHaveLength(2);
+  });
+
   it('reports nothing for a plain answer, so its card gets no panel', () => {
     const reported: ReplyProgress[] = [];
     const steps = trackRunSteps({

@@ -4,6 +4,8 @@ import type { ReplyProgress, ReplyStep } from './reply-sink.js';
 interface TrackedStep {
   kind: ReplyStep['kind'];
   name: string;
+  /** The tool call's id, matching its `tool.started` to its `tool.call`. */
+  callId?: string | undefined;
   state: ReplyStep['state'];
   startedAt: number;
   elapsedMs: number | undefined;
@@ -32,7 +34,7 @@ export interface RunStepsOptions {
 /**
  * The steps of one answer as the reply shows them, from the run's own events on the bus: a
  * delegation to a specialist (running until that specialist's `agent.call`), each tool call
- * (done or failed, with its latency). Progress is reported when a step starts or ends, and every
+ * (running from its `tool.started`, then done or failed with its latency at its `tool.call`). Progress is reported when a step starts or ends, and every
  * `tickMs` while a step runs or the run has been silent for `silentMs` (so a long silent phase
  * shows "Working…" with the time, never a stale card). A plain answer with no steps and no silence
  * reports nothing, and its card gets no panel.
@@ -90,14 +92,33 @@ export function trackRunSteps({
     if (!('traceId' in event) || event.traceId !== traceId) return;
     if (event.type === 'agent.delegation') {
       add({ kind: 'specialist', name: event.to, state: 'running', startedAt: now(), elapsedMs: undefined });
-    } else if (event.type === 'tool.call') {
+    } else if (event.type === 'tool.started') {
       add({
         kind: 'tool',
         name: event.tool,
-        state: event.error === undefined ? 'done' : 'failed',
-        startedAt: now() - event.latencyMs,
-        elapsedMs: event.latencyMs,
+        callId: event.toolCallId,
+        state: 'running',
+        startedAt: now(),
+        elapsedMs: undefined,
       });
+    } else if (event.type === 'tool.call') {
+      const state = event.error === undefined ? 'done' : 'failed';
+      const running = steps.find(
+        (step) =>
+          step.kind === 'tool' &&
+          step.state === 'running' &&
+          step.name === event.tool &&
+          (event.toolCallId === undefined || step.callId === undefined || step.callId === event.toolCallId),
+      );
+      if (running === undefined) {
+        // A call whose start was not seen (emitted before this tracker listened).
+        add({ kind: 'tool', name: event.tool, state, startedAt: now() - event.latencyMs, elapsedMs: event.latencyMs });
+        return;
+      }
+      running.state = state;
+      running.elapsedMs = event.latencyMs;
+      lastActivity = now();
+      report();
     } else if (event.type === 'agent.call') {
       const running = steps.find(
         (step) => step.kind === 'specialist' && step.state === 'running' && step.name === event.agent,

@@ -131,10 +131,21 @@ export type BotEvent =
       elapsedMs: number;
     }
   | {
+      /** A tool call begins (before its execute), so the card can show it while it runs. */
+      type: 'tool.started';
+      traceId: string;
+      agent: string;
+      tool: string;
+      /** The AI SDK's id of this call; the matching `tool.call` carries the same. */
+      toolCallId?: string;
+    }
+  | {
       type: 'tool.call';
       traceId: string;
       agent: string;
       tool: string;
+      /** The AI SDK's id of this call, as in its `tool.started`. */
+      toolCallId?: string;
       /** Arguments and result, capped for display. */
       input: string;
       output: string;

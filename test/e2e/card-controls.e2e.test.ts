@@ -215,10 +215,14 @@ describe('card controls over the webhook: Stop', () => {
       { text: 'The document says something.' },
     );
     const { messageId } = await mention('read that slow document');
-    await feishu.waitFor(() => slowRead.hits > 0 && replyCard(messageId)?.card.streaming === true, {
-      timeoutMs: 15_000,
-      description: 'the tool reading the document',
-    });
+    // The live steps show the tool while it runs, not only once it finished.
+    await feishu.waitFor(
+      () =>
+        slowRead.hits > 0 &&
+        replyCard(messageId)?.card.streaming === true &&
+        (replyCard(messageId)?.card.elements.steps?.content ?? '').includes('⏳ Used `readDocument`'),
+      { timeoutMs: 15_000, description: 'the steps panel showing the running tool' },
+    );
     const running = replyCard(messageId)!;
     const pressedAt = Date.now();
     expect(await press(running.replyId, stopButton(running.card)!)).toEqual({

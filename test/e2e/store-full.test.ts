@@ -50,6 +50,9 @@ describe('a full disk under the running service', () => {
     const before = directMessage(fakes.feishu, 'before the disk filled', { senderOpenId: 'ou_full_1' });
     expect(await deliver(bot.url, before)).toBe(200);
     await waitForClosedCard(fakes.feishu, before.event.message.message_id);
+    // Its job is recorded as done too (that write follows the closed card): a disk filling
+    // before it would re-run the job, which is another test's subject.
+    await bot.waitForLog((line) => line.msg === 'job finished');
     expect((await ready(bot.url)).status).toBe(200);
 
     limitFileSize(bot.pid, 1);

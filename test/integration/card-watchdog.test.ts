@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFeishuClient } from '../../lib/feishu/feishu-client.js';
 import { cardCheckpoint } from '../../lib/feishu/reply/card-checkpoint.js';
 import { buildCardJson } from '../../lib/feishu/reply/card-json.js';
-import { startCardWatchdog, WATCHDOG_NOTICE } from '../../lib/feishu/reply/card-watchdog.js';
+import { startCardWatchdog, WATCHDOG_NOTICE, WATCHDOG_TEXT_NOTICE } from '../../lib/feishu/reply/card-watchdog.js';
 import { silentLogger } from '../../lib/log.js';
 import { createEventBus } from '../../lib/observe/event-bus.js';
 import { openSqliteStore } from '../../lib/store/sqlite-store.js';
@@ -99,10 +99,15 @@ describe('card watchdog', () => {
     const withText = await streamingCard(client, 'Half an answer');
     await endedJob('job-thinking', cardCheckpoint('card', [thinking], false, 'thinking'));
     await endedJob('job-text', cardCheckpoint('card', [withText], false, 'text'));
+    // Cards gave up before any text; the answer went out as text messages.
+    const fellBack = await streamingCard(client, '⏳ Thinking…');
+    await endedJob('job-fell-back', cardCheckpoint('text', [fellBack], false, 'thinking'));
 
     const watchdog = startCardWatchdog({ store, client, bus: createEventBus(), log: silentLogger() });
     try {
-      expect(await watchdog.sweep()).toBe(2);
+      expect(await watchdog.sweep()).toBe(3);
+      expect(feishu.visibleText(fellBack.messageId)).toBe(WATCHDOG_TEXT_NOTICE);
+      expect(feishu.cardState(fellBack.cardId)?.streaming).toBe(false);
       expect(feishu.cardState(thinking.cardId)?.streaming).toBe(false);
       expect(feishu.visibleText(thinking.messageId)).toBe(WATCHDOG_NOTICE);
       expect(feishu.cardState(withText.cardId)?.streaming).toBe(false);

@@ -140,7 +140,9 @@ export async function waitForClosedCard(feishu: FakeFeishu, messageId: string, t
     () => {
       const [reply] = feishu.repliesTo(messageId, { fromBot: true });
       const card = reply ? feishu.cardForMessage(reply.messageId) : undefined;
-      return card !== undefined && !card.streaming;
+      // Closed by the bot's settings call, not merely "not streaming yet": a card is created
+      // before its stream opens, and a probe landing in that moment would see it as closed.
+      return card !== undefined && !card.streaming && card.streamingClosedBy === 'settings';
     },
     { timeoutMs, description: `a closed card answering ${messageId}` },
   );

@@ -22,9 +22,11 @@ const echo = defineTool({
 });
 
 function setup(tools = [echo], options: Partial<Parameters<typeof createToolRuntime>[0]> = {}) {
+  /** Everything but `tool.started`, which goes to `started`. */
   const events: BotEvent[] = [];
+  const started: BotEvent[] = [];
   const bus = createEventBus();
-  bus.subscribe((event) => events.push(event));
+  bus.subscribe((event) => (event.type === 'tool.started' ? started : events).push(event));
   const notices = createToolNotices();
   const runtime = createToolRuntime({ registry: createToolRegistry(tools), bus, ...options });
   const run = async (name: string, input: unknown, abortSignal?: AbortSignal) => {
@@ -35,7 +37,7 @@ function setup(tools = [echo], options: Partial<Parameters<typeof createToolRunt
       ...(abortSignal ? { abortSignal } : {}),
     })) as string;
   };
-  return { runtime, run, events, notices };
+  return { runtime, run, events, started, notices };
 }
 
 describe('tool registry', () => {
@@ -82,8 +84,14 @@ describe('tool registry', () => {
 
 describe('tool runtime', () => {
   it('runs a tool, bounds its text, and reports one tool.call with identity and size', async () => {
-    const { run, events } = setup([echo], { limits: { maxChars: 200 } });
-    expect(await run('echo', { text: 'hi' })).toBe('hi');
+    const { run, events, started } = setup([echo], { limits: { maxChars: 200 } });
+    const first = run('echo', { text: 'hi' });
+    // Announced before it runs, so the card can show it at once.
+    expect(started).toEqual([
+      expect.objectContaining({ type: 'tool.started', traceId: 't1', agent: 'manager', tool: 'echo', toolCallId: 'c' }),
+    ]);
+    expect(events).toEqual([]);
+    expect(await first).toBe('hi');
     const long = await run('echo', { text: 'x'.repeat(1_000) });
     expect(long.length).toBeLessThanOrEqual(200);
     expect(long).toContain('[truncated:');
@@ -91,6 +99,7 @@ describe('tool runtime', () => {
       expect.objectContaining({
         type: 'tool.call',
         tool: 'echo',
+        toolCallId: 'c',
         agent: 'manager',
         identity: 'none',
         resultChars: 2,
@@ -155,12 +164,13 @@ describe('tool runtime', () => {
 
   it('lets a stopped answer stop instead of reporting a tool failure', async () => {
     const slow = defineTool({ ...echo, name: 'slow', execute: () => new Promise<string>(() => {}) });
-    const { run, events } = setup([slow]);
+    const { run, events, started } = setup([slow]);
     const controller = new AbortController();
     const pending = run('slow', { text: '' }, controller.signal);
     controller.abort(new Error('shutdown'));
     // At once, not at the 20 s deadline, and not as a tool failure.
     await expect(pending).rejects.toThrow('shutdown');
+    expect(started).toHaveLength(1);
     expect(events).toEqual([]);
   });
 });

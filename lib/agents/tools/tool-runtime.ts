@@ -108,7 +108,8 @@ function errorForModel(failure: ToolError): string {
  * - returns text the model can read: results within `limits` with a "truncated" note, failures
  *   as a categorised explanation (never a stack trace);
  * - adds the failure's user notice (missing scope, no access) to the answer's notices;
- * - is reported once as `tool.call`: input, output, latency, identity, result size, error category.
+ * - is announced as `tool.started` before it runs (the card's live steps show it at once), then
+ *   reported once as `tool.call`: input, output, latency, identity, result size, error category.
  *
  * @example
  * const runtime = createToolRuntime({ registry: defaultToolRegistry(), bus, feishuClient });
@@ -176,8 +177,11 @@ export function createToolRuntime({
     input: unknown,
     { agent, conversation, notices }: ToolSetRequest,
     callerSignal: AbortSignal | undefined,
+    toolCallId: string | undefined,
   ): Promise<string> {
     const startedAt = performance.now();
+    const callId = toolCallId === undefined ? {} : { toolCallId };
+    bus.emit({ type: 'tool.started', traceId: conversation.traceId, agent, tool: definition.name, ...callId });
     const deadline = Date.now() + timeoutMs;
     const controller = new AbortController();
     const onCallerAbort = () => controller.abort(callerSignal?.reason);
@@ -193,6 +197,7 @@ export function createToolRuntime({
         traceId: conversation.traceId,
         agent,
         tool: definition.name,
+        ...callId,
         input: capText(input),
         output: capText(output),
         latencyMs: Math.round(performance.now() - startedAt),
@@ -267,7 +272,8 @@ export function createToolRuntime({
         tools[name] = tool({
           description: definition.description,
           inputSchema: definition.inputSchema,
-          execute: (input: unknown, { abortSignal }) => run(definition, input, request, abortSignal),
+          execute: (input: unknown, { abortSignal, toolCallId }) =>
+            run(definition, input, request, abortSignal, toolCallId),
           // The AI SDK pauses the step with a tool-approval-request; the reply path asks the person.
           ...(gate === undefined
             ? {}

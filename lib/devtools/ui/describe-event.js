@@ -64,6 +64,8 @@ export function describe(event) {
       };
     case 'agent.delegation':
       return { title: `${event.from} delegates to ${event.to}`, sub: event.task };
+    case 'tool.started':
+      return { title: `${event.agent} starts ${event.tool}`, sub: event.toolCallId || '' };
     case 'tool.call':
       return {
         title: `${event.agent} calls ${event.tool}${event.error ? ` (failed: ${event.errorCategory || 'OTHER'})` : ''}`,

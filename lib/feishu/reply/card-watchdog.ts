@@ -15,6 +15,8 @@ const MAX_RECORDS = 10_000;
 
 /** What a card left on "Thinking…" (or blank) by an ended job shows once the watchdog closes it. */
 export const WATCHDOG_NOTICE = '⚠️ This answer stopped before it could be written. Please ask again.';
+/** The same when the job finished with its answer sent as text messages (cards could not be written). */
+export const WATCHDOG_TEXT_NOTICE = 'The answer was sent as a message below.';
 
 export interface CardWatchdog {
   /** One pass over recently ended jobs; resolves with how many cards it closed. */
@@ -34,6 +36,8 @@ export interface CardWatchdogOptions {
   requestTimeoutMs?: number;
   /** Shown on a card closed while it still had no answer text. */
   notice?: string;
+  /** Shown instead when the job finished with the answer sent as text messages. */
+  textNotice?: string;
 }
 
 function checkpointObject(job: Job): Record<string, unknown> {
@@ -65,10 +69,11 @@ export function startCardWatchdog({
   lookback = 50,
   requestTimeoutMs = 10_000,
   notice = WATCHDOG_NOTICE,
+  textNotice = WATCHDOG_TEXT_NOTICE,
 }: CardWatchdogOptions): CardWatchdog {
   /** Turns streaming off, or for a card with no answer text replaces it with the notice (streaming off). */
-  const closeCard = (cardId: string, sequence: number, blank: boolean) =>
-    blank
+  const closeCard = (cardId: string, sequence: number, shown: string | undefined) =>
+    shown !== undefined
       ? callFeishu(
           bus,
           'cardkit.v1.card.update',
@@ -78,7 +83,7 @@ export function startCardWatchdog({
               data: {
                 card: {
                   type: 'card_json',
-                  data: buildCardJson({ body: { text: notice }, streaming: false, summary: notice }),
+                  data: buildCardJson({ body: { text: shown }, streaming: false, summary: shown }),
                 },
                 sequence,
               },
@@ -109,7 +114,9 @@ export function startCardWatchdog({
     for (const [index, card] of sent.entries()) {
       try {
         const blank = index === 0 && reply.shows === 'thinking';
-        await closeCard(card.cardId, attempt * SEQUENCES_PER_ATTEMPT + index + 1, blank);
+        // An answer that went out as text is not lost: the card points at it instead.
+        const shown = reply.mode === 'text' && job.status === 'done' ? textNotice : notice;
+        await closeCard(card.cardId, attempt * SEQUENCES_PER_ATTEMPT + index + 1, blank ? shown : undefined);
         closed += 1;
       } catch (error) {
         log.warn(

@@ -1,3 +1,5 @@
+import { textsFor } from '../i18n/bot-texts.js';
+import type { Language } from '../i18n/language.js';
 import type { EventBus } from '../observe/event-bus.js';
 import type { Store } from '../store/store.js';
 import type { CardActionHandler } from './card-actions.js';
@@ -24,10 +26,13 @@ export interface FeedbackRecord extends AnsweredBy {
   at: number;
 }
 
-export const FEEDBACK_TEXT = {
-  thanks: { up: 'Thanks for the 👍', down: 'Thanks: noted 👎, it helps us improve.' },
-  unknown: 'This answer can no longer be rated.',
-} as const;
+/** The feedback toasts in `language` (English: `FEEDBACK_TEXT`). */
+export function feedbackTexts(language: Language) {
+  const { toasts } = textsFor(language);
+  return { thanks: { up: toasts.thanksUp, down: toasts.thanksDown }, unknown: toasts.cannotRate };
+}
+
+export const FEEDBACK_TEXT = feedbackTexts('en');
 
 function isAnsweredBy(value: unknown): value is AnsweredBy {
   return (
@@ -74,9 +79,10 @@ export function feedbackButtonHandler({
 }): CardActionHandler {
   return async (control, press) => {
     const rating = control.choice;
+    const say = feedbackTexts(control.language ?? 'en');
     const answeredBy = await store.getRecord(ANSWERS, control.run);
     if ((rating !== 'up' && rating !== 'down') || !isAnsweredBy(answeredBy)) {
-      return { toast: { kind: 'warning', text: FEEDBACK_TEXT.unknown } };
+      return { toast: { kind: 'warning', text: say.unknown } };
     }
     const record: FeedbackRecord = {
       run: control.run,
@@ -89,6 +95,6 @@ export function feedbackButtonHandler({
     };
     await store.putRecord(FEEDBACK, control.run, record, MAX_RECORDS);
     bus.emit({ type: 'answer.feedback', traceId: control.run, rating, agent: record.agent, model: record.model });
-    return { toast: { kind: 'success', text: FEEDBACK_TEXT.thanks[rating] } };
+    return { toast: { kind: 'success', text: say.thanks[rating] } };
   };
 }

@@ -3,18 +3,20 @@ import type { ManagerAgent } from '../agents/manager-agent.js';
 import type { ConversationMemory } from '../agents/memory.js';
 import { appendNotices } from '../agents/tools/tool-notices.js';
 import type { NormalisedMessage } from '../feishu/normalise-message.js';
+import { type BotTexts, textsFor } from '../i18n/bot-texts.js';
 import { conversationKey } from '../inbox/conversation-key.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
 import type { ScheduleService } from '../schedules/schedule-service.js';
 import type { Store } from '../store/store.js';
 import { recordAnsweredBy } from './answer-feedback.js';
-import { INTERRUPTED_NOTICE, STOPPED_MEMORY_MARK, STOPPED_NOTICE, summaryLine } from './answer-texts.js';
+import { STOPPED_MEMORY_MARK, summaryLine } from './answer-texts.js';
 import { answerApprovalGate, decisionNote, pauseForApproval } from './approval-pause.js';
 import type { ApprovalService, PausedRun } from './approvals.js';
 import { answerSettingsOf, type ChatSettings } from './chat-settings.js';
 import { JobAbortedError } from './job-aborted.js';
 import { type MessageJob, startReply } from './message-job.js';
+import type { LanguageOf } from './reply-language.js';
 import type { ReplySink, ReplySinkFor } from './reply-sink.js';
 import type { ResolvedTurn, TurnResolver } from './resolve-turn.js';
 import type { RoomBackground } from './room-background.js';
@@ -43,6 +45,8 @@ export interface AnswerStepOptions {
   vision: { primarySeesImages: boolean; visionModel?: string | undefined };
   runStops?: RunStops | undefined;
   chatSettings?: ChatSettings | undefined;
+  /** The language of the bot's own texts (notices, buttons) for a message; absent: English. */
+  languageOf?: LanguageOf | undefined;
   now?: () => number;
 }
 
@@ -80,6 +84,7 @@ export function createAnswerStep({
   vision,
   runStops,
   chatSettings,
+  languageOf = async () => 'en',
   now = Date.now,
 }: AnswerStepOptions): AnswerStep {
   async function answerInto(
@@ -87,6 +92,7 @@ export function createAnswerStep({
     message: NormalisedMessage,
     sink: ReplySink,
     watch: RunWatch | undefined,
+    say: BotTexts,
     resume?: PausedRun,
   ): Promise<void> {
     const { job, inbound } = read;
@@ -133,7 +139,7 @@ export function createAnswerStep({
     };
     const interrupted = async (said: string): Promise<never> => {
       if (signal.reason !== 'lease-lost') {
-        await sink.fail(said, INTERRUPTED_NOTICE).catch((error: unknown) => {
+        await sink.fail(said, say.interrupted).catch((error: unknown) => {
           log.warn({ traceId, err: error }, 'could not close the reply after an interruption');
         });
       }
@@ -172,7 +178,7 @@ export function createAnswerStep({
     const asked = turn?.memoryText || message.text;
     if (turn !== undefined && !turn.readable) {
       // Nothing the model could read (a corrupt file alone, a sticker): say why, do not guess.
-      const notices = turn.notices.length > 0 ? turn.notices : ['I could not read anything in this message.'];
+      const notices = turn.notices.length > 0 ? turn.notices : [say.unreadable];
       await sink.finish(appendNotices('', notices));
       if (!alreadyStored) await remember(key, message, userName, '', traceId, asked);
       await turns?.release(job.job.id);
@@ -215,7 +221,7 @@ export function createAnswerStep({
 
     const stoppedVia = watch?.stoppedVia();
     if (stoppedVia !== undefined && !signal.aborted) {
-      await sink.fail(answer.text, STOPPED_NOTICE);
+      await sink.fail(answer.text, say.stopped);
       bus.emit({ type: 'run.stopped', traceId, via: stoppedVia, length: answer.text.length });
       if (alreadyStored) return;
       const partial = answer.text.trim() === '' ? STOPPED_MEMORY_MARK : `${answer.text}\n\n${STOPPED_MEMORY_MARK}`;
@@ -239,6 +245,7 @@ export function createAnswerStep({
         replyInThread: Boolean(message.threadId),
         conversation: answer.conversation,
         pending: waiting,
+        say,
       });
       await sink.finish(appendNotices(shown, [note]), summaryLine(answer));
       const said = `${answer.text}\n\n(${note})`.trim();
@@ -255,7 +262,7 @@ export function createAnswerStep({
         latencyMs: answer.latencyMs,
       }).catch((error: unknown) => log.warn({ traceId, err: error }, 'could not record what answered'));
       await sink.finish(shown, summaryLine(answer));
-    } else await sink.fail(shown, answer.notice ?? 'Something went wrong. Please try again.');
+    } else await sink.fail(shown, answer.notice ?? say.failed);
 
     if (!alreadyStored) await remember(key, message, userName, answer.text, traceId, asked);
     else if (resume !== undefined) await rememberAnswer(key, `(${decisionNote(resume)}) ${answer.text}`, traceId);
@@ -265,15 +272,17 @@ export function createAnswerStep({
   return async (read, message, resume) => {
     const { job } = read;
     // Before anything slow (memory seeding, the model), so a "thinking" state shows at once.
-    const sink = await startReply(read, replySinkFor, { stoppable: runStops !== undefined });
+    const language = await languageOf(message);
+    const say = textsFor(language);
+    const sink = await startReply(read, replySinkFor, { stoppable: runStops !== undefined, language });
     const traceId = job.job.id;
     const watch = await runStops?.watch(traceId, { lane: job.job.lane, asker: message.sender.openId });
     try {
-      await answerInto(read, message, sink, watch, resume);
+      await answerInto(read, message, sink, watch, say, resume);
     } catch (error) {
       if (!RunStoppedError.isInstance(error) || job.signal.aborted) throw error;
       // Stopped before the model even started (memory seeding, attachments): nothing was said.
-      await sink.fail('', STOPPED_NOTICE);
+      await sink.fail('', say.stopped);
       bus.emit({ type: 'run.stopped', traceId, via: watch?.stoppedVia() ?? 'button', length: 0 });
       if (resume === undefined)
         await remember(conversationKey(message), message, undefined, STOPPED_MEMORY_MARK, traceId);

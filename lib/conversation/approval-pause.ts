@@ -1,5 +1,5 @@
 import type { ToolApprovalGate } from '../agents/tools/tool-runtime.js';
-import { APPROVAL_UNSENT_NOTE, APPROVAL_WAITING_NOTE } from './answer-texts.js';
+import { type BotTexts, textsFor } from '../i18n/bot-texts.js';
 import type { ApprovalService, PausedRun } from './approvals.js';
 
 /**
@@ -31,10 +31,10 @@ export function answerApprovalGate(
  */
 export async function pauseForApproval(
   approvals: ApprovalService,
-  paused: Parameters<ApprovalService['pause']>[0],
+  { say = textsFor('en'), ...paused }: Parameters<ApprovalService['pause']>[0] & { say?: BotTexts },
 ): Promise<string> {
   const asked = await approvals.pause(paused);
-  return asked ? APPROVAL_WAITING_NOTE : APPROVAL_UNSENT_NOTE;
+  return asked ? say.approvalWaiting : say.approvalUnsent;
 }
 
 /** How a continuation's answer is remembered: what the person decided, then the answer. */

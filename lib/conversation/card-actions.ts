@@ -1,3 +1,5 @@
+import { textsFor } from '../i18n/bot-texts.js';
+import { type Language, readLanguage } from '../i18n/language.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
 import type { Store } from '../store/store.js';
@@ -33,6 +35,8 @@ export interface ControlValue {
   asker: string;
   /** Which of the control's options (a rating, a decision), when it has several buttons. */
   choice?: string;
+  /** The language the button was written in: its toasts answer in the same one. */
+  language?: Language;
 }
 
 /** The button value of a control: `action` selects the handler, `run` and `asker` scope it. */
@@ -42,14 +46,21 @@ export function controlValue(value: ControlValue): Record<string, string> {
     run: value.run,
     asker: value.asker,
     ...(value.choice === undefined ? {} : { choice: value.choice }),
+    ...(value.language === undefined ? {} : { lang: value.language }),
   };
 }
 
 function readControl(value: Record<string, unknown>): ControlValue | undefined {
-  const { action, run, asker, choice } = value;
+  const { action, run, asker, choice, lang } = value;
   if (typeof action !== 'string' || typeof run !== 'string' || typeof asker !== 'string') return undefined;
   if (action === '' || run === '') return undefined;
-  return { action, run, asker, ...(typeof choice === 'string' ? { choice } : {}) };
+  return {
+    action,
+    run,
+    asker,
+    ...(typeof choice === 'string' ? { choice } : {}),
+    ...(lang === undefined ? {} : { language: readLanguage(lang) }),
+  };
 }
 
 /** One kind of control (Stop, …): what it does once the press is authorized and new. */
@@ -71,12 +82,18 @@ export interface CardActionRouterOptions {
   log: Logger;
 }
 
-export const CARD_PRESS_TEXT = {
-  notYours: 'Only the person who asked (or a chat admin) can use these buttons.',
-  duplicate: 'Already received.',
-  unknown: 'This button is no longer available.',
-  failed: 'That did not work. Please try again.',
-} as const;
+/** The router's toasts in `language` (English: `CARD_PRESS_TEXT`). */
+export function cardPressTexts(language: Language) {
+  const { toasts } = textsFor(language);
+  return {
+    notYours: toasts.notYours,
+    duplicate: toasts.duplicate,
+    unknown: toasts.unknownButton,
+    failed: toasts.pressFailed,
+  };
+}
+
+export const CARD_PRESS_TEXT = cardPressTexts('en');
 
 /**
  * Routes card button presses: reads the control value, drops a delivery it has seen (Feishu
@@ -102,9 +119,10 @@ export function createCardActionRouter({
   return async (press) => {
     const control = readControl(press.value);
     const handler = control === undefined ? undefined : handlers[control.action];
+    const say = cardPressTexts(readLanguage(press.value.lang));
     if (control === undefined || handler === undefined) {
       report(control?.action ?? 'unknown', 'unknown');
-      return { toast: { kind: 'warning', text: CARD_PRESS_TEXT.unknown } };
+      return { toast: { kind: 'warning', text: say.unknown } };
     }
     try {
       if (press.operatorId !== control.asker) {
@@ -114,13 +132,13 @@ export function createCardActionRouter({
             : false;
         if (!admin) {
           report(control.action, 'refused', control.run);
-          return { toast: { kind: 'warning', text: CARD_PRESS_TEXT.notYours } };
+          return { toast: { kind: 'warning', text: say.notYours } };
         }
       }
       // After the permission check: a refused press must not use up the delivery.
       if (press.deliveryId !== undefined && !(await store.claimKey(`card-press:${press.deliveryId}`, dedupeTtlMs))) {
         report(control.action, 'duplicate', control.run);
-        return { toast: { kind: 'info', text: CARD_PRESS_TEXT.duplicate } };
+        return { toast: { kind: 'info', text: say.duplicate } };
       }
       const answer = await handler(control, press);
       report(control.action, 'done', control.run);
@@ -128,7 +146,7 @@ export function createCardActionRouter({
     } catch (error) {
       log.warn({ err: errorMessage(error), action: control.action, run: control.run }, 'card action failed');
       report(control.action, 'failed', control.run);
-      return { toast: { kind: 'error', text: CARD_PRESS_TEXT.failed } };
+      return { toast: { kind: 'error', text: say.failed } };
     }
   };
 }

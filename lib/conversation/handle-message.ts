@@ -6,6 +6,7 @@ import type { ChatAdmins } from '../feishu/chat-admins.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
 import type { MessageOriginCheck, OriginCheck } from '../feishu/message-origin.js';
 import { botSender, type NormalisedMessage, type NormaliseResult } from '../feishu/normalise-message.js';
+import { textsFor } from '../i18n/bot-texts.js';
 import type { JobContext, JobHandler } from '../inbox/job-handler.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
@@ -13,7 +14,6 @@ import type { ScheduleService } from '../schedules/schedule-service.js';
 import type { Store } from '../store/store.js';
 import { errorMessage } from '../util/error-message.js';
 import { createAnswerStep } from './answer-step.js';
-import { NOTICES } from './answer-texts.js';
 import { createApprovalContinuation } from './approval-continuation.js';
 import { APPROVAL_JOB_KIND, type ApprovalService } from './approvals.js';
 import type { ChatSettings } from './chat-settings.js';
@@ -24,6 +24,7 @@ import { addressedToBot, decide } from './decide.js';
 import { JobAbortedError } from './job-aborted.js';
 import { type BotOpenId, readMessageJob, startReply } from './message-job.js';
 import { createConversationPolicy, createRateLimits, type PolicyVerdict } from './policy.js';
+import { createLanguageOf } from './reply-language.js';
 import type { ReplySinkFor } from './reply-sink.js';
 import type { TurnResolver } from './resolve-turn.js';
 import { createRoomBackground, type GroupContext } from './room-background.js';
@@ -168,6 +169,7 @@ export function createMessageHandler({
   const rateLimits = createRateLimits({ policy: policySettings, store });
   const lookUpUserName = createUserNameLookup({ resolveUserName, timeoutMs: userNameTimeoutMs, log });
   const origins = createOriginConfirmation({ originCheck, bus, log });
+  const languageOf = createLanguageOf({ chatSettings, log });
   const room = createRoomBackground({ groupContext, log, now });
   const command = createCommandStep({
     memory,
@@ -183,6 +185,7 @@ export function createMessageHandler({
     resolveUserName,
   });
   const answer = createAnswerStep({
+    languageOf,
     store,
     bus,
     log,
@@ -261,8 +264,9 @@ export function createMessageHandler({
           bus.emit({ type: 'message.ignored', traceId, reason: limited.reason });
           return;
         }
-        const sink = await startReply(read, replySinkFor);
-        await sink.finish(limited?.action === 'reply' ? limited.text : NOTICES[decision.kind]);
+        const language = await languageOf(message);
+        const sink = await startReply(read, replySinkFor, { language });
+        await sink.finish(limited?.action === 'reply' ? limited.text : textsFor(language).notices[decision.kind]);
         return;
       }
       case 'refuse': {

@@ -1,4 +1,5 @@
 import { type NormaliseResult, normaliseMessage } from '../feishu/normalise-message.js';
+import type { Language } from '../i18n/language.js';
 import type { InboundEvent } from '../inbox/inbound-event.js';
 import type { JobContext } from '../inbox/job-handler.js';
 import type { ReplyContext, ReplySink, ReplySinkFor } from './reply-sink.js';
@@ -48,9 +49,15 @@ export async function readMessageJob(job: JobContext, botOpenId: BotOpenId | und
 }
 
 /** Where a reply to the job's message goes, when the message carried its id and chat. */
+/** How a reply opens: with a Stop control, and in which language its labels are written. */
+export interface ReplyOptions {
+  stoppable?: boolean;
+  language?: Language | undefined;
+}
+
 export function replyContextFor(
   { job, inbound, message }: MessageJob,
-  { stoppable = false }: { stoppable?: boolean } = {},
+  { stoppable = false, language }: ReplyOptions = {},
 ): ReplyContext | undefined {
   const { messageId, chatId, chatType } = message;
   if (!messageId || !chatId || chatType === undefined) return undefined;
@@ -66,6 +73,7 @@ export function replyContextFor(
     ...(rootId ? { rootId } : {}),
     replyInThread: threadId !== undefined && threadId !== '',
     ...(stoppable && message.sender?.openId ? { stoppableBy: message.sender.openId } : {}),
+    ...(language === undefined ? {} : { language }),
     job,
   };
 }
@@ -81,7 +89,7 @@ export function replyContextFor(
 export async function startReply(
   read: MessageJob,
   replySinkFor: ReplySinkFor,
-  options: { stoppable?: boolean } = {},
+  options: ReplyOptions = {},
 ): Promise<ReplySink> {
   const context = replyContextFor(read, options);
   if (context === undefined) {

@@ -1,15 +1,16 @@
 import type { DevtoolsReplies } from '../devtools/devtools-replies.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
 import { createReplySinkForJob } from '../feishu/reply/reply-for-job.js';
+import { textsFor } from '../i18n/bot-texts.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
 import { controlValue } from './card-actions.js';
 import type { ReplySinkFor } from './reply-sink.js';
 
-/** The Stop button's label on a streaming answer. */
-export const STOP_LABEL = '⏹ Stop';
+/** The Stop button's label on a streaming answer (English; the reply's language picks its own). */
+export const STOP_LABEL = textsFor('en').buttons.stop;
 /** The feedback buttons' labels on a finished answer. */
-export const FEEDBACK_LABELS = { up: '👍', down: '👎' } as const;
+export const FEEDBACK_LABELS = { up: textsFor('en').buttons.up, down: textsFor('en').buttons.down } as const;
 
 /** Thrown when a message arrives from a channel whose replies are not wired (a configuration mismatch). */
 export class ReplyRouteError extends Error {
@@ -51,6 +52,8 @@ export function createReplyRouter({ feishu, devtools, bus, log }: ReplyRouterOpt
     }
     if (feishu === undefined) throw new ReplyRouteError('a Feishu message arrived while the Feishu channel is off');
     const asker = reply.stoppableBy;
+    const { language } = reply;
+    const { buttons, thinking } = textsFor(language ?? 'en');
     return createReplySinkForJob({
       ...(asker === undefined
         ? {}
@@ -58,18 +61,20 @@ export function createReplyRouter({ feishu, devtools, bus, log }: ReplyRouterOpt
             controls: [
               {
                 id: 'stop',
-                label: STOP_LABEL,
+                label: buttons.stop,
                 style: 'danger',
-                value: controlValue({ action: 'stop', run: reply.traceId, asker }),
+                value: controlValue({ action: 'stop', run: reply.traceId, asker, language }),
               },
             ],
             // A finished answer can be rated by the person who asked.
             finishControls: (['up', 'down'] as const).map((choice) => ({
               id: `feedback_${choice}`,
-              label: FEEDBACK_LABELS[choice],
-              value: controlValue({ action: 'feedback', run: reply.traceId, asker, choice }),
+              label: buttons[choice],
+              value: controlValue({ action: 'feedback', run: reply.traceId, asker, choice, language }),
             })),
           }),
+      // English keeps the card's own default; another language names its "thinking" state.
+      ...(language === undefined || language === 'en' ? {} : { thinkingText: thinking }),
       context: reply.job,
       message: reply,
       client: feishu.client,

@@ -1,3 +1,4 @@
+import type { Language } from '../i18n/language.js';
 import type { JobContext } from '../inbox/job-handler.js';
 import type { EventSource } from '../observe/bot-event.js';
 
@@ -65,6 +66,8 @@ export interface ReplyContext {
    * while it streams. Absent for notices and command replies.
    */
   stoppableBy?: string;
+  /** The language of the reply's own labels (buttons); absent: English. */
+  language?: Language;
   /** The job: idempotencyKey(part), saveCheckpoint, job.checkpoint, job.attempts, signal. */
   job: JobContext;
 }

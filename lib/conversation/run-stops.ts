@@ -1,3 +1,5 @@
+import { textsFor } from '../i18n/bot-texts.js';
+import type { Language } from '../i18n/language.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/store.js';
 import { errorMessage } from '../util/error-message.js';
@@ -148,10 +150,13 @@ export function createRunStops({ store, log, pollMs = 250, now = Date.now }: Run
   };
 }
 
-export const STOP_TEXT = {
-  stopping: 'Stopping…',
-  finished: 'This answer has already finished.',
-} as const;
+/** The Stop button's toasts in `language` (English: `STOP_TEXT`). */
+export function stopTexts(language: Language) {
+  const { toasts } = textsFor(language);
+  return { stopping: toasts.stopping, finished: toasts.alreadyFinished };
+}
+
+export const STOP_TEXT = stopTexts('en');
 
 /**
  * The Stop button's handler for the card action router: asks the run to stop and tells the
@@ -163,6 +168,7 @@ export const STOP_TEXT = {
 export function stopButtonHandler(stops: RunStops): CardActionHandler {
   return async (control, press) => {
     const outcome = await stops.request(control.run, press.operatorId, 'button');
-    return { toast: { kind: 'info', text: outcome === 'stopping' ? STOP_TEXT.stopping : STOP_TEXT.finished } };
+    const say = stopTexts(control.language ?? 'en');
+    return { toast: { kind: 'info', text: outcome === 'stopping' ? say.stopping : say.finished } };
   };
 }

@@ -1,3 +1,4 @@
+import { bilingual } from '../i18n/bilingual.js';
 import type { TextLanguage } from './schedule-language.js';
 import type { ScheduleView } from './schedule-service.js';
 
@@ -168,7 +169,5 @@ const CHINESE: ScheduleTexts = {
   },
 };
 
-/** The texts in `language`. */
-export function scheduleTexts(language: TextLanguage): ScheduleTexts {
-  return language === 'zh' ? CHINESE : ENGLISH;
-}
+/** The texts in `language` (both languages checked against `ScheduleTexts` by the compiler). */
+export const scheduleTexts: (language: TextLanguage) => ScheduleTexts = bilingual({ en: ENGLISH, zh: CHINESE });

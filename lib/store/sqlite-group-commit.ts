@@ -222,9 +222,10 @@ export function createGroupCommit({
       syncing = true;
       const synced = (failure: unknown) => {
         syncing = false;
+        // What queued meanwhile commits now, together, and its flush starts before this batch's
+        // callers are answered: writing their responses would otherwise delay the next flush.
+        if (queue.length > 0 && !flushScheduled) flush();
         settle(batch, outcomes, failure);
-        // What queued meanwhile commits now, together.
-        scheduleRest();
       };
       let flushed: Promise<void>;
       try {

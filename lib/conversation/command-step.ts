@@ -4,6 +4,7 @@ import { callFeishu } from '../feishu/call-feishu.js';
 import type { ChatAdmins } from '../feishu/chat-admins.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
 import type { NormalisedMessage } from '../feishu/normalise-message.js';
+import { pickLanguage } from '../i18n/language.js';
 import { conversationKey } from '../inbox/conversation-key.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
@@ -88,13 +89,16 @@ export function createCommandStep({
 
   return async (read, message, name) => {
     if (name === 'config' && (await replyWithSettingsCard(read, message))) return;
-    const sink = await startReply(read, replySinkFor);
+    const chatLanguage = (await chatSettings?.effective(message.chatId))?.language;
+    const language = pickLanguage(chatLanguage, message.text);
+    const sink = await startReply(read, replySinkFor, { language });
     const key = conversationKey(message);
     const feishuChat = read.inbound.source !== 'devtools';
     const text = await runCommand(name, {
       clearMemory: () => memory.clear(key),
       specialists: managerAgent.specialists,
       inThread: Boolean(message.threadId || message.rootId),
+      language,
       ...(forgetUserAuthorization === undefined
         ? {}
         : { forgetUserAuthorization: () => forgetUserAuthorization(message.sender.openId) }),
@@ -107,7 +111,7 @@ export function createCommandStep({
                 service: schedules,
                 target: proactiveTargetOf(message),
                 userId: message.sender.openId,
-                language: (await chatSettings?.effective(message.chatId))?.language,
+                language: chatLanguage,
               }),
           }),
       ...(chatSettings === undefined

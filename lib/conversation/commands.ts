@@ -1,4 +1,6 @@
 import type { SpecialistRegistry } from '../agents/specialist-registry.js';
+import { textsFor } from '../i18n/bot-texts.js';
+import type { Language } from '../i18n/language.js';
 
 export type CommandName = 'reset' | 'new' | 'help' | 'remind' | 'schedules' | 'logout' | 'config';
 
@@ -48,55 +50,38 @@ export interface CommandContext {
   forgetUserAuthorization?: (() => Promise<boolean>) | undefined;
   /** `/config`: reads or changes this chat's settings (config-command.ts); absent: not available. */
   config?: () => Promise<string>;
+  /** The language of the reply; absent: English. */
+  language?: Language | undefined;
 }
 
 /** Runs a command and returns the reply text. */
 export async function runCommand(name: CommandName, context: CommandContext): Promise<string> {
+  const say = textsFor(context.language ?? 'en').commands;
   switch (name) {
     case 'reset':
     case 'new':
       await context.clearMemory();
-      return context.inThread
-        ? 'Done: I have forgotten our conversation in this thread. What shall we talk about?'
-        : 'Done: I have forgotten our conversation in this chat. What shall we talk about?';
+      return say.forgotten(context.inThread);
     case 'help':
-      return helpText(context.specialists);
+      return helpText(context.specialists, context.language);
     case 'logout': {
-      if (context.forgetUserAuthorization === undefined) {
-        return 'Nothing to withdraw: this bot never reads with your own Feishu authorization.';
-      }
-      return (await context.forgetUserAuthorization())
-        ? 'Done: I no longer hold your Feishu authorization. I will ask again if a question needs it.'
-        : 'You had not authorized me, so there was nothing to withdraw.';
+      if (context.forgetUserAuthorization === undefined) return say.noAuthorization;
+      return (await context.forgetUserAuthorization()) ? say.authorizationWithdrawn : say.nothingToWithdraw;
     }
     case 'config':
-      return context.config === undefined ? 'Chat settings are not available here.' : context.config();
+      return context.config === undefined ? say.configUnavailable : context.config();
     case 'remind':
     case 'schedules':
-      return context.schedules === undefined
-        ? 'Schedules post into Feishu chats; they are not available here.'
-        : context.schedules(name, context.args ?? '');
+      return context.schedules === undefined ? say.schedulesUnavailable : context.schedules(name, context.args ?? '');
   }
 }
 
-export function helpText(specialists?: SpecialistRegistry): string {
-  const lines = [
-    '**How to talk to me**',
-    '- In a group, @mention me; in a direct chat, just write.',
-    '- I remember the conversation (per chat, or per thread), so you can ask follow-up questions.',
-    '- Replying inside a thread keeps that topic separate.',
-    '',
-    '**Commands**',
-    '- `/reset` or `/new`: forget this conversation and start fresh',
-    '- `/remind tomorrow 9:00 …`: a reminder in this chat (`/remind` shows every form)',
-    '- `/schedules`: this chat’s schedules; `/schedules cancel <id>` cancels one',
-    '- `/help`: this message',
-    '- `/logout`: withdraw the Feishu authorization you gave me for reading as you',
-    "- `/config`: this chat's settings (owners and admins change them; `/config help`)",
-  ];
+export function helpText(specialists?: SpecialistRegistry, language: Language = 'en'): string {
+  const say = textsFor(language).commands;
+  const lines = [...say.help];
   const list = specialists?.list() ?? [];
   if (list.length > 0) {
-    lines.push('', '**What I can delegate to specialists**');
+    lines.push('', say.specialistsHeading);
     for (const specialist of list) lines.push(`- **${specialist.name}**: ${specialist.description}`);
   }
   return lines.join('\n');

@@ -240,6 +240,7 @@ export function createMessageHandler({
             // A retried job (attempts > 1) or a handed-back one (its reply already started) was
             // admitted before; counting it again could refuse a question whose card is half-written.
             alreadyAdmitted: job.job.attempts > 1 || job.job.checkpoint != null,
+            language: await languageOf(message),
           });
     }
 
@@ -258,7 +259,11 @@ export function createMessageHandler({
         // did, through the policy): a flood of images must not become a flood of notices.
         const limited =
           decision.kind === 'unsupported-type' && job.job.attempts === 1 && message.chatId !== undefined
-            ? await rateLimits.check({ chatId: message.chatId, userId: message.sender?.openId ?? '' })
+            ? await rateLimits.check({
+                chatId: message.chatId,
+                userId: message.sender?.openId ?? '',
+                language: await languageOf(message),
+              })
             : undefined;
         if (limited?.action === 'ignore') {
           bus.emit({ type: 'message.ignored', traceId, reason: limited.reason });
@@ -270,7 +275,7 @@ export function createMessageHandler({
         return;
       }
       case 'refuse': {
-        const sink = await startReply(read, replySinkFor);
+        const sink = await startReply(read, replySinkFor, { language: await languageOf(message) });
         bus.emit({ type: 'message.ignored', traceId, reason: decision.reason });
         await sink.finish(decision.text);
         return;

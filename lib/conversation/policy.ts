@@ -1,5 +1,7 @@
 import type { Config } from '../config.js';
 import type { BudgetGuard } from '../cost/budget-guard.js';
+import { textsFor } from '../i18n/bot-texts.js';
+import type { Language } from '../i18n/language.js';
 import type { Store } from '../store/store.js';
 
 /** What to do with a message before the agent sees it. */
@@ -22,6 +24,8 @@ export interface PolicySubject {
    * into a rate-limit refusal.
    */
   alreadyAdmitted?: boolean;
+  /** The language of a refusal's text; absent: English. */
+  language?: Language | undefined;
 }
 
 export interface ConversationPolicy {
@@ -83,14 +87,15 @@ export function createRateLimits({
   }
 
   return {
-    async check({ chatId, userId }) {
+    async check({ chatId, userId, language = 'en' }) {
+      const { limits } = textsFor(language);
       const user = await overLimit(`rate:user:${userId}`, policy.userMessagesPerMinute);
       if (user !== 'ok') {
         return user === 'first'
           ? {
               action: 'reply',
               reason: 'user rate limited',
-              text: `You're sending messages faster than I can answer (at most ${policy.userMessagesPerMinute} a minute). Please wait a moment, then ask again.`,
+              text: limits.userRate(policy.userMessagesPerMinute),
             }
           : { action: 'ignore', reason: 'user rate limited' };
       }
@@ -100,7 +105,7 @@ export function createRateLimits({
           ? {
               action: 'reply',
               reason: 'chat rate limited',
-              text: `This chat is sending me more messages than I can handle (at most ${policy.chatMessagesPerMinute} a minute). Please wait a minute, then ask again.`,
+              text: limits.chatRate(policy.chatMessagesPerMinute),
             }
           : { action: 'ignore', reason: 'chat rate limited' };
       }
@@ -111,7 +116,7 @@ export function createRateLimits({
 }
 
 export interface RateLimits {
-  check(subject: Pick<PolicySubject, 'chatId' | 'userId'>): Promise<PolicyVerdict | undefined>;
+  check(subject: Pick<PolicySubject, 'chatId' | 'userId' | 'language'>): Promise<PolicyVerdict | undefined>;
 }
 
 /**
@@ -142,12 +147,12 @@ export function createConversationPolicy({
   const rateLimits = createRateLimits({ policy, store, windowMs, now });
 
   return {
-    async evaluate({ chatId, userId, text, source, alreadyAdmitted = false }) {
+    async evaluate({ chatId, userId, text, source, alreadyAdmitted = false, language = 'en' }) {
       const refused = allowlists.check({ chatId, userId, source });
       if (refused) return refused;
       if (alreadyAdmitted) return { action: 'allow' };
 
-      const limited = await rateLimits.check({ chatId, userId });
+      const limited = await rateLimits.check({ chatId, userId, language });
       if (limited) return limited;
 
       const length = [...text].length;
@@ -155,11 +160,11 @@ export function createConversationPolicy({
         return {
           action: 'reply',
           reason: 'input too long',
-          text: `Your message is too long for me (${length} characters; the limit is ${policy.maxInputChars}). Please shorten it or split it into parts.`,
+          text: textsFor(language).limits.tooLong(length, policy.maxInputChars),
         };
       }
       // Operators testing in the devtools playground are not the people budgets are for.
-      const overBudget = source === 'devtools' ? undefined : await budget?.check({ chatId, userId }, now());
+      const overBudget = source === 'devtools' ? undefined : await budget?.check({ chatId, userId }, now(), language);
       if (overBudget) return { action: 'reply', reason: overBudget.reason, text: overBudget.text };
       return { action: 'allow' };
     },

@@ -1,3 +1,5 @@
+import { textsFor } from '../i18n/bot-texts.js';
+import type { Language } from '../i18n/language.js';
 import type { SpendLedger, SpendSubject } from './spend-ledger.js';
 
 /** Daily budgets in USD; undefined or 0 means no budget. */
@@ -17,7 +19,7 @@ export interface BudgetRefusal {
 
 export interface BudgetGuard {
   /** A refusal when the chat's or the user's spend today reached its budget; undefined otherwise. */
-  check(subject: SpendSubject, at?: number): Promise<BudgetRefusal | undefined>;
+  check(subject: SpendSubject, at?: number, language?: Language): Promise<BudgetRefusal | undefined>;
 }
 
 export interface BudgetGuardOptions {
@@ -26,7 +28,11 @@ export interface BudgetGuardOptions {
   now?: () => number;
 }
 
-function resetPhrase(resetsAt: number, at: number, timeZone: string): string {
+function refusalText(
+  scope: 'chat' | 'user',
+  budgetUsd: number,
+  { resetsAt, at, timeZone, language }: { resetsAt: number; at: number; timeZone: string; language: Language },
+): string {
   const clock = new Intl.DateTimeFormat('en-GB', {
     timeZone,
     hour: '2-digit',
@@ -34,8 +40,15 @@ function resetPhrase(resetsAt: number, at: number, timeZone: string): string {
     hourCycle: 'h23',
   }).format(resetsAt);
   const minutes = Math.max(1, Math.ceil((resetsAt - at) / 60_000));
-  const wait = minutes >= 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${minutes} min`;
-  return `at ${clock} ${timeZone} (in ${wait})`;
+  const hours = Math.floor(minutes / 60);
+  return textsFor(language).limits.overBudget(
+    scope,
+    `$${budgetUsd.toFixed(2)}`,
+    clock,
+    timeZone,
+    hours,
+    minutes - hours * 60,
+  );
 }
 
 /**
@@ -52,17 +65,17 @@ export function createBudgetGuard({ ledger, budgets, now = Date.now }: BudgetGua
   const chatBudget = budgets.perChatUsd ?? 0;
   const userBudget = budgets.perUserUsd ?? 0;
   return {
-    async check(subject, at = now()) {
+    async check(subject, at = now(), language = 'en') {
       if (chatBudget <= 0 && userBudget <= 0) return undefined;
       const spent = await ledger.spentToday(subject, at);
-      const when = resetPhrase(spent.resetsAt, at, ledger.timeZone);
+      const when = { resetsAt: spent.resetsAt, at, timeZone: ledger.timeZone, language };
       if (userBudget > 0 && spent.userMicros >= userBudget * 1_000_000) {
         return {
           scope: 'user',
           reason: 'user over daily budget',
           budgetUsd: userBudget,
           resetsAt: spent.resetsAt,
-          text: `You have used today's budget for questions to me ($${userBudget.toFixed(2)}). It resets ${when}.`,
+          text: refusalText('user', userBudget, when),
         };
       }
       if (chatBudget > 0 && spent.chatMicros >= chatBudget * 1_000_000) {
@@ -71,7 +84,7 @@ export function createBudgetGuard({ ledger, budgets, now = Date.now }: BudgetGua
           reason: 'chat over daily budget',
           budgetUsd: chatBudget,
           resetsAt: spent.resetsAt,
-          text: `This chat has used today's budget for questions to me ($${chatBudget.toFixed(2)}). It resets ${when}.`,
+          text: refusalText('chat', chatBudget, when),
         };
       }
       return undefined;

@@ -1,5 +1,6 @@
 import * as lark from '@larksuiteoapi/node-sdk';
 import type { Logger } from '../log.js';
+import { installRequestSignal } from './request-signal.js';
 
 export type FeishuClient = lark.Client;
 
@@ -39,6 +40,8 @@ export function createFeishuClient({
    */
   log: Logger;
 }): FeishuClient {
+  // Tool calls cancel their Feishu requests when stopped (`withRequestSignal`).
+  installRequestSignal();
   return new lark.Client({
     appId,
     appSecret,

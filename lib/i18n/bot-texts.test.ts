@@ -8,6 +8,8 @@ import { pickLanguage, readLanguage } from './language.js';
 function leaves(value: unknown, path = ''): Map<string, string> {
   const found = new Map<string, string>();
   if (typeof value === 'string') found.set(path, value);
+  // A text that takes arguments is checked as it reads with some.
+  else if (typeof value === 'function') found.set(path, String(value(7, 120, '00:00', 'UTC', 1, 5)));
   else if (typeof value === 'object' && value !== null)
     for (const [key, inner] of Object.entries(value))
       for (const [p, v] of leaves(inner, `${path}.${key}`)) found.set(p, v);
@@ -43,11 +45,14 @@ describe('textsFor', () => {
     expect([...zh.keys()].sort()).toEqual([...en.keys()].sort());
     expect(en.size).toBeGreaterThan(10);
     for (const [path, text] of zh) {
-      expect(text.trim(), path).not.toBe('');
+      expect(text.trim() === '', path).toBe((en.get(path) ?? '').trim() === '');
       // Emoji-only labels (the feedback buttons) are the same in both languages.
-      if (/\p{L}/u.test(en.get(path) ?? '')) expect(pickLanguage('auto', text), path).toBe('zh');
+      if (/[a-z]{3}/.test(en.get(path) ?? '')) expect(pickLanguage('auto', text), path).toBe('zh');
     }
     for (const [path, text] of en) expect(pickLanguage('auto', text), path).toBe('en');
+    expect(textsFor('zh').limits.overBudget('user', '$0.50', '00:00', 'UTC', 2, 30)).toBe(
+      '你今天向我提问的预算（$0.50）已用完，将于 UTC 时间 00:00 重置（2 小时 30 分钟后）。',
+    );
   });
 
   it('keeps the English texts the bot has always written', () => {

@@ -28,6 +28,33 @@ export interface BotTexts {
   /** What a reply card shows before the first words of the answer. */
   thinking: string;
   buttons: { stop: string; up: string; down: string };
+  /** Refusals before the agent runs (rate limits, length, budgets). */
+  limits: {
+    userRate(perMinute: number): string;
+    chatRate(perMinute: number): string;
+    tooLong(length: number, limit: number): string;
+    /** `budget` as "$0.50"; `clock` "00:00", `zone` an IANA name, `hours`/`minutes` the wait. */
+    overBudget(
+      scope: 'chat' | 'user',
+      budget: string,
+      clock: string,
+      zone: string,
+      hours: number,
+      minutes: number,
+    ): string;
+  };
+  /** The slash commands' replies. */
+  commands: {
+    forgotten(inThread: boolean): string;
+    /** The help text's lines before the specialists. */
+    help: readonly string[];
+    specialistsHeading: string;
+    noAuthorization: string;
+    authorizationWithdrawn: string;
+    nothingToWithdraw: string;
+    configUnavailable: string;
+    schedulesUnavailable: string;
+  };
   toasts: {
     stopping: string;
     alreadyFinished: string;
@@ -62,6 +89,41 @@ export const textsFor = bilingual<BotTexts>({
     failed: 'Something went wrong. Please try again.',
     thinking: '⏳ Thinking…',
     buttons: { stop: '⏹ Stop', up: '👍', down: '👎' },
+    limits: {
+      userRate: (perMinute) =>
+        `You're sending messages faster than I can answer (at most ${perMinute} a minute). Please wait a moment, then ask again.`,
+      chatRate: (perMinute) =>
+        `This chat is sending me more messages than I can handle (at most ${perMinute} a minute). Please wait a minute, then ask again.`,
+      tooLong: (length, limit) =>
+        `Your message is too long for me (${length} characters; the limit is ${limit}). Please shorten it or split it into parts.`,
+      overBudget: (scope, budget, clock, zone, hours, minutes) =>
+        `${scope === 'user' ? 'You have' : 'This chat has'} used today's budget for questions to me (${budget}). It resets at ${clock} ${zone} (in ${hours > 0 ? `${hours} h ${minutes} min` : `${minutes} min`}).`,
+    },
+    commands: {
+      forgotten: (inThread) =>
+        `Done: I have forgotten our conversation in this ${inThread ? 'thread' : 'chat'}. What shall we talk about?`,
+      help: [
+        '**How to talk to me**',
+        '- In a group, @mention me; in a direct chat, just write.',
+        '- I remember the conversation (per chat, or per thread), so you can ask follow-up questions.',
+        '- Replying inside a thread keeps that topic separate.',
+        '',
+        '**Commands**',
+        '- `/reset` or `/new`: forget this conversation and start fresh',
+        '- `/remind tomorrow 9:00 …`: a reminder in this chat (`/remind` shows every form)',
+        '- `/schedules`: this chat’s schedules; `/schedules cancel <id>` cancels one',
+        '- `/help`: this message',
+        '- `/logout`: withdraw the Feishu authorization you gave me for reading as you',
+        "- `/config`: this chat's settings (owners and admins change them; `/config help`)",
+      ],
+      specialistsHeading: '**What I can delegate to specialists**',
+      noAuthorization: 'Nothing to withdraw: this bot never reads with your own Feishu authorization.',
+      authorizationWithdrawn:
+        'Done: I no longer hold your Feishu authorization. I will ask again if a question needs it.',
+      nothingToWithdraw: 'You had not authorized me, so there was nothing to withdraw.',
+      configUnavailable: 'Chat settings are not available here.',
+      schedulesUnavailable: 'Schedules post into Feishu chats; they are not available here.',
+    },
     toasts: {
       stopping: 'Stopping…',
       alreadyFinished: 'This answer has already finished.',
@@ -87,6 +149,36 @@ export const textsFor = bilingual<BotTexts>({
     failed: '出了点问题，请稍后再试。',
     thinking: '⏳ 思考中…',
     buttons: { stop: '⏹ 停止', up: '👍', down: '👎' },
+    limits: {
+      userRate: (perMinute) => `你发消息的速度超过了我能回答的速度（每分钟最多 ${perMinute} 条）。请稍等片刻再问。`,
+      chatRate: (perMinute) => `本群发给我的消息太多了（每分钟最多 ${perMinute} 条）。请过一分钟再问。`,
+      tooLong: (length, limit) => `消息太长了（${length} 个字符，上限 ${limit}）。请缩短或分成几段发送。`,
+      overBudget: (scope, budget, clock, zone, hours, minutes) =>
+        `${scope === 'user' ? '你' : '本群'}今天向我提问的预算（${budget}）已用完，将于 ${zone} 时间 ${clock} 重置（${hours > 0 ? `${hours} 小时 ${minutes} 分钟` : `${minutes} 分钟`}后）。`,
+    },
+    commands: {
+      forgotten: (inThread) => `好的，我已忘记${inThread ? '这个话题' : '本会话'}中的对话。想聊点什么？`,
+      help: [
+        '**如何与我对话**',
+        '- 在群里请 @我；在单聊中直接发消息即可。',
+        '- 我会记住对话（按会话或按话题），可以继续追问。',
+        '- 在话题里回复可以让不同话题互不干扰。',
+        '',
+        '**命令**',
+        '- `/reset` 或 `/new`：忘记本次对话，重新开始',
+        '- `/remind 明天 9:00 …`：在本群设置提醒（`/remind` 查看全部写法）',
+        '- `/schedules`：本群的定时任务；`/schedules cancel <id>` 取消其中一个',
+        '- `/help`：显示本帮助',
+        '- `/logout`：撤回你授予我的飞书读取授权',
+        '- `/config`：本群的设置（群主和管理员可修改；`/config help`）',
+      ],
+      specialistsHeading: '**我可以交给专家处理的事**',
+      noAuthorization: '无需撤回：这个机器人从不使用你个人的飞书授权读取内容。',
+      authorizationWithdrawn: '好的，我已不再持有你的飞书授权。之后如果有问题需要，我会再向你申请。',
+      nothingToWithdraw: '你还没有授权过我，所以没有需要撤回的。',
+      configUnavailable: '这里不能使用群设置。',
+      schedulesUnavailable: '定时任务只能在飞书会话中使用，这里不可用。',
+    },
     toasts: {
       stopping: '正在停止…',
       alreadyFinished: '这个回答已经结束了。',

@@ -232,8 +232,12 @@ describe('card controls over the webhook: Stop', () => {
     // Within a second on a quiet machine; generous for a loaded CI box, far below the 20 s read.
     expect(Date.now() - pressedAt).toBeLessThan(5_000);
     expect(feishu.visibleText(running.replyId)).toContain(STOPPED_NOTICE);
-    // The read was still under way when the card closed: the tool was cut, not waited for.
+    // The read was still under way when the card closed, and the stop closed its HTTP request.
     expect(feishu.callsTo('docx.documentBlock.list').every((call) => call.status === 0)).toBe(true);
+    await feishu.waitFor(() => feishu.callsTo('docx.documentBlock.list').every((call) => call.clientClosed), {
+      timeoutMs: 5_000,
+      description: 'the document read cancelled',
+    });
     // Only the first model call (the one that asked for the tool): no result went back to the model.
     await openai.waitForIdle(5_000);
     expect(openai.requestsFor('gpt-test')).toHaveLength(1);

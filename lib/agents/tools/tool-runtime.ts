@@ -2,6 +2,7 @@ import * as lark from '@larksuiteoapi/node-sdk';
 import { type ToolSet, tool } from 'ai';
 import { callFeishu } from '../../feishu/call-feishu.js';
 import type { FeishuClient } from '../../feishu/feishu-client.js';
+import { withRequestSignal } from '../../feishu/request-signal.js';
 import type { EventBus } from '../../observe/event-bus.js';
 import { toText } from '../../util/to-text.js';
 import type { ConversationContext } from '../conversation-context.js';
@@ -225,7 +226,8 @@ export function createToolRuntime({
           userName,
           now,
         };
-        return definition.execute(input, context);
+        // Its Feishu requests are closed when the call is stopped or times out, not left running.
+        return withRequestSignal(controller.signal, () => definition.execute(input, context));
       };
       // The deadline and a stopped answer both abort the controller: whichever comes first ends the call.
       const stopped = new Promise<never>((_, reject) => {

@@ -87,6 +87,8 @@ export interface RecordedCall {
   code: number | undefined;
   /** True when the answer came from `inject()`. */
   injected: boolean;
+  /** The client closed the request before it was answered (a cancelled request). */
+  clientClosed: boolean;
 }
 
 export interface RateLimitViolation {
@@ -329,8 +331,16 @@ export async function startFeishuServer(
       status: 0,
       code: undefined,
       injected: false,
+      clientClosed: false,
     };
     pushBounded(calls, call, maxRecordedCalls);
+    const outgoing = c.env.outgoing;
+    outgoing.once('close', () => {
+      if (!outgoing.writableFinished) {
+        call.clientClosed = true;
+        waiter.notify();
+      }
+    });
 
     const fault = faults.take(api, route?.auth === false, { method, path, query, body });
     const delay = latencyMs + (fault?.latencyMs ?? 0);

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { errorMessage } from '../util/error-message.js';
 import { startSqliteCheckpointer } from './sqlite-checkpointer.js';
 import { toSqliteStoreError } from './sqlite-errors.js';
-import { createSqliteLogSync } from './sqlite-log-sync.js';
+import { createSqliteLogSync, STORE_LOG_FLUSHES } from './sqlite-log-sync.js';
 import { migrateSqliteSchema } from './sqlite-schema.js';
 import { StoreUnavailableError } from './store.js';
 
@@ -137,7 +137,10 @@ export function openSqliteConnection(
   // The worker checkpoints instead: an automatic checkpoint would run inside a commit (an ack).
   if (checkpointer) db.pragma('wal_autocheckpoint = 0');
 
-  const logSync = checkpointer === undefined ? undefined : createSqliteLogSync({ path, flush: flushLog });
+  const logSync =
+    checkpointer === undefined
+      ? undefined
+      : createSqliteLogSync({ path, flush: flushLog, maxFlushes: STORE_LOG_FLUSHES });
 
   return {
     db,

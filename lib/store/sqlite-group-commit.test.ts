@@ -169,6 +169,35 @@ describe('createGroupCommit', () => {
     expect(await Promise.all(later)).toEqual([1, 1, 1]);
   });
 
+  it('with maxSyncsInFlight 2, commits while one flush runs and answers batches in commit order', async () => {
+    const flushes: (() => void)[] = [];
+    const { commits, insertParent } = setUp({
+      maxSyncsInFlight: 2,
+      afterCommit: () => new Promise<void>((resolve) => flushes.push(resolve)),
+    });
+    const answered: number[] = [];
+    const first = insertParent(1).then(() => answered.push(1));
+    await new Promise((resolve) => setImmediate(resolve));
+    const second = insertParent(2).then(() => answered.push(2));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    // Committed at once, its flush beside the first one.
+    expect(commits).toEqual([1, 1]);
+    const third = insertParent(3).then(() => answered.push(3));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(commits).toEqual([1, 1]);
+    // The second flush ends first: its write waits for the first batch's answer.
+    flushes[1]?.();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(answered).toEqual([]);
+    expect(commits).toEqual([1, 1, 1]);
+    flushes[0]?.();
+    await Promise.all([first, second]);
+    expect(answered).toEqual([1, 2]);
+    flushes[2]?.();
+    await third;
+    expect(answered).toEqual([1, 2, 3]);
+  });
+
   it('refuses writes beyond maxQueuedWrites as unavailable, at once', async () => {
     const { insertParent, parents } = setUp({ maxQueuedWrites: 2 });
     const results = await Promise.allSettled([insertParent(1), insertParent(2), insertParent(3)]);

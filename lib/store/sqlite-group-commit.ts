@@ -27,6 +27,12 @@ export interface GroupCommitOptions {
    * new writes wait and go into ONE commit after it (see `flush`).
    */
   afterCommit?: () => Promise<void>;
+  /**
+   * Commits whose `afterCommit` may run at once (the log sync must allow as many flushes). With
+   * 2, a write that arrives while a flush runs is committed and flushed at once instead of
+   * waiting for that flush to end: under load the ack waits about one flush instead of two.
+   */
+  maxSyncsInFlight?: number;
 }
 
 export interface GroupCommit {
@@ -76,6 +82,7 @@ export function createGroupCommit({
   maxQueuedWrites = 20_000,
   onCommit,
   afterCommit,
+  maxSyncsInFlight = 1,
   lockWaitMs = 2_000,
   lockRetryMs = 5,
   maxLockRetryMs = 100,
@@ -94,8 +101,11 @@ export function createGroupCommit({
   /** Set while the queue waits for another connection's write lock; its timer flushes. */
   let lockRetry: NodeJS.Timeout | undefined;
   let lockAttempts = 0;
-  /** Set while a commit's `afterCommit` runs: the queue waits for it (see above). */
-  let syncing = false;
+  /** Commits whose `afterCommit` runs; at `maxSyncsInFlight` the queue waits (see above). */
+  let syncsInFlight = 0;
+  const syncing = () => syncsInFlight >= maxSyncsInFlight;
+  /** Settles batches in commit order even when a later flush ends first. */
+  let settledInOrder: Promise<void> = Promise.resolve();
 
   const closedError = (operation: string) => new StoreUnavailableError(`SQLite store is closed (${operation})`);
 
@@ -118,7 +128,7 @@ export function createGroupCommit({
     }
     return new Promise<T>((resolve, reject) => {
       queue.push({ operation, queuedAt: now(), work, resolve: resolve as (value: unknown) => void, reject });
-      if (!flushScheduled && lockRetry === undefined && !syncing) {
+      if (!flushScheduled && lockRetry === undefined && !syncing()) {
         flushScheduled = true;
         // After the I/O callbacks of this turn: every request that arrived with this one joins it.
         nextTurn(flush);
@@ -128,7 +138,7 @@ export function createGroupCommit({
 
   function flush(): void {
     flushScheduled = false;
-    if (lockRetry !== undefined || syncing || queue.length === 0) return;
+    if (lockRetry !== undefined || syncing() || queue.length === 0) return;
     if (closed) {
       for (const entry of queue.splice(0)) entry.reject(closedError(entry.operation));
       return;
@@ -149,7 +159,7 @@ export function createGroupCommit({
   }
 
   function scheduleRest(): void {
-    if (queue.length === 0 || flushScheduled || lockRetry !== undefined || syncing) return;
+    if (queue.length === 0 || flushScheduled || lockRetry !== undefined || syncing()) return;
     flushScheduled = true;
     nextTurn(flush);
   }
@@ -219,14 +229,7 @@ export function createGroupCommit({
       }
     }
     if (lost === undefined && afterCommit !== undefined) {
-      syncing = true;
-      const synced = (failure: unknown) => {
-        syncing = false;
-        // What queued meanwhile commits now, together, and its flush starts before this batch's
-        // callers are answered: writing their responses would otherwise delay the next flush.
-        if (queue.length > 0 && !flushScheduled) flush();
-        settle(batch, outcomes, failure);
-      };
+      syncsInFlight += 1;
       let flushed: Promise<void>;
       try {
         flushed = afterCommit();
@@ -234,11 +237,17 @@ export function createGroupCommit({
         // A throw must not leave the queue waiting for a flush that never ends.
         flushed = Promise.reject(error);
       }
-      flushed.then(
-        () => synced(undefined),
-        (error: unknown) =>
-          synced(new StoreUnavailableError('SQLite commit could not be synced to disk', { cause: error })),
+      const failure = flushed.then(
+        () => undefined,
+        (error: unknown) => new StoreUnavailableError('SQLite commit could not be synced to disk', { cause: error }),
       );
+      void failure.then(() => {
+        syncsInFlight -= 1;
+        // What queued meanwhile commits now, together, and its flush starts before this batch's
+        // callers are answered: writing their responses would otherwise delay the next flush.
+        if (queue.length > 0 && !flushScheduled) flush();
+      });
+      settledInOrder = Promise.all([settledInOrder, failure]).then(([, lost]) => settle(batch, outcomes, lost));
     } else settle(batch, outcomes, lost);
   }
 

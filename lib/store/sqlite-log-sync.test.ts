@@ -45,6 +45,28 @@ describe('createSqliteLogSync', () => {
     await log.close();
   });
 
+  it('with maxFlushes 2, starts a flush at once while another runs; a third waits for one to end', async () => {
+    const { started, flush } = heldFlushes();
+    const log = createSqliteLogSync({ path, flush, maxFlushes: 2 });
+    const first = log.sync();
+    await Promise.resolve();
+    const second = log.sync();
+    await Promise.resolve();
+    expect(started).toHaveLength(2);
+    const third = log.sync();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(started).toHaveLength(2);
+    // The later flush may end first: the waiting sync starts as soon as either ends.
+    started[1]?.();
+    await second;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(started).toHaveLength(3);
+    started[0]?.();
+    started[2]?.();
+    await Promise.all([first, third]);
+    await log.close();
+  });
+
   it('rejects a sync whose flush failed, and the next sync flushes again', async () => {
     let calls = 0;
     const log = createSqliteLogSync({

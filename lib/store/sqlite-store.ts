@@ -1,6 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { openSqliteConnection, type SqliteConnectionOptions } from './sqlite-connection.js';
 import { createGroupCommit, type GroupCommitOptions } from './sqlite-group-commit.js';
+import { STORE_LOG_FLUSHES } from './sqlite-log-sync.js';
 import {
   type ChatSettingsRow,
   type HistoryRow,
@@ -75,6 +76,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     maxLockRetryMs,
     // Every caller (the ack first of all) is answered once its commit is on disk.
     afterCommit: connection.syncLog,
+    maxSyncsInFlight: STORE_LOG_FLUSHES,
   });
   const { read, write } = commits;
 

@@ -3,7 +3,8 @@ import type { ManagerAgent } from '../agents/manager-agent.js';
 import type { ConversationMemory } from '../agents/memory.js';
 import { appendNotices } from '../agents/tools/tool-notices.js';
 import type { NormalisedMessage } from '../feishu/normalise-message.js';
-import { type BotTexts, textsFor } from '../i18n/bot-texts.js';
+import { textsFor } from '../i18n/bot-texts.js';
+import type { Language } from '../i18n/language.js';
 import { conversationKey } from '../inbox/conversation-key.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
@@ -92,10 +93,11 @@ export function createAnswerStep({
     message: NormalisedMessage,
     sink: ReplySink,
     watch: RunWatch | undefined,
-    say: BotTexts,
+    language: Language,
     resume?: PausedRun,
   ): Promise<void> {
     const { job, inbound } = read;
+    const say = textsFor(language);
     const { signal } = job;
     const traceId = job.job.id;
     const chatType = inbound.source === 'devtools' ? 'local' : message.chatType;
@@ -245,6 +247,7 @@ export function createAnswerStep({
         replyInThread: Boolean(message.threadId),
         conversation: answer.conversation,
         pending: waiting,
+        language,
         say,
       });
       await sink.finish(appendNotices(shown, [note]), summaryLine(answer));
@@ -278,7 +281,7 @@ export function createAnswerStep({
     const traceId = job.job.id;
     const watch = await runStops?.watch(traceId, { lane: job.job.lane, asker: message.sender.openId });
     try {
-      await answerInto(read, message, sink, watch, say, resume);
+      await answerInto(read, message, sink, watch, language, resume);
     } catch (error) {
       if (!RunStoppedError.isInstance(error) || job.signal.aborted) throw error;
       // Stopped before the model even started (memory seeding, attachments): nothing was said.

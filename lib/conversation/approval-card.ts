@@ -1,4 +1,6 @@
 import type { ApprovalSummary } from '../agents/tools/tool-definition.js';
+import { textsFor } from '../i18n/bot-texts.js';
+import type { Language } from '../i18n/language.js';
 import { controlValue } from './card-actions.js';
 
 /** The control actions of an approval card (card-actions router keys). */
@@ -29,15 +31,11 @@ function button(text: string, type: 'primary' | 'default' | 'danger', value: Rec
   };
 }
 
-const DECIDED_TEXT: Record<ApprovalDecision, { title: string; template: string; line: string }> = {
-  approved: { title: 'Approved', template: 'green', line: 'Approved: going ahead.' },
-  always: {
-    title: 'Approved (always in this chat)',
-    template: 'green',
-    line: 'Approved, and allowed without asking in this chat from now on.',
-  },
-  denied: { title: 'Denied', template: 'red', line: 'Denied: nothing was changed.' },
-  expired: { title: 'Expired', template: 'grey', line: 'Nobody answered in time: nothing was changed.' },
+const DECIDED_TEMPLATE: Record<ApprovalDecision, string> = {
+  approved: 'green',
+  always: 'green',
+  denied: 'red',
+  expired: 'grey',
 };
 
 /**
@@ -55,6 +53,7 @@ export function approvalCard({
   timeoutMinutes,
   decided,
   decidedBy,
+  language = 'en',
 }: {
   run: string;
   asker: string;
@@ -62,7 +61,10 @@ export function approvalCard({
   timeoutMinutes: number;
   decided?: ApprovalDecision;
   decidedBy?: string;
+  /** The language of the card's own words and of its buttons' toasts. */
+  language?: Language | undefined;
 }): string {
+  const say = textsFor(language).approval;
   const body: Array<Record<string, unknown>> = changes.map((summary) => ({
     tag: 'markdown',
     content: changeText(summary),
@@ -70,19 +72,19 @@ export function approvalCard({
   if (decided === undefined) {
     body.push({
       tag: 'markdown',
-      content: `Only the person who asked (or a chat admin) can decide. Without an answer within ${timeoutMinutes} min nothing is changed.`,
+      content: say.whoDecides(timeoutMinutes),
     });
     body.push(
-      button('Approve', 'primary', controlValue({ action: APPROVAL_ACTIONS.approve, run, asker })),
-      button('Always allow in this chat', 'default', controlValue({ action: APPROVAL_ACTIONS.always, run, asker })),
-      button('Deny', 'danger', controlValue({ action: APPROVAL_ACTIONS.deny, run, asker })),
+      button(say.approve, 'primary', controlValue({ action: APPROVAL_ACTIONS.approve, run, asker, language })),
+      button(say.always, 'default', controlValue({ action: APPROVAL_ACTIONS.always, run, asker, language })),
+      button(say.deny, 'danger', controlValue({ action: APPROVAL_ACTIONS.deny, run, asker, language })),
     );
   } else {
     const by = decidedBy === undefined ? '' : ` (<at id=${decidedBy}></at>)`;
-    body.push({ tag: 'markdown', content: `${DECIDED_TEXT[decided].line}${by}` });
+    body.push({ tag: 'markdown', content: `${say.decided[decided].line}${by}` });
   }
-  const title = decided === undefined ? 'Approval needed' : DECIDED_TEXT[decided].title;
-  const template = decided === undefined ? 'orange' : DECIDED_TEXT[decided].template;
+  const title = decided === undefined ? say.title : say.decided[decided].title;
+  const template = decided === undefined ? 'orange' : DECIDED_TEMPLATE[decided];
   return JSON.stringify({
     schema: '2.0',
     header: { title: { tag: 'plain_text', content: title }, template },

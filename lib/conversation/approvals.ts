@@ -4,6 +4,8 @@ import type { ApprovalSummary } from '../agents/tools/tool-definition.js';
 import type { ToolApprovalGate } from '../agents/tools/tool-runtime.js';
 import { callFeishu } from '../feishu/call-feishu.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
+import { textsFor } from '../i18n/bot-texts.js';
+import type { Language } from '../i18n/language.js';
 import type { InboundEvent } from '../inbox/inbound-event.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
@@ -37,6 +39,8 @@ export interface PausedRun {
   decision?: ApprovalDecision;
   decidedBy?: string;
   decidedAt?: number;
+  /** The language of the card and its toasts (the question's); absent: English. */
+  language?: Language;
 }
 
 /** The continuation job's payload: the question's event plus which paused run it continues. */
@@ -134,6 +138,7 @@ export function createApprovalService({
       timeoutMinutes,
       ...(paused.decision === undefined ? {} : { decided: paused.decision }),
       ...(paused.decidedBy === undefined ? {} : { decidedBy: paused.decidedBy }),
+      language: paused.language,
     });
     const messageId = paused.cardMessageId;
     await callFeishu(
@@ -173,14 +178,15 @@ export function createApprovalService({
   function pressHandler(decision: 'approved' | 'always' | 'denied'): CardActionHandler {
     return async (control, press): Promise<CardPressAnswer> => {
       const paused = await load(control.run);
-      if (paused === undefined) return { toast: { kind: 'warning', text: 'This request is no longer available.' } };
-      if (paused.decision !== undefined) return { toast: { kind: 'info', text: 'Already decided.' } };
+      const say = textsFor(control.language ?? paused?.language ?? 'en').approval;
+      if (paused === undefined) return { toast: { kind: 'warning', text: say.gone } };
+      if (paused.decision !== undefined) return { toast: { kind: 'info', text: say.alreadyDecided } };
       if (paused.expiresAt <= now()) {
         await expire(paused);
-        return { toast: { kind: 'warning', text: 'This request expired: nothing was changed.' } };
+        return { toast: { kind: 'warning', text: say.expired } };
       }
       const decided = await decide(control.run, decision, press.operatorId);
-      if (decided === undefined) return { toast: { kind: 'info', text: 'Already decided.' } };
+      if (decided === undefined) return { toast: { kind: 'info', text: say.alreadyDecided } };
       if (decision === 'always') {
         for (const call of decided.pending) {
           await store.putRecord(
@@ -201,8 +207,8 @@ export function createApprovalService({
       return {
         toast:
           decision === 'denied'
-            ? { kind: 'info', text: 'Denied: nothing will be changed.' }
-            : { kind: 'success', text: 'Approved: going ahead.' },
+            ? { kind: 'info', text: say.deniedToast }
+            : { kind: 'success', text: say.approvedToast },
       };
     };
   }
@@ -246,7 +252,13 @@ export function createApprovalService({
               path: { message_id: paused.messageId },
               data: {
                 msg_type: 'interactive',
-                content: approvalCard({ run: paused.run, asker: paused.asker, changes, timeoutMinutes }),
+                content: approvalCard({
+                  run: paused.run,
+                  asker: paused.asker,
+                  changes,
+                  timeoutMinutes,
+                  language: paused.language,
+                }),
                 uuid: `approval-${paused.run}`.slice(0, 50),
                 reply_in_thread: paused.replyInThread,
               },

@@ -1,5 +1,6 @@
 import { callFeishu } from '../feishu/call-feishu.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
+import { textsFor } from '../i18n/bot-texts.js';
 import type { InboundEvent } from '../inbox/inbound-event.js';
 import type { JobHandler } from '../inbox/job-handler.js';
 import type { Logger } from '../log.js';
@@ -52,27 +53,10 @@ export interface ChatMembership {
   list(limit: number): Promise<ChatMembershipRecord[]>;
 }
 
-/** The welcome card's Markdown in the chat's language (`auto`: both). */
+/** The welcome card's Markdown in the chat's language (`auto`: both, since nobody has written yet). */
 export function welcomeText(language: ChatLanguage, botName = 'your assistant'): string {
-  const english = [
-    `**Hi, I'm ${botName}.** Thanks for adding me!`,
-    '- **Ask me** by @mentioning me with a question; in a topic I answer inside the topic.',
-    '- I read the recent discussion around a mention, so "what did we decide?" works.',
-    '- I can read Feishu docs, sheets, wikis and more when you paste a link.',
-    '- **Configure me** (group owner and admins): `/config` shows my settings here, `/config help` lists what you can change: persona, language, model, tools.',
-    '- `/help` lists everything else.',
-  ].join('\n');
-  const chinese = [
-    `**你好，我是 ${botName}。** 谢谢邀请我进群！`,
-    '- **提问**：@我 并写下问题；在话题中我会在话题里回复。',
-    '- 被 @ 时我会参考群里最近的讨论，所以可以问“我们刚才定了什么？”。',
-    '- 贴上飞书文档、表格、知识库等链接，我可以读取内容。',
-    '- **配置**（群主和群管理员）：发送 `/config` 查看本群设置，`/config help` 查看可修改项：人设、语言、模型、工具。',
-    '- 发送 `/help` 查看全部功能。',
-  ].join('\n');
-  if (language === 'zh') return chinese;
-  if (language === 'en') return english;
-  return `${chinese}\n\n---\n\n${english}`;
+  if (language === 'zh' || language === 'en') return textsFor(language).welcome(botName);
+  return `${textsFor('zh').welcome(botName)}\n\n---\n\n${textsFor('en').welcome(botName)}`;
 }
 
 function welcomeCard(text: string): string {

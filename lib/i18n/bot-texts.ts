@@ -28,6 +28,22 @@ export interface BotTexts {
   /** What a reply card shows before the first words of the answer. */
   thinking: string;
   buttons: { stop: string; up: string; down: string };
+  /** The card a group gets when the bot is added (Markdown). */
+  welcome(botName: string): string;
+  /** The approval card a run that wants to change something pauses with, and its buttons' toasts. */
+  approval: {
+    title: string;
+    whoDecides(timeoutMinutes: number): string;
+    approve: string;
+    always: string;
+    deny: string;
+    decided: Record<'approved' | 'always' | 'denied' | 'expired', { title: string; line: string }>;
+    gone: string;
+    alreadyDecided: string;
+    expired: string;
+    deniedToast: string;
+    approvedToast: string;
+  };
   /** Refusals before the agent runs (rate limits, length, budgets). */
   limits: {
     userRate(perMinute: number): string;
@@ -89,6 +105,37 @@ export const textsFor = bilingual<BotTexts>({
     failed: 'Something went wrong. Please try again.',
     thinking: '⏳ Thinking…',
     buttons: { stop: '⏹ Stop', up: '👍', down: '👎' },
+    welcome: (botName) =>
+      [
+        `**Hi, I'm ${botName}.** Thanks for adding me!`,
+        '- **Ask me** by @mentioning me with a question; in a topic I answer inside the topic.',
+        '- I read the recent discussion around a mention, so "what did we decide?" works.',
+        '- I can read Feishu docs, sheets, wikis and more when you paste a link.',
+        '- **Configure me** (group owner and admins): `/config` shows my settings here, `/config help` lists what you can change: persona, language, model, tools.',
+        '- `/help` lists everything else.',
+      ].join('\n'),
+    approval: {
+      title: 'Approval needed',
+      whoDecides: (minutes) =>
+        `Only the person who asked (or a chat admin) can decide. Without an answer within ${minutes} min nothing is changed.`,
+      approve: 'Approve',
+      always: 'Always allow in this chat',
+      deny: 'Deny',
+      decided: {
+        approved: { title: 'Approved', line: 'Approved: going ahead.' },
+        always: {
+          title: 'Approved (always in this chat)',
+          line: 'Approved, and allowed without asking in this chat from now on.',
+        },
+        denied: { title: 'Denied', line: 'Denied: nothing was changed.' },
+        expired: { title: 'Expired', line: 'Nobody answered in time: nothing was changed.' },
+      },
+      gone: 'This request is no longer available.',
+      alreadyDecided: 'Already decided.',
+      expired: 'This request expired: nothing was changed.',
+      deniedToast: 'Denied: nothing will be changed.',
+      approvedToast: 'Approved: going ahead.',
+    },
     limits: {
       userRate: (perMinute) =>
         `You're sending messages faster than I can answer (at most ${perMinute} a minute). Please wait a moment, then ask again.`,
@@ -149,6 +196,33 @@ export const textsFor = bilingual<BotTexts>({
     failed: '出了点问题，请稍后再试。',
     thinking: '⏳ 思考中…',
     buttons: { stop: '⏹ 停止', up: '👍', down: '👎' },
+    welcome: (botName) =>
+      [
+        `**你好，我是 ${botName}。** 谢谢邀请我进群！`,
+        '- **提问**：@我 并写下问题；在话题中我会在话题里回复。',
+        '- 被 @ 时我会参考群里最近的讨论，所以可以问“我们刚才定了什么？”。',
+        '- 贴上飞书文档、表格、知识库等链接，我可以读取内容。',
+        '- **配置**（群主和群管理员）：发送 `/config` 查看本群设置，`/config help` 查看可修改项：人设、语言、模型、工具。',
+        '- 发送 `/help` 查看全部功能。',
+      ].join('\n'),
+    approval: {
+      title: '需要你的批准',
+      whoDecides: (minutes) => `只有提问的人（或群管理员）可以决定。${minutes} 分钟内没有答复则不做任何修改。`,
+      approve: '批准',
+      always: '在本群始终允许',
+      deny: '拒绝',
+      decided: {
+        approved: { title: '已批准', line: '已批准：继续执行。' },
+        always: { title: '已批准（本群始终允许）', line: '已批准，今后在本群无需再询问。' },
+        denied: { title: '已拒绝', line: '已拒绝：没有做任何修改。' },
+        expired: { title: '已过期', line: '没有人及时答复：没有做任何修改。' },
+      },
+      gone: '这个请求已失效。',
+      alreadyDecided: '已经做过决定了。',
+      expired: '这个请求已过期：没有做任何修改。',
+      deniedToast: '已拒绝：不会做任何修改。',
+      approvedToast: '已批准：继续执行。',
+    },
     limits: {
       userRate: (perMinute) => `你发消息的速度超过了我能回答的速度（每分钟最多 ${perMinute} 条）。请稍等片刻再问。`,
       chatRate: (perMinute) => `本群发给我的消息太多了（每分钟最多 ${perMinute} 条）。请过一分钟再问。`,

@@ -52,6 +52,28 @@ describe('settings card', () => {
         'specialists=writer:off',
       ]);
       expect(offered.some((choice) => choice.startsWith('model='))).toBe(false);
+      // A chat left on auto gets the English card; one set to Chinese a Chinese one, its buttons saying so.
+      expect(values.every((value) => value.lang === 'en')).toBe(true);
+      await settings.change('oc_1', { name: 'language', value: 'zh' }, 'ou_a');
+      const chinese = JSON.parse(
+        settingsCard({
+          chatId: 'oc_1',
+          chatType: 'group',
+          asker: 'ou_a',
+          effective: await settings.effective('oc_1'),
+          settings,
+        }),
+      ) as {
+        header: { title: { content: string } };
+        body: {
+          elements: Array<{ tag: string; content?: string; behaviors?: Array<{ value: Record<string, string> }> }>;
+        };
+      };
+      expect(chinese.header.title.content).toBe('群设置');
+      expect(chinese.body.elements.some((element) => element.content?.includes('本群的设置'))).toBe(true);
+      expect(
+        chinese.body.elements.flatMap((element) => element.behaviors?.map((behavior) => behavior.value.lang) ?? []),
+      ).toContain('zh');
       const ids = card.body.elements.map((element) => (element as { element_id?: string }).element_id).filter(Boolean);
       expect(ids.every((id) => /^[a-z][a-z0-9_]{0,19}$/.test(id as string))).toBe(true);
     } finally {

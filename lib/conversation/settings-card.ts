@@ -1,6 +1,8 @@
 import { callFeishu } from '../feishu/call-feishu.js';
 import type { ChatAdmins } from '../feishu/chat-admins.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
+import { textsFor } from '../i18n/bot-texts.js';
+import { type Language, pickLanguage } from '../i18n/language.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
 import { type CardActionHandler, controlValue } from './card-actions.js';
@@ -42,6 +44,7 @@ export function settingsCard({
   effective,
   settings,
   note,
+  language = pickLanguage(effective.language, ''),
 }: {
   chatId: string;
   chatType: 'p2p' | 'group';
@@ -50,12 +53,15 @@ export function settingsCard({
   settings: ChatSettings;
   /** A line above the settings, e.g. what the last press changed. */
   note?: string;
+  /** Default: the chat's language (`auto`: English, as nobody's message is at hand). */
+  language?: Language;
 }): string {
+  const say = textsFor(language).settingsCard;
   const { policy } = settings;
   const open = (name: Parameters<typeof policy.locked.includes>[0]) => !policy.locked.includes(name);
   let index = 0;
   const value = (setting: string, to: string) => ({
-    ...controlValue({ action: SETTINGS_ACTION, run: `settings:${chatId}`, asker }),
+    ...controlValue({ action: SETTINGS_ACTION, run: `settings:${chatId}`, asker, language }),
     chat: chatId,
     group: chatType === 'group' ? '1' : '0',
     setting,
@@ -65,9 +71,9 @@ export function settingsCard({
     buttons.length === 0 ? [] : [{ tag: 'markdown', content: `**${label}**` }, ...buttons];
   const elements: Button[] = [
     ...(note === undefined ? [] : [{ tag: 'markdown', content: note }]),
-    { tag: 'markdown', content: describeSettings(effective, settings) },
+    { tag: 'markdown', content: describeSettings(effective, settings, language) },
     ...row(
-      'Language',
+      say.language,
       open('language')
         ? (['auto', 'zh', 'en'] as const).map((language) =>
             button(index++, language, effective.language === language, value('language', language)),
@@ -75,13 +81,13 @@ export function settingsCard({
         : [],
     ),
     ...row(
-      'Model',
+      say.model,
       open('model')
         ? policy.allowedModels.map((model) => button(index++, model, effective.model === model, value('model', model)))
         : [],
     ),
     ...row(
-      'Group context',
+      say.context,
       open('context')
         ? (['on-demand', 'stored', 'off'] as const).map((mode) =>
             button(index++, mode, effective.groupContext === mode, value('context', mode)),
@@ -89,7 +95,7 @@ export function settingsCard({
         : [],
     ),
     ...row(
-      'User-authorized reads in the group',
+      say.userReads,
       open('user-reads')
         ? [
             button(index++, 'on', effective.userReadsInGroup, value('user-reads', 'on')),
@@ -98,7 +104,7 @@ export function settingsCard({
         : [],
     ),
     ...row(
-      'Tools (press to switch)',
+      say.tools,
       open('tools')
         ? policy.tools.slice(0, MAX_TOGGLES).map((tool) => {
             const on = !effective.toolsOff.includes(tool);
@@ -107,7 +113,7 @@ export function settingsCard({
         : [],
     ),
     ...row(
-      'Specialists (press to switch)',
+      say.specialists,
       open('specialists')
         ? policy.specialists.slice(0, MAX_TOGGLES).map((specialist) => {
             const on = !effective.specialistsOff.includes(specialist);
@@ -123,7 +129,7 @@ export function settingsCard({
   ];
   return JSON.stringify({
     schema: '2.0',
-    header: { title: { tag: 'plain_text', content: 'Chat settings' }, template: 'blue' },
+    header: { title: { tag: 'plain_text', content: say.title }, template: 'blue' },
     body: { elements },
   });
 }
@@ -175,16 +181,16 @@ export function settingsButtonHandler({
   return async (control, press) => {
     const chatId = typeof press.value.chat === 'string' ? press.value.chat : undefined;
     const change = changeOfButton(press.value.setting, press.value.to);
+    const texts = textsFor(control.language ?? 'en');
     if (chatId === undefined || change === undefined || (press.chatId !== undefined && press.chatId !== chatId)) {
-      return { toast: { kind: 'warning', text: 'This button is no longer available.' } };
+      return { toast: { kind: 'warning', text: texts.toasts.unknownButton } };
     }
     const group = press.value.group === '1';
     if (group) {
       const admin = await (admins?.isAdmin(chatId, press.operatorId) ?? Promise.resolve(false)).catch(() => false);
-      if (!admin)
-        return { toast: { kind: 'warning', text: 'Only the group owner or a group admin can change settings.' } };
+      if (!admin) return { toast: { kind: 'warning', text: texts.settingsCard.onlyAdmins } };
     } else if (press.operatorId !== control.asker) {
-      return { toast: { kind: 'warning', text: 'Only the person in this chat can change its settings.' } };
+      return { toast: { kind: 'warning', text: texts.settingsCard.onlyThePerson } };
     }
     let effective: EffectiveChatSettings;
     try {
@@ -193,6 +199,8 @@ export function settingsButtonHandler({
       if (ChatSettingsError.isInstance(error)) return { toast: { kind: 'warning', text: error.message } };
       throw error;
     }
+    // A language press redraws the card in the language it chose.
+    const after = change.name === 'language' ? pickLanguage(effective.language, '') : (control.language ?? 'en');
     const messageId = press.messageId;
     if (messageId !== undefined) {
       const content = settingsCard({
@@ -201,7 +209,8 @@ export function settingsButtonHandler({
         asker: control.asker,
         effective,
         settings,
-        note: 'Saved. It applies from the next message.',
+        note: textsFor(after).config.saved,
+        language: after,
       });
       // Redrawn after the answer: the press must be answered within Feishu's 3 s.
       void callFeishu(
@@ -211,6 +220,6 @@ export function settingsButtonHandler({
         { client: feishuClient, timeoutMs: 10_000 },
       ).catch((error: unknown) => log.warn({ err: error, chatId }, 'could not redraw the settings card'));
     }
-    return { toast: { kind: 'success', text: 'Saved: applies from the next message.' } };
+    return { toast: { kind: 'success', text: textsFor(after).settingsCard.savedToast } };
   };
 }

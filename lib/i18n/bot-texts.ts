@@ -55,6 +55,19 @@ export interface BotTexts {
     saved: string;
     notChanged(reason: string): string;
   };
+  /** The settings card (`/config` on its own): its headings and its buttons' toasts. */
+  settingsCard: {
+    title: string;
+    language: string;
+    model: string;
+    context: string;
+    userReads: string;
+    tools: string;
+    specialists: string;
+    onlyAdmins: string;
+    onlyThePerson: string;
+    savedToast: string;
+  };
   /** The card a group gets when the bot is added (Markdown). */
   welcome(botName: string): string;
   /** The approval card a run that wants to change something pauses with, and its buttons' toasts. */
@@ -169,6 +182,18 @@ export const textsFor = bilingual<BotTexts>({
       notAdmin: 'Only the group owner or a group admin can change my settings here. Send `/config` to see them.',
       saved: 'Saved. It applies from the next message.',
       notChanged: (reason) => `Not changed: ${reason}`,
+    },
+    settingsCard: {
+      title: 'Chat settings',
+      language: 'Language',
+      model: 'Model',
+      context: 'Group context',
+      userReads: 'User-authorized reads in the group',
+      tools: 'Tools (press to switch)',
+      specialists: 'Specialists (press to switch)',
+      onlyAdmins: 'Only the group owner or a group admin can change settings.',
+      onlyThePerson: 'Only the person in this chat can change its settings.',
+      savedToast: 'Saved: applies from the next message.',
     },
     authorize: {
       title: 'Authorize the bot to read as you',
@@ -303,6 +328,18 @@ export const textsFor = bilingual<BotTexts>({
       notAdmin: '只有群主或群管理员可以修改我在本群的设置。发送 `/config` 可以查看。',
       saved: '已保存，从下一条消息开始生效。',
       notChanged: (reason) => `没有修改：${reason}`,
+    },
+    settingsCard: {
+      title: '群设置',
+      language: '语言',
+      model: '模型',
+      context: '群聊上下文',
+      userReads: '在群里使用个人授权读取',
+      tools: '工具（点击切换）',
+      specialists: '专家（点击切换）',
+      onlyAdmins: '只有群主或群管理员可以修改设置。',
+      onlyThePerson: '只有本会话中的这个人可以修改设置。',
+      savedToast: '已保存：从下一条消息开始生效。',
     },
     authorize: {
       title: '授权机器人以你的身份读取',

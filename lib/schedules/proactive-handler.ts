@@ -12,7 +12,7 @@ import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
 import type { HistoryMessage, Store } from '../store/store.js';
 import { type ProactivePayload, proactivePayload } from './proactive-job.js';
-import { languageFor } from './schedule-language.js';
+import { languageFor, type TextLanguage } from './schedule-language.js';
 import { type ScheduleTexts, scheduleTexts } from './schedule-texts.js';
 import { formatInZone } from './schedule-time.js';
 
@@ -121,10 +121,16 @@ export function createProactiveHandler({
   const sinkFor = (job: JobContext, payload: ProactivePayload) =>
     proactiveSink({ feishuClient, bus, log, cardUpdatesPerSecond }, job, payload);
 
-  async function run(job: JobContext, payload: ProactivePayload, sink: ReplySink, say: ScheduleTexts): Promise<void> {
+  async function run(
+    job: JobContext,
+    payload: ProactivePayload,
+    sink: ReplySink,
+    say: ScheduleTexts,
+    language: TextLanguage,
+  ): Promise<void> {
     const { signal } = job;
     const { chatId, chatType, threadId, rootMessageId } = payload.target;
-    const refusal = await budget?.check({ chatId, userId: payload.requestedBy ?? '' });
+    const refusal = await budget?.check({ chatId, userId: payload.requestedBy ?? '' }, undefined, language);
     if (refusal !== undefined) {
       bus.emit({ type: 'message.ignored', traceId: job.job.id, reason: refusal.reason });
       await sink.finish(refusal.text);
@@ -203,15 +209,16 @@ export function createProactiveHandler({
     });
     const sink = sinkFor(job, payload);
     await sink.start();
-    const language =
+    const setting =
       chatSettings === undefined ? undefined : (await chatSettings.effective(payload.target.chatId)).language;
-    const say = scheduleTexts(languageFor(language, payload.text));
+    const language = languageFor(setting, payload.text);
+    const say = scheduleTexts(language);
     if (payload.missed !== undefined) {
       const due = payload.dueAt === undefined ? '?' : formatInZone(payload.dueAt, payload.timeZone ?? 'UTC');
       await sink.finish(say.missedNote(payload.action, due, Math.round(payload.missed.lateMs / 60_000), payload.text));
       return;
     }
-    if (payload.action === 'run') return run(job, payload, sink, say);
+    if (payload.action === 'run') return run(job, payload, sink, say, language);
     await sink.finish(payload.action === 'remind' ? say.reminderCard(payload.text) : payload.text);
   };
 }

@@ -1,4 +1,6 @@
 import { APICallError, RetryError } from 'ai';
+import { textsFor } from '../i18n/bot-texts.js';
+import type { Language } from '../i18n/language.js';
 import type { ErrorCategory } from '../observe/error-category.js';
 import { type HeaderSource, parseRetryAfterMs, readHeader } from '../util/retry-after.js';
 
@@ -227,19 +229,7 @@ function oneLine(text: string): string {
   return first.length > 300 ? `${first.slice(0, 297)}...` : first;
 }
 
-const USER_MESSAGES: Record<ErrorCategory, string> = {
-  RATE_LIMIT: 'The model provider is rate-limiting us; please try again in a minute.',
-  TIMEOUT: 'The model took too long to answer, so I stopped waiting. Please try again.',
-  NETWORK: 'I could not reach the model provider (network error). Please try again shortly.',
-  AUTH: 'The bot cannot sign in to its model provider. An operator needs to check the API key.',
-  CONTEXT_LENGTH: 'This conversation is too long for the model. Send /reset to start fresh, or shorten your message.',
-  CONTENT_FILTER: "The model provider's content filter refused this request.",
-  CIRCUIT_OPEN:
-    'The model provider has been failing, so I am pausing requests to it for a few seconds. Please try again shortly.',
-  OTHER: 'Something went wrong while generating the answer. Please try again.',
-};
-
 /** A short, honest sentence for the user per category: never a stack trace or provider detail. */
-export function userMessageFor(category: ErrorCategory): string {
-  return USER_MESSAGES[category];
+export function userMessageFor(category: ErrorCategory, language: Language = 'en'): string {
+  return textsFor(language).modelErrors[category];
 }

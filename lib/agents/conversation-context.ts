@@ -1,3 +1,5 @@
+import type { Language } from '../i18n/language.js';
+
 /**
  * Where and for whom an agent is answering. Built by the conversation step from the normalised
  * message; agents put it in their instructions and tools use it (e.g. which chat to read).
@@ -27,4 +29,6 @@ export interface ConversationContext {
   userReadsInGroup?: boolean;
   /** IANA time zone for "today" in the instructions; default Asia/Shanghai (Feishu's home). */
   timeZone?: string;
+  /** The language of what the bot writes itself for this message (e.g. the Authorize card). */
+  language?: Language;
 }

@@ -1,3 +1,4 @@
+import { userMessageFor } from '../agents/classify-model-error.js';
 import type { ConversationContext } from '../agents/conversation-context.js';
 import type { ManagerAgent } from '../agents/manager-agent.js';
 import type { ConversationMemory } from '../agents/memory.js';
@@ -136,6 +137,7 @@ export function createAnswerStep({
       ...(settings === undefined
         ? {}
         : { disabledTools: settings.toolsOff, userReadsInGroup: settings.userReadsInGroup }),
+      language,
       // "Tomorrow 9:00" means the chat's tomorrow: the schedule tools read times in this zone.
       ...(schedules === undefined ? {} : { timeZone: await schedules.timeZoneOf(message.chatId) }),
     };
@@ -265,7 +267,13 @@ export function createAnswerStep({
         latencyMs: answer.latencyMs,
       }).catch((error: unknown) => log.warn({ traceId, err: error }, 'could not record what answered'));
       await sink.finish(shown, summaryLine(answer));
-    } else await sink.fail(shown, answer.notice ?? say.failed);
+    } else
+      await sink.fail(
+        shown,
+        answer.errorCategory === undefined
+          ? (answer.notice ?? say.failed)
+          : userMessageFor(answer.errorCategory, language),
+      );
 
     if (!alreadyStored) await remember(key, message, userName, answer.text, traceId, asked);
     else if (resume !== undefined) await rememberAnswer(key, `(${decisionNote(resume)}) ${answer.text}`, traceId);

@@ -1,3 +1,4 @@
+import type { ErrorCategory } from '../observe/error-category.js';
 import { bilingual } from './bilingual.js';
 
 /**
@@ -28,6 +29,15 @@ export interface BotTexts {
   /** What a reply card shows before the first words of the answer. */
   thinking: string;
   buttons: { stop: string; up: string; down: string };
+  /** Why the model gave no answer, per error category: honest, never a provider detail. */
+  modelErrors: Record<ErrorCategory, string>;
+  /** The card asking a person to let the bot read with their own Feishu permissions. */
+  authorize: {
+    title: string;
+    /** `tools`: the tools that asked, formatted, or ''. */
+    why(tools: string): string;
+    button: string;
+  };
   /** The card a group gets when the bot is added (Markdown). */
   welcome(botName: string): string;
   /** The approval card a run that wants to change something pauses with, and its buttons' toasts. */
@@ -105,6 +115,26 @@ export const textsFor = bilingual<BotTexts>({
     failed: 'Something went wrong. Please try again.',
     thinking: '⏳ Thinking…',
     buttons: { stop: '⏹ Stop', up: '👍', down: '👎' },
+    modelErrors: {
+      RATE_LIMIT: 'The model provider is rate-limiting us; please try again in a minute.',
+      TIMEOUT: 'The model took too long to answer, so I stopped waiting. Please try again.',
+      NETWORK: 'I could not reach the model provider (network error). Please try again shortly.',
+      AUTH: 'The bot cannot sign in to its model provider. An operator needs to check the API key.',
+      CONTEXT_LENGTH:
+        'This conversation is too long for the model. Send /reset to start fresh, or shorten your message.',
+      CONTENT_FILTER: "The model provider's content filter refused this request.",
+      CIRCUIT_OPEN:
+        'The model provider has been failing, so I am pausing requests to it for a few seconds. Please try again shortly.',
+      OTHER: 'Something went wrong while generating the answer. Please try again.',
+    },
+    authorize: {
+      title: 'Authorize the bot to read as you',
+      why: (tools) =>
+        `To answer, I need to read${tools === '' ? '' : ` (${tools})`} with your own Feishu permissions. ` +
+        'Press **Authorize**, agree in Feishu, then ask me again. The link is yours alone and works for 10 minutes; ' +
+        'send `/logout` any time to withdraw it.',
+      button: 'Authorize',
+    },
     welcome: (botName) =>
       [
         `**Hi, I'm ${botName}.** Thanks for adding me!`,
@@ -196,6 +226,23 @@ export const textsFor = bilingual<BotTexts>({
     failed: '出了点问题，请稍后再试。',
     thinking: '⏳ 思考中…',
     buttons: { stop: '⏹ 停止', up: '👍', down: '👎' },
+    modelErrors: {
+      RATE_LIMIT: '模型服务商正在限流，请一分钟后再试。',
+      TIMEOUT: '模型回答太慢，我已停止等待。请再试一次。',
+      NETWORK: '连不上模型服务商（网络错误），请稍后再试。',
+      AUTH: '机器人无法登录模型服务商，需要运维人员检查 API 密钥。',
+      CONTEXT_LENGTH: '这段对话对模型来说太长了。发送 /reset 重新开始，或缩短你的消息。',
+      CONTENT_FILTER: '模型服务商的内容过滤拒绝了这个请求。',
+      CIRCUIT_OPEN: '模型服务商接连出错，我暂停向它发送请求几秒钟。请稍后再试。',
+      OTHER: '生成回答时出了点问题，请再试一次。',
+    },
+    authorize: {
+      title: '授权机器人以你的身份读取',
+      why: (tools) =>
+        `为了回答，我需要用你个人的飞书权限读取${tools === '' ? '' : `（${tools}）`}。` +
+        '请点击**授权**，在飞书中同意后再问我一次。这个链接只属于你，10 分钟内有效；随时发送 `/logout` 可以撤回授权。',
+      button: '授权',
+    },
     welcome: (botName) =>
       [
         `**你好，我是 ${botName}。** 谢谢邀请我进群！`,

@@ -1,5 +1,7 @@
 import { callFeishu } from '../feishu/call-feishu.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
+import { textsFor } from '../i18n/bot-texts.js';
+import type { Language } from '../i18n/language.js';
 import type { EventBus } from '../observe/event-bus.js';
 
 /** What the person is asked to authorize, and the link that does it. */
@@ -11,26 +13,30 @@ export interface AuthorizePrompt {
   tools: readonly string[];
   /** Idempotency key of the card (Feishu's uuid): one card per started authorization. */
   key: string;
+  /** The language of the card (the question's); absent: English. */
+  language?: Language;
 }
 
 /** The card: a short why, and an Authorize button that opens the consent page. */
-export function authorizeCard({ url, tools }: Pick<AuthorizePrompt, 'url' | 'tools'>): string {
-  const what = tools.length > 0 ? ` (${tools.map((tool) => `\`${tool}\``).join(', ')})` : '';
+export function authorizeCard({
+  url,
+  tools,
+  language = 'en',
+}: Pick<AuthorizePrompt, 'url' | 'tools' | 'language'>): string {
+  const what = tools.map((tool) => `\`${tool}\``).join(', ');
+  const say = textsFor(language).authorize;
   return JSON.stringify({
     schema: '2.0',
-    header: { title: { tag: 'plain_text', content: 'Authorize the bot to read as you' }, template: 'blue' },
+    header: { title: { tag: 'plain_text', content: say.title }, template: 'blue' },
     body: {
       elements: [
         {
           tag: 'markdown',
-          content:
-            `To answer, I need to read${what} with your own Feishu permissions. ` +
-            'Press **Authorize**, agree in Feishu, then ask me again. The link is yours alone and works for 10 minutes; ' +
-            'send `/logout` any time to withdraw it.',
+          content: say.why(what),
         },
         {
           tag: 'button',
-          text: { tag: 'plain_text', content: 'Authorize' },
+          text: { tag: 'plain_text', content: say.button },
           type: 'primary',
           behaviors: [{ type: 'open_url', default_url: url }],
         },

@@ -1,4 +1,5 @@
 import type { UserAuthorization, UserTokenResult } from '../agents/tools/user-authorization.js';
+import type { Language } from '../i18n/language.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
 import type { Store } from '../store/store.js';
@@ -76,14 +77,17 @@ export function createFeishuUserAuthorization({
     scopes: readonly string[],
     tool: string,
     reason: 'not-authorized' | 'missing-scopes',
+    language: Language | undefined,
   ): Promise<UserTokenResult> {
     const wanted = [...new Set([...baseScopes, ...scopes])];
     const { state, codeChallenge } = await requests.start(userId, wanted);
     const url = oauth.authorizationUrl({ state, codeChallenge, scopes: wanted });
     if (prompt !== undefined) {
-      prompt({ userId, url, tools: [tool], key: state }).catch((error: unknown) => {
-        log?.warn({ err: error, tool }, 'could not send the Authorize card');
-      });
+      prompt({ userId, url, tools: [tool], key: state, ...(language === undefined ? {} : { language }) }).catch(
+        (error: unknown) => {
+          log?.warn({ err: error, tool }, 'could not send the Authorize card');
+        },
+      );
     }
     const why =
       reason === 'missing-scopes'
@@ -138,15 +142,15 @@ export function createFeishuUserAuthorization({
         };
       }
       let tokens: UserTokenSet | undefined = await vault.load(userId);
-      if (tokens === undefined) return askToAuthorize(userId, scopes, tool, 'not-authorized');
+      if (tokens === undefined) return askToAuthorize(userId, scopes, tool, 'not-authorized', conversation.language);
       if (!scopes.every((scope) => tokens?.scopes.includes(scope))) {
-        return askToAuthorize(userId, [...tokens.scopes, ...scopes], tool, 'missing-scopes');
+        return askToAuthorize(userId, [...tokens.scopes, ...scopes], tool, 'missing-scopes', conversation.language);
       }
       if (tokens.expiresAt - refreshMarginMs <= now()) {
         const refreshToken = tokens.refreshToken;
         if (refreshToken === undefined || (tokens.refreshExpiresAt !== undefined && tokens.refreshExpiresAt <= now())) {
           await vault.remove(userId);
-          return askToAuthorize(userId, scopes, tool, 'not-authorized');
+          return askToAuthorize(userId, scopes, tool, 'not-authorized', conversation.language);
         }
         let pending = refreshing.get(userId);
         if (pending === undefined) {
@@ -154,7 +158,7 @@ export function createFeishuUserAuthorization({
           refreshing.set(userId, pending);
         }
         tokens = await pending;
-        if (tokens === undefined) return askToAuthorize(userId, scopes, tool, 'not-authorized');
+        if (tokens === undefined) return askToAuthorize(userId, scopes, tool, 'not-authorized', conversation.language);
       }
       return { ok: true, accessToken: tokens.accessToken };
     },

@@ -134,6 +134,19 @@ describe('the bot writes its own texts in the chat’s or the person’s languag
     expect(english.shown).toContain('⏹ Stopped');
   });
 
+  it('a model failure on a Chinese question is explained in Chinese, on an English one in English', async () => {
+    const chatId = `oc_language_${++chats}`;
+    openai.script('gpt-test', { error: { status: 401, code: 'invalid_api_key' } });
+    const shown = await replyText(await dm(chatId, '今天的会议纪要在哪里？'));
+    expect(shown).toContain('机器人无法登录模型服务商');
+    expect(shown).not.toContain('sign in');
+
+    openai.script('gpt-test', { error: { status: 401, code: 'invalid_api_key' } });
+    expect(await replyText(await dm(chatId, 'where are the meeting notes?'))).toContain(
+      'The bot cannot sign in to its model provider',
+    );
+  });
+
   it('a chat set to English answers a Chinese question with English buttons, toasts and refusals', async () => {
     const chatId = `oc_language_${++chats}`;
     // In a direct chat the person configures it themselves, with the command.

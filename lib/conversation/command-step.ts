@@ -126,6 +126,7 @@ export function createCommandStep({
                 settings: chatSettings,
                 admins: chatAdmins,
                 resolveUserName,
+                language,
               }),
           }),
     });

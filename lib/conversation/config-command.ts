@@ -1,6 +1,8 @@
 import type { ChatAdmins } from '../feishu/chat-admins.js';
 import type { ChatType } from '../feishu/normalise-message.js';
 import { namesFor } from '../feishu/user-names.js';
+import { textsFor } from '../i18n/bot-texts.js';
+import { type Language, pickLanguage } from '../i18n/language.js';
 import { errorMessage } from '../util/error-message.js';
 import {
   CHAT_SETTING_NAMES,
@@ -110,36 +112,31 @@ export function parseConfigRequest(text: string): ConfigRequest {
 }
 
 /** The settings in effect as a short Markdown list, with what is locked and what may be chosen. */
-export function describeSettings(settings: EffectiveChatSettings, chat: ChatSettings): string {
+export function describeSettings(
+  settings: EffectiveChatSettings,
+  chat: ChatSettings,
+  language: Language = 'en',
+): string {
   const { policy } = chat;
+  const say = textsFor(language).config;
   const lock = (name: ChatSettingName) => (policy.locked.includes(name) ? ' 🔒' : '');
   const on = (off: readonly string[], all: readonly string[]) =>
-    all.length === 0 ? 'none' : all.map((item) => `${item} ${off.includes(item) ? 'off' : 'on'}`).join(', ');
+    all.length === 0 ? say.none : all.map((item) => `${item} ${off.includes(item) ? 'off' : 'on'}`).join(', ');
   return [
-    `**Settings of this chat** (version ${settings.version})`,
-    `- persona${lock('persona')}: ${settings.persona ?? '(default)'}`,
+    say.heading(settings.version),
+    `- persona${lock('persona')}: ${settings.persona ?? say.unset}`,
     `- language${lock('language')}: ${settings.language}`,
-    `- model${lock('model')}: ${settings.model ?? '(default)'}${policy.allowedModels.length > 0 ? ` — allowed: ${policy.allowedModels.join(', ')}` : ''}`,
+    `- model${lock('model')}: ${settings.model ?? say.unset}${policy.allowedModels.length > 0 ? ` — ${say.allowed}: ${policy.allowedModels.join(', ')}` : ''}`,
     `- tools${lock('tools')}: ${on(settings.toolsOff, policy.tools)}`,
     `- specialists${lock('specialists')}: ${on(settings.specialistsOff, policy.specialists)}`,
     `- context${lock('context')}: ${settings.groupContext}`,
     `- user-reads${lock('user-reads')}: ${settings.userReadsInGroup ? 'on' : 'off'}`,
     '',
-    'Owners and admins change them with `/config <setting> <value>`; `/config help` lists them.',
+    say.footer,
   ].join('\n');
 }
 
-export const CONFIG_HELP = [
-  '**Chat settings** (group owners and admins; anyone may look)',
-  '- `/config`: the settings in effect',
-  '- `/config persona <text>`: how I should behave here (a system prompt for this chat)',
-  '- `/config language auto|zh|en`: the language I answer in',
-  '- `/config model <name>`: one of the allowed models',
-  '- `/config tools <name> on|off`, `/config specialists <name> on|off`',
-  '- `/config context on-demand|stored|off`: whether I read the recent discussion when mentioned',
-  '- `/config user-reads on|off`: whether answers from your own Feishu authorization may be posted here',
-  '- `/config reset <setting>|all`, `/config history`',
-].join('\n');
+export const CONFIG_HELP = textsFor('en').config.help.join('\n');
 
 export interface ConfigCommandContext {
   text: string;
@@ -151,6 +148,8 @@ export interface ConfigCommandContext {
   admins: ChatAdmins | undefined;
   /** Display names for the authors of changes in `/config history`. */
   resolveUserName?: ((openId: string) => Promise<string | undefined>) | undefined;
+  /** The language of the reply's own words; absent: English. */
+  language?: Language | undefined;
 }
 
 /**
@@ -168,27 +167,33 @@ export async function runConfigCommand({
   settings,
   admins,
   resolveUserName,
+  language = 'en',
 }: ConfigCommandContext): Promise<string> {
   const request = parseConfigRequest(text);
+  const say = textsFor(language).config;
   switch (request.action) {
     case 'help':
-      return CONFIG_HELP;
+      return say.help.join('\n');
     case 'invalid':
       return request.reason;
     case 'show':
-      return describeSettings(await settings.effective(chatId), settings);
+      return describeSettings(await settings.effective(chatId), settings, language);
     case 'history': {
       const versions = await settings.history(chatId, 10);
-      if (versions.length === 0) return 'No changes yet: this chat uses the default settings.';
+      if (versions.length === 0) return say.noChanges;
       const names = await namesFor(
         versions.map((version) => version.changedBy),
         resolveUserName,
       );
       return [
-        '**Recent changes** (newest first)',
-        ...versions.map(
-          (version) =>
-            `- v${version.version} ${new Date(version.at).toISOString().slice(0, 16).replace('T', ' ')} UTC — ${version.change} (by ${names.get(version.changedBy) ?? version.changedBy})`,
+        say.historyHeading,
+        ...versions.map((version) =>
+          say.historyLine(
+            version.version,
+            new Date(version.at).toISOString().slice(0, 16).replace('T', ' '),
+            version.change,
+            names.get(version.changedBy) ?? version.changedBy,
+          ),
         ),
       ].join('\n');
     }
@@ -198,16 +203,17 @@ export async function runConfigCommand({
         try {
           allowed = admins !== undefined && (await admins.isAdmin(chatId, userId));
         } catch (error) {
-          return `I could not check who administers this group with Feishu, so nothing was changed (${errorMessage(error).slice(0, 200)}).`;
+          return say.adminCheckFailed(errorMessage(error).slice(0, 200));
         }
-        if (!allowed)
-          return 'Only the group owner or a group admin can change my settings here. Send `/config` to see them.';
+        if (!allowed) return say.notAdmin;
       }
       try {
         const now = await settings.change(chatId, request.change, userId);
-        return `Saved. It applies from the next message.\n\n${describeSettings(now, settings)}`;
+        // A language change answers in the language it chose.
+        const after = request.change.name === 'language' ? pickLanguage(now.language, text) : language;
+        return `${textsFor(after).config.saved}\n\n${describeSettings(now, settings, after)}`;
       } catch (error) {
-        if (ChatSettingsError.isInstance(error)) return `Not changed: ${error.message}`;
+        if (ChatSettingsError.isInstance(error)) return say.notChanged(error.message);
         throw error;
       }
     }

@@ -38,6 +38,23 @@ export interface BotTexts {
     why(tools: string): string;
     button: string;
   };
+  /** `/config`: the frame around the settings (setting names and values stay as typed). */
+  config: {
+    heading(version: number): string;
+    unset: string;
+    none: string;
+    allowed: string;
+    footer: string;
+    help: readonly string[];
+    noChanges: string;
+    historyHeading: string;
+    /** One history line: when (UTC), what changed, by whom. */
+    historyLine(version: number, at: string, change: string, by: string): string;
+    adminCheckFailed(detail: string): string;
+    notAdmin: string;
+    saved: string;
+    notChanged(reason: string): string;
+  };
   /** The card a group gets when the bot is added (Markdown). */
   welcome(botName: string): string;
   /** The approval card a run that wants to change something pauses with, and its buttons' toasts. */
@@ -126,6 +143,32 @@ export const textsFor = bilingual<BotTexts>({
       CIRCUIT_OPEN:
         'The model provider has been failing, so I am pausing requests to it for a few seconds. Please try again shortly.',
       OTHER: 'Something went wrong while generating the answer. Please try again.',
+    },
+    config: {
+      heading: (version) => `**Settings of this chat** (version ${version})`,
+      unset: '(default)',
+      none: 'none',
+      allowed: 'allowed',
+      footer: 'Owners and admins change them with `/config <setting> <value>`; `/config help` lists them.',
+      help: [
+        '**Chat settings** (group owners and admins; anyone may look)',
+        '- `/config`: the settings in effect',
+        '- `/config persona <text>`: how I should behave here (a system prompt for this chat)',
+        '- `/config language auto|zh|en`: the language I answer and write in',
+        '- `/config model <name>`: one of the allowed models',
+        '- `/config tools <name> on|off`, `/config specialists <name> on|off`',
+        '- `/config context on-demand|stored|off`: whether I read the recent discussion when mentioned',
+        '- `/config user-reads on|off`: whether answers from your own Feishu authorization may be posted here',
+        '- `/config reset <setting>|all`, `/config history`',
+      ],
+      noChanges: 'No changes yet: this chat uses the default settings.',
+      historyHeading: '**Recent changes** (newest first)',
+      historyLine: (version, at, change, by) => `- v${version} ${at} UTC — ${change} (by ${by})`,
+      adminCheckFailed: (detail) =>
+        `I could not check who administers this group with Feishu, so nothing was changed (${detail}).`,
+      notAdmin: 'Only the group owner or a group admin can change my settings here. Send `/config` to see them.',
+      saved: 'Saved. It applies from the next message.',
+      notChanged: (reason) => `Not changed: ${reason}`,
     },
     authorize: {
       title: 'Authorize the bot to read as you',
@@ -235,6 +278,31 @@ export const textsFor = bilingual<BotTexts>({
       CONTENT_FILTER: '模型服务商的内容过滤拒绝了这个请求。',
       CIRCUIT_OPEN: '模型服务商接连出错，我暂停向它发送请求几秒钟。请稍后再试。',
       OTHER: '生成回答时出了点问题，请再试一次。',
+    },
+    config: {
+      heading: (version) => `**本群的设置**（版本 ${version}）`,
+      unset: '（默认）',
+      none: '无',
+      allowed: '可选',
+      footer: '群主和管理员可以用 `/config <设置> <值>` 修改；`/config help` 列出全部设置。',
+      help: [
+        '**群设置**（群主和管理员可修改，所有人可查看）',
+        '- `/config`：当前生效的设置',
+        '- `/config persona <文字>`：我在本群的行为方式（本群的系统提示词）',
+        '- `/config language auto|zh|en`：我回答和书写所用的语言',
+        '- `/config model <名称>`：允许的模型之一',
+        '- `/config tools <名称> on|off`、`/config specialists <名称> on|off`',
+        '- `/config context on-demand|stored|off`：被 @ 时是否阅读群里最近的讨论',
+        '- `/config user-reads on|off`：基于你个人飞书授权的回答是否可以发在群里',
+        '- `/config reset <设置>|all`、`/config history`',
+      ],
+      noChanges: '还没有修改过：本群使用默认设置。',
+      historyHeading: '**最近的修改**（最新在前）',
+      historyLine: (version, at, change, by) => `- v${version} ${at} UTC — ${change}（修改人：${by}）`,
+      adminCheckFailed: (detail) => `无法通过飞书确认本群的管理员，所以没有做任何修改（${detail}）。`,
+      notAdmin: '只有群主或群管理员可以修改我在本群的设置。发送 `/config` 可以查看。',
+      saved: '已保存，从下一条消息开始生效。',
+      notChanged: (reason) => `没有修改：${reason}`,
     },
     authorize: {
       title: '授权机器人以你的身份读取',

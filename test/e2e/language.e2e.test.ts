@@ -165,4 +165,14 @@ describe('the bot writes its own texts in the chat’s or the person’s languag
 
     expect(await replyText(await dm(chatId, LONG_CHINESE))).toContain('Your message is too long');
   });
+
+  it('a chat set to Chinese answers commands in Chinese, even when they are typed without Chinese', async () => {
+    const chatId = `oc_language_${++chats}`;
+    expect(await replyText(await dm(chatId, '/config language zh'))).toContain('已保存');
+    expect(await replyText(await dm(chatId, '/help'))).toContain('如何与我对话');
+    const history = await replyText(await dm(chatId, '/config history'));
+    expect(history).toContain('最近的修改');
+    expect(history).toContain('language = zh');
+    expect(await replyText(await dm(chatId, '/reset'))).toContain('我已忘记');
+  });
 });

@@ -19,6 +19,7 @@ import {
 import { type ChatSettings, chatSettingsPolicyFromConfig, createChatSettings } from './conversation/chat-settings.js';
 import { createMessageHandler } from './conversation/handle-message.js';
 import { createDeadLetterReply, createNoticeHandler } from './conversation/notice-handlers.js';
+import { createLanguageOf } from './conversation/reply-language.js';
 import { createReplyRouter } from './conversation/reply-routing.js';
 import { createRoomContext } from './conversation/room-context.js';
 import { createRunStops, stopButtonHandler } from './conversation/run-stops.js';
@@ -451,7 +452,15 @@ export async function startBot(
   });
   const handlers: Record<string, JobHandler> = {
     [CHAT_MEMBERSHIP_KIND]: chatMembership.handler,
-    [BUSY_NOTICE_KIND]: createNoticeHandler({ bus, log, botOpenId, replySinkFor, policy: config.policy, store }),
+    [BUSY_NOTICE_KIND]: createNoticeHandler({
+      bus,
+      log,
+      botOpenId,
+      replySinkFor,
+      policy: config.policy,
+      store,
+      languageOf: createLanguageOf({ chatSettings, log }),
+    }),
     ...(managerAgent
       ? {
           answer: createMessageHandler({
@@ -512,7 +521,11 @@ export async function startBot(
   };
   // A decided approval continues its run through the same conversation step.
   if (approvals && handlers.answer) handlers[APPROVAL_JOB_KIND] = handlers.answer;
-  const messageDeadLetter = createDeadLetterReply({ botOpenId, replySinkFor });
+  const messageDeadLetter = createDeadLetterReply({
+    botOpenId,
+    replySinkFor,
+    languageOf: createLanguageOf({ chatSettings, log }),
+  });
   const proactiveDeadLetter = feishuClient
     ? createProactiveDeadLetter({
         feishuClient,

@@ -34,6 +34,23 @@ describe('createNoticeHandler', () => {
     await notice(jobContext(messageEvent({ text: 'not for the bot', mentionBot: false })));
     expect(sinks).toHaveLength(1);
     expect(sinks[0]?.finalText).toMatch(/lot of messages/);
+    // A Chinese message gets the notice in Chinese, its card labelled in Chinese too.
+    const contexts: Array<string | undefined> = [];
+    const chinese = createNoticeHandler({
+      bus,
+      log,
+      botOpenId: BOT_OPEN_ID,
+      replySinkFor: (context) => {
+        contexts.push(context.language);
+        const sink = createRecordingReplySink();
+        sinks.push(sink);
+        return sink;
+      },
+      policy: config.policy,
+    });
+    await chinese(jobContext(messageEvent({ text: '你好，帮我看看' })));
+    expect(sinks[1]?.finalText).toBe('我现在要处理的消息太多了，请一分钟后再试。');
+    expect(contexts).toEqual(['zh']);
   });
 
   /** A notice handler whose replies are counted, and the bus events of one type it emitted. */

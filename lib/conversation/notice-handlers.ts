@@ -1,16 +1,18 @@
 import type { Config } from '../config.js';
 import { botSender, ignoreReason } from '../feishu/normalise-message.js';
 import { REPLY_CHECKPOINT_KEY } from '../feishu/reply/reply-for-job.js';
+import { textsFor } from '../i18n/bot-texts.js';
+import { pickLanguage } from '../i18n/language.js';
 import type { JobContext, JobHandler } from '../inbox/job-handler.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
 import type { Store } from '../store/store.js';
 import { type BotOpenId, readMessageJob, startReply } from './message-job.js';
 import { createAllowlists, createRateLimits } from './policy.js';
+import type { LanguageOf } from './reply-language.js';
 import type { ReplySinkFor } from './reply-sink.js';
 
-const BUSY_NOTICE = "I'm handling a lot of messages right now. Please try again in a minute.";
-const DEAD_LETTER_NOTICE = 'Sorry, I could not finish this answer. Please ask again.';
+const messageLanguage: LanguageOf = async ({ text = '' }) => pickLanguage('auto', text);
 
 export interface NoticeHandlerOptions {
   bus: EventBus;
@@ -27,7 +29,10 @@ export interface NoticeHandlerOptions {
   >;
   /** Where the rate-limit counters live (the answers' counters: one budget per user and chat). */
   store?: Store;
+  /** A fixed text instead of the catalog's busy notice. */
   text?: string;
+  /** The language of the notice; default: the message's own (see `pickLanguage`). */
+  languageOf?: LanguageOf;
 }
 
 /**
@@ -44,7 +49,8 @@ export function createNoticeHandler({
   replySinkFor,
   policy,
   store,
-  text = BUSY_NOTICE,
+  text,
+  languageOf = messageLanguage,
 }: NoticeHandlerOptions): JobHandler {
   const allowlists = policy === undefined ? undefined : createAllowlists(policy);
   const rateLimits = policy === undefined || store === undefined ? undefined : createRateLimits({ policy, store });
@@ -73,18 +79,23 @@ export function createNoticeHandler({
     const limited =
       job.job.attempts > 1 || read.inbound.source === 'devtools'
         ? undefined
-        : await rateLimits?.check({ chatId: message.chatId, userId: message.sender.openId });
+        : await rateLimits?.check({
+            chatId: message.chatId,
+            userId: message.sender.openId,
+            language: await languageOf(message),
+          });
     if (limited?.action === 'ignore') {
       bus.emit({ type: 'message.ignored', traceId, reason: limited.reason });
       return;
     }
-    const sink = await startReply(read, replySinkFor);
+    const language = await languageOf(message);
+    const sink = await startReply(read, replySinkFor, { language });
     if (limited?.action === 'reply') {
       bus.emit({ type: 'message.ignored', traceId, reason: limited.reason });
       await sink.finish(limited.text);
       return;
     }
-    await sink.finish(text);
+    await sink.finish(text ?? textsFor(language).busy);
     log.info({ traceId, chatId: message.chatId }, 'answered with a busy notice');
   };
 }
@@ -92,7 +103,10 @@ export function createNoticeHandler({
 export interface DeadLetterReplyOptions {
   botOpenId?: BotOpenId;
   replySinkFor: ReplySinkFor;
+  /** A fixed text instead of the catalog's notice. */
   text?: string;
+  /** The language of the notice; default: the message's own. */
+  languageOf?: LanguageOf;
 }
 
 /**
@@ -107,14 +121,16 @@ export interface DeadLetterReplyOptions {
 export function createDeadLetterReply({
   botOpenId,
   replySinkFor,
-  text = DEAD_LETTER_NOTICE,
+  text,
+  languageOf = messageLanguage,
 }: DeadLetterReplyOptions): (job: JobContext) => Promise<void> {
   return async (job) => {
     const { checkpoint } = job.job;
     if (typeof checkpoint !== 'object' || checkpoint === null || !(REPLY_CHECKPOINT_KEY in checkpoint)) return;
     const read = await readMessageJob(job, botOpenId);
     if (read.message.kind === 'unsupported') return;
-    const sink = await startReply(read, replySinkFor);
-    await sink.fail('', text);
+    const language = await languageOf(read.message);
+    const sink = await startReply(read, replySinkFor, { language });
+    await sink.fail('', text ?? textsFor(language).givenUp);
   };
 }

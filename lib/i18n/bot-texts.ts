@@ -22,6 +22,10 @@ export interface BotTexts {
   approvalWaiting: string;
   /** A run wanted approval but the card could not be sent. */
   approvalUnsent: string;
+  /** The backlog is full: the message gets this instead of an answer. */
+  busy: string;
+  /** An answer that will not be tried again (its card is closed with this). */
+  givenUp: string;
   /** The message held nothing the model could read. */
   unreadable: string;
   /** The answer failed without a more specific notice. */
@@ -141,6 +145,8 @@ export const textsFor = bilingual<BotTexts>({
     stopped: '⏹ Stopped',
     approvalWaiting: 'Waiting for your approval: see the card below.',
     approvalUnsent: 'I wanted to make a change but could not ask for approval, so nothing was changed.',
+    busy: "I'm handling a lot of messages right now. Please try again in a minute.",
+    givenUp: 'Sorry, I could not finish this answer. Please ask again.',
     unreadable: 'I could not read anything in this message.',
     failed: 'Something went wrong. Please try again.',
     thinking: '⏳ Thinking…',
@@ -290,6 +296,8 @@ export const textsFor = bilingual<BotTexts>({
     stopped: '⏹ 已停止',
     approvalWaiting: '等待你的批准：请看下方的卡片。',
     approvalUnsent: '我本想做一项修改，但没能发出审批请求，所以什么都没有改。',
+    busy: '我现在要处理的消息太多了，请一分钟后再试。',
+    givenUp: '抱歉，这个回答没能完成，请再问一次。',
     unreadable: '这条消息里没有我能读懂的内容。',
     failed: '出了点问题，请稍后再试。',
     thinking: '⏳ 思考中…',

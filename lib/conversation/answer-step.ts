@@ -159,7 +159,10 @@ export function createAnswerStep({
         turn =
           turns === undefined
             ? undefined
-            : await untilStopped(watch, turns.resolve(message, { jobId: job.job.id, traceId, signal, canSeeImages }));
+            : await untilStopped(
+                watch,
+                turns.resolve(message, { jobId: job.job.id, traceId, signal, canSeeImages, language }),
+              );
     } catch (error) {
       if (signal.aborted) await interrupted('');
       throw error;

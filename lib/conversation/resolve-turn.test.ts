@@ -148,6 +148,21 @@ describe('createTurnResolver', () => {
     ]);
   });
 
+  it('words the notices in Chinese for a Chinese question', async () => {
+    const { turns } = setUp({});
+    const turn = await turns.resolve(
+      message([
+        { type: 'file', messageId: 'om_1', key: 'gone', name: 'gone.pdf' },
+        { type: 'unreadable', what: 'a sticker' },
+      ]),
+      { ...context('job-bad-zh'), language: 'zh' },
+    );
+    expect(turn.notices).toEqual([
+      'gone.pdf：无法从飞书下载（可能已被撤回或已过期）。',
+      '我读不了这类内容（a sticker）。',
+    ]);
+  });
+
   it('a forwarded bundle is bounded: messages cut, the count past the cap named, nesting followed to a depth', async () => {
     const member = (id: string, upper: string, text: string, messageType = 'text'): RelatedMessage => ({
       messageId: id,

@@ -2,6 +2,8 @@ import type { ImagePart, TextPart } from 'ai';
 import { AttachmentError, formatBytes } from '../attachments/attachment-error.js';
 import type { AttachmentResolver, ResolvedAttachment } from '../attachments/resolve-attachment.js';
 import type { ResourceCache } from '../attachments/resource-cache.js';
+import { type BotTexts, textsFor } from '../i18n/bot-texts.js';
+import type { Language } from '../i18n/language.js';
 import type { Logger } from '../log.js';
 import type { AttachmentResolvedEvent } from '../observe/bot-event.js';
 import type { EventBus } from '../observe/event-bus.js';
@@ -11,6 +13,8 @@ import type { AttachmentPart, MessagePart, RelatedMessage } from './message-part
 import type { MessageSource } from './message-source.js';
 
 /** What the model gets for the user's turn, in the order the user sent it. */
+
+const ENGLISH = textsFor('en');
 export type TurnContent = Array<TextPart | ImagePart>;
 
 export interface ResolvedTurn {
@@ -79,6 +83,8 @@ export interface ResolveTurnOptions {
   signal?: AbortSignal;
   /** False when no configured model can see images: images get a notice and are not downloaded. */
   canSeeImages: boolean;
+  /** The language of the notices the person sees; absent: English. */
+  language?: Language | undefined;
 }
 
 export interface TurnResolver {
@@ -95,6 +101,8 @@ interface TurnBuilder {
   images: number;
   readable: boolean;
   imagesOverCap: number;
+  /** The notices' words: English keeps each notice's detailed reason, Chinese a reason per code. */
+  say: BotTexts['attachments'] | undefined;
 }
 
 function addText(turn: TurnBuilder, text: string, memory: string = text): void {
@@ -199,11 +207,16 @@ export function createTurnResolver({
   }
 
   /** A platform failure of a download or read, as the notice the user sees. */
-  function failureNotice(name: string, error: unknown): { notice: string; code: string } {
-    if (AttachmentError.isInstance(error)) return { notice: error.notice, code: error.code };
+  function failureNotice(
+    name: string,
+    error: unknown,
+    say: BotTexts['attachments'] | undefined,
+  ): { notice: string; code: string } {
+    if (AttachmentError.isInstance(error))
+      return { notice: say?.failed(error.fileName, error.code) ?? error.notice, code: error.code };
     const code = (error as { code?: unknown } | null)?.code;
     return {
-      notice: `${name}: it could not be downloaded from Feishu (it may have been recalled or expired).`,
+      notice: (say ?? ENGLISH.attachments).downloadFailed(name),
       code: typeof code === 'number' ? `FEISHU_${code}` : 'ATTACHMENT_DOWNLOAD_FAILED',
     };
   }
@@ -214,7 +227,7 @@ export function createTurnResolver({
     const base = { traceId: context.traceId, part: part.type, messageId: part.messageId, key: part.key };
     if (part.type === 'image') {
       if (!context.canSeeImages) {
-        const notice = 'I cannot see images: no model that reads pictures is configured (VISION_MODEL).';
+        const notice = (turn.say ?? ENGLISH.attachments).noVision;
         if (!turn.notices.includes(notice)) turn.notices.push(notice);
         addText(turn, `[${label}an image the assistant cannot see]`, `[image ${part.key}, not seen]`);
         emit({ ...base, name, outcome: 'notice', notice, code: 'VISION_UNAVAILABLE', elapsedMs: now() - startedAt });
@@ -233,7 +246,7 @@ export function createTurnResolver({
     } catch (error) {
       if (AttachmentError.isInstance(error) && error.code === 'ATTACHMENT_ABORTED') throw error;
       if (context.signal?.aborted) throw error;
-      const { notice, code } = failureNotice(name, error);
+      const { notice, code } = failureNotice(name, error, turn.say);
       log?.info({ traceId: context.traceId, part: part.type, code, err: errorMessage(error) }, 'attachment not read');
       turn.notices.push(notice);
       addText(turn, `[${label}${name} could not be read: ${notice}]`);
@@ -289,7 +302,7 @@ export function createTurnResolver({
         return;
       }
       case 'notice': {
-        turn.notices.push(resolved.notice);
+        turn.notices.push(turn.say?.failed(resolved.name, resolved.code) ?? resolved.notice);
         addText(turn, `[${label}${resolved.name} could not be read: ${resolved.notice}]`);
         emit({ ...done, outcome: 'notice', notice: resolved.notice, code: resolved.code });
         return;
@@ -310,7 +323,7 @@ export function createTurnResolver({
         await addAttachment(turn, part, context, label);
         return;
       case 'unreadable': {
-        const notice = `I cannot read ${part.what}.`;
+        const notice = (turn.say ?? ENGLISH.attachments).cannotRead(part.what);
         if (!turn.notices.includes(notice)) turn.notices.push(notice);
         addText(turn, `[${label}${part.what}, which cannot be read]`);
         emit({
@@ -341,7 +354,7 @@ export function createTurnResolver({
       items = await source.readMessages(messageId, context.signal === undefined ? {} : { signal: context.signal });
     } catch (error) {
       if (context.signal?.aborted) throw error;
-      const notice = 'The forwarded messages could not be read from Feishu.';
+      const notice = (turn.say ?? ENGLISH.attachments).forwardUnreadable;
       turn.notices.push(notice);
       addText(turn, `[${notice}]`);
       emit({ ...base, outcome: 'notice', notice, code: 'FORWARD_UNREADABLE', elapsedMs: now() - startedAt });
@@ -424,15 +437,25 @@ export function createTurnResolver({
 
   return {
     async resolve(message, context) {
-      const turn: TurnBuilder = { content: [], memory: [], notices: [], images: 0, readable: false, imagesOverCap: 0 };
+      const turn: TurnBuilder = {
+        content: [],
+        memory: [],
+        notices: [],
+        images: 0,
+        readable: false,
+        imagesOverCap: 0,
+        // English keeps each notice's own detailed wording; another language words them by code.
+        say:
+          context.language === undefined || context.language === 'en'
+            ? undefined
+            : textsFor(context.language).attachments,
+      };
       let quoted: string | undefined;
       const quote = message.parts.find((part) => part.type === 'quote');
       if (quote !== undefined) quoted = await addQuote(turn, quote.messageId, context);
       for (const part of message.parts) await addPart(turn, part, context);
       if (turn.imagesOverCap > 0) {
-        turn.notices.push(
-          `Only the first ${limits.maxImages} images were looked at; ${turn.imagesOverCap} more were not (ATTACHMENT_MAX_IMAGES).`,
-        );
+        turn.notices.push((turn.say ?? ENGLISH.attachments).tooManyImages(limits.maxImages, turn.imagesOverCap));
       }
       // Attachments from the quote alone (a bare mention replying to a PDF) are something to answer too.
       const readable = turn.readable || quoted !== undefined;

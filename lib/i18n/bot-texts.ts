@@ -1,3 +1,4 @@
+import type { AttachmentErrorCode } from '../attachments/attachment-error.js';
 import type { ErrorCategory } from '../observe/error-category.js';
 import { bilingual } from './bilingual.js';
 
@@ -72,6 +73,17 @@ export interface BotTexts {
     onlyThePerson: string;
     savedToast: string;
   };
+  /** Notices under an answer about parts of the message that could not be read. */
+  attachments: {
+    /** `name` could not be read, for a stable reason code (the English one keeps the detailed reason). */
+    failed(name: string, code: AttachmentErrorCode): string;
+    downloadFailed(name: string): string;
+    noVision: string;
+    /** `what`: a kind of message part ("a sticker"), as the platform edge names it. */
+    cannotRead(what: string): string;
+    forwardUnreadable: string;
+    tooManyImages(max: number, over: number): string;
+  };
   /** The card a group gets when the bot is added (Markdown). */
   welcome(botName: string): string;
   /** The approval card a run that wants to change something pauses with, and its buttons' toasts. */
@@ -127,6 +139,18 @@ export interface BotTexts {
     cannotRate: string;
   };
 }
+
+const ATTACHMENT_REASONS_ZH: Record<AttachmentErrorCode, string> = {
+  ATTACHMENT_TOO_LARGE: '文件太大，超过了上限',
+  ATTACHMENT_TIMEOUT: '读取超时了',
+  ATTACHMENT_ENCRYPTED: '文件有密码保护',
+  ATTACHMENT_CORRUPT: '文件已损坏或格式不对',
+  ATTACHMENT_UNSUPPORTED: '不支持这种文件格式',
+  ATTACHMENT_DOWNLOAD_FAILED: '下载中途失败了',
+  ATTACHMENT_TRANSCRIPTION_FAILED: '语音没能转成文字',
+  ATTACHMENT_BUSY: '现在要读的文件太多，请稍后再试',
+  ATTACHMENT_ABORTED: '读取被中断了',
+};
 
 /**
  * The bot's texts in one language.
@@ -188,6 +212,16 @@ export const textsFor = bilingual<BotTexts>({
       notAdmin: 'Only the group owner or a group admin can change my settings here. Send `/config` to see them.',
       saved: 'Saved. It applies from the next message.',
       notChanged: (reason) => `Not changed: ${reason}`,
+    },
+    attachments: {
+      failed: (name, code) => `${name}: it could not be read (${code}).`,
+      downloadFailed: (name) =>
+        `${name}: it could not be downloaded from Feishu (it may have been recalled or expired).`,
+      noVision: 'I cannot see images: no model that reads pictures is configured (VISION_MODEL).',
+      cannotRead: (what) => `I cannot read ${what}.`,
+      forwardUnreadable: 'The forwarded messages could not be read from Feishu.',
+      tooManyImages: (max, over) =>
+        `Only the first ${max} images were looked at; ${over} more were not (ATTACHMENT_MAX_IMAGES).`,
     },
     settingsCard: {
       title: 'Chat settings',
@@ -336,6 +370,14 @@ export const textsFor = bilingual<BotTexts>({
       notAdmin: '只有群主或群管理员可以修改我在本群的设置。发送 `/config` 可以查看。',
       saved: '已保存，从下一条消息开始生效。',
       notChanged: (reason) => `没有修改：${reason}`,
+    },
+    attachments: {
+      failed: (name, code) => `${name}：无法读取，${ATTACHMENT_REASONS_ZH[code]}。`,
+      downloadFailed: (name) => `${name}：无法从飞书下载（可能已被撤回或已过期）。`,
+      noVision: '我看不了图片：没有配置能识别图片的模型（VISION_MODEL）。',
+      cannotRead: (what) => `我读不了这类内容（${what}）。`,
+      forwardUnreadable: '无法从飞书读取转发的消息。',
+      tooManyImages: (max, over) => `只看了前 ${max} 张图片，另外 ${over} 张没有看（ATTACHMENT_MAX_IMAGES）。`,
     },
     settingsCard: {
       title: '群设置',

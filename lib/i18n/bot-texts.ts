@@ -84,6 +84,12 @@ export interface BotTexts {
     forwardUnreadable: string;
     tooManyImages(max: number, over: number): string;
   };
+  /** Notices under an answer about a tool that could not be used (scopes as code spans). */
+  tools: {
+    missingScope(tool: string, scopes: string, asUser: boolean): string;
+    authorizationExpired(tool: string): string;
+    noAccess(tool: string, asUser: boolean): string;
+  };
   /** The card a group gets when the bot is added (Markdown). */
   welcome(botName: string): string;
   /** The approval card a run that wants to change something pauses with, and its buttons' toasts. */
@@ -222,6 +228,14 @@ export const textsFor = bilingual<BotTexts>({
       forwardUnreadable: 'The forwarded messages could not be read from Feishu.',
       tooManyImages: (max, over) =>
         `Only the first ${max} images were looked at; ${over} more were not (ATTACHMENT_MAX_IMAGES).`,
+    },
+    tools: {
+      missingScope: (tool, scopes, asUser) =>
+        `I could not use ${tool}: ${asUser ? 'your authorization of the bot is' : "the bot's Feishu app is"} missing the Feishu permission ${scopes}.`,
+      authorizationExpired: (tool) =>
+        `I could not use ${tool}: your Feishu authorization of the bot has expired. Please authorize it again.`,
+      noAccess: (tool, asUser) =>
+        `I could not read it with ${tool}: ${asUser ? 'you do' : 'the bot does'} not have access to it in Feishu.`,
     },
     settingsCard: {
       title: 'Chat settings',
@@ -378,6 +392,17 @@ export const textsFor = bilingual<BotTexts>({
       cannotRead: (what) => `我读不了这类内容（${what}）。`,
       forwardUnreadable: '无法从飞书读取转发的消息。',
       tooManyImages: (max, over) => `只看了前 ${max} 张图片，另外 ${over} 张没有看（ATTACHMENT_MAX_IMAGES）。`,
+    },
+    tools: {
+      missingScope: (tool, scopes, asUser) =>
+        asUser
+          ? `无法使用 ${tool}：你给机器人的授权缺少飞书权限 ${scopes}。需要飞书管理员在开发者后台（open.feishu.cn/app → 本应用 → 权限管理）为用户授权开通它，然后你再重新授权。`
+          : `无法使用 ${tool}：机器人的飞书应用缺少权限 ${scopes}。飞书管理员可以在开发者后台（open.feishu.cn/app → 本应用 → 权限管理）添加它，然后发布新版本。`,
+      authorizationExpired: (tool) => `无法使用 ${tool}：你给机器人的飞书授权已过期，请重新授权。`,
+      noAccess: (tool, asUser) =>
+        asUser
+          ? `无法用 ${tool} 读取：你在飞书里没有它的访问权限。请让所有者分享给你。`
+          : `无法用 ${tool} 读取：机器人在飞书里没有它的访问权限。请把它分享给机器人（在文档中：分享 → 添加机器人应用为可阅读的协作者），或请所有者分享。`,
     },
     settingsCard: {
       title: '群设置',

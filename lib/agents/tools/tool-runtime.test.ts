@@ -124,6 +124,34 @@ describe('tool runtime', () => {
     expect(events[0]).toMatchObject({ errorCategory: 'BAD_INPUT', error: 'range A1:ZZ is too wide' });
   });
 
+  it('words a tool failure’s notice in the question’s language', async () => {
+    const denied = defineTool({
+      ...echo,
+      name: 'denied',
+      execute: async () => {
+        throw new ToolError('NO_PERMISSION', 'denied: the bot does not have access', {
+          userNotice: 'I could not read it with denied: the bot does not have access to it in Feishu.',
+          scopes: ['docx:document:readonly'],
+        });
+      },
+    });
+    for (const [language, expected] of [
+      ['en', 'I could not read it with denied'],
+      ['zh', '无法用 denied 读取：机器人在飞书里没有它的访问权限'],
+    ] as const) {
+      const notices = createToolNotices();
+      const runtime = createToolRuntime({ registry: createToolRegistry([denied]), bus: createEventBus() });
+      const tool = runtime.toolSet(['denied'], {
+        agent: 'manager',
+        conversation: { ...conversation, language },
+        notices,
+      }).denied;
+      await tool?.execute?.({ text: '' }, { toolCallId: 'c', messages: [] });
+      expect(notices.list()).toHaveLength(1);
+      expect(notices.list()[0]).toContain(expected);
+    }
+  });
+
   it('stops a slow tool at its deadline', async () => {
     const slow = defineTool({ ...echo, name: 'slow', execute: () => new Promise<string>(() => {}) });
     const { run, events } = setup([slow], { timeoutMs: 50 });

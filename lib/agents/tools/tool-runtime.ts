@@ -3,6 +3,8 @@ import { type ToolSet, tool } from 'ai';
 import { callFeishu } from '../../feishu/call-feishu.js';
 import type { FeishuClient } from '../../feishu/feishu-client.js';
 import { withRequestSignal } from '../../feishu/request-signal.js';
+import { textsFor } from '../../i18n/bot-texts.js';
+import type { Language } from '../../i18n/language.js';
 import type { EventBus } from '../../observe/event-bus.js';
 import { toText } from '../../util/to-text.js';
 import type { ConversationContext } from '../conversation-context.js';
@@ -21,6 +23,31 @@ import { boundText } from './tool-result.js';
 import { notAuthorizedUserAuthorization, type UserAuthorization } from './user-authorization.js';
 import { createPageFetcher } from './web/fetch-page.js';
 
+/**
+ * The notice a tool failure shows under the answer, in the question's language: English keeps the
+ * failure's own detailed notice; Chinese words it by the failure's stable code.
+ */
+function localNotice(
+  failure: ToolError,
+  { name, identity }: { name: string; identity: string },
+  language: Language | undefined,
+): string {
+  const english = failure.userNotice ?? '';
+  if (language === undefined || language === 'en') return english;
+  const say = textsFor(language).tools;
+  const asUser = identity === 'user' || failure.feishuCode === 99991679;
+  switch (failure.code) {
+    case 'NO_SCOPE':
+      return say.missingScope(name, (failure.scopes ?? []).map((scope) => `\`${scope}\``).join(' / '), asUser);
+    case 'NO_PERMISSION':
+      return say.noAccess(name, asUser);
+    case 'NEEDS_USER_AUTH':
+      // Feishu said the person's token expired; the bot's own refusals keep their specific English reason.
+      return failure.feishuCode === undefined ? english : say.authorizationExpired(name);
+    default:
+      return english;
+  }
+}
 export const DEFAULT_TOOL_LIMITS: ToolLimits = { maxChars: 20_000, maxItems: 100 };
 export const DEFAULT_TOOL_TIMEOUT_MS = 20_000;
 /** Arguments and results in `tool.call` events are capped to this (devtools shows them verbatim). */
@@ -249,7 +276,7 @@ export function createToolRuntime({
         identity: definition.identity,
         scopes: definition.scopes,
       });
-      if (failure.userNotice !== undefined) notices.add(failure.userNotice);
+      if (failure.userNotice !== undefined) notices.add(localNotice(failure, definition, conversation.language));
       const text = errorForModel(failure);
       report(text, { truncated: false, failure });
       return text;

@@ -40,7 +40,8 @@ function onOff(word: string | undefined): boolean | undefined {
  * parseConfigRequest('/config tools webSearch off');
  * parseConfigRequest('/config persona You are our release assistant.');
  */
-export function parseConfigRequest(text: string): ConfigRequest {
+export function parseConfigRequest(text: string, language: Language = 'en'): ConfigRequest {
+  const say = textsFor(language).config.invalid;
   const rest = text
     .trim()
     .replace(/^[/／]config\b/i, '')
@@ -59,7 +60,7 @@ export function parseConfigRequest(text: string): ConfigRequest {
       return value === ''
         ? {
             action: 'invalid',
-            reason: 'Write the persona after the word, e.g. `/config persona You are our release assistant.`',
+            reason: say.persona,
           }
         : { action: 'change', change: { name: 'persona', value } };
     case 'language':
@@ -68,11 +69,11 @@ export function parseConfigRequest(text: string): ConfigRequest {
       if (language === 'auto' || language === 'zh' || language === 'en') {
         return { action: 'change', change: { name: 'language', value: language } };
       }
-      return { action: 'invalid', reason: 'Language is `auto`, `zh` or `en`.' };
+      return { action: 'invalid', reason: say.language };
     }
     case 'model':
       return value === ''
-        ? { action: 'invalid', reason: 'Name the model, e.g. `/config model gpt-4o`.' }
+        ? { action: 'invalid', reason: say.model }
         : { action: 'change', change: { name: 'model', value } };
     case 'tool':
     case 'tools':
@@ -81,7 +82,7 @@ export function parseConfigRequest(text: string): ConfigRequest {
       const [item, state] = words;
       const on = onOff(state);
       if (item === undefined || on === undefined) {
-        return { action: 'invalid', reason: `Write \`/config ${name} <name> on\` or \`off\`.` };
+        return { action: 'invalid', reason: say.toggle(name) };
       }
       return { action: 'change', change: { name: name.startsWith('tool') ? 'tools' : 'specialists', item, on } };
     }
@@ -90,12 +91,12 @@ export function parseConfigRequest(text: string): ConfigRequest {
       if (mode === 'on' || mode === 'on-demand')
         return { action: 'change', change: { name: 'context', value: 'on-demand' } };
       if (mode === 'stored' || mode === 'off') return { action: 'change', change: { name: 'context', value: mode } };
-      return { action: 'invalid', reason: 'Group context is `on-demand`, `stored` or `off`.' };
+      return { action: 'invalid', reason: say.context };
     }
     case 'user-reads': {
       const on = onOff(words[0]);
       return on === undefined
-        ? { action: 'invalid', reason: 'Write `/config user-reads on` or `off`.' }
+        ? { action: 'invalid', reason: say.userReads }
         : { action: 'change', change: { name: 'user-reads', value: on } };
     }
     case 'reset': {
@@ -103,11 +104,11 @@ export function parseConfigRequest(text: string): ConfigRequest {
       if (setting === '' || setting === 'all') return { action: 'change', change: { name: 'reset', setting: 'all' } };
       const known = CHAT_SETTING_NAMES.find((candidate) => candidate === setting);
       return known === undefined
-        ? { action: 'invalid', reason: `Reset one of: ${CHAT_SETTING_NAMES.join(', ')}, or all.` }
+        ? { action: 'invalid', reason: say.reset(CHAT_SETTING_NAMES.join(', ')) }
         : { action: 'change', change: { name: 'reset', setting: known } };
     }
     default:
-      return { action: 'invalid', reason: `Unknown setting "${first}". Send \`/config help\` for the list.` };
+      return { action: 'invalid', reason: say.unknown(first) };
   }
 }
 
@@ -169,7 +170,7 @@ export async function runConfigCommand({
   resolveUserName,
   language = 'en',
 }: ConfigCommandContext): Promise<string> {
-  const request = parseConfigRequest(text);
+  const request = parseConfigRequest(text, language);
   const say = textsFor(language).config;
   switch (request.action) {
     case 'help':

@@ -59,6 +59,17 @@ export interface BotTexts {
     notAdmin: string;
     saved: string;
     notChanged(reason: string): string;
+    /** Why a `/config …` could not be read. */
+    invalid: {
+      persona: string;
+      language: string;
+      model: string;
+      toggle(name: string): string;
+      context: string;
+      userReads: string;
+      reset(names: string): string;
+      unknown(word: string): string;
+    };
   };
   /** The settings card (`/config` on its own): its headings and its buttons' toasts. */
   settingsCard: {
@@ -218,6 +229,16 @@ export const textsFor = bilingual<BotTexts>({
       notAdmin: 'Only the group owner or a group admin can change my settings here. Send `/config` to see them.',
       saved: 'Saved. It applies from the next message.',
       notChanged: (reason) => `Not changed: ${reason}`,
+      invalid: {
+        persona: 'Write the persona after the word, e.g. `/config persona You are our release assistant.`',
+        language: 'Language is `auto`, `zh` or `en`.',
+        model: 'Name the model, e.g. `/config model gpt-4o`.',
+        toggle: (name) => `Write \`/config ${name} <name> on\` or \`off\`.`,
+        context: 'Group context is `on-demand`, `stored` or `off`.',
+        userReads: 'Write `/config user-reads on` or `off`.',
+        reset: (names) => `Reset one of: ${names}, or all.`,
+        unknown: (word) => `Unknown setting "${word}". Send \`/config help\` for the list.`,
+      },
     },
     attachments: {
       failed: (name, code) => `${name}: it could not be read (${code}).`,
@@ -384,6 +405,16 @@ export const textsFor = bilingual<BotTexts>({
       notAdmin: '只有群主或群管理员可以修改我在本群的设置。发送 `/config` 可以查看。',
       saved: '已保存，从下一条消息开始生效。',
       notChanged: (reason) => `没有修改：${reason}`,
+      invalid: {
+        persona: '请把人设写在后面，例如 `/config persona 你是我们的发布助手。`',
+        language: '语言可以是 `auto`、`zh` 或 `en`。',
+        model: '请写明模型名称，例如 `/config model gpt-4o`。',
+        toggle: (name) => `请写成 \`/config ${name} <名称> on\` 或 \`off\`。`,
+        context: '群聊上下文可以是 `on-demand`、`stored` 或 `off`。',
+        userReads: '请写成 `/config user-reads on` 或 `off`。',
+        reset: (names) => `可以重置的设置：${names}，或 all。`,
+        unknown: (word) => `没有“${word}”这个设置。发送 \`/config help\` 查看全部设置。`,
+      },
     },
     attachments: {
       failed: (name, code) => `${name}：无法读取，${ATTACHMENT_REASONS_ZH[code]}。`,

@@ -174,5 +174,6 @@ describe('the bot writes its own texts in the chat’s or the person’s languag
     expect(history).toContain('最近的修改');
     expect(history).toContain('language = zh');
     expect(await replyText(await dm(chatId, '/reset'))).toContain('我已忘记');
+    expect(await replyText(await dm(chatId, '/config colour blue'))).toContain('没有“colour”这个设置');
   });
 });

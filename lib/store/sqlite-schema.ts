@@ -149,6 +149,23 @@ export const sqliteMigrations: readonly { version: number; description: string; 
       CREATE INDEX chat_settings_at ON chat_settings (at);
     `,
   },
+  {
+    version: 6,
+    description: 'dedupe keys without a rowid',
+    sql: `
+      -- Every webhook admission claims two keys (event id, message id). With a rowid table each
+      -- claim wrote three B-trees (the rows, the key's unique index, the expiry index); keyed by
+      -- the key itself it writes two, and the lookup reads one tree instead of two.
+      CREATE TABLE dedupe_keys_by_key (
+        key TEXT PRIMARY KEY,
+        expires_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      INSERT INTO dedupe_keys_by_key (key, expires_at) SELECT key, expires_at FROM dedupe_keys;
+      DROP TABLE dedupe_keys;
+      ALTER TABLE dedupe_keys_by_key RENAME TO dedupe_keys;
+      CREATE INDEX dedupe_keys_expires ON dedupe_keys (expires_at);
+    `,
+  },
 ];
 
 /**

@@ -294,6 +294,31 @@ describe('SQLite store specifics', () => {
     expect(await store.countJobs()).toEqual({ pending: 2, leased: 1, done: 3, dead: 1 });
   });
 
+  it('keeps the claimed keys of a file when it moves them to a table without a rowid', async () => {
+    const path = newPath();
+    const db = new Database(path);
+    for (const migration of sqliteMigrations.filter((each) => each.version <= 5)) db.exec(migration.sql);
+    db.pragma('user_version = 5');
+    const insert = db.prepare('INSERT INTO dedupe_keys (key, expires_at) VALUES (?, ?)');
+    insert.run('event:live', T0 + 60_000);
+    insert.run('event:expired', T0 - 1);
+    db.close();
+    const store = open(path);
+    // A key claimed before the upgrade still dedupes; an expired one can be claimed again.
+    expect(await store.claimKey('event:live', 60_000, T0)).toBe(false);
+    expect(await store.claimKey('event:expired', 60_000, T0)).toBe(true);
+    expect(await store.claimKey('event:new', 60_000, T0)).toBe(true);
+    expect(await store.claimKey('event:new', 60_000, T0)).toBe(false);
+    await store.close();
+    const after = inspect(path);
+    const table = after.prepare("SELECT sql FROM sqlite_master WHERE name = 'dedupe_keys'").get() as { sql: string };
+    expect(table.sql).toMatch(/WITHOUT ROWID/);
+    expect(after.prepare("SELECT name FROM sqlite_master WHERE tbl_name = 'dedupe_keys' ORDER BY name").all()).toEqual([
+      { name: 'dedupe_keys' },
+      { name: 'dedupe_keys_expires' },
+    ]);
+  });
+
   it('purges through the finished-jobs index, which claims and renewals never touch', async () => {
     const path = newPath();
     await open(path).close();

@@ -63,6 +63,36 @@ describe('createGroupCommit', () => {
     expect(parents()).toEqual([1, 2]);
   });
 
+  it('runs a batch without savepoints, and again in savepoints only when one of its writes throws', async () => {
+    const { db, group, commits, insertParent, parents } = setUp();
+    // Records how many parents it saw each time it ran: a write runs twice only after a failure.
+    const seen: number[] = [];
+    const probe = () =>
+      group.write('probe', () => {
+        seen.push(db.prepare('SELECT count(*) FROM parent').pluck().get() as number);
+      });
+    // A clean batch: every write runs once.
+    await Promise.all([insertParent(1), probe()]);
+    expect(seen).toEqual([1]);
+    // A failing write: the batch rolls back and runs again, each write alone; the others commit once.
+    seen.length = 0;
+    const results = await Promise.allSettled([
+      insertParent(2),
+      probe(),
+      group.write('fails', () => {
+        throw new Error('no');
+      }),
+    ]);
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+    expect(seen).toEqual([2, 2]);
+    expect(commits).toEqual([2, 3]);
+    expect(parents()).toEqual([1, 2]);
+    // The next batch is fast again: its writes run once.
+    seen.length = 0;
+    await Promise.all([insertParent(3), probe()]);
+    expect(seen).toEqual([3]);
+  });
+
   it('rejects every write of a batch whose COMMIT fails, and keeps none of them', async () => {
     const { db, group, commits, insertParent, parents } = setUp();
     const orphan = db.prepare('INSERT INTO child (id, parent) VALUES (1, 99)');

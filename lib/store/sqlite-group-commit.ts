@@ -52,6 +52,8 @@ interface QueuedWrite {
   work: () => unknown;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
+  /** Set once a batch holding it failed without savepoints: it then runs in its own savepoint. */
+  careful?: boolean;
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -60,8 +62,13 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
  * Group commit on one SQLite connection. A write does not commit on its own: the writes asked
  * for during one turn of the event loop (under load: every webhook request whose bytes arrived
  * together, plus the dispatcher's claims and completions) run at the end of that turn in ONE
- * `BEGIN IMMEDIATE` transaction, each in its own savepoint so it succeeds or fails alone, and
- * their promises settle only after the COMMIT. A commit costs far more than the statements in
+ * `BEGIN IMMEDIATE` transaction and their promises settle only after the COMMIT. Each write
+ * succeeds or fails alone: a batch first runs without savepoints (a savepoint per write costs two
+ * statements and a copy of every page the write touches into the statement journal, most of the
+ * admission's CPU besides the COMMIT); if any write throws, the whole transaction is rolled back
+ * and the batch runs again at once, each write in its own savepoint, so nothing of a failed write
+ * and all of the others are committed. A write's `work` may therefore run twice: it must only
+ * touch the database (its results are kept from the run that commits). A commit costs far more than the statements in
  * it, so this divides the cost of "durable before the ack" by the batch size without weakening
  * it. If the commit itself fails, every write of the batch is rejected: none of them is on disk.
  * A `work` function runs synchronously inside the transaction, so it must not await.
@@ -88,7 +95,7 @@ export function createGroupCommit({
   maxLockRetryMs = 100,
   now = Date.now,
 }: GroupCommitOptions): GroupCommit {
-  /** One queued write in its own savepoint: it fails alone, leaving the batch's other writes intact. */
+  /** One queued write in its own savepoint (a careful batch): it fails alone, leaving the others intact. */
   const inSavepoint = db.transaction((work: () => unknown) => work());
   const transactionControl = {
     begin: db.prepare('BEGIN IMMEDIATE'),
@@ -202,18 +209,55 @@ export function createGroupCommit({
     for (const entry of batch) entry.reject(toSqliteStoreError(error, `SQLite ${entry.operation} was not committed`));
   }
 
+  /**
+   * Runs every write of a batch without savepoints, in the transaction `flush` began. When one
+   * throws, rolls the transaction back, marks the batch careful and puts it back at the head of
+   * the queue (the caller flushes it again); returns undefined then.
+   */
+  function runFast(batch: readonly QueuedWrite[]): Outcome[] | undefined {
+    const outcomes: Outcome[] = [];
+    try {
+      for (const entry of batch) outcomes.push({ ok: true, value: entry.work() });
+      return outcomes;
+    } catch {
+      if (db.inTransaction) transactionControl.rollback.run();
+      for (const entry of batch) entry.careful = true;
+      queue.unshift(...batch);
+      return undefined;
+    }
+  }
+
   /** Runs a batch inside the transaction `flush` began, commits it and settles its callers. */
   function commitBatch(batch: readonly QueuedWrite[]): void {
-    const outcomes: Outcome[] = [];
+    let outcomes: Outcome[] = [];
     let lost: unknown;
+    const careful = batch.some((entry) => entry.careful);
+    if (!careful) {
+      let fast: Outcome[] | undefined;
+      try {
+        fast = runFast(batch);
+      } catch (error) {
+        // The rollback itself failed: the connection is past saving, nothing of the batch is kept.
+        failBatch(batch, error);
+        return;
+      }
+      if (fast === undefined) {
+        // Again right away, in savepoints (flush takes the lock again; the batch leads the queue).
+        flush();
+        return;
+      }
+      outcomes = fast;
+    }
     try {
-      for (const entry of batch) {
-        try {
-          outcomes.push({ ok: true, value: inSavepoint(entry.work) });
-        } catch (error) {
-          // Some errors (disk full, I/O) make SQLite roll back the whole transaction.
-          if (!db.inTransaction) throw error;
-          outcomes.push({ ok: false, error: toSqliteStoreError(error, `SQLite ${entry.operation} failed`) });
+      if (careful) {
+        for (const entry of batch) {
+          try {
+            outcomes.push({ ok: true, value: inSavepoint(entry.work) });
+          } catch (error) {
+            // Some errors (disk full, I/O) make SQLite roll back the whole transaction.
+            if (!db.inTransaction) throw error;
+            outcomes.push({ ok: false, error: toSqliteStoreError(error, `SQLite ${entry.operation} failed`) });
+          }
         }
       }
       transactionControl.commit.run();
@@ -283,6 +327,8 @@ export function createGroupCommit({
           failBatch(batch, error);
           continue;
         }
+        // Straight to savepoints: a closing queue must not go back through `flush`.
+        for (const entry of batch) entry.careful = true;
         commitBatch(batch);
       }
       closed = true;

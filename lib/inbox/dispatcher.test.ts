@@ -300,6 +300,41 @@ describe('dispatcher', () => {
     expect((await store.getJob('bad'))?.lastError).toBe('boom 3');
   });
 
+  it('wakes a retry by its timer even when the job was claimed again before its earlier retry timer fired', async () => {
+    // A slow commit of the first failure: by the time it lands, the retry is already due, so the
+    // pump for the freed slot claims the job at once, before the first retry's timer fires.
+    let clock = 1_000_000;
+    let slowCommits = 1;
+    const slowStore: Store = {
+      ...store,
+      failJob(id, owner, options) {
+        const failed = store.failJob(id, owner, options);
+        if (slowCommits-- > 0) clock += 1_000;
+        return failed;
+      },
+    };
+    await store.enqueue({ id: 'bad', lane: 'chat:a', kind: 'answer', payload: {} }, clock);
+    let calls = 0;
+    start(
+      {
+        answer: async () => {
+          calls += 1;
+          throw new Error(`boom ${calls}`);
+        },
+      },
+      { store: slowStore, now: () => clock, maxAttempts: 3, pollIntervalMs: 60_000, retryBackoffMs: 50 },
+    );
+    await waitFor(() => calls === 2);
+    // The first retry's timer (due at +50 ms) has nothing to claim; the second retry (+100 ms)
+    // must still get a timer of its own.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(calls).toBe(2);
+    clock += 1_000;
+    await waitFor(async () => (await store.getJob('bad'))?.status === 'dead', 2_000);
+    expect(calls).toBe(3);
+    expect(finishedOutcomes('bad')).toEqual(['retry', 'retry', 'dead']);
+  });
+
   it('dead-letters without running a job whose holders kept dying (attempts > maxAttempts)', async () => {
     let clock = 1_000_000;
     await store.enqueue({ id: 'poison', lane: 'chat:a', kind: 'answer', payload: {} }, clock);

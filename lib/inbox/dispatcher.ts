@@ -79,6 +79,9 @@ type Pool = 'main' | 'reserved';
 /** Claims sent to the store together at most (a bounded batch however large the pool). */
 const MAX_CLAIMS_AT_ONCE = 16;
 
+/** Retry wake-ups remembered at most; later ones are found by the poll. */
+const MAX_RETRY_WAKES = 1_024;
+
 interface RunningJob {
   job: Job;
   controller: AbortController;
@@ -135,22 +138,45 @@ export function createDispatcher({
   /** Pools a pump round should fill; set by wake/poll/finish, consumed by the pump loop. */
   const wanted: Record<Pool, boolean> = { main: false, reserved: false };
   let pollTimer: NodeJS.Timeout | undefined;
-  /** One timer for the earliest due retry (bounded, unlike a timer per failure); the poll covers the rest. */
+  /**
+   * Due times of the retries not yet woken, earliest first, and one timer for the earliest. Every
+   * one is kept, not only the earliest: a job can be claimed again before its own timer fires (its
+   * failure's commit was slow and another pump saw it due), and if that timer were the only one,
+   * the job's next retry would wait for the poll. Bounded: beyond the cap the poll finds the latest.
+   */
+  const retryDue: number[] = [];
   let retryWake: { timer: NodeJS.Timeout; at: number } | undefined;
 
   function wakeForRetryAt(at: number): void {
-    if (retryWake !== undefined && retryWake.at <= at) return;
+    if (retryDue.length >= MAX_RETRY_WAKES) {
+      if (at >= (retryDue.at(-1) ?? at)) return;
+      retryDue.pop();
+    }
+    let index = retryDue.length;
+    while (index > 0 && (retryDue[index - 1] ?? 0) > at) index -= 1;
+    retryDue.splice(index, 0, at);
+    armRetryWake();
+  }
+
+  function armRetryWake(): void {
+    const next = retryDue[0];
+    if (next === undefined || stopping) return;
+    if (retryWake !== undefined && retryWake.at <= next) return;
     if (retryWake !== undefined) clearTimeout(retryWake.timer);
     const timer = setTimeout(
       () => {
         retryWake = undefined;
+        // Only what is due now: a timer that fired early keeps its entry and is armed again.
+        const firedAt = now();
+        while ((retryDue[0] ?? Number.POSITIVE_INFINITY) <= firedAt) retryDue.shift();
         void pump();
+        armRetryWake();
       },
       // Timers may fire a millisecond before Date.now() reaches `at`; a claim then finds nothing.
-      Math.max(0, at - now()) + 5,
+      Math.max(0, next - now()) + 5,
     );
     timer.unref();
-    retryWake = { timer, at };
+    retryWake = { timer, at: next };
   }
 
   async function claim(kinds: readonly string[]): Promise<Job | null> {
@@ -381,6 +407,7 @@ export function createDispatcher({
     pollTimer = undefined;
     if (retryWake !== undefined) clearTimeout(retryWake.timer);
     retryWake = undefined;
+    retryDue.length = 0;
     const settledAll = () => Promise.allSettled([...inFlight.values()].map((entry) => entry.done));
     if (inFlight.size > 0 && timeoutMs > 0) await Promise.race([settledAll(), sleep(timeoutMs)]);
     if (inFlight.size === 0) return;

@@ -330,7 +330,7 @@ describe('dispatcher', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(calls).toBe(2);
     clock += 1_000;
-    await waitFor(async () => (await store.getJob('bad'))?.status === 'dead', 2_000);
+    await waitFor(async () => (await store.getJob('bad'))?.status === 'dead');
     expect(calls).toBe(3);
     expect(finishedOutcomes('bad')).toEqual(['retry', 'retry', 'dead']);
   });

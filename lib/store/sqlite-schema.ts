@@ -153,9 +153,9 @@ export const sqliteMigrations: readonly { version: number; description: string; 
     version: 6,
     description: 'dedupe keys without a rowid',
     sql: `
-      -- Every webhook admission claims two keys (event id, message id). With a rowid table each
-      -- claim wrote three B-trees (the rows, the key's unique index, the expiry index); keyed by
-      -- the key itself it writes two, and the lookup reads one tree instead of two.
+      -- Every webhook admission claims its event id. With a rowid table each claim wrote three
+      -- B-trees (the rows, the key's unique index, the expiry index); keyed by the key itself it
+      -- writes two, and the lookup reads one tree instead of two.
       CREATE TABLE dedupe_keys_by_key (
         key TEXT PRIMARY KEY,
         expires_at INTEGER NOT NULL

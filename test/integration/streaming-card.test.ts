@@ -544,17 +544,23 @@ describe('streaming card reply (real lark SDK against the fake Feishu)', () => {
     const sink = sinkFor({ updatesPerSecond: 10 });
     await sink.start();
     // Twice "too big": 24 KB → 16.8 KB → 11.8 KB per card, so this ~16 KB answer needs two cards.
+    // The refusal may come on a streamed content write or on the closing card update (the final
+    // text and the close go out in one update), depending on how far the stream got: refuse both.
+    const large = (call: { body: unknown }) => JSON.stringify(call.body ?? '').length > 4000;
     chat.fake.inject({
       api: 'cardkit.cardElement.content',
       times: 2,
       code: FEISHU_CODES.cardContentFailed,
-      match: (call) => ((call.body as { content?: string }).content?.length ?? 0) > 4000,
+      match: large,
     });
+    chat.fake.inject({ api: 'cardkit.card.update', times: 2, code: FEISHU_CODES.cardContentFailed, match: large });
     await feed(sink, answer, { chunk: 1500, intervalMs: 20 });
     await sink.finish(answer);
 
     const replies = botReplies();
-    expect(chat.fake.calls.filter((call) => call.code === FEISHU_CODES.cardContentFailed)).toHaveLength(2);
+    expect(
+      chat.fake.calls.filter((call) => call.code === FEISHU_CODES.cardContentFailed).length,
+    ).toBeGreaterThanOrEqual(2);
     expect(replies.length).toBeGreaterThanOrEqual(2);
     expect(replies.map((reply) => chat.fake.visibleText(reply.messageId)).join('')).toBe(answer);
     for (const reply of replies) expect(cardOf(reply).streaming).toBe(false);

@@ -9,8 +9,8 @@ import type { StampedBotEvent } from '../../lib/observe/bot-event.js';
 import { buildMessageEvent, postEvent } from '../fakes/event-sender.js';
 import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
 import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
-import type { FakeChatRequest } from '../fakes/openai/steps.js';
 import { approvalButton, waitForApprovalCard, waitForReplyText } from '../support/approval-card.js';
+import { lastToolResult } from '../support/ask-in-chat.js';
 import { pressCard } from '../support/card-press.js';
 
 /**
@@ -26,11 +26,6 @@ const token = 'approvals-e2e-verification-token';
 const CHAT = 'oc_approvals_group';
 const ASKER = 'ou_asker000000000000000000000000ap';
 const STRANGER = 'ou_stranger0000000000000000000000ap';
-
-function lastToolResult(request: FakeChatRequest): string {
-  const tool = request.messages.filter((message) => message.role === 'tool').at(-1);
-  return typeof tool?.content === 'string' ? tool.content : JSON.stringify(tool?.content ?? '');
-}
 
 describe('approvals for write tools, end to end', () => {
   let feishu: FakeFeishu;

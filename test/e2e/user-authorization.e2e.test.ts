@@ -9,7 +9,7 @@ import type { StampedBotEvent } from '../../lib/observe/bot-event.js';
 import { buildMessageEvent, postEvent } from '../fakes/event-sender.js';
 import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
 import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
-import type { FakeChatRequest } from '../fakes/openai/steps.js';
+import { lastToolResult } from '../support/ask-in-chat.js';
 import { freePort } from '../support/bot-process.js';
 
 /**
@@ -26,11 +26,6 @@ const token = 'user-auth-e2e-verification-token';
 const TOKEN_KEY = 'a1'.repeat(32);
 const ALICE = 'ou_alice0000000000000000000000000ua';
 const BOB = 'ou_bob000000000000000000000000000ua';
-
-function lastToolResult(request: FakeChatRequest): string {
-  const tool = request.messages.filter((message) => message.role === 'tool').at(-1);
-  return typeof tool?.content === 'string' ? tool.content : JSON.stringify(tool?.content ?? '');
-}
 
 describe('per-person authorization, end to end', () => {
   let feishu: FakeFeishu;

@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { defineTool } from '../tool-definition.js';
 import { ToolError } from '../tool-error.js';
+import { TASK_GUID } from './get-task.js';
 import { readResponse } from './response.js';
-
-const GUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 
 /** `completeTask`: marks a task done (or open again), once the person approved which task. */
 export const completeTaskTool = defineTool({
@@ -21,12 +20,12 @@ export const completeTaskTool = defineTool({
     describe: ({ task, done }) => ({
       action: done === false ? 'Reopen a task' : 'Mark a task as done',
       target: 'Feishu Tasks',
-      fields: [{ label: 'Task', value: GUID.exec(task)?.[0] ?? task }],
+      fields: [{ label: 'Task', value: TASK_GUID.exec(task)?.[0] ?? task }],
     }),
   },
   execute: async ({ task, done }, { feishu, now }) => {
     if (feishu === undefined) throw new ToolError('OTHER', 'no Feishu connection');
-    const guid = GUID.exec(task)?.[0];
+    const guid = TASK_GUID.exec(task)?.[0];
     if (guid === undefined) throw new ToolError('BAD_INPUT', `"${task.slice(0, 60)}" holds no task id`);
     // Setting the same completion again is harmless, so a re-run needs no key.
     const body = await feishu.call('task.v2.task.patch', (options) =>

@@ -3,18 +3,9 @@ import { defineTool } from '../tool-definition.js';
 import { ToolError } from '../tool-error.js';
 import { checkTimeZone, formatLocal } from './calendar-time.js';
 import { changeKey } from './idempotency-key.js';
-import { readResponse } from './response.js';
+import { primaryCalendarId } from './primary-calendar.js';
+import { isoDateTime, readResponse } from './response.js';
 
-const isoTime = z
-  .string()
-  .trim()
-  .refine((value) => /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(value) && !Number.isNaN(Date.parse(value)), {
-    message: 'an ISO 8601 date-time with its offset, e.g. 2026-12-08T15:00:00+08:00',
-  });
-
-const primary = z.object({
-  calendars: z.array(z.looseObject({ calendar: z.looseObject({ calendar_id: z.string() }).optional() })).default([]),
-});
 const created = z.object({
   event: z.looseObject({ event_id: z.string(), app_link: z.string().optional() }),
 });
@@ -30,8 +21,8 @@ export const createCalendarEventTool = defineTool({
     "Add an event to the asking person's own Feishu calendar: title, start, end (ISO 8601 with offset), optional description. The person is asked to approve first.",
   inputSchema: z.object({
     summary: z.string().trim().min(1).max(200).describe('The event title'),
-    start: isoTime.describe('Start, ISO 8601 with offset'),
-    end: isoTime.describe('End, ISO 8601 with offset'),
+    start: isoDateTime.describe('Start, ISO 8601 with offset'),
+    end: isoDateTime.describe('End, ISO 8601 with offset'),
     description: z.string().trim().max(2000).optional(),
   }),
   scopes: ['calendar:calendar', 'calendar:calendar.event:create'],
@@ -55,12 +46,7 @@ export const createCalendarEventTool = defineTool({
     const end = Date.parse(event.end);
     if (end <= start || end - start > 7 * 86_400_000)
       throw new ToolError('BAD_INPUT', 'the event must end after it starts, within 7 days');
-    const calendars = await feishu.call('calendar.v4.calendar.primary', (options) =>
-      feishu.client.calendar.v4.calendar.primary({ params: { user_id_type: 'open_id' } }, options),
-    );
-    const calendarId = readResponse(primary, calendars?.data, 'calendar.v4.calendar.primary').calendars[0]?.calendar
-      ?.calendar_id;
-    if (calendarId === undefined) throw new ToolError('NOT_FOUND', 'no primary calendar');
+    const calendarId = await primaryCalendarId(feishu);
     const body = await feishu.call('calendar.v4.calendarEvent.create', (options) =>
       feishu.client.calendar.v4.calendarEvent.create(
         {

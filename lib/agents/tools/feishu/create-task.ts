@@ -3,19 +3,12 @@ import { defineTool } from '../tool-definition.js';
 import { ToolError } from '../tool-error.js';
 import { checkTimeZone, formatLocal } from './calendar-time.js';
 import { changeKey } from './idempotency-key.js';
-import { readResponse } from './response.js';
-
-const isoTime = z
-  .string()
-  .trim()
-  .refine((value) => /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(value) && !Number.isNaN(Date.parse(value)), {
-    message: 'an ISO 8601 date-time with its offset, e.g. 2026-12-08T18:00:00+08:00',
-  });
+import { isoDateTime, readResponse } from './response.js';
 
 const input = z.object({
   summary: z.string().trim().min(1).max(300).describe('The task title'),
   description: z.string().trim().max(3000).optional().describe('Details'),
-  due: isoTime.optional().describe('Due date-time, ISO 8601 with offset'),
+  due: isoDateTime.optional().describe('Due date-time, ISO 8601 with offset'),
   assignees: z
     .array(z.string().regex(/^ou_\w+$/))
     .max(20)

@@ -6,7 +6,7 @@ import { dueMs, isDone, taskItem } from './list-my-tasks.js';
 import { readResponse } from './response.js';
 
 /** Task guids are UUIDs; task links carry one as `guid=`. */
-const GUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
+export const TASK_GUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 
 /** `getTask`: one task's details (title, description, due, status, people), as the asking user sees it. */
 export const getTaskTool = defineTool({
@@ -19,7 +19,7 @@ export const getTaskTool = defineTool({
   identity: 'user',
   execute: async ({ task }, { feishu, conversation }) => {
     if (feishu === undefined) throw new ToolError('OTHER', 'no Feishu connection');
-    const guid = GUID.exec(task)?.[0];
+    const guid = TASK_GUID.exec(task)?.[0];
     if (guid === undefined) throw new ToolError('BAD_INPUT', `"${task.slice(0, 60)}" holds no task id`);
     const zone = checkTimeZone(conversation.timeZone ?? 'Asia/Shanghai');
     const body = await feishu.call('task.v2.task.get', (options) =>

@@ -4,11 +4,9 @@ import { defineTool } from '../tool-definition.js';
 import { ToolError } from '../tool-error.js';
 import { itemsNote } from '../tool-result.js';
 import { checkTimeZone, formatLocal } from './calendar-time.js';
+import { primaryCalendarId } from './primary-calendar.js';
 import { parseTime, readResponse } from './response.js';
 
-const primary = z.object({
-  calendars: z.array(z.looseObject({ calendar: z.looseObject({ calendar_id: z.string() }).optional() })).default([]),
-});
 const eventTime = z.looseObject({ date: z.string().optional(), timestamp: z.string().optional() });
 const eventPage = z.object({
   items: z
@@ -60,12 +58,7 @@ export const listMyEventsTool = defineTool({
     if (end <= start || end - start > 31 * 86_400_000)
       throw new ToolError('BAD_INPUT', 'the range must span 1 minute to 31 days');
     const zone = checkTimeZone(timeZone ?? conversation.timeZone ?? 'Asia/Shanghai');
-    const calendars = await feishu.call('calendar.v4.calendar.primary', (options) =>
-      feishu.client.calendar.v4.calendar.primary({ params: { user_id_type: 'open_id' } }, options),
-    );
-    const calendarId = readResponse(primary, calendars?.data, 'calendar.v4.calendar.primary').calendars[0]?.calendar
-      ?.calendar_id;
-    if (calendarId === undefined) throw new ToolError('NOT_FOUND', 'no primary calendar');
+    const calendarId = await primaryCalendarId(feishu);
     const events: Array<z.output<typeof eventPage>['items'] extends (infer T)[] | null ? T : never> = [];
     let pageToken: string | undefined;
     let more = false;

@@ -32,5 +32,13 @@ export function parseTime(value: string, name: string): number {
   return ms;
 }
 
+/** A date-time with its offset, as write tools take it (the change must name its moment exactly). */
+export const isoDateTime = z
+  .string()
+  .trim()
+  .refine((value) => /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(value) && !Number.isNaN(Date.parse(value)), {
+    message: 'an ISO 8601 date-time with its offset, e.g. 2026-12-08T15:00:00+08:00',
+  });
+
 /** Text a model may pass where a Feishu id or token goes. */
 export const tokenText = z.string().trim().min(1).max(500);

@@ -5,9 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningBot, startBot } from '../../lib/bot.js';
 import { loadConfig } from '../../lib/config.js';
 import { silentLogger } from '../../lib/log.js';
-import { buildMessageEvent, postEvent } from '../fakes/event-sender.js';
+import type { StampedBotEvent } from '../../lib/observe/bot-event.js';
 import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
 import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
+import { askInChat } from '../support/ask-in-chat.js';
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text.js';
 
 /**
@@ -28,6 +29,7 @@ describe('daily budgets and spend, end to end', () => {
   let openai: FakeOpenAI;
   let bot: RunningBot;
   let directory: string;
+  const events: StampedBotEvent[] = [];
 
   beforeAll(async () => {
     directory = mkdtempSync(join(tmpdir(), 'budget-e2e-'));
@@ -54,6 +56,7 @@ describe('daily budgets and spend, end to end', () => {
       BUDGET_TIME_ZONE: 'Asia/Shanghai',
     });
     bot = await startBot(config, { log: silentLogger(), dispatcher: { pollIntervalMs: 50 } });
+    bot.bus.subscribe((event) => events.push(event));
   });
 
   afterAll(async () => {
@@ -64,29 +67,8 @@ describe('daily budgets and spend, end to end', () => {
   });
 
   async function ask(chatId: string, senderOpenId: string, text: string): Promise<string> {
-    const event = buildMessageEvent({
-      fake: feishu,
-      chatType: 'group',
-      chatId,
-      senderOpenId,
-      mentionBot: true,
-      text,
-      token,
-    });
-    const response = await postEvent(`http://127.0.0.1:${bot.port}/webhook/event`, event, { encryptKey });
-    expect(response.status).toBe(200);
-    const messageId = event.event.message.message_id;
-    await feishu.waitFor(
-      () => {
-        const [reply] = feishu.repliesTo(messageId, { fromBot: true });
-        if (reply === undefined) return false;
-        const card = feishu.cardForMessage(reply.messageId);
-        return card === undefined || !card.streaming;
-      },
-      { timeoutMs: 20_000, description: `the answer to "${text}"` },
-    );
-    const [reply] = feishu.repliesTo(messageId, { fromBot: true });
-    return feishu.visibleText(reply!.messageId);
+    const webhookUrl = `http://127.0.0.1:${bot.port}/webhook/event`;
+    return (await askInChat({ feishu, webhookUrl, events, encryptKey, token, chatId, senderOpenId, text })).shown;
   }
 
   async function metrics() {

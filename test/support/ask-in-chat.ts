@@ -16,7 +16,7 @@ export function lastToolResult(request: FakeChatRequest): string {
  * text the user sees. Fails when anything answers twice or the job does not finish.
  *
  * @example
- * const { shown } = await askInChat({ feishu, webhookUrl, events, encryptKey, token, chatId, senderOpenId, text: 'search the web' });
+ * const { shown } = await askInChat({ ...service, chatId, senderOpenId, text: 'search the web' }); // service: useE2eService()
  */
 export async function askInChat({
   feishu,
@@ -27,6 +27,7 @@ export async function askInChat({
   chatId,
   senderOpenId,
   text,
+  parentId,
   timeoutMs = 20_000,
 }: {
   feishu: FakeFeishu;
@@ -38,6 +39,8 @@ export async function askInChat({
   chatId: string;
   senderOpenId: string;
   text: string;
+  /** The message this one replies to (a quote). */
+  parentId?: string;
   timeoutMs?: number;
 }): Promise<{ messageId: string; shown: string }> {
   const event = buildMessageEvent({
@@ -48,6 +51,7 @@ export async function askInChat({
     senderOpenId,
     text,
     token,
+    ...(parentId === undefined ? {} : { parentId }),
   });
   expect((await postEvent(webhookUrl, event, { encryptKey })).status).toBe(200);
   const messageId = event.event.message.message_id;

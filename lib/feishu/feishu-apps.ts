@@ -6,7 +6,7 @@ import { z } from 'zod';
  * dedupe keys carry no app prefix, so they are the ones a single-app deployment stored before it
  * added more apps; an apps-file entry may take this id to keep them (FEISHU_APP_ID unset then).
  */
-export const DEFAULT_APP_ID = 'default';
+export { DEFAULT_APP_ID } from '../inbox/app-scope.js';
 
 /** Lower-case, digits and dashes: it appears in URL paths, store keys and metric labels. */
 export const APP_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,31}$/;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { appScoped } from '../inbox/app-scope.js';
 import type { ChatSettingsVersion, Store } from '../store/store.js';
 import type { GroupContextMode } from './room-context.js';
 
@@ -127,6 +128,8 @@ export interface ChatSettings {
 export interface ChatSettingsOptions {
   store: Store;
   policy: ChatSettingsPolicy;
+  /** The app (bot) whose settings these are: two bots in one chat are configured apart. */
+  appId?: string | undefined;
   /** Versions kept per chat. */
   keepVersions?: number;
   now?: () => number;
@@ -159,9 +162,12 @@ function readOverrides(version: ChatSettingsVersion | undefined): ChatOverrides 
 export function createChatSettings({
   store,
   policy,
+  appId,
   keepVersions = 50,
   now = Date.now,
 }: ChatSettingsOptions): ChatSettings {
+  /** The chat's key in the store; the default app's are the chat ids themselves. */
+  const keyOf = (chatId: string) => appScoped(appId, chatId);
   const locked = new Set<ChatSettingName>(policy.locked);
 
   function resolve(overrides: ChatOverrides, version: number): EffectiveChatSettings {
@@ -187,7 +193,7 @@ export function createChatSettings({
   }
 
   async function current(chatId: string): Promise<{ overrides: ChatOverrides; version: number }> {
-    const [newest] = await store.chatSettingsHistory(chatId, 1);
+    const [newest] = await store.chatSettingsHistory(keyOf(chatId), 1);
     return { overrides: readOverrides(newest), version: newest?.version ?? 0 };
   }
 
@@ -260,7 +266,7 @@ export function createChatSettings({
   /** Saves `next` as the version after `version`; false when someone else saved first. */
   function save(chatId: string, version: number, next: ChatOverrides, changedBy: string, summary: string) {
     return store.saveChatSettings(
-      { chatId, version: version + 1, settings: next, changedBy, change: summary, at: now() },
+      { chatId: keyOf(chatId), version: version + 1, settings: next, changedBy, change: summary, at: now() },
       keepVersions,
     );
   }
@@ -310,9 +316,9 @@ export function createChatSettings({
       }
       return resolve(parsed.data, before.version + 1);
     },
-    history: (chatId, limit) => store.chatSettingsHistory(chatId, limit),
+    history: (chatId, limit) => store.chatSettingsHistory(keyOf(chatId), limit),
     list: (limit) => store.listChatSettings(limit),
-    purge: (chatId) => store.deleteChatSettings(chatId),
+    purge: (chatId) => store.deleteChatSettings(keyOf(chatId)),
   };
 }
 

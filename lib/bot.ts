@@ -85,8 +85,6 @@ import { userAuthFromConfig } from './user-auth/user-auth-from-config.js';
 /** A chat or sender may store this many times its per-minute rate limit before messages are dropped. */
 const FLOOD_CAP_FACTOR = 4;
 
-/** The app label of spend and usage series while one process serves one Feishu app. */
-const DEFAULT_APP_LABEL = 'default';
 export interface RunningBot {
   config: Config;
   log: Logger;
@@ -240,12 +238,15 @@ export async function startBot(
     concurrency: () => readConcurrency?.(),
     // Read per scrape; the manager (and its MCP servers) exists before the server listens.
     mcpServers: () => managerAgent?.mcp?.statuses() ?? [],
+    apps: config.feishu.apps.length > 0 ? config.feishu.apps.map((app) => app.id) : [DEFAULT_APP_ID],
   });
   metrics.attach(bus);
   // Spend per chat, person, app and model: priced here, summed in the store for the budgets.
   const prices = createPriceTable(config.cost.pricesFile === undefined ? {} : readPriceFile(config.cost.pricesFile));
-  const spendLedger = createSpendLedger({ store, timeZone: config.cost.timeZone, appId: DEFAULT_APP_LABEL });
-  attachUsageAccounting({ bus, prices, ledger: spendLedger, appId: DEFAULT_APP_LABEL, log });
+  // One ledger for every app: a chat's and a person's daily budget is one, whichever bot they ask;
+  // the usage series name the app of each job.
+  const spendLedger = createSpendLedger({ store, timeZone: config.cost.timeZone, appId: DEFAULT_APP_ID });
+  attachUsageAccounting({ bus, prices, ledger: spendLedger, appId: DEFAULT_APP_ID, log });
   const budget =
     config.cost.dailyBudgetPerChatUsd > 0 || config.cost.dailyBudgetPerUserUsd > 0
       ? createBudgetGuard({
@@ -281,6 +282,8 @@ export async function startBot(
   // Known once listening: the devtools loopback pass exists only while bound to loopback.
   let boundToLoopback = false;
 
+  // Jobs without an app id (the FEISHU_APP_ID app's, the playground's) belong to the default app.
+  const primaryApp = config.feishu.apps.find((app) => app.id === DEFAULT_APP_ID) ?? config.feishu.apps[0];
   const healthOptions: HealthRoutesOptions = {
     concurrency: () => readConcurrency?.(),
     monitor,
@@ -290,13 +293,28 @@ export async function startBot(
     checks: readinessChecks,
     instanceId: config.instanceId,
     components: componentStates({
-      feishu: config.feishu,
+      // The top-level row is the default (or first) app's; `feishu.apps` has one row per app.
+      feishu: primaryApp === undefined ? config.feishu : { ...config.feishu, ...primaryApp },
       model: config.model,
       storeKind: store.kind,
       // Read per request: both exist by the time a request can arrive.
       connectionStatus: () => connection?.status(),
       canAnswer: () => 'answer' in handlers,
       mcpServers: () => managerAgent?.mcp?.statuses() ?? [],
+      apps: () =>
+        runtimes.flatMap((runtime) =>
+          runtime.app === undefined
+            ? []
+            : [
+                {
+                  id: runtime.id,
+                  settings: runtime.app,
+                  path: runtime.app.eventMode === 'webhook' ? `/webhook/${runtime.id}/event` : undefined,
+                  connection: connections.get(runtime.id)?.status(),
+                  bot: knownBots.get(runtime.id),
+                },
+              ],
+        ),
     }),
   };
   const health = healthRoutes(healthOptions);
@@ -304,6 +322,8 @@ export async function startBot(
   // ── ingress: one runtime per Feishu app (client, identity, replies, tools, handlers) over the
   // shared store, inbox, dispatcher and model chain; without Feishu, one runtime for devtools ──
   const served: readonly (FeishuApp | undefined)[] = config.feishu.apps.length > 0 ? config.feishu.apps : [undefined];
+  /** Each app's bot (bot/v3/info) once known, for /health. */
+  const knownBots = new Map<string, BotIdentity>();
   /** Phase one, per app: what the shared manager and user authorization are built over. */
   const appBases = served.map((app) => {
     const id = app?.id ?? DEFAULT_APP_ID;
@@ -314,7 +334,10 @@ export async function startBot(
         : createFeishuClient({ appId: app.appId, appSecret: app.appSecret, domain: config.feishu.domain, log: appLog });
     const identity = client ? () => fetchBotIdentity(client, { bus }) : undefined;
     // Warm the cache in the background: a slow Feishu must not hold up start-up.
-    identity?.().catch((error: unknown) => appLog.warn({ err: error }, 'bot identity not available yet'));
+    identity?.().then(
+      (bot) => knownBots.set(id, bot),
+      (error: unknown) => appLog.warn({ err: error }, 'bot identity not available yet'),
+    );
     // Senders' display names for the agent (group turns, instructions) and the devtools.
     const names = client ? createUserNames({ client, bus, ttlMs: config.tools.userNameCacheMs }) : undefined;
     return { id, app, log: appLog, client, identity, names };
@@ -325,8 +348,7 @@ export async function startBot(
     names === undefined && ourBots.size === 0
       ? undefined
       : async (openId: string) => ourBots.get(openId) ?? (await names?.name(openId));
-  // Jobs without an app id (the FEISHU_APP_ID app's, the playground's) belong to the default app.
-  const primary = appBases.find((base) => base.id === DEFAULT_APP_ID) ?? (appBases[0] as (typeof appBases)[number]);
+  const primary = appBases.find((base) => base.app === primaryApp) ?? (appBases[0] as (typeof appBases)[number]);
   const feishuClient = primary.client;
   const botIdentity = primary.identity;
   const userNames = primary.names;
@@ -730,6 +752,7 @@ export async function startBot(
   for (const runtime of webhookApps) {
     const routesOfApp = webhookRoutes({
       inbox: inboxOf(runtime),
+      app: runtime.id,
       encryptKey: runtime.app.encryptKey,
       allowUnsigned: runtime.app.allowUnsignedWebhook,
       verificationToken: runtime.app.verificationToken,
@@ -791,7 +814,15 @@ export async function startBot(
     // Counted like every other webhook rejection (never logged: a flood of them must not fill the disk).
     onPayloadTooLarge: (path) => {
       if (path.startsWith('/webhook/')) {
-        bus.emit({ type: 'event.rejected', source: 'webhook', status: 413, reason: 'PAYLOAD_TOO_LARGE' });
+        // /webhook/<id>/event names its app; /webhook/event is the default one's.
+        const app = /^\/webhook\/([a-z0-9][a-z0-9-]*)\/(?:event|card)$/.exec(path)?.[1];
+        bus.emit({
+          type: 'event.rejected',
+          source: 'webhook',
+          status: 413,
+          reason: 'PAYLOAD_TOO_LARGE',
+          ...(app === undefined ? {} : { app }),
+        });
       }
     },
   });
@@ -844,6 +875,7 @@ export async function startBot(
     const connection = startLongConnection({
       appId: runtime.app.appId,
       appSecret: runtime.app.appSecret,
+      app: runtime.id,
       domain: config.feishu.domain,
       inbox: inboxOf(runtime),
       log: runtime.log,

@@ -1,3 +1,4 @@
+import { appOfKey } from '../inbox/app-scope.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
 import type { PriceTable } from './price-table.js';
@@ -8,7 +9,7 @@ export interface UsageAccountingOptions {
   prices: PriceTable;
   /** Where today's spend per chat and user is added up (for the daily budgets). */
   ledger?: SpendLedger | undefined;
-  /** The app label of every usage event. */
+  /** The app label of usage events whose trace names no app (the default app's jobs, the playground). */
   appId?: string;
   log?: Logger;
   /** Traces whose asker is remembered until their job finishes; the oldest is forgotten first. */
@@ -55,7 +56,8 @@ export function attachUsageAccounting({
         bus.emit({
           type: 'usage.recorded',
           traceId: event.traceId,
-          app: appId,
+          // Jobs of the other apps carry their app in the id (several apps in one process).
+          app: event.traceId.startsWith('app:') ? appOfKey(event.traceId) : appId,
           agent: event.agent,
           model: event.model,
           ...(asker === undefined ? {} : { chatId: asker.chatId, userId: asker.userId }),

@@ -5,6 +5,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { buildMessageEvent, type FeishuMessageReceiveEvent, postEvent } from '../fakes/event-sender.js';
 import type { FakeApp, FakeMessage } from '../fakes/fake-feishu.js';
 import { useE2eService } from '../support/e2e-service.js';
+import { parsePrometheusText, sampleValue } from '../support/prometheus-text.js';
 
 /**
  * Two bots served by one process: alpha and beta are two apps of one tenant, each with its own
@@ -165,5 +166,51 @@ describe('several Feishu apps in one process', () => {
     expect((await postEvent(`${service.base}/webhook/gamma/event`, event, { encryptKey: ALPHA_KEY })).status).toBe(404);
     // With two apps in the file and no default one, the single-app path names none of them.
     expect((await postEvent(`${service.base}/webhook/event`, event, { encryptKey: ALPHA_KEY })).status).toBe(404);
+  });
+
+  it('/health has a row per app and /metrics labels the Feishu series by app', async () => {
+    const { alpha, beta } = apps();
+    const messageId = await askBoth('health check', [beta]);
+    await repliesWhenFinished(messageId, [`app:alpha:message:${messageId}`, `app:beta:message:${messageId}`]);
+    // A forged request on alpha's path is counted as alpha's.
+    const forged = buildMessageEvent({ fake: service.feishu, appId: beta.appId, chatId: GROUP, text: 'forged' });
+    expect((await postEvent(eventUrl('alpha'), forged, { encryptKey: BETA_KEY })).status).toBe(401);
+
+    const health = (await (await fetch(`${service.base}/health`)).json()) as {
+      feishu: { webhook: string; apps: Record<string, Record<string, unknown>> };
+    };
+    const rows = health.feishu.apps;
+    expect(Object.keys(rows)).toEqual(['alpha', 'beta']);
+    expect(rows.alpha).toMatchObject({
+      appId: alpha.appId,
+      webhook: 'signed',
+      path: '/webhook/alpha/event',
+      longConnection: { state: 'off' },
+      bot: { openId: alpha.botOpenId },
+    });
+    expect(rows.beta).toMatchObject({ appId: beta.appId, webhook: 'signed', bot: { openId: beta.botOpenId } });
+    expect(health.feishu.webhook).toBe('signed');
+    // No secret of either app reaches /health.
+    const body = JSON.stringify(health);
+    for (const secret of [alpha.appSecret, beta.appSecret, ALPHA_KEY, BETA_KEY]) expect(body).not.toContain(secret);
+
+    const metrics = parsePrometheusText(await (await fetch(`${service.base}/metrics`)).text());
+    const received = (app: string) =>
+      sampleValue(metrics, 'feishu_bot_events_received_total', { source: 'webhook', app });
+    expect(received('alpha')).toBeGreaterThanOrEqual(1);
+    expect(received('beta')).toBeGreaterThanOrEqual(1);
+    expect(
+      sampleValue(metrics, 'feishu_bot_events_rejected_total', {
+        status: '401',
+        reason: 'SIGNATURE_INVALID',
+        app: 'alpha',
+      }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      sampleValue(metrics, 'feishu_bot_jobs_finished_total', { outcome: 'done', app: 'beta' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(metrics, 'feishu_bot_model_tokens_total', { app: 'beta', direction: 'input' })).toBeGreaterThan(
+      0,
+    );
   });
 });

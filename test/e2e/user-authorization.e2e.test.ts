@@ -6,10 +6,9 @@ import { type RunningBot, startBot } from '../../lib/bot.js';
 import { loadConfig } from '../../lib/config.js';
 import { silentLogger } from '../../lib/log.js';
 import type { StampedBotEvent } from '../../lib/observe/bot-event.js';
-import { buildMessageEvent, postEvent } from '../fakes/event-sender.js';
 import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
 import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
-import { lastToolResult } from '../support/ask-in-chat.js';
+import { lastToolResult, sayInChat } from '../support/ask-in-chat.js';
 import { freePort } from '../support/bot-process.js';
 
 /**
@@ -85,27 +84,17 @@ describe('per-person authorization, end to end', () => {
     );
   }
 
-  async function ask(from: string, text: string, chat: 'p2p' | 'group' = 'p2p'): Promise<string> {
-    const event = buildMessageEvent({
-      fake: feishu,
+  function ask(from: string, text: string, chat: 'p2p' | 'group' = 'p2p'): Promise<string> {
+    return sayInChat({
+      feishu,
+      webhookUrl: `${base}/webhook/event`,
+      encryptKey,
+      token,
       chatType: chat,
-      ...(chat === 'group' ? { chatId: 'oc_user_auth_group', mentionBot: true } : {}),
+      ...(chat === 'group' ? { chatId: 'oc_user_auth_group' } : {}),
       senderOpenId: from,
       text,
-      token,
     });
-    expect((await postEvent(`${base}/webhook/event`, event, { encryptKey })).status).toBe(200);
-    const messageId = event.event.message.message_id;
-    await feishu.waitFor(
-      () => {
-        const [reply] = feishu.repliesTo(messageId, { fromBot: true });
-        const card = reply ? feishu.cardForMessage(reply.messageId) : undefined;
-        return reply !== undefined && (card === undefined || !card.streaming);
-      },
-      { timeoutMs: 20_000, description: `the answer to "${text}"` },
-    );
-    const [reply] = feishu.repliesTo(messageId, { fromBot: true });
-    return feishu.visibleText(reply!.messageId);
   }
 
   /** The Authorize button's link in the newest card the bot sent Alice directly. */

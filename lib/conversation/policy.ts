@@ -2,6 +2,7 @@ import type { Config } from '../config.js';
 import type { BudgetGuard } from '../cost/budget-guard.js';
 import { textsFor } from '../i18n/bot-texts.js';
 import type { Language } from '../i18n/language.js';
+import { appScoped } from '../inbox/app-scope.js';
 import type { Store } from '../store/store.js';
 
 /** What to do with a message before the agent sees it. */
@@ -16,6 +17,8 @@ export type PolicyVerdict =
   | { action: 'reply'; reason: string; text: string; answersOnly?: true };
 
 export interface PolicySubject {
+  /** The app (bot) asked: each app counts its own rate limits. */
+  appId?: string | undefined;
   chatId: string;
   userId: string;
   text: string;
@@ -90,9 +93,9 @@ export function createRateLimits({
   }
 
   return {
-    async check({ chatId, userId, language = 'en' }) {
+    async check({ appId, chatId, userId, language = 'en' }) {
       const { limits } = textsFor(language);
-      const user = await overLimit(`rate:user:${userId}`, policy.userMessagesPerMinute);
+      const user = await overLimit(appScoped(appId, `rate:user:${userId}`), policy.userMessagesPerMinute);
       if (user !== 'ok') {
         return user === 'first'
           ? {
@@ -102,7 +105,7 @@ export function createRateLimits({
             }
           : { action: 'ignore', reason: 'user rate limited' };
       }
-      const chat = await overLimit(`rate:chat:${chatId}`, policy.chatMessagesPerMinute);
+      const chat = await overLimit(appScoped(appId, `rate:chat:${chatId}`), policy.chatMessagesPerMinute);
       if (chat !== 'ok') {
         return chat === 'first'
           ? {
@@ -119,7 +122,7 @@ export function createRateLimits({
 }
 
 export interface RateLimits {
-  check(subject: Pick<PolicySubject, 'chatId' | 'userId' | 'language'>): Promise<PolicyVerdict | undefined>;
+  check(subject: Pick<PolicySubject, 'appId' | 'chatId' | 'userId' | 'language'>): Promise<PolicyVerdict | undefined>;
 }
 
 /**
@@ -150,12 +153,12 @@ export function createConversationPolicy({
   const rateLimits = createRateLimits({ policy, store, windowMs, now });
 
   return {
-    async evaluate({ chatId, userId, text, source, alreadyAdmitted = false, language = 'en' }) {
+    async evaluate({ appId, chatId, userId, text, source, alreadyAdmitted = false, language = 'en' }) {
       const refused = allowlists.check({ chatId, userId, source });
       if (refused) return refused;
       if (alreadyAdmitted) return { action: 'allow' };
 
-      const limited = await rateLimits.check({ chatId, userId, language });
+      const limited = await rateLimits.check({ appId, chatId, userId, language });
       if (limited) return limited;
 
       const length = [...text].length;

@@ -20,6 +20,7 @@ async function postMessage({
   chatId,
   senderOpenId,
   text,
+  parentId,
 }: {
   feishu: FakeFeishu;
   webhookUrl: string;
@@ -29,6 +30,7 @@ async function postMessage({
   chatId: string | undefined;
   senderOpenId: string;
   text: string;
+  parentId?: string;
 }): Promise<string> {
   const event = buildMessageEvent({
     fake: feishu,
@@ -38,6 +40,7 @@ async function postMessage({
     mentionBot: chatType === 'group',
     senderOpenId,
     text,
+    ...(parentId === undefined ? {} : { parentId }),
   });
   expect((await postEvent(webhookUrl, event, { encryptKey })).status).toBe(200);
   return event.event.message.message_id;
@@ -49,7 +52,7 @@ async function postMessage({
  * text the user sees. Fails when anything answers twice or the job does not finish.
  *
  * @example
- * const { shown } = await askInChat({ feishu, webhookUrl, events, encryptKey, token, chatId, senderOpenId, text: 'search the web' });
+ * const { shown } = await askInChat({ ...service, chatId, senderOpenId, text: 'search the web' }); // service: useE2eService()
  */
 export async function askInChat({
   feishu,
@@ -60,6 +63,7 @@ export async function askInChat({
   chatId,
   senderOpenId,
   text,
+  parentId,
   timeoutMs = 20_000,
 }: {
   feishu: FakeFeishu;
@@ -71,6 +75,8 @@ export async function askInChat({
   chatId: string;
   senderOpenId: string;
   text: string;
+  /** The message this one replies to (a quote). */
+  parentId?: string;
   timeoutMs?: number;
 }): Promise<{ messageId: string; shown: string }> {
   const messageId = await postMessage({
@@ -82,6 +88,7 @@ export async function askInChat({
     chatId,
     senderOpenId,
     text,
+    ...(parentId === undefined ? {} : { parentId }),
   });
   return { messageId, shown: await waitForClosedAnswer({ feishu, events, messageId, timeoutMs }) };
 }

@@ -17,8 +17,11 @@ export interface E2eFakes {
 }
 
 export interface E2eServiceOptions {
-  /** This test's settings over the base ones, or a function of the fakes giving them. */
-  env?: EnvOverrides | ((fakes: E2eFakes) => EnvOverrides);
+  /**
+   * This test's settings over the base ones, or a function of the fakes giving them (one that may
+   * start something first, e.g. a long-connection gateway in front of the fake Feishu).
+   */
+  env?: EnvOverrides | ((fakes: E2eFakes) => EnvOverrides | Promise<EnvOverrides>);
   /** Options of the fake Feishu, e.g. its bot's identity. */
   feishu?: FakeFeishuOptions;
   /** Options of the fake OpenAI, e.g. the models it serves. */
@@ -135,7 +138,7 @@ export async function startE2eService({
       bot.bus.subscribe((event) => events.push(event));
       return bot;
     };
-    const settings = withOverrides(base, typeof env === 'function' ? env(fakes) : env);
+    const settings = withOverrides(base, typeof env === 'function' ? await env(fakes) : env);
     const bot = await launch(settings, start);
     const url = `http://127.0.0.1:${bot.port}`;
     const fakeOpenAI = openai;

@@ -3,7 +3,7 @@ import type { RunningBot } from '../../lib/bot.js';
 import { buildBotMembershipEvent, buildMessageEvent, postEvent } from '../fakes/event-sender.js';
 import type { FakeFeishu } from '../fakes/fake-feishu.js';
 import type { FakeOpenAI } from '../fakes/fake-openai.js';
-import { waitForClosedAnswer } from '../support/ask-in-chat.js';
+import { sayInChat, waitForClosedAnswer } from '../support/ask-in-chat.js';
 import { pressCard } from '../support/card-press.js';
 import {
   type E2eService,
@@ -265,28 +265,8 @@ describe('per-chat settings with /config, end to end', () => {
   });
 
   /** Sends `text` mentioning the bot as `who` and returns what the user sees of the bot's reply. */
-  async function say(who: { openId: string }, text: string): Promise<string> {
-    const event = buildMessageEvent({
-      fake: feishu,
-      token,
-      chatType: 'group',
-      chatId,
-      mentionBot: true,
-      senderOpenId: who.openId,
-      text,
-    });
-    expect((await postEvent(webhookUrl, event, { encryptKey })).status).toBe(200);
-    const messageId = event.event.message.message_id;
-    await feishu.waitFor(
-      () => {
-        const [reply] = feishu.repliesTo(messageId, { fromBot: true });
-        const card = reply ? feishu.cardForMessage(reply.messageId) : undefined;
-        return reply !== undefined && (card === undefined || !card.streaming);
-      },
-      { timeoutMs: 20_000, description: `the reply to "${text}"` },
-    );
-    const [reply] = feishu.repliesTo(messageId, { fromBot: true });
-    return feishu.visibleText(reply!.messageId);
+  function say(who: { openId: string }, text: string): Promise<string> {
+    return sayInChat({ feishu, webhookUrl, encryptKey, token, chatId, senderOpenId: who.openId, text });
   }
 
   it('refuses a change from a member who is not an admin, checked with the chat API, and changes nothing', async () => {

@@ -2,8 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { buildMessageEvent, postEvent } from '../fakes/event-sender.js';
-import { lastToolResult } from '../support/ask-in-chat.js';
+import { lastToolResult, sayInChat } from '../support/ask-in-chat.js';
 import { freePort } from '../support/bot-process.js';
 import { useE2eService } from '../support/e2e-service.js';
 
@@ -61,27 +60,14 @@ describe('per-person authorization, end to end', () => {
     );
   }
 
-  async function ask(from: string, text: string, chat: 'p2p' | 'group' = 'p2p'): Promise<string> {
-    const event = buildMessageEvent({
-      fake: service.feishu,
+  function ask(from: string, text: string, chat: 'p2p' | 'group' = 'p2p'): Promise<string> {
+    return sayInChat({
+      ...service,
       chatType: chat,
-      ...(chat === 'group' ? { chatId: 'oc_user_auth_group', mentionBot: true } : {}),
+      ...(chat === 'group' ? { chatId: 'oc_user_auth_group' } : {}),
       senderOpenId: from,
       text,
-      token: service.token,
     });
-    expect((await postEvent(service.webhookUrl, event, { encryptKey: service.encryptKey })).status).toBe(200);
-    const messageId = event.event.message.message_id;
-    await service.feishu.waitFor(
-      () => {
-        const [reply] = service.feishu.repliesTo(messageId, { fromBot: true });
-        const card = reply ? service.feishu.cardForMessage(reply.messageId) : undefined;
-        return reply !== undefined && (card === undefined || !card.streaming);
-      },
-      { timeoutMs: 20_000, description: `the answer to "${text}"` },
-    );
-    const [reply] = service.feishu.repliesTo(messageId, { fromBot: true });
-    return service.feishu.visibleText(reply!.messageId);
   }
 
   /** The Authorize button's link in the newest card the bot sent Alice directly. */

@@ -30,6 +30,13 @@ export interface E2eServiceOptions {
   start?: Omit<StartBotOptions, 'log'>;
 }
 
+export interface AnotherBotOptions {
+  env?: EnvOverrides;
+  /** What `env` goes over: the first bot's settings (default) or the base ones. */
+  over?: 'service' | 'base';
+  start?: Omit<StartBotOptions, 'log'>;
+}
+
 /** A running bot on the fakes; every handle a test needs to talk to it and look at what it did. */
 export interface E2eService extends E2eFakes {
   readonly bot: RunningBot;
@@ -44,10 +51,11 @@ export interface E2eService extends E2eFakes {
   /** The settings the bot was started with (base + overrides), e.g. to start it again. */
   readonly env: Readonly<Record<string, string>>;
   /**
-   * Another bot on the same fakes, with the base settings and `env` over them (not the first
-   * bot's overrides); its events go to `events` too. Stopped by stop() unless stopped first.
+   * Another bot on the same fakes: a restart on the same store file, or a second bot set up
+   * differently. Its settings are this service's (or with `over: 'base'` the base ones) with `env`
+   * over them. Its events go to `events` too; stop() stops it (stopping a bot twice is harmless).
    */
-  startAnotherBot(env?: EnvOverrides, start?: Omit<StartBotOptions, 'log'>): Promise<RunningBot>;
+  startAnotherBot(options?: AnotherBotOptions): Promise<RunningBot>;
   /** Forgets the fakes' scripts and calls and the collected events: a clean slate for the next test. */
   reset(): void;
   /** Stops every bot it started, then the fakes. */
@@ -152,7 +160,8 @@ export async function startE2eService({
       encryptKey: settings.FEISHU_ENCRYPT_KEY ?? '',
       token: settings.FEISHU_VERIFICATION_TOKEN ?? '',
       env: settings,
-      startAnotherBot: (overrides = {}, more = {}) => launch(withOverrides(base, overrides), more),
+      startAnotherBot: ({ env: overrides = {}, over = 'service', start: more = {} } = {}) =>
+        launch(withOverrides(over === 'base' ? base : settings, overrides), more),
       reset() {
         fakeOpenAI.reset();
         feishu.clearCalls();
@@ -217,7 +226,7 @@ export function useE2eService(options: E2eServiceOptions = {}): E2eService {
     get env() {
       return ready().env;
     },
-    startAnotherBot: (env, start) => ready().startAnotherBot(env, start),
+    startAnotherBot: (options) => ready().startAnotherBot(options),
     reset: () => ready().reset(),
     stop: () => ready().stop(),
   };

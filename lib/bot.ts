@@ -35,6 +35,7 @@ import { createAttachmentThumbnails } from './devtools/attachment-thumbnails.js'
 import { createDevtoolsReplies, type DevtoolsReplies } from './devtools/devtools-replies.js';
 import { devtoolsRoutes } from './devtools/devtools-routes.js';
 import { readMetricTotals } from './devtools/metric-totals.js';
+import { devtoolsSpendOf } from './devtools/spend-routes.js';
 import { createTracker, type Tracker } from './devtools/tracker.js';
 import { type BotIdentity, fetchBotIdentity } from './feishu/bot-identity.js';
 import { feishuCardActionHandler } from './feishu/card-callback.js';
@@ -243,17 +244,24 @@ export async function startBot(
   metrics.attach(bus);
   // Spend per chat, person, app and model: priced here, summed in the store for the budgets.
   const prices = createPriceTable(config.cost.pricesFile === undefined ? {} : readPriceFile(config.cost.pricesFile));
-  // One ledger for every app: a chat's and a person's daily budget is one, whichever bot they ask;
-  // the usage series name the app of each job.
-  const spendLedger = createSpendLedger({ store, timeZone: config.cost.timeZone, appId: DEFAULT_APP_ID });
-  attachUsageAccounting({ bus, prices, ledger: spendLedger, appId: DEFAULT_APP_ID, log });
-  const budget =
-    config.cost.dailyBudgetPerChatUsd > 0 || config.cost.dailyBudgetPerUserUsd > 0
-      ? createBudgetGuard({
-          ledger: spendLedger,
-          budgets: { perChatUsd: config.cost.dailyBudgetPerChatUsd, perUserUsd: config.cost.dailyBudgetPerUserUsd },
-        })
-      : undefined;
+  // Jobs without an app id (the FEISHU_APP_ID app's, the playground's) belong to the default app.
+  const primaryApp = config.feishu.apps.find((app) => app.id === DEFAULT_APP_ID) ?? config.feishu.apps[0];
+  // One ledger per app: each bot's spend (and budget) in a chat is its own, named in the Spend tab.
+  const spendLedgers = new Map(
+    (config.feishu.apps.length > 0 ? config.feishu.apps.map((app) => app.id) : [DEFAULT_APP_ID]).map((appId) => [
+      appId,
+      createSpendLedger({ store, timeZone: config.cost.timeZone, appId }),
+    ]),
+  );
+  const spendLedgerOf = (appId: string) =>
+    spendLedgers.get(appId) ?? createSpendLedger({ store, timeZone: config.cost.timeZone, appId });
+  attachUsageAccounting({
+    bus,
+    prices,
+    ledgerFor: (app) => spendLedgers.get(app),
+    appId: primaryApp?.id ?? DEFAULT_APP_ID,
+    log,
+  });
   logBotEvents(bus, log);
   /** Read per /health/ready request: the long connection adds its check once it exists. */
   const readinessChecks: ReadinessCheck[] = [storeWrites.check];
@@ -282,8 +290,6 @@ export async function startBot(
   // Known once listening: the devtools loopback pass exists only while bound to loopback.
   let boundToLoopback = false;
 
-  // Jobs without an app id (the FEISHU_APP_ID app's, the playground's) belong to the default app.
-  const primaryApp = config.feishu.apps.find((app) => app.id === DEFAULT_APP_ID) ?? config.feishu.apps[0];
   const healthOptions: HealthRoutesOptions = {
     concurrency: () => readConcurrency?.(),
     monitor,
@@ -452,6 +458,12 @@ export async function startBot(
         app?.persona === undefined ? config : { ...config, groups: { ...config.groups, defaultPersona: app.persona } },
         settingsNames,
       ),
+    });
+    // Daily budgets: the configured ones, or what a chat's admins set within the operator's ceiling.
+    const budget = createBudgetGuard({
+      ledger: spendLedgerOf(id),
+      budgets: { perChatUsd: config.cost.dailyBudgetPerChatUsd, perUserUsd: config.cost.dailyBudgetPerUserUsd },
+      budgetsFor: async (chatId) => (await chatSettings.effective(chatId)).dailyBudget,
     });
     // One lookup for /config, card buttons and typed stops; within a card callback's 3 s.
     const chatAdmins = client ? createChatAdmins({ client, bus, timeoutMs: 1_500 }) : undefined;
@@ -642,7 +654,6 @@ export async function startBot(
   };
   const chatSettings = primaryRuntime.chatSettings;
   const chatMembership = primaryRuntime.chatMembership;
-  const onCardAction = primaryRuntime.onCardAction;
   // Each kind runs the handler of the job's app: its client, identity, settings and tools.
   const handlers: Record<string, JobHandler> = {
     ...Object.fromEntries(
@@ -803,6 +814,12 @@ export async function startBot(
         // Without a model (and no stand-in) the playground says the agent is off at once.
         canAnswer: () => 'answer' in handlers,
         chats: { settings: chatSettings, membership: chatMembership, resolveUserName: userNames?.name },
+        spend: devtoolsSpendOf({
+          store,
+          timeZone: config.cost.timeZone,
+          membership: chatMembership,
+          resolveUserName: userNames?.name,
+        }),
       }),
     });
   }

@@ -54,6 +54,11 @@ const optionalText = z
   .optional()
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
 
+/** Unset or blank: undefined; otherwise a finite number of at least 0. */
+const optionalNonNegativeNumber = optionalText
+  .transform((value) => (value === undefined ? undefined : Number(value)))
+  .pipe(z.number().finite().min(0).optional());
+
 const feishuDomain = z
   .string()
   .default('feishu')
@@ -340,6 +345,12 @@ export const SETTINGS = {
   /** Daily budgets in USD of estimated model cost; 0 (the default) means none. */
   DAILY_BUDGET_USD_PER_CHAT: setting('cost.dailyBudgetPerChatUsd', nonNegativeNumber(0)),
   DAILY_BUDGET_USD_PER_USER: setting('cost.dailyBudgetPerUserUsd', nonNegativeNumber(0)),
+  /**
+   * The highest daily budgets a chat's admins may set with `/config`; 0: no ceiling. Unset: the
+   * budgets above, so admins may only lower them.
+   */
+  DAILY_BUDGET_MAX_USD_PER_CHAT: setting('cost.maxDailyBudgetPerChatUsd', optionalNonNegativeNumber),
+  DAILY_BUDGET_MAX_USD_PER_USER: setting('cost.maxDailyBudgetPerUserUsd', optionalNonNegativeNumber),
   /** Where the budget day starts and ends (an IANA zone such as Asia/Shanghai). */
   BUDGET_TIME_ZONE: setting('cost.timeZone', timeZone('UTC')),
 

@@ -10,8 +10,11 @@ export type PolicyVerdict =
   | { action: 'allow' }
   /** Drop silently (not allowed here, or already told about the rate limit). */
   | { action: 'ignore'; reason: string }
-  /** Do not run the agent; answer with this friendly text instead. */
-  | { action: 'reply'; reason: string; text: string };
+  /**
+   * Do not run the agent; answer with this friendly text instead. `answersOnly`: the refusal is
+   * about model spend, so commands (which call no model) still run.
+   */
+  | { action: 'reply'; reason: string; text: string; answersOnly?: true };
 
 export interface PolicySubject {
   /** The app (bot) asked: each app counts its own rate limits. */
@@ -168,7 +171,8 @@ export function createConversationPolicy({
       }
       // Operators testing in the devtools playground are not the people budgets are for.
       const overBudget = source === 'devtools' ? undefined : await budget?.check({ chatId, userId }, now(), language);
-      if (overBudget) return { action: 'reply', reason: overBudget.reason, text: overBudget.text };
+      // An admin must still be able to raise a spent budget with /config, and /help must work.
+      if (overBudget) return { action: 'reply', reason: overBudget.reason, text: overBudget.text, answersOnly: true };
       return { action: 'allow' };
     },
   };

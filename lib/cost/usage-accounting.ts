@@ -9,6 +9,8 @@ export interface UsageAccountingOptions {
   prices: PriceTable;
   /** Where today's spend per chat and user is added up (for the daily budgets). */
   ledger?: SpendLedger | undefined;
+  /** Per app instead (several apps in one process): each app's spend is its own. */
+  ledgerFor?: ((app: string) => SpendLedger | undefined) | undefined;
   /** The app label of usage events whose trace names no app (the default app's jobs, the playground). */
   appId?: string;
   log?: Logger;
@@ -29,6 +31,7 @@ export function attachUsageAccounting({
   bus,
   prices,
   ledger,
+  ledgerFor,
   appId = 'default',
   log,
   maxTraces = 10_000,
@@ -53,11 +56,13 @@ export function attachUsageAccounting({
         if (event.inputTokens + event.outputTokens === 0) break;
         const asker = askers.get(event.traceId);
         const cost = prices.estimate(event.model, event.inputTokens, event.outputTokens);
+        // Jobs of the other apps carry their app in the id (several apps in one process).
+        const app = event.traceId.startsWith('app:') ? appOfKey(event.traceId) : appId;
+        const appLedger = ledgerFor?.(app) ?? ledger;
         bus.emit({
           type: 'usage.recorded',
           traceId: event.traceId,
-          // Jobs of the other apps carry their app in the id (several apps in one process).
-          app: event.traceId.startsWith('app:') ? appOfKey(event.traceId) : appId,
+          app,
           agent: event.agent,
           model: event.model,
           ...(asker === undefined ? {} : { chatId: asker.chatId, userId: asker.userId }),
@@ -66,8 +71,8 @@ export function attachUsageAccounting({
           costUsd: cost.usd,
           priced: cost.known,
         });
-        if (ledger !== undefined && asker !== undefined && cost.micros > 0) {
-          ledger.record(asker, cost.micros, event.at).catch((error: unknown) => {
+        if (appLedger !== undefined && asker !== undefined && cost.micros > 0) {
+          appLedger.record({ ...asker, model: event.model }, cost.micros, event.at).catch((error: unknown) => {
             // The answer is sent; a lost addition only makes a budget a little generous.
             log?.warn({ traceId: event.traceId, err: error }, 'could not add to the spend ledger');
           });

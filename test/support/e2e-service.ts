@@ -17,13 +17,23 @@ export interface E2eFakes {
 }
 
 export interface E2eServiceOptions {
-  /** This test's settings over the base ones, or a function of the fakes giving them. */
-  env?: EnvOverrides | ((fakes: E2eFakes) => EnvOverrides);
+  /**
+   * This test's settings over the base ones, or a function of the fakes giving them (one that may
+   * start something first, e.g. a long-connection gateway in front of the fake Feishu).
+   */
+  env?: EnvOverrides | ((fakes: E2eFakes) => EnvOverrides | Promise<EnvOverrides>);
   /** Options of the fake Feishu, e.g. its bot's identity. */
   feishu?: FakeFeishuOptions;
   /** Options of the fake OpenAI, e.g. the models it serves. */
   openai?: FakeOpenAIOptions;
   /** More startBot options (schedules clock, handlers…); the log is silent, the poll 50 ms. */
+  start?: Omit<StartBotOptions, 'log'>;
+}
+
+export interface AnotherBotOptions {
+  env?: EnvOverrides;
+  /** What `env` goes over: the first bot's settings (default) or the base ones. */
+  over?: 'service' | 'base';
   start?: Omit<StartBotOptions, 'log'>;
 }
 
@@ -41,10 +51,11 @@ export interface E2eService extends E2eFakes {
   /** The settings the bot was started with (base + overrides), e.g. to start it again. */
   readonly env: Readonly<Record<string, string>>;
   /**
-   * Another bot on the same fakes, with the base settings and `env` over them (not the first
-   * bot's overrides); its events go to `events` too. Stopped by stop() unless stopped first.
+   * Another bot on the same fakes: a restart on the same store file, or a second bot set up
+   * differently. Its settings are this service's (or with `over: 'base'` the base ones) with `env`
+   * over them. Its events go to `events` too; stop() stops it (stopping a bot twice is harmless).
    */
-  startAnotherBot(env?: EnvOverrides, start?: Omit<StartBotOptions, 'log'>): Promise<RunningBot>;
+  startAnotherBot(options?: AnotherBotOptions): Promise<RunningBot>;
   /** Forgets the fakes' scripts and calls and the collected events: a clean slate for the next test. */
   reset(): void;
   /** Stops every bot it started, then the fakes. */
@@ -135,7 +146,7 @@ export async function startE2eService({
       bot.bus.subscribe((event) => events.push(event));
       return bot;
     };
-    const settings = withOverrides(base, typeof env === 'function' ? env(fakes) : env);
+    const settings = withOverrides(base, typeof env === 'function' ? await env(fakes) : env);
     const bot = await launch(settings, start);
     const url = `http://127.0.0.1:${bot.port}`;
     const fakeOpenAI = openai;
@@ -149,7 +160,8 @@ export async function startE2eService({
       encryptKey: settings.FEISHU_ENCRYPT_KEY ?? '',
       token: settings.FEISHU_VERIFICATION_TOKEN ?? '',
       env: settings,
-      startAnotherBot: (overrides = {}, more = {}) => launch(withOverrides(base, overrides), more),
+      startAnotherBot: ({ env: overrides = {}, over = 'service', start: more = {} } = {}) =>
+        launch(withOverrides(over === 'base' ? base : settings, overrides), more),
       reset() {
         fakeOpenAI.reset();
         feishu.clearCalls();
@@ -214,7 +226,7 @@ export function useE2eService(options: E2eServiceOptions = {}): E2eService {
     get env() {
       return ready().env;
     },
-    startAnotherBot: (env, start) => ready().startAnotherBot(env, start),
+    startAnotherBot: (options) => ready().startAnotherBot(options),
     reset: () => ready().reset(),
     stop: () => ready().stop(),
   };

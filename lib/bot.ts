@@ -35,6 +35,7 @@ import { createAttachmentThumbnails } from './devtools/attachment-thumbnails.js'
 import { createDevtoolsReplies, type DevtoolsReplies } from './devtools/devtools-replies.js';
 import { devtoolsRoutes } from './devtools/devtools-routes.js';
 import { readMetricTotals } from './devtools/metric-totals.js';
+import { devtoolsSpendOf } from './devtools/spend-routes.js';
 import { createTracker, type Tracker } from './devtools/tracker.js';
 import { type BotIdentity, fetchBotIdentity } from './feishu/bot-identity.js';
 import { feishuCardActionHandler } from './feishu/card-callback.js';
@@ -239,13 +240,6 @@ export async function startBot(
   const prices = createPriceTable(config.cost.pricesFile === undefined ? {} : readPriceFile(config.cost.pricesFile));
   const spendLedger = createSpendLedger({ store, timeZone: config.cost.timeZone, appId: DEFAULT_APP_LABEL });
   attachUsageAccounting({ bus, prices, ledger: spendLedger, appId: DEFAULT_APP_LABEL, log });
-  const budget =
-    config.cost.dailyBudgetPerChatUsd > 0 || config.cost.dailyBudgetPerUserUsd > 0
-      ? createBudgetGuard({
-          ledger: spendLedger,
-          budgets: { perChatUsd: config.cost.dailyBudgetPerChatUsd, perUserUsd: config.cost.dailyBudgetPerUserUsd },
-        })
-      : undefined;
   logBotEvents(bus, log);
   /** Read per /health/ready request: the long connection adds its check once it exists. */
   const readinessChecks: ReadinessCheck[] = [storeWrites.check];
@@ -366,6 +360,12 @@ export async function startBot(
       tools: defaultToolRegistry().names(),
       specialists: managerAgent?.specialists.list().map((specialist) => specialist.name) ?? [],
     }),
+  });
+  // Daily budgets: the configured ones, or what a chat's admins set within the operator's ceiling.
+  const budget = createBudgetGuard({
+    ledger: spendLedger,
+    budgets: { perChatUsd: config.cost.dailyBudgetPerChatUsd, perUserUsd: config.cost.dailyBudgetPerUserUsd },
+    budgetsFor: async (chatId) => (await chatSettings.effective(chatId)).dailyBudget,
   });
   // One lookup for /config, card buttons and typed stops; within a card callback's 3 s.
   const chatAdmins = feishuClient ? createChatAdmins({ client: feishuClient, bus, timeoutMs: 1_500 }) : undefined;
@@ -673,6 +673,12 @@ export async function startBot(
         // Without a model (and no stand-in) the playground says the agent is off at once.
         canAnswer: () => 'answer' in handlers,
         chats: { settings: chatSettings, membership: chatMembership, resolveUserName: userNames?.name },
+        spend: devtoolsSpendOf({
+          store,
+          timeZone: config.cost.timeZone,
+          membership: chatMembership,
+          resolveUserName: userNames?.name,
+        }),
       }),
     });
   }

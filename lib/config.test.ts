@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, SETTINGS } from './config.js';
 
@@ -286,5 +288,85 @@ describe('loadConfig', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     const undocumented = Object.keys(SETTINGS).filter((name) => !readme.includes(`\`${name}\``));
     expect(undocumented).toEqual([]);
+  });
+});
+
+describe('loadConfig with FEISHU_APPS_FILE', () => {
+  const appsFile = (apps: unknown) => {
+    const folder = mkdtempSync(join(tmpdir(), 'apps-file-'));
+    const path = join(folder, 'apps.json');
+    writeFileSync(path, JSON.stringify(apps));
+    return path;
+  };
+  const alpha = { id: 'alpha', appId: 'cli_a000000000000001', appSecret: 'alpha-secret', encryptKey: 'alpha-key' };
+  const beta = { id: 'beta', appId: 'cli_b000000000000002', appSecret: 'beta-secret', verificationToken: 'beta-token' };
+  const {
+    FEISHU_APP_ID: _id,
+    FEISHU_APP_SECRET: _secret,
+    FEISHU_ENCRYPT_KEY: _key,
+    ...withoutEnvApp
+  } = productionEnvironment;
+
+  it('serves the file apps alone, with every secret scrubbed', () => {
+    const config = loadConfig({
+      ...withoutEnvApp,
+      FEISHU_APPS_FILE: appsFile([alpha, { ...beta, encryptKey: 'beta-key' }]),
+    });
+    expect(config.feishu.enabled).toBe(true);
+    expect(config.feishu.apps.map((app) => app.id)).toEqual(['alpha', 'beta']);
+    expect(config.secrets).toEqual(
+      expect.arrayContaining(['alpha-secret', 'alpha-key', 'beta-secret', 'beta-key', 'beta-token']),
+    );
+  });
+
+  it('adds the FEISHU_APP_ID app first, as "default", and keeps the file from taking that id or app id', () => {
+    const config = loadConfig({ ...productionEnvironment, FEISHU_APPS_FILE: appsFile([alpha]) });
+    expect(config.feishu.apps.map((app) => [app.id, app.appId])).toEqual([
+      ['default', productionEnvironment.FEISHU_APP_ID],
+      ['alpha', alpha.appId],
+    ]);
+    expect(() =>
+      loadConfig({
+        ...productionEnvironment,
+        FEISHU_APPS_FILE: appsFile([
+          { ...alpha, id: 'default' },
+          { ...beta, appId: productionEnvironment.FEISHU_APP_ID },
+        ]),
+      }),
+    ).toThrow(/the id "default" names the FEISHU_APP_ID app[\s\S]*is FEISHU_APP_ID already/);
+  });
+
+  it('applies the webhook rules to every app in production, naming the app', () => {
+    let thrown: unknown;
+    try {
+      loadConfig({
+        ...withoutEnvApp,
+        FEISHU_APPS_FILE: appsFile([
+          alpha,
+          { ...beta, verificationToken: undefined },
+          {
+            ...beta,
+            id: 'gamma',
+            appId: 'cli_c000000000000003',
+            allowUnsignedWebhook: true,
+            verificationToken: undefined,
+          },
+          { ...alpha, id: 'delta', appId: 'not-a-cli-id', eventMode: 'websocket' },
+        ]),
+      });
+    } catch (error) {
+      thrown = error;
+    }
+    expect((thrown as ConfigError).problems).toEqual([
+      expect.stringMatching(/^FEISHU_APPS_FILE app "beta": encryptKey: required in webhook mode/),
+      expect.stringMatching(/^FEISHU_APPS_FILE app "gamma": verificationToken: required with/),
+      expect.stringMatching(/^FEISHU_APPS_FILE app "delta": appId: the long connection needs/),
+    ]);
+  });
+
+  it('refuses to start on an apps file with an unknown field', () => {
+    expect(() =>
+      loadConfig({ ...withoutEnvApp, FEISHU_APPS_FILE: appsFile([{ ...alpha, persona: 'x', personna: 'typo' }]) }),
+    ).toThrow(/app "alpha": unknown field "personna"/);
   });
 });

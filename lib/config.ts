@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { CHAT_SETTING_NAMES } from './conversation/chat-settings.js';
 import { isTimeZone } from './cost/budget-day.js';
+import { DEFAULT_APP_ID, type FeishuApp, readFeishuAppsFile } from './feishu/feishu-apps.js';
 import { parseTokenKey } from './user-auth/token-cipher.js';
 
 /**
@@ -53,6 +54,11 @@ const optionalText = z
   .optional()
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
 
+/** Unset or blank: undefined; otherwise a finite number of at least 0. */
+const optionalNonNegativeNumber = optionalText
+  .transform((value) => (value === undefined ? undefined : Number(value)))
+  .pipe(z.number().finite().min(0).optional());
+
 const feishuDomain = z
   .string()
   .default('feishu')
@@ -102,6 +108,11 @@ export const SETTINGS = {
   INSTANCE_ID: setting('instanceId', z.string().min(1).optional()),
 
   FEISHU_APP_ID: setting('feishu.appId', optionalText),
+  /**
+   * JSON array of further Feishu apps this process serves, each `{ "id", "appId", "appSecret", … }`
+   * (docs/operations.md, "Several Feishu apps"); the FEISHU_APP_* app, when set, is the one named `default`.
+   */
+  FEISHU_APPS_FILE: setting('feishu.appsFile', optionalText),
   FEISHU_APP_SECRET: secret('feishu.appSecret'),
   FEISHU_ENCRYPT_KEY: secret('feishu.encryptKey'),
   FEISHU_VERIFICATION_TOKEN: secret('feishu.verificationToken'),
@@ -334,6 +345,12 @@ export const SETTINGS = {
   /** Daily budgets in USD of estimated model cost; 0 (the default) means none. */
   DAILY_BUDGET_USD_PER_CHAT: setting('cost.dailyBudgetPerChatUsd', nonNegativeNumber(0)),
   DAILY_BUDGET_USD_PER_USER: setting('cost.dailyBudgetPerUserUsd', nonNegativeNumber(0)),
+  /**
+   * The highest daily budgets a chat's admins may set with `/config`; 0: no ceiling. Unset: the
+   * budgets above, so admins may only lower them.
+   */
+  DAILY_BUDGET_MAX_USD_PER_CHAT: setting('cost.maxDailyBudgetPerChatUsd', optionalNonNegativeNumber),
+  DAILY_BUDGET_MAX_USD_PER_USER: setting('cost.maxDailyBudgetPerUserUsd', optionalNonNegativeNumber),
   /** Where the budget day starts and ends (an IANA zone such as Asia/Shanghai). */
   BUDGET_TIME_ZONE: setting('cost.timeZone', timeZone('UTC')),
 
@@ -410,8 +427,11 @@ interface Derived {
   host: string;
   /** INSTANCE_ID, else `host:instance` (PM2's NODE_APP_INSTANCE, else the pid). */
   instanceId: string;
-  /** False when app credentials are missing: the Feishu channel is off, devtools still works. */
-  feishu: { enabled: boolean };
+  /**
+   * False when no app has credentials: the Feishu channel is off, devtools still works. `apps`:
+   * every app served, the FEISHU_APP_* one (id `default`) first, then FEISHU_APPS_FILE's.
+   */
+  feishu: { enabled: boolean; apps: FeishuApp[] };
   /** False without MODEL and an OPENAI_API_KEY or OPENAI_BASE_URL: the agent is off. */
   model: { enabled: boolean };
   /** ENABLE_DEVTOOLS, else on outside production. */
@@ -489,6 +509,70 @@ export function isLoopbackHost(host: string): boolean {
   return host === '127.0.0.1' || host === '::1' || host === 'localhost';
 }
 
+/** How the security checks name an app's settings: env variables, or fields of an apps-file entry. */
+interface AppSettingNames {
+  appId: string;
+  encryptKey: string;
+  verificationToken: string;
+  /** The opt-in as written to turn it on. */
+  allowUnsigned: string;
+}
+
+const ENV_APP_NAMES: AppSettingNames = {
+  appId: 'FEISHU_APP_ID',
+  encryptKey: 'FEISHU_ENCRYPT_KEY',
+  verificationToken: 'FEISHU_VERIFICATION_TOKEN',
+  allowUnsigned: 'FEISHU_ALLOW_UNSIGNED_WEBHOOK=true',
+};
+
+function fileAppNames(app: string): AppSettingNames {
+  return {
+    appId: `${app}: appId`,
+    encryptKey: `${app}: encryptKey`,
+    verificationToken: `${app}: verificationToken`,
+    allowUnsigned: `${app}: "allowUnsignedWebhook": true`,
+  };
+}
+
+/**
+ * The same rules for every app: a webhook is signed (encrypt key) or runs unsigned only by
+ * opt-in (with a verification token in production); a long connection needs a well-formed app id.
+ */
+function appSecurityChecks(
+  app: FeishuApp,
+  {
+    production,
+    problems,
+    notices,
+    names,
+  }: { production: boolean; problems: string[]; notices: string[]; names: AppSettingNames },
+): void {
+  if (app.eventMode === 'webhook' && app.encryptKey === undefined) {
+    if (app.allowUnsignedWebhook) {
+      notices.push(
+        `Webhook unsigned (${names.allowUnsigned}): events are checked by the verification token alone, ` +
+          `which travels in every event body, so anyone who saw one event can forge others; set ${names.encryptKey}`,
+      );
+      if (production && app.verificationToken === undefined) {
+        problems.push(`${names.verificationToken}: required with ${names.allowUnsigned}, else anyone can post events`);
+      }
+    } else if (production) {
+      problems.push(
+        `${names.encryptKey}: required in webhook mode, so Feishu signs every event (the Encrypt Key under ` +
+          `Events & Callbacks → Encryption Strategy); ${names.allowUnsigned} runs on the forgeable verification token alone`,
+      );
+    } else {
+      notices.push(
+        `Webhook refuses every event but the URL check: ${names.encryptKey} not set ` +
+          `(or ${names.allowUnsigned} to run on the verification token alone)`,
+      );
+    }
+  }
+  if (app.eventMode === 'websocket' && !LONG_CONNECTION_APP_ID.test(app.appId)) {
+    problems.push(`${names.appId}: the long connection needs an id like cli_ followed by 16 hex digits`);
+  }
+}
+
 /** Configured secrets shorter than this are not worth scrubbing (they would hit ordinary words). */
 const MIN_SECRET_LENGTH = 4;
 
@@ -513,42 +597,57 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
   const notices: string[] = [];
 
-  const feishuEnabled = feishu.appId !== undefined && feishu.appSecret !== undefined;
-  if (!feishuEnabled) {
+  const envAppSet = feishu.appId !== undefined && feishu.appSecret !== undefined;
+  const fromFile =
+    feishu.appsFile === undefined
+      ? { apps: [], problems: [] }
+      : readFeishuAppsFile(feishu.appsFile, { defaultEventMode: feishu.eventMode });
+  problems.push(...fromFile.problems);
+  if (envAppSet && fromFile.apps.some((app) => app.id === DEFAULT_APP_ID)) {
+    problems.push(
+      `FEISHU_APPS_FILE: the id "${DEFAULT_APP_ID}" names the FEISHU_APP_ID app; unset FEISHU_APP_ID or rename the file's app`,
+    );
+  }
+  if (envAppSet && fromFile.apps.some((app) => app.appId === feishu.appId)) {
+    problems.push(`FEISHU_APPS_FILE: appId "${feishu.appId}" is FEISHU_APP_ID already`);
+  }
+  const apps: FeishuApp[] = [
+    ...(envAppSet && feishu.appId !== undefined && feishu.appSecret !== undefined
+      ? [
+          {
+            id: DEFAULT_APP_ID,
+            appId: feishu.appId,
+            appSecret: feishu.appSecret,
+            encryptKey: feishu.encryptKey,
+            verificationToken: feishu.verificationToken,
+            allowUnsignedWebhook: feishu.allowUnsignedWebhook,
+            eventMode: feishu.eventMode,
+            persona: undefined,
+            allowedChatIds: undefined,
+            allowedUserIds: undefined,
+          },
+        ]
+      : []),
+    ...fromFile.apps,
+  ];
+  const feishuEnabled = apps.length > 0;
+  if (!envAppSet && feishu.appsFile === undefined) {
     const missing = ['FEISHU_APP_ID', 'FEISHU_APP_SECRET'].filter(
       (name) => env[name] === undefined || env[name] === '',
     );
     (production ? problems : notices).push(
       production
-        ? `${missing.join(', ')}: required in production`
+        ? `${missing.join(', ')}: required in production (or FEISHU_APPS_FILE)`
         : `Feishu channel off: ${missing.join(', ')} not set`,
     );
   }
-  if (feishuEnabled && feishu.eventMode === 'webhook' && feishu.encryptKey === undefined) {
-    if (feishu.allowUnsignedWebhook) {
-      notices.push(
-        'Webhook unsigned (FEISHU_ALLOW_UNSIGNED_WEBHOOK=true): events are checked by the verification token alone, ' +
-          'which travels in every event body, so anyone who saw one event can forge others; set FEISHU_ENCRYPT_KEY',
-      );
-      if (production && feishu.verificationToken === undefined) {
-        problems.push(
-          'FEISHU_VERIFICATION_TOKEN: required with FEISHU_ALLOW_UNSIGNED_WEBHOOK=true, else anyone can post events',
-        );
-      }
-    } else if (production) {
-      problems.push(
-        'FEISHU_ENCRYPT_KEY: required in webhook mode, so Feishu signs every event (the Encrypt Key under ' +
-          'Events & Callbacks → Encryption Strategy); FEISHU_ALLOW_UNSIGNED_WEBHOOK=true runs on the forgeable verification token alone',
-      );
-    } else {
-      notices.push(
-        'Webhook refuses every event but the URL check: FEISHU_ENCRYPT_KEY not set ' +
-          '(or FEISHU_ALLOW_UNSIGNED_WEBHOOK=true to run on the verification token alone)',
-      );
-    }
-  }
-  if (feishu.eventMode === 'websocket' && feishu.appId !== undefined && !LONG_CONNECTION_APP_ID.test(feishu.appId)) {
-    problems.push('FEISHU_APP_ID: the long connection needs an id like cli_ followed by 16 hex digits');
+  for (const app of apps) {
+    appSecurityChecks(app, {
+      production,
+      problems,
+      notices,
+      names: app.id === DEFAULT_APP_ID && envAppSet ? ENV_APP_NAMES : fileAppNames(`FEISHU_APPS_FILE app "${app.id}"`),
+    });
   }
 
   const modelEnabled = model.primary !== undefined && (model.apiKey !== undefined || model.baseURL !== undefined);
@@ -650,16 +749,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const secrets = Object.entries(SETTINGS)
-    .filter(([, row]) => row.secret)
-    .map(([name]) => parsed.data[name])
-    .filter((value): value is string => typeof value === 'string' && value.length >= MIN_SECRET_LENGTH);
+  const secrets = [
+    ...Object.entries(SETTINGS)
+      .filter(([, row]) => row.secret)
+      .map(([name]) => parsed.data[name]),
+    ...fromFile.apps.flatMap((app) => [app.appSecret, app.encryptKey, app.verificationToken]),
+  ].filter((value): value is string => typeof value === 'string' && value.length >= MIN_SECRET_LENGTH);
 
   return {
     ...settings,
     host,
     instanceId: settings.instanceId ?? `${hostname()}:${env.NODE_APP_INSTANCE ?? process.pid}`,
-    feishu: { ...feishu, enabled: feishuEnabled },
+    feishu: { ...feishu, enabled: feishuEnabled, apps },
     model: { ...model, enabled: modelEnabled },
     devtools: { ...settings.devtools, enabled: devtoolsEnabled },
     userAuth: { ...userAuth, enabled: userAuthEnabled },

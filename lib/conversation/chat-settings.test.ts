@@ -11,7 +11,11 @@ const policy: ChatSettingsPolicy = {
     model: undefined,
     groupContext: 'on-demand',
     userReadsInGroup: false,
+    // $5 a chat, $1 a person.
+    dailyBudget: { chatMicros: 5_000_000, userMicros: 1_000_000 },
   },
+  // Admins may raise the chat's budget to $20; a person's only lower.
+  budgetCeiling: { chatMicros: 20_000_000, userMicros: 1_000_000 },
   allowedModels: ['m1', 'm2'],
   locked: ['context'],
   tools: ['readDocument', 'webSearch'],
@@ -65,6 +69,54 @@ describe('chat settings', () => {
     expect(await chat.history('oc_1', 10)).toEqual([]);
   });
 
+  it('lets admins lower a budget freely and raise it only up to the ceiling, in whole cents', async () => {
+    const chat = await settings();
+    expect((await chat.effective('oc_1')).dailyBudget).toEqual({ chatMicros: 5_000_000, userMicros: 1_000_000 });
+    // Raising the chat's budget to the $20 ceiling is allowed; beyond it, or to "none", is not.
+    await chat.change('oc_1', { name: 'chat-budget', cents: 2_000 }, 'ou_a');
+    expect((await chat.effective('oc_1')).dailyBudget.chatMicros).toBe(20_000_000);
+    await expect(chat.change('oc_1', { name: 'chat-budget', cents: 2_001 }, 'ou_a')).rejects.toMatchObject({
+      code: 'NOT_ALLOWED',
+    });
+    await expect(chat.change('oc_1', { name: 'chat-budget', cents: 0 }, 'ou_a')).rejects.toMatchObject({
+      code: 'NOT_ALLOWED',
+    });
+    // A person's budget may only go down (its ceiling is the configured $1).
+    await chat.change('oc_1', { name: 'user-budget', cents: 29 }, 'ou_a');
+    expect((await chat.effective('oc_1')).dailyBudget).toEqual({ chatMicros: 20_000_000, userMicros: 290_000 });
+    await expect(chat.change('oc_1', { name: 'user-budget', cents: 101 }, 'ou_a')).rejects.toMatchObject({
+      code: 'NOT_ALLOWED',
+    });
+    expect((await chat.history('oc_1', 2)).map((version) => version.change)).toEqual([
+      'user-budget = $0.29',
+      'chat-budget = $20.00',
+    ]);
+    await chat.change('oc_1', { name: 'reset', setting: 'chat-budget' }, 'ou_a');
+    expect((await chat.effective('oc_1')).dailyBudget.chatMicros).toBe(5_000_000);
+    expect(await chat.effective('oc_2')).toMatchObject({ dailyBudget: { chatMicros: 5_000_000 } });
+  });
+
+  it('holds a stored budget under a ceiling the operator lowered later, and lets a locked one stay the default', async () => {
+    store = await openStore('sqlite::memory:');
+    const generous = createChatSettings({
+      store,
+      policy: { ...policy, budgetCeiling: { chatMicros: 0, userMicros: 0 } },
+    });
+    await generous.change('oc_1', { name: 'chat-budget', cents: 0 }, 'ou_a');
+    await generous.change('oc_2', { name: 'chat-budget', cents: 5_000 }, 'ou_a');
+    expect((await generous.effective('oc_1')).dailyBudget.chatMicros).toBe(0);
+    const strict = createChatSettings({ store, policy });
+    expect((await strict.effective('oc_1')).dailyBudget.chatMicros).toBe(20_000_000);
+    expect((await strict.effective('oc_2')).dailyBudget.chatMicros).toBe(20_000_000);
+    // An unrelated change is not refused for the stored budget the ceiling now holds down.
+    await strict.change('oc_2', { name: 'model', value: 'm1' }, 'ou_a');
+    const locked = createChatSettings({ store, policy: { ...policy, locked: ['chat-budget'] } });
+    expect((await locked.effective('oc_2')).dailyBudget.chatMicros).toBe(5_000_000);
+    await expect(locked.change('oc_2', { name: 'chat-budget', cents: 100 }, 'ou_a')).rejects.toMatchObject({
+      code: 'LOCKED',
+    });
+  });
+
   it('replaces all values at once only at the expected version', async () => {
     const chat = await settings();
     await chat.replace('oc_1', { persona: 'Pirate.', language: 'en' }, 'devtools', 0);
@@ -96,6 +148,19 @@ describe('parseConfigRequest', () => {
     expect(parseConfigRequest('/config reset model')).toEqual({
       action: 'change',
       change: { name: 'reset', setting: 'model' },
+    });
+    expect(parseConfigRequest('/config chat-budget $2.50')).toEqual({
+      action: 'change',
+      change: { name: 'chat-budget', cents: 250 },
+    });
+    expect(parseConfigRequest('/config user-budget none')).toEqual({
+      action: 'change',
+      change: { name: 'user-budget', cents: 0 },
+    });
+    expect(parseConfigRequest('/config chat-budget 2.505')).toMatchObject({ action: 'invalid' });
+    expect(parseConfigRequest('/config chat-budget lots', 'zh')).toEqual({
+      action: 'invalid',
+      reason: '请写每天的美元金额，例如 `/config chat-budget 2.50`，或 `none`。',
     });
     expect(parseConfigRequest('/config language fr')).toMatchObject({ action: 'invalid' });
     expect(parseConfigRequest('/config colour blue')).toMatchObject({ action: 'invalid' });

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { ChatBudgets } from '../cost/budget-guard.js';
+import { CENT_MICROS, formatUsd, MAX_BUDGET_CENTS, usdToMicros } from '../cost/usd-amount.js';
 import type { ChatSettingsVersion, Store } from '../store/store.js';
 import type { GroupContextMode } from './room-context.js';
 
@@ -18,6 +20,8 @@ export const CHAT_SETTING_NAMES = [
   'specialists',
   'context',
   'user-reads',
+  'chat-budget',
+  'user-budget',
 ] as const;
 export type ChatSettingName = (typeof CHAT_SETTING_NAMES)[number];
 
@@ -33,6 +37,10 @@ export const chatOverridesSchema = z
     specialistsOff: z.array(z.string().min(1).max(100)).max(100).optional(),
     groupContext: z.enum(['on-demand', 'stored', 'off']).optional(),
     userReadsInGroup: z.boolean().optional(),
+    /** What the chat may spend a day, in whole cents; 0: no budget. */
+    chatBudgetCents: z.number().int().min(0).max(MAX_BUDGET_CENTS).optional(),
+    /** What one person may spend a day while asking here, in whole cents; 0: no budget. */
+    userBudgetCents: z.number().int().min(0).max(MAX_BUDGET_CENTS).optional(),
   })
   .strict();
 export type ChatOverrides = z.infer<typeof chatOverridesSchema>;
@@ -49,6 +57,8 @@ export interface EffectiveChatSettings {
   groupContext: GroupContextMode;
   /** Whether answers built from a user's own Feishu authorization may be posted in the group. */
   userReadsInGroup: boolean;
+  /** The daily budgets of questions asked here, in micros (0: none). */
+  dailyBudget: ChatBudgets;
   /** The stored version in effect (0: only defaults). */
   version: number;
 }
@@ -75,6 +85,11 @@ export interface ChatSettingsPolicy {
   allowedModels: readonly string[];
   /** Settings no chat may change (the default applies even if a value was stored earlier). */
   locked: readonly ChatSettingName[];
+  /**
+   * The highest daily budgets a chat's admins may set, in micros; 0: no ceiling (then "no
+   * budget" may be chosen too). An admin may always lower a budget.
+   */
+  budgetCeiling: ChatBudgets;
   /** Tools and specialists that exist, so `/config tools x off` refuses a typo. */
   tools: readonly string[];
   specialists: readonly string[];
@@ -88,6 +103,8 @@ export type ChatSettingChange =
   | { name: 'tools' | 'specialists'; item: string; on: boolean }
   | { name: 'context'; value: GroupContextMode }
   | { name: 'user-reads'; value: boolean }
+  /** Whole cents a day; 0: no budget. */
+  | { name: 'chat-budget' | 'user-budget'; cents: number }
   | { name: 'reset'; setting: ChatSettingName | 'all' };
 
 /** Why a change was refused; stable codes, the text says it to a person. */
@@ -141,7 +158,18 @@ const FIELD: Record<ChatSettingName, keyof ChatOverrides> = {
   specialists: 'specialistsOff',
   context: 'groupContext',
   'user-reads': 'userReadsInGroup',
+  'chat-budget': 'chatBudgetCents',
+  'user-budget': 'userBudgetCents',
 };
+
+/** Which budget of `ChatBudgets` a budget setting is. */
+const BUDGET = { 'chat-budget': 'chatMicros', 'user-budget': 'userMicros' } as const;
+
+/** A budget under a ceiling (both in micros, 0 meaning none): never above it, never unbounded under one. */
+function withinCeiling(micros: number, ceiling: number): number {
+  if (ceiling <= 0) return micros;
+  return micros <= 0 ? ceiling : Math.min(micros, ceiling);
+}
 
 /** A stored value that no longer validates (an older build, a hand edit) counts as not set. */
 function readOverrides(version: ChatSettingsVersion | undefined): ChatOverrides {
@@ -164,6 +192,13 @@ export function createChatSettings({
 }: ChatSettingsOptions): ChatSettings {
   const locked = new Set<ChatSettingName>(policy.locked);
 
+  /** A stored budget, held under the ceiling in effect now (the operator may have lowered it since). */
+  function budgetOf(name: keyof typeof BUDGET, cents: number | undefined): number {
+    const fallback = policy.defaults.dailyBudget[BUDGET[name]];
+    if (locked.has(name) || cents === undefined) return fallback;
+    return withinCeiling(cents * CENT_MICROS, policy.budgetCeiling[BUDGET[name]]);
+  }
+
   function resolve(overrides: ChatOverrides, version: number): EffectiveChatSettings {
     const own = <Name extends ChatSettingName>(name: Name) => !locked.has(name);
     const model =
@@ -182,6 +217,10 @@ export function createChatSettings({
       userReadsInGroup: own('user-reads')
         ? (overrides.userReadsInGroup ?? policy.defaults.userReadsInGroup)
         : policy.defaults.userReadsInGroup,
+      dailyBudget: {
+        chatMicros: budgetOf('chat-budget', overrides.chatBudgetCents),
+        userMicros: budgetOf('user-budget', overrides.userBudgetCents),
+      },
       version,
     };
   }
@@ -196,6 +235,17 @@ export function createChatSettings({
       const field = FIELD[name];
       if (locked.has(name) && JSON.stringify(overrides[field]) !== JSON.stringify(before[field])) {
         throw new ChatSettingsError('LOCKED', `${name} is locked by the operator for every chat.`);
+      }
+    }
+    for (const name of ['chat-budget', 'user-budget'] as const) {
+      const cents = overrides[FIELD[name]];
+      const ceiling = policy.budgetCeiling[BUDGET[name]];
+      if (typeof cents !== 'number' || cents === before[FIELD[name]] || ceiling <= 0) continue;
+      if (cents === 0 || cents * CENT_MICROS > ceiling) {
+        throw new ChatSettingsError(
+          'NOT_ALLOWED',
+          `${name} can be at most ${formatUsd(ceiling)} a day here (the operator's ceiling); lower is always allowed.`,
+        );
       }
     }
     if (overrides.model !== undefined && !policy.allowedModels.includes(overrides.model)) {
@@ -250,6 +300,14 @@ export function createChatSettings({
       case 'user-reads':
         next.userReadsInGroup = change.value;
         return { next, summary: `user-reads = ${change.value ? 'on' : 'off'}` };
+      case 'chat-budget':
+      case 'user-budget':
+        if (change.name === 'chat-budget') next.chatBudgetCents = change.cents;
+        else next.userBudgetCents = change.cents;
+        return {
+          next,
+          summary: `${change.name} = ${change.cents === 0 ? 'none' : formatUsd(change.cents * CENT_MICROS)}`,
+        };
       case 'reset':
         if (change.setting === 'all') return { next: {}, summary: 'reset all' };
         delete next[FIELD[change.setting]];
@@ -334,10 +392,20 @@ export function chatSettingsPolicyFromConfig(
     };
     userAuth: { allowInGroups: boolean };
     model: { primary: string | undefined; fallbacks: readonly string[] };
+    cost: {
+      dailyBudgetPerChatUsd: number;
+      dailyBudgetPerUserUsd: number;
+      maxDailyBudgetPerChatUsd: number | undefined;
+      maxDailyBudgetPerUserUsd: number | undefined;
+    };
   },
   { tools, specialists }: { tools: readonly string[]; specialists: readonly string[] },
 ): ChatSettingsPolicy {
-  const { groups, model, userAuth } = config;
+  const { groups, model, userAuth, cost } = config;
+  const dailyBudget = {
+    chatMicros: usdToMicros(cost.dailyBudgetPerChatUsd),
+    userMicros: usdToMicros(cost.dailyBudgetPerUserUsd),
+  };
   const configured = [model.primary, ...model.fallbacks].filter((name): name is string => name !== undefined);
   return {
     defaults: {
@@ -346,6 +414,12 @@ export function chatSettingsPolicyFromConfig(
       model: undefined,
       groupContext: groups.context,
       userReadsInGroup: userAuth.allowInGroups,
+      dailyBudget,
+    },
+    // Unset, the ceiling is the configured budget: admins may only tighten it.
+    budgetCeiling: {
+      chatMicros: usdToMicros(cost.maxDailyBudgetPerChatUsd ?? cost.dailyBudgetPerChatUsd),
+      userMicros: usdToMicros(cost.maxDailyBudgetPerUserUsd ?? cost.dailyBudgetPerUserUsd),
     },
     allowedModels: groups.allowedModels.length > 0 ? groups.allowedModels : configured,
     locked: CHAT_SETTING_NAMES.filter((name) => groups.lockedSettings.includes(name)),

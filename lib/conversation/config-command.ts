@@ -1,3 +1,4 @@
+import { formatUsd, parseUsdCents } from '../cost/usd-amount.js';
 import type { ChatAdmins } from '../feishu/chat-admins.js';
 import type { ChatType } from '../feishu/normalise-message.js';
 import { namesFor } from '../feishu/user-names.js';
@@ -99,6 +100,14 @@ export function parseConfigRequest(text: string, language: Language = 'en'): Con
         ? { action: 'invalid', reason: say.userReads }
         : { action: 'change', change: { name: 'user-reads', value: on } };
     }
+    case 'chat-budget':
+    case 'user-budget': {
+      const word = value.toLowerCase();
+      const cents = word === 'none' || word === 'off' || word === '无' ? 0 : parseUsdCents(value);
+      return cents === undefined
+        ? { action: 'invalid', reason: say.budget(name) }
+        : { action: 'change', change: { name, cents } };
+    }
     case 'reset': {
       const setting = value.toLowerCase();
       if (setting === '' || setting === 'all') return { action: 'change', change: { name: 'reset', setting: 'all' } };
@@ -121,6 +130,8 @@ export function describeSettings(
   const { policy } = chat;
   const say = textsFor(language).config;
   const lock = (name: ChatSettingName) => (policy.locked.includes(name) ? ' 🔒' : '');
+  const budget = (micros: number, ceiling: number) =>
+    `${micros > 0 ? say.perDay(formatUsd(micros)) : say.noBudget}${ceiling > 0 ? ` — ${say.atMost(formatUsd(ceiling))}` : ''}`;
   const on = (off: readonly string[], all: readonly string[]) =>
     all.length === 0 ? say.none : all.map((item) => `${item} ${off.includes(item) ? 'off' : 'on'}`).join(', ');
   return [
@@ -132,6 +143,8 @@ export function describeSettings(
     `- specialists${lock('specialists')}: ${on(settings.specialistsOff, policy.specialists)}`,
     `- context${lock('context')}: ${settings.groupContext}`,
     `- user-reads${lock('user-reads')}: ${settings.userReadsInGroup ? 'on' : 'off'}`,
+    `- chat-budget${lock('chat-budget')}: ${budget(settings.dailyBudget.chatMicros, policy.budgetCeiling.chatMicros)}`,
+    `- user-budget${lock('user-budget')}: ${budget(settings.dailyBudget.userMicros, policy.budgetCeiling.userMicros)}`,
     '',
     say.footer,
   ].join('\n');

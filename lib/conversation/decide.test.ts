@@ -36,9 +36,33 @@ const quote: MessagePart = { type: 'quote', messageId: 'om_0' };
 
 const allow: PolicyVerdict = { action: 'allow' };
 const tooLong: PolicyVerdict = { action: 'reply', reason: 'input too long', text: 'Please shorten it.' };
+const overBudget: PolicyVerdict = {
+  action: 'reply',
+  reason: 'chat over daily budget',
+  text: 'Budget used.',
+  answersOnly: true,
+};
 
 const table: Array<[string, DecidableMessage, PolicyVerdict | undefined, Decision]> = [
   ['a direct question', direct('what is 2+2?'), allow, { action: 'answer' }],
+  [
+    'a question past the budget',
+    direct('what is 2+2?'),
+    overBudget,
+    { action: 'refuse', reason: 'chat over daily budget', text: 'Budget used.' },
+  ],
+  [
+    'a command past the budget (it calls no model)',
+    direct('/config'),
+    overBudget,
+    { action: 'command', command: 'config' },
+  ],
+  [
+    'a command too long',
+    direct('/config persona x'),
+    tooLong,
+    { action: 'refuse', reason: 'input too long', text: 'Please shorten it.' },
+  ],
   ['a group question that mentions the bot', group('what is 2+2?', true), allow, { action: 'answer' }],
   [
     'a group message without a mention',

@@ -93,8 +93,10 @@ export function decide({ message, verdict }: DecisionInput): Decision {
   // Fail closed: a message nobody put to the policy must not reach the model.
   if (verdict === undefined) return { action: 'ignore', reason: 'policy not consulted' };
   if (verdict.action === 'ignore') return { action: 'ignore', reason: verdict.reason };
-  if (verdict.action === 'reply') return { action: 'refuse', reason: verdict.reason, text: verdict.text };
   const command = parseCommand(message.text);
+  if (verdict.action === 'reply' && !(verdict.answersOnly && command !== undefined)) {
+    return { action: 'refuse', reason: verdict.reason, text: verdict.text };
+  }
   if (command !== undefined) return { action: 'command', command };
   // A picture, a file or a voice message with no words is still something to answer.
   if (message.text.trim() === '' && !hasNonTextParts(message.parts)) return { action: 'notice', kind: 'greeting' };

@@ -233,6 +233,7 @@ export function createMessageHandler({
       verdict = isStopRequest(message.text)
         ? undefined
         : await policy.evaluate({
+            appId: inbound.appId,
             chatId: message.chatId,
             userId: message.sender.openId,
             text: message.text,
@@ -260,6 +261,7 @@ export function createMessageHandler({
         const limited =
           decision.kind === 'unsupported-type' && job.job.attempts === 1 && message.chatId !== undefined
             ? await rateLimits.check({
+                appId: read.inbound.appId,
                 chatId: message.chatId,
                 userId: message.sender?.openId ?? '',
                 language: await languageOf(message),

@@ -25,6 +25,8 @@ export interface MessageMention {
 
 export interface NormalisedMessage {
   kind: 'message';
+  /** The app (bot) it came in through, when not the default one: part of its conversation key. */
+  appId?: string;
   messageId: string;
   chatId: string;
   chatType: ChatType;

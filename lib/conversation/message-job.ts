@@ -45,7 +45,12 @@ export async function readMessageJob(job: JobContext, botOpenId: BotOpenId | und
   const inbound = readInbound(job.job.payload);
   const openId = typeof botOpenId === 'function' ? await botOpenId() : botOpenId;
   const message = inbound.message ?? normaliseMessage(inbound.event, { botOpenId: openId });
-  return { job, inbound, message };
+  // The app is part of the message's conversation key (memory, lanes, room context).
+  return {
+    job,
+    inbound,
+    message: inbound.appId !== undefined && message.kind === 'message' ? { ...message, appId: inbound.appId } : message,
+  };
 }
 
 /** Where a reply to the job's message goes, when the message carried its id and chat. */

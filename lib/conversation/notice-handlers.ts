@@ -80,6 +80,7 @@ export function createNoticeHandler({
       job.job.attempts > 1 || read.inbound.source === 'devtools'
         ? undefined
         : await rateLimits?.check({
+            appId: read.inbound.appId,
             chatId: message.chatId,
             userId: message.sender.openId,
             language: await languageOf(message),

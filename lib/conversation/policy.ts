@@ -2,6 +2,7 @@ import type { Config } from '../config.js';
 import type { BudgetGuard } from '../cost/budget-guard.js';
 import { textsFor } from '../i18n/bot-texts.js';
 import type { Language } from '../i18n/language.js';
+import { appScoped } from '../inbox/app-scope.js';
 import type { Store } from '../store/store.js';
 
 /** What to do with a message before the agent sees it. */
@@ -9,10 +10,15 @@ export type PolicyVerdict =
   | { action: 'allow' }
   /** Drop silently (not allowed here, or already told about the rate limit). */
   | { action: 'ignore'; reason: string }
-  /** Do not run the agent; answer with this friendly text instead. */
-  | { action: 'reply'; reason: string; text: string };
+  /**
+   * Do not run the agent; answer with this friendly text instead. `answersOnly`: the refusal is
+   * about model spend, so commands (which call no model) still run.
+   */
+  | { action: 'reply'; reason: string; text: string; answersOnly?: true };
 
 export interface PolicySubject {
+  /** The app (bot) asked: each app counts its own rate limits. */
+  appId?: string | undefined;
   chatId: string;
   userId: string;
   text: string;
@@ -87,9 +93,9 @@ export function createRateLimits({
   }
 
   return {
-    async check({ chatId, userId, language = 'en' }) {
+    async check({ appId, chatId, userId, language = 'en' }) {
       const { limits } = textsFor(language);
-      const user = await overLimit(`rate:user:${userId}`, policy.userMessagesPerMinute);
+      const user = await overLimit(appScoped(appId, `rate:user:${userId}`), policy.userMessagesPerMinute);
       if (user !== 'ok') {
         return user === 'first'
           ? {
@@ -99,7 +105,7 @@ export function createRateLimits({
             }
           : { action: 'ignore', reason: 'user rate limited' };
       }
-      const chat = await overLimit(`rate:chat:${chatId}`, policy.chatMessagesPerMinute);
+      const chat = await overLimit(appScoped(appId, `rate:chat:${chatId}`), policy.chatMessagesPerMinute);
       if (chat !== 'ok') {
         return chat === 'first'
           ? {
@@ -116,7 +122,7 @@ export function createRateLimits({
 }
 
 export interface RateLimits {
-  check(subject: Pick<PolicySubject, 'chatId' | 'userId' | 'language'>): Promise<PolicyVerdict | undefined>;
+  check(subject: Pick<PolicySubject, 'appId' | 'chatId' | 'userId' | 'language'>): Promise<PolicyVerdict | undefined>;
 }
 
 /**
@@ -147,12 +153,12 @@ export function createConversationPolicy({
   const rateLimits = createRateLimits({ policy, store, windowMs, now });
 
   return {
-    async evaluate({ chatId, userId, text, source, alreadyAdmitted = false, language = 'en' }) {
+    async evaluate({ appId, chatId, userId, text, source, alreadyAdmitted = false, language = 'en' }) {
       const refused = allowlists.check({ chatId, userId, source });
       if (refused) return refused;
       if (alreadyAdmitted) return { action: 'allow' };
 
-      const limited = await rateLimits.check({ chatId, userId, language });
+      const limited = await rateLimits.check({ appId, chatId, userId, language });
       if (limited) return limited;
 
       const length = [...text].length;
@@ -165,7 +171,8 @@ export function createConversationPolicy({
       }
       // Operators testing in the devtools playground are not the people budgets are for.
       const overBudget = source === 'devtools' ? undefined : await budget?.check({ chatId, userId }, now(), language);
-      if (overBudget) return { action: 'reply', reason: overBudget.reason, text: overBudget.text };
+      // An admin must still be able to raise a spent budget with /config, and /help must work.
+      if (overBudget) return { action: 'reply', reason: overBudget.reason, text: overBudget.text, answersOnly: true };
       return { action: 'allow' };
     },
   };

@@ -1,6 +1,7 @@
 import { textsFor } from '../i18n/bot-texts.js';
 import type { Language } from '../i18n/language.js';
 import type { SpendLedger, SpendSubject } from './spend-ledger.js';
+import { formatUsd, usdToMicros } from './usd-amount.js';
 
 /** Daily budgets in USD; undefined or 0 means no budget. */
 export interface DailyBudgets {
@@ -8,11 +9,17 @@ export interface DailyBudgets {
   perUserUsd?: number | undefined;
 }
 
+/** The budgets in effect in one chat, in millionths of a dollar; 0 means no budget. */
+export interface ChatBudgets {
+  chatMicros: number;
+  userMicros: number;
+}
+
 /** Why a question is not answered: whose budget is used up, and when it resets. */
 export interface BudgetRefusal {
   scope: 'chat' | 'user';
   reason: 'chat over daily budget' | 'user over daily budget';
-  budgetUsd: number;
+  budgetMicros: number;
   resetsAt: number;
   text: string;
 }
@@ -24,13 +31,16 @@ export interface BudgetGuard {
 
 export interface BudgetGuardOptions {
   ledger: SpendLedger;
+  /** The configured budgets, for chats without budgets of their own. */
   budgets: DailyBudgets;
+  /** The budgets in effect in a chat (its admins' settings over the configured ones). */
+  budgetsFor?: ((chatId: string) => Promise<ChatBudgets>) | undefined;
   now?: () => number;
 }
 
 function refusalText(
   scope: 'chat' | 'user',
-  budgetUsd: number,
+  budgetMicros: number,
   { resetsAt, at, timeZone, language }: { resetsAt: number; at: number; timeZone: string; language: Language },
 ): string {
   const clock = new Intl.DateTimeFormat('en-GB', {
@@ -43,7 +53,7 @@ function refusalText(
   const hours = Math.floor(minutes / 60);
   return textsFor(language).limits.overBudget(
     scope,
-    `$${budgetUsd.toFixed(2)}`,
+    formatUsd(budgetMicros),
     clock,
     timeZone,
     hours,
@@ -52,8 +62,8 @@ function refusalText(
 }
 
 /**
- * Daily budgets per chat and per user (DAILY_BUDGET_USD_PER_CHAT / _PER_USER), checked before the
- * agent runs. A question past a budget gets a short notice saying when the budget resets; the
+ * Daily budgets per chat and per user (DAILY_BUDGET_USD_PER_CHAT / _PER_USER, or what a chat's
+ * admins set within the operator's ceiling), checked before the agent runs. A question past a budget gets a short notice saying when the budget resets; the
  * answer already running when a budget is crossed finishes (cutting it mid-card helps nobody).
  *
  * @example
@@ -61,30 +71,33 @@ function refusalText(
  * const refusal = await guard.check({ chatId, userId });
  * if (refusal) await sink.finish(refusal.text);
  */
-export function createBudgetGuard({ ledger, budgets, now = Date.now }: BudgetGuardOptions): BudgetGuard {
-  const chatBudget = budgets.perChatUsd ?? 0;
-  const userBudget = budgets.perUserUsd ?? 0;
+export function createBudgetGuard({ ledger, budgets, budgetsFor, now = Date.now }: BudgetGuardOptions): BudgetGuard {
+  const configured: ChatBudgets = {
+    chatMicros: usdToMicros(budgets.perChatUsd ?? 0),
+    userMicros: usdToMicros(budgets.perUserUsd ?? 0),
+  };
   return {
     async check(subject, at = now(), language = 'en') {
-      if (chatBudget <= 0 && userBudget <= 0) return undefined;
+      const { chatMicros, userMicros } = budgetsFor === undefined ? configured : await budgetsFor(subject.chatId);
+      if (chatMicros <= 0 && userMicros <= 0) return undefined;
       const spent = await ledger.spentToday(subject, at);
       const when = { resetsAt: spent.resetsAt, at, timeZone: ledger.timeZone, language };
-      if (userBudget > 0 && spent.userMicros >= userBudget * 1_000_000) {
+      if (userMicros > 0 && spent.userMicros >= userMicros) {
         return {
           scope: 'user',
           reason: 'user over daily budget',
-          budgetUsd: userBudget,
+          budgetMicros: userMicros,
           resetsAt: spent.resetsAt,
-          text: refusalText('user', userBudget, when),
+          text: refusalText('user', userMicros, when),
         };
       }
-      if (chatBudget > 0 && spent.chatMicros >= chatBudget * 1_000_000) {
+      if (chatMicros > 0 && spent.chatMicros >= chatMicros) {
         return {
           scope: 'chat',
           reason: 'chat over daily budget',
-          budgetUsd: chatBudget,
+          budgetMicros: chatMicros,
           resetsAt: spent.resetsAt,
-          text: refusalText('chat', chatBudget, when),
+          text: refusalText('chat', chatMicros, when),
         };
       }
       return undefined;

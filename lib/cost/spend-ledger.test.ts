@@ -52,6 +52,25 @@ describe('spend ledger and budget guard on a real store', () => {
     expect(await guard.check({ chatId: 'oc_other', userId: 'ou_carol' }, at)).toBeUndefined();
   });
 
+  it("checks a chat's own budgets when the chat has them, over the configured ones", async () => {
+    const ledger = ledgerAt('UTC');
+    const at = Date.UTC(2026, 11, 6, 23, 0);
+    const own = new Map([['oc_tight', { chatMicros: 250_000, userMicros: 0 }]]);
+    const guard = createBudgetGuard({
+      ledger,
+      budgets: { perChatUsd: 1 },
+      budgetsFor: async (chatId) => own.get(chatId) ?? { chatMicros: 1_000_000, userMicros: 0 },
+    });
+    await ledger.record({ chatId: 'oc_tight', userId: 'ou_alice' }, 250_000, at);
+    await ledger.record({ chatId: 'oc_team', userId: 'ou_alice' }, 250_000, at);
+    expect(await guard.check({ chatId: 'oc_tight', userId: 'ou_bob' }, at, 'zh')).toMatchObject({
+      scope: 'chat',
+      budgetMicros: 250_000,
+      text: '本群今天向我提问的预算（$0.25）已用完，将于 UTC 时间 00:00 重置（1 小时 0 分钟后）。',
+    });
+    expect(await guard.check({ chatId: 'oc_team', userId: 'ou_bob' }, at)).toBeUndefined();
+  });
+
   it('checks nothing when no budget is set', async () => {
     const ledger = ledgerAt('UTC');
     await ledger.record(alice, 10_000_000_000);

@@ -49,6 +49,10 @@ export interface BotTexts {
     unset: string;
     none: string;
     allowed: string;
+    /** A daily budget (`amount` as "$2.50"), none, and the most an admin may set. */
+    perDay(amount: string): string;
+    noBudget: string;
+    atMost(amount: string): string;
     footer: string;
     help: readonly string[];
     noChanges: string;
@@ -67,6 +71,7 @@ export interface BotTexts {
       toggle(name: string): string;
       context: string;
       userReads: string;
+      budget(name: string): string;
       reset(names: string): string;
       unknown(word: string): string;
     };
@@ -209,6 +214,9 @@ export const textsFor = bilingual<BotTexts>({
       unset: '(default)',
       none: 'none',
       allowed: 'allowed',
+      perDay: (amount) => `${amount} a day`,
+      noBudget: 'no budget',
+      atMost: (amount) => `at most ${amount}`,
       footer: 'Owners and admins change them with `/config <setting> <value>`; `/config help` lists them.',
       help: [
         '**Chat settings** (group owners and admins; anyone may look)',
@@ -219,6 +227,7 @@ export const textsFor = bilingual<BotTexts>({
         '- `/config tools <name> on|off`, `/config specialists <name> on|off`',
         '- `/config context on-demand|stored|off`: whether I read the recent discussion when mentioned',
         '- `/config user-reads on|off`: whether answers from your own Feishu authorization may be posted here',
+        '- `/config chat-budget <USD>|none`, `/config user-budget <USD>|none`: what this chat may spend a day, and what a person may have spent today (in any chat) and still be answered here',
         '- `/config reset <setting>|all`, `/config history`',
       ],
       noChanges: 'No changes yet: this chat uses the default settings.',
@@ -236,6 +245,7 @@ export const textsFor = bilingual<BotTexts>({
         toggle: (name) => `Write \`/config ${name} <name> on\` or \`off\`.`,
         context: 'Group context is `on-demand`, `stored` or `off`.',
         userReads: 'Write `/config user-reads on` or `off`.',
+        budget: (name) => `Write an amount of US dollars a day, e.g. \`/config ${name} 2.50\`, or \`none\`.`,
         reset: (names) => `Reset one of: ${names}, or all.`,
         unknown: (word) => `Unknown setting "${word}". Send \`/config help\` for the list.`,
       },
@@ -386,6 +396,9 @@ export const textsFor = bilingual<BotTexts>({
       unset: '（默认）',
       none: '无',
       allowed: '可选',
+      perDay: (amount) => `每天 ${amount}`,
+      noBudget: '不限',
+      atMost: (amount) => `最多 ${amount}`,
       footer: '群主和管理员可以用 `/config <设置> <值>` 修改；`/config help` 列出全部设置。',
       help: [
         '**群设置**（群主和管理员可修改，所有人可查看）',
@@ -396,6 +409,7 @@ export const textsFor = bilingual<BotTexts>({
         '- `/config tools <名称> on|off`、`/config specialists <名称> on|off`',
         '- `/config context on-demand|stored|off`：被 @ 时是否阅读群里最近的讨论',
         '- `/config user-reads on|off`：基于你个人飞书授权的回答是否可以发在群里',
+        '- `/config chat-budget <美元>|none`、`/config user-budget <美元>|none`：本群每天的预算，以及每个人的每日预算（在本群提问时适用，计入其在所有会话中的花费）',
         '- `/config reset <设置>|all`、`/config history`',
       ],
       noChanges: '还没有修改过：本群使用默认设置。',
@@ -412,6 +426,7 @@ export const textsFor = bilingual<BotTexts>({
         toggle: (name) => `请写成 \`/config ${name} <名称> on\` 或 \`off\`。`,
         context: '群聊上下文可以是 `on-demand`、`stored` 或 `off`。',
         userReads: '请写成 `/config user-reads on` 或 `off`。',
+        budget: (name) => `请写每天的美元金额，例如 \`/config ${name} 2.50\`，或 \`none\`。`,
         reset: (names) => `可以重置的设置：${names}，或 all。`,
         unknown: (word) => `没有“${word}”这个设置。发送 \`/config help\` 查看全部设置。`,
       },

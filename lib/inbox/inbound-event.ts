@@ -8,6 +8,11 @@ import type { EventSource } from '../observe/bot-event.js';
  */
 export interface InboundEvent {
   source: EventSource;
+  /**
+   * The Feishu app (bot) that received it, by its configured id; absent for the FEISHU_APP_ID app
+   * and the devtools playground, whose stored events and keys predate several apps.
+   */
+  appId?: string;
   /** `header.event_id` (v2) or `uuid` (v1); devtools makes one up. */
   eventId: string;
   /** e.g. `im.message.receive_v1`. */

@@ -4,6 +4,7 @@ import type { EventBus } from '../observe/event-bus.js';
 import { createSampledLog } from '../observe/sampled-log.js';
 import type { NewJob, Store } from '../store/store.js';
 import { errorMessage } from '../util/error-message.js';
+import { appScoped } from './app-scope.js';
 import { conversationKey } from './conversation-key.js';
 import { createFloodGuard } from './flood-guard.js';
 import type { AcceptResult, InboundEvent, InboxReceiver } from './inbound-event.js';
@@ -69,11 +70,17 @@ interface MessageKeys {
   botSender: 'bot' | 'app' | undefined;
 }
 
-function messageKeys({ event, message: neutral }: InboundEvent): MessageKeys | undefined {
+function messageKeys({ event, message: neutral, appId }: InboundEvent): MessageKeys | undefined {
   if (neutral !== undefined) {
     const { messageId, chatId, sender } = neutral;
     const botSender = BOT_SENDER_TYPES.has(sender.type) ? (sender.type as 'bot' | 'app') : undefined;
-    return { messageId, chatId, lane: conversationKey(neutral), senderId: text(sender.openId), botSender };
+    return {
+      messageId,
+      chatId,
+      lane: conversationKey({ ...neutral, appId }),
+      senderId: text(sender.openId),
+      botSender,
+    };
   }
   if (!isObject(event) || !isObject(event.message)) return undefined;
   const message = event.message;
@@ -86,7 +93,7 @@ function messageKeys({ event, message: neutral }: InboundEvent): MessageKeys | u
     messageId,
     chatId,
     senderId: text(senderIds.open_id),
-    lane: conversationKey({ chatId, threadId: text(message.thread_id), rootId: text(message.root_id) }),
+    lane: conversationKey({ appId, chatId, threadId: text(message.thread_id), rootId: text(message.root_id) }),
     botSender: senderType !== undefined && BOT_SENDER_TYPES.has(senderType) ? (senderType as 'bot' | 'app') : undefined,
   };
 }
@@ -202,7 +209,8 @@ export function createInbox({
     async accept(inbound: InboundEvent): Promise<AcceptResult> {
       const kind = jobKinds[inbound.eventType];
       const keys = inbound.eventType === MESSAGE_EVENT_TYPE ? messageKeys(inbound) : undefined;
-      const jobId = keys ? `message:${keys.messageId}` : `event:${inbound.eventId}`;
+      // Per app: a group message reaches every bot in the group under one message id.
+      const jobId = appScoped(inbound.appId, keys ? `message:${keys.messageId}` : `event:${inbound.eventId}`);
       bus.emit({
         type: 'event.received',
         traceId: jobId,
@@ -228,7 +236,7 @@ export function createInbox({
         return { status: 'ignored', reason: 'sender is a bot' };
       }
 
-      const eventKey = `event:${inbound.eventId}`;
+      const eventKey = appScoped(inbound.appId, `event:${inbound.eventId}`);
       // The message id needs no claim of its own: it is the job id, which the store keeps unique
       // for at least the dedupe TTL (JOB_RETENTION_HOURS ≥ DEDUPE_TTL_HOURS). One dedupe key fewer
       // is one random index page fewer in every commit of the ack path.
@@ -260,13 +268,16 @@ export function createInbox({
           if (!(await store.claimKey(eventKey, dedupeTtlMs, now()))) return duplicate('event_id');
           return { status: 'ignored', reason: `no work for ${inbound.eventType}` };
         }
-        const lane = keys?.lane ?? `event:${inbound.eventId}`;
+        const lane = keys?.lane ?? eventKey;
         const floodAt = now();
         const guarded = keys !== undefined && floodGuard !== undefined && inbound.source !== 'devtools';
-        const flood = guarded ? floodGuard.admit(keys.chatId, keys.senderId, floodAt) : 'ok';
+        // Each app counts its own deliveries: one group message reaches every bot in the group.
+        const floodChat = keys === undefined ? '' : appScoped(inbound.appId, keys.chatId);
+        const floodUser = keys?.senderId === undefined ? undefined : appScoped(inbound.appId, keys.senderId);
+        const flood = guarded ? floodGuard.admit(floodChat, floodUser, floodAt) : 'ok';
         /** A message that ends up stored nowhere (a duplicate, a failed write) does not count. */
         uncountFlood = () => {
-          if (guarded) floodGuard.release(keys.chatId, keys.senderId, floodAt);
+          if (guarded) floodGuard.release(floodChat, floodUser, floodAt);
         };
         if (flood !== 'ok') {
           // Past what the rate limits would ever answer: storing it would only fill the disk.

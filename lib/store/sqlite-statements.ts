@@ -193,6 +193,17 @@ export function prepareSqliteStatements(db: Database.Database) {
         count = CASE WHEN expires_at <= @now THEN excluded.count ELSE count + excluded.count END,
         expires_at = CASE WHEN expires_at <= @now THEN excluded.expires_at ELSE expires_at END
       RETURNING count`),
+    // A tally member is a counters row with window_start -2 keyed `tally U+001F member`, so a
+    // tally's members are one range of the primary key.
+    addToTally: db.prepare(`
+      INSERT INTO counters (key, window_start, count, expires_at) VALUES (@key, -2, @amount, @expiresAt)
+      ON CONFLICT (key, window_start) DO UPDATE SET
+        count = CASE WHEN expires_at <= @now THEN excluded.count ELSE count + excluded.count END,
+        expires_at = CASE WHEN expires_at <= @now THEN excluded.expires_at ELSE expires_at END`),
+    readTally: db.prepare(`
+      SELECT substr(key, @from) AS member, count AS total FROM counters
+      WHERE key > @low AND key < @high AND window_start = -2 AND expires_at > @now
+      ORDER BY count DESC, key DESC LIMIT @limit`),
     sweepCounters: db.prepare(`
       DELETE FROM counters WHERE rowid IN (SELECT rowid FROM counters WHERE expires_at <= @now LIMIT @limit)`),
 

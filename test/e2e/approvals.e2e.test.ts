@@ -2,16 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type RunningBot, startBot } from '../../lib/bot.js';
-import { loadConfig } from '../../lib/config.js';
-import { silentLogger } from '../../lib/log.js';
-import type { StampedBotEvent } from '../../lib/observe/bot-event.js';
+import type { RunningBot } from '../../lib/bot.js';
 import { buildMessageEvent, postEvent } from '../fakes/event-sender.js';
-import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
-import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
 import { approvalButton, waitForApprovalCard, waitForReplyText } from '../support/approval-card.js';
 import { lastToolResult } from '../support/ask-in-chat.js';
 import { pressCard } from '../support/card-press.js';
+import { type E2eService, MANY_QUICK_ASKS, startE2eService } from '../support/e2e-service.js';
 
 /**
  * Write tools as a team meets them: the model wants to create a task, the run pauses with an
@@ -21,63 +17,37 @@ import { pressCard } from '../support/card-press.js';
  * refused; a decision survives a restart of the bot; and an unanswered request expires.
  */
 
-const encryptKey = 'approvals-e2e-encrypt-key';
-const token = 'approvals-e2e-verification-token';
 const CHAT = 'oc_approvals_group';
 const ASKER = 'ou_asker000000000000000000000000ap';
 const STRANGER = 'ou_stranger0000000000000000000000ap';
 
 describe('approvals for write tools, end to end', () => {
-  let feishu: FakeFeishu;
-  let openai: FakeOpenAI;
+  let service: E2eService;
+  /** The bot now running: a restart replaces it. */
   let bot: RunningBot | undefined;
   let directory: string;
   let thread = 0;
-  const events: StampedBotEvent[] = [];
-
-  async function start(extra: Record<string, string> = {}): Promise<RunningBot> {
-    const config = loadConfig({
-      NODE_ENV: 'test',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'silent',
-      ...feishu.env(),
-      FEISHU_ENCRYPT_KEY: encryptKey,
-      FEISHU_VERIFICATION_TOKEN: token,
-      OPENAI_BASE_URL: openai.baseURL,
-      OPENAI_API_KEY: openai.apiKey,
-      MODEL: 'gpt-test',
-      MODEL_MAX_RETRIES: '0',
-      STORE_URL: `sqlite:${join(directory, 'bot.db')}`,
-      ENABLE_DEVTOOLS: 'false',
-      USER_MESSAGES_PER_MINUTE: '1000',
-      CHAT_MESSAGES_PER_MINUTE: '1000',
-      MANAGER_TOOLS: 'currentTime,createTask',
-      ...extra,
-    });
-    const started = await startBot(config, { log: silentLogger(), dispatcher: { pollIntervalMs: 50 } });
-    started.bus.subscribe((event) => events.push(event));
-    return started;
-  }
 
   beforeEach(async () => {
     directory = mkdtempSync(join(tmpdir(), 'approvals-e2e-'));
-    feishu = await startFakeFeishu();
-    openai = await startFakeOpenAI();
-    events.length = 0;
-    bot = await start();
+    service = await startE2eService({
+      env: {
+        ...MANY_QUICK_ASKS,
+        STORE_URL: `sqlite:${join(directory, 'bot.db')}`,
+        MANAGER_TOOLS: 'currentTime,createTask',
+      },
+    });
+    bot = service.bot;
   });
 
   afterEach(async () => {
-    await bot?.stop();
-    await openai.close();
-    await feishu.close();
+    await service?.stop();
     rmSync(directory, { recursive: true, force: true });
   });
 
   /** The model asks to create the task, then reports what the tool answered. */
   function scriptCreateTask(summary: string): void {
-    openai.script(
+    service.openai.script(
       'gpt-test',
       { toolCalls: [{ name: 'createTask', arguments: { summary, due: '2026-12-18T18:00:00+08:00' } }] },
       (request) => ({ text: `Result: ${lastToolResult(request).slice(0, 200)}` }),
@@ -86,31 +56,34 @@ describe('approvals for write tools, end to end', () => {
 
   async function ask(text: string): Promise<string> {
     const threadId = `omt_approvals_${++thread}`;
-    const root = feishu.seedMessage({ chatId: CHAT, threadId, text: 'thread root' });
+    const root = service.feishu.seedMessage({ chatId: CHAT, threadId, text: 'thread root' });
     const event = buildMessageEvent({
-      fake: feishu,
+      fake: service.feishu,
       chatId: CHAT,
       mentionBot: true,
       senderOpenId: ASKER,
       text,
-      token,
+      token: service.token,
       rootId: root.messageId,
       threadId,
     });
-    expect((await postEvent(`http://127.0.0.1:${bot?.port}/webhook/event`, event, { encryptKey })).status).toBe(200);
+    expect(
+      (await postEvent(`http://127.0.0.1:${bot?.port}/webhook/event`, event, { encryptKey: service.encryptKey }))
+        .status,
+    ).toBe(200);
     return event.event.message.message_id;
   }
 
-  const approvalCard = (messageId: string) => waitForApprovalCard(feishu, messageId);
+  const approvalCard = (messageId: string) => waitForApprovalCard(service.feishu, messageId);
   const buttonValue = approvalButton;
 
   async function press(cardId: string, value: Record<string, unknown>, operator = ASKER) {
     const { status, toast } = await pressCard(`http://127.0.0.1:${bot?.port}/webhook/card`, {
-      fake: feishu,
+      fake: service.feishu,
       replyId: cardId,
       value,
-      encryptKey,
-      token,
+      encryptKey: service.encryptKey,
+      token: service.token,
       chatId: CHAT,
       operator,
     });
@@ -118,7 +91,7 @@ describe('approvals for write tools, end to end', () => {
     return toast;
   }
 
-  const answerText = (messageId: string, containing: string) => waitForReplyText(feishu, messageId, containing);
+  const answerText = (messageId: string, containing: string) => waitForReplyText(service.feishu, messageId, containing);
 
   it('creates the task only after the asker approves the exact change; a stranger cannot decide', async () => {
     scriptCreateTask('Ship the release notes');
@@ -128,8 +101,8 @@ describe('approvals for write tools, end to end', () => {
     expect(card.content).toContain('Ship the release notes');
     expect(card.content).toContain('2026-12-18T18:00:00+08:00');
     expect(await answerText(question, 'Waiting for your approval')).toBeTruthy();
-    expect(feishu.createdTasks()).toEqual([]);
-    expect(events.some((event) => event.type === 'approval.requested')).toBe(true);
+    expect(service.feishu.createdTasks()).toEqual([]);
+    expect(service.events.some((event) => event.type === 'approval.requested')).toBe(true);
 
     const approve = buttonValue(card.content, 'approval-approve');
     expect(await press(card.messageId, approve, STRANGER)).toMatchObject({
@@ -139,7 +112,7 @@ describe('approvals for write tools, end to end', () => {
 
     const after = await answerText(question, 'Result: Created the task');
     expect(after).toContain('Ship the release notes');
-    const tasks = feishu.createdTasks();
+    const tasks = service.feishu.createdTasks();
     expect(tasks).toHaveLength(1);
     expect(tasks[0]).toMatchObject({
       summary: 'Ship the release notes',
@@ -147,13 +120,13 @@ describe('approvals for write tools, end to end', () => {
       due: Date.parse('2026-12-18T10:00:00Z'),
     });
     // The card shows the decision and keeps no button to press again.
-    await feishu.waitFor(() => feishu.message(card.messageId)?.content.includes('Approved'), {
+    await service.feishu.waitFor(() => service.feishu.message(card.messageId)?.content.includes('Approved'), {
       description: 'the decided card',
     });
-    expect(feishu.message(card.messageId)?.content).not.toContain('approval-approve');
+    expect(service.feishu.message(card.messageId)?.content).not.toContain('approval-approve');
     expect(await press(card.messageId, approve)).toMatchObject({ content: 'Already decided.' });
-    expect(feishu.createdTasks()).toHaveLength(1);
-    expect(events.find((event) => event.type === 'approval.decided')).toMatchObject({
+    expect(service.feishu.createdTasks()).toHaveLength(1);
+    expect(service.events.find((event) => event.type === 'approval.decided')).toMatchObject({
       decision: 'approved',
       by: ASKER,
     });
@@ -168,7 +141,7 @@ describe('approvals for write tools, end to end', () => {
     });
     const denied = await answerText(first, 'Result:');
     expect(denied.toLowerCase()).toContain('denied');
-    expect(feishu.createdTasks()).toEqual([]);
+    expect(service.feishu.createdTasks()).toEqual([]);
 
     scriptCreateTask('Order the badges');
     const second = await ask('create a task to order the badges');
@@ -179,10 +152,10 @@ describe('approvals for write tools, end to end', () => {
     scriptCreateTask('Print the agenda');
     const third = await ask('and one to print the agenda');
     await answerText(third, 'Result: Created the task');
-    expect(feishu.repliesTo(third, { fromBot: true }).some((reply) => reply.content.includes('approval-approve'))).toBe(
-      false,
-    );
-    expect(feishu.createdTasks().map((task) => task.summary)).toEqual(['Order the badges', 'Print the agenda']);
+    expect(
+      service.feishu.repliesTo(third, { fromBot: true }).some((reply) => reply.content.includes('approval-approve')),
+    ).toBe(false);
+    expect(service.feishu.createdTasks().map((task) => task.summary)).toEqual(['Order the badges', 'Print the agenda']);
   });
 
   it('a decision made after a restart continues the paused run; an unanswered request expires', async () => {
@@ -190,35 +163,35 @@ describe('approvals for write tools, end to end', () => {
     const question = await ask('create a task to renew the certificate');
     const card = await approvalCard(question);
     await bot?.stop();
-    bot = await start();
+    bot = await service.startAnotherBot();
     await press(card.messageId, buttonValue(card.content, 'approval-approve'));
     await answerText(question, 'Result: Created the task');
-    expect(feishu.createdTasks().map((task) => task.summary)).toEqual(['Renew the certificate']);
+    expect(service.feishu.createdTasks().map((task) => task.summary)).toEqual(['Renew the certificate']);
 
     await bot?.stop();
-    bot = await start({ APPROVAL_TIMEOUT_MINUTES: '1' });
+    bot = await service.startAnotherBot({ env: { APPROVAL_TIMEOUT_MINUTES: '1' } });
     scriptCreateTask('Never decided');
     const unanswered = await ask('create a task nobody approves');
     const pending = await approvalCard(unanswered);
     const approveLater = buttonValue(pending.content, 'approval-approve');
-    await feishu.waitFor(
+    await service.feishu.waitFor(
       () =>
-        events.some(
+        service.events.some(
           (event) =>
             event.type === 'approval.requested' &&
             event.traceId !== undefined &&
-            events.filter((e) => e.type === 'approval.requested').length >= 2,
+            service.events.filter((e) => e.type === 'approval.requested').length >= 2,
         ),
       { description: 'the second approval request recorded' },
     );
     // Expiry is swept on a timer; run the sweep a minute later, as the timer would.
     expect(await bot.expireApprovals?.(Date.now() + 61_000)).toBe(1);
-    await feishu.waitFor(() => feishu.message(pending.messageId)?.content.includes('Expired'), {
+    await service.feishu.waitFor(() => service.feishu.message(pending.messageId)?.content.includes('Expired'), {
       description: 'the expired card',
     });
     expect(await press(pending.messageId, approveLater)).toMatchObject({
       content: 'Already decided.',
     });
-    expect(feishu.createdTasks().map((task) => task.summary)).toEqual(['Renew the certificate']);
+    expect(service.feishu.createdTasks().map((task) => task.summary)).toEqual(['Renew the certificate']);
   });
 });

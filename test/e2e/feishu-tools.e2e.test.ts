@@ -1,12 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type RunningBot, startBot } from '../../lib/bot.js';
-import { loadConfig } from '../../lib/config.js';
-import { silentLogger } from '../../lib/log.js';
-import type { StampedBotEvent } from '../../lib/observe/bot-event.js';
-import { buildMessageEvent, postEvent } from '../fakes/event-sender.js';
-import { type FakeFeishu, FEISHU_CODES, startFakeFeishu } from '../fakes/fake-feishu.js';
-import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { FEISHU_CODES } from '../fakes/fake-feishu.js';
 import type { FakeChatRequest } from '../fakes/openai/steps.js';
+import { askInChat, lastToolResult } from '../support/ask-in-chat.js';
+import { MANY_QUICK_ASKS, useE2eService } from '../support/e2e-service.js';
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text.js';
 
 /**
@@ -16,16 +12,8 @@ import { parsePrometheusText, sampleValue } from '../support/prometheus-text.js'
  * the user sees. Bad input ends in a clear answer and a finished job.
  */
 
-const encryptKey = 'tools-e2e-encrypt-key';
-const token = 'tools-e2e-verification-token';
 const GROUP_CHAT = 'oc_tools_group';
 const ALICE = 'ou_alice00000000000000000000000e2e';
-
-/** The text of the last tool result the model was sent ('' when none). */
-function lastToolResult(request: FakeChatRequest): string {
-  const tool = request.messages.filter((message) => message.role === 'tool').at(-1);
-  return typeof tool?.content === 'string' ? tool.content : JSON.stringify(tool?.content ?? '');
-}
 
 function systemText(request: FakeChatRequest): string {
   const system = request.messages.find((message) => message.role === 'system');
@@ -33,89 +21,22 @@ function systemText(request: FakeChatRequest): string {
 }
 
 describe('Feishu tools, end to end', () => {
-  let feishu: FakeFeishu;
-  let openai: FakeOpenAI;
-  let bot: RunningBot;
-  let webhookUrl: string;
-  const events: StampedBotEvent[] = [];
-
-  beforeAll(async () => {
-    feishu = await startFakeFeishu();
-    openai = await startFakeOpenAI();
-    const config = loadConfig({
-      NODE_ENV: 'test',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'silent',
-      ...feishu.env(),
-      FEISHU_ENCRYPT_KEY: encryptKey,
-      FEISHU_VERIFICATION_TOKEN: token,
-      OPENAI_BASE_URL: openai.baseURL,
-      OPENAI_API_KEY: openai.apiKey,
-      MODEL: 'gpt-test',
-      MODEL_MAX_RETRIES: '0',
-      STORE_URL: 'sqlite::memory:',
-      ENABLE_DEVTOOLS: 'false',
-      USER_MESSAGES_PER_MINUTE: '1000',
-      CHAT_MESSAGES_PER_MINUTE: '1000',
-      TOOL_TIMEOUT_MS: '800',
-      TOOL_RESULT_MAX_ITEMS: '25',
-    });
-    bot = await startBot(config, { log: silentLogger(), dispatcher: { pollIntervalMs: 50 } });
-    bot.bus.subscribe((event) => events.push(event));
-    webhookUrl = `http://127.0.0.1:${bot.port}/webhook/event`;
-  });
-
-  afterAll(async () => {
-    await bot?.stop();
-    await openai?.close();
-    await feishu?.close();
+  const service = useE2eService({
+    env: { ...MANY_QUICK_ASKS, TOOL_TIMEOUT_MS: '800', TOOL_RESULT_MAX_ITEMS: '25' },
   });
 
   beforeEach(() => {
-    openai.reset();
-    feishu.clearCalls();
-    events.length = 0;
-    feishu.seedDepartment({ id: 'od-product', name: 'Product' });
-    feishu.seedUser({ openId: ALICE, name: 'Alice Wang', departmentIds: ['od-product'] });
+    service.reset();
+    service.feishu.seedDepartment({ id: 'od-product', name: 'Product' });
+    service.feishu.seedUser({ openId: ALICE, name: 'Alice Wang', departmentIds: ['od-product'] });
   });
 
-  /** Mentions the bot in the group as Alice; returns the message id once the reply card is closed. */
-  async function ask(
-    text: string,
-    { parentId }: { parentId?: string } = {},
-  ): Promise<{ messageId: string; shown: string }> {
-    const event = buildMessageEvent({
-      fake: feishu,
-      chatType: 'group',
-      chatId: GROUP_CHAT,
-      mentionBot: true,
-      senderOpenId: ALICE,
-      text,
-      token,
-      ...(parentId === undefined ? {} : { parentId }),
-    });
-    expect((await postEvent(webhookUrl, event, { encryptKey })).status).toBe(200);
-    const messageId = event.event.message.message_id;
-    await feishu.waitFor(
-      () => {
-        const [reply] = feishu.repliesTo(messageId, { fromBot: true });
-        const card = reply ? feishu.cardForMessage(reply.messageId) : undefined;
-        return card !== undefined && !card.streaming;
-      },
-      { timeoutMs: 20_000, description: `a closed card answering ${messageId}` },
-    );
-    const replies = feishu.repliesTo(messageId, { fromBot: true });
-    expect(replies).toHaveLength(1);
-    // The job finished (not retried, not dead): nothing is answered twice.
-    await feishu.waitFor(() => events.some((each) => each.type === 'job.finished' && each.outcome === 'done'), {
-      description: 'the job to finish',
-    });
-    return { messageId, shown: feishu.visibleText(replies[0]!.messageId) };
-  }
+  /** Mentions the bot in the group as Alice; resolves once the reply card is closed and the job done. */
+  const ask = (text: string, { parentId }: { parentId?: string } = {}) =>
+    askInChat({ ...service, chatId: GROUP_CHAT, senderOpenId: ALICE, text, parentId });
 
   it('reads a pasted document link: the model asks, the SDK reads the fake, the answer quotes it', async () => {
-    const documentId = feishu.seedDocument({
+    const documentId = service.feishu.seedDocument({
       title: 'Launch checklist',
       parts: [
         { heading: 2, text: 'Owners' },
@@ -129,7 +50,7 @@ describe('Feishu tools, end to end', () => {
       ],
     });
     const link = `https://acme.feishu.cn/docx/${documentId}`;
-    openai.script(
+    service.openai.script(
       'gpt-test',
       (request) => {
         // The link was recognised before the model was asked: the instructions name the tool.
@@ -146,30 +67,30 @@ describe('Feishu tools, end to end', () => {
     const { shown } = await ask(`who owns the pricing page? ${link}`);
     expect(shown).toContain('The pricing page is owned by **Eli**');
 
-    const [, second] = openai.requestsFor('gpt-test');
+    const [, second] = service.openai.requestsFor('gpt-test');
     expect(lastToolResult(second as unknown as FakeChatRequest)).toContain('# Launch checklist');
-    expect(feishu.callsTo('docx.documentBlock.list')[0]?.path).toBe(
+    expect(service.feishu.callsTo('docx.documentBlock.list')[0]?.path).toBe(
       `/open-apis/docx/v1/documents/${documentId}/blocks`,
     );
-    expect(events.find((event) => event.type === 'message.received')).toMatchObject({ userName: 'Alice Wang' });
-    expect(events.find((event) => event.type === 'tool.call')).toMatchObject({
+    expect(service.events.find((event) => event.type === 'message.received')).toMatchObject({ userName: 'Alice Wang' });
+    expect(service.events.find((event) => event.type === 'tool.call')).toMatchObject({
       agent: 'manager',
       tool: 'readDocument',
       identity: 'tenant',
       truncated: false,
     });
-    expect(bot.monitor.snapshot().agents['tool:readDocument']?.successCount).toBeGreaterThanOrEqual(1);
-    const metrics = parsePrometheusText(await (await fetch(`http://127.0.0.1:${bot.port}/metrics`)).text());
+    expect(service.bot.monitor.snapshot().agents['tool:readDocument']?.successCount).toBeGreaterThanOrEqual(1);
+    const metrics = parsePrometheusText(await (await fetch(`${service.base}/metrics`)).text());
     expect(
       sampleValue(metrics, 'feishu_bot_tool_calls_total', { tool: 'readDocument', outcome: 'success' }),
     ).toBeGreaterThanOrEqual(1);
   });
 
   it('a link in the message the user replies to is read like one in the question', async () => {
-    const documentId = feishu.seedDocument({ title: 'Budget 2026', parts: [{ text: 'Travel: 12 000 CNY.' }] });
+    const documentId = service.feishu.seedDocument({ title: 'Budget 2026', parts: [{ text: 'Travel: 12 000 CNY.' }] });
     const link = `https://acme.feishu.cn/docx/${documentId}`;
-    const quoted = feishu.seedMessage({ chatId: GROUP_CHAT, text: `Draft budget is here: ${link}` });
-    openai.script(
+    const quoted = service.feishu.seedMessage({ chatId: GROUP_CHAT, text: `Draft budget is here: ${link}` });
+    service.openai.script(
       'gpt-test',
       (request) => {
         expect(systemText(request)).toContain(`«Draft budget is here: ${link}»`);
@@ -183,19 +104,28 @@ describe('Feishu tools, end to end', () => {
     const { shown, messageId } = await ask('how much for travel in this?', { parentId: quoted.messageId });
     expect(shown).toContain('Travel budget: 12 000 CNY');
     // First the question itself is confirmed with Feishu, then the quoted message is read.
-    expect(feishu.callsTo('im.message.get').map((call) => call.path)).toEqual([
+    expect(service.feishu.callsTo('im.message.get').map((call) => call.path)).toEqual([
       `/open-apis/im/v1/messages/${messageId}`,
       `/open-apis/im/v1/messages/${quoted.messageId}`,
     ]);
   });
 
   it('a document the app cannot see: the card names the scope and how to share it, the model does not guess', async () => {
-    feishu.inject({ api: 'docx.documentBlock.list', code: FEISHU_CODES.docForbidden, status: 403, msg: 'forBidden' });
-    const link = 'https://acme.feishu.cn/docx/DoxcnPrivate000000001';
-    openai.script('gpt-test', { toolCalls: [{ name: 'readDocument', arguments: { document: link } }] }, (request) => {
-      expect(lastToolResult(request)).toMatch(/^TOOL ERROR \(NO_PERMISSION\)/);
-      return { text: 'I could not open that document.' };
+    service.feishu.inject({
+      api: 'docx.documentBlock.list',
+      code: FEISHU_CODES.docForbidden,
+      status: 403,
+      msg: 'forBidden',
     });
+    const link = 'https://acme.feishu.cn/docx/DoxcnPrivate000000001';
+    service.openai.script(
+      'gpt-test',
+      { toolCalls: [{ name: 'readDocument', arguments: { document: link } }] },
+      (request) => {
+        expect(lastToolResult(request)).toMatch(/^TOOL ERROR \(NO_PERMISSION\)/);
+        return { text: 'I could not open that document.' };
+      },
+    );
     const { shown } = await ask(`summarise ${link}`);
     expect(shown).toContain('I could not open that document.');
     expect(shown).toContain('Share it with the bot');
@@ -204,13 +134,13 @@ describe('Feishu tools, end to end', () => {
   });
 
   it('a missing scope: the card says which and where an admin grants it, and /health shows the tool degraded', async () => {
-    feishu.inject({
+    service.feishu.inject({
       api: 'contact.user.get',
       code: 99991672,
       msg: 'Access denied. One of the following scopes is required: [contact:user.base:readonly].',
       times: 1,
     });
-    openai.script(
+    service.openai.script(
       'gpt-test',
       { toolCalls: [{ name: 'getUser', arguments: { openId: 'ou_someone0000000000000001' } }] },
       { text: 'I cannot look that person up right now.' },
@@ -218,7 +148,7 @@ describe('Feishu tools, end to end', () => {
     const { shown } = await ask('who is ou_someone0000000000000001?');
     expect(shown).toContain('missing the Feishu permission `contact:user.base:readonly`');
     expect(shown).toContain('Permissions & Scopes');
-    const health = (await (await fetch(`http://127.0.0.1:${bot.port}/health`)).json()) as {
+    const health = (await (await fetch(`${service.base}/health`)).json()) as {
       status: string;
       reasons: string[];
       agents: Record<string, { errorCount: number }>;
@@ -229,12 +159,12 @@ describe('Feishu tools, end to end', () => {
   });
 
   it('a huge sheet read by the documents specialist comes back bounded with a truncated note', async () => {
-    const sheetToken = feishu.seedSpreadsheet({
+    const sheetToken = service.feishu.seedSpreadsheet({
       sheets: [
         { sheetId: 'log001', title: 'Events', rowCount: 100_000, columnCount: 2, row: (index) => [`e${index}`, index] },
       ],
     });
-    openai.script(
+    service.openai.script(
       'gpt-test',
       { toolCalls: [{ name: 'documents', arguments: { task: `How many rows does spreadsheet ${sheetToken} have?` } }] },
       { toolCalls: [{ name: 'readSheet', arguments: { spreadsheet: sheetToken } }] },
@@ -248,26 +178,34 @@ describe('Feishu tools, end to end', () => {
     );
     const { shown } = await ask('how big is our event log sheet?');
     expect(shown).toContain('Specialist says: I could read only the first 25 rows of 100 000.');
-    expect(events.find((event) => event.type === 'tool.call' && event.tool === 'readSheet')).toMatchObject({
+    expect(service.events.find((event) => event.type === 'tool.call' && event.tool === 'readSheet')).toMatchObject({
       agent: 'documents',
     });
-    expect(feishu.callsTo('sheets.values.get')[0]?.path).toContain(encodeURIComponent('log001!A1:B26'));
+    expect(service.feishu.callsTo('sheets.values.get')[0]?.path).toContain(encodeURIComponent('log001!A1:B26'));
   });
 
   it('a tool that times out and an API that answers garbage each end in a clear answer', async () => {
-    const slow = feishu.seedDocument({ title: 'Slow', parts: [{ text: 'never seen' }] });
-    feishu.inject({ api: 'docx.documentBlock.list', latencyMs: 3_000 });
-    openai.script('gpt-test', { toolCalls: [{ name: 'readDocument', arguments: { document: slow } }] }, (request) => ({
-      text: `Tool said: ${lastToolResult(request).slice(0, 40)}`,
-    }));
+    const slow = service.feishu.seedDocument({ title: 'Slow', parts: [{ text: 'never seen' }] });
+    service.feishu.inject({ api: 'docx.documentBlock.list', latencyMs: 3_000 });
+    service.openai.script(
+      'gpt-test',
+      { toolCalls: [{ name: 'readDocument', arguments: { document: slow } }] },
+      (request) => ({
+        text: `Tool said: ${lastToolResult(request).slice(0, 40)}`,
+      }),
+    );
     const timedOut = await ask('read the slow doc');
     expect(timedOut.shown).toContain('Tool said: TOOL ERROR (TIMEOUT)');
 
-    events.length = 0;
-    feishu.inject({ api: 'contact.user.get', status: 200, code: 0, msg: 'ok' });
-    openai.script('gpt-test', { toolCalls: [{ name: 'getUser', arguments: { openId: ALICE } }] }, (request) => ({
-      text: `Tool said: ${lastToolResult(request).slice(0, 40)}`,
-    }));
+    service.events.length = 0;
+    service.feishu.inject({ api: 'contact.user.get', status: 200, code: 0, msg: 'ok' });
+    service.openai.script(
+      'gpt-test',
+      { toolCalls: [{ name: 'getUser', arguments: { openId: ALICE } }] },
+      (request) => ({
+        text: `Tool said: ${lastToolResult(request).slice(0, 40)}`,
+      }),
+    );
     const garbage = await ask('who am I?');
     expect(garbage.shown).toContain('Tool said: TOOL ERROR (BAD_RESPONSE)');
   });

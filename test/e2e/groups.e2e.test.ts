@@ -1,19 +1,23 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type RunningBot, startBot } from '../../lib/bot.js';
-import { loadConfig } from '../../lib/config.js';
-import { silentLogger } from '../../lib/log.js';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { RunningBot } from '../../lib/bot.js';
 import { buildBotMembershipEvent, buildMessageEvent, postEvent } from '../fakes/event-sender.js';
-import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
-import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
+import type { FakeFeishu } from '../fakes/fake-feishu.js';
+import type { FakeOpenAI } from '../fakes/fake-openai.js';
+import { sayInChat, waitForClosedAnswer } from '../support/ask-in-chat.js';
 import { pressCard } from '../support/card-press.js';
+import {
+  type E2eService,
+  type EnvOverrides,
+  E2E_ENCRYPT_KEY as encryptKey,
+  E2E_VERIFICATION_TOKEN as token,
+  useE2eService,
+} from '../support/e2e-service.js';
 
 /**
  * Group behaviour through the running service: signed, encrypted events into the webhook, the
  * real lark SDK against the fake Feishu, the real AI SDK provider against the fake OpenAI.
  */
 
-const encryptKey = 'groups-encrypt-key';
-const token = 'groups-verification-token';
 const LI_LEI = { openId: 'ou_lilei0000000000000000000000001', name: 'Li Lei' };
 const HAN_MEI = { openId: 'ou_hanmei000000000000000000000002', name: 'Han Meimei' };
 
@@ -26,50 +30,9 @@ async function until(probe: () => Promise<boolean>, description: string, timeout
   }
 }
 
-async function startGroupBot(feishu: FakeFeishu, openai: FakeOpenAI, env: Record<string, string> = {}) {
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'silent',
-    ...feishu.env(),
-    FEISHU_ENCRYPT_KEY: encryptKey,
-    FEISHU_VERIFICATION_TOKEN: token,
-    OPENAI_BASE_URL: openai.baseURL,
-    OPENAI_API_KEY: openai.apiKey,
-    MODEL: 'gpt-test',
-    MODEL_FIRST_TOKEN_TIMEOUT_MS: '5000',
-    STORE_URL: 'sqlite::memory:',
-    ENABLE_DEVTOOLS: 'false',
-    ...env,
-  });
-  return startBot(config, { log: silentLogger(), dispatcher: { pollIntervalMs: 50 } });
-}
-
 /** A bot on fresh fakes for one describe block: started before its tests, stopped after them. */
-interface GroupBotHarness {
-  feishu: FakeFeishu;
-  openai: FakeOpenAI;
-  bot: RunningBot;
-  base: string;
-  webhookUrl: string;
-}
-
-function useGroupBot(env: Record<string, string> = {}): GroupBotHarness {
-  const harness = {} as GroupBotHarness;
-  beforeAll(async () => {
-    harness.feishu = await startFakeFeishu();
-    harness.openai = await startFakeOpenAI();
-    harness.bot = await startGroupBot(harness.feishu, harness.openai, env);
-    harness.base = `http://127.0.0.1:${harness.bot.port}`;
-    harness.webhookUrl = `${harness.base}/webhook/event`;
-  });
-  afterAll(async () => {
-    await harness.bot?.stop();
-    await harness.openai?.close();
-    await harness.feishu?.close();
-  });
-  return harness;
+function useGroupBot(env: EnvOverrides = {}): E2eService {
+  return useE2eService({ env: { MODEL_FIRST_TOKEN_TIMEOUT_MS: '5000', ...env } });
 }
 
 describe('groups, end to end', () => {
@@ -97,14 +60,7 @@ describe('groups, end to end', () => {
   }
 
   async function answered(messageId: string) {
-    await feishu.waitFor(
-      () => {
-        const [reply] = feishu.repliesTo(messageId, { fromBot: true });
-        const card = reply ? feishu.cardForMessage(reply.messageId) : undefined;
-        return card !== undefined && !card.streaming;
-      },
-      { timeoutMs: 20_000, description: `a closed card answering ${messageId}` },
-    );
+    await waitForClosedAnswer({ ...harness, messageId });
     return feishu.repliesTo(messageId, { fromBot: true });
   }
 
@@ -309,28 +265,8 @@ describe('per-chat settings with /config, end to end', () => {
   });
 
   /** Sends `text` mentioning the bot as `who` and returns what the user sees of the bot's reply. */
-  async function say(who: { openId: string }, text: string): Promise<string> {
-    const event = buildMessageEvent({
-      fake: feishu,
-      token,
-      chatType: 'group',
-      chatId,
-      mentionBot: true,
-      senderOpenId: who.openId,
-      text,
-    });
-    expect((await postEvent(webhookUrl, event, { encryptKey })).status).toBe(200);
-    const messageId = event.event.message.message_id;
-    await feishu.waitFor(
-      () => {
-        const [reply] = feishu.repliesTo(messageId, { fromBot: true });
-        const card = reply ? feishu.cardForMessage(reply.messageId) : undefined;
-        return reply !== undefined && (card === undefined || !card.streaming);
-      },
-      { timeoutMs: 20_000, description: `the reply to "${text}"` },
-    );
-    const [reply] = feishu.repliesTo(messageId, { fromBot: true });
-    return feishu.visibleText(reply!.messageId);
+  function say(who: { openId: string }, text: string): Promise<string> {
+    return sayInChat({ feishu, webhookUrl, encryptKey, token, chatId, senderOpenId: who.openId, text });
   }
 
   it('refuses a change from a member who is not an admin, checked with the chat API, and changes nothing', async () => {

@@ -1,11 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type RunningBot, startBot } from '../../lib/bot.js';
-import { loadConfig } from '../../lib/config.js';
-import { silentLogger } from '../../lib/log.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { buildMessageEvent, postEvent } from '../fakes/event-sender.js';
-import { type CardState, type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
-import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
+import type { CardState } from '../fakes/fake-feishu.js';
 import { answerCard, buttonValue, pressCard } from '../support/card-press.js';
+import { useE2eService } from '../support/e2e-service.js';
 
 /**
  * The bot's own words in the person's language, as a person sees them: signed, encrypted events
@@ -14,56 +11,23 @@ import { answerCard, buttonValue, pressCard } from '../support/card-press.js';
  * toasts; a direct chat whose owner set `/config language en` gets English even for Chinese.
  */
 
-const encryptKey = 'language-encrypt-key';
-const token = 'language-token';
 const SLOW_ANSWER = Array.from({ length: 60 }, (_, index) => `word${index}`).join(' ');
 const LONG_CHINESE = '请帮我总结一下这份很长的文档'.repeat(10);
 
 describe('the bot writes its own texts in the chat’s or the person’s language', () => {
-  let feishu: FakeFeishu;
-  let openai: FakeOpenAI;
-  let bot: RunningBot;
-  let baseUrl: string;
+  const service = useE2eService({
+    env: { MAX_INPUT_CHARS: '100', USER_MESSAGES_PER_MINUTE: '1000', CHAT_MESSAGES_PER_MINUTE: '1000' },
+  });
   let chats = 0;
 
-  beforeAll(async () => {
-    feishu = await startFakeFeishu();
-    openai = await startFakeOpenAI();
-    const config = loadConfig({
-      NODE_ENV: 'test',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'silent',
-      ...feishu.env(),
-      FEISHU_ENCRYPT_KEY: encryptKey,
-      FEISHU_VERIFICATION_TOKEN: token,
-      OPENAI_BASE_URL: openai.baseURL,
-      OPENAI_API_KEY: openai.apiKey,
-      MODEL: 'gpt-test',
-      MAX_INPUT_CHARS: '100',
-      USER_MESSAGES_PER_MINUTE: '1000',
-      CHAT_MESSAGES_PER_MINUTE: '1000',
-      STORE_URL: 'sqlite::memory:',
-      ENABLE_DEVTOOLS: 'false',
-    });
-    bot = await startBot(config, { log: silentLogger(), dispatcher: { pollIntervalMs: 50 } });
-    baseUrl = `http://127.0.0.1:${bot.port}`;
-  });
-
-  afterAll(async () => {
-    await bot?.stop();
-    await openai?.close();
-    await feishu?.close();
-  });
-
   beforeEach(() => {
-    openai.reset();
+    service.openai.reset();
   });
 
   /** A direct message from the default user into `chatId`; returns its message id. */
   async function dm(chatId: string, text: string): Promise<string> {
-    const event = buildMessageEvent({ fake: feishu, chatType: 'p2p', chatId, text, token });
-    expect((await postEvent(`${baseUrl}/webhook/event`, event, { encryptKey })).status).toBe(200);
+    const event = buildMessageEvent({ fake: service.feishu, chatType: 'p2p', chatId, text, token: service.token });
+    expect((await postEvent(service.webhookUrl, event, { encryptKey: service.encryptKey })).status).toBe(200);
     return event.event.message.message_id;
   }
 
@@ -76,45 +40,45 @@ describe('the bot writes its own texts in the chat’s or the person’s languag
 
   /** Waits for the answer to `messageId` to stream words with its Stop button; presses Stop; waits for the close. */
   async function stopMidStream(chatId: string, messageId: string) {
-    await feishu.waitFor(
+    await service.feishu.waitFor(
       () => {
-        const found = answerCard(feishu, messageId);
-        return found?.card.streaming === true && feishu.visibleText(found.replyId).includes('word1');
+        const found = answerCard(service.feishu, messageId);
+        return found?.card.streaming === true && service.feishu.visibleText(found.replyId).includes('word1');
       },
       { timeoutMs: 15_000, description: 'a streaming card with words' },
     );
-    const { replyId, card } = answerCard(feishu, messageId)!;
+    const { replyId, card } = answerCard(service.feishu, messageId)!;
     const label = buttonLabel(card, 'stop');
     const value = buttonValue(card, 'stop');
     expect(value).toBeDefined();
-    const { status, toast } = await pressCard(`${baseUrl}/webhook/card`, {
-      fake: feishu,
+    const { status, toast } = await pressCard(`${service.base}/webhook/card`, {
+      fake: service.feishu,
       replyId,
       value: value!,
-      encryptKey,
-      token,
+      encryptKey: service.encryptKey,
+      token: service.token,
       chatId,
     });
     expect(status).toBe(200);
-    await feishu.waitFor(() => answerCard(feishu, messageId)?.card.streaming === false, {
+    await service.feishu.waitFor(() => answerCard(service.feishu, messageId)?.card.streaming === false, {
       timeoutMs: 15_000,
       description: 'the answer card closed',
     });
-    return { label, toast: toast?.content, shown: feishu.visibleText(replyId) };
+    return { label, toast: toast?.content, shown: service.feishu.visibleText(replyId) };
   }
 
   /** The text of the bot's reply to `messageId` once there is one. */
   async function replyText(messageId: string): Promise<string> {
-    await feishu.waitFor(() => answerCard(feishu, messageId)?.card.streaming === false, {
+    await service.feishu.waitFor(() => answerCard(service.feishu, messageId)?.card.streaming === false, {
       timeoutMs: 15_000,
       description: 'the reply closed',
     });
-    return feishu.visibleText(answerCard(feishu, messageId)!.replyId);
+    return service.feishu.visibleText(answerCard(service.feishu, messageId)!.replyId);
   }
 
   it('a Chinese question in a chat left on auto: Chinese Stop button, toast, Stopped ending and refusals', async () => {
     const chatId = `oc_language_${++chats}`;
-    openai.script('gpt-test', { text: SLOW_ANSWER, chunkSize: 6, chunkDelayMs: 150 });
+    service.openai.script('gpt-test', { text: SLOW_ANSWER, chunkSize: 6, chunkDelayMs: 150 });
     const asked = await dm(chatId, '帮我写一段发布说明');
     const stopped = await stopMidStream(chatId, asked);
     expect(stopped.label).toBe('⏹ 停止');
@@ -123,12 +87,12 @@ describe('the bot writes its own texts in the chat’s or the person’s languag
     expect(stopped.shown).not.toContain('Stopped');
 
     // A refusal before the model: in Chinese too, and the model is not asked.
-    const requests = openai.requests.length;
+    const requests = service.openai.requests.length;
     expect(await replyText(await dm(chatId, LONG_CHINESE))).toContain('消息太长了');
-    expect(openai.requests.length).toBe(requests);
+    expect(service.openai.requests.length).toBe(requests);
 
     // The same chat, an English question: English (auto follows each message).
-    openai.script('gpt-test', { text: SLOW_ANSWER, chunkSize: 6, chunkDelayMs: 150 });
+    service.openai.script('gpt-test', { text: SLOW_ANSWER, chunkSize: 6, chunkDelayMs: 150 });
     const english = await stopMidStream(chatId, await dm(chatId, 'draft the release notes'));
     expect(english).toMatchObject({ label: '⏹ Stop', toast: 'Stopping…' });
     expect(english.shown).toContain('⏹ Stopped');
@@ -136,12 +100,12 @@ describe('the bot writes its own texts in the chat’s or the person’s languag
 
   it('a model failure on a Chinese question is explained in Chinese, on an English one in English', async () => {
     const chatId = `oc_language_${++chats}`;
-    openai.script('gpt-test', { error: { status: 401, code: 'invalid_api_key' } });
+    service.openai.script('gpt-test', { error: { status: 401, code: 'invalid_api_key' } });
     const shown = await replyText(await dm(chatId, '今天的会议纪要在哪里？'));
     expect(shown).toContain('机器人无法登录模型服务商');
     expect(shown).not.toContain('sign in');
 
-    openai.script('gpt-test', { error: { status: 401, code: 'invalid_api_key' } });
+    service.openai.script('gpt-test', { error: { status: 401, code: 'invalid_api_key' } });
     expect(await replyText(await dm(chatId, 'where are the meeting notes?'))).toContain(
       'The bot cannot sign in to its model provider',
     );
@@ -151,13 +115,16 @@ describe('the bot writes its own texts in the chat’s or the person’s languag
     const chatId = `oc_language_${++chats}`;
     // In a direct chat the person configures it themselves, with the command.
     const set = await dm(chatId, '/config language en');
-    await feishu.waitFor(() => answerCard(feishu, set) !== undefined || feishu.repliesTo(set).length > 0, {
-      timeoutMs: 15_000,
-      description: 'the /config reply',
-    });
-    await expect.poll(async () => (await bot.chats.settings.effective(chatId)).language).toBe('en');
+    await service.feishu.waitFor(
+      () => answerCard(service.feishu, set) !== undefined || service.feishu.repliesTo(set).length > 0,
+      {
+        timeoutMs: 15_000,
+        description: 'the /config reply',
+      },
+    );
+    await expect.poll(async () => (await service.bot.chats.settings.effective(chatId)).language).toBe('en');
 
-    openai.script('gpt-test', { text: SLOW_ANSWER, chunkSize: 6, chunkDelayMs: 150 });
+    service.openai.script('gpt-test', { text: SLOW_ANSWER, chunkSize: 6, chunkDelayMs: 150 });
     const stopped = await stopMidStream(chatId, await dm(chatId, '帮我写一段发布说明'));
     expect(stopped).toMatchObject({ label: '⏹ Stop', toast: 'Stopping…' });
     expect(stopped.shown).toContain('⏹ Stopped');

@@ -2,16 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type RunningBot, startBot } from '../../lib/bot.js';
-import { loadConfig } from '../../lib/config.js';
-import { silentLogger } from '../../lib/log.js';
-import type { StampedBotEvent } from '../../lib/observe/bot-event.js';
 import { buildMessageEvent, postEvent } from '../fakes/event-sender.js';
-import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
-import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
 import { approvalButton, waitForApprovalCard, waitForReplyText } from '../support/approval-card.js';
-import { chatBotEnvironment, lastToolResult } from '../support/ask-in-chat.js';
+import { lastToolResult } from '../support/ask-in-chat.js';
 import { pressCard } from '../support/card-press.js';
+import { MANY_QUICK_ASKS, useE2eService } from '../support/e2e-service.js';
 import { type HttpMcpServer, startHttpMcpServer } from '../support/mcp-fixture.js';
 
 /**
@@ -23,8 +18,6 @@ import { type HttpMcpServer, startHttpMcpServer } from '../support/mcp-fixture.j
  * specialist (which cannot ask anyone) is never offered one.
  */
 
-const encryptKey = 'mcp-approvals-e2e-encrypt-key';
-const token = 'mcp-approvals-e2e-verification-token';
 const CHAT = 'oc_mcp_approvals_group';
 const ASKER = 'ou_asker00000000000000000000000mcpa';
 
@@ -35,19 +28,14 @@ interface McpRow {
 }
 
 describe('MCP tools that may write, behind approval, end to end', { timeout: 90_000 }, () => {
-  let feishu: FakeFeishu;
-  let openai: FakeOpenAI;
   let http: HttpMcpServer;
-  let bot: RunningBot;
   let directory: string;
-  const events: StampedBotEvent[] = [];
+  let file: string;
 
   beforeAll(async () => {
-    feishu = await startFakeFeishu();
-    openai = await startFakeOpenAI();
     http = await startHttpMcpServer({ token: 'orders-token' });
     directory = mkdtempSync(join(tmpdir(), 'mcp-approvals-e2e-'));
-    const file = join(directory, 'mcp-servers.json');
+    file = join(directory, 'mcp-servers.json');
     const headers = { authorization: 'Bearer orders-token' };
     writeFileSync(
       file,
@@ -59,57 +47,48 @@ describe('MCP tools that may write, behind approval, end to end', { timeout: 90_
         },
       }),
     );
-    const config = loadConfig(
-      chatBotEnvironment({
-        feishu,
-        openai,
-        encryptKey,
-        token,
-        extra: {
-          MCP_SERVERS_FILE: file,
-          MCP_CONNECT_TIMEOUT_MS: '30000',
-          STORE_URL: `sqlite:${join(directory, 'bot.db')}`,
-        },
-      }),
-    );
-    bot = await startBot(config, { log: silentLogger(), dispatcher: { pollIntervalMs: 50 } });
-    bot.bus.subscribe((event) => events.push(event));
   });
 
   afterAll(async () => {
-    await bot?.stop();
     await http?.close();
-    await openai?.close();
-    await feishu?.close();
     if (directory) rmSync(directory, { recursive: true, force: true });
   });
 
+  const service = useE2eService({
+    env: () => ({
+      ...MANY_QUICK_ASKS,
+      MCP_SERVERS_FILE: file,
+      MCP_CONNECT_TIMEOUT_MS: '30000',
+      STORE_URL: `sqlite:${join(directory, 'bot.db')}`,
+    }),
+  });
+
   beforeEach(() => {
-    openai.reset();
-    events.length = 0;
+    service.openai.reset();
+    service.events.length = 0;
   });
 
   async function ask(text: string): Promise<string> {
     const event = buildMessageEvent({
-      fake: feishu,
+      fake: service.feishu,
       chatType: 'group',
       chatId: CHAT,
       mentionBot: true,
       senderOpenId: ASKER,
       text,
-      token,
+      token: service.token,
     });
-    expect((await postEvent(`http://127.0.0.1:${bot.port}/webhook/event`, event, { encryptKey })).status).toBe(200);
+    expect((await postEvent(service.webhookUrl, event, { encryptKey: service.encryptKey })).status).toBe(200);
     return event.event.message.message_id;
   }
 
   async function press(cardId: string, value: Record<string, unknown>) {
-    const { status, toast } = await pressCard(`http://127.0.0.1:${bot.port}/webhook/card`, {
-      fake: feishu,
+    const { status, toast } = await pressCard(`${service.base}/webhook/card`, {
+      fake: service.feishu,
       replyId: cardId,
       value,
-      encryptKey,
-      token,
+      encryptKey: service.encryptKey,
+      token: service.token,
       chatId: CHAT,
       operator: ASKER,
     });
@@ -117,11 +96,11 @@ describe('MCP tools that may write, behind approval, end to end', { timeout: 90_
     return toast;
   }
 
-  const answerText = (messageId: string, containing: string) => waitForReplyText(feishu, messageId, containing);
+  const answerText = (messageId: string, containing: string) => waitForReplyText(service.feishu, messageId, containing);
 
   /** The model deletes the order (checking what it is offered), then reports the tool's answer. */
   function scriptDelete(orderId: string): void {
-    openai.script(
+    service.openai.script(
       'gpt-test',
       (request) => {
         const offered = JSON.stringify(request.tools);
@@ -138,7 +117,7 @@ describe('MCP tools that may write, behind approval, end to end', { timeout: 90_
   it('Approve runs the tool on the MCP server; the card named the server, the tool and its arguments', async () => {
     scriptDelete('A-1001');
     const question = await ask('delete order A-1001 please');
-    const card = await waitForApprovalCard(feishu, question);
+    const card = await waitForApprovalCard(service.feishu, question);
     expect(card.content).toContain('Run orders.delete_order');
     expect(card.content).toContain('MCP server \\"orders\\"');
     expect(card.content).toContain('**orderId**: A-1001');
@@ -151,12 +130,12 @@ describe('MCP tools that may write, behind approval, end to end', { timeout: 90_
     });
     expect(await answerText(question, 'Result: deleted A-1001')).toBeTruthy();
     expect(http.deletedOrders).toEqual(['A-1001']);
-    expect(events.find((event) => event.type === 'tool.call')).toMatchObject({
+    expect(service.events.find((event) => event.type === 'tool.call')).toMatchObject({
       agent: 'manager',
       tool: 'mcpOrdersDeleteOrder',
       identity: 'none',
     });
-    const health = (await (await fetch(`http://127.0.0.1:${bot.port}/health`)).json()) as {
+    const health = (await (await fetch(`${service.base}/health`)).json()) as {
       mcp?: Record<string, McpRow>;
     };
     expect(health.mcp?.orders).toMatchObject({ offeredTools: 8, writeTools: 1, skippedTools: 0 });
@@ -167,7 +146,7 @@ describe('MCP tools that may write, behind approval, end to end', { timeout: 90_
     const before = [...http.deletedOrders];
     scriptDelete('A-1002');
     const question = await ask('delete order A-1002 please');
-    const card = await waitForApprovalCard(feishu, question);
+    const card = await waitForApprovalCard(service.feishu, question);
     expect(card.content).toContain('**orderId**: A-1002');
     expect(await press(card.messageId, approvalButton(card.content, 'approval-deny'))).toMatchObject({
       content: 'Denied: nothing will be changed.',
@@ -175,11 +154,13 @@ describe('MCP tools that may write, behind approval, end to end', { timeout: 90_
     const denied = await answerText(question, 'Result:');
     expect(denied.toLowerCase()).toContain('denied');
     expect(http.deletedOrders).toEqual(before);
-    expect(events.some((event) => event.type === 'tool.call' && event.tool === 'mcpOrdersDeleteOrder')).toBe(false);
+    expect(service.events.some((event) => event.type === 'tool.call' && event.tool === 'mcpOrdersDeleteOrder')).toBe(
+      false,
+    );
   });
 
   it('a specialist, which cannot ask anyone, is offered the server’s read tools but not the one that may write', async () => {
-    openai.script(
+    service.openai.script(
       'gpt-test',
       { toolCalls: [{ name: 'documents', arguments: { task: 'Delete order A-1003 in the CRM.' } }] },
       (request) => {
@@ -193,6 +174,6 @@ describe('MCP tools that may write, behind approval, end to end', { timeout: 90_
     const question = await ask('have the documents specialist delete order A-1003');
     expect(await answerText(question, 'Specialist said: I cannot delete orders.')).toBeTruthy();
     expect(http.deletedOrders).not.toContain('A-1003');
-    expect(openai.requestsFor('gpt-test')).toHaveLength(3);
+    expect(service.openai.requestsFor('gpt-test')).toHaveLength(3);
   });
 });

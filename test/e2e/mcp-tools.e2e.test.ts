@@ -3,14 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type RunningBot, startBot } from '../../lib/bot.js';
-import { loadConfig } from '../../lib/config.js';
-import { silentLogger } from '../../lib/log.js';
-import type { StampedBotEvent } from '../../lib/observe/bot-event.js';
-import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
-import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
 import type { FakeChatRequest } from '../fakes/openai/steps.js';
-import { askInChat, chatBotEnvironment, lastToolResult } from '../support/ask-in-chat.js';
+import { askInChat, lastToolResult } from '../support/ask-in-chat.js';
+import { MANY_QUICK_ASKS, useE2eService } from '../support/e2e-service.js';
 import { type HttpMcpServer, startHttpMcpServer } from '../support/mcp-fixture.js';
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text.js';
 
@@ -25,8 +20,6 @@ import { parsePrometheusText, sampleValue } from '../support/prometheus-text.js'
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const STDIO_SERVER = fileURLToPath(new URL('../fixtures/mcp/stdio-server.ts', import.meta.url));
-const encryptKey = 'mcp-e2e-encrypt-key';
-const token = 'mcp-e2e-verification-token';
 const GROUP_CHAT = 'oc_mcp_group';
 const ALICE = 'ou_alice00000000000000000000000mcp';
 
@@ -40,18 +33,12 @@ interface McpRow {
 }
 
 describe('MCP servers, end to end', { timeout: 90_000 }, () => {
-  let feishu: FakeFeishu;
-  let openai: FakeOpenAI;
   let http: HttpMcpServer;
-  let bot: RunningBot;
-  let webhookUrl: string;
-  const events: StampedBotEvent[] = [];
+  let file: string;
 
   beforeAll(async () => {
-    feishu = await startFakeFeishu();
-    openai = await startFakeOpenAI();
     http = await startHttpMcpServer({ token: 'crm-token' });
-    const file = join(mkdtempSync(join(tmpdir(), 'mcp-e2e-')), 'mcp-servers.json');
+    file = join(mkdtempSync(join(tmpdir(), 'mcp-e2e-')), 'mcp-servers.json');
     writeFileSync(
       file,
       JSON.stringify({
@@ -61,45 +48,30 @@ describe('MCP servers, end to end', { timeout: 90_000 }, () => {
         },
       }),
     );
-    const config = loadConfig(
-      chatBotEnvironment({
-        feishu,
-        openai,
-        encryptKey,
-        token,
-        extra: {
-          TOOL_TIMEOUT_MS: '2000',
-          MCP_SERVERS_FILE: file,
-          MCP_CONNECT_TIMEOUT_MS: '30000',
-          MCP_RESTART_MAX_DELAY_MS: '1000',
-        },
-      }),
-    );
-    bot = await startBot(config, { log: silentLogger(), dispatcher: { pollIntervalMs: 50 } });
-    bot.bus.subscribe((event) => events.push(event));
-    webhookUrl = `http://127.0.0.1:${bot.port}/webhook/event`;
   });
 
   afterAll(async () => {
-    await bot?.stop();
     await http?.close();
-    await openai?.close();
-    await feishu?.close();
   });
 
-  beforeEach(() => {
-    openai.reset();
-    feishu.clearCalls();
-    events.length = 0;
+  const service = useE2eService({
+    env: () => ({
+      ...MANY_QUICK_ASKS,
+      TOOL_TIMEOUT_MS: '2000',
+      MCP_SERVERS_FILE: file,
+      MCP_CONNECT_TIMEOUT_MS: '30000',
+      MCP_RESTART_MAX_DELAY_MS: '1000',
+    }),
   });
 
-  const ask = (text: string) =>
-    askInChat({ feishu, webhookUrl, events, encryptKey, token, chatId: GROUP_CHAT, senderOpenId: ALICE, text });
+  beforeEach(() => service.reset());
+
+  const ask = (text: string) => askInChat({ ...service, chatId: GROUP_CHAT, senderOpenId: ALICE, text });
   const mcpRows = async () =>
-    ((await (await fetch(`http://127.0.0.1:${bot.port}/health`)).json()) as { mcp?: Record<string, McpRow> }).mcp;
+    ((await (await fetch(`${service.base}/health`)).json()) as { mcp?: Record<string, McpRow> }).mcp;
 
   it('the manager calls a stdio MCP tool: the result reaches the model and the card; /health has a row per server', async () => {
-    openai.script(
+    service.openai.script(
       'gpt-test',
       (request) => {
         const offered = JSON.stringify(request.tools);
@@ -117,9 +89,9 @@ describe('MCP servers, end to end', { timeout: 90_000 }, () => {
     );
     const { shown } = await ask('where is my order A-1001?');
     expect(shown).toContain('tracking **SF1234567890**');
-    const [, second] = openai.requestsFor('gpt-test');
+    const [, second] = service.openai.requestsFor('gpt-test');
     expect(lastToolResult(second as unknown as FakeChatRequest)).toMatch(/^Order A-1001: 3 × desk lamp/);
-    expect(events.find((event) => event.type === 'tool.call')).toMatchObject({
+    expect(service.events.find((event) => event.type === 'tool.call')).toMatchObject({
       agent: 'manager',
       tool: 'mcpOrdersLookupOrder',
       identity: 'none',
@@ -137,7 +109,7 @@ describe('MCP servers, end to end', { timeout: 90_000 }, () => {
   });
 
   it('a specialist named in the entry gets the HTTP server’s tools', async () => {
-    openai.script(
+    service.openai.script(
       'gpt-test',
       { toolCalls: [{ name: 'documents', arguments: { task: 'Look up order A-1002 in the CRM.' } }] },
       (request) => {
@@ -149,27 +121,27 @@ describe('MCP servers, end to end', { timeout: 90_000 }, () => {
     );
     const { shown } = await ask('ask the documents specialist about order A-1002');
     expect(shown).toContain('From the CRM — CRM: Order A-1002: 1 × office chair, waiting for stock');
-    expect(events.find((event) => event.type === 'tool.call')).toMatchObject({
+    expect(service.events.find((event) => event.type === 'tool.call')).toMatchObject({
       agent: 'documents',
       tool: 'mcpCrmLookupOrder',
     });
   });
 
   it('an MCP tool that hangs: the deadline ends it, the user gets a clear answer, the job finishes', async () => {
-    openai.script('gpt-test', { toolCalls: [{ name: 'mcpOrdersHang', arguments: {} }] }, (request) => {
+    service.openai.script('gpt-test', { toolCalls: [{ name: 'mcpOrdersHang', arguments: {} }] }, (request) => {
       expect(lastToolResult(request)).toMatch(/^TOOL ERROR \(TIMEOUT\)/);
       return { text: 'The order system did not answer in time; please try again later.' };
     });
     const { shown } = await ask('check the hanging thing');
     expect(shown).toContain('The order system did not answer in time');
-    expect(events.find((event) => event.type === 'tool.call')).toMatchObject({
+    expect(service.events.find((event) => event.type === 'tool.call')).toMatchObject({
       tool: 'mcpOrdersHang',
       errorCategory: 'TIMEOUT',
     });
   });
 
   it('an MCP server that dies mid-call: a clear answer, a finished job, and the server is restarted', async () => {
-    openai.script('gpt-test', { toolCalls: [{ name: 'mcpOrdersDie', arguments: {} }] }, (request) => {
+    service.openai.script('gpt-test', { toolCalls: [{ name: 'mcpOrdersDie', arguments: {} }] }, (request) => {
       expect(lastToolResult(request)).toMatch(
         /^TOOL ERROR \(UNAVAILABLE\): the MCP server orders stopped during the call/,
       );
@@ -183,12 +155,12 @@ describe('MCP servers, end to end', { timeout: 90_000 }, () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect((await mcpRows())?.orders).toMatchObject({ state: 'ready', restarts: 1 });
-    const metrics = parsePrometheusText(await (await fetch(`http://127.0.0.1:${bot.port}/metrics`)).text());
+    const metrics = parsePrometheusText(await (await fetch(`${service.base}/metrics`)).text());
     expect(sampleValue(metrics, 'feishu_bot_mcp_server_up', { server: 'orders' })).toBe(1);
     expect(sampleValue(metrics, 'feishu_bot_mcp_server_restarts', { server: 'orders' })).toBe(1);
     expect(sampleValue(metrics, 'feishu_bot_mcp_server_up', { server: 'crm' })).toBe(1);
     // And it serves again.
-    openai.script(
+    service.openai.script(
       'gpt-test',
       { toolCalls: [{ name: 'mcpOrdersLookupOrder', arguments: { orderId: 'A-1002' } }] },
       (request) => ({

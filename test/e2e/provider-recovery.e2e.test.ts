@@ -1,11 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningBot, startBot } from '../../lib/bot.js';
-import { loadConfig } from '../../lib/config.js';
+import { describe, expect, it } from 'vitest';
 import type { HealthBody } from '../../lib/health/health-routes.js';
-import { silentLogger } from '../../lib/log.js';
 import { buildMessageEvent, postEvent } from '../fakes/event-sender.js';
-import { type FakeFeishu, p2pChatIdFor, startFakeFeishu } from '../fakes/fake-feishu.js';
-import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
+import { p2pChatIdFor } from '../fakes/fake-feishu.js';
+import { useE2eService } from '../support/e2e-service.js';
 
 /**
  * A model provider outage and its end, as users and an operator see it: signed, encrypted
@@ -14,49 +11,21 @@ import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
  * Feishu; `/health` over HTTP. Real time, so the bounds are generous.
  */
 
-const encryptKey = 'recovery-encrypt-key';
-const token = 'recovery-verification-token';
 const MODELS = ['gpt-test', 'gpt-test-fallback'];
 
 describe('a provider outage and its recovery, end to end', () => {
-  let feishu: FakeFeishu;
-  let openai: FakeOpenAI;
-  let bot: RunningBot;
+  const service = useE2eService({
+    env: {
+      MODEL: MODELS[0],
+      FALLBACK_MODELS: MODELS[1],
+      MODEL_MAX_RETRY_DELAY_MS: '200',
+      HEALTH_WINDOW_SECONDS: '20',
+    },
+  });
   let users = 0;
 
-  beforeAll(async () => {
-    feishu = await startFakeFeishu();
-    openai = await startFakeOpenAI();
-    bot = await startBot(
-      loadConfig({
-        NODE_ENV: 'test',
-        PORT: '0',
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'silent',
-        ...feishu.env(),
-        FEISHU_ENCRYPT_KEY: encryptKey,
-        FEISHU_VERIFICATION_TOKEN: token,
-        OPENAI_BASE_URL: openai.baseURL,
-        OPENAI_API_KEY: openai.apiKey,
-        MODEL: MODELS[0],
-        FALLBACK_MODELS: MODELS[1],
-        MODEL_MAX_RETRY_DELAY_MS: '200',
-        HEALTH_WINDOW_SECONDS: '20',
-        STORE_URL: 'sqlite::memory:',
-        ENABLE_DEVTOOLS: 'false',
-      }),
-      { log: silentLogger(), dispatcher: { pollIntervalMs: 50 } },
-    );
-  });
-
-  afterAll(async () => {
-    await bot?.stop();
-    await openai?.close();
-    await feishu?.close();
-  });
-
   const health = async () => {
-    const response = await fetch(`http://127.0.0.1:${bot.port}/health`);
+    const response = await fetch(`${service.base}/health`);
     return { status: response.status, body: (await response.json()) as HealthBody };
   };
 
@@ -64,31 +33,31 @@ describe('a provider outage and its recovery, end to end', () => {
   async function ask(text: string): Promise<string> {
     const user = `ou_recovery_${(users++).toString(16).padStart(6, '0')}`;
     const event = buildMessageEvent({
-      fake: feishu,
+      fake: service.feishu,
       chatType: 'p2p',
       chatId: p2pChatIdFor(user),
       senderOpenId: user,
       text,
-      token,
+      token: service.token,
     });
-    const response = await postEvent(`http://127.0.0.1:${bot.port}/webhook/event`, event, { encryptKey });
+    const response = await postEvent(service.webhookUrl, event, { encryptKey: service.encryptKey });
     expect(response.status).toBe(200);
     const messageId = event.event.message.message_id;
-    const replyId = await feishu.waitFor(
+    const replyId = await service.feishu.waitFor(
       () => {
-        const [reply] = feishu.repliesTo(messageId, { fromBot: true });
-        const card = reply ? feishu.cardForMessage(reply.messageId) : undefined;
+        const [reply] = service.feishu.repliesTo(messageId, { fromBot: true });
+        const card = reply ? service.feishu.cardForMessage(reply.messageId) : undefined;
         return card !== undefined && !card.streaming ? reply!.messageId : undefined;
       },
       { timeoutMs: 20_000, description: `a closed card answering ${messageId}` },
     );
-    return feishu.visibleText(replyId);
+    return service.feishu.visibleText(replyId);
   }
 
   it('answers people again within seconds of the recovery, and /health follows without flapping', async () => {
     expect(await ask('before the outage')).toContain('echo: before the outage');
 
-    for (const model of MODELS) openai.alwaysFail(model, { status: 503, message: 'The server is overloaded' });
+    for (const model of MODELS) service.openai.alwaysFail(model, { status: 503, message: 'The server is overloaded' });
     const failed: string[] = [];
     while ((await health()).status === 200) {
       failed.push(await ask(`during the outage ${failed.length}`));
@@ -100,7 +69,7 @@ describe('a provider outage and its recovery, end to end', () => {
     expect(outage.models?.['gpt-test']).toMatchObject({ failures: expect.any(Number), breaker: { state: 'open' } });
     expect(outage.concurrency?.byModel['gpt-test']).toMatchObject({ limit: expect.any(Number) });
 
-    openai.clearFaults();
+    service.openai.clearFaults();
     const recoveredAt = Date.now();
     let answeredAt: number | undefined;
     let healthyAt: number | undefined;

@@ -1,10 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type RunningBot, startBot } from '../../lib/bot.js';
-import { loadConfig } from '../../lib/config.js';
-import { silentLogger } from '../../lib/log.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { buildMessageEvent, postEvent } from '../fakes/event-sender.js';
-import { type FakeFeishu, type FakeMessage, startFakeFeishu } from '../fakes/fake-feishu.js';
-import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
+import type { FakeMessage } from '../fakes/fake-feishu.js';
+import { waitForClosedAnswer } from '../support/ask-in-chat.js';
+import { useE2eService } from '../support/e2e-service.js';
 
 /**
  * Schedules and notifications as people and other systems use them, every part real: signed
@@ -13,57 +11,22 @@ import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
  * "next Monday" arrive without waiting.
  */
 
-const encryptKey = 'schedules-e2e-encrypt-key';
-const token = 'schedules-e2e-verification-token';
 const NOTIFY_TOKEN = 'n0tify-t0ken-for-the-e2e-test-0123456789';
 const MINUTE = 60_000;
 
 describe('schedules and notifications, end to end', () => {
-  let feishu: FakeFeishu;
-  let openai: FakeOpenAI;
-  let bot: RunningBot;
-  let baseUrl: string;
   let offsetMs = 0;
   let chatNumber = 0;
   let chatId = '';
 
-  beforeAll(async () => {
-    feishu = await startFakeFeishu();
-    openai = await startFakeOpenAI();
-    const config = loadConfig({
-      NODE_ENV: 'test',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'silent',
-      ...feishu.env(),
-      FEISHU_ENCRYPT_KEY: encryptKey,
-      FEISHU_VERIFICATION_TOKEN: token,
-      OPENAI_BASE_URL: openai.baseURL,
-      OPENAI_API_KEY: openai.apiKey,
-      MODEL: 'gpt-test',
-      MODEL_FIRST_TOKEN_TIMEOUT_MS: '5000',
-      STORE_URL: 'sqlite::memory:',
-      ENABLE_DEVTOOLS: 'false',
-      SCHEDULE_TIME_ZONE: 'Asia/Shanghai',
-      NOTIFY_TOKEN,
-    });
-    bot = await startBot(config, {
-      log: silentLogger(),
-      dispatcher: { pollIntervalMs: 50 },
-      schedules: { now: () => Date.now() + offsetMs, pollMs: 50 },
-    });
-    baseUrl = `http://127.0.0.1:${bot.port}`;
-  });
-
-  afterAll(async () => {
-    await bot?.stop();
-    await openai?.close();
-    await feishu?.close();
+  const service = useE2eService({
+    env: { MODEL_FIRST_TOKEN_TIMEOUT_MS: '5000', SCHEDULE_TIME_ZONE: 'Asia/Shanghai', NOTIFY_TOKEN },
+    start: { schedules: { now: () => Date.now() + offsetMs, pollMs: 50 } },
   });
 
   beforeEach(() => {
-    openai.reset();
-    feishu.clearCalls();
+    service.openai.reset();
+    service.feishu.clearCalls();
     chatNumber += 1;
     chatId = `oc_schedules_${chatNumber}`;
   });
@@ -71,44 +34,36 @@ describe('schedules and notifications, end to end', () => {
   /** A person @mentions the bot in the group (in a topic, when given) with `text`; returns their message id. */
   async function say(text: string, topic?: { rootId: string; threadId: string }): Promise<string> {
     const event = buildMessageEvent({
-      fake: feishu,
+      fake: service.feishu,
       chatType: 'group',
       chatId,
       mentionBot: true,
       text,
-      token,
+      token: service.token,
       ...(topic === undefined ? {} : { rootId: topic.rootId, threadId: topic.threadId }),
     });
-    const response = await postEvent(`${baseUrl}/webhook/event`, event, { encryptKey });
+    const response = await postEvent(service.webhookUrl, event, { encryptKey: service.encryptKey });
     expect(response.status).toBe(200);
     return event.event.message.message_id;
   }
 
   /** The closed card the bot replied to `messageId` with, as the user sees it. */
   async function replyText(messageId: string): Promise<string> {
-    await feishu.waitFor(
-      () => {
-        const [reply] = feishu.repliesTo(messageId, { fromBot: true });
-        const card = reply ? feishu.cardForMessage(reply.messageId) : undefined;
-        return card !== undefined && !card.streaming;
-      },
-      { timeoutMs: 20_000, description: `a closed card answering ${messageId}` },
-    );
-    const [reply] = feishu.repliesTo(messageId, { fromBot: true });
-    return feishu.visibleText(reply?.messageId ?? '');
+    return waitForClosedAnswer({ ...service, messageId });
   }
 
   /** Messages the bot posted into the chat on its own (not replies), closed. */
   function ownPosts(): FakeMessage[] {
-    return feishu
+    return service.feishu
       .messages({ chatId, fromBot: true })
       .filter(
-        (message) => message.parentId === undefined && feishu.cardForMessage(message.messageId)?.streaming === false,
+        (message) =>
+          message.parentId === undefined && service.feishu.cardForMessage(message.messageId)?.streaming === false,
       );
   }
 
   async function waitForOwnPosts(count: number): Promise<FakeMessage[]> {
-    await feishu.waitFor(() => ownPosts().length >= count, {
+    await service.feishu.waitFor(() => ownPosts().length >= count, {
       timeoutMs: 20_000,
       description: `${count} card(s) the bot posted into ${chatId}`,
     });
@@ -132,10 +87,10 @@ describe('schedules and notifications, end to end', () => {
 
     offsetMs += 31 * MINUTE;
     const [reminder, ...others] = await waitForOwnPosts(1);
-    expect(feishu.visibleText(reminder?.messageId ?? '')).toContain('Reminder');
-    expect(feishu.visibleText(reminder?.messageId ?? '')).toContain('Stand-up in the big room');
+    expect(service.feishu.visibleText(reminder?.messageId ?? '')).toContain('Reminder');
+    expect(service.feishu.visibleText(reminder?.messageId ?? '')).toContain('Stand-up in the big room');
     // A reminder is the text itself: no model call was made for it, and it is posted once.
-    expect(openai.requests).toHaveLength(0);
+    expect(service.openai.requests).toHaveLength(0);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(others).toEqual([]);
     expect(ownPosts()).toHaveLength(1);
@@ -144,23 +99,24 @@ describe('schedules and notifications, end to end', () => {
 
   it('a reminder set in a topic appears in that topic', async () => {
     const threadId = `omt_topic_${chatNumber}`;
-    const root = feishu.seedMessage({ chatId, threadId, text: 'Release 2.0 topic' });
+    const root = service.feishu.seedMessage({ chatId, threadId, text: 'Release 2.0 topic' });
     const topic = { rootId: root.messageId, threadId };
     expect(await replyText(await say('/remind in 5m check the canary', topic))).toContain('Reminder set');
     offsetMs += 6 * MINUTE;
-    await feishu.waitFor(
+    await service.feishu.waitFor(
       () =>
-        feishu
+        service.feishu
           .repliesTo(root.messageId, { fromBot: true })
           .some(
             (reply) =>
-              reply.parentId === root.messageId && feishu.visibleText(reply.messageId).includes('check the canary'),
+              reply.parentId === root.messageId &&
+              service.feishu.visibleText(reply.messageId).includes('check the canary'),
           ),
       { timeoutMs: 20_000, description: 'the reminder in the topic' },
     );
-    const reminder = feishu
+    const reminder = service.feishu
       .repliesTo(root.messageId, { fromBot: true })
-      .find((reply) => feishu.visibleText(reply.messageId).includes('check the canary'));
+      .find((reply) => service.feishu.visibleText(reply.messageId).includes('check the canary'));
     expect(reminder?.threadId).toBe(threadId);
     expect(ownPosts()).toEqual([]);
   });
@@ -175,7 +131,7 @@ describe('schedules and notifications, end to end', () => {
   });
 
   it('natural language: the manager schedules a weekly run, which later answers in the chat through the model', async () => {
-    openai.script(
+    service.openai.script(
       'gpt-test',
       {
         toolCalls: [
@@ -191,7 +147,7 @@ describe('schedules and notifications, end to end', () => {
     const answer = await replyText(await say("every Monday 10:00 summarize this chat's week"));
     expect(answer).toContain('every Monday at 10:00');
     // The tool's result reached the model: the schedule exists, with its next time in Shanghai.
-    const toolResult = JSON.stringify(openai.requests[1]?.body ?? {});
+    const toolResult = JSON.stringify(service.openai.requests[1]?.body ?? {});
     expect(toolResult).toMatch(
       /Scheduled \(id [0-9a-f]{8}: run, cron \\"0 10 \* \* 1\\", next \d{4}-\d{2}-\d{2} 10:00 \(Asia\/Shanghai\)/,
     );
@@ -201,14 +157,16 @@ describe('schedules and notifications, end to end', () => {
     const nextMonday = nextMondayTenShanghai(now);
     offsetMs += nextMonday - now + 1_000;
     const [post] = await waitForOwnPosts(1);
-    expect(feishu.visibleText(post?.messageId ?? '')).toContain('This week: the release went out on Wednesday.');
-    const runRequest = JSON.stringify(openai.requests[2]?.body ?? {});
+    expect(service.feishu.visibleText(post?.messageId ?? '')).toContain(
+      'This week: the release went out on Wednesday.',
+    );
+    const runRequest = JSON.stringify(service.openai.requests[2]?.body ?? {});
     expect(runRequest).toContain("Summarize this chat's week");
   });
 
   it('POST /api/notify: a bad token is refused, the message is posted once, a replayed key is answered without a second post', async () => {
     const send = (headers: Record<string, string>, body: unknown) =>
-      fetch(`${baseUrl}/api/notify`, {
+      fetch(`${service.base}/api/notify`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...headers },
         body: JSON.stringify(body),
@@ -223,20 +181,24 @@ describe('schedules and notifications, end to end', () => {
     expect(first.status).toBe(202);
     const firstBody = await first.json();
     const [post] = await waitForOwnPosts(1);
-    expect(feishu.visibleText(post?.messageId ?? '')).toContain('Deploy 1.4.2 finished: all checks green.');
+    expect(service.feishu.visibleText(post?.messageId ?? '')).toContain('Deploy 1.4.2 finished: all checks green.');
 
     const replay = await send({ authorization: `Bearer ${NOTIFY_TOKEN}`, 'idempotency-key': 'deploy-1.4.2' }, body);
     expect(replay.status).toBe(202);
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
     expect(await replay.json()).toEqual(firstBody);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(feishu.messages({ chatId, fromBot: true })).toHaveLength(1);
+    expect(service.feishu.messages({ chatId, fromBot: true })).toHaveLength(1);
   });
 
   it('POST /api/notify with action run: the manager answers the request into a card in the chat, with the chat’s persona', async () => {
-    await bot.chats.settings.change(chatId, { name: 'persona', value: 'Sign every answer with OPS-DESK.' }, 'ou_owner');
-    openai.script('gpt-test', { text: 'Incident summary: the queue drained at 10:42.' });
-    const response = await fetch(`${baseUrl}/api/notify`, {
+    await service.bot.chats.settings.change(
+      chatId,
+      { name: 'persona', value: 'Sign every answer with OPS-DESK.' },
+      'ou_owner',
+    );
+    service.openai.script('gpt-test', { text: 'Incident summary: the queue drained at 10:42.' });
+    const response = await fetch(`${service.base}/api/notify`, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
@@ -247,8 +209,10 @@ describe('schedules and notifications, end to end', () => {
     });
     expect(response.status).toBe(202);
     const [post] = await waitForOwnPosts(1);
-    expect(feishu.visibleText(post?.messageId ?? '')).toContain('Incident summary: the queue drained at 10:42.');
-    const request = JSON.stringify(openai.requests[0]?.body ?? {});
+    expect(service.feishu.visibleText(post?.messageId ?? '')).toContain(
+      'Incident summary: the queue drained at 10:42.',
+    );
+    const request = JSON.stringify(service.openai.requests[0]?.body ?? {});
     expect(request).toContain('Summarize incident 77 for the team');
     expect(request).toContain('Sign every answer with OPS-DESK.');
   });

@@ -2,15 +2,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type RunningBot, startBot } from '../../lib/bot.js';
-import { loadConfig } from '../../lib/config.js';
-import { silentLogger } from '../../lib/log.js';
-import type { StampedBotEvent } from '../../lib/observe/bot-event.js';
-import { buildMessageEvent, postEvent } from '../fakes/event-sender.js';
-import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
-import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
-import { lastToolResult } from '../support/ask-in-chat.js';
+import { lastToolResult, sayInChat } from '../support/ask-in-chat.js';
 import { freePort } from '../support/bot-process.js';
+import { useE2eService } from '../support/e2e-service.js';
 
 /**
  * Reading with a person's own Feishu permissions, as people use it: Alice asks in a direct chat for
@@ -21,99 +15,67 @@ import { freePort } from '../support/bot-process.js';
  * `/logout` withdraws it all. Tokens never reach the bus, the store file in clear, or the model.
  */
 
-const encryptKey = 'user-auth-e2e-encrypt-key';
-const token = 'user-auth-e2e-verification-token';
 const TOKEN_KEY = 'a1'.repeat(32);
 const ALICE = 'ou_alice0000000000000000000000000ua';
 const BOB = 'ou_bob000000000000000000000000000ua';
 
 describe('per-person authorization, end to end', () => {
-  let feishu: FakeFeishu;
-  let openai: FakeOpenAI;
-  let bot: RunningBot;
-  let base: string;
   let directory: string;
-  const events: StampedBotEvent[] = [];
 
-  beforeAll(async () => {
+  beforeAll(() => {
     directory = mkdtempSync(join(tmpdir(), 'user-auth-e2e-'));
-    feishu = await startFakeFeishu();
-    openai = await startFakeOpenAI();
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    const config = loadConfig({
-      NODE_ENV: 'test',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'silent',
-      ...feishu.env(),
-      FEISHU_ENCRYPT_KEY: encryptKey,
-      FEISHU_VERIFICATION_TOKEN: token,
-      OPENAI_BASE_URL: openai.baseURL,
-      OPENAI_API_KEY: openai.apiKey,
-      MODEL: 'gpt-test',
-      MODEL_MAX_RETRIES: '0',
-      STORE_URL: `sqlite:${join(directory, 'bot.db')}`,
-      ENABLE_DEVTOOLS: 'false',
-      USER_MESSAGES_PER_MINUTE: '1000',
-      MANAGER_TOOLS: 'searchDocuments,currentTime',
-      PUBLIC_BASE_URL: base,
-      TOKEN_ENCRYPTION_KEY: TOKEN_KEY,
-    });
-    bot = await startBot(config, { log: silentLogger(), dispatcher: { pollIntervalMs: 50 } });
-    bot.bus.subscribe((event) => events.push(event));
   });
 
-  afterAll(async () => {
-    await bot?.stop();
-    await openai?.close();
-    await feishu?.close();
+  afterAll(() => {
     rmSync(directory, { recursive: true, force: true });
   });
 
+  const service = useE2eService({
+    env: async () => {
+      // A known port before the start: the authorization links name it.
+      const port = await freePort();
+      return {
+        PORT: String(port),
+        MODEL_MAX_RETRIES: '0',
+        STORE_URL: `sqlite:${join(directory, 'bot.db')}`,
+        USER_MESSAGES_PER_MINUTE: '1000',
+        MANAGER_TOOLS: 'searchDocuments,currentTime',
+        PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+        TOKEN_ENCRYPTION_KEY: TOKEN_KEY,
+      };
+    },
+  });
+
   beforeEach(() => {
-    openai.reset();
-    feishu.seedSearchDocument({ title: 'Secret roadmap 2027', type: 'DOCX', visibleTo: [ALICE] });
+    service.openai.reset();
+    service.feishu.seedSearchDocument({ title: 'Secret roadmap 2027', type: 'DOCX', visibleTo: [ALICE] });
   });
 
   /** The model asks for the search, then answers with whatever the tool said. */
   function scriptSearch(): void {
-    openai.script(
+    service.openai.script(
       'gpt-test',
       { toolCalls: [{ name: 'searchDocuments', arguments: { query: 'roadmap' } }] },
       (request) => ({ text: `Tool said: ${lastToolResult(request).slice(0, 300)}` }),
     );
   }
 
-  async function ask(from: string, text: string, chat: 'p2p' | 'group' = 'p2p'): Promise<string> {
-    const event = buildMessageEvent({
-      fake: feishu,
+  function ask(from: string, text: string, chat: 'p2p' | 'group' = 'p2p'): Promise<string> {
+    return sayInChat({
+      ...service,
       chatType: chat,
-      ...(chat === 'group' ? { chatId: 'oc_user_auth_group', mentionBot: true } : {}),
+      ...(chat === 'group' ? { chatId: 'oc_user_auth_group' } : {}),
       senderOpenId: from,
       text,
-      token,
     });
-    expect((await postEvent(`${base}/webhook/event`, event, { encryptKey })).status).toBe(200);
-    const messageId = event.event.message.message_id;
-    await feishu.waitFor(
-      () => {
-        const [reply] = feishu.repliesTo(messageId, { fromBot: true });
-        const card = reply ? feishu.cardForMessage(reply.messageId) : undefined;
-        return reply !== undefined && (card === undefined || !card.streaming);
-      },
-      { timeoutMs: 20_000, description: `the answer to "${text}"` },
-    );
-    const [reply] = feishu.repliesTo(messageId, { fromBot: true });
-    return feishu.visibleText(reply!.messageId);
   }
 
   /** The Authorize button's link in the newest card the bot sent Alice directly. */
   async function authorizeLink(): Promise<string> {
-    const card = await feishu.waitFor(
+    const card = await service.feishu.waitFor(
       () =>
-        feishu
-          .messages({ chatId: feishu.p2pChatIdFor(ALICE), fromBot: true })
+        service.feishu
+          .messages({ chatId: service.feishu.p2pChatIdFor(ALICE), fromBot: true })
           .filter((message) => message.msgType === 'interactive' && message.content.includes('open_url'))
           .at(-1),
       { description: 'the Authorize card' },
@@ -128,7 +90,7 @@ describe('per-person authorization, end to end', () => {
     const consent = await fetch(url, { redirect: 'manual' });
     expect(consent.status).toBe(302);
     const callback = consent.headers.get('location') as string;
-    expect(callback.startsWith(`${base}/oauth/callback?`)).toBe(true);
+    expect(callback.startsWith(`${service.base}/oauth/callback?`)).toBe(true);
     const response = await fetch(callback);
     return { status: response.status, page: await response.text() };
   }
@@ -144,11 +106,11 @@ describe('per-person authorization, end to end', () => {
     expect(consentUrl.searchParams.get('scope')?.split(' ')).toEqual(
       expect.arrayContaining(['offline_access', 'search:docs:read']),
     );
-    const searches = () => feishu.calls.filter((call) => call.path === '/open-apis/search/v2/doc_wiki/search');
+    const searches = () => service.feishu.calls.filter((call) => call.path === '/open-apis/search/v2/doc_wiki/search');
     expect(searches()).toHaveLength(0);
 
     // Bob opens Alice's link: Feishu signs him in, the callback sees his identity and refuses.
-    feishu.consentAs(BOB);
+    service.feishu.consentAs(BOB);
     const bobTry = await openLink(firstLink);
     expect(bobTry.status).toBe(403);
     expect(bobTry.page).toContain('for someone else');
@@ -157,10 +119,10 @@ describe('per-person authorization, end to end', () => {
 
     // Alice asks again, gets a fresh link and authorizes. Her token lives 4 minutes, inside the
     // bot's 5-minute refresh margin, so her next question refreshes it first.
-    feishu.setUserTokenLifetime(4 * 60_000);
+    service.feishu.setUserTokenLifetime(4 * 60_000);
     scriptSearch();
     await ask(ALICE, 'find my roadmap docs, please');
-    feishu.consentAs(ALICE);
+    service.feishu.consentAs(ALICE);
     const granted = await openLink(await authorizeLink());
     expect(granted.status).toBe(200);
     expect(granted.page).toContain('Authorized');
@@ -171,16 +133,18 @@ describe('per-person authorization, end to end', () => {
     expect(answer).not.toContain('Authorize the bot');
     const searchCall = searches().at(-1);
     expect(searchCall?.headers.authorization).toMatch(/^Bearer u-/);
-    expect(events.some((event) => event.type === 'user-auth.changed' && event.change === 'refreshed')).toBe(true);
+    expect(service.events.some((event) => event.type === 'user-auth.changed' && event.change === 'refreshed')).toBe(
+      true,
+    );
     // Refresh tokens work once: Alice's first one was spent by the refresh, its successor is live.
-    expect(feishu.liveRefreshTokens(ALICE)).toBe(1);
+    expect(service.feishu.liveRefreshTokens(ALICE)).toBe(1);
 
     // No token ever left the authorization module: not on the bus, not in the model's requests,
     // not in clear in the store's file.
     const userToken = (searchCall?.headers.authorization ?? '').replace(/^Bearer /, '');
     expect(userToken).toMatch(/^u-/);
-    expect(JSON.stringify(events)).not.toContain(userToken);
-    expect(JSON.stringify(openai.requestsFor('gpt-test'))).not.toContain(userToken);
+    expect(JSON.stringify(service.events)).not.toContain(userToken);
+    expect(JSON.stringify(service.openai.requestsFor('gpt-test'))).not.toContain(userToken);
     const storeBytes = ['bot.db', 'bot.db-wal']
       .map((name) => {
         try {
@@ -201,7 +165,9 @@ describe('per-person authorization, end to end', () => {
     expect(inGroup).not.toContain('Secret roadmap 2027');
 
     expect(await ask(ALICE, '/logout')).toContain('I no longer hold your Feishu authorization');
-    expect(events.some((event) => event.type === 'user-auth.changed' && event.change === 'logged-out')).toBe(true);
+    expect(service.events.some((event) => event.type === 'user-auth.changed' && event.change === 'logged-out')).toBe(
+      true,
+    );
     scriptSearch();
     expect(await ask(ALICE, 'find my roadmap docs again')).toContain('Authorize the bot');
     expect(await ask(BOB, '/logout')).toContain('You had not authorized me');

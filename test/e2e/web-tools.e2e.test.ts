@@ -1,13 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type RunningBot, startBot } from '../../lib/bot.js';
-import { loadConfig } from '../../lib/config.js';
-import { silentLogger } from '../../lib/log.js';
-import type { StampedBotEvent } from '../../lib/observe/bot-event.js';
-import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
-import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
 import { type FakeSearch, startFakeSearch } from '../fakes/fake-search.js';
 import type { FakeChatRequest } from '../fakes/openai/steps.js';
-import { askInChat, chatBotEnvironment, lastToolResult } from '../support/ask-in-chat.js';
+import { askInChat, lastToolResult } from '../support/ask-in-chat.js';
+import { MANY_QUICK_ASKS, useE2eService } from '../support/e2e-service.js';
 import { type PageServer, startPageServer } from '../support/page-server.js';
 
 /**
@@ -16,63 +11,41 @@ import { type PageServer, startPageServer } from '../support/page-server.js';
  * service → the model's next request carries the result → the card the user sees cites it.
  */
 
-const encryptKey = 'web-e2e-encrypt-key';
-const token = 'web-e2e-verification-token';
 const GROUP_CHAT = 'oc_web_group';
 const ALICE = 'ou_alice00000000000000000000000web';
 
 describe('web tools, end to end', () => {
-  let feishu: FakeFeishu;
-  let openai: FakeOpenAI;
   let search: FakeSearch;
   let pages: PageServer;
-  let bot: RunningBot;
-  let webhookUrl: string;
-  const events: StampedBotEvent[] = [];
 
   beforeAll(async () => {
-    feishu = await startFakeFeishu();
-    openai = await startFakeOpenAI();
     search = await startFakeSearch();
     pages = await startPageServer();
-    const config = loadConfig(
-      chatBotEnvironment({
-        feishu,
-        openai,
-        encryptKey,
-        token,
-        extra: {
-          TOOL_TIMEOUT_MS: '1500',
-          ...search.env('brave'),
-          // The page server stands in for an intranet the operator opened; every other private address stays refused.
-          FETCH_ALLOW_PRIVATE_HOSTS: '127.0.0.1',
-          FETCH_MAX_BYTES: '200000',
-        },
-      }),
-    );
-    bot = await startBot(config, { log: silentLogger(), dispatcher: { pollIntervalMs: 50 } });
-    bot.bus.subscribe((event) => events.push(event));
-    webhookUrl = `http://127.0.0.1:${bot.port}/webhook/event`;
   });
 
   afterAll(async () => {
-    await bot?.stop();
     await search?.close();
     await pages?.close();
-    await openai?.close();
-    await feishu?.close();
+  });
+
+  const service = useE2eService({
+    env: () => ({
+      ...MANY_QUICK_ASKS,
+      TOOL_TIMEOUT_MS: '1500',
+      ...search.env('brave'),
+      // The page server stands in for an intranet the operator opened; every other private address stays refused.
+      FETCH_ALLOW_PRIVATE_HOSTS: '127.0.0.1',
+      FETCH_MAX_BYTES: '200000',
+    }),
   });
 
   beforeEach(() => {
-    openai.reset();
+    service.reset();
     search.reset();
     pages.requests.length = 0;
-    feishu.clearCalls();
-    events.length = 0;
   });
 
-  const ask = (text: string) =>
-    askInChat({ feishu, webhookUrl, events, encryptKey, token, chatId: GROUP_CHAT, senderOpenId: ALICE, text });
+  const ask = (text: string) => askInChat({ ...service, chatId: GROUP_CHAT, senderOpenId: ALICE, text });
 
   it('searches the web: the result reaches the model, the card cites the source', async () => {
     search.seed('node 20 end of life', [
@@ -82,7 +55,7 @@ describe('web tools, end to end', () => {
         snippet: 'Node.js 20 reaches end of life on 30 April 2026.',
       },
     ]);
-    openai.script(
+    service.openai.script(
       'gpt-test',
       (request) => {
         // With a provider set up, the manager has the search tool itself.
@@ -100,17 +73,20 @@ describe('web tools, end to end', () => {
     expect(shown).toContain('Node 20 is supported until **30 April 2026**');
     expect(shown).toContain('https://nodejs.org/en/about/previous-releases');
     expect(search.requests).toEqual([expect.objectContaining({ provider: 'brave', query: 'node 20 end of life' })]);
-    const [, second] = openai.requestsFor('gpt-test');
+    const [, second] = service.openai.requestsFor('gpt-test');
     expect(lastToolResult(second as unknown as FakeChatRequest)).toContain(
       '1. [Previous Releases | Node.js](https://nodejs.org/en/about/previous-releases)',
     );
-    expect(events.find((event) => event.type === 'tool.call')).toMatchObject({ tool: 'webSearch', identity: 'none' });
-    expect(bot.monitor.snapshot().agents['tool:webSearch']?.successCount).toBeGreaterThanOrEqual(1);
+    expect(service.events.find((event) => event.type === 'tool.call')).toMatchObject({
+      tool: 'webSearch',
+      identity: 'none',
+    });
+    expect(service.bot.monitor.snapshot().agents['tool:webSearch']?.successCount).toBeGreaterThanOrEqual(1);
   });
 
   it('a search provider answering garbage: a clear answer, no made-up results, a finished job', async () => {
     search.answerNext({ status: 200, body: '<html><body>Are you a robot?</body></html>', contentType: 'text/html' });
-    openai.script(
+    service.openai.script(
       'gpt-test',
       { toolCalls: [{ name: 'webSearch', arguments: { query: 'weather in Hangzhou' } }] },
       (request) => {
@@ -122,7 +98,7 @@ describe('web tools, end to end', () => {
     );
     const { shown } = await ask('what is the weather in Hangzhou?');
     expect(shown).toContain('The web search did not work just now');
-    expect(events.find((event) => event.type === 'tool.call')).toMatchObject({
+    expect(service.events.find((event) => event.type === 'tool.call')).toMatchObject({
       tool: 'webSearch',
       errorCategory: 'BAD_RESPONSE',
     });
@@ -130,7 +106,7 @@ describe('web tools, end to end', () => {
 
   it('reads a pasted link: the page text reaches the model, the card quotes it', async () => {
     const link = `${pages.url}/article`;
-    openai.script(
+    service.openai.script(
       'gpt-test',
       (request) => {
         // The pasted link was pointed out to the model with the tool that reads it.
@@ -147,12 +123,15 @@ describe('web tools, end to end', () => {
     const { shown } = await ask(`when does it ship? ${link}`);
     expect(shown).toContain('Acme 3.0 ships on **12 May**');
     expect(pages.requests).toEqual(['/article']);
-    expect(events.find((event) => event.type === 'tool.call')).toMatchObject({ tool: 'readWebPage', identity: 'none' });
+    expect(service.events.find((event) => event.type === 'tool.call')).toMatchObject({
+      tool: 'readWebPage',
+      identity: 'none',
+    });
   });
 
   it('a link to a loopback name is refused before any request: a clear answer and a finished job', async () => {
     const link = `http://localhost:${pages.port}/article`;
-    openai.script('gpt-test', { toolCalls: [{ name: 'readWebPage', arguments: { url: link } }] }, (request) => {
+    service.openai.script('gpt-test', { toolCalls: [{ name: 'readWebPage', arguments: { url: link } }] }, (request) => {
       expect(lastToolResult(request)).toMatch(/^TOOL ERROR \(BAD_INPUT\): readWebPage does not fetch/);
       return { text: 'That address is on a private network, so I cannot open it.' };
     });

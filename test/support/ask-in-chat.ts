@@ -10,13 +10,49 @@ export function lastToolResult(request: FakeChatRequest): string {
   return typeof tool?.content === 'string' ? tool.content : JSON.stringify(tool?.content ?? '');
 }
 
+/** Posts a person's message (mentioning the bot in a group) as a signed event; returns its id. */
+async function postMessage({
+  feishu,
+  webhookUrl,
+  encryptKey,
+  token,
+  chatType,
+  chatId,
+  senderOpenId,
+  text,
+  parentId,
+}: {
+  feishu: FakeFeishu;
+  webhookUrl: string;
+  encryptKey: string;
+  token: string;
+  chatType: 'p2p' | 'group';
+  chatId: string | undefined;
+  senderOpenId: string;
+  text: string;
+  parentId?: string;
+}): Promise<string> {
+  const event = buildMessageEvent({
+    fake: feishu,
+    token,
+    chatType,
+    ...(chatId === undefined ? {} : { chatId }),
+    mentionBot: chatType === 'group',
+    senderOpenId,
+    text,
+    ...(parentId === undefined ? {} : { parentId }),
+  });
+  expect((await postEvent(webhookUrl, event, { encryptKey })).status).toBe(200);
+  return event.event.message.message_id;
+}
+
 /**
  * A person asks the running bot: a signed, encrypted message event mentioning the bot in a group
  * goes to its webhook; resolves once the answer card is closed and the job finished, with the
  * text the user sees. Fails when anything answers twice or the job does not finish.
  *
  * @example
- * const { shown } = await askInChat({ feishu, webhookUrl, events, encryptKey, token, chatId, senderOpenId, text: 'search the web' });
+ * const { shown } = await askInChat({ ...service, chatId, senderOpenId, text: 'search the web' }); // service: useE2eService()
  */
 export async function askInChat({
   feishu,
@@ -27,6 +63,7 @@ export async function askInChat({
   chatId,
   senderOpenId,
   text,
+  parentId,
   timeoutMs = 20_000,
 }: {
   feishu: FakeFeishu;
@@ -38,20 +75,65 @@ export async function askInChat({
   chatId: string;
   senderOpenId: string;
   text: string;
+  /** The message this one replies to (a quote). */
+  parentId?: string;
   timeoutMs?: number;
 }): Promise<{ messageId: string; shown: string }> {
-  const event = buildMessageEvent({
-    fake: feishu,
+  const messageId = await postMessage({
+    feishu,
+    webhookUrl,
+    encryptKey,
+    token,
     chatType: 'group',
     chatId,
-    mentionBot: true,
     senderOpenId,
     text,
-    token,
+    ...(parentId === undefined ? {} : { parentId }),
   });
-  expect((await postEvent(webhookUrl, event, { encryptKey })).status).toBe(200);
-  const messageId = event.event.message.message_id;
   return { messageId, shown: await waitForClosedAnswer({ feishu, events, messageId, timeoutMs }) };
+}
+
+/**
+ * A person writes to the running bot (a signed, encrypted message event; in a group it mentions
+ * the bot); resolves with what they see of the bot's reply, a plain message or a closed card.
+ * For commands and notices as much as answers.
+ *
+ * @example
+ * expect(await sayInChat({ feishu, webhookUrl, encryptKey, token, chatId, senderOpenId, text: '/config' })).toContain('model');
+ */
+export async function sayInChat({
+  feishu,
+  webhookUrl,
+  encryptKey,
+  token,
+  chatType = 'group',
+  chatId,
+  senderOpenId,
+  text,
+  timeoutMs = 20_000,
+}: {
+  feishu: FakeFeishu;
+  webhookUrl: string;
+  encryptKey: string;
+  token: string;
+  chatType?: 'p2p' | 'group';
+  /** Absent: the fake's direct chat with the sender. */
+  chatId?: string;
+  senderOpenId: string;
+  text: string;
+  timeoutMs?: number;
+}): Promise<string> {
+  const messageId = await postMessage({ feishu, webhookUrl, encryptKey, token, chatType, chatId, senderOpenId, text });
+  await feishu.waitFor(
+    () => {
+      const [reply] = feishu.repliesTo(messageId, { fromBot: true });
+      const card = reply ? feishu.cardForMessage(reply.messageId) : undefined;
+      return reply !== undefined && (card === undefined || !card.streaming);
+    },
+    { timeoutMs, description: `the reply to "${text}"` },
+  );
+  const [reply] = feishu.repliesTo(messageId, { fromBot: true });
+  return feishu.visibleText(reply?.messageId ?? '');
 }
 
 /**
@@ -91,41 +173,4 @@ export async function waitForClosedAnswer({
   const replies = feishu.repliesTo(messageId, { fromBot: true });
   expect(replies).toHaveLength(1);
   return feishu.visibleText(replies[0]?.messageId ?? '');
-}
-
-/**
- * The settings of a bot that answers signed, encrypted webhook events from the fake Feishu with
- * the fake OpenAI's `gpt-test`, in memory, without devtools or rate limits; `extra` on top.
- */
-export function chatBotEnvironment({
-  feishu,
-  openai,
-  encryptKey,
-  token,
-  extra = {},
-}: {
-  feishu: FakeFeishu;
-  openai: { baseURL: string; apiKey: string };
-  encryptKey: string;
-  token: string;
-  extra?: Record<string, string>;
-}): Record<string, string> {
-  return {
-    NODE_ENV: 'test',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'silent',
-    ...feishu.env(),
-    FEISHU_ENCRYPT_KEY: encryptKey,
-    FEISHU_VERIFICATION_TOKEN: token,
-    OPENAI_BASE_URL: openai.baseURL,
-    OPENAI_API_KEY: openai.apiKey,
-    MODEL: 'gpt-test',
-    MODEL_MAX_RETRIES: '0',
-    STORE_URL: 'sqlite::memory:',
-    ENABLE_DEVTOOLS: 'false',
-    USER_MESSAGES_PER_MINUTE: '1000',
-    CHAT_MESSAGES_PER_MINUTE: '1000',
-    ...extra,
-  };
 }

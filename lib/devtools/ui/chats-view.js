@@ -1,5 +1,5 @@
 // The Chats tab: each chat's settings (persona, language, model, tools, specialists, group
-// context, user reads), who changed what and when, and a form that saves a new version.
+// context, user reads, daily budgets), who changed what and when, and a form that saves a new version.
 
 import { api } from './api.js';
 import { $, clockTime, el, timeAgo } from './dom.js';
@@ -19,6 +19,33 @@ function field(label, control, locked) {
     el('span', { className: 'chat-field-label', text: locked ? `${label} 🔒` : label }),
     control,
   ]);
+}
+
+/** Micros as dollars with cents ("$2.50"); "none" for 0 (no budget). */
+function dollars(micros) {
+  if (!micros) return 'none';
+  const cents = Math.round(micros / 10_000);
+  return `$${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
+}
+
+/** Whole cents of "2.50", "$2.5" or "none" (0); NaN for anything else, read from the digits. */
+function cents(text) {
+  const value = text.trim().toLowerCase();
+  if (value === 'none' || value === '0') return 0;
+  const match = /^\$?(\d{1,7})(?:\.(\d{1,2}))?$/.exec(value);
+  return match ? Number(match[1]) * 100 + Number((match[2] ?? '').padEnd(2, '0')) : Number.NaN;
+}
+
+/** A text box of a daily budget in dollars; empty: the default. */
+function budgetInput(name, storedCents, defaultMicros, ceilingMicros, locked) {
+  const input = el('input', {
+    attrs: { name, type: 'text', inputmode: 'decimal' },
+    dataset: { testid: `chat-${name}` },
+  });
+  input.value = storedCents === undefined ? '' : storedCents === 0 ? 'none' : dollars(storedCents * 10_000).slice(1);
+  input.placeholder = `(default: ${dollars(defaultMicros)}${ceilingMicros > 0 ? `; at most ${dollars(ceilingMicros)}` : ''})`;
+  input.disabled = locked;
+  return input;
 }
 
 /** Checkboxes named `name`, one per item, checked when the item is on. */
@@ -128,6 +155,20 @@ export function createChatsView() {
       option('off', 'off', stored.userReadsInGroup === false),
     ]);
     userReads.disabled = locked('user-reads');
+    const chatBudget = budgetInput(
+      'chat-budget',
+      stored.chatBudgetCents,
+      policy.defaults.dailyBudget.chatMicros,
+      policy.budgetCeiling.chatMicros,
+      locked('chat-budget'),
+    );
+    const userBudget = budgetInput(
+      'user-budget',
+      stored.userBudgetCents,
+      policy.defaults.dailyBudget.userMicros,
+      policy.budgetCeiling.userMicros,
+      locked('user-budget'),
+    );
     const status = el('p', { className: 'hint', dataset: { testid: 'chat-save-status' } });
     const form = el('form', { className: 'chat-form-settings', dataset: { testid: 'chat-settings-form' } }, [
       field('Persona (system prompt for this chat)', persona, locked('persona')),
@@ -135,6 +176,8 @@ export function createChatsView() {
       field('Model', model, locked('model')),
       field('Group context', context, locked('context')),
       field('User-authorized reads in the group', userReads, locked('user-reads')),
+      field('Daily budget of the chat (USD, or none)', chatBudget, locked('chat-budget')),
+      field('Daily budget of a person asking here (USD, or none)', userBudget, locked('user-budget')),
       field('Tools', switches('tools', policy.tools, effective.toolsOff, locked('tools')), locked('tools')),
       field(
         'Specialists',
@@ -161,6 +204,18 @@ export function createChatsView() {
       if (model.value !== '') settings.model = model.value;
       if (context.value !== '') settings.groupContext = context.value;
       if (userReads.value !== '') settings.userReadsInGroup = userReads.value === 'on';
+      for (const [input, key] of [
+        [chatBudget, 'chatBudgetCents'],
+        [userBudget, 'userBudgetCents'],
+      ]) {
+        if (input.value.trim() === '') continue;
+        const amount = cents(input.value);
+        if (Number.isNaN(amount)) {
+          status.textContent = `Not saved: "${input.value}" is not an amount of dollars and cents.`;
+          return;
+        }
+        settings[key] = amount;
+      }
       if (off('tools').length > 0) settings.toolsOff = off('tools');
       if (off('specialists').length > 0) settings.specialistsOff = off('specialists');
       status.textContent = 'Saving…';

@@ -1,0 +1,23 @@
+/**
+ * The app a message came in through is part of every key of its conversation: the same group
+ * message reaches each bot in the group under the same message id, and each bot answers it in its
+ * own job, lane and memory.
+ */
+
+/**
+ * The app served by FEISHU_APP_ID (and the devtools playground). Its keys carry no prefix, so
+ * they are the ones a single-app deployment stored before it served more apps.
+ */
+export const DEFAULT_APP_ID = 'default';
+
+/**
+ * `key` inside app `appId`'s key space.
+ *
+ * @example
+ * appScoped(undefined, 'chat:oc_1'); // 'chat:oc_1'
+ * appScoped('default', 'chat:oc_1'); // 'chat:oc_1'
+ * appScoped('alpha', 'chat:oc_1');   // 'app:alpha:chat:oc_1'
+ */
+export function appScoped(appId: string | undefined, key: string): string {
+  return appId === undefined || appId === DEFAULT_APP_ID ? key : `app:${appId}:${key}`;
+}

@@ -86,6 +86,15 @@ import { userAuthFromConfig } from './user-auth/user-auth-from-config.js';
 /** A chat or sender may store this many times its per-minute rate limit before messages are dropped. */
 const FLOOD_CAP_FACTOR = 4;
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+/** A job payload's `appId`, when it names one. */
+function appIdOf(value: unknown): string | undefined {
+  return isRecord(value) && typeof value.appId === 'string' ? value.appId : undefined;
+}
+
 export interface RunningBot {
   config: Config;
   log: Logger;
@@ -571,7 +580,7 @@ export async function startBot(
               botOpenId,
               replySinkFor,
               managerAgent: manager,
-              schedules: isPrimary ? scheduleService : undefined,
+              schedules: scheduleService,
               runStops,
               // A forged event must not make the bot read one chat on behalf of another.
               originCheck: client === undefined ? undefined : createMessageOriginCheck({ client, bus }),
@@ -596,7 +605,7 @@ export async function startBot(
             }),
           }
         : {}),
-      ...(client && isPrimary
+      ...(client
         ? {
             [PROACTIVE_JOB_KIND]: createProactiveHandler({
               feishuClient: client,
@@ -614,16 +623,15 @@ export async function startBot(
     // A decided approval continues its run through the same conversation step.
     if (approvals && handlers.answer) handlers[APPROVAL_JOB_KIND] = handlers.answer;
     const messageDeadLetter = createDeadLetterReply({ botOpenId, replySinkFor, languageOf });
-    const proactiveDeadLetter =
-      client && isPrimary
-        ? createProactiveDeadLetter({
-            feishuClient: client,
-            bus,
-            log: appLog,
-            chatSettings,
-            cardUpdatesPerSecond: config.reply.cardUpdatesPerSecond,
-          })
-        : undefined;
+    const proactiveDeadLetter = client
+      ? createProactiveDeadLetter({
+          feishuClient: client,
+          bus,
+          log: appLog,
+          chatSettings,
+          cardUpdatesPerSecond: config.reply.cardUpdatesPerSecond,
+        })
+      : undefined;
     return {
       id,
       app,
@@ -644,12 +652,12 @@ export async function startBot(
   type AppRuntime = (typeof runtimes)[number];
   const primaryRuntime = runtimes[appBases.indexOf(primary)] as AppRuntime;
   const runtimeById = new Map(runtimes.map((runtime) => [runtime.id, runtime]));
-  /** The runtime of the app a job came in through (its payload's app id; none: the default app). */
+  /**
+   * The runtime of the app a job belongs to: the app id of its event, or of its proactive post's
+   * target; none: the default app.
+   */
   const runtimeOf = (payload: unknown): AppRuntime | undefined => {
-    const appId =
-      typeof payload === 'object' && payload !== null && typeof (payload as { appId?: unknown }).appId === 'string'
-        ? (payload as { appId: string }).appId
-        : undefined;
+    const appId = appIdOf(payload) ?? appIdOf(isRecord(payload) ? payload.target : undefined);
     return appId === undefined ? primaryRuntime : runtimeById.get(appId);
   };
   const chatSettings = primaryRuntime.chatSettings;

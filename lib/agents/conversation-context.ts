@@ -7,6 +7,8 @@ import type { Language } from '../i18n/language.js';
 export interface ConversationContext {
   /** Groups the BotEvents of one inbound message (the inbox job id). */
   traceId: string;
+  /** The app (bot) answering, when not the default one (several apps in one process). */
+  appId?: string;
   chatId: string;
   /** 'local' is the devtools playground. */
   chatType: 'p2p' | 'group' | 'local';

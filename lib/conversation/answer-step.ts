@@ -126,6 +126,7 @@ export function createAnswerStep({
     const userName = await lookUpUserName(message.sender.openId);
     const context: ConversationContext = {
       traceId,
+      ...(message.appId === undefined ? {} : { appId: message.appId }),
       chatId: message.chatId,
       chatType,
       messageId: message.messageId,

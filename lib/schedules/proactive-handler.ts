@@ -129,7 +129,7 @@ export function createProactiveHandler({
     language: TextLanguage,
   ): Promise<void> {
     const { signal } = job;
-    const { chatId, chatType, threadId, rootMessageId } = payload.target;
+    const { appId, chatId, chatType, threadId, rootMessageId } = payload.target;
     const refusal = await budget?.check({ chatId, userId: payload.requestedBy ?? '' }, undefined, language);
     if (refusal !== undefined) {
       bus.emit({ type: 'message.ignored', traceId: job.job.id, reason: refusal.reason });
@@ -143,6 +143,7 @@ export function createProactiveHandler({
     const settings = chatSettings === undefined ? undefined : await chatSettings.effective(chatId);
     const context: ConversationContext = {
       traceId: job.job.id,
+      ...(appId === undefined ? {} : { appId }),
       chatId,
       chatType,
       ...(settings === undefined
@@ -184,7 +185,7 @@ export function createProactiveHandler({
     ];
     try {
       await store.appendHistory(
-        conversationKey({ chatId, threadId, rootId: rootMessageId }),
+        conversationKey({ appId, chatId, threadId, rootId: rootMessageId }),
         turns,
         maxHistoryMessages,
       );

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { APP_ID_PATTERN } from '../feishu/feishu-apps.js';
+import { DEFAULT_APP_ID } from '../inbox/app-scope.js';
 import { conversationKey } from '../inbox/conversation-key.js';
 import type { NewJob } from '../store/store.js';
 
@@ -7,6 +9,8 @@ export const PROACTIVE_JOB_KIND = 'proactive';
 
 /** A chat (or a topic in it) the bot posts into without a message to reply to. */
 export const proactiveTarget = z.strictObject({
+  /** The app (bot) that posts it, when not the default one (several apps in one process). */
+  appId: z.string().regex(APP_ID_PATTERN).optional(),
   chatId: z.string().min(1).max(128),
   chatType: z.enum(['p2p', 'group']),
   /** The topic's root message: the post goes into that topic. */
@@ -49,10 +53,10 @@ export type ProactivePayload = z.infer<typeof proactivePayload>;
  * await store.enqueue(proactiveJob(`notify-${hash}`, { origin: 'notify', action: 'message', text, target }));
  */
 export function proactiveJob(id: string, payload: ProactivePayload): NewJob {
-  const { chatId, threadId, rootMessageId } = payload.target;
+  const { appId, chatId, threadId, rootMessageId } = payload.target;
   return {
     id,
-    lane: conversationKey({ chatId, threadId, rootId: rootMessageId }),
+    lane: conversationKey({ appId, chatId, threadId, rootId: rootMessageId }),
     kind: PROACTIVE_JOB_KIND,
     payload,
   };
@@ -64,6 +68,7 @@ export function proactiveJob(id: string, payload: ProactivePayload): NewJob {
  * topic). A plain reply chain without a topic gets a new message in the chat.
  */
 export function proactiveTargetOf(message: {
+  appId?: string | undefined;
   chatId: string;
   chatType: 'p2p' | 'group';
   messageId: string;
@@ -71,6 +76,8 @@ export function proactiveTargetOf(message: {
   rootId?: string | undefined;
 }): ProactiveTarget {
   const { chatId, chatType, messageId, threadId, rootId } = message;
-  if (!threadId) return { chatId, chatType };
-  return { chatId, chatType, rootMessageId: rootId ?? messageId, ...(threadId ? { threadId } : {}) };
+  // The default app's targets stay as they were stored before there were several apps.
+  const app = message.appId === undefined || message.appId === DEFAULT_APP_ID ? {} : { appId: message.appId };
+  if (!threadId) return { ...app, chatId, chatType };
+  return { ...app, chatId, chatType, rootMessageId: rootId ?? messageId, ...(threadId ? { threadId } : {}) };
 }

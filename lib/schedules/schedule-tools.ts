@@ -11,11 +11,11 @@ const OWN_STATE =
   "changes only this chat's schedules in the bot's own store; the answer confirms it and /schedules cancel undoes it";
 
 function targetOf(conversation: ConversationContext): ProactiveTarget {
-  const { chatId, chatType, messageId, threadId, rootId } = conversation;
+  const { appId, chatId, chatType, messageId, threadId, rootId } = conversation;
   if (chatType === 'local') {
     throw new ToolError('BAD_INPUT', 'Schedules post into Feishu chats; the devtools playground cannot hold one.');
   }
-  return proactiveTargetOf({ chatId, chatType, messageId: messageId ?? '', threadId, rootId });
+  return proactiveTargetOf({ appId, chatId, chatType, messageId: messageId ?? '', threadId, rootId });
 }
 
 function describe(schedule: ScheduleView): string {

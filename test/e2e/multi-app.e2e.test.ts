@@ -19,8 +19,12 @@ const BETA_KEY = 'beta-encrypt-key';
 const GROUP = 'oc_two_bots_group';
 const ASKER = 'ou_asker000000000000000000000001';
 
+/** The schedules' clock runs ahead by this much, so a reminder comes due without waiting. */
+let offsetMs = 0;
+
 const service = useE2eService({
   feishu: { otherApps: [{ botName: 'Beta' }] },
+  start: { schedules: { now: () => Date.now() + offsetMs, pollMs: 50 } },
   env: ({ feishu }) => {
     const [alpha, beta] = feishu.apps;
     const file = join(mkdtempSync(join(tmpdir(), 'multi-app-')), 'apps.json');
@@ -212,5 +216,30 @@ describe('several Feishu apps in one process', () => {
     expect(sampleValue(metrics, 'feishu_bot_model_tokens_total', { app: 'beta', direction: 'input' })).toBeGreaterThan(
       0,
     );
+  });
+
+  it('a reminder set with one bot is posted by that bot, with its token', async () => {
+    const { beta } = apps();
+    const messageId = await askBoth('/remind in 30m ship the release', [beta]);
+    const [confirmation] = await repliesWhenFinished(messageId, [
+      `app:alpha:message:${messageId}`,
+      `app:beta:message:${messageId}`,
+    ]);
+    expect(service.feishu.visibleText(confirmation?.messageId ?? '')).toContain('Reminder set');
+    offsetMs += 31 * 60_000;
+    const posted = await service.feishu.waitFor(
+      () =>
+        service.feishu
+          .messages({ chatId: GROUP, fromBot: true })
+          .find(
+            (message) =>
+              message.parentId === undefined &&
+              service.feishu.visibleText(message.messageId).includes('ship the release'),
+          ),
+      { description: 'the reminder posted into the group' },
+    );
+    expect(posted.sender.id).toBe(beta.appId);
+    const creates = service.feishu.callsTo('im.message.create').filter((call) => call.status === 200);
+    expect(creates.map((call) => call.app)).toEqual([beta.appId]);
   });
 });

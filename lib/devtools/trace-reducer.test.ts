@@ -165,3 +165,10 @@ describe('copySummary', () => {
     expect(live.agents).toEqual(['manager', 'researcher']);
   });
 });
+
+describe('emptySummary', () => {
+  it('names the app a trace belongs to, from its job id', () => {
+    expect(emptySummary('app:alpha:message:om_1', 0).app).toBe('alpha');
+    expect(emptySummary('message:om_1', 0).app).toBe('default');
+  });
+});

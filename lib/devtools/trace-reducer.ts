@@ -1,4 +1,5 @@
 import { DEFAULT_PRICE_TABLE, type PriceTable } from '../cost/price-table.js';
+import { appOfKey } from '../inbox/app-scope.js';
 import type { EventSource, ReplyMode } from '../observe/bot-event.js';
 import type { ErrorCategory } from '../observe/error-category.js';
 import type { TrackedEvent } from './tracked-event.js';
@@ -9,6 +10,8 @@ export const TRACE_STATUSES: readonly TraceStatus[] = ['running', 'done', 'faile
 /** One inbound message from receipt to final card, summarised for lists and filters. */
 export interface TraceSummary {
   id: string;
+  /** The Feishu app (bot) the message came in through: `default` unless several apps are served. */
+  app: string;
   firstAt: number;
   lastAt: number;
   durationMs: number;
@@ -107,6 +110,7 @@ const MAX_NAMES = 32;
 export function emptySummary(id: string, at: number): TraceSummary {
   return {
     id,
+    app: appOfKey(id),
     firstAt: at,
     lastAt: at,
     durationMs: 0,

@@ -193,6 +193,8 @@ function renderTraces() {
           ? el('span', { text: `${formatNumber(trace.inputTokens + trace.outputTokens)} tok` })
           : null,
         trace.source ? el('span', { text: trace.source }) : null,
+        // Which bot, when the process serves several.
+        trace.app && trace.app !== 'default' ? el('span', { className: 'chip', text: trace.app }) : null,
         ...trace.agents.map((agent) => el('span', { className: 'chip chip-agent', text: agent })),
         ...trace.tools.map((tool) => el('span', { className: 'chip chip-tool', text: tool })),
         trace.errorCategory ? el('span', { className: 'chip chip-error', text: trace.errorCategory }) : null,
@@ -367,6 +369,7 @@ function renderTimeline(trace) {
     ['Est. cost', formatCost(trace.estimatedCostUsd, trace.unpricedModels)],
     ['Attempts', formatNumber(trace.attempts)],
     ['Source', trace.source || '–'],
+    ['App', trace.app || 'default'],
   ];
   const head = el('div', { className: 'timeline-head' }, [
     el('h3', { className: 'timeline-title' }, [

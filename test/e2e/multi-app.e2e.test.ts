@@ -1,9 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildMessageEvent, type FeishuMessageReceiveEvent, postEvent } from '../fakes/event-sender.js';
 import type { FakeApp, FakeMessage } from '../fakes/fake-feishu.js';
+import { type FakeLongConnection, startFakeLongConnection } from '../fakes/fake-long-connection.js';
 import { useE2eService } from '../support/e2e-service.js';
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text.js';
 
@@ -241,5 +242,72 @@ describe('several Feishu apps in one process', () => {
     expect(posted.sender.id).toBe(beta.appId);
     const creates = service.feishu.callsTo('im.message.create').filter((call) => call.status === 200);
     expect(creates.map((call) => call.app)).toEqual([beta.appId]);
+  });
+});
+
+describe('several Feishu apps over long connections', () => {
+  let gateway: FakeLongConnection;
+  afterAll(async () => {
+    await gateway?.close();
+  });
+  const socketService = useE2eService({
+    feishu: { otherApps: [{ botName: 'Beta' }] },
+    env: async ({ feishu }) => {
+      // One domain serves the gateway and the Open API, as on Feishu.
+      gateway = await startFakeLongConnection({ apiUrl: feishu.url });
+      const [alpha, beta] = feishu.apps;
+      const file = join(mkdtempSync(join(tmpdir(), 'multi-app-ws-')), 'apps.json');
+      writeFileSync(
+        file,
+        JSON.stringify([
+          { id: 'alpha', appId: alpha?.appId, appSecret: alpha?.appSecret, eventMode: 'websocket' },
+          { id: 'beta', appId: beta?.appId, appSecret: beta?.appSecret, eventMode: 'websocket' },
+        ]),
+      );
+      return {
+        FEISHU_APP_ID: undefined,
+        FEISHU_APP_SECRET: undefined,
+        FEISHU_ENCRYPT_KEY: undefined,
+        FEISHU_VERIFICATION_TOKEN: undefined,
+        FEISHU_DOMAIN: gateway.url,
+        FEISHU_APPS_FILE: file,
+      };
+    },
+  });
+  beforeAll(async () => {
+    await Promise.all([...socketService.bot.feishuApps.values()].map((app) => app.connection?.ready));
+  });
+
+  it('each app has its own connection; an event on beta’s is answered by beta alone, with its token', async () => {
+    const [alpha, beta] = socketService.feishu.apps;
+    if (alpha === undefined || beta === undefined) throw new Error('the fake serves two apps');
+    expect(gateway.connectionsOf(alpha.appId)).toBe(1);
+    expect(gateway.connectionsOf(beta.appId)).toBe(1);
+    const event = buildMessageEvent({
+      fake: socketService.feishu,
+      appId: beta.appId,
+      chatId: GROUP,
+      senderOpenId: ASKER,
+      text: 'over the socket',
+      mentions: [{ openId: beta.botOpenId, name: beta.botName }],
+    });
+    expect(await gateway.sendEvent(event, { appId: beta.appId })).toEqual({ code: 200 });
+    const messageId = event.event.message.message_id;
+    await socketService.feishu.waitFor(
+      () =>
+        socketService.events.some(
+          (each) => each.type === 'job.finished' && each.traceId === `app:beta:message:${messageId}`,
+        ),
+      { description: 'beta’s job to finish' },
+    );
+    const replies = socketService.feishu.repliesTo(messageId, { fromBot: true });
+    expect(replies.map((reply) => reply.sender.id)).toEqual([beta.appId]);
+    const replyCalls = socketService.feishu.callsTo('im.message.reply').filter((call) => call.status === 200);
+    expect(replyCalls.map((call) => call.app)).toEqual([beta.appId]);
+    const health = (await (await fetch(`${socketService.base}/health`)).json()) as {
+      feishu: { apps: Record<string, { longConnection: { state: string } }> };
+    };
+    expect(health.feishu.apps.alpha?.longConnection.state).toBe('connected');
+    expect(health.feishu.apps.beta?.longConnection.state).toBe('connected');
   });
 });

@@ -247,8 +247,14 @@ export interface FakeLongConnection {
   /** Open WebSocket connections. */
   connections(): number;
   setEndpointAnswer(answer: EndpointAnswer): void;
-  /** Pushes a v2 event envelope as a data frame; resolves with the client's ack payload. */
-  sendEvent(envelope: unknown, options?: { timeoutMs?: number }): Promise<{ code: number }>;
+  /**
+   * Pushes a v2 event envelope as a data frame; resolves with the client's ack payload. With
+   * `appId`, on that app's connection (the `AppID` its endpoint discovery named), as Feishu
+   * delivers each app's events to its own connections; else on the first one.
+   */
+  sendEvent(envelope: unknown, options?: { timeoutMs?: number; appId?: string }): Promise<{ code: number }>;
+  /** Open connections of one app. */
+  connectionsOf(appId: string): number;
   /**
    * Pushes a card callback as a `card` data frame; resolves with the answer: `code`, the decoded
    * `data` (undefined when the client sent none) and the `type` header of the answer frame.
@@ -285,14 +291,24 @@ export async function startFakeLongConnection({ apiUrl }: FakeLongConnectionOpti
   let nextSeq = 1n;
   let nextMessage = 1;
   const sockets = new Set<Socket>();
+  /** Which app each connection is for: the `AppID` of the discovery that handed out its URL. */
+  const socketApps = new Map<Socket, string>();
   const waitingAcks = new Map<string, (ack: DataAck, frame: Frame) => void>();
   const SERVICE_ID = 7;
 
   const server: Server = createServer((request, response) => {
     if (request.method === 'POST' && request.url?.startsWith('/callback/ws/endpoint')) {
       endpointCallCount += 1;
-      request.resume();
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
+        let appId = '';
+        try {
+          const discovery = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { AppID?: unknown };
+          appId = typeof discovery.AppID === 'string' ? discovery.AppID : '';
+        } catch {
+          // Not JSON: the connection is for no app in particular.
+        }
         if (endpointAnswer.httpStatus !== undefined) {
           response.writeHead(endpointAnswer.httpStatus, { 'content-type': 'text/plain' }).end('gateway error');
           return;
@@ -305,7 +321,8 @@ export async function startFakeLongConnection({ apiUrl }: FakeLongConnectionOpti
                 code: 0,
                 msg: 'ok',
                 data: {
-                  URL: `ws://127.0.0.1:${port}/ws?device_id=fake-device&service_id=${SERVICE_ID}`,
+                  // The app the connection is for rides in the URL (Feishu binds it in its own ticket).
+                  URL: `ws://127.0.0.1:${port}/ws?device_id=fake-device&service_id=${SERVICE_ID}&app_id=${encodeURIComponent(appId)}`,
                   // Seconds; reconnect at once (no nonce) so tests need not wait.
                   ClientConfig: { PingInterval: 120, ReconnectCount: -1, ReconnectInterval: 1, ReconnectNonce: 0 },
                 },
@@ -335,11 +352,16 @@ export async function startFakeLongConnection({ apiUrl }: FakeLongConnectionOpti
       `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
     );
     sockets.add(socket);
+    socketApps.set(socket, new URL(request.url, 'http://fake').searchParams.get('app_id') ?? '');
     // Upgraded sockets of an HTTP server are half-open capable: when the client ends its side
     // (the SDK's close), end ours too, as a real gateway does, so the connection is really gone.
     socket.on('end', () => socket.end());
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => sockets.delete(socket));
+    const forget = () => {
+      sockets.delete(socket);
+      socketApps.delete(socket);
+    };
+    socket.on('close', forget);
+    socket.on('error', forget);
     socket.on(
       'data',
       clientFrameReader((opcode, payload) => {
@@ -364,10 +386,17 @@ export async function startFakeLongConnection({ apiUrl }: FakeLongConnectionOpti
     );
   });
 
-  /** Writes one data frame of `type` to the first open connection; resolves with the client's answer frame. */
-  function push(type: 'event' | 'card', body: unknown, timeoutMs: number): Promise<{ ack: DataAck; frame: Frame }> {
-    const socket = [...sockets][0];
-    if (socket === undefined) return Promise.reject(new Error('no long connection is open'));
+  /** Writes one data frame of `type` to the first open connection (of `appId`); resolves with the client's answer frame. */
+  function push(
+    type: 'event' | 'card',
+    body: unknown,
+    timeoutMs: number,
+    appId?: string,
+  ): Promise<{ ack: DataAck; frame: Frame }> {
+    const socket = [...sockets].find((open) => appId === undefined || socketApps.get(open) === appId);
+    if (socket === undefined) {
+      return Promise.reject(new Error(`no long connection is open${appId === undefined ? '' : ` for ${appId}`}`));
+    }
     const messageId = `fake-msg-${nextMessage++}`;
     const frame = encodeFrame({
       seqId: nextSeq++,
@@ -402,10 +431,11 @@ export async function startFakeLongConnection({ apiUrl }: FakeLongConnectionOpti
     setEndpointAnswer(answer) {
       endpointAnswer = answer;
     },
-    async sendEvent(envelope, { timeoutMs = 5_000 } = {}) {
-      const { ack } = await push('event', envelope, timeoutMs);
+    async sendEvent(envelope, { timeoutMs = 5_000, appId } = {}) {
+      const { ack } = await push('event', envelope, timeoutMs, appId);
       return { code: ack.code };
     },
+    connectionsOf: (appId) => [...socketApps.values()].filter((each) => each === appId).length,
     async sendCardAction(callback, { timeoutMs = 5_000 } = {}) {
       const { ack, frame } = await push('card', callback, timeoutMs);
       return {

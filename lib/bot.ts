@@ -35,6 +35,7 @@ import { createAttachmentThumbnails } from './devtools/attachment-thumbnails.js'
 import { createDevtoolsReplies, type DevtoolsReplies } from './devtools/devtools-replies.js';
 import { devtoolsRoutes } from './devtools/devtools-routes.js';
 import { readMetricTotals } from './devtools/metric-totals.js';
+import { devtoolsSpendOf } from './devtools/spend-routes.js';
 import { createTracker, type Tracker } from './devtools/tracker.js';
 import { type BotIdentity, fetchBotIdentity } from './feishu/bot-identity.js';
 import { feishuCardActionHandler } from './feishu/card-callback.js';
@@ -672,6 +673,12 @@ export async function startBot(
         // Without a model (and no stand-in) the playground says the agent is off at once.
         canAnswer: () => 'answer' in handlers,
         chats: { settings: chatSettings, membership: chatMembership, resolveUserName: userNames?.name },
+        spend: devtoolsSpendOf({
+          store,
+          timeZone: config.cost.timeZone,
+          membership: chatMembership,
+          resolveUserName: userNames?.name,
+        }),
       }),
     });
   }

@@ -86,3 +86,17 @@ export function nextDayStart(at: number, timeZone: string): number {
   candidate -= drift;
   return candidate;
 }
+
+/**
+ * The `count` calendar days ending with `day` (YYYY-MM-DD), newest first: date arithmetic on the
+ * calendar, so a 23- or 25-hour day of a zone never repeats or skips one.
+ *
+ * @example
+ * daysUpTo('2026-03-01', 3); // ['2026-03-01', '2026-02-28', '2026-02-27']
+ */
+export function daysUpTo(day: string, count: number): string[] {
+  const [year = 1970, month = 1, date = 1] = day.split('-').map(Number);
+  return Array.from({ length: Math.max(0, count) }, (_, back) =>
+    new Date(Date.UTC(year, month - 1, date - back)).toISOString().slice(0, 10),
+  );
+}

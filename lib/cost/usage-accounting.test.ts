@@ -64,7 +64,7 @@ describe('usage accounting', () => {
       expect.objectContaining({ model: 'llama3', costUsd: 0, priced: false }),
     ]);
     // The unpriced call adds nothing: a budget never counts a guess.
-    expect(added).toEqual([{ subject: { chatId: 'oc_1', userId: 'ou_1' }, micros: 3_500 }]);
+    expect(added).toEqual([{ subject: { chatId: 'oc_1', userId: 'ou_1', model: 'gpt-test' }, micros: 3_500 }]);
   });
 
   it('reports calls of unknown traces without an asker, forgets finished traces, and stays bounded', () => {

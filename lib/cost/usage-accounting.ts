@@ -65,7 +65,7 @@ export function attachUsageAccounting({
           priced: cost.known,
         });
         if (ledger !== undefined && asker !== undefined && cost.micros > 0) {
-          ledger.record(asker, cost.micros, event.at).catch((error: unknown) => {
+          ledger.record({ ...asker, model: event.model }, cost.micros, event.at).catch((error: unknown) => {
             // The answer is sent; a lost addition only makes a budget a little generous.
             log?.warn({ traceId: event.traceId, err: error }, 'could not add to the spend ledger');
           });

@@ -17,6 +17,7 @@ import { AGENT_OFF_MESSAGE, devtoolsRoutes } from './devtools-routes.js';
 import type { EventPage } from './event-ring.js';
 import { readMetricTotals } from './metric-totals.js';
 import { mintSessionCookie } from './session-cookie.js';
+import { devtoolsSpendOf } from './spend-routes.js';
 import type { Trace, TraceSummary } from './trace-reducer.js';
 import { createTracker, type Tracker } from './tracker.js';
 import type { TrackerStats } from './tracker-stats.js';
@@ -91,6 +92,7 @@ async function harness({
     heartbeatMs: 50,
     maxChatStreams,
     shutdownSignal,
+    spend: devtoolsSpendOf({ store, timeZone: 'UTC', membership: { list: async () => [] } }),
     canAnswer,
   });
   const app = createApp({
@@ -197,6 +199,7 @@ async function everyRoute(h: Harness): Promise<RouteCase[]> {
     { method: 'GET', path: '/devtools/api/health' },
     { method: 'GET', path: '/devtools/api/stream', sse: true },
     { method: 'GET', path: '/devtools/api/dead-letters' },
+    { method: 'GET', path: '/devtools/api/spend' },
     { method: 'POST', path: `/devtools/api/dead-letters/${encodeURIComponent(dead?.id ?? '')}/retry`, body: {} },
     { method: 'POST', path: '/devtools/api/chat', body: { text: 'hello' } },
     { method: 'GET', path: '/devtools/api/chat/trace-1/stream', sse: true },
@@ -480,6 +483,7 @@ describe('devtools API', () => {
       'markdown.js',
       'playground.js',
       'chats-view.js',
+      'spend-view.js',
     ];
     for (const name of modules) {
       const script = await h.app.request(`/devtools/assets/${name}`);

@@ -20,6 +20,7 @@ import type { DevtoolsReplies } from './devtools-replies.js';
 import { type DevtoolsStreamsOptions, devtoolsStreams } from './devtools-streams.js';
 import { createPlayground, PlaygroundRequestError } from './playground.js';
 import { mintSessionCookie } from './session-cookie.js';
+import { type DevtoolsSpend, spendRoutes } from './spend-routes.js';
 import type { Tracker } from './tracker.js';
 import { isVendorFile, readVendorFile } from './ui-vendor.js';
 
@@ -59,6 +60,8 @@ export interface DevtoolsRoutesOptions
   agentOffMessage?: string;
   /** Per-chat settings and memberships for the Chats tab; without them its API answers 404. */
   chats?: DevtoolsChats | undefined;
+  /** The spend ledger for the Spend tab; without it its API answers 404. */
+  spend?: DevtoolsSpend | undefined;
   /** Login cookie lifetime; the server checks the expiry signed into the cookie. */
   sessionMaxAgeSeconds?: number;
   /**
@@ -86,6 +89,7 @@ const ASSETS: Readonly<Record<string, string>> = {
   'markdown.js': JAVASCRIPT,
   'playground.js': JAVASCRIPT,
   'chats-view.js': JAVASCRIPT,
+  'spend-view.js': JAVASCRIPT,
   'app.css': 'text/css; charset=utf-8',
   'favicon.svg': 'image/svg+xml',
   'marked.esm.js': JAVASCRIPT,
@@ -127,6 +131,7 @@ export function devtoolsRoutes({
   maxThrottledClients = 10_000,
   shutdownSignal,
   chats,
+  spend,
 }: DevtoolsRoutesOptions): Hono {
   const app = new Hono();
   const playground = inbox ? createPlayground({ inbox, maxChars: maxChatChars, now }) : undefined;
@@ -269,6 +274,7 @@ export function devtoolsRoutes({
 
   // ── playground ────────────────────────────────────────────────────────────
   if (chats !== undefined) chatSettingsRoutes(app, chats);
+  if (spend !== undefined) spendRoutes(app, spend);
 
   app.get('/api/playground', (c) =>
     c.json(canAnswer() ? { answering: true } : { answering: false, message: agentOffMessage }),

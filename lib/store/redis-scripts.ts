@@ -358,6 +358,50 @@ return redis.call('HINCRBY', KEYS[1], 'total', ARGV[1])
 `;
 
 /**
+ * Adds to members of tallies: a sorted set of totals per tally and one of each member's expiry
+ * (its first addition + ttl); an expired member starts again from the amount.
+ * ARGV: prefix, now, ttl, then tally, member, amount for each addition.
+ */
+export const ADD_TO_TALLIES = `
+local p = ARGV[1]
+local now = tonumber(ARGV[2])
+local ttl = tonumber(ARGV[3])
+for i = 4, #ARGV, 3 do
+  local totals = p .. 'tally:' .. ARGV[i]
+  local expiries = p .. 'tally-expiry:' .. ARGV[i]
+  local member = ARGV[i + 1]
+  local expiresAt = tonumber(redis.call('ZSCORE', expiries, member))
+  if not expiresAt or expiresAt <= now then
+    redis.call('ZADD', totals, ARGV[i + 2], member)
+    redis.call('ZADD', expiries, now + ttl, member)
+  else
+    redis.call('ZINCRBY', totals, ARGV[i + 2], member)
+  end
+  -- Every member expires by now + ttl, so the sets may go then.
+  redis.call('PEXPIRE', totals, ttl)
+  redis.call('PEXPIRE', expiries, ttl)
+end
+return 1
+`;
+
+/**
+ * A tally's members, biggest first, after dropping (up to 1000) expired ones.
+ * ARGV: prefix, tally, now, limit. Returns member, total, member, total…
+ */
+export const READ_TALLY = `
+local totals = ARGV[1] .. 'tally:' .. ARGV[2]
+local expiries = ARGV[1] .. 'tally-expiry:' .. ARGV[2]
+local expired = redis.call('ZRANGEBYSCORE', expiries, '-inf', ARGV[3], 'LIMIT', 0, 1000)
+for _, member in ipairs(expired) do
+  redis.call('ZREM', totals, member)
+  redis.call('ZREM', expiries, member)
+end
+local limit = tonumber(ARGV[4])
+if limit == 0 then return {} end
+return redis.call('ZREVRANGE', totals, 0, limit - 1, 'WITHSCORES')
+`;
+
+/**
  * Saves one version of a chat's settings if it is exactly one more than the newest stored (0
  * when none), keeps the newest ARGV[6] versions and indexes the chat by the change's time.
  * ARGV: prefix, chatId, version, entry JSON, at, keep. Returns 1 when saved, 0 on a conflict.

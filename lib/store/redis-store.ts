@@ -3,6 +3,7 @@ import { backoffDelay } from '../util/backoff.js';
 import { errorMessage } from '../util/error-message.js';
 import {
   ADD_SCHEDULE,
+  ADD_TO_TALLIES,
   ADD_TO_TOTAL,
   ADMIT,
   BACK_TO_PENDING,
@@ -18,6 +19,7 @@ import {
   PURGE,
   PURGE_BATCH,
   PUT_RECORD,
+  READ_TALLY,
   RENEW,
   RETRY_DEAD,
   runScript,
@@ -43,6 +45,8 @@ import {
   type Store,
   StoreArgumentError,
   StoreUnavailableError,
+  type TallyAddition,
+  type TallyEntry,
 } from './store.js';
 import { JOB_STATUSES, storeArguments } from './store-arguments.js';
 
@@ -439,6 +443,27 @@ class RedisStore implements Store {
       storeArguments.addToTotal(key, amount, ttlMs);
       const result = await this.scriptWithKey(ADD_TO_TOTAL, `${this.prefix}total:${key}`, [amount, now, ttlMs]);
       return Number(result);
+    });
+  }
+
+  addToTallies(additions: readonly TallyAddition[], ttlMs: number, now = Date.now()): Promise<void> {
+    return this.run(async () => {
+      storeArguments.addToTallies(additions, ttlMs);
+      if (additions.length === 0) return;
+      const argv = additions.flatMap(({ tally, member, amount }) => [tally, member, amount]);
+      await this.script(ADD_TO_TALLIES, [now, ttlMs, ...argv]);
+    });
+  }
+
+  readTally(tally: string, limit: number, now = Date.now()): Promise<TallyEntry[]> {
+    return this.run(async () => {
+      storeArguments.readTally(tally, limit);
+      const flat = (await this.script(READ_TALLY, [tally, now, limit])) as string[];
+      const entries: TallyEntry[] = [];
+      for (let index = 0; index + 1 < flat.length; index += 2) {
+        entries.push({ member: flat[index] ?? '', total: Number(flat[index + 1]) });
+      }
+      return entries;
     });
   }
 

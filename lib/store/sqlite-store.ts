@@ -13,8 +13,17 @@ import {
   toJob,
   toSchedule,
 } from './sqlite-statements.js';
-import type { AdmissionResult, HistoryMessage, JobCounts, JobStatus, NewJob, ScheduleRun, Store } from './store.js';
-import { storeArguments } from './store-arguments.js';
+import type {
+  AdmissionResult,
+  HistoryMessage,
+  JobCounts,
+  JobStatus,
+  NewJob,
+  ScheduleRun,
+  Store,
+  TallyEntry,
+} from './store.js';
+import { storeArguments, TALLY_SEPARATOR } from './store-arguments.js';
 
 export interface SqliteStoreOptions extends SqliteConnectionOptions, Omit<GroupCommitOptions, 'db' | 'now'> {
   /** Expired dedupe keys and counter windows are deleted every this many writes to them… */
@@ -350,6 +359,36 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         const row = statements.addToTotal.get({ key, amount, now, expiresAt: now + ttlMs }) as { count: number };
         sweepCounters(now);
         return row.count;
+      });
+    },
+
+    addToTallies(additions, ttlMs, now = Date.now()) {
+      return write('addToTallies', () => {
+        storeArguments.addToTallies(additions, ttlMs);
+        for (const { tally, member, amount } of additions) {
+          statements.addToTally.run({
+            key: `${tally}${TALLY_SEPARATOR}${member}`,
+            amount,
+            now,
+            expiresAt: now + ttlMs,
+          });
+        }
+        sweepCounters(now);
+      });
+    },
+
+    readTally(tally, limit, now = Date.now()) {
+      return read('readTally', () => {
+        storeArguments.readTally(tally, limit);
+        // The separator is U+001F, so every member's key lies between it and U+0020 after the name.
+        return statements.readTally.all({
+          // SQLite counts characters, not UTF-16 units.
+          from: [...tally].length + 2,
+          low: `${tally}${TALLY_SEPARATOR}`,
+          high: `${tally} `,
+          now,
+          limit,
+        }) as TallyEntry[];
       });
     },
 

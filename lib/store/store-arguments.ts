@@ -10,7 +10,11 @@ import {
   type NewSchedule,
   type ScheduleRun,
   StoreArgumentError,
+  type TallyAddition,
 } from './store.js';
+
+/** Between a tally's name and a member in the SQLite row key of a tally member. */
+export const TALLY_SEPARATOR = '\u001f';
 
 /**
  * The checks of every Store on its arguments, run before it reads or writes anything: one
@@ -107,6 +111,26 @@ export const storeArguments = {
   incrementCounter(key: string, windowMs: number): void {
     requireText(key, 'key');
     requirePositiveInteger(windowMs, 'windowMs');
+  },
+
+  addToTallies(additions: readonly TallyAddition[], ttlMs: number): void {
+    if (!Array.isArray(additions) || additions.length > 100) {
+      throw StoreArgumentError.range('additions must be an array of at most 100');
+    }
+    for (const [index, { tally, member, amount }] of additions.entries()) {
+      requireText(tally, `additions[${index}].tally`);
+      requireText(member, `additions[${index}].member`);
+      // The separator of a tally's rows in SQLite.
+      if (tally.includes(TALLY_SEPARATOR)) throw StoreArgumentError.range(`additions[${index}].tally has U+001F`);
+      requireLimit(amount, `additions[${index}].amount`);
+    }
+    requirePositiveInteger(ttlMs, 'ttlMs');
+  },
+
+  readTally(tally: string, limit: number): void {
+    requireText(tally, 'tally');
+    if (tally.includes(TALLY_SEPARATOR)) throw StoreArgumentError.range('tally has U+001F');
+    requireLimit(limit, 'limit');
   },
 
   addToTotal(key: string, amount: number, ttlMs: number): void {

@@ -149,6 +149,19 @@ export interface FinishScheduleRunOptions {
   now?: number;
 }
 
+/** One addition to a tally: `amount` onto `member`'s total in `tally`. */
+export interface TallyAddition {
+  tally: string;
+  member: string;
+  amount: number;
+}
+
+/** A member of a tally and its total. */
+export interface TallyEntry {
+  member: string;
+  total: number;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'redis';
 
@@ -225,6 +238,16 @@ export interface Store {
    * day's spend is `spend:chat:c1:2026-12-07`), so no window boundary can split it.
    */
   addToTotal(key: string, amount: number, ttlMs: number, now?: number): Promise<number>;
+
+  // ── tallies (spend per chat, person, model and day, listed biggest first) ──
+  /**
+   * Adds each amount (a non-negative integer) to its member's running total in its tally, all at
+   * once. A member's total expires `ttlMs` after its first addition (callers put the period in
+   * the tally's name, e.g. `spend:default:2026-12-07:chat`).
+   */
+  addToTallies(additions: readonly TallyAddition[], ttlMs: number, now?: number): Promise<void>;
+  /** A tally's members, biggest total first, at most `limit`; expired ones are left out. */
+  readTally(tally: string, limit: number, now?: number): Promise<TallyEntry[]>;
 
   // ── small records (devtools traces) ────────────────────────────────────────
   /** Upserts a record and keeps only the `maxRecords` most recently written of the collection. */
@@ -325,6 +348,7 @@ export const STORE_WRITE_METHODS: ReadonlySet<string> = new Set<keyof Store>([
   'deleteChatSettings',
   'incrementCounter',
   'addToTotal',
+  'addToTallies',
   'putRecord',
   'addSchedule',
   'cancelSchedule',

@@ -702,6 +702,87 @@ export function describeStoreConformance(name: string, options: StoreConformance
       });
     });
 
+    describe('tallies', () => {
+      const DAY = 24 * HOUR;
+      const chats = 'spend:default:2026-12-07:chat';
+
+      it('adds to members and lists them biggest first, each until its own expiry', async () => {
+        await store.addToTallies(
+          [
+            { tally: chats, member: 'oc_a', amount: 1_500 },
+            { tally: chats, member: 'oc_b', amount: 300 },
+            { tally: 'spend:default:2026-12-07:model', member: 'gpt-4o', amount: 1_800 },
+          ],
+          DAY,
+          T0,
+        );
+        await store.addToTallies([{ tally: chats, member: 'oc_b', amount: 1_250 }], DAY, T0 + HOUR);
+        await store.addToTallies([{ tally: chats, member: '群聊 c', amount: 7 }], DAY, T0 + 2 * HOUR);
+        expect(await store.readTally(chats, 10, T0 + 2 * HOUR)).toEqual([
+          { member: 'oc_b', total: 1_550 },
+          { member: 'oc_a', total: 1_500 },
+          { member: '群聊 c', total: 7 },
+        ]);
+        expect(await store.readTally(chats, 1, T0 + 2 * HOUR)).toEqual([{ member: 'oc_b', total: 1_550 }]);
+        expect(await store.readTally('spend:default:2026-12-07:model', 10, T0)).toEqual([
+          { member: 'gpt-4o', total: 1_800 },
+        ]);
+        // A day after their first addition oc_a and oc_b are gone; the later member is not.
+        expect(await store.readTally(chats, 10, T0 + DAY)).toEqual([{ member: '群聊 c', total: 7 }]);
+        await store.addToTallies([{ tally: chats, member: 'oc_a', amount: 5 }], DAY, T0 + DAY);
+        expect(await store.readTally(chats, 10, T0 + DAY)).toEqual([
+          { member: '群聊 c', total: 7 },
+          { member: 'oc_a', total: 5 },
+        ]);
+      });
+
+      it('keeps tallies apart from each other, from totals and from a name that starts the same', async () => {
+        await store.addToTallies([{ tally: 'spend:x', member: 'm', amount: 2 }], DAY, T0);
+        await store.addToTallies([{ tally: 'spend:x:y', member: 'm', amount: 3 }], DAY, T0);
+        expect(await store.addToTotal('spend:x', 0, DAY, T0)).toBe(0);
+        expect(await store.readTally('spend:x', 10, T0)).toEqual([{ member: 'm', total: 2 }]);
+        expect(await store.readTally('spend', 10, T0)).toEqual([]);
+        expect(await store.readTally('never', 10, T0)).toEqual([]);
+        expect(await store.readTally('spend:x', 0, T0)).toEqual([]);
+      });
+
+      it('refuses a bad addition before writing any', async () => {
+        const bad = [
+          () =>
+            store.addToTallies(
+              [
+                { tally: 't', member: 'ok', amount: 1 },
+                { tally: 't', member: 'bad', amount: 1.5 },
+              ],
+              DAY,
+              T0,
+            ),
+          () => store.addToTallies([{ tally: 't', member: '', amount: 1 }], DAY, T0),
+          () => store.addToTallies([{ tally: 't\u001fx', member: 'm', amount: 1 }], DAY, T0),
+          () => store.addToTallies([{ tally: 't', member: 'm', amount: 1 }], 0, T0),
+          () => store.readTally('t', -1, T0),
+        ];
+        for (const call of bad) {
+          const error = await call().then(
+            () => undefined,
+            (failure: unknown) => failure,
+          );
+          expect(StoreArgumentError.isInstance(error)).toBe(true);
+        }
+        expect(await store.readTally('t', 10, T0)).toEqual([]);
+      });
+
+      it('loses no addition under concurrency', async () => {
+        const other = await openAgain();
+        await Promise.all(
+          Array.from({ length: 20 }, (_, index) =>
+            (index % 2 ? store : other).addToTallies([{ tally: 'hot', member: 'm', amount: index + 1 }], DAY, T0),
+          ),
+        );
+        expect(await store.readTally('hot', 10, T0)).toEqual([{ member: 'm', total: 210 }]);
+      });
+    });
+
     describe('records', () => {
       it('upserts and reads records by collection and id', async () => {
         const trace = { steps: [{ name: 'model', ms: 12.5 }], text: '结果' };

@@ -23,6 +23,7 @@ import {
 import { createHealthView } from './health-view.js';
 import { renderMarkdown } from './markdown.js';
 import { createPlaygroundView } from './playground.js';
+import { createSpendView } from './spend-view.js';
 
 const HEALTH_POLL_MS = 3_000;
 const FEED_MAX_ROWS = 300;
@@ -67,6 +68,7 @@ function selectTab(name) {
   if (name === 'dead') refreshDeadLetters();
   if (name === 'health') health.refresh();
   if (name === 'chats') chats.refresh();
+  if (name === 'spend') spend.refresh();
 }
 
 // ── header: stats, health and agent state ────────────────────────────────────
@@ -613,6 +615,7 @@ async function refreshDeadLetters() {
 // ── start ────────────────────────────────────────────────────────────────────
 
 const chats = createChatsView();
+const spend = createSpendView();
 const health = createHealthView({
   playgroundStatus: () => state.playgroundStatus,
   stats: () => state.stats,

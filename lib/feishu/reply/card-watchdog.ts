@@ -26,7 +26,8 @@ export interface CardWatchdog {
 
 export interface CardWatchdogOptions {
   store: Store;
-  client: FeishuClient;
+  /** The client, or per job the client of the app that wrote its cards (none: not this watchdog's job). */
+  client: FeishuClient | ((job: Job) => FeishuClient | undefined);
   bus: EventBus;
   log: Logger;
   /** How often it looks. Default 60 s. */
@@ -72,7 +73,8 @@ export function startCardWatchdog({
   textNotice = WATCHDOG_TEXT_NOTICE,
 }: CardWatchdogOptions): CardWatchdog {
   /** Turns streaming off, or for a card with no answer text replaces it with the notice (streaming off). */
-  const closeCard = (cardId: string, sequence: number, shown: string | undefined) =>
+  const clientOf = typeof client === 'function' ? client : () => client;
+  const closeCard = (client: FeishuClient, cardId: string, sequence: number, shown: string | undefined) =>
     shown !== undefined
       ? callFeishu(
           bus,
@@ -107,6 +109,8 @@ export function startCardWatchdog({
     if (reply === undefined || reply.closed === true) return 0;
     const sent = reply.cards.filter((card) => card.messageId !== undefined);
     if (sent.length === 0) return 0;
+    const jobClient = clientOf(job);
+    if (jobClient === undefined) return 0;
     if ((await store.getRecord(SWEPT, job.id)) !== null) return 0;
     const previous = stored[REPLY_ATTEMPT_KEY];
     const attempt = Math.max(job.attempts, typeof previous === 'number' ? previous : 0) + 1;
@@ -116,7 +120,7 @@ export function startCardWatchdog({
         const blank = index === 0 && reply.shows === 'thinking';
         // An answer that went out as text is not lost: the card points at it instead.
         const shown = reply.mode === 'text' && job.status === 'done' ? textNotice : notice;
-        await closeCard(card.cardId, attempt * SEQUENCES_PER_ATTEMPT + index + 1, blank ? shown : undefined);
+        await closeCard(jobClient, card.cardId, attempt * SEQUENCES_PER_ATTEMPT + index + 1, blank ? shown : undefined);
         closed += 1;
       } catch (error) {
         log.warn(

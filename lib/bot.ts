@@ -40,6 +40,7 @@ import { createTracker, type Tracker } from './devtools/tracker.js';
 import { type BotIdentity, fetchBotIdentity } from './feishu/bot-identity.js';
 import { feishuCardActionHandler } from './feishu/card-callback.js';
 import { createChatAdminCheck, createChatAdmins } from './feishu/chat-admins.js';
+import { DEFAULT_APP_ID, type FeishuApp } from './feishu/feishu-apps.js';
 import { createFeishuClient, type FeishuClient } from './feishu/feishu-client.js';
 import { type LongConnection, startLongConnection } from './feishu/long-connection.js';
 import { createMessageOriginCheck } from './feishu/message-origin.js';
@@ -56,6 +57,7 @@ import { listen } from './http/listen.js';
 import { rootRoute } from './http/root-route.js';
 import { createDispatcher, type Dispatcher, type DispatcherOptions } from './inbox/dispatcher.js';
 import { type Housekeeping, startHousekeeping } from './inbox/housekeeping.js';
+import type { InboxReceiver } from './inbox/inbound-event.js';
 import { BUSY_NOTICE_KIND, createInbox, type Inbox, MESSAGE_EVENT_TYPE } from './inbox/inbox.js';
 import type { JobHandler } from './inbox/job-handler.js';
 import { createLogger, type Logger, resolveLogFormat } from './log.js';
@@ -84,8 +86,6 @@ import { userAuthFromConfig } from './user-auth/user-auth-from-config.js';
 /** A chat or sender may store this many times its per-minute rate limit before messages are dropped. */
 const FLOOD_CAP_FACTOR = 4;
 
-/** The app label of spend and usage series while one process serves one Feishu app. */
-const DEFAULT_APP_LABEL = 'default';
 export interface RunningBot {
   config: Config;
   log: Logger;
@@ -115,6 +115,11 @@ export interface RunningBot {
         connection: LongConnection | undefined;
       }
     | undefined;
+  /** Every Feishu app served, by its id (`default` for FEISHU_APP_ID); `feishu` is the default (or first) one. */
+  feishuApps: ReadonlyMap<
+    string,
+    { client: FeishuClient; identity(): Promise<BotIdentity>; connection: LongConnection | undefined }
+  >;
   /** Present when config.devtools.enabled: the tracker (bus observer) and the playground's reply sinks. */
   devtools: { tracker: Tracker; replies: DevtoolsReplies } | undefined;
   /**
@@ -234,12 +239,29 @@ export async function startBot(
     concurrency: () => readConcurrency?.(),
     // Read per scrape; the manager (and its MCP servers) exists before the server listens.
     mcpServers: () => managerAgent?.mcp?.statuses() ?? [],
+    apps: config.feishu.apps.length > 0 ? config.feishu.apps.map((app) => app.id) : [DEFAULT_APP_ID],
   });
   metrics.attach(bus);
   // Spend per chat, person, app and model: priced here, summed in the store for the budgets.
   const prices = createPriceTable(config.cost.pricesFile === undefined ? {} : readPriceFile(config.cost.pricesFile));
-  const spendLedger = createSpendLedger({ store, timeZone: config.cost.timeZone, appId: DEFAULT_APP_LABEL });
-  attachUsageAccounting({ bus, prices, ledger: spendLedger, appId: DEFAULT_APP_LABEL, log });
+  // Jobs without an app id (the FEISHU_APP_ID app's, the playground's) belong to the default app.
+  const primaryApp = config.feishu.apps.find((app) => app.id === DEFAULT_APP_ID) ?? config.feishu.apps[0];
+  // One ledger per app: each bot's spend (and budget) in a chat is its own, named in the Spend tab.
+  const spendLedgers = new Map(
+    (config.feishu.apps.length > 0 ? config.feishu.apps.map((app) => app.id) : [DEFAULT_APP_ID]).map((appId) => [
+      appId,
+      createSpendLedger({ store, timeZone: config.cost.timeZone, appId }),
+    ]),
+  );
+  const spendLedgerOf = (appId: string) =>
+    spendLedgers.get(appId) ?? createSpendLedger({ store, timeZone: config.cost.timeZone, appId });
+  attachUsageAccounting({
+    bus,
+    prices,
+    ledgerFor: (app) => spendLedgers.get(app),
+    appId: primaryApp?.id ?? DEFAULT_APP_ID,
+    log,
+  });
   logBotEvents(bus, log);
   /** Read per /health/ready request: the long connection adds its check once it exists. */
   const readinessChecks: ReadinessCheck[] = [storeWrites.check];
@@ -277,33 +299,75 @@ export async function startBot(
     checks: readinessChecks,
     instanceId: config.instanceId,
     components: componentStates({
-      feishu: config.feishu,
+      // The top-level row is the default (or first) app's; `feishu.apps` has one row per app.
+      feishu: primaryApp === undefined ? config.feishu : { ...config.feishu, ...primaryApp },
       model: config.model,
       storeKind: store.kind,
       // Read per request: both exist by the time a request can arrive.
       connectionStatus: () => connection?.status(),
       canAnswer: () => 'answer' in handlers,
       mcpServers: () => managerAgent?.mcp?.statuses() ?? [],
+      apps: () =>
+        runtimes.flatMap((runtime) =>
+          runtime.app === undefined
+            ? []
+            : [
+                {
+                  id: runtime.id,
+                  settings: runtime.app,
+                  path: runtime.app.eventMode === 'webhook' ? `/webhook/${runtime.id}/event` : undefined,
+                  connection: connections.get(runtime.id)?.status(),
+                  bot: knownBots.get(runtime.id),
+                },
+              ],
+        ),
     }),
   };
   const health = healthRoutes(healthOptions);
 
-  // ── ingress: Feishu client, inbox, dispatcher, webhook or long connection ──
-  const feishuClient =
-    config.feishu.enabled && config.feishu.appId && config.feishu.appSecret
-      ? createFeishuClient({
-          appId: config.feishu.appId,
-          appSecret: config.feishu.appSecret,
-          domain: config.feishu.domain,
-          log,
-        })
-      : undefined;
-  // Per-person authorization (TOKEN_ENCRYPTION_KEY + PUBLIC_BASE_URL): tools reading as the asker.
-  const userAuth = userAuthFromConfig({ config, feishuClient, store, bus, log });
+  // ── ingress: one runtime per Feishu app (client, identity, replies, tools, handlers) over the
+  // shared store, inbox, dispatcher and model chain; without Feishu, one runtime for devtools ──
+  const served: readonly (FeishuApp | undefined)[] = config.feishu.apps.length > 0 ? config.feishu.apps : [undefined];
+  /** Each app's bot (bot/v3/info) once known, for /health. */
+  const knownBots = new Map<string, BotIdentity>();
+  /** Phase one, per app: what the shared manager and user authorization are built over. */
+  const appBases = served.map((app) => {
+    const id = app?.id ?? DEFAULT_APP_ID;
+    const appLog = served.length > 1 ? log.child({ app: id }) : log;
+    const client =
+      app === undefined
+        ? undefined
+        : createFeishuClient({ appId: app.appId, appSecret: app.appSecret, domain: config.feishu.domain, log: appLog });
+    const identity = client ? () => fetchBotIdentity(client, { bus }) : undefined;
+    // Warm the cache in the background: a slow Feishu must not hold up start-up.
+    identity?.().then(
+      (bot) => knownBots.set(id, bot),
+      (error: unknown) => appLog.warn({ err: error }, 'bot identity not available yet'),
+    );
+    // Senders' display names for the agent (group turns, instructions) and the devtools.
+    const names = client ? createUserNames({ client, bus, ttlMs: config.tools.userNameCacheMs }) : undefined;
+    return { id, app, log: appLog, client, identity, names };
+  });
+  // Our other bots, named as such where they appear in a group's discussion (never as a person).
+  const ourBots = new Map(config.feishu.apps.map((app) => [app.appId, `${app.id} (bot)`]));
+  const nameOf = (names: ReturnType<typeof createUserNames> | undefined) =>
+    names === undefined && ourBots.size === 0
+      ? undefined
+      : async (openId: string) => ourBots.get(openId) ?? (await names?.name(openId));
+  const primary = appBases.find((base) => base.app === primaryApp) ?? (appBases[0] as (typeof appBases)[number]);
+  const feishuClient = primary.client;
+  const botIdentity = primary.identity;
+  const userNames = primary.names;
+  // Per-person authorization (TOKEN_ENCRYPTION_KEY + PUBLIC_BASE_URL): tools reading as the asker,
+  // for the FEISHU_APP_ID app, whose app id and secret the authorization flow uses.
+  const userAuth = userAuthFromConfig({
+    config,
+    feishuClient: primary.app?.id === DEFAULT_APP_ID ? feishuClient : undefined,
+    store,
+    bus,
+    log,
+  });
   const userAuthorization = givenUserAuthorization ?? userAuth?.authorization;
-  const botIdentity = feishuClient ? () => fetchBotIdentity(feishuClient, { bus }) : undefined;
-  // Warm the cache in the background: a slow Feishu must not hold up start-up.
-  botIdentity?.().catch((error: unknown) => log.warn({ err: error }, 'bot identity not available yet'));
   const handlerDependencies: JobHandlerDependencies = {
     config,
     log,
@@ -313,19 +377,6 @@ export async function startBot(
     botIdentity,
     devtoolsReplies: devtools?.replies,
   };
-  const replySinkFor = createReplyRouter({
-    ...(feishuClient
-      ? { feishu: { client: feishuClient, cardUpdatesPerSecond: config.reply.cardUpdatesPerSecond } }
-      : {}),
-    ...(devtools ? { devtools: devtools.replies } : {}),
-    bus,
-    log,
-  });
-  const botOpenId = botIdentity ? async () => (await botIdentity()).openId : undefined;
-  // Senders' display names for the agent (group turns, instructions) and the devtools.
-  const userNames = feishuClient
-    ? createUserNames({ client: feishuClient, bus, ttlMs: config.tools.userNameCacheMs })
-    : undefined;
   // Schedules and notifications post into Feishu chats: without the Feishu channel they are off.
   const scheduleService = feishuClient
     ? createScheduleService({
@@ -353,30 +404,16 @@ export async function startBot(
         ...(scheduleService === undefined ? {} : { extraTools: createScheduleTools(scheduleService) }),
       })
     : undefined;
-  // Per-chat settings over the configured defaults; group owners and admins per Feishu's chat API.
-  const chatSettings = createChatSettings({
-    store,
-    policy: chatSettingsPolicyFromConfig(config, {
-      tools: defaultToolRegistry().names(),
-      specialists: managerAgent?.specialists.list().map((specialist) => specialist.name) ?? [],
-    }),
-  });
-  // Daily budgets: the configured ones, or what a chat's admins set within the operator's ceiling.
-  const budget = createBudgetGuard({
-    ledger: spendLedger,
-    budgets: { perChatUsd: config.cost.dailyBudgetPerChatUsd, perUserUsd: config.cost.dailyBudgetPerUserUsd },
-    budgetsFor: async (chatId) => (await chatSettings.effective(chatId)).dailyBudget,
-  });
-  // One lookup for /config, card buttons and typed stops; within a card callback's 3 s.
-  const chatAdmins = feishuClient ? createChatAdmins({ client: feishuClient, bus, timeoutMs: 1_500 }) : undefined;
   // Images, files, voice, quotes and forwarded bundles, resolved in the job (docs/messages.md).
+  const botOpenIdOf = (identity: (() => Promise<BotIdentity>) | undefined) =>
+    identity ? async () => (await identity()).openId : undefined;
   const attachmentWork = managerAgent
     ? createTurnResolverFromConfig({
         config,
         feishuClient,
         bus,
         log,
-        botOpenId,
+        botOpenId: botOpenIdOf(botIdentity),
         nameOf: userNames?.name,
         onImage: devtools
           ? (traceId, key, image) => {
@@ -385,156 +422,252 @@ export async function startBot(
           : undefined,
       })
     : undefined;
-  // Write tools ask first: a paused run, an approval card, the decision continuing it as a job.
   const toolRegistry = defaultToolRegistry();
-  const approvals =
-    feishuClient && managerAgent
-      ? createApprovalService({
-          store,
-          feishuClient,
-          describe: (name, input, language) => {
-            // MCP tools that may write ask too: "Run <server>.<tool>" with their arguments.
-            const definition = toolRegistry.get(name) ?? managerAgent.mcp?.definition(name);
-            const parsed = definition?.inputSchema.safeParse(input);
-            return parsed?.success ? definition?.approval?.describe(parsed.data, language) : undefined;
-          },
-          // The dispatcher exists by the time anyone can press a button.
-          onEnqueued: (job) => dispatcher.wake(job.kind),
-          bus,
-          log,
-          timeoutMs: config.approvals.timeoutMinutes * 60_000,
-        })
-      : undefined;
   // Stop requests and card buttons: the run's Stop control, a typed "stop", on either transport.
   const runStops = createRunStops({ store, log });
-  const isChatAdmin = chatAdmins ? createChatAdminCheck({ admins: chatAdmins }) : undefined;
-  const onCardAction = feishuCardActionHandler({
-    onPress: createCardActionRouter({
-      // One handler per control kind: a new kind of button is one more entry here.
-      handlers: {
-        stop: stopButtonHandler(runStops),
-        feedback: feedbackButtonHandler({ store, bus }),
-        ...approvals?.cardHandlers,
-        ...(feishuClient === undefined
-          ? {}
-          : {
-              [SETTINGS_ACTION]: settingsButtonHandler({
-                settings: chatSettings,
-                admins: chatAdmins,
-                feishuClient,
-                bus,
-                log,
-              }),
-            }),
-      },
-      store,
-      ...(isChatAdmin === undefined ? {} : { isChatAdmin }),
+  const settingsNames = {
+    tools: defaultToolRegistry().names(),
+    specialists: managerAgent?.specialists.list().map((specialist) => specialist.name) ?? [],
+  };
+
+  /** Phase two, per app: everything that talks to Feishu as this app, and its job handlers. */
+  const runtimes = appBases.map((base) => {
+    const { id, app, client, identity, names } = base;
+    const appLog = base.log;
+    const isPrimary = base === primary;
+    const botOpenId = botOpenIdOf(identity);
+    const replySinkFor = createReplyRouter({
+      ...(client ? { feishu: { client, cardUpdatesPerSecond: config.reply.cardUpdatesPerSecond } } : {}),
+      ...(devtools ? { devtools: devtools.replies } : {}),
       bus,
-      log,
-    }),
-    log,
-  });
-  const typedStop = createTypedStop({
-    stops: runStops,
-    ...(isChatAdmin === undefined ? {} : { isChatAdmin }),
-    botOpenId,
-    log,
-  });
-  // Joining a group (welcome card) and leaving one (its state purged after the retention).
-  const chatMembership = createChatMembership({
-    store,
-    bus,
-    log,
-    feishuClient,
-    chatSettings,
-    retentionMs: config.groups.removedChatRetentionMs,
-    purgeChat: scheduleService?.forgetChat,
-  });
-  const handlers: Record<string, JobHandler> = {
-    [CHAT_MEMBERSHIP_KIND]: chatMembership.handler,
-    [BUSY_NOTICE_KIND]: createNoticeHandler({
-      bus,
-      log,
-      botOpenId,
-      replySinkFor,
-      policy: config.policy,
+      log: appLog,
+    });
+    const resolveUserName = nameOf(names);
+    // Same chain, specialists and MCP servers; this app's client behind the Feishu tools.
+    const manager = managerAgent
+      ? isPrimary
+        ? managerAgent
+        : managerAgent.forApp({ feishuClient: client, ...(resolveUserName ? { resolveUserName } : {}) })
+      : undefined;
+    // Per-chat settings over the configured defaults (this app's persona first); group owners and
+    // admins per Feishu's chat API.
+    const chatSettings = createChatSettings({
       store,
-      languageOf: createLanguageOf({ chatSettings, log }),
-    }),
-    ...(managerAgent
-      ? {
-          answer: createMessageHandler({
-            approvals,
-            ...(userAuth ? { forgetUserAuthorization: (userId: string) => userAuth.authorization.forget(userId) } : {}),
-            policy: config.policy,
-            budget,
-            memoryTokenBudget: config.model.memoryTokenBudget,
-            appId: config.feishu.appId,
+      appId: app?.id,
+      policy: chatSettingsPolicyFromConfig(
+        app?.persona === undefined ? config : { ...config, groups: { ...config.groups, defaultPersona: app.persona } },
+        settingsNames,
+      ),
+    });
+    // Daily budgets: the configured ones, or what a chat's admins set within the operator's ceiling.
+    const budget = createBudgetGuard({
+      ledger: spendLedgerOf(id),
+      budgets: { perChatUsd: config.cost.dailyBudgetPerChatUsd, perUserUsd: config.cost.dailyBudgetPerUserUsd },
+      budgetsFor: async (chatId) => (await chatSettings.effective(chatId)).dailyBudget,
+    });
+    // One lookup for /config, card buttons and typed stops; within a card callback's 3 s.
+    const chatAdmins = client ? createChatAdmins({ client, bus, timeoutMs: 1_500 }) : undefined;
+    const turns = attachmentWork
+      ? isPrimary
+        ? attachmentWork.turns
+        : attachmentWork.forApp({ feishuClient: client, botOpenId, nameOf: resolveUserName })
+      : undefined;
+    // Write tools ask first: a paused run, an approval card, the decision continuing it as a job.
+    const approvals =
+      client && manager
+        ? createApprovalService({
             store,
-            bus,
-            log,
-            feishuClient,
-            botOpenId,
-            replySinkFor,
-            managerAgent,
-            schedules: scheduleService,
-            runStops,
-            // A forged event must not make the bot read one chat on behalf of another.
-            originCheck:
-              feishuClient === undefined ? undefined : createMessageOriginCheck({ client: feishuClient, bus }),
-            ...(userNames === undefined ? {} : { resolveUserName: userNames.name }),
-            turns: attachmentWork?.turns,
-            vision: { primarySeesImages: config.model.primarySeesImages, visionModel: config.model.visionModel },
-            groupContext: {
-              room: createRoomContext({
-                store,
-                feishuClient,
-                bus,
-                log,
-                resolveUserName: userNames?.name,
-                botIds: [config.feishu.appId].filter((id): id is string => id !== undefined),
-                maxMessages: config.groups.contextMaxMessages,
-                tokenBudget: config.groups.contextTokenBudget,
-              }),
-              mode: async (chatId: string) => (await chatSettings.effective(chatId)).groupContext,
+            appId: app?.id,
+            feishuClient: client,
+            describe: (name, input, language) => {
+              // MCP tools that may write ask too: "Run <server>.<tool>" with their arguments.
+              const definition = toolRegistry.get(name) ?? manager.mcp?.definition(name);
+              const parsed = definition?.inputSchema.safeParse(input);
+              return parsed?.success ? definition?.approval?.describe(parsed.data, language) : undefined;
             },
-            chatSettings,
-            chatAdmins,
-          }),
-        }
-      : {}),
-    ...(feishuClient
-      ? {
-          [PROACTIVE_JOB_KIND]: createProactiveHandler({
-            feishuClient,
+            // The dispatcher exists by the time anyone can press a button.
+            onEnqueued: (job) => dispatcher.wake(job.kind),
             bus,
-            log,
-            managerAgent,
+            log: appLog,
+            timeoutMs: config.approvals.timeoutMinutes * 60_000,
+          })
+        : undefined;
+    const isChatAdmin = chatAdmins ? createChatAdminCheck({ admins: chatAdmins }) : undefined;
+    const onCardAction = feishuCardActionHandler({
+      onPress: createCardActionRouter({
+        // One handler per control kind: a new kind of button is one more entry here.
+        handlers: {
+          stop: stopButtonHandler(runStops),
+          feedback: feedbackButtonHandler({ store, bus }),
+          ...approvals?.cardHandlers,
+          ...(client === undefined
+            ? {}
+            : {
+                [SETTINGS_ACTION]: settingsButtonHandler({
+                  settings: chatSettings,
+                  admins: chatAdmins,
+                  feishuClient: client,
+                  bus,
+                  log: appLog,
+                }),
+              }),
+        },
+        store,
+        ...(isChatAdmin === undefined ? {} : { isChatAdmin }),
+        bus,
+        log: appLog,
+      }),
+      log: appLog,
+    });
+    const typedStop = createTypedStop({
+      stops: runStops,
+      ...(isChatAdmin === undefined ? {} : { isChatAdmin }),
+      botOpenId,
+      log: appLog,
+    });
+    // Joining a group (welcome card) and leaving one (its state purged after the retention).
+    const chatMembership = createChatMembership({
+      store,
+      appId: app?.id,
+      bus,
+      log: appLog,
+      feishuClient: client,
+      chatSettings,
+      retentionMs: config.groups.removedChatRetentionMs,
+      purgeChat: isPrimary ? scheduleService?.forgetChat : undefined,
+    });
+    const policy = {
+      ...config.policy,
+      ...(app?.allowedChatIds === undefined ? {} : { allowedChatIds: app.allowedChatIds }),
+      ...(app?.allowedUserIds === undefined ? {} : { allowedUserIds: app.allowedUserIds }),
+    };
+    const languageOf = createLanguageOf({ chatSettings, log: appLog });
+    const handlers: Record<string, JobHandler> = {
+      [CHAT_MEMBERSHIP_KIND]: chatMembership.handler,
+      [BUSY_NOTICE_KIND]: createNoticeHandler({
+        bus,
+        log: appLog,
+        botOpenId,
+        replySinkFor,
+        policy,
+        store,
+        languageOf,
+      }),
+      ...(manager
+        ? {
+            answer: createMessageHandler({
+              approvals,
+              ...(userAuth && isPrimary
+                ? { forgetUserAuthorization: (userId: string) => userAuth.authorization.forget(userId) }
+                : {}),
+              policy,
+              budget,
+              memoryTokenBudget: config.model.memoryTokenBudget,
+              appId: app?.appId,
+              store,
+              bus,
+              log: appLog,
+              feishuClient: client,
+              botOpenId,
+              replySinkFor,
+              managerAgent: manager,
+              schedules: isPrimary ? scheduleService : undefined,
+              runStops,
+              // A forged event must not make the bot read one chat on behalf of another.
+              originCheck: client === undefined ? undefined : createMessageOriginCheck({ client, bus }),
+              ...(resolveUserName === undefined ? {} : { resolveUserName }),
+              turns,
+              vision: { primarySeesImages: config.model.primarySeesImages, visionModel: config.model.visionModel },
+              groupContext: {
+                room: createRoomContext({
+                  store,
+                  feishuClient: client,
+                  bus,
+                  log: appLog,
+                  resolveUserName,
+                  botIds: app === undefined ? [] : [app.appId],
+                  maxMessages: config.groups.contextMaxMessages,
+                  tokenBudget: config.groups.contextTokenBudget,
+                }),
+                mode: async (chatId: string) => (await chatSettings.effective(chatId)).groupContext,
+              },
+              chatSettings,
+              chatAdmins,
+            }),
+          }
+        : {}),
+      ...(client && isPrimary
+        ? {
+            [PROACTIVE_JOB_KIND]: createProactiveHandler({
+              feishuClient: client,
+              bus,
+              log: appLog,
+              managerAgent: manager,
+              chatSettings,
+              budget,
+              store,
+              cardUpdatesPerSecond: config.reply.cardUpdatesPerSecond,
+            }),
+          }
+        : {}),
+    };
+    // A decided approval continues its run through the same conversation step.
+    if (approvals && handlers.answer) handlers[APPROVAL_JOB_KIND] = handlers.answer;
+    const messageDeadLetter = createDeadLetterReply({ botOpenId, replySinkFor, languageOf });
+    const proactiveDeadLetter =
+      client && isPrimary
+        ? createProactiveDeadLetter({
+            feishuClient: client,
+            bus,
+            log: appLog,
             chatSettings,
-            budget,
-            store,
             cardUpdatesPerSecond: config.reply.cardUpdatesPerSecond,
-          }),
-        }
-      : {}),
+          })
+        : undefined;
+    return {
+      id,
+      app,
+      log: appLog,
+      client,
+      identity,
+      names,
+      chatSettings,
+      chatMembership,
+      approvals,
+      onCardAction,
+      typedStop,
+      handlers,
+      deadLetter: (job: Parameters<typeof messageDeadLetter>[0]) =>
+        job.job.kind === PROACTIVE_JOB_KIND && proactiveDeadLetter ? proactiveDeadLetter(job) : messageDeadLetter(job),
+    };
+  });
+  type AppRuntime = (typeof runtimes)[number];
+  const primaryRuntime = runtimes[appBases.indexOf(primary)] as AppRuntime;
+  const runtimeById = new Map(runtimes.map((runtime) => [runtime.id, runtime]));
+  /** The runtime of the app a job came in through (its payload's app id; none: the default app). */
+  const runtimeOf = (payload: unknown): AppRuntime | undefined => {
+    const appId =
+      typeof payload === 'object' && payload !== null && typeof (payload as { appId?: unknown }).appId === 'string'
+        ? (payload as { appId: string }).appId
+        : undefined;
+    return appId === undefined ? primaryRuntime : runtimeById.get(appId);
+  };
+  const chatSettings = primaryRuntime.chatSettings;
+  const chatMembership = primaryRuntime.chatMembership;
+  // Each kind runs the handler of the job's app: its client, identity, settings and tools.
+  const handlers: Record<string, JobHandler> = {
+    ...Object.fromEntries(
+      Object.keys(primaryRuntime.handlers).map((kind): [string, JobHandler] => [
+        kind,
+        (context) => {
+          const handler = runtimeOf(context.job.payload)?.handlers[kind];
+          if (handler === undefined) throw new Error(`no ${kind} handler for the app of job ${context.job.id}`);
+          return handler(context);
+        },
+      ]),
+    ),
     ...buildHandlers?.(handlerDependencies),
   };
-  // A decided approval continues its run through the same conversation step.
-  if (approvals && handlers.answer) handlers[APPROVAL_JOB_KIND] = handlers.answer;
-  const messageDeadLetter = createDeadLetterReply({
-    botOpenId,
-    replySinkFor,
-    languageOf: createLanguageOf({ chatSettings, log }),
-  });
-  const proactiveDeadLetter = feishuClient
-    ? createProactiveDeadLetter({
-        feishuClient,
-        bus,
-        log,
-        chatSettings,
-        cardUpdatesPerSecond: config.reply.cardUpdatesPerSecond,
-      })
-    : undefined;
   const leaseOwner = `${config.instanceId}#${randomUUID().slice(0, 8)}`;
   if (!('answer' in handlers)) log.warn('no answer handler wired: messages are stored but not answered yet');
   const dispatcher = createDispatcher({
@@ -556,9 +689,7 @@ export async function startBot(
     onDeadLetter: async (job) => {
       // A job given up on will not retry: its cached downloads go now, not after a day.
       await attachmentWork?.turns.release(job.job.id);
-      return job.job.kind === PROACTIVE_JOB_KIND && proactiveDeadLetter
-        ? proactiveDeadLetter(job)
-        : messageDeadLetter(job);
+      return (runtimeOf(job.job.payload) ?? primaryRuntime).deadLetter(job);
     },
     ...dispatcherTuning,
   });
@@ -591,7 +722,7 @@ export async function startBot(
     },
     onEnqueued: (job) => {
       dispatcher.wake(job.kind);
-      typedStop(job);
+      runtimeOf(job.payload)?.typedStop(job);
     },
   });
   // Every instance polls; the store's leases give each due time to one of them.
@@ -608,7 +739,13 @@ export async function startBot(
         onEnqueued: (job) => dispatcher.wake(job.kind),
       })
     : undefined;
-  const webhookMounted = feishuClient !== undefined && config.feishu.eventMode === 'webhook';
+  /** What one app's transports hand the inbox: its events, marked with the app that received them. */
+  const inboxOf = (runtime: AppRuntime): InboxReceiver =>
+    runtime.id === DEFAULT_APP_ID ? inbox : { accept: (event) => inbox.accept({ ...event, appId: runtime.id }) };
+  const webhookApps = runtimes.filter(
+    (runtime): runtime is AppRuntime & { app: FeishuApp } => runtime.app?.eventMode === 'webhook',
+  );
+  const webhookMounted = webhookApps.length > 0;
   const routes: RouteModule[] = [
     {
       path: '/',
@@ -623,20 +760,24 @@ export async function startBot(
     { path: '/', app: metricsRoutes({ registry: metrics.registry }) },
   ];
   if (userAuth) routes.push({ path: '/', app: userAuth.routes });
-  if (webhookMounted) {
-    routes.push({
-      path: '/webhook',
-      app: webhookRoutes({
-        inbox,
-        encryptKey: config.feishu.encryptKey,
-        allowUnsigned: config.feishu.allowUnsignedWebhook,
-        verificationToken: config.feishu.verificationToken,
-        maxSkewSeconds: config.feishu.maxSkewSeconds,
-        log,
-        bus,
-        onCardAction,
-      }),
+  for (const runtime of webhookApps) {
+    const routesOfApp = webhookRoutes({
+      inbox: inboxOf(runtime),
+      app: runtime.id,
+      encryptKey: runtime.app.encryptKey,
+      allowUnsigned: runtime.app.allowUnsignedWebhook,
+      verificationToken: runtime.app.verificationToken,
+      maxSkewSeconds: config.feishu.maxSkewSeconds,
+      log: runtime.log,
+      bus,
+      onCardAction: runtime.onCardAction,
     });
+    // /webhook/<id>/event and /card per app; /webhook/event and /card stay the default app's
+    // (or the only app's), so a single-app deployment keeps the URLs Feishu has.
+    routes.push({ path: `/webhook/${runtime.id}`, app: routesOfApp });
+    if (runtime.id === DEFAULT_APP_ID || config.feishu.apps.length === 1) {
+      routes.push({ path: '/webhook', app: routesOfApp });
+    }
   }
 
   if (feishuClient && config.notify.token !== undefined) {
@@ -690,7 +831,15 @@ export async function startBot(
     // Counted like every other webhook rejection (never logged: a flood of them must not fill the disk).
     onPayloadTooLarge: (path) => {
       if (path.startsWith('/webhook/')) {
-        bus.emit({ type: 'event.rejected', source: 'webhook', status: 413, reason: 'PAYLOAD_TOO_LARGE' });
+        // /webhook/<id>/event names its app; /webhook/event is the default one's.
+        const app = /^\/webhook\/([a-z0-9][a-z0-9-]*)\/(?:event|card)$/.exec(path)?.[1];
+        bus.emit({
+          type: 'event.rejected',
+          source: 'webhook',
+          status: 413,
+          reason: 'PAYLOAD_TOO_LARGE',
+          ...(app === undefined ? {} : { app }),
+        });
       }
     },
   });
@@ -709,12 +858,20 @@ export async function startBot(
   // Recovery: jobs whose holder died (expired lease) are claimed on the first pump.
   dispatcher.start();
   // No card stays streaming after its job ended, whatever stopped the reply from closing it.
-  const cardWatchdog = feishuClient ? startCardWatchdog({ store, client: feishuClient, bus, log }) : undefined;
+  // Each job's cards are closed with the client of the app that sent them.
+  const cardWatchdog = feishuClient
+    ? startCardWatchdog({ store, client: (job) => runtimeOf(job.payload)?.client, bus, log })
+    : undefined;
   scheduler?.start();
   // Runs nobody decided on in time: their cards say so and nothing changes.
-  const approvalExpiry = approvals
+  const expireApprovals = async (at?: number) => {
+    let expired = 0;
+    for (const runtime of runtimes) expired += (await runtime.approvals?.expireOverdue(at)) ?? 0;
+    return expired;
+  };
+  const approvalExpiry = runtimes.some((runtime) => runtime.approvals !== undefined)
     ? setInterval(() => {
-        approvals.expireOverdue().catch((error: unknown) => log.warn({ err: error }, 'approval expiry sweep failed'));
+        expireApprovals().catch((error: unknown) => log.warn({ err: error }, 'approval expiry sweep failed'));
       }, 30_000)
     : undefined;
   approvalExpiry?.unref();
@@ -723,23 +880,28 @@ export async function startBot(
     log,
     retentionMs: config.inbox.retentionMs,
     historyRetentionMs: config.model.memoryRetentionMs,
-    extraPasses: [{ name: 'chats the bot left', run: () => chatMembership.purgeRemoved() }],
+    extraPasses: runtimes.map((runtime) => ({
+      name: runtimes.length > 1 ? `chats ${runtime.id} left` : 'chats the bot left',
+      run: () => runtime.chatMembership.purgeRemoved(),
+    })),
   });
-  const connection =
-    feishuClient && config.feishu.eventMode === 'websocket' && config.feishu.appId && config.feishu.appSecret
-      ? startLongConnection({
-          appId: config.feishu.appId,
-          appSecret: config.feishu.appSecret,
-          domain: config.feishu.domain,
-          inbox,
-          log,
-          bus,
-          onCardAction,
-        })
-      : undefined;
-  if (connection) {
+  // One long connection per app in websocket mode.
+  const connections = new Map<string, LongConnection>();
+  for (const runtime of runtimes) {
+    if (runtime.app?.eventMode !== 'websocket') continue;
+    const connection = startLongConnection({
+      appId: runtime.app.appId,
+      appSecret: runtime.app.appSecret,
+      app: runtime.id,
+      domain: config.feishu.domain,
+      inbox: inboxOf(runtime),
+      log: runtime.log,
+      bus,
+      onCardAction: runtime.onCardAction,
+    });
+    connections.set(runtime.id, connection);
     readinessChecks.push({
-      name: 'long-connection',
+      name: connections.size === 1 && runtimes.length === 1 ? 'long-connection' : `long-connection:${runtime.id}`,
       // Reconnecting is degraded, not down: the monitor turns a failed connection unhealthy.
       critical: false,
       check: () => {
@@ -747,13 +909,15 @@ export async function startBot(
         if (state !== 'connected') throw new Error(`long connection is ${state}`);
       },
     });
-    // Long connection: ready only once the SDK says the handshake succeeded.
-    connection.ready.then(
+  }
+  const connection = connections.get(primaryRuntime.id);
+  // Long connections: ready only once the SDK says every handshake succeeded.
+  if (connections.size === 0) readiness.markReady();
+  else {
+    Promise.all([...connections.values()].map((each) => each.ready)).then(
       () => readiness.markReady(),
       (error: unknown) => log.error({ err: error }, 'long connection failed: not ready'),
     );
-  } else {
-    readiness.markReady();
   }
 
   // The drain, in order, after readiness turns 503. Everything must fit in SHUTDOWN_TIMEOUT_MS,
@@ -764,7 +928,7 @@ export async function startBot(
     {
       name: 'stop accepting',
       run: () => {
-        connection?.close();
+        for (const each of connections.values()) each.close();
         housekeeping.stop();
         cardWatchdog?.stop();
         if (approvalExpiry !== undefined) clearInterval(approvalExpiry);
@@ -810,6 +974,18 @@ export async function startBot(
   if (typeof process.send === 'function') process.send('ready');
 
   const feishu = feishuClient && botIdentity ? { client: feishuClient, identity: botIdentity, connection } : undefined;
+  const feishuApps = new Map(
+    runtimes.flatMap((runtime) =>
+      runtime.client && runtime.identity
+        ? [
+            [
+              runtime.id,
+              { client: runtime.client, identity: runtime.identity, connection: connections.get(runtime.id) },
+            ],
+          ]
+        : [],
+    ),
+  );
   return {
     config,
     log,
@@ -826,7 +1002,8 @@ export async function startBot(
     dispatcher,
     feishu,
     devtools,
-    expireApprovals: approvals === undefined ? undefined : (at) => approvals.expireOverdue(at),
+    feishuApps,
+    expireApprovals: approvalExpiry === undefined ? undefined : expireApprovals,
     chats: { settings: chatSettings, membership: chatMembership },
     housekeeping,
     stop,

@@ -1,4 +1,5 @@
 import { type Config, isLoopbackHost } from './config.js';
+import type { FeishuApp } from './feishu/feishu-apps.js';
 
 /**
  * What is on, what is off and why, read from the configuration alone. The start-up banner, the
@@ -75,7 +76,7 @@ export function featureStates(
   const webhook = webhookSecurity(feishu);
   const agentOff = agentOffReason(model);
   const chain = [model.primary, ...model.fallbacks].filter((name): name is string => name !== undefined);
-  return [
+  const states: FeatureState[] = [
     {
       name: 'feishu',
       on: feishuOff === undefined,
@@ -144,4 +145,30 @@ export function featureStates(
           : 'ALLOWED_CHAT_IDS / ALLOWED_USER_IDS empty: everyone may talk to the bot',
     },
   ];
+  // Apps from FEISHU_APPS_FILE: one line per app instead of the single app's two.
+  if (feishu.appsFile === undefined) return states;
+  return states.flatMap((state) =>
+    state.name === 'feishu' ? appFeatureStates(feishu.apps) : state.name === 'webhook-signature' ? [] : [state],
+  );
+}
+
+/** One line per app: how its events arrive and how the webhook checks them. */
+function appFeatureStates(apps: readonly FeishuApp[]): FeatureState[] {
+  return apps.map((app) => {
+    const webhook = webhookSecurity({ ...app, enabled: true });
+    return {
+      name: `feishu:${app.id}`,
+      on: app.eventMode === 'websocket' || webhook !== 'refused',
+      detail:
+        app.eventMode === 'websocket'
+          ? `${app.appId}: long connection (no public URL needed)`
+          : `${app.appId}: webhook POST /webhook/${app.id}/event, /card (${
+              webhook === 'signed'
+                ? 'signed'
+                : webhook === 'unsigned'
+                  ? 'UNSIGNED: the forgeable verification token alone'
+                  : 'no encryptKey: every event is refused'
+            })`,
+    };
+  });
 }

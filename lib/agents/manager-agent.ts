@@ -359,12 +359,20 @@ export function createModelChainFromConfig(
   return chain;
 }
 
+/** What a manager's tools need of one Feishu app: its client, its people's names and authorizations. */
+export interface FeishuAppParts {
+  feishuClient?: FeishuClient | undefined;
+  userAuthorization?: UserAuthorization | undefined;
+  resolveUserName?: ((openId: string) => Promise<string | undefined>) | undefined;
+}
+
 /**
  * Everything the composition root needs: chain, built-in specialists plus SPECIALISTS_FILE
  * (validated; a bad file throws SpecialistsFileError naming the file and field), manager.
  *
  * @example
  * const manager = await createManagerAgentFromConfig({ model: config.model, bus, log, feishuClient });
+ * const betaManager = manager.forApp({ feishuClient: betaClient }); // same chain, beta's tools
  */
 export async function createManagerAgentFromConfig({
   model,
@@ -405,7 +413,7 @@ export async function createManagerAgentFromConfig({
   /** Display names for transcripts the tools write (chat history). */
   resolveUserName?: (openId: string) => Promise<string | undefined>;
   now?: () => Date;
-}): Promise<ManagerAgent> {
+}): Promise<ManagerAgent & { forApp(feishu: FeishuAppParts): ManagerAgent }> {
   const registry = createToolRegistry([...BUILT_IN_TOOLS, ...extraTools]);
   const searchProvider = search === undefined ? undefined : createSearchProvider(search);
   // With a search provider set up, the manager searches itself unless MANAGER_TOOLS says otherwise.
@@ -441,53 +449,63 @@ export async function createManagerAgentFromConfig({
   // Every server's first attempt (bounded by MCP_CONNECT_TIMEOUT_MS): one that is down starts
   // without its tools and is restarted in the background.
   await mcpHub?.started;
-  const tools = createToolRuntime({
-    registry,
-    bus,
-    feishuClient,
-    web: {
-      search: searchProvider,
-      ...(search === undefined ? {} : { maxSearchResults: search.maxResults }),
-      fetchPage: createPageFetcher(
-        fetchSettings === undefined
-          ? {}
-          : {
-              maxBytes: fetchSettings.maxBytes,
-              timeoutMs: fetchSettings.timeoutMs,
-              allowPrivateHosts: fetchSettings.allowPrivateHosts,
-            },
-      ),
-    },
-    ...(mcpHub === undefined ? {} : { extraTools: (agent: string) => mcpHub.toolsFor(agent) }),
-    ...(userAuthorization === undefined ? {} : { userAuthorization }),
-    ...(resolveUserName === undefined ? {} : { userName: resolveUserName }),
-    ...(toolSettings === undefined
+  const fetchPage = createPageFetcher(
+    fetchSettings === undefined
       ? {}
       : {
-          timeoutMs: toolSettings.timeoutMs,
-          limits: { maxChars: toolSettings.maxResultChars, maxItems: toolSettings.maxResultItems },
-        }),
-  });
-  try {
-    const manager = createManagerAgent({
-      chain: createModelChainFromConfig(model, {
-        bus,
-        ...(log === undefined ? {} : { log }),
-        ...(maxConcurrency === undefined ? {} : { maxConcurrency }),
-      }),
-      specialists,
-      tools,
-      ownTools,
-      ...(feishuClient === undefined
-        ? {}
-        : { readQuotedMessage: (messageId: string) => readMessageText({ client: feishuClient, bus, messageId }) }),
+          maxBytes: fetchSettings.maxBytes,
+          timeoutMs: fetchSettings.timeoutMs,
+          allowPrivateHosts: fetchSettings.allowPrivateHosts,
+        },
+  );
+  /** The tools over one Feishu app's client: another app's tools never call Feishu with this one's token. */
+  const toolsFor = (feishu: FeishuAppParts) =>
+    createToolRuntime({
+      registry,
       bus,
-      maxSteps: model.maxSteps,
-      totalTimeoutMs: model.totalTimeoutMs,
-      ...(log === undefined ? {} : { log }),
-      ...(now === undefined ? {} : { now }),
+      feishuClient: feishu.feishuClient,
+      web: {
+        search: searchProvider,
+        ...(search === undefined ? {} : { maxSearchResults: search.maxResults }),
+        fetchPage,
+      },
+      ...(mcpHub === undefined ? {} : { extraTools: (agent: string) => mcpHub.toolsFor(agent) }),
+      ...(feishu.userAuthorization === undefined ? {} : { userAuthorization: feishu.userAuthorization }),
+      ...(feishu.resolveUserName === undefined ? {} : { userName: feishu.resolveUserName }),
+      ...(toolSettings === undefined
+        ? {}
+        : {
+            timeoutMs: toolSettings.timeoutMs,
+            limits: { maxChars: toolSettings.maxResultChars, maxItems: toolSettings.maxResultItems },
+          }),
     });
-    return mcpHub === undefined ? manager : { ...manager, mcp: mcpHub };
+  try {
+    const chain = createModelChainFromConfig(model, {
+      bus,
+      ...(log === undefined ? {} : { log }),
+      ...(maxConcurrency === undefined ? {} : { maxConcurrency }),
+    });
+    /** One chain (its breakers and limits), specialists and MCP servers for every app. */
+    const managerFor = (feishu: FeishuAppParts): ManagerAgent => {
+      const client = feishu.feishuClient;
+      const manager = createManagerAgent({
+        chain,
+        specialists,
+        tools: toolsFor(feishu),
+        ownTools,
+        ...(client === undefined
+          ? {}
+          : { readQuotedMessage: (messageId: string) => readMessageText({ client, bus, messageId }) }),
+        bus,
+        maxSteps: model.maxSteps,
+        totalTimeoutMs: model.totalTimeoutMs,
+        ...(log === undefined ? {} : { log }),
+        ...(now === undefined ? {} : { now }),
+      });
+      return mcpHub === undefined ? manager : { ...manager, mcp: mcpHub };
+    };
+    const manager = managerFor({ feishuClient, userAuthorization, resolveUserName });
+    return { ...manager, forApp: managerFor };
   } catch (error) {
     // The servers' processes must not outlive a start that failed.
     await mcpHub?.close();

@@ -7,6 +7,7 @@ import { callFeishu } from '../feishu/call-feishu.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
 import { textsFor } from '../i18n/bot-texts.js';
 import type { Language } from '../i18n/language.js';
+import { appScoped } from '../inbox/app-scope.js';
 import type { InboundEvent } from '../inbox/inbound-event.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
@@ -66,6 +67,8 @@ export interface ApprovalService {
 export interface ApprovalServiceOptions {
   store: Store;
   feishuClient: FeishuClient;
+  /** The app (bot) whose approvals these are. */
+  appId?: string | undefined;
   /** The change a tool call would make, from the tool's own `approval.describe`. */
   describe(tool: string, input: unknown, language: Language): ApprovalSummary | undefined;
   /** Wakes the dispatcher for the continuation job. */
@@ -79,8 +82,8 @@ export interface ApprovalServiceOptions {
   now?: () => number;
 }
 
-const PAUSED = 'approval-runs';
-const ALWAYS = 'approval-always';
+const PAUSED_RUNS = 'approval-runs';
+const ALWAYS_ALLOWED = 'approval-always';
 
 /** Image and file bytes do not go into the store; the model saw them already and the decision is what matters now. */
 function storable(messages: readonly ModelMessage[]): ModelMessage[] {
@@ -108,6 +111,7 @@ function storable(messages: readonly ModelMessage[]): ModelMessage[] {
  */
 export function createApprovalService({
   store,
+  appId,
   feishuClient,
   describe,
   onEnqueued,
@@ -117,6 +121,9 @@ export function createApprovalService({
   maxPaused = 5_000,
   now = Date.now,
 }: ApprovalServiceOptions): ApprovalService {
+  // Each app keeps its own: a card is patched and an expiry closed with the client that sent it.
+  const PAUSED = appScoped(appId, PAUSED_RUNS);
+  const ALWAYS = appScoped(appId, ALWAYS_ALLOWED);
   const timeoutMinutes = Math.round(timeoutMs / 60_000);
 
   async function load(run: string): Promise<PausedRun | undefined> {

@@ -1,6 +1,8 @@
 import { callFeishu } from '../feishu/call-feishu.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
 import { textsFor } from '../i18n/bot-texts.js';
+import { appScoped } from '../inbox/app-scope.js';
+import { conversationKey } from '../inbox/conversation-key.js';
 import type { InboundEvent } from '../inbox/inbound-event.js';
 import type { JobHandler } from '../inbox/job-handler.js';
 import type { Logger } from '../log.js';
@@ -29,6 +31,8 @@ const COLLECTION = 'chat-membership';
 const MAX_CHATS = 10_000;
 
 export interface ChatMembershipOptions {
+  /** The app (bot) whose memberships these are: each bot joins and leaves groups on its own. */
+  appId?: string | undefined;
   store: Store;
   bus: EventBus;
   log: Logger;
@@ -99,9 +103,11 @@ export function createChatMembership({
   retentionMs,
   purgeChat,
   botName,
+  appId,
   now = Date.now,
 }: ChatMembershipOptions): ChatMembership {
-  const record = (value: ChatMembershipRecord) => store.putRecord(COLLECTION, value.chatId, value, MAX_CHATS);
+  const collection = appScoped(appId, COLLECTION);
+  const record = (value: ChatMembershipRecord) => store.putRecord(collection, value.chatId, value, MAX_CHATS);
 
   async function welcome(chatId: string, uuid: string): Promise<void> {
     if (feishuClient === undefined) return;
@@ -125,7 +131,8 @@ export function createChatMembership({
 
   async function purge(chatId: string): Promise<void> {
     // The chat's own conversation, its topics, and what was kept of its discussion.
-    for (const key of [`chat:${chatId}`, `room:chat:${chatId}`]) {
+    const conversation = conversationKey({ appId, chatId });
+    for (const key of [conversation, `room:${conversation}`]) {
       await store.clearHistory(key);
       await store.clearHistoryWithPrefix(`${key}:`);
     }
@@ -141,7 +148,7 @@ export function createChatMembership({
         return;
       }
       const at = createdAt || now();
-      const current = (await store.getRecord(COLLECTION, event.chatId)) as ChatMembershipRecord | null;
+      const current = (await store.getRecord(collection, event.chatId)) as ChatMembershipRecord | null;
       // Feishu may deliver an old event late: a change older than the one recorded changes nothing.
       const stale = current !== null && current.at > at;
       if (type === BOT_ADDED_EVENT) {
@@ -160,7 +167,7 @@ export function createChatMembership({
       }
     },
     async purgeRemoved(at = now()) {
-      const chats = (await store.listRecords(COLLECTION, MAX_CHATS)) as ChatMembershipRecord[];
+      const chats = (await store.listRecords(collection, MAX_CHATS)) as ChatMembershipRecord[];
       let purged = 0;
       for (const chat of chats) {
         if (chat.state !== 'removed' || chat.at + retentionMs > at) continue;
@@ -172,7 +179,7 @@ export function createChatMembership({
       return purged;
     },
     async list(limit) {
-      return (await store.listRecords(COLLECTION, limit)) as ChatMembershipRecord[];
+      return (await store.listRecords(collection, limit)) as ChatMembershipRecord[];
     },
   };
 }

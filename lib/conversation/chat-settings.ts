@@ -3,6 +3,7 @@ import type { ChatBudgets } from '../cost/budget-guard.js';
 import { CENT_MICROS, formatUsd, MAX_BUDGET_CENTS, usdToMicros } from '../cost/usd-amount.js';
 import { textsFor } from '../i18n/bot-texts.js';
 import type { Language } from '../i18n/language.js';
+import { appScoped } from '../inbox/app-scope.js';
 import type { ChatSettingsVersion, Store } from '../store/store.js';
 import type { GroupContextMode } from './room-context.js';
 
@@ -195,6 +196,8 @@ export interface ChatSettings {
 export interface ChatSettingsOptions {
   store: Store;
   policy: ChatSettingsPolicy;
+  /** The app (bot) whose settings these are: two bots in one chat are configured apart. */
+  appId?: string | undefined;
   /** Versions kept per chat. */
   keepVersions?: number;
   now?: () => number;
@@ -238,9 +241,12 @@ function readOverrides(version: ChatSettingsVersion | undefined): ChatOverrides 
 export function createChatSettings({
   store,
   policy,
+  appId,
   keepVersions = 50,
   now = Date.now,
 }: ChatSettingsOptions): ChatSettings {
+  /** The chat's key in the store; the default app's are the chat ids themselves. */
+  const keyOf = (chatId: string) => appScoped(appId, chatId);
   const locked = new Set<ChatSettingName>(policy.locked);
 
   /** A stored budget, held under the ceiling in effect now (the operator may have lowered it since). */
@@ -277,7 +283,7 @@ export function createChatSettings({
   }
 
   async function current(chatId: string): Promise<{ overrides: ChatOverrides; version: number }> {
-    const [newest] = await store.chatSettingsHistory(chatId, 1);
+    const [newest] = await store.chatSettingsHistory(keyOf(chatId), 1);
     return { overrides: readOverrides(newest), version: newest?.version ?? 0 };
   }
 
@@ -369,7 +375,7 @@ export function createChatSettings({
   /** Saves `next` as the version after `version`; false when someone else saved first. */
   function save(chatId: string, version: number, next: ChatOverrides, changedBy: string, summary: string) {
     return store.saveChatSettings(
-      { chatId, version: version + 1, settings: next, changedBy, change: summary, at: now() },
+      { chatId: keyOf(chatId), version: version + 1, settings: next, changedBy, change: summary, at: now() },
       keepVersions,
     );
   }
@@ -416,9 +422,9 @@ export function createChatSettings({
       }
       return resolve(parsed.data, before.version + 1);
     },
-    history: (chatId, limit) => store.chatSettingsHistory(chatId, limit),
+    history: (chatId, limit) => store.chatSettingsHistory(keyOf(chatId), limit),
     list: (limit) => store.listChatSettings(limit),
-    purge: (chatId) => store.deleteChatSettings(chatId),
+    purge: (chatId) => store.deleteChatSettings(keyOf(chatId)),
   };
 }
 

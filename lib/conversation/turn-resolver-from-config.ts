@@ -35,7 +35,19 @@ export function createTurnResolverFromConfig({
   nameOf?: ((senderId: string) => Promise<string | undefined>) | undefined;
   /** Sees each image that reaches the model (the devtools' previews). */
   onImage?: ((traceId: string, key: string, image: Uint8Array) => void) | undefined;
-}): { turns: TurnResolver; close: () => Promise<void> } {
+}): {
+  turns: TurnResolver;
+  /**
+   * The same worker, cache and transcriber reading another Feishu app's messages with that app's
+   * client (several apps in one process). Job ids are unique across apps, so one cache serves all.
+   */
+  forApp: (app: {
+    feishuClient: FeishuClient | undefined;
+    botOpenId?: (() => Promise<string | undefined>) | undefined;
+    nameOf?: ((senderId: string) => Promise<string | undefined>) | undefined;
+  }) => TurnResolver;
+  close: () => Promise<void>;
+} {
   const { attachments, model } = config;
   const extraction = createExtractionPool({ timeoutMs: attachments.extractTimeoutMs });
   const transcriber =
@@ -55,26 +67,37 @@ export function createTurnResolverFromConfig({
     maxChars: attachments.textBudgetChars,
     zip: { maxUnzippedBytes: attachments.maxUnzippedBytes },
   });
-  const turns = createTurnResolver({
-    source:
-      feishuClient === undefined
-        ? undefined
-        : createFeishuMessageSource({ client: feishuClient, bus, ...(botOpenId === undefined ? {} : { botOpenId }) }),
-    resolver,
-    cache: createResourceCache({
-      ...(attachments.cacheDir === undefined ? {} : { dir: attachments.cacheDir }),
-      maxBytes: attachments.cacheMaxBytes,
-    }),
-    limits: {
-      maxBytes: attachments.maxBytes,
-      maxImages: attachments.maxImages,
-      downloadTimeoutMs: attachments.downloadTimeoutMs,
-      memoryChars: attachments.memoryChars,
-    },
-    bus,
-    log,
-    ...(nameOf === undefined ? {} : { nameOf }),
-    ...(onImage === undefined ? {} : { onImage }),
+  const cache = createResourceCache({
+    ...(attachments.cacheDir === undefined ? {} : { dir: attachments.cacheDir }),
+    maxBytes: attachments.cacheMaxBytes,
   });
-  return { turns, close: () => extraction.close() };
+  const forApp = (app: {
+    feishuClient: FeishuClient | undefined;
+    botOpenId?: (() => Promise<string | undefined>) | undefined;
+    nameOf?: ((senderId: string) => Promise<string | undefined>) | undefined;
+  }) =>
+    createTurnResolver({
+      source:
+        app.feishuClient === undefined
+          ? undefined
+          : createFeishuMessageSource({
+              client: app.feishuClient,
+              bus,
+              ...(app.botOpenId === undefined ? {} : { botOpenId: app.botOpenId }),
+            }),
+      resolver,
+      cache,
+      limits: {
+        maxBytes: attachments.maxBytes,
+        maxImages: attachments.maxImages,
+        downloadTimeoutMs: attachments.downloadTimeoutMs,
+        memoryChars: attachments.memoryChars,
+      },
+      bus,
+      log,
+      ...(app.nameOf === undefined ? {} : { nameOf: app.nameOf }),
+      ...(onImage === undefined ? {} : { onImage }),
+    });
+  const turns = forApp({ feishuClient, botOpenId, nameOf });
+  return { turns, forApp, close: () => extraction.close() };
 }

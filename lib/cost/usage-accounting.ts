@@ -1,3 +1,4 @@
+import { appOfKey } from '../inbox/app-scope.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
 import type { PriceTable } from './price-table.js';
@@ -8,7 +9,9 @@ export interface UsageAccountingOptions {
   prices: PriceTable;
   /** Where today's spend per chat and user is added up (for the daily budgets). */
   ledger?: SpendLedger | undefined;
-  /** The app label of every usage event. */
+  /** Per app instead (several apps in one process): each app's spend is its own. */
+  ledgerFor?: ((app: string) => SpendLedger | undefined) | undefined;
+  /** The app label of usage events whose trace names no app (the default app's jobs, the playground). */
   appId?: string;
   log?: Logger;
   /** Traces whose asker is remembered until their job finishes; the oldest is forgotten first. */
@@ -28,6 +31,7 @@ export function attachUsageAccounting({
   bus,
   prices,
   ledger,
+  ledgerFor,
   appId = 'default',
   log,
   maxTraces = 10_000,
@@ -52,10 +56,13 @@ export function attachUsageAccounting({
         if (event.inputTokens + event.outputTokens === 0) break;
         const asker = askers.get(event.traceId);
         const cost = prices.estimate(event.model, event.inputTokens, event.outputTokens);
+        // Jobs of the other apps carry their app in the id (several apps in one process).
+        const app = event.traceId.startsWith('app:') ? appOfKey(event.traceId) : appId;
+        const appLedger = ledgerFor?.(app) ?? ledger;
         bus.emit({
           type: 'usage.recorded',
           traceId: event.traceId,
-          app: appId,
+          app,
           agent: event.agent,
           model: event.model,
           ...(asker === undefined ? {} : { chatId: asker.chatId, userId: asker.userId }),
@@ -64,8 +71,8 @@ export function attachUsageAccounting({
           costUsd: cost.usd,
           priced: cost.known,
         });
-        if (ledger !== undefined && asker !== undefined && cost.micros > 0) {
-          ledger.record({ ...asker, model: event.model }, cost.micros, event.at).catch((error: unknown) => {
+        if (appLedger !== undefined && asker !== undefined && cost.micros > 0) {
+          appLedger.record({ ...asker, model: event.model }, cost.micros, event.at).catch((error: unknown) => {
             // The answer is sent; a lost addition only makes a budget a little generous.
             log?.warn({ traceId: event.traceId, err: error }, 'could not add to the spend ledger');
           });

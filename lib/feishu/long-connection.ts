@@ -37,6 +37,8 @@ export interface LongConnection {
 
 export interface LongConnectionOptions {
   appId: string;
+  /** The app's configured id (several apps in one process): named on its state events. */
+  app?: string;
   appSecret: string;
   /** `feishu`, `lark` or a base URL (tests point it at a fake). */
   domain: string;
@@ -157,6 +159,7 @@ export function messageEventDispatcher({
  */
 export function startLongConnection({
   appId,
+  app: appLabel,
   appSecret,
   domain,
   inbox,
@@ -188,7 +191,7 @@ export function startLongConnection({
     state = next;
     since = now();
     log.info({ state, reconnects }, 'feishu long connection state');
-    bus.emit({ type: 'feishu.connection', state, reconnects });
+    bus.emit({ type: 'feishu.connection', state, reconnects, ...(appLabel === undefined ? {} : { app: appLabel }) });
   };
 
   const client = new lark.WSClient({
@@ -242,7 +245,7 @@ export function startLongConnection({
   }, statusPollMs);
   poll.unref();
 
-  bus.emit({ type: 'feishu.connection', state, reconnects });
+  bus.emit({ type: 'feishu.connection', state, reconnects, ...(appLabel === undefined ? {} : { app: appLabel }) });
   client.start({ eventDispatcher: dispatcher }).catch((error: unknown) => {
     lastError = errorMessage(error);
     setState('failed');

@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import { agentOffReason, feishuOffReason, type WebhookSecurity, webhookSecurity } from '../feature-states.js';
+import type { FeishuApp } from '../feishu/feishu-apps.js';
 import type { ConnectionState } from '../observe/bot-event.js';
 import type { HealthStatus } from './health-rules.js';
 import type { HealthSnapshot } from './health-snapshot.js';
@@ -29,6 +30,27 @@ export interface LongConnectionComponent {
   lastEventAt?: string | null;
 }
 
+/** One Feishu app's row, when the process serves several (FEISHU_APPS_FILE). */
+export interface FeishuAppComponent {
+  /** Feishu's app id (cli_…); the row's key is the configured id. */
+  appId: string;
+  webhook: WebhookSecurity;
+  /** Where Feishu posts this app's events, in webhook mode. */
+  path?: string;
+  longConnection: LongConnectionComponent;
+  /** The bot's identity (bot/v3/info), once Feishu answered. */
+  bot?: { openId: string; name: string };
+}
+
+/** What an app's row is read from at each request. */
+export interface FeishuAppSource {
+  id: string;
+  settings: Pick<FeishuApp, 'appId' | 'eventMode' | 'encryptKey' | 'allowUnsignedWebhook'>;
+  path?: string | undefined;
+  connection?: ConnectionStatus | undefined;
+  bot?: { openId: string; name: string } | undefined;
+}
+
 export interface FeishuComponent {
   /**
    * `signed`: events need Feishu's signature; `unsigned`: the verification token alone (opted in
@@ -38,6 +60,8 @@ export interface FeishuComponent {
   longConnection: LongConnectionComponent;
   /** Why the Feishu channel is off, when it is. */
   reason?: string;
+  /** Every app served, by its configured id (`default` for FEISHU_APP_ID). */
+  apps?: Record<string, FeishuAppComponent>;
 }
 
 export interface DependencyComponent {
@@ -103,6 +127,8 @@ export interface ComponentStatesOptions {
   canAnswer: () => boolean;
   /** The MCP servers' live rows, read per request; none when no servers are configured. */
   mcpServers?: () => ReadonlyArray<McpServerComponent & { name: string }>;
+  /** The Feishu apps served, read per request (connections and identities change). */
+  apps?: () => readonly FeishuAppSource[];
 }
 
 /**
@@ -120,6 +146,7 @@ export function componentStates({
   connectionStatus = () => undefined,
   canAnswer,
   mcpServers = () => [],
+  apps = () => [],
 }: ComponentStatesOptions): (context: ComponentContext) => ComponentReport {
   const models = [model.primary, ...model.fallbacks].filter((name): name is string => name !== undefined);
   const agentOff = agentOffReason(model);
@@ -160,6 +187,7 @@ export function componentStates({
       storeFailure === undefined ? { state: 'ok' } : { state: 'down', error: storeFailure.error ?? 'no answer' };
 
     const servers = mcpServers();
+    const rows = apps();
     // A server that is not connected takes its tools away: degraded, by name, until it is back.
     for (const server of servers) {
       if (server.state !== 'ready') {
@@ -178,6 +206,7 @@ export function componentStates({
           webhook,
           longConnection,
           ...(feishuOff === undefined ? {} : { reason: feishuOff }),
+          ...(rows.length === 0 ? {} : { apps: Object.fromEntries(rows.map((row) => [row.id, appRow(row)])) }),
         },
         store: { kind: storeKind, ...storeState },
         ...(storeKind === 'redis' ? { redis: storeState } : {}),
@@ -187,6 +216,21 @@ export function componentStates({
       },
       floors,
     };
+  };
+}
+
+function appRow({ settings, path, connection, bot }: FeishuAppSource): FeishuAppComponent {
+  return {
+    appId: settings.appId,
+    webhook: webhookSecurity({ ...settings, enabled: true, appSecret: undefined }),
+    ...(path === undefined ? {} : { path }),
+    longConnection:
+      connection !== undefined
+        ? liveConnection(connection)
+        : settings.eventMode === 'webhook'
+          ? { state: 'off', connected: false, reason: 'webhook mode' }
+          : { state: 'connecting', connected: false },
+    ...(bot === undefined ? {} : { bot }),
   };
 }
 

@@ -266,6 +266,15 @@ export class HealthMonitor {
   }
 }
 
+/** Which connection state is worse, so the worst of several apps' connections stands for them. */
+const CONNECTION_SEVERITY: Record<ConnectionState, number> = {
+  off: 0,
+  connected: 1,
+  connecting: 2,
+  reconnecting: 3,
+  failed: 4,
+};
+
 /**
  * Feeds the monitor from the event bus; returns the unsubscribe function.
  * An 'agent.call' that failed with a category is also counted as an error of that category, so
@@ -276,6 +285,8 @@ export class HealthMonitor {
  * const detach = attachHealthMonitor(bus, monitor);
  */
 export function attachHealthMonitor(bus: EventBus, monitor: HealthMonitor): () => void {
+  /** Each app's long connection (bounded by the configured apps). */
+  const connections = new Map<string, { state: ConnectionState; reconnects: number }>();
   return bus.subscribe((event) => {
     switch (event.type) {
       case 'agent.call':
@@ -305,9 +316,17 @@ export function attachHealthMonitor(bus: EventBus, monitor: HealthMonitor): () =
       case 'model.breaker':
         monitor.setModelBreaker(event.model, event.state, event.cooldownMs);
         break;
-      case 'feishu.connection':
-        monitor.setConnectionState(event.state, event.reconnects);
+      case 'feishu.connection': {
+        // Several apps: the worst of their connections counts, with every reconnect.
+        connections.set(event.app ?? '', { state: event.state, reconnects: event.reconnects });
+        const all = [...connections.values()];
+        const worst = all.reduce((a, b) => (CONNECTION_SEVERITY[b.state] > CONNECTION_SEVERITY[a.state] ? b : a));
+        monitor.setConnectionState(
+          worst.state,
+          all.reduce((sum, each) => sum + each.reconnects, 0),
+        );
         break;
+      }
       case 'job.finished':
         // 'released' is a hand-back at shutdown: neither answered nor failed.
         if (event.outcome === 'done') monitor.trackDelivery('answered');

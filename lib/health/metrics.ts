@@ -1,5 +1,7 @@
 import { Hono } from 'hono';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { MAX_FEISHU_APPS } from '../feishu/feishu-apps.js';
+import { appOfKey, DEFAULT_APP_ID } from '../inbox/app-scope.js';
 import type { BotEvent, ConnectionState } from '../observe/bot-event.js';
 import { ERROR_CATEGORIES } from '../observe/error-category.js';
 import type { EventBus } from '../observe/event-bus.js';
@@ -34,6 +36,8 @@ export interface MetricsOptions {
   concurrency?: () => ConcurrencyReport | undefined;
   /** Read at scrape time for the MCP server gauges (MCP_SERVERS_FILE); at most 20 servers. */
   mcpServers?: () => ReadonlyArray<{ name: string; state: string; restarts: number }>;
+  /** The Feishu apps served, by id: the `app` label's values (zero series and connection states up front). */
+  apps?: readonly string[];
 }
 
 export interface BotMetrics {
@@ -93,6 +97,7 @@ export function createMetrics({
   scrapeTimeoutMs = 2_000,
   concurrency,
   mcpServers = () => [],
+  apps: appIds = [DEFAULT_APP_ID],
 }: MetricsOptions): BotMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ instance: instanceId });
@@ -105,7 +110,7 @@ export function createMetrics({
   const eventTypes = new LabelLimiter(32);
   const kinds = new LabelLimiter(16);
   const ignoreReasons = new LabelLimiter(32);
-  const apps = new LabelLimiter(16);
+  const apps = new LabelLimiter(MAX_FEISHU_APPS + 12);
   const spendChats = new LabelLimiter(maxSpendSubjects);
   const spendUsers = new LabelLimiter(maxSpendSubjects);
   const rejectReasons = new LabelLimiter(32);
@@ -113,32 +118,32 @@ export function createMetrics({
 
   const eventsReceived = new Counter({
     name: `${PREFIX}events_received_total`,
-    help: 'Inbound events accepted, by source and Feishu event type.',
-    labelNames: ['source', 'event_type'] as const,
+    help: 'Inbound events accepted, by source, Feishu event type and the app that received them.',
+    labelNames: ['source', 'event_type', 'app'] as const,
     registers,
   });
   const dedupeHits = new Counter({
     name: `${PREFIX}dedupe_hits_total`,
     help: 'Inbound events dropped as duplicates, by the key that matched.',
-    labelNames: ['source', 'key'] as const,
+    labelNames: ['source', 'key', 'app'] as const,
     registers,
   });
   const eventsRejected = new Counter({
     name: `${PREFIX}events_rejected_total`,
     help: 'Inbound requests rejected (bad signature, bad JSON, too large, store down), by HTTP status and reason code.',
-    labelNames: ['source', 'status', 'reason'] as const,
+    labelNames: ['source', 'status', 'reason', 'app'] as const,
     registers,
   });
   const eventsDropped = new Counter({
     name: `${PREFIX}events_dropped_total`,
     help: 'Inbound events acknowledged and dropped without a job, by reason (stale: older than the dedupe TTL; flood: a chat or sender past its cap of stored messages a minute; backlog-full: pending jobs past the hard cap).',
-    labelNames: ['source', 'reason'] as const,
+    labelNames: ['source', 'reason', 'app'] as const,
     registers,
   });
   const botMessagesSkipped = new Counter({
     name: `${PREFIX}bot_messages_skipped_total`,
     help: 'Messages from bots neither answered nor noticed, by sender (bot, app, self: our own open_id).',
-    labelNames: ['sender'] as const,
+    labelNames: ['sender', 'app'] as const,
     registers,
   });
   const securityEvents = new Counter({
@@ -166,8 +171,8 @@ export function createMetrics({
   });
   const jobsFinished = new Counter({
     name: `${PREFIX}jobs_finished_total`,
-    help: 'Job attempts finished, by outcome (done, retry, dead, released).',
-    labelNames: ['outcome'] as const,
+    help: 'Job attempts finished, by outcome (done, retry, dead, released) and the app of the job.',
+    labelNames: ['outcome', 'app'] as const,
     registers,
   });
   const jobDuration = new Histogram({
@@ -338,13 +343,14 @@ export function createMetrics({
   });
   const connectionState = new Gauge({
     name: `${PREFIX}feishu_connection_state`,
-    help: 'The Feishu long connection state: 1 for the current state, 0 for the others.',
-    labelNames: ['state'] as const,
+    help: "Each app's Feishu long connection state: 1 for the current state, 0 for the others.",
+    labelNames: ['state', 'app'] as const,
     registers,
   });
   const reconnects = new Gauge({
     name: `${PREFIX}feishu_reconnects`,
-    help: 'Reconnects of the Feishu long connection since start.',
+    help: "Reconnects of each app's Feishu long connection since start.",
+    labelNames: ['app'] as const,
     registers,
   });
   const modelTokens = new Counter({
@@ -387,16 +393,22 @@ export function createMetrics({
   // Zero-valued series up front, so rate() and alerts see the series before the first incident.
   for (const category of ERROR_CATEGORIES) errors.inc({ category }, 0);
   for (const kind of ['uncaughtException', 'unhandledRejection']) processErrors.inc({ kind }, 0);
-  for (const outcome of ['done', 'retry', 'dead', 'released']) jobsFinished.inc({ outcome }, 0);
-  for (const sender of ['bot', 'app', 'self']) botMessagesSkipped.inc({ sender }, 0);
+  for (const app of appIds) {
+    for (const outcome of ['done', 'retry', 'dead', 'released']) jobsFinished.inc({ outcome, app }, 0);
+  }
+  for (const app of appIds) {
+    for (const sender of ['bot', 'app', 'self']) botMessagesSkipped.inc({ sender, app }, 0);
+  }
   for (const reason of ['MESSAGE_UNKNOWN', 'CHAT_MISMATCH', 'SENDER_MISMATCH']) {
     securityEvents.inc({ kind: 'message-origin', reason }, 0);
   }
-  setConnection('off', 0);
+  for (const app of appIds) setConnection(app, 'off', 0);
 
-  function setConnection(state: ConnectionState, count: number) {
-    for (const candidate of CONNECTION_STATES) connectionState.set({ state: candidate }, candidate === state ? 1 : 0);
-    reconnects.set(count);
+  function setConnection(app: string, state: ConnectionState, count: number) {
+    for (const candidate of CONNECTION_STATES) {
+      connectionState.set({ state: candidate, app }, candidate === state ? 1 : 0);
+    }
+    reconnects.set({ app }, count);
   }
 
   new Gauge({
@@ -477,26 +489,31 @@ export function createMetrics({
   function observe(event: BotEvent): void {
     switch (event.type) {
       case 'event.received':
-        eventsReceived.inc({ source: event.source, event_type: eventTypes.value(event.eventType) });
+        eventsReceived.inc({
+          source: event.source,
+          event_type: eventTypes.value(event.eventType),
+          app: apps.value(appOfKey(event.traceId)),
+        });
         break;
       case 'event.duplicate':
-        dedupeHits.inc({ source: event.source, key: event.key });
+        dedupeHits.inc({ source: event.source, key: event.key, app: apps.value(appOfKey(event.traceId)) });
         break;
       case 'event.rejected':
         eventsRejected.inc({
           source: event.source,
           status: String(event.status),
           reason: rejectReasons.value(event.reason),
+          app: apps.value(event.app ?? DEFAULT_APP_ID),
         });
         break;
       case 'event.dropped':
-        eventsDropped.inc({ source: event.source, reason: event.reason });
+        eventsDropped.inc({ source: event.source, reason: event.reason, app: apps.value(appOfKey(event.traceId)) });
         break;
       case 'security.event':
         securityEvents.inc({ kind: event.kind, reason: event.reason });
         break;
       case 'message.bot-skipped':
-        botMessagesSkipped.inc({ sender: event.sender });
+        botMessagesSkipped.inc({ sender: event.sender, app: apps.value(appOfKey(event.traceId)) });
         break;
       case 'job.queued':
         jobsQueued.inc({ kind: kinds.value(event.kind) });
@@ -508,7 +525,7 @@ export function createMetrics({
         jobsStarted.inc();
         break;
       case 'job.finished':
-        jobsFinished.inc({ outcome: event.outcome });
+        jobsFinished.inc({ outcome: event.outcome, app: apps.value(appOfKey(event.traceId)) });
         jobDuration.observe({ outcome: event.outcome }, event.durationMs / 1000);
         break;
       case 'job.busy':
@@ -590,7 +607,7 @@ export function createMetrics({
         break;
       }
       case 'feishu.connection':
-        setConnection(event.state, event.reconnects);
+        setConnection(apps.value(event.app ?? DEFAULT_APP_ID), event.state, event.reconnects);
         break;
       case 'error':
         errors.inc({ category: event.category });

@@ -21,3 +21,17 @@ export const DEFAULT_APP_ID = 'default';
 export function appScoped(appId: string | undefined, key: string): string {
   return appId === undefined || appId === DEFAULT_APP_ID ? key : `app:${appId}:${key}`;
 }
+
+/**
+ * The app whose key space `key` is in: the inverse of `appScoped`, so anything labelled by a job
+ * or trace id (metrics, spend) knows its app without carrying it.
+ *
+ * @example
+ * appOfKey('app:alpha:message:om_1'); // 'alpha'
+ * appOfKey('message:om_1');           // 'default'
+ */
+export function appOfKey(key: string): string {
+  if (!key.startsWith('app:')) return DEFAULT_APP_ID;
+  const end = key.indexOf(':', 4);
+  return end < 0 ? DEFAULT_APP_ID : key.slice(4, end);
+}

@@ -13,7 +13,14 @@ import type { ToolErrorCategory } from './tool-error-category.js';
 export type BotEvent =
   | { type: 'event.received'; traceId: string; source: EventSource; eventType: string; eventId: string }
   | { type: 'event.duplicate'; traceId: string; source: EventSource; key: 'event_id' | 'message_id' }
-  | { type: 'event.rejected'; source: EventSource; status: number; reason: string }
+  | {
+      type: 'event.rejected';
+      source: EventSource;
+      status: number;
+      reason: string;
+      /** The app whose webhook refused it (several apps in one process); absent: the default one. */
+      app?: string;
+    }
   /**
    * Acknowledged and not stored: `stale` (created longer ago than the dedupe TTL: its dedupe keys
    * may be gone, so it could be answered twice), `flood` (a chat or sender past its cap of stored
@@ -252,7 +259,13 @@ export type BotEvent =
       length: number;
     }
   | { type: 'feishu.api'; api: string; outcome: 'ok' | 'rate-limited' | 'error'; latencyMs: number; code?: number }
-  | { type: 'feishu.connection'; state: ConnectionState; reconnects: number }
+  | {
+      type: 'feishu.connection';
+      state: ConnectionState;
+      reconnects: number;
+      /** The app whose long connection it is; absent: the default one. */
+      app?: string;
+    }
   | { type: 'error'; traceId?: string; category: ErrorCategory; message: string; where: string }
   | { type: 'process.error'; kind: 'uncaughtException' | 'unhandledRejection'; message: string };
 

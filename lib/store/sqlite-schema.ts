@@ -166,6 +166,19 @@ export const sqliteMigrations: readonly { version: number; description: string; 
       CREATE INDEX dedupe_keys_expires ON dedupe_keys (expires_at);
     `,
   },
+  {
+    version: 7,
+    description: 'two job indexes fewer',
+    sql: `
+      -- Every admission inserts one entry into each index of jobs, and each index adds a page to
+      -- every group commit. jobs_queue_order only found the newest queue position: a new job now
+      -- goes behind the newest unfinished one (the unfinished-jobs index), since queue positions
+      -- are only ever compared between unfinished jobs. jobs_created ordered the devtools listing
+      -- of every job: it now reads each status's newest through jobs_status_created and merges them.
+      DROP INDEX jobs_queue_order;
+      DROP INDEX jobs_created;
+    `,
+  },
 ];
 
 /**

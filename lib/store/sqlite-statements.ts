@@ -29,6 +29,29 @@ export const PURGE_JOBS_SQL = `
     SELECT rowid FROM jobs INDEXED BY jobs_finished_updated
     WHERE status IN ('done', 'dead') AND updated_at < @before LIMIT @limit)`;
 
+/**
+ * The queue position behind every unfinished job: the last entry of the unfinished-jobs index (a
+ * seek, however many jobs there are). Positions are only compared between unfinished jobs (the
+ * claim, a lane's order, a retried job), so a finished job's position never matters; exported so
+ * a test can check its plan.
+ */
+export const NEXT_QUEUE_ORDER_SQL = `
+  SELECT coalesce((SELECT queue_order FROM jobs INDEXED BY jobs_unfinished_order
+    WHERE status IN ('pending', 'leased') ORDER BY queue_order DESC LIMIT 1), 0) + 1`;
+
+/**
+ * Every job newest first (devtools): each status's newest `limit` through jobs_status_created,
+ * merged, so it reads at most four times `limit` rows and needs no index of its own.
+ */
+export const LIST_JOBS_SQL = `
+  SELECT * FROM (${['pending', 'leased', 'done', 'dead']
+    .map(
+      (status) => `
+    SELECT * FROM (SELECT COLUMNS FROM jobs WHERE status = '${status}' ORDER BY created_at DESC, seq DESC LIMIT @limit)`,
+    )
+    .join(' UNION ALL')})
+  ORDER BY created_at DESC, seq DESC LIMIT @limit`;
+
 export interface JobRow {
   seq: number;
   id: string;
@@ -89,7 +112,7 @@ export function prepareSqliteStatements(db: Database.Database) {
     enqueue: db.prepare(`
       INSERT INTO jobs (id, lane, kind, payload, status, attempts, available_at, queue_order, created_at, updated_at)
       VALUES (@id, @lane, @kind, @payload, 'pending', 0, @now,
-              (SELECT coalesce(max(queue_order), 0) + 1 FROM jobs), @now, @now)
+              (${NEXT_QUEUE_ORDER_SQL}), @now, @now)
       ON CONFLICT (id) DO NOTHING`),
     claimCandidate: db.prepare(CLAIM_NEXT_JOB_SQL),
     leaseJob: db.prepare(`
@@ -118,10 +141,10 @@ export function prepareSqliteStatements(db: Database.Database) {
       WHERE id = @id AND owner = @owner AND status = 'leased'`),
     retryJob: db.prepare(`
       UPDATE jobs SET status = 'pending', attempts = 0, owner = NULL, lease_until = NULL, available_at = @now,
-        queue_order = (SELECT coalesce(max(queue_order), 0) + 1 FROM jobs), updated_at = @now
+        queue_order = (${NEXT_QUEUE_ORDER_SQL}), updated_at = @now
       WHERE id = @id AND status = 'dead'`),
     getJob: db.prepare(`SELECT ${jobColumns} FROM jobs WHERE id = @id`),
-    listJobs: db.prepare(`SELECT ${jobColumns} FROM jobs ORDER BY created_at DESC, seq DESC LIMIT @limit`),
+    listJobs: db.prepare(LIST_JOBS_SQL.replaceAll('COLUMNS', jobColumns)),
     listJobsByStatus: db.prepare(`
       SELECT ${jobColumns} FROM jobs WHERE status = @status ORDER BY created_at DESC, seq DESC LIMIT @limit`),
     countJobs: db.prepare('SELECT status, count FROM job_counts'),

@@ -6,7 +6,7 @@ import { STOP_TEXT } from '../../lib/conversation/run-stops.js';
 import { buildMessageEvent, DEFAULT_USER_OPEN_ID, postEvent } from '../fakes/event-sender.js';
 import { type CardState, FEISHU_CODES } from '../fakes/fake-feishu.js';
 import { type FakeLongConnection, startFakeLongConnection } from '../fakes/fake-long-connection.js';
-import { answerCard, buttonValue, pressCallback, pressCard } from '../support/card-press.js';
+import { answerCard, buttonValue, pressCallback, pressCard, waitForStreamingCard } from '../support/card-press.js';
 import { useE2eService } from '../support/e2e-service.js';
 
 /**
@@ -62,14 +62,7 @@ describe('card controls over the webhook: Stop', () => {
 
   /** Waits until the answer card streams some words and shows its Stop button; returns the button value. */
   async function streamingWithStop(messageId: string) {
-    await service.feishu.waitFor(
-      () => {
-        const found = replyCard(messageId);
-        return found?.card.streaming === true && service.feishu.visibleText(found.replyId).includes('word1');
-      },
-      { timeoutMs: 15_000, description: 'a streaming card with words' },
-    );
-    const { replyId, card } = replyCard(messageId)!;
+    const { replyId, card } = await waitForStreamingCard(service.feishu, messageId);
     const value = stopButton(card);
     expect(value).toBeDefined();
     return { replyId, value: value! };
@@ -400,14 +393,7 @@ describe('card controls over the long connection: Stop', () => {
     const event = buildMessageEvent({ fake: service.feishu, chatType: 'p2p', text: 'a long story over the socket' });
     expect(await gateway.sendEvent(event)).toEqual({ code: 200 });
     const messageId = event.event.message.message_id;
-    await service.feishu.waitFor(
-      () => {
-        const found = answerCard(service.feishu, messageId);
-        return found?.card.streaming === true && service.feishu.visibleText(found.replyId).includes('word1');
-      },
-      { timeoutMs: 15_000, description: 'a streaming card with words' },
-    );
-    const { replyId, card } = answerCard(service.feishu, messageId)!;
+    const { replyId, card } = await waitForStreamingCard(service.feishu, messageId);
     const value = buttonValue(card, 'stop')!;
 
     const someoneElse = await gateway.sendCardAction(

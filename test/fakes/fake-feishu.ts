@@ -42,6 +42,7 @@ export type { CardEntity } from './feishu/card-store.js';
 export type { CardElementState, CardState } from './feishu/cardkit.js';
 export type { FakeChat, SeedChat } from './feishu/chats.js';
 export type {
+  FakeApp,
   FakeFeishu,
   FakeFeishuOptions,
   FeishuApiName,

@@ -5,7 +5,12 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../lib/store/open-store.js';
 import { sqliteMigrations } from '../../lib/store/sqlite-schema.js';
-import { CLAIM_NEXT_JOB_SQL, PURGE_JOBS_SQL } from '../../lib/store/sqlite-statements.js';
+import {
+  CLAIM_NEXT_JOB_SQL,
+  LIST_JOBS_SQL,
+  NEXT_QUEUE_ORDER_SQL,
+  PURGE_JOBS_SQL,
+} from '../../lib/store/sqlite-statements.js';
 import { openSqliteStore } from '../../lib/store/sqlite-store.js';
 import { type Store, StoreUnavailableError } from '../../lib/store/store.js';
 import { describeStoreConformance } from './store-conformance.js';
@@ -317,6 +322,65 @@ describe('SQLite store specifics', () => {
       { name: 'dedupe_keys' },
       { name: 'dedupe_keys_expires' },
     ]);
+  });
+
+  it('upgrades a file to the two job indexes fewer, keeping its queue order and listing', async () => {
+    const path = newPath();
+    const db = new Database(path);
+    for (const migration of sqliteMigrations.filter((each) => each.version <= 6)) db.exec(migration.sql);
+    db.pragma('user_version = 6');
+    const insert = db.prepare(`
+      INSERT INTO jobs (id, lane, kind, payload, status, attempts, available_at, queue_order, created_at, updated_at)
+      VALUES (?, ?, 'answer', 'null', ?, 0, 0, ?, ?, ?)`);
+    // A finished job far ahead in queue order, and two unfinished jobs in one lane.
+    insert.run('old-done', 'lane-a', 'done', 90, T0, T0);
+    insert.run('old-first', 'lane-b', 'pending', 5, T0 + 1, T0 + 1);
+    insert.run('old-second', 'lane-b', 'pending', 6, T0 + 2, T0 + 2);
+    db.close();
+    const store = open(path);
+    await store.enqueue({ id: 'new', lane: 'lane-b', kind: 'answer', payload: null }, T0 + 3);
+    const indexes = inspect(path)
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs' ORDER BY name")
+      .all()
+      .map((row) => (row as { name: string }).name);
+    expect(indexes).not.toContain('jobs_created');
+    expect(indexes).not.toContain('jobs_queue_order');
+    // The lane keeps its order: the new job goes behind the unfinished jobs already there.
+    const claimed: string[] = [];
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const next = await store.claimNextJob({ owner: 'w', leaseMs: 60_000, now: T0 + 10 });
+      if (next === null) break;
+      claimed.push(next.id);
+      await store.completeJob(next.id, 'w', T0 + 10);
+    }
+    expect(claimed).toEqual(['old-first', 'old-second', 'new']);
+    expect((await store.listJobs({ limit: 10 })).map((each) => each.id)).toEqual([
+      'new',
+      'old-second',
+      'old-first',
+      'old-done',
+    ]);
+    expect((await store.listJobs({ limit: 2 })).map((each) => each.id)).toEqual(['new', 'old-second']);
+  });
+
+  it('finds the next queue position and lists jobs through indexes, never by reading every job', async () => {
+    const path = newPath();
+    await open(path).close();
+    const db = new Database(path);
+    toClose.push(db);
+    const planOf = (sql: string, parameters: Record<string, unknown>) =>
+      db
+        .prepare(`EXPLAIN QUERY PLAN ${sql}`)
+        .all(parameters)
+        .map((row) => (row as { detail: string }).detail);
+    const next = planOf(NEXT_QUEUE_ORDER_SQL, {});
+    expect(next.some((detail) => /USING (COVERING )?INDEX jobs_unfinished_order/.test(detail))).toBe(true);
+    expect(next.some((detail) => /TEMP B-TREE/.test(detail))).toBe(false);
+    const list = planOf(LIST_JOBS_SQL.replaceAll('COLUMNS', '*'), { limit: 10 });
+    expect(
+      list.filter((detail) => /SEARCH jobs USING INDEX jobs_status_created \(status=\?\)/.test(detail)),
+    ).toHaveLength(4);
+    expect(list.filter((detail) => /^SCAN jobs/.test(detail))).toEqual([]);
   });
 
   it('purges through the finished-jobs index, which claims and renewals never touch', async () => {

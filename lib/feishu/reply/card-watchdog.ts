@@ -27,7 +27,8 @@ export interface CardWatchdog {
 
 export interface CardWatchdogOptions {
   store: Store;
-  client: FeishuClient;
+  /** The client, or per job the client of the app that wrote its cards (none: not this watchdog's job). */
+  client: FeishuClient | ((job: Job) => FeishuClient | undefined);
   bus: EventBus;
   log: Logger;
   /** How often it looks. Default 60 s. */
@@ -67,7 +68,8 @@ export function startCardWatchdog({
   requestTimeoutMs = 10_000,
 }: CardWatchdogOptions): CardWatchdog {
   /** Turns streaming off, or for a card with no answer text replaces it with the notice (streaming off). */
-  const closeCard = (cardId: string, sequence: number, shown: string | undefined) =>
+  const clientOf = typeof client === 'function' ? client : () => client;
+  const closeCard = (client: FeishuClient, cardId: string, sequence: number, shown: string | undefined) =>
     shown !== undefined
       ? callFeishu(
           bus,
@@ -102,6 +104,8 @@ export function startCardWatchdog({
     if (reply === undefined || reply.closed === true) return 0;
     const sent = reply.cards.filter((card) => card.messageId !== undefined);
     if (sent.length === 0) return 0;
+    const jobClient = clientOf(job);
+    if (jobClient === undefined) return 0;
     if ((await store.getRecord(SWEPT, job.id)) !== null) return 0;
     const previous = stored[REPLY_ATTEMPT_KEY];
     const attempt = Math.max(job.attempts, typeof previous === 'number' ? previous : 0) + 1;
@@ -113,7 +117,7 @@ export function startCardWatchdog({
         // language the reply was written in (kept in its checkpoint).
         const say = textsFor(reply.language ?? 'en').watchdog;
         const shown = reply.mode === 'text' && job.status === 'done' ? say.sentAsText : say.unanswered;
-        await closeCard(card.cardId, attempt * SEQUENCES_PER_ATTEMPT + index + 1, blank ? shown : undefined);
+        await closeCard(jobClient, card.cardId, attempt * SEQUENCES_PER_ATTEMPT + index + 1, blank ? shown : undefined);
         closed += 1;
       } catch (error) {
         log.warn(

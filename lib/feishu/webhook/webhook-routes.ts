@@ -51,6 +51,8 @@ export type CardActionResponse = Record<string, unknown>;
 
 export interface WebhookRoutesOptions {
   inbox: InboxReceiver;
+  /** The app these routes receive for (several apps in one process): named on rejections. */
+  app?: string;
   /**
    * With a key, every request but the URL check must carry a valid `x-lark-signature`, checked
    * before anything in the body is read.
@@ -124,6 +126,7 @@ function secretMatcher(expected: string): (given: string | undefined) => boolean
  */
 export function webhookRoutes({
   inbox,
+  app: appLabel,
   encryptKey,
   verificationToken,
   maxSkewSeconds,
@@ -141,7 +144,13 @@ export function webhookRoutes({
   const logRejection = createSampledLog({ log, intervalMs: rejectionLogIntervalMs, now });
 
   const reject = (c: Context, status: 400 | 401 | 503, code: WebhookErrorCode, detail?: string) => {
-    bus.emit({ type: 'event.rejected', source: 'webhook', status, reason: code });
+    bus.emit({
+      type: 'event.rejected',
+      source: 'webhook',
+      status,
+      reason: code,
+      ...(appLabel === undefined ? {} : { app: appLabel }),
+    });
     logRejection(code, { status, code, detail, path: c.req.path }, 'webhook request rejected');
     // Why a decryption failed (bad padding, not UTF-8, not JSON) stays in the log: told to the
     // caller, it is a CBC padding oracle that decrypts captured bodies without the key.

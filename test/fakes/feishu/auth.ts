@@ -28,10 +28,11 @@ export const authArea = defineFeishuArea({
       path: '/open-apis/auth/v3/tenant_access_token/internal',
       auth: false,
       handle({ body }) {
-        if (body.app_id !== core.appId || body.app_secret !== core.appSecret) {
-          return fail(AUTH_CODES.appSecretInvalid, 'app secret invalid');
-        }
-        const { token, expire } = core.tenantTokens.issue();
+        const app = core.apps.find(
+          (candidate) => candidate.appId === body.app_id && candidate.appSecret === body.app_secret,
+        );
+        if (app === undefined) return fail(AUTH_CODES.appSecretInvalid, 'app secret invalid');
+        const { token, expire } = core.tenantTokens.issue(app.appId);
         return { status: 200, body: { code: 0, msg: 'ok', tenant_access_token: token, expire } };
       },
     });

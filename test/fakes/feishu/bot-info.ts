@@ -15,20 +15,24 @@ export const botInfoArea = defineFeishuArea({
       api: 'bot.info',
       method: 'GET',
       path: '/open-apis/bot/v3/info',
-      handle: () => ({
-        status: 200,
-        body: {
-          code: 0,
-          msg: 'ok',
-          bot: {
-            activate_status: 2,
-            app_name: core.botName,
-            avatar_url: '',
-            ip_white_list: [],
-            open_id: core.botOpenId,
+      // The bot of the app whose tenant token asks.
+      handle: ({ caller }) => {
+        const app = (caller.kind === 'tenant' ? caller.app : undefined) ?? core.apps[0];
+        return {
+          status: 200,
+          body: {
+            code: 0,
+            msg: 'ok',
+            bot: {
+              activate_status: 2,
+              app_name: app?.botName ?? core.botName,
+              avatar_url: '',
+              ip_white_list: [],
+              open_id: app?.botOpenId ?? core.botOpenId,
+            },
           },
-        },
-      }),
+        };
+      },
     });
     return {};
   },

@@ -50,8 +50,21 @@ export interface FeishuApis {}
 
 export type FeishuApiName = keyof FeishuApis | 'unknown';
 
+/** One app (bot) of the fake tenant: its credentials and its bot's identity. */
+export interface FakeApp {
+  appId: string;
+  appSecret: string;
+  botOpenId: string;
+  botName: string;
+}
+
 /** Options of `startFakeFeishu`; areas add their own by augmentation. */
 export interface FakeFeishuOptions {
+  /**
+   * More apps of the same tenant (several bots in one process): each gets its own tenant tokens
+   * and bot identity (bot/v3/info answers the bot of the token's app); unset fields are random.
+   */
+  otherApps?: readonly Partial<FakeApp>[];
   /** Default: `cli_` + 16 random hex digits (random so the SDK's process-wide token cache never mixes fakes). */
   appId?: string;
   appSecret?: string;
@@ -71,6 +84,8 @@ export interface FakeFeishuOptions {
 }
 
 export interface RecordedCall {
+  /** The app whose tenant token the call bore (its app_id); undefined without one or with a user's token. */
+  app: string | undefined;
   method: string;
   /** Path without query string, e.g. `/open-apis/im/v1/messages/om_1/reply`. */
   path: string;
@@ -114,6 +129,8 @@ export interface FakeFeishuBase {
   readonly botOpenId: string;
   readonly botName: string;
   readonly tenantKey: string;
+  /** Every app of the tenant: the first is the one above, then `otherApps`. */
+  readonly apps: readonly FakeApp[];
   /** `FEISHU_APP_ID`, `FEISHU_APP_SECRET`, `FEISHU_DOMAIN` pointing at this fake (merge into a config env). */
   env(): { FEISHU_APP_ID: string; FEISHU_APP_SECRET: string; FEISHU_DOMAIN: string };
   /** Every call in arrival order (bounded ring). */
@@ -154,8 +171,8 @@ export interface FeishuRequest {
   rawBody: Uint8Array;
   /** Lower-cased request headers. */
   headers: Record<string, string>;
-  /** Whose token the request bears: the app's tenant token, or a user's access token. */
-  caller: { kind: 'tenant' } | { kind: 'user'; openId: string };
+  /** Whose token the request bears: an app's tenant token (which app, when known), or a user's access token. */
+  caller: { kind: 'tenant'; app?: FakeApp } | { kind: 'user'; openId: string };
 }
 
 export interface FeishuRoute {
@@ -180,6 +197,8 @@ export interface FeishuCore {
   readonly botOpenId: string;
   readonly botName: string;
   readonly tenantKey: string;
+  /** Every app of the tenant, the first being `appId` above. */
+  readonly apps: readonly FakeApp[];
   readonly tenantTokens: TenantTokens;
   /** User access tokens the fake accepts (see `issueUserToken`). */
   readonly userTokens: UserTokens;
@@ -257,7 +276,17 @@ export async function startFeishuServer(
     maxRecordedCalls = 10_000,
     latencyMs: initialLatencyMs = 0,
     clock = Date.now,
+    otherApps = [],
   } = options;
+  const apps: FakeApp[] = [
+    { appId, appSecret, botOpenId, botName },
+    ...otherApps.map((app, index) => ({
+      appId: app.appId ?? `cli_${hex(8)}`,
+      appSecret: app.appSecret ?? hex(16),
+      botOpenId: app.botOpenId ?? `ou_${hex(16)}`,
+      botName: app.botName ?? `Test Bot ${index + 2}`,
+    })),
+  ];
 
   let clockOffset = 0;
   let latencyMs = initialLatencyMs;
@@ -280,6 +309,7 @@ export async function startFeishuServer(
     botOpenId,
     botName,
     tenantKey,
+    apps,
     tenantTokens,
     userTokens,
     now,
@@ -321,6 +351,7 @@ export async function startFeishuServer(
     const route = matched?.route;
     const api: FeishuApiName = route?.api ?? 'unknown';
     const call: RecordedCall = {
+      app: tenantTokens.appOf(headers.authorization),
       method,
       path,
       api,
@@ -362,8 +393,11 @@ export async function startFeishuServer(
     } else {
       const { route: target, params } = matched;
       const userOpenId = userTokens.openIdFor((headers.authorization ?? '').replace(/^Bearer\s+/i, ''));
+      const app = apps.find((candidate) => candidate.appId === call.app);
       const caller =
-        userOpenId === undefined ? { kind: 'tenant' as const } : { kind: 'user' as const, openId: userOpenId };
+        userOpenId === undefined
+          ? { kind: 'tenant' as const, ...(app === undefined ? {} : { app }) }
+          : { kind: 'user' as const, openId: userOpenId };
       reply =
         (target.auth === false || caller.kind === 'user' ? undefined : tenantTokens.check(headers.authorization)) ??
         (await target.handle({ params, query, body: isRecord(body) ? body : {}, rawBody, headers, caller }));
@@ -392,6 +426,7 @@ export async function startFeishuServer(
     botOpenId,
     botName,
     tenantKey,
+    apps,
     env: () => ({ FEISHU_APP_ID: appId, FEISHU_APP_SECRET: appSecret, FEISHU_DOMAIN: url }),
     get calls() {
       return calls;

@@ -128,10 +128,14 @@ export const imMessagesArea = defineFeishuArea({
       place: Pick<FakeMessage, 'chatId' | 'chatType'> & Partial<Pick<FakeMessage, 'rootId' | 'parentId' | 'threadId'>>,
       body: Record<string, unknown>,
       cardId: string | undefined,
+      caller: FeishuRequest['caller'],
     ): FakeMessage {
+      // Sent by the app whose token asked (several bots share one fake tenant).
+      const app = caller.kind === 'tenant' ? caller.app : undefined;
       const message = store.store(
         store.create({
           ...place,
+          ...(app === undefined ? {} : { sender: { id: app.appId, idType: 'app_id', senderType: 'app' } }),
           msgType: String(body.msg_type),
           content: String(body.content),
           cardId,
@@ -153,7 +157,7 @@ export const imMessagesArea = defineFeishuArea({
       pushBounded(message.contentHistory, content, HISTORY_LIMIT);
     }
 
-    function createMessage({ query, body }: FeishuRequest): Reply {
+    function createMessage({ query, body, caller }: FeishuRequest): Reply {
       const receiveIdType = query.receive_id_type;
       const receiveId = body.receive_id;
       if (!receiveIdType) return fail(IM_CODES.imInvalidParameter, 'receive_id_type is required');
@@ -176,10 +180,10 @@ export const imMessagesArea = defineFeishuArea({
       }
       const limited = chatSendLimited('im.message.create', chatId);
       if (limited) return limited;
-      return ok(store.item(storeBotMessage({ chatId, chatType }, body, validated.cardId)));
+      return ok(store.item(storeBotMessage({ chatId, chatType }, body, validated.cardId, caller)));
     }
 
-    function replyMessage({ params, body }: FeishuRequest): Reply {
+    function replyMessage({ params, body, caller }: FeishuRequest): Reply {
       const target = store.lookupTarget(params.message_id);
       if (isReply(target)) return target;
       const existing = store.findByUuid(body.uuid);
@@ -199,7 +203,7 @@ export const imMessagesArea = defineFeishuArea({
         store.threadRoots.set(threadId, rootId);
       }
       const place = { chatId: target.chatId, chatType: target.chatType, rootId, parentId: target.messageId, threadId };
-      return ok(store.item(storeBotMessage(place, body, validated.cardId)));
+      return ok(store.item(storeBotMessage(place, body, validated.cardId, caller)));
     }
 
     function patchMessage({ params, body }: FeishuRequest): Reply {

@@ -5,8 +5,10 @@ import { HISTORY_LIMIT, hex, pushBounded } from './util.js';
 const TOKEN_REUSE_MIN_REMAINING_MS = 30 * 60 * 1000;
 
 export interface TenantTokens {
-  /** A token and its remaining lifetime in seconds, reusing a live one as Feishu does. */
-  issue(): { token: string; expire: number };
+  /** A token of app `appId` (default: the fake's first app) and its remaining lifetime in seconds, reusing a live one as Feishu does. */
+  issue(appId?: string): { token: string; expire: number };
+  /** The app whose token `authorization` bears (valid or not); undefined for none or an unknown one. */
+  appOf(authorization: string | undefined): string | undefined;
   /** The error reply for a missing, unknown, expired or invalidated bearer token; undefined when it is good. */
   check(authorization: string | undefined): Reply | undefined;
   /** Every token issued so far stops working (99991663). */
@@ -18,6 +20,8 @@ export interface TenantTokens {
 
 interface IssuedToken {
   token: string;
+  /** The app (app_id) it was issued to; undefined: the fake's first app. */
+  appId: string | undefined;
   expiresAt: number;
   valid: boolean;
 }
@@ -41,11 +45,13 @@ export function createTenantTokens({
 }): TenantTokens {
   let tokens: IssuedToken[] = [];
   return {
-    issue() {
+    issue(appId) {
       const at = now();
-      const reusable = tokens.find((token) => token.valid && token.expiresAt - at > TOKEN_REUSE_MIN_REMAINING_MS);
+      const reusable = tokens.find(
+        (token) => token.appId === appId && token.valid && token.expiresAt - at > TOKEN_REUSE_MIN_REMAINING_MS,
+      );
       if (reusable) return { token: reusable.token, expire: Math.floor((reusable.expiresAt - at) / 1000) };
-      const token: IssuedToken = { token: `t-${hex(20)}`, expiresAt: at + expireSeconds * 1000, valid: true };
+      const token: IssuedToken = { token: `t-${hex(20)}`, appId, expiresAt: at + expireSeconds * 1000, valid: true };
       pushBounded(tokens, token, HISTORY_LIMIT);
       return { token: token.token, expire: expireSeconds };
     },
@@ -67,6 +73,10 @@ export function createTenantTokens({
         );
       }
       return undefined;
+    },
+    appOf(authorization) {
+      const value = (authorization ?? '').replace(/^Bearer\s+/i, '');
+      return tokens.find((candidate) => candidate.token === value)?.appId;
     },
     invalidate() {
       for (const token of tokens) token.valid = false;

@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
 import type { HistoryMessage } from '../store/store.js';
 import { withTimeout } from '../util/with-timeout.js';
+import { relayedResult, type SpecialistResult } from './answering-agent.js';
 import type { ConversationContext } from './conversation-context.js';
 import { createMcpHub, type McpHub } from './mcp/mcp-hub.js';
 import { loadMcpServersFile } from './mcp/mcp-servers-file.js';
@@ -79,6 +80,10 @@ export interface AnswerOptions {
 }
 
 export type ManagerAnswer = AgentRunResult & {
+  /** The agent whose text the answer is: a specialist the manager relayed, else the manager. */
+  answeredBy: string;
+  /** That agent's model (the manager's is `model`). */
+  answeredByModel: string | undefined;
   /** With pending approvals: the conversation to continue from (request plus the model's reply). */
   conversation?: ModelMessage[];
 };
@@ -251,9 +256,16 @@ export function createManagerAgent({
       // What the user must be told about the tools, whatever the model makes of their errors.
       const notices = createToolNotices();
       const toolSet = tools.toolSet(ownTools, { agent: MANAGER_AGENT_NAME, conversation: context, notices, approvals });
+      // Bounded by the step limit; kept to tell whether the answer relays a specialist.
+      const results: SpecialistResult[] = [];
       for (const specialist of specialists.list()) {
         if (chat?.specialistsOff?.includes(specialist.name)) continue;
-        toolSet[specialist.name] = specialistTool(specialist, { conversation: context, dependencies, notices });
+        toolSet[specialist.name] = specialistTool(specialist, {
+          conversation: context,
+          dependencies,
+          notices,
+          onResult: (text, model) => results.push({ agent: specialist.name, text, model }),
+        });
       }
       const quoted =
         given !== undefined
@@ -312,10 +324,15 @@ export function createManagerAgent({
         bus,
         ...(log === undefined ? {} : { log }),
       });
+      const relayed = relayedResult({ answer: run.text, results });
+      const by = {
+        answeredBy: relayed?.agent ?? MANAGER_AGENT_NAME,
+        answeredByModel: relayed === undefined ? run.model : (relayed.model ?? run.model),
+      };
       const result: ManagerAnswer =
         run.responseMessages === undefined
-          ? run
-          : { ...run, conversation: [...requestMessages, ...run.responseMessages] };
+          ? { ...run, ...by }
+          : { ...run, ...by, conversation: [...requestMessages, ...run.responseMessages] };
       if (result.outcome === 'aborted' || notices.list().length === 0) return result;
       const text = appendNotices(result.text, notices.list());
       try {

@@ -265,8 +265,8 @@ export function createAnswerStep({
     if (answer.outcome === 'success') {
       // Before the card shows its feedback buttons, so a quick press finds what answered.
       await recordAnsweredBy(store, traceId, {
-        agent: 'manager',
-        model: answer.model ?? 'unknown',
+        agent: answer.answeredBy,
+        model: answer.answeredByModel ?? 'unknown',
         latencyMs: answer.latencyMs,
       }).catch((error: unknown) => log.warn({ traceId, err: error }, 'could not record what answered'));
       await sink.finish(shown, summaryLine(answer, language));

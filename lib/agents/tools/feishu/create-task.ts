@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { checkTimeZone } from '../../../util/time-zone.js';
 import { approvalTexts } from '../approval-texts.js';
 import { defineTool } from '../tool-definition.js';
 import { ToolError } from '../tool-error.js';
-import { checkTimeZone, formatLocal } from './calendar-time.js';
+import { formatLocal } from './calendar-time.js';
 import { changeKey } from './idempotency-key.js';
 import { isoDateTime, readResponse } from './response.js';
 

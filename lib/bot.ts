@@ -480,11 +480,11 @@ export async function startBot(
             store,
             appId: app?.id,
             feishuClient: client,
-            describe: (name, input) => {
+            describe: (name, input, language) => {
               // MCP tools that may write ask too: "Run <server>.<tool>" with their arguments.
               const definition = toolRegistry.get(name) ?? manager.mcp?.definition(name);
               const parsed = definition?.inputSchema.safeParse(input);
-              return parsed?.success ? definition?.approval?.describe(parsed.data) : undefined;
+              return parsed?.success ? definition?.approval?.describe(parsed.data, language) : undefined;
             },
             // The dispatcher exists by the time anyone can press a button.
             onEnqueued: (job) => dispatcher.wake(job.kind),

@@ -1,7 +1,9 @@
 import type { CallToolResult, Tool as McpTool } from '@modelcontextprotocol/sdk/types.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import type { Language } from '../../i18n/language.js';
 import { errorMessage } from '../../util/error-message.js';
+import { approvalTexts } from '../tools/approval-texts.js';
 import { type AnyToolDefinition, type ApprovalSummary, defineTool, type ToolAccess } from '../tools/tool-definition.js';
 import { ToolError } from '../tools/tool-error.js';
 import { itemsNote } from '../tools/tool-result.js';
@@ -95,21 +97,27 @@ function cut(text: string, max: number): string {
  * mcpApprovalSummary('orders', 'delete_order', { orderId: 'A-1' });
  * // { action: 'Run orders.delete_order', target: 'MCP server "orders"', fields: [{ label: 'orderId', value: 'A-1' }] }
  */
-export function mcpApprovalSummary(server: string, tool: string, input: unknown): ApprovalSummary {
+export function mcpApprovalSummary(
+  server: string,
+  tool: string,
+  input: unknown,
+  language: Language = 'en',
+): ApprovalSummary {
+  const say = approvalTexts(language);
   const entries =
     typeof input === 'object' && input !== null && !Array.isArray(input)
       ? Object.entries(input)
       : input === undefined
         ? []
-        : [['input', input] as const];
+        : [[say.labels.input, input] as const];
   const fields = entries.slice(0, APPROVAL_FIELDS_MAX).map(([label, value]) => ({
     label: cut(label, APPROVAL_LABEL_MAX),
     value: cut(typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value)), APPROVAL_VALUE_MAX),
   }));
   if (entries.length > APPROVAL_FIELDS_MAX) {
-    fields.push({ label: '…', value: `${entries.length - APPROVAL_FIELDS_MAX} more arguments not shown` });
+    fields.push({ label: '…', value: say.moreArguments(entries.length - APPROVAL_FIELDS_MAX) });
   }
-  return { action: `Run ${server}.${tool}`, target: `MCP server "${server}"`, fields };
+  return { action: say.run(`${server}.${tool}`), target: say.mcpServer(server), fields };
 }
 
 /** A failed MCP call as a ToolError: server down or gone mid-call, its timeout, refused arguments. */
@@ -173,7 +181,11 @@ export function mcpToolDefinition({
     scopes: [],
     access,
     ...(access === 'write'
-      ? { approval: { describe: (input: unknown) => mcpApprovalSummary(server, tool.name, input) } }
+      ? {
+          approval: {
+            describe: (input: unknown, language: Language) => mcpApprovalSummary(server, tool.name, input, language),
+          },
+        }
       : {}),
     identity: 'none',
     execute: async (input, { signal, limits }) => {

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { FeishuAccess } from '../../feishu/feishu-access.js';
+import type { Language } from '../../i18n/language.js';
 import type { ConversationContext } from '../conversation-context.js';
 import type { FetchPage } from './web/fetch-page.js';
 import type { SearchProvider } from './web/search-provider.js';
@@ -94,7 +95,8 @@ export interface ToolDefinition<Schema extends z.ZodType = z.ZodType> {
    * field written). The run pauses on the AI SDK's `needsApproval` until they press Approve, Always
    * allow in this chat, or Deny.
    */
-  readonly approval?: { describe(input: z.output<Schema>): ApprovalSummary };
+  /** The change, worded in the asker's language (the card is theirs to read). */
+  readonly approval?: { describe(input: z.output<Schema>, language: Language): ApprovalSummary };
   readonly identity: ToolIdentity;
   /**
    * Does the work and returns text the model can read (Markdown welcome). Throw a `ToolError`

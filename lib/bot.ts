@@ -396,6 +396,7 @@ export async function startBot(
         search: config.search,
         fetch: config.fetch,
         mcp: config.mcp,
+        store,
         bus,
         log,
         feishuClient,

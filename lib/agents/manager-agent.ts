@@ -4,10 +4,11 @@ import type { TurnContent } from '../conversation/resolve-turn.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
-import type { HistoryMessage } from '../store/store.js';
+import type { HistoryMessage, Store } from '../store/store.js';
 import { withTimeout } from '../util/with-timeout.js';
 import { relayedResult, type SpecialistResult } from './answering-agent.js';
 import type { ConversationContext } from './conversation-context.js';
+import { createMcpCallLedger } from './mcp/mcp-call-ledger.js';
 import { createMcpHub, type McpHub } from './mcp/mcp-hub.js';
 import { loadMcpServersFile } from './mcp/mcp-servers-file.js';
 import { createModelChain, type ModelChain } from './model-chain.js';
@@ -404,6 +405,7 @@ export async function createManagerAgentFromConfig({
   resolveUserName,
   maxConcurrency,
   extraTools = [],
+  store,
   now,
 }: {
   model: Config['model'];
@@ -422,6 +424,8 @@ export async function createManagerAgentFromConfig({
   fetch?: Config['fetch'];
   /** MCP servers (MCP_*); default: none. */
   mcp?: Config['mcp'];
+  /** Where approved MCP calls are recorded (started, completed); without it a crash may repeat one. */
+  store?: Pick<Store, 'getRecord' | 'putRecord'>;
   bus: EventBus;
   log?: Logger;
   feishuClient?: FeishuClient;
@@ -457,6 +461,7 @@ export async function createManagerAgentFromConfig({
             knownSpecialists: specialists.list().map((specialist) => specialist.name),
           }),
           reservedNames: registry.names(),
+          ...(store === undefined ? {} : { ledger: createMcpCallLedger({ store }) }),
           connectTimeoutMs: mcpSettings.connectTimeoutMs,
           restartMaxMs: mcpSettings.restartMaxDelayMs,
           maxMessageBytes: mcpSettings.maxMessageBytes,

@@ -4,9 +4,11 @@ import { z } from 'zod';
 import type { Language } from '../../i18n/language.js';
 import { errorMessage } from '../../util/error-message.js';
 import { approvalTexts } from '../tools/approval-texts.js';
+import { changeKey } from '../tools/feishu/idempotency-key.js';
 import { type AnyToolDefinition, type ApprovalSummary, defineTool, type ToolAccess } from '../tools/tool-definition.js';
 import { ToolError } from '../tools/tool-error.js';
 import { itemsNote } from '../tools/tool-result.js';
+import { IDEMPOTENCY_META_KEY, type McpCallLedger } from './mcp-call-ledger.js';
 import { type McpConnection, McpServerDownError } from './mcp-connection.js';
 
 /** Tool descriptions from a server are cut to this: they go into every model request. */
@@ -164,6 +166,7 @@ export function mcpToolDefinition({
   connection,
   timeoutMs,
   access = 'read',
+  ledger,
 }: {
   name: string;
   server: string;
@@ -171,6 +174,8 @@ export function mcpToolDefinition({
   connection: McpConnection;
   timeoutMs: number;
   access?: ToolAccess;
+  /** Where approved write calls are recorded (started, completed); without it they are not. */
+  ledger?: McpCallLedger | undefined;
 }): AnyToolDefinition {
   const about = (tool.description ?? tool.annotations?.title ?? tool.title ?? tool.name).trim();
   const asks = access === 'write' ? '; the person approves each call first' : '';
@@ -188,11 +193,35 @@ export function mcpToolDefinition({
         }
       : {}),
     identity: 'none',
-    execute: async (input, { signal, limits }) => {
+    execute: async (input, { signal, limits, conversation, toolCallId }) => {
+      // An approved change carries a key that is the same when a run continued after a crash
+      // replays the call, and the ledger knows whether that call already ran.
+      const key =
+        access === 'write'
+          ? changeKey(conversation.traceId, `mcp:${server}/${tool.name}#${toolCallId ?? ''}`, input)
+          : undefined;
+      if (key !== undefined && ledger !== undefined) {
+        const before = await ledger.begin(key);
+        if (before.state === 'completed') return before.result;
+        if (before.state === 'started') {
+          const notice = approvalTexts(conversation.language ?? 'en').mayHaveRun(`${server}.${tool.name}`);
+          throw new ToolError('OTHER', `${notice} It was not sent again.`, {
+            userNotice: notice,
+            advice: 'Do not call it again: tell the user it may already have run and to check before asking again.',
+          });
+        }
+      }
       let result: CallToolResult;
       try {
-        result = await connection.callTool(tool.name, input, { signal, timeoutMs });
+        result = await connection.callTool(tool.name, input, {
+          signal,
+          timeoutMs,
+          ...(key === undefined ? {} : { meta: { [IDEMPOTENCY_META_KEY]: key } }),
+        });
       } catch (error) {
+        // Not connected: the server never saw it, so a later attempt may make it. Anything else
+        // (a timeout, a connection lost mid-call) may have run: it stays "started".
+        if (key !== undefined && error instanceof McpServerDownError) await ledger?.abandon(key);
         if (signal.aborted) throw signal.reason;
         const failure = mcpFailure(server, error);
         // The model, the devtools and the logs read this: no credential of the entry in it.
@@ -201,7 +230,16 @@ export function mcpToolDefinition({
           cause: failure,
         });
       }
-      return mcpResultText(result, limits.maxItems);
+      let text: string;
+      try {
+        text = mcpResultText(result, limits.maxItems);
+      } catch (error) {
+        // The server answered that it failed: nothing was done, a later attempt may try again.
+        if (key !== undefined) await ledger?.abandon(key);
+        throw error;
+      }
+      if (key !== undefined) await ledger?.complete(key, text);
+      return text;
     },
   });
 }

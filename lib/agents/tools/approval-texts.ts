@@ -34,6 +34,8 @@ export interface ApprovalTexts {
   run(tool: string): string;
   mcpServer(server: string): string;
   moreArguments(count: number): string;
+  /** An approved tool call an earlier attempt started but never finished (a crash): not repeated. */
+  mayHaveRun(tool: string): string;
 }
 
 /**
@@ -68,6 +70,8 @@ export const approvalTexts = bilingual<ApprovalTexts>({
     run: (tool) => `Run ${tool}`,
     mcpServer: (server) => `MCP server "${server}"`,
     moreArguments: (count) => `${count} more arguments not shown`,
+    mayHaveRun: (tool) =>
+      `${tool} was already started before a restart and may have run; it was not repeated. Check before asking again.`,
   },
   zh: {
     labels: {
@@ -95,5 +99,6 @@ export const approvalTexts = bilingual<ApprovalTexts>({
     run: (tool) => `运行 ${tool}`,
     mcpServer: (server) => `MCP 服务 “${server}”`,
     moreArguments: (count) => `另有 ${count} 个参数未显示`,
+    mayHaveRun: (tool) => `${tool} 在重启前已开始执行，可能已经生效；未再次执行。请先确认再重新请求。`,
   },
 });

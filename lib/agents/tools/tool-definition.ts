@@ -54,6 +54,8 @@ export interface ToolRunContext {
   agent: string;
   /** Aborts when the tool's deadline passes or the answer is stopped. */
   signal: AbortSignal;
+  /** The model's id for this call: the same when a run continued after approval replays it. */
+  toolCallId?: string | undefined;
   limits: ToolLimits;
   /** Feishu with this tool's identity; undefined when the Feishu channel is off. */
   feishu: FeishuAccess | undefined;

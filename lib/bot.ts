@@ -81,6 +81,7 @@ import { createScheduleTools } from './schedules/schedule-tools.js';
 import { createScheduler } from './schedules/scheduler.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
+import { PERSON_DEPARTED_KIND, personDepartedHandler, USER_DELETED_EVENT } from './user-auth/person-departed.js';
 import { userAuthFromConfig } from './user-auth/user-auth-from-config.js';
 
 /** A chat or sender may store this many times its per-minute rate limit before messages are dropped. */
@@ -544,6 +545,14 @@ export async function startBot(
     const languageOf = createLanguageOf({ chatSettings, log: appLog });
     const handlers: Record<string, JobHandler> = {
       [CHAT_MEMBERSHIP_KIND]: chatMembership.handler,
+      // The tokens kept are the default app's: another app's open_ids never name them.
+      ...(userAuth
+        ? {
+            [PERSON_DEPARTED_KIND]: isPrimary
+              ? personDepartedHandler({ authorization: userAuth.authorization, log: appLog })
+              : async () => {},
+          }
+        : {}),
       [BUSY_NOTICE_KIND]: createNoticeHandler({
         bus,
         log: appLog,
@@ -719,6 +728,7 @@ export async function startBot(
       [MESSAGE_EVENT_TYPE]: 'answer',
       [BOT_ADDED_EVENT]: CHAT_MEMBERSHIP_KIND,
       [BOT_REMOVED_EVENT]: CHAT_MEMBERSHIP_KIND,
+      ...(userAuth ? { [USER_DELETED_EVENT]: PERSON_DEPARTED_KIND } : {}),
     },
     onEnqueued: (job) => {
       dispatcher.wake(job.kind);

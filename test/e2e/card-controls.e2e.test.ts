@@ -326,6 +326,27 @@ describe('card controls over the webhook: Stop', () => {
     expect(metrics).toMatch(/answer_feedback_total\{[^}]*rating="down"[^}]*\} 1/);
   });
 
+  it('a rating of an answer that relays a specialist counts against that specialist', async () => {
+    service.openai.script(
+      'gpt-test',
+      { toolCalls: [{ name: 'writer', arguments: { task: 'Translate "Good morning, team" into Chinese.' } }] },
+      { text: '早上好，团队' },
+      { text: 'Here is the translation: 早上好，团队' },
+    );
+    const { messageId } = await mention('translate "Good morning, team" into Chinese');
+    const { replyId, card } = await closed(messageId);
+    expect(service.feishu.visibleText(replyId)).toContain('早上好，团队');
+    // The writer was asked in its own request, and the manager got its result back.
+    expect(service.openai.requests).toHaveLength(3);
+    expect(JSON.stringify(service.openai.requests[1]?.messages)).toContain('careful writer');
+    expect(JSON.stringify(service.openai.requests[2]?.messages)).toContain('早上好，团队');
+    const up = buttonValue(card, 'feedback_up');
+    expect(await press(replyId, up!)).toEqual({ toast: { type: 'success', content: FEEDBACK_TEXT.thanks.up } });
+    expect(await feedbackFor(service.bot.store, String(up!.run))).toMatchObject({ rating: 'up', agent: 'writer' });
+    const metrics = await (await fetch(`${service.base}/metrics`)).text();
+    expect(metrics).toMatch(/answer_feedback_total\{[^}]*agent="writer"[^}]*rating="up"[^}]*\} 1/);
+  });
+
   it('an answer with more tables than a card holds is shown whole: the extra tables as code, never refused', async () => {
     const answer = Array.from(
       { length: 8 },

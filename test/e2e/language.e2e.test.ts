@@ -135,5 +135,9 @@ describe('the bot writes its own texts in the chat’s or the person’s languag
     expect(history).toContain('language = zh');
     expect(await replyText(await dm(chatId, '/reset'))).toContain('我已忘记');
     expect(await replyText(await dm(chatId, '/config colour blue'))).toContain('没有“colour”这个设置');
+    // A refused change says why in Chinese too.
+    expect(await replyText(await dm(chatId, '/config model gpt-nope'))).toContain(
+      '没有修改：gpt-nope 不在允许的模型中（可选：gpt-test）。',
+    );
   });
 });

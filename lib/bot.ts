@@ -81,6 +81,7 @@ import { createScheduleTools } from './schedules/schedule-tools.js';
 import { createScheduler } from './schedules/scheduler.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
+import { PERSON_DEPARTED_KIND, personDepartedHandler, USER_DELETED_EVENT } from './user-auth/person-departed.js';
 import { userAuthFromConfig } from './user-auth/user-auth-from-config.js';
 
 /** A chat or sender may store this many times its per-minute rate limit before messages are dropped. */
@@ -404,6 +405,7 @@ export async function startBot(
         search: config.search,
         fetch: config.fetch,
         mcp: config.mcp,
+        store,
         bus,
         log,
         feishuClient,
@@ -488,11 +490,11 @@ export async function startBot(
             store,
             appId: app?.id,
             feishuClient: client,
-            describe: (name, input) => {
+            describe: (name, input, language) => {
               // MCP tools that may write ask too: "Run <server>.<tool>" with their arguments.
               const definition = toolRegistry.get(name) ?? manager.mcp?.definition(name);
               const parsed = definition?.inputSchema.safeParse(input);
-              return parsed?.success ? definition?.approval?.describe(parsed.data) : undefined;
+              return parsed?.success ? definition?.approval?.describe(parsed.data, language) : undefined;
             },
             // The dispatcher exists by the time anyone can press a button.
             onEnqueued: (job) => dispatcher.wake(job.kind),
@@ -553,6 +555,14 @@ export async function startBot(
     const languageOf = createLanguageOf({ chatSettings, log: appLog });
     const handlers: Record<string, JobHandler> = {
       [CHAT_MEMBERSHIP_KIND]: chatMembership.handler,
+      // The tokens kept are the default app's: another app's open_ids never name them.
+      ...(userAuth
+        ? {
+            [PERSON_DEPARTED_KIND]: isPrimary
+              ? personDepartedHandler({ authorization: userAuth.authorization, log: appLog })
+              : async () => {},
+          }
+        : {}),
       [BUSY_NOTICE_KIND]: createNoticeHandler({
         bus,
         log: appLog,
@@ -727,6 +737,7 @@ export async function startBot(
       [MESSAGE_EVENT_TYPE]: 'answer',
       [BOT_ADDED_EVENT]: CHAT_MEMBERSHIP_KIND,
       [BOT_REMOVED_EVENT]: CHAT_MEMBERSHIP_KIND,
+      ...(userAuth ? { [USER_DELETED_EVENT]: PERSON_DEPARTED_KIND } : {}),
     },
     onEnqueued: (job) => {
       dispatcher.wake(job.kind);

@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { CHAT_SETTING_NAMES } from './conversation/chat-settings.js';
-import { isTimeZone } from './cost/budget-day.js';
 import { DEFAULT_APP_ID, type FeishuApp, readFeishuAppsFile } from './feishu/feishu-apps.js';
 import { parseTokenKey } from './user-auth/token-cipher.js';
+import { isTimeZone } from './util/time-zone.js';
 
 /**
  * Every environment variable the bot reads, in one table. The names in the README's first

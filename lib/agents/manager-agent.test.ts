@@ -89,6 +89,8 @@ describe('manager agent', () => {
     expect(answer.model).toBe('mock-model');
     expect(answer.inputTokens).toBe(50);
     expect(answer.outputTokens).toBe(17);
+    // The answer relays the writer's text: a rating counts against the writer.
+    expect(answer.answeredBy).toBe('writer');
 
     // The writer saw only the task, not the chat.
     const writerCall = calls.find((call) => systemPrompt(call).includes('careful writer'));
@@ -138,6 +140,7 @@ describe('manager agent', () => {
     const { manager, events } = setup(() => textResult('Paris.'));
     const answer = await manager.answer({ context, history: [], input: 'Capital of France?' });
     expect(answer.text).toBe('Paris.');
+    expect(answer.answeredBy).toBe('manager');
     expect(events.some((event) => event.type === 'agent.delegation')).toBe(false);
   });
 

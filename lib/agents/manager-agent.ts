@@ -4,9 +4,11 @@ import type { TurnContent } from '../conversation/resolve-turn.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
-import type { HistoryMessage } from '../store/store.js';
+import type { HistoryMessage, Store } from '../store/store.js';
 import { withTimeout } from '../util/with-timeout.js';
+import { relayedResult, type SpecialistResult } from './answering-agent.js';
 import type { ConversationContext } from './conversation-context.js';
+import { createMcpCallLedger } from './mcp/mcp-call-ledger.js';
 import { createMcpHub, type McpHub } from './mcp/mcp-hub.js';
 import { loadMcpServersFile } from './mcp/mcp-servers-file.js';
 import { createModelChain, type ModelChain } from './model-chain.js';
@@ -79,6 +81,10 @@ export interface AnswerOptions {
 }
 
 export type ManagerAnswer = AgentRunResult & {
+  /** The agent whose text the answer is: a specialist the manager relayed, else the manager. */
+  answeredBy: string;
+  /** That agent's model (the manager's is `model`). */
+  answeredByModel: string | undefined;
   /** With pending approvals: the conversation to continue from (request plus the model's reply). */
   conversation?: ModelMessage[];
 };
@@ -251,9 +257,16 @@ export function createManagerAgent({
       // What the user must be told about the tools, whatever the model makes of their errors.
       const notices = createToolNotices();
       const toolSet = tools.toolSet(ownTools, { agent: MANAGER_AGENT_NAME, conversation: context, notices, approvals });
+      // Bounded by the step limit; kept to tell whether the answer relays a specialist.
+      const results: SpecialistResult[] = [];
       for (const specialist of specialists.list()) {
         if (chat?.specialistsOff?.includes(specialist.name)) continue;
-        toolSet[specialist.name] = specialistTool(specialist, { conversation: context, dependencies, notices });
+        toolSet[specialist.name] = specialistTool(specialist, {
+          conversation: context,
+          dependencies,
+          notices,
+          onResult: (text, model) => results.push({ agent: specialist.name, text, model }),
+        });
       }
       const quoted =
         given !== undefined
@@ -312,10 +325,15 @@ export function createManagerAgent({
         bus,
         ...(log === undefined ? {} : { log }),
       });
+      const relayed = relayedResult({ answer: run.text, results });
+      const by = {
+        answeredBy: relayed?.agent ?? MANAGER_AGENT_NAME,
+        answeredByModel: relayed === undefined ? run.model : (relayed.model ?? run.model),
+      };
       const result: ManagerAnswer =
         run.responseMessages === undefined
-          ? run
-          : { ...run, conversation: [...requestMessages, ...run.responseMessages] };
+          ? { ...run, ...by }
+          : { ...run, ...by, conversation: [...requestMessages, ...run.responseMessages] };
       if (result.outcome === 'aborted' || notices.list().length === 0) return result;
       const text = appendNotices(result.text, notices.list());
       try {
@@ -387,6 +405,7 @@ export async function createManagerAgentFromConfig({
   resolveUserName,
   maxConcurrency,
   extraTools = [],
+  store,
   now,
 }: {
   model: Config['model'];
@@ -405,6 +424,8 @@ export async function createManagerAgentFromConfig({
   fetch?: Config['fetch'];
   /** MCP servers (MCP_*); default: none. */
   mcp?: Config['mcp'];
+  /** Where approved MCP calls are recorded (started, completed); without it a crash may repeat one. */
+  store?: Pick<Store, 'getRecord' | 'putRecord'>;
   bus: EventBus;
   log?: Logger;
   feishuClient?: FeishuClient;
@@ -440,6 +461,7 @@ export async function createManagerAgentFromConfig({
             knownSpecialists: specialists.list().map((specialist) => specialist.name),
           }),
           reservedNames: registry.names(),
+          ...(store === undefined ? {} : { ledger: createMcpCallLedger({ store }) }),
           connectTimeoutMs: mcpSettings.connectTimeoutMs,
           restartMaxMs: mcpSettings.restartMaxDelayMs,
           maxMessageBytes: mcpSettings.maxMessageBytes,

@@ -51,7 +51,15 @@ export function specialistTool(
     dependencies,
     notices,
     from = 'manager',
-  }: { conversation: ConversationContext; dependencies: AgentDependencies; notices: ToolNotices; from?: string },
+    onResult,
+  }: {
+    conversation: ConversationContext;
+    dependencies: AgentDependencies;
+    notices: ToolNotices;
+    from?: string;
+    /** Told the specialist's finished text and model (to tell whose words the answer is). */
+    onResult?: (text: string, model: string | undefined) => void;
+  },
 ): Tool {
   return tool({
     description: specialist.description,
@@ -85,7 +93,10 @@ export function specialistTool(
         bus: dependencies.bus,
         ...(dependencies.log === undefined ? {} : { log: dependencies.log }),
       });
-      if (result.outcome === 'success') return result.text;
+      if (result.outcome === 'success') {
+        onResult?.(result.text, result.model);
+        return result.text;
+      }
       if (result.outcome === 'aborted') throw new Error(`${specialist.name} was stopped`);
       // The model sees this as a tool error and can answer without the specialist.
       throw new Error(`${specialist.name} could not finish: ${result.notice ?? 'unknown error'}`);

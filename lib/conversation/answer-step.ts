@@ -256,7 +256,7 @@ export function createAnswerStep({
         language,
         say,
       });
-      await sink.finish(appendNotices(shown, [note]), summaryLine(answer));
+      await sink.finish(appendNotices(shown, [note]), summaryLine(answer, language));
       const said = `${answer.text}\n\n(${note})`.trim();
       if (!alreadyStored) await remember(key, message, userName, said, traceId, asked);
       else if (resume !== undefined) await rememberAnswer(key, said, traceId);
@@ -266,11 +266,11 @@ export function createAnswerStep({
     if (answer.outcome === 'success') {
       // Before the card shows its feedback buttons, so a quick press finds what answered.
       await recordAnsweredBy(store, traceId, {
-        agent: 'manager',
-        model: answer.model ?? 'unknown',
+        agent: answer.answeredBy,
+        model: answer.answeredByModel ?? 'unknown',
         latencyMs: answer.latencyMs,
       }).catch((error: unknown) => log.warn({ traceId, err: error }, 'could not record what answered'));
-      await sink.finish(shown, summaryLine(answer));
+      await sink.finish(shown, summaryLine(answer, language));
     } else
       await sink.fail(
         shown,

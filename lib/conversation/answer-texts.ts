@@ -1,4 +1,5 @@
 import { textsFor } from '../i18n/bot-texts.js';
+import type { Language } from '../i18n/language.js';
 import type { NoticeKind } from './decide.js';
 
 /**
@@ -24,17 +25,21 @@ export const APPROVAL_UNSENT_NOTE = ENGLISH.approvalUnsent;
 /** The reply to a message `decide` answers with a notice instead of the model (English). */
 export const NOTICES: Record<NoticeKind, string> = ENGLISH.notices;
 
-/** The card's footer: model · tokens · seconds. */
-export function summaryLine(answer: {
-  model: string | undefined;
-  inputTokens: number;
-  outputTokens: number;
-  latencyMs: number;
-}): string {
+/** The card's footer: model · tokens · seconds, in the reply's language. */
+export function summaryLine(
+  answer: {
+    model: string | undefined;
+    inputTokens: number;
+    outputTokens: number;
+    latencyMs: number;
+  },
+  language: Language = 'en',
+): string {
+  const say = textsFor(language).footer;
   const parts = [
     answer.model,
-    `${answer.inputTokens + answer.outputTokens} tokens`,
-    `${(answer.latencyMs / 1000).toFixed(1)} s`,
+    say.tokens(answer.inputTokens + answer.outputTokens),
+    say.seconds((answer.latencyMs / 1000).toFixed(1)),
   ];
   return parts.filter((part) => part !== undefined).join(' · ');
 }

@@ -1,5 +1,6 @@
 import type { ModelMessage } from 'ai';
 import type { PendingToolApproval } from '../agents/run-agent.js';
+import { approvalTexts } from '../agents/tools/approval-texts.js';
 import type { ApprovalSummary } from '../agents/tools/tool-definition.js';
 import type { ToolApprovalGate } from '../agents/tools/tool-runtime.js';
 import { callFeishu } from '../feishu/call-feishu.js';
@@ -69,7 +70,7 @@ export interface ApprovalServiceOptions {
   /** The app (bot) whose approvals these are. */
   appId?: string | undefined;
   /** The change a tool call would make, from the tool's own `approval.describe`. */
-  describe(tool: string, input: unknown): ApprovalSummary | undefined;
+  describe(tool: string, input: unknown, language: Language): ApprovalSummary | undefined;
   /** Wakes the dispatcher for the continuation job. */
   onEnqueued: (job: NewJob) => void;
   bus: EventBus;
@@ -236,10 +237,10 @@ export function createApprovalService({
     async pause(given) {
       const changes = given.pending.map(
         (call) =>
-          describe(call.toolName, call.input) ?? {
-            action: `Run ${call.toolName}`,
+          describe(call.toolName, call.input, given.language ?? 'en') ?? {
+            action: approvalTexts(given.language ?? 'en').run(call.toolName),
             target: 'Feishu',
-            fields: [{ label: 'input', value: JSON.stringify(call.input) }],
+            fields: [{ label: approvalTexts(given.language ?? 'en').labels.input, value: JSON.stringify(call.input) }],
           },
       );
       const paused: PausedRun = {

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { ChatBudgets } from '../cost/budget-guard.js';
 import { CENT_MICROS, formatUsd, MAX_BUDGET_CENTS, usdToMicros } from '../cost/usd-amount.js';
+import { textsFor } from '../i18n/bot-texts.js';
+import type { Language } from '../i18n/language.js';
 import { appScoped } from '../inbox/app-scope.js';
 import type { ChatSettingsVersion, Store } from '../store/store.js';
 import type { GroupContextMode } from './room-context.js';
@@ -108,14 +110,63 @@ export type ChatSettingChange =
   | { name: 'chat-budget' | 'user-budget'; cents: number }
   | { name: 'reset'; setting: ChatSettingName | 'all' };
 
-/** Why a change was refused; stable codes, the text says it to a person. */
+/** Why a change was refused, with what a person needs to put it right; worded per language by `textsFor(…).settingsProblems`. */
+export type ChatSettingsProblem =
+  | { problem: 'locked'; setting: string }
+  | { problem: 'model-not-allowed'; model: string; allowed: readonly string[] }
+  | { problem: 'unknown-item'; kind: 'tools' | 'specialists'; item: string; known: readonly string[] }
+  | { problem: 'over-ceiling'; setting: string; ceiling: string }
+  | { problem: 'changed-meanwhile' }
+  | { problem: 'stale'; version: number; expected: number }
+  | { problem: 'invalid'; detail: string };
+
+const PROBLEM_CODES = {
+  locked: 'LOCKED',
+  'model-not-allowed': 'NOT_ALLOWED',
+  'over-ceiling': 'NOT_ALLOWED',
+  invalid: 'NOT_ALLOWED',
+  'unknown-item': 'UNKNOWN',
+  'changed-meanwhile': 'CONFLICT',
+  stale: 'CONFLICT',
+} as const;
+
+/**
+ * A refused settings change in the given language.
+ *
+ * @example
+ * settingsProblemText({ problem: 'locked', setting: 'model' }, 'zh'); // 'model 已被运维人员锁定…'
+ */
+export function settingsProblemText(problem: ChatSettingsProblem, language: Language): string {
+  const say = textsFor(language).settingsProblems;
+  switch (problem.problem) {
+    case 'locked':
+      return say.locked(problem.setting);
+    case 'model-not-allowed':
+      return say.modelNotAllowed(problem.model, problem.allowed.join(', '));
+    case 'unknown-item':
+      return say.unknownItem(problem.kind, problem.item, problem.known.join(', '));
+    case 'over-ceiling':
+      return say.overCeiling(problem.setting, problem.ceiling);
+    case 'changed-meanwhile':
+      return say.changedMeanwhile;
+    case 'stale':
+      return say.stale(problem.version, problem.expected);
+    case 'invalid':
+      return say.invalid(problem.detail);
+  }
+}
+
+/** Why a change was refused: a stable code, the problem to word for a person, English as the message (logs, devtools). */
 export class ChatSettingsError extends Error {
-  constructor(
-    readonly code: 'LOCKED' | 'NOT_ALLOWED' | 'UNKNOWN' | 'CONFLICT',
-    message: string,
-  ) {
-    super(message);
+  readonly code: (typeof PROBLEM_CODES)[ChatSettingsProblem['problem']];
+  constructor(readonly problem: ChatSettingsProblem) {
+    super(settingsProblemText(problem, 'en'));
     this.name = 'ChatSettingsError';
+    this.code = PROBLEM_CODES[problem.problem];
+  }
+  /** What a person reads, in their language. */
+  textIn(language: Language): string {
+    return settingsProblemText(this.problem, language);
   }
   static isInstance(error: unknown): error is ChatSettingsError {
     return error instanceof Error && error.name === 'ChatSettingsError';
@@ -240,7 +291,7 @@ export function createChatSettings({
     for (const name of CHAT_SETTING_NAMES) {
       const field = FIELD[name];
       if (locked.has(name) && JSON.stringify(overrides[field]) !== JSON.stringify(before[field])) {
-        throw new ChatSettingsError('LOCKED', `${name} is locked by the operator for every chat.`);
+        throw new ChatSettingsError({ problem: 'locked', setting: name });
       }
     }
     for (const name of ['chat-budget', 'user-budget'] as const) {
@@ -248,29 +299,29 @@ export function createChatSettings({
       const ceiling = policy.budgetCeiling[BUDGET[name]];
       if (typeof cents !== 'number' || cents === before[FIELD[name]] || ceiling <= 0) continue;
       if (cents === 0 || cents * CENT_MICROS > ceiling) {
-        throw new ChatSettingsError(
-          'NOT_ALLOWED',
-          `${name} can be at most ${formatUsd(ceiling)} a day here (the operator's ceiling); lower is always allowed.`,
-        );
+        throw new ChatSettingsError({ problem: 'over-ceiling', setting: name, ceiling: formatUsd(ceiling) });
       }
     }
     if (overrides.model !== undefined && !policy.allowedModels.includes(overrides.model)) {
-      throw new ChatSettingsError(
-        'NOT_ALLOWED',
-        `${overrides.model} is not an allowed model (allowed: ${policy.allowedModels.join(', ') || 'none'}).`,
-      );
+      throw new ChatSettingsError({
+        problem: 'model-not-allowed',
+        model: overrides.model,
+        allowed: policy.allowedModels,
+      });
     }
     for (const tool of overrides.toolsOff ?? []) {
       if (!policy.tools.includes(tool)) {
-        throw new ChatSettingsError('UNKNOWN', `There is no tool called ${tool} (tools: ${policy.tools.join(', ')}).`);
+        throw new ChatSettingsError({ problem: 'unknown-item', kind: 'tools', item: tool, known: policy.tools });
       }
     }
     for (const specialist of overrides.specialistsOff ?? []) {
       if (!policy.specialists.includes(specialist)) {
-        throw new ChatSettingsError(
-          'UNKNOWN',
-          `There is no specialist called ${specialist} (specialists: ${policy.specialists.join(', ')}).`,
-        );
+        throw new ChatSettingsError({
+          problem: 'unknown-item',
+          kind: 'specialists',
+          item: specialist,
+          known: policy.specialists,
+        });
       }
     }
   }
@@ -342,27 +393,24 @@ export function createChatSettings({
         const { overrides, version } = await current(chatId);
         const { next, summary } = apply(overrides, change);
         if (change.name === 'reset' && change.setting !== 'all' && locked.has(change.setting)) {
-          throw new ChatSettingsError('LOCKED', `${change.setting} is locked by the operator for every chat.`);
+          throw new ChatSettingsError({ problem: 'locked', setting: change.setting });
         }
         check(next, change.name === 'reset' && change.setting === 'all' ? next : overrides);
         if (await save(chatId, version, next, changedBy, summary)) return resolve(next, version + 1);
       }
-      throw new ChatSettingsError('CONFLICT', 'The settings changed at the same moment; please try again.');
+      throw new ChatSettingsError({ problem: 'changed-meanwhile' });
     },
     async replace(chatId, overrides, changedBy, expectedVersion) {
       const parsed = chatOverridesSchema.safeParse(overrides);
       if (!parsed.success) {
-        throw new ChatSettingsError(
-          'NOT_ALLOWED',
-          parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '),
-        );
+        throw new ChatSettingsError({
+          problem: 'invalid',
+          detail: parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '),
+        });
       }
       const before = await current(chatId);
       if (expectedVersion !== undefined && expectedVersion !== before.version) {
-        throw new ChatSettingsError(
-          'CONFLICT',
-          `The settings are at version ${before.version}, not ${expectedVersion}: reload them.`,
-        );
+        throw new ChatSettingsError({ problem: 'stale', version: before.version, expected: expectedVersion });
       }
       check(parsed.data, before.overrides);
       const changed = CHAT_SETTING_NAMES.filter(
@@ -370,7 +418,7 @@ export function createChatSettings({
       );
       const summary = changed.length === 0 ? 'no change' : `changed ${changed.join(', ')}`;
       if (!(await save(chatId, before.version, parsed.data, changedBy, summary))) {
-        throw new ChatSettingsError('CONFLICT', 'The settings changed at the same moment: reload them.');
+        throw new ChatSettingsError({ problem: 'changed-meanwhile' });
       }
       return resolve(parsed.data, before.version + 1);
     },

@@ -227,7 +227,7 @@ export async function runConfigCommand({
         const after = request.change.name === 'language' ? pickLanguage(now.language, text) : language;
         return `${textsFor(after).config.saved}\n\n${describeSettings(now, settings, after)}`;
       } catch (error) {
-        if (ChatSettingsError.isInstance(error)) return say.notChanged(error.message);
+        if (ChatSettingsError.isInstance(error)) return say.notChanged(error.textIn(language));
         throw error;
       }
     }

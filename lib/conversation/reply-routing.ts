@@ -74,7 +74,7 @@ export function createReplyRouter({ feishu, devtools, bus, log }: ReplyRouterOpt
             })),
           }),
       // English keeps the card's own default; another language names its "thinking" state.
-      ...(language === undefined || language === 'en' ? {} : { thinkingText: thinking }),
+      ...(language === undefined || language === 'en' ? {} : { thinkingText: thinking, language }),
       context: reply.job,
       message: reply,
       client: feishu.client,

@@ -196,7 +196,9 @@ export function settingsButtonHandler({
     try {
       effective = await settings.change(chatId, change, press.operatorId);
     } catch (error) {
-      if (ChatSettingsError.isInstance(error)) return { toast: { kind: 'warning', text: error.message } };
+      if (ChatSettingsError.isInstance(error)) {
+        return { toast: { kind: 'warning', text: error.textIn(control.language ?? 'en') } };
+      }
       throw error;
     }
     // A language press redraws the card in the language it chose.

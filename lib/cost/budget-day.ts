@@ -45,16 +45,6 @@ function localParts(
   };
 }
 
-/** True when Intl knows the zone (e.g. 'Asia/Shanghai', 'UTC'). */
-export function isTimeZone(timeZone: string): boolean {
-  try {
-    formatter(timeZone);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * The calendar day of `at` in `timeZone`, as YYYY-MM-DD.
  *

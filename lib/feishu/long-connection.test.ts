@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildBotMembershipEvent, buildCardActionEvent } from '../../test/fakes/event-sender.js';
+import { buildBotMembershipEvent, buildCardActionEvent, buildUserDeletedEvent } from '../../test/fakes/event-sender.js';
 import { startFakeLongConnection } from '../../test/fakes/fake-long-connection.js';
 import { messageEnvelope } from '../../test/support/ingress-events.js';
 import type { AcceptResult, InboundEvent } from '../inbox/inbound-event.js';
@@ -158,6 +158,33 @@ describe('long connection event handling (the SDK dispatcher, without WS frames)
         createdAt: 5,
         receivedAt: 99,
         event: envelope.event,
+      },
+    ]);
+  });
+
+  it('passes a deleted user to the inbox with only their open_id, not their contact card', async () => {
+    const accepted: InboundEvent[] = [];
+    const dispatcher = messageEventDispatcher({
+      inbox: {
+        accept: async (event): Promise<AcceptResult> => {
+          accepted.push(event);
+          return { status: 'accepted', jobId: 'event:ev-left' };
+        },
+      },
+      log: silentLogger(),
+      now: () => 99,
+    });
+    await dispatcher.invoke(buildUserDeletedEvent({ openId: 'ou_left', eventId: 'ev-left', createTime: 5 }), {
+      needCheck: false,
+    });
+    expect(accepted).toEqual([
+      {
+        source: 'websocket',
+        eventId: 'ev-left',
+        eventType: 'contact.user.deleted_v3',
+        createdAt: 5,
+        receivedAt: 99,
+        event: { object: { open_id: 'ou_left' } },
       },
     ]);
   });

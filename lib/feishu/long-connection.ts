@@ -5,6 +5,7 @@ import { MESSAGE_EVENT_TYPE } from '../inbox/inbox.js';
 import type { Logger } from '../log.js';
 import type { ConnectionState } from '../observe/bot-event.js';
 import type { EventBus } from '../observe/event-bus.js';
+import { departedBody, USER_DELETED_EVENT } from '../user-auth/person-departed.js';
 import { errorMessage, toError } from '../util/error-message.js';
 import { feishuDomain, sdkLogger } from './feishu-client.js';
 import { readEnvelope } from './webhook/event-envelope.js';
@@ -132,6 +133,17 @@ export function messageEventDispatcher({
           },
         ]),
       ),
+      // A person left the company: their own authorization is forgotten (only their open_id is kept).
+      [USER_DELETED_EVENT]: async (data: JsonObject) => {
+        const receivedAt = now();
+        onEvent(receivedAt);
+        const object = data.object as { open_id?: unknown } | undefined;
+        const body = departedBody(text(object?.open_id));
+        const inbound = inboundFromLongConnection({ ...data, event_type: USER_DELETED_EVENT }, receivedAt, body);
+        if (inbound === undefined) return;
+        const result = await inbox.accept(inbound);
+        if (result.status === 'unavailable') throw new Error(`inbox unavailable: ${result.reason}`);
+      },
       // The SDK flattens the envelope: header fields (event_id) beside the event's own fields.
       ...(onCardAction === undefined
         ? {}

@@ -33,6 +33,27 @@ export interface BotTexts {
   failed: string;
   /** What a reply card shows before the first words of the answer. */
   thinking: string;
+  /** The answer card's footer beside the model's name: tokens used, seconds taken ("1.2"). */
+  footer: { tokens(count: number): string; seconds(value: string): string };
+  /** The answer card's steps panel: tools used and specialists asked, with their time. */
+  steps: {
+    title: string;
+    /** `name` as typed (a tool in a code span). */
+    used(tool: string): string;
+    asked(specialist: string): string;
+    working: string;
+    count(steps: number): string;
+    earlier(steps: number): string;
+    none: string;
+    seconds(value: string): string;
+  };
+  /** What the card watchdog writes on a card an ended job left without an answer. */
+  watchdog: {
+    /** The answer stopped before any of it was written. */
+    unanswered: string;
+    /** The answer went out as plain messages below the card. */
+    sentAsText: string;
+  };
   buttons: { stop: string; up: string; down: string };
   /** Why the model gave no answer, per error category: honest, never a provider detail. */
   modelErrors: Record<ErrorCategory, string>;
@@ -75,6 +96,16 @@ export interface BotTexts {
       reset(names: string): string;
       unknown(word: string): string;
     };
+  };
+  /** Why a settings change was refused (lists as "a, b"). */
+  settingsProblems: {
+    locked(setting: string): string;
+    modelNotAllowed(model: string, allowed: string): string;
+    unknownItem(kind: 'tools' | 'specialists', item: string, known: string): string;
+    overCeiling(setting: string, ceiling: string): string;
+    changedMeanwhile: string;
+    stale(version: number, expected: number): string;
+    invalid(detail: string): string;
   };
   /** The settings card (`/config` on its own): its headings and its buttons' toasts. */
   settingsCard: {
@@ -196,6 +227,21 @@ export const textsFor = bilingual<BotTexts>({
     unreadable: 'I could not read anything in this message.',
     failed: 'Something went wrong. Please try again.',
     thinking: '⏳ Thinking…',
+    footer: { tokens: (count) => `${count} tokens`, seconds: (value) => `${value} s` },
+    steps: {
+      title: 'Steps',
+      used: (tool) => `Used \`${tool}\``,
+      asked: (specialist) => `Asked **${specialist}**`,
+      working: 'Working…',
+      count: (steps) => `${steps} step${steps === 1 ? '' : 's'}`,
+      earlier: (steps) => `${steps} earlier step${steps === 1 ? '' : 's'}`,
+      none: 'No steps.',
+      seconds: (value) => `${value} s`,
+    },
+    watchdog: {
+      unanswered: '⚠️ This answer stopped before it could be written. Please ask again.',
+      sentAsText: 'The answer was sent as a message below.',
+    },
     buttons: { stop: '⏹ Stop', up: '👍', down: '👎' },
     modelErrors: {
       RATE_LIMIT: 'The model provider is rate-limiting us; please try again in a minute.',
@@ -267,6 +313,17 @@ export const textsFor = bilingual<BotTexts>({
         `I could not use ${tool}: your Feishu authorization of the bot has expired. Please authorize it again.`,
       noAccess: (tool, asUser) =>
         `I could not read it with ${tool}: ${asUser ? 'you do' : 'the bot does'} not have access to it in Feishu.`,
+    },
+    settingsProblems: {
+      locked: (setting) => `${setting} is locked by the operator for every chat.`,
+      modelNotAllowed: (model, allowed) => `${model} is not an allowed model (allowed: ${allowed || 'none'}).`,
+      unknownItem: (kind, item, known) =>
+        `There is no ${kind === 'tools' ? 'tool' : 'specialist'} called ${item} (${kind}: ${known || 'none'}).`,
+      overCeiling: (setting, ceiling) =>
+        `${setting} can be at most ${ceiling} a day here (the operator's ceiling); lower is always allowed.`,
+      changedMeanwhile: 'The settings changed at the same moment; please try again.',
+      stale: (version, expected) => `The settings are at version ${version}, not ${expected}: reload them.`,
+      invalid: (detail) => `These settings cannot be stored: ${detail}`,
     },
     settingsCard: {
       title: 'Chat settings',
@@ -380,6 +437,21 @@ export const textsFor = bilingual<BotTexts>({
     unreadable: '这条消息里没有我能读懂的内容。',
     failed: '出了点问题，请稍后再试。',
     thinking: '⏳ 思考中…',
+    footer: { tokens: (count) => `${count} 个 token`, seconds: (value) => `${value} 秒` },
+    steps: {
+      title: '步骤',
+      used: (tool) => `使用了 \`${tool}\``,
+      asked: (specialist) => `询问了 **${specialist}**`,
+      working: '处理中…',
+      count: (steps) => `${steps} 个步骤`,
+      earlier: (steps) => `之前的 ${steps} 个步骤`,
+      none: '没有步骤。',
+      seconds: (value) => `${value} 秒`,
+    },
+    watchdog: {
+      unanswered: '⚠️ 这个回答在写出之前就中断了，请再问一次。',
+      sentAsText: '回答已作为消息发在下方。',
+    },
     buttons: { stop: '⏹ 停止', up: '👍', down: '👎' },
     modelErrors: {
       RATE_LIMIT: '模型服务商正在限流，请一分钟后再试。',
@@ -449,6 +521,16 @@ export const textsFor = bilingual<BotTexts>({
         asUser
           ? `无法用 ${tool} 读取：你在飞书里没有它的访问权限。请让所有者分享给你。`
           : `无法用 ${tool} 读取：机器人在飞书里没有它的访问权限。请把它分享给机器人（在文档中：分享 → 添加机器人应用为可阅读的协作者），或请所有者分享。`,
+    },
+    settingsProblems: {
+      locked: (setting) => `${setting} 已被运维人员锁定，所有群都不能修改。`,
+      modelNotAllowed: (model, allowed) => `${model} 不在允许的模型中（可选：${allowed || '无'}）。`,
+      unknownItem: (kind, item, known) =>
+        `没有名为 ${item} 的${kind === 'tools' ? '工具' : '专家'}（可选：${known || '无'}）。`,
+      overCeiling: (setting, ceiling) => `${setting} 在这里每天最多 ${ceiling}（运维人员设定的上限）；调低总是可以的。`,
+      changedMeanwhile: '设置刚好同时被修改了，请再试一次。',
+      stale: (version, expected) => `设置已是版本 ${version}，而不是 ${expected}：请重新加载。`,
+      invalid: (detail) => `这些设置无法保存：${detail}`,
     },
     settingsCard: {
       title: '群设置',

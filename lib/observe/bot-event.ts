@@ -105,7 +105,7 @@ export type BotEvent =
       /** A person's own Feishu authorization changed (never carries a token). */
       type: 'user-auth.changed';
       userId: string;
-      change: 'granted' | 'declined' | 'wrong-person' | 'refreshed' | 'revoked' | 'logged-out';
+      change: 'granted' | 'declined' | 'wrong-person' | 'refreshed' | 'revoked' | 'logged-out' | 'departed';
     }
   | {
       /** A run paused: its write tools wait for the person's approval. */

@@ -6,6 +6,7 @@ import type { ReplySink } from '../conversation/reply-sink.js';
 import type { BudgetGuard } from '../cost/budget-guard.js';
 import type { FeishuClient } from '../feishu/feishu-client.js';
 import { createReplySinkForJob, REPLY_CHECKPOINT_KEY } from '../feishu/reply/reply-for-job.js';
+import { textsFor } from '../i18n/bot-texts.js';
 import { conversationKey } from '../inbox/conversation-key.js';
 import type { JobContext, JobHandler } from '../inbox/job-handler.js';
 import type { Logger } from '../log.js';
@@ -68,19 +69,15 @@ export function createProactiveDeadLetter(
     if (typeof checkpoint !== 'object' || checkpoint === null || !(REPLY_CHECKPOINT_KEY in checkpoint)) return;
     const parsed = proactivePayload.safeParse(job.job.payload);
     if (!parsed.success) return;
-    const sink = proactiveSink(options, job, parsed.data);
-    await sink.start();
-    await sink.fail(
-      '',
-      scheduleTexts(
-        languageFor(
-          options.chatSettings === undefined
-            ? undefined
-            : (await options.chatSettings.effective(parsed.data.target.chatId)).language,
-          parsed.data.text,
-        ),
-      ).givenUp,
+    const language = languageFor(
+      options.chatSettings === undefined
+        ? undefined
+        : (await options.chatSettings.effective(parsed.data.target.chatId)).language,
+      parsed.data.text,
     );
+    const sink = proactiveSink(options, job, parsed.data, language);
+    await sink.start();
+    await sink.fail('', scheduleTexts(language).givenUp);
   };
 }
 
@@ -94,9 +91,12 @@ function proactiveSink(
   }: Pick<ProactiveHandlerOptions, 'feishuClient' | 'bus' | 'log' | 'cardUpdatesPerSecond'>,
   job: JobContext,
   payload: ProactivePayload,
+  language: TextLanguage,
 ): ReplySink {
   const { chatId, rootMessageId } = payload.target;
   return createReplySinkForJob({
+    // The card's own words (thinking, steps, the watchdog's notice) in the chat's language.
+    ...(language === 'en' ? {} : { thinkingText: textsFor(language).thinking, language }),
     context: job,
     message: { chatId, messageId: rootMessageId, replyInThread: rootMessageId !== undefined },
     client: feishuClient,
@@ -118,8 +118,8 @@ export function createProactiveHandler({
   cardUpdatesPerSecond,
   now = Date.now,
 }: ProactiveHandlerOptions): JobHandler {
-  const sinkFor = (job: JobContext, payload: ProactivePayload) =>
-    proactiveSink({ feishuClient, bus, log, cardUpdatesPerSecond }, job, payload);
+  const sinkFor = (job: JobContext, payload: ProactivePayload, language: TextLanguage) =>
+    proactiveSink({ feishuClient, bus, log, cardUpdatesPerSecond }, job, payload, language);
 
   async function run(
     job: JobContext,
@@ -208,11 +208,11 @@ export function createProactiveHandler({
       userId: payload.requestedBy ?? payload.origin,
       text: `[${payload.origin} ${payload.action}] ${payload.text.slice(0, 180)}`,
     });
-    const sink = sinkFor(job, payload);
-    await sink.start();
     const setting =
       chatSettings === undefined ? undefined : (await chatSettings.effective(payload.target.chatId)).language;
     const language = languageFor(setting, payload.text);
+    const sink = sinkFor(job, payload, language);
+    await sink.start();
     const say = scheduleTexts(language);
     if (payload.missed !== undefined) {
       const due = payload.dueAt === undefined ? '?' : formatInZone(payload.dueAt, payload.timeZone ?? 'UTC');

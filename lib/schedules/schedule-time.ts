@@ -1,5 +1,5 @@
 import { Cron } from 'croner';
-import { isTimeZone } from '../cost/budget-day.js';
+import { isTimeZone } from '../util/time-zone.js';
 
 /**
  * When a schedule fires: once at an instant, or on a five-field cron pattern read in a time zone

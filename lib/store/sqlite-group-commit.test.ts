@@ -38,6 +38,46 @@ describe('createGroupCommit', () => {
     expect(parents()).toEqual([1, 2, 3]);
   });
 
+  it('runs beforeCommit once per batch inside its transaction, after onBegin and every write of that run', async () => {
+    const calls: string[] = [];
+    let db: Database.Database | undefined;
+    const { group, insertParent, parents } = setUp({
+      onBegin: () => calls.push('begin'),
+      beforeCommit: () => {
+        calls.push(`before commit (in a transaction: ${db?.inTransaction})`);
+      },
+    });
+    db = databases.at(-1);
+    await Promise.all([insertParent(1), insertParent(2)]);
+    expect(calls).toEqual(['begin', 'before commit (in a transaction: true)']);
+    // A throwing write rolls the batch back: it begins again (onBegin resets what the first run counted).
+    calls.length = 0;
+    const results = await Promise.allSettled([
+      insertParent(3),
+      group.write('fails', () => {
+        throw new Error('no');
+      }),
+    ]);
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected']);
+    expect(calls).toEqual(['begin', 'begin', 'before commit (in a transaction: true)']);
+    expect(parents()).toEqual([1, 2, 3]);
+  });
+
+  it('fails the whole batch when beforeCommit throws, keeping none of it', async () => {
+    let fail = true;
+    const { insertParent, parents } = setUp({
+      beforeCommit: () => {
+        if (fail) throw new Error('disk full');
+      },
+    });
+    const results = await Promise.allSettled([insertParent(1), insertParent(2)]);
+    expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
+    expect(parents()).toEqual([]);
+    fail = false;
+    await insertParent(3);
+    expect(parents()).toEqual([3]);
+  });
+
   it('splits a long queue into transactions of at most maxBatchWrites, in order', async () => {
     const { commits, insertParent, parents } = setUp({ maxBatchWrites: 4 });
     await Promise.all(Array.from({ length: 10 }, (_, index) => insertParent(index + 1)));

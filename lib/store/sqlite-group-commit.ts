@@ -33,6 +33,17 @@ export interface GroupCommitOptions {
    * waiting for that flush to end: under load the ack waits about one flush instead of two.
    */
   maxSyncsInFlight?: number;
+  /**
+   * Called right after each `BEGIN`, before any write of the batch runs (a batch that is run
+   * again after a rollback begins again): state a batch accumulates for `beforeCommit` starts here.
+   */
+  onBegin?: () => void;
+  /**
+   * Runs inside the transaction after every write of the batch, just before `COMMIT` (one
+   * statement for the whole batch instead of one per write); if it throws, the batch fails as a
+   * commit that failed: nothing of it is kept.
+   */
+  beforeCommit?: () => void;
 }
 
 export interface GroupCommit {
@@ -90,6 +101,8 @@ export function createGroupCommit({
   onCommit,
   afterCommit,
   maxSyncsInFlight = 1,
+  onBegin,
+  beforeCommit,
   lockWaitMs = 2_000,
   lockRetryMs = 5,
   maxLockRetryMs = 100,
@@ -160,6 +173,7 @@ export function createGroupCommit({
       return;
     }
     lockAttempts = 0;
+    onBegin?.();
     const batch = queue.splice(0, maxBatchWrites);
     scheduleRest();
     commitBatch(batch);
@@ -260,6 +274,7 @@ export function createGroupCommit({
           }
         }
       }
+      beforeCommit?.();
       transactionControl.commit.run();
       onCommit?.(batch.length);
     } catch (error) {
@@ -327,6 +342,7 @@ export function createGroupCommit({
           failBatch(batch, error);
           continue;
         }
+        onBegin?.();
         // Straight to savepoints: a closing queue must not go back through `flush`.
         for (const entry of batch) entry.careful = true;
         commitBatch(batch);

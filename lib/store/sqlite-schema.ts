@@ -179,6 +179,20 @@ export const sqliteMigrations: readonly { version: number; description: string; 
       DROP INDEX jobs_created;
     `,
   },
+  {
+    version: 8,
+    description: 'new pending jobs counted once per commit',
+    sql: `
+      -- The tally's insert trigger ran a sub-program for every admission, a quarter of a job
+      -- insert's cost. The store now adds the pending jobs a group commit inserted in one
+      -- statement before its COMMIT (sqlite-store.ts); rows inserted in another status (only by
+      -- hand: the store inserts pending jobs) are still counted here.
+      DROP TRIGGER job_counts_insert;
+      CREATE TRIGGER job_counts_insert AFTER INSERT ON jobs WHEN NEW.status <> 'pending' BEGIN
+        UPDATE job_counts SET count = count + 1 WHERE status = NEW.status;
+      END;
+    `,
+  },
 ];
 
 /**

@@ -148,6 +148,8 @@ export function prepareSqliteStatements(db: Database.Database) {
     listJobsByStatus: db.prepare(`
       SELECT ${jobColumns} FROM jobs WHERE status = @status ORDER BY created_at DESC, seq DESC LIMIT @limit`),
     countJobs: db.prepare('SELECT status, count FROM job_counts'),
+    // The pending jobs one group commit inserted (the tally's insert trigger skips them).
+    countInsertedPending: db.prepare("UPDATE job_counts SET count = count + @added WHERE status = 'pending'"),
     purgeJobs: db.prepare(PURGE_JOBS_SQL),
 
     insertHistory: db.prepare(`

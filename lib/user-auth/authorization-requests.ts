@@ -17,6 +17,8 @@ export interface AuthorizationRequests {
    * the lifetime gives undefined.
    */
   take(state: string): Promise<AuthorizationRequest | undefined>;
+  /** Drops every pending request of `userId` (the person left the company): their links stop working. */
+  forgetUser(userId: string): Promise<number>;
 }
 
 export interface AuthorizationRequestsOptions {
@@ -30,6 +32,10 @@ export interface AuthorizationRequestsOptions {
 }
 
 const COLLECTION = 'oauth-requests';
+/** Each person's recent states, so their pending requests can be dropped together. */
+const BY_USER = 'oauth-requests-by-user';
+/** States remembered per person: more pending links than this at once is not a real person. */
+const MAX_STATES_PER_USER = 20;
 
 /**
  * Pending authorizations in the store, so the callback may reach any instance, also after a
@@ -47,11 +53,18 @@ export function createAuthorizationRequests({
   now = Date.now,
 }: AuthorizationRequestsOptions): AuthorizationRequests {
   const idOf = (state: string) => `${appId}:${state}`;
+  const statesOf = async (userId: string): Promise<string[]> => {
+    const record = (await store.getRecord(BY_USER, idOf(userId))) as { states?: unknown } | null;
+    return Array.isArray(record?.states) ? record.states.filter((state) => typeof state === 'string') : [];
+  };
   return {
     async start(userId, scopes) {
       const state = oauth.generateRandomState();
       const codeVerifier = oauth.generateRandomCodeVerifier();
       const request: AuthorizationRequest = { userId, scopes: [...new Set(scopes)], codeVerifier, createdAt: now() };
+      // The index first: a request it does not name could not be forgotten with its person.
+      const states = [...(await statesOf(userId)), state].slice(-MAX_STATES_PER_USER);
+      await store.putRecord(BY_USER, idOf(userId), { states }, maxPending);
       await store.putRecord(COLLECTION, idOf(state), request, maxPending);
       return { state, codeChallenge: await oauth.calculatePKCECodeChallenge(codeVerifier) };
     },
@@ -62,6 +75,17 @@ export function createAuthorizationRequests({
       if (!(await store.claimKey(`oauth-state:${idOf(state)}`, lifetimeMs * 2, now()))) return undefined;
       await store.putRecord(COLLECTION, idOf(state), null, maxPending);
       return request;
+    },
+    async forgetUser(userId) {
+      let forgotten = 0;
+      for (const state of await statesOf(userId)) {
+        const request = (await store.getRecord(COLLECTION, idOf(state))) as AuthorizationRequest | null;
+        if (request === null || request.userId !== userId) continue;
+        await store.putRecord(COLLECTION, idOf(state), null, maxPending);
+        forgotten += 1;
+      }
+      await store.putRecord(BY_USER, idOf(userId), null, maxPending);
+      return forgotten;
     },
   };
 }

@@ -172,4 +172,24 @@ describe('Feishu user authorization', () => {
     expect(await requests.take(second.state)).toBeUndefined();
     expect(await requests.take('not a state')).toBeUndefined();
   });
+  it("forgets a departed person: tokens and every pending authorization of theirs, not other people's", async () => {
+    const { authorization, vault, request, now } = setUp();
+    const requests = createAuthorizationRequests({ store: stores.at(-1) as Store, appId: 'cli_x', now });
+    await vault.save('ou_a', {
+      accessToken: 'u-a',
+      refreshToken: 'ur-a',
+      expiresAt: now() + 2 * HOUR,
+      scopes: ['offline_access', 'search:docs:read'],
+    });
+    const alice = await requests.start('ou_a', ['offline_access']);
+    const bob = await requests.start('ou_b', ['offline_access']);
+    expect(await authorization.forgetDeparted('ou_a')).toEqual({ tokens: true, pending: 1 });
+    expect(await vault.load('ou_a')).toBeUndefined();
+    expect(await requests.take(alice.state)).toBeUndefined();
+    expect(await requests.take(bob.state)).toMatchObject({ userId: 'ou_b' });
+    // A tool acting as her now asks for authorization again.
+    expect(await request()).toMatchObject({ ok: false, reason: 'not-authorized' });
+    // Again (a redelivered event): nothing left, no error.
+    expect(await authorization.forgetDeparted('ou_a')).toEqual({ tokens: false, pending: 1 });
+  });
 });

@@ -12,6 +12,11 @@ import type { UserTokenVault } from './user-token-vault.js';
 export interface FeishuUserAuthorization extends UserAuthorization {
   /** Forgets the person's tokens (`/logout`); true when there were any. */
   forget(userId: string): Promise<boolean>;
+  /**
+   * Forgets everything kept for a person who left the company (Feishu deleted the user): their
+   * tokens and their pending authorizations, so a consent link sent earlier no longer binds.
+   */
+  forgetDeparted(userId: string): Promise<{ tokens: boolean; pending: number }>;
 }
 
 export interface FeishuUserAuthorizationOptions {
@@ -167,6 +172,14 @@ export function createFeishuUserAuthorization({
       await vault.remove(userId);
       if (had) bus?.emit({ type: 'user-auth.changed', userId, change: 'logged-out' });
       return had;
+    },
+    async forgetDeparted(userId) {
+      const tokens = (await vault.load(userId)) !== undefined;
+      // Pending requests first: a callback landing meanwhile then finds no request to bind.
+      const pending = await requests.forgetUser(userId);
+      await vault.remove(userId);
+      bus?.emit({ type: 'user-auth.changed', userId, change: 'departed' });
+      return { tokens, pending };
     },
   };
 }

@@ -132,6 +132,44 @@ describe('approvals for write tools, end to end', () => {
     });
   });
 
+  it('a Chinese question gets the change, its labels, the toasts and the answer footer in Chinese', async () => {
+    scriptCreateTask('发布说明');
+    const question = await ask('帮我创建一个任务：发布说明');
+    const card = await approvalCard(question);
+    for (const words of [
+      '需要你的批准',
+      '创建任务',
+      '飞书任务',
+      '标题',
+      '发布说明',
+      '截止时间',
+      '负责人',
+      '提问的人',
+    ]) {
+      expect(card.content).toContain(words);
+    }
+    expect(card.content).not.toContain('Create a task');
+    expect(card.content).not.toContain('Assignees');
+    expect(await press(card.messageId, buttonValue(card.content, 'approval-approve'))).toMatchObject({
+      content: '已批准：继续执行。',
+    });
+    // The footer (written when the card closes) beside the model: tokens and seconds in Chinese.
+    await answerText(question, 'Result: Created the task');
+    const after = await service.feishu.waitFor(
+      () =>
+        service.feishu
+          .repliesTo(question, { fromBot: true })
+          .map((reply) => service.feishu.visibleText(reply.messageId))
+          .find((text) => text.includes('Result: Created the task') && text.includes('个 token')),
+      { description: 'the closed answer with its footer' },
+    );
+    expect(after).toMatch(/gpt-test · \d+ 个 token · \d+\.\d 秒/);
+    expect(after).not.toMatch(/\d+ tokens/);
+    // The steps panel too.
+    expect(after).toContain('使用了 `createTask`');
+    expect(after).not.toContain('Used `createTask`');
+  });
+
   it('Deny tells the model and changes nothing; Always allow lets the next one through without a card', async () => {
     scriptCreateTask('Book the venue');
     const first = await ask('create a task to book the venue');

@@ -6,7 +6,7 @@ import { STOP_TEXT } from '../../lib/conversation/run-stops.js';
 import { buildMessageEvent, DEFAULT_USER_OPEN_ID, postEvent } from '../fakes/event-sender.js';
 import { type CardState, FEISHU_CODES } from '../fakes/fake-feishu.js';
 import { type FakeLongConnection, startFakeLongConnection } from '../fakes/fake-long-connection.js';
-import { answerCard, buttonValue, pressCallback, pressCard } from '../support/card-press.js';
+import { answerCard, buttonValue, pressCallback, pressCard, waitForStreamingCard } from '../support/card-press.js';
 import { useE2eService } from '../support/e2e-service.js';
 
 /**
@@ -62,14 +62,7 @@ describe('card controls over the webhook: Stop', () => {
 
   /** Waits until the answer card streams some words and shows its Stop button; returns the button value. */
   async function streamingWithStop(messageId: string) {
-    await service.feishu.waitFor(
-      () => {
-        const found = replyCard(messageId);
-        return found?.card.streaming === true && service.feishu.visibleText(found.replyId).includes('word1');
-      },
-      { timeoutMs: 15_000, description: 'a streaming card with words' },
-    );
-    const { replyId, card } = replyCard(messageId)!;
+    const { replyId, card } = await waitForStreamingCard(service.feishu, messageId);
     const value = stopButton(card);
     expect(value).toBeDefined();
     return { replyId, value: value! };
@@ -333,6 +326,27 @@ describe('card controls over the webhook: Stop', () => {
     expect(metrics).toMatch(/answer_feedback_total\{[^}]*rating="down"[^}]*\} 1/);
   });
 
+  it('a rating of an answer that relays a specialist counts against that specialist', async () => {
+    service.openai.script(
+      'gpt-test',
+      { toolCalls: [{ name: 'writer', arguments: { task: 'Translate "Good morning, team" into Chinese.' } }] },
+      { text: '早上好，团队' },
+      { text: 'Here is the translation: 早上好，团队' },
+    );
+    const { messageId } = await mention('translate "Good morning, team" into Chinese');
+    const { replyId, card } = await closed(messageId);
+    expect(service.feishu.visibleText(replyId)).toContain('早上好，团队');
+    // The writer was asked in its own request, and the manager got its result back.
+    expect(service.openai.requests).toHaveLength(3);
+    expect(JSON.stringify(service.openai.requests[1]?.messages)).toContain('careful writer');
+    expect(JSON.stringify(service.openai.requests[2]?.messages)).toContain('早上好，团队');
+    const up = buttonValue(card, 'feedback_up');
+    expect(await press(replyId, up!)).toEqual({ toast: { type: 'success', content: FEEDBACK_TEXT.thanks.up } });
+    expect(await feedbackFor(service.bot.store, String(up!.run))).toMatchObject({ rating: 'up', agent: 'writer' });
+    const metrics = await (await fetch(`${service.base}/metrics`)).text();
+    expect(metrics).toMatch(/answer_feedback_total\{[^}]*agent="writer"[^}]*rating="up"[^}]*\} 1/);
+  });
+
   it('an answer with more tables than a card holds is shown whole: the extra tables as code, never refused', async () => {
     const answer = Array.from(
       { length: 8 },
@@ -400,14 +414,7 @@ describe('card controls over the long connection: Stop', () => {
     const event = buildMessageEvent({ fake: service.feishu, chatType: 'p2p', text: 'a long story over the socket' });
     expect(await gateway.sendEvent(event)).toEqual({ code: 200 });
     const messageId = event.event.message.message_id;
-    await service.feishu.waitFor(
-      () => {
-        const found = answerCard(service.feishu, messageId);
-        return found?.card.streaming === true && service.feishu.visibleText(found.replyId).includes('word1');
-      },
-      { timeoutMs: 15_000, description: 'a streaming card with words' },
-    );
-    const { replyId, card } = answerCard(service.feishu, messageId)!;
+    const { replyId, card } = await waitForStreamingCard(service.feishu, messageId);
     const value = buttonValue(card, 'stop')!;
 
     const someoneElse = await gateway.sendCardAction(

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { buildMessageEvent, postEvent } from '../fakes/event-sender.js';
 import type { CardState } from '../fakes/fake-feishu.js';
-import { answerCard, buttonValue, pressCard } from '../support/card-press.js';
+import { answerCard, buttonValue, pressCard, waitForStreamingCard } from '../support/card-press.js';
 import { useE2eService } from '../support/e2e-service.js';
 
 /**
@@ -40,14 +40,7 @@ describe('the bot writes its own texts in the chat’s or the person’s languag
 
   /** Waits for the answer to `messageId` to stream words with its Stop button; presses Stop; waits for the close. */
   async function stopMidStream(chatId: string, messageId: string) {
-    await service.feishu.waitFor(
-      () => {
-        const found = answerCard(service.feishu, messageId);
-        return found?.card.streaming === true && service.feishu.visibleText(found.replyId).includes('word1');
-      },
-      { timeoutMs: 15_000, description: 'a streaming card with words' },
-    );
-    const { replyId, card } = answerCard(service.feishu, messageId)!;
+    const { replyId, card } = await waitForStreamingCard(service.feishu, messageId);
     const label = buttonLabel(card, 'stop');
     const value = buttonValue(card, 'stop');
     expect(value).toBeDefined();
@@ -142,5 +135,9 @@ describe('the bot writes its own texts in the chat’s or the person’s languag
     expect(history).toContain('language = zh');
     expect(await replyText(await dm(chatId, '/reset'))).toContain('我已忘记');
     expect(await replyText(await dm(chatId, '/config colour blue'))).toContain('没有“colour”这个设置');
+    // A refused change says why in Chinese too.
+    expect(await replyText(await dm(chatId, '/config model gpt-nope'))).toContain(
+      '没有修改：gpt-nope 不在允许的模型中（可选：gpt-test）。',
+    );
   });
 });

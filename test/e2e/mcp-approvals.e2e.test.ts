@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { IDEMPOTENCY_META_KEY } from '../../lib/agents/mcp/mcp-call-ledger.js';
 import { buildMessageEvent, postEvent } from '../fakes/event-sender.js';
 import { approvalButton, waitForApprovalCard, waitForReplyText } from '../support/approval-card.js';
 import { lastToolResult } from '../support/ask-in-chat.js';
@@ -130,6 +131,13 @@ describe('MCP tools that may write, behind approval, end to end', { timeout: 90_
     });
     expect(await answerText(question, 'Result: deleted A-1001')).toBeTruthy();
     expect(http.deletedOrders).toEqual(['A-1001']);
+    // The approved call carried its idempotency key, and the bot recorded it as done with its result.
+    const key = http.deleteMeta.at(-1)?.[IDEMPOTENCY_META_KEY];
+    expect(key).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(await service.bot.store.getRecord('mcp-calls', key as string)).toMatchObject({
+      state: 'completed',
+      result: 'deleted A-1001',
+    });
     expect(service.events.find((event) => event.type === 'tool.call')).toMatchObject({
       agent: 'manager',
       tool: 'mcpOrdersDeleteOrder',

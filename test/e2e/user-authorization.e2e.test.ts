@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildUserDeletedEvent, postEvent } from '../fakes/event-sender.js';
 import { lastToolResult, sayInChat } from '../support/ask-in-chat.js';
 import { freePort } from '../support/bot-process.js';
 import { useE2eService } from '../support/e2e-service.js';
@@ -171,5 +172,58 @@ describe('per-person authorization, end to end', () => {
     scriptSearch();
     expect(await ask(ALICE, 'find my roadmap docs again')).toContain('Authorize the bot');
     expect(await ask(BOB, '/logout')).toContain('You had not authorized me');
+  });
+
+  it('forgets a person Feishu reports as deleted: their tokens and pending links, so the bot asks again', async () => {
+    // Alice gets two links, authorizes with the second; the first stays pending.
+    scriptSearch();
+    expect(await ask(ALICE, 'find my roadmap docs before I leave')).toContain('Authorize the bot');
+    const pendingLink = await authorizeLink();
+    scriptSearch();
+    expect(await ask(ALICE, 'find my roadmap docs, one more link')).toContain('Authorize the bot');
+    await expect.poll(() => authorizeLink(), { timeout: 10_000 }).not.toBe(pendingLink);
+    const usedLink = await authorizeLink();
+    service.feishu.consentAs(ALICE);
+    expect((await openLink(usedLink)).status).toBe(200);
+    scriptSearch();
+    expect(await ask(ALICE, 'find my roadmap docs now')).toContain('Secret roadmap 2027');
+
+    // Feishu reports Alice deleted (she left), as a signed, encrypted webhook event, delivered twice.
+    const event = buildUserDeletedEvent({
+      fake: service.feishu,
+      token: service.token,
+      openId: ALICE,
+      eventId: 'ev_alice_left',
+    });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const response = await postEvent(service.webhookUrl, event, { encryptKey: service.encryptKey });
+      expect(response.status).toBe(200);
+    }
+    const departed = () =>
+      service.events.filter((seen) => seen.type === 'user-auth.changed' && seen.change === 'departed');
+    await expect.poll(() => departed().length, { timeout: 10_000 }).toBe(1);
+    expect(departed()[0]).toMatchObject({ userId: ALICE });
+
+    // Her pending link no longer binds, and a tool acting as her asks for authorization again
+    // without calling Feishu with her old token.
+    expect((await openLink(pendingLink)).status).toBe(400);
+    const searches = () => service.feishu.calls.filter((call) => call.path === '/open-apis/search/v2/doc_wiki/search');
+    const searchedBefore = searches().length;
+    scriptSearch();
+    const after = await ask(ALICE, 'find my roadmap docs once more');
+    expect(after).toContain('Authorize the bot');
+    expect(after).not.toContain('Secret roadmap 2027');
+    expect(searches()).toHaveLength(searchedBefore);
+    // Only her open_id was kept with the job, not her contact card.
+    const storeBytes = ['bot.db', 'bot.db-wal']
+      .map((name) => {
+        try {
+          return readFileSync(join(directory, name)).toString('latin1');
+        } catch {
+          return '';
+        }
+      })
+      .join('');
+    expect(storeBytes).not.toContain('departed@example.com');
   });
 });

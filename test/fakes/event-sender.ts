@@ -378,6 +378,49 @@ export function buildBotMembershipEvent(options: {
   };
 }
 
+/**
+ * A v2 `contact.user.deleted_v3` event (a person deleted from the contacts: they left), shaped as
+ * the SDK's event handler types: `object` is the user as it was (`open_id`, `union_id`,
+ * `user_id`, `name`, `mobile`, `email`, `status` with `is_resigned`, …), `old_object` its former
+ * department ids.
+ */
+export function buildUserDeletedEvent(options: {
+  openId: string;
+  fake?: FakeFeishu;
+  appId?: string;
+  tenantKey?: string;
+  token?: string;
+  name?: string;
+  eventId?: string;
+  /** Epoch ms (default now). */
+  createTime?: number;
+}): Record<string, unknown> {
+  const ids = userIdFor(options.openId);
+  return {
+    schema: '2.0',
+    header: {
+      event_id: options.eventId ?? hex(16),
+      event_type: 'contact.user.deleted_v3',
+      create_time: String(options.createTime ?? Date.now()),
+      token: options.token ?? '',
+      app_id: options.appId ?? options.fake?.appId ?? `cli_${hex(8)}`,
+      tenant_key: options.tenantKey ?? options.fake?.tenantKey ?? 'tenant_default',
+    },
+    event: {
+      object: {
+        ...ids,
+        name: options.name ?? 'Departed Person',
+        en_name: options.name ?? 'Departed Person',
+        email: 'departed@example.com',
+        mobile: '+8613800000000',
+        status: { is_frozen: false, is_resigned: true, is_activated: true, is_exited: false, is_unjoin: false },
+        department_ids: ['od-0000000000000000000000000000dep'],
+      },
+      old_object: { department_ids: ['od-0000000000000000000000000000dep'], open_id: options.openId },
+    },
+  };
+}
+
 // ───────────────────────────── crypto ─────────────────────────────
 
 /** `{ encrypt }` exactly as Feishu builds it: AES-256-CBC, key = sha256(encryptKey), base64(iv ‖ ciphertext). */

@@ -16,10 +16,17 @@ import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
 describe('card watchdog', () => {
   let feishu: FakeFeishu;
   let store: Store;
+  let client: ReturnType<typeof createFeishuClient>;
 
   beforeAll(async () => {
     feishu = await startFakeFeishu();
     store = openSqliteStore(':memory:');
+    client = createFeishuClient({
+      appId: feishu.appId,
+      appSecret: feishu.appSecret,
+      domain: feishu.url,
+      log: silentLogger(),
+    });
   });
 
   afterAll(async () => {
@@ -28,7 +35,7 @@ describe('card watchdog', () => {
   });
 
   /** A streaming card sent under a user's message, as a reply leaves it; returns its ids. */
-  async function streamingCard(client: ReturnType<typeof createFeishuClient>, text = 'Half an ans') {
+  async function streamingCard(text = 'Half an ans') {
     const created = await client.cardkit.v1.card.create({
       data: {
         type: 'card_json',
@@ -54,14 +61,8 @@ describe('card watchdog', () => {
   }
 
   it('closes a card left streaming by an ended job, once, and leaves closed replies alone', async () => {
-    const client = createFeishuClient({
-      appId: feishu.appId,
-      appSecret: feishu.appSecret,
-      domain: feishu.url,
-      log: silentLogger(),
-    });
-    const open = await streamingCard(client);
-    const closedByReply = await streamingCard(client);
+    const open = await streamingCard();
+    const closedByReply = await streamingCard();
     await endedJob('job-open', cardCheckpoint('card', [open]));
     await endedJob('job-closed', cardCheckpoint('card', [closedByReply], true));
 
@@ -89,18 +90,12 @@ describe('card watchdog', () => {
   });
 
   it('rewrites a card still on "Thinking…" with a notice; a card with text is only closed, its text kept', async () => {
-    const client = createFeishuClient({
-      appId: feishu.appId,
-      appSecret: feishu.appSecret,
-      domain: feishu.url,
-      log: silentLogger(),
-    });
-    const thinking = await streamingCard(client, '⏳ Thinking…');
-    const withText = await streamingCard(client, 'Half an answer');
+    const thinking = await streamingCard('⏳ Thinking…');
+    const withText = await streamingCard('Half an answer');
     await endedJob('job-thinking', cardCheckpoint('card', [thinking], false, 'thinking'));
     await endedJob('job-text', cardCheckpoint('card', [withText], false, 'text'));
     // Cards gave up before any text; the answer went out as text messages.
-    const fellBack = await streamingCard(client, '⏳ Thinking…');
+    const fellBack = await streamingCard('⏳ Thinking…');
     await endedJob('job-fell-back', cardCheckpoint('text', [fellBack], false, 'thinking'));
 
     const watchdog = startCardWatchdog({ store, client, bus: createEventBus(), log: silentLogger() });
@@ -112,6 +107,22 @@ describe('card watchdog', () => {
       expect(feishu.visibleText(thinking.messageId)).toBe(WATCHDOG_NOTICE);
       expect(feishu.cardState(withText.cardId)?.streaming).toBe(false);
       expect(feishu.visibleText(withText.messageId)).toBe('Half an answer');
+    } finally {
+      watchdog.stop();
+    }
+  });
+
+  it("writes its notice in the reply's language, kept in the checkpoint", async () => {
+    const thinking = await streamingCard('⏳ 思考中…');
+    await endedJob('job-thinking-zh', cardCheckpoint('card', [thinking], false, 'thinking', 'zh'));
+    const fellBack = await streamingCard('⏳ 思考中…');
+    await endedJob('job-fell-back-zh', cardCheckpoint('text', [fellBack], false, 'thinking', 'zh'));
+
+    const watchdog = startCardWatchdog({ store, client, bus: createEventBus(), log: silentLogger() });
+    try {
+      expect(await watchdog.sweep()).toBe(2);
+      expect(feishu.visibleText(thinking.messageId)).toBe('⚠️ 这个回答在写出之前就中断了，请再问一次。');
+      expect(feishu.visibleText(fellBack.messageId)).toBe('回答已作为消息发在下方。');
     } finally {
       watchdog.stop();
     }

@@ -57,9 +57,9 @@ async function run(name: string, input: Record<string, unknown>): Promise<string
   return (await execute(definition.inputSchema.parse(input), { toolCallId: 'call-1', messages: [] })) as string;
 }
 
-function summary(name: string, input: Record<string, unknown>) {
+function summary(name: string, input: Record<string, unknown>, language: 'en' | 'zh' = 'en') {
   const definition = registry.get(name);
-  return definition?.approval?.describe(definition.inputSchema.parse(input));
+  return definition?.approval?.describe(definition.inputSchema.parse(input), language);
 }
 
 beforeAll(async () => {
@@ -104,6 +104,15 @@ describe('write tools', () => {
         { label: 'Assignees', value: 'the person asking' },
       ]),
     );
+    expect(summary('createTask', input, 'zh')).toEqual({
+      action: '创建任务',
+      target: '飞书任务',
+      fields: [
+        { label: '标题', value: 'Send the invoice' },
+        { label: '截止时间', value: '2026-12-20T09:00:00+08:00' },
+        { label: '负责人', value: '提问的人' },
+      ],
+    });
     expect(await run('createTask', input)).toContain(
       'Created the task "Send the invoice", due Sun 2026-12-20 09:00 (Asia/Shanghai)',
     );

@@ -223,9 +223,14 @@ describe('an MCP server over stdio', { timeout: 90_000 }, () => {
     expect(gated.mcpOrdersLookupOrder?.needsApproval).toBeUndefined();
     const definition = hub.definition('mcpOrdersDeleteOrder');
     expect(definition?.access).toBe('write');
-    expect(definition?.approval?.describe({ orderId: 'A-1001' })).toEqual({
+    expect(definition?.approval?.describe({ orderId: 'A-1001' }, 'en')).toEqual({
       action: 'Run orders.delete_order',
       target: 'MCP server "orders"',
+      fields: [{ label: 'orderId', value: 'A-1001' }],
+    });
+    expect(definition?.approval?.describe({ orderId: 'A-1001' }, 'zh')).toEqual({
+      action: '运行 orders.delete_order',
+      target: 'MCP 服务 “orders”',
       fields: [{ label: 'orderId', value: 'A-1001' }],
     });
   });

@@ -72,6 +72,10 @@ describe('proactive posts with the real streaming card sink', () => {
       jobAttempts({ id: 'schedule-missed', lane: `chat:${chatId}`, payload: missed, keyPrefix: 'missed' }).context(1),
     );
     const [reminder, note] = fake.messages({ chatId, fromBot: true });
+    // The Chinese card opened thinking in Chinese; the English one in English.
+    const opened = fake.callsTo('cardkit.card.create').map((call) => JSON.stringify(call.body));
+    expect(opened.at(-2)).toContain('⏳ 思考中…');
+    expect(opened.at(-1)).toContain('⏳ Thinking…');
     expect(fake.visibleText(reminder?.messageId ?? '')).toContain('⏰ **提醒**');
     expect(fake.visibleText(reminder?.messageId ?? '')).toContain('下午三点发布评审');
     const noteText = fake.visibleText(note?.messageId ?? '');

@@ -363,6 +363,49 @@ describe('SQLite store specifics', () => {
     expect((await store.listJobs({ limit: 2 })).map((each) => each.id)).toEqual(['new', 'old-second']);
   });
 
+  it('keeps the tally when it upgrades a file to counting new pending jobs once per commit', async () => {
+    const path = newPath();
+    const db = new Database(path);
+    for (const migration of sqliteMigrations.filter((each) => each.version <= 7)) db.exec(migration.sql);
+    db.pragma('user_version = 7');
+    const insert = db.prepare(`
+      INSERT INTO jobs (id, lane, kind, payload, status, attempts, available_at, queue_order, created_at, updated_at)
+      VALUES (?, 'lane', 'answer', 'null', ?, 0, 0, ?, 0, 0)`);
+    insert.run('old-pending', 'pending', 1);
+    insert.run('old-done', 'done', 2);
+    db.close();
+    const store = open(path);
+    const admitted = await Promise.all(
+      [1, 2, 3].map((index) =>
+        store.admit(
+          {
+            keys: [`event:${index}`],
+            ttlMs: 60_000,
+            job: { id: `new-${index}`, lane: 'b', kind: 'answer', payload: 1 },
+          },
+          T0,
+        ),
+      ),
+    );
+    expect(admitted.map((each) => each.status)).toEqual(['enqueued', 'enqueued', 'enqueued']);
+    // A duplicate and an existing job add nothing.
+    await store.admit(
+      { keys: ['event:1'], ttlMs: 60_000, job: { id: 'new-9', lane: 'b', kind: 'answer', payload: 1 } },
+      T0,
+    );
+    await store.enqueue({ id: 'new-1', lane: 'b', kind: 'answer', payload: 1 }, T0);
+    expect(await store.countJobs()).toEqual({ pending: 4, leased: 0, done: 1, dead: 0 });
+    // Rows another connection inserts in a finished state are still counted by the trigger.
+    const writer = new Database(path);
+    toClose.push(writer);
+    writer
+      .prepare(`
+        INSERT INTO jobs (id, lane, kind, payload, status, attempts, available_at, queue_order, created_at, updated_at)
+        VALUES ('by-hand', 'lane', 'answer', 'null', 'dead', 0, 0, 0, 0, 0)`)
+      .run();
+    expect(await store.countJobs()).toEqual({ pending: 4, leased: 0, done: 1, dead: 1 });
+  });
+
   it('finds the next queue position and lists jobs through indexes, never by reading every job', async () => {
     const path = newPath();
     await open(path).close();

@@ -20,6 +20,24 @@ export function answerCard(fake: FakeFeishu, messageId: string): { replyId: stri
   return reply && card ? { replyId: reply.messageId, card } : undefined;
 }
 
+/**
+ * Waits until the answer to `messageId` is a card still streaming whose text has `containing`
+ * (a slow answer's first words, so a press lands mid-stream); returns it as answerCard does.
+ */
+export async function waitForStreamingCard(
+  fake: FakeFeishu,
+  messageId: string,
+  { containing = 'word1', timeoutMs = 15_000 }: { containing?: string; timeoutMs?: number } = {},
+): Promise<{ replyId: string; card: CardState }> {
+  return fake.waitFor(
+    () => {
+      const found = answerCard(fake, messageId);
+      return found?.card.streaming === true && fake.visibleText(found.replyId).includes(containing) ? found : undefined;
+    },
+    { timeoutMs, description: 'a streaming card with words' },
+  );
+}
+
 /** The callback value of the button `elementId` on the card as it is now; undefined when it has none. */
 export function buttonValue(card: CardState, elementId: string): Record<string, unknown> | undefined {
   const elements = (card.card.body as { elements?: Array<Record<string, unknown>> } | undefined)?.elements ?? [];

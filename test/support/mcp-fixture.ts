@@ -7,7 +7,7 @@
  * (read-only, answers `isError`), `hang` (read-only, never answers), `die` (read-only, the server
  * goes away mid-call), `flood` (read-only, about 2 MB of text), `add_tool` (read-only, registers `new_tool` at run time), `delete_order`
  * (not marked read-only: offered only behind the person's approval; the HTTP server records each
- * order it deleted in `deletedOrders`).
+ * order it deleted in `deletedOrders`, and each call's `_meta` in `deleteMeta`).
  *
  * @example
  * const http = await startHttpMcpServer({ token: 'secret' });
@@ -30,11 +30,14 @@ export function fixtureMcpServer({
   onDie,
   instance = randomUUID().slice(0, 8),
   deletedOrders = [],
+  deleteMeta = [],
 }: {
   onDie: () => void;
   instance?: string;
   /** Where `delete_order` records the ids it deleted (the test asserts what the server saw). */
   deletedOrders?: string[];
+  /** Where `delete_order` records the request's `_meta` (the client's idempotency key travels there). */
+  deleteMeta?: Array<Record<string, unknown> | undefined>;
 }) {
   const server = new McpServer({ name: 'orders-fixture', version: '1.0.0' });
   const readOnly = { readOnlyHint: true };
@@ -94,8 +97,9 @@ export function fixtureMcpServer({
   server.registerTool(
     'delete_order',
     { description: 'Deletes an order.', inputSchema: { orderId: z.string() } },
-    async ({ orderId }) => {
+    async ({ orderId }, extra) => {
       if (deletedOrders.length < 100) deletedOrders.push(orderId);
+      if (deleteMeta.length < 100) deleteMeta.push(extra._meta === undefined ? undefined : { ...extra._meta });
       return { content: [{ type: 'text', text: `deleted ${orderId}` }] };
     },
   );
@@ -112,6 +116,7 @@ export async function startHttpMcpServer({ token }: { token?: string } = {}) {
   let httpServer: Server;
   const authorizations: Array<string | undefined> = [];
   const deletedOrders: string[] = [];
+  const deleteMeta: Array<Record<string, unknown> | undefined> = [];
   const listen = async () => {
     httpServer = createServer(async (request, response) => {
       if (authorizations.length >= 100) authorizations.shift();
@@ -120,7 +125,7 @@ export async function startHttpMcpServer({ token }: { token?: string } = {}) {
         response.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"unauthorized"}');
         return;
       }
-      const server = fixtureMcpServer({ onDie: () => void stop(), deletedOrders });
+      const server = fixtureMcpServer({ onDie: () => void stop(), deletedOrders, deleteMeta });
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
       response.on('close', () => {
         void transport.close();
@@ -143,6 +148,7 @@ export async function startHttpMcpServer({ token }: { token?: string } = {}) {
     },
     authorizations,
     deletedOrders,
+    deleteMeta,
     restart: listen,
     close: () => (httpServer.listening ? stop() : Promise.resolve()),
   };

@@ -57,7 +57,11 @@ export interface McpConnection {
   /** The tools of the current (or last) connection. */
   tools(): readonly McpTool[];
   /** Calls a tool on the current connection; rejects at once when the server is not ready. */
-  callTool(name: string, input: unknown, options: { signal: AbortSignal; timeoutMs: number }): Promise<CallToolResult>;
+  callTool(
+    name: string,
+    input: unknown,
+    options: { signal: AbortSignal; timeoutMs: number; meta?: Record<string, unknown> },
+  ): Promise<CallToolResult>;
   status(): McpServerStatus;
   /** Resolves once the first attempt (successful or not) is over. */
   readonly started: Promise<void>;
@@ -291,11 +295,12 @@ export function createMcpConnection({
     redact,
     started,
     tools: () => tools,
-    async callTool(name, input, { signal, timeoutMs }) {
+    async callTool(name, input, { signal, timeoutMs, meta }) {
       const current = client;
       if (state !== 'ready' || current === undefined) throw new McpServerDownError(server.name, state, lastError);
+      const params = { name, arguments: (input ?? {}) as Record<string, unknown> };
       try {
-        return (await current.callTool({ name, arguments: (input ?? {}) as Record<string, unknown> }, undefined, {
+        return (await current.callTool(meta === undefined ? params : { ...params, _meta: meta }, undefined, {
           signal,
           timeout: timeoutMs,
         })) as CallToolResult;

@@ -1,6 +1,7 @@
 import type { Tool as McpTool } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../../log.js';
 import type { AnyToolDefinition } from '../tools/tool-definition.js';
+import type { McpCallLedger } from './mcp-call-ledger.js';
 import { createMcpConnection, type McpConnection, type McpServerStatus } from './mcp-connection.js';
 import type { McpServerConfig } from './mcp-servers-file.js';
 import { mcpToolDefinition, mcpToolName } from './mcp-tools.js';
@@ -41,6 +42,8 @@ export interface McpHubOptions {
   maxMessageBytes?: number;
   /** Names the MCP tools must not take (the built-in tools). */
   reservedNames?: readonly string[];
+  /** Records approved write calls so a run continued after a crash does not repeat them. */
+  ledger?: McpCallLedger | undefined;
 }
 
 interface ServerEntry {
@@ -74,6 +77,7 @@ export function createMcpHub({
   restartMaxMs,
   maxMessageBytes,
   reservedNames = [],
+  ledger,
 }: McpHubOptions): McpHub {
   const entries: ServerEntry[] = [];
 
@@ -106,6 +110,7 @@ export function createMcpHub({
           connection: entry.connection,
           timeoutMs: callTimeoutMs,
           access,
+          ledger,
         }),
       );
     }

@@ -1,10 +1,14 @@
 import type { CallToolResult, Tool as McpTool } from '@modelcontextprotocol/sdk/types.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import type { Language } from '../../i18n/language.js';
 import { errorMessage } from '../../util/error-message.js';
+import { approvalTexts } from '../tools/approval-texts.js';
+import { changeKey } from '../tools/feishu/idempotency-key.js';
 import { type AnyToolDefinition, type ApprovalSummary, defineTool, type ToolAccess } from '../tools/tool-definition.js';
 import { ToolError } from '../tools/tool-error.js';
 import { itemsNote } from '../tools/tool-result.js';
+import { IDEMPOTENCY_META_KEY, type McpCallLedger } from './mcp-call-ledger.js';
 import { type McpConnection, McpServerDownError } from './mcp-connection.js';
 
 /** Tool descriptions from a server are cut to this: they go into every model request. */
@@ -95,21 +99,27 @@ function cut(text: string, max: number): string {
  * mcpApprovalSummary('orders', 'delete_order', { orderId: 'A-1' });
  * // { action: 'Run orders.delete_order', target: 'MCP server "orders"', fields: [{ label: 'orderId', value: 'A-1' }] }
  */
-export function mcpApprovalSummary(server: string, tool: string, input: unknown): ApprovalSummary {
+export function mcpApprovalSummary(
+  server: string,
+  tool: string,
+  input: unknown,
+  language: Language = 'en',
+): ApprovalSummary {
+  const say = approvalTexts(language);
   const entries =
     typeof input === 'object' && input !== null && !Array.isArray(input)
       ? Object.entries(input)
       : input === undefined
         ? []
-        : [['input', input] as const];
+        : [[say.labels.input, input] as const];
   const fields = entries.slice(0, APPROVAL_FIELDS_MAX).map(([label, value]) => ({
     label: cut(label, APPROVAL_LABEL_MAX),
     value: cut(typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value)), APPROVAL_VALUE_MAX),
   }));
   if (entries.length > APPROVAL_FIELDS_MAX) {
-    fields.push({ label: '…', value: `${entries.length - APPROVAL_FIELDS_MAX} more arguments not shown` });
+    fields.push({ label: '…', value: say.moreArguments(entries.length - APPROVAL_FIELDS_MAX) });
   }
-  return { action: `Run ${server}.${tool}`, target: `MCP server "${server}"`, fields };
+  return { action: say.run(`${server}.${tool}`), target: say.mcpServer(server), fields };
 }
 
 /** A failed MCP call as a ToolError: server down or gone mid-call, its timeout, refused arguments. */
@@ -156,6 +166,7 @@ export function mcpToolDefinition({
   connection,
   timeoutMs,
   access = 'read',
+  ledger,
 }: {
   name: string;
   server: string;
@@ -163,6 +174,8 @@ export function mcpToolDefinition({
   connection: McpConnection;
   timeoutMs: number;
   access?: ToolAccess;
+  /** Where approved write calls are recorded (started, completed); without it they are not. */
+  ledger?: McpCallLedger | undefined;
 }): AnyToolDefinition {
   const about = (tool.description ?? tool.annotations?.title ?? tool.title ?? tool.name).trim();
   const asks = access === 'write' ? '; the person approves each call first' : '';
@@ -173,14 +186,42 @@ export function mcpToolDefinition({
     scopes: [],
     access,
     ...(access === 'write'
-      ? { approval: { describe: (input: unknown) => mcpApprovalSummary(server, tool.name, input) } }
+      ? {
+          approval: {
+            describe: (input: unknown, language: Language) => mcpApprovalSummary(server, tool.name, input, language),
+          },
+        }
       : {}),
     identity: 'none',
-    execute: async (input, { signal, limits }) => {
+    execute: async (input, { signal, limits, conversation, toolCallId }) => {
+      // An approved change carries a key that is the same when a run continued after a crash
+      // replays the call, and the ledger knows whether that call already ran.
+      const key =
+        access === 'write'
+          ? changeKey(conversation.traceId, `mcp:${server}/${tool.name}#${toolCallId ?? ''}`, input)
+          : undefined;
+      if (key !== undefined && ledger !== undefined) {
+        const before = await ledger.begin(key);
+        if (before.state === 'completed') return before.result;
+        if (before.state === 'started') {
+          const notice = approvalTexts(conversation.language ?? 'en').mayHaveRun(`${server}.${tool.name}`);
+          throw new ToolError('OTHER', `${notice} It was not sent again.`, {
+            userNotice: notice,
+            advice: 'Do not call it again: tell the user it may already have run and to check before asking again.',
+          });
+        }
+      }
       let result: CallToolResult;
       try {
-        result = await connection.callTool(tool.name, input, { signal, timeoutMs });
+        result = await connection.callTool(tool.name, input, {
+          signal,
+          timeoutMs,
+          ...(key === undefined ? {} : { meta: { [IDEMPOTENCY_META_KEY]: key } }),
+        });
       } catch (error) {
+        // Not connected: the server never saw it, so a later attempt may make it. Anything else
+        // (a timeout, a connection lost mid-call) may have run: it stays "started".
+        if (key !== undefined && error instanceof McpServerDownError) await ledger?.abandon(key);
         if (signal.aborted) throw signal.reason;
         const failure = mcpFailure(server, error);
         // The model, the devtools and the logs read this: no credential of the entry in it.
@@ -189,7 +230,16 @@ export function mcpToolDefinition({
           cause: failure,
         });
       }
-      return mcpResultText(result, limits.maxItems);
+      let text: string;
+      try {
+        text = mcpResultText(result, limits.maxItems);
+      } catch (error) {
+        // The server answered that it failed: nothing was done, a later attempt may try again.
+        if (key !== undefined) await ledger?.abandon(key);
+        throw error;
+      }
+      if (key !== undefined) await ledger?.complete(key, text);
+      return text;
     },
   });
 }

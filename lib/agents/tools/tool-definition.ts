@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { FeishuAccess } from '../../feishu/feishu-access.js';
+import type { Language } from '../../i18n/language.js';
 import type { ConversationContext } from '../conversation-context.js';
 import type { FetchPage } from './web/fetch-page.js';
 import type { SearchProvider } from './web/search-provider.js';
@@ -53,6 +54,8 @@ export interface ToolRunContext {
   agent: string;
   /** Aborts when the tool's deadline passes or the answer is stopped. */
   signal: AbortSignal;
+  /** The model's id for this call: the same when a run continued after approval replays it. */
+  toolCallId?: string | undefined;
   limits: ToolLimits;
   /** Feishu with this tool's identity; undefined when the Feishu channel is off. */
   feishu: FeishuAccess | undefined;
@@ -94,7 +97,8 @@ export interface ToolDefinition<Schema extends z.ZodType = z.ZodType> {
    * field written). The run pauses on the AI SDK's `needsApproval` until they press Approve, Always
    * allow in this chat, or Deny.
    */
-  readonly approval?: { describe(input: z.output<Schema>): ApprovalSummary };
+  /** The change, worded in the asker's language (the card is theirs to read). */
+  readonly approval?: { describe(input: z.output<Schema>, language: Language): ApprovalSummary };
   readonly identity: ToolIdentity;
   /**
    * Does the work and returns text the model can read (Markdown welcome). Throw a `ToolError`

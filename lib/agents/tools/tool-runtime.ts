@@ -247,6 +247,7 @@ export function createToolRuntime({
           conversation,
           agent,
           signal: controller.signal,
+          toolCallId,
           limits,
           feishu,
           web,

@@ -1,3 +1,4 @@
+import { type Language, readLanguage } from '../../i18n/language.js';
 import type { Logger } from '../../log.js';
 import { errorMessage } from '../../util/error-message.js';
 
@@ -20,6 +21,8 @@ export interface CardCheckpoint {
    * watchdog rewrites a card left on `thinking` with a notice instead of leaving it blank.
    */
   shows?: 'thinking' | 'text';
+  /** The language of the reply's own words, so the card watchdog writes its notice in it; absent: English. */
+  language?: Language;
 }
 
 /**
@@ -33,6 +36,7 @@ export function cardCheckpoint(
   cards: ReadonlyArray<{ cardId: string; messageId: string | undefined }>,
   closed = false,
   shows?: CardCheckpoint['shows'],
+  language?: Language,
 ): CardCheckpoint {
   return {
     kind: 'feishu-reply',
@@ -41,6 +45,7 @@ export function cardCheckpoint(
     cards: cards.map(({ cardId, messageId }) => (messageId === undefined ? { cardId } : { cardId, messageId })),
     ...(closed ? { closed: true as const } : {}),
     ...(shows === undefined ? {} : { shows }),
+    ...(language === undefined || language === 'en' ? {} : { language }),
   };
 }
 
@@ -73,6 +78,7 @@ export function parseCardCheckpoint(value: unknown): CardCheckpoint | undefined 
     cards,
     ...(record.closed === true ? { closed: true as const } : {}),
     ...(record.shows === 'thinking' || record.shows === 'text' ? { shows: record.shows } : {}),
+    ...(record.language === undefined ? {} : { language: readLanguage(record.language) }),
   };
 }
 

@@ -1,3 +1,4 @@
+import { textsFor } from '../../i18n/bot-texts.js';
 import type { Logger } from '../../log.js';
 import type { EventBus } from '../../observe/event-bus.js';
 import type { Job, JobStatus, Store } from '../../store/store.js';
@@ -13,10 +14,10 @@ import { REPLY_ATTEMPT_KEY, REPLY_CHECKPOINT_KEY } from './reply-for-job.js';
 const SWEPT = 'card-watchdog';
 const MAX_RECORDS = 10_000;
 
-/** What a card left on "Thinking…" (or blank) by an ended job shows once the watchdog closes it. */
-export const WATCHDOG_NOTICE = '⚠️ This answer stopped before it could be written. Please ask again.';
+/** What a card left on "Thinking…" (or blank) by an ended job shows once the watchdog closes it (English). */
+export const WATCHDOG_NOTICE = textsFor('en').watchdog.unanswered;
 /** The same when the job finished with its answer sent as text messages (cards could not be written). */
-export const WATCHDOG_TEXT_NOTICE = 'The answer was sent as a message below.';
+export const WATCHDOG_TEXT_NOTICE = textsFor('en').watchdog.sentAsText;
 
 export interface CardWatchdog {
   /** One pass over recently ended jobs; resolves with how many cards it closed. */
@@ -35,10 +36,6 @@ export interface CardWatchdogOptions {
   /** Ended jobs looked at per pass and status (newest first). */
   lookback?: number;
   requestTimeoutMs?: number;
-  /** Shown on a card closed while it still had no answer text. */
-  notice?: string;
-  /** Shown instead when the job finished with the answer sent as text messages. */
-  textNotice?: string;
 }
 
 function checkpointObject(job: Job): Record<string, unknown> {
@@ -53,7 +50,7 @@ function checkpointObject(job: Job): Record<string, unknown> {
  * checkpoint (`closed`); for the other ended jobs (done or dead) the watchdog turns streaming off
  * on each card once, with a sequence above every attempt's, and remembers the job in the store,
  * so several instances and later passes leave it alone. A first card the checkpoint says still
- * shows "Thinking…" (no answer text was ever written to it) is rewritten with `notice` instead,
+ * shows "Thinking…" (no answer text was ever written to it) is rewritten with a notice instead,
  * so nobody is left looking at an empty card that will never answer.
  *
  * @example
@@ -69,8 +66,6 @@ export function startCardWatchdog({
   intervalMs = 60_000,
   lookback = 50,
   requestTimeoutMs = 10_000,
-  notice = WATCHDOG_NOTICE,
-  textNotice = WATCHDOG_TEXT_NOTICE,
 }: CardWatchdogOptions): CardWatchdog {
   /** Turns streaming off, or for a card with no answer text replaces it with the notice (streaming off). */
   const clientOf = typeof client === 'function' ? client : () => client;
@@ -118,8 +113,10 @@ export function startCardWatchdog({
     for (const [index, card] of sent.entries()) {
       try {
         const blank = index === 0 && reply.shows === 'thinking';
-        // An answer that went out as text is not lost: the card points at it instead.
-        const shown = reply.mode === 'text' && job.status === 'done' ? textNotice : notice;
+        // An answer that went out as text is not lost: the card points at it instead. In the
+        // language the reply was written in (kept in its checkpoint).
+        const say = textsFor(reply.language ?? 'en').watchdog;
+        const shown = reply.mode === 'text' && job.status === 'done' ? say.sentAsText : say.unanswered;
         await closeCard(jobClient, card.cardId, attempt * SEQUENCES_PER_ATTEMPT + index + 1, blank ? shown : undefined);
         closed += 1;
       } catch (error) {

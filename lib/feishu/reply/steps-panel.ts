@@ -1,13 +1,17 @@
 import type { ReplyProgress, ReplyStep } from '../../conversation/reply-sink.js';
+import { type BotTexts, textsFor } from '../../i18n/bot-texts.js';
+import type { Language } from '../../i18n/language.js';
 
-function seconds(ms: number): string {
-  return `${(Math.max(0, ms) / 1000).toFixed(1)} s`;
+type StepsTexts = BotTexts['steps'];
+
+function seconds(ms: number, say: StepsTexts): string {
+  return say.seconds((Math.max(0, ms) / 1000).toFixed(1));
 }
 
-function stepLine(step: ReplyStep): string {
+function stepLine(step: ReplyStep, say: StepsTexts): string {
   const icon = step.state === 'running' ? '⏳' : step.state === 'failed' ? '⚠️' : '✓';
-  const what = step.kind === 'specialist' ? `Asked **${step.name}**` : `Used \`${step.name}\``;
-  return `${icon} ${what} · ${seconds(step.elapsedMs)}${step.state === 'running' ? '…' : ''}`;
+  const what = step.kind === 'specialist' ? say.asked(step.name) : say.used(step.name);
+  return `${icon} ${what} · ${seconds(step.elapsedMs, say)}${step.state === 'running' ? '…' : ''}`;
 }
 
 /** The steps panel as the card shows it: a title and the list (markdown, never empty). */
@@ -26,17 +30,18 @@ export interface StepsPanel {
  *   elapsedMs: 3000, omitted: 0, done: false });
  * // { title: 'Steps', content: '✓ Used `read_doc` · 1.2 s\n⏳ Working… 3.0 s' }
  */
-export function renderStepsPanel(progress: ReplyProgress): StepsPanel {
+export function renderStepsPanel(progress: ReplyProgress, language: Language = 'en'): StepsPanel {
+  const say = textsFor(language).steps;
   const count = progress.steps.length + progress.omitted;
-  const lines = progress.steps.map(stepLine);
-  if (progress.omitted > 0) lines.unshift(`… ${progress.omitted} earlier step${progress.omitted === 1 ? '' : 's'}`);
+  const lines = progress.steps.map((step) => stepLine(step, say));
+  if (progress.omitted > 0) lines.unshift(`… ${say.earlier(progress.omitted)}`);
   if (progress.done) {
     return {
-      title: `${count} step${count === 1 ? '' : 's'} · ${seconds(progress.elapsedMs)}`,
-      content: lines.length > 0 ? lines.join('\n') : 'No steps.',
+      title: `${say.count(count)} · ${seconds(progress.elapsedMs, say)}`,
+      content: lines.length > 0 ? lines.join('\n') : say.none,
     };
   }
   // The title is fixed while streaming (only the list element is rewritten); the list says the time.
-  lines.push(`⏳ Working… ${seconds(progress.elapsedMs)}`);
-  return { title: 'Steps', content: lines.join('\n') };
+  lines.push(`⏳ ${say.working} ${seconds(progress.elapsedMs, say)}`);
+  return { title: say.title, content: lines.join('\n') };
 }

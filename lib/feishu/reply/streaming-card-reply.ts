@@ -1,4 +1,5 @@
 import type { ReplySink } from '../../conversation/reply-sink.js';
+import type { Language } from '../../i18n/language.js';
 import { errorMessage } from '../../util/error-message.js';
 import { sleep as realSleep } from '../../util/sleep.js';
 import {
@@ -34,6 +35,8 @@ export interface StreamingCardReplyOptions extends ReplyOptions {
   maxCards?: number;
   /** What the card shows before the first words arrive. */
   thinkingText?: string;
+  /** The language of the reply's own words, kept in the checkpoint for the card watchdog's notice. */
+  language?: Language;
   /** Buttons under the answer while it streams (Stop); gone once the card is closed. */
   controls?: readonly CardControl[];
   /** Buttons under a finished answer (feedback): on the last card when `finish` closes it, not after `fail`. */
@@ -97,6 +100,7 @@ export function createStreamingCardReply({
   backoff,
   requestTimeoutMs = REPLY_DEFAULTS.requestTimeoutMs,
   thinkingText = '⏳ Thinking…',
+  language,
   controls,
   finishControls,
   emptyText = REPLY_DEFAULTS.emptyText,
@@ -129,6 +133,7 @@ export function createStreamingCardReply({
         deck.cards.map(({ card, messageId }) => ({ cardId: card.cardId, messageId })),
         allClosed,
         deck.shows,
+        language,
       ),
       options,
     );
@@ -312,7 +317,7 @@ export function createStreamingCardReply({
     },
     progress(progress) {
       if (finished || abandoned() || mode === 'text') return;
-      steps = renderStepsPanel(progress);
+      steps = renderStepsPanel(progress, language);
       latest = withSteps({ text: latest.text, final: false });
       if (started && deck.cards.length > 0 && !degraded) writer.offer(latest);
     },

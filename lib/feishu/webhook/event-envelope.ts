@@ -1,5 +1,6 @@
 import type { InboundEvent } from '../../inbox/inbound-event.js';
 import type { EventSource } from '../../observe/bot-event.js';
+import { departedBody, USER_DELETED_EVENT } from '../../user-auth/person-departed.js';
 
 /**
  * What a (decrypted) Feishu callback body is: the URL-verification handshake, an event in the
@@ -96,6 +97,14 @@ export function toInboundEvent(
     eventType: envelope.eventType,
     createdAt: envelope.createdAt ?? receivedAt,
     receivedAt,
-    event: envelope.event,
+    // A deleted user's contact card (name, mobile, email) is not stored with the job: its open_id is enough.
+    event:
+      envelope.eventType === USER_DELETED_EVENT
+        ? departedBody(
+            nonEmptyString(
+              (isObject(envelope.event) && isObject(envelope.event.object) ? envelope.event.object : {}).open_id,
+            ),
+          )
+        : envelope.event,
   };
 }

@@ -45,12 +45,6 @@ export function formatLocal(ms: number, timeZone: string): string {
   return `${parts.weekday} ${parts.year}-${parts.month}-${parts.day} ${String(Number(parts.hour) % 24).padStart(2, '0')}:${parts.minute}`;
 }
 
-/** Checks an IANA zone name; throws RangeError for an unknown one. */
-export function checkTimeZone(timeZone: string): string {
-  formatter(timeZone);
-  return timeZone;
-}
-
 export interface CommonSlotOptions {
   /** Busy intervals per person. */
   busy: readonly (readonly Interval[])[];

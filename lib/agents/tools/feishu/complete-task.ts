@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { approvalTexts } from '../approval-texts.js';
 import { defineTool } from '../tool-definition.js';
 import { ToolError } from '../tool-error.js';
 import { TASK_GUID } from './get-task.js';
@@ -17,11 +18,14 @@ export const completeTaskTool = defineTool({
   access: 'write',
   identity: 'tenant',
   approval: {
-    describe: ({ task, done }) => ({
-      action: done === false ? 'Reopen a task' : 'Mark a task as done',
-      target: 'Feishu Tasks',
-      fields: [{ label: 'Task', value: TASK_GUID.exec(task)?.[0] ?? task }],
-    }),
+    describe: ({ task, done }, language) => {
+      const say = approvalTexts(language);
+      return {
+        action: done === false ? say.completeTask.reopen : say.completeTask.done,
+        target: say.completeTask.target,
+        fields: [{ label: say.labels.task, value: TASK_GUID.exec(task)?.[0] ?? task }],
+      };
+    },
   },
   execute: async ({ task, done }, { feishu, now }) => {
     if (feishu === undefined) throw new ToolError('OTHER', 'no Feishu connection');

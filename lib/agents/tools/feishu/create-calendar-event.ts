@@ -1,7 +1,9 @@
 import { z } from 'zod';
+import { checkTimeZone } from '../../../util/time-zone.js';
+import { approvalTexts } from '../approval-texts.js';
 import { defineTool } from '../tool-definition.js';
 import { ToolError } from '../tool-error.js';
-import { checkTimeZone, formatLocal } from './calendar-time.js';
+import { formatLocal } from './calendar-time.js';
 import { changeKey } from './idempotency-key.js';
 import { primaryCalendarId } from './primary-calendar.js';
 import { isoDateTime, readResponse } from './response.js';
@@ -29,16 +31,19 @@ export const createCalendarEventTool = defineTool({
   access: 'write',
   identity: 'user',
   approval: {
-    describe: ({ summary, start, end, description }) => ({
-      action: 'Add a calendar event',
-      target: 'your primary calendar',
-      fields: [
-        { label: 'Title', value: summary },
-        { label: 'Start', value: start },
-        { label: 'End', value: end },
-        ...(description === undefined ? [] : [{ label: 'Description', value: description }]),
-      ],
-    }),
+    describe: ({ summary, start, end, description }, language) => {
+      const say = approvalTexts(language);
+      return {
+        action: say.createCalendarEvent.action,
+        target: say.createCalendarEvent.target,
+        fields: [
+          { label: say.labels.title, value: summary },
+          { label: say.labels.start, value: start },
+          { label: say.labels.end, value: end },
+          ...(description === undefined ? [] : [{ label: say.labels.description, value: description }]),
+        ],
+      };
+    },
   },
   execute: async (event, { feishu, conversation }) => {
     if (feishu === undefined) throw new ToolError('OTHER', 'no Feishu connection');

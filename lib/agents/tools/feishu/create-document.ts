@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { approvalTexts } from '../approval-texts.js';
 import { defineTool } from '../tool-definition.js';
 import { ToolError } from '../tool-error.js';
 import { changeKey } from './idempotency-key.js';
@@ -53,17 +54,20 @@ export const createDocumentTool = defineTool({
   access: 'write',
   identity: 'user',
   approval: {
-    describe: ({ title, content }) => ({
-      action: 'Create a document',
-      target: 'your Feishu documents',
-      fields: [
-        { label: 'Title', value: title },
-        {
-          label: 'Content',
-          value: content.length > 400 ? `${content.slice(0, 399)}… (${content.length} characters)` : content,
-        },
-      ],
-    }),
+    describe: ({ title, content }, language) => {
+      const say = approvalTexts(language);
+      return {
+        action: say.createDocument.action,
+        target: say.createDocument.target,
+        fields: [
+          { label: say.labels.title, value: title },
+          {
+            label: say.labels.content,
+            value: content.length > 400 ? `${content.slice(0, 399)}… (${say.characters(content.length)})` : content,
+          },
+        ],
+      };
+    },
   },
   execute: async ({ title, content }, { feishu, conversation }) => {
     if (feishu === undefined) throw new ToolError('OTHER', 'no Feishu connection');

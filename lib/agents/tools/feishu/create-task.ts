@@ -1,7 +1,9 @@
 import { z } from 'zod';
+import { checkTimeZone } from '../../../util/time-zone.js';
+import { approvalTexts } from '../approval-texts.js';
 import { defineTool } from '../tool-definition.js';
 import { ToolError } from '../tool-error.js';
-import { checkTimeZone, formatLocal } from './calendar-time.js';
+import { formatLocal } from './calendar-time.js';
 import { changeKey } from './idempotency-key.js';
 import { isoDateTime, readResponse } from './response.js';
 
@@ -36,19 +38,22 @@ export const createTaskTool = defineTool({
   access: 'write',
   identity: 'tenant',
   approval: {
-    describe: ({ summary, description, due, assignees }) => ({
-      action: 'Create a task',
-      target: 'Feishu Tasks',
-      fields: [
-        { label: 'Title', value: summary },
-        ...(due === undefined ? [] : [{ label: 'Due', value: due }]),
-        ...(description === undefined ? [] : [{ label: 'Description', value: description }]),
-        {
-          label: 'Assignees',
-          value: assignees === undefined || assignees.length === 0 ? 'the person asking' : assignees.join(', '),
-        },
-      ],
-    }),
+    describe: ({ summary, description, due, assignees }, language) => {
+      const say = approvalTexts(language);
+      return {
+        action: say.createTask.action,
+        target: say.createTask.target,
+        fields: [
+          { label: say.labels.title, value: summary },
+          ...(due === undefined ? [] : [{ label: say.labels.due, value: due }]),
+          ...(description === undefined ? [] : [{ label: say.labels.description, value: description }]),
+          {
+            label: say.labels.assignees,
+            value: assignees === undefined || assignees.length === 0 ? say.theAsker : assignees.join(', '),
+          },
+        ],
+      };
+    },
   },
   execute: async (task, { feishu, conversation }) => {
     if (feishu === undefined) throw new ToolError('OTHER', 'no Feishu connection');

@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { checkTimeZone } from '../../../util/time-zone.js';
 import { defineTool } from '../tool-definition.js';
 import { ToolError } from '../tool-error.js';
-import { checkTimeZone, commonFreeSlots, formatLocal } from './calendar-time.js';
+import { commonFreeSlots, formatLocal } from './calendar-time.js';
 import { busyTimes, peopleInRange, readRange } from './free-busy.js';
 
 /** `findCommonSlot`: the first times several people are all free for a meeting, in working hours. */

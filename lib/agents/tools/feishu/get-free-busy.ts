@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { checkTimeZone } from '../../../util/time-zone.js';
 import { defineTool } from '../tool-definition.js';
 import { ToolError } from '../tool-error.js';
-import { checkTimeZone, formatLocal } from './calendar-time.js';
+import { formatLocal } from './calendar-time.js';
 import { busyTimes, peopleInRange, readRange } from './free-busy.js';
 
 /** `getFreeBusy`: when each of several people is busy in a time range (their calendars' free/busy). */

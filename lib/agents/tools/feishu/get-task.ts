@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { checkTimeZone } from '../../../util/time-zone.js';
 import { defineTool } from '../tool-definition.js';
 import { ToolError } from '../tool-error.js';
-import { checkTimeZone, formatLocal } from './calendar-time.js';
+import { formatLocal } from './calendar-time.js';
 import { dueMs, isDone, taskItem } from './list-my-tasks.js';
 import { readResponse } from './response.js';
 

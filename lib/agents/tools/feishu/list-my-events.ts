@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { checkTimeZone } from '../../../util/time-zone.js';
 import { markdownTable } from '../markdown.js';
 import { defineTool } from '../tool-definition.js';
 import { ToolError } from '../tool-error.js';
 import { itemsNote } from '../tool-result.js';
-import { checkTimeZone, formatLocal } from './calendar-time.js';
+import { formatLocal } from './calendar-time.js';
 import { primaryCalendarId } from './primary-calendar.js';
 import { parseTime, readResponse } from './response.js';
 

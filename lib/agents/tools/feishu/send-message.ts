@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { approvalTexts } from '../approval-texts.js';
 import { defineTool } from '../tool-definition.js';
 import { ToolError } from '../tool-error.js';
 import { changeKey } from './idempotency-key.js';
@@ -23,11 +24,14 @@ export const sendMessageTool = defineTool({
   access: 'write',
   identity: 'tenant',
   approval: {
-    describe: ({ chatId, text }) => ({
-      action: 'Send a message',
-      target: `chat ${chatId}`,
-      fields: [{ label: 'Text', value: text }],
-    }),
+    describe: ({ chatId, text }, language) => {
+      const say = approvalTexts(language);
+      return {
+        action: say.sendMessage.action,
+        target: say.sendMessage.target(chatId),
+        fields: [{ label: say.labels.text, value: text }],
+      };
+    },
   },
   execute: async (message, { feishu, conversation }) => {
     if (feishu === undefined) throw new ToolError('OTHER', 'no Feishu connection');

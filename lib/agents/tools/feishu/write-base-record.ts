@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { approvalTexts } from '../approval-texts.js';
 import { defineTool } from '../tool-definition.js';
 import { ToolError } from '../tool-error.js';
 import { baseRef } from './base-ref.js';
@@ -42,11 +43,14 @@ export const addBaseRecordTool = defineTool({
   access: 'write',
   identity: 'tenant',
   approval: {
-    describe: ({ base, table, fields: values }) => ({
-      action: 'Add a base record',
-      target: table === undefined ? base : `${base} (table ${table})`,
-      fields: fieldLines(values),
-    }),
+    describe: ({ base, table, fields: values }, language) => {
+      const say = approvalTexts(language);
+      return {
+        action: say.addBaseRecord.action,
+        target: table === undefined ? base : say.baseTable(base, table),
+        fields: fieldLines(values),
+      };
+    },
   },
   execute: async ({ base, table, fields: values }, { feishu, conversation }) => {
     if (feishu === undefined) throw new ToolError('OTHER', 'no Feishu connection');
@@ -83,11 +87,14 @@ export const updateBaseRecordTool = defineTool({
   access: 'write',
   identity: 'tenant',
   approval: {
-    describe: ({ base, table, record, fields: values }) => ({
-      action: 'Change a base record',
-      target: `${table === undefined ? base : `${base} (table ${table})`}, record ${record}`,
-      fields: fieldLines(values),
-    }),
+    describe: ({ base, table, record, fields: values }, language) => {
+      const say = approvalTexts(language);
+      return {
+        action: say.updateBaseRecord.action,
+        target: say.updateBaseRecord.record(table === undefined ? base : say.baseTable(base, table), record),
+        fields: fieldLines(values),
+      };
+    },
   },
   // Writing the same values again is harmless, so a re-run needs no key.
   execute: async ({ base, table, record, fields: values }, { feishu }) => {

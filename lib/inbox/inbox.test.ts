@@ -248,4 +248,23 @@ describe('inbox', () => {
       expect(events.find((event) => event.type === 'message.bot-skipped')).toMatchObject({ sender: senderType });
     },
   );
+  it('keeps a non-message event as its own job when the backlog is full: only messages get the busy reply', async () => {
+    const receiver = inbox({
+      maxBacklog: 1,
+      backlogCacheMs: 0,
+      jobKinds: { 'im.message.receive_v1': 'answer', 'contact.user.deleted_v3': 'person-departed' },
+    });
+    await receiver.accept(inboundMessage({ eventId: 'ev-first', messageId: 'om_first', chatId: 'oc_a' }));
+    // The backlog is full: a second message would get the busy reply.
+    const result = await receiver.accept({
+      source: 'webhook',
+      eventId: 'ev-left',
+      eventType: 'contact.user.deleted_v3',
+      createdAt: Date.now(),
+      receivedAt: Date.now(),
+      event: { object: { open_id: 'ou_left' } },
+    });
+    expect(result).toEqual({ status: 'accepted', jobId: 'event:ev-left' });
+    expect(await store.getJob('event:ev-left')).toMatchObject({ kind: 'person-departed', status: 'pending' });
+  });
 });

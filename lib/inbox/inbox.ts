@@ -288,7 +288,9 @@ export function createInbox({
           uncountFlood();
           return drop('backlog-full', { pending, maxStoredBacklog }, 'backlog past its hard cap: event dropped');
         }
-        const busy = pending >= maxBacklog;
+        // Only a message gets the busy reply instead: any other event (a person who left, the bot
+        // joining a group) is kept as its own job, or it would be lost.
+        const busy = pending >= maxBacklog && keys !== undefined;
         const job: NewJob = busy
           ? // Its own lane, so the notice is not stuck behind the backlog it is about. Same id as the
             // answer it replaces: one trace per message, and a late redelivery stays a duplicate.

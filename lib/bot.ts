@@ -808,7 +808,11 @@ export async function startBot(
         log,
         bus,
         bodyLimitBytes: config.notify.bodyLimitBytes,
-        allowedChatIds: config.policy.allowedChatIds,
+        // Left out of a request, the default (or first) app posts, within its own allowed chats.
+        allowedChatIds: primaryApp?.allowedChatIds ?? config.policy.allowedChatIds,
+        apps: new Map(
+          config.feishu.apps.map((app) => [app.id, app.allowedChatIds ?? config.policy.allowedChatIds] as const),
+        ),
         onEnqueued: (job) => dispatcher.wake(job.kind),
       }),
     });

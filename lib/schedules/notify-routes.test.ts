@@ -91,6 +91,36 @@ describe('POST /api/notify', () => {
     expect((await send('oc_allowed', 'k-b')).status).toBe(202);
   });
 
+  it('posts as the named app into its own lane, within that app’s allowed chats, and refuses an unknown app', async () => {
+    const multi = notifyRoutes({
+      token: TOKEN,
+      store,
+      log: silentLogger(),
+      apps: new Map([
+        ['alpha', []],
+        ['beta', ['oc_beta_only']],
+      ]),
+    });
+    const send = (body: unknown, key: string) =>
+      multi.request('/notify', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}`, 'idempotency-key': key },
+        body: JSON.stringify(body),
+      });
+    const unknown = await send({ chatId: 'oc_a', text: 'hi', app: 'gamma' }, 'k-1');
+    expect(unknown.status).toBe(400);
+    expect(await unknown.json()).toMatchObject({ error: 'unknown_app' });
+    const outside = await send({ chatId: 'oc_a', text: 'hi', app: 'beta' }, 'k-2');
+    expect(outside.status).toBe(403);
+    expect(await jobs()).toEqual([]);
+
+    expect((await send({ chatId: 'oc_a', text: 'hi', app: 'alpha' }, 'k-3')).status).toBe(202);
+    expect((await send({ chatId: 'oc_beta_only', text: 'hi', app: 'beta' }, 'k-4')).status).toBe(202);
+    const byLane = Object.fromEntries((await jobs()).map((job) => [job.lane, job.payload]));
+    expect(byLane['app:alpha:chat:oc_a']).toMatchObject({ target: { appId: 'alpha', chatId: 'oc_a' } });
+    expect(byLane['app:beta:chat:oc_beta_only']).toMatchObject({ target: { appId: 'beta' } });
+  });
+
   it('starts a run for a topic when asked', async () => {
     const response = await post({
       chatId: 'oc_a',

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { APP_ID_PATTERN, DEFAULT_APP_ID } from '../feishu/feishu-apps.js';
 import { bodyLimit } from '../http/body-limit.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
@@ -15,8 +16,13 @@ export interface NotifyRoutesOptions {
   log: Logger;
   /** Gets `job.queued` for an accepted request. */
   bus?: EventBus;
-  /** ALLOWED_CHAT_IDS: when not empty, only these chats may be posted into. */
+  /** ALLOWED_CHAT_IDS: when not empty, only these chats may be posted into (by the app posting when `app` is left out). */
   allowedChatIds?: readonly string[];
+  /**
+   * With several Feishu apps in one process: the ids a request may name in `app` (the bot that
+   * posts), each with the chats it may post into (empty: any). Left out: only the default app posts.
+   */
+  apps?: ReadonlyMap<string, readonly string[]>;
   /** NOTIFY_BODY_LIMIT_BYTES. */
   bodyLimitBytes?: number;
   /** Called after a job is enqueued (the dispatcher's `wake`). */
@@ -33,6 +39,8 @@ const notifyRequest = z.strictObject({
   /** Post into this topic (its root message), instead of the chat. */
   rootMessageId: z.string().min(1).max(128).optional(),
   threadId: z.string().min(1).max(128).optional(),
+  /** The bot that posts, by its FEISHU_APPS_FILE id; left out: the default (or first) app. */
+  app: z.string().regex(APP_ID_PATTERN).optional(),
 });
 
 /** Idempotency keys: printable ASCII, as the IETF Idempotency-Key header draft allows. */
@@ -57,6 +65,7 @@ export function notifyRoutes({
   log,
   bus,
   allowedChatIds = [],
+  apps = new Map(),
   bodyLimitBytes = 16 * 1024,
   onEnqueued,
   now = Date.now,
@@ -92,8 +101,12 @@ export function notifyRoutes({
         return c.json({ error: 'invalid_request', fields }, 400);
       }
       const request = parsed.data;
-      if (allowedChatIds.length > 0 && !allowedChatIds.includes(request.chatId)) {
-        return c.json({ error: 'chat_not_allowed', message: 'the chat is not in ALLOWED_CHAT_IDS' }, 403);
+      const appChats = request.app === undefined ? allowedChatIds : apps.get(request.app);
+      if (appChats === undefined) {
+        return c.json({ error: 'unknown_app', message: 'no Feishu app with this id is served here' }, 400);
+      }
+      if (appChats.length > 0 && !appChats.includes(request.chatId)) {
+        return c.json({ error: 'chat_not_allowed', message: "the chat is not among the app's allowed chats" }, 403);
       }
       const requestHash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
       const id = `notify-${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
@@ -102,6 +115,8 @@ export function notifyRoutes({
         action: request.action,
         text: request.text,
         target: {
+          // The default app's targets carry no app id, as they were stored before there were several.
+          ...(request.app === undefined || request.app === DEFAULT_APP_ID ? {} : { appId: request.app }),
           chatId: request.chatId,
           chatType: request.chatType,
           ...(request.rootMessageId === undefined ? {} : { rootMessageId: request.rootMessageId }),
@@ -115,7 +130,7 @@ export function notifyRoutes({
         if (await store.enqueue(job, now())) {
           bus?.emit({ type: 'job.queued', traceId: id, jobId: id, lane: job.lane, kind: job.kind });
           onEnqueued?.(job);
-          log.info({ jobId: id, action: request.action, chatId: request.chatId }, 'notify accepted');
+          log.info({ jobId: id, action: request.action, chatId: request.chatId, app: request.app }, 'notify accepted');
           return c.json(answer, 202);
         }
         const first = await store.getJob(id);

@@ -19,6 +19,7 @@ const ALPHA_KEY = 'alpha-encrypt-key';
 const BETA_KEY = 'beta-encrypt-key';
 const GROUP = 'oc_two_bots_group';
 const ASKER = 'ou_asker000000000000000000000001';
+const NOTIFY_TOKEN = 'n0tify-t0ken-for-the-multi-app-test-0123';
 
 /** The schedules' clock runs ahead by this much, so a reminder comes due without waiting. */
 let offsetMs = 0;
@@ -42,6 +43,7 @@ const service = useE2eService({
       FEISHU_ENCRYPT_KEY: undefined,
       FEISHU_VERIFICATION_TOKEN: undefined,
       FEISHU_APPS_FILE: file,
+      NOTIFY_TOKEN,
     };
   },
 });
@@ -217,6 +219,38 @@ describe('several Feishu apps in one process', () => {
     expect(sampleValue(metrics, 'feishu_bot_model_tokens_total', { app: 'beta', direction: 'input' })).toBeGreaterThan(
       0,
     );
+  });
+
+  it('POST /api/notify naming an app is posted by that bot, with its token; an unknown app is refused', async () => {
+    const { beta } = apps();
+    const send = (body: unknown, key: string) =>
+      fetch(`${service.base}/api/notify`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${NOTIFY_TOKEN}`,
+          'idempotency-key': key,
+        },
+        body: JSON.stringify(body),
+      });
+    const unknown = await send({ chatId: GROUP, text: 'nobody posts this', app: 'gamma' }, 'notify-unknown');
+    expect(unknown.status).toBe(400);
+    expect(await unknown.json()).toMatchObject({ error: 'unknown_app' });
+    expect((await send({ chatId: GROUP, text: 'Deploy 2.0 is live.', app: 'beta' }, 'notify-beta')).status).toBe(202);
+    const posted = await service.feishu.waitFor(
+      () =>
+        service.feishu
+          .messages({ chatId: GROUP, fromBot: true })
+          .find((message) => service.feishu.visibleText(message.messageId).includes('Deploy 2.0 is live.')),
+      { description: 'the notification posted into the group' },
+    );
+    expect(posted.sender.id).toBe(beta.appId);
+    const creates = service.feishu.callsTo('im.message.create').filter((call) => call.status === 200);
+    expect(creates.map((call) => call.app)).toEqual([beta.appId]);
+    const notices = service.feishu
+      .messages({ chatId: GROUP, fromBot: true })
+      .filter((message) => service.feishu.visibleText(message.messageId).includes('Deploy 2.0 is live.'));
+    expect(notices).toHaveLength(1);
   });
 
   it('a reminder set with one bot is posted by that bot, with its token', async () => {

@@ -836,7 +836,17 @@ export async function startBot(
         maxChatChars: config.policy.maxInputChars,
         // Without a model (and no stand-in) the playground says the agent is off at once.
         canAnswer: () => 'answer' in handlers,
-        chats: { settings: chatSettings, membership: chatMembership, resolveUserName: userNames?.name },
+        // Settings are per chat per app: the Chats tab picks the app (`?app=`), the default first.
+        chats: new Map(
+          [primaryRuntime, ...runtimes.filter((runtime) => runtime !== primaryRuntime)].map((runtime) => [
+            runtime.id,
+            {
+              settings: runtime.chatSettings,
+              membership: runtime.chatMembership,
+              resolveUserName: runtime.names?.name,
+            },
+          ]),
+        ),
         spend: devtoolsSpendOf({
           store,
           timeZone: config.cost.timeZone,

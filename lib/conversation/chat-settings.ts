@@ -3,7 +3,7 @@ import type { ChatBudgets } from '../cost/budget-guard.js';
 import { CENT_MICROS, formatUsd, MAX_BUDGET_CENTS, usdToMicros } from '../cost/usd-amount.js';
 import { textsFor } from '../i18n/bot-texts.js';
 import type { Language } from '../i18n/language.js';
-import { appScoped } from '../inbox/app-scope.js';
+import { appOfKey, appScoped, DEFAULT_APP_ID } from '../inbox/app-scope.js';
 import type { ChatSettingsVersion, Store } from '../store/store.js';
 import type { GroupContextMode } from './room-context.js';
 
@@ -423,7 +423,11 @@ export function createChatSettings({
       return resolve(parsed.data, before.version + 1);
     },
     history: (chatId, limit) => store.chatSettingsHistory(keyOf(chatId), limit),
-    list: (limit) => store.listChatSettings(limit),
+    // The store lists every app's chats: keep this app's, under their plain chat ids.
+    list: async (limit) =>
+      (await store.listChatSettings(limit))
+        .filter((version) => appOfKey(version.chatId) === (appId ?? DEFAULT_APP_ID))
+        .map((version) => ({ ...version, chatId: version.chatId.slice(keyOf('').length) })),
     purge: (chatId) => store.deleteChatSettings(keyOf(chatId)),
   };
 }

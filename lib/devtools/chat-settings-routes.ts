@@ -11,6 +11,9 @@ export interface DevtoolsChats {
   resolveUserName?: ((openId: string) => Promise<string | undefined>) | undefined;
 }
 
+/** Each served Feishu app's chats by app id, the default (or first) app first. */
+export type DevtoolsChatsByApp = ReadonlyMap<string, DevtoolsChats>;
+
 /** Chats listed at most. */
 const MAX_CHATS = 200;
 /** Versions shown per chat. */
@@ -26,13 +29,27 @@ const CHAT_ID = /^[A-Za-z0-9_-]{1,100}$/;
  * - `POST /api/chats/:chatId/settings` `{ settings, expectedVersion }`: replaces the chat's
  *   stored values as the next version, by `devtools`; 409 when someone changed them meanwhile.
  *
+ * Settings are kept per chat per app: each call reads and writes the app named by `?app=<id>`,
+ * the first app when left out; an app not served is refused (400 `unknown_app`).
+ *
  * @example
- * chatSettingsRoutes(app, { settings, membership });
+ * chatSettingsRoutes(app, new Map([['default', { settings, membership }]]));
  */
-export function chatSettingsRoutes(app: Hono, chats: DevtoolsChats): void {
-  const { settings, membership, resolveUserName } = chats;
+export function chatSettingsRoutes(app: Hono, chatsByApp: DevtoolsChatsByApp): void {
+  const appIds = [...chatsByApp.keys()];
+  /** The app a request names (`?app=`), or the first; undefined when it names one not served. */
+  function appOf(requested: string | undefined): { appId: string; chats: DevtoolsChats } | undefined {
+    const appId = requested ?? appIds[0];
+    const chats = appId === undefined ? undefined : chatsByApp.get(appId);
+    return appId === undefined || chats === undefined ? undefined : { appId, chats };
+  }
+  const unknownApp = { error: 'unknown_app', message: 'No such Feishu app is served' } as const;
+
   /** `changedBy` with the person's display name beside it (`devtools` and unknown ids stay as they are). */
-  async function named<Row extends { changedBy: string | null }>(rows: Row[]) {
+  async function named<Row extends { changedBy: string | null }>(
+    rows: Row[],
+    resolveUserName: DevtoolsChats['resolveUserName'],
+  ) {
     const names = await namesFor(
       rows.map((row) => row.changedBy ?? ''),
       resolveUserName,
@@ -41,6 +58,9 @@ export function chatSettingsRoutes(app: Hono, chats: DevtoolsChats): void {
   }
 
   app.get('/api/chats', async (c) => {
+    const chosen = appOf(c.req.query('app'));
+    if (chosen === undefined) return c.json(unknownApp, 400);
+    const { settings, membership, resolveUserName } = chosen.chats;
     const [versions, members] = await Promise.all([settings.list(MAX_CHATS), membership.list(MAX_CHATS)]);
     const ids = [...new Set([...versions.map((version) => version.chatId), ...members.map((member) => member.chatId)])];
     const rows = await Promise.all(
@@ -58,12 +78,20 @@ export function chatSettingsRoutes(app: Hono, chats: DevtoolsChats): void {
         };
       }),
     );
-    return c.json({ chats: await named(rows), policy: settings.policy });
+    return c.json({
+      app: chosen.appId,
+      apps: appIds,
+      chats: await named(rows, resolveUserName),
+      policy: settings.policy,
+    });
   });
 
   app.get('/api/chats/:chatId', async (c) => {
     const chatId = c.req.param('chatId');
     if (!CHAT_ID.test(chatId)) return c.json({ error: 'bad_chat_id', message: 'Not a chat id' }, 400);
+    const chosen = appOf(c.req.query('app'));
+    if (chosen === undefined) return c.json(unknownApp, 400);
+    const { settings, resolveUserName } = chosen.chats;
     const [stored, effective, history] = await Promise.all([
       settings.stored(chatId),
       settings.effective(chatId),
@@ -74,13 +102,16 @@ export function chatSettingsRoutes(app: Hono, chats: DevtoolsChats): void {
       stored: stored.overrides,
       version: stored.version,
       effective,
-      history: await named(history),
+      history: await named(history, resolveUserName),
     });
   });
 
   app.post('/api/chats/:chatId/settings', async (c) => {
     const chatId = c.req.param('chatId');
     if (!CHAT_ID.test(chatId)) return c.json({ error: 'bad_chat_id', message: 'Not a chat id' }, 400);
+    const chosen = appOf(c.req.query('app'));
+    if (chosen === undefined) return c.json(unknownApp, 400);
+    const { settings } = chosen.chats;
     let body: unknown;
     try {
       body = await c.req.json();

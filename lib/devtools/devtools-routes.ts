@@ -5,7 +5,7 @@ import type { InboxReceiver } from '../inbox/inbound-event.js';
 import type { Job, Store } from '../store/store.js';
 import type { AttachmentThumbnails } from './attachment-thumbnails.js';
 import { createAuthThrottle, throttleClient } from './auth-throttle.js';
-import { chatSettingsRoutes, type DevtoolsChats } from './chat-settings-routes.js';
+import { chatSettingsRoutes, type DevtoolsChatsByApp } from './chat-settings-routes.js';
 import {
   DEVTOOLS_COOKIE,
   devtoolsAuth,
@@ -59,7 +59,7 @@ export interface DevtoolsRoutesOptions
   /** What the playground answers when nothing can answer. */
   agentOffMessage?: string;
   /** Per-chat settings and memberships for the Chats tab; without them its API answers 404. */
-  chats?: DevtoolsChats | undefined;
+  chats?: DevtoolsChatsByApp | undefined;
   /** The spend ledger for the Spend tab; without it its API answers 404. */
   spend?: DevtoolsSpend | undefined;
   /** Login cookie lifetime; the server checks the expiry signed into the cookie. */

@@ -69,12 +69,29 @@ function switches(name, items, off, locked) {
 export function createChatsView() {
   let policy = null;
   let selected = null;
+  // The Feishu app whose chats are shown (settings are per chat per app); null: the server's default.
+  let appId = null;
+
+  /** `?app=<id>` of the app shown, on every call of the tab. */
+  function ofApp(path) {
+    return appId === null ? path : `${path}?app=${encodeURIComponent(appId)}`;
+  }
+
+  /** The app selector, only when the process serves more than one app. */
+  function renderApps(apps) {
+    const picker = $('chats-app');
+    if (!picker) return;
+    picker.hidden = apps.length < 2;
+    picker.replaceChildren(...apps.map((id) => option(id, id, id === appId)));
+  }
 
   async function refresh() {
     const list = $('chat-list');
     try {
-      const body = await api('/chats');
+      const body = await api(ofApp('/chats'));
       policy = body.policy;
+      appId = body.app;
+      renderApps(body.apps);
       list.replaceChildren(
         ...body.chats.map((chat) =>
           el(
@@ -113,7 +130,7 @@ export function createChatsView() {
     const detail = $('chat-detail');
     detail.replaceChildren(el('p', { className: 'empty', text: 'Loading…' }));
     try {
-      const chat = await api(`/chats/${encodeURIComponent(chatId)}`);
+      const chat = await api(ofApp(`/chats/${encodeURIComponent(chatId)}`));
       render(chat);
     } catch (error) {
       detail.replaceChildren(el('p', { className: 'error', text: error.message }));
@@ -220,7 +237,7 @@ export function createChatsView() {
       if (off('specialists').length > 0) settings.specialistsOff = off('specialists');
       status.textContent = 'Saving…';
       try {
-        await api(`/chats/${encodeURIComponent(chat.chatId)}/settings`, {
+        await api(ofApp(`/chats/${encodeURIComponent(chat.chatId)}/settings`), {
           method: 'POST',
           body: JSON.stringify({ settings, expectedVersion: chat.version }),
         });
@@ -252,5 +269,11 @@ export function createChatsView() {
   }
 
   $('chats-refresh')?.addEventListener('click', () => refresh());
+  $('chats-app')?.addEventListener('change', (event) => {
+    appId = event.target.value;
+    selected = null;
+    $('chat-detail').replaceChildren();
+    refresh();
+  });
   return { refresh, open };
 }

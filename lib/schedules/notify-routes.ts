@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { APP_ID_PATTERN, DEFAULT_APP_ID } from '../feishu/feishu-apps.js';
 import { bodyLimit } from '../http/body-limit.js';
+import { appScoped } from '../inbox/app-scope.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
 import { type Store, StoreUnavailableError } from '../store/store.js';
@@ -109,7 +110,8 @@ export function notifyRoutes({
         return c.json({ error: 'chat_not_allowed', message: "the chat is not among the app's allowed chats" }, 403);
       }
       const requestHash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
-      const id = `notify-${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
+      // Keys are per posting app, and the app in the job id labels its /metrics series and trace.
+      const id = appScoped(request.app, `notify-${createHash('sha256').update(key).digest('hex').slice(0, 32)}`);
       const payload: ProactivePayload = {
         origin: 'notify',
         action: request.action,

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { appScoped } from '../inbox/app-scope.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
 import type { Schedule, ScheduleRun, Store } from '../store/store.js';
@@ -85,7 +86,8 @@ export function createScheduler({
     const payload = parsed.data;
     const late = at - dueAt;
     const skipped = late > maxLateMs;
-    const jobId = runJobId(schedule.id, dueAt);
+    // Scoped by the posting app, so /metrics and devtools count the run against that bot.
+    const jobId = appScoped(payload.target.appId, runJobId(schedule.id, dueAt));
     const job = proactiveJob(jobId, skipped ? skipNote(schedule, payload, late) : runOf(schedule, payload));
     // Stamped by the store's clock like every enqueue: the dispatcher claims it by that clock.
     const added = await store.enqueue(job);

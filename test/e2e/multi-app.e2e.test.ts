@@ -236,7 +236,11 @@ describe('several Feishu apps in one process', () => {
     const unknown = await send({ chatId: GROUP, text: 'nobody posts this', app: 'gamma' }, 'notify-unknown');
     expect(unknown.status).toBe(400);
     expect(await unknown.json()).toMatchObject({ error: 'unknown_app' });
-    expect((await send({ chatId: GROUP, text: 'Deploy 2.0 is live.', app: 'beta' }, 'notify-beta')).status).toBe(202);
+    const accepted = await send({ chatId: GROUP, text: 'Deploy 2.0 is live.', app: 'beta' }, 'notify-beta');
+    expect(accepted.status).toBe(202);
+    // The job is beta's: its /metrics series and its trace name the bot that posted.
+    const { id } = (await accepted.json()) as { id: string };
+    expect(id).toMatch(/^app:beta:notify-/);
     const posted = await service.feishu.waitFor(
       () =>
         service.feishu
@@ -276,6 +280,15 @@ describe('several Feishu apps in one process', () => {
     expect(posted.sender.id).toBe(beta.appId);
     const creates = service.feishu.callsTo('im.message.create').filter((call) => call.status === 200);
     expect(creates.map((call) => call.app)).toEqual([beta.appId]);
+    // The run's job is beta's: its /metrics series and its trace name the bot that posted.
+    const finishedRun = await service.feishu.waitFor(
+      () =>
+        service.events.flatMap((event) =>
+          event.type === 'job.finished' && event.traceId.includes('schedule-') ? [event.traceId] : [],
+        )[0],
+      { description: 'the scheduled run to finish' },
+    );
+    expect(finishedRun).toMatch(/^app:beta:schedule-/);
   });
 });
 

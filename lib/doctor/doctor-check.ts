@@ -25,6 +25,8 @@ export interface CheckOutcome {
 export interface CheckResult extends CheckOutcome {
   id: string;
   title: string;
+  /** The Feishu app the check was about, when the process serves more than one. */
+  app?: string;
   durationMs: number;
 }
 
@@ -36,6 +38,8 @@ export interface DoctorContext {
   bus: EventBus;
   /** Base URL the webhook probe posts to: the running bot, `http://127.0.0.1:PORT` unless given. */
   webhookBaseUrl: string;
+  /** Path of the app's callback routes under that URL: `/webhook`, or `/webhook/<id>` with several apps. */
+  webhookPath?: string;
   timeouts: DoctorTimeouts;
   /** Set by the credentials check once a tenant token was issued. */
   feishuClient?: FeishuClient;
@@ -59,6 +63,8 @@ export interface DoctorTimeouts {
 export interface DoctorCheck {
   id: string;
   title: string;
+  /** The Feishu app it checks, when the process serves more than one. */
+  app?: string;
   run(context: DoctorContext): Promise<CheckOutcome>;
 }
 
@@ -87,6 +93,7 @@ export async function runChecks(
     const result = {
       id: check.id,
       title: check.title,
+      ...(check.app === undefined ? {} : { app: check.app }),
       ...outcome,
       durationMs: Math.round(performance.now() - started),
     };

@@ -25,7 +25,8 @@ export const eventDeliveryCheck: DoctorCheck = {
 async function probeWebhook(context: DoctorContext): Promise<CheckOutcome> {
   const { encryptKey, verificationToken } = context.config.feishu;
   const base = context.webhookBaseUrl.replace(/\/+$/, '');
-  for (const path of ['/webhook/event', '/webhook/card']) {
+  const routes = context.webhookPath ?? '/webhook';
+  for (const path of [`${routes}/event`, `${routes}/card`]) {
     const url = `${base}${path}`;
     const challenge = randomUUID();
     const payload = {
@@ -72,14 +73,14 @@ async function probeWebhook(context: DoctorContext): Promise<CheckOutcome> {
     }
   }
   const details = [
-    `Request URL (Events & Callbacks → Event configuration): https://<public host>/webhook/event`,
-    `Card callback URL (Events & Callbacks → Callback configuration): https://<public host>/webhook/card`,
+    `Request URL (Events & Callbacks → Event configuration): https://<public host>${routes}/event`,
+    `Card callback URL (Events & Callbacks → Callback configuration): https://<public host>${routes}/card`,
   ];
   const security = webhookSecurity(context.config.feishu);
   if (security === 'refused') {
     return {
       status: 'fail',
-      summary: `${base}/webhook/event answers Feishu's URL verification but refuses every event: FEISHU_ENCRYPT_KEY is not set`,
+      summary: `${base}${routes}/event answers Feishu's URL verification but refuses every event: FEISHU_ENCRYPT_KEY is not set`,
       details,
       fix: 'Set an Encrypt Key in Events & Callbacks → Encryption Strategy and the same value in FEISHU_ENCRYPT_KEY',
     };
@@ -87,14 +88,14 @@ async function probeWebhook(context: DoctorContext): Promise<CheckOutcome> {
   if (security === 'unsigned') {
     return {
       status: 'warn',
-      summary: `${base}/webhook/event and /webhook/card answer Feishu's URL verification, but unsigned (FEISHU_ALLOW_UNSIGNED_WEBHOOK=true): FEISHU_ENCRYPT_KEY is not set, so anyone who saw one event can forge others`,
+      summary: `${base}${routes}/event and ${routes}/card answer Feishu's URL verification, but unsigned (FEISHU_ALLOW_UNSIGNED_WEBHOOK=true): FEISHU_ENCRYPT_KEY is not set, so anyone who saw one event can forge others`,
       details,
       fix: 'Set an Encrypt Key in Events & Callbacks → Encryption Strategy and the same value in FEISHU_ENCRYPT_KEY, so only signed events are accepted',
     };
   }
   return {
     status: 'pass',
-    summary: `${base}/webhook/event and /webhook/card answer Feishu's URL verification (signed events)`,
+    summary: `${base}${routes}/event and ${routes}/card answer Feishu's URL verification (signed events)`,
     details,
   };
 }

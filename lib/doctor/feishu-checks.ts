@@ -64,7 +64,7 @@ export const feishuCredentialsCheck: DoctorCheck = {
       return {
         status: 'fail',
         summary: `Feishu refused the app credentials: code ${error.code ?? error.httpStatus} (${error.message})`,
-        fix: 'Copy App ID and App Secret again from Credentials & Basic Info into FEISHU_APP_ID / FEISHU_APP_SECRET; an app made on larksuite.com needs FEISHU_DOMAIN=lark',
+        fix: 'Copy App ID and App Secret again from Credentials & Basic Info into FEISHU_APP_ID / FEISHU_APP_SECRET (or, for an app of FEISHU_APPS_FILE, its appId / appSecret); an app made on larksuite.com needs FEISHU_DOMAIN=lark',
       };
     }
   },

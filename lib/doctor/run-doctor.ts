@@ -13,8 +13,17 @@ import {
 import { eventDeliveryCheck } from './event-delivery-check.js';
 import { botIdentityCheck, feishuCredentialsCheck, scopesCheck } from './feishu-checks.js';
 import { modelAnswersCheck, modelImagesCheck } from './model-checks.js';
+import { perFeishuApp } from './per-feishu-app.js';
 import { redisCheck, storeCheck } from './storage-checks.js';
 import { mcpServersCheck, webSearchCheck } from './tool-checks.js';
+
+/** What is checked once per Feishu app the process serves (FEISHU_APP_ID's and FEISHU_APPS_FILE's). */
+export const FEISHU_APP_CHECKS: readonly DoctorCheck[] = [
+  feishuCredentialsCheck,
+  botIdentityCheck,
+  scopesCheck,
+  eventDeliveryCheck,
+];
 
 /** The checklist, in the order a newcomer fixes things: Feishu app, events, model, storage, optional tools. */
 export const DOCTOR_CHECKS: readonly DoctorCheck[] = [
@@ -73,6 +82,6 @@ export async function runDoctor(
     webhookBaseUrl: webhookBaseUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`,
     timeouts: { feishuMs: 10_000, connectMs: 15_000, modelMs: 30_000, storeMs: 5_000, ...timeouts },
   };
-  const results = await runChecks(checks, context, onResult);
+  const results = await runChecks(perFeishuApp(checks, { config, appChecks: FEISHU_APP_CHECKS }), context, onResult);
   return { results, exitCode: exitCodeFor(results) };
 }

@@ -253,6 +253,77 @@ describe('npm run doctor against the fakes', () => {
     }
   });
 
+  describe('with several Feishu apps', () => {
+    let tenant: FakeFeishu;
+    beforeAll(async () => {
+      tenant = await startFakeFeishu({ otherApps: [{ botName: 'Beta' }] });
+    });
+    afterAll(() => tenant.close());
+
+    /** The FEISHU_APP_ID app (`default`) and `beta` from FEISHU_APPS_FILE, both of the fake tenant. */
+    function twoApps(betaSecret?: string): Record<string, string> {
+      const beta = tenant.apps[1];
+      if (beta === undefined) throw new Error('the fake serves two apps');
+      const file = join(directory, `apps-${Math.random().toString(36).slice(2)}.json`);
+      writeFileSync(
+        file,
+        JSON.stringify([
+          { id: 'beta', appId: beta.appId, appSecret: betaSecret ?? beta.appSecret, encryptKey: 'beta-encrypt-key' },
+        ]),
+      );
+      return { ...tenant.env(), FEISHU_APPS_FILE: file };
+    }
+
+    function resultsOf(results: readonly CheckResult[], app: string): Array<[string, string]> {
+      return results.filter((result) => result.app === app).map((result) => [result.id, result.status]);
+    }
+
+    it('checks every app: credentials, bot, scopes and its own webhook routes, each line naming the app', async () => {
+      const bot = await runningBot(twoApps());
+      const { results, exitCode, text } = await doctor({ ...twoApps(), PORT: String(bot.port) });
+      expect(exitCode).toBe(0);
+      for (const app of ['default', 'beta']) {
+        expect(resultsOf(results, app)).toEqual([
+          ['feishu-credentials', 'pass'],
+          ['bot-identity', 'pass'],
+          ['feishu-scopes', 'pass'],
+          ['event-delivery', 'pass'],
+        ]);
+      }
+      const line = (title: string) => text.split('\n').find((candidate) => candidate.includes(title)) ?? '';
+      expect(line('Bot identity [default]')).toContain(`bot "${tenant.botName}"`);
+      expect(line('Bot identity [beta]')).toContain('bot "Beta"');
+      // Each app's URL verification went to its own routes, encrypted with its own key.
+      expect(line('Event delivery [default]')).toContain(`/webhook/default/event and /webhook/default/card`);
+      expect(line('Event delivery [beta]')).toContain(`/webhook/beta/event and /webhook/beta/card`);
+      expect(tenant.callsTo('application.scope.list')).toHaveLength(2);
+      expect(text).not.toContain(tenant.apps[1]?.appSecret);
+    });
+
+    it("fails the app whose secret is wrong, naming it, while the other app's checks pass", async () => {
+      const { results, exitCode, text } = await doctor(twoApps('not-the-secret'));
+      expect(exitCode).toBe(1);
+      expect(resultsOf(results, 'default').slice(0, 3)).toEqual([
+        ['feishu-credentials', 'pass'],
+        ['bot-identity', 'pass'],
+        ['feishu-scopes', 'pass'],
+      ]);
+      expect(resultsOf(results, 'beta').slice(0, 3)).toEqual([
+        ['feishu-credentials', 'fail'],
+        ['bot-identity', 'skip'],
+        ['feishu-scopes', 'skip'],
+      ]);
+      const failed = results.find((result) => result.app === 'beta' && result.id === 'feishu-credentials');
+      expect(failed).toMatchObject({
+        title: 'Feishu app credentials [beta]',
+        summary: expect.stringContaining(`code ${FEISHU_CODES.appSecretInvalid}`),
+      });
+      expect(text).toMatch(/✖ Feishu app credentials \[beta\] +Feishu refused the app credentials/);
+      expect(text).toMatch(/✔ Feishu app credentials \[default\] +tenant token issued/);
+      expect(text).not.toContain('not-the-secret');
+    });
+  });
+
   it('fails when the model does not answer, warns for a broken fallback and for a model without images', async () => {
     openai.alwaysFail('gpt-test', { status: 401 });
     const unauthorised = await doctor();

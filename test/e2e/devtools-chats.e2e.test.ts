@@ -3,6 +3,9 @@
  * chat's settings (set in Feishu with /config), edits them in the form, and the next Feishu
  * message is answered with them.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningBot } from '../../lib/bot.js';
@@ -103,6 +106,92 @@ describe.skipIf(!requireChromium())('devtools Chats tab in headless Chromium', {
     expect(JSON.stringify(request?.messages[0])).toContain('Speak like a pirate.');
     const tools = (request?.tools ?? []).map((each) => (each as { function?: { name?: string } }).function?.name);
     expect(tools).not.toContain('readDocument');
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+});
+
+describe.skipIf(!requireChromium())('devtools Chats tab with two Feishu apps', { timeout: 90_000 }, () => {
+  const BETA_KEY = 'beta-encrypt-key-for-the-chats-tab';
+  let browser: Browser;
+  let feishu: FakeFeishu;
+  let openai: FakeOpenAI;
+  let bot: RunningBot;
+  let base: string;
+
+  beforeAll(async () => {
+    feishu = await startFakeFeishu({ otherApps: [{ botName: 'Beta' }] });
+    openai = await startFakeOpenAI();
+    const [alpha, beta] = feishu.apps;
+    const file = join(mkdtempSync(join(tmpdir(), 'chats-tab-')), 'apps.json');
+    writeFileSync(
+      file,
+      JSON.stringify([
+        { id: 'alpha', appId: alpha?.appId, appSecret: alpha?.appSecret, encryptKey },
+        { id: 'beta', appId: beta?.appId, appSecret: beta?.appSecret, encryptKey: BETA_KEY },
+      ]),
+    );
+    ({ bot, base } = await startDevtoolsBot({
+      openai,
+      feishu,
+      env: {
+        FEISHU_APP_ID: undefined,
+        FEISHU_APP_SECRET: undefined,
+        FEISHU_ENCRYPT_KEY: undefined,
+        FEISHU_VERIFICATION_TOKEN: undefined,
+        FEISHU_APPS_FILE: file,
+      },
+    }));
+    browser = await chromium.launch({
+      executablePath: CHROMIUM_PATH,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu'],
+    });
+    feishu.seedUser(OWNER);
+    feishu.seedChat({ chatId: CHAT, name: 'Release team', ownerOpenId: OWNER.openId });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await bot?.stop();
+    await openai?.close();
+    await feishu?.close();
+  });
+
+  it('shows the second bot’s chat settings only when that app is picked', async () => {
+    const beta = feishu.apps[1];
+    if (beta === undefined) throw new Error('the fake serves two apps');
+    const event = buildMessageEvent({
+      fake: feishu,
+      appId: beta.appId,
+      chatType: 'group',
+      chatId: CHAT,
+      senderOpenId: OWNER.openId,
+      text: '/config persona Speak like Beta.',
+      mentions: [{ openId: beta.botOpenId, name: beta.botName }],
+    });
+    expect((await postEvent(`${base}/webhook/beta/event`, event, { encryptKey: BETA_KEY })).status).toBe(200);
+    const asked = event.event.message.message_id;
+    await feishu.waitFor(() => feishu.repliesTo(asked, { fromBot: true }).length > 0, { timeoutMs: STEP_TIMEOUT_MS });
+
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    expect((await page.goto(`${base}/devtools`))?.status()).toBe(200);
+    await page.locator('.tab[data-tab="chats"]').click();
+    const picker = page.getByTestId('chats-app');
+    await picker.waitFor({ timeout: STEP_TIMEOUT_MS });
+    expect(await picker.inputValue()).toBe('alpha');
+    const row = page.locator(`[data-testid="chat-row"][data-chat-id="${CHAT}"]`);
+    expect(await row.count()).toBe(0);
+
+    await picker.selectOption('beta');
+    await row.waitFor({ timeout: STEP_TIMEOUT_MS });
+    await row.click();
+    const persona = page.getByTestId('chat-persona');
+    await persona.waitFor({ timeout: STEP_TIMEOUT_MS });
+    expect(await persona.inputValue()).toBe('Speak like Beta.');
     expect(errors).toEqual([]);
     await context.close();
   });

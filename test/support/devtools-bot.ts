@@ -14,8 +14,8 @@ export interface DevtoolsBotOptions {
   model?: string;
   /** The Feishu server; with one the bot receives signed webhook events and answers in cards. */
   feishu?: FakeFeishu;
-  /** More settings, e.g. CARD_UPDATES_PER_SECOND. */
-  env?: Record<string, string>;
+  /** More settings, e.g. CARD_UPDATES_PER_SECOND; undefined unsets one (FEISHU_APP_ID beside FEISHU_APPS_FILE). */
+  env?: Record<string, string | undefined>;
 }
 
 /**

@@ -386,13 +386,16 @@ describe('fake OpenAI with the real provider: errors that are not retried', () =
 });
 
 describe('fake OpenAI with the real provider: aborts, hangs, broken streams', () => {
-  it('hang + AbortSignal.timeout(200): generateText rejects promptly with TimeoutError and the fake ends its work', async () => {
+  // 1.5 s, not less: under a loaded CI machine a shorter timeout fired before the request reached the fake.
+  it('hang + AbortSignal.timeout(1500): generateText rejects promptly with TimeoutError and the fake ends its work', async () => {
     fake.script('gpt-test', { hang: true });
     const started = performance.now();
 
-    const error = await generateText({ model: chatModel(), prompt: 'x', abortSignal: AbortSignal.timeout(200) }).catch(
-      (caught: unknown) => caught,
-    );
+    const error = await generateText({
+      model: chatModel(),
+      prompt: 'x',
+      abortSignal: AbortSignal.timeout(1_500),
+    }).catch((caught: unknown) => caught);
 
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).name).toBe('TimeoutError'); // the signal's reason, thrown as is (not an APICallError)
@@ -439,9 +442,11 @@ describe('fake OpenAI with the real provider: aborts, hangs, broken streams', ()
   it('an abort during the retry wait rejects at once with AbortError instead of waiting out retry-after', async () => {
     fake.script('gpt-test', { error: { status: 429, retryAfterSeconds: 30 } });
     const started = performance.now();
-    const error = await generateText({ model: chatModel(), prompt: 'x', abortSignal: AbortSignal.timeout(200) }).catch(
-      (caught: unknown) => caught,
-    );
+    const error = await generateText({
+      model: chatModel(),
+      prompt: 'x',
+      abortSignal: AbortSignal.timeout(1_500),
+    }).catch((caught: unknown) => caught);
     expect((error as Error).name).toBe('AbortError');
     expect(performance.now() - started).toBeLessThan(5_000);
     expect(fake.requests).toHaveLength(1);

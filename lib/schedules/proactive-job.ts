@@ -62,6 +62,11 @@ export function proactiveJob(id: string, payload: ProactivePayload): NewJob {
   };
 }
 
+/** A target's `appId`: none for the default app, whose targets stay as stored before there were several apps. */
+export function targetApp(appId: string | undefined): { appId?: string } {
+  return appId === undefined || appId === DEFAULT_APP_ID ? {} : { appId };
+}
+
 /**
  * Where proactive posts for a message's conversation go: its chat, and its topic when it is in
  * one (a reply in the thread of the topic's root message: the message itself when it starts the
@@ -76,8 +81,7 @@ export function proactiveTargetOf(message: {
   rootId?: string | undefined;
 }): ProactiveTarget {
   const { chatId, chatType, messageId, threadId, rootId } = message;
-  // The default app's targets stay as they were stored before there were several apps.
-  const app = message.appId === undefined || message.appId === DEFAULT_APP_ID ? {} : { appId: message.appId };
+  const app = targetApp(message.appId);
   if (!threadId) return { ...app, chatId, chatType };
   return { ...app, chatId, chatType, rootMessageId: rootId ?? messageId, ...(threadId ? { threadId } : {}) };
 }

@@ -649,6 +649,8 @@ export async function startBot(
       client,
       identity,
       names,
+      /** The policy with this app's allowed chats and users. */
+      policy,
       chatSettings,
       chatMembership,
       approvals,
@@ -809,9 +811,12 @@ export async function startBot(
         bus,
         bodyLimitBytes: config.notify.bodyLimitBytes,
         // Left out of a request, the default (or first) app posts, within its own allowed chats.
-        allowedChatIds: primaryApp?.allowedChatIds ?? config.policy.allowedChatIds,
+        allowedChatIds: primaryRuntime.policy.allowedChatIds,
+        // The apps of FEISHU_APPS_FILE (the env-only app is named by leaving `app` out).
         apps: new Map(
-          config.feishu.apps.map((app) => [app.id, app.allowedChatIds ?? config.policy.allowedChatIds] as const),
+          runtimes.flatMap((runtime) =>
+            runtime.app === undefined ? [] : [[runtime.id, runtime.policy.allowedChatIds]],
+          ),
         ),
         onEnqueued: (job) => dispatcher.wake(job.kind),
       }),

@@ -6,18 +6,19 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningBot } from '../../lib/bot.js';
 import { buildMessageEvent, postEvent } from '../fakes/event-sender.js';
 import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
 import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
+import { launchChromium } from '../support/chromium.js';
 import {
   DEVTOOLS_BOT_ENCRYPT_KEY as encryptKey,
   startDevtoolsBot,
   DEVTOOLS_BOT_VERIFICATION_TOKEN as token,
 } from '../support/devtools-bot.js';
-import { CHROMIUM_PATH, requireChromium } from '../support/requirements.js';
+import { requireChromium } from '../support/requirements.js';
 
 const STEP_TIMEOUT_MS = 20_000;
 const OWNER = { openId: 'ou_owner0000000000000000000000000a', name: 'Wang Fang' };
@@ -34,11 +35,7 @@ describe.skipIf(!requireChromium())('devtools Chats tab in headless Chromium', {
     feishu = await startFakeFeishu();
     openai = await startFakeOpenAI();
     ({ bot, base } = await startDevtoolsBot({ openai, feishu, env: { CHAT_ALLOWED_MODELS: 'gpt-test,gpt-alt' } }));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM_PATH,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu'],
-    });
+    browser = await launchChromium();
     feishu.seedUser(OWNER);
     feishu.seedChat({ chatId: CHAT, name: 'Release team', ownerOpenId: OWNER.openId });
   });
@@ -142,11 +139,7 @@ describe.skipIf(!requireChromium())('devtools Chats tab with two Feishu apps', {
         FEISHU_APPS_FILE: file,
       },
     }));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM_PATH,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu'],
-    });
+    browser = await launchChromium();
     feishu.seedUser(OWNER);
     feishu.seedChat({ chatId: CHAT, name: 'Release team', ownerOpenId: OWNER.openId });
   });

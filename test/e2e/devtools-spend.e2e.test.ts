@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningBot } from '../../lib/bot.js';
 import type { StampedBotEvent } from '../../lib/observe/bot-event.js';
@@ -15,12 +15,13 @@ import { buildBotMembershipEvent, postEvent } from '../fakes/event-sender.js';
 import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
 import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
 import { askInChat } from '../support/ask-in-chat.js';
+import { launchChromium } from '../support/chromium.js';
 import {
   DEVTOOLS_BOT_ENCRYPT_KEY as encryptKey,
   startDevtoolsBot,
   DEVTOOLS_BOT_VERIFICATION_TOKEN as token,
 } from '../support/devtools-bot.js';
-import { CHROMIUM_PATH, requireChromium } from '../support/requirements.js';
+import { requireChromium } from '../support/requirements.js';
 
 const STEP_TIMEOUT_MS = 20_000;
 const WANG = { openId: 'ou_wangfang00000000000000000000001', name: 'Wang Fang' };
@@ -51,11 +52,7 @@ describe.skipIf(!requireChromium())('devtools Spend tab in headless Chromium', {
       env: { MODEL_PRICES_FILE: pricesFile, BUDGET_TIME_ZONE: 'Asia/Shanghai', DEVTOOLS_TOKEN },
     }));
     bot.bus.subscribe((event) => events.push(event));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM_PATH,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu'],
-    });
+    browser = await launchChromium();
     feishu.seedUser(WANG);
     feishu.seedUser(LI);
     feishu.seedChat({ chatId: CHAT, name: 'Release team', ownerOpenId: WANG.openId });

@@ -3,7 +3,7 @@ import type { ChatBudgets } from '../cost/budget-guard.js';
 import { CENT_MICROS, formatUsd, MAX_BUDGET_CENTS, usdToMicros } from '../cost/usd-amount.js';
 import { textsFor } from '../i18n/bot-texts.js';
 import type { Language } from '../i18n/language.js';
-import { appOfKey, appScoped, DEFAULT_APP_ID } from '../inbox/app-scope.js';
+import { appScoped, DEFAULT_APP_ID } from '../inbox/app-scope.js';
 import type { ChatSettingsVersion, Store } from '../store/store.js';
 import type { GroupContextMode } from './room-context.js';
 
@@ -188,6 +188,7 @@ export interface ChatSettings {
     expectedVersion?: number,
   ): Promise<EffectiveChatSettings>;
   history(chatId: string, limit: number): Promise<ChatSettingsVersion[]>;
+  /** This app's chats with settings, the newest version of each, most recently changed first. */
   list(limit: number): Promise<ChatSettingsVersion[]>;
   /** Forgets the chat's settings (the bot left it). */
   purge(chatId: string): Promise<void>;
@@ -423,11 +424,12 @@ export function createChatSettings({
       return resolve(parsed.data, before.version + 1);
     },
     history: (chatId, limit) => store.chatSettingsHistory(keyOf(chatId), limit),
-    // The store lists every app's chats: keep this app's, under their plain chat ids.
+    // The store keeps this app's chats under their app-scoped keys: list them by their plain chat ids.
     list: async (limit) =>
-      (await store.listChatSettings(limit))
-        .filter((version) => appOfKey(version.chatId) === (appId ?? DEFAULT_APP_ID))
-        .map((version) => ({ ...version, chatId: version.chatId.slice(keyOf('').length) })),
+      (await store.listChatSettings(appId ?? DEFAULT_APP_ID, limit)).map((version) => ({
+        ...version,
+        chatId: version.chatId.slice(keyOf('').length),
+      })),
     purge: (chatId) => store.deleteChatSettings(keyOf(chatId)),
   };
 }

@@ -403,8 +403,9 @@ return redis.call('ZREVRANGE', totals, 0, limit - 1, 'WITHSCORES')
 
 /**
  * Saves one version of a chat's settings if it is exactly one more than the newest stored (0
- * when none), keeps the newest ARGV[6] versions and indexes the chat by the change's time.
- * ARGV: prefix, chatId, version, entry JSON, at, keep. Returns 1 when saved, 0 on a conflict.
+ * when none), keeps the newest ARGV[6] versions and indexes the chat by the change's time in its
+ * app's index. ARGV: prefix, chatId, version, entry JSON, at, keep, app id of the chat. Returns 1
+ * when saved, 0 on a conflict.
  */
 export const SAVE_CHAT_SETTINGS = `
 local p = ARGV[1]
@@ -416,6 +417,43 @@ if newest[2] then current = tonumber(newest[2]) end
 if current ~= version - 1 then return 0 end
 redis.call('ZADD', key, version, ARGV[4])
 redis.call('ZREMRANGEBYSCORE', key, '-inf', version - tonumber(ARGV[6]))
-redis.call('ZADD', p .. 'chat-settings-index', ARGV[5], ARGV[2])
+redis.call('ZADD', p .. 'chat-settings-index:' .. ARGV[7], ARGV[5], ARGV[2])
 return 1
+`;
+
+/**
+ * The newest version of each chat of one app, most recently changed first: the app's index
+ * (`chat-settings-index:<app>`, chats scored by the time of their last change) read from the
+ * newest, so the limit applies to this app's chats only. A chat in the index whose settings are
+ * gone (deleted by an instance that did not know the app's index) is dropped from it.
+ *
+ * Before there was an index per app, every app's chats were in one (`chat-settings-index`); the
+ * first listing moves them into their apps' indexes, keeping the newer time of a chat already
+ * moved. An instance still writing the old index meanwhile (a rolling upgrade) has its chats moved
+ * at the next listing.
+ * ARGV: prefix, app id, limit, the default app's id (for keys without an app prefix).
+ */
+export const LIST_CHAT_SETTINGS = `
+local p = ARGV[1]
+local shared = p .. 'chat-settings-index'
+if redis.call('EXISTS', shared) == 1 then
+  local entries = redis.call('ZRANGE', shared, 0, -1, 'WITHSCORES')
+  for i = 1, #entries, 2 do
+    local chat, at = entries[i], tonumber(entries[i + 1])
+    local app = string.match(chat, '^app:([^:]*):') or ARGV[4]
+    local target = p .. 'chat-settings-index:' .. app
+    local moved = redis.call('ZSCORE', target, chat)
+    if not moved or tonumber(moved) < at then redis.call('ZADD', target, at, chat) end
+  end
+  redis.call('DEL', shared)
+end
+local index = p .. 'chat-settings-index:' .. ARGV[2]
+local limit = tonumber(ARGV[3])
+local found = {}
+if limit == 0 then return found end
+for _, chat in ipairs(redis.call('ZREVRANGE', index, 0, limit - 1)) do
+  local newest = redis.call('ZRANGE', p .. 'chat-settings:' .. chat, -1, -1)
+  if newest[1] then found[#found + 1] = newest[1] else redis.call('ZREM', index, chat) end
+end
+return found
 `;

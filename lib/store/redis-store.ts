@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { appOfKey, DEFAULT_APP_ID } from '../inbox/app-scope.js';
 import { backoffDelay } from '../util/backoff.js';
 import { errorMessage } from '../util/error-message.js';
 import {
@@ -16,6 +17,7 @@ import {
   FINISH,
   FINISH_SCHEDULE_RUN,
   LANE_PAGE_SIZE,
+  LIST_CHAT_SETTINGS,
   PURGE,
   PURGE_BATCH,
   PUT_RECORD,
@@ -381,7 +383,7 @@ class RedisStore implements Store {
       const { chatId, version, changedBy, change, at } = entry;
       // The settings as validated JSON, spliced in so what was checked is what is stored.
       const json = `{"chatId":${JSON.stringify(chatId)},"version":${version},"settings":${settings},"changedBy":${JSON.stringify(changedBy)},"change":${JSON.stringify(change)},"at":${at}}`;
-      const saved = await this.script(SAVE_CHAT_SETTINGS, [chatId, version, json, at, keepVersions]);
+      const saved = await this.script(SAVE_CHAT_SETTINGS, [chatId, version, json, at, keepVersions, appOfKey(chatId)]);
       return saved === 1;
     });
   }
@@ -395,19 +397,11 @@ class RedisStore implements Store {
     });
   }
 
-  listChatSettings(limit: number): Promise<ChatSettingsVersion[]> {
+  listChatSettings(appId: string, limit: number): Promise<ChatSettingsVersion[]> {
     return this.run(async () => {
-      storeArguments.limit(limit);
-      if (limit === 0) return [];
-      const chats = await this.redis.zrevrange(`${this.prefix}chat-settings-index`, 0, limit - 1);
-      if (chats.length === 0) return [];
-      const batch = this.redis.multi();
-      for (const chatId of chats) batch.zrange(`${this.prefix}chat-settings:${chatId}`, '-1', '-1');
-      const results = settled(await batch.exec());
-      return results
-        .map(([, reply]) => (reply as string[])[0])
-        .filter((item): item is string => item !== undefined)
-        .map((item) => JSON.parse(item) as ChatSettingsVersion);
+      storeArguments.listChatSettings(appId, limit);
+      const items = (await this.script(LIST_CHAT_SETTINGS, [appId, limit, DEFAULT_APP_ID])) as string[];
+      return items.map((item) => JSON.parse(item) as ChatSettingsVersion);
     });
   }
 
@@ -416,6 +410,8 @@ class RedisStore implements Store {
       await this.redis
         .multi()
         .del(`${this.prefix}chat-settings:${chatId}`)
+        .zrem(`${this.prefix}chat-settings-index:${appOfKey(chatId)}`, chatId)
+        // The index of every app's chats, until a listing has moved them into their apps' indexes.
         .zrem(`${this.prefix}chat-settings-index`, chatId)
         .exec()
         .then(settled);

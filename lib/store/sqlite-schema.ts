@@ -193,6 +193,28 @@ export const sqliteMigrations: readonly { version: number; description: string; 
       END;
     `,
   },
+  {
+    version: 9,
+    description: 'chat settings listed per app',
+    sql: `
+      -- The devtools list one Feishu app's chats. Ordered by time alone, the listing took the
+      -- newest rows of every app and dropped the other apps' afterwards, so an app's chats could be
+      -- missing behind another's (and the walk to find a small app's chats read the whole table on
+      -- the event loop). The first column is the app of the key as appOfKey reads it
+      -- (lib/inbox/app-scope.ts), '' for a key without an app prefix (the default app): the
+      -- listing seeks one app and reads its chats newest first, stopping at the limit. The
+      -- listing's statement names this index (INDEXED BY), so an expression that differs fails
+      -- when the statement is prepared instead of scanning. chat_settings_at served only the old
+      -- listing.
+      CREATE INDEX chat_settings_app ON chat_settings (
+        (CASE WHEN substr(chat_id, 1, 4) = 'app:' AND instr(substr(chat_id, 5), ':') > 0
+          THEN substr(chat_id, 5, instr(substr(chat_id, 5), ':') - 1) ELSE '' END),
+        at DESC,
+        chat_id
+      );
+      DROP INDEX chat_settings_at;
+    `,
+  },
 ];
 
 /**

@@ -23,6 +23,19 @@ export const CLAIM_NEXT_JOB_SQL = `
   ORDER BY j.queue_order
   LIMIT 1`;
 
+/**
+ * The newest version of each chat of one app (`@app`: '' for the default app's keys, which carry
+ * no app prefix), most recently changed first, exported so a test can check its plan. The app
+ * expression is the one of the chat_settings_app index (sqlite-schema.ts, migration 9), which
+ * gives the app's rows newest first: the walk ends after `@limit` chats.
+ */
+export const LIST_CHAT_SETTINGS_SQL = `
+  SELECT COLUMNS FROM chat_settings AS newest INDEXED BY chat_settings_app
+  WHERE (CASE WHEN substr(chat_id, 1, 4) = 'app:' AND instr(substr(chat_id, 5), ':') > 0
+      THEN substr(chat_id, 5, instr(substr(chat_id, 5), ':') - 1) ELSE '' END) = @app
+    AND version = (SELECT max(version) FROM chat_settings WHERE chat_id = newest.chat_id)
+  ORDER BY at DESC, chat_id LIMIT @limit`;
+
 /** One purge batch, exported so a test can check it reads only the finished-jobs index. */
 export const PURGE_JOBS_SQL = `
   DELETE FROM jobs WHERE rowid IN (
@@ -177,10 +190,7 @@ export function prepareSqliteStatements(db: Database.Database) {
     trimChatSettings: db.prepare('DELETE FROM chat_settings WHERE chat_id = @chatId AND version <= @version - @keep'),
     chatSettingsHistory: db.prepare(`
       SELECT ${chatSettingsColumns} FROM chat_settings WHERE chat_id = @chatId ORDER BY version DESC LIMIT @limit`),
-    listChatSettings: db.prepare(`
-      SELECT ${chatSettingsColumns} FROM chat_settings AS newest
-      WHERE version = (SELECT max(version) FROM chat_settings WHERE chat_id = newest.chat_id)
-      ORDER BY at DESC, chat_id LIMIT @limit`),
+    listChatSettings: db.prepare(LIST_CHAT_SETTINGS_SQL.replace('COLUMNS', chatSettingsColumns)),
     deleteChatSettings: db.prepare('DELETE FROM chat_settings WHERE chat_id = @chatId'),
 
     incrementCounter: db.prepare(`

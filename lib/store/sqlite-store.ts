@@ -1,4 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { DEFAULT_APP_ID } from '../inbox/app-scope.js';
 import { openSqliteConnection, type SqliteConnectionOptions } from './sqlite-connection.js';
 import { createGroupCommit, type GroupCommitOptions } from './sqlite-group-commit.js';
 import { STORE_LOG_FLUSHES } from './sqlite-log-sync.js';
@@ -359,10 +360,12 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       });
     },
 
-    listChatSettings(limit) {
+    listChatSettings(appId, limit) {
       return read('listChatSettings', () => {
-        storeArguments.limit(limit);
-        return (statements.listChatSettings.all({ limit }) as ChatSettingsRow[]).map(toChatSettingsVersion);
+        storeArguments.listChatSettings(appId, limit);
+        // The index keys the default app's chats, whose keys carry no app prefix, under ''.
+        const app = appId === DEFAULT_APP_ID ? '' : appId;
+        return (statements.listChatSettings.all({ app, limit }) as ChatSettingsRow[]).map(toChatSettingsVersion);
       });
     },
 

@@ -45,6 +45,11 @@ export const storeArguments = {
     return toJson(entry.settings, 'entry.settings');
   },
 
+  listChatSettings(appId: string, limit: number): void {
+    requireText(appId, 'appId');
+    requireLimit(limit, 'limit');
+  },
+
   claimKey(key: string, ttlMs: number): void {
     requireText(key, 'key');
     requirePositiveNumber(ttlMs, 'ttlMs');

@@ -224,8 +224,13 @@ export interface Store {
   saveChatSettings(entry: ChatSettingsVersion, keepVersions: number): Promise<boolean>;
   /** The chat's versions, newest first (the first is the one in effect); empty when never set. */
   chatSettingsHistory(chatId: string, limit: number): Promise<ChatSettingsVersion[]>;
-  /** The newest version of each chat that has settings, most recently changed first. */
-  listChatSettings(limit: number): Promise<ChatSettingsVersion[]>;
+  /**
+   * The newest version of each chat of Feishu app `appId` that has settings, most recently changed
+   * first. A chat's app is the app of its key (`appOfKey` in lib/inbox/app-scope.ts): keys of app
+   * `alpha` start `app:alpha:`, the default app's carry no such prefix. The app is picked before
+   * `limit` applies, so one app's many chats never crowd another's out of its listing.
+   */
+  listChatSettings(appId: string, limit: number): Promise<ChatSettingsVersion[]>;
   /** Forgets a chat's settings and their history. */
   deleteChatSettings(chatId: string): Promise<void>;
 

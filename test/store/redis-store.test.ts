@@ -52,6 +52,44 @@ describe.runIf(redisAvailable)('Redis store', () => {
     }
   });
 
+  it("moves the chats of the index every app shared into their apps' indexes, keeping the newer change", async () => {
+    const prefix = `shared-index:${randomUUID()}:`;
+    const url = `${REDIS_URL}/0?prefix=${prefix}`;
+    const redis = new Redis(REDIS_URL);
+    const store = await openStore(url);
+    try {
+      const T0 = 1_700_000_000_000;
+      const entry = (chatId: string, version: number, at: number) => ({
+        chatId,
+        version,
+        settings: { version },
+        changedBy: 'ou_admin',
+        change: 'set',
+        at,
+      });
+      // Chats saved before there was an index per app: each chat's versions, and one index of all.
+      const written = [entry('oc_d', 1, T0 + 1), entry('app:alpha:oc_a', 1, T0 + 2), entry('oc_gone', 1, T0 + 3)];
+      for (const each of written) {
+        await redis.zadd(`${prefix}chat-settings:${each.chatId}`, each.version, JSON.stringify(each));
+        await redis.zadd(`${prefix}chat-settings-index`, each.at, each.chatId);
+      }
+      // One chat changed again since by a new instance, one deleted by an old one (its index kept it).
+      expect(await store.saveChatSettings(entry('oc_d', 2, T0 + 10), 10)).toBe(true);
+      await redis.del(`${prefix}chat-settings:oc_gone`);
+
+      expect(await store.listChatSettings('default', 10)).toEqual([entry('oc_d', 2, T0 + 10)]);
+      expect(await store.listChatSettings('alpha', 10)).toEqual([entry('app:alpha:oc_a', 1, T0 + 2)]);
+      expect(await redis.exists(`${prefix}chat-settings-index`)).toBe(0);
+      expect(await redis.zrange(`${prefix}chat-settings-index:default`, '0', '-1')).toEqual(['oc_d']);
+      expect(await store.saveChatSettings(entry('oc_new', 1, T0 + 20), 10)).toBe(true);
+      expect((await store.listChatSettings('default', 1)).map((each) => each.chatId)).toEqual(['oc_new']);
+    } finally {
+      await store.close();
+      redis.disconnect();
+      await removePrefix(url);
+    }
+  });
+
   it.runIf(requireRedisServer())('sends scripts by hash, and loads them again when Redis forgot them', async () => {
     const redis = await startPrivateRedis();
     const store = await openStore(`${redis.url}/0?prefix=sha:`);

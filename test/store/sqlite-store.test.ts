@@ -7,6 +7,7 @@ import { openStore } from '../../lib/store/open-store.js';
 import { sqliteMigrations } from '../../lib/store/sqlite-schema.js';
 import {
   CLAIM_NEXT_JOB_SQL,
+  LIST_CHAT_SETTINGS_SQL,
   LIST_JOBS_SQL,
   NEXT_QUEUE_ORDER_SQL,
   PURGE_JOBS_SQL,
@@ -404,6 +405,44 @@ describe('SQLite store specifics', () => {
         VALUES ('by-hand', 'lane', 'answer', 'null', 'dead', 0, 0, 0, 0, 0)`)
       .run();
     expect(await store.countJobs()).toEqual({ pending: 4, leased: 0, done: 1, dead: 1 });
+  });
+
+  it("lists an upgraded file's chat settings per app through the app index, newest first", async () => {
+    const path = newPath();
+    const db = new Database(path);
+    for (const migration of sqliteMigrations.filter((each) => each.version <= 8)) db.exec(migration.sql);
+    db.pragma('user_version = 8');
+    const insert = db.prepare(
+      "INSERT INTO chat_settings (chat_id, version, settings, changed_by, change, at) VALUES (?, ?, '{}', 'ou_admin', 'set', ?)",
+    );
+    // Five of alpha's chats changed after the default app's two: a listing of the newest three
+    // chats of every app held none of the default app's.
+    insert.run('oc_old', 1, T0 + 1);
+    insert.run('oc_new', 1, T0 + 2);
+    insert.run('oc_new', 2, T0 + 3);
+    for (let index = 0; index < 5; index += 1) insert.run(`app:alpha:oc_${index}`, 1, T0 + 10 + index);
+    db.close();
+    const store = open(path);
+    const listed = async (appId: string) =>
+      (await store.listChatSettings(appId, 3)).map(({ chatId, version }) => `${chatId}@${version}`);
+    expect(await listed('default')).toEqual(['oc_new@2', 'oc_old@1']);
+    expect(await listed('alpha')).toEqual(['app:alpha:oc_4@1', 'app:alpha:oc_3@1', 'app:alpha:oc_2@1']);
+    const after = inspect(path);
+    const indexes = after
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'chat_settings' ORDER BY name")
+      .all()
+      .map((row) => (row as { name: string }).name);
+    expect(indexes).toContain('chat_settings_app');
+    expect(indexes).not.toContain('chat_settings_at');
+    // One app's rows read in listing order from the index: no sort, no walk through other apps' rows.
+    const plan = after
+      .prepare(`EXPLAIN QUERY PLAN ${LIST_CHAT_SETTINGS_SQL.replace('COLUMNS', '*')}`)
+      .all({ app: 'alpha', limit: 3 })
+      .map((row) => (row as { detail: string }).detail);
+    expect(
+      plan.some((detail) => /SEARCH newest USING (COVERING )?INDEX chat_settings_app \(<expr>=\?\)/.test(detail)),
+    ).toBe(true);
+    expect(plan.filter((detail) => /TEMP B-TREE|^SCAN/.test(detail))).toEqual([]);
   });
 
   it('finds the next queue position and lists jobs through indexes, never by reading every job', async () => {

@@ -605,17 +605,47 @@ export function describeStoreConformance(name: string, options: StoreConformance
         await store.saveChatSettings(version('oc_a', 1, { a: 1 }, T0 + 10), 10);
         await store.saveChatSettings(version('oc_b', 1, { b: 1 }, T0 + 20), 10);
         await store.saveChatSettings(version('oc_a', 2, { a: 2 }, T0 + 30), 10);
-        expect(await store.listChatSettings(10)).toEqual([
+        expect(await store.listChatSettings('default', 10)).toEqual([
           version('oc_a', 2, { a: 2 }, T0 + 30),
           version('oc_b', 1, { b: 1 }, T0 + 20),
         ]);
-        expect(await store.listChatSettings(1)).toEqual([version('oc_a', 2, { a: 2 }, T0 + 30)]);
+        expect(await store.listChatSettings('default', 1)).toEqual([version('oc_a', 2, { a: 2 }, T0 + 30)]);
+        expect(await store.listChatSettings('default', 0)).toEqual([]);
         await store.deleteChatSettings('oc_a');
         expect(await store.chatSettingsHistory('oc_a', 10)).toEqual([]);
-        expect(await store.listChatSettings(10)).toEqual([version('oc_b', 1, { b: 1 }, T0 + 20)]);
+        expect(await store.listChatSettings('default', 10)).toEqual([version('oc_b', 1, { b: 1 }, T0 + 20)]);
         // Deleted settings start again from version 1.
         expect(await store.saveChatSettings(version('oc_a', 1, { again: true }), 10)).toBe(true);
         await expect(store.deleteChatSettings('never')).resolves.toBeUndefined();
+      });
+
+      it("lists one app's chats, the limit counting only that app's, however many another app changed since", async () => {
+        // The default app's chats carry no prefix; alpha-2's keys start like alpha's.
+        await store.saveChatSettings(version('oc_d1', 1, { d: 1 }, T0 + 1), 10);
+        await store.saveChatSettings(version('app:beta:oc_b1', 1, { b: 1 }, T0 + 2), 10);
+        await store.saveChatSettings(version('oc_d2', 1, { d: 2 }, T0 + 3), 10);
+        await store.saveChatSettings(version('app:alpha-2:oc_x', 1, { x: 1 }, T0 + 4), 10);
+        for (let index = 0; index < 5; index += 1) {
+          await store.saveChatSettings(version(`app:alpha:oc_a${index}`, 1, { index }, T0 + 10 + index), 10);
+        }
+        await store.saveChatSettings(version('app:alpha:oc_a0', 2, { index: 0, again: true }, T0 + 20), 10);
+
+        expect(await store.listChatSettings('default', 3)).toEqual([
+          version('oc_d2', 1, { d: 2 }, T0 + 3),
+          version('oc_d1', 1, { d: 1 }, T0 + 1),
+        ]);
+        expect(await store.listChatSettings('beta', 3)).toEqual([version('app:beta:oc_b1', 1, { b: 1 }, T0 + 2)]);
+        expect(await store.listChatSettings('alpha-2', 3)).toEqual([version('app:alpha-2:oc_x', 1, { x: 1 }, T0 + 4)]);
+        expect(await store.listChatSettings('alpha', 3)).toEqual([
+          version('app:alpha:oc_a0', 2, { index: 0, again: true }, T0 + 20),
+          version('app:alpha:oc_a4', 1, { index: 4 }, T0 + 14),
+          version('app:alpha:oc_a3', 1, { index: 3 }, T0 + 13),
+        ]);
+        expect(await store.listChatSettings('gamma', 3)).toEqual([]);
+
+        await store.deleteChatSettings('app:beta:oc_b1');
+        expect(await store.listChatSettings('beta', 3)).toEqual([]);
+        expect(await store.listChatSettings('default', 3)).toHaveLength(2);
       });
 
       it('refuses bad versions, settings and bounds with the store argument error', async () => {
@@ -631,7 +661,8 @@ export function describeStoreConformance(name: string, options: StoreConformance
             ),
           () => store.saveChatSettings({ ...version('oc_1', 1, {}), changedBy: '' }, 10),
           () => store.chatSettingsHistory('oc_1', -1),
-          () => store.listChatSettings(-1),
+          () => store.listChatSettings('default', -1),
+          () => store.listChatSettings('', 10),
           () => store.clearHistoryWithPrefix(''),
         ];
         for (const call of bad) {

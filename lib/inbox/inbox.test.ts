@@ -46,12 +46,12 @@ describe('inbox', () => {
     expect((await store.getJob('message:om_2'))?.lane).toBe('chat:oc_a:thread:om_root');
   });
 
-  it('drops a re-delivered event id and the same message under a second event id', async () => {
+  it('drops a re-delivered event and the same message under a second event id, on the message id', async () => {
     const receiver = inbox();
     expect((await receiver.accept(inboundMessage({ eventId: 'ev1', messageId: 'om_1' }))).status).toBe('accepted');
     expect(await receiver.accept(inboundMessage({ eventId: 'ev1', messageId: 'om_1' }))).toEqual({
       status: 'duplicate',
-      key: 'event_id',
+      key: 'message_id',
     });
     expect(await receiver.accept(inboundMessage({ eventId: 'ev2', messageId: 'om_1' }))).toEqual({
       status: 'duplicate',
@@ -59,6 +59,16 @@ describe('inbox', () => {
     });
     expect((await store.countJobs()).pending).toBe(1);
     expect(events.filter((event) => event.type === 'event.duplicate')).toHaveLength(2);
+  });
+
+  it('claims no dedupe key for a message: its job id is the key (one write fewer per ack)', async () => {
+    expect((await inbox().accept(inboundMessage({ eventId: 'ev1', messageId: 'om_1' }))).status).toBe('accepted');
+    // Nothing holds the event id: the claim is free for the taking.
+    expect(await store.claimKey('event:ev1', 60_000)).toBe(true);
+    expect(await inbox().accept(inboundMessage({ eventId: 'ev2', messageId: 'om_1' }))).toEqual({
+      status: 'duplicate',
+      key: 'message_id',
+    });
   });
 
   it('remembers across inbox instances (the claims live in the store, not in memory)', async () => {

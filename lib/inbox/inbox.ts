@@ -100,10 +100,11 @@ function messageKeys({ event, message: neutral, appId }: InboundEvent): MessageK
 
 /**
  * The one door every Feishu event comes through (webhook, long connection, devtools playground).
- * `accept` de-duplicates on the event id AND the message id (Feishu re-delivers, and sometimes
- * delivers one message under two event ids), persists a job, and only then reports 'accepted'
- * so the transport acks: one atomic `store.admit` (claim the event id, enqueue the job whose id
- * is the message id). It never waits on the model: answering is the dispatcher's job.
+ * `accept` de-duplicates a message on its message id (Feishu re-delivers an event, and sometimes
+ * delivers one message under two event ids: both name the message) and any other event on its
+ * event id, persists a job, and only then reports 'accepted' so the transport acks: one atomic
+ * `store.admit` (the job whose id is the message id; for other events, claim the event id and
+ * enqueue). It never waits on the model: answering is the dispatcher's job.
  *
  * @example
  * const inbox = createInbox({ store, bus, log, dedupeTtlMs: 24 * 3_600_000, maxBacklog: 500,
@@ -237,10 +238,12 @@ export function createInbox({
       }
 
       const eventKey = appScoped(inbound.appId, `event:${inbound.eventId}`);
-      // The message id needs no claim of its own: it is the job id, which the store keeps unique
-      // for at least the dedupe TTL (JOB_RETENTION_HOURS ≥ DEDUPE_TTL_HOURS). One dedupe key fewer
-      // is one random index page fewer in every commit of the ack path.
-      const keysToClaim = [eventKey];
+      // A message claims no dedupe key at all: its job id (the message id) is the key, which the
+      // store keeps unique for at least the dedupe TTL (JOB_RETENTION_HOURS ≥ DEDUPE_TTL_HOURS,
+      // and older events are dropped above), and every delivery of one event names the same
+      // message. Each claim is two more B-tree pages in every commit of the ack path. Only
+      // events that are not messages are deduplicated on their event id.
+      const keysToClaim = keys === undefined ? [eventKey] : [];
       // Keys we may hold if the store call throws: a reply lost with the connection may hide a
       // claim that landed. Releasing them is safe because the job id is a key too: the redelivery
       // then finds its job and is a duplicate.

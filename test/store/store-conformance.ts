@@ -126,6 +126,16 @@ export function describeStoreConformance(name: string, options: StoreConformance
         expect((await store.countJobs()).pending).toBe(0);
       });
 
+      it('admits with no key at all: the job id alone refuses a second admission (how messages are deduped)', async () => {
+        const keyless = (eventId: string) => ({ ...admission(eventId, 'm1', { eventId }), keys: [] });
+        expect(await store.admit(keyless('e1'), T0)).toEqual({ status: 'enqueued' });
+        expect(await store.admit(keyless('e1'), T0 + 1)).toEqual({ status: 'exists' });
+        expect(await store.admit(keyless('e2'), T0 + 2)).toEqual({ status: 'exists' });
+        expect(await store.getJob('message:m1')).toMatchObject({ payload: { eventId: 'e1' }, createdAt: T0 });
+        expect(await store.claimKey('event:e1', HOUR, T0 + 3)).toBe(true);
+        expect((await store.countJobs()).pending).toBe(1);
+      });
+
       it('reports a job that outlived its keys as existing and leaves it untouched', async () => {
         expect(await store.admit(admission('e1', 'm1', { n: 1 }), T0)).toEqual({ status: 'enqueued' });
         // Past the dedupe TTL the keys lapse; the job is still there.

@@ -101,7 +101,7 @@ describe('webhook routes', () => {
       expect(await pendingJobs()).toBe(1);
       const again = await post(target, webhookRequest(envelope(), { encryptKey }));
       expect(again.status).toBe(200);
-      expect(await again.json()).toMatchObject({ duplicate: 'event_id' });
+      expect(await again.json()).toMatchObject({ duplicate: 'message_id' });
       expect(await pendingJobs()).toBe(1);
     });
 

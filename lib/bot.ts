@@ -6,27 +6,15 @@ import { defaultToolRegistry } from './agents/tools/built-in-tools.js';
 import type { UserAuthorization } from './agents/tools/user-authorization.js';
 import { createApp, type RouteModule } from './app.js';
 import { type Config, isLoopbackHost } from './config.js';
-import { feedbackButtonHandler } from './conversation/answer-feedback.js';
-import { APPROVAL_JOB_KIND, createApprovalService } from './conversation/approvals.js';
-import { createCardActionRouter } from './conversation/card-actions.js';
 import {
   BOT_ADDED_EVENT,
   BOT_REMOVED_EVENT,
   CHAT_MEMBERSHIP_KIND,
   type ChatMembership,
-  createChatMembership,
 } from './conversation/chat-membership.js';
-import { type ChatSettings, chatSettingsPolicyFromConfig, createChatSettings } from './conversation/chat-settings.js';
-import { createMessageHandler } from './conversation/handle-message.js';
-import { createDeadLetterReply, createNoticeHandler } from './conversation/notice-handlers.js';
-import { createLanguageOf } from './conversation/reply-language.js';
-import { createReplyRouter } from './conversation/reply-routing.js';
-import { createRoomContext } from './conversation/room-context.js';
-import { createRunStops, stopButtonHandler } from './conversation/run-stops.js';
-import { SETTINGS_ACTION, settingsButtonHandler } from './conversation/settings-card.js';
+import type { ChatSettings } from './conversation/chat-settings.js';
+import { createRunStops } from './conversation/run-stops.js';
 import { createTurnResolverFromConfig } from './conversation/turn-resolver-from-config.js';
-import { createTypedStop } from './conversation/typed-stop.js';
-import { createBudgetGuard } from './cost/budget-guard.js';
 import { readPriceFile } from './cost/price-file.js';
 import { createPriceTable } from './cost/price-table.js';
 import { createSpendLedger } from './cost/spend-ledger.js';
@@ -37,16 +25,13 @@ import { devtoolsRoutes } from './devtools/devtools-routes.js';
 import { readMetricTotals } from './devtools/metric-totals.js';
 import { devtoolsSpendOf } from './devtools/spend-routes.js';
 import { createTracker, type Tracker } from './devtools/tracker.js';
-import { type BotIdentity, fetchBotIdentity } from './feishu/bot-identity.js';
-import { feishuCardActionHandler } from './feishu/card-callback.js';
-import { createChatAdminCheck, createChatAdmins } from './feishu/chat-admins.js';
+import type { BotIdentity } from './feishu/bot-identity.js';
 import { DEFAULT_APP_ID, type FeishuApp } from './feishu/feishu-apps.js';
-import { createFeishuClient, type FeishuClient } from './feishu/feishu-client.js';
+import type { FeishuClient } from './feishu/feishu-client.js';
 import { type LongConnection, startLongConnection } from './feishu/long-connection.js';
-import { createMessageOriginCheck } from './feishu/message-origin.js';
 import { startCardWatchdog } from './feishu/reply/card-watchdog.js';
-import { createUserNames } from './feishu/user-names.js';
 import { webhookRoutes } from './feishu/webhook/webhook-routes.js';
+import { createFeishuAppBase, createFeishuAppRuntime, type FeishuAppRuntime } from './feishu-app-runtime.js';
 import { componentStates } from './health/component-states.js';
 import { type ConcurrencyReport, concurrencyReport } from './health/concurrency-report.js';
 import { attachHealthMonitor, HealthMonitor, healthOptionsFromConfig } from './health/health-monitor.js';
@@ -74,14 +59,12 @@ import { installProcessHandlers as installGlobalProcessHandlers } from './proces
 import { createReadiness, type Readiness } from './process/readiness.js';
 import { formatStartupBanner, packageVersion, startupSummary } from './process/startup-summary.js';
 import { notifyRoutes } from './schedules/notify-routes.js';
-import { createProactiveDeadLetter, createProactiveHandler } from './schedules/proactive-handler.js';
-import { PROACTIVE_JOB_KIND } from './schedules/proactive-job.js';
 import { createScheduleService } from './schedules/schedule-service.js';
 import { createScheduleTools } from './schedules/schedule-tools.js';
 import { createScheduler } from './schedules/scheduler.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
-import { PERSON_DEPARTED_KIND, personDepartedHandler, USER_DELETED_EVENT } from './user-auth/person-departed.js';
+import { PERSON_DEPARTED_KIND, USER_DELETED_EVENT } from './user-auth/person-departed.js';
 import { userAuthFromConfig } from './user-auth/user-auth-from-config.js';
 
 /** A chat or sender may store this many times its per-minute rate limit before messages are dropped. */
@@ -341,29 +324,16 @@ export async function startBot(
   /** Each app's bot (bot/v3/info) once known, for /health. */
   const knownBots = new Map<string, BotIdentity>();
   /** Phase one, per app: what the shared manager and user authorization are built over. */
-  const appBases = served.map((app) => {
-    const id = app?.id ?? DEFAULT_APP_ID;
-    const appLog = served.length > 1 ? log.child({ app: id }) : log;
-    const client =
-      app === undefined
-        ? undefined
-        : createFeishuClient({ appId: app.appId, appSecret: app.appSecret, domain: config.feishu.domain, log: appLog });
-    const identity = client ? () => fetchBotIdentity(client, { bus }) : undefined;
-    // Warm the cache in the background: a slow Feishu must not hold up start-up.
-    identity?.().then(
-      (bot) => knownBots.set(id, bot),
-      (error: unknown) => appLog.warn({ err: error }, 'bot identity not available yet'),
-    );
-    // Senders' display names for the agent (group turns, instructions) and the devtools.
-    const names = client ? createUserNames({ client, bus, ttlMs: config.tools.userNameCacheMs }) : undefined;
-    return { id, app, log: appLog, client, identity, names };
-  });
-  // Our other bots, named as such where they appear in a group's discussion (never as a person).
-  const ourBots = new Map(config.feishu.apps.map((app) => [app.appId, `${app.id} (bot)`]));
-  const nameOf = (names: ReturnType<typeof createUserNames> | undefined) =>
-    names === undefined && ourBots.size === 0
-      ? undefined
-      : async (openId: string) => ourBots.get(openId) ?? (await names?.name(openId));
+  const appBases = served.map((app) =>
+    createFeishuAppBase({
+      app,
+      config,
+      bus,
+      log,
+      several: served.length > 1,
+      onBotIdentity: (id, bot) => knownBots.set(id, bot),
+    }),
+  );
   const primary = appBases.find((base) => base.app === primaryApp) ?? (appBases[0] as (typeof appBases)[number]);
   const feishuClient = primary.client;
   const botIdentity = primary.identity;
@@ -416,15 +386,13 @@ export async function startBot(
       })
     : undefined;
   // Images, files, voice, quotes and forwarded bundles, resolved in the job (docs/messages.md).
-  const botOpenIdOf = (identity: (() => Promise<BotIdentity>) | undefined) =>
-    identity ? async () => (await identity()).openId : undefined;
   const attachmentWork = managerAgent
     ? createTurnResolverFromConfig({
         config,
         feishuClient,
         bus,
         log,
-        botOpenId: botOpenIdOf(botIdentity),
+        botOpenId: primary.botOpenId,
         nameOf: userNames?.name,
         onImage: devtools
           ? (traceId, key, image) => {
@@ -442,233 +410,33 @@ export async function startBot(
   };
 
   /** Phase two, per app: everything that talks to Feishu as this app, and its job handlers. */
-  const runtimes = appBases.map((base) => {
-    const { id, app, client, identity, names } = base;
-    const appLog = base.log;
-    const isPrimary = base === primary;
-    const botOpenId = botOpenIdOf(identity);
-    const replySinkFor = createReplyRouter({
-      ...(client ? { feishu: { client, cardUpdatesPerSecond: config.reply.cardUpdatesPerSecond } } : {}),
-      ...(devtools ? { devtools: devtools.replies } : {}),
-      bus,
-      log: appLog,
-    });
-    const resolveUserName = nameOf(names);
-    // Same chain, specialists and MCP servers; this app's client behind the Feishu tools.
-    const manager = managerAgent
-      ? isPrimary
-        ? managerAgent
-        : managerAgent.forApp({ feishuClient: client, ...(resolveUserName ? { resolveUserName } : {}) })
-      : undefined;
-    // Per-chat settings over the configured defaults (this app's persona first); group owners and
-    // admins per Feishu's chat API.
-    const chatSettings = createChatSettings({
+  const runtimes = appBases.map((base) =>
+    createFeishuAppRuntime({
+      base,
+      primary: base === primary,
+      config,
       store,
-      appId: app?.id,
-      policy: chatSettingsPolicyFromConfig(
-        app?.persona === undefined ? config : { ...config, groups: { ...config.groups, defaultPersona: app.persona } },
-        settingsNames,
-      ),
-    });
-    // Daily budgets: the configured ones, or what a chat's admins set within the operator's ceiling.
-    const budget = createBudgetGuard({
-      ledger: spendLedgerOf(id),
-      budgets: { perChatUsd: config.cost.dailyBudgetPerChatUsd, perUserUsd: config.cost.dailyBudgetPerUserUsd },
-      budgetsFor: async (chatId) => (await chatSettings.effective(chatId)).dailyBudget,
-    });
-    // One lookup for /config, card buttons and typed stops; within a card callback's 3 s.
-    const chatAdmins = client ? createChatAdmins({ client, bus, timeoutMs: 1_500 }) : undefined;
-    const turns = attachmentWork
-      ? isPrimary
-        ? attachmentWork.turns
-        : attachmentWork.forApp({ feishuClient: client, botOpenId, nameOf: resolveUserName })
-      : undefined;
-    // Write tools ask first: a paused run, an approval card, the decision continuing it as a job.
-    const approvals =
-      client && manager
-        ? createApprovalService({
-            store,
-            appId: app?.id,
-            feishuClient: client,
-            describe: (name, input, language) => {
-              // MCP tools that may write ask too: "Run <server>.<tool>" with their arguments.
-              const definition = toolRegistry.get(name) ?? manager.mcp?.definition(name);
-              const parsed = definition?.inputSchema.safeParse(input);
-              return parsed?.success ? definition?.approval?.describe(parsed.data, language) : undefined;
-            },
-            // The dispatcher exists by the time anyone can press a button.
-            onEnqueued: (job) => dispatcher.wake(job.kind),
-            bus,
-            log: appLog,
-            timeoutMs: config.approvals.timeoutMinutes * 60_000,
-          })
-        : undefined;
-    const isChatAdmin = chatAdmins ? createChatAdminCheck({ admins: chatAdmins }) : undefined;
-    const onCardAction = feishuCardActionHandler({
-      onPress: createCardActionRouter({
-        // One handler per control kind: a new kind of button is one more entry here.
-        handlers: {
-          stop: stopButtonHandler(runStops),
-          feedback: feedbackButtonHandler({ store, bus }),
-          ...approvals?.cardHandlers,
-          ...(client === undefined
-            ? {}
-            : {
-                [SETTINGS_ACTION]: settingsButtonHandler({
-                  settings: chatSettings,
-                  admins: chatAdmins,
-                  feishuClient: client,
-                  bus,
-                  log: appLog,
-                }),
-              }),
-        },
-        store,
-        ...(isChatAdmin === undefined ? {} : { isChatAdmin }),
-        bus,
-        log: appLog,
-      }),
-      log: appLog,
-    });
-    const typedStop = createTypedStop({
-      stops: runStops,
-      ...(isChatAdmin === undefined ? {} : { isChatAdmin }),
-      botOpenId,
-      log: appLog,
-    });
-    // Joining a group (welcome card) and leaving one (its state purged after the retention).
-    const chatMembership = createChatMembership({
-      store,
-      appId: app?.id,
       bus,
-      log: appLog,
-      feishuClient: client,
-      chatSettings,
-      retentionMs: config.groups.removedChatRetentionMs,
-      purgeChat: isPrimary ? scheduleService?.forgetChat : undefined,
-    });
-    const policy = {
-      ...config.policy,
-      ...(app?.allowedChatIds === undefined ? {} : { allowedChatIds: app.allowedChatIds }),
-      ...(app?.allowedUserIds === undefined ? {} : { allowedUserIds: app.allowedUserIds }),
-    };
-    const languageOf = createLanguageOf({ chatSettings, log: appLog });
-    const handlers: Record<string, JobHandler> = {
-      [CHAT_MEMBERSHIP_KIND]: chatMembership.handler,
-      // The tokens kept are the default app's: another app's open_ids never name them.
-      ...(userAuth
-        ? {
-            [PERSON_DEPARTED_KIND]: isPrimary
-              ? personDepartedHandler({ authorization: userAuth.authorization, log: appLog })
-              : async () => {},
-          }
-        : {}),
-      [BUSY_NOTICE_KIND]: createNoticeHandler({
-        bus,
-        log: appLog,
-        botOpenId,
-        replySinkFor,
-        policy,
-        store,
-        languageOf,
-      }),
-      ...(manager
-        ? {
-            answer: createMessageHandler({
-              approvals,
-              ...(userAuth && isPrimary
-                ? { forgetUserAuthorization: (userId: string) => userAuth.authorization.forget(userId) }
-                : {}),
-              policy,
-              budget,
-              memoryTokenBudget: config.model.memoryTokenBudget,
-              appId: app?.appId,
-              store,
-              bus,
-              log: appLog,
-              feishuClient: client,
-              botOpenId,
-              replySinkFor,
-              managerAgent: manager,
-              schedules: scheduleService,
-              runStops,
-              // A forged event must not make the bot read one chat on behalf of another.
-              originCheck: client === undefined ? undefined : createMessageOriginCheck({ client, bus }),
-              ...(resolveUserName === undefined ? {} : { resolveUserName }),
-              turns,
-              vision: { primarySeesImages: config.model.primarySeesImages, visionModel: config.model.visionModel },
-              groupContext: {
-                room: createRoomContext({
-                  store,
-                  feishuClient: client,
-                  bus,
-                  log: appLog,
-                  resolveUserName,
-                  botIds: app === undefined ? [] : [app.appId],
-                  maxMessages: config.groups.contextMaxMessages,
-                  tokenBudget: config.groups.contextTokenBudget,
-                }),
-                mode: async (chatId: string) => (await chatSettings.effective(chatId)).groupContext,
-              },
-              chatSettings,
-              chatAdmins,
-            }),
-          }
-        : {}),
-      ...(client
-        ? {
-            [PROACTIVE_JOB_KIND]: createProactiveHandler({
-              feishuClient: client,
-              bus,
-              log: appLog,
-              managerAgent: manager,
-              chatSettings,
-              budget,
-              store,
-              cardUpdatesPerSecond: config.reply.cardUpdatesPerSecond,
-            }),
-          }
-        : {}),
-    };
-    // A decided approval continues its run through the same conversation step.
-    if (approvals && handlers.answer) handlers[APPROVAL_JOB_KIND] = handlers.answer;
-    const messageDeadLetter = createDeadLetterReply({ botOpenId, replySinkFor, languageOf });
-    const proactiveDeadLetter = client
-      ? createProactiveDeadLetter({
-          feishuClient: client,
-          bus,
-          log: appLog,
-          chatSettings,
-          cardUpdatesPerSecond: config.reply.cardUpdatesPerSecond,
-        })
-      : undefined;
-    return {
-      id,
-      app,
-      log: appLog,
-      client,
-      identity,
-      names,
-      /** The policy with this app's allowed chats and users. */
-      policy,
-      chatSettings,
-      chatMembership,
-      approvals,
-      onCardAction,
-      typedStop,
-      handlers,
-      deadLetter: (job: Parameters<typeof messageDeadLetter>[0]) =>
-        job.job.kind === PROACTIVE_JOB_KIND && proactiveDeadLetter ? proactiveDeadLetter(job) : messageDeadLetter(job),
-    };
-  });
-  type AppRuntime = (typeof runtimes)[number];
-  const primaryRuntime = runtimes[appBases.indexOf(primary)] as AppRuntime;
+      managerAgent,
+      attachments: attachmentWork,
+      toolRegistry,
+      settingsNames,
+      runStops,
+      spendLedger: spendLedgerOf(base.id),
+      devtoolsReplies: devtools?.replies,
+      userAuth,
+      schedules: scheduleService,
+      // The dispatcher exists by the time anyone can press a button.
+      wake: (kind) => dispatcher.wake(kind),
+    }),
+  );
+  const primaryRuntime = runtimes[appBases.indexOf(primary)] as FeishuAppRuntime;
   const runtimeById = new Map(runtimes.map((runtime) => [runtime.id, runtime]));
   /**
    * The runtime of the app a job belongs to: the app id of its event, or of its proactive post's
    * target; none: the default app.
    */
-  const runtimeOf = (payload: unknown): AppRuntime | undefined => {
+  const runtimeOf = (payload: unknown): FeishuAppRuntime | undefined => {
     const appId = appIdOf(payload) ?? appIdOf(isRecord(payload) ? payload.target : undefined);
     return appId === undefined ? primaryRuntime : runtimeById.get(appId);
   };
@@ -761,10 +529,10 @@ export async function startBot(
       })
     : undefined;
   /** What one app's transports hand the inbox: its events, marked with the app that received them. */
-  const inboxOf = (runtime: AppRuntime): InboxReceiver =>
+  const inboxOf = (runtime: FeishuAppRuntime): InboxReceiver =>
     runtime.id === DEFAULT_APP_ID ? inbox : { accept: (event) => inbox.accept({ ...event, appId: runtime.id }) };
   const webhookApps = runtimes.filter(
-    (runtime): runtime is AppRuntime & { app: FeishuApp } => runtime.app?.eventMode === 'webhook',
+    (runtime): runtime is FeishuAppRuntime & { app: FeishuApp } => runtime.app?.eventMode === 'webhook',
   );
   const webhookMounted = webhookApps.length > 0;
   const routes: RouteModule[] = [

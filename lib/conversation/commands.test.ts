@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { builtInSpecialists, createSpecialistRegistry } from '../agents/specialist-registry.js';
-import { helpText, isStopRequest, parseCommand, runCommand } from './commands.js';
+import { helpText, isStopRequest, mayBeStopRequest, parseCommand, runCommand } from './commands.js';
 
 describe('parseCommand', () => {
   it('recognises commands as the first word only', () => {
@@ -40,5 +40,29 @@ describe('isStopRequest', () => {
       expect(isStopRequest(text)).toBe(true);
     for (const text of ['stop the build', 'how do I stop it', '不要停止', '', 'stopp'])
       expect(isStopRequest(text)).toBe(false);
+  });
+});
+
+describe('mayBeStopRequest', () => {
+  /** Feishu content as JSON, optionally with every non-ASCII character escaped (`\u505c`). */
+  const content = (text: string, asciiOnly: boolean) => {
+    const json = JSON.stringify({ text: `@_user_1 ${text}` });
+    return asciiOnly ? json.replace(/[^ -~]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : json;
+  };
+
+  it('never rules out a stop request, plain or JSON-escaped, in a text or a rich-text message', () => {
+    for (const text of ['stop', 'Stop', ' STOP! ', '/stop', '停止', '停止。', '停', '／stop']) {
+      expect(isStopRequest(text.trim())).toBe(true);
+      expect(mayBeStopRequest(content(text, false))).toBe(true);
+      expect(mayBeStopRequest(content(text, true))).toBe(true);
+      expect(JSON.parse(content(text, true))).toEqual(JSON.parse(content(text, false)));
+      const post = JSON.stringify({ title: '', content: [[{ tag: 'text', text }]] });
+      expect(mayBeStopRequest(post)).toBe(true);
+    }
+  });
+
+  it('rules out a message without any stop word, so it is not read on the ack path', () => {
+    for (const text of ['hello', '请总结一下', 'what is the status', ''])
+      expect(mayBeStopRequest(content(text, false))).toBe(false);
   });
 });

@@ -24,6 +24,21 @@ export function parseCommand(text: string): CommandName | undefined {
 /** "stop" / "停止" (optionally `/stop`, trailing punctuation), the whole message: stop the running answer. */
 const STOP_REQUEST = /^[/／]?(?:stop|停止|停)[.!。！]*$/i;
 
+/** Any stop word anywhere, also JSON-escaped (`\u505c` is 停): absent, the message cannot be a stop request. */
+const STOP_WORD_ANYWHERE = /stop|停|\\u505c/i;
+
+/**
+ * Whether a message's raw content (before it is read) may be a stop request: false only when it
+ * certainly is not, so the caller can skip reading a message that has no stop word in it.
+ *
+ * @example
+ * mayBeStopRequest('{"text":"@_user_1 stop"}'); // true
+ * mayBeStopRequest('{"text":"hello"}');         // false
+ */
+export function mayBeStopRequest(rawContent: string): boolean {
+  return STOP_WORD_ANYWHERE.test(rawContent);
+}
+
 /**
  * Whether a message asks to stop the answer running in its conversation. Only the whole message
  * counts, so "how do I stop a container" is a question, not a request.

@@ -1,10 +1,10 @@
-import { normaliseMessage } from '../feishu/normalise-message.js';
+import { normaliseMessage, rawMessageContent } from '../feishu/normalise-message.js';
 import type { InboundEvent } from '../inbox/inbound-event.js';
 import type { Logger } from '../log.js';
 import type { NewJob } from '../store/store.js';
 import { errorMessage } from '../util/error-message.js';
 import type { ChatAdminCheck } from './card-actions.js';
-import { isStopRequest } from './commands.js';
+import { isStopRequest, mayBeStopRequest } from './commands.js';
 import type { BotOpenId } from './message-job.js';
 import type { RunStops } from './run-stops.js';
 
@@ -43,6 +43,9 @@ export function createTypedStop({
   async function handle(job: NewJob): Promise<void> {
     const inbound = inboundOf(job.payload);
     if (inbound === undefined) return;
+    // This runs for every message as it is acknowledged: one without a stop word is not read.
+    const raw = inbound.message === undefined ? rawMessageContent(inbound.event) : undefined;
+    if (raw !== undefined && !mayBeStopRequest(raw)) return;
     const openId = typeof botOpenId === 'function' ? await botOpenId() : botOpenId;
     const message = inbound.message ?? normaliseMessage(inbound.event, { botOpenId: openId });
     if (message.kind !== 'message' || !isStopRequest(message.text)) return;

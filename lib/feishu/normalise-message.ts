@@ -286,6 +286,18 @@ function epochMs(value: unknown): number {
 }
 
 /**
+ * A message event's content exactly as Feishu sent it (a JSON string), without reading it; for a
+ * cheap test before `normaliseMessage` on a path every message takes. Undefined when absent.
+ *
+ * @example
+ * const raw = rawMessageContent(inbound.event); // '{"text":"@_user_1 stop"}'
+ */
+export function rawMessageContent(event: unknown): string | undefined {
+  if (!isObject(event) || !isObject(event.message)) return undefined;
+  return typeof event.message.content === 'string' ? event.message.content : undefined;
+}
+
+/**
  * @example
  * const result = normaliseMessage(job.payload.event, { botOpenId: identity.openId });
  * if (result.kind === 'message' && shouldAnswer(result)) await answer(result.text);

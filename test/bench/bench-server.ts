@@ -21,6 +21,7 @@
  * Prints `READY {"port":…}` once listening and, on SIGTERM, `STATS {…}` (memory, CPU since ready,
  * jobs) before it exits.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
@@ -44,10 +45,24 @@ function announce(line: 'READY' | 'STATS', value: Record<string, unknown>): void
 
 /** CPU the server spent since it was ready (both threads' time: the checkpointer's too), in µs. */
 let cpuAtReady: NodeJS.CpuUsage | undefined;
+/**
+ * The main thread's own CPU time in µs (Linux's per-thread schedstat; undefined elsewhere). The
+ * event loop is one thread: its share says whether a figure is bound by the loop or by the
+ * machine's cores (GC helpers, the thread pool's flushes and the load generator share them).
+ */
+function mainThreadCpuMicros(): number | undefined {
+  try {
+    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
+  } catch {
+    return undefined;
+  }
+}
+let mainThreadCpuAtReady: number | undefined;
 /** The event loop's busy share since ready: near 1 means the server's one thread is the limit. */
 let loopAtReady: EventLoopUtilization | undefined;
 function markReady(value: Record<string, unknown>): void {
   cpuAtReady = process.cpuUsage();
+  mainThreadCpuAtReady = mainThreadCpuMicros();
   loopAtReady = performance.eventLoopUtilization();
   announce('READY', value);
 }
@@ -55,12 +70,16 @@ function markReady(value: Record<string, unknown>): void {
 function onTerminate(stop: () => Promise<Record<string, unknown>>): void {
   process.once('SIGTERM', () => {
     const cpu = process.cpuUsage(cpuAtReady);
+    const mainThreadCpu = mainThreadCpuMicros();
     const loop = performance.eventLoopUtilization(loopAtReady);
     stop().then(
       (stats) => {
         announce('STATS', {
           rssBytes: process.memoryUsage().rss,
           cpuMicros: cpu.user + cpu.system,
+          ...(mainThreadCpu !== undefined && mainThreadCpuAtReady !== undefined
+            ? { mainThreadCpuMicros: Math.round(mainThreadCpu - mainThreadCpuAtReady) }
+            : {}),
           eventLoopUtilization: Number(loop.utilization.toFixed(3)),
           eventLoopBusyMicros: Math.round(loop.active * 1000),
           ...stats,

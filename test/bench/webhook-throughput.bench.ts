@@ -87,6 +87,8 @@ function prepare(count: number): PreparedRequest[] {
 /** One run's figures, with the server's CPU per request (all its threads, from its STATS line). */
 interface RunResult extends LoadResult {
   cpuMicrosPerRequest: number;
+  /** The event loop's thread alone (NaN where the platform cannot tell). */
+  mainThreadCpuMicrosPerRequest: number;
   /** Acks over the warm-up and the run: what the server must have handled or stored. */
   acks: number;
   /** The server's STATS line (the SDK receiver's `handled` count). */
@@ -116,7 +118,8 @@ async function measure(server: ChildServer): Promise<RunResult> {
   }
   // From ready to stop: the warm-up and the measured run; idle time costs next to nothing.
   const cpuMicrosPerRequest = Number(stats?.cpuMicros ?? Number.NaN) / (warm.ok + measured.ok);
-  return { ...measured, cpuMicrosPerRequest, acks: warm.ok + measured.ok, stats };
+  const mainThreadCpuMicrosPerRequest = Number(stats?.mainThreadCpuMicros ?? Number.NaN) / (warm.ok + measured.ok);
+  return { ...measured, cpuMicrosPerRequest, mainThreadCpuMicrosPerRequest, acks: warm.ok + measured.ok, stats };
 }
 
 /** A server without a store: the bare baseline, or the bot's routes with an inbox that stores nothing. */
@@ -210,6 +213,7 @@ try {
       p99: median(runs.map((run) => run.result.p99)),
       max: Math.max(...runs.map((run) => run.result.max)),
       cpu: median(runs.map((run) => run.result.cpuMicrosPerRequest)),
+      mainCpu: median(runs.map((run) => run.result.mainThreadCpuMicrosPerRequest)),
       shares: runs.map((run) => run.share),
       vsSdk: median(runs.map((run) => run.vsSdk ?? Number.NaN)),
       vsSdkRounds: runs.map((run) => run.vsSdk ?? Number.NaN),
@@ -218,7 +222,7 @@ try {
   const bare = figures('bare');
   console.log(`  medians of ${rounds} rounds (latency by autocannon, 1 ms resolution):`);
   printTable(
-    ['', 'req/s', 'vs bare', 'per round', 'p50', 'p99', 'vs bare', 'max', 'CPU/req', 'vs bare'],
+    ['', 'req/s', 'vs bare', 'per round', 'p50', 'p99', 'vs bare', 'max', 'CPU/req', 'vs bare', 'main/req', 'vs SDK'],
     variants.map(({ key, name }) => {
       const value = figures(key);
       return [
@@ -232,6 +236,8 @@ try {
         `${value.max.toFixed(0)} ms`,
         `${value.cpu.toFixed(0)} µs`,
         ratio(value.cpu, bare.cpu),
+        Number.isFinite(value.mainCpu) ? `${value.mainCpu.toFixed(0)} µs` : 'n/a',
+        ratio(value.mainCpu, figures('sdk').mainCpu),
       ];
     }),
   );

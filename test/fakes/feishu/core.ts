@@ -86,6 +86,11 @@ export interface FakeFeishuOptions {
 export interface RecordedCall {
   /** The app whose tenant token the call bore (its app_id); undefined without one or with a user's token. */
   app: string | undefined;
+  /**
+   * The person and app whose user access token the call bore (set once the call is answered);
+   * undefined with a tenant token, none, or a user token that is unknown or expired.
+   */
+  user?: { openId: string; app: string } | undefined;
   method: string;
   /** Path without query string, e.g. `/open-apis/im/v1/messages/om_1/reply`. */
   path: string;
@@ -172,7 +177,7 @@ export interface FeishuRequest {
   /** Lower-cased request headers. */
   headers: Record<string, string>;
   /** Whose token the request bears: an app's tenant token (which app, when known), or a user's access token. */
-  caller: { kind: 'tenant'; app?: FakeApp } | { kind: 'user'; openId: string };
+  caller: { kind: 'tenant'; app?: FakeApp } | { kind: 'user'; openId: string; app: FakeApp | undefined };
 }
 
 export interface FeishuRoute {
@@ -392,12 +397,16 @@ export async function startFeishuServer(
       reply = fail(CORE_CODES.badRequest, 'Bad Request: body is not valid JSON');
     } else {
       const { route: target, params } = matched;
-      const userOpenId = userTokens.openIdFor((headers.authorization ?? '').replace(/^Bearer\s+/i, ''));
+      const holder = userTokens.holderOf((headers.authorization ?? '').replace(/^Bearer\s+/i, ''));
       const app = apps.find((candidate) => candidate.appId === call.app);
+      // A user token acts through the app it was issued to (none named: the first app).
+      const userApp =
+        holder === undefined ? undefined : (apps.find((candidate) => candidate.appId === holder.appId) ?? apps[0]);
+      if (holder !== undefined && userApp !== undefined) call.user = { openId: holder.openId, app: userApp.appId };
       const caller =
-        userOpenId === undefined
+        holder === undefined
           ? { kind: 'tenant' as const, ...(app === undefined ? {} : { app }) }
-          : { kind: 'user' as const, openId: userOpenId };
+          : { kind: 'user' as const, openId: holder.openId, app: userApp };
       reply =
         (target.auth === false || caller.kind === 'user' ? undefined : tenantTokens.check(headers.authorization)) ??
         (await target.handle({ params, query, body: isRecord(body) ? body : {}, rawBody, headers, caller }));

@@ -7,7 +7,7 @@ import { type FakeFeishu, startFakeFeishu } from '../fake-feishu.js';
 describe('fake Feishu OAuth area', () => {
   let fake: FakeFeishu;
   beforeAll(async () => {
-    fake = await startFakeFeishu();
+    fake = await startFakeFeishu({ otherApps: [{ botName: 'Beta' }] });
   });
   afterAll(async () => {
     await fake.close();
@@ -16,10 +16,10 @@ describe('fake Feishu OAuth area', () => {
   const verifier = 'v'.repeat(50);
   const challenge = createHash('sha256').update(verifier).digest('base64url');
 
-  async function authorize(state: string): Promise<URL> {
+  async function authorize(state: string, clientId = fake.appId): Promise<URL> {
     const url = new URL('/open-apis/authen/v1/authorize', fake.url);
     for (const [key, value] of Object.entries({
-      client_id: fake.appId,
+      client_id: clientId,
       redirect_uri: 'https://bot.example.com/oauth/callback',
       scope: 'offline_access search:docs:read',
       state,
@@ -33,11 +33,11 @@ describe('fake Feishu OAuth area', () => {
     return new URL(response.headers.get('location') as string);
   }
 
-  function token(form: Record<string, string>) {
+  function token(form: Record<string, string>, app: { appId: string; appSecret: string } = fake) {
     return fetch(new URL('/oauth/v3/token', fake.url), {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ client_id: fake.appId, client_secret: fake.appSecret, ...form }),
+      body: new URLSearchParams({ client_id: app.appId, client_secret: app.appSecret, ...form }),
     });
   }
 
@@ -80,5 +80,46 @@ describe('fake Feishu OAuth area', () => {
       body: JSON.stringify({ client_id: fake.appId, client_secret: 'wrong', grant_type: 'refresh_token' }),
     });
     expect(await response.json()).toMatchObject({ error: 'invalid_client' });
+  });
+
+  it("binds codes and tokens to the app that obtained them: another app's credentials are refused", async () => {
+    const [alpha, beta] = fake.apps;
+    if (alpha === undefined || beta === undefined) throw new Error('the fake serves two apps');
+    fake.consentAs('ou_carol');
+    const exchange = (code: string) => ({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: 'https://bot.example.com/oauth/callback',
+      code_verifier: verifier,
+    });
+
+    // Beta's code presented by alpha: refused, and spent.
+    const stolen = (await authorize('state-4', beta.appId)).searchParams.get('code') as string;
+    const byAlpha = await token(exchange(stolen), alpha);
+    expect(byAlpha.status).toBe(400);
+    expect(await byAlpha.json()).toMatchObject({ error: 'invalid_grant' });
+    expect((await token(exchange(stolen), beta)).status).toBe(400);
+
+    // Beta's own exchange: a user token that acts through beta.
+    const code = (await authorize('state-5', beta.appId)).searchParams.get('code') as string;
+    const granted = await token(exchange(code), beta);
+    expect(granted.status).toBe(200);
+    const body = (await granted.json()) as Record<string, string>;
+    const client = new lark.Client({ appId: beta.appId, appSecret: beta.appSecret, domain: fake.url });
+    const info = await client.authen.v1.userInfo.get({}, lark.withUserAccessToken(body.access_token as string));
+    expect(info.data?.open_id).toBe('ou_carol');
+    expect(fake.callsTo('authen.userInfo.get').at(-1)?.user).toEqual({ openId: 'ou_carol', app: beta.appId });
+
+    // Beta's refresh token presented by alpha: refused, and still beta's to use.
+    const refreshByAlpha = await token(
+      { grant_type: 'refresh_token', refresh_token: body.refresh_token as string },
+      alpha,
+    );
+    expect(await refreshByAlpha.json()).toMatchObject({ error: 'invalid_grant' });
+    const refreshed = await token({ grant_type: 'refresh_token', refresh_token: body.refresh_token as string }, beta);
+    expect(refreshed.status).toBe(200);
+    const next = (await refreshed.json()) as Record<string, string>;
+    await client.authen.v1.userInfo.get({}, lark.withUserAccessToken(next.access_token as string));
+    expect(fake.callsTo('authen.userInfo.get').at(-1)?.user).toEqual({ openId: 'ou_carol', app: beta.appId });
   });
 });

@@ -16,6 +16,12 @@ import { hex } from './util.js';
  *   answer carries a new one). Failures answer HTTP 400 `{ code, error, error_description }` with
  *   the RFC's `error` (`invalid_grant`, `invalid_client`, …).
  * - `GET /open-apis/authen/v1/user_info` with the user's token: `data.open_id`, `data.name`, ….
+ *
+ * Every app of the tenant is a client of its own (`client_id` = its App ID, `client_secret` = its
+ * App Secret). A code and a refresh token belong to the app that obtained them, and the tokens
+ * issued for them are that app's user tokens: presented with another app's credentials they are
+ * refused with `invalid_grant` (RFC 6749 §5.2: "issued to another client"), which Feishu's token
+ * endpoint follows.
  */
 
 declare module './core.js' {
@@ -49,6 +55,8 @@ export const OAUTH_CODES = {
 
 interface PendingCode {
   openId: string;
+  /** The app (client_id) the consent page was opened for. */
+  appId: string;
   scope: string;
   redirectUri: string;
   challenge: string | undefined;
@@ -73,7 +81,7 @@ export const oauthArea = defineFeishuArea({
     let signedIn: { openId: string; deny: boolean; grantScopes: readonly string[] | undefined } | undefined;
     let accessTokenMs = 2 * 3_600_000;
     const codes = new Map<string, PendingCode>();
-    const refreshTokens = new Map<string, { openId: string; scope: string; expiresAt: number }>();
+    const refreshTokens = new Map<string, { openId: string; appId: string; scope: string; expiresAt: number }>();
     core.onReset(() => {
       signedIn = undefined;
       accessTokenMs = 2 * 3_600_000;
@@ -81,10 +89,10 @@ export const oauthArea = defineFeishuArea({
       refreshTokens.clear();
     });
 
-    function issueTokens(openId: string, scope: string): Reply {
-      const accessToken = core.userTokens.issue(openId, accessTokenMs);
+    function issueTokens(openId: string, appId: string, scope: string): Reply {
+      const accessToken = core.userTokens.issue(openId, accessTokenMs, appId);
       const refreshToken = `ur-${hex(24)}`;
-      refreshTokens.set(refreshToken, { openId, scope, expiresAt: core.now() + REFRESH_TOKEN_MS });
+      refreshTokens.set(refreshToken, { openId, appId, scope, expiresAt: core.now() + REFRESH_TOKEN_MS });
       bounded(refreshTokens);
       return {
         status: 200,
@@ -106,7 +114,8 @@ export const oauthArea = defineFeishuArea({
       path: '/open-apis/authen/v1/authorize',
       auth: false,
       handle({ query }) {
-        if (query.client_id !== core.appId) return { status: 400, body: 'unknown client_id' };
+        const client = core.apps.find((app) => app.appId === query.client_id);
+        if (client === undefined) return { status: 400, body: 'unknown client_id' };
         const redirect = query.redirect_uri;
         if (!redirect || !/^https?:\/\//.test(redirect)) return { status: 400, body: 'redirect_uri missing' };
         if (signedIn === undefined) return { status: 401, body: 'nobody is signed in to Feishu (consentAs)' };
@@ -124,6 +133,7 @@ export const oauthArea = defineFeishuArea({
         const granted = signedIn.grantScopes ?? requested;
         codes.set(code, {
           openId: signedIn.openId,
+          appId: client.appId,
           scope: requested.filter((scope) => granted.includes(scope)).join(' '),
           redirectUri: redirect,
           challenge: query.code_challenge,
@@ -146,7 +156,8 @@ export const oauthArea = defineFeishuArea({
         const form: Record<string, string> = (headers['content-type'] ?? '').includes('json')
           ? (JSON.parse(text || '{}') as Record<string, string>)
           : Object.fromEntries(new URLSearchParams(text));
-        if (form.client_id !== core.appId || form.client_secret !== core.appSecret) {
+        const client = core.apps.find((app) => app.appId === form.client_id);
+        if (client === undefined || form.client_secret !== client.appSecret) {
           return oauthError(OAUTH_CODES.oauthInvalidClient, 'invalid_client', 'client authentication failed');
         }
         if (form.grant_type === 'authorization_code') {
@@ -154,6 +165,10 @@ export const oauthArea = defineFeishuArea({
           if (form.code !== undefined) codes.delete(form.code);
           if (pending === undefined || pending.expiresAt <= core.now()) {
             return oauthError(OAUTH_CODES.oauthInvalidCode, 'invalid_grant', 'the code is invalid or expired');
+          }
+          // Spent either way: a code tried by the wrong app is gone, as a used one is.
+          if (pending.appId !== client.appId) {
+            return oauthError(OAUTH_CODES.oauthInvalidCode, 'invalid_grant', 'the code was issued to another app');
           }
           if (form.redirect_uri !== pending.redirectUri) {
             return oauthError(OAUTH_CODES.oauthInvalidCode, 'invalid_grant', 'redirect_uri does not match');
@@ -166,7 +181,7 @@ export const oauthArea = defineFeishuArea({
               return oauthError(OAUTH_CODES.oauthPkceMismatch, 'invalid_grant', 'code_verifier does not match');
             }
           }
-          return issueTokens(pending.openId, pending.scope);
+          return issueTokens(pending.openId, client.appId, pending.scope);
         }
         if (form.grant_type === 'refresh_token') {
           const entry = form.refresh_token === undefined ? undefined : refreshTokens.get(form.refresh_token);
@@ -174,7 +189,16 @@ export const oauthArea = defineFeishuArea({
           if (entry === undefined || entry.expiresAt <= core.now()) {
             return oauthError(OAUTH_CODES.oauthInvalidRefreshToken, 'invalid_grant', 'the refresh token is invalid');
           }
-          return issueTokens(entry.openId, entry.scope);
+          if (entry.appId !== client.appId) {
+            // Another app's refresh token is refused and left to its owner.
+            refreshTokens.set(form.refresh_token as string, entry);
+            return oauthError(
+              OAUTH_CODES.oauthInvalidRefreshToken,
+              'invalid_grant',
+              'the refresh token was issued to another app',
+            );
+          }
+          return issueTokens(entry.openId, client.appId, entry.scope);
         }
         return oauthError(20001, 'unsupported_grant_type', `grant_type ${form.grant_type ?? '(none)'}`);
       },

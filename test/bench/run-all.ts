@@ -102,6 +102,13 @@ const known: readonly Bench[] = [
     headline: /^\s+(empty table|with \d+ done jobs|countJobs)/,
   },
   {
+    label: "extra: a durable admission's cost to the event loop by group-commit size",
+    file: 'group-commit.bench.ts',
+    args: ['6000'],
+    quickArgs: ['300'],
+    timeoutMs: 5 * 60_000,
+  },
+  {
     label: 'extra: a writer thread for SQLite, round trip vs the admission it would move',
     file: 'thread-round-trip.bench.ts',
     args: ['2000'],

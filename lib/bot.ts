@@ -237,7 +237,8 @@ export async function startBot(
   metrics.attach(bus);
   // Spend per chat, person, app and model: priced here, summed in the store for the budgets.
   const prices = createPriceTable(config.cost.pricesFile === undefined ? {} : readPriceFile(config.cost.pricesFile));
-  // Jobs without an app id (the FEISHU_APP_ID app's, the playground's) belong to the default app.
+  // Jobs without an app id (the FEISHU_APP_ID app's, a playground message naming no other app)
+  // belong to the default app.
   const primaryApp = config.feishu.apps.find((app) => app.id === DEFAULT_APP_ID) ?? config.feishu.apps[0];
   // One ledger per app: each bot's spend (and budget) in a chat is its own, named in the Spend tab.
   const spendLedgers = new Map(
@@ -592,6 +593,7 @@ export async function startBot(
   }
 
   if (devtools) {
+    const primaryFirst = [primaryRuntime, ...runtimes.filter((runtime) => runtime !== primaryRuntime)];
     routes.push({
       path: '/devtools',
       browser: true,
@@ -607,11 +609,13 @@ export async function startBot(
         boundToLoopback: () => boundToLoopback,
         shutdownSignal: devtoolsShutdown.signal,
         maxChatChars: config.policy.maxInputChars,
+        // The playground answers as any app served (`app` in POST /api/chat), the default first.
+        apps: primaryFirst.map((runtime) => runtime.id),
         // Without a model (and no stand-in) the playground says the agent is off at once.
         canAnswer: () => 'answer' in handlers,
         // Settings are per chat per app: the Chats tab picks the app (`?app=`), the default first.
         chats: new Map(
-          [primaryRuntime, ...runtimes.filter((runtime) => runtime !== primaryRuntime)].map((runtime) => [
+          primaryFirst.map((runtime) => [
             runtime.id,
             {
               settings: runtime.chatSettings,

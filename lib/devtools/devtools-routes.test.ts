@@ -54,6 +54,7 @@ async function harness({
   boundToLoopback = true,
   maxChatStreams = undefined as number | undefined,
   thumbnails = undefined as AttachmentThumbnails | undefined,
+  apps = undefined as readonly string[] | undefined,
 } = {}): Promise<Harness> {
   const clock = { now: Date.now() };
   const bus = createEventBus();
@@ -83,6 +84,7 @@ async function harness({
     thumbnails,
     replies,
     inbox: withInbox ? inbox : undefined,
+    ...(apps === undefined ? {} : { apps }),
     store,
     healthSnapshot: () => ({ status: 'healthy', agents: {} }),
     token,
@@ -529,6 +531,7 @@ describe('devtools API', () => {
     expect(await json(off.app.request('/devtools/api/playground'))).toEqual({
       answering: false,
       message: AGENT_OFF_MESSAGE,
+      apps: ['default'],
     });
     expect(AGENT_OFF_MESSAGE).toMatch(/^The agent is off: set MODEL and OPENAI_API_KEY \(see /);
     const response = await off.app.request('/devtools/api/chat', {
@@ -543,7 +546,7 @@ describe('devtools API', () => {
     let answering = false;
     const later = await loopback({ canAnswer: () => answering });
     answering = true;
-    expect(await json(later.app.request('/devtools/api/playground'))).toEqual({ answering: true });
+    expect(await json(later.app.request('/devtools/api/playground'))).toEqual({ answering: true, apps: ['default'] });
     const accepted = await later.app.request('/devtools/api/chat', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -659,6 +662,14 @@ describe('devtools API', () => {
     expect((await json<{ error: string }>(empty)).error).toBe('empty_text');
     expect(h.accepted).toHaveLength(0);
 
+    // An app is one the process serves; left out, the default one answers as before.
+    const unknown = await post(JSON.stringify({ text: 'hi', app: 'gamma' }));
+    expect(unknown.status).toBe(400);
+    expect((await json<{ error: string }>(unknown)).error).toBe('unknown_app');
+    expect(h.accepted).toHaveLength(0);
+    expect((await post(JSON.stringify({ text: 'hi' }))).status).toBe(200);
+    expect(h.accepted[0]?.appId).toBeUndefined();
+
     const without = await loopback({ withInbox: false });
     const response = await without.app.request('/devtools/api/chat', {
       method: 'POST',
@@ -666,6 +677,27 @@ describe('devtools API', () => {
       body: JSON.stringify({ text: 'hi' }),
     });
     expect(response.status).toBe(503);
+  });
+
+  it('lists the apps the playground answers as, and addresses a message to the one it names', async () => {
+    const h = await loopback({ apps: ['alpha', 'beta'] });
+    expect(await json(h.app.request('/devtools/api/playground'))).toEqual({ answering: true, apps: ['alpha', 'beta'] });
+    const post = (body: unknown) =>
+      h.app.request('/devtools/api/chat', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect((await post({ text: 'hi', app: 'beta' })).status).toBe(200);
+    expect((await post({ text: 'hi' })).status).toBe(200);
+    expect(h.accepted.map((event) => event.appId)).toEqual(['beta', undefined]);
+    const refused = await post({ text: 'hi', app: 'default' });
+    expect(refused.status).toBe(400);
+    expect(await json(refused)).toEqual({
+      error: 'unknown_app',
+      message: '"app" must be one of the apps served: alpha, beta',
+    });
+    expect(h.accepted).toHaveLength(2);
   });
 
   it('lists dead letters with a preview and retries one', async () => {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { type Context, Hono } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
+import { DEFAULT_APP_ID } from '../inbox/app-scope.js';
 import type { InboxReceiver } from '../inbox/inbound-event.js';
 import type { Job, Store } from '../store/store.js';
 import type { AttachmentThumbnails } from './attachment-thumbnails.js';
@@ -33,6 +34,11 @@ export interface DevtoolsRoutesOptions
   thumbnails?: AttachmentThumbnails | undefined;
   /** The inbox the playground feeds; without one POST /api/chat answers 503. */
   inbox?: InboxReceiver;
+  /**
+   * The ids of the Feishu apps served, the default (or first) first: the playground answers as the
+   * one a message names (`app`). Default: the one default app.
+   */
+  apps?: readonly string[];
   store: Pick<Store, 'listJobs' | 'retryJob'>;
   /** The same snapshot GET /health serves. */
   healthSnapshot: () => unknown;
@@ -113,6 +119,7 @@ export function devtoolsRoutes({
   thumbnails,
   replies,
   inbox,
+  apps = [DEFAULT_APP_ID],
   store,
   healthSnapshot,
   token,
@@ -134,7 +141,7 @@ export function devtoolsRoutes({
   spend,
 }: DevtoolsRoutesOptions): Hono {
   const app = new Hono();
-  const playground = inbox ? createPlayground({ inbox, maxChars: maxChatChars, now }) : undefined;
+  const playground = inbox ? createPlayground({ inbox, maxChars: maxChatChars, apps, now }) : undefined;
   const assetCache = new Map<string, string>();
 
   async function asset(name: string): Promise<string | undefined> {
@@ -276,8 +283,9 @@ export function devtoolsRoutes({
   if (chats !== undefined) chatSettingsRoutes(app, chats);
   if (spend !== undefined) spendRoutes(app, spend);
 
+  // `apps`: whom the playground may talk to (the UI's selector), the default (or first) first.
   app.get('/api/playground', (c) =>
-    c.json(canAnswer() ? { answering: true } : { answering: false, message: agentOffMessage }),
+    c.json(canAnswer() ? { answering: true, apps } : { answering: false, message: agentOffMessage, apps }),
   );
 
   app.post('/api/chat', async (c) => {

@@ -21,9 +21,11 @@ describe('parsePlaygroundRequest', () => {
     [{ text: 'x'.repeat(11) }, 'text_too_long'],
     [{ text: 'hi', sessionId: 'has space' }, 'invalid_session_id'],
     [{ text: 'hi', sessionId: 7 }, 'invalid_session_id'],
+    [{ text: 'hi', app: 'gamma' }, 'unknown_app'],
+    [{ text: 'hi', app: 7 }, 'unknown_app'],
   ])('rejects %j with %s', (body, code) => {
     try {
-      parsePlaygroundRequest(body, { maxChars: 10 });
+      parsePlaygroundRequest(body, { maxChars: 10, apps: ['default', 'beta'] });
       expect.unreachable('should have thrown');
     } catch (error) {
       expect(PlaygroundRequestError.isInstance(error)).toBe(true);
@@ -67,6 +69,19 @@ describe('buildPlaygroundEvent', () => {
         messageType: 'text',
       },
     });
+  });
+
+  it('names the app it is addressed to, except the default one, whose keys carry no app', () => {
+    expect(buildPlaygroundEvent({ text: 'a', app: 'beta' }).appId).toBe('beta');
+    expect('appId' in buildPlaygroundEvent({ text: 'a', app: 'default' })).toBe(false);
+    expect('appId' in buildPlaygroundEvent({ text: 'a' })).toBe(false);
+    expect(parsePlaygroundRequest({ text: 'a', app: 'beta' }, { apps: ['alpha', 'beta'] })).toEqual({
+      text: 'a',
+      app: 'beta',
+    });
+    // Served apps only; without a list only the default one is.
+    expect(() => parsePlaygroundRequest({ text: 'a', app: 'beta' })).toThrow(PlaygroundRequestError);
+    expect(parsePlaygroundRequest({ text: 'a', app: 'default' })).toEqual({ text: 'a', app: 'default' });
   });
 
   it('makes a new event and message id per call', () => {
@@ -129,5 +144,24 @@ describe('createPlayground', () => {
     // Each send is a new message, never a duplicate of the previous one.
     const again = await playground.send({ text: 'what is the weather?', sessionId: 'tab-1' });
     expect(again.status).toBe('accepted');
+  });
+
+  it("puts a message to another app into that app's job and lane", async () => {
+    store = await openStore('sqlite::memory:');
+    const inbox = createInbox({
+      store,
+      bus: createEventBus(),
+      log: pino({ level: 'silent' }),
+      dedupeTtlMs: 12 * 3_600_000,
+      maxBacklog: 10,
+    });
+    const playground = createPlayground({ inbox, apps: ['alpha', 'beta'] });
+    const result = await playground.send({ text: 'who are you?', sessionId: 'tab-1', app: 'beta' });
+    if (result.status !== 'accepted') throw new Error(`not accepted: ${JSON.stringify(result)}`);
+    expect(result.jobId).toMatch(/^app:beta:message:om_devtools_/);
+    const job = await store.getJob(result.jobId);
+    if (!job) throw new Error('job not persisted');
+    expect(job.lane).toBe('app:beta:chat:oc_devtools_tab-1');
+    expect((job.payload as InboundEvent).appId).toBe('beta');
   });
 });

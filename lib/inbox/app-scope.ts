@@ -5,8 +5,8 @@
  */
 
 /**
- * The app served by FEISHU_APP_ID (and the devtools playground). Its keys carry no prefix, so
- * they are the ones a single-app deployment stored before it served more apps.
+ * The app served by FEISHU_APP_ID (and the devtools playground when it names no other app). Its
+ * keys carry no prefix, so they are the ones a single-app deployment stored before it served more apps.
  */
 export const DEFAULT_APP_ID = 'default';
 

@@ -9,8 +9,9 @@ import type { EventSource } from '../observe/bot-event.js';
 export interface InboundEvent {
   source: EventSource;
   /**
-   * The Feishu app (bot) that received it, by its configured id; absent for the FEISHU_APP_ID app
-   * and the devtools playground, whose stored events and keys predate several apps.
+   * The Feishu app (bot) that received it, by its configured id (a playground message: the app it
+   * is addressed to); absent for the FEISHU_APP_ID app and a playground message to the default
+   * app, whose stored events and keys predate several apps.
    */
   appId?: string;
   /** `header.event_id` (v2) or `uuid` (v1); devtools makes one up. */

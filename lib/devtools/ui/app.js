@@ -43,7 +43,7 @@ const state = {
   feedPaused: false,
   stats: null,
   localTexts: new Map(),
-  /** GET /api/playground: { answering, message? }, null until known. */
+  /** GET /api/playground: { answering, message?, apps }, null until known. */
   playgroundStatus: null,
   /** /health's `agent` component, when the server reports one. */
   healthAgent: null,
@@ -127,6 +127,7 @@ async function refreshPlaygroundStatus() {
     return;
   }
   playground.setAgentOff(state.playgroundStatus.answering ? null : state.playgroundStatus.message);
+  playground.setApps(state.playgroundStatus.apps);
   renderAgentPill();
 }
 

@@ -1,13 +1,19 @@
 // The playground: talks to the bot through POST /api/chat and follows each answer over SSE.
 // The session id and the conversation live in localStorage, so a page reload keeps both (an
 // answer still streaming is followed again). Answers are rendered as the card shows them
-// (markdown.js); the user's own text is shown as text.
+// (markdown.js); the user's own text is shown as text. With several Feishu apps a selector picks
+// the bot that answers; each app has its own session and conversation, and the choice is kept too.
 
 import { API, api } from './api.js';
 import { $, el } from './dom.js';
 import { renderMarkdown } from './markdown.js';
 
+/** The default app's session (and the only app's): the key it had before several apps were served. */
 const SESSION_KEY = 'devtools-session';
+/** The app picked in the selector. */
+const APP_KEY = 'devtools-playground-app';
+const DEFAULT_APP = 'default';
+const APP_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const LOG_KEY_PREFIX = 'devtools-chat:';
 /** Messages kept per conversation in localStorage (oldest dropped first). */
 const MAX_KEPT_MESSAGES = 60;
@@ -54,12 +60,27 @@ function readLog(sessionId) {
  * @example
  * const playground = createPlaygroundView({ onSent: (traceId, text) => selectTrace(traceId), onEnded });
  * playground.setAgentOff('The agent is off: …');
+ * playground.setApps(['alpha', 'beta']);
  */
 export function createPlaygroundView({ onSent = () => {}, onEnded = () => {}, onRestored = () => {} } = {}) {
-  let sessionId = storage.getItem(SESSION_KEY);
-  if (!sessionId || !/^[A-Za-z0-9_-]{1,64}$/.test(sessionId)) {
-    sessionId = `web-${randomHex()}`;
-    storage.setItem(SESSION_KEY, sessionId);
+  // The app that answers; null: the server's default (one app served, or not known yet). The
+  // choice of a previous visit is used at once, so a reload shows that app's conversation.
+  const kept = storage.getItem(APP_KEY);
+  let appId = kept && APP_ID.test(kept) ? kept : null;
+  let apps = [];
+  let sessionId = sessionOf(appId);
+  /** The session of `app`: its own id in storage, so each app's conversation (and memory) stays its own. */
+  function sessionOf(app) {
+    const key = app === null || app === DEFAULT_APP ? SESSION_KEY : `${SESSION_KEY}@${app}`;
+    let id = storage.getItem(key);
+    if (!id || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) {
+      id = `web-${randomHex()}`;
+      storage.setItem(key, id);
+    }
+    return id;
+  }
+  function sessionKey() {
+    return appId === null || appId === DEFAULT_APP ? SESSION_KEY : `${SESSION_KEY}@${appId}`;
   }
   /** The conversation: { role, text, state?, detail?, traceId?, question? } plus its DOM node. */
   let entries = [];
@@ -235,7 +256,8 @@ export function createPlaygroundView({ onSent = () => {}, onEnded = () => {}, on
     const entry = add({ role: 'bot', state: 'waiting', text: '', question: text });
     let traceId;
     try {
-      ({ traceId } = await api('/chat', { method: 'POST', body: JSON.stringify({ text, sessionId }) }));
+      const body = appId === null ? { text, sessionId } : { text, sessionId, app: appId };
+      ({ traceId } = await api('/chat', { method: 'POST', body: JSON.stringify(body) }));
     } catch (error) {
       if (error.code === 'agent_off') {
         setAgentOff(error.message);
@@ -265,15 +287,62 @@ export function createPlaygroundView({ onSent = () => {}, onEnded = () => {}, on
     }
   }
 
-  function newSession() {
+  function closeStreams() {
     for (const source of streams) source.close();
     streams.clear();
+  }
+
+  function newSession() {
+    closeStreams();
     storage.removeItem(`${LOG_KEY_PREFIX}${sessionId}`);
     sessionId = `web-${randomHex()}`;
-    storage.setItem(SESSION_KEY, sessionId);
+    storage.setItem(sessionKey(), sessionId);
     $('session-id').textContent = sessionId;
     entries = [];
     showEmpty('New session. Say something to the bot.');
+  }
+
+  /**
+   * Talks to `app` from now on: the conversation shown so far is saved as it is (its answers
+   * still streaming are followed again when it is shown again) and the app's own one is shown.
+   */
+  function switchTo(app) {
+    if (app === appId) return;
+    appId = app;
+    if (appId === null) storage.removeItem(APP_KEY);
+    else storage.setItem(APP_KEY, appId);
+    const next = sessionOf(appId);
+    // The default app's session is the one shown before the apps were known: nothing to swap.
+    if (next === sessionId) return;
+    if (saveTimer !== null) saveNow();
+    closeStreams();
+    sessionId = next;
+    $('session-id').textContent = sessionId;
+    restore();
+  }
+
+  function renderApps() {
+    const picker = $('playground-app');
+    picker.hidden = apps.length < 2;
+    picker.replaceChildren(
+      ...apps.map((id) => {
+        const node = el('option', { text: id });
+        node.value = id;
+        node.selected = id === appId;
+        return node;
+      }),
+    );
+  }
+
+  /**
+   * The apps served (GET /api/playground), the default (or first) first: with two or more the
+   * selector shows, on the app picked last time if it is still served, else on the first.
+   */
+  function setApps(served) {
+    apps = Array.isArray(served) ? served.filter((id) => typeof id === 'string') : [];
+    const wanted = apps.length < 2 ? null : apps.includes(appId) ? appId : apps[0];
+    switchTo(wanted);
+    renderApps();
   }
 
   function setAgentOff(message) {
@@ -299,8 +368,9 @@ export function createPlaygroundView({ onSent = () => {}, onEnded = () => {}, on
     }
   });
   $('new-session').addEventListener('click', newSession);
+  $('playground-app').addEventListener('change', (event) => switchTo(event.target.value));
   $('session-id').textContent = sessionId;
   restore();
 
-  return { setAgentOff };
+  return { setAgentOff, setApps };
 }

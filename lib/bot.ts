@@ -340,15 +340,19 @@ export async function startBot(
   const botIdentity = primary.identity;
   const userNames = primary.names;
   // Per-person authorization (TOKEN_ENCRYPTION_KEY + PUBLIC_BASE_URL): tools reading as the asker,
-  // for the FEISHU_APP_ID app, whose app id and secret the authorization flow uses.
+  // for every app with its own app id and secret, consent page, callback and tokens.
   const userAuth = userAuthFromConfig({
     config,
-    feishuClient: primary.app?.id === DEFAULT_APP_ID ? feishuClient : undefined,
+    apps: appBases.flatMap((base) =>
+      base.app === undefined || base.client === undefined
+        ? []
+        : [{ app: base.app, client: base.client, log: base.log }],
+    ),
     store,
     bus,
     log,
   });
-  const userAuthorization = givenUserAuthorization ?? userAuth?.authorization;
+  const userAuthorization = givenUserAuthorization ?? userAuth?.forApp(primary.id);
   const handlerDependencies: JobHandlerDependencies = {
     config,
     log,

@@ -389,9 +389,10 @@ export const SETTINGS = {
 
   /**
    * Per-person Feishu authorization, for tools that read as the asking user: on when
-   * TOKEN_ENCRYPTION_KEY and PUBLIC_BASE_URL are set (and the Feishu channel is on). Feishu's
-   * consent page sends the person back to `${PUBLIC_BASE_URL}/oauth/callback`, which must be in
-   * the app's redirect URLs.
+   * TOKEN_ENCRYPTION_KEY and PUBLIC_BASE_URL are set (and the Feishu channel is on), for every
+   * app. Feishu's consent page sends the person back to `${PUBLIC_BASE_URL}/oauth/callback` (the
+   * default app's) or `${PUBLIC_BASE_URL}/oauth/<id>/callback` (another app of FEISHU_APPS_FILE),
+   * which must be in that app's redirect URLs.
    */
   PUBLIC_BASE_URL: setting('userAuth.publicBaseUrl', z.string().url().optional()),
   /** 32 bytes (64 hex characters or base64) sealing every stored user token with AES-256-GCM. */
@@ -734,7 +735,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push(
       userAuth.tokenKey === undefined
         ? 'TOKEN_ENCRYPTION_KEY: required with PUBLIC_BASE_URL (per-person authorization stores tokens only encrypted)'
-        : 'PUBLIC_BASE_URL: required with TOKEN_ENCRYPTION_KEY (Feishu sends people back to <PUBLIC_BASE_URL>/oauth/callback)',
+        : 'PUBLIC_BASE_URL: required with TOKEN_ENCRYPTION_KEY (Feishu sends people back to <PUBLIC_BASE_URL>/oauth/callback, or /oauth/<id>/callback for another app)',
     );
   }
   if (production && userAuth.publicBaseUrl?.startsWith('http://')) {

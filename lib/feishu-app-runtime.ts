@@ -39,8 +39,9 @@ import type { UserAuth } from './user-auth/user-auth-from-config.js';
 
 /*
  * What one Feishu app (one bot) gets in a process that may serve several (FEISHU_APPS_FILE), in
- * two phases, because the shared manager agent and per-person authorization are built over the
- * default app's client in between: first who the app is towards Feishu (createFeishuAppBase),
+ * two phases, because the shared manager agent (over the default app's client) and every app's
+ * per-person authorization (over each app's client) are built in between: first who the app is
+ * towards Feishu (createFeishuAppBase),
  * then everything that talks to Feishu as this app and its job handlers (createFeishuAppRuntime).
  * The composition root (bot.ts) builds one of each per app and routes jobs, webhooks and long
  * connections to them; without Feishu there is one runtime, for the devtools playground.
@@ -132,7 +133,7 @@ export interface FeishuAppRuntimeOptions {
   base: FeishuAppBase;
   /**
    * The default (or first) app: it uses the shared manager and turn resolver as they are (the
-   * others get them with their own client), and owns the per-person authorization and the
+   * others get them with their own client and per-person authorization), and owns the
    * schedules' purge when it leaves a chat.
    */
   primary: boolean;
@@ -151,6 +152,7 @@ export interface FeishuAppRuntimeOptions {
   /** This app's spend, behind its daily budgets. */
   spendLedger: SpendLedger;
   devtoolsReplies: DevtoolsReplies | undefined;
+  /** Per-person authorization of every app; this app's is the one its people authorize and forget. */
   userAuth: UserAuth | undefined;
   schedules: ScheduleService | undefined;
   /** Wakes the dispatcher for a new job's kind; called only once jobs can arrive. */
@@ -190,6 +192,8 @@ export function createFeishuAppRuntime({
 }: FeishuAppRuntimeOptions): FeishuAppRuntime {
   const { app, client, botOpenId, names } = base;
   const appLog = base.log;
+  // This app's people's own authorizations: its consent page, its tokens, its /logout and purge.
+  const authorization = userAuth?.forApp(base.id);
   const replySinkFor = createReplyRouter({
     ...(client ? { feishu: { client, cardUpdatesPerSecond: config.reply.cardUpdatesPerSecond } } : {}),
     ...(devtoolsReplies ? { devtools: devtoolsReplies } : {}),
@@ -206,7 +210,11 @@ export function createFeishuAppRuntime({
   const manager = managerAgent
     ? primary
       ? managerAgent
-      : managerAgent.forApp({ feishuClient: client, ...(resolveUserName ? { resolveUserName } : {}) })
+      : managerAgent.forApp({
+          feishuClient: client,
+          userAuthorization: authorization,
+          ...(resolveUserName ? { resolveUserName } : {}),
+        })
     : undefined;
   // Per-chat settings over the configured defaults (this app's persona first); group owners and
   // admins per Feishu's chat API.
@@ -302,11 +310,11 @@ export function createFeishuAppRuntime({
   const languageOf = createLanguageOf({ chatSettings, log: appLog });
   const handlers: Record<string, JobHandler> = {
     [CHAT_MEMBERSHIP_KIND]: chatMembership.handler,
-    // The tokens kept are the default app's: another app's open_ids never name them.
+    // A person deleted as this app sees them (open_ids are per app): this app's tokens and links go.
     ...(userAuth
       ? {
-          [PERSON_DEPARTED_KIND]: primary
-            ? personDepartedHandler({ authorization: userAuth.authorization, log: appLog })
+          [PERSON_DEPARTED_KIND]: authorization
+            ? personDepartedHandler({ authorization, log: appLog })
             : async () => {},
         }
       : {}),
@@ -323,9 +331,7 @@ export function createFeishuAppRuntime({
       ? {
           answer: createMessageHandler({
             approvals,
-            ...(userAuth && primary
-              ? { forgetUserAuthorization: (userId: string) => userAuth.authorization.forget(userId) }
-              : {}),
+            ...(authorization ? { forgetUserAuthorization: (userId: string) => authorization.forget(userId) } : {}),
             policy,
             budget,
             memoryTokenBudget: config.model.memoryTokenBudget,

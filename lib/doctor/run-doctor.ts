@@ -16,6 +16,7 @@ import { modelAnswersCheck, modelImagesCheck } from './model-checks.js';
 import { perFeishuApp } from './per-feishu-app.js';
 import { redisCheck, storeCheck } from './storage-checks.js';
 import { mcpServersCheck, webSearchCheck } from './tool-checks.js';
+import { userAuthorizationCheck } from './user-auth-check.js';
 
 /** What is checked once per Feishu app the process serves (FEISHU_APP_ID's and FEISHU_APPS_FILE's). */
 export const FEISHU_APP_CHECKS: readonly DoctorCheck[] = [
@@ -23,6 +24,7 @@ export const FEISHU_APP_CHECKS: readonly DoctorCheck[] = [
   botIdentityCheck,
   scopesCheck,
   eventDeliveryCheck,
+  userAuthorizationCheck,
 ];
 
 /** The checklist, in the order a newcomer fixes things: Feishu app, events, model, storage, optional tools. */
@@ -43,6 +45,7 @@ export const DOCTOR_CHECKS: readonly DoctorCheck[] = [
   botIdentityCheck,
   scopesCheck,
   eventDeliveryCheck,
+  userAuthorizationCheck,
   modelAnswersCheck,
   modelImagesCheck,
   storeCheck,

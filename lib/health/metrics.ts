@@ -124,7 +124,7 @@ export function createMetrics({
   });
   const dedupeHits = new Counter({
     name: `${PREFIX}dedupe_hits_total`,
-    help: 'Inbound events dropped as duplicates, by the key that matched.',
+    help: 'Inbound events dropped as duplicates, by the key that matched (message_id for messages, event_id for other events).',
     labelNames: ['source', 'key', 'app'] as const,
     registers,
   });

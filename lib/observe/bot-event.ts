@@ -105,6 +105,8 @@ export type BotEvent =
       /** A person's own Feishu authorization changed (never carries a token). */
       type: 'user-auth.changed';
       userId: string;
+      /** The app (its id in this process) whose authorization it is: each app's tokens are its own. */
+      app?: string;
       change: 'granted' | 'declined' | 'wrong-person' | 'refreshed' | 'revoked' | 'logged-out' | 'departed';
     }
   | {

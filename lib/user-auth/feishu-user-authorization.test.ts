@@ -117,6 +117,33 @@ describe('Feishu user authorization', () => {
     expect((await vault.load('ou_a'))?.refreshToken).toBe('ur-1+');
   });
 
+  it("refreshes one app's token while another app's refresh of the same person holds its lock", async () => {
+    let clock = 1_800_000_000_000;
+    const now = () => clock;
+    const store = openSqliteStore(':memory:');
+    stores.push(store);
+    const cipher = createTokenCipher(parseTokenKey('11'.repeat(32)));
+    const oauth = scriptedOAuth(now);
+    const vault = createUserTokenVault({ store, cipher, appId: 'cli_beta', now });
+    const beta = createFeishuUserAuthorization({
+      app: 'beta',
+      oauth: oauth.client,
+      vault,
+      requests: createAuthorizationRequests({ store, appId: 'cli_beta', now }),
+      store,
+      refreshWaitMs: 1_000,
+      now,
+      sleep: async (ms) => {
+        clock += ms;
+      },
+    });
+    await vault.save('ou_a', { accessToken: 'u-1', refreshToken: 'ur-1', expiresAt: now() + 60_000, scopes: [] });
+    // The default app's refresh of the same person is under way on another instance.
+    expect(await store.claimKey('user-token-refresh:ou_a', 30_000, now())).toBe(true);
+    const result = await beta.tokenFor({ userId: 'ou_a', tool: 'searchDocuments', scopes: [], conversation: DIRECT });
+    expect(result).toEqual({ ok: true, accessToken: 'u-refreshed-1' });
+  });
+
   it('drops revoked tokens and asks again', async () => {
     const { request, vault, oauth, now } = setUp();
     await vault.save('ou_a', {

@@ -1,5 +1,6 @@
 import type { UserAuthorization, UserTokenResult } from '../agents/tools/user-authorization.js';
 import type { Language } from '../i18n/language.js';
+import { appScoped } from '../inbox/app-scope.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
 import type { Store } from '../store/store.js';
@@ -20,6 +21,12 @@ export interface FeishuUserAuthorization extends UserAuthorization {
 }
 
 export interface FeishuUserAuthorizationOptions {
+  /**
+   * The app (its id in this process) whose people these are: its refresh locks are its own and
+   * its events name it. Default: the default app.
+   */
+  app?: string;
+  /** The app's own OAuth client: Feishu refreshes a token only with the credentials it was issued to. */
   oauth: FeishuOAuthClient;
   vault: UserTokenVault;
   requests: AuthorizationRequests;
@@ -60,6 +67,7 @@ export interface FeishuUserAuthorizationOptions {
  * startBot(config, { userAuthorization });
  */
 export function createFeishuUserAuthorization({
+  app,
   oauth,
   vault,
   requests,
@@ -76,6 +84,9 @@ export function createFeishuUserAuthorization({
 }: FeishuUserAuthorizationOptions): FeishuUserAuthorization {
   /** One refresh per person in this process; other instances are kept out by the store lock. */
   const refreshing = new Map<string, Promise<UserTokenSet | undefined>>();
+  type Change = 'refreshed' | 'revoked' | 'logged-out' | 'departed';
+  const changed = (userId: string, change: Change) =>
+    bus?.emit({ type: 'user-auth.changed', userId, change, ...(app === undefined ? {} : { app }) });
 
   async function askToAuthorize(
     userId: string,
@@ -106,7 +117,8 @@ export function createFeishuUserAuthorization({
   }
 
   async function refreshOnce(userId: string, refreshToken: string): Promise<UserTokenSet | undefined> {
-    const lock = `user-token-refresh:${userId}`;
+    // The default app's lock keeps its name: instances of the previous release still honour it.
+    const lock = appScoped(app, `user-token-refresh:${userId}`);
     const deadline = now() + refreshWaitMs;
     while (!(await store.claimKey(lock, 30_000, now()))) {
       // Another instance refreshes: its new tokens land in the vault.
@@ -121,12 +133,12 @@ export function createFeishuUserAuthorization({
       if (latest !== undefined && latest.refreshToken !== refreshToken) return latest;
       const fresh = await oauth.refresh(refreshToken);
       await vault.save(userId, { ...fresh, refreshToken: fresh.refreshToken ?? refreshToken });
-      bus?.emit({ type: 'user-auth.changed', userId, change: 'refreshed' });
+      changed(userId, 'refreshed');
       return fresh;
     } catch (error) {
       if (AuthorizationRevokedError.isInstance(error)) {
         await vault.remove(userId);
-        bus?.emit({ type: 'user-auth.changed', userId, change: 'revoked' });
+        changed(userId, 'revoked');
         return undefined;
       }
       throw error;
@@ -170,7 +182,7 @@ export function createFeishuUserAuthorization({
     async forget(userId) {
       const had = (await vault.load(userId)) !== undefined;
       await vault.remove(userId);
-      if (had) bus?.emit({ type: 'user-auth.changed', userId, change: 'logged-out' });
+      if (had) changed(userId, 'logged-out');
       return had;
     },
     async forgetDeparted(userId) {
@@ -178,7 +190,7 @@ export function createFeishuUserAuthorization({
       // Pending requests first: a callback landing meanwhile then finds no request to bind.
       const pending = await requests.forgetUser(userId);
       await vault.remove(userId);
-      bus?.emit({ type: 'user-auth.changed', userId, change: 'departed' });
+      changed(userId, 'departed');
       return { tokens, pending };
     },
   };

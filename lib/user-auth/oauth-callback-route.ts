@@ -10,6 +10,11 @@ import type { FeishuOAuthClient } from './feishu-oauth-client.js';
 import type { UserTokenVault } from './user-token-vault.js';
 
 export interface OAuthCallbackOptions {
+  /** The app (its id in this process) this callback completes authorizations of; named in its events. */
+  app?: string;
+  /** Default `/oauth/callback` (the default app's); another app's is `/oauth/<id>/callback`. */
+  path?: string;
+  /** The app's own OAuth client: a code is exchanged with the credentials of the app it was issued to. */
   oauth: FeishuOAuthClient;
   requests: AuthorizationRequests;
   vault: UserTokenVault;
@@ -31,8 +36,8 @@ function page(status: 200 | 400 | 403 | 502, title: string, text: string) {
 }
 
 /**
- * `GET /oauth/callback`: where Feishu's consent page sends the person back. The state must name
- * an authorization this bot started (once, within its lifetime), the code is exchanged with the
+ * `GET /oauth/callback` (another app's: `/oauth/<id>/callback`): where Feishu's consent page sends
+ * the person back. The state must name an authorization this app started (once, within its lifetime), the code is exchanged with the
  * PKCE verifier only the server holds, and the token must belong to the person who asked:
  * someone else opening a forwarded link is refused and nothing is stored. Tokens and codes are
  * never logged or shown.
@@ -41,6 +46,8 @@ function page(status: 200 | 400 | 403 | 502, title: string, text: string) {
  * app.route('/', oauthCallbackRoutes({ oauth, requests, vault, feishuClient, bus, log }));
  */
 export function oauthCallbackRoutes({
+  app: appId,
+  path = '/oauth/callback',
   oauth,
   requests,
   vault,
@@ -50,7 +57,9 @@ export function oauthCallbackRoutes({
   timeoutMs = 10_000,
 }: OAuthCallbackOptions): Hono {
   const app = new Hono();
-  app.get('/oauth/callback', async (c) => {
+  const changed = (userId: string, change: 'declined' | 'wrong-person' | 'granted') =>
+    bus.emit({ type: 'user-auth.changed', userId, change, ...(appId === undefined ? {} : { app: appId }) });
+  app.get(path, async (c) => {
     const url = new URL(c.req.url);
     const state = url.searchParams.get('state') ?? '';
     const request = await requests.take(state);
@@ -63,7 +72,7 @@ export function oauthCallbackRoutes({
       return c.html(body, status);
     }
     if (url.searchParams.has('error')) {
-      bus.emit({ type: 'user-auth.changed', userId: request.userId, change: 'declined' });
+      changed(request.userId, 'declined');
       const { body, status } = page(400, 'Not authorized', 'You did not authorize the bot. Nothing was stored.');
       return c.html(body, status);
     }
@@ -81,7 +90,7 @@ export function oauthCallbackRoutes({
         { timeoutMs },
       );
       if (info.data?.open_id !== request.userId) {
-        bus.emit({ type: 'user-auth.changed', userId: request.userId, change: 'wrong-person' });
+        changed(request.userId, 'wrong-person');
         log.warn({ userId: request.userId }, 'an authorization link was completed by someone else: refused');
         const { body, status } = page(
           403,
@@ -91,7 +100,7 @@ export function oauthCallbackRoutes({
         return c.html(body, status);
       }
       await vault.save(request.userId, tokens);
-      bus.emit({ type: 'user-auth.changed', userId: request.userId, change: 'granted' });
+      changed(request.userId, 'granted');
       log.info({ userId: request.userId, scopes: tokens.scopes }, 'user authorized the bot');
       const { body, status } = page(
         200,

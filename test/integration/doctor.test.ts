@@ -96,6 +96,7 @@ describe('npm run doctor against the fakes', () => {
       ['bot-identity', 'pass'],
       ['feishu-scopes', 'pass'],
       ['event-delivery', 'pass'],
+      ['user-authorization', 'skip'],
       ['model', 'pass'],
       ['model-images', 'pass'],
       ['store', 'pass'],
@@ -271,7 +272,12 @@ describe('npm run doctor against the fakes', () => {
           { id: 'beta', appId: beta.appId, appSecret: betaSecret ?? beta.appSecret, encryptKey: 'beta-encrypt-key' },
         ]),
       );
-      return { ...tenant.env(), FEISHU_APPS_FILE: file };
+      return {
+        ...tenant.env(),
+        FEISHU_APPS_FILE: file,
+        PUBLIC_BASE_URL: 'https://bot.example.com',
+        TOKEN_ENCRYPTION_KEY: 'd4'.repeat(32),
+      };
     }
 
     function resultsOf(results: readonly CheckResult[], app: string): Array<[string, string]> {
@@ -288,6 +294,7 @@ describe('npm run doctor against the fakes', () => {
           ['bot-identity', 'pass'],
           ['feishu-scopes', 'pass'],
           ['event-delivery', 'pass'],
+          ['user-authorization', 'pass'],
         ]);
       }
       const line = (title: string) => text.split('\n').find((candidate) => candidate.includes(title)) ?? '';
@@ -296,6 +303,9 @@ describe('npm run doctor against the fakes', () => {
       // Each app's URL verification went to its own routes, encrypted with its own key.
       expect(line('Event delivery [default]')).toContain(`/webhook/default/event and /webhook/default/card`);
       expect(line('Event delivery [beta]')).toContain(`/webhook/beta/event and /webhook/beta/card`);
+      // Each app's own OAuth redirect, to add in that app's console.
+      expect(line('Per-person authorization [default]')).toContain('https://bot.example.com/oauth/callback');
+      expect(line('Per-person authorization [beta]')).toContain('https://bot.example.com/oauth/beta/callback');
       expect(tenant.callsTo('application.scope.list')).toHaveLength(2);
       expect(text).not.toContain(tenant.apps[1]?.appSecret);
     });

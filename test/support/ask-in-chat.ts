@@ -21,6 +21,7 @@ async function postMessage({
   senderOpenId,
   text,
   parentId,
+  appId,
 }: {
   feishu: FakeFeishu;
   webhookUrl: string;
@@ -31,10 +32,13 @@ async function postMessage({
   senderOpenId: string;
   text: string;
   parentId?: string;
+  /** The app the event is delivered to (its app_id in the header); default: the fake's first app. */
+  appId?: string | undefined;
 }): Promise<string> {
   const event = buildMessageEvent({
     fake: feishu,
     token,
+    ...(appId === undefined ? {} : { appId }),
     chatType,
     ...(chatId === undefined ? {} : { chatId }),
     mentionBot: chatType === 'group',
@@ -110,6 +114,7 @@ export async function sayInChat({
   chatId,
   senderOpenId,
   text,
+  appId,
   timeoutMs = 20_000,
 }: {
   feishu: FakeFeishu;
@@ -121,9 +126,21 @@ export async function sayInChat({
   chatId?: string;
   senderOpenId: string;
   text: string;
+  /** The app the event is delivered to (post it to that app's webhook); default: the fake's first app. */
+  appId?: string;
   timeoutMs?: number;
 }): Promise<string> {
-  const messageId = await postMessage({ feishu, webhookUrl, encryptKey, token, chatType, chatId, senderOpenId, text });
+  const messageId = await postMessage({
+    feishu,
+    webhookUrl,
+    encryptKey,
+    token,
+    chatType,
+    chatId,
+    senderOpenId,
+    text,
+    appId,
+  });
   await feishu.waitFor(
     () => {
       const [reply] = feishu.repliesTo(messageId, { fromBot: true });

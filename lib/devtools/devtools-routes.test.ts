@@ -690,7 +690,8 @@ describe('devtools API', () => {
       });
     expect((await post({ text: 'hi', app: 'beta' })).status).toBe(200);
     expect((await post({ text: 'hi' })).status).toBe(200);
-    expect(h.accepted.map((event) => event.appId)).toEqual(['beta', undefined]);
+    // Naming no app is the first app, under its own keys as when it is picked.
+    expect(h.accepted.map((event) => event.appId)).toEqual(['beta', 'alpha']);
     const refused = await post({ text: 'hi', app: 'default' });
     expect(refused.status).toBe(400);
     expect(await json(refused)).toEqual({

@@ -101,6 +101,25 @@ describe('createPlayground', () => {
     store = undefined;
   });
 
+  it('answers a message naming no app as the first app, under the same keys as when it is picked', async () => {
+    const received: InboundEvent[] = [];
+    const inbox = {
+      async accept(event: InboundEvent): Promise<AcceptResult> {
+        received.push(event);
+        return { status: 'accepted', jobId: 'job-1' };
+      },
+    };
+    const fileApps = createPlayground({ inbox, apps: ['alpha', 'beta'] });
+    await fileApps.send({ text: 'hi' });
+    await fileApps.send({ text: 'hi', app: 'alpha' });
+    expect(received.map((event) => event.appId)).toEqual(['alpha', 'alpha']);
+    // The FEISHU_APP_ID app keeps the unprefixed keys it always had.
+    const withDefault = createPlayground({ inbox, apps: ['default', 'beta'] });
+    await withDefault.send({ text: 'hi' });
+    await withDefault.send({ text: 'hi', app: 'default' });
+    expect(received.slice(2).map((event) => event.appId)).toEqual([undefined, undefined]);
+  });
+
   it('hands the event to the inbox and returns its answer', async () => {
     const received: InboundEvent[] = [];
     const playground = createPlayground({

@@ -138,7 +138,10 @@ export function createPlayground({
   return {
     async send(body) {
       const request = parsePlaygroundRequest(body, { maxChars, apps });
-      return inbox.accept(buildPlaygroundEvent(request, { now, newId }));
+      // No app named: the default (or first) app, under the same keys as when it is picked, so
+      // one app has one playground memory whichever way it was reached.
+      const app = request.app ?? apps?.[0];
+      return inbox.accept(buildPlaygroundEvent({ ...request, ...(app === undefined ? {} : { app }) }, { now, newId }));
     },
   };
 }

@@ -111,11 +111,11 @@ describe('devtools playground API with two apps', () => {
     expect(trace.app).toBe('beta');
   });
 
-  it('answers as the first app when the message names none, as before', async () => {
+  it('answers as the first app when the message names none, under the keys it has when picked', async () => {
     service.openai.script('gpt-test', { text: 'Alpha here.' });
     const response = await devtools('/chat', { text: 'who are you?', sessionId: 'api-first' });
     const { traceId } = (await response.json()) as { traceId: string };
-    expect(traceId).toMatch(/^message:om_devtools_/);
+    expect(traceId).toMatch(/^app:alpha:message:om_devtools_/);
     expect(await answered(traceId)).toBe('Alpha here.');
     const [system] = systemPrompts();
     expect(system).toContain(ALPHA_PERSONA);

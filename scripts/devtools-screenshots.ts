@@ -4,11 +4,12 @@
  * headless Chromium (/usr/bin/chromium, or CHROMIUM_PATH). Light theme, device scale 1, fixed
  * viewports, so the committed PNGs stay small and only change when the UI does.
  */
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import type { RunningBot } from '../lib/bot.js';
-import { buildMessageEvent, postEvent } from '../test/fakes/event-sender.js';
+import { buildBotMembershipEvent, buildMessageEvent, postEvent } from '../test/fakes/event-sender.js';
 import { startFakeFeishu } from '../test/fakes/fake-feishu.js';
 import { startFakeOpenAI } from '../test/fakes/fake-openai.js';
 import {
@@ -22,6 +23,11 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 const TIMEOUT_MS = 30_000;
+/** The group whose settings and spend the Chats and Spend tabs show, and who owns it. */
+const TEAM_CHAT = { chatId: 'oc_screenshots_release', name: 'Release team' };
+const OWNER = { openId: 'ou_screenshots0000000000000000000a', name: 'Wang Fang' };
+/** Prices for the Spend tab (docs/cost.md's file format); usage comes with each scripted answer. */
+const PRICES = { 'gpt-4o-mini': { inputPerMillion: 0.15, outputPerMillion: 0.6 } };
 
 const BERLIN_ANSWER = [
   '## Berlin, right now',
@@ -88,9 +94,19 @@ async function withModel(browser: Browser): Promise<void> {
   const openai = await startFakeOpenAI();
   const feishu = await startFakeFeishu();
   let bot: RunningBot | undefined;
+  const directory = mkdtempSync(join(tmpdir(), 'devtools-screenshots-'));
   try {
+    const pricesFile = join(directory, 'prices.json');
+    writeFileSync(pricesFile, JSON.stringify(PRICES));
+    feishu.seedUser(OWNER);
+    feishu.seedChat({ chatId: TEAM_CHAT.chatId, name: TEAM_CHAT.name, ownerOpenId: OWNER.openId });
     let base: string;
-    ({ bot, base } = await startDevtoolsBot({ openai, feishu, model: 'gpt-4o-mini' }));
+    ({ bot, base } = await startDevtoolsBot({
+      openai,
+      feishu,
+      model: 'gpt-4o-mini',
+      env: { MODEL_PRICES_FILE: pricesFile },
+    }));
     const page = await openDevtools(browser, base);
 
     // Some Feishu traffic first: an answered mention and a message that was not for the bot.
@@ -98,6 +114,8 @@ async function withModel(browser: Browser): Promise<void> {
       const event = buildMessageEvent({
         fake: feishu,
         chatType: 'group',
+        chatId: TEAM_CHAT.chatId,
+        senderOpenId: OWNER.openId,
         mentionBot,
         text,
         token: DEVTOOLS_BOT_VERIFICATION_TOKEN,
@@ -105,7 +123,26 @@ async function withModel(browser: Browser): Promise<void> {
       await postEvent(`${base}/webhook/event`, event, { encryptKey: DEVTOOLS_BOT_ENCRYPT_KEY });
       return `message:${event.event.message.message_id}`;
     };
-    openai.script('gpt-4o-mini', { text: RELEASE_ANSWER, chunkSize: 12, chunkDelayMs: 10 });
+    // The bot joins the team's group (the group's name comes with the event: Chats and Spend show it).
+    const added = buildBotMembershipEvent({
+      fake: feishu,
+      token: DEVTOOLS_BOT_VERIFICATION_TOKEN,
+      kind: 'added',
+      chatId: TEAM_CHAT.chatId,
+      chatName: TEAM_CHAT.name,
+    });
+    await postEvent(`${base}/webhook/event`, added, { encryptKey: DEVTOOLS_BOT_ENCRYPT_KEY });
+    // The chat's own settings, set in Feishu by its owner (the Chats tab shows them).
+    const configured = await group('/config persona Answer briefly, in the release team’s words.', true);
+    await page
+      .locator(`.trace-item[data-trace-id="${configured}"][data-status="done"]`)
+      .waitFor({ timeout: TIMEOUT_MS });
+    openai.script('gpt-4o-mini', {
+      text: RELEASE_ANSWER,
+      chunkSize: 12,
+      chunkDelayMs: 10,
+      usage: { prompt_tokens: 41_000, completion_tokens: 9_000 },
+    });
     const release = await group('What changed in release 2.4?', true);
     await page.locator(`.trace-item[data-trace-id="${release}"][data-status="done"]`).waitFor({ timeout: TIMEOUT_MS });
     const lunch = await group('lunch anyone?', false);
@@ -136,6 +173,23 @@ async function withModel(browser: Browser): Promise<void> {
     const panel = await page.locator('.panel.detail').boundingBox();
     if (panel) await shoot(page, 'devtools-health.png', { clip: panel });
 
+    await page.locator('.tab[data-tab="chats"]').click();
+    const chatRow = page.locator(`[data-testid="chat-row"][data-chat-id="${TEAM_CHAT.chatId}"]`);
+    await chatRow.waitFor({ timeout: TIMEOUT_MS });
+    await chatRow.click();
+    await page.getByTestId('chat-persona').waitFor({ timeout: TIMEOUT_MS });
+    await page.mouse.move(0, 0);
+    const chats = await page.locator('.panel.detail').boundingBox();
+    if (chats) await shoot(page, 'devtools-chats.png', { clip: chats });
+
+    await page.locator('.tab[data-tab="spend"]').click();
+    await page
+      .locator(`[data-testid="spend-chats-row"][data-id="${TEAM_CHAT.chatId}"]`)
+      .waitFor({ timeout: TIMEOUT_MS });
+    await page.mouse.move(0, 0);
+    const spend = await page.locator('.panel.detail').boundingBox();
+    if (spend) await shoot(page, 'devtools-spend.png', { clip: spend });
+
     const phone = await openDevtools(browser, base, PHONE, true);
     openai.script('gpt-4o-mini', { text: RELEASE_ANSWER });
     await ask(phone, 'And what changed in 2.4?');
@@ -145,6 +199,7 @@ async function withModel(browser: Browser): Promise<void> {
     await bot?.stop();
     await openai.close();
     await feishu.close();
+    rmSync(directory, { recursive: true, force: true });
   }
 }
 

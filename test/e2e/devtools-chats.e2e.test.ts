@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningBot } from '../../lib/bot.js';
-import { buildMessageEvent, postEvent } from '../fakes/event-sender.js';
+import { buildBotMembershipEvent, buildMessageEvent, postEvent } from '../fakes/event-sender.js';
 import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
 import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
 import { launchChromium } from '../support/chromium.js';
@@ -62,6 +62,15 @@ describe.skipIf(!requireChromium())('devtools Chats tab in headless Chromium', {
   }
 
   it('shows a chat set in Feishu, saves an edit as a new version by devtools, and the next message uses it', async () => {
+    // The bot joins the group: its name comes with the event.
+    const added = buildBotMembershipEvent({
+      fake: feishu,
+      token,
+      kind: 'added',
+      chatId: CHAT,
+      chatName: 'Release team',
+    });
+    expect((await postEvent(`${base}/webhook/event`, added, { encryptKey })).status).toBe(200);
     const asked = await mention('/config persona Speak like a pirate.');
     await feishu.waitFor(() => feishu.repliesTo(asked, { fromBot: true }).length > 0, { timeoutMs: STEP_TIMEOUT_MS });
 
@@ -82,6 +91,8 @@ describe.skipIf(!requireChromium())('devtools Chats tab in headless Chromium', {
     const persona = page.getByTestId('chat-persona');
     await persona.waitFor({ timeout: STEP_TIMEOUT_MS });
     expect(await persona.inputValue()).toBe('Speak like a pirate.');
+    // The form is headed by the group's name, its id beside it.
+    expect(await page.locator('#chat-detail h3').textContent()).toBe(`Release team ${CHAT}`);
 
     await page.getByTestId('chat-model').selectOption('gpt-alt');
     await page.locator('[data-testid="chat-tools"] input[value="readDocument"]').uncheck();

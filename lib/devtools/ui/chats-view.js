@@ -71,6 +71,8 @@ export function createChatsView() {
   let selected = null;
   // The Feishu app whose chats are shown (settings are per chat per app); null: the server's default.
   let appId = null;
+  /** Group names from the last listing (the detail call answers ids only), bounded by its 200 rows. */
+  const chatNames = new Map();
 
   /** `?app=<id>` of the app shown, on every call of the tab. */
   function ofApp(path) {
@@ -92,6 +94,8 @@ export function createChatsView() {
       policy = body.policy;
       appId = body.app;
       renderApps(body.apps);
+      chatNames.clear();
+      for (const chat of body.chats) if (chat.name) chatNames.set(chat.chatId, chat.name);
       list.replaceChildren(
         ...body.chats.map((chat) =>
           el(
@@ -260,7 +264,10 @@ export function createChatsView() {
       ),
     );
     $('chat-detail').replaceChildren(
-      el('h3', { text: chat.chatId }),
+      el('h3', {}, [
+        el('span', { text: chatNames.get(chat.chatId) ?? chat.chatId }),
+        chatNames.has(chat.chatId) ? el('span', { className: 'hint', text: ` ${chat.chatId}` }) : null,
+      ]),
       el('p', { className: 'hint', text: `Version ${chat.version}. Changes apply from the next message.` }),
       form,
       el('h4', { text: 'History' }),

@@ -12,7 +12,7 @@ import type { RunningBot } from '../../lib/bot.js';
 import { buildBotMembershipEvent, buildMessageEvent, postEvent } from '../fakes/event-sender.js';
 import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
 import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
-import { launchChromium } from '../support/chromium.js';
+import { launchChromium, openPage } from '../support/chromium.js';
 import {
   DEVTOOLS_BOT_ENCRYPT_KEY as encryptKey,
   startDevtoolsBot,
@@ -74,14 +74,8 @@ describe.skipIf(!requireChromium())('devtools Chats tab in headless Chromium', {
     const asked = await mention('/config persona Speak like a pirate.');
     await feishu.waitFor(() => feishu.repliesTo(asked, { fromBot: true }).length > 0, { timeoutMs: STEP_TIMEOUT_MS });
 
-    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    page.on('console', (message) => {
-      if (message.type() === 'error') errors.push(message.text());
-    });
-    expect((await page.goto(`${base}/devtools`))?.status()).toBe(200);
+    const { context, page, errors, status } = await openPage(browser, `${base}/devtools`);
+    expect(status).toBe(200);
     await page.locator('.tab[data-tab="chats"]').click();
     const row = page.locator(`[data-testid="chat-row"][data-chat-id="${CHAT}"]`);
     await row.waitFor({ timeout: STEP_TIMEOUT_MS });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { InboundEvent } from '../../lib/inbox/inbound-event.js';
-import { launchChromium } from '../support/chromium.js';
+import { launchChromium, openPage } from '../support/chromium.js';
 import { useE2eService } from '../support/e2e-service.js';
 import { requireChromium } from '../support/requirements.js';
 
@@ -151,14 +151,8 @@ describe.skipIf(!requireChromium())(
     }
 
     it("talks to the app picked in the selector, and keeps each app's conversation across a reload", async () => {
-      const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-      const page = await context.newPage();
-      const errors: string[] = [];
-      page.on('pageerror', (error) => errors.push(error.message));
-      page.on('console', (message) => {
-        if (message.type() === 'error') errors.push(message.text());
-      });
-      expect((await page.goto(`${service.base}/devtools`))?.status()).toBe(200);
+      const { context, page, errors, status } = await openPage(browser, `${service.base}/devtools`);
+      expect(status).toBe(200);
       const picker = page.getByTestId('playground-app');
       await picker.waitFor({ timeout: STEP_TIMEOUT_MS });
       expect(await picker.inputValue()).toBe('alpha');

@@ -15,7 +15,7 @@ import { buildBotMembershipEvent, postEvent } from '../fakes/event-sender.js';
 import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
 import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
 import { askInChat } from '../support/ask-in-chat.js';
-import { launchChromium } from '../support/chromium.js';
+import { launchChromium, openPage } from '../support/chromium.js';
 import {
   DEVTOOLS_BOT_ENCRYPT_KEY as encryptKey,
   startDevtoolsBot,
@@ -102,14 +102,8 @@ describe.skipIf(!requireChromium())('devtools Spend tab in headless Chromium', {
     });
     expect(withToken.status).toBe(200);
 
-    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    page.on('console', (message) => {
-      if (message.type() === 'error') errors.push(message.text());
-    });
-    expect((await page.goto(`${base}/devtools`))?.status()).toBe(200);
+    const { context, page, errors, status } = await openPage(browser, `${base}/devtools`);
+    expect(status).toBe(200);
     await page.locator('.tab[data-tab="spend"]').click();
     const today = page.getByTestId('spend-day').first();
     await today.waitFor({ timeout: STEP_TIMEOUT_MS });

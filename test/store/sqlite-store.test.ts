@@ -50,6 +50,15 @@ describe('SQLite store specifics', () => {
     return db;
   }
 
+  /** A store file as an older release left it: the schema up to `version`, its user_version set. */
+  function fileAtVersion(version: number): { path: string; db: Database.Database } {
+    const path = newPath();
+    const db = new Database(path);
+    for (const migration of sqliteMigrations.filter((each) => each.version <= version)) db.exec(migration.sql);
+    db.pragma(`user_version = ${version}`);
+    return { path, db };
+  }
+
   it('runs in WAL mode with a busy timeout', async () => {
     const path = newPath();
     open(path);
@@ -286,10 +295,7 @@ describe('SQLite store specifics', () => {
   });
 
   it('counts the jobs already in a file when it upgrades it to the tally', async () => {
-    const path = newPath();
-    const db = new Database(path);
-    for (const migration of sqliteMigrations.filter((each) => each.version <= 2)) db.exec(migration.sql);
-    db.pragma('user_version = 2');
+    const { path, db } = fileAtVersion(2);
     const insert = db.prepare(`
       INSERT INTO jobs (id, lane, kind, payload, status, attempts, available_at, queue_order, created_at, updated_at)
       VALUES (?, 'lane', 'answer', 'null', ?, 0, 0, ?, 0, 0)`);
@@ -301,10 +307,7 @@ describe('SQLite store specifics', () => {
   });
 
   it('keeps the claimed keys of a file when it moves them to a table without a rowid', async () => {
-    const path = newPath();
-    const db = new Database(path);
-    for (const migration of sqliteMigrations.filter((each) => each.version <= 5)) db.exec(migration.sql);
-    db.pragma('user_version = 5');
+    const { path, db } = fileAtVersion(5);
     const insert = db.prepare('INSERT INTO dedupe_keys (key, expires_at) VALUES (?, ?)');
     insert.run('event:live', T0 + 60_000);
     insert.run('event:expired', T0 - 1);
@@ -326,10 +329,7 @@ describe('SQLite store specifics', () => {
   });
 
   it('upgrades a file to the two job indexes fewer, keeping its queue order and listing', async () => {
-    const path = newPath();
-    const db = new Database(path);
-    for (const migration of sqliteMigrations.filter((each) => each.version <= 6)) db.exec(migration.sql);
-    db.pragma('user_version = 6');
+    const { path, db } = fileAtVersion(6);
     const insert = db.prepare(`
       INSERT INTO jobs (id, lane, kind, payload, status, attempts, available_at, queue_order, created_at, updated_at)
       VALUES (?, ?, 'answer', 'null', ?, 0, 0, ?, ?, ?)`);
@@ -365,10 +365,7 @@ describe('SQLite store specifics', () => {
   });
 
   it('keeps the tally when it upgrades a file to counting new pending jobs once per commit', async () => {
-    const path = newPath();
-    const db = new Database(path);
-    for (const migration of sqliteMigrations.filter((each) => each.version <= 7)) db.exec(migration.sql);
-    db.pragma('user_version = 7');
+    const { path, db } = fileAtVersion(7);
     const insert = db.prepare(`
       INSERT INTO jobs (id, lane, kind, payload, status, attempts, available_at, queue_order, created_at, updated_at)
       VALUES (?, 'lane', 'answer', 'null', ?, 0, 0, ?, 0, 0)`);
@@ -408,10 +405,7 @@ describe('SQLite store specifics', () => {
   });
 
   it("lists an upgraded file's chat settings per app through the app index, newest first", async () => {
-    const path = newPath();
-    const db = new Database(path);
-    for (const migration of sqliteMigrations.filter((each) => each.version <= 8)) db.exec(migration.sql);
-    db.pragma('user_version = 8');
+    const { path, db } = fileAtVersion(8);
     const insert = db.prepare(
       "INSERT INTO chat_settings (chat_id, version, settings, changed_by, change, at) VALUES (?, ?, '{}', 'ou_admin', 'set', ?)",
     );

@@ -10,6 +10,23 @@ export function lastToolResult(request: FakeChatRequest): string {
   return typeof tool?.content === 'string' ? tool.content : JSON.stringify(tool?.content ?? '');
 }
 
+/** A person's message as a signed event to the bot's webhook (see `postMessage`). */
+interface PostedMessage {
+  feishu: FakeFeishu;
+  webhookUrl: string;
+  encryptKey: string;
+  token: string;
+  chatType: 'p2p' | 'group';
+  /** Absent: the fake's direct chat with the sender. */
+  chatId?: string | undefined;
+  senderOpenId: string;
+  text: string;
+  /** The message this one replies to (a quote). */
+  parentId?: string;
+  /** The app the event is delivered to (its app_id in the header); default: the fake's first app. */
+  appId?: string | undefined;
+}
+
 /** Posts a person's message (mentioning the bot in a group) as a signed event; returns its id. */
 async function postMessage({
   feishu,
@@ -22,19 +39,7 @@ async function postMessage({
   text,
   parentId,
   appId,
-}: {
-  feishu: FakeFeishu;
-  webhookUrl: string;
-  encryptKey: string;
-  token: string;
-  chatType: 'p2p' | 'group';
-  chatId: string | undefined;
-  senderOpenId: string;
-  text: string;
-  parentId?: string;
-  /** The app the event is delivered to (its app_id in the header); default: the fake's first app. */
-  appId?: string | undefined;
-}): Promise<string> {
+}: PostedMessage): Promise<string> {
   const event = buildMessageEvent({
     fake: feishu,
     token,
@@ -59,41 +64,17 @@ async function postMessage({
  * const { shown } = await askInChat({ ...service, chatId, senderOpenId, text: 'search the web' }); // service: useE2eService()
  */
 export async function askInChat({
-  feishu,
-  webhookUrl,
   events,
-  encryptKey,
-  token,
-  chatId,
-  senderOpenId,
-  text,
-  parentId,
   timeoutMs = 20_000,
-}: {
-  feishu: FakeFeishu;
-  webhookUrl: string;
+  ...message
+}: Omit<PostedMessage, 'chatType' | 'chatId' | 'appId'> & {
   /** The bot's bus events since the test began. */
   events: readonly StampedBotEvent[];
-  encryptKey: string;
-  token: string;
   chatId: string;
-  senderOpenId: string;
-  text: string;
-  /** The message this one replies to (a quote). */
-  parentId?: string;
   timeoutMs?: number;
 }): Promise<{ messageId: string; shown: string }> {
-  const messageId = await postMessage({
-    feishu,
-    webhookUrl,
-    encryptKey,
-    token,
-    chatType: 'group',
-    chatId,
-    senderOpenId,
-    text,
-    ...(parentId === undefined ? {} : { parentId }),
-  });
+  const { feishu } = message;
+  const messageId = await postMessage({ ...message, chatType: 'group' });
   return { messageId, shown: await waitForClosedAnswer({ feishu, events, messageId, timeoutMs }) };
 }
 
@@ -106,41 +87,12 @@ export async function askInChat({
  * expect(await sayInChat({ feishu, webhookUrl, encryptKey, token, chatId, senderOpenId, text: '/config' })).toContain('model');
  */
 export async function sayInChat({
-  feishu,
-  webhookUrl,
-  encryptKey,
-  token,
   chatType = 'group',
-  chatId,
-  senderOpenId,
-  text,
-  appId,
   timeoutMs = 20_000,
-}: {
-  feishu: FakeFeishu;
-  webhookUrl: string;
-  encryptKey: string;
-  token: string;
-  chatType?: 'p2p' | 'group';
-  /** Absent: the fake's direct chat with the sender. */
-  chatId?: string;
-  senderOpenId: string;
-  text: string;
-  /** The app the event is delivered to (post it to that app's webhook); default: the fake's first app. */
-  appId?: string;
-  timeoutMs?: number;
-}): Promise<string> {
-  const messageId = await postMessage({
-    feishu,
-    webhookUrl,
-    encryptKey,
-    token,
-    chatType,
-    chatId,
-    senderOpenId,
-    text,
-    appId,
-  });
+  ...message
+}: Omit<PostedMessage, 'chatType' | 'parentId'> & { chatType?: 'p2p' | 'group'; timeoutMs?: number }): Promise<string> {
+  const { feishu, text } = message;
+  const messageId = await postMessage({ ...message, chatType });
   await feishu.waitFor(
     () => {
       const [reply] = feishu.repliesTo(messageId, { fromBot: true });

@@ -1,17 +1,10 @@
-/**
- * The devtools Chats tab in real headless Chromium against the running bot: an operator sees a
- * chat's settings (set in Feishu with /config), edits them in the form, and the next Feishu
- * message is answered with them.
- */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningBot } from '../../lib/bot.js';
 import { buildBotMembershipEvent, buildMessageEvent, postEvent } from '../fakes/event-sender.js';
 import { type FakeFeishu, startFakeFeishu } from '../fakes/fake-feishu.js';
 import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fake-openai.js';
+import { writeAppsFile } from '../support/apps-file.js';
 import { launchChromium, openPage } from '../support/chromium.js';
 import {
   DEVTOOLS_BOT_ENCRYPT_KEY as encryptKey,
@@ -125,14 +118,10 @@ describe.skipIf(!requireChromium())('devtools Chats tab with two Feishu apps', {
     feishu = await startFakeFeishu({ otherApps: [{ botName: 'Beta' }] });
     openai = await startFakeOpenAI();
     const [alpha, beta] = feishu.apps;
-    const file = join(mkdtempSync(join(tmpdir(), 'chats-tab-')), 'apps.json');
-    writeFileSync(
-      file,
-      JSON.stringify([
-        { id: 'alpha', appId: alpha?.appId, appSecret: alpha?.appSecret, encryptKey },
-        { id: 'beta', appId: beta?.appId, appSecret: beta?.appSecret, encryptKey: BETA_KEY },
-      ]),
-    );
+    const file = writeAppsFile([
+      { id: 'alpha', appId: alpha?.appId, appSecret: alpha?.appSecret, encryptKey },
+      { id: 'beta', appId: beta?.appId, appSecret: beta?.appSecret, encryptKey: BETA_KEY },
+    ]);
     ({ bot, base } = await startDevtoolsBot({
       openai,
       feishu,

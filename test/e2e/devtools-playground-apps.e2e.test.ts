@@ -1,15 +1,7 @@
-/**
- * The devtools playground with two Feishu apps served by one process: an operator addresses the
- * second bot (beta) and is answered by it (its persona, its job, its memory), through the
- * running service's API and in real headless Chromium, against the fake Feishu and the fake
- * OpenAI over HTTP.
- */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { InboundEvent } from '../../lib/inbox/inbound-event.js';
+import { writeAppsFile } from '../support/apps-file.js';
 import { launchChromium, openPage } from '../support/chromium.js';
 import { useE2eService } from '../support/e2e-service.js';
 import { requireChromium } from '../support/requirements.js';
@@ -23,20 +15,16 @@ const service = useE2eService({
   feishu: { otherApps: [{ botName: 'Beta' }] },
   env: ({ feishu }) => {
     const [alpha, beta] = feishu.apps;
-    const file = join(mkdtempSync(join(tmpdir(), 'playground-apps-')), 'apps.json');
-    writeFileSync(
-      file,
-      JSON.stringify([
-        {
-          id: 'alpha',
-          appId: alpha?.appId,
-          appSecret: alpha?.appSecret,
-          encryptKey: 'alpha-key',
-          persona: ALPHA_PERSONA,
-        },
-        { id: 'beta', appId: beta?.appId, appSecret: beta?.appSecret, encryptKey: 'beta-key', persona: BETA_PERSONA },
-      ]),
-    );
+    const file = writeAppsFile([
+      {
+        id: 'alpha',
+        appId: alpha?.appId,
+        appSecret: alpha?.appSecret,
+        encryptKey: 'alpha-key',
+        persona: ALPHA_PERSONA,
+      },
+      { id: 'beta', appId: beta?.appId, appSecret: beta?.appSecret, encryptKey: 'beta-key', persona: BETA_PERSONA },
+    ]);
     return {
       FEISHU_APP_ID: undefined,
       FEISHU_APP_SECRET: undefined,

@@ -1,10 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildMessageEvent, type FeishuMessageReceiveEvent, postEvent } from '../fakes/event-sender.js';
 import type { FakeApp, FakeMessage } from '../fakes/fake-feishu.js';
 import { type FakeLongConnection, startFakeLongConnection } from '../fakes/fake-long-connection.js';
+import { writeAppsFile } from '../support/apps-file.js';
 import { useE2eService } from '../support/e2e-service.js';
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text.js';
 
@@ -29,14 +27,10 @@ const service = useE2eService({
   start: { schedules: { now: () => Date.now() + offsetMs, pollMs: 50 } },
   env: ({ feishu }) => {
     const [alpha, beta] = feishu.apps;
-    const file = join(mkdtempSync(join(tmpdir(), 'multi-app-')), 'apps.json');
-    writeFileSync(
-      file,
-      JSON.stringify([
-        { id: 'alpha', appId: alpha?.appId, appSecret: alpha?.appSecret, encryptKey: ALPHA_KEY },
-        { id: 'beta', appId: beta?.appId, appSecret: beta?.appSecret, encryptKey: BETA_KEY, persona: 'You are Beta.' },
-      ]),
-    );
+    const file = writeAppsFile([
+      { id: 'alpha', appId: alpha?.appId, appSecret: alpha?.appSecret, encryptKey: ALPHA_KEY },
+      { id: 'beta', appId: beta?.appId, appSecret: beta?.appSecret, encryptKey: BETA_KEY, persona: 'You are Beta.' },
+    ]);
     return {
       FEISHU_APP_ID: undefined,
       FEISHU_APP_SECRET: undefined,
@@ -303,14 +297,10 @@ describe('several Feishu apps over long connections', () => {
       // One domain serves the gateway and the Open API, as on Feishu.
       gateway = await startFakeLongConnection({ apiUrl: feishu.url });
       const [alpha, beta] = feishu.apps;
-      const file = join(mkdtempSync(join(tmpdir(), 'multi-app-ws-')), 'apps.json');
-      writeFileSync(
-        file,
-        JSON.stringify([
-          { id: 'alpha', appId: alpha?.appId, appSecret: alpha?.appSecret, eventMode: 'websocket' },
-          { id: 'beta', appId: beta?.appId, appSecret: beta?.appSecret, eventMode: 'websocket' },
-        ]),
-      );
+      const file = writeAppsFile([
+        { id: 'alpha', appId: alpha?.appId, appSecret: alpha?.appSecret, eventMode: 'websocket' },
+        { id: 'beta', appId: beta?.appId, appSecret: beta?.appSecret, eventMode: 'websocket' },
+      ]);
       return {
         FEISHU_APP_ID: undefined,
         FEISHU_APP_SECRET: undefined,

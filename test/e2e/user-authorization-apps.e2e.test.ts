@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildUserDeletedEvent, postEvent } from '../fakes/event-sender.js';
 import type { FakeApp } from '../fakes/fake-feishu.js';
+import { writeAppsFile } from '../support/apps-file.js';
 import { lastToolResult, sayInChat } from '../support/ask-in-chat.js';
 import { freePort } from '../support/bot-process.js';
 import { useE2eService } from '../support/e2e-service.js';
@@ -27,11 +28,7 @@ const service = useE2eService({
   feishu: { otherApps: [{ botName: 'Beta' }] },
   env: async ({ feishu }) => {
     const beta = feishu.apps[1];
-    const file = join(directory, 'apps.json');
-    writeFileSync(
-      file,
-      JSON.stringify([{ id: 'beta', appId: beta?.appId, appSecret: beta?.appSecret, encryptKey: BETA_KEY }]),
-    );
+    const file = writeAppsFile([{ id: 'beta', appId: beta?.appId, appSecret: beta?.appSecret, encryptKey: BETA_KEY }]);
     // A known port before the start: the authorization links name it.
     const port = await freePort();
     return {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DEFAULT_APP_ID } from '../inbox/app-scope.js';
+import { appIdField, DEFAULT_APP_ID } from '../inbox/app-scope.js';
 import type { AcceptResult, InboundEvent, InboxReceiver } from '../inbox/inbound-event.js';
 
 /** A playground session id: short, and safe to embed in fake Feishu ids. */
@@ -88,7 +88,7 @@ export function buildPlaygroundEvent(
   const messageUuid = newId();
   return {
     source: 'devtools',
-    ...(app === undefined || app === DEFAULT_APP_ID ? {} : { appId: app }),
+    ...appIdField(app),
     eventId: `devtools_${newId()}`,
     eventType: 'im.message.receive_v1',
     createdAt: at,

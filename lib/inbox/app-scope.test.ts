@@ -4,7 +4,7 @@ import { silentLogger } from '../log.js';
 import { createEventBus } from '../observe/event-bus.js';
 import { openSqliteStore } from '../store/sqlite-store.js';
 import type { Store } from '../store/store.js';
-import { appScoped, DEFAULT_APP_ID } from './app-scope.js';
+import { appIdField, appScoped, DEFAULT_APP_ID } from './app-scope.js';
 import { conversationKey } from './conversation-key.js';
 import { createInbox } from './inbox.js';
 
@@ -17,6 +17,14 @@ describe('appScoped', () => {
       'app:alpha:chat:oc_1:thread:omt_1',
     );
     expect(conversationKey({ chatId: 'oc_1', rootId: 'om_root' })).toBe('chat:oc_1:thread:om_root');
+  });
+});
+
+describe('appIdField', () => {
+  it('names no app for the default one, so its records stay as they were stored, and names every other', () => {
+    expect(appIdField(undefined)).toEqual({});
+    expect(appIdField(DEFAULT_APP_ID)).toEqual({});
+    expect(appIdField('beta')).toEqual({ appId: 'beta' });
   });
 });
 

@@ -23,6 +23,18 @@ export function appScoped(appId: string | undefined, key: string): string {
 }
 
 /**
+ * The `appId` field of what is stored for app `appId` (an inbound event, a proactive target): none
+ * for the default app, whose records stay as they were stored before there were several apps.
+ *
+ * @example
+ * appIdField('default'); // {}
+ * appIdField('beta');    // { appId: 'beta' }
+ */
+export function appIdField(appId: string | undefined): { appId?: string } {
+  return appId === undefined || appId === DEFAULT_APP_ID ? {} : { appId };
+}
+
+/**
  * The app whose key space `key` is in: the inverse of `appScoped`, so anything labelled by a job
  * or trace id (metrics, spend) knows its app without carrying it.
  *

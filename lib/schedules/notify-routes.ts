@@ -3,12 +3,12 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { APP_ID_PATTERN } from '../feishu/feishu-apps.js';
 import { bodyLimit } from '../http/body-limit.js';
-import { appScoped } from '../inbox/app-scope.js';
+import { appIdField, appScoped } from '../inbox/app-scope.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../observe/event-bus.js';
 import { type Store, StoreUnavailableError } from '../store/store.js';
 import { secretMatcher } from '../util/secret-matcher.js';
-import { type ProactivePayload, proactiveJob, proactivePayload, targetApp } from './proactive-job.js';
+import { type ProactivePayload, proactiveJob, proactivePayload } from './proactive-job.js';
 
 export interface NotifyRoutesOptions {
   /** NOTIFY_TOKEN: the bearer token callers must send (at least 32 characters, checked by the config). */
@@ -117,7 +117,7 @@ export function notifyRoutes({
         action: request.action,
         text: request.text,
         target: {
-          ...targetApp(request.app),
+          ...appIdField(request.app),
           chatId: request.chatId,
           chatType: request.chatType,
           ...(request.rootMessageId === undefined ? {} : { rootMessageId: request.rootMessageId }),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { APP_ID_PATTERN } from '../feishu/feishu-apps.js';
-import { DEFAULT_APP_ID } from '../inbox/app-scope.js';
+import { appIdField } from '../inbox/app-scope.js';
 import { conversationKey } from '../inbox/conversation-key.js';
 import type { NewJob } from '../store/store.js';
 
@@ -62,11 +62,6 @@ export function proactiveJob(id: string, payload: ProactivePayload): NewJob {
   };
 }
 
-/** A target's `appId`: none for the default app, whose targets stay as stored before there were several apps. */
-export function targetApp(appId: string | undefined): { appId?: string } {
-  return appId === undefined || appId === DEFAULT_APP_ID ? {} : { appId };
-}
-
 /**
  * Where proactive posts for a message's conversation go: its chat, and its topic when it is in
  * one (a reply in the thread of the topic's root message: the message itself when it starts the
@@ -81,7 +76,7 @@ export function proactiveTargetOf(message: {
   rootId?: string | undefined;
 }): ProactiveTarget {
   const { chatId, chatType, messageId, threadId, rootId } = message;
-  const app = targetApp(message.appId);
+  const app = appIdField(message.appId);
   if (!threadId) return { ...app, chatId, chatType };
   return { ...app, chatId, chatType, rootMessageId: rootId ?? messageId, ...(threadId ? { threadId } : {}) };
 }

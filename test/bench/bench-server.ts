@@ -21,7 +21,6 @@
  * Prints `READY {"port":…}` once listening and, on SIGTERM, `STATS {…}` (memory, CPU since ready,
  * jobs) before it exits.
  */
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
@@ -36,6 +35,7 @@ import type { InboxReceiver } from '../../lib/inbox/inbound-event.js';
 import { silentLogger } from '../../lib/log.js';
 import { createEventBus } from '../../lib/observe/event-bus.js';
 import { startFakeFeishu } from '../fakes/fake-feishu.js';
+import { mainThreadCpuMicros } from './main-thread-cpu.js';
 
 const [mode, storePath, handlerMode = 'noop'] = process.argv.slice(2);
 
@@ -45,18 +45,7 @@ function announce(line: 'READY' | 'STATS', value: Record<string, unknown>): void
 
 /** CPU the server spent since it was ready (both threads' time: the checkpointer's too), in µs. */
 let cpuAtReady: NodeJS.CpuUsage | undefined;
-/**
- * The main thread's own CPU time in µs (Linux's per-thread schedstat; undefined elsewhere). The
- * event loop is one thread: its share says whether a figure is bound by the loop or by the
- * machine's cores (GC helpers, the thread pool's flushes and the load generator share them).
- */
-function mainThreadCpuMicros(): number | undefined {
-  try {
-    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
-  } catch {
-    return undefined;
-  }
-}
+/** The main thread's CPU at ready (main-thread-cpu.ts): the loop's own share of the figures. */
 let mainThreadCpuAtReady: number | undefined;
 /** The event loop's busy share since ready: near 1 means the server's one thread is the limit. */
 let loopAtReady: EventLoopUtilization | undefined;

@@ -16,7 +16,7 @@
  * bot's chats are, so every admission touches its own index pages.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -24,6 +24,7 @@ import { openSqliteStore } from '../../lib/store/sqlite-store.js';
 import type { Store } from '../../lib/store/store.js';
 import { buildMessageEvent } from '../fakes/event-sender.js';
 import { describeMachine, printTable, ratio, summaryLine } from './bench-support.js';
+import { mainThreadCpuMicros } from './main-thread-cpu.js';
 
 const admissions = Number(process.argv[2] ?? 6_000);
 const BATCH_SIZES = [1, 2, 4, 8, 16, 32] as const;
@@ -31,13 +32,9 @@ const ROUNDS = 2;
 const DAY = 86_400_000;
 
 /** The main thread's CPU in µs: this thread alone where Linux says, else the whole process. */
-function mainThreadCpuMicros(): number {
-  try {
-    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
-  } catch {
-    const { user, system } = process.cpuUsage();
-    return user + system;
-  }
+function loopCpuMicros(): number {
+  const { user, system } = process.cpuUsage();
+  return mainThreadCpuMicros() ?? user + system;
 }
 
 function admission() {
@@ -87,12 +84,12 @@ async function measure(store: Store, size: number): Promise<Cost> {
     return Promise.all(entries.map((entry) => store.admit(entry)));
   };
   while (next < warmup) await batch();
-  const cpu = mainThreadCpuMicros();
+  const cpu = loopCpuMicros();
   const started = performance.now();
   for (let index = 0; index < batches; index += 1) await batch();
   const count = batches * size;
   return {
-    cpuMicros: (mainThreadCpuMicros() - cpu) / count,
+    cpuMicros: (loopCpuMicros() - cpu) / count,
     wallMicros: ((performance.now() - started) * 1000) / count,
   };
 }
